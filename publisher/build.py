@@ -1,0 +1,100 @@
+"""The build stage: posts in, output files out.
+
+Until the feed, card and announcement stages land, the build writes ``posts.json``, an
+index of the published posts. Everything it writes goes through :class:`OutputWriter`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from publisher.config import Config
+from publisher.output import OutputWriter, Write
+from publisher.posts import Post, Progress, ReadResult, read_posts
+from publisher.posts.cache import PostCache
+
+INDEX_FILE = "posts.json"
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildResult:
+    read: ReadResult
+    published: tuple[Post, ...]
+    drafts: tuple[Post, ...]
+    scheduled: tuple[Post, ...]
+    writes: tuple[Write, ...]
+
+
+def split_by_status(read: ReadResult, now: datetime) -> tuple[tuple[Post, ...], ...]:
+    """(published, drafts, scheduled) as of ``now``."""
+    drafts = tuple(p for p in read.posts if p.draft)
+    scheduled = tuple(p for p in read.posts if not p.draft and p.date > now)
+    return read.published(now), drafts, scheduled
+
+
+def load_posts(
+    config: Config, *, readonly: bool, jobs: int | None = None, progress: Progress | None = None
+) -> ReadResult:
+    cache = PostCache(config.cache_file, readonly=readonly)
+    try:
+        return read_posts(config, cache=cache, jobs=jobs, progress=progress)
+    finally:
+        cache.close()
+
+
+def build_site(
+    config: Config,
+    *,
+    now: datetime,
+    dry_run: bool = False,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+) -> BuildResult:
+    """Read the posts and write every output file; in a dry run, write nothing."""
+    read = load_posts(config, readonly=dry_run, jobs=jobs, progress=progress)
+    published, drafts, scheduled = split_by_status(read, now)
+    writer = OutputWriter(config.output, dry_run=dry_run)
+    writer.write_text(INDEX_FILE, render_index(config, published))
+    return BuildResult(
+        read=read,
+        published=published,
+        drafts=drafts,
+        scheduled=scheduled,
+        writes=tuple(writer.writes),
+    )
+
+
+def post_summary(post: Post) -> dict[str, Any]:
+    """The JSON form of a post used by the index and the --json report."""
+    return {
+        "id": post.id,
+        "url": post.url,
+        "page_url": post.page_url,
+        "external_url": post.external_url,
+        "title": post.title,
+        "summary": post.summary,
+        "date": post.date.isoformat(),
+        "updated": post.updated.isoformat() if post.updated else None,
+        "og_image": post.og_image.name if post.og_image else None,
+        "og_image_url": post.og_image_url,
+        "categories": list(post.categories),
+        "tags": list(post.tags),
+        "authors": [
+            {k: v for k, v in (("name", a.name), ("org", a.org), ("email", a.email)) if v}
+            for a in post.authors
+        ],
+        "is_featured": post.is_featured,
+        "is_popular": post.is_popular,
+    }
+
+
+def render_index(config: Config, posts: tuple[Post, ...]) -> str:
+    """Deterministic: no build time in it, sorted keys, posts newest first."""
+    index = {
+        "site": {"title": config.site.title, "url": config.site.url},
+        "posts": [post_summary(p) for p in posts],
+    }
+    return json.dumps(index, ensure_ascii=False, indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,334 @@
+"""The ``publish`` command: parses arguments, calls library functions, maps errors to exit codes.
+
+Exit codes:
+    0  done (warnings may have been printed)
+    1  internal error (a bug: please report it with the traceback)
+    2  configuration or usage error: nothing was done
+    3  done, but at least one post had errors and was skipped
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from publisher import __version__, resources
+from publisher.build import BuildResult, build_site, load_posts, post_summary, split_by_status
+from publisher.config import Config, load_config
+from publisher.errors import ConfigError, Problem, PublisherError
+from publisher.posts import Progress, ReadResult
+from publisher.posts.fields import FieldProblem, parse_date
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_CONFIG = 2
+EXIT_POSTS_SKIPPED = 3
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclasses.dataclass
+class Options:
+    config: str | None = None
+    dry_run: bool = False
+    now: str | None = None
+    verbose: int = 0
+    quiet: bool = False
+    json: bool = False
+    jobs: int | None = None
+
+
+def common_options(command: F) -> F:
+    """Options accepted both before and after the subcommand (``publish --dry-run build``)."""
+    decorators = [
+        click.option(
+            "--config",
+            "config",
+            type=click.Path(dir_okay=False),
+            default=None,
+            help="Config file. Default: $PUBLISHER_CONFIG, ./config.yaml, else the built-in example site.",
+        ),
+        click.option(
+            "--dry-run",
+            is_flag=True,
+            default=None,
+            help="Write and send nothing; show what would be done.",
+        ),
+        click.option(
+            "--now",
+            default=None,
+            metavar="ISO",
+            help="Pretend the clock says this (e.g. 2027-06-01T09:00:00Z).",
+        ),
+        click.option("-v", "--verbose", count=True, help="Say more (repeatable)."),
+        click.option("-q", "--quiet", is_flag=True, default=None, help="Only errors."),
+        click.option(
+            "--json",
+            "json_",
+            is_flag=True,
+            default=None,
+            help="Print a machine-readable report on stdout.",
+        ),
+        click.option(
+            "--jobs",
+            type=click.IntRange(1, 64),
+            default=None,
+            help="Worker processes. Default: one per core.",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return command
+
+
+def _merge(ctx: click.Context, **given: Any) -> Options:
+    options: Options = ctx.ensure_object(Options)
+    for key, value in given.items():
+        name = "json" if key == "json_" else key
+        if value is not None and value != 0:
+            setattr(options, name, value)
+    return options
+
+
+class Console:
+    """Human output on stderr (stdout is kept for --json and for dry-run listings)."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+
+    def say(self, text: str, *, level: int = 0) -> None:
+        if not self.options.quiet and self.options.verbose >= level:
+            click.echo(text, err=True)
+
+    def plan(self, text: str) -> None:
+        """Dry-run listing: on stdout, unless --json owns stdout."""
+        if self.options.json:
+            click.echo(text, err=True)
+        else:
+            click.echo(text)
+
+    def problems(self, problems: tuple[Problem, ...]) -> None:
+        for problem in problems:
+            if problem.severity == "error" or not self.options.quiet:
+                click.echo(f"{problem.severity}: {problem}", err=True)
+
+    @contextmanager
+    def progress(self, total: int, label: str) -> Iterator[Progress | None]:
+        """A progress bar on a terminal for long work; nothing in CI logs."""
+        if self.options.quiet or total < 100 or not sys.stderr.isatty():
+            yield None
+            return
+        with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+            yield bar.update
+
+
+def find_config(options: Options, console: Console) -> Config:
+    path = options.config or os.environ.get("PUBLISHER_CONFIG")
+    if path:
+        return load_config(Path(path))
+    if Path("config.yaml").is_file():
+        return load_config(Path("config.yaml"))
+    example = load_config(resources.example_config())
+    cwd = Path.cwd()
+    console.say(
+        f"no config.yaml here: using the built-in example site; output goes to {cwd / 'public'}. "
+        "Pass --config FILE to use your own."
+    )
+    return dataclasses.replace(example, output=cwd / "public", state=cwd / ".publisher")
+
+
+def resolve_now(options: Options, config: Config) -> datetime:
+    if options.now is None:
+        return datetime.now(config.site.tz)
+    try:
+        return parse_date(options.now, config.site.tz)
+    except FieldProblem as exc:
+        raise click.BadParameter(f"{exc.message}; {exc.fix}", param_hint="--now") from None
+
+
+def _read_summary(
+    read: ReadResult, published: int, drafts: int, scheduled: int, seconds: float
+) -> str:
+    skipped = read.files - len(read.posts)
+    return (
+        f"read {read.files} posts in {seconds:.2f} s: {published} published, {drafts} drafts, "
+        f"{scheduled} scheduled, {skipped} skipped"
+        + (f" ({read.cache_hits} from cache)" if read.cache_hits else "")
+    )
+
+
+def _report(
+    command: str,
+    config: Config,
+    now: datetime,
+    read: ReadResult,
+    dry_run: bool,
+    build: BuildResult | None,
+    exit_code: int,
+) -> dict[str, Any]:
+    published, drafts, scheduled = split_by_status(read, now)
+    return {
+        "command": command,
+        "version": __version__,
+        "config": str(config.source),
+        "dry_run": dry_run,
+        "now": now.isoformat(),
+        "exit_code": exit_code,
+        "posts": {
+            "files": read.files,
+            "published": len(published),
+            "drafts": len(drafts),
+            "scheduled": [{"id": p.id, "date": p.date.isoformat()} for p in scheduled],
+            "skipped": read.files - len(read.posts),
+            "from_cache": read.cache_hits,
+        },
+        "problems": [p.as_dict() for p in read.problems],
+        "writes": [dataclasses.asdict(w) for w in build.writes] if build else [],
+        "published": [post_summary(p) for p in published],
+    }
+
+
+def run_build(options: Options, command: str) -> int:
+    console = Console(options)
+    config = find_config(options, console)
+    now = resolve_now(options, config)
+    started = time.perf_counter()
+    with console.progress(
+        len(list(config.posts.folder.glob(config.posts.glob))), "reading posts"
+    ) as bar:
+        result = build_site(
+            config, now=now, dry_run=options.dry_run, jobs=options.jobs, progress=bar
+        )
+    read = result.read
+    console.problems(read.problems)
+    console.say(
+        _read_summary(
+            read,
+            len(result.published),
+            len(result.drafts),
+            len(result.scheduled),
+            time.perf_counter() - started,
+        )
+    )
+    for post in result.scheduled:
+        console.say(
+            f"scheduled: {post.id} goes out on the first run at or after {post.date.isoformat()}",
+            level=1,
+        )
+    for write in result.writes:
+        shown = os.path.relpath(config.output / write.path)
+        if options.dry_run:
+            console.plan(
+                f"would write {shown} ({write.bytes} bytes, {'no change' if write.status == 'unchanged' else write.status})"
+            )
+        elif write.status != "unchanged":
+            console.say(f"wrote {shown} ({write.bytes} bytes, {write.status})")
+        else:
+            console.say(f"unchanged {shown}", level=1)
+    if config.announce.targets and command == "publish":
+        console.say("announcements: not implemented yet in this version; nothing was sent", level=0)
+    code = EXIT_POSTS_SKIPPED if read.errors else EXIT_OK
+    if options.json:
+        click.echo(
+            json.dumps(
+                _report(command, config, now, read, options.dry_run, result, code),
+                ensure_ascii=False,
+                indent=2,
+                sort_keys=True,
+            )
+        )
+    return code
+
+
+def run_check(options: Options) -> int:
+    console = Console(options)
+    config = find_config(options, console)
+    now = resolve_now(options, config)
+    started = time.perf_counter()
+    read = load_posts(config, readonly=True, jobs=options.jobs)
+    published, drafts, scheduled = split_by_status(read, now)
+    console.problems(read.problems)
+    errors, warnings = len(read.errors), len(read.problems) - len(read.errors)
+    console.say(
+        _read_summary(
+            read, len(published), len(drafts), len(scheduled), time.perf_counter() - started
+        )
+    )
+    console.say(f"{errors} errors, {warnings} warnings")
+    code = EXIT_POSTS_SKIPPED if errors else EXIT_OK
+    if options.json:
+        click.echo(
+            json.dumps(
+                _report("check", config, now, read, True, None, code),
+                ensure_ascii=False,
+                indent=2,
+                sort_keys=True,
+            )
+        )
+    return code
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@common_options
+@click.version_option(__version__, prog_name="publish")
+@click.pass_context
+def cli(ctx: click.Context, /, **given: Any) -> None:
+    """Build feeds, cards and announcements from a folder of markdown posts.
+
+    With no command, runs the whole pipeline: build, then announce.
+    """
+    options = _merge(ctx, **given)
+    if ctx.invoked_subcommand is None:
+        ctx.exit(run_build(options, "publish"))
+
+
+@cli.command()
+@common_options
+@click.pass_context
+def build(ctx: click.Context, /, **given: Any) -> None:
+    """Read the posts and write the output files (no announcements)."""
+    ctx.exit(run_build(_merge(ctx, **given), "build"))
+
+
+@cli.command()
+@common_options
+@click.pass_context
+def check(ctx: click.Context, /, **given: Any) -> None:
+    """Report every problem in the config and the posts; exit 3 if a post has errors.
+
+    Writes nothing. Use it as a pull-request check or a pre-commit hook.
+    """
+    ctx.exit(run_check(_merge(ctx, **given)))
+
+
+def main() -> None:
+    """Console entry point: user mistakes become messages and exit codes, never tracebacks."""
+    try:
+        code = cli.main(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        code = EXIT_CONFIG
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        code = 130
+    except ConfigError as exc:
+        for line in exc.problems:
+            click.echo(f"config error: {line}", err=True)
+        click.echo(f"{len(exc.problems)} problem(s) in the config; nothing was done", err=True)
+        code = EXIT_CONFIG
+    except PublisherError as exc:
+        click.echo(f"error: {exc}", err=True)
+        code = EXIT_CONFIG
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

@@ -1,0 +1,394 @@
+"""Load and validate ``config.yaml``.
+
+The whole file is checked before any work starts and every problem is reported at once,
+each as ``dotted.path[index].key: what is wrong; how to fix it``. Unknown keys get a
+"did you mean" hint. Secrets are written as ``${ENV_VAR}`` and read from the environment;
+they are kept in :class:`Secret`, whose ``repr`` never shows the value.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from publisher.errors import ConfigError
+
+ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+#: Announcement target kinds and the keys each one requires. Issue-by-issue the adapters
+#: fill in behaviour; the schema lives here so one bad target is caught before any work.
+TARGET_KINDS: dict[str, tuple[str, ...]] = {
+    "outbox": ("path",),
+    "slack": ("url",),
+    "discord": ("url",),
+    "teams": ("url",),
+    "webhook": ("url", "secret"),
+    "mastodon": ("instance", "token"),
+    "bluesky": ("handle", "app_password"),
+    "telegram": ("token", "chat_id"),
+    "matrix": ("homeserver", "room_id", "token"),
+}
+#: Keys whose values are credentials: only ``${ENV}`` references are accepted.
+SECRET_KEYS = frozenset({"url", "token", "app_password", "secret"})
+SECRET_KINDS_WITH_PUBLIC_URL = frozenset({"outbox"})
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A credential read from an environment variable; never printed."""
+
+    env: str
+    value: str | None = field(repr=False, compare=False)
+
+    def __repr__(self) -> str:
+        return f"Secret(${{{self.env}}})"
+
+    def __str__(self) -> str:
+        return f"${{{self.env}}}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SiteAuthor:
+    name: str
+    email: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SiteConfig:
+    title: str
+    url: str
+    description: str
+    language: str
+    timezone: str
+    author: SiteAuthor | None
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PostsConfig:
+    folder: Path
+    glob: str
+    summary_keys: tuple[str, ...]
+    default_path: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TargetConfig:
+    name: str
+    kind: str
+    options: Mapping[str, Any] = field(compare=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnnounceConfig:
+    enabled: bool
+    targets: tuple[TargetConfig, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SectionConfig:
+    """A capability section that later stages own (feeds, cards)."""
+
+    enabled: bool
+    options: Mapping[str, Any] = field(compare=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    source: Path
+    root: Path
+    site: SiteConfig
+    posts: PostsConfig
+    output: Path
+    state: Path
+    feeds: SectionConfig
+    cards: SectionConfig
+    announce: AnnounceConfig
+
+    @property
+    def cache_file(self) -> Path:
+        return self.state / "cache.sqlite"
+
+
+class _Reader:
+    """Walks one mapping of the YAML file, collecting problems instead of raising."""
+
+    def __init__(self, data: Any, path: str, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        self.seen: set[str] = set()
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            self.error(None, f"must be a mapping, not {_kind(data)}")
+            data = {}
+        self.data: dict[str, Any] = data
+
+    def where(self, key: str | None) -> str:
+        if key is None:
+            return self.path or "(top level)"
+        return f"{self.path}.{key}" if self.path else key
+
+    def error(self, key: str | None, message: str) -> None:
+        self.problems.append(f"{self.where(key)}: {message}")
+
+    def raw(self, key: str) -> Any:
+        self.seen.add(key)
+        return self.data.get(key)
+
+    def text(self, key: str, default: str | None = None, *, required: bool = False) -> str:
+        value = self.raw(key)
+        if value is None:
+            if required:
+                self.error(key, "required")
+            return default or ""
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            self.error(key, f"must be text, not {_kind(value)}")
+            return default or ""
+        return _expand_env(str(value), self.where(key), self.problems).strip()
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.raw(key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self.error(key, f"must be true or false, not {value!r}")
+            return default
+        return value
+
+    def strings(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = self.raw(key)
+        if value is None:
+            return default
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.error(key, "must be a list of text values")
+            return default
+        return tuple(v.strip() for v in value if v.strip())
+
+    def section(self, key: str) -> _Reader:
+        return _Reader(self.raw(key), self.where(key), self.problems)
+
+    def rest(self) -> dict[str, Any]:
+        """Keys not read by name, for sections whose options later stages own."""
+        return {k: v for k, v in self.data.items() if k not in self.seen}
+
+    def finish(self, known: tuple[str, ...] = ()) -> None:
+        allowed = self.seen | set(known)
+        for key in self.data:
+            if key not in allowed:
+                hint = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+                fix = (
+                    f"did you mean '{hint[0]}'?"
+                    if hint
+                    else f"known keys: {', '.join(sorted(allowed))}"
+                )
+                self.error(str(key), f"unknown key; {fix}")
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", type(None): "empty"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _expand_env(value: str, where: str, problems: list[str]) -> str:
+    def sub(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in os.environ:
+            problems.append(f"{where}: environment variable {name} is not set; export it")
+            return ""
+        return os.environ[name]
+
+    return ENV_REF.sub(sub, value)
+
+
+def _secret(reader: _Reader, key: str) -> Secret | None:
+    value = reader.raw(key)
+    if value is None:
+        reader.error(key, "required")
+        return None
+    match = ENV_REF.fullmatch(str(value).strip()) if isinstance(value, str) else None
+    if match is None:
+        reader.error(
+            key,
+            "secrets are not written in config.yaml; write it as ${ENV_VAR} "
+            "and set that variable in the environment",
+        )
+        return None
+    # An unset variable is not a config error: `publish check` and dry runs on a pull
+    # request have no secrets. The announcer reports it when it needs the value.
+    return Secret(match.group(1), os.environ.get(match.group(1)))
+
+
+def _check_url(reader: _Reader, key: str, url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        reader.error(
+            key, f"'{url}' is not an absolute http(s) URL; write it like https://blog.example.org"
+        )
+    return url.rstrip("/")
+
+
+def _read_target(
+    item: Any, index: int, problems: list[str], names: set[str]
+) -> TargetConfig | None:
+    reader = _Reader(item, f"announce.targets[{index}]", problems)
+    kind = reader.text("kind", required=True)
+    if kind and kind not in TARGET_KINDS:
+        hint = difflib.get_close_matches(kind, sorted(TARGET_KINDS), n=1)
+        fix = (
+            f"did you mean '{hint[0]}'?"
+            if hint
+            else f"use one of {', '.join(sorted(TARGET_KINDS))}"
+        )
+        reader.error("kind", f"unknown kind '{kind}'; {fix}")
+        return None
+    name = reader.text("name", default=kind or f"target{index}")
+    if name in names:
+        reader.error("name", f"'{name}' is used by another target; give each target its own name")
+    names.add(name)
+    options: dict[str, Any] = {}
+    for key in TARGET_KINDS.get(kind, ()):
+        if key in SECRET_KEYS and kind not in SECRET_KINDS_WITH_PUBLIC_URL:
+            options[key] = _secret(reader, key)
+        else:
+            options[key] = reader.text(key, required=True)
+    reader.finish()
+    return TargetConfig(name=name, kind=kind, options=options) if kind else None
+
+
+def parse_config(data: Any, source: Path) -> Config:
+    """Validate the parsed YAML of a config file; raise ConfigError listing every problem."""
+    problems: list[str] = []
+    root = source.parent
+    top = _Reader(data, "", problems)
+
+    site = top.section("site")
+    url = site.text("url", required=True)
+    if url:
+        url = _check_url(site, "url", url)
+    timezone = site.text("timezone", "UTC")
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        site.error(
+            "timezone",
+            f"unknown time zone '{timezone}'; use an IANA name like Europe/Berlin or UTC",
+        )
+        timezone = "UTC"
+    author_raw = site.raw("author")
+    author: SiteAuthor | None = None
+    if isinstance(author_raw, str) and author_raw.strip():
+        author = SiteAuthor(name=author_raw.strip())
+    elif isinstance(author_raw, dict):
+        a = site.section("author")
+        author = SiteAuthor(name=a.text("name", required=True), email=a.text("email") or None)
+        a.finish()
+    elif author_raw is not None:
+        site.error("author", "must be a name or a mapping with name and email")
+    site_config = SiteConfig(
+        title=site.text("title", required=True),
+        url=url,
+        description=site.text("description"),
+        language=site.text("language", "en"),
+        timezone=timezone,
+        author=author,
+    )
+    site.finish()
+
+    posts = top.section("posts")
+    default_path = posts.text("default_path", "/{id}/")
+    if "{id}" not in default_path:
+        posts.error("default_path", "must contain {id}, e.g. /blog/{id}/")
+    posts_config = PostsConfig(
+        folder=(root / posts.text("folder", "posts")).resolve(),
+        glob=posts.text("glob", "*/index.md"),
+        summary_keys=posts.strings("summary_keys", ("ogSummary", "description")),
+        default_path=default_path,
+    )
+    posts.finish()
+
+    output = top.section("output")
+    output_folder = (root / output.text("folder", "public")).resolve()
+    output.finish()
+    state = top.section("state")
+    state_folder = (root / state.text("folder", ".publisher")).resolve()
+    state.finish()
+
+    def capability(key: str) -> SectionConfig:
+        section = top.section(key)
+        enabled = section.flag("enabled", True)
+        section.finish()
+        return SectionConfig(enabled=enabled, options=section.rest())
+
+    feeds = capability("feeds")
+    cards = capability("cards")
+
+    announce = top.section("announce")
+    enabled = announce.flag("enabled", True)
+    targets_raw = announce.raw("targets")
+    targets: list[TargetConfig] = []
+    if targets_raw is not None and not isinstance(targets_raw, list):
+        announce.error("targets", "must be a list of targets")
+    names: set[str] = set()
+    for index, item in enumerate(targets_raw or []):
+        target = _read_target(item, index, problems, names)
+        if target is not None:
+            targets.append(target)
+    announce.finish()
+    top.finish()
+
+    if problems:
+        raise ConfigError(problems)
+    return Config(
+        source=source,
+        root=root,
+        site=site_config,
+        posts=posts_config,
+        output=output_folder,
+        state=state_folder,
+        feeds=feeds,
+        cards=cards,
+        announce=AnnounceConfig(enabled=enabled, targets=tuple(targets)),
+    )
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate a config file."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(
+            [f"{path}: no such file; pass --config FILE or create config.yaml"]
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: cannot be read ({exc}); save it as UTF-8 text"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([f"{path}{line}: not valid YAML ({reason}); fix the syntax"]) from None
+    config = parse_config(data, path.resolve())
+    if not config.posts.folder.is_dir():
+        raise ConfigError(
+            [
+                f"posts.folder: '{config.posts.folder}' is not a folder; point it at the folder that holds the posts"
+            ]
+        )
+    return config

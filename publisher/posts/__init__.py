@@ -1,0 +1,241 @@
+"""Read a folder of posts into frozen :class:`Post` objects and diagnostics.
+
+``read_posts`` is the stage function: it finds the post files, parses each one (from the
+content-hash cache when its bytes have not changed, in parallel when many have), then
+applies the rules that need all posts at once: og image files exist, URLs are unique,
+tags spelled differently are grouped under their most common spelling.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from publisher.config import Config
+from publisher.errors import Problem
+from publisher.posts.cache import PostCache, content_key, fingerprint
+from publisher.posts.fields import tag_key
+from publisher.posts.model import Author, Post, ReadResult
+from publisher.posts.reader import ReadContext, Record, parse_post
+
+__all__ = ["Author", "Post", "Progress", "ReadResult", "read_posts"]
+
+#: Below this many files to parse, a process pool costs more than it saves.
+PARALLEL_THRESHOLD = 200
+
+Progress = Callable[[int], None]
+
+
+def context_for(config: Config) -> ReadContext:
+    return ReadContext(
+        site_url=config.site.url,
+        timezone=config.site.timezone,
+        summary_keys=config.posts.summary_keys,
+        default_path=config.posts.default_path,
+        default_author=config.site.author.name if config.site.author else None,
+    )
+
+
+def display_path(path: Path, root: Path) -> str:
+    """A path as the user wrote it: relative to the config file's folder."""
+    return os.path.relpath(path, root).replace(os.sep, "/")
+
+
+def find_post_files(config: Config) -> list[Path]:
+    folder = config.posts.folder
+    return sorted(p for p in folder.glob(config.posts.glob) if p.is_file())
+
+
+def read_posts(
+    config: Config,
+    *,
+    cache: PostCache | None = None,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+) -> ReadResult:
+    """Read every post under ``config.posts.folder``."""
+    ctx = context_for(config)
+    context_hash = fingerprint(ctx)
+    files = find_post_files(config)
+    problems: list[Problem] = []
+    jobs_in: list[tuple[bytes, str, str, ReadContext]] = []
+    keys: list[str] = []
+    sources: list[Path] = []
+    for path in files:
+        file = display_path(path, config.root)
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            problems.append(
+                Problem(
+                    file=file,
+                    field=None,
+                    message=f"cannot be read ({exc.strerror})",
+                    fix="check the file's permissions",
+                )
+            )
+            continue
+        post_id = path.parent.relative_to(config.posts.folder).as_posix()
+        if post_id == ".":
+            post_id = path.stem
+        jobs_in.append((raw, post_id, file, ctx))
+        keys.append(content_key(raw, f"{context_hash}/{file}"))
+        sources.append(path)
+
+    cached = cache.get_many(keys) if cache is not None else {}
+    entries: list[tuple[Record | None, list[Problem]] | None] = [cached.get(k) for k in keys]
+    misses = [i for i, e in enumerate(entries) if e is None]
+    if progress is not None and len(entries) - len(misses):
+        progress(len(entries) - len(misses))
+    parsed = _parse_all([jobs_in[i] for i in misses], jobs, progress)
+    for index, fresh in zip(misses, parsed, strict=True):
+        entries[index] = fresh
+        if cache is not None:
+            cache.put(keys[index], fresh)
+    if cache is not None:
+        cache.commit(keys)
+
+    records: list[tuple[Record, Path]] = []
+    for entry, source in zip(entries, sources, strict=True):
+        assert entry is not None
+        record, entry_problems = entry
+        problems.extend(entry_problems)
+        if record is not None:
+            records.append((record, source))
+    posts = _finalize(records, config, problems)
+    problems.sort(key=lambda p: (p.file, p.line or 0, p.field or "", p.message))
+    return ReadResult(
+        posts=tuple(posts),
+        problems=tuple(problems),
+        files=len(files),
+        cache_hits=len(entries) - len(misses),
+    )
+
+
+def _parse_one(job: tuple[bytes, str, str, ReadContext]) -> tuple[Record | None, list[Problem]]:
+    return parse_post(*job)
+
+
+def _parse_all(
+    jobs_in: list[tuple[bytes, str, str, ReadContext]],
+    jobs: int | None,
+    progress: Progress | None,
+) -> Iterable[tuple[Record | None, list[Problem]]]:
+    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    if workers > 1 and len(jobs_in) >= PARALLEL_THRESHOLD:
+        chunk = max(8, len(jobs_in) // (workers * 8))
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for result in pool.map(_parse_one, jobs_in, chunksize=chunk):
+                if progress is not None:
+                    progress(1)
+                yield result
+        return
+    for job in jobs_in:
+        result = _parse_one(job)
+        if progress is not None:
+            progress(1)
+        yield result
+
+
+def _finalize(
+    records: list[tuple[Record, Path]], config: Config, problems: list[Problem]
+) -> list[Post]:
+    """Rules that look across posts or at other files; returns posts newest first."""
+    root = config.posts.folder
+    allowed = (root.resolve(), config.root.resolve())
+    posts_by_url: dict[str, str] = {}
+    spellings: dict[str, Counter[str]] = defaultdict(Counter)
+    for record, _ in records:
+        for tag in record["tags"]:
+            spellings[tag_key(tag)][tag] += 1
+    canonical = {
+        key: sorted(counter.items(), key=lambda item: (-item[1], item[0]))[0][0]
+        for key, counter in spellings.items()
+    }
+    posts: list[Post] = []
+    for record, source in sorted(records, key=lambda item: item[0]["id"]):
+        file = display_path(source, config.root)
+        og_image: Path | None = None
+        if record["og_image"]:
+            candidate = (source.parent / record["og_image"]).resolve()
+            if not any(candidate.is_relative_to(a) for a in allowed):
+                problems.append(
+                    Problem(
+                        file=file,
+                        field="ogImage",
+                        message=f"'{record['og_image']}' points outside the site",
+                        fix="put the image in the post's folder",
+                    )
+                )
+                continue
+            if not candidate.is_file():
+                problems.append(
+                    Problem(
+                        file=file,
+                        field="ogImage",
+                        message=f"file '{record['og_image']}' does not exist",
+                        fix=f"add it next to index.md or correct the name; files there: {_listing(source.parent)}",
+                    )
+                )
+                continue
+            og_image = candidate
+        other = posts_by_url.get(record["url"])
+        if other is not None:
+            problems.append(
+                Problem(
+                    file=file,
+                    field="path" if record["path"] else "externalUrl",
+                    message=f"URL {record['url']} is also the URL of post '{other}'",
+                    fix="give each post its own path; this post is skipped",
+                )
+            )
+            continue
+        posts_by_url[record["url"]] = record["id"]
+        posts.append(_post(record, source, og_image, canonical))
+    posts.sort(key=lambda p: (-p.date.timestamp(), p.id))
+    return posts
+
+
+def _listing(folder: Path) -> str:
+    names = sorted(p.name for p in folder.iterdir() if p.name != "index.md")[:8]
+    return ", ".join(names) if names else "none"
+
+
+def _unique(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(values))
+
+
+def _post(record: Record, source: Path, og_image: Path | None, canonical: dict[str, str]) -> Post:
+    def when(value: Any) -> datetime | None:
+        return datetime.fromisoformat(value) if value else None
+
+    date = when(record["date"])
+    assert date is not None
+    return Post(
+        id=record["id"],
+        source=source,
+        url=record["url"],
+        page_url=record["page_url"],
+        path=record["path"],
+        external_url=record["external_url"],
+        title=record["title"],
+        summary=record["summary"],
+        date=date,
+        updated=when(record["updated"]),
+        og_image=og_image,
+        og_image_url=record["og_image_url"],
+        categories=_unique(record["categories"]),
+        tags=_unique(canonical[tag_key(t)] for t in record["tags"]),
+        authors=tuple(Author(**a) for a in record["authors"]),
+        is_featured=record["is_featured"],
+        is_popular=record["is_popular"],
+        draft=record["draft"],
+        body_markdown=record["body_markdown"],
+        body_html=record["body_html"],
+        frontmatter=record["frontmatter"],
+    )

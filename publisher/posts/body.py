@@ -1,0 +1,236 @@
+"""Post bodies: strip MDX, render CommonMark to HTML, make every reference absolute.
+
+MDX is removed without touching code: fenced code blocks and inline code spans are
+copied verbatim. ``import``/``export`` statements go; JSX components (capitalised tags)
+go but their children stay; JSX attributes (``style={{...}}``) are dropped from HTML tags
+and ``className`` becomes ``class``; ``{/* comments */}`` go.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin, urlsplit
+
+import lxml.html
+from lxml import etree
+from markdown_it import MarkdownIt
+
+from publisher.posts.fields import FieldProblem, normalize_url
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_STATEMENT = re.compile(r"^(import|export)\s")
+_TAG_NAME = re.compile(r"[A-Za-z][\w.:-]*")
+_URL_ATTRIBUTES = ("href", "src", "poster", "cite", "action", "data")
+
+_markdown = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+
+
+def strip_mdx(markdown: str) -> str:
+    """Remove MDX syntax from markdown, leaving plain CommonMark with HTML."""
+    out: list[str] = []
+    prose: list[str] = []
+    fence: str | None = None
+    statement_depth: int | None = None  # open braces of a multi-line import/export
+
+    def flush() -> None:
+        if prose:
+            out.append(_strip_jsx("\n".join(prose)))
+            prose.clear()
+
+    for line in markdown.split("\n"):
+        if fence is not None:
+            out.append(line)
+            closing = _FENCE.match(line)
+            if (
+                closing
+                and closing.group(1)[0] == fence[0]
+                and len(closing.group(1)) >= len(fence)
+                and not line.strip().strip(fence[0])
+            ):
+                fence = None
+            continue
+        if statement_depth is not None:
+            statement_depth += _brace_delta(line)
+            if statement_depth <= 0 and not line.rstrip().endswith(","):
+                statement_depth = None
+            continue
+        opening = _FENCE.match(line)
+        if opening:
+            flush()
+            fence = opening.group(1)
+            out.append(line)
+            continue
+        if _STATEMENT.match(line):
+            depth = _brace_delta(line)
+            if depth > 0 or (line.rstrip().endswith(("{", "(", "[", ",")) and depth >= 0):
+                statement_depth = max(depth, 1)
+            continue
+        prose.append(line)
+    flush()
+    return "\n".join(out)
+
+
+def _brace_delta(line: str) -> int:
+    return sum(line.count(c) for c in "{([") - sum(line.count(c) for c in "})]")
+
+
+def _strip_jsx(text: str) -> str:
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "`":
+            run = len(text) - len(text[i:].lstrip("`"))
+            ticks = text[i : i + run]
+            end = text.find(ticks, i + run)
+            stop = n if end == -1 else end + run
+            if end == -1:
+                stop = i + run
+            out.append(text[i:stop])
+            i = stop
+        elif text.startswith("{/*", i):
+            end = text.find("*/}", i)
+            i = n if end == -1 else end + 3
+        elif c == "<":
+            consumed, replacement = _jsx_tag(text, i)
+            if consumed:
+                out.append(replacement)
+                i += consumed
+            else:
+                out.append(c)
+                i += 1
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def _jsx_tag(text: str, start: int) -> tuple[int, str]:
+    """Parse a tag at ``start``; return (characters consumed, replacement) or (0, '')."""
+    i = start + 1
+    closing = text.startswith("/", i)
+    if closing:
+        i += 1
+    if text.startswith(">", i):  # fragments <> and </>
+        return i + 1 - start, ""
+    name = _TAG_NAME.match(text, i)
+    if name is None:
+        return 0, ""
+    i = name.end()
+    if i < len(text) and not (text[i].isspace() or text[i] in "/>"):
+        return 0, ""  # an autolink such as <https://example.org>
+    component = name.group(0)[0].isupper()
+    attributes: list[str] = []
+    changed = False
+    while i < len(text):
+        while i < len(text) and text[i].isspace():
+            i += 1
+        if i >= len(text):
+            return 0, ""
+        if text[i] == ">" or text.startswith("/>", i):
+            end = i + (1 if text[i] == ">" else 2)
+            break
+        if text[i] == "{":  # spread: {...props}
+            i = _skip_braces(text, i)
+            changed = True
+            continue
+        attr = re.compile(r"[^\s=/>{]+").match(text, i)
+        if attr is None:
+            return 0, ""
+        i = attr.end()
+        value = ""
+        if text.startswith("=", i):
+            i += 1
+            if i < len(text) and text[i] == "{":
+                i = _skip_braces(text, i)
+                changed = True
+                continue
+            quoted = re.compile(r"\"[^\"]*\"|'[^']*'|[^\s>]+").match(text, i)
+            if quoted is None:
+                return 0, ""
+            value = "=" + quoted.group(0)
+            i = quoted.end()
+        key = attr.group(0)
+        if key == "className":
+            key, changed = "class", True
+        attributes.append(key + value)
+    else:
+        return 0, ""
+    if component:
+        return end - start, ""
+    if not changed:
+        return end - start, text[start:end]
+    slash = "/" if text[end - 2 : end] == "/>" else ""
+    inside = " ".join([("/" if closing else "") + name.group(0), *attributes])
+    return end - start, f"<{inside}{slash}>"
+
+
+def _skip_braces(text: str, i: int) -> int:
+    depth = 0
+    quote: str | None = None
+    while i < len(text):
+        c = text[i]
+        if quote:
+            if c == quote:
+                quote = None
+        elif c in "'\"`":
+            quote = c
+        elif c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return i
+
+
+def render(markdown: str) -> str:
+    """CommonMark (with tables and strikethrough) to HTML."""
+    html: str = _markdown.render(markdown)
+    return html
+
+
+def absolutize(html: str, base: str) -> str:
+    """Resolve every relative ``href``/``src``/``srcset`` in ``html`` against ``base``."""
+    if not html.strip():
+        return ""
+    root = lxml.html.fragment_fromstring(html, create_parent="div")
+    for element in root.iter(etree.Element):
+        for attribute in _URL_ATTRIBUTES:
+            value = element.get(attribute)
+            if value is not None:
+                element.set(attribute, _resolve(value, base))
+        srcset = element.get("srcset")
+        if srcset is not None:
+            element.set("srcset", _resolve_srcset(srcset, base))
+    parts = [root.text or ""]
+    parts.extend(lxml.html.tostring(child, encoding="unicode") for child in root)
+    return "".join(parts)
+
+
+def _resolve(value: str, base: str) -> str:
+    value = value.strip()
+    if value.startswith(("mailto:", "tel:", "data:", "javascript:")):
+        return value
+    url = urljoin(base, value)
+    if urlsplit(url).scheme in ("http", "https"):
+        try:
+            return normalize_url(url)
+        except FieldProblem:
+            return url
+    return url
+
+
+def _resolve_srcset(srcset: str, base: str) -> str:
+    candidates = []
+    for candidate in srcset.split(","):
+        words = candidate.split()
+        if words:
+            candidates.append(" ".join([_resolve(words[0], base), *words[1:]]))
+    return ", ".join(candidates)
+
+
+def to_html(markdown: str, base: str) -> str:
+    """The full body pipeline: MDX stripped, rendered, references made absolute."""
+    return absolutize(render(strip_mdx(markdown)), base)

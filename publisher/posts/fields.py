@@ -1,0 +1,162 @@
+"""Turn raw frontmatter values into typed fields: dates, URLs, authors, tag keys."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from datetime import date, datetime, time, tzinfo
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from dateutil import parser as dateparser
+
+from publisher.posts.model import Author
+
+_YEAR = re.compile(r"\b\d{4}\b")
+#: Characters left as they are when a URL is percent-encoded (RFC 3986 reserved + '%').
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
+
+
+class FieldProblem(ValueError):
+    """A value is wrong; ``fix`` says what to write instead."""
+
+    def __init__(self, message: str, fix: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+
+
+def parse_date(value: Any, tz: tzinfo) -> datetime:
+    """A tz-aware datetime from any common date shape; naive values are in ``tz``."""
+    if isinstance(value, datetime):
+        result = value
+    elif isinstance(value, date):
+        result = datetime.combine(value, time())
+    elif isinstance(value, str) and value.strip():
+        text = value.strip()
+        try:
+            result = dateparser.isoparse(text)
+        except (ValueError, OverflowError):
+            # RFC 822 and other spelled-out dates; a year must be written, otherwise
+            # dateutil would fill it in from today's date and the result would drift.
+            if not _YEAR.search(text):
+                raise FieldProblem(f"'{text}' is not a date", _DATE_FIX) from None
+            try:
+                result = dateparser.parse(text, default=datetime(2000, 1, 1))
+            except (ValueError, OverflowError):
+                raise FieldProblem(f"'{text}' is not a date", _DATE_FIX) from None
+    else:
+        raise FieldProblem(f"{value!r} is not a date", _DATE_FIX)
+    if result.tzinfo is None:
+        result = result.replace(tzinfo=tz)
+    return result
+
+
+_DATE_FIX = "use ISO 8601, e.g. '2024-05-01T17:00:00Z' or '2024-05-01'"
+
+
+def normalize_url(url: str) -> str:
+    """Trim and percent-encode a URL; raise FieldProblem unless it is absolute http(s)."""
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise FieldProblem(
+            f"'{url}' is not an absolute http(s) URL", "write it as https://host/path"
+        )
+    host = parts.netloc
+    with contextlib.suppress(UnicodeError):
+        host = host.encode("idna").decode("ascii") if not host.isascii() else host
+    return urlunsplit(
+        (
+            parts.scheme.lower(),
+            host,
+            quote(parts.path, safe=_URL_SAFE),
+            quote(parts.query, safe=_URL_SAFE),
+            quote(parts.fragment, safe=_URL_SAFE),
+        )
+    )
+
+
+def join_site_path(site_url: str, path: str) -> str:
+    """The canonical URL of a page at ``path`` on the site (which may live under a folder)."""
+    return normalize_url(site_url.rstrip("/") + "/" + path.strip().lstrip("/"))
+
+
+def tag_key(tag: str) -> str:
+    """Tags that differ only in case, spaces, hyphens or underscores share a key."""
+    return "-".join(re.split(r"[\s\-_]+", tag.casefold())).strip("-")
+
+
+def text_list(value: Any) -> list[str]:
+    """A list of text values from a list, a comma-separated string, or nothing."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [part for part in (p.strip() for p in value.split(",")) if part]
+    if isinstance(value, list | tuple):
+        return [str(v).strip() for v in value if v is not None and str(v).strip()]
+    return [str(value).strip()]
+
+
+def truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "yes", "on", "1")
+    return bool(value)
+
+
+# Author lines, after markdown emphasis and heading marks are peeled off:
+#   _Author: Bill Mulligan, Isovalent_       **_Author: X, Org_**     ##### Author: X, Org
+#   *Authors: A & B, Org*                    Written by Sam Lee       _Written by: X_
+_AUTHOR_LINE = re.compile(
+    r"^(?:authors?\s*:|written\s+by\s*:?|posted\s+by\s*:?)\s*(?P<who>.+)$", re.IGNORECASE
+)
+_EMPHASIS = "*_~` "
+
+
+def author_from_body(body: str) -> tuple[Author, ...]:
+    """Authors named on an author line near the top or bottom of the body."""
+    lines = [line.strip() for line in body.splitlines() if line.strip()]
+    for line in lines[:15] + lines[-5:]:
+        bare = line.lstrip("#").strip()
+        if bare.startswith(("*", "_")):
+            bare = bare.strip(_EMPHASIS)
+        elif not bare[:1].isalpha():
+            continue
+        bare = bare.rstrip("\\").strip(_EMPHASIS)
+        match = _AUTHOR_LINE.match(bare)
+        if match:
+            return parse_author_text(match.group("who").strip(_EMPHASIS))
+    return ()
+
+
+def parse_author_text(text: str) -> tuple[Author, ...]:
+    """``Name, Org`` / ``A & B, Org`` / ``A and B`` into authors sharing the org."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)  # [Name](link) -> Name
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts:
+        return ()
+    org = parts.pop() if len(parts) > 1 else None
+    names = re.split(r"\s*&\s*|\s+and\s+|\s*,\s*", ", ".join(parts))
+    return tuple(Author(name=n.strip(), org=org) for n in names if n.strip())
+
+
+def authors_from_frontmatter(value: Any) -> tuple[Author, ...]:
+    """``author``/``authors`` as a name, a list of names, or mappings with name/email/org."""
+    items = value if isinstance(value, list) else [value]
+    authors: list[Author] = []
+    for item in items:
+        if isinstance(item, dict):
+            name = str(item.get("name") or "").strip()
+            if name:
+                org = item.get("org") or item.get("organization") or item.get("company")
+                email = item.get("email")
+                authors.append(
+                    Author(
+                        name=name,
+                        org=str(org).strip() if org else None,
+                        email=str(email).strip() if email else None,
+                    )
+                )
+        elif item is not None and str(item).strip():
+            authors.append(Author(name=str(item).strip()))
+    return tuple(authors)

@@ -1,0 +1,252 @@
+"""Read one post file into a plain record (JSON-safe, so it can be cached) and problems.
+
+Nothing here looks at other posts or at other files: that is ``finalize``'s job in
+``publisher.posts``. Given the same bytes and the same :class:`ReadContext`, the result
+is the same, which is what makes the content-hash cache sound.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from publisher.errors import PostError, Problem, Severity
+from publisher.posts import body, fields, frontmatter
+from publisher.posts.fields import FieldProblem
+from publisher.posts.model import Author
+from publisher.posts.text import clean_line, repair_mojibake, strip_invisible
+
+_UPDATED_KEYS = ("updated", "lastmod", "lastUpdated", "modified")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReadContext:
+    """Everything from config.yaml that shapes how one post is read."""
+
+    site_url: str
+    timezone: str
+    summary_keys: tuple[str, ...]
+    default_path: str
+    default_author: str | None
+
+
+Record = dict[str, Any]
+
+
+def decode(raw: bytes, file: str) -> str:
+    """UTF-8 text (a BOM is fine) with Unix newlines, or a PostError saying where it breaks."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise PostError(
+            Problem(file=file, field=None, message="is UTF-16 text", fix="save the file as UTF-8")
+        )
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise PostError(
+            Problem(
+                file=file,
+                field=None,
+                message=f"is not UTF-8 text (byte 0x{raw[exc.start]:02X} on line {line})",
+                fix="save the file as UTF-8",
+                line=line,
+            )
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def parse_post(
+    raw: bytes, post_id: str, file: str, ctx: ReadContext
+) -> tuple[Record | None, list[Problem]]:
+    """Parse one post; a None record means the post is skipped (the problems say why)."""
+    try:
+        return _parse(raw, post_id, file, ctx)
+    except PostError as exc:
+        return None, [exc.problem]
+
+
+def _parse(
+    raw: bytes, post_id: str, file: str, ctx: ReadContext
+) -> tuple[Record | None, list[Problem]]:
+    text = decode(raw, file)
+    meta_text, body_text, body_line = frontmatter.split(text, file)
+    meta, problems = frontmatter.parse(meta_text, file)
+    tz = ZoneInfo(ctx.timezone)
+    lines = _key_lines(meta_text)
+
+    def problem(key: str, message: str, fix: str, severity: Severity = "error") -> Problem:
+        return Problem(
+            file=file,
+            field=key,
+            message=message,
+            fix=fix,
+            severity=severity,
+            line=lines.get(key),
+        )
+
+    def mojibake(key: str, repair: str | None) -> None:
+        if repair:
+            problems.append(
+                problem(
+                    key,
+                    f"had mojibake, repaired ({repair})",
+                    "save the text as UTF-8 to silence this",
+                    "warning",
+                )
+            )
+
+    errors: list[Problem] = []
+
+    title_raw = meta.get("title")
+    title = ""
+    if isinstance(title_raw, str | int | float) and not isinstance(title_raw, bool):
+        title, repair = clean_line(str(title_raw))
+        mojibake("title", repair)
+    if not title:
+        errors.append(
+            problem("title", "is missing", "add a line like title: 'What this post is about'")
+        )
+
+    date: datetime | None = None
+    if meta.get("date") in (None, ""):
+        errors.append(problem("date", "is missing", "add a line like date: '2024-05-01T17:00:00Z'"))
+    else:
+        try:
+            date = fields.parse_date(meta["date"], tz)
+        except FieldProblem as exc:
+            errors.append(problem("date", exc.message, exc.fix))
+
+    updated: datetime | None = None
+    for key in _UPDATED_KEYS:
+        if meta.get(key) not in (None, ""):
+            try:
+                updated = fields.parse_date(meta[key], tz)
+            except FieldProblem as exc:
+                problems.append(problem(key, exc.message + "; ignored", exc.fix, "warning"))
+            break
+
+    summary: str | None = None
+    for key in ctx.summary_keys:
+        value = meta.get(key)
+        if (
+            isinstance(value, str | int | float)
+            and not isinstance(value, bool)
+            and str(value).strip()
+        ):
+            summary, repair = clean_line(str(value))
+            mojibake(key, repair)
+            if summary:
+                break
+
+    path_raw = meta.get("path")
+    path = str(path_raw).strip() if path_raw not in (None, "") else None
+    own_path = path or ctx.default_path.replace("{id}", post_id)
+    own_url = ""
+    try:
+        own_url = fields.join_site_path(ctx.site_url, own_path)
+    except FieldProblem as exc:
+        errors.append(
+            problem("path", exc.message, "write it as a path such as /blog/2024/05/01/slug")
+        )
+
+    external_url: str | None = None
+    if meta.get("externalUrl") not in (None, ""):
+        raw_external = str(meta["externalUrl"])
+        try:
+            external_url = fields.normalize_url(raw_external)
+        except FieldProblem as exc:
+            problems.append(
+                problem(
+                    "externalUrl",
+                    exc.message,
+                    f"write it as https://host/path; until then the post links to {own_url}",
+                    "warning",
+                )
+            )
+
+    og_image: str | None = None
+    og_image_url: str | None = None
+    image_raw = meta.get("ogImage")
+    if image_raw not in (None, ""):
+        value = str(image_raw).strip()
+        if "://" in value:
+            og_image_url = value
+        elif value.startswith("/"):
+            errors.append(
+                problem(
+                    "ogImage",
+                    f"'{value}' is a site-root path",
+                    "write the file name relative to the post folder",
+                )
+            )
+        else:
+            og_image = value.removeprefix("./")
+    if meta.get("ogImageUrl") not in (None, "") and og_image_url is None:
+        og_image_url = str(meta["ogImageUrl"]).strip()
+    if og_image_url is not None:
+        try:
+            og_image_url = fields.normalize_url(og_image_url)
+        except FieldProblem as exc:
+            problems.append(problem("ogImageUrl", exc.message + "; ignored", exc.fix, "warning"))
+            og_image_url = None
+
+    if errors:
+        return None, problems + errors
+
+    body_text = strip_invisible(body_text) if body_text.strip() else ""
+    body_text, repair = repair_mojibake(body_text)
+    if repair:
+        problems.append(
+            Problem(
+                file=file,
+                field="body",
+                message=f"had mojibake, repaired ({repair})",
+                fix="save the text as UTF-8 to silence this",
+                severity="warning",
+                line=body_line,
+            )
+        )
+
+    authors = fields.authors_from_frontmatter(meta.get("authors", meta.get("author")))
+    if not authors:
+        authors = fields.author_from_body(body_text)
+    if not authors and ctx.default_author:
+        authors = (Author(name=ctx.default_author),)
+
+    assert date is not None
+    record: Record = {
+        "id": post_id,
+        "url": external_url or own_url,
+        "page_url": own_url,
+        "path": path,
+        "external_url": external_url,
+        "title": title,
+        "summary": summary,
+        "date": date.isoformat(),
+        "updated": updated.isoformat() if updated else None,
+        "og_image": og_image,
+        "og_image_url": og_image_url,
+        "categories": [
+            clean_line(c)[0] for c in fields.text_list(meta.get("categories", meta.get("category")))
+        ],
+        "tags": [clean_line(t)[0] for t in fields.text_list(meta.get("tags"))],
+        "authors": [{"name": a.name, "org": a.org, "email": a.email} for a in authors],
+        "is_featured": fields.truthy(meta.get("isFeatured")),
+        "is_popular": fields.truthy(meta.get("isPopular")),
+        "draft": fields.truthy(meta.get("draft")),
+        "body_markdown": body_text,
+        "body_html": body.to_html(body_text, own_url if own_url.endswith("/") else own_url + "/"),
+        "frontmatter": meta,
+    }
+    return record, problems
+
+
+def _key_lines(meta_text: str) -> dict[str, int]:
+    """Line numbers (in the file) of top-level frontmatter keys, for diagnostics."""
+    lines: dict[str, int] = {}
+    for number, line in enumerate(meta_text.split("\n"), start=2):
+        if line[:1].isalpha() and ":" in line:
+            lines.setdefault(line.split(":", 1)[0].strip(), number)
+    return lines

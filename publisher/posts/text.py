@@ -1,0 +1,53 @@
+"""Text clean-up shared by titles, summaries and bodies.
+
+Zero-width spaces, word joiners and byte-order marks are removed everywhere; zero-width
+joiners and non-joiners only at the ends, because inside text they are meaningful (emoji
+sequences, Persian and Indic scripts). Mojibake (UTF-8 read as cp1252, ``havenâ€™t``) is
+repaired with ftfy's encoding fixer only: quotes, ligatures and widths are left alone.
+"""
+
+from __future__ import annotations
+
+import ftfy
+
+_ALWAYS_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u2060\ufeff\u00ad"), None)
+_EDGE_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+#: Characters that only appear in text that went through a wrong decode.
+_MOJIBAKE_MARKERS = ("Ã", "â€", "Â", "Å", "Ä", "ï»¿", "Ð", "Ñ")
+
+
+def strip_invisible(text: str) -> str:
+    """Remove invisible characters that only get in the way, then trim."""
+    text = text.translate(_ALWAYS_INVISIBLE)
+    return text.strip().strip(_EDGE_INVISIBLE).strip()
+
+
+def repair_mojibake(text: str) -> tuple[str, str | None]:
+    """Return the repaired text and, if anything changed, a short example of the repair."""
+    if text.isascii() or not any(marker in text for marker in _MOJIBAKE_MARKERS):
+        return text, None
+    fixed: str = ftfy.fix_encoding(text)
+    if fixed == text:
+        return text, None
+    return fixed, _first_difference(text, fixed)
+
+
+def _first_difference(before: str, after: str) -> str:
+    """``3 words, e.g. 'havenâ€™t' -> 'haven’t'``: enough to find and trust the repair."""
+    old, new = before.split(), after.split()
+    if len(old) == len(new):
+        changed = [(a, b) for a, b in zip(old, new, strict=True) if a != b]
+        if changed:
+            count = len(changed)
+            example = f"'{changed[0][0]}' -> '{changed[0][1]}'"
+            return example if count == 1 else f"{count} words, e.g. {example}"
+    prefix = 0
+    while prefix < min(len(before), len(after)) and before[prefix] == after[prefix]:
+        prefix += 1
+    return f"'{before[prefix : prefix + 20]}' -> '{after[prefix : prefix + 20]}'"
+
+
+def clean_line(text: str) -> tuple[str, str | None]:
+    """Clean a one-line value (title, summary, tag): invisible characters, mojibake, spaces."""
+    text, repair = repair_mojibake(strip_invisible(text))
+    return " ".join(text.split()), repair

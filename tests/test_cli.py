@@ -1,0 +1,96 @@
+"""The publish command end to end, run as a user runs it (a subprocess)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPO, Site
+
+
+def publish(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "publisher", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)},
+    )
+
+
+def test_example_site_dry_run_writes_nothing(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        (REPO / "config.yaml")
+        .read_text()
+        .replace("examples/blog/posts", str(REPO / "examples/blog/posts")),
+        encoding="utf-8",
+    )
+    result = publish("--dry-run", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "would write public/posts.json" in result.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml"]
+
+
+def test_publish_twice_rewrites_nothing(site: Site) -> None:
+    site.post("a", "title: A\ndate: 2024-01-02")
+    first = publish(cwd=site.root)
+    assert first.returncode == 0, first.stderr
+    assert "wrote public/posts.json" in first.stderr
+    index = site.root / "public" / "posts.json"
+    mtime = index.stat().st_mtime_ns
+    second = publish(cwd=site.root)
+    assert second.returncode == 0
+    assert "wrote" not in second.stderr
+    assert index.stat().st_mtime_ns == mtime
+
+
+def test_json_report_and_skipped_exit_code(site: Site) -> None:
+    site.post("good", "title: Good\ndate: 2024-01-02")
+    site.post("bad", "title: Bad\ndate: next tuesday")
+    result = publish("build", "--json", cwd=site.root)
+    assert result.returncode == 3
+    report = json.loads(result.stdout)
+    assert report["posts"]["published"] == 1
+    assert report["posts"]["skipped"] == 1
+    assert [p["field"] for p in report["problems"]] == ["date"]
+    assert "Traceback" not in result.stderr
+
+
+def test_check_exit_codes(site: Site) -> None:
+    site.post("good", "title: Good\ndate: 2024-01-02")
+    assert publish("check", cwd=site.root).returncode == 0
+    site.post("bad", "date: 2024-01-02")
+    result = publish("check", cwd=site.root)
+    assert result.returncode == 3
+    assert "error: posts/bad/index.md: title is missing; add a line like title:" in result.stderr
+    assert not (site.root / "public").exists()
+
+
+def test_config_errors_exit_2_without_traceback(site: Site) -> None:
+    site.config("site:\n  titel: X\n  url: ftp://x\nposts:\n  folder: posts\n")
+    result = publish("check", cwd=site.root)
+    assert result.returncode == 2
+    assert "config error: site.url: 'ftp://x' is not an absolute http(s) URL" in result.stderr
+    assert "config error: site.titel: unknown key; did you mean 'title'?" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_now_releases_a_future_post(site: Site) -> None:
+    site.post("later", "title: Later\ndate: '2030-01-01T09:00:00Z'")
+    before = json.loads(publish("check", "--json", "--now", "2029-12-31", cwd=site.root).stdout)
+    after = json.loads(
+        publish("check", "--json", "--now", "2030-01-01T09:00:00Z", cwd=site.root).stdout
+    )
+    assert before["posts"]["published"] == 0
+    assert before["posts"]["scheduled"] == [{"id": "later", "date": "2030-01-01T09:00:00+00:00"}]
+    assert after["posts"]["published"] == 1
+
+
+def test_bad_now_is_a_usage_error(site: Site) -> None:
+    result = publish("check", "--now", "soon", cwd=site.root)
+    assert result.returncode == 2
+    assert "'soon' is not a date" in result.stderr
