@@ -94,3 +94,20 @@ def test_bad_now_is_a_usage_error(site: Site) -> None:
     result = publish("check", "--now", "soon", cwd=site.root)
     assert result.returncode == 2
     assert "'soon' is not a date" in result.stderr
+
+
+def test_dry_run_after_a_build_leaves_state_untouched(site: Site) -> None:
+    site.post("a", "title: A\ndate: 2024-01-02")
+    assert publish("build", cwd=site.root).returncode == 0
+    state = site.root / "state"
+    before = {p.name: p.stat().st_mtime_ns for p in state.iterdir()}
+    site.post("b", "title: B\ndate: 2024-01-03")
+    result = publish("--dry-run", "--json", cwd=site.root)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["posts"]["from_cache"] == 1
+    assert report["writes"] == [
+        {"bytes": report["writes"][0]["bytes"], "path": "posts.json", "status": "changed"}
+    ]
+    assert {p.name: p.stat().st_mtime_ns for p in state.iterdir()} == before
+    assert json.loads((site.root / "public" / "posts.json").read_text())["posts"][0]["id"] == "a"

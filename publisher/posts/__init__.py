@@ -42,8 +42,11 @@ def context_for(config: Config) -> ReadContext:
 
 
 def display_path(path: Path, root: Path) -> str:
-    """A path as the user wrote it: relative to the config file's folder."""
-    return os.path.relpath(path, root).replace(os.sep, "/")
+    """A path for messages: relative to the config's folder, or the working folder, if inside."""
+    for base in (root, Path.cwd()):
+        if path.is_relative_to(base):
+            return path.relative_to(base).as_posix()
+    return path.as_posix()
 
 
 def find_post_files(config: Config) -> list[Path]:

@@ -53,8 +53,9 @@ class PostCache:
                 path.parent.mkdir(parents=True, exist_ok=True)
             uri = f"{path.resolve().as_uri()}{'?mode=ro' if readonly else ''}"
             self._db = sqlite3.connect(uri, uri=True)
+            # The default rollback journal, not WAL: a read-only open (dry run) then
+            # creates no -wal/-shm files beside the database.
             if not readonly:
-                self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute(
                     "CREATE TABLE IF NOT EXISTS posts (key TEXT PRIMARY KEY, entry TEXT NOT NULL)"
                 )
