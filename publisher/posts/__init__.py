@@ -163,6 +163,7 @@ def _finalize(
     posts: list[Post] = []
     for record, source in sorted(records, key=lambda item: item[0]["id"]):
         file = display_path(source, config.root)
+        lines: dict[str, int] = record.get("lines") or {}
         og_image: Path | None = None
         if record["og_image"]:
             candidate = (source.parent / record["og_image"]).resolve()
@@ -173,6 +174,7 @@ def _finalize(
                         field="ogImage",
                         message=f"'{record['og_image']}' points outside the site",
                         fix="put the image in the post's folder",
+                        line=lines.get("ogImage"),
                     )
                 )
                 continue
@@ -183,18 +185,21 @@ def _finalize(
                         field="ogImage",
                         message=f"file '{record['og_image']}' does not exist",
                         fix=f"add it next to index.md or correct the name; files there: {_listing(source.parent)}",
+                        line=lines.get("ogImage"),
                     )
                 )
                 continue
             og_image = candidate
         other = posts_by_url.get(record["url"])
         if other is not None:
+            key = "externalUrl" if record["external_url"] else "path"
             problems.append(
                 Problem(
                     file=file,
-                    field="path" if record["path"] else "externalUrl",
+                    field=key,
                     message=f"URL {record['url']} is also the URL of post '{other}'",
                     fix="give each post its own path; this post is skipped",
+                    line=lines.get(key),
                 )
             )
             continue

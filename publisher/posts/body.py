@@ -18,9 +18,31 @@ from markdown_it import MarkdownIt
 from publisher.posts.fields import FieldProblem, normalize_url
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_STATEMENT = re.compile(r"^(import|export)\s")
+# ESM as MDX reads it: `import x from`, `import {`, `import * as`, `import './x'`,
+# `export const|default|function ...`; not prose such as "import the dashboard".
+_STATEMENT = re.compile(
+    r"^(?:import\s+(?:[{*'\"]|[\w$]+\s*(?:,|from\b))"
+    r"|export\s+(?:[{*]|(?:const|let|var|function|class|default|async)\b))"
+)
 _TAG_NAME = re.compile(r"[A-Za-z][\w.:-]*")
 _URL_ATTRIBUTES = ("href", "src", "poster", "cite", "action", "data")
+#: HTML5 void elements: they never have content.
+_VOID = (
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "param",
+    "source",
+    "track",
+    "wbr",
+)
 
 _markdown = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
 
@@ -37,7 +59,9 @@ def strip_mdx(markdown: str) -> str:
             out.append(_strip_jsx("\n".join(prose)))
             prose.clear()
 
+    block_start = True  # MDX only reads import/export where a block can start
     for line in markdown.split("\n"):
+        at_block_start, block_start = block_start, not line.strip()
         if fence is not None:
             out.append(line)
             closing = _FENCE.match(line)
@@ -53,6 +77,7 @@ def strip_mdx(markdown: str) -> str:
             statement_depth += _brace_delta(line)
             if statement_depth <= 0 and not line.rstrip().endswith(","):
                 statement_depth = None
+            block_start = True
             continue
         opening = _FENCE.match(line)
         if opening:
@@ -60,10 +85,11 @@ def strip_mdx(markdown: str) -> str:
             fence = opening.group(1)
             out.append(line)
             continue
-        if _STATEMENT.match(line):
+        if at_block_start and _STATEMENT.match(line):
             depth = _brace_delta(line)
             if depth > 0 or (line.rstrip().endswith(("{", "(", "[", ",")) and depth >= 0):
                 statement_depth = max(depth, 1)
+            block_start = True
             continue
         prose.append(line)
     flush()
@@ -80,7 +106,7 @@ def _strip_jsx(text: str) -> str:
     while i < n:
         c = text[i]
         if c == "`":
-            run = len(text) - len(text[i:].lstrip("`"))
+            run = len(text[i:]) - len(text[i:].lstrip("`"))
             ticks = text[i : i + run]
             end = text.find(ticks, i + run)
             stop = n if end == -1 else end + run
@@ -196,6 +222,7 @@ def absolutize(html: str, base: str) -> str:
     if not html.strip():
         return ""
     root = lxml.html.fragment_fromstring(html, create_parent="div")
+    _unnest_void(root)
     for element in root.iter(etree.Element):
         for attribute in _URL_ATTRIBUTES:
             value = element.get(attribute)
@@ -207,6 +234,31 @@ def absolutize(html: str, base: str) -> str:
     parts = [root.text or ""]
     parts.extend(lxml.html.tostring(child, encoding="unicode") for child in root)
     return "".join(parts)
+
+
+def _unnest_void(root: lxml.html.HtmlElement) -> None:
+    """Move content out of void elements, where libxml2 puts it.
+
+    libxml2 knows HTML 4 only, so ``<source>``, ``<track>``, ``<wbr>`` and ``<embed>``
+    swallow what follows them (``<embed src=x><p>rest of the post</p></embed>``); anything
+    that later drops such an element would drop the rest of the post with it.
+    """
+    for element in list(root.iter(*_VOID)):
+        children = list(element)
+        if not children and not element.text:
+            continue
+        parent = element.getparent()
+        if parent is None:
+            continue
+        after, element.text = element.text, None
+        if children:
+            children[-1].tail = (children[-1].tail or "") + (element.tail or "")
+            element.tail = after
+        else:
+            element.tail = (after or "") + (element.tail or "")
+        position = parent.index(element)
+        for offset, child in enumerate(children, start=1):
+            parent.insert(position + offset, child)
 
 
 def _resolve(value: str, base: str) -> str:

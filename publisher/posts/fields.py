@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import re
-from datetime import date, datetime, time, tzinfo
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -42,7 +43,11 @@ def parse_date(value: Any, tz: tzinfo) -> datetime:
             if not _YEAR.search(text):
                 raise FieldProblem(f"'{text}' is not a date", _DATE_FIX) from None
             try:
-                result = dateparser.parse(text, default=datetime(2000, 1, 1))
+                result = dateparser.parse(
+                    text, default=datetime(2000, 1, 1), tzinfos=_zone_for(text)
+                )
+            except FieldProblem:
+                raise
             except (ValueError, OverflowError):
                 raise FieldProblem(f"'{text}' is not a date", _DATE_FIX) from None
     else:
@@ -53,6 +58,41 @@ def parse_date(value: Any, tz: tzinfo) -> datetime:
 
 
 _DATE_FIX = "use ISO 8601, e.g. '2024-05-01T17:00:00Z' or '2024-05-01'"
+
+#: The zone names RFC 822 defines. Any other name is refused: dateutil would otherwise
+#: drop it silently (the time then lands in the site's zone) or, when the name matches
+#: the machine's zone, read it as local time, so the result would depend on the machine.
+_RFC822_ZONES = {
+    "UT": 0,
+    "UTC": 0,
+    "GMT": 0,
+    "Z": 0,
+    "EST": -5,
+    "EDT": -4,
+    "CST": -6,
+    "CDT": -5,
+    "MST": -7,
+    "MDT": -6,
+    "PST": -8,
+    "PDT": -7,
+}
+
+
+def _zone_for(text: str) -> Callable[[str | None, int | None], tzinfo | None]:
+    def zone(name: str | None, offset: int | None) -> tzinfo | None:
+        if offset is not None:
+            return timezone(timedelta(seconds=offset))
+        if name is None:
+            return None
+        hours = _RFC822_ZONES.get(name.upper())
+        if hours is None:
+            raise FieldProblem(
+                f"'{text}' has an unknown time zone '{name}'",
+                "write the UTC offset instead of the name, e.g. '+0100', or use ISO 8601",
+            )
+        return timezone(timedelta(hours=hours))
+
+    return zone
 
 
 def normalize_url(url: str) -> str:
@@ -115,18 +155,62 @@ _EMPHASIS = "*_~` "
 
 def author_from_body(body: str) -> tuple[Author, ...]:
     """Authors named on an author line near the top or bottom of the body."""
-    lines = [line.strip() for line in body.splitlines() if line.strip()]
-    for line in lines[:15] + lines[-5:]:
-        bare = line.lstrip("#").strip()
+    lines = _prose_lines(body)
+    for line, alone in lines[:15] + lines[-5:]:
+        heading = line.startswith("#")
+        bare = line.lstrip("#").strip().rstrip("\\").strip()
         if bare.startswith(("*", "_")):
+            # The whole line is emphasised (`_Author: X_`), not a sentence that merely
+            # starts with emphasis (`*written by* the team that ...`).
+            if not bare.endswith(("*", "_")):
+                continue
             bare = bare.strip(_EMPHASIS)
-        elif not bare[:1].isalpha():
+        elif not bare[:1].isalpha() or not (alone or heading):
+            # Plain text counts only on its own: a wrapped paragraph can put
+            # "written by ..." at the start of a line in the middle of a sentence.
             continue
-        bare = bare.rstrip("\\").strip(_EMPHASIS)
-        match = _AUTHOR_LINE.match(bare)
+        match = _AUTHOR_LINE.match(bare.strip(_EMPHASIS))
         if match:
             return parse_author_text(match.group("who").strip(_EMPHASIS))
     return ()
+
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
+def _prose_lines(body: str) -> list[tuple[str, bool]]:
+    """Non-blank lines outside fenced code, each with whether it stands alone: its own
+    paragraph, or set off from its neighbours by hard line breaks."""
+    raw = body.splitlines()
+    found: list[tuple[str, bool]] = []
+    fence: str | None = None
+    for index, line in enumerate(raw):
+        marker = _FENCE.match(line)
+        if fence is not None:
+            if (
+                marker
+                and marker.group(1)[0] == fence[0]
+                and len(marker.group(1)) >= len(fence)
+                and not line.strip().strip(fence[0])
+            ):
+                fence = None
+            continue
+        if marker:
+            fence = marker.group(1)
+            continue
+        if not line.strip():
+            continue
+        before = raw[index - 1] if index else ""
+        after = raw[index + 1] if index + 1 < len(raw) else ""
+        alone = (not before.strip() or _hard_break(before)) and (
+            not after.strip() or _hard_break(line)
+        )
+        found.append((line.strip(), alone))
+    return found
+
+
+def _hard_break(line: str) -> bool:
+    return line.endswith(("  ", "\\"))
 
 
 def parse_author_text(text: str) -> tuple[Author, ...]:

@@ -52,8 +52,12 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def split(text: str, file: str) -> tuple[str, str, int]:
-    """Return (frontmatter text, body, line number where the body starts)."""
+def split(text: str, file: str) -> tuple[str, str, int, int]:
+    """Return (frontmatter text, body, line numbers where each starts).
+
+    Blank lines before the opening '---' are tolerated, so the frontmatter does not
+    always start on line 2; diagnostics use the line returned here.
+    """
     lines = text.split("\n")
     first = 0
     while first < len(lines) and not lines[first].strip():
@@ -65,12 +69,13 @@ def split(text: str, file: str) -> tuple[str, str, int]:
                 field="frontmatter",
                 message="is missing: the file must start with a '---' line",
                 fix="add YAML frontmatter between two '---' lines at the top",
-                line=first + 1,
+                line=first + 1 if first < len(lines) else 1,
             )
         )
     for end in range(first + 1, len(lines)):
         if lines[end].rstrip() in ("---", "..."):
-            return "\n".join(lines[first + 1 : end]), "\n".join(lines[end + 1 :]), end + 2
+            meta, body = "\n".join(lines[first + 1 : end]), "\n".join(lines[end + 1 :])
+            return meta, body, first + 2, end + 2
     raise PostError(
         Problem(
             file=file,

@@ -37,7 +37,7 @@ Record = dict[str, Any]
 
 def decode(raw: bytes, file: str) -> str:
     """UTF-8 text (a BOM is fine) with Unix newlines, or a PostError saying where it breaks."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or _looks_utf16(raw):
         raise PostError(
             Problem(file=file, field=None, message="is UTF-16 text", fix="save the file as UTF-8")
         )
@@ -57,6 +57,16 @@ def decode(raw: bytes, file: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def _looks_utf16(raw: bytes) -> bool:
+    """UTF-16 saved without a BOM: every other byte of the (mostly ASCII) start is NUL.
+
+    Such bytes are valid UTF-8, so without this the file would be reported as having
+    no frontmatter, which sends the user looking in the wrong place.
+    """
+    head = raw[:64]
+    return len(head) >= 4 and max(head[0::2].count(0), head[1::2].count(0)) >= len(head) // 4
+
+
 def parse_post(
     raw: bytes, post_id: str, file: str, ctx: ReadContext
 ) -> tuple[Record | None, list[Problem]]:
@@ -71,10 +81,10 @@ def _parse(
     raw: bytes, post_id: str, file: str, ctx: ReadContext
 ) -> tuple[Record | None, list[Problem]]:
     text = decode(raw, file)
-    meta_text, body_text, body_line = frontmatter.split(text, file)
-    meta, problems = frontmatter.parse(meta_text, file)
+    meta_text, body_text, meta_line, body_line = frontmatter.split(text, file)
+    meta, problems = frontmatter.parse(meta_text, file, meta_line)
     tz = ZoneInfo(ctx.timezone)
-    lines = _key_lines(meta_text)
+    lines = _key_lines(meta_text, meta_line)
 
     def problem(key: str, message: str, fix: str, severity: Severity = "error") -> Problem:
         return Problem(
@@ -239,14 +249,16 @@ def _parse(
         "body_markdown": body_text,
         "body_html": body.to_html(body_text, own_url if own_url.endswith("/") else own_url + "/"),
         "frontmatter": meta,
+        # For diagnostics raised later, when all posts are known (og image, duplicate URL).
+        "lines": {key: lines[key] for key in ("ogImage", "path", "externalUrl") if key in lines},
     }
     return record, problems
 
 
-def _key_lines(meta_text: str) -> dict[str, int]:
+def _key_lines(meta_text: str, first_line: int) -> dict[str, int]:
     """Line numbers (in the file) of top-level frontmatter keys, for diagnostics."""
     lines: dict[str, int] = {}
-    for number, line in enumerate(meta_text.split("\n"), start=2):
+    for number, line in enumerate(meta_text.split("\n"), start=first_line):
         if line[:1].isalpha() and ":" in line:
             lines.setdefault(line.split(":", 1)[0].strip(), number)
     return lines
