@@ -296,7 +296,7 @@ def test_body_author_lines_and_site_default(
 def test_site_author_mapping_is_the_default(site: Site) -> None:
     with_site_keys(site, "  author:\n    name: Site Team\n    email: team@example.org\n")
     site.post("p", "title: T\ndate: 2024-01-02", "Text.\n")
-    assert only(read(site), "p").authors[0].name == "Site Team"
+    assert only(read(site), "p").authors == (Author(name="Site Team", email="team@example.org"),)
 
 
 def test_no_author_and_no_site_default(site: Site) -> None:
@@ -336,7 +336,7 @@ def test_body_is_stripped_of_mdx_and_absolute(site: Site) -> None:
         'srcset="https://blog.example.org/blog/p/diagram.png 1x, '
         'https://blog.example.org/blog/shared/d@2x.png 2x">\n'
         "</div>\n"
-        '<p>See <a href="https://blog.example.org/blog/p/#intro">the intro</a>, '
+        '<p>See <a href="https://blog.example.org/blog/p#intro">the intro</a>, '
         '<a href="https://blog.example.org/blog/other/">another post</a>, '
         '<a href="mailto:me@example.org">mail</a>\n'
         'and <a href="https://cdn.example.org/f.js">a CDN file</a>. '
@@ -636,7 +636,26 @@ BAD = [
         "posts/bad/index.md: is UTF-16 text; save the file as UTF-8",
         id="utf-16-no-bom",
     ),
+    pytest.param(
+        frontmatter("title: [a, b]\ndate: 2024-01-02"),
+        "posts/bad/index.md:2: title must be text, not list; quote the title",
+        id="title-list",
+    ),
+    pytest.param(
+        frontmatter("title: T\ndate: 2024-01-02\npath: https://elsewhere.example.org/x"),
+        "posts/bad/index.md:4: path 'https://elsewhere.example.org/x' is a full URL outside the "
+        "site https://blog.example.org; write only the path, e.g. /blog/2024/05/01/slug; for a "
+        "post that lives elsewhere use externalUrl",
+        id="path-full-url-elsewhere",
+    ),
 ]
+
+
+def test_path_written_as_a_full_url_of_the_site_is_its_path(site: Site) -> None:
+    site.post("p", "title: T\ndate: 2024-01-02\npath: https://blog.example.org/blog/x/")
+    result = read(site)
+    assert messages(result) == []
+    assert only(result, "p").url == "https://blog.example.org/blog/x/"
 
 
 @pytest.mark.parametrize(("setup", "expected"), BAD)

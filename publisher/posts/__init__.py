@@ -38,6 +38,7 @@ def context_for(config: Config) -> ReadContext:
         summary_keys=config.posts.summary_keys,
         default_path=config.posts.default_path,
         default_author=config.site.author.name if config.site.author else None,
+        default_author_email=config.site.author.email if config.site.author else None,
     )
 
 

@@ -217,20 +217,25 @@ def render(markdown: str) -> str:
     return html
 
 
-def absolutize(html: str, base: str) -> str:
-    """Resolve every relative ``href``/``src``/``srcset`` in ``html`` against ``base``."""
+def absolutize(html: str, page_url: str) -> str:
+    """Resolve every relative ``href``/``src``/``srcset`` in ``html`` against the post's page.
+
+    Relative files resolve against the page as a folder (``page/diagram.png``: images sit
+    beside the post); ``#fragment`` links resolve against the page URL itself.
+    """
     if not html.strip():
         return ""
+    base = page_url if page_url.endswith("/") else page_url + "/"
     root = lxml.html.fragment_fromstring(html, create_parent="div")
     _unnest_void(root)
     for element in root.iter(etree.Element):
         for attribute in _URL_ATTRIBUTES:
             value = element.get(attribute)
             if value is not None:
-                element.set(attribute, _resolve(value, base))
+                element.set(attribute, _resolve(value, base, page_url))
         srcset = element.get("srcset")
         if srcset is not None:
-            element.set("srcset", _resolve_srcset(srcset, base))
+            element.set("srcset", _resolve_srcset(srcset, base, page_url))
     parts = [root.text or ""]
     parts.extend(lxml.html.tostring(child, encoding="unicode") for child in root)
     return "".join(parts)
@@ -261,11 +266,11 @@ def _unnest_void(root: lxml.html.HtmlElement) -> None:
             parent.insert(position + offset, child)
 
 
-def _resolve(value: str, base: str) -> str:
+def _resolve(value: str, base: str, page_url: str) -> str:
     value = value.strip()
     if value.startswith(("mailto:", "tel:", "data:", "javascript:")):
         return value
-    url = urljoin(base, value)
+    url = urljoin(page_url if value.startswith("#") else base, value)
     if urlsplit(url).scheme in ("http", "https"):
         try:
             return normalize_url(url)
@@ -274,15 +279,15 @@ def _resolve(value: str, base: str) -> str:
     return url
 
 
-def _resolve_srcset(srcset: str, base: str) -> str:
+def _resolve_srcset(srcset: str, base: str, page_url: str) -> str:
     candidates = []
     for candidate in srcset.split(","):
         words = candidate.split()
         if words:
-            candidates.append(" ".join([_resolve(words[0], base), *words[1:]]))
+            candidates.append(" ".join([_resolve(words[0], base, page_url), *words[1:]]))
     return ", ".join(candidates)
 
 
-def to_html(markdown: str, base: str) -> str:
+def to_html(markdown: str, page_url: str) -> str:
     """The full body pipeline: MDX stripped, rendered, references made absolute."""
-    return absolutize(render(strip_mdx(markdown)), base)
+    return absolutize(render(strip_mdx(markdown)), page_url)

@@ -30,6 +30,7 @@ class ReadContext:
     summary_keys: tuple[str, ...]
     default_path: str
     default_author: str | None
+    default_author_email: str | None = None
 
 
 Record = dict[str, Any]
@@ -114,6 +115,11 @@ def _parse(
     if isinstance(title_raw, str | int | float) and not isinstance(title_raw, bool):
         title, repair = clean_line(str(title_raw))
         mojibake("title", repair)
+    elif title_raw is not None:
+        errors.append(
+            problem("title", f"must be text, not {type(title_raw).__name__}", "quote the title")
+        )
+        title = "-"
     if not title:
         errors.append(
             problem("title", "is missing", "add a line like title: 'What this post is about'")
@@ -152,6 +158,19 @@ def _parse(
 
     path_raw = meta.get("path")
     path = str(path_raw).strip() if path_raw not in (None, "") else None
+    if path and "://" in path:
+        site_prefix = ctx.site_url.rstrip("/") + "/"
+        if path.startswith(site_prefix):
+            path = "/" + path[len(site_prefix) :]
+        else:
+            errors.append(
+                problem(
+                    "path",
+                    f"'{path}' is a full URL outside the site {ctx.site_url}",
+                    "write only the path, e.g. /blog/2024/05/01/slug; for a post that lives "
+                    "elsewhere use externalUrl",
+                )
+            )
     own_path = path or ctx.default_path.replace("{id}", post_id)
     own_url = ""
     try:
@@ -223,7 +242,7 @@ def _parse(
     if not authors:
         authors = fields.author_from_body(body_text)
     if not authors and ctx.default_author:
-        authors = (Author(name=ctx.default_author),)
+        authors = (Author(name=ctx.default_author, email=ctx.default_author_email),)
 
     assert date is not None
     record: Record = {
@@ -247,7 +266,7 @@ def _parse(
         "is_popular": fields.truthy(meta.get("isPopular")),
         "draft": fields.truthy(meta.get("draft")),
         "body_markdown": body_text,
-        "body_html": body.to_html(body_text, own_url if own_url.endswith("/") else own_url + "/"),
+        "body_html": body.to_html(body_text, own_url),
         "frontmatter": meta,
         # For diagnostics raised later, when all posts are known (og image, duplicate URL).
         "lines": {key: lines[key] for key in ("ogImage", "path", "externalUrl") if key in lines},
