@@ -1,7 +1,7 @@
 """The build stage: posts in, output files out.
 
-Until the feed, card and announcement stages land, the build writes ``posts.json``, an
-index of the published posts. Everything it writes goes through :class:`OutputWriter`.
+Writes the feeds (``publisher.feeds``) and ``posts.json``, an index of the published
+posts. Everything it writes goes through :class:`OutputWriter`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import requests
+
 from publisher.config import Config
+from publisher.errors import AnnounceError, Problem
+from publisher.feeds import build_feeds, feed_url, lint_feed, ping_hub
 from publisher.output import OutputWriter, Write
 from publisher.posts import Post, Progress, ReadResult, read_posts
 from publisher.posts.cache import PostCache
@@ -26,6 +30,7 @@ class BuildResult:
     drafts: tuple[Post, ...]
     scheduled: tuple[Post, ...]
     writes: tuple[Write, ...]
+    problems: tuple[Problem, ...] = ()
 
 
 def split_by_status(read: ReadResult, now: datetime) -> tuple[tuple[Post, ...], ...]:
@@ -57,6 +62,12 @@ def build_site(
     read = load_posts(config, readonly=dry_run, jobs=jobs, progress=progress)
     published, drafts, scheduled = split_by_status(read, now)
     writer = OutputWriter(config.output, dry_run=dry_run)
+    problems: list[Problem] = []
+    if config.feeds.enabled:
+        for path, data in output_feeds(config, published).items():
+            writer.write_bytes(path, data)
+        if not dry_run:
+            problems.extend(_ping_hub(config, writer))
     writer.write_text(INDEX_FILE, render_index(config, published))
     return BuildResult(
         read=read,
@@ -64,7 +75,49 @@ def build_site(
         drafts=drafts,
         scheduled=scheduled,
         writes=tuple(writer.writes),
+        problems=tuple(problems),
     )
+
+
+def output_feeds(config: Config, published: tuple[Post, ...]) -> dict[str, bytes]:
+    return build_feeds(config.site, published, config.feeds.options)
+
+
+def _ping_hub(config: Config, writer: OutputWriter) -> list[Problem]:
+    """WebSub: tell the hub about feeds this build changed. A failure is a warning."""
+    hub = config.feeds.options.hub
+    topics = [
+        feed_url(config.site, w.path)
+        for w in writer.changed
+        if w.path.endswith((".xml", ".json")) and w.path != INDEX_FILE
+    ]
+    if hub is None or not topics:
+        return []
+    try:
+        with requests.Session() as session:
+            ping_hub(session, hub, topics)
+    except AnnounceError as exc:
+        return [
+            Problem(
+                file="feeds.hub",
+                field=None,
+                message=f"WebSub ping failed ({exc})",
+                fix="the feeds were written; the hub will see them on its next poll",
+                severity="warning",
+            )
+        ]
+    return []
+
+
+def lint_feeds(config: Config, published: tuple[Post, ...]) -> list[Problem]:
+    """What `publish check` says of the feeds this build would write."""
+    if not config.feeds.enabled:
+        return []
+    return [
+        Problem(file=path, field=None, message=message, fix=None, severity="error")
+        for path, data in output_feeds(config, published).items()
+        for message in lint_feed(path, data, feed_url(config.site, path))
+    ]
 
 
 def post_summary(post: Post) -> dict[str, Any]:

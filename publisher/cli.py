@@ -23,7 +23,14 @@ from typing import Any, TypeVar
 import click
 
 from publisher import __version__, resources
-from publisher.build import BuildResult, build_site, load_posts, post_summary, split_by_status
+from publisher.build import (
+    BuildResult,
+    build_site,
+    lint_feeds,
+    load_posts,
+    post_summary,
+    split_by_status,
+)
 from publisher.config import Config, load_config
 from publisher.errors import ConfigError, Problem, PublisherError
 from publisher.posts import Progress, ReadResult
@@ -175,6 +182,7 @@ def _report(
     dry_run: bool,
     build: BuildResult | None,
     exit_code: int,
+    extra: tuple[Problem, ...] = (),
 ) -> dict[str, Any]:
     published, drafts, scheduled = split_by_status(read, now)
     return {
@@ -192,7 +200,7 @@ def _report(
             "skipped": read.files - len(read.posts),
             "from_cache": read.cache_hits,
         },
-        "problems": [p.as_dict() for p in read.problems],
+        "problems": [p.as_dict() for p in (*read.problems, *extra)],
         "writes": [dataclasses.asdict(w) for w in build.writes] if build else [],
         "published": [post_summary(p) for p in published],
     }
@@ -210,7 +218,7 @@ def run_build(options: Options, command: str) -> int:
             config, now=now, dry_run=options.dry_run, jobs=options.jobs, progress=bar
         )
     read = result.read
-    console.problems(read.problems)
+    console.problems((*read.problems, *result.problems))
     console.say(
         _read_summary(
             read,
@@ -241,7 +249,7 @@ def run_build(options: Options, command: str) -> int:
     if options.json:
         click.echo(
             json.dumps(
-                _report(command, config, now, read, options.dry_run, result, code),
+                _report(command, config, now, read, options.dry_run, result, code, result.problems),
                 ensure_ascii=False,
                 indent=2,
                 sort_keys=True,
@@ -257,8 +265,11 @@ def run_check(options: Options) -> int:
     started = time.perf_counter()
     read = load_posts(config, readonly=True, jobs=options.jobs)
     published, drafts, scheduled = split_by_status(read, now)
-    console.problems(read.problems)
-    errors, warnings = len(read.errors), len(read.problems) - len(read.errors)
+    feed_problems = tuple(lint_feeds(config, published))
+    every = (*read.problems, *feed_problems)
+    console.problems(every)
+    errors = sum(p.severity == "error" for p in every)
+    warnings = len(every) - errors
     console.say(
         _read_summary(
             read, len(published), len(drafts), len(scheduled), time.perf_counter() - started
@@ -269,7 +280,7 @@ def run_check(options: Options) -> int:
     if options.json:
         click.echo(
             json.dumps(
-                _report("check", config, now, read, True, None, code),
+                _report("check", config, now, read, True, None, code, feed_problems),
                 ensure_ascii=False,
                 indent=2,
                 sort_keys=True,

@@ -15,12 +15,15 @@ import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import yaml
 
 from publisher.errors import ConfigError
+
+if TYPE_CHECKING:
+    from publisher.feeds.options import FeedOptions
 
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -106,6 +109,12 @@ class SectionConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class FeedsConfig:
+    enabled: bool
+    options: FeedOptions
+
+
+@dataclass(frozen=True, kw_only=True)
 class Config:
     source: Path
     root: Path
@@ -113,7 +122,7 @@ class Config:
     posts: PostsConfig
     output: Path
     state: Path
-    feeds: SectionConfig
+    feeds: FeedsConfig
     cards: SectionConfig
     announce: AnnounceConfig
 
@@ -335,7 +344,14 @@ def parse_config(data: Any, source: Path) -> Config:
         section.finish()
         return SectionConfig(enabled=enabled, options=section.rest())
 
-    feeds = capability("feeds")
+    # Imported here: the feeds package imports this module for SiteConfig.
+    from publisher.feeds.options import parse_feed_options
+
+    feeds_section = top.section("feeds")
+    feeds_enabled = feeds_section.flag("enabled", True)
+    feed_options, feed_problems = parse_feed_options(feeds_section.data)
+    problems.extend(feed_problems)
+    feeds = FeedsConfig(enabled=feeds_enabled, options=feed_options)
     cards = capability("cards")
 
     announce = top.section("announce")

@@ -1,0 +1,20 @@
+"""The feed stage: RSS 2.0, Atom 1.0 and JSON Feed 1.1 from the published posts.
+
+options.py   FeedOptions and parse_feed_options (the ``feeds:`` section of config.yaml)
+items.py     a Post as a FeedItem: cleaned text, absolute URLs, sanitized HTML
+media.py     og image MIME type sniffed from its bytes, and its length
+rss_atom.py  RSS and Atom through feedgen (the only module importing it)
+jsonfeed.py  JSON Feed
+generate.py  build_feeds: which feeds exist and their bytes
+lint.py      lint_feed: W3C-validator-like checks for ``publish check``
+websub.py    ping_hub: tell a WebSub hub that feeds changed
+"""
+
+from __future__ import annotations
+
+from publisher.feeds.generate import build_feeds, feed_url
+from publisher.feeds.lint import lint_feed
+from publisher.feeds.options import FeedOptions, parse_feed_options
+from publisher.feeds.websub import ping_hub
+
+__all__ = ["FeedOptions", "build_feeds", "feed_url", "lint_feed", "parse_feed_options", "ping_hub"]

@@ -1,0 +1,253 @@
+"""Posts turned into feed items: cleaned, absolute, sanitized, once per build.
+
+Everything a feed format needs from a post is decided here, so the RSS, Atom and JSON
+renderers only lay the same facts out in their own syntax. Text is stripped of characters
+XML cannot carry, every URL is absolute and percent-encoded, and body HTML is sanitized.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from hashlib import sha1
+from html import escape
+from urllib.parse import quote, urljoin, urlsplit
+
+import nh3
+
+from publisher.config import SiteConfig
+from publisher.feeds.media import image_facts
+from publisher.feeds.options import FeedOptions
+from publisher.posts.fields import FieldProblem, normalize_url, tag_key
+from publisher.posts.model import Post
+
+# XML 1.0 forbids C0 controls other than tab/newline/CR, surrogates and U+FFFE/FFFF; C1
+# controls are legal but never meant in prose and make the W3C validator complain.
+_NOT_XML = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_SLUG_JUNK = re.compile(r"[^\w]+")
+_CLEAN_ABSOLUTE = re.compile(
+    r"https?://[a-z0-9.\-]+(:\d+)?(/[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*)?"
+)
+
+_TAGS = (nh3.ALLOWED_TAGS | {"picture", "source", "video", "audio", "track"}) - {"map", "area"}
+_ATTRIBUTES: dict[str, set[str]] = {
+    **{tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
+    "a": {"href", "hreflang", "title"},
+    "img": {"src", "srcset", "sizes", "alt", "title", "width", "height"},
+    "source": {"src", "srcset", "sizes", "type", "media"},
+    "video": {"src", "poster", "controls", "width", "height"},
+    "audio": {"src", "controls"},
+    "track": {"src", "kind", "srclang", "label"},
+    "code": {"class"},
+    "pre": {"class"},
+    "*": {"lang", "dir"},
+}
+_URL_ATTRIBUTES = frozenset({"href", "src", "poster", "cite"})
+_SCHEMES = {"http", "https", "mailto"}
+_TAG_SAFE = "/-._~!$&'()*+,;=:@"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemAuthor:
+    name: str
+    email: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemImage:
+    url: str
+    #: Sniffed from the file's bytes; None for a remote image (``ogImageUrl``).
+    mime: str | None = None
+    length: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeedItem:
+    """One post as every feed format shows it."""
+
+    post_id: str
+    id: str
+    link: str
+    external_url: str | None
+    title: str
+    summary: str | None
+    content_html: str | None
+    published: datetime
+    updated: datetime
+    authors: tuple[ItemAuthor, ...]
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
+    image: ItemImage | None
+    is_featured: bool
+    is_popular: bool
+
+
+def xml_text(text: str) -> str:
+    """``text`` without the characters an XML document cannot contain."""
+    return _NOT_XML.sub("", text)
+
+
+def absolute_url(url: str, base: str | None = None) -> str:
+    """``url`` resolved against ``base`` and percent-encoded; unchanged if it is not http(s)."""
+    if _CLEAN_ABSOLUTE.fullmatch(url):
+        return url  # the common case, already what normalize_url would return
+    url = xml_text(url).strip()
+    if base is not None:
+        url = urljoin(base, url)
+    try:
+        return normalize_url(url)
+    except FieldProblem:
+        return url
+
+
+def clean_html(html: str, base: str) -> str:
+    """Sanitized HTML with every reference absolute against ``base`` (the post's folder URL)."""
+
+    def attribute(tag: str, name: str, value: str) -> str | None:
+        if name in _URL_ATTRIBUTES:
+            resolved = absolute_url(value, base)
+            scheme = urlsplit(resolved).scheme
+            return resolved if scheme in _SCHEMES else None
+        if name == "srcset":
+            return _srcset(value, base)
+        return value
+
+    cleaned = nh3.clean(
+        xml_text(html),
+        tags=_TAGS,
+        clean_content_tags={"script", "style", "iframe", "object", "template"},
+        attributes=_ATTRIBUTES,
+        attribute_filter=attribute,
+        url_schemes=_SCHEMES,
+        link_rel=None,
+        strip_comments=True,
+    )
+    return cleaned.strip()
+
+
+def _srcset(value: str, base: str) -> str:
+    candidates = []
+    for candidate in value.split(","):
+        words = candidate.split()
+        if words:
+            candidates.append(" ".join([absolute_url(words[0], base), *words[1:]]))
+    return ", ".join(candidates)
+
+
+def tag_uri(site_url: str, tag_date: str, post_id: str) -> str:
+    """A permanent RFC 4151 id keyed on the post's folder, not its title, date or path."""
+    host = (urlsplit(site_url).hostname or "localhost").lower()
+    return f"tag:{host},{tag_date}:{quote(post_id, safe=_TAG_SAFE)}"
+
+
+def feed_item(post: Post, site: SiteConfig, options: FeedOptions) -> FeedItem:
+    """Everything the feeds say about ``post``."""
+    base = post.page_url if post.page_url.endswith("/") else post.page_url + "/"
+    link = absolute_url(post.url)
+    external = absolute_url(post.external_url) if post.external_url else None
+    title = " ".join(xml_text(post.title).split()) or link
+    summary = " ".join(xml_text(post.summary or "").split()) or None
+    published = _moment(post.date, site)
+    updated = max(published, _moment(post.updated, site)) if post.updated else published
+
+    content: str | None = None
+    if options.content == "full" and post.body_html.strip():
+        content = clean_html(post.body_html, base) or None
+    if content is None and external is not None:
+        # A link post has no body: say what it is and where to read it, never leave it empty.
+        host = urlsplit(external).hostname or external
+        lead = f"<p>{escape(summary)}</p>\n" if summary else ""
+        content = f'{lead}<p><a href="{escape(external)}">Read it on {escape(host)}</a></p>'
+    elif content is None and summary and options.content == "full":
+        content = f"<p>{escape(summary)}</p>"
+
+    return FeedItem(
+        post_id=post.id,
+        id=tag_uri(site.url, options.tag_uri_date, post.id),
+        link=link,
+        external_url=external,
+        title=title,
+        summary=summary,
+        content_html=content,
+        published=published,
+        updated=updated,
+        authors=_authors(post, site),
+        categories=labels(post.categories),
+        tags=labels(post.tags),
+        image=_image(post, base),
+        is_featured=post.is_featured,
+        is_popular=post.is_popular,
+    )
+
+
+def _moment(value: datetime, site: SiteConfig) -> datetime:
+    # Posts from the reader are always aware; a naive one built by hand is in the site's zone.
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=site.tz)
+    return value.replace(microsecond=0)
+
+
+def _authors(post: Post, site: SiteConfig) -> tuple[ItemAuthor, ...]:
+    authors = []
+    for author in post.authors:
+        name = " ".join(xml_text(author.name).split())
+        if not name:
+            continue
+        email = author.email
+        if email is None and site.author is not None and site.author.name == author.name:
+            email = site.author.email
+        authors.append(ItemAuthor(name=name, email=xml_text(email).strip() if email else None))
+    return tuple(authors)
+
+
+def _image(post: Post, base: str) -> ItemImage | None:
+    if post.og_image is not None:
+        try:
+            relative = post.og_image.relative_to(post.source.parent).as_posix()
+        except ValueError:
+            relative = post.og_image.name
+        url = absolute_url(quote(relative, safe="/"), base)
+        facts = image_facts(post.og_image)
+        if facts is None:
+            return ItemImage(url=url)
+        return ItemImage(url=url, mime=facts.mime, length=facts.length)
+    if post.og_image_url:
+        return ItemImage(url=absolute_url(post.og_image_url))
+    return None
+
+
+def newest_first(posts: Iterable[Post], site: SiteConfig) -> list[Post]:
+    """Newest first; posts published at the same moment in a stable order (by folder)."""
+    return sorted(posts, key=lambda post: (-_moment(post.date, site).timestamp(), post.id))
+
+
+def labels(values: Iterable[str]) -> tuple[str, ...]:
+    """Categories or tags as the feeds show them: cleaned, blank ones dropped, no repeats."""
+    cleaned = (" ".join(xml_text(v).split()) for v in values)
+    return tuple(dict.fromkeys(v for v in cleaned if v))
+
+
+def slugs(names: Sequence[str]) -> dict[str, str]:
+    """A file-system and URL safe slug for each name; distinct names never share one.
+
+    A name whose slug loses nothing but case and spacing ("Service Mesh" -> service-mesh)
+    keeps the plain slug. A lossy one ("C++" -> c) gets a short hash of the exact name, so
+    adding "C++" later never takes "c" away from "C".
+    """
+    result: dict[str, str] = {}
+    taken: set[str] = set()
+    plain = sorted(set(names), key=lambda n: (not _lossless(n), n))
+    for name in plain:
+        slug = _SLUG_JUNK.sub("-", tag_key(name)).strip("-_")
+        if not _lossless(name) or not slug or slug in taken:
+            slug = f"{slug or 'x'}-{sha1(name.encode('utf-8')).hexdigest()[:6]}"
+        taken.add(slug)
+        result[name] = slug
+    return result
+
+
+def _lossless(name: str) -> bool:
+    key = tag_key(name)
+    return bool(key) and _SLUG_JUNK.sub("-", key).strip("-_") == key

@@ -1,0 +1,71 @@
+"""What an og image really is: its MIME type sniffed from its bytes, and its byte length.
+
+File extensions lie (a ``.png`` that is AVIF, a ``.jpg`` that is WebP), and feed readers
+trust the ``type`` of an enclosure, so the type comes from the file's first bytes.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Enough bytes to recognise every format below, including an ISO-BMFF ``ftyp`` box.
+HEAD_BYTES = 64
+
+_AVIF_BRANDS = {b"avif", b"avis"}
+_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageFacts:
+    mime: str
+    length: int
+
+
+def sniff_image(head: bytes) -> str | None:
+    """The MIME type of an image from its first bytes, or None if it is not one we know."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head[4:8] == b"ftyp":
+        size = int.from_bytes(head[:4], "big")
+        box = head[8 : max(16, min(size, len(head)))]
+        brands = {box[:4]} | {box[i : i + 4] for i in range(8, len(box) - 3, 4)}
+        if brands & _AVIF_BRANDS:
+            return "image/avif"
+        if brands & _HEIF_BRANDS:
+            return "image/heif"
+        return None
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text.startswith(b"<svg") or (text.startswith(b"<?xml") and b"<svg" in head.lower()):
+        return "image/svg+xml"
+    return None
+
+
+def image_facts(path: Path) -> ImageFacts | None:
+    """Type and length of the image file at ``path``; None if missing or not an image."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return _facts(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4096)
+def _facts(path: str, mtime_ns: int, size: int) -> ImageFacts | None:
+    # Keyed on mtime and size so a replaced image is sniffed again within one process.
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(HEAD_BYTES)
+    except OSError:
+        return None
+    mime = sniff_image(head)
+    if mime is None:
+        return None
+    return ImageFacts(mime=mime, length=size)

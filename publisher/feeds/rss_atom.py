@@ -1,0 +1,201 @@
+"""RSS 2.0 and Atom 1.0 documents, through feedgen: the only module that imports it.
+
+feedgen's traps and how they are handled here:
+
+* ``add_entry()`` prepends: entries are added with ``order="append"`` in our own order.
+* ``updated``/``lastBuildDate`` default to the build time: both are always set to the
+  newest item's date (an empty feed gets the Unix epoch in Atom and no lastBuildDate).
+* The RSS channel ``<link>`` is whichever link was added last: the site link is added last.
+* Atom content typed ``CDATA`` is not RFC 4287: content is always ``type="html"``, escaped.
+* feedgen 1.0.0 drops ``rel``/``type``/``length`` from every Atom entry link (issue #135),
+  so an enclosure added through it becomes a second bare alternate link: enclosures are
+  written by :class:`_EntryExtras` instead, which also gives the alternate link its ``rel``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from feedgen.entry import FeedEntry
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from feedgen.ext.dc import DcEntryExtension, DcExtension
+from feedgen.ext.media import MediaEntryExtension, MediaExtension
+from feedgen.feed import FeedGenerator
+from lxml import etree
+
+from publisher.feeds.items import FeedItem
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+RSS_DOCS = "https://www.rssboard.org/rss-specification"
+GENERATOR = "publisher"
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeedHead:
+    """What a feed says about itself: titles, its own URL, the site's, stylesheet, hub."""
+
+    title: str
+    description: str
+    site_url: str
+    language: str
+    author_name: str
+    author_email: str | None
+    self_url: str
+    stylesheet_href: str | None
+    hub: str | None
+    category_scheme: str
+    tag_scheme: str
+
+
+class _EntryExtras(BaseEntryExtension):  # type: ignore[misc]
+    """Entry parts feedgen gets wrong: Atom link rels and the image enclosure."""
+
+    def __init__(self) -> None:
+        self.item: FeedItem | None = None
+
+    def extend_atom(self, entry: Any) -> Any:
+        # feedgen builds Atom with un-namespaced tags under a literal default xmlns.
+        for link in entry.iterfind("link"):
+            if link.get("rel") is None:
+                link.set("rel", "alternate")
+                link.set("type", "text/html")
+        image = self.item.image if self.item else None
+        if image is not None and image.mime is not None and image.length is not None:
+            etree.SubElement(
+                entry,
+                "link",
+                rel="enclosure",
+                type=image.mime,
+                length=str(image.length),
+                href=image.url,
+            )
+        return entry
+
+    def extend_rss(self, item: Any) -> Any:
+        image = self.item.image if self.item else None
+        if image is not None and image.mime is not None and image.length is not None:
+            etree.SubElement(
+                item, "enclosure", url=image.url, length=str(image.length), type=image.mime
+            )
+        return item
+
+
+class _FeedExtras(BaseExtension):  # type: ignore[misc]
+    """Feed parts feedgen has no API for: the stylesheet, the RSS hub link, the empty feed."""
+
+    def __init__(self) -> None:
+        self.head: FeedHead | None = None
+        self.empty = False
+
+    def _stylesheet(self, root: Any) -> None:
+        if self.head is not None and self.head.stylesheet_href:
+            href = self.head.stylesheet_href.replace('"', "%22")
+            root.addprevious(
+                etree.ProcessingInstruction("xml-stylesheet", f'type="text/xsl" href="{href}"')
+            )
+
+    def extend_atom(self, feed: Any) -> Any:
+        self._stylesheet(feed)
+        return feed
+
+    def extend_rss(self, feed: Any) -> Any:
+        self._stylesheet(feed)
+        channel = feed.find("channel")
+        if self.head is not None and self.head.hub:
+            etree.SubElement(channel, f"{{{ATOM_NS}}}link", href=self.head.hub, rel="hub")
+        if self.empty:
+            for stale in channel.findall("lastBuildDate"):
+                channel.remove(stale)
+        return feed
+
+
+def make_entry(item: FeedItem, head: FeedHead) -> Any:
+    """One feedgen entry for ``item``; shared by every feed the item appears in."""
+    entry = FeedEntry()
+    entry.register_extension("publisher", _EntryExtras, atom=True, rss=True)
+    entry.register_extension("media", MediaEntryExtension, atom=True, rss=True)
+    entry.register_extension("dc", DcEntryExtension, atom=False, rss=True)
+    entry.publisher.item = item
+    entry.id(item.id)
+    entry.title(item.title)
+    entry.link(href=item.link, rel="alternate")
+    entry.published(item.published)
+    entry.updated(item.updated)
+    if item.summary:
+        entry.summary(item.summary)
+    if item.content_html:
+        entry.content(item.content_html, type="html")
+    if item.authors:
+        entry.author(
+            [
+                {"name": a.name, "email": a.email} if a.email else {"name": a.name}
+                for a in item.authors
+            ]
+        )
+        # RSS <author> must be an email address; the rest are named with dc:creator.
+        for author in item.authors:
+            if not author.email:
+                entry.dc.dc_creator(author.name)
+    categories = [{"term": c, "scheme": head.category_scheme} for c in item.categories]
+    categories += [{"term": t, "scheme": head.tag_scheme} for t in item.tags]
+    if categories:
+        entry.category(categories)
+    if item.image is not None:
+        media: dict[str, str] = {"url": item.image.url, "medium": "image"}
+        if item.image.mime:
+            media["type"] = item.image.mime
+        if item.image.length is not None:
+            media["fileSize"] = str(item.image.length)
+        entry.media.content(media)
+        entry.media.thumbnail({"url": item.image.url})
+    return entry
+
+
+def _generator(
+    head: FeedHead, items: Sequence[FeedItem], entries: Sequence[Any], self_type: str
+) -> Any:
+    fg = FeedGenerator()
+    fg.register_extension("publisher", _FeedExtras, _EntryExtras, atom=True, rss=True)
+    fg.register_extension("media", MediaExtension, MediaEntryExtension, atom=True, rss=True)
+    fg.register_extension("dc", DcExtension, DcEntryExtension, atom=False, rss=True)
+    fg.publisher.head = head
+    fg.publisher.empty = not items
+    fg.id(head.self_url)
+    fg.title(head.title)
+    fg.description(head.description or head.title)
+    fg.language(head.language)
+    fg.generator(GENERATOR)
+    fg.docs(RSS_DOCS)
+    author = {"name": head.author_name}
+    if head.author_email:
+        author["email"] = head.author_email
+        fg.managingEditor(f"{head.author_email} ({head.author_name})")
+    fg.author(author)
+    newest = max((i.updated for i in items), default=EPOCH)
+    fg.updated(newest)
+    fg.link(href=head.self_url, rel="self", type=self_type)
+    if head.hub:
+        fg.link(href=head.hub, rel="hub")
+    # Last on purpose: feedgen makes the RSS channel <link> the last link added.
+    fg.link(href=head.site_url, rel="alternate", type="text/html")
+    for entry in entries:
+        fg.add_entry(entry, order="append")
+    return fg
+
+
+def render_rss(head: FeedHead, items: Sequence[FeedItem], entries: Sequence[Any]) -> bytes:
+    """An RSS 2.0 document of ``items`` (already in feed order) with their entries."""
+    fg = _generator(head, items, entries, "application/rss+xml")
+    data: bytes = fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    return data
+
+
+def render_atom(head: FeedHead, items: Sequence[FeedItem], entries: Sequence[Any]) -> bytes:
+    """An Atom 1.0 document of ``items`` (already in feed order) with their entries."""
+    fg = _generator(head, items, entries, "application/atom+xml")
+    data: bytes = fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    return data
