@@ -1,18 +1,22 @@
 """The build stage: posts in, output files out.
 
-Writes the feeds (``publisher.feeds``) and ``posts.json``, an index of the published
-posts. Everything it writes goes through :class:`OutputWriter`.
+Writes the Open Graph cards (``publisher.cards``), the feeds (``publisher.feeds``) and
+``posts.json``, an index of the published posts. Everything it writes goes through
+:class:`OutputWriter`.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import requests
 
+from publisher.cards import CardsResult, build_cards
 from publisher.config import Config
 from publisher.errors import AnnounceError, Problem
 from publisher.feeds import build_feeds, feed_url, lint_feed, ping_hub
@@ -31,6 +35,15 @@ class BuildResult:
     scheduled: tuple[Post, ...]
     writes: tuple[Write, ...]
     problems: tuple[Problem, ...] = ()
+    cards: CardsResult | None = None
+
+
+#: Makes a progress callback for ``total`` steps of work called ``label`` (or None).
+ProgressFactory = Callable[[int, str], AbstractContextManager[Progress | None]]
+
+
+def _no_progress(total: int, label: str) -> AbstractContextManager[Progress | None]:
+    return nullcontext(None)
 
 
 def split_by_status(read: ReadResult, now: datetime) -> tuple[tuple[Post, ...], ...]:
@@ -56,13 +69,30 @@ def build_site(
     now: datetime,
     dry_run: bool = False,
     jobs: int | None = None,
-    progress: Progress | None = None,
+    progress: ProgressFactory = _no_progress,
 ) -> BuildResult:
     """Read the posts and write every output file; in a dry run, write nothing."""
-    read = load_posts(config, readonly=dry_run, jobs=jobs, progress=progress)
+    files = len(list(config.posts.folder.glob(config.posts.glob)))
+    with progress(files, "reading posts") as bar:
+        read = load_posts(config, readonly=dry_run, jobs=jobs, progress=bar)
     published, drafts, scheduled = split_by_status(read, now)
     writer = OutputWriter(config.output, dry_run=dry_run)
     problems: list[Problem] = []
+    cards: CardsResult | None = None
+    if config.cards.enabled:
+        with progress(len(published), "rendering cards") as bar:
+            cards = build_cards(
+                config.site,
+                published,
+                config.cards.options,
+                output=writer,
+                cache_dir=config.state,
+                jobs=jobs,
+                dry_run=dry_run,
+                progress=bar,
+                root=config.root,
+            )
+        problems.extend(cards.problems)
     if config.feeds.enabled:
         for path, data in output_feeds(config, published).items():
             writer.write_bytes(path, data)
@@ -76,6 +106,7 @@ def build_site(
         scheduled=scheduled,
         writes=tuple(writer.writes),
         problems=tuple(problems),
+        cards=cards,
     )
 
 

@@ -211,12 +211,9 @@ def run_build(options: Options, command: str) -> int:
     config = find_config(options, console)
     now = resolve_now(options, config)
     started = time.perf_counter()
-    with console.progress(
-        len(list(config.posts.folder.glob(config.posts.glob))), "reading posts"
-    ) as bar:
-        result = build_site(
-            config, now=now, dry_run=options.dry_run, jobs=options.jobs, progress=bar
-        )
+    result = build_site(
+        config, now=now, dry_run=options.dry_run, jobs=options.jobs, progress=console.progress
+    )
     read = result.read
     console.problems((*read.problems, *result.problems))
     console.say(

@@ -23,6 +23,7 @@ import yaml
 from publisher.errors import ConfigError
 
 if TYPE_CHECKING:
+    from publisher.cards.options import CardOptions
     from publisher.feeds.options import FeedOptions
 
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -101,17 +102,15 @@ class AnnounceConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
-class SectionConfig:
-    """A capability section that later stages own (feeds, cards)."""
-
-    enabled: bool
-    options: Mapping[str, Any] = field(compare=False)
-
-
-@dataclass(frozen=True, kw_only=True)
 class FeedsConfig:
     enabled: bool
     options: FeedOptions
+
+
+@dataclass(frozen=True, kw_only=True)
+class CardsConfig:
+    enabled: bool
+    options: CardOptions
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,7 +122,7 @@ class Config:
     output: Path
     state: Path
     feeds: FeedsConfig
-    cards: SectionConfig
+    cards: CardsConfig
     announce: AnnounceConfig
 
     @property
@@ -338,13 +337,8 @@ def parse_config(data: Any, source: Path) -> Config:
     state_folder = (root / state.text("folder", ".publisher")).resolve()
     state.finish()
 
-    def capability(key: str) -> SectionConfig:
-        section = top.section(key)
-        enabled = section.flag("enabled", True)
-        section.finish()
-        return SectionConfig(enabled=enabled, options=section.rest())
-
-    # Imported here: the feeds package imports this module for SiteConfig.
+    # Imported here: the feeds and cards packages import this module for SiteConfig.
+    from publisher.cards.options import parse_card_options
     from publisher.feeds.options import parse_feed_options
 
     feeds_section = top.section("feeds")
@@ -352,7 +346,11 @@ def parse_config(data: Any, source: Path) -> Config:
     feed_options, feed_problems = parse_feed_options(feeds_section.data)
     problems.extend(feed_problems)
     feeds = FeedsConfig(enabled=feeds_enabled, options=feed_options)
-    cards = capability("cards")
+    cards_section = top.section("cards")
+    cards_enabled = cards_section.flag("enabled", True)
+    card_options, card_problems = parse_card_options(cards_section.data, root=root)
+    problems.extend(card_problems)
+    cards = CardsConfig(enabled=cards_enabled, options=card_options)
 
     announce = top.section("announce")
     enabled = announce.flag("enabled", True)

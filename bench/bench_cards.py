@@ -1,0 +1,191 @@
+"""Benchmark Open Graph cards: cold and warm builds against a plain Pillow loop.
+
+Run ``python bench/bench_cards.py`` (N = 100 and 1,000) or ``--sizes 50`` for a quick look.
+The baseline is measured in the same run on the same images: decode each source image,
+resize it to 1200x630 with LANCZOS, encode a JPEG; once serially and once with two
+processes. Targets (issue 4): a cold build within 1.2x of the two-process baseline, and a
+warm build with nothing changed under 2% of the cold build.
+
+Source images are generated once per run (a mix of JPEG, PNG and WebP from 800 to 4000 px,
+with lying extensions) and reused across posts, as a blog reuses hero images of similar
+sizes; each post has its own title, so every card is distinct.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import random
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+from publisher.cards import CardOptions, build_cards
+from publisher.config import SiteConfig
+from publisher.output import OutputWriter
+from publisher.posts.model import Author, Post
+
+SITE = SiteConfig(
+    title="Bench Blog",
+    url="https://bench.example.org",
+    description="",
+    language="en",
+    timezone="UTC",
+    author=None,
+)
+WORDS = [
+    "kernel",
+    "eBPF",
+    "packet",
+    "cluster",
+    "node",
+    "agent",
+    "relay",
+    "probe",
+    "socket",
+    "trace",
+    "latency",
+    "service",
+    "mesh",
+    "proxy",
+    "sidecar",
+    "policy",
+    "network",
+    "dashboard",
+    "release",
+    "upgrade",
+    "performance",
+    "memory",
+    "cache",
+]
+SOURCES = 40
+
+
+def make_sources(folder: Path) -> list[Path]:
+    rng = random.Random(4)
+    paths = []
+    for index in range(SOURCES):
+        width = rng.choice([800, 1200, 1600, 2400, 4000])
+        height = int(width * rng.uniform(0.45, 0.75))
+        image = Image.linear_gradient("L").resize((width, height)).convert("RGB")
+        draw = ImageDraw.Draw(image)
+        for _ in range(40):
+            x, y, r = rng.randrange(width), rng.randrange(height), rng.randrange(10, width // 5)
+            draw.ellipse(
+                (x - r, y - r, x + r, y + r), fill=tuple(rng.randrange(256) for _ in "rgb")
+            )
+        fmt = ("JPEG", "PNG", "WEBP")[index % 3]
+        out = io.BytesIO()
+        image.save(out, fmt, **({"quality": 88} if fmt != "PNG" else {}))
+        path = folder / f"source-{index}.png"  # every third one really is a PNG
+        path.write_bytes(out.getvalue())
+        paths.append(path)
+    return paths
+
+
+def make_posts(root: Path, sources: list[Path], count: int) -> list[Post]:
+    rng = random.Random(count)
+    start = datetime(2020, 1, 1, tzinfo=UTC)
+    posts = []
+    for index in range(count):
+        post_id = f"post-{index:05d}"
+        title = " ".join(rng.choice(WORDS) for _ in range(rng.randrange(4, 12))).capitalize()
+        posts.append(
+            Post(
+                id=post_id,
+                source=root / post_id / "index.md",
+                url=f"{SITE.url}/{post_id}/",
+                page_url=f"{SITE.url}/{post_id}/",
+                path=None,
+                external_url=None,
+                title=f"{title} #{index}",
+                summary=" ".join(rng.choice(WORDS) for _ in range(24)),
+                date=start + timedelta(days=index),
+                updated=None,
+                og_image=sources[index % len(sources)],
+                og_image_url=None,
+                categories=("Engineering",),
+                tags=(),
+                authors=(Author(name="Bench"),),
+                is_featured=False,
+                is_popular=False,
+                draft=False,
+                body_markdown="",
+                body_html="",
+                frontmatter={},
+            )
+        )
+    return posts
+
+
+def baseline_one(path: Path) -> int:
+    with Image.open(path) as image:
+        image = image.convert("RGB").resize((1200, 630), Image.Resampling.LANCZOS)
+        out = io.BytesIO()
+        image.save(out, "JPEG", quality=88)
+        return len(out.getvalue())
+
+
+def baseline(paths: list[Path], workers: int) -> float:
+    started = time.perf_counter()
+    if workers == 1:
+        for path in paths:
+            baseline_one(path)
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(baseline_one, paths, chunksize=4))
+    return time.perf_counter() - started
+
+
+def cards(posts: list[Post], work: Path, jobs: int) -> tuple[float, int, int]:
+    started = time.perf_counter()
+    result = build_cards(
+        SITE,
+        posts,
+        CardOptions(fallback_fonts=()),
+        output=OutputWriter(work / "public"),
+        cache_dir=work / "state",
+        jobs=jobs,
+        root=work,
+    )
+    return time.perf_counter() - started, result.rendered, result.reused
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100,1000", help="comma-separated post counts")
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes for cards")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-cards-") as temp:
+        root = Path(temp)
+        sources = make_sources(root)
+        print(f"{'posts':>6} {'measurement':<24} {'seconds':>8} {'ms/card':>8} {'ratio':>24}")
+        for count in (int(s) for s in args.sizes.split(",")):
+            posts = make_posts(root, sources, count)
+            paths = [p.og_image for p in posts if p.og_image is not None]
+            serial = baseline(paths, 1)
+            parallel = baseline(paths, 2)
+            work = root / f"run-{count}"
+            cold, rendered, _ = cards(posts, work, args.jobs)
+            warm, again, reused = cards(posts, work, args.jobs)
+            assert rendered == count and again == 0 and reused == count
+            rows = [
+                ("baseline, 1 process", serial, ""),
+                ("baseline, 2 processes", parallel, ""),
+                (f"cards cold, {args.jobs} jobs", cold, f"{cold / parallel:.2f}x 2-proc (<=1.2)"),
+                ("cards warm, no change", warm, f"{warm / cold:.1%} of cold (<2%)"),
+            ]
+            for label, seconds, ratio in rows:
+                print(
+                    f"{count:>6} {label:<24} {seconds:>8.2f} {seconds / count * 1000:>8.1f} {ratio:>24}"
+                )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

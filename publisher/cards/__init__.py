@@ -1,0 +1,33 @@
+"""Open Graph cards: a 1200x630 preview image per post, its meta tags and a manifest.
+
+The stage, one small module per idea::
+
+    options.py   the cards: section of config.yaml -> CardOptions
+    layout.py    templates/cards/*.yaml -> Layout (validated data)
+    images.py    source image bytes -> pixels (by content, draft/reduce, bomb guard)
+    fetch.py     remote ogImageUrl -> cached file (session passed in)
+    crop.py      focal point / busiest region -> crop box
+    contrast.py  pixels under the text -> text colour and scrim strength (WCAG 4.5:1)
+    text.py      clean-up, graphemes, line breaking (CJK too), auto-fit, ellipsis
+    fonts.py     per-character font fallback, shaping, drawing
+    render.py    CardJob -> encoded card (pure; runs in worker processes)
+    encode.py    JPEG/PNG under a byte budget
+    cache.py     render cache keyed by a hash of every input
+    meta.py      manifest.json and the per-post <meta> snippet
+    build.py     build_cards / render_one: the stage function
+"""
+
+from publisher.cards.build import CardsResult, Planned, build_cards, render_one
+from publisher.cards.meta import Card
+from publisher.cards.options import KNOWN_KEYS, CardOptions, parse_card_options
+
+__all__ = [
+    "KNOWN_KEYS",
+    "Card",
+    "CardOptions",
+    "CardsResult",
+    "Planned",
+    "build_cards",
+    "parse_card_options",
+    "render_one",
+]

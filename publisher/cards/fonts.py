@@ -1,0 +1,263 @@
+"""Fonts with per-character fallback: the one module that knows about font files.
+
+Pillow draws a whole string in one font and shows an empty box for a character the font
+lacks. Here a string is split into runs, each drawn in the first font of the chain whose
+character map covers it (read with fontTools, so no glyph is rendered to find out), and a
+character no font covers is reported rather than drawn. Colour emoji fonts that only hold
+bitmaps at one size (Noto Color Emoji: 109 px) are drawn at that size and scaled.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from fontTools.ttLib import TTFont, TTLibError
+from PIL import Image, ImageDraw, ImageFont, features
+
+from publisher.cards.text import graphemes
+
+#: Shaping (Arabic joining, Indic reordering, right-to-left runs) needs libraqm.
+RAQM = bool(features.check_feature("raqm"))
+_LAYOUT = ImageFont.Layout.RAQM if RAQM else ImageFont.Layout.BASIC
+
+#: Common places of fonts for CJK, Arabic, Hebrew, Thai, Devanagari and emoji on Debian and
+#: Ubuntu, macOS and Windows. Paths that do not exist are skipped.
+DEFAULT_FALLBACKS: tuple[str, ...] = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
+    "/usr/share/fonts/truetype/noto/NotoSansArabic-Regular.ttf",
+    "/usr/share/fonts/truetype/noto/NotoSansHebrew-Regular.ttf",
+    "/usr/share/fonts/truetype/noto/NotoSansThai-Regular.ttf",
+    "/usr/share/fonts/truetype/noto/NotoSansDevanagari-Regular.ttf",
+    "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/truetype/tlwg/Loma.ttf",
+    "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/System/Library/Fonts/Hiragino Sans GB.ttc",
+    "/System/Library/Fonts/Supplemental/Arial Unicode.ttf",
+    "/System/Library/Fonts/Apple Color Emoji.ttc",
+    "C:/Windows/Fonts/msyh.ttc",
+    "C:/Windows/Fonts/YuGothM.ttc",
+    "C:/Windows/Fonts/malgun.ttf",
+    "C:/Windows/Fonts/arial.ttf",
+    "C:/Windows/Fonts/seguiemj.ttf",
+    "C:/Windows/Fonts/seguisym.ttf",
+)
+
+#: Code points that never need a glyph of their own (joiners, variation selectors).
+_IGNORABLE = frozenset({0x200C, 0x200D, 0xFE0E, 0xFE0F, 0x20E3})
+
+
+@functools.lru_cache(maxsize=64)
+def coverage(path: str) -> frozenset[int]:
+    """The code points a font file maps to glyphs; empty when it cannot be read."""
+    try:
+        with TTFont(path, fontNumber=0, lazy=True) as font:
+            cmap = font.getBestCmap() or {}
+    except (OSError, TTLibError, AssertionError, KeyError):
+        return frozenset()
+    return frozenset(cmap)
+
+
+def existing(paths: Sequence[str]) -> tuple[str, ...]:
+    return tuple(p for p in paths if os.path.isfile(p))
+
+
+@functools.lru_cache(maxsize=32)
+def file_digest(path: str) -> str:
+    """sha256 of a bundled font's bytes (the render cache keys on them)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def font_stamp(path: str) -> str:
+    """A cheap identity for a (possibly huge) system font: path, size and mtime."""
+    stat = os.stat(path)
+    return f"{path}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def _covers(cmap: frozenset[int], cluster: str) -> bool:
+    return all(ord(c) in cmap for c in cluster if ord(c) not in _IGNORABLE)
+
+
+def pick(cluster: str, chain: Sequence[str]) -> int | None:
+    """Index of the first font in ``chain`` that has every character of ``cluster``."""
+    if cluster.isspace() or all(ord(c) in _IGNORABLE for c in cluster):
+        return 0
+    for index, path in enumerate(chain):
+        if _covers(coverage(path), cluster):
+            return index
+    base = ord(cluster[0])
+    for index, path in enumerate(chain):
+        if base in coverage(path):
+            return index
+    return None
+
+
+def describe(cluster: str) -> str:
+    """``'✓' (U+2713 CHECK MARK)`` for messages."""
+    points = " ".join(f"U+{ord(c):04X}" for c in cluster)
+    name = unicodedata.name(cluster[0], "unnamed character")
+    return f"'{cluster}' ({points} {name})"
+
+
+_SUGGESTIONS = (
+    (("CJK", "HIRAGANA", "KATAKANA", "HANGUL", "IDEOGRAPHIC"), "Noto Sans CJK (fonts-noto-cjk)"),
+    (("THAI",), "Noto Sans Thai (fonts-noto-core)"),
+    (("ARABIC",), "Noto Sans Arabic (fonts-noto-core)"),
+    (("HEBREW",), "Noto Sans Hebrew (fonts-noto-core)"),
+    (("DEVANAGARI", "BENGALI", "TAMIL"), "Noto Sans Devanagari (fonts-noto-core)"),
+)
+
+
+def suggest(clusters: Sequence[str]) -> str:
+    """A font that would cover the first missing cluster, named for the fix message."""
+    first = clusters[0]
+    code = ord(first[0])
+    if code >= 0x1F000 or 0x2600 <= code <= 0x27BF:
+        return "Noto Color Emoji (fonts-noto-color-emoji)"
+    script = unicodedata.name(first[0], "").split(" ")[0]
+    for names, font in _SUGGESTIONS:
+        if script in names:
+            return font
+    return "a font that has them (e.g. Noto Sans from fonts-noto-core)"
+
+
+def drop_missing(text: str, chain: Sequence[str]) -> tuple[str, list[str]]:
+    """Remove characters no font in ``chain`` can draw; return the text and what was removed."""
+    kept: list[str] = []
+    missing: list[str] = []
+    for cluster in graphemes(text):
+        if pick(cluster, chain) is None:
+            if cluster not in missing:
+                missing.append(cluster)
+            continue
+        kept.append(cluster)
+    return " ".join("".join(kept).split()), missing
+
+
+@dataclass(frozen=True)
+class Face:
+    """A loaded font at one size; ``scale`` is below 1 for fixed-size bitmap fonts."""
+
+    font: ImageFont.FreeTypeFont
+    scale: float
+
+
+@functools.lru_cache(maxsize=256)
+def face(path: str, size: int) -> Face:
+    try:
+        return Face(ImageFont.truetype(path, size, layout_engine=_LAYOUT), 1.0)
+    except OSError:
+        # Bitmap-only colour fonts hold one strike; draw at it and scale.
+        font = ImageFont.truetype(path, 109, layout_engine=_LAYOUT)
+        return Face(font, size / 109)
+
+
+def runs(text: str, chain: Sequence[str]) -> list[tuple[int, str]]:
+    """Consecutive clusters drawn by the same font, as ``(font index, text)``."""
+    out: list[tuple[int, str]] = []
+    for cluster in graphemes(text):
+        index = pick(cluster, chain)
+        if index is None:
+            continue
+        if cluster.isspace() and out:
+            index = out[-1][0]
+        if out and out[-1][0] == index:
+            out[-1] = (index, out[-1][1] + cluster)
+        else:
+            out.append((index, cluster))
+    return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _length(path: str, size: int, text: str) -> float:
+    f = face(path, size)
+    return float(f.font.getlength(text)) * f.scale
+
+
+def measure(text: str, size: int, chain: Sequence[str]) -> float:
+    """Advance width of ``text`` at ``size`` px, each run in its own font."""
+    return sum(_length(chain[i], size, run) for i, run in runs(text, chain))
+
+
+def metrics(size: int, chain: Sequence[str]) -> tuple[int, int]:
+    """Ascent and descent of the primary font: lines are spaced by it alone, so a fallback
+    font with tall metrics does not push lines apart."""
+    ascent, descent = face(chain[0], size).font.getmetrics()
+    return ascent, descent
+
+
+def draw_line(
+    canvas: Image.Image,
+    xy: tuple[float, float],
+    text: str,
+    size: int,
+    chain: Sequence[str],
+    fill: tuple[int, int, int],
+    direction: str,
+) -> tuple[int, int, int, int]:
+    """Draw one line with its left edge at ``x`` and baseline at ``y``; return its bbox.
+
+    In a right-to-left line the runs are laid out from the right; each run is shaped by
+    raqm in its own direction.
+    """
+    x, baseline = xy
+    pieces = runs(text, chain)
+    if direction == "rtl":
+        pieces.reverse()
+    draw = ImageDraw.Draw(canvas)
+    left, top, right, bottom = int(x), int(baseline), int(x), int(baseline)
+    for index, run in pieces:
+        f = face(chain[index], size)
+        run_direction = direction if RAQM else None
+        if direction == "rtl" and not RAQM:
+            run = "".join(reversed(graphemes(run)))
+        width = f.font.getlength(run, direction=run_direction) * f.scale
+        if f.scale == 1.0:
+            draw.text(
+                (x, baseline),
+                run,
+                font=f.font,
+                fill=fill,
+                anchor="ls",
+                direction=run_direction,
+                embedded_color=True,
+            )
+            box = draw.textbbox(
+                (x, baseline), run, font=f.font, anchor="ls", direction=run_direction
+            )
+        else:
+            box = _draw_scaled(canvas, (x, baseline), run, f, fill)
+        left, top = min(left, int(box[0])), min(top, int(box[1]))
+        right, bottom = max(right, int(box[2])), max(bottom, int(box[3]))
+        x += width
+    return left, top, right, bottom
+
+
+def _draw_scaled(
+    canvas: Image.Image,
+    xy: tuple[float, float],
+    run: str,
+    f: Face,
+    fill: tuple[int, int, int],
+) -> tuple[int, int, int, int]:
+    ascent, descent = f.font.getmetrics()
+    width = max(1, int(f.font.getlength(run)) + 2)
+    layer = Image.new("RGBA", (width, ascent + descent), (0, 0, 0, 0))
+    ImageDraw.Draw(layer).text(
+        (0, ascent), run, font=f.font, fill=fill, anchor="ls", embedded_color=True
+    )
+    size = (max(1, round(layer.width * f.scale)), max(1, round(layer.height * f.scale)))
+    layer = layer.resize(size, Image.Resampling.LANCZOS)
+    x, baseline = round(xy[0]), round(xy[1] - ascent * f.scale)
+    canvas.paste(layer, (x, baseline), layer)
+    return x, baseline, x + layer.width, baseline + layer.height
