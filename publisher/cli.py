@@ -31,8 +31,10 @@ from publisher.build import (
     post_summary,
     split_by_status,
 )
+from publisher.cards import render_one
 from publisher.config import Config, load_config
 from publisher.errors import ConfigError, Problem, PublisherError
+from publisher.output import OutputWriter
 from publisher.posts import Progress, ReadResult
 from publisher.posts.fields import FieldProblem, parse_date
 
@@ -230,6 +232,13 @@ def run_build(options: Options, command: str) -> int:
             f"scheduled: {post.id} goes out on the first run at or after {post.date.isoformat()}",
             level=1,
         )
+    if result.cards is not None:
+        for planned in result.cards.planned:
+            line = f"card {planned.post_id}: {planned.reason}"
+            if options.dry_run:
+                console.plan(f"would render {line}")
+            else:
+                console.say(f"rendered {line}", level=1)
     for write in result.writes:
         shown = os.path.relpath(config.output / write.path)
         if options.dry_run:
@@ -317,6 +326,46 @@ def check(ctx: click.Context, /, **given: Any) -> None:
     Writes nothing. Use it as a pull-request check or a pre-commit hook.
     """
     ctx.exit(run_check(_merge(ctx, **given)))
+
+
+@cli.command()
+@click.option("--post", "post_id", required=True, help="The post's id (its folder name).")
+@click.option("--layout", default=None, help="Render with this layout instead of the post's.")
+@common_options
+@click.pass_context
+def cards(ctx: click.Context, /, post_id: str, layout: str | None, **given: Any) -> None:
+    """Render one post's card now, ignoring the cache (for designing a layout)."""
+    ctx.exit(run_card(_merge(ctx, **given), post_id, layout))
+
+
+def run_card(options: Options, post_id: str, layout: str | None) -> int:
+    console = Console(options)
+    config = find_config(options, console)
+    read = load_posts(config, readonly=options.dry_run, jobs=1)
+    post = next((p for p in read.posts if p.id == post_id), None)
+    if post is None:
+        known = ", ".join(p.id for p in read.posts[:5])
+        raise click.BadParameter(
+            f"no post with id '{post_id}'; ids look like: {known}", param_hint="--post"
+        )
+    writer = OutputWriter(config.output, dry_run=options.dry_run)
+    result = render_one(
+        config.site,
+        post,
+        config.cards.options,
+        output=writer,
+        cache_dir=config.state,
+        root=config.root,
+        layout=layout,
+    )
+    console.problems(result.problems)
+    for card in result.cards:
+        shown = os.path.relpath(config.output / card.path)
+        verb = "would write" if options.dry_run else "wrote"
+        console.plan(
+            f"{verb} {shown} ({card.width}x{card.height} {card.mime}, {card.bytes} bytes, layout {card.layout})"
+        )
+    return EXIT_POSTS_SKIPPED if any(p.severity == "error" for p in result.problems) else EXIT_OK
 
 
 def main() -> None:

@@ -115,3 +115,16 @@ def test_dry_run_after_a_build_leaves_state_untouched(site: Site) -> None:
     }
     assert {p.name: p.stat().st_mtime_ns for p in state.iterdir()} == before
     assert json.loads((site.root / "public" / "posts.json").read_text())["posts"][0]["id"] == "a"
+
+
+def test_cards_command_renders_one_post(site: Site) -> None:
+    site.post("a", "title: A card\ndate: 2024-01-02")
+    site.post("b", "title: B\ndate: 2024-01-03")
+    result = publish("cards", "--post", "a", "--layout", "text", cwd=site.root)
+    assert result.returncode == 0, result.stderr
+    assert "layout text" in result.stdout
+    cards = sorted(p.name for p in (site.root / "public" / "og").glob("*.jpg"))
+    assert len(cards) == 1 and cards[0].startswith("a.")
+    missing = publish("cards", "--post", "zzz", cwd=site.root)
+    assert missing.returncode == 2
+    assert "no post with id 'zzz'" in missing.stderr
