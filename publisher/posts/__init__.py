@@ -18,7 +18,7 @@ from typing import Any
 
 from publisher.config import Config
 from publisher.errors import Problem
-from publisher.posts.cache import PostCache, content_key, fingerprint
+from publisher.posts.cache import PostCache, content_key, encode_entry, fingerprint
 from publisher.posts.fields import tag_key
 from publisher.posts.model import Author, Post, ReadResult
 from publisher.posts.reader import ReadContext, Record, parse_post
@@ -67,9 +67,9 @@ def read_posts(
     context_hash = fingerprint(ctx)
     files = find_post_files(config)
     problems: list[Problem] = []
-    jobs_in: list[tuple[bytes, str, str, ReadContext]] = []
+    jobs_in: list[Job] = []
     keys: list[str] = []
-    sources: list[Path] = []
+    sources: list[tuple[Path, str]] = []
     for path in files:
         file = display_path(path, config.root)
         try:
@@ -87,9 +87,9 @@ def read_posts(
         post_id = path.parent.relative_to(config.posts.folder).as_posix()
         if post_id == ".":
             post_id = path.stem
-        jobs_in.append((raw, post_id, file, ctx))
+        jobs_in.append((raw, post_id, file, ctx, cache is not None))
         keys.append(content_key(raw, f"{context_hash}/{file}"))
-        sources.append(path)
+        sources.append((path, file))
 
     cached = cache.get_many(keys) if cache is not None else {}
     entries: list[tuple[Record | None, list[Problem]] | None] = [cached.get(k) for k in keys]
@@ -97,20 +97,21 @@ def read_posts(
     if progress is not None and len(entries) - len(misses):
         progress(len(entries) - len(misses))
     parsed = _parse_all([jobs_in[i] for i in misses], jobs, progress)
-    for index, fresh in zip(misses, parsed, strict=True):
+    del jobs_in  # the raw bytes are not needed any more
+    for index, (fresh, encoded) in zip(misses, parsed, strict=True):
         entries[index] = fresh
-        if cache is not None:
-            cache.put(keys[index], fresh)
+        if cache is not None and encoded is not None:
+            cache.put_encoded(keys[index], encoded)
     if cache is not None:
         cache.commit(keys)
 
-    records: list[tuple[Record, Path]] = []
-    for entry, source in zip(entries, sources, strict=True):
+    records: list[tuple[Record, Path, str]] = []
+    for entry, (source, file) in zip(entries, sources, strict=True):
         assert entry is not None
         record, entry_problems = entry
         problems.extend(entry_problems)
         if record is not None:
-            records.append((record, source))
+            records.append((record, source, file))
     posts = _finalize(records, config, problems)
     problems.sort(key=lambda p: (p.file, p.line or 0, p.field or "", p.message))
     return ReadResult(
@@ -121,15 +122,23 @@ def read_posts(
     )
 
 
-def _parse_one(job: tuple[bytes, str, str, ReadContext]) -> tuple[Record | None, list[Problem]]:
-    return parse_post(*job)
+#: (raw bytes, post id, file for messages, read context, encode for the cache?)
+Job = tuple[bytes, str, str, ReadContext, bool]
+Entry = tuple[Record | None, list[Problem]]
+
+
+def _parse_one(job: Job) -> tuple[Entry, str | None]:
+    """Parse one file; the cache's JSON is made here too, so a worker process does it."""
+    raw, post_id, file, ctx, encode = job
+    entry = parse_post(raw, post_id, file, ctx)
+    return entry, encode_entry(entry) if encode else None
 
 
 def _parse_all(
-    jobs_in: list[tuple[bytes, str, str, ReadContext]],
+    jobs_in: list[Job],
     jobs: int | None,
     progress: Progress | None,
-) -> Iterable[tuple[Record | None, list[Problem]]]:
+) -> Iterable[tuple[Entry, str | None]]:
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     if workers > 1 and len(jobs_in) >= PARALLEL_THRESHOLD:
         chunk = max(8, len(jobs_in) // (workers * 8))
@@ -147,14 +156,14 @@ def _parse_all(
 
 
 def _finalize(
-    records: list[tuple[Record, Path]], config: Config, problems: list[Problem]
+    records: list[tuple[Record, Path, str]], config: Config, problems: list[Problem]
 ) -> list[Post]:
     """Rules that look across posts or at other files; returns posts newest first."""
     root = config.posts.folder
     allowed = (root.resolve(), config.root.resolve())
     posts_by_url: dict[str, str] = {}
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
-    for record, _ in records:
+    for record, _, _ in records:
         for tag in record["tags"]:
             spellings[tag_key(tag)][tag] += 1
     canonical = {
@@ -162,8 +171,7 @@ def _finalize(
         for key, counter in spellings.items()
     }
     posts: list[Post] = []
-    for record, source in sorted(records, key=lambda item: item[0]["id"]):
-        file = display_path(source, config.root)
+    for record, source, file in sorted(records, key=lambda item: item[0]["id"]):
         lines: dict[str, int] = record.get("lines") or {}
         og_image: Path | None = None
         if record["og_image"]:

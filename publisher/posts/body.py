@@ -100,13 +100,27 @@ def _brace_delta(line: str) -> int:
     return sum(line.count(c) for c in "{([") - sum(line.count(c) for c in "})]")
 
 
+_SPECIAL = re.compile(r"[`{<]")
+_TICKS = re.compile(r"`+")
+
+
 def _strip_jsx(text: str) -> str:
     out: list[str] = []
     i, n = 0, len(text)
     while i < n:
+        # Copy plain text up to the next character that can start code, a comment or a tag.
+        special = _SPECIAL.search(text, i)
+        if special is None:
+            out.append(text[i:])
+            break
+        if special.start() > i:
+            out.append(text[i : special.start()])
+            i = special.start()
         c = text[i]
         if c == "`":
-            run = len(text[i:]) - len(text[i:].lstrip("`"))
+            ticks_match = _TICKS.match(text, i)
+            assert ticks_match is not None
+            run = len(ticks_match.group(0))
             ticks = text[i : i + run]
             end = text.find(ticks, i + run)
             stop = n if end == -1 else end + run

@@ -7,6 +7,7 @@ the process is killed mid-write. A cache that cannot be opened is rebuilt, never
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
@@ -92,8 +93,21 @@ class PostCache:
         return found
 
     def put(self, key: str, entry: Entry) -> None:
-        if self._db is not None and not self.readonly:
-            self._pending.append((key, _encode(entry)))
+        self.put_encoded(key, encode_entry(entry))
+
+    def put_encoded(self, key: str, encoded: str) -> None:
+        """Queue an entry made by :func:`encode_entry`; written in batches, committed once."""
+        if self._db is None or self.readonly:
+            return
+        self._pending.append((key, encoded))
+        if len(self._pending) >= 500:
+            self._flush()
+
+    def _flush(self) -> None:
+        assert self._db is not None
+        with contextlib.suppress(sqlite3.Error):
+            self._db.executemany("INSERT OR REPLACE INTO posts VALUES (?, ?)", self._pending)
+        self._pending.clear()
 
     def commit(self, live_keys: Iterable[str]) -> None:
         """Store new entries and drop the ones no current file has."""
@@ -102,7 +116,7 @@ class PostCache:
         keep = set(live_keys)
         try:
             with self._db:
-                self._db.executemany("INSERT OR REPLACE INTO posts VALUES (?, ?)", self._pending)
+                self._flush()
                 stale = [k for (k,) in self._db.execute("SELECT key FROM posts") if k not in keep]
                 self._db.executemany("DELETE FROM posts WHERE key = ?", [(k,) for k in stale])
         except sqlite3.Error:
@@ -115,7 +129,7 @@ class PostCache:
             self._db = None
 
 
-def _encode(entry: Entry) -> str:
+def encode_entry(entry: Entry) -> str:
     record, problems = entry
     return json.dumps(
         {"record": record, "problems": [p.as_dict() for p in problems]},
