@@ -251,7 +251,8 @@ def run_build(options: Options, command: str) -> int:
             console.say(f"unchanged {shown}", level=1)
     if config.announce.targets and command == "publish":
         console.say("announcements: not implemented yet in this version; nothing was sent", level=0)
-    code = EXIT_POSTS_SKIPPED if read.errors else EXIT_OK
+    failed = read.errors or any(p.severity == "error" for p in result.problems)
+    code = EXIT_POSTS_SKIPPED if failed else EXIT_OK
     if options.json:
         click.echo(
             json.dumps(
