@@ -3,8 +3,9 @@
 Exit codes:
     0  done (warnings may have been printed)
     1  internal error (a bug: please report it with the traceback)
-    2  configuration or usage error: nothing was done
+    2  configuration or usage error (or another run holds the lock): nothing was done
     3  done, but at least one post had errors and was skipped
+    4  announcements: at least one failed or is in doubt (the others were sent)
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from typing import Any, TypeVar
 import click
 
 from publisher import __version__, resources
+from publisher.announce import AnnounceReport, forget, github_masks, list_state, mark_sent
+from publisher.announcing import announce_posts, ledger_path
 from publisher.build import (
     BuildResult,
     build_site,
@@ -35,13 +38,14 @@ from publisher.cards import render_one
 from publisher.config import Config, load_config
 from publisher.errors import ConfigError, Problem, PublisherError
 from publisher.output import OutputWriter
-from publisher.posts import Progress, ReadResult
+from publisher.posts import Post, Progress, ReadResult
 from publisher.posts.fields import FieldProblem, parse_date
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_CONFIG = 2
 EXIT_POSTS_SKIPPED = 3
+EXIT_ANNOUNCE_FAILED = 4
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -150,10 +154,22 @@ def find_config(options: Options, console: Console) -> Config:
     example = load_config(resources.example_config())
     cwd = Path.cwd()
     console.say(
-        f"no config.yaml here: using the built-in example site; output goes to {cwd / 'public'}. "
+        f"no config.yaml here: using the built-in example site; output goes to {cwd / 'public'}, "
+        f"announcements to {cwd / 'outbox.jsonl'}. "
         "Pass --config FILE to use your own."
     )
-    return dataclasses.replace(example, output=cwd / "public", state=cwd / ".publisher")
+    targets = tuple(
+        dataclasses.replace(t, options={**t.options, "path": str(cwd / "outbox.jsonl")})
+        if t.kind == "outbox"
+        else t
+        for t in example.announce.targets
+    )
+    return dataclasses.replace(
+        example,
+        output=cwd / "public",
+        state=cwd / ".publisher",
+        announce=dataclasses.replace(example.announce, targets=targets),
+    )
 
 
 def resolve_now(options: Options, config: Config) -> datetime:
@@ -249,17 +265,82 @@ def run_build(options: Options, command: str) -> int:
             console.say(f"wrote {shown} ({write.bytes} bytes, {write.status})")
         else:
             console.say(f"unchanged {shown}", level=1)
-    if config.announce.targets and command == "publish":
-        console.say("announcements: not implemented yet in this version; nothing was sent", level=0)
     failed = read.errors or any(p.severity == "error" for p in result.problems)
     code = EXIT_POSTS_SKIPPED if failed else EXIT_OK
+    announced: AnnounceReport | None = None
+    if command == "publish":
+        announced = _announce(options, console, config, result.published, now, AnnounceFlags())
+        if announced is not None and not announced.ok:
+            code = code or EXIT_ANNOUNCE_FAILED
     if options.json:
+        report = _report(command, config, now, read, options.dry_run, result, code, result.problems)
+        report["announce"] = announced.as_dict() if announced is not None else None
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True))
+    return code
+
+
+@dataclasses.dataclass(frozen=True)
+class AnnounceFlags:
+    backfill: int = 0
+    retry_in_doubt: bool = False
+    only: tuple[str, ...] = ()
+
+
+def _announce(
+    options: Options,
+    console: Console,
+    config: Config,
+    published: tuple[Post, ...],
+    now: datetime,
+    flags: AnnounceFlags,
+) -> AnnounceReport | None:
+    github_masks(click.echo)
+    unknown = [name for name in flags.only if name not in {t.name for t in config.announce.targets}]
+    if unknown:
+        raise click.BadParameter(f"no target named {', '.join(unknown)}", param_hint="--target")
+    report = announce_posts(
+        config,
+        published,
+        now=now,
+        dry_run=options.dry_run,
+        backfill=flags.backfill,
+        retry_in_doubt=flags.retry_in_doubt,
+        only=flags.only,
+        log=lambda text: console.say(text, level=1),
+    )
+    if report is None:
+        console.say("announcements: no targets configured", level=1)
+        return None
+    for decision in report.decisions:
+        if options.dry_run:
+            console.plan(decision.line())
+            if decision.text is not None:
+                console.plan("    " + decision.text.replace("\n", "\n    "))
+            if decision.payload is not None:
+                payload = json.dumps(decision.payload, ensure_ascii=False, sort_keys=True)
+                console.plan(f"    payload: {payload}")
+        elif decision.result in ("sent", "in_doubt", "failed", "deferred"):
+            console.say(decision.line())
+        else:
+            console.say(decision.line(), level=1)
+    console.say(report.summary())
+    return report
+
+
+def run_announce(options: Options, flags: AnnounceFlags) -> int:
+    console = Console(options)
+    config = find_config(options, console)
+    now = resolve_now(options, config)
+    read = load_posts(config, readonly=options.dry_run, jobs=options.jobs)
+    published, _, _ = split_by_status(read, now)
+    console.problems(read.problems)
+    report = _announce(options, console, config, published, now, flags)
+    code = EXIT_ANNOUNCE_FAILED if report is not None and not report.ok else EXIT_OK
+    if options.json:
+        data = report.as_dict() if report is not None else None
         click.echo(
             json.dumps(
-                _report(command, config, now, read, options.dry_run, result, code, result.problems),
-                ensure_ascii=False,
-                indent=2,
-                sort_keys=True,
+                {"announce": data, "exit_code": code}, ensure_ascii=False, indent=2, sort_keys=True
             )
         )
     return code
@@ -367,6 +448,87 @@ def run_card(options: Options, post_id: str, layout: str | None) -> int:
             f"{verb} {shown} ({card.width}x{card.height} {card.mime}, {card.bytes} bytes, layout {card.layout})"
         )
     return EXIT_POSTS_SKIPPED if any(p.severity == "error" for p in result.problems) else EXIT_OK
+
+
+@cli.command()
+@click.option(
+    "--backfill",
+    type=click.IntRange(0),
+    default=0,
+    metavar="N",
+    help="On a target's first run, announce its newest N posts instead of none.",
+)
+@click.option("--retry-in-doubt", is_flag=True, help="Send again what may or may not have arrived.")
+@click.option(
+    "--target", "only", multiple=True, metavar="NAME", help="Only this target (repeatable)."
+)
+@common_options
+@click.pass_context
+def announce(
+    ctx: click.Context, /, backfill: int, retry_in_doubt: bool, only: tuple[str, ...], **given: Any
+) -> None:
+    """Announce new published posts to the configured targets (no build)."""
+    flags = AnnounceFlags(backfill=backfill, retry_in_doubt=retry_in_doubt, only=only)
+    ctx.exit(run_announce(_merge(ctx, **given), flags))
+
+
+@cli.group()
+def state() -> None:
+    """Inspect and repair the announcement ledger."""
+
+
+@state.command("list")
+@click.option("--target", default=None, metavar="NAME", help="Only this target.")
+@click.option("--post", "post_id", default=None, metavar="ID", help="Only this post.")
+@common_options
+@click.pass_context
+def state_list(
+    ctx: click.Context, /, target: str | None, post_id: str | None, **given: Any
+) -> None:
+    """List what the ledger knows: post, target, status, attempts, remote id."""
+    options = _merge(ctx, **given)
+    config = find_config(options, Console(options))
+    entries = list_state(ledger_path(config), target=target, post_id=post_id)
+    if options.json:
+        click.echo(json.dumps([dataclasses.asdict(e) for e in entries], indent=2, sort_keys=True))
+    for entry in entries if not options.json else ():
+        remote = entry.remote_url or entry.remote_id or ""
+        click.echo(f"{entry.target}\t{entry.post_id}\t{entry.status}\t{entry.attempts}\t{remote}")
+    ctx.exit(EXIT_OK)
+
+
+@state.command("forget")
+@click.argument("post_id", metavar="POST")
+@click.option("--target", default=None, metavar="NAME", help="Only this target.")
+@common_options
+@click.pass_context
+def state_forget(ctx: click.Context, /, post_id: str, target: str | None, **given: Any) -> None:
+    """Forget POST so the next run treats it as new (it may be announced again)."""
+    options = _merge(ctx, **given)
+    config = find_config(options, Console(options))
+    removed = forget(ledger_path(config), post_id, target=target)
+    Console(options).say(f"forgot {removed} ledger row(s) of {post_id}")
+    ctx.exit(EXIT_OK)
+
+
+@state.command("mark-sent")
+@click.argument("post_id", metavar="POST")
+@click.option("--target", default=None, metavar="NAME", help="Only this target.")
+@common_options
+@click.pass_context
+def state_mark_sent(ctx: click.Context, /, post_id: str, target: str | None, **given: Any) -> None:
+    """Record POST as sent (to every target, or one) without sending anything."""
+    options = _merge(ctx, **given)
+    config = find_config(options, Console(options))
+    marked = mark_sent(
+        ledger_path(config),
+        post_id,
+        config.announce.targets,
+        now=resolve_now(options, config),
+        target=target,
+    )
+    Console(options).say(f"marked {post_id} as sent for {marked} target(s)")
+    ctx.exit(EXIT_OK)
 
 
 def main() -> None:

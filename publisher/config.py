@@ -28,23 +28,6 @@ if TYPE_CHECKING:
 
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
-#: Announcement target kinds and the keys each one requires. Issue-by-issue the adapters
-#: fill in behaviour; the schema lives here so one bad target is caught before any work.
-TARGET_KINDS: dict[str, tuple[str, ...]] = {
-    "outbox": ("path",),
-    "slack": ("url",),
-    "discord": ("url",),
-    "teams": ("url",),
-    "webhook": ("url", "secret"),
-    "mastodon": ("instance", "token"),
-    "bluesky": ("handle", "app_password"),
-    "telegram": ("token", "chat_id"),
-    "matrix": ("homeserver", "room_id", "token"),
-}
-#: Keys whose values are credentials: only ``${ENV}`` references are accepted.
-SECRET_KEYS = frozenset({"url", "token", "app_password", "secret"})
-SECRET_KINDS_WITH_PUBLIC_URL = frozenset({"outbox"})
-
 
 @dataclass(frozen=True)
 class Secret:
@@ -99,6 +82,7 @@ class TargetConfig:
 class AnnounceConfig:
     enabled: bool
     targets: tuple[TargetConfig, ...]
+    live_wait: float = 0.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -224,24 +208,6 @@ def _expand_env(value: str, where: str, problems: list[str]) -> str:
     return ENV_REF.sub(sub, value)
 
 
-def _secret(reader: _Reader, key: str) -> Secret | None:
-    value = reader.raw(key)
-    if value is None:
-        reader.error(key, "required")
-        return None
-    match = ENV_REF.fullmatch(str(value).strip()) if isinstance(value, str) else None
-    if match is None:
-        reader.error(
-            key,
-            "secrets are not written in config.yaml; write it as ${ENV_VAR} "
-            "and set that variable in the environment",
-        )
-        return None
-    # An unset variable is not a config error: `publish check` and dry runs on a pull
-    # request have no secrets. The announcer reports it when it needs the value.
-    return Secret(match.group(1), os.environ.get(match.group(1)))
-
-
 def _check_url(reader: _Reader, key: str, url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -254,29 +220,23 @@ def _check_url(reader: _Reader, key: str, url: str) -> str:
 def _read_target(
     item: Any, index: int, problems: list[str], names: set[str]
 ) -> TargetConfig | None:
-    reader = _Reader(item, f"announce.targets[{index}]", problems)
+    # Imported here: the announce package imports this module for Secret.
+    from publisher.announce.options import parse_target_options
+
+    where = f"announce.targets[{index}]"
+    reader = _Reader(item, where, problems)
     kind = reader.text("kind", required=True)
-    if kind and kind not in TARGET_KINDS:
-        hint = difflib.get_close_matches(kind, sorted(TARGET_KINDS), n=1)
-        fix = (
-            f"did you mean '{hint[0]}'?"
-            if hint
-            else f"use one of {', '.join(sorted(TARGET_KINDS))}"
-        )
-        reader.error("kind", f"unknown kind '{kind}'; {fix}")
+    if not kind:
         return None
-    name = reader.text("name", default=kind or f"target{index}")
+    name = reader.text("name", default=kind)
     if name in names:
         reader.error("name", f"'{name}' is used by another target; give each target its own name")
     names.add(name)
-    options: dict[str, Any] = {}
-    for key in TARGET_KINDS.get(kind, ()):
-        if key in SECRET_KEYS and kind not in SECRET_KINDS_WITH_PUBLIC_URL:
-            options[key] = _secret(reader, key)
-        else:
-            options[key] = reader.text(key, required=True)
-    reader.finish()
-    return TargetConfig(name=name, kind=kind, options=options) if kind else None
+    options, found = parse_target_options(kind, reader.data, where=where)
+    problems.extend(found)
+    if found and any(p.startswith(f"{where}.kind:") for p in found):
+        return None
+    return TargetConfig(name=name, kind=kind, options=options)
 
 
 def parse_config(data: Any, source: Path) -> Config:
@@ -354,6 +314,15 @@ def parse_config(data: Any, source: Path) -> Config:
 
     announce = top.section("announce")
     enabled = announce.flag("enabled", True)
+    live_wait_raw = announce.raw("live_wait")
+    live_wait = 0.0
+    if live_wait_raw is not None:
+        if isinstance(live_wait_raw, bool) or not isinstance(live_wait_raw, int | float):
+            announce.error("live_wait", f"must be a number of seconds, not {live_wait_raw!r}")
+        elif live_wait_raw < 0:
+            announce.error("live_wait", "must be 0 or more seconds")
+        else:
+            live_wait = float(live_wait_raw)
     targets_raw = announce.raw("targets")
     targets: list[TargetConfig] = []
     if targets_raw is not None and not isinstance(targets_raw, list):
@@ -377,7 +346,7 @@ def parse_config(data: Any, source: Path) -> Config:
         state=state_folder,
         feeds=feeds,
         cards=cards,
-        announce=AnnounceConfig(enabled=enabled, targets=tuple(targets)),
+        announce=AnnounceConfig(enabled=enabled, targets=tuple(targets), live_wait=live_wait),
     )
 
 

@@ -128,3 +128,34 @@ def test_cards_command_renders_one_post(site: Site) -> None:
     missing = publish("cards", "--post", "zzz", cwd=site.root)
     assert missing.returncode == 2
     assert "no post with id 'zzz'" in missing.stderr
+
+
+NOW = ("--now", "2024-01-05T12:00:00Z")
+
+
+def test_publish_announces_to_the_outbox_once(site: Site) -> None:
+    site.config(
+        site.config_path.read_text()
+        + "announce:\n  targets:\n    - kind: outbox\n      path: outbox.jsonl\n      backfill: 2\n"
+    )
+    for day in (1, 2, 3):
+        site.post(f"p{day}", f"title: Post {day}\ndate: 2024-01-0{day}")
+    dry = publish("--dry-run", *NOW, cwd=site.root)
+    assert dry.returncode == 0, dry.stderr
+    assert "outbox: p3: new -> would_send" in dry.stdout
+    assert '"post_id": "p3"' in dry.stdout
+    assert not (site.root / "outbox.jsonl").exists()
+    first = publish(*NOW, cwd=site.root)
+    assert first.returncode == 0, first.stderr
+    lines = [json.loads(line) for line in (site.root / "outbox.jsonl").read_text().splitlines()]
+    assert sorted(line["post_id"] for line in lines) == ["p2", "p3"]
+    second = publish("--json", *NOW, cwd=site.root)
+    assert second.returncode == 0
+    assert json.loads(second.stdout)["announce"]["sent"] == 0
+    assert len((site.root / "outbox.jsonl").read_text().splitlines()) == 2
+    site.post("p4", "title: Post 4\ndate: 2024-01-04")
+    third = publish("announce", *NOW, cwd=site.root)
+    assert third.returncode == 0, third.stderr
+    assert "outbox: p4: new -> sent" in third.stderr
+    listed = publish("state", "list", cwd=site.root)
+    assert "outbox\tp4\tsent" in listed.stdout

@@ -57,7 +57,7 @@ def test_every_problem_is_reported_at_once() -> None:
         "site.titel: unknown key; did you mean 'title'?",
         "posts.summary_keys: must be a list of text values",
         "feeds.enabled: must be true or false, not 'yes'",
-        "announce.targets[1].url: required",
+        "announce.targets[1].url: required (write it as ${ENV_VAR})",
         "announce.targets[2].kind: unknown kind 'mastodn'; did you mean 'mastodon'?",
         "outptu: unknown key; did you mean 'output'?",
     ]

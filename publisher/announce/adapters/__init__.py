@@ -1,0 +1,1 @@
+"""Built-in adapters, one module per platform; registered in ``publisher.announce.registry``."""

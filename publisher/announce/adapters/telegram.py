@@ -1,0 +1,99 @@
+"""Telegram bot: ``sendPhoto`` with the card and a caption, or ``sendMessage`` with a link preview.
+
+The bot token sits inside the API path (``/bot<token>/sendPhoto``), so it is registered
+for redaction like the other secrets. A caption holds 0-1024 characters and a message
+1-4096, counted in UTF-16 code units as Telegram does. Answers are
+``{"ok": true, "result": Message}`` or ``{"ok": false, "error_code", "description",
+"parameters": {"retry_after"}}``. If Telegram cannot fetch the card (400 on
+``sendPhoto``) the post goes out as a message instead. No idempotency key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import requests
+
+from publisher.announce.contract import (
+    REQUIRED,
+    SECRET,
+    Announcement,
+    Announcer,
+    DeliveryError,
+    Receipt,
+    TextLimit,
+)
+from publisher.announce.http import body_of, call
+
+CAPTION = TextLimit(1024, "utf16")
+MESSAGE = TextLimit(4096, "utf16")
+
+
+class TelegramAnnouncer(Announcer):
+    kind = "telegram"
+    limit = CAPTION
+    idempotent = False
+    options: ClassVar[Mapping[str, Any]] = {
+        "token": SECRET,
+        "chat_id": REQUIRED,
+        "photo": True,
+        "api": "https://api.telegram.org",
+        "silent": False,
+    }
+
+    def text_limit(self, session: requests.Session | None) -> TextLimit:
+        return CAPTION if self.config.get("photo", True) else MESSAGE
+
+    def _method(self, announcement: Announcement) -> str:
+        return (
+            "sendPhoto" if self.config.get("photo", True) and announcement.card else "sendMessage"
+        )
+
+    def payload(self, announcement: Announcement, method: str | None = None) -> dict[str, Any]:
+        method = method or self._method(announcement)
+        body: dict[str, Any] = {"chat_id": self.config["chat_id"]}
+        if self.config.get("silent"):
+            body["disable_notification"] = True
+        if method == "sendPhoto" and announcement.card is not None:
+            body["photo"] = announcement.card.url
+            body["caption"] = announcement.text
+        else:
+            body["text"] = announcement.text
+            body["link_preview_options"] = {"url": announcement.url, "prefer_large_media": True}
+        return body
+
+    def _send(
+        self, session: requests.Session, method: str, announcement: Announcement
+    ) -> requests.Response:
+        api = str(self.config.get("api") or "https://api.telegram.org").rstrip("/")
+        return call(
+            session,
+            self.name,
+            "POST",
+            f"{api}/bot{self.secret('token')}/{method}",
+            what=f"Telegram {method}",
+            json=self.payload(announcement, method),
+            timeout=self.timeout,
+            ok=(200,),
+        )
+
+    def announce(self, announcement: Announcement, session: requests.Session) -> Receipt:
+        method = self._method(announcement)
+        try:
+            response = self._send(session, method, announcement)
+        except DeliveryError as exc:
+            if method != "sendPhoto" or exc.status != 400:
+                raise
+            response = self._send(session, "sendMessage", announcement)
+        body = body_of(response) or {}
+        result = body.get("result") or {}
+        message_id = result.get("message_id")
+        username = (result.get("chat") or {}).get("username")
+        return Receipt(
+            target=self.name,
+            post_id=announcement.post.id,
+            remote_id=str(message_id) if message_id is not None else None,
+            remote_url=f"https://t.me/{username}/{message_id}" if username and message_id else None,
+            status=response.status_code,
+        )

@@ -1,0 +1,469 @@
+"""``run_announcements``: the stage function under ``publish announce``.
+
+posts + targets + ledger -> plan per target -> page-live check -> send, one thread per
+target (a rate-limited or failing target holds up no other) -> :class:`AnnounceReport`.
+A dry run opens the ledger read-only, makes no write call and returns each payload.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from publisher.announce.contract import REQUIRED, SECRET, Announcement, Announcer, Card
+from publisher.announce.deliver import Pacer, RetryPolicy, deliver
+from publisher.announce.ledger import Ledger, RunLock
+from publisher.announce.live import LiveCheck, PageCheck
+from publisher.announce.options import COMMON, parse_duration
+from publisher.announce.plan import Planned, plan_target
+from publisher.announce.redact import redact, register_secret
+from publisher.announce.registry import announcer_class
+from publisher.announce.render import render_message
+from publisher.announce.report import AnnounceReport, Decision, TargetRun
+from publisher.config import Secret, TargetConfig
+from publisher.errors import AnnounceError
+from publisher.posts.model import Post
+
+Log = Callable[[str], None]
+
+
+def lock_path(ledger_path: Path) -> Path:
+    return ledger_path.with_name(ledger_path.name + ".lock")
+
+
+def resolve_options(kind: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """Fill defaults for options the config did not give (also for configs validated before
+    ``parse_target_options`` was wired in) and turn ``max_age`` into a timedelta."""
+    cls = announcer_class(kind)
+    merged: dict[str, Any] = {
+        k: v for k, v in {**COMMON, **cls.options}.items() if v is not REQUIRED and v is not SECRET
+    }
+    merged.update({k: v for k, v in options.items() if v is not None})
+    if merged.get("require_live") is None:
+        merged["require_live"] = cls.needs_live_page
+    if isinstance(merged.get("max_age"), str | int | float):
+        merged["max_age"] = parse_duration(merged["max_age"])
+    for value in merged.values():
+        if isinstance(value, Secret):
+            register_secret(value.value)
+    return merged
+
+
+def build_announcers(
+    targets: Sequence[TargetConfig], *, root: Path, state_dir: Path
+) -> list[Announcer]:
+    announcers = []
+    for target in targets:
+        cls = announcer_class(target.kind)
+        announcers.append(
+            cls(
+                target.name,
+                resolve_options(target.kind, target.options),
+                root=root,
+                state_dir=state_dir,
+            )
+        )
+    return announcers
+
+
+@dataclass
+class _Job:
+    announcer: Announcer
+    planned: list[Planned]
+    baseline: bool
+
+
+def _card_for(post: Post, cards: Mapping[str, Card] | None) -> Card | None:
+    if cards is not None and post.id in cards:
+        return cards[post.id]
+    if post.og_image_url:
+        return Card(url=post.og_image_url, alt=post.title)
+    return None
+
+
+def run_announcements(
+    targets: Sequence[TargetConfig],
+    posts: Sequence[Post],
+    *,
+    ledger_path: Path,
+    now: datetime,
+    root: Path | None = None,
+    dry_run: bool = False,
+    backfill: int = 0,
+    retry_in_doubt: bool = False,
+    only: Sequence[str] = (),
+    session_factory: Callable[[], requests.Session] = requests.Session,
+    live_check: LiveCheck | None = None,
+    live_wait: float = 0.0,
+    cards: Mapping[str, Card] | None = None,
+    language: str | None = None,
+    policy: RetryPolicy | None = None,
+    lock_wait: float = 0.0,
+    log: Log | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> AnnounceReport:
+    """Announce every new published post to every target; see docs/announce.md.
+
+    ``posts``: the published posts (drafts and future posts are ignored anyway).
+    ``only``: target names to run (default: all). ``backfill``: on a target's first run,
+    announce its newest N posts instead of recording all as the baseline.
+    Raises StateError when another run holds the lock or the ledger cannot be opened.
+    """
+    started = clock()
+    policy = policy or RetryPolicy()
+    say: Log = (lambda text: log(redact(text))) if log else (lambda text: None)
+    root = root or Path.cwd()
+    chosen = [t for t in targets if not only or t.name in only]
+    announcers = build_announcers(chosen, root=root, state_dir=ledger_path.parent)
+    published = [p for p in posts if p.is_live(now)]
+    lock = RunLock(lock_path(ledger_path))
+    if not dry_run:
+        lock.acquire(wait=lock_wait)
+    try:
+        with Ledger(ledger_path, readonly=dry_run) as ledger:
+            jobs = _plan(
+                announcers,
+                published,
+                ledger,
+                now=now,
+                dry_run=dry_run,
+                backfill=backfill,
+                retry_in_doubt=retry_in_doubt,
+                say=say,
+            )
+            not_live = _check_live(jobs, cards, live_check, session_factory, live_wait, say)
+            if dry_run:
+                decisions, runs = _dry(jobs, not_live, cards, language, now)
+            else:
+                decisions, runs = _send(
+                    jobs,
+                    not_live,
+                    ledger,
+                    cards=cards,
+                    language=language,
+                    now=now,
+                    session_factory=session_factory,
+                    policy=policy,
+                    say=say,
+                    sleep=sleep,
+                    clock=clock,
+                )
+    finally:
+        lock.release()
+    report = AnnounceReport(
+        dry_run=dry_run,
+        decisions=tuple(decisions),
+        targets=tuple(runs),
+        wall_seconds=clock() - started,
+    )
+    say(report.summary())
+    return report
+
+
+def _plan(
+    announcers: Sequence[Announcer],
+    published: Sequence[Post],
+    ledger: Ledger,
+    *,
+    now: datetime,
+    dry_run: bool,
+    backfill: int,
+    retry_in_doubt: bool,
+    say: Log,
+) -> list[_Job]:
+    jobs = []
+    for announcer in announcers:
+        entries = ledger.for_target(announcer.name)
+        has_baseline = ledger.baseline_at(announcer.name) is not None
+        planned = plan_target(
+            published,
+            announcer.config,
+            entries,
+            has_baseline=has_baseline,
+            idempotent=announcer.idempotent,
+            now=now,
+            backfill=backfill or int(announcer.config.get("backfill") or 0),
+            retry_in_doubt=retry_in_doubt,
+        )
+        if not dry_run:
+            if not has_baseline:
+                skipped = [p.post.id for p in planned if p.reason == "baseline"]
+                ledger.record_baseline(announcer.name, announcer.kind, skipped, now)
+                say(
+                    f"{announcer.name}: first run: {len(skipped)} existing posts recorded as already published, not announced"
+                )
+            for p in planned:
+                entry = entries.get(p.post.id)
+                if p.reason == "in_doubt" and entry is not None and entry.status == "sending":
+                    ledger.unsent(
+                        p.post.id,
+                        announcer.name,
+                        "in_doubt",
+                        error="an earlier run stopped while sending it; it may have been posted",
+                        http_status=None,
+                    )
+        jobs.append(_Job(announcer=announcer, planned=planned, baseline=not has_baseline))
+    return jobs
+
+
+def _check_live(
+    jobs: Sequence[_Job],
+    cards: Mapping[str, Card] | None,
+    live_check: LiveCheck | None,
+    session_factory: Callable[[], requests.Session],
+    live_wait: float,
+    say: Log,
+) -> set[str]:
+    """Post ids whose page (or card image) is not live yet."""
+    urls: dict[str, list[str]] = {}
+    for job in jobs:
+        if not job.announcer.config.get("require_live", True):
+            continue
+        for p in job.planned:
+            if p.send and not p.post.is_link_post:
+                card = _card_for(p.post, cards)
+                urls[p.post.id] = [p.post.page_url] + ([card.url] if card is not None else [])
+    if not urls:
+        return set()
+    check = live_check or PageCheck(session_factory, wait=live_wait)
+    answers = check(sorted({u for group in urls.values() for u in group}))
+    missing = {
+        post_id for post_id, group in urls.items() if not all(answers.get(u, False) for u in group)
+    }
+    for post_id in sorted(missing):
+        say(f"{post_id}: its page is not live yet; it will be announced on a later run")
+    return missing
+
+
+def _announcement(
+    announcer: Announcer,
+    post: Post,
+    text: str,
+    rendered: Any,
+    card: Card | None,
+    key: str,
+    now: datetime,
+    language: str | None,
+) -> Announcement:
+    return Announcement(
+        post=post,
+        target=announcer.name,
+        text=text,
+        title=rendered.title,
+        summary=rendered.summary,
+        url=post.url,
+        card=card,
+        key=key,
+        created_at=now,
+        language=language,
+    )
+
+
+def _skip(
+    announcer: Announcer, p: Planned, reason: str | None = None, result: Any = "skipped"
+) -> Decision:
+    return Decision(
+        post_id=p.post.id,
+        target=announcer.name,
+        kind=announcer.kind,
+        reason=reason or p.reason,
+        result=result,
+        detail=p.detail,
+    )
+
+
+def _dry(
+    jobs: Sequence[_Job],
+    not_live: set[str],
+    cards: Mapping[str, Card] | None,
+    language: str | None,
+    now: datetime,
+) -> tuple[list[Decision], list[TargetRun]]:
+    decisions: list[Decision] = []
+    for job in jobs:
+        announcer = job.announcer
+        limit = announcer.text_limit(None)
+        for p in job.planned:
+            if not p.send:
+                decisions.append(_skip(announcer, p))
+                continue
+            if (
+                p.post.id in not_live
+                and announcer.config.get("require_live", True)
+                and not p.post.is_link_post
+            ):
+                decisions.append(_skip(announcer, p, "not_live"))
+                continue
+            try:
+                rendered = render_message(announcer, p.post, limit, template=_template(announcer))
+            except AnnounceError as exc:
+                decisions.append(
+                    Decision(
+                        post_id=p.post.id,
+                        target=announcer.name,
+                        kind=announcer.kind,
+                        reason=p.reason,
+                        result="failed",
+                        error=redact(exc.reason),
+                    )
+                )
+                continue
+            card = _card_for(p.post, cards)
+            ann = _announcement(
+                announcer, p.post, rendered.text, rendered, card, "<idempotency-key>", now, language
+            )
+            decisions.append(
+                Decision(
+                    post_id=p.post.id,
+                    target=announcer.name,
+                    kind=announcer.kind,
+                    reason=p.reason,
+                    result="would_send",
+                    detail=p.detail,
+                    payload=announcer.payload(ann),
+                    text=rendered.text,
+                    length=rendered.length,
+                    limit=limit.max,
+                    unit=limit.unit,
+                )
+            )
+    return decisions, [
+        TargetRun(name=j.announcer.name, kind=j.announcer.kind, seconds=0.0, baseline=j.baseline)
+        for j in jobs
+    ]
+
+
+def _template(announcer: Announcer) -> str | None:
+    template = announcer.config.get("template")
+    if not template:
+        return None
+    path = Path(str(template))
+    return str(path if path.is_absolute() else announcer.root / path)
+
+
+def _send(
+    jobs: Sequence[_Job],
+    not_live: set[str],
+    ledger: Ledger,
+    *,
+    cards: Mapping[str, Card] | None,
+    language: str | None,
+    now: datetime,
+    session_factory: Callable[[], requests.Session],
+    policy: RetryPolicy,
+    say: Log,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+) -> tuple[list[Decision], list[TargetRun]]:
+    def clock_now() -> datetime:
+        return datetime.now(now.tzinfo) if now.tzinfo else datetime.now()
+
+    def run_target(job: _Job) -> tuple[list[Decision], TargetRun]:
+        announcer = job.announcer
+        start = clock()
+        out: list[Decision] = []
+        stopped: str | None = None
+        pacer = Pacer(sleep, clock)
+        with session_factory() as session:
+            limit = None
+            for p in job.planned:
+                if not p.send:
+                    out.append(_skip(announcer, p))
+                    continue
+                if (
+                    p.post.id in not_live
+                    and announcer.config.get("require_live", True)
+                    and not p.post.is_link_post
+                ):
+                    out.append(_skip(announcer, p, "not_live"))
+                    continue
+                if stopped is not None:
+                    out.append(replace(_skip(announcer, p, result="deferred"), error=stopped))
+                    continue
+                try:
+                    limit = limit or announcer.text_limit(session)
+                    rendered = render_message(
+                        announcer, p.post, limit, template=_template(announcer)
+                    )
+                except AnnounceError as exc:
+                    out.append(
+                        Decision(
+                            post_id=p.post.id,
+                            target=announcer.name,
+                            kind=announcer.kind,
+                            reason=p.reason,
+                            result="failed",
+                            error=redact(str(exc)),
+                        )
+                    )
+                    say(redact(str(exc)))
+                    continue
+                ann = _announcement(
+                    announcer,
+                    p.post,
+                    rendered.text,
+                    rendered,
+                    _card_for(p.post, cards),
+                    "",
+                    clock_now(),
+                    language,
+                )
+                delivery = deliver(
+                    announcer,
+                    ann,
+                    session,
+                    ledger,
+                    now=clock_now,
+                    policy=policy,
+                    pacer=pacer,
+                    log=say,
+                )
+                receipt = delivery.receipt
+                out.append(
+                    Decision(
+                        post_id=p.post.id,
+                        target=announcer.name,
+                        kind=announcer.kind,
+                        reason=p.reason,
+                        result=delivery.result,
+                        detail=p.detail,
+                        error=delivery.error,
+                        http_status=delivery.status,
+                        attempts=delivery.attempts,
+                        remote_id=receipt.remote_id if receipt else None,
+                        remote_url=receipt.remote_url if receipt else None,
+                        length=rendered.length,
+                        limit=limit.max,
+                        unit=limit.unit,
+                    )
+                )
+                if delivery.result == "sent":
+                    say(
+                        f"{announcer.name}: announced {p.post.id}"
+                        + (f" ({receipt.remote_url})" if receipt and receipt.remote_url else "")
+                    )
+                else:
+                    say(f"{announcer.name}: {p.post.id}: {delivery.result}: {delivery.error}")
+                if delivery.stop_target:
+                    stopped = (
+                        f"stopped sending to {announcer.name} for this run after: {delivery.error}"
+                    )
+                    say(stopped)
+        return out, TargetRun(
+            name=announcer.name, kind=announcer.kind, seconds=clock() - start, baseline=job.baseline
+        )
+
+    if not jobs:
+        return [], []
+    with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="announce") as pool:
+        results = list(pool.map(run_target, jobs))
+    decisions = [d for out, _ in results for d in out]
+    return decisions, [run for _, run in results]

@@ -1,0 +1,35 @@
+"""A separate process running announcements, for the SIGKILL and concurrency tests.
+
+argv[1] is a JSON file: {"state", "targets": [[name, kind, raw]], "posts": n}. Prints the
+report as JSON on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from fakes.harness import announce
+from fakes.posts import make_post, target
+from publisher.announce import RetryPolicy
+
+
+def main() -> None:
+    spec = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
+    targets = [target(name, kind, raw) for name, kind, raw in spec["targets"]]
+    posts = [make_post(i) for i in range(spec["posts"])]
+    report = announce(
+        targets,
+        posts,
+        Path(spec["state"]),
+        policy=RetryPolicy(attempts=3, base=0.05, cap=0.2, budget=5.0),
+        lock_wait=spec.get("lock_wait", 0.0),
+    )
+    print(json.dumps(report.as_dict()))
+
+
+if __name__ == "__main__":
+    main()

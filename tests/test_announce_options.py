@@ -1,0 +1,96 @@
+"""parse_target_options: per-kind keys, the literal-secret rule, every problem at once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from publisher.announce import kinds, parse_target_options
+from publisher.announce.registry import BUILTINS, announcer_class
+from publisher.config import Secret
+
+
+def test_every_builtin_kind_is_registered() -> None:
+    assert set(BUILTINS) <= set(kinds())
+    for kind in BUILTINS:
+        cls = announcer_class(kind)
+        assert cls.kind == kind
+        assert cls.limit.max > 0
+        assert isinstance(cls.idempotent, bool)
+
+
+def test_secrets_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOOK", "https://hooks.slack.com/services/T/B/abcdefgh")
+    options, problems = parse_target_options("slack", {"kind": "slack", "url": "${HOOK}"})
+    assert problems == []
+    assert options["url"] == Secret("HOOK", None)
+    assert options["url"].value == "https://hooks.slack.com/services/T/B/abcdefgh"
+    assert "abcdefgh" not in repr(options)
+
+
+@pytest.mark.parametrize(
+    ("kind", "raw", "key"),
+    [
+        ("slack", {"url": "https://hooks.slack.com/services/T/B/secret"}, "url"),
+        ("mastodon", {"instance": "https://m.example", "token": "abc123"}, "token"),
+        (
+            "bluesky",
+            {"handle": "me.example", "app_password": "aaaa-bbbb-cccc-dddd"},
+            "app_password",
+        ),
+        ("webhook", {"url": "${X}", "secret": "whsec_abc"}, "secret"),
+    ],
+)
+def test_literal_secrets_are_refused(kind: str, raw: dict[str, str], key: str) -> None:
+    _, problems = parse_target_options(kind, {"kind": kind, **raw}, where="announce.targets[2]")
+    assert any(
+        p.startswith(f"announce.targets[2].{key}: secrets are not written in config.yaml")
+        for p in problems
+    )
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    raw = {
+        "kind": "mastodon",
+        "instance": "not a url",
+        "visibility": "everyone",
+        "max_per_run": 0,
+        "max_age": "soon",
+        "link_posts": "yes",
+        "tokn": "${T}",
+    }
+    _, problems = parse_target_options("mastodon", raw, where="announce.targets[0]")
+    text = "\n".join(problems)
+    for expected in (
+        "announce.targets[0].instance: 'not a url' is not an absolute http(s) URL",
+        "announce.targets[0].token: required",
+        "announce.targets[0].visibility: must be one of public, unlisted, private, direct",
+        "announce.targets[0].max_per_run: must be a whole number of at least 1",
+        "announce.targets[0].max_age: 'soon' is not a duration",
+        "announce.targets[0].link_posts: must be true or false",
+        "announce.targets[0].tokn: unknown key; did you mean 'token'?",
+    ):
+        assert expected in text, text
+
+
+def test_defaults_and_durations() -> None:
+    options, problems = parse_target_options(
+        "outbox", {"kind": "outbox", "path": "out.jsonl", "max_age": "12h"}
+    )
+    assert problems == []
+    assert options["max_age"] == timedelta(hours=12)
+    assert options["max_per_run"] == 5
+    assert options["require_live"] is False  # the outbox needs no live page
+    options, _ = parse_target_options(
+        "slack", {"kind": "slack", "url": "${X}", "categories": "news"}
+    )
+    assert options["require_live"] is True
+    assert options["categories"] == ["news"]
+
+
+def test_unknown_kind() -> None:
+    _, problems = parse_target_options("mastadon", {})
+    assert problems == [
+        "announce.targets[0].kind: unknown kind 'mastadon'; did you mean 'mastodon'?"
+    ]
