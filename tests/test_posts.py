@@ -637,6 +637,23 @@ BAD = [
         id="utf-16-no-bom",
     ),
     pytest.param(
+        frontmatter(
+            "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+            "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+            "title: T\ndate: 2024-01-02"
+        ),
+        "posts/bad/index.md:2: frontmatter holds more than 10,000 values once YAML aliases are "
+        "expanded; remove the anchors (&) and aliases (*): frontmatter is a few keys",
+        id="billion-laughs",
+    ),
+    pytest.param(
+        frontmatter("title: !!python/object:os.system echo\ndate: 2024-01-02"),
+        "posts/bad/index.md:2: frontmatter is not valid YAML (could not determine a constructor "
+        "for the tag 'tag:yaml.org,2002:python/object:os.system'); remove the '!' tag: "
+        "frontmatter takes plain values",
+        id="python-tag",
+    ),
+    pytest.param(
         frontmatter("title: [a, b]\ndate: 2024-01-02"),
         "posts/bad/index.md:2: title must be text, not list; quote the title",
         id="title-list",
@@ -649,6 +666,15 @@ BAD = [
         id="path-full-url-elsewhere",
     ),
 ]
+
+
+def test_tags_as_a_mapping_are_a_warning(site: Site) -> None:
+    site.post("p", "title: T\ndate: 2024-01-02\ntags: {a: 1}")
+    result = read(site)
+    assert messages(result) == [
+        "posts/p/index.md:4: tags must be a list, not a mapping; ignored; write it as tags: [a, b]"
+    ]
+    assert only(result, "p").tags == ()
 
 
 def test_path_written_as_a_full_url_of_the_site_is_its_path(site: Site) -> None:

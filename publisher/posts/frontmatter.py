@@ -87,6 +87,25 @@ def split(text: str, file: str) -> tuple[str, str, int, int]:
     )
 
 
+#: Frontmatter larger than this is refused: YAML aliases can make a few lines expand to
+#: millions of values (a "billion laughs"), which every later stage would walk.
+MAX_VALUES = 10_000
+
+
+def _size(data: Any, budget: int) -> int:
+    """How many values ``data`` holds with aliases expanded, counting no further than budget+1."""
+    count = 0
+    stack = [data]
+    while stack and count <= budget:
+        value = stack.pop()
+        count += 1
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return count
+
+
 def parse(text: str, file: str, first_line: int = 2) -> tuple[dict[str, Any], list[Problem]]:
     """Parse frontmatter YAML; return the mapping and warnings (duplicate keys)."""
     loader = _Loader(text)
@@ -101,7 +120,11 @@ def parse(text: str, file: str, first_line: int = 2) -> tuple[dict[str, Any], li
                 file=file,
                 field="frontmatter",
                 message=f"is not valid YAML ({reason})",
-                fix="quote values that contain ': ' or start with a special character",
+                fix=(
+                    "remove the '!' tag: frontmatter takes plain values"
+                    if "constructor for the tag" in reason
+                    else "quote values that contain ': ' or start with a special character"
+                ),
                 line=line,
             )
         ) from None
@@ -109,6 +132,16 @@ def parse(text: str, file: str, first_line: int = 2) -> tuple[dict[str, Any], li
         loader.dispose()
     if data is None:
         data = {}
+    if _size(data, MAX_VALUES) > MAX_VALUES:
+        raise PostError(
+            Problem(
+                file=file,
+                field="frontmatter",
+                message=f"holds more than {MAX_VALUES:,} values once YAML aliases are expanded",
+                fix="remove the anchors (&) and aliases (*): frontmatter is a few keys",
+                line=first_line,
+            )
+        )
     if not isinstance(data, dict):
         raise PostError(
             Problem(

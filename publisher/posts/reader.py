@@ -221,6 +221,18 @@ def _parse(
             problems.append(problem("ogImageUrl", exc.message + "; ignored", exc.fix, "warning"))
             og_image_url = None
 
+    for key in ("categories", "category", "tags"):
+        if isinstance(meta.get(key), dict):
+            problems.append(
+                problem(
+                    key,
+                    "must be a list, not a mapping; ignored",
+                    f"write it as {key}: [a, b]",
+                    "warning",
+                )
+            )
+            meta = {k: v for k, v in meta.items() if k != key}
+
     if errors:
         return None, problems + errors
 
