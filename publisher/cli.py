@@ -40,6 +40,7 @@ from publisher.errors import ConfigError, Problem, PublisherError
 from publisher.output import OutputWriter
 from publisher.posts import Post, Progress, ReadResult
 from publisher.posts.fields import FieldProblem, parse_date
+from publisher.preview.cli import preview_command
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -529,6 +530,9 @@ def state_mark_sent(ctx: click.Context, /, post_id: str, target: str | None, **g
     )
     Console(options).say(f"marked {post_id} as sent for {marked} target(s)")
     ctx.exit(EXIT_OK)
+
+
+cli.add_command(preview_command())
 
 
 def main() -> None:

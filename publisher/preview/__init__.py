@@ -1,0 +1,25 @@
+"""``publish preview``: a page showing how every post will look wherever it is shared.
+
+One small module per idea::
+
+    platforms.py  each platform's limits as data (with their sources), truncation, crops
+    unfurl.py     a post's real meta tags + its card -> each platform's link preview
+    sections.py   one post's section: card, unfurls, announcements, feed view, warnings
+    page.py       sections -> HTML, from templates/preview/index.html.j2
+    build.py      build_preview: the stage function (build, cards, page, via OutputWriter)
+    cli.py        the ``preview`` click command (--open, --serve)
+"""
+
+from publisher.preview.build import FOLDER, PreviewResult, build_preview
+from publisher.preview.platforms import PLATFORMS, Cut, Platform, crop, truncate
+
+__all__ = [
+    "FOLDER",
+    "PLATFORMS",
+    "Cut",
+    "Platform",
+    "PreviewResult",
+    "build_preview",
+    "crop",
+    "truncate",
+]

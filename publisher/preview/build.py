@@ -1,0 +1,250 @@
+"""``build_preview``: run the build, then write ``preview/index.html`` beside its output.
+
+The preview folder is self-contained (the page, its card images, nothing else), so it
+can be opened from disk, served, or uploaded alone as a pull request's build artifact.
+In a dry run the build writes nothing, as always, and the preview folder is still
+written: it is what a dry run is for here. Cards for the preview are then rendered with
+a throw-away copy of the render cache, so the state folder is not touched either.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from publisher.announce import Card, Decision, run_announcements
+from publisher.announce.live import LiveCheck
+from publisher.announce.run import build_announcers
+from publisher.announcing import ledger_path
+from publisher.build import BuildResult, ProgressFactory, build_site
+from publisher.cards import CardsResult, build_cards
+from publisher.cards.fetch import cached_path
+from publisher.config import Config
+from publisher.errors import Problem
+from publisher.feeds.items import newest_first
+from publisher.output import OutputWriter, Write
+from publisher.posts import display_path
+from publisher.posts.model import Post
+from publisher.preview.page import render_page
+from publisher.preview.sections import (
+    Section,
+    announcement_views,
+    card_view,
+    feed_view,
+    image_width,
+    notices,
+    page_meta,
+    status_of,
+)
+from publisher.preview.unfurl import unfurls
+
+#: The preview's folder inside the output folder.
+FOLDER = "preview"
+PAGE = "index.html"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PreviewResult:
+    build: BuildResult
+    folder: Path
+    page: Path
+    sections: tuple[Section, ...]
+    #: What the preview itself wrote (the build's own writes are in ``build.writes``).
+    writes: tuple[Write, ...]
+    #: Problems that belong to no post (a failed WebSub ping, a broken logo...).
+    site_problems: tuple[Problem, ...]
+
+
+def _nothing_is_live_checked(urls: Sequence[str]) -> dict[str, bool]:
+    return dict.fromkeys(urls, True)
+
+
+def build_preview(
+    config: Config,
+    *,
+    now: datetime,
+    dry_run: bool = False,
+    jobs: int | None = None,
+    live_check: LiveCheck | None = None,
+    progress: ProgressFactory | None = None,
+) -> PreviewResult:
+    """Build the site (writing nothing in a dry run) and write the preview page.
+
+    ``live_check``: how to ask whether pages are live (see ``publisher.announce.live``);
+    by default nothing is asked and every page counts as live, so the preview makes no
+    network request of its own.
+    """
+    build = (
+        build_site(config, now=now, dry_run=dry_run, jobs=jobs, progress=progress)
+        if progress is not None
+        else build_site(config, now=now, dry_run=dry_run, jobs=jobs)
+    )
+    posts = tuple(newest_first((*build.published, *build.scheduled, *build.drafts), config.site))
+    folder = config.output / FOLDER
+    writer = OutputWriter(folder)
+    cards: CardsResult | None = None
+    with _card_cache(config, dry_run) as cache_dir:
+        if config.cards.enabled:
+            cards = build_cards(
+                config.site,
+                posts,
+                config.cards.options,
+                output=writer,
+                cache_dir=cache_dir,
+                jobs=jobs,
+                root=config.root,
+                write_manifest=False,
+            )
+        sections = _sections(config, build, posts, cards, cache_dir, now, live_check, writer.root)
+    known = {display_path(p.source, config.root) for p in build.read.posts}
+    everything = (
+        *build.read.problems,
+        *build.problems,
+        *(cards.problems if cards else ()),
+    )
+    site_problems = tuple(dict.fromkeys(p for p in everything if p.file not in known))
+    html = render_page(config, sections, site_problems, dry_run=dry_run)
+    writer.write_text(PAGE, html)
+    return PreviewResult(
+        build=build,
+        folder=folder,
+        page=folder / PAGE,
+        sections=sections,
+        writes=tuple(writer.writes),
+        site_problems=site_problems,
+    )
+
+
+@contextmanager
+def _card_cache(config: Config, dry_run: bool) -> Iterator[Path]:
+    """The state folder, or in a dry run a disposable copy of its card cache."""
+    if not dry_run:
+        yield config.state
+        return
+    with tempfile.TemporaryDirectory(prefix="publisher-preview-") as temp:
+        source = config.state / "cards"
+        if source.is_dir():
+            # Hard links cost nothing and are safe: the cache replaces files, never edits them.
+            shutil.copytree(source, Path(temp) / "cards", copy_function=_link_or_copy)
+        remote = config.state / "remote"
+        if remote.is_dir():
+            shutil.copytree(remote, Path(temp) / "remote", copy_function=_link_or_copy)
+        yield Path(temp)
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def _sections(
+    config: Config,
+    build: BuildResult,
+    posts: Sequence[Post],
+    cards: CardsResult | None,
+    cache_dir: Path,
+    now: datetime,
+    live_check: LiveCheck | None,
+    folder: Path,
+) -> tuple[Section, ...]:
+    by_post = {c.post_id: c for c in cards.cards} if cards else {}
+    announce_cards = {
+        c.post_id: Card(url=c.url, path=folder / c.path, alt=c.alt, mime=c.mime)
+        for c in by_post.values()
+    }
+    decisions = _decisions(config, build, now, live_check, announce_cards)
+    announcers = (
+        build_announcers(config.announce.targets, root=config.root, state_dir=config.state)
+        if config.announce.enabled
+        else []
+    )
+    problems: dict[str, list[tuple[str, Problem]]] = {}
+    staged = [
+        *(("post", p) for p in build.read.problems),
+        *(("card", p) for p in (cards.problems if cards else ())),
+        *(("build", p) for p in build.problems if cards is None or p not in cards.problems),
+    ]
+    for stage, problem in dict.fromkeys(staged):
+        problems.setdefault(problem.file, []).append((stage, problem))
+    positions = {p.id: i for i, p in enumerate(newest_first(build.published, config.site))}
+    sections = []
+    for post in posts:
+        status = status_of(post, now)
+        published_card = by_post.get(post.id)
+        view = card_view(published_card, config.cards.options.max_bytes)
+        meta = page_meta(config, post, published_card)
+        shared = unfurls(meta, view.picture if view else None)
+        announcements = announcement_views(
+            post,
+            status,
+            announcers,
+            decisions,
+            announce_cards.get(post.id) or _remote_card(post),
+            config.site.language,
+            now,
+        )
+        file = display_path(post.source, config.root)
+        source = post.og_image
+        if source is None and post.og_image_url:
+            cached = cached_path(post.og_image_url, cache_dir)
+            source = cached if cached.is_file() else None
+        sections.append(
+            Section(
+                post=post,
+                status=status,
+                card=view,
+                meta=meta,
+                unfurls=shared,
+                announcements=announcements,
+                feed=feed_view(config, post, status, positions.get(post.id)),
+                notices=notices(
+                    post,
+                    status,
+                    problems.get(file, ()),
+                    view,
+                    image_width(source),
+                    shared,
+                    announcements,
+                    {k: d for k, d in decisions.items() if k[0] == post.id},
+                    config.cards.enabled,
+                ),
+            )
+        )
+    return tuple(sections)
+
+
+def _remote_card(post: Post) -> Card | None:
+    return Card(url=post.og_image_url, alt=post.title) if post.og_image_url else None
+
+
+def _decisions(
+    config: Config,
+    build: BuildResult,
+    now: datetime,
+    live_check: LiveCheck | None,
+    cards: Mapping[str, Card],
+) -> dict[tuple[str, str], Decision]:
+    """What an announce run right now would decide for each published post and target."""
+    if not config.announce.enabled or not config.announce.targets:
+        return {}
+    report = run_announcements(
+        config.announce.targets,
+        build.published,
+        ledger_path=ledger_path(config),
+        now=now,
+        root=config.root,
+        dry_run=True,
+        live_check=live_check or _nothing_is_live_checked,
+        live_wait=config.announce.live_wait,
+        cards=cards,
+        language=config.site.language,
+    )
+    return {(d.post_id, d.target): d for d in report.decisions}

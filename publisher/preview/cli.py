@@ -1,0 +1,170 @@
+"""The ``publish preview`` command: arguments in, :func:`build_preview` called, the page shown.
+
+``publisher.cli`` registers it with ``cli.add_command(preview_command())``. The command is
+made by a function, and imports the shared helpers of ``publisher.cli`` when it is made,
+so that neither module imports the other while it is being loaded.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import webbrowser
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import click
+
+from publisher.preview.build import PreviewResult, build_preview
+
+HOST = "127.0.0.1"
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """No line per request on stderr."""
+
+
+def make_server(folder: Path, port: int = 0) -> ThreadingHTTPServer:
+    """An HTTP server for ``folder`` on 127.0.0.1 (port 0: any free port); not started."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    return ThreadingHTTPServer((HOST, port), handler)
+
+
+def preview_command() -> click.Command:
+    """The ``preview`` click command, with the options every command takes."""
+    from publisher.cli import common_options
+
+    @click.command("preview")
+    @click.option("--open", "open_page", is_flag=True, help="Open the page in a web browser.")
+    @click.option("--serve", is_flag=True, help="Serve the preview on 127.0.0.1 until interrupted.")
+    @click.option(
+        "--port",
+        type=click.IntRange(0, 65535),
+        default=8000,
+        show_default=True,
+        help="Port for --serve (0: any free port).",
+    )
+    @click.option(
+        "--check-live",
+        is_flag=True,
+        help="Ask each post's page whether it is live yet (makes network requests).",
+    )
+    @common_options
+    @click.pass_context
+    def preview(
+        ctx: click.Context,
+        /,
+        open_page: bool,
+        serve: bool,
+        port: int,
+        check_live: bool,
+        **given: Any,
+    ) -> None:
+        """Write preview/index.html: every post's card, link previews, announcements and warnings.
+
+        Runs the build first (with --dry-run, the build writes nothing and only the
+        preview folder is written, e.g. as a pull request's artifact).
+        """
+        ctx.exit(
+            run_preview(
+                ctx, given, open_page=open_page, serve=serve, port=port, check_live=check_live
+            )
+        )
+
+    return preview
+
+
+def run_preview(
+    ctx: click.Context,
+    given: dict[str, Any],
+    *,
+    open_page: bool,
+    serve: bool,
+    port: int,
+    check_live: bool,
+) -> int:
+    from publisher.announce import PageCheck
+    from publisher.cli import (
+        EXIT_OK,
+        EXIT_POSTS_SKIPPED,
+        Console,
+        _merge,
+        find_config,
+        resolve_now,
+    )
+
+    options = _merge(ctx, **given)
+    console = Console(options)
+    config = find_config(options, console)
+    now = resolve_now(options, config)
+    live_check = None
+    if check_live:
+        import requests
+
+        live_check = PageCheck(requests.Session, wait=config.announce.live_wait)
+    result = build_preview(
+        config,
+        now=now,
+        dry_run=options.dry_run,
+        jobs=options.jobs,
+        live_check=live_check,
+        progress=console.progress,
+    )
+    build = result.build
+    console.problems((*build.read.problems, *build.problems, *result.site_problems))
+    warned = sum(any(n.severity != "info" for n in s.notices) for s in result.sections)
+    console.say(
+        f"preview: {len(result.sections)} posts ({warned} with warnings) -> {result.page}"
+        + (" (dry run: nothing else was written)" if options.dry_run else "")
+    )
+    failed = build.read.errors or any(p.severity == "error" for p in build.problems)
+    code = EXIT_POSTS_SKIPPED if failed else EXIT_OK
+    if options.json:
+        click.echo(json.dumps(_report(result, code), ensure_ascii=False, indent=2, sort_keys=True))
+    if serve:
+        _serve(result.folder, port, open_page, console.say)
+    elif open_page:
+        webbrowser.open(result.page.resolve().as_uri())
+    return code
+
+
+def _report(result: PreviewResult, code: int) -> dict[str, Any]:
+    return {
+        "command": "preview",
+        "exit_code": code,
+        "page": str(result.page),
+        "posts": [
+            {
+                "id": s.post.id,
+                "status": s.status,
+                "card": s.card.picture.src if s.card else None,
+                "warnings": [
+                    {"severity": n.severity, "stage": n.stage, "message": n.message, "fix": n.fix}
+                    for n in s.notices
+                ],
+            }
+            for s in result.sections
+        ],
+        "writes": [{"path": w.path, "status": w.status, "bytes": w.bytes} for w in result.writes],
+    }
+
+
+def _serve(folder: Path, port: int, open_page: bool, say: Any) -> None:
+    try:
+        server = make_server(folder, port)
+    except OSError as exc:
+        raise click.BadParameter(
+            f"cannot listen on {HOST}:{port} ({exc.strerror}); pick another --port",
+            param_hint="--port",
+        ) from None
+    url = f"http://{HOST}:{server.server_address[1]}/"
+    say(f"serving {folder} on {url} (Ctrl-C stops)")
+    if open_page:
+        webbrowser.open(url)
+    with server:
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            say("stopped")

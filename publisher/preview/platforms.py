@@ -1,0 +1,199 @@
+"""How each platform shows a shared link: its limits as data, and its truncation rules.
+
+Every number carries where it comes from. ``approximate`` marks the ones that are not
+published by the platform (observed behaviour, or a line clamp whose length depends on the
+reader's screen); the preview page says so next to each mock-up. The numbers:
+
+* Slack: the unfurl shows ``og:description`` cut at about 300 characters (observed;
+  Slack documents the tags it reads, not the cut). The image keeps its own shape.
+* Discord: ``og:title`` is cut to 67 + ``...`` and ``og:description`` to 347 + ``...``,
+  counted in UTF-8 bytes (observed by developers; Discord documents neither). The large
+  image keeps its own shape.
+* X: ``twitter:title`` up to 70 characters and ``twitter:description`` up to 200 (X's
+  card markup reference); the summary_large_image picture is cropped to 2:1 (X's card
+  docs). Images up to 5 MB. The current apps show only the title over the picture.
+* LinkedIn: 1.91:1 (LinkedIn's recommended 1200x627), images up to 5 MB, no WebP; the
+  feed shows the title on up to two lines and no description (observed).
+* Facebook: 1.91:1; an image smaller than 600x315 is shown as a small square; images up
+  to 8 MB (Facebook's sharing FAQ). Title on two lines, description on one (observed).
+* Mastodon: preview images up to 2 MB, JPEG/PNG/GIF/WebP (``PreviewCard::LIMIT`` in
+  Mastodon's source); the web app shows the picture in its own shape and clamps title
+  and description (observed).
+* Bluesky: ``app.bsky.embed.external`` thumbnails up to 1,000,000 bytes (the lexicon);
+  the app crops to about 1.91:1 and clamps the title to two lines and the description
+  to two (observed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from publisher.announce.text import graphemes
+
+CutUnit = Literal["chars", "bytes"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cut:
+    """A hard cut: at most ``max`` units including the ``ellipsis``."""
+
+    max: int
+    unit: CutUnit = "chars"
+    ellipsis: str = "…"
+    approximate: bool = False
+
+    def describe(self) -> str:
+        unit = "UTF-8 bytes" if self.unit == "bytes" else "characters"
+        return f"{'about ' if self.approximate else ''}{self.max} {unit}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Platform:
+    key: str
+    name: str
+    #: Hard cuts the platform applies to the text it stores or shows (None: no cut).
+    title_cut: Cut | None = None
+    description_cut: Cut | None = None
+    #: Does the link preview show the description at all?
+    shows_description: bool = True
+    #: Lines the app clamps the title/description to with its own CSS (None: no clamp).
+    title_lines: int | None = None
+    description_lines: int | None = None
+    #: width / height of the crop box; None: the picture keeps its own shape.
+    ratio: float | None = None
+    ratio_label: str = ""
+    ratio_approximate: bool = False
+    #: Below this size the picture is shown as a small thumbnail instead of a large image.
+    large_min: tuple[int, int] | None = None
+    max_bytes: int | None = None
+    formats: frozenset[str] = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+    #: What is approximate about this mock-up, said on the page.
+    note: str = ""
+
+
+PLATFORMS: tuple[Platform, ...] = (
+    Platform(
+        key="slack",
+        name="Slack",
+        description_cut=Cut(max=300, approximate=True),
+        note="description cut observed, not documented; the picture keeps its shape",
+    ),
+    Platform(
+        key="discord",
+        name="Discord",
+        title_cut=Cut(max=70, unit="bytes", ellipsis="...", approximate=True),
+        description_cut=Cut(max=350, unit="bytes", ellipsis="...", approximate=True),
+        note="cuts observed (counted in UTF-8 bytes), not documented",
+    ),
+    Platform(
+        key="x",
+        name="X",
+        title_cut=Cut(max=70),
+        description_cut=Cut(max=200),
+        shows_description=False,
+        title_lines=1,
+        ratio=2.0,
+        ratio_label="2:1",
+        max_bytes=5_000_000,
+        note="the apps show only the title over the picture today",
+    ),
+    Platform(
+        key="linkedin",
+        name="LinkedIn",
+        shows_description=False,
+        title_lines=2,
+        ratio=1200 / 627,
+        ratio_label="1.91:1",
+        max_bytes=5_000_000,
+        formats=frozenset({"image/jpeg", "image/png", "image/gif"}),
+        note="two title lines and no description are observed, not documented",
+    ),
+    Platform(
+        key="facebook",
+        name="Facebook",
+        title_lines=2,
+        description_lines=1,
+        ratio=1.91,
+        ratio_label="1.91:1",
+        large_min=(600, 315),
+        max_bytes=8_000_000,
+        note="line clamps observed; they depend on the reader's screen",
+    ),
+    Platform(
+        key="mastodon",
+        name="Mastodon",
+        title_lines=2,
+        description_lines=2,
+        max_bytes=2_000_000,
+        note="line clamps observed in the web app; they depend on the reader's screen",
+    ),
+    Platform(
+        key="bluesky",
+        name="Bluesky",
+        title_lines=2,
+        description_lines=2,
+        ratio=1.91,
+        ratio_label="about 1.91:1",
+        ratio_approximate=True,
+        max_bytes=1_000_000,
+        formats=frozenset({"image/jpeg", "image/png", "image/webp"}),
+        note="crop and line clamps observed in the app; the 1,000,000-byte limit is the lexicon's",
+    ),
+)
+
+
+def _size(text: str, unit: CutUnit) -> int:
+    if unit == "bytes":
+        return len(text.encode("utf-8"))
+    return sum(1 for _ in graphemes(text))
+
+
+def truncate(text: str, cut: Cut | None) -> tuple[str, bool]:
+    """``text`` as the platform keeps it, and whether it was cut.
+
+    The platform keeps the first ``max - len(ellipsis)`` units and appends the ellipsis;
+    the cut falls on a grapheme boundary, so an emoji or an accented letter stays whole.
+    """
+    if cut is None or _size(text, cut.unit) <= cut.max:
+        return text, False
+    room = cut.max - _size(cut.ellipsis, cut.unit)
+    kept: list[str] = []
+    used = 0
+    for grapheme in graphemes(text):
+        size = _size(grapheme, cut.unit)
+        if used + size > room:
+            break
+        kept.append(grapheme)
+        used += size
+    return "".join(kept) + cut.ellipsis, True
+
+
+@dataclass(frozen=True, kw_only=True)
+class Crop:
+    """What a crop to ``ratio`` cuts off a ``width`` x ``height`` picture (centred)."""
+
+    lost_x: int  # pixels cut from the left and from the right, each
+    lost_y: int  # pixels cut from the top and from the bottom, each
+
+    @property
+    def none(self) -> bool:
+        return self.lost_x == 0 and self.lost_y == 0
+
+    def describe(self) -> str:
+        if self.lost_y:
+            return f"{self.lost_y} px cut from the top and from the bottom"
+        if self.lost_x:
+            return f"{self.lost_x} px cut from each side"
+        return "nothing cut"
+
+
+def crop(width: int, height: int, ratio: float | None) -> Crop:
+    """The centred crop of a picture to the width/height ``ratio`` (None: no crop)."""
+    if ratio is None or width <= 0 or height <= 0:
+        return Crop(lost_x=0, lost_y=0)
+    if width / height > ratio:
+        kept = round(height * ratio)
+        return Crop(lost_x=max(0, (width - kept) // 2), lost_y=0)
+    kept = round(width / ratio)
+    return Crop(lost_x=0, lost_y=max(0, (height - kept) // 2))

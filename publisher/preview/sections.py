@@ -1,0 +1,433 @@
+"""One post's section of the preview page: frozen data gathered from every stage's result.
+
+Nothing here touches the disk but for reading the size of a post's source image; the page
+template only lays these facts out.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Literal
+
+from PIL import Image, UnidentifiedImageError
+
+from publisher.announce import Announcement, Announcer, Card, Decision, redact
+from publisher.announce.redact import redact_data
+from publisher.announce.render import render_message
+from publisher.cards import Card as PublishedCard
+from publisher.cards.meta import meta_html
+from publisher.cards.text import clean_text
+from publisher.config import Config
+from publisher.errors import AnnounceError, Problem
+from publisher.feeds.items import FeedItem, feed_item
+from publisher.posts.model import Post
+from publisher.preview.unfurl import Picture, Unfurl, read_meta
+
+Severity = Literal["error", "warning", "info"]
+Status = Literal["published", "scheduled", "draft"]
+
+#: Below this width a source image is too small for a large link preview anywhere.
+MIN_IMAGE_WIDTH = 600
+EXCERPT_WORDS = 60
+
+_REASONS = {
+    "new": "would be sent on the next run",
+    "retry": "failed before; would be sent again on the next run",
+    "seen": "already sent (or recorded in the target's baseline)",
+    "in_doubt": "may already be on the platform; sent again only with --retry-in-doubt",
+    "baseline": "this target's first run: recorded as already published, not sent",
+    "too_old": "older than the target's max_age: never sent",
+    "over_cap": "beyond the target's max_per_run: goes out on a later run",
+    "filtered": "excluded by the target's filters: never sent",
+    "not_live": "its page is not live yet: sent on a later run",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Notice:
+    """One warning for one post, from whichever stage raised it."""
+
+    stage: str
+    severity: Severity
+    message: str
+    fix: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CardView:
+    picture: Picture
+    url: str
+    layout: str
+    budget: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnnouncementView:
+    target: str
+    kind: str
+    status: str
+    text: str | None = None
+    length: int | None = None
+    limit: int | None = None
+    unit: str | None = None
+    shortened: bool = False
+    payload: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnclosureView:
+    url: str
+    mime: str | None
+    length: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeedView:
+    title: str
+    link: str
+    summary: str | None
+    excerpt: str
+    enclosure: EnclosureView | None
+    categories: tuple[str, ...]
+    note: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Section:
+    post: Post
+    status: Status
+    card: CardView | None
+    meta: Mapping[str, str]
+    unfurls: tuple[Unfurl, ...]
+    announcements: tuple[AnnouncementView, ...]
+    feed: FeedView | None
+    notices: tuple[Notice, ...]
+
+    @property
+    def search_text(self) -> str:
+        """What the page's filter box matches: title, id, summary, tags, categories, warnings."""
+        parts = [
+            self.post.title,
+            self.post.id,
+            self.post.summary or "",
+            self.status,
+            *self.post.tags,
+            *self.post.categories,
+            *(n.message for n in self.notices),
+        ]
+        return " ".join(" ".join(parts).lower().split())
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.words: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.words.extend(data.split())
+
+
+def excerpt(html: str | None, words: int = EXCERPT_WORDS) -> str:
+    """The first ``words`` words of an HTML body as plain text, with … when cut."""
+    if not html:
+        return ""
+    reader = _Text()
+    reader.feed(html)
+    reader.close()
+    kept = reader.words[:words]
+    return " ".join(kept) + (" …" if len(reader.words) > words else "")
+
+
+def image_width(path: Path | None) -> int | None:
+    """The pixel width of a source image (header only), or None if it cannot be read."""
+    if path is None:
+        return None
+    try:
+        with Image.open(path) as image:
+            return int(image.size[0])
+    except (OSError, UnidentifiedImageError, ValueError):
+        return None
+
+
+def status_of(post: Post, now: datetime) -> Status:
+    if post.draft:
+        return "draft"
+    return "published" if post.date <= now else "scheduled"
+
+
+def card_view(card: PublishedCard | None, budget: int) -> CardView | None:
+    if card is None:
+        return None
+    picture = Picture(
+        src=card.path,
+        width=card.width,
+        height=card.height,
+        bytes=card.bytes,
+        mime=card.mime,
+        alt=card.alt,
+    )
+    return CardView(picture=picture, url=card.url, layout=card.layout, budget=budget)
+
+
+def page_meta(config: Config, post: Post, card: PublishedCard | None) -> dict[str, str]:
+    """The meta tags the post's page carries: the card's own snippet, else the same template."""
+    if card is not None and card.meta_html:
+        return read_meta(card.meta_html)
+    description = clean_text(post.summary) or config.site.description
+    html = meta_html(
+        config.site, post, title=clean_text(post.title), description=description, card=None
+    )
+    return read_meta(html)
+
+
+def feed_view(config: Config, post: Post, status: Status, position: int | None) -> FeedView | None:
+    if not config.feeds.enabled:
+        return None
+    options = config.feeds.options
+    item: FeedItem = feed_item(post, config.site, options)
+    if status == "draft":
+        note = "a draft: never in the feeds"
+    elif status == "scheduled":
+        note = "enters the feeds on the first run at or after its date"
+    elif options.limit is not None and position is not None and position >= options.limit:
+        note = f"older than the newest {options.limit}: no longer in {options.rss_path}"
+    else:
+        note = f"in {', '.join(_feed_files(config))}"
+    image = item.image
+    return FeedView(
+        title=item.title,
+        link=item.link,
+        summary=item.summary,
+        excerpt=excerpt(item.content_html),
+        enclosure=EnclosureView(url=image.url, mime=image.mime, length=image.length)
+        if image
+        else None,
+        categories=(*item.categories, *item.tags),
+        note=note,
+    )
+
+
+def _feed_files(config: Config) -> list[str]:
+    options = config.feeds.options
+    paths = {"rss": options.rss_path, "atom": options.atom_path, "json": options.json_path}
+    return [paths[f] for f in options.formats]
+
+
+def _template(announcer: Announcer) -> str | None:
+    template = announcer.config.get("template")
+    if not template:
+        return None
+    path = Path(str(template))
+    return str(path if path.is_absolute() else announcer.root / path)
+
+
+def announcement_views(
+    post: Post,
+    status: Status,
+    announcers: Sequence[Announcer],
+    decisions: Mapping[tuple[str, str], Decision],
+    card: Card | None,
+    language: str | None,
+    now: datetime,
+) -> tuple[AnnouncementView, ...]:
+    """Each target's message for ``post``, rendered exactly as a run would send it."""
+    views = []
+    for announcer in announcers:
+        decision = decisions.get((post.id, announcer.name))
+        if status == "draft":
+            state = "a draft: never announced"
+        elif status == "scheduled":
+            state = f"announced on the first run at or after {post.date.isoformat()} (if its filters let it through)"
+        elif decision is None:
+            state = "not planned"
+        elif decision.result == "failed":
+            state = "would fail"
+        else:
+            state = _REASONS.get(decision.reason, decision.reason)
+            if decision.detail and decision.result == "skipped":
+                state = f"{state} ({redact(decision.detail)})"
+        limit = announcer.text_limit(None)
+        try:
+            rendered = render_message(announcer, post, limit, template=_template(announcer))
+        except AnnounceError as exc:
+            views.append(
+                AnnouncementView(
+                    target=announcer.name,
+                    kind=announcer.kind,
+                    status=state,
+                    error=redact(exc.reason),
+                    limit=limit.max,
+                    unit=limit.unit,
+                )
+            )
+            continue
+        announcement = Announcement(
+            post=post,
+            target=announcer.name,
+            text=rendered.text,
+            title=rendered.title,
+            summary=rendered.summary,
+            url=post.url,
+            card=card,
+            key="<idempotency-key>",
+            created_at=max(now, post.date),
+            language=language,
+        )
+        payload = redact_data(announcer.payload(announcement))
+        views.append(
+            AnnouncementView(
+                target=announcer.name,
+                kind=announcer.kind,
+                status=state,
+                text=redact(rendered.text),
+                length=rendered.length,
+                limit=limit.max,
+                unit=limit.unit,
+                shortened=rendered.shortened,
+                payload=json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True),
+            )
+        )
+    return tuple(views)
+
+
+def notices(
+    post: Post,
+    status: Status,
+    problems: Sequence[tuple[str, Problem]],
+    card: CardView | None,
+    source_width: int | None,
+    shared: Sequence[Unfurl],
+    announcements: Sequence[AnnouncementView],
+    decisions: Mapping[tuple[str, str], Decision],
+    cards_enabled: bool,
+) -> tuple[Notice, ...]:
+    """Every warning for ``post`` from every stage, errors first."""
+    found: list[Notice] = []
+    if status == "draft":
+        found.append(Notice(stage="post", severity="info", message="a draft: never published"))
+    elif status == "scheduled":
+        found.append(
+            Notice(
+                stage="post",
+                severity="info",
+                message=f"future-dated: goes out on the first run at or after {post.date.isoformat()}",
+                fix="publish --now ISO previews a later run",
+            )
+        )
+    for stage, problem in problems:
+        severity: Severity = "error" if problem.severity == "error" else "warning"
+        found.append(
+            Notice(
+                stage=stage,
+                severity=severity,
+                message=(f"{problem.field} " if problem.field else "") + problem.message,
+                fix=problem.fix,
+            )
+        )
+    if not post.summary:
+        found.append(
+            Notice(
+                stage="post",
+                severity="warning",
+                message="no summary: og:description falls back to the site description",
+                fix="add ogSummary (or description) to the frontmatter",
+            )
+        )
+    if cards_enabled and card is None:
+        found.append(
+            Notice(
+                stage="card",
+                severity="warning",
+                message="no card image: links unfurl without a picture",
+                fix="see the card errors above",
+            )
+        )
+    if card is not None:
+        if not card.picture.alt.strip():
+            found.append(
+                Notice(
+                    stage="card",
+                    severity="warning",
+                    message="the card has no alt text (og:image:alt is empty)",
+                    fix="set cards.alt, e.g. '{title}'",
+                )
+            )
+        if card.picture.bytes > card.budget:
+            found.append(
+                Notice(
+                    stage="card",
+                    severity="warning",
+                    message=f"the card is {card.picture.bytes:,} bytes, over the {card.budget:,}-byte budget",
+                    fix="lower cards.quality or use cards.format: jpeg",
+                )
+            )
+    if source_width is not None and source_width < MIN_IMAGE_WIDTH:
+        found.append(
+            Notice(
+                stage="card",
+                severity="warning",
+                message=f"the post's image is {source_width} px wide, smaller than {MIN_IMAGE_WIDTH} px: the card shows it small",
+                fix="use an image at least 1200 px wide",
+            )
+        )
+    for shown in shared:
+        for note in shown.image_notes:
+            if not note.startswith("cropped"):
+                found.append(
+                    Notice(
+                        stage="unfurl", severity="warning", message=f"{shown.platform.name}: {note}"
+                    )
+                )
+        if shown.description_cut:
+            found.append(
+                Notice(
+                    stage="unfurl",
+                    severity="info",
+                    message=f"{shown.platform.name}: summary cut at {shown.platform.description_cut.describe() if shown.platform.description_cut else ''}",
+                )
+            )
+        if shown.title_cut:
+            found.append(
+                Notice(
+                    stage="unfurl",
+                    severity="info",
+                    message=f"{shown.platform.name}: title cut at {shown.platform.title_cut.describe() if shown.platform.title_cut else ''}",
+                )
+            )
+    for view in announcements:
+        if view.error:
+            found.append(
+                Notice(
+                    stage="announce",
+                    severity="error",
+                    message=f"{view.target}: {view.error}",
+                    fix="shorten the template or the title",
+                )
+            )
+        elif view.shortened:
+            found.append(
+                Notice(
+                    stage="announce",
+                    severity="warning",
+                    message=f"{view.target}: summary cut to fit {view.limit} {view.unit} ({view.length} used)",
+                    fix="a shorter ogSummary goes out whole",
+                )
+            )
+    for (post_id, target), decision in sorted(decisions.items()):
+        if post_id == post.id and decision.reason == "not_live":
+            found.append(
+                Notice(
+                    stage="announce",
+                    severity="warning",
+                    message=f"{target}: the page (or its card) is not live yet; announced on a later run",
+                    fix="deploy the site, then run publish again",
+                )
+            )
+    order = {"error": 0, "warning": 1, "info": 2}
+    return tuple(sorted(dict.fromkeys(found), key=lambda n: order[n.severity]))
