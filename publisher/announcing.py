@@ -19,8 +19,9 @@ from publisher.posts import Post
 LEDGER_FILE = "announce.sqlite"
 
 
-def ledger_path(config: Config) -> Path:
-    return config.state / LEDGER_FILE
+def ledger_path(config: Config) -> Path | str:
+    """The SQLite ledger in the state folder, or the shared PostgreSQL URL (``state.ledger``)."""
+    return config.ledger or config.state / LEDGER_FILE
 
 
 def cards_from_manifest(config: Config) -> dict[str, Card]:

@@ -6,6 +6,9 @@ Exit codes:
     2  configuration or usage error (or another run holds the lock): nothing was done
     3  done, but at least one post had errors and was skipped
     4  announcements: at least one failed or is in doubt (the others were sent)
+With --detailed-exit-codes (cron, scripts):
+    5  nothing to do: nothing new to write or announce
+    6  another run holds the lock: nothing was done; try again later
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ import click
 
 from publisher import __version__, resources
 from publisher.announce import AnnounceReport, forget, github_masks, list_state, mark_sent
+from publisher.announce.ledger import LockHeld
 from publisher.announcing import announce_posts, ledger_path
+from publisher.automation.cli import automation
 from publisher.build import (
     BuildResult,
     build_site,
@@ -47,6 +52,8 @@ EXIT_INTERNAL = 1
 EXIT_CONFIG = 2
 EXIT_POSTS_SKIPPED = 3
 EXIT_ANNOUNCE_FAILED = 4
+EXIT_NOTHING_TO_DO = 5
+EXIT_BUSY = 6
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,6 +67,7 @@ class Options:
     quiet: bool = False
     json: bool = False
     jobs: int | None = None
+    detailed_exit_codes: bool = False
 
 
 def common_options(command: F) -> F:
@@ -98,6 +106,12 @@ def common_options(command: F) -> F:
             type=click.IntRange(1, 64),
             default=None,
             help="Worker processes. Default: one per core.",
+        ),
+        click.option(
+            "--detailed-exit-codes",
+            is_flag=True,
+            default=None,
+            help="Exit 5 when there was nothing to do, 6 when another run holds the lock.",
         ),
     ]
     for decorator in reversed(decorators):
@@ -273,11 +287,21 @@ def run_build(options: Options, command: str) -> int:
         announced = _announce(options, console, config, result.published, now, AnnounceFlags())
         if announced is not None and not announced.ok:
             code = code or EXIT_ANNOUNCE_FAILED
+    changed = any(w.status != "unchanged" for w in result.writes)
+    if code == EXIT_OK and not changed and _nothing_announced(options, announced):
+        code = EXIT_NOTHING_TO_DO
     if options.json:
         report = _report(command, config, now, read, options.dry_run, result, code, result.problems)
         report["announce"] = announced.as_dict() if announced is not None else None
         click.echo(json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True))
     return code
+
+
+def _nothing_announced(options: Options, report: AnnounceReport | None) -> bool:
+    """With --detailed-exit-codes: the run sent nothing and recorded no first-run baseline."""
+    if not options.detailed_exit_codes or options.dry_run:
+        return False
+    return report is None or (report.sent == 0 and not any(t.baseline for t in report.targets))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -299,16 +323,22 @@ def _announce(
     unknown = [name for name in flags.only if name not in {t.name for t in config.announce.targets}]
     if unknown:
         raise click.BadParameter(f"no target named {', '.join(unknown)}", param_hint="--target")
-    report = announce_posts(
-        config,
-        published,
-        now=now,
-        dry_run=options.dry_run,
-        backfill=flags.backfill,
-        retry_in_doubt=flags.retry_in_doubt,
-        only=flags.only,
-        log=lambda text: console.say(text, level=1),
-    )
+    try:
+        report = announce_posts(
+            config,
+            published,
+            now=now,
+            dry_run=options.dry_run,
+            backfill=flags.backfill,
+            retry_in_doubt=flags.retry_in_doubt,
+            only=flags.only,
+            log=lambda text: console.say(text, level=1),
+        )
+    except LockHeld as exc:
+        if not options.detailed_exit_codes:
+            raise
+        click.echo(f"error: {exc}", err=True)
+        raise click.exceptions.Exit(EXIT_BUSY) from None
     if report is None:
         console.say("announcements: no targets configured", level=1)
         return None
@@ -337,6 +367,8 @@ def run_announce(options: Options, flags: AnnounceFlags) -> int:
     console.problems(read.problems)
     report = _announce(options, console, config, published, now, flags)
     code = EXIT_ANNOUNCE_FAILED if report is not None and not report.ok else EXIT_OK
+    if code == EXIT_OK and _nothing_announced(options, report):
+        code = EXIT_NOTHING_TO_DO
     if options.json:
         data = report.as_dict() if report is not None else None
         click.echo(
@@ -533,6 +565,7 @@ def state_mark_sent(ctx: click.Context, /, post_id: str, target: str | None, **g
 
 
 cli.add_command(preview_command())
+cli.add_command(automation)
 
 
 def main() -> None:

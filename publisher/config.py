@@ -105,6 +105,8 @@ class Config:
     posts: PostsConfig
     output: Path
     state: Path
+    #: A shared PostgreSQL ledger (``state.ledger``); None: SQLite in the state folder.
+    ledger: str | None = field(default=None, repr=False)
     feeds: FeedsConfig
     cards: CardsConfig
     announce: AnnounceConfig
@@ -295,6 +297,14 @@ def parse_config(data: Any, source: Path) -> Config:
     output.finish()
     state = top.section("state")
     state_folder = (root / state.text("folder", ".publisher")).resolve()
+    ledger = state.text("ledger") or None
+    if ledger is not None and not ledger.startswith(("postgresql://", "postgres://")):
+        state.error(
+            "ledger",
+            "must be a postgresql:// URL (leave it out to keep the ledger in state.folder); "
+            "write the password as ${ENV_VAR}",
+        )
+        ledger = None
     state.finish()
 
     # Imported here: the feeds and cards packages import this module for SiteConfig.
@@ -344,6 +354,7 @@ def parse_config(data: Any, source: Path) -> Config:
         posts=posts_config,
         output=output_folder,
         state=state_folder,
+        ledger=ledger,
         feeds=feeds,
         cards=cards,
         announce=AnnounceConfig(enabled=enabled, targets=tuple(targets), live_wait=live_wait),

@@ -12,6 +12,7 @@ One small module per idea::
     plan.py       which posts each target gets, and why (new, seen, baseline, too_old...)
     live.py       is the page live yet?
     ledger.py     the SQLite ledger and the run lock
+    ledger_pg.py  the same ledger on PostgreSQL, shared by many runners
     deliver.py    one send: ledger first, retries, backoff, in_doubt
     redact.py     secrets out of every log line, error, report and row
     run.py        run_announcements: the stage function

@@ -8,6 +8,8 @@
 * ``unknown`` (timeout or dropped connection after the request left, 500/502/504): retried
   with the same idempotency key where the platform honours one; elsewhere the pair is
   ``in_doubt`` and left alone, so nothing is ever posted twice.
+* The first ``begin`` is a claim (``expect``: the row as the planner saw it): when another
+  run sharing the ledger got there first, the result is ``taken`` and nothing is sent.
 """
 
 from __future__ import annotations
@@ -23,11 +25,11 @@ import requests
 
 from publisher.announce.contract import Announcement, Announcer, DeliveryError, Receipt, SetupError
 from publisher.announce.http import take_rate_wait
-from publisher.announce.ledger import Ledger
+from publisher.announce.ledger import ANY, Expect, LedgerStore
 from publisher.announce.redact import redact
 from publisher.errors import AnnounceError
 
-Result = Literal["sent", "in_doubt", "failed"]
+Result = Literal["sent", "in_doubt", "failed", "taken"]
 #: Refusals that concern the target, not the post: stop sending to it for this run.
 TARGET_REFUSALS = frozenset({401, 403, 404, 410})
 
@@ -87,14 +89,19 @@ def deliver(
     announcer: Announcer,
     announcement: Announcement,
     session: requests.Session,
-    ledger: Ledger,
+    ledger: LedgerStore,
     *,
     now: Callable[[], datetime],
     policy: RetryPolicy,
     pacer: Pacer,
     log: Callable[[str], None],
+    expect: Expect = ANY,
 ) -> Delivery:
-    """Send ``announcement`` (its key taken from the ledger if an earlier run made one)."""
+    """Send ``announcement`` (its key taken from the ledger if an earlier run made one).
+
+    ``expect``: the row's status when the run planned it (None: no row); another run that
+    moved it on since (sent it, is sending it) wins, and this one sends nothing.
+    """
     post_id, target = announcement.post.id, announcer.name
     existing = ledger.get(post_id, target)
     key = existing.key if existing is not None and existing.key else new_key(target, post_id, now())
@@ -103,7 +110,18 @@ def deliver(
     while True:
         pacer.wait()
         tries += 1
-        entry = ledger.begin(post_id, target, announcer.kind, key, now())
+        claimed = ledger.begin(
+            post_id, target, announcer.kind, key, now(), expect=expect if tries == 1 else ANY
+        )
+        if claimed is None:
+            return Delivery(
+                result="taken",
+                receipt=None,
+                error=None,
+                status=None,
+                attempts=0,
+            )
+        entry = claimed
         first = datetime.fromisoformat(entry.first_attempt_at) if entry.first_attempt_at else now()
         attempt = replace(announcement, key=entry.key, attempt=entry.attempts, created_at=first)
         try:

@@ -14,6 +14,12 @@ Every change is its own committed transaction, so a crash loses at most the row 
 message in flight, and that one is ``sending``. The rollback journal (not WAL) keeps a
 read-only open, as dry runs use, from creating files. :class:`RunLock` keeps two runs
 (cron plus a manual one) from sending at once.
+
+:class:`LedgerStore` is the interface the announce stage uses; :class:`Ledger` (SQLite, a
+file in ``state.folder``) and ``ledger_pg.PostgresLedger`` (a ``postgresql://`` URL shared
+by many hosts) implement it, and :func:`open_ledger` picks one from the location. ``begin``
+with ``expect`` is a claim: it succeeds only while the row is still in the state the
+planner saw, so two runs that planned the same post never both send it.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Literal, Protocol
 
 from publisher.announce.redact import redact
 from publisher.errors import StateError
@@ -112,11 +118,103 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
 
+class _Any:
+    """``begin(expect=ANY)``: no claim check (a retry inside the run that owns the row)."""
+
+    def __repr__(self) -> str:
+        return "ANY"
+
+
+ANY = _Any()
+#: What ``begin`` expects the row to be: a status, None (no row yet) or ANY.
+Expect = Status | None | _Any
+
+
+class LockHeld(StateError):
+    """Another run holds the run lock: nothing was done; try again later."""
+
+
+class LedgerStore(Protocol):
+    """What the announce stage needs from a ledger, whatever stores it."""
+
+    location: str
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> LedgerStore: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def entries(self, *, target: str | None = None, post_id: str | None = None) -> list[Entry]: ...
+
+    def for_target(self, target: str) -> dict[str, Entry]: ...
+
+    def get(self, post_id: str, target: str) -> Entry | None: ...
+
+    def baseline_at(self, target: str) -> str | None: ...
+
+    def record_baseline(
+        self, target: str, kind: str, post_ids: Iterable[str], now: datetime
+    ) -> None: ...
+
+    def begin(
+        self, post_id: str, target: str, kind: str, key: str, now: datetime, *, expect: Expect = ANY
+    ) -> Entry | None: ...
+
+    def sent(
+        self,
+        post_id: str,
+        target: str,
+        now: datetime,
+        *,
+        remote_id: str | None,
+        remote_url: str | None,
+        http_status: int | None,
+        reason: str | None = None,
+    ) -> None: ...
+
+    def unsent(
+        self,
+        post_id: str,
+        target: str,
+        status: Literal["failed", "in_doubt"],
+        *,
+        error: str,
+        http_status: int | None,
+    ) -> None: ...
+
+    def mark_interrupted(self, post_id: str, target: str, error: str) -> bool: ...
+
+    def mark_sent(self, post_id: str, target: str, kind: str, now: datetime) -> None: ...
+
+    def forget(self, post_id: str, target: str | None = None) -> int: ...
+
+
+def is_database_url(location: str | Path) -> bool:
+    """True for a ``postgresql://`` (or ``postgres://``) ledger location."""
+    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
+
+
+def open_ledger(location: str | Path, *, readonly: bool = False) -> LedgerStore:
+    """The ledger at ``location``: a ``postgresql://`` URL, else a SQLite file path."""
+    if is_database_url(location):
+        try:
+            from publisher.announce.ledger_pg import PostgresLedger
+        except ImportError:
+            raise StateError(
+                "state.ledger: a postgresql:// ledger needs psycopg; "
+                "install it with: pip install 'publisher[postgres]'"
+            ) from None
+        return PostgresLedger(str(location), readonly=readonly)
+    return Ledger(Path(location), readonly=readonly)
+
+
 class Ledger:
     """The SQLite ledger. Thread-safe: one connection, one lock, one transaction per change."""
 
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path
+        self.location = str(path)
         self.readonly = readonly
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
@@ -214,9 +312,22 @@ class Ledger:
                 [(post_id, target, kind) for post_id in post_ids],
             )
 
-    def begin(self, post_id: str, target: str, kind: str, key: str, now: datetime) -> Entry:
-        """Committed before the request is made: status ``sending``, one more attempt."""
+    def begin(
+        self, post_id: str, target: str, kind: str, key: str, now: datetime, *, expect: Expect = ANY
+    ) -> Entry | None:
+        """Committed before the request is made: status ``sending``, one more attempt.
+
+        With ``expect`` (the status the planner saw, or None for no row) it is a claim: None
+        comes back, and nothing changes, when the row has moved on since.
+        """
         with self._write() as db:
+            if not isinstance(expect, _Any):
+                row = db.execute(
+                    "SELECT status FROM announcements WHERE post_id = ? AND target = ?",
+                    (post_id, target),
+                ).fetchone()
+                if (row[0] if row else None) != expect:
+                    return None
             db.execute(
                 "INSERT INTO announcements (post_id, target, kind, status, key, attempts, "
                 "first_attempt_at, last_attempt_at) VALUES (?, ?, ?, 'sending', ?, 1, ?, ?) "
@@ -275,6 +386,16 @@ class Ledger:
                 (status, redact(error)[:500], http_status, post_id, target),
             )
 
+    def mark_interrupted(self, post_id: str, target: str, error: str) -> bool:
+        """A row an earlier run left ``sending`` becomes ``in_doubt``; False if it moved on."""
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE announcements SET status = 'in_doubt', error = ? "
+                "WHERE post_id = ? AND target = ? AND status = 'sending'",
+                (redact(error)[:500], post_id, target),
+            )
+            return cursor.rowcount == 1
+
     def mark_sent(self, post_id: str, target: str, kind: str, now: datetime) -> None:
         """Repair: record a post as announced to ``target`` (it was posted by hand, say)."""
         with self._write() as db:
@@ -295,6 +416,33 @@ class Ledger:
                     "DELETE FROM announcements WHERE post_id = ? AND target = ?", (post_id, target)
                 )
             return cursor.rowcount
+
+    # -- the whole ledger as data (the state branch keeps it as a JSON file) ----
+
+    def dump(self) -> dict[str, list[dict[str, object]]]:
+        """Every target and row, sorted: deterministic, so an unchanged ledger dumps the same."""
+        targets = self._read("SELECT name, kind, baseline_at FROM targets ORDER BY name")
+        names = [c.strip() for c in _COLUMNS.split(",")]
+        rows = self._read(f"SELECT {_COLUMNS} FROM announcements ORDER BY target, post_id")
+        return {
+            "targets": [{"name": n, "kind": k, "baseline_at": b} for n, k, b in targets],
+            "announcements": [dict(zip(names, row, strict=True)) for row in rows],
+        }
+
+    def load(self, data: dict[str, list[dict[str, object]]]) -> None:
+        """Replace every target and row with ``data`` (a :meth:`dump`), in one transaction."""
+        names = [c.strip() for c in _COLUMNS.split(",")]
+        with self._write() as db:
+            db.execute("DELETE FROM targets")
+            db.execute("DELETE FROM announcements")
+            db.executemany(
+                "INSERT INTO targets (name, kind, baseline_at) VALUES (?, ?, ?)",
+                [(t["name"], t["kind"], t["baseline_at"]) for t in data.get("targets", [])],
+            )
+            db.executemany(
+                f"INSERT INTO announcements ({_COLUMNS}) VALUES ({', '.join('?' * len(names))})",
+                [tuple(row.get(n) for n in names) for row in data.get("announcements", [])],
+            )
 
 
 class RunLock:
@@ -319,7 +467,7 @@ class RunLock:
                 break
             if time.monotonic() >= deadline:
                 handle.close()
-                raise StateError(
+                raise LockHeld(
                     f"{self.path}: another announcement run is in progress; nothing was sent. "
                     "Wait for it to finish (it holds this lock) and run again"
                 )

@@ -19,7 +19,7 @@ import requests
 
 from publisher.announce.contract import REQUIRED, SECRET, Announcement, Announcer, Card
 from publisher.announce.deliver import Pacer, RetryPolicy, deliver
-from publisher.announce.ledger import Ledger, RunLock
+from publisher.announce.ledger import Entry, LedgerStore, RunLock, is_database_url, open_ledger
 from publisher.announce.live import LiveCheck, PageCheck
 from publisher.announce.options import COMMON, parse_duration
 from publisher.announce.plan import Planned, plan_target
@@ -36,6 +36,11 @@ Log = Callable[[str], None]
 
 def lock_path(ledger_path: Path) -> Path:
     return ledger_path.with_name(ledger_path.name + ".lock")
+
+
+def run_lock(location: Path | str) -> RunLock | None:
+    """The run lock of a ledger file; None for a database, where each send is claimed instead."""
+    return None if is_database_url(location) else RunLock(lock_path(Path(location)))
 
 
 def resolve_options(kind: str, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -78,6 +83,7 @@ class _Job:
     announcer: Announcer
     planned: list[Planned]
     baseline: bool
+    entries: dict[str, Entry]
 
 
 def _card_for(post: Post, cards: Mapping[str, Card] | None) -> Card | None:
@@ -92,9 +98,10 @@ def run_announcements(
     targets: Sequence[TargetConfig],
     posts: Sequence[Post],
     *,
-    ledger_path: Path,
+    ledger_path: Path | str,
     now: datetime,
     root: Path | None = None,
+    state_dir: Path | None = None,
     dry_run: bool = False,
     backfill: int = 0,
     retry_in_doubt: bool = False,
@@ -115,6 +122,9 @@ def run_announcements(
     ``posts``: the published posts (drafts and future posts are ignored anyway).
     ``only``: target names to run (default: all). ``backfill``: on a target's first run,
     announce its newest N posts instead of recording all as the baseline.
+    ``ledger_path``: a SQLite file (runs take turns through its lock file) or a
+    ``postgresql://`` URL (runs on many hosts share it; each send is claimed).
+    ``state_dir``: where adapters keep sessions (default: the ledger file's folder).
     Raises StateError when another run holds the lock or the ledger cannot be opened.
     """
     started = clock()
@@ -122,13 +132,17 @@ def run_announcements(
     say: Log = (lambda text: log(redact(text))) if log else (lambda text: None)
     root = root or Path.cwd()
     chosen = [t for t in targets if not only or t.name in only]
-    announcers = build_announcers(chosen, root=root, state_dir=ledger_path.parent)
+    if state_dir is None:
+        state_dir = (
+            root / ".publisher" if is_database_url(ledger_path) else Path(ledger_path).parent
+        )
+    announcers = build_announcers(chosen, root=root, state_dir=state_dir)
     published = [p for p in posts if p.is_live(now)]
-    lock = RunLock(lock_path(ledger_path))
-    if not dry_run:
+    lock = None if dry_run else run_lock(ledger_path)
+    if lock is not None:
         lock.acquire(wait=lock_wait)
     try:
-        with Ledger(ledger_path, readonly=dry_run) as ledger:
+        with open_ledger(ledger_path, readonly=dry_run) as ledger:
             jobs = _plan(
                 announcers,
                 published,
@@ -157,7 +171,8 @@ def run_announcements(
                     clock=clock,
                 )
     finally:
-        lock.release()
+        if lock is not None:
+            lock.release()
     report = AnnounceReport(
         dry_run=dry_run,
         decisions=tuple(decisions),
@@ -171,7 +186,7 @@ def run_announcements(
 def _plan(
     announcers: Sequence[Announcer],
     published: Sequence[Post],
-    ledger: Ledger,
+    ledger: LedgerStore,
     *,
     now: datetime,
     dry_run: bool,
@@ -203,14 +218,14 @@ def _plan(
             for p in planned:
                 entry = entries.get(p.post.id)
                 if p.reason == "in_doubt" and entry is not None and entry.status == "sending":
-                    ledger.unsent(
+                    ledger.mark_interrupted(
                         p.post.id,
                         announcer.name,
-                        "in_doubt",
-                        error="an earlier run stopped while sending it; it may have been posted",
-                        http_status=None,
+                        "an earlier run stopped while sending it; it may have been posted",
                     )
-        jobs.append(_Job(announcer=announcer, planned=planned, baseline=not has_baseline))
+        jobs.append(
+            _Job(announcer=announcer, planned=planned, baseline=not has_baseline, entries=entries)
+        )
     return jobs
 
 
@@ -352,7 +367,7 @@ def _template(announcer: Announcer) -> str | None:
 def _send(
     jobs: Sequence[_Job],
     not_live: set[str],
-    ledger: Ledger,
+    ledger: LedgerStore,
     *,
     cards: Mapping[str, Card] | None,
     language: str | None,
@@ -425,7 +440,21 @@ def _send(
                     policy=policy,
                     pacer=pacer,
                     log=say,
+                    expect=seen.status if (seen := job.entries.get(p.post.id)) else None,
                 )
+                if delivery.result == "taken":
+                    out.append(
+                        Decision(
+                            post_id=p.post.id,
+                            target=announcer.name,
+                            kind=announcer.kind,
+                            reason="seen",
+                            result="skipped",
+                            detail="another run sharing the ledger announced it",
+                        )
+                    )
+                    say(f"{announcer.name}: {p.post.id}: another run sharing the ledger took it")
+                    continue
                 receipt = delivery.receipt
                 out.append(
                     Decision(

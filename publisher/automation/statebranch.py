@@ -1,0 +1,327 @@
+"""The announcement ledger kept on a branch of the site's own repository.
+
+GitHub runners are thrown away after each job, and caches are evicted; the ledger has to
+live somewhere that is neither. ``restore`` reads ``ledger.json`` from the state branch
+(default ``publisher-state``) into ``<state.folder>/announce.sqlite`` before the run;
+``save`` commits the ledger back after it. The branch holds one JSON file (sorted, one row
+per post and target), so ``git log -p publisher-state`` is the history of every
+announcement.
+
+What happens when something is missing (docs/automation.md, "What if the state is lost"):
+
+* no state branch in the remote: a first run. The baseline rule applies (existing posts
+  are recorded, nothing is announced) and ``save`` creates the branch. With
+  ``require_branch`` (after the first run) it is an error instead.
+* the branch exists but has no ``ledger.json``, or the file is not a ledger: an error;
+  nothing runs, nothing is sent, nothing is overwritten.
+* this folder restored from the branch before and the branch is gone or was rewritten:
+  an error.
+* a ledger already here (a self-hosted runner, cron before the Action): merged with the
+  branch's, row by row; a row changed differently on both sides is an error.
+
+``save`` pushes with ``--force-with-lease`` on the commit it restored, so a run that
+finished in between is never overwritten: its rows are merged in (three-way, from the
+restored commit) and the push is tried again; rows both runs changed differently are
+reported as a conflict and the ledger here is left as it is.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from publisher.announce.ledger import Ledger
+from publisher.announce.redact import redact
+from publisher.automation.merge import EMPTY, Dump, merge_ledgers
+from publisher.errors import StateError
+
+LEDGER_JSON = "ledger.json"
+#: In the state folder: which branch and commit the ledger here was restored from.
+MARKER = "state-branch.json"
+DEFAULT_BRANCH = "publisher-state"
+_README = """\
+# publisher state
+
+This branch is written by `publisher` after each unattended run: `ledger.json` records,
+for each post and announcement target, whether it was announced. Do not edit or delete
+it by hand; use `publish state list|forget|mark-sent` and let the next run commit.
+A missing or deleted branch makes the next run record every post as already published.
+"""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StateBranch:
+    """Where the ledger is kept: ``branch`` of ``remote``, seen from the checkout ``repo``."""
+
+    repo: Path
+    branch: str = DEFAULT_BRANCH
+    remote: str = "origin"
+
+    @property
+    def ref(self) -> str:
+        return f"refs/heads/{self.branch}"
+
+    @property
+    def tracking(self) -> str:
+        return f"refs/publisher/{self.remote}/{self.branch}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Restored:
+    commit: str | None
+    rows: int
+    first_run: bool
+    merged_local: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class Saved:
+    commit: str | None
+    changed: bool
+    merged_remote: bool
+
+
+def _git(where: StateBranch, *args: str, stdin: str | None = None, check: bool = True) -> str:
+    env = {
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_AUTHOR_NAME": os.environ.get("GIT_AUTHOR_NAME", "publisher"),
+        "GIT_AUTHOR_EMAIL": os.environ.get("GIT_AUTHOR_EMAIL", "publisher@localhost"),
+        "GIT_COMMITTER_NAME": os.environ.get("GIT_COMMITTER_NAME", "publisher"),
+        "GIT_COMMITTER_EMAIL": os.environ.get("GIT_COMMITTER_EMAIL", "publisher@localhost"),
+    }
+    try:
+        done = subprocess.run(
+            ["git", *args],
+            cwd=where.repo,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **env},
+            check=False,
+        )
+    except FileNotFoundError:
+        raise StateError("git is not installed; the state branch needs it") from None
+    if check and done.returncode != 0:
+        raise StateError(
+            f"{where.repo}: git {args[0]} failed: {redact(done.stderr.strip() or done.stdout)}"
+        )
+    return done.stdout if done.returncode == 0 else ""
+
+
+def _failed(where: StateBranch, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", *args],
+        cwd=where.repo,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+        check=False,
+    )
+
+
+def remote_head(where: StateBranch) -> str | None:
+    """The branch's commit in the remote, or None when the remote has no such branch."""
+    out = _git(where, "ls-remote", "--heads", where.remote, where.ref)
+    for line in out.splitlines():
+        sha, _, ref = line.partition("\t")
+        if ref == where.ref:
+            return sha
+    return None
+
+
+def _fetch(where: StateBranch) -> None:
+    _git(where, "fetch", "--quiet", "--no-tags", where.remote, f"+{where.ref}:{where.tracking}")
+
+
+def _ledger_at(where: StateBranch, commit: str) -> dict[str, list[dict[str, Any]]]:
+    probe = _failed(where, "cat-file", "-e", f"{commit}:{LEDGER_JSON}")
+    if probe.returncode != 0:
+        raise StateError(
+            f"state branch {where.branch!r} (commit {commit[:12]}) has no {LEDGER_JSON}: the "
+            "ledger was lost, so nothing is run (a new baseline would skip new posts, no "
+            "ledger would announce old ones). Restore it from the branch history "
+            f"(git log {where.remote}/{where.branch}), or delete the branch to start a new "
+            "baseline on purpose"
+        )
+    text = _git(where, "show", f"{commit}:{LEDGER_JSON}")
+    try:
+        data = json.loads(text)
+        if not isinstance(data.get("targets"), list) or not isinstance(
+            data.get("announcements"), list
+        ):
+            raise ValueError("no targets or announcements list")
+    except (ValueError, AttributeError) as exc:
+        raise StateError(
+            f"state branch {where.branch!r} (commit {commit[:12]}): {LEDGER_JSON} is not a "
+            f"ledger ({exc}); revert the commit that changed it"
+        ) from None
+    return {"targets": data["targets"], "announcements": data["announcements"]}
+
+
+def _is_ancestor(where: StateBranch, older: str, newer: str) -> bool:
+    return _failed(where, "merge-base", "--is-ancestor", older, newer).returncode == 0
+
+
+def _read_marker(state: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((state / MARKER).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        raise StateError(f"{state / MARKER}: not JSON; delete it and restore again") from None
+    return data if isinstance(data, dict) else None
+
+
+def _write_marker(state: Path, where: StateBranch, commit: str | None) -> None:
+    state.mkdir(parents=True, exist_ok=True)
+    text = json.dumps({"branch": where.branch, "commit": commit}, sort_keys=True) + "\n"
+    (state / MARKER).write_text(text, encoding="utf-8")
+
+
+def _dump(path: Path) -> dict[str, list[dict[str, Any]]] | None:
+    if not path.exists():
+        return None
+    with Ledger(path, readonly=True) as ledger:
+        return ledger.dump()
+
+
+def _conflict(where: StateBranch, conflicts: tuple[str, ...], theirs: str) -> StateError:
+    shown = ", ".join(conflicts[:10]) + (
+        f" and {len(conflicts) - 10} more" if len(conflicts) > 10 else ""
+    )
+    return StateError(
+        f"state branch {where.branch!r}: the ledger here and commit {theirs[:12]} both changed "
+        f"{shown}; nothing was overwritten. Two runs announced at once (give the workflows "
+        "one concurrency group). Compare with `publish state list`, decide per post, then "
+        "run again"
+    )
+
+
+def restore(where: StateBranch, ledger_path: Path, *, require_branch: bool = False) -> Restored:
+    """Bring the branch's ledger into ``ledger_path`` before a run; see the module docstring."""
+    state = ledger_path.parent
+    marker = _read_marker(state)
+    base_commit = marker.get("commit") if marker and marker.get("branch") == where.branch else None
+    head = remote_head(where)
+    if head is None:
+        if base_commit:
+            raise StateError(
+                f"state branch {where.branch!r} is gone from {where.remote}, but this ledger was "
+                f"restored from it (commit {base_commit[:12]}); push it back "
+                f"(git push {where.remote} {base_commit}:{where.ref}) or delete "
+                f"{state / MARKER} to start over"
+            )
+        if require_branch:
+            raise StateError(
+                f"{where.remote} has no state branch {where.branch!r}: the ledger is lost, so "
+                "nothing is run. Push the branch back from a clone that has it, or drop "
+                "--require-branch for one run to record a new baseline on purpose"
+            )
+        _write_marker(state, where, None)
+        local = _dump(ledger_path)
+        rows = len(local["announcements"]) if local else 0
+        return Restored(commit=None, rows=rows, first_run=local is None, merged_local=False)
+    _fetch(where)
+    theirs = _ledger_at(where, head)
+    local = _dump(ledger_path)
+    merged_local = False
+    result: Dump = theirs
+    if local is not None and local != theirs:
+        base: Dump = EMPTY
+        if base_commit:
+            if not _is_ancestor(where, base_commit, head):
+                raise StateError(
+                    f"state branch {where.branch!r} was rewritten: commit {base_commit[:12]}, "
+                    f"which the ledger here came from, is not in its history; compare the two "
+                    f"and delete {state / MARKER} once the ledger here is right"
+                )
+            base = _ledger_at(where, base_commit)
+        merged = merge_ledgers(base, local, theirs)
+        if merged.conflicts:
+            raise _conflict(where, merged.conflicts, head)
+        result = merged.dump
+        merged_local = True
+    with Ledger(ledger_path) as ledger:
+        ledger.load(dict(result))
+    _write_marker(state, where, head)
+    return Restored(
+        commit=head, rows=len(result["announcements"]), first_run=False, merged_local=merged_local
+    )
+
+
+def _serialize(dump: Dump) -> str:
+    return json.dumps(dump, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+
+
+def _commit(where: StateBranch, content: str, parent: str | None, message: str) -> str:
+    ledger_blob = _git(where, "hash-object", "-w", "--stdin", stdin=content).strip()
+    readme_blob = _git(where, "hash-object", "-w", "--stdin", stdin=_README).strip()
+    tree = _git(
+        where,
+        "mktree",
+        stdin=f"100644 blob {readme_blob}\tREADME.md\n100644 blob {ledger_blob}\t{LEDGER_JSON}\n",
+    ).strip()
+    parents = ["-p", parent] if parent else []
+    return _git(where, "commit-tree", tree, *parents, "-m", message).strip()
+
+
+def save(
+    where: StateBranch, ledger_path: Path, *, message: str = "publisher: ledger", attempts: int = 3
+) -> Saved:
+    """Commit the ledger to the branch after a run; merges a run that finished in between."""
+    state = ledger_path.parent
+    marker = _read_marker(state)
+    if marker is None or marker.get("branch") != where.branch:
+        raise StateError(
+            f"{state}: the ledger here was not restored from state branch {where.branch!r}; "
+            "run `publish automation restore` before the run, so no other run's rows are lost"
+        )
+    ours = _dump(ledger_path)
+    if ours is None:
+        return Saved(commit=marker.get("commit"), changed=False, merged_remote=False)
+    base: str | None = marker.get("commit")
+    merged_remote = False
+    for _ in range(attempts):
+        if base is not None:
+            if _failed(where, "cat-file", "-e", base).returncode != 0:
+                _fetch(where)
+            if _ledger_at(where, base) == ours:
+                return Saved(commit=base, changed=False, merged_remote=merged_remote)
+        commit = _commit(where, _serialize(ours), base, message)
+        lease = f"--force-with-lease={where.ref}:{base or ''}"
+        pushed = _failed(where, "push", "--quiet", lease, where.remote, f"{commit}:{where.ref}")
+        if pushed.returncode == 0:
+            _write_marker(state, where, commit)
+            return Saved(commit=commit, changed=True, merged_remote=merged_remote)
+        head = remote_head(where)
+        if head is None and base is not None:
+            raise StateError(
+                f"state branch {where.branch!r} was deleted from {where.remote} during the run; "
+                f"the ledger here is kept: push it back (git push {where.remote} "
+                f"{base}:{where.ref}) and run the save again"
+            )
+        if head == base:
+            raise StateError(
+                f"cannot push state branch {where.branch!r} to {where.remote}: "
+                f"{redact(pushed.stderr.strip())}. In GitHub Actions the job needs "
+                "`permissions: contents: write`; the ledger here is kept"
+            )
+        # Another run committed since we restored: merge its rows, or stop on a conflict.
+        _fetch(where)
+        assert head is not None
+        theirs = _ledger_at(where, head)
+        merged = merge_ledgers(_ledger_at(where, base) if base else EMPTY, ours, theirs)
+        if merged.conflicts:
+            raise _conflict(where, merged.conflicts, head)
+        with Ledger(ledger_path) as ledger:
+            ledger.load(merged.dump)
+        _write_marker(state, where, head)
+        ours, base, merged_remote = merged.dump, head, True
+    raise StateError(
+        f"state branch {where.branch!r} kept moving during {attempts} tries to save; "
+        "the ledger here is kept: run the save again"
+    )
