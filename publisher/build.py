@@ -94,7 +94,7 @@ def build_site(
             )
         problems.extend(cards.problems)
     if config.feeds.enabled:
-        for path, data in output_feeds(config, published).items():
+        for path, data in output_feeds(config, published, dry_run=dry_run).items():
             writer.write_bytes(path, data)
         if not dry_run:
             problems.extend(_ping_hub(config, writer))
@@ -110,8 +110,13 @@ def build_site(
     )
 
 
-def output_feeds(config: Config, published: tuple[Post, ...]) -> dict[str, bytes]:
-    return build_feeds(config.site, published, config.feeds.options)
+def output_feeds(
+    config: Config, published: tuple[Post, ...], *, dry_run: bool = True
+) -> dict[str, bytes]:
+    """Every feed file; the feed cache in the state folder is only written by a real build."""
+    return build_feeds(
+        config.site, published, config.feeds.options, cache_dir=config.state, readonly=dry_run
+    )
 
 
 def _ping_hub(config: Config, writer: OutputWriter) -> list[Problem]:

@@ -7,6 +7,7 @@ import json
 import os
 import random
 import re
+import sqlite3
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -20,8 +21,20 @@ from PIL import Image, features
 from conftest import REPO, Site
 from publisher import resources
 from publisher.config import SiteAuthor, SiteConfig, load_config
-from publisher.feeds import FeedOptions, build_feeds, lint_feed, parse_feed_options, ping_hub
+from publisher.feeds import (
+    FeedOptions,
+    build_feeds,
+    generate,
+    jsonfeed,
+    lint_feed,
+    parse_feed_options,
+    ping_hub,
+    rss_atom,
+)
+from publisher.feeds import cache as feeds_cache
+from publisher.feeds.items import feed_item, newest_first
 from publisher.feeds.media import sniff_image
+from publisher.feeds.rss_atom import FeedHead
 from publisher.posts import read_posts
 from publisher.posts.model import Author, Post
 
@@ -580,6 +593,247 @@ def test_corpus_feeds_build_parse_and_lint_clean(corpus: Path, tmp_path: Path) -
     assert {"rss.xml", "atom.xml", "feed.json"} <= set(files)
     assert_valid({k: v for k, v in files.items() if k != "feed.xsl"}, config.site)
     assert len(json.loads(files["feed.json"])["items"]) == len(posts)
+
+
+# the cache ------------------------------------------------------------------------------
+
+ALL_FEEDS: dict[str, Any] = {
+    "limit": None,
+    "categories": True,
+    "tags": True,
+    "featured": True,
+    "popular": True,
+    "hub": "https://hub.example.net/",
+}
+
+
+class Renders:
+    """Which posts had their items rendered and how many feed heads were, in one build."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.posts: list[str] = []
+        self.heads = 0
+        real_item = generate.feed_item
+
+        def item(post: Post, *args: Any) -> Any:
+            self.posts.append(post.id)
+            return real_item(post, *args)
+
+        monkeypatch.setattr(generate, "feed_item", item)
+        for module in (rss_atom, jsonfeed):
+            monkeypatch.setattr(module, "render_head", self._counting(module.render_head))
+
+    def _counting(self, render: Any) -> Any:
+        def head(*args: Any) -> bytes:
+            self.heads += 1
+            result: bytes = render(*args)
+            return result
+
+        return head
+
+    def reset(self) -> None:
+        self.posts.clear()
+        self.heads = 0
+
+
+def cached(posts: list[Post], state: Path, *, readonly: bool = False, **options: Any) -> Any:
+    return build_feeds(SITE, posts, FeedOptions(**options), cache_dir=state, readonly=readonly)
+
+
+def state_files(state: Path) -> dict[str, tuple[int, bytes]]:
+    return {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in state.iterdir()}
+
+
+def test_assembled_documents_are_the_bytes_of_one_feedgen_pass(tmp_path: Path) -> None:
+    nasty = make_post(tmp_path, "nasty", title="]]> \x07 <b>", body_html="<p>]]></item></p>")
+    items = [feed_item(p, SITE, FeedOptions()) for p in [*golden_posts(tmp_path), nasty]]
+    head = FeedHead(
+        title="T & <t>",
+        description="D",
+        site_url="https://blog.example.org/",
+        language="en",
+        author_name="The Team",
+        author_email="team@blog.example.org",
+        self_url="https://blog.example.org/x/rss.xml",
+        stylesheet_href="/feed.xsl",
+        hub="https://hub.example.net/",
+        category_scheme="https://blog.example.org/categories",
+        tag_scheme="https://blog.example.org/tags",
+    )
+    entries = [rss_atom.make_entry(item, head) for item in items]
+    for kind in ("rss", "atom"):
+        fragments = rss_atom.render_fragments(kind, head, entries)
+        for chosen in ([0, 1, 2, 3, 4], [4, 0], [2], []):
+            newest = max((items[n].updated for n in chosen), default=None)
+            shell = rss_atom.render_head(kind, head, newest)
+            assembled = rss_atom.render_document(kind, shell, [fragments[n] for n in chosen])
+            one_pass = rss_atom._serialize(kind, head, newest, [entries[n] for n in chosen])
+            assert assembled == one_pass, (kind, chosen)
+    for chosen in ([0, 1, 2, 3, 4], [3], []):
+        document = jsonfeed.render_document(
+            jsonfeed.render_head(head), [jsonfeed.render_fragment(items[n]) for n in chosen]
+        )
+        feed = json.loads(document)
+        assert feed["items"] == [jsonfeed._item(items[n]) for n in chosen]
+        expected = json.dumps(feed, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+        assert document == expected.encode()
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ALL_FEEDS,
+        {},
+        {"content": "summary", "formats": ("json",), "tags": True},
+        {"formats": ("atom", "rss"), "stylesheet": False, "limit": 2},
+    ],
+)
+def test_cached_builds_are_byte_identical_to_uncached_ones(
+    tmp_path: Path, options: dict[str, Any]
+) -> None:
+    posts = golden_posts(tmp_path)
+    state = tmp_path / "state"
+    cold = build(posts, **options)
+    assert cached(posts, state, **options) == cold  # cold cache
+    assert cached(posts, state, **options) == cold  # warm cache
+    edited = [replace(posts[0], title="Release 1.1", categories=("Release",)), *posts[1:]]
+    assert cached(edited, state, **options) == build(edited, **options)
+    assert cached(posts[1:], state, **options) == build(posts[1:], **options)
+    assert cached([], state, **options) == build([], **options)
+
+
+def test_a_warm_rebuild_renders_only_what_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    posts = golden_posts(tmp_path)
+    state = tmp_path / "state"
+    renders = Renders(monkeypatch)
+    cached(posts, state, **ALL_FEEDS)
+    assert sorted(renders.posts) == sorted(p.id for p in posts) and renders.heads > 0
+
+    renders.reset()
+    cached(posts, state, **ALL_FEEDS)
+    assert renders.posts == [] and renders.heads == 0
+
+    edited = [posts[0], replace(posts[1], summary="A new summary"), *posts[2:]]
+    expected = build(edited, **ALL_FEEDS)
+    renders.reset()
+    assert cached(edited, state, **ALL_FEEDS) == expected
+    assert renders.posts == [posts[1].id] and renders.heads == 0  # same feed dates
+
+    renders.reset()
+    newer = replace(posts[3], updated=datetime(2025, 1, 1, tzinfo=UTC))
+    cached([*edited[:3], newer], state, **ALL_FEEDS)
+    assert renders.posts == [newer.id] and renders.heads > 0  # the main feed's date moved
+
+
+def test_a_changed_og_image_or_option_renders_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    posts = golden_posts(tmp_path)
+    state = tmp_path / "state"
+    renders = Renders(monkeypatch)
+    cached(posts, state)
+    assert posts[0].og_image is not None
+    posts[0].og_image.write_bytes(FAKE_PNG + bytes(50))  # same name, new length
+    expected = build(posts)
+    renders.reset()
+    assert cached(posts, state) == expected
+    assert renders.posts == [posts[0].id] and b'length="150"' in expected["rss.xml"]
+    expected = build(posts, content="summary")
+    renders.reset()
+    assert cached(posts, state, content="summary") == expected
+    assert len(renders.posts) == len(posts)
+
+
+def test_a_dry_run_reads_the_cache_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    posts = golden_posts(tmp_path)
+    state = tmp_path / "state"
+    assert cached(posts, state, readonly=True) == build(posts)
+    assert not state.exists()  # a read-only build creates no folder, file or journal
+
+    cached(posts, state)
+    before = state_files(state)
+    assert sorted(before) == ["feeds.sqlite"]
+    edited = [replace(posts[0], title="Dry edit"), *posts[1:]]
+    expected = build(edited)
+    renders = Renders(monkeypatch)
+    assert cached(edited, state, readonly=True) == expected
+    assert renders.posts == [posts[0].id]  # the others came from the cache
+    assert state_files(state) == before
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        b"this is not a database",
+        b"SQLite format 3\x00" + bytes(200),
+        "schema",
+        "row",
+    ],
+)
+def test_a_broken_cache_is_rebuilt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: bytes | str
+) -> None:
+    posts = golden_posts(tmp_path)
+    state = tmp_path / "state"
+    cache_file = state / "feeds.sqlite"
+    cold = build(posts, **ALL_FEEDS)
+    cached(posts, state, **ALL_FEEDS)
+    if isinstance(damage, bytes):
+        cache_file.write_bytes(damage)
+    else:
+        with sqlite3.connect(cache_file) as db:
+            if damage == "schema":
+                db.execute("DROP TABLE items")
+                db.execute("CREATE TABLE items (id TEXT PRIMARY KEY, stuff TEXT)")
+            else:
+                db.execute("UPDATE items SET rss = 'text, not bytes'")
+        db.close()
+    broken = state_files(state)
+    assert cached(posts, state, readonly=True, **ALL_FEEDS) == cold
+    assert state_files(state) == broken  # a dry run leaves even a broken cache alone
+
+    renders = Renders(monkeypatch)
+    assert cached(posts, state, **ALL_FEEDS) == cold
+    assert sorted(renders.posts) == sorted(p.id for p in posts)
+    renders.reset()
+    assert cached(posts, state, **ALL_FEEDS) == cold
+    assert renders.posts == []  # rebuilt: the next build renders nothing
+
+
+def test_a_cache_another_build_holds_is_left_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    posts = golden_posts(tmp_path)
+    state = tmp_path / "state"
+    cached(posts, state)
+    monkeypatch.setattr(feeds_cache, "LOCK_TIMEOUT", 0.05)
+    holder = sqlite3.connect(state / "feeds.sqlite", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        before = state_files(state)
+        assert cached(posts, state) == build(posts)
+        assert cached(posts, state, readonly=True) == build(posts)
+        assert state_files(state) == before
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    renders = Renders(monkeypatch)
+    cached(posts, state)
+    assert renders.posts == []  # the cache survived
+
+
+def test_the_cache_keeps_only_the_posts_in_feeds(tmp_path: Path) -> None:
+    posts = golden_posts(tmp_path)
+    state = tmp_path / "state"
+    cached(posts, state, limit=2)
+    with sqlite3.connect(state / "feeds.sqlite") as db:
+        stored = sorted(row[0] for row in db.execute("SELECT id FROM items"))
+    db.close()
+    assert stored == sorted(p.id for p in newest_first(posts, SITE)[:2])
 
 
 # options --------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Which feeds a site gets and the bytes of each: ``build_feeds``, the feed stage.
 
 A pure function of the site settings, the published posts and the feed options (it only
-reads og image headers and the shipped stylesheet): the same input gives the same bytes,
-so the output writer skips every unchanged file on a rebuild.
+reads og image headers, the shipped stylesheet and its own cache of rendered items): the
+same input gives the same bytes, so the output writer skips every unchanged file on a
+rebuild, and the cache (``cache.py``) lets that rebuild render only the posts that changed.
 """
 
 from __future__ import annotations
@@ -10,16 +11,33 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from publisher import resources
 from publisher.config import SiteConfig
 from publisher.errors import FeedError
-from publisher.feeds.items import FeedItem, absolute_url, feed_item, labels, newest_first, slugs
-from publisher.feeds.jsonfeed import render_json
+from publisher.feeds import jsonfeed, rss_atom
+from publisher.feeds.cache import (
+    CACHE_FILE,
+    FeedCache,
+    Fragments,
+    context_key,
+    head_key,
+    post_key,
+)
+from publisher.feeds.items import (
+    absolute_url,
+    feed_item,
+    item_dates,
+    labels,
+    newest_first,
+    slugs,
+)
 from publisher.feeds.options import FeedOptions
-from publisher.feeds.rss_atom import FeedHead, make_entry, render_atom, render_rss
+from publisher.feeds.rss_atom import FeedHead, Kind, make_entry
 from publisher.posts.model import Post
 
 STYLESHEET = "feeds/feed.xsl"
@@ -86,10 +104,20 @@ def feed_url(site: SiteConfig, path: str) -> str:
     return absolute_url(f"{site.url.rstrip('/')}/{path}")
 
 
-def build_feeds(site: SiteConfig, posts: Sequence[Post], options: FeedOptions) -> dict[str, bytes]:
+def build_feeds(
+    site: SiteConfig,
+    posts: Sequence[Post],
+    options: FeedOptions,
+    *,
+    cache_dir: Path | None = None,
+    readonly: bool = False,
+) -> dict[str, bytes]:
     """Every feed file, keyed by its path relative to the output folder, in sorted order.
 
-    ``posts`` are the published posts; none is filtered out here.
+    ``posts`` are the published posts; none is filtered out here. With ``cache_dir`` (the
+    state folder), each post's rendered items are kept in it and reused by the next build
+    while the post is unchanged; ``readonly`` (a dry run) reads that cache but never writes
+    it. The bytes are the same with or without a cache.
     """
     ordered = newest_first(posts, site)
     site_url = site.url.rstrip("/")
@@ -106,9 +134,6 @@ def build_feeds(site: SiteConfig, posts: Sequence[Post], options: FeedOptions) -
             )
         files[path] = data
 
-    # Only posts that appear in some feed are converted, each once, whatever the feed count.
-    items: dict[str, FeedItem] = {}
-    entries: dict[str, Any] = {}
     base_head = FeedHead(
         title=site.title,
         self_url=site_url,
@@ -122,31 +147,79 @@ def build_feeds(site: SiteConfig, posts: Sequence[Post], options: FeedOptions) -
         category_scheme=f"{site_url}/categories",
         tag_scheme=f"{site_url}/tags",
     )
-    for plan in plan_feeds(ordered, site, options):
-        plan_items = []
-        for post in plan.posts:
-            if post.id not in items:
-                items[post.id] = feed_item(post, site, options)
-            plan_items.append(items[post.id])
-        for kind, filename in (
-            ("rss", options.rss_path),
-            ("atom", options.atom_path),
-            ("json", options.json_path),
-        ):
-            if kind not in options.formats:
-                continue
-            path = plan.folder + filename
-            head = replace(base_head, title=plan.title, self_url=feed_url(site, path))
-            if kind == "json":
-                put(path, render_json(head, plan_items))
-                continue
-            feed_entries = []
-            for item in plan_items:
-                if item.post_id not in entries:
-                    entries[item.post_id] = make_entry(item, head)
-                feed_entries.append(entries[item.post_id])
-            render = render_rss if kind == "rss" else render_atom
-            put(path, render(head, plan_items, feed_entries))
+    plans = plan_feeds(ordered, site, options)
+    # Only posts that appear in some feed are rendered, each once, whatever the feed count.
+    shown = {post.id: post for plan in plans for post in plan.posts}
+    updated = {post_id: item_dates(post, site)[1] for post_id, post in shown.items()}
+    context = context_key(site, options)
+    keys = {post_id: post_key(post, context) for post_id, post in shown.items()}
+    outputs: tuple[tuple[Kind | Literal["json"], str], ...] = (
+        ("rss", options.rss_path),
+        ("atom", options.atom_path),
+        ("json", options.json_path),
+    )
+    cache = FeedCache(cache_dir / CACHE_FILE if cache_dir else None, readonly=readonly)
+    try:
+        fragments = cache.load(keys, options.formats)
+        hits = next(iter(fragments.values()), {})
+        missing = [post for post_id, post in shown.items() if post_id not in hits]
+        fresh = render_items(missing, site, options, base_head)
+        cache.add_items({post.id: keys[post.id] for post in missing}, fresh)
+        for kind, rendered in fresh.items():
+            fragments[kind].update(rendered)
+        for plan in plans:
+            newest = max((updated[post.id] for post in plan.posts), default=None)
+            for kind, filename in outputs:
+                if kind not in options.formats:
+                    continue
+                path = plan.folder + filename
+                head = replace(base_head, title=plan.title, self_url=feed_url(site, path))
+                parts = [fragments[kind][post.id] for post in plan.posts]
+                put(path, _document(cache, context, kind, head, newest, parts))
+        cache.commit()
+    finally:
+        cache.close()
     if stylesheet:
         put(options.stylesheet_path, (resources.templates() / STYLESHEET).read_bytes())
     return dict(sorted(files.items()))
+
+
+def _document(
+    cache: FeedCache,
+    context: bytes,
+    kind: Kind | Literal["json"],
+    head: FeedHead,
+    newest: datetime | None,
+    parts: list[bytes],
+) -> bytes:
+    """One feed file: its head, cached like the items, and ``parts``, its items' bytes."""
+    if kind == "json":
+        key = head_key(context, kind, head, None)  # a JSON Feed has no date of its own
+        shell = cache.head(key)
+        if shell is None:
+            shell = jsonfeed.render_head(head)
+            cache.add_head(key, shell)
+        return jsonfeed.render_document(shell, parts)
+    key = head_key(context, kind, head, newest)
+    shell = cache.head(key)
+    if shell is None:
+        shell = rss_atom.render_head(kind, head, newest)
+        cache.add_head(key, shell)
+    return rss_atom.render_document(kind, shell, parts)
+
+
+def render_items(
+    posts: Sequence[Post], site: SiteConfig, options: FeedOptions, head: FeedHead
+) -> Fragments:
+    """Each post's item in every enabled format: format -> post id -> bytes."""
+    items = [feed_item(post, site, options) for post in posts]
+    rendered: dict[str, list[bytes]] = {}
+    if {"rss", "atom"} & set(options.formats):
+        entries = [make_entry(item, head) for item in items]
+        for kind in ("rss", "atom"):
+            if kind in options.formats:
+                rendered[kind] = rss_atom.render_fragments(kind, head, entries)
+    if "json" in options.formats:
+        rendered["json"] = [jsonfeed.render_fragment(item) for item in items]
+    ids = [item.post_id for item in items]
+    return {kind: dict(zip(ids, parts, strict=True)) for kind, parts in rendered.items()}

@@ -7,6 +7,7 @@ XML cannot carry, every URL is absolute and percent-encoded, and body HTML is sa
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -149,8 +150,7 @@ def feed_item(post: Post, site: SiteConfig, options: FeedOptions) -> FeedItem:
     external = absolute_url(post.external_url) if post.external_url else None
     title = " ".join(xml_text(post.title).split()) or link
     summary = " ".join(xml_text(post.summary or "").split()) or None
-    published = _moment(post.date, site)
-    updated = max(published, _moment(post.updated, site)) if post.updated else published
+    published, updated = item_dates(post, site)
 
     content: str | None = None
     if options.content == "full" and post.body_html.strip():
@@ -180,6 +180,13 @@ def feed_item(post: Post, site: SiteConfig, options: FeedOptions) -> FeedItem:
         is_featured=post.is_featured,
         is_popular=post.is_popular,
     )
+
+
+def item_dates(post: Post, site: SiteConfig) -> tuple[datetime, datetime]:
+    """(published, updated) of ``post``'s item; cheap, so a feed's date needs no item."""
+    published = _moment(post.date, site)
+    updated = max(published, _moment(post.updated, site)) if post.updated else published
+    return published, updated
 
 
 def _moment(value: datetime, site: SiteConfig) -> datetime:
@@ -225,8 +232,13 @@ def newest_first(posts: Iterable[Post], site: SiteConfig) -> list[Post]:
 
 def labels(values: Iterable[str]) -> tuple[str, ...]:
     """Categories or tags as the feeds show them: cleaned, blank ones dropped, no repeats."""
-    cleaned = (" ".join(xml_text(v).split()) for v in values)
-    return tuple(dict.fromkeys(v for v in cleaned if v))
+    return tuple(dict.fromkeys(label for label in map(_label, values) if label))
+
+
+@functools.lru_cache(maxsize=4096)
+def _label(value: str) -> str:
+    # The same few categories and tags recur on every post; clean each once per process.
+    return " ".join(xml_text(value).split())
 
 
 def slugs(names: Sequence[str]) -> dict[str, str]:

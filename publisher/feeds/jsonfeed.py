@@ -11,6 +11,9 @@ from publisher.feeds.items import FeedItem
 from publisher.feeds.rss_atom import FeedHead
 
 VERSION = "https://jsonfeed.org/version/1.1"
+# Items sit two levels deep (feed > items > item) in a document indented by two spaces.
+_ITEM_INDENT = "    "
+_EMPTY_ITEMS = b'\n  "items": []'
 
 
 def _date(value: datetime) -> str:
@@ -45,8 +48,14 @@ def _item(item: FeedItem) -> dict[str, Any]:
     return data
 
 
-def render_json(head: FeedHead, items: Sequence[FeedItem]) -> bytes:
-    """A JSON Feed 1.1 document of ``items`` (already in feed order)."""
+def render_fragment(item: FeedItem) -> bytes:
+    """``item`` as it appears in the ``items`` list of any JSON Feed document."""
+    text = json.dumps(_item(item), ensure_ascii=False, indent=2, sort_keys=True)
+    return (_ITEM_INDENT + text.replace("\n", "\n" + _ITEM_INDENT)).encode("utf-8")
+
+
+def render_head(head: FeedHead) -> bytes:
+    """The JSON Feed 1.1 document for ``head`` with no items."""
     feed: dict[str, Any] = {
         "version": VERSION,
         "title": head.title,
@@ -54,11 +63,27 @@ def render_json(head: FeedHead, items: Sequence[FeedItem]) -> bytes:
         "feed_url": head.self_url,
         "language": head.language,
         "authors": [{"name": head.author_name}],
-        "items": [_item(i) for i in items],
+        "items": [],
     }
     if head.description:
         feed["description"] = head.description
     if head.hub:
         feed["hubs"] = [{"type": "WebSub", "url": head.hub}]
-    text = json.dumps(feed, ensure_ascii=False, indent=2, sort_keys=True)
-    return (text + "\n").encode("utf-8")
+    return (json.dumps(feed, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+
+def render_document(shell: bytes, fragments: Sequence[bytes]) -> bytes:
+    """``shell`` (from :func:`render_head`) with ``fragments`` (from :func:`render_fragment`,
+    in feed order) as its items: the bytes ``json.dumps`` gives for the whole feed.
+
+    JSON escapes every newline inside a string, so the ``items`` key's line is found by
+    its indentation.
+    """
+    if not fragments:
+        return shell
+    at = shell.index(_EMPTY_ITEMS) + len(_EMPTY_ITEMS) - 1
+    # One join of the fragments, whose first and last carry the rest of the document.
+    parts = list(fragments)
+    parts[0] = shell[:at] + b"\n" + parts[0]
+    parts[-1] = parts[-1] + b"\n  " + shell[at:]
+    return b",\n".join(parts)

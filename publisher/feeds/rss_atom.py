@@ -10,6 +10,10 @@ feedgen's traps and how they are handled here:
 * feedgen 1.0.0 drops ``rel``/``type``/``length`` from every Atom entry link (issue #135),
   so an enclosure added through it becomes a second bare alternate link: enclosures are
   written by :class:`_EntryExtras` instead, which also gives the alternate link its ``rel``.
+
+Each entry is rendered once, as a fragment cut from a feedgen document, and every feed is
+feedgen's head for it with the fragments spliced in where feedgen puts entries: the bytes
+of a single feedgen pass, without rendering a post again for each feed or each build.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from feedgen.entry import FeedEntry
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
@@ -26,12 +30,17 @@ from feedgen.ext.media import MediaEntryExtension, MediaExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
+from publisher.errors import FeedError
 from publisher.feeds.items import FeedItem
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 RSS_DOCS = "https://www.rssboard.org/rss-specification"
 GENERATOR = "publisher"
+
+Kind = Literal["rss", "atom"]
+_SELF_TYPE = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
+_CLOSING = {"rss": b"</item>\n", "atom": b"</entry>\n"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,7 +123,7 @@ class _FeedExtras(BaseExtension):  # type: ignore[misc]
 
 
 def make_entry(item: FeedItem, head: FeedHead) -> Any:
-    """One feedgen entry for ``item``; shared by every feed the item appears in."""
+    """One feedgen entry for ``item``, for :func:`render_fragments`."""
     entry = FeedEntry()
     entry.register_extension("publisher", _EntryExtras, atom=True, rss=True)
     entry.register_extension("media", MediaEntryExtension, atom=True, rss=True)
@@ -155,15 +164,13 @@ def make_entry(item: FeedItem, head: FeedHead) -> Any:
     return entry
 
 
-def _generator(
-    head: FeedHead, items: Sequence[FeedItem], entries: Sequence[Any], self_type: str
-) -> Any:
+def _generator(head: FeedHead, updated: datetime | None, entries: Sequence[Any], kind: Kind) -> Any:
     fg = FeedGenerator()
     fg.register_extension("publisher", _FeedExtras, _EntryExtras, atom=True, rss=True)
     fg.register_extension("media", MediaExtension, MediaEntryExtension, atom=True, rss=True)
     fg.register_extension("dc", DcExtension, DcEntryExtension, atom=False, rss=True)
     fg.publisher.head = head
-    fg.publisher.empty = not items
+    fg.publisher.empty = updated is None
     fg.id(head.self_url)
     fg.title(head.title)
     fg.description(head.description or head.title)
@@ -175,9 +182,8 @@ def _generator(
         author["email"] = head.author_email
         fg.managingEditor(f"{head.author_email} ({head.author_name})")
     fg.author(author)
-    newest = max((i.updated for i in items), default=EPOCH)
-    fg.updated(newest)
-    fg.link(href=head.self_url, rel="self", type=self_type)
+    fg.updated(updated or EPOCH)
+    fg.link(href=head.self_url, rel="self", type=_SELF_TYPE[kind])
     if head.hub:
         fg.link(href=head.hub, rel="hub")
     # Last on purpose: feedgen makes the RSS channel <link> the last link added.
@@ -187,15 +193,55 @@ def _generator(
     return fg
 
 
-def render_rss(head: FeedHead, items: Sequence[FeedItem], entries: Sequence[Any]) -> bytes:
-    """An RSS 2.0 document of ``items`` (already in feed order) with their entries."""
-    fg = _generator(head, items, entries, "application/rss+xml")
-    data: bytes = fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+def _serialize(
+    kind: Kind, head: FeedHead, updated: datetime | None, entries: Sequence[Any] = ()
+) -> bytes:
+    fg = _generator(head, updated, entries, kind)
+    write = fg.rss_str if kind == "rss" else fg.atom_str
+    data: bytes = write(pretty=True, encoding="UTF-8", xml_declaration=True)
     return data
 
 
-def render_atom(head: FeedHead, items: Sequence[FeedItem], entries: Sequence[Any]) -> bytes:
-    """An Atom 1.0 document of ``items`` (already in feed order) with their entries."""
-    fg = _generator(head, items, entries, "application/atom+xml")
-    data: bytes = fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
-    return data
+def _split(kind: Kind, shell: bytes) -> tuple[bytes, bytes]:
+    """``shell`` (a document without entries) cut where feedgen puts the entries: last."""
+    at = shell.rindex(b"  </channel>\n" if kind == "rss" else b"</feed>\n")
+    return shell[:at], shell[at:]
+
+
+def render_fragments(kind: Kind, head: FeedHead, entries: Sequence[Any]) -> list[bytes]:
+    """The bytes of each entry's ``<item>`` (RSS) or ``<entry>`` (Atom), in ``entries`` order.
+
+    Cut from one feedgen document holding them all: a fragment is the same in every feed
+    (entries sit at one depth, under namespaces declared on the root), so a document is
+    its head plus the fragments of its items (:func:`render_document`).
+    """
+    if not entries:
+        return []
+    prefix, suffix = _split(kind, _serialize(kind, head, EPOCH))
+    full = _serialize(kind, head, EPOCH, entries)
+    closing = _CLOSING[kind]
+    body = full[len(prefix) : len(full) - len(suffix)]
+    pieces = [piece + closing for piece in body.split(closing)[:-1]]
+    if not (
+        full.startswith(prefix)
+        and full.endswith(suffix)
+        and body.endswith(closing)
+        and len(pieces) == len(entries)
+    ):
+        raise FeedError(f"feeds: feedgen laid out {kind} entries unexpectedly; report this bug")
+    return pieces
+
+
+def render_head(kind: Kind, head: FeedHead, updated: datetime | None) -> bytes:
+    """The RSS 2.0 or Atom 1.0 document feedgen writes for ``head`` with no entries, dated
+    ``updated`` (the newest item's date; None for an empty feed)."""
+    return _serialize(kind, head, updated)
+
+
+def render_document(kind: Kind, shell: bytes, fragments: Sequence[bytes]) -> bytes:
+    """``shell`` (from :func:`render_head`) with ``fragments`` (from :func:`render_fragments`,
+    in feed order) where feedgen would have put their entries."""
+    if not fragments:
+        return shell
+    prefix, suffix = _split(kind, shell)
+    return b"".join((prefix, *fragments, suffix))

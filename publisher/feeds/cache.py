@@ -1,0 +1,227 @@
+"""Rendered feed items kept between builds, so a rebuild renders only the posts that changed.
+
+Each post's ``<item>`` (RSS), ``<entry>`` (Atom) and JSON Feed item are stored under its id
+with a key: a hash of every field of the post, its og image file's size and mtime, the
+site, the feed options and the code that renders them (this package's source, the URL
+rules it borrows, and the publisher, feedgen, lxml, libxml2 and nh3 versions). A stored
+item whose key differs is rendered again. Each RSS and Atom feed's head (the document
+without its entries) is kept the same way, keyed by everything it says.
+
+The file is SQLite, which keeps it consistent if the process is killed mid-write. A file
+that is not a readable cache is deleted and rebuilt; it is never fatal. A dry run opens it
+read-only and creates nothing, not even a journal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import sqlite3
+from collections.abc import Collection, Mapping
+from dataclasses import fields
+from datetime import datetime
+from importlib.metadata import PackageNotFoundError, version
+from operator import attrgetter
+from pathlib import Path
+
+from lxml import etree
+
+from publisher import __version__
+from publisher.config import SiteConfig
+from publisher.feeds.options import FeedOptions
+from publisher.posts import fields as post_fields
+from publisher.posts.model import Post
+
+CACHE_FILE = "feeds.sqlite"
+#: Seconds to wait for another build that holds the file before going on without it.
+LOCK_TIMEOUT = 10.0
+KINDS = ("rss", "atom", "json")
+
+#: Rendered items: format (``rss``, ``atom``, ``json``) -> post id -> the item's bytes.
+Fragments = dict[str, dict[str, bytes]]
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS items (id TEXT PRIMARY KEY, key TEXT NOT NULL, {})".format(
+        ", ".join(f"{kind} BLOB" for kind in KINDS)
+    ),
+    "CREATE TABLE IF NOT EXISTS heads (key TEXT PRIMARY KEY, shell BLOB NOT NULL)",
+)
+# Every compared field of a post, so a field added to Post later is part of the key unasked,
+# except the markdown: the feeds show the HTML rendered from it. The HTML is hashed as
+# bytes, which is far cheaper than hashing its repr.
+_POST_VALUES = attrgetter(
+    *(f.name for f in fields(Post) if f.compare and f.name not in ("body_html", "body_markdown"))
+)
+
+
+def _code_hash() -> bytes:
+    digest = hashlib.sha256()
+    sources = [*sorted(Path(__file__).parent.glob("*.py")), Path(post_fields.__file__)]
+    for path in sources:
+        digest.update(path.read_bytes())
+    for package in ("feedgen", "lxml", "nh3"):
+        with contextlib.suppress(PackageNotFoundError):
+            digest.update(f"\0{package} {version(package)}".encode())
+    digest.update(f"\0publisher {__version__}\0libxml2 {etree.LIBXML_VERSION}".encode())
+    return digest.digest()
+
+
+_CODE = _code_hash()
+
+
+def context_key(site: SiteConfig, options: FeedOptions) -> bytes:
+    """What shapes every item of a build besides the post: the code, the site, the options."""
+    digest = hashlib.sha256(_CODE)
+    digest.update(repr((site, options)).encode())
+    return digest.digest()
+
+
+def post_key(post: Post, context: bytes) -> str:
+    """The key of ``post``'s fragments in a build with ``context`` (:func:`context_key`)."""
+    image = None
+    if post.og_image is not None:
+        try:
+            stat = post.og_image.stat()
+            image = (stat.st_size, stat.st_mtime_ns)
+        except OSError:
+            pass
+    digest = hashlib.sha256(context)
+    digest.update(repr((_POST_VALUES(post), image)).encode())  # a repr ends unambiguously
+    digest.update(post.body_html.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def head_key(context: bytes, kind: str, head: object, updated: datetime | None) -> str:
+    """The key of a feed's head document (``rss_atom.render_head``)."""
+    digest = hashlib.sha256(context)
+    digest.update(repr((kind, head, updated)).encode())
+    return digest.hexdigest()
+
+
+class FeedCache:
+    """Rendered items by post id and feed heads by key, read at once by :meth:`load`.
+
+    ``path`` None keeps nothing; ``readonly`` (dry runs) reads but never writes. Whatever
+    this build did not ask for is dropped by :meth:`commit`.
+    """
+
+    def __init__(self, path: Path | None, *, readonly: bool = False) -> None:
+        self.path = path
+        self.readonly = readonly
+        self._db: sqlite3.Connection | None = None
+        self._heads: dict[str, bytes] = {}
+        self._stored_items: set[str] = set()
+        self._live_items: set[str] = set()
+        self._live_heads: set[str] = set()
+        self._new_items: list[tuple[str, str, bytes | None, bytes | None, bytes | None]] = []
+        self._new_heads: list[tuple[str, bytes]] = []
+        if path is None or (readonly and not path.exists()):
+            return
+        try:
+            self._db = self._connect(path)
+        except (sqlite3.Error, OSError) as error:
+            self._rebuild(error)
+
+    def _connect(self, path: Path) -> sqlite3.Connection:
+        if self.readonly:
+            uri = f"{path.resolve().as_uri()}?mode=ro"
+            return sqlite3.connect(uri, uri=True, timeout=LOCK_TIMEOUT)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # The default rollback journal, not WAL: a read-only open (dry run) then creates
+        # no -wal/-shm files beside the database.
+        db = sqlite3.connect(path, timeout=LOCK_TIMEOUT)
+        try:
+            for statement in _SCHEMA:
+                db.execute(statement)
+        except sqlite3.Error:
+            db.close()
+            raise
+        return db
+
+    def _rebuild(self, error: Exception) -> None:
+        """Start over with an empty file; in a dry run, or while another build holds the
+        file, go on without a cache."""
+        self.close()
+        self._heads.clear()
+        self._stored_items.clear()
+        busy = getattr(error, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
+        if self.readonly or self.path is None or busy:
+            return
+        for stale in (self.path, self.path.with_name(self.path.name + "-journal")):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+        try:
+            self._db = self._connect(self.path)
+        except (sqlite3.Error, OSError):
+            self._db = None
+
+    def load(self, keys: Mapping[str, str], kinds: Collection[str]) -> Fragments:
+        """The stored items in each of ``kinds`` of the posts in ``keys`` (id -> key) whose
+        key still holds; and every stored head, for :meth:`head`."""
+        self._live_items = set(keys)
+        columns = [kind for kind in KINDS if kind in kinds]
+        found: Fragments = {kind: {} for kind in columns}
+        if self._db is None:
+            return found
+        targets = [found[kind] for kind in columns]
+        try:
+            rows = self._db.execute(f"SELECT id, key, {', '.join(columns)} FROM items")
+            for post_id, key, *blobs in rows:
+                self._stored_items.add(post_id)
+                if keys.get(post_id) != key:
+                    continue
+                for target, blob in zip(targets, blobs, strict=True):
+                    if type(blob) is not bytes:
+                        raise sqlite3.DatabaseError(f"item {post_id!r} is not a cache row")
+                    target[post_id] = blob
+            for key, shell in self._db.execute("SELECT key, shell FROM heads"):
+                if type(shell) is not bytes:
+                    raise sqlite3.DatabaseError(f"head {key!r} is not a cache row")
+                self._heads[key] = shell
+        except sqlite3.Error as error:
+            self._rebuild(error)
+            return {kind: {} for kind in columns}
+        return found
+
+    def add_items(self, keys: Mapping[str, str], fresh: Fragments) -> None:
+        """Keep ``fresh`` items of the posts in ``keys`` (id -> key) from the next
+        :meth:`commit` on; ``fresh`` holds every format of the build for each of them."""
+        for post_id, key in keys.items():
+            row = [fresh[kind][post_id] if kind in fresh else None for kind in KINDS]
+            self._new_items.append((post_id, key, row[0], row[1], row[2]))
+
+    def head(self, key: str) -> bytes | None:
+        """The head stored under ``key`` (see :func:`head_key`), if any."""
+        self._live_heads.add(key)
+        return self._heads.get(key)
+
+    def add_head(self, key: str, shell: bytes) -> None:
+        """Keep ``shell`` under ``key`` from the next :meth:`commit` on."""
+        self._live_heads.add(key)
+        self._heads[key] = shell
+        self._new_heads.append((key, shell))
+
+    def commit(self) -> None:
+        """Write what this build rendered and drop what it did not ask for, atomically."""
+        if self._db is None or self.readonly:
+            return
+        stale_items = self._stored_items - self._live_items
+        stale_heads = set(self._heads) - self._live_heads
+        if not (self._new_items or self._new_heads or stale_items or stale_heads):
+            return
+        marks = ", ".join("?" * (2 + len(KINDS)))
+        try:
+            with self._db:
+                self._db.executemany(
+                    f"INSERT OR REPLACE INTO items VALUES ({marks})", self._new_items
+                )
+                self._db.executemany("INSERT OR REPLACE INTO heads VALUES (?, ?)", self._new_heads)
+                self._db.executemany("DELETE FROM items WHERE id = ?", [(i,) for i in stale_items])
+                self._db.executemany("DELETE FROM heads WHERE key = ?", [(k,) for k in stale_heads])
+        except sqlite3.Error:
+            pass  # e.g. another build holds the lock: this build's output is still right
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
