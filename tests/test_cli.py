@@ -159,3 +159,13 @@ def test_publish_announces_to_the_outbox_once(site: Site) -> None:
     assert "outbox: p4: new -> sent" in third.stderr
     listed = publish("state", "list", cwd=site.root)
     assert "outbox\tp4\tsent" in listed.stdout
+
+
+def test_detailed_exit_codes_tell_nothing_to_do_from_done(site: Site) -> None:
+    site.post("a", "title: A\ndate: 2024-01-02")
+    assert publish("--detailed-exit-codes", cwd=site.root).returncode == 0
+    again = publish("--detailed-exit-codes", cwd=site.root)
+    assert again.returncode == 5, again.stderr
+    assert publish(cwd=site.root).returncode == 0
+    site.post("b", "title: B\ndate: 2024-01-03")
+    assert publish("--detailed-exit-codes", cwd=site.root).returncode == 0
