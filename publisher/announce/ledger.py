@@ -209,7 +209,45 @@ def open_ledger(location: str | Path, *, readonly: bool = False) -> LedgerStore:
     return Ledger(Path(location), readonly=readonly)
 
 
-class Ledger:
+class LedgerReads:
+    """The reading half of a ledger, the same SQL on every backend.
+
+    A backend names its tables and its parameter mark and provides ``_read``.
+    """
+
+    _announcements = "announcements"
+    _targets = "targets"
+    _mark = "?"
+
+    def _read(self, sql: str, params: Iterable[object] = ()) -> list[tuple[object, ...]]:
+        raise NotImplementedError
+
+    def entries(self, *, target: str | None = None, post_id: str | None = None) -> list[Entry]:
+        sql = f"SELECT {_COLUMNS} FROM {self._announcements} WHERE 1=1"
+        params: list[object] = []
+        if target is not None:
+            sql += f" AND target = {self._mark}"
+            params.append(target)
+        if post_id is not None:
+            sql += f" AND post_id = {self._mark}"
+            params.append(post_id)
+        return [_entry(row) for row in self._read(sql + " ORDER BY target, post_id", params)]
+
+    def for_target(self, target: str) -> dict[str, Entry]:
+        return {e.post_id: e for e in self.entries(target=target)}
+
+    def get(self, post_id: str, target: str) -> Entry | None:
+        found = self.entries(target=target, post_id=post_id)
+        return found[0] if found else None
+
+    def baseline_at(self, target: str) -> str | None:
+        rows = self._read(
+            f"SELECT baseline_at FROM {self._targets} WHERE name = {self._mark}", (target,)
+        )
+        return str(rows[0][0]) if rows else None
+
+
+class Ledger(LedgerReads):
     """The SQLite ledger. Thread-safe: one connection, one lock, one transaction per change."""
 
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
@@ -270,30 +308,6 @@ class Ledger:
             return []
         with self._lock:
             return list(self._db.execute(sql, tuple(params)))
-
-    # -- reading -------------------------------------------------------------
-
-    def entries(self, *, target: str | None = None, post_id: str | None = None) -> list[Entry]:
-        sql = f"SELECT {_COLUMNS} FROM announcements WHERE 1=1"
-        params: list[object] = []
-        if target is not None:
-            sql += " AND target = ?"
-            params.append(target)
-        if post_id is not None:
-            sql += " AND post_id = ?"
-            params.append(post_id)
-        return [_entry(row) for row in self._read(sql + " ORDER BY target, post_id", params)]
-
-    def for_target(self, target: str) -> dict[str, Entry]:
-        return {e.post_id: e for e in self.entries(target=target)}
-
-    def get(self, post_id: str, target: str) -> Entry | None:
-        found = self.entries(target=target, post_id=post_id)
-        return found[0] if found else None
-
-    def baseline_at(self, target: str) -> str | None:
-        rows = self._read("SELECT baseline_at FROM targets WHERE name = ?", (target,))
-        return str(rows[0][0]) if rows else None
 
     # -- writing -------------------------------------------------------------
 

@@ -28,7 +28,7 @@ from typing import Any, Literal
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from publisher.announce.ledger import _COLUMNS, ANY, Entry, Expect, _Any, _entry, _iso
+from publisher.announce.ledger import _COLUMNS, ANY, Entry, Expect, LedgerReads, _Any, _entry, _iso
 from publisher.announce.redact import redact, register_secret
 from publisher.errors import StateError
 
@@ -72,8 +72,12 @@ def _pair_key(post_id: str, target: str) -> str:
     return f"publisher\n{target}\n{post_id}"
 
 
-class PostgresLedger:
+class PostgresLedger(LedgerReads):
     """The ledger in a PostgreSQL database. Thread-safe: one connection, one lock."""
+
+    _announcements = "publisher_announcements"
+    _targets = "publisher_targets"
+    _mark = "%s"
 
     def __init__(self, url: str, *, readonly: bool = False, connect_timeout: int = 10) -> None:
         self.location = safe_url(url)
@@ -152,30 +156,6 @@ class PostgresLedger:
             self._db.execute(
                 "SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (_pair_key(post_id, target),)
             )
-
-    # -- reading -------------------------------------------------------------
-
-    def entries(self, *, target: str | None = None, post_id: str | None = None) -> list[Entry]:
-        sql = f"SELECT {_COLUMNS} FROM publisher_announcements WHERE TRUE"
-        params: list[object] = []
-        if target is not None:
-            sql += " AND target = %s"
-            params.append(target)
-        if post_id is not None:
-            sql += " AND post_id = %s"
-            params.append(post_id)
-        return [_entry(row) for row in self._read(sql + " ORDER BY target, post_id", params)]
-
-    def for_target(self, target: str) -> dict[str, Entry]:
-        return {e.post_id: e for e in self.entries(target=target)}
-
-    def get(self, post_id: str, target: str) -> Entry | None:
-        found = self.entries(target=target, post_id=post_id)
-        return found[0] if found else None
-
-    def baseline_at(self, target: str) -> str | None:
-        rows = self._read("SELECT baseline_at FROM publisher_targets WHERE name = %s", (target,))
-        return str(rows[0][0]) if rows else None
 
     # -- writing -------------------------------------------------------------
 
