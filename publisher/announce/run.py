@@ -282,6 +282,19 @@ def _announcement(
     )
 
 
+def _skip_before_send(announcer: Announcer, p: Planned, not_live: set[str]) -> Decision | None:
+    """The decision for a planned post that is not sent this run (planner's reason or not live)."""
+    if not p.send:
+        return _skip(announcer, p)
+    if (
+        p.post.id in not_live
+        and announcer.config.get("require_live", True)
+        and not p.post.is_link_post
+    ):
+        return _skip(announcer, p, "not_live")
+    return None
+
+
 def _skip(
     announcer: Announcer, p: Planned, reason: str | None = None, result: Any = "skipped"
 ) -> Decision:
@@ -307,15 +320,9 @@ def _dry(
         announcer = job.announcer
         limit = announcer.text_limit(None)
         for p in job.planned:
-            if not p.send:
-                decisions.append(_skip(announcer, p))
-                continue
-            if (
-                p.post.id in not_live
-                and announcer.config.get("require_live", True)
-                and not p.post.is_link_post
-            ):
-                decisions.append(_skip(announcer, p, "not_live"))
+            skipped = _skip_before_send(announcer, p, not_live)
+            if skipped is not None:
+                decisions.append(skipped)
                 continue
             try:
                 rendered = render_message(announcer, p.post, limit, template=_template(announcer))
@@ -390,15 +397,9 @@ def _send(
         with session_factory() as session:
             limit = None
             for p in job.planned:
-                if not p.send:
-                    out.append(_skip(announcer, p))
-                    continue
-                if (
-                    p.post.id in not_live
-                    and announcer.config.get("require_live", True)
-                    and not p.post.is_link_post
-                ):
-                    out.append(_skip(announcer, p, "not_live"))
+                skipped = _skip_before_send(announcer, p, not_live)
+                if skipped is not None:
+                    out.append(skipped)
                     continue
                 if stopped is not None:
                     out.append(replace(_skip(announcer, p, result="deferred"), error=stopped))
