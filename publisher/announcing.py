@@ -56,8 +56,13 @@ def announce_posts(
     retry_in_doubt: bool = False,
     only: Sequence[str] = (),
     log: Callable[[str], None] | None = None,
+    deadline: float | None = None,
 ) -> AnnounceReport | None:
-    """Announce new posts to every configured target; None when there is nothing to do."""
+    """Announce new posts to every configured target; None when there is nothing to do.
+
+    ``deadline``: seconds after which nothing more is sent (``--deadline``). SIGINT and
+    SIGTERM end the run gracefully; ``report.interrupted`` says which came.
+    """
     if not config.announce.enabled or not config.announce.targets:
         return None
     return run_announcements(
@@ -74,4 +79,5 @@ def announce_posts(
         cards=cards_from_manifest(config) if config.cards.enabled else None,
         language=config.site.language,
         log=log,
+        deadline=deadline,
     )

@@ -6,6 +6,7 @@ Exit codes:
     2  configuration or usage error (or another run holds the lock): nothing was done
     3  done, but at least one post had errors and was skipped
     4  announcements: at least one failed or is in doubt (the others were sent)
+    130/143  stopped by SIGINT/SIGTERM: the request in flight finished, nothing more was sent
 With --detailed-exit-codes (cron, scripts):
     5  nothing to do: nothing new to write or announce
     6  another run holds the lock: nothing was done; try again later
@@ -287,6 +288,8 @@ def run_build(options: Options, command: str) -> int:
         announced = _announce(options, console, config, result.published, now, AnnounceFlags())
         if announced is not None and not announced.ok:
             code = code or EXIT_ANNOUNCE_FAILED
+        if announced is not None and announced.interrupted:
+            code = 128 + announced.interrupted
     changed = any(w.status != "unchanged" for w in result.writes)
     if code == EXIT_OK and not changed and _nothing_announced(options, announced):
         code = EXIT_NOTHING_TO_DO
@@ -309,6 +312,7 @@ class AnnounceFlags:
     backfill: int = 0
     retry_in_doubt: bool = False
     only: tuple[str, ...] = ()
+    deadline: float | None = None
 
 
 def _announce(
@@ -333,6 +337,7 @@ def _announce(
             retry_in_doubt=flags.retry_in_doubt,
             only=flags.only,
             log=lambda text: console.say(text, level=1),
+            deadline=flags.deadline,
         )
     except LockHeld as exc:
         if not options.detailed_exit_codes:
@@ -350,7 +355,7 @@ def _announce(
             if decision.payload is not None:
                 payload = json.dumps(decision.payload, ensure_ascii=False, sort_keys=True)
                 console.plan(f"    payload: {payload}")
-        elif decision.result in ("sent", "in_doubt", "failed", "deferred"):
+        elif decision.shown_by_default:
             console.say(decision.line())
         else:
             console.say(decision.line(), level=1)
@@ -367,6 +372,8 @@ def run_announce(options: Options, flags: AnnounceFlags) -> int:
     console.problems(read.problems)
     report = _announce(options, console, config, published, now, flags)
     code = EXIT_ANNOUNCE_FAILED if report is not None and not report.ok else EXIT_OK
+    if report is not None and report.interrupted:
+        code = 128 + report.interrupted
     if code == EXIT_OK and _nothing_announced(options, report):
         code = EXIT_NOTHING_TO_DO
     if options.json:
@@ -495,13 +502,28 @@ def run_card(options: Options, post_id: str, layout: str | None) -> int:
 @click.option(
     "--target", "only", multiple=True, metavar="NAME", help="Only this target (repeatable)."
 )
+@click.option(
+    "--deadline",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Send nothing more after this many seconds; the rest wait for the next run.",
+)
 @common_options
 @click.pass_context
 def announce(
-    ctx: click.Context, /, backfill: int, retry_in_doubt: bool, only: tuple[str, ...], **given: Any
+    ctx: click.Context,
+    /,
+    backfill: int,
+    retry_in_doubt: bool,
+    only: tuple[str, ...],
+    deadline: float | None,
+    **given: Any,
 ) -> None:
     """Announce new published posts to the configured targets (no build)."""
-    flags = AnnounceFlags(backfill=backfill, retry_in_doubt=retry_in_doubt, only=only)
+    flags = AnnounceFlags(
+        backfill=backfill, retry_in_doubt=retry_in_doubt, only=only, deadline=deadline
+    )
     ctx.exit(run_announce(_merge(ctx, **given), flags))
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -57,6 +57,10 @@ class DeliveryError(AnnounceError):
         super().__init__(target, status, reason)
         self.outcome: Outcome = outcome
         self.retry_after = retry_after
+
+
+class ReadBackUnavailable(AnnounceError):
+    """The platform (or this token) cannot tell whether an earlier message arrived."""
 
 
 class SetupError(AnnounceError):
@@ -156,6 +160,9 @@ class Announcer(ABC):
     options: ClassVar[Mapping[str, Any]] = {}
     #: Whether the post's page has to be live before announcing (the outbox needs no page).
     needs_live_page: ClassVar[bool] = True
+    #: How long the platform honours the idempotency key after the first attempt;
+    #: None: forever, or no key at all.
+    key_lifetime: ClassVar[timedelta | None] = None
 
     def __init__(
         self,
@@ -201,6 +208,13 @@ class Announcer(ABC):
     @abstractmethod
     def announce(self, announcement: Announcement, session: requests.Session) -> Receipt:
         """Send; return a Receipt or raise DeliveryError/SetupError."""
+
+    def read_back(
+        self, announcement: Announcement, session: requests.Session, *, since: datetime
+    ) -> Receipt | None:
+        """Receipt when the message is on the platform, None when certainly not,
+        raises ReadBackUnavailable when the platform cannot tell."""
+        raise ReadBackUnavailable(self.name, None, f"{self.kind} cannot be asked what it has")
 
     def escape(self, text: str) -> str:
         """Make post text safe inside this platform's markup (Slack's mrkdwn, say)."""

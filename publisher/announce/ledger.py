@@ -185,6 +185,10 @@ class LedgerStore(Protocol):
 
     def mark_interrupted(self, post_id: str, target: str, error: str) -> bool: ...
 
+    def note(self, post_id: str, target: str, reason: str | None) -> None: ...
+
+    def rekey(self, post_id: str, target: str, key: str) -> None: ...
+
     def mark_sent(self, post_id: str, target: str, kind: str, now: datetime) -> None: ...
 
     def forget(self, post_id: str, target: str | None = None) -> int: ...
@@ -409,6 +413,24 @@ class Ledger(LedgerReads):
                 (redact(error)[:500], post_id, target),
             )
             return cursor.rowcount == 1
+
+    def note(self, post_id: str, target: str, reason: str | None) -> None:
+        """Delivery's note on a row's last outcome (``not_sent``, ``ambiguous``), kept in ``reason``."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE announcements SET reason = ? WHERE post_id = ? AND target = ?",
+                (reason, post_id, target),
+            )
+
+    def rekey(self, post_id: str, target: str, key: str) -> None:
+        """A new idempotency key once the platform forgot the old one (and the message is
+        certainly not there); the next ``begin`` starts its lifetime."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE announcements SET key = ?, first_attempt_at = NULL "
+                "WHERE post_id = ? AND target = ?",
+                (key, post_id, target),
+            )
 
     def mark_sent(self, post_id: str, target: str, kind: str, now: datetime) -> None:
         """Repair: record a post as announced to ``target`` (it was posted by hand, say)."""

@@ -259,6 +259,23 @@ class PostgresLedger(LedgerReads):
         with self._lock:
             self._release(post_id, target)
 
+    def note(self, post_id: str, target: str, reason: str | None) -> None:
+        """Delivery's note on a row's last outcome (``not_sent``, ``ambiguous``), kept in ``reason``."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE publisher_announcements SET reason = %s WHERE post_id = %s AND target = %s",
+                (reason, post_id, target),
+            )
+
+    def rekey(self, post_id: str, target: str, key: str) -> None:
+        """A new idempotency key once the platform forgot the old one; see Ledger.rekey."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE publisher_announcements SET key = %s, first_attempt_at = NULL "
+                "WHERE post_id = %s AND target = %s",
+                (key, post_id, target),
+            )
+
     def mark_interrupted(self, post_id: str, target: str, error: str) -> bool:
         """A ``sending`` row whose run is gone becomes ``in_doubt``; a live run's row is left."""
         if self.readonly:

@@ -37,6 +37,7 @@ COMMON: dict[str, Any] = {
     "require_live": None,
     "timeout": 15.0,
     "retry_time": 60.0,
+    "deadline": None,
 }
 #: Read by the config loader itself.
 LOADER_KEYS = ("kind", "name")
@@ -150,6 +151,11 @@ def _check(key: str, value: Any, default: Any, error: Any) -> Any:
         return value
     if key == "max_age":
         return value
+    if key == "deadline":
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            error(key, f"must be a number of seconds above 0, not {value!r}; e.g. deadline: 300")
+            return None
+        return float(value)
     if isinstance(default, bool) or key in ("link_posts", "require_live"):
         if not isinstance(value, bool):
             error(key, f"must be true or false, not {value!r}")

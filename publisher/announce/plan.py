@@ -1,5 +1,12 @@
 """Which posts go to which target this run, and why: pure functions of posts, options and ledger.
 
+"New" means first seen by this target's ledger after its baseline, whatever the post's
+date says: a post merged weeks after the date in its front matter is announced like any
+other. ``max_age`` therefore counts from the first attempt (the ledger's
+``first_attempt_at``), not from the post's date: it gives up on a post that has failed or
+stayed in doubt for that long, so a platform that comes back after a month does not get
+a month of stale announcements.
+
 Reasons (shown by dry runs and the report)::
 
     new       never announced to this target: send
@@ -7,7 +14,7 @@ Reasons (shown by dry runs and the report)::
     seen      already sent, or recorded in the baseline
     in_doubt  may already be on a platform without an idempotency key: not resent without --retry-in-doubt
     baseline  first run for this target: recorded as already published, not announced
-    too_old   older than the target's max_age
+    too_old   first tried more than the target's max_age ago and still not sent: given up
     over_cap  beyond the target's max_per_run; goes out on a later run
     filtered  excluded by the target's categories/tags/link_posts filters
     not_live  its page did not answer 200 yet; tried again next run (decided later, in run.py)
@@ -17,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from publisher.announce.ledger import Entry
@@ -64,6 +71,13 @@ def filtered_out(post: Post, options: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _first_attempt(entry: Entry | None) -> datetime | None:
+    if entry is None or not entry.first_attempt_at:
+        return None
+    started = datetime.fromisoformat(entry.first_attempt_at)
+    return started if started.tzinfo is not None else started.replace(tzinfo=UTC)
+
+
 def plan_target(
     posts: Sequence[Post],
     options: Mapping[str, Any],
@@ -90,7 +104,8 @@ def plan_target(
         ]
 
     max_age = options.get("max_age")
-    oldest = now - max_age if isinstance(max_age, timedelta) else None
+    aware = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+    oldest = aware - max_age if isinstance(max_age, timedelta) else None
     cap = options.get("max_per_run")
     planned: list[Planned] = []
     sending = 0
@@ -112,9 +127,12 @@ def plan_target(
             )
         elif (why := filtered_out(post, options)) is not None:
             decision = Planned(post=post, reason="filtered", detail=why)
-        elif oldest is not None and post.date < oldest:
+        elif oldest is not None and (started := _first_attempt(entry)) and started < oldest:
             decision = Planned(
-                post=post, reason="too_old", detail=f"dated before {oldest.date().isoformat()}"
+                post=post,
+                reason="too_old",
+                detail=f"first tried {started.date().isoformat()}, more than max_age ago; "
+                "given up (`publish state forget` to try again)",
             )
         else:
             reason: Reason = "new" if entry is None else "retry"

@@ -9,8 +9,27 @@ from typing import Any, Literal
 from publisher.announce.redact import redact, redact_data
 
 #: What happened to a decision: ``would_send`` only in dry runs; ``deferred``: the target
-#: stopped for this run (bad credentials, a long rate limit) before reaching it.
-Result = Literal["sent", "in_doubt", "failed", "skipped", "would_send", "deferred"]
+#: stopped for this run (bad credentials, a long rate limit) before reaching it;
+#: ``paused``: the target's circuit breaker opened (timeouts) before reaching it;
+#: ``deadline``: the run's deadline passed first; ``interrupted``: SIGINT/SIGTERM came
+#: first. The last four leave the ledger untouched: the post goes out on a later run.
+Result = Literal[
+    "sent",
+    "in_doubt",
+    "failed",
+    "skipped",
+    "would_send",
+    "deferred",
+    "paused",
+    "deadline",
+    "interrupted",
+]
+#: Results that mean "not sent this run, will be tried on the next".
+PENDING: tuple[Result, ...] = ("deferred", "paused", "deadline", "interrupted")
+#: Skip reasons worth a line at default verbosity: the post was not announced, and the
+#: reader may want to act. ``filtered`` posts are only counted there (a category filter
+#: would repeat the same lines on every run); ``seen``/``baseline`` were handled before.
+NOTABLE_SKIPS = frozenset({"too_old", "not_live", "over_cap", "in_doubt"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,6 +74,11 @@ class Decision:
             data["unit"] = self.unit
         return data
 
+    @property
+    def shown_by_default(self) -> bool:
+        """Printed at default verbosity: everything but routine skips (seen, baseline, filtered)."""
+        return self.result not in ("skipped", "would_send") or self.reason in NOTABLE_SKIPS
+
     def line(self) -> str:
         """One human line: ``slack  2026-03-04-lantern-1-0  new -> sent (id 123)``."""
         parts = [f"{self.target}: {self.post_id}: {self.reason}"]
@@ -66,7 +90,7 @@ class Decision:
             parts.append(f"[{self.remote_url or self.remote_id}]")
         if self.error:
             parts.append(f": {self.error}")
-        elif self.detail and self.result in ("skipped", "deferred"):
+        elif self.detail and self.result in ("skipped", *PENDING):
             parts.append(f"({self.detail})")
         return redact(" ".join(parts))
 
@@ -85,6 +109,8 @@ class AnnounceReport:
     decisions: tuple[Decision, ...]
     targets: tuple[TargetRun, ...]
     wall_seconds: float
+    #: The signal (SIGINT 2, SIGTERM 15) that stopped the run early; the CLI exits 128+it.
+    interrupted: int | None = None
 
     def count(self, result: Result) -> int:
         return sum(d.result == result for d in self.decisions)
@@ -106,13 +132,32 @@ class AnnounceReport:
         """No failure and nothing in doubt (the CLI may exit non-zero otherwise)."""
         return self.failed == 0 and self.in_doubt == 0
 
+    def not_announced(self) -> dict[str, int]:
+        """Why posts were not sent this run (``seen`` and ``baseline`` aside): reason -> count."""
+        counts: dict[str, int] = {}
+        for d in self.decisions:
+            if d.result == "skipped" and d.reason in ("seen", "baseline"):
+                continue
+            why = d.reason if d.result == "skipped" else d.result
+            if d.result in ("skipped", *PENDING):
+                counts[why] = counts.get(why, 0) + 1
+        return dict(sorted(counts.items()))
+
     def summary(self) -> str:
         if self.dry_run:
             return f"announcements (dry run): {self.count('would_send')} would be sent"
-        return (
+        text = (
             f"announcements: {self.sent} sent, {self.in_doubt} in doubt, {self.failed} failed, "
-            f"{self.count('deferred')} deferred, in {self.wall_seconds:.1f} s"
+            f"{self.count('deferred')} deferred"
         )
+        extra = [f"{self.count(r)} {r}" for r in PENDING[1:] if self.count(r)]
+        text += "".join(f", {e}" for e in extra) + f", in {self.wall_seconds:.1f} s"
+        waiting = self.not_announced()
+        if waiting:
+            text += "; not announced: " + ", ".join(f"{n} {why}" for why, n in waiting.items())
+        if self.interrupted:
+            text += f"; stopped by signal {self.interrupted}: nothing more was sent"
+        return text
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -121,6 +166,10 @@ class AnnounceReport:
             "in_doubt": self.in_doubt,
             "failed": self.failed,
             "deferred": self.count("deferred"),
+            "paused": self.count("paused"),
+            "deadline": self.count("deadline"),
+            "interrupted": self.interrupted,
+            "not_announced": self.not_announced(),
             "would_send": self.count("would_send"),
             "wall_seconds": round(self.wall_seconds, 3),
             "targets": [

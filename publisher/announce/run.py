@@ -3,13 +3,21 @@
 posts + targets + ledger -> plan per target -> page-live check -> send, one thread per
 target (a rate-limited or failing target holds up no other) -> :class:`AnnounceReport`.
 A dry run opens the ledger read-only, makes no write call and returns each payload.
+
+Stopping early never loses or doubles anything: on SIGINT/SIGTERM, when the run's
+``deadline`` passes, or when a target's circuit breaker opens, the request in flight is
+finished and its row written, nothing more is sent, and each post not tried is reported
+(``interrupted``, ``deadline``, ``paused``) with its ledger row left as it was.
 """
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +26,7 @@ from typing import Any
 import requests
 
 from publisher.announce.contract import REQUIRED, SECRET, Announcement, Announcer, Card
-from publisher.announce.deliver import Pacer, RetryPolicy, deliver
+from publisher.announce.deliver import Breaker, Delivery, Pacer, RetryPolicy, deliver
 from publisher.announce.ledger import Entry, LedgerStore, RunLock, is_database_url, open_ledger
 from publisher.announce.live import LiveCheck, PageCheck
 from publisher.announce.options import COMMON, parse_duration
@@ -26,12 +34,88 @@ from publisher.announce.plan import Planned, plan_target
 from publisher.announce.redact import redact, register_secret
 from publisher.announce.registry import announcer_class
 from publisher.announce.render import render_message
-from publisher.announce.report import AnnounceReport, Decision, TargetRun
+from publisher.announce.report import AnnounceReport, Decision, Result, TargetRun
 from publisher.config import Secret, TargetConfig
 from publisher.errors import AnnounceError
 from publisher.posts.model import Post
 
 Log = Callable[[str], None]
+#: The signals that stop a run gracefully (exit 130 / 143 from the CLI).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Stop:
+    """Why a run stops sending early: a signal, or a deadline (the run's or a target's).
+
+    Every target's thread asks :meth:`why` before each post and before each retry; waits
+    (backoff, rate limits) end early when a signal comes or the deadline passes.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float],
+        started: float,
+        deadline: float | None,
+        sleep: Callable[[float], None] | None,
+    ) -> None:
+        self.clock = clock
+        self.started = started
+        self.deadline = deadline
+        self.signal: int | None = None
+        self._event = threading.Event()
+        self._sleep = sleep
+
+    def interrupt(self, signum: int) -> None:
+        self.signal = signum
+        self._event.set()
+
+    def ends_at(self, target_deadline: float | None) -> float | None:
+        limits = [d for d in (self.deadline, target_deadline) if d is not None]
+        return self.started + min(limits) if limits else None
+
+    def why(self, target_deadline: float | None = None) -> tuple[Result, str] | None:
+        if self.signal is not None:
+            name = signal.Signals(self.signal).name
+            return "interrupted", f"stopped by {name}: not sent; it goes out on the next run"
+        end = self.ends_at(target_deadline)
+        if end is not None and self.clock() >= end:
+            return "deadline", "the run's deadline passed: not sent; it goes out on the next run"
+        return None
+
+    def nap(self, seconds: float, target_deadline: float | None = None) -> None:
+        """Sleep, but no later than the deadline and not past a signal."""
+        end = self.ends_at(target_deadline)
+        if end is not None:
+            seconds = min(seconds, max(0.0, end - self.clock()))
+        if self._sleep is not None:
+            self._sleep(seconds)
+        else:
+            self._event.wait(seconds)
+
+
+@contextmanager
+def stop_on_signals(stop: Stop) -> Iterator[None]:
+    """SIGINT/SIGTERM set ``stop`` (the request in flight finishes, nothing more is sent);
+    a second one gets the previous handler (Ctrl-C twice: the usual KeyboardInterrupt).
+    Only the main thread may set handlers; elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+
+    def handle(signum: int, frame: object) -> None:
+        stop.interrupt(signum)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, handle)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def lock_path(ledger_path: Path) -> Path:
@@ -55,6 +139,9 @@ def resolve_options(kind: str, options: Mapping[str, Any]) -> dict[str, Any]:
         merged["require_live"] = cls.needs_live_page
     if isinstance(merged.get("max_age"), str | int | float):
         merged["max_age"] = parse_duration(merged["max_age"])
+    for key in ("retry_time", "deadline", "timeout"):
+        if isinstance(merged.get(key), int) and not isinstance(merged.get(key), bool):
+            merged[key] = float(merged[key])
     for value in merged.values():
         if isinstance(value, Secret):
             register_secret(value.value)
@@ -114,8 +201,10 @@ def run_announcements(
     policy: RetryPolicy | None = None,
     lock_wait: float = 0.0,
     log: Log | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
+    deadline: float | None = None,
+    handle_signals: bool = True,
 ) -> AnnounceReport:
     """Announce every new published post to every target; see docs/announce.md.
 
@@ -125,10 +214,15 @@ def run_announcements(
     ``ledger_path``: a SQLite file (runs take turns through its lock file) or a
     ``postgresql://`` URL (runs on many hosts share it; each send is claimed).
     ``state_dir``: where adapters keep sessions (default: the ledger file's folder).
+    ``deadline``: seconds from the start after which nothing more is sent (a target's
+    ``deadline`` option can make its own shorter). ``handle_signals``: SIGINT/SIGTERM stop
+    the run gracefully (``report.interrupted``) instead of raising, when on the main thread.
+    ``sleep``: how waits are made (tests); by default they end early on a signal.
     Raises StateError when another run holds the lock or the ledger cannot be opened.
     """
     started = clock()
     policy = policy or RetryPolicy()
+    stop = Stop(clock=clock, started=started, deadline=deadline, sleep=sleep)
     say: Log = (lambda text: log(redact(text))) if log else (lambda text: None)
     root = root or Path.cwd()
     chosen = [t for t in targets if not only or t.name in only]
@@ -157,19 +251,21 @@ def run_announcements(
             if dry_run:
                 decisions, runs = _dry(jobs, not_live, cards, language, now)
             else:
-                decisions, runs = _send(
-                    jobs,
-                    not_live,
-                    ledger,
-                    cards=cards,
-                    language=language,
-                    now=now,
-                    session_factory=session_factory,
-                    policy=policy,
-                    say=say,
-                    sleep=sleep,
-                    clock=clock,
-                )
+                with stop_on_signals(stop) if handle_signals else _nothing():
+                    decisions, runs = _send(
+                        jobs,
+                        not_live,
+                        ledger,
+                        cards=cards,
+                        language=language,
+                        now=now,
+                        session_factory=session_factory,
+                        policy=policy,
+                        say=say,
+                        stop=stop,
+                        clock=clock,
+                        retry_in_doubt=retry_in_doubt,
+                    )
     finally:
         if lock is not None:
             lock.release()
@@ -178,9 +274,15 @@ def run_announcements(
         decisions=tuple(decisions),
         targets=tuple(runs),
         wall_seconds=clock() - started,
+        interrupted=stop.signal,
     )
     say(report.summary())
     return report
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
 
 
 def _plan(
@@ -382,8 +484,9 @@ def _send(
     session_factory: Callable[[], requests.Session],
     policy: RetryPolicy,
     say: Log,
-    sleep: Callable[[float], None],
+    stop: Stop,
     clock: Callable[[], float],
+    retry_in_doubt: bool = False,
 ) -> tuple[list[Decision], list[TargetRun]]:
     def clock_now() -> datetime:
         return datetime.now(now.tzinfo) if now.tzinfo else datetime.now()
@@ -393,100 +496,91 @@ def _send(
         start = clock()
         out: list[Decision] = []
         stopped: str | None = None
-        pacer = Pacer(sleep, clock)
+        paused: str | None = None
+        breaker = Breaker()
+        own_deadline = announcer.config.get("deadline")
+        target_deadline = float(own_deadline) if isinstance(own_deadline, int | float) else None
+        pacer = Pacer(lambda seconds: stop.nap(seconds, target_deadline), clock)
+        target_policy = policy
+        if policy.budget is None:
+            target_policy = replace(
+                policy, budget=float(announcer.config.get("retry_time") or 60.0)
+            )
+
+        def should_stop() -> str | None:
+            why = stop.why(target_deadline)
+            return why[1] if why else None
+
         with session_factory() as session:
             limit = None
             for p in job.planned:
-                skipped = _skip_before_send(announcer, p, not_live)
+                recheck = p.reason == "in_doubt"
+                skipped = None if recheck else _skip_before_send(announcer, p, not_live)
                 if skipped is not None:
                     out.append(skipped)
                     continue
-                if stopped is not None:
-                    out.append(replace(_skip(announcer, p, result="deferred"), error=stopped))
+                halted = stop.why(target_deadline)
+                if halted is not None:
+                    out.append(replace(_skip(announcer, p, result=halted[0]), error=halted[1]))
+                    continue
+                if paused is not None or stopped is not None:
+                    result: Result = "paused" if paused is not None else "deferred"
+                    out.append(replace(_skip(announcer, p, result=result), error=paused or stopped))
                     continue
                 try:
                     limit = limit or announcer.text_limit(session)
                     rendered = render_message(
                         announcer, p.post, limit, template=_template(announcer)
                     )
-                except AnnounceError as exc:
-                    out.append(
-                        Decision(
-                            post_id=p.post.id,
-                            target=announcer.name,
-                            kind=announcer.kind,
-                            reason=p.reason,
-                            result="failed",
-                            error=redact(str(exc)),
-                        )
+                    ann = _announcement(
+                        announcer,
+                        p.post,
+                        rendered.text,
+                        rendered,
+                        _card_for(p.post, cards),
+                        "",
+                        clock_now(),
+                        language,
                     )
+                    delivery = deliver(
+                        announcer,
+                        ann,
+                        session,
+                        ledger,
+                        now=clock_now,
+                        policy=target_policy,
+                        pacer=pacer,
+                        log=say,
+                        expect=(
+                            "in_doubt"
+                            if recheck
+                            else (seen.status if (seen := job.entries.get(p.post.id)) else None)
+                        ),
+                        breaker=breaker,
+                        should_stop=should_stop,
+                        resend_unconfirmed=retry_in_doubt,
+                    )
+                except AnnounceError as exc:
+                    out.append(_failed(announcer, p, redact(str(exc))))
                     say(redact(str(exc)))
                     continue
-                ann = _announcement(
-                    announcer,
-                    p.post,
-                    rendered.text,
-                    rendered,
-                    _card_for(p.post, cards),
-                    "",
-                    clock_now(),
-                    language,
-                )
-                delivery = deliver(
-                    announcer,
-                    ann,
-                    session,
-                    ledger,
-                    now=clock_now,
-                    policy=policy,
-                    pacer=pacer,
-                    log=say,
-                    expect=seen.status if (seen := job.entries.get(p.post.id)) else None,
-                )
-                if delivery.result == "taken":
-                    out.append(
-                        Decision(
-                            post_id=p.post.id,
-                            target=announcer.name,
-                            kind=announcer.kind,
-                            reason="seen",
-                            result="skipped",
-                            detail="another run sharing the ledger announced it",
-                        )
+                except Exception as exc:  # the backstop: one post's failure, never a traceback
+                    error = redact(
+                        f"{announcer.name}: {p.post.id}: unexpected {type(exc).__name__} "
+                        f"({exc}); nothing was sent for it"
                     )
-                    say(f"{announcer.name}: {p.post.id}: another run sharing the ledger took it")
+                    out.append(_failed(announcer, p, error))
+                    say(error)
                     continue
-                receipt = delivery.receipt
-                out.append(
-                    Decision(
-                        post_id=p.post.id,
-                        target=announcer.name,
-                        kind=announcer.kind,
-                        reason=p.reason,
-                        result=delivery.result,
-                        detail=p.detail,
-                        error=delivery.error,
-                        http_status=delivery.status,
-                        attempts=delivery.attempts,
-                        remote_id=receipt.remote_id if receipt else None,
-                        remote_url=receipt.remote_url if receipt else None,
-                        length=rendered.length,
-                        limit=limit.max,
-                        unit=limit.unit,
-                    )
-                )
-                if delivery.result == "sent":
-                    say(
-                        f"{announcer.name}: announced {p.post.id}"
-                        + (f" ({receipt.remote_url})" if receipt and receipt.remote_url else "")
-                    )
-                else:
-                    say(f"{announcer.name}: {p.post.id}: {delivery.result}: {delivery.error}")
+                out.append(_decided(announcer, p, delivery, rendered.length, limit, say))
                 if delivery.stop_target:
                     stopped = (
                         f"stopped sending to {announcer.name} for this run after: {delivery.error}"
                     )
                     say(stopped)
+                if breaker.open and paused is None:
+                    paused = breaker.reason(announcer.name)
+                    say(paused)
         return out, TargetRun(
             name=announcer.name, kind=announcer.kind, seconds=clock() - start, baseline=job.baseline
         )
@@ -497,3 +591,58 @@ def _send(
         results = list(pool.map(run_target, jobs))
     decisions = [d for out, _ in results for d in out]
     return decisions, [run for _, run in results]
+
+
+def _failed(announcer: Announcer, p: Planned, error: str) -> Decision:
+    return Decision(
+        post_id=p.post.id,
+        target=announcer.name,
+        kind=announcer.kind,
+        reason=p.reason,
+        result="failed",
+        error=error,
+    )
+
+
+def _decided(
+    announcer: Announcer,
+    p: Planned,
+    delivery: Delivery,
+    length: int,
+    limit: Any,
+    say: Log,
+) -> Decision:
+    """The decision for a post handed to ``deliver``, and its log line."""
+    name, post_id = announcer.name, p.post.id
+    if delivery.result == "taken":
+        say(f"{name}: {post_id}: another run sharing the ledger took it")
+        return replace(
+            _skip(announcer, p, "seen"), detail="another run sharing the ledger announced it"
+        )
+    if p.reason == "in_doubt" and delivery.result == "in_doubt":
+        # Still in doubt from an earlier run, and still not resent: not a new failure.
+        return replace(_skip(announcer, p), detail=delivery.error or p.detail)
+    receipt = delivery.receipt
+    if delivery.result == "sent":
+        say(
+            f"{name}: announced {post_id}"
+            + (f" ({receipt.remote_url})" if receipt and receipt.remote_url else "")
+        )
+    else:
+        say(f"{name}: {post_id}: {delivery.result}: {delivery.error}")
+    return Decision(
+        post_id=post_id,
+        target=name,
+        kind=announcer.kind,
+        reason=p.reason,
+        result=delivery.result,
+        detail=p.detail,
+        error=delivery.error,
+        http_status=delivery.status,
+        attempts=delivery.attempts,
+        remote_id=receipt.remote_id if receipt else None,
+        remote_url=receipt.remote_url if receipt else None,
+        length=length,
+        limit=limit.max,
+        unit=limit.unit,
+    )
