@@ -270,3 +270,59 @@ def test_github_actions_masks_each_secret(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     assert github_masks(lines.append) >= 1
     assert "::add-mask::a-token-for-the-mask-test" in lines
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_finishes_the_request_in_flight_and_sends_nothing_more(
+    tmp_path: Path, signum: int, code: int
+) -> None:
+    state = tmp_path / "state"
+    n = 6
+    with SlackFake() as slack, MastodonFake() as mastodon:
+        assert isinstance(slack, SlackFake) and isinstance(mastodon, MastodonFake)
+        env = {"K_SLACK": slack.url, "K_MASTODON": mastodon.token}
+        targets = [
+            ["slack", "slack", {"url": "${K_SLACK}", "max_per_run": 50}],
+            [
+                "mastodon",
+                "mastodon",
+                {"instance": mastodon.base, "token": "${K_MASTODON}", "max_per_run": 50},
+            ],
+        ]
+        os.environ.update(env)
+        try:
+            baseline([target(*t) for t in targets], state)  # type: ignore[arg-type]
+        finally:
+            for key in env:
+                os.environ.pop(key)
+        slack.latency = mastodon.latency = 0.3
+        spec = {"state": str(state), "targets": targets, "posts": n}
+        child = _child(spec, tmp_path, env)
+        try:
+            _wait_for(lambda: len(slack.delivered) >= 1 and len(mastodon.delivered) >= 1, 30)
+            before = {"slack": len(slack.writes()), "mastodon": len(mastodon.writes())}
+            child.send_signal(signum)
+            out, err = child.communicate(timeout=30)
+        finally:
+            if child.poll() is None:
+                child.kill()
+        after = {"slack": len(slack.writes()), "mastodon": len(mastodon.writes())}
+        assert child.returncode == code, err
+        assert "Traceback" not in err
+        report = json.loads(out)
+        rows = list_state(state / "announce.sqlite")
+        rerun = _child(spec, tmp_path, env)
+        rerun_out, rerun_err = rerun.communicate(timeout=60)
+        assert rerun.returncode == 0, rerun_err
+    # At most the request in flight went out after the signal, and it was recorded.
+    for name in ("slack", "mastodon"):
+        assert before[name] <= after[name] <= before[name] + 1, (name, before, after)
+    assert report["interrupted"] == signum
+    stopped = [d for d in report["decisions"] if d["result"] == "interrupted"]
+    assert len(stopped) == 2 * n - report["sent"] and stopped
+    assert {r.status for r in rows} == {"sent"} and len(rows) == report["sent"]
+    assert sum(after.values()) == report["sent"]
+    # The next run sends the rest, each exactly once.
+    assert json.loads(rerun_out)["sent"] == 2 * n - report["sent"]
+    for texts in ([b["text"] for b in slack.delivered], [b["status"] for b in mastodon.delivered]):
+        assert len(texts) == len(set(texts)) == n

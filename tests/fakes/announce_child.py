@@ -2,7 +2,8 @@
 
 argv[1] is a JSON file: {"state", "targets": [[name, kind, raw]], "posts": n} and optionally
 "ledger" (a file or postgresql:// URL instead of state/announce.sqlite) and "start_at" (a
-time.time() to wait for, so racing children start together). Prints the report as JSON.
+time.time() to wait for, so racing children start together). Prints the report as JSON and,
+like the CLI, exits 128 + the signal number when SIGINT/SIGTERM stopped the run.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ def main() -> None:
         lock_wait=spec.get("lock_wait", 0.0),
         **extra,
     )
-    print(json.dumps(report.as_dict()))
+    print(json.dumps(report.as_dict()), flush=True)
+    if report.interrupted:
+        sys.exit(128 + report.interrupted)
 
 
 if __name__ == "__main__":
