@@ -4,6 +4,8 @@ deadline, adapter crashes as one post's failure, and no post left out without a 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from fakes.platforms import MastodonFake
 from fakes.posts import NOW, make_post, target
 from fakes.server import Fault, Request, Response
 
+from conftest import REPO, Site
 from publisher.announce import Receipt, RetryPolicy, list_state
 from publisher.announce.adapters.mastodon import MastodonAnnouncer
 from publisher.announce.adapters.slack import SlackAnnouncer
@@ -354,3 +357,35 @@ def test_the_breaker_also_trips_on_a_dead_host(
     assert [d.result for d in report.decisions] == ["failed"] + ["paused"] * 9
     # Nothing was sent: the failed one is safe to send again, not in doubt.
     assert [r.status for r in list_state(state / "announce.sqlite")] == ["failed"]
+
+
+def test_the_cli_says_why_nothing_was_sent_at_default_verbosity(site: Site) -> None:
+    site.config(
+        site.config_path.read_text().replace("https://blog.example.org", "http://127.0.0.1:9")
+        + "announce:\n  targets:\n"
+        + "    - kind: outbox\n      path: outbox.jsonl\n      categories: [releases]\n"
+        + "    - kind: outbox\n      name: live\n      path: live.jsonl\n      require_live: true\n"
+    )
+    now = ("--now", "2024-03-01T12:00:00")
+    first = _publish("announce", *now, cwd=site.root)
+    assert first.returncode == 0, first.stderr
+    # Merged today, dated last year: announced. Not in the category: filtered, and said so.
+    site.post("late", "title: Late\ndate: 2023-01-01\ncategories: [releases]")
+    site.post("other", "title: Other\ndate: 2024-02-28")
+    second = _publish("announce", "--deadline", "60", *now, cwd=site.root)
+    assert second.returncode == 0, second.stderr
+    assert "outbox: late: new -> sent" in second.stderr
+    assert "live: late: not_live" in second.stderr and "live: other: not_live" in second.stderr
+    assert "0 deferred, in " in second.stderr
+    assert "; not announced: 1 filtered, 2 not_live" in second.stderr
+
+
+def _publish(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "publisher", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)},
+    )
