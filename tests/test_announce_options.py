@@ -94,3 +94,15 @@ def test_unknown_kind() -> None:
     assert problems == [
         "announce.targets[0].kind: unknown kind 'mastadon'; did you mean 'mastodon'?"
     ]
+
+
+def test_deadline_and_retry_time() -> None:
+    base = {"kind": "outbox", "path": "out.jsonl"}
+    options, problems = parse_target_options("outbox", base)
+    assert problems == [] and options["deadline"] is None and options["retry_time"] == 60.0
+    options, problems = parse_target_options("outbox", {**base, "deadline": 300, "retry_time": 5})
+    assert problems == [] and options["deadline"] == 300.0 and options["retry_time"] == 5.0
+    for bad in (0, -1, "soon", True):
+        _, problems = parse_target_options("outbox", {**base, "deadline": bad})
+        assert len(problems) == 1, bad
+        assert problems[0].startswith("announce.targets[0].deadline: must be a number of seconds")

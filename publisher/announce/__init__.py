@@ -13,7 +13,7 @@ One small module per idea::
     live.py       is the page live yet?
     ledger.py     the SQLite ledger and the run lock
     ledger_pg.py  the same ledger on PostgreSQL, shared by many runners
-    deliver.py    one send: ledger first, retries, backoff, in_doubt
+    deliver.py    one send: ledger first, retries, backoff, read-back, breaker, in_doubt
     redact.py     secrets out of every log line, error, report and row
     run.py        run_announcements: the stage function
     state.py      publish state list|forget|mark-sent
@@ -24,6 +24,7 @@ from publisher.announce.contract import (
     Announcer,
     Card,
     DeliveryError,
+    ReadBackUnavailable,
     Receipt,
     SetupError,
     TextLimit,
@@ -48,6 +49,7 @@ __all__ = [
     "Entry",
     "Ledger",
     "PageCheck",
+    "ReadBackUnavailable",
     "Receipt",
     "RetryPolicy",
     "RunLock",
