@@ -226,9 +226,9 @@ def deliver(
             log=log,
             resend_unconfirmed=resend_unconfirmed,
         )
-        if checked is not None:
+        if isinstance(checked, Delivery):
             return checked
-        if announcer.idempotent and existing.key and existing.status != "in_doubt":
+        if checked == "absent" and announcer.idempotent and existing.key:
             # Certainly not there, and the platform may have forgotten the old key: a new
             # one, so the send is not mistaken for the lost one (nor dropped as its duplicate).
             key = new_key(target, post_id, now())
@@ -357,11 +357,13 @@ def _read_back(
     now: Callable[[], datetime],
     log: Callable[[str], None],
     resend_unconfirmed: bool,
-) -> Delivery | None:
+) -> Delivery | Literal["absent", "resend"]:
     """Ask the platform whether an unconfirmed earlier attempt arrived.
 
-    A Delivery when that settles it (found: ``sent``; cannot tell: ``in_doubt``), None when
-    the message is certainly not there (or ``resend_unconfirmed``) and may be sent.
+    A Delivery when that settles it (found: ``sent``; cannot tell: ``in_doubt``);
+    ``absent`` when the message is certainly not there; ``resend`` when the platform
+    cannot tell but ``resend_unconfirmed`` says to send anyway (with the old key: the
+    platform may honour it longer than we assume).
     """
     post_id, target = entry.post_id, entry.target
     since = first_attempt(entry) or now()
@@ -394,10 +396,10 @@ def _read_back(
                 attempts=entry.attempts,
             )
         log(f"{target}: {post_id}: not on {target} (read-back): sending it again")
-        return None
+        return "absent"
     if resend_unconfirmed:
         log(f"{target}: {post_id}: {redact(why)}; sending again (--retry-in-doubt)")
-        return None
+        return "resend"
     doubt = redact(
         f"{target} cannot say whether an earlier attempt arrived ({why}); it may have been "
         f"posted: not sent again; {next_step(announcer, announcement)}"
