@@ -85,13 +85,24 @@ class Breaker:
     def __init__(self, limit: int = BREAKER_LIMIT) -> None:
         self.limit = limit
         self.trips: list[str] = []
+        self.silent = 0
 
-    def record(self, why: str) -> None:
+    def record(self, why: str, *, answered: bool) -> None:
+        """One failure that left doubt or cost a timeout; ``answered``: the platform did
+        answer (a 5xx), quickly, as opposed to a timeout, a drop or no connection."""
         self.trips.append(why)
+        self.silent += not answered
 
     @property
     def open(self) -> bool:
         return len(self.trips) >= self.limit
+
+    @property
+    def hopeless(self) -> bool:
+        """Open on silences alone: not even the announcement in hand is retried, as each
+        try would cost another full timeout. (After quick 5xx answers, the retries of the
+        announcement in hand go on, with its key; the target pauses after it.)"""
+        return self.silent >= self.limit
 
     def reason(self, target: str) -> str:
         return (
@@ -265,7 +276,7 @@ def deliver(
                     stop_target=exc.status in TARGET_REFUSALS,
                 )
             if exc.outcome == "unknown" or exc.status is None:
-                breaker.record(reason)
+                breaker.record(reason, answered=exc.status is not None)
             if exc.outcome == "unknown" and not announcer.idempotent:
                 doubt = f"{reason}; it may have been posted: not sent again; {next_step(announcer, announcement)}"
                 return _unsent(ledger, entry, "in_doubt", AMBIGUOUS, doubt, exc.status)
@@ -273,7 +284,7 @@ def deliver(
             delay = exc.retry_after if exc.retry_after is not None else policy.backoff(tries)
             if exc.retry_after is not None:
                 delay += random.uniform(0, min(1.0, 0.1 * delay + 0.05))
-            stopping = should_stop() or (breaker.reason(target) if breaker.open else None)
+            stopping = should_stop() or (breaker.reason(target) if breaker.hopeless else None)
             if stopping is not None:
                 return _unsent(
                     ledger, entry, "failed", note, f"{reason}; not retried: {stopping}", exc.status
@@ -294,7 +305,7 @@ def deliver(
         except Exception as exc:  # the backstop: an adapter bug fails one post
             # The request may well have been processed (a 200 whose body the adapter could
             # not read): as ambiguous as a timeout, and not retried in this run.
-            breaker.record(f"unexpected {type(exc).__name__}")
+            breaker.record(f"unexpected {type(exc).__name__}", answered=True)
             reason = redact(
                 f"{target}: unexpected {type(exc).__name__} from the {announcer.kind} adapter "
                 f"({exc}); it may have been posted"
