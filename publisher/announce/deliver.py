@@ -186,6 +186,11 @@ def key_fresh(announcer: Announcer, entry: Entry, now: datetime) -> bool:
     return _aware(now) - started < lifetime - margin
 
 
+def can_read_back(announcer: Announcer) -> bool:
+    """Does the adapter implement ``read_back`` at all (webhooks without an API do not)?"""
+    return type(announcer).read_back is not Announcer.read_back
+
+
 def next_step(announcer: Announcer, announcement: Announcement) -> str:
     post_id, target = announcement.post.id, announcer.name
     return (
@@ -222,28 +227,32 @@ def deliver(
     budget = policy.budget if policy.budget is not None else 60.0
     existing = ledger.get(post_id, target)
     key = existing.key if existing is not None and existing.key else new_key(target, post_id, now())
-    if (
+    # Asked only once the row is claimed, so two runs sharing a ledger never both ask,
+    # and a crash while asking leaves ``sending``: asked again next time.
+    check_first = (
         existing is not None
         and unconfirmed(announcer, existing)
         and not key_fresh(announcer, existing, now())
+    )
+    if (
+        check_first
+        and existing is not None
+        and existing.status == "in_doubt"
+        and not resend_unconfirmed
+        and not can_read_back(announcer)
     ):
-        checked = _read_back(
-            announcer,
-            announcement,
-            existing,
-            session,
-            ledger,
-            now=now,
-            log=log,
-            resend_unconfirmed=resend_unconfirmed,
+        # A standing doubt on a platform that can never be asked: nothing to do, nothing
+        # to write; the report repeats the next step.
+        doubt = existing.error or "it may have been posted"
+        if "mark-sent" not in doubt:
+            doubt = f"{doubt}; {next_step(announcer, announcement)}"
+        return Delivery(
+            result="in_doubt",
+            receipt=None,
+            error=doubt,
+            status=existing.http_status,
+            attempts=existing.attempts,
         )
-        if isinstance(checked, Delivery):
-            return checked
-        if checked == "absent" and announcer.idempotent and existing.key:
-            # Certainly not there, and the platform may have forgotten the old key: a new
-            # one, so the send is not mistaken for the lost one (nor dropped as its duplicate).
-            key = new_key(target, post_id, now())
-            ledger.rekey(post_id, target, key)
     waited = 0.0
     tries = 0
     while True:
@@ -255,6 +264,28 @@ def deliver(
         if claimed is None:
             return Delivery(result="taken", receipt=None, error=None, status=None, attempts=0)
         entry = claimed
+        if check_first:
+            check_first = False
+            checked = _read_back(
+                announcer,
+                announcement,
+                entry,
+                session,
+                ledger,
+                now=now,
+                log=log,
+                resend_unconfirmed=resend_unconfirmed,
+            )
+            if isinstance(checked, Delivery):
+                return checked
+            if checked == "absent" and announcer.idempotent and entry.key:
+                # Certainly not there, and the platform may have forgotten the old key: a
+                # new one, so the send is neither the lost one nor dropped as its duplicate.
+                key, started = new_key(target, post_id, now()), now()
+                ledger.rekey(post_id, target, key, started)
+                entry = replace(
+                    entry, key=key, first_attempt_at=started.isoformat(timespec="seconds")
+                )
         first = first_attempt(entry) or now()
         attempt = replace(announcement, key=entry.key, attempt=entry.attempts, created_at=first)
         try:

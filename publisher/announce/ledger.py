@@ -187,7 +187,7 @@ class LedgerStore(Protocol):
 
     def note(self, post_id: str, target: str, reason: str | None) -> None: ...
 
-    def rekey(self, post_id: str, target: str, key: str) -> None: ...
+    def rekey(self, post_id: str, target: str, key: str, now: datetime) -> None: ...
 
     def mark_sent(self, post_id: str, target: str, kind: str, now: datetime) -> None: ...
 
@@ -422,14 +422,14 @@ class Ledger(LedgerReads):
                 (reason, post_id, target),
             )
 
-    def rekey(self, post_id: str, target: str, key: str) -> None:
+    def rekey(self, post_id: str, target: str, key: str, now: datetime) -> None:
         """A new idempotency key once the platform forgot the old one (and the message is
-        certainly not there); the next ``begin`` starts its lifetime."""
+        certainly not there); its lifetime starts ``now``."""
         with self._write() as db:
             db.execute(
-                "UPDATE announcements SET key = ?, first_attempt_at = NULL "
+                "UPDATE announcements SET key = ?, first_attempt_at = ? "
                 "WHERE post_id = ? AND target = ?",
-                (key, post_id, target),
+                (key, _iso(now), post_id, target),
             )
 
     def mark_sent(self, post_id: str, target: str, kind: str, now: datetime) -> None:

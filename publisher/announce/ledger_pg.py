@@ -267,13 +267,13 @@ class PostgresLedger(LedgerReads):
                 (reason, post_id, target),
             )
 
-    def rekey(self, post_id: str, target: str, key: str) -> None:
+    def rekey(self, post_id: str, target: str, key: str, now: datetime) -> None:
         """A new idempotency key once the platform forgot the old one; see Ledger.rekey."""
         with self._write() as db:
             db.execute(
-                "UPDATE publisher_announcements SET key = %s, first_attempt_at = NULL "
+                "UPDATE publisher_announcements SET key = %s, first_attempt_at = %s "
                 "WHERE post_id = %s AND target = %s",
-                (key, post_id, target),
+                (key, _iso(now), post_id, target),
             )
 
     def mark_interrupted(self, post_id: str, target: str, error: str) -> bool:
