@@ -18,7 +18,7 @@ from fakes.posts import NOW, make_post, target
 from fakes.server import Fault, Request, Response
 
 from conftest import REPO, Site
-from publisher.announce import Receipt, RetryPolicy, list_state
+from publisher.announce import Ledger, Receipt, RetryPolicy, list_state
 from publisher.announce.adapters.mastodon import MastodonAnnouncer
 from publisher.announce.adapters.slack import SlackAnnouncer
 from publisher.announce.contract import Announcement, ReadBackUnavailable
@@ -389,3 +389,30 @@ def _publish(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         timeout=120,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)},
     )
+
+
+@pytest.mark.usefixtures("forgetful")
+@pytest.mark.parametrize("arrived", [True, False])
+def test_a_killed_send_with_an_expired_key_is_read_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, arrived: bool
+) -> None:
+    import sqlite3
+
+    state = tmp_path / "state"
+    with ReadableMastodon() as fake:
+        config = _mastodon(monkeypatch, fake)
+        baseline([config], state)
+        if arrived:  # the platform took it; the run died before writing `sent`
+            announce([config], [make_post(1)], state)
+            with sqlite3.connect(state / "announce.sqlite") as db:
+                db.execute("UPDATE announcements SET status = 'sending'")
+        else:  # the run died after writing `sending`, before the request left
+            with Ledger(state / "announce.sqlite") as ledger:
+                ledger.begin(make_post(1).id, "mastodon", "mastodon", "k" * 32, NOW)
+        fake.forget_keys()
+        report = announce([config], [make_post(1)], state)
+        writes = len(fake.writes())
+    assert [(d.reason, d.result) for d in report.decisions] == [("retry", "sent")]
+    assert len(fake.delivered) == 1 and fake.reads == 1 and writes == 1
+    (row,) = list_state(state / "announce.sqlite")
+    assert row.status == "sent" and (row.reason == FOUND) is arrived
