@@ -416,3 +416,22 @@ def test_a_killed_send_with_an_expired_key_is_read_back(
     assert len(fake.delivered) == 1 and fake.reads == 1 and writes == 1
     (row,) = list_state(state / "announce.sqlite")
     assert row.status == "sent" and (row.reason == FOUND) is arrived
+
+
+def test_a_rate_limit_wait_ends_at_the_deadline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = tmp_path / "state"
+    policy = RetryPolicy(attempts=3, base=0.05, cap=0.2, budget=30.0)
+    with running(PLATFORMS[1], monkeypatch, deadline=0.5) as (fake, config):
+        baseline([config], state)
+        fake.fail_next(Fault.status(429, retry_after=20.0))
+        report = announce([config], [make_post(1), make_post(2)], state, policy=policy)
+        writes = len(fake.writes())
+    first, second = report.decisions
+    assert writes == 1  # no request after the deadline, though the wait allowed one
+    assert first.result == "failed" and "not retried: the run's deadline passed" in (
+        first.error or ""
+    )
+    assert second.result == "deadline"
+    assert [r.status for r in list_state(state / "announce.sqlite")] == ["failed"]

@@ -45,7 +45,9 @@ from publisher.announce.ledger import ANY, Entry, Expect, LedgerStore
 from publisher.announce.redact import redact
 from publisher.errors import AnnounceError
 
-Result = Literal["sent", "in_doubt", "failed", "taken"]
+#: ``taken``: another run sharing the ledger has it; ``stopped``: the run stopped (deadline,
+#: signal) before the first request, nothing written.
+Result = Literal["sent", "in_doubt", "failed", "taken", "stopped"]
 #: Refusals that concern the target, not the post: stop sending to it for this run.
 TARGET_REFUSALS = frozenset({401, 403, 404, 410})
 #: Notes kept in a row's ``reason`` after a failure: was the message certainly not sent?
@@ -255,8 +257,18 @@ def deliver(
         )
     waited = 0.0
     tries = 0
+    retrying: tuple[Entry, str, str, int | None] | None = None
     while True:
         pacer.wait()
+        # A wait (a rate limit, a backoff) may have run into the deadline or a signal.
+        stopping = should_stop()
+        if stopping is not None and retrying is None:
+            return Delivery(result="stopped", receipt=None, error=stopping, status=None, attempts=0)
+        if stopping is not None and retrying is not None:
+            last, note, reason, status = retrying
+            return _unsent(
+                ledger, last, "failed", note, f"{reason}; not retried: {stopping}", status
+            )
         tries += 1
         claimed = ledger.begin(
             post_id, target, announcer.kind, key, now(), expect=expect if tries == 1 else ANY
@@ -329,6 +341,7 @@ def deliver(
             log(f"{target}: {post_id}: {reason}; retrying in {delay:.1f} s")
             pacer.hold(delay)
             waited += delay
+            retrying = (entry, note, reason, exc.status)
             continue
         except AnnounceError as exc:
             reason = redact(str(exc))

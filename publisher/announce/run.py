@@ -572,6 +572,10 @@ def _send(
                     out.append(_failed(announcer, p, error))
                     say(error)
                     continue
+                if delivery.result == "stopped":
+                    halted = stop.why(target_deadline) or ("deadline", delivery.error or "")
+                    out.append(replace(_skip(announcer, p, result=halted[0]), error=halted[1]))
+                    continue
                 out.append(_decided(announcer, p, delivery, rendered.length, limit, say))
                 if delivery.stop_target:
                     stopped = (
@@ -619,6 +623,8 @@ def _decided(
         return replace(
             _skip(announcer, p, "seen"), detail="another run sharing the ledger announced it"
         )
+    if delivery.result == "stopped":  # the caller says which stop it was; a fallback
+        return replace(_skip(announcer, p, result="deadline"), error=delivery.error)
     if p.reason == "in_doubt" and delivery.result == "in_doubt":
         # Still in doubt from an earlier run, and still not resent: not a new failure.
         return replace(_skip(announcer, p), detail=delivery.error or p.detail)
