@@ -16,6 +16,11 @@ returns a :class:`Receipt` and raises :class:`DeliveryError` (an ``AnnounceError
 the target name and HTTP status) when the platform refuses or does not answer: never
 ``False``. Whether the delivery layer may retry depends on ``DeliveryError.outcome`` and
 the class's ``idempotent``.
+
+Two more declarations serve the delivery layer when a row was left ``sending``/``failed``
+by an earlier run: ``key_lifetime`` (how long the platform honours the idempotency key:
+past it, resending with the same key may post twice) and ``read_back`` (look on the
+platform for the message; ``ReadBackUnavailable`` where it cannot tell).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -57,6 +62,13 @@ class DeliveryError(AnnounceError):
         super().__init__(target, status, reason)
         self.outcome: Outcome = outcome
         self.retry_after = retry_after
+
+
+class ReadBackUnavailable(AnnounceError):
+    """This platform (or this token) cannot tell whether a message was posted."""
+
+    def __init__(self, target: str, status: int | None, reason: str) -> None:
+        super().__init__(target, status, reason)
 
 
 class SetupError(AnnounceError):
@@ -156,6 +168,9 @@ class Announcer(ABC):
     options: ClassVar[Mapping[str, Any]] = {}
     #: Whether the post's page has to be live before announcing (the outbox needs no page).
     needs_live_page: ClassVar[bool] = True
+    #: How long the platform honours an idempotency key after the first attempt;
+    #: None: forever (Bluesky rkey, webhook-id, outbox key) or no key at all.
+    key_lifetime: ClassVar[timedelta | None] = None
 
     def __init__(
         self,
@@ -201,6 +216,16 @@ class Announcer(ABC):
     @abstractmethod
     def announce(self, announcement: Announcement, session: requests.Session) -> Receipt:
         """Send; return a Receipt or raise DeliveryError/SetupError."""
+
+    def read_back(
+        self, announcement: Announcement, session: requests.Session, *, since: datetime
+    ) -> Receipt | None:
+        """Look on the platform for this announcement's message, sent at or after `since`.
+
+        A Receipt when it is there (remote id/url filled), None when it is certainly not,
+        ReadBackUnavailable when the platform or token cannot tell.
+        """
+        raise ReadBackUnavailable(self.name, None, f"{self.kind} cannot read back its messages")
 
     def escape(self, text: str) -> str:
         """Make post text safe inside this platform's markup (Slack's mrkdwn, say)."""

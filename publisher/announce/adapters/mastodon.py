@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any, ClassVar
 
 import requests
@@ -38,6 +39,9 @@ class MastodonAnnouncer(Announcer):
     kind = "mastodon"
     limit = DEFAULT_LIMIT
     idempotent = True
+    # PostStatusService keeps ``idempotency:status:<account>:<key>`` in Redis with
+    # ``setex(..., 3600)``: a resend more than an hour after the first attempt posts again.
+    key_lifetime: ClassVar[timedelta | None] = timedelta(hours=1)
     options: ClassVar[Mapping[str, Any]] = {
         "instance": REQUIRED,
         "token": SECRET,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -46,6 +47,9 @@ class MatrixAnnouncer(Announcer):
     # An event may be 65536 bytes in all; the HTML copy roughly doubles the text.
     limit = TextLimit(16000, "bytes")
     idempotent = True
+    # Synapse's HttpTransactionCache forgets a transaction id 30 to 60 minutes after the
+    # first PUT (and on restart); the spec promises no minimum, so take Synapse's floor.
+    key_lifetime: ClassVar[timedelta | None] = timedelta(minutes=30)
     options: ClassVar[Mapping[str, Any]] = {
         "homeserver": REQUIRED,
         "room_id": REQUIRED,
