@@ -34,7 +34,7 @@ from typing import Any, ClassVar, Literal
 
 import requests
 
-from publisher.announce.text import Unit, count
+from publisher.announce.text import Unit, count, shorten
 from publisher.config import Secret
 from publisher.errors import AnnounceError
 from publisher.posts.model import Post
@@ -98,6 +98,10 @@ class TextLimit:
         if self.max_bytes is not None and len(text.encode("utf-8")) > self.max_bytes:
             return False
         return self.measure(text) <= self.max
+
+    def clip(self, text: str) -> str:
+        """``text`` shortened (with an ellipsis) to fit; URLs are counted at their length."""
+        return shorten(text, self.max, unit=self.unit, max_bytes=self.max_bytes)
 
     def describe(self) -> str:
         extra = f", URLs count {self.url_length}" if self.url_length else ""

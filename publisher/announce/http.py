@@ -109,6 +109,25 @@ def body_of(response: requests.Response) -> Any:
         return None
 
 
+def json_object(response: requests.Response) -> dict[str, Any]:
+    """The answer's JSON object, or ``{}`` when it is not JSON or not an object: a 2xx whose
+    body has the wrong shape must not crash the run (see each adapter for what it means)."""
+    body = body_of(response)
+    return body if isinstance(body, dict) else {}
+
+
+def text_field(body: Any, *keys: str) -> str | None:
+    """``body[k1][k2]...`` when every step is an object and the end a non-empty string or
+    integer (ids come as either), else None."""
+    for key in keys:
+        if not isinstance(body, Mapping):
+            return None
+        body = body.get(key)
+    if isinstance(body, bool) or not isinstance(body, str | int) or body == "":
+        return None
+    return str(body)
+
+
 def _short(response: requests.Response, body: Any) -> str:
     if isinstance(body, Mapping):
         for key in ("error_description", "description", "message", "error", "errcode"):
