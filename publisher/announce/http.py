@@ -15,7 +15,7 @@ import json
 import threading
 import time
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -30,6 +30,9 @@ PERMANENT = frozenset({400, 401, 403, 404, 405, 410, 411, 413, 414, 415, 422})
 RETRYABLE = frozenset({408, 409, 425, 429, 503})
 
 DEFAULT_TIMEOUT = (5.0, 15.0)
+#: Read-back looks this much further back than the first attempt: the server's clock is
+#: not ours.
+CLOCK_SKEW = timedelta(minutes=10)
 
 _last = threading.local()
 
@@ -126,6 +129,17 @@ def text_field(body: Any, *keys: str) -> str | None:
     if isinstance(body, bool) or not isinstance(body, str | int) or body == "":
         return None
     return str(body)
+
+
+def answer_time(value: Any) -> datetime | None:
+    """An ISO 8601 time from an answer (``...Z`` included) as an aware datetime, else None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _short(response: requests.Response, body: Any) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,6 +22,7 @@ from publisher.announce.contract import (
     Announcement,
     Announcer,
     DeliveryError,
+    ReadBackUnavailable,
     Receipt,
     TextLimit,
 )
@@ -64,7 +66,8 @@ class OutboxAnnouncer(Announcer):
                 handle.seek(0)
                 for existing in handle:
                     try:
-                        if json.loads(existing).get("key") == announcement.key:
+                        entry = json.loads(existing)
+                        if isinstance(entry, dict) and entry.get("key") == announcement.key:
                             return Receipt(
                                 target=self.name, post_id=announcement.post.id, duplicate=True
                             )
@@ -81,6 +84,34 @@ class OutboxAnnouncer(Announcer):
                 outcome="retry",
             ) from None
         return Receipt(target=self.name, post_id=announcement.post.id, remote_url=path.as_uri())
+
+    def read_back(
+        self, announcement: Announcement, session: requests.Session, *, since: datetime
+    ) -> Receipt | None:
+        """The line with this announcement's key, if the outbox has one (any age: keys are
+        never reused)."""
+        path = self.path
+        try:
+            with open(path, encoding="utf-8") as handle:
+                for line in handle:
+                    try:
+                        entry = json.loads(line)
+                    except ValueError:
+                        continue  # a torn last line from a crash mid-append
+                    if isinstance(entry, dict) and entry.get("key") == announcement.key:
+                        return Receipt(
+                            target=self.name,
+                            post_id=announcement.post.id,
+                            remote_url=path.as_uri(),
+                            duplicate=True,
+                        )
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise ReadBackUnavailable(
+                self.name, None, f"cannot read {path} ({exc.strerror}); check the outbox path"
+            ) from None
+        return None
 
 
 def _lock(handle: Any) -> None:
