@@ -27,10 +27,13 @@ from publisher.announce.contract import (
     TextLimit,
 )
 
+#: Our own budget for ``text``; title and summary are kept whole.
+TEXT = TextLimit(5000, "graphemes")
+
 
 class OutboxAnnouncer(Announcer):
     kind = "outbox"
-    limit = TextLimit(5000, "graphemes")
+    limit = TEXT
     idempotent = True
     needs_live_page = False
     options: ClassVar[Mapping[str, Any]] = {"path": REQUIRED}
@@ -49,7 +52,7 @@ class OutboxAnnouncer(Announcer):
             "url": announcement.url,
             "title": announcement.title,
             "summary": announcement.summary,
-            "text": announcement.text,
+            "text": TEXT.clip(announcement.text),
             "date": post.date.isoformat(),
             "tags": list(post.tags),
             "categories": list(post.categories),
