@@ -4,7 +4,7 @@ An adapter is a small class with declarative attributes (Apprise-style) and two 
 
     class SlackAnnouncer(Announcer):
         kind = "slack"
-        limit = TextLimit(3000, "chars")
+        limit = TextLimit(3000, "utf16")
         idempotent = False                 # no idempotency key: at-most-once
         options = {"url": SECRET, "image": True}
 
@@ -15,7 +15,9 @@ An adapter is a small class with declarative attributes (Apprise-style) and two 
 returns a :class:`Receipt` and raises :class:`DeliveryError` (an ``AnnounceError`` with
 the target name and HTTP status) when the platform refuses or does not answer: never
 ``False``. Whether the delivery layer may retry depends on ``DeliveryError.outcome`` and
-the class's ``idempotent``.
+the class's ``idempotent``. A 2xx answer means the platform took the message, so an
+answer of the wrong shape (not JSON, fields missing or mistyped) gives a Receipt without
+the id it lacks, never an exception and never a resend.
 
 Two more declarations serve the delivery layer when a row was left ``sending``/``failed``
 by an earlier run: ``key_lifetime`` (how long the platform honours the idempotency key:

@@ -2,8 +2,10 @@
 
 Platforms disagree on what a "character" is: Bluesky and Mastodon count grapheme clusters
 (what a reader sees as one character: an emoji with a skin tone, a flag, e + accent),
-Bluesky also caps UTF-8 bytes, Telegram counts UTF-16 code units, Discord and Slack count
-code points, and Mastodon counts every URL as a fixed 23 characters whatever its length.
+Bluesky also caps UTF-8 bytes, Telegram and Teams (.NET) count UTF-16 code units, Discord
+counts code points, Slack says "characters" (counted here as UTF-16 units, never fewer
+than code points), and Mastodon counts every URL as a fixed 23 characters whatever its
+length. :func:`shorten` cuts to a budget in any of these units.
 
 The grapheme segmentation is a compact version of Unicode's extended grapheme cluster
 rules (UAX #29) without a dependency. Where it is simplified, it only ever *splits* a
