@@ -2,7 +2,8 @@
 
 * Log in with an app password (``com.atproto.server.createSession``) only when needed:
   the access and refresh tokens are kept in the state folder (mode 0600) and refreshed
-  with ``com.atproto.server.refreshSession``, so cron runs do not hit the login limit.
+  with ``com.atproto.server.refreshSession``, so cron runs do not hit the login limit
+  (``bluesky_session.py``).
 * Links in the text get ``app.bsky.richtext.facet#link`` facets whose ``byteStart`` /
   ``byteEnd`` are UTF-8 byte offsets (inclusive start, exclusive end); without them a
   URL is not clickable.
@@ -25,24 +26,19 @@
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-import re
-import threading
 import zlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import quote
 
 import requests
 
+from publisher.announce.adapters.bluesky_session import XrpcSession
 from publisher.announce.contract import (
     REQUIRED,
     SECRET,
     Announcement,
-    Announcer,
     DeliveryError,
     ReadBackUnavailable,
     Receipt,
@@ -56,7 +52,6 @@ from publisher.announce.http import (
     json_object,
     text_field,
 )
-from publisher.announce.redact import register_secret
 from publisher.announce.text import URL_RE
 
 BLOB_LIMIT = 1_000_000
@@ -104,7 +99,7 @@ def link_facets(text: str) -> list[dict[str, Any]]:
     return facets
 
 
-class BlueskyAnnouncer(Announcer):
+class BlueskyAnnouncer(XrpcSession):
     kind = "bluesky"
     limit = TEXT
     idempotent = True
@@ -115,141 +110,6 @@ class BlueskyAnnouncer(Announcer):
         "language": None,
         "image": True,
     }
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._session: dict[str, str] | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def service(self) -> str:
-        return str(self.config.get("service") or "https://bsky.social").rstrip("/")
-
-    def _xrpc(self, method: str) -> str:
-        return f"{self.service}/xrpc/{method}"
-
-    # -- session -------------------------------------------------------------
-
-    def session_file(self) -> Path | None:
-        if self.state_dir is None:
-            return None
-        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", self.name)
-        return self.state_dir / f"bluesky-{safe}.session.json"
-
-    def _load(self) -> dict[str, str] | None:
-        path = self.session_file()
-        if path is None or not path.is_file():
-            return None
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        if not isinstance(data, dict) or data.get("handle_config") != self.config.get("handle"):
-            return None
-        if not all(isinstance(data.get(k), str) for k in ("accessJwt", "refreshJwt", "did")):
-            return None
-        for key in ("accessJwt", "refreshJwt"):
-            register_secret(data[key])
-        return {k: str(v) for k, v in data.items()}
-
-    def _save(self, data: dict[str, Any]) -> dict[str, str]:
-        session = {
-            "accessJwt": str(data["accessJwt"]),
-            "refreshJwt": str(data["refreshJwt"]),
-            "did": str(data["did"]),
-            "handle": str(data.get("handle") or self.config.get("handle")),
-            "handle_config": str(self.config.get("handle")),
-        }
-        for key in ("accessJwt", "refreshJwt"):
-            register_secret(session[key])
-        path = self.session_file()
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_suffix(".tmp")
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(session, handle)
-            os.replace(temporary, path)
-        return session
-
-    def _login(self, http: requests.Session) -> dict[str, str]:
-        response = call(
-            http,
-            self.name,
-            "POST",
-            self._xrpc("com.atproto.server.createSession"),
-            what="Bluesky login",
-            json={"identifier": self.config["handle"], "password": self.secret("app_password")},
-            timeout=self.timeout,
-            ok=(200,),
-        )
-        body = json_object(response)
-        if not all(isinstance(body.get(k), str) for k in ("accessJwt", "refreshJwt", "did")):
-            raise DeliveryError(
-                self.name, 200, "Bluesky login answered without tokens", outcome="retry"
-            )
-        return self._save(body)
-
-    def _refresh(self, http: requests.Session, session: dict[str, str]) -> dict[str, str]:
-        try:
-            response = call(
-                http,
-                self.name,
-                "POST",
-                self._xrpc("com.atproto.server.refreshSession"),
-                what="Bluesky session refresh",
-                headers={"Authorization": f"Bearer {session['refreshJwt']}"},
-                timeout=self.timeout,
-                ok=(200,),
-            )
-        except DeliveryError as exc:
-            if exc.outcome == "refused":
-                return self._login(http)
-            raise
-        body = json_object(response)
-        if not all(isinstance(body.get(k), str) for k in ("accessJwt", "refreshJwt")):
-            return self._login(http)
-        return self._save({**session, **body})
-
-    def _current(self, http: requests.Session) -> dict[str, str]:
-        if self._session is None:
-            self._session = self._load() or self._login(http)
-        return self._session
-
-    def _authed(
-        self, http: requests.Session, method: str, name: str, *, what: str, **kwargs: Any
-    ) -> requests.Response:
-        """A call with the access token; on an expired token, refresh once and repeat."""
-        with self._lock:
-            session = self._current(http)
-        headers = dict(kwargs.pop("headers", {}) or {})
-        try:
-            return call(
-                http,
-                self.name,
-                method,
-                self._xrpc(name),
-                what=what,
-                headers={**headers, "Authorization": f"Bearer {session['accessJwt']}"},
-                timeout=self.timeout,
-                **kwargs,
-            )
-        except DeliveryError as exc:
-            if exc.status not in (400, 401) or ("xpired" not in exc.reason and exc.status != 401):
-                raise
-        with self._lock:
-            self._session = self._refresh(http, session)
-            session = self._session
-        return call(
-            http,
-            self.name,
-            method,
-            self._xrpc(name),
-            what=what,
-            headers={**headers, "Authorization": f"Bearer {session['accessJwt']}"},
-            timeout=self.timeout,
-            **kwargs,
-        )
 
     # -- the post ------------------------------------------------------------
 
@@ -262,18 +122,19 @@ class BlueskyAnnouncer(Announcer):
         return tid(micros, clock_id & 0x3FF)
 
     def legacy_rkey(self, announcement: Announcement) -> str:
-        """The key versions before 2026-11 used (seconds-precise ledger times, CRC clock id):
-        a row they left ``sending`` may have its record there."""
+        """The key earlier versions used (a CRC of the idempotency key as clock id): a row
+        they left ``sending`` may have its record there."""
         micros = int(announcement.created_at.astimezone(UTC).timestamp() * 1_000_000)
         return tid(micros, zlib.crc32(announcement.key.encode()) & 0x3FF)
 
     def record(self, announcement: Announcement, thumb: Any = None) -> dict[str, Any]:
+        text = TEXT.clip(announcement.text)
         record: dict[str, Any] = {
             "$type": COLLECTION,
-            "text": TEXT.clip(announcement.text),
+            "text": text,
             "createdAt": announcement.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         }
-        facets = link_facets(announcement.text)
+        facets = link_facets(text)
         if facets:
             record["facets"] = facets
         external: dict[str, Any] = {
