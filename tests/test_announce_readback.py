@@ -27,7 +27,12 @@ from publisher.announce.adapters.discord import DiscordAnnouncer
 from publisher.announce.adapters.mastodon import MastodonAnnouncer
 from publisher.announce.adapters.matrix import MatrixAnnouncer
 from publisher.announce.adapters.outbox import OutboxAnnouncer
-from publisher.announce.contract import Announcement, Announcer, ReadBackUnavailable
+from publisher.announce.contract import (
+    Announcement,
+    Announcer,
+    DeliveryError,
+    ReadBackUnavailable,
+)
 from publisher.announce.registry import BUILTINS, announcer_class
 
 FIRST = datetime(2026, 6, 1, 12, 0, 0, 123456, tzinfo=UTC)
@@ -144,6 +149,19 @@ def test_bluesky_finds_a_record_written_under_the_old_key_scheme(
     assert receipt.duplicate and fake.writes() == []
     assert receipt.remote_url is not None
     assert receipt.remote_url.endswith(announcer.legacy_rkey(announcement))
+
+
+def test_bluesky_gives_up_with_a_clear_refusal_when_every_key_is_taken(
+    bluesky: tuple[BlueskyFake, BlueskyAnnouncer], http: requests.Session
+) -> None:
+    fake, announcer = bluesky
+    mine, other = ann(1), ann(2)
+    for probe in range(8):
+        fake.records[announcer.rkey(mine, probe)] = announcer.record(other)
+    with pytest.raises(DeliveryError, match="record keys in a row are taken") as caught:
+        announcer.announce(mine, http)
+    assert caught.value.outcome == "refused"
+    assert fake.delivered == []  # and the other post's record was never reported as ours
 
 
 # -- Mastodon: a key lives an hour; read-back tells what the key no longer can ----------
