@@ -286,3 +286,16 @@ def test_outbox_appends_json_lines_once(tmp_path: Path) -> None:
     lines = (tmp_path / "public" / "announcements.jsonl").read_text(encoding="utf-8").splitlines()
     assert first.sent == 2 and second.sent == 0
     assert [json.loads(line)["post_id"] for line in lines] == [p.id for p in posts]
+
+
+def test_slack_fallback_text_is_escaped_like_the_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = tmp_path / "state"
+    with running(PLATFORMS[0], monkeypatch) as (fake, config):
+        baseline([config], state)
+        report = announce([config], [make_post(1, title="<!channel> & <@U024BE7LH> >")], state)
+    assert report.sent == 1 and fake.problems == []
+    (body,) = fake.delivered
+    assert body["text"].startswith("&lt;!channel&gt; &amp; &lt;@U024BE7LH&gt; &gt; ")
+    assert body["text"].endswith(make_post(1).url)

@@ -4,7 +4,7 @@ An adapter is a small class with declarative attributes (Apprise-style) and two 
 
     class SlackAnnouncer(Announcer):
         kind = "slack"
-        limit = TextLimit(3000, "chars")
+        limit = TextLimit(3000, "utf16")
         idempotent = False                 # no idempotency key: at-most-once
         options = {"url": SECRET, "image": True}
 
@@ -15,7 +15,14 @@ An adapter is a small class with declarative attributes (Apprise-style) and two 
 returns a :class:`Receipt` and raises :class:`DeliveryError` (an ``AnnounceError`` with
 the target name and HTTP status) when the platform refuses or does not answer: never
 ``False``. Whether the delivery layer may retry depends on ``DeliveryError.outcome`` and
-the class's ``idempotent``.
+the class's ``idempotent``. A 2xx answer means the platform took the message, so an
+answer of the wrong shape (not JSON, fields missing or mistyped) gives a Receipt without
+the id it lacks, never an exception and never a resend.
+
+Two more declarations serve the delivery layer when a row was left ``sending``/``failed``
+by an earlier run: ``key_lifetime`` (how long the platform honours the idempotency key:
+past it, resending with the same key may post twice) and ``read_back`` (look on the
+platform for the message; ``ReadBackUnavailable`` where it cannot tell).
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from typing import Any, ClassVar, Literal
 
 import requests
 
-from publisher.announce.text import Unit, count
+from publisher.announce.text import Unit, count, shorten
 from publisher.config import Secret
 from publisher.errors import AnnounceError
 from publisher.posts.model import Post
@@ -60,7 +67,10 @@ class DeliveryError(AnnounceError):
 
 
 class ReadBackUnavailable(AnnounceError):
-    """The platform (or this token) cannot tell whether an earlier message arrived."""
+    """This platform (or this token) cannot tell whether a message was posted."""
+
+    def __init__(self, target: str, status: int | None, reason: str) -> None:
+        super().__init__(target, status, reason)
 
 
 class SetupError(AnnounceError):
@@ -90,6 +100,10 @@ class TextLimit:
         if self.max_bytes is not None and len(text.encode("utf-8")) > self.max_bytes:
             return False
         return self.measure(text) <= self.max
+
+    def clip(self, text: str) -> str:
+        """``text`` shortened (with an ellipsis) to fit; URLs are counted at their length."""
+        return shorten(text, self.max, unit=self.unit, max_bytes=self.max_bytes)
 
     def describe(self) -> str:
         extra = f", URLs count {self.url_length}" if self.url_length else ""
@@ -160,8 +174,8 @@ class Announcer(ABC):
     options: ClassVar[Mapping[str, Any]] = {}
     #: Whether the post's page has to be live before announcing (the outbox needs no page).
     needs_live_page: ClassVar[bool] = True
-    #: How long the platform honours the idempotency key after the first attempt;
-    #: None: forever, or no key at all.
+    #: How long the platform honours an idempotency key after the first attempt;
+    #: None: forever (Bluesky rkey, webhook-id, outbox key) or no key at all.
     key_lifetime: ClassVar[timedelta | None] = None
 
     def __init__(
@@ -212,9 +226,12 @@ class Announcer(ABC):
     def read_back(
         self, announcement: Announcement, session: requests.Session, *, since: datetime
     ) -> Receipt | None:
-        """Receipt when the message is on the platform, None when certainly not,
-        raises ReadBackUnavailable when the platform cannot tell."""
-        raise ReadBackUnavailable(self.name, None, f"{self.kind} cannot be asked what it has")
+        """Look on the platform for this announcement's message, sent at or after `since`.
+
+        A Receipt when it is there (remote id/url filled), None when it is certainly not,
+        ReadBackUnavailable when the platform or token cannot tell.
+        """
+        raise ReadBackUnavailable(self.name, None, f"{self.kind} cannot read back its messages")
 
     def escape(self, text: str) -> str:
         """Make post text safe inside this platform's markup (Slack's mrkdwn, say)."""

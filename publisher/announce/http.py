@@ -15,7 +15,7 @@ import json
 import threading
 import time
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -30,6 +30,9 @@ PERMANENT = frozenset({400, 401, 403, 404, 405, 410, 411, 413, 414, 415, 422})
 RETRYABLE = frozenset({408, 409, 425, 429, 503})
 
 DEFAULT_TIMEOUT = (5.0, 15.0)
+#: Read-back looks this much further back than the first attempt: the server's clock is
+#: not ours.
+CLOCK_SKEW = timedelta(minutes=10)
 
 _last = threading.local()
 
@@ -107,6 +110,36 @@ def body_of(response: requests.Response) -> Any:
         return response.json()
     except (ValueError, json.JSONDecodeError):
         return None
+
+
+def json_object(response: requests.Response) -> dict[str, Any]:
+    """The answer's JSON object, or ``{}`` when it is not JSON or not an object: a 2xx whose
+    body has the wrong shape must not crash the run (see each adapter for what it means)."""
+    body = body_of(response)
+    return body if isinstance(body, dict) else {}
+
+
+def text_field(body: Any, *keys: str) -> str | None:
+    """``body[k1][k2]...`` when every step is an object and the end a non-empty string or
+    integer (ids come as either), else None."""
+    for key in keys:
+        if not isinstance(body, Mapping):
+            return None
+        body = body.get(key)
+    if isinstance(body, bool) or not isinstance(body, str | int) or body == "":
+        return None
+    return str(body)
+
+
+def answer_time(value: Any) -> datetime | None:
+    """An ISO 8601 time from an answer (``...Z`` included) as an aware datetime, else None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _short(response: requests.Response, body: Any) -> str:

@@ -6,15 +6,22 @@ and the parts of it that libraries quote on their own (requests puts a URL's pat
 the whole URL, into its connection errors; Telegram's token sits inside the API path),
 with a short tail such as ``…f3a9``. Logs, exception text, dry-run payloads, the JSON
 report and the ledger all go through it.
+
+A server may echo back only a *part* of a secret, so each part that is secret on its own
+is registered too: a webhook URL's path and its token-like segments and query values
+(Discord's ``/webhooks/<id>/<token>``, Teams' ``sig=``), the halves of a ``id:token``
+credential (a Telegram bot token without its ``123456:`` prefix), and the percent-encoded
+and base64 (standard, URL-safe, with and without padding) spellings of each.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
@@ -27,15 +34,53 @@ def mask(value: str) -> str:
     return "…" + value[-4:] if len(value) >= 16 else "…"
 
 
-def _variants(value: str) -> set[str]:
+#: Query parameters that carry a credential whatever it looks like (Teams' ``sig``).
+CREDENTIAL_PARAMS = frozenset(
+    {"sig", "signature", "token", "access_token", "key", "api_key", "apikey", "code", "secret"}
+)
+
+
+def _token_like(part: str) -> bool:
+    """Could this piece be a credential on its own? Long, or letters mixed with digits;
+    path words such as ``services`` or ``webhooks`` are not, and stay readable."""
+    if len(part) < MIN_SECRET_LENGTH:
+        return False
+    if len(part) >= 16:
+        return True
+    return len(part) >= 8 and any(c.isdigit() for c in part) and any(c.isalpha() for c in part)
+
+
+def _spellings(value: str) -> set[str]:
+    """``value`` as a server might print it: raw, percent-encoded, base64 four ways."""
+    raw = value.encode("utf-8")
     found = {value, quote(value, safe=""), quote(value, safe="/:")}
-    parts = urlsplit(value)
-    if parts.scheme in ("http", "https") and parts.netloc:
-        tail = parts.path + (f"?{parts.query}" if parts.query else "")
+    for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
+        text = encoded.decode("ascii")
+        found |= {text, text.rstrip("=")}
+    return found
+
+
+def _variants(value: str) -> set[str]:
+    parts: set[str] = {value}
+    split = urlsplit(value)
+    if split.scheme in ("http", "https") and split.netloc:
+        tail = split.path + (f"?{split.query}" if split.query else "")
         if len(tail.strip("/")) >= MIN_SECRET_LENGTH:
-            found |= {tail, tail.lstrip("/")}
-        if parts.password:
-            found.add(parts.password)
+            parts |= {tail, tail.lstrip("/"), split.path}
+        if split.password:
+            parts.add(split.password)
+        parts |= {unquote(seg) for seg in split.path.split("/") if _token_like(unquote(seg))}
+        parts |= {
+            v
+            for k, v in parse_qsl(split.query)
+            if _token_like(v) or (k.lower() in CREDENTIAL_PARAMS and len(v) >= MIN_SECRET_LENGTH)
+        }
+    else:
+        # ``123456:ABC-DEF...`` (Telegram), ``user:password``: each side may be echoed alone.
+        parts |= {piece for piece in value.split(":") if _token_like(piece)}
+    found: set[str] = set()
+    for part in parts:
+        found |= _spellings(part)
     return {v for v in found if len(v) >= MIN_SECRET_LENGTH}
 
 

@@ -2,8 +2,10 @@
 
 Platforms disagree on what a "character" is: Bluesky and Mastodon count grapheme clusters
 (what a reader sees as one character: an emoji with a skin tone, a flag, e + accent),
-Bluesky also caps UTF-8 bytes, Telegram counts UTF-16 code units, Discord and Slack count
-code points, and Mastodon counts every URL as a fixed 23 characters whatever its length.
+Bluesky also caps UTF-8 bytes, Telegram and Teams (.NET) count UTF-16 code units, Discord
+counts code points, Slack says "characters" (counted here as UTF-16 units, never fewer
+than code points), and Mastodon counts every URL as a fixed 23 characters whatever its
+length. :func:`shorten` cuts to a budget in any of these units.
 
 The grapheme segmentation is a compact version of Unicode's extended grapheme cluster
 rules (UAX #29) without a dependency. Where it is simplified, it only ever *splits* a
@@ -133,17 +135,47 @@ def count(text: str, unit: Unit, *, url_length: int | None = None) -> int:
     return n + urls * (url_length or 0)
 
 
-def shorten(text: str, graphemes_kept: int, *, ellipsis: str = "…") -> str:
-    """The first ``graphemes_kept`` user-visible characters, cut at a word boundary if one is near."""
-    clusters = list(graphemes(text))
-    if len(clusters) <= graphemes_kept:
+def shorten(
+    text: str,
+    budget: int,
+    *,
+    unit: Unit = "graphemes",
+    max_bytes: int | None = None,
+    ellipsis: str = "…",
+) -> str:
+    """``text`` cut to at most ``budget`` in ``unit`` (and ``max_bytes`` UTF-8 bytes), the
+    ellipsis included, at a word boundary if one is near.
+
+    The cut falls between grapheme clusters only, so an emoji sequence or an accent is never
+    split, even when the budget is counted in code points, UTF-16 units or bytes: the
+    result may then be a little under the budget, never over it.
+    """
+    if count(text, unit) <= budget and (max_bytes is None or len(text.encode()) <= max_bytes):
         return text
-    if graphemes_kept <= 0:
+    if budget <= 0 or max_bytes == 0:
         return ""
-    cut = "".join(clusters[:graphemes_kept]).rstrip()
+
+    def size(piece: str) -> tuple[int, int]:
+        return count(piece, unit), len(piece.encode("utf-8"))
+
+    limit_bytes = max_bytes if max_bytes is not None else -1
+    mark, mark_bytes = size(ellipsis)
+    if mark > budget or (limit_bytes >= 0 and mark_bytes > limit_bytes):
+        mark, mark_bytes, ellipsis = 0, 0, ""
+    room, room_bytes = budget - mark, (limit_bytes - mark_bytes if limit_bytes >= 0 else -1)
+    kept: list[str] = []
+    used = used_bytes = 0
+    for cluster in graphemes(text):
+        n, b = size(cluster)
+        if used + n > room or (room_bytes >= 0 and used_bytes + b > room_bytes):
+            break
+        kept.append(cluster)
+        used, used_bytes = used + n, used_bytes + b
+    cut = "".join(kept).rstrip()
     space = cut.rfind(" ")
     if space >= max(1, len(cut) - 20):
         cut = cut[:space]
+    # Stripping only removes characters, so the result stays within the budget.
     return cut.rstrip(" ,;:.-–—") + ellipsis
 
 

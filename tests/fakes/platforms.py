@@ -6,7 +6,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import html
 import itertools
+import json
 import re
 import threading
 import time
@@ -81,6 +83,12 @@ class SlackFake(FakePlatform):
             if block["type"] == "image" and not (block.get("image_url") and block.get("alt_text")):
                 self.problem("slack: image block without image_url/alt_text")
                 return Response(400, "invalid_blocks")
+            if block["type"] == "image" and len(block["alt_text"]) > 2000:
+                self.problem("slack: alt_text over 2000 characters")
+                return Response(400, "invalid_blocks")
+        if re.search(r"<[!@#]", body.get("text", "")):
+            # Slack would ping the channel from the notification text.
+            self.problem("slack: fallback text carries a raw mention")
         with self.lock:
             self.delivered.append(body)
         return Response(200, "ok", processed=True)
@@ -116,9 +124,24 @@ class DiscordFake(FakePlatform):
         body = request.json()
         if len(body.get("content", "")) > 2000:
             return Response(400, {"message": "Invalid Form Body", "code": 50035})
+        # Discord counts code points (Python's len).
+        total = 0
         for embed in body.get("embeds", []):
-            if len(embed.get("title", "")) > 256 or len(embed.get("description", "")) > 4096:
+            title, description = embed.get("title", ""), embed.get("description", "")
+            footer = (embed.get("footer") or {}).get("text", "")
+            author = (embed.get("author") or {}).get("name", "")
+            total += len(title) + len(description) + len(footer) + len(author)
+            if (
+                len(title) > 256
+                or len(description) > 4096
+                or len(footer) > 2048
+                or len(author) > 256
+            ):
+                self.problem("discord: an embed field over its limit")
                 return Response(400, {"message": "Invalid Form Body", "code": 50035})
+        if total > 6000 or not 1 <= len(body.get("username", "x")) <= 80:
+            self.problem("discord: embeds over 6000 characters or username not 1-80")
+            return Response(400, {"message": "Invalid Form Body", "code": 50035})
         if body.get("allowed_mentions") != {"parse": []}:
             self.problem("discord: allowed_mentions is not empty")
         headers: dict[str, str] = {}
@@ -155,6 +178,9 @@ class TeamsFake(FakePlatform):
     def route(self, request: Request) -> Response:
         if request.query.get("sig") != ["SIGSIGSIGSIG"]:
             return Response(401, {"error": {"code": "DirectApiAuthorizationRequired"}})
+        if len(request.body) > 28_000:
+            self.problem("teams: message over 28 KB")
+            return Response(413, {"error": {"code": "MessageSizeExceeded"}})
         body = request.json()
         attachments = body.get("attachments") or []
         ok = (
@@ -177,14 +203,26 @@ class TeamsFake(FakePlatform):
 
 
 class MastodonFake(FakePlatform):
-    name = "mastodon"
+    """Mastodon as PostStatusService behaves: an ``Idempotency-Key`` is remembered for
+    ``key_ttl`` seconds (Redis ``setex`` 3600) and then forgotten, so a late resend with
+    the same key posts again. Statuses can be read back as the real API serves them."""
 
-    def __init__(self, token: str = "mastodon-token-0123456789", max_characters: int = 500) -> None:
+    name = "mastodon"
+    account_id = "109"
+
+    def __init__(
+        self,
+        token: str = "mastodon-token-0123456789",
+        max_characters: int = 500,
+        key_ttl: float = 3600.0,
+    ) -> None:
         super().__init__()
         self.token = token
         self.max_characters = max_characters
-        self.by_key: dict[str, dict[str, Any]] = {}
+        self.key_ttl = key_ttl
+        self.by_key: dict[str, tuple[float, dict[str, Any]]] = {}
         self.media: dict[str, dict[str, Any]] = {}
+        self.statuses: list[dict[str, Any]] = []
         self.ids = itertools.count(1)
 
     def is_write(self, request: Request) -> bool:
@@ -218,6 +256,13 @@ class MastodonFake(FakePlatform):
             )
         if not self._authed(request):
             return Response(401, {"error": "The access token is invalid"})
+        if request.method == "GET" and request.path == "/api/v1/accounts/verify_credentials":
+            return Response(200, {"id": self.account_id, "username": "blog", "acct": "blog"})
+        if (
+            request.method == "GET"
+            and request.path == f"/api/v1/accounts/{self.account_id}/statuses"
+        ):
+            return Response(200, self._page(request))
         if request.method == "POST" and request.path == "/api/v2/media":
             ctype = request.headers.get("content-type", "")
             if not ctype.startswith("multipart/form-data"):
@@ -233,50 +278,87 @@ class MastodonFake(FakePlatform):
             if "file" not in fields or not fields.get("description"):
                 self.problem("mastodon: media upload without file or description")
                 return Response(422, {"error": "Validation failed"})
+            description = fields["description"].get_content()
+            if len(description) > 1500:
+                self.problem("mastodon: media description over 1500 characters")
+                return Response(422, {"error": "Validation failed: Description is too long"})
             media_id = f"m{next(self.ids)}"
-            self.media[media_id] = {"description": fields["description"].get_content()}
+            self.media[media_id] = {"description": description}
             return Response(200, {"id": media_id, "type": "image", "url": None})
         if request.method == "POST" and request.path == "/api/v1/statuses":
-            key = request.headers.get("idempotency-key")
-            if not key:
-                self.problem("mastodon: no Idempotency-Key")
-            body = request.json()
-            with self.lock:
-                if key and key in self.by_key:
-                    return Response(200, self.by_key[key])
-            status = body.get("status", "")
-            if count(status, "graphemes", url_length=23) > self.max_characters:
-                return Response(
-                    422, {"error": "Validation failed: Text character limit of 500 exceeded"}
-                )
-            if body.get("visibility") not in ("public", "unlisted", "private", "direct"):
-                return Response(422, {"error": "Validation failed: visibility"})
-            for media_id in body.get("media_ids", []):
-                if media_id not in self.media:
-                    return Response(422, {"error": "Validation failed: media"})
-            with self.lock:
-                status_id = str(next(self.ids))
-                created = {
-                    "id": status_id,
-                    "url": f"https://example.social/@blog/{status_id}",
-                    "uri": status_id,
-                    "content": status,
-                }
-                if key:
-                    self.by_key[key] = created
-                self.delivered.append(body)
-            reset = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() + 300))
-            return Response(
-                200,
-                created,
-                {
-                    "X-RateLimit-Limit": "300",
-                    "X-RateLimit-Remaining": "299",
-                    "X-RateLimit-Reset": reset,
-                },
-                processed=True,
-            )
+            return self._post(request)
         return Response(404, {"error": "Record not found"})
+
+    def _post(self, request: Request) -> Response:
+        key = request.headers.get("idempotency-key")
+        if not key:
+            self.problem("mastodon: no Idempotency-Key")
+        body = request.json()
+        with self.lock:
+            remembered = self.by_key.get(key or "")
+            if remembered is not None and self.now() - remembered[0] < self.key_ttl:
+                return Response(200, remembered[1])
+        status = body.get("status", "")
+        if count(status, "graphemes", url_length=23) > self.max_characters:
+            return Response(
+                422,
+                {
+                    "error": "Validation failed: Text character limit of "
+                    f"{self.max_characters} exceeded"
+                },
+            )
+        if body.get("visibility") not in ("public", "unlisted", "private", "direct"):
+            return Response(422, {"error": "Validation failed: visibility"})
+        for media_id in body.get("media_ids", []):
+            if media_id not in self.media:
+                return Response(422, {"error": "Validation failed: media"})
+        with self.lock:
+            status_id = str(next(self.ids))
+            created = {
+                "id": status_id,
+                "created_at": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(self.now())),
+                "url": f"https://example.social/@blog/{status_id}",
+                "uri": f"https://example.social/users/blog/statuses/{status_id}",
+                "content": _mastodon_html(status),
+                "card": None,
+            }
+            if key:
+                self.by_key[key] = (self.now(), created)
+            self.statuses.insert(0, created)
+            self.delivered.append(body)
+        reset = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() + 300))
+        return Response(
+            200,
+            created,
+            {
+                "X-RateLimit-Limit": "300",
+                "X-RateLimit-Remaining": "299",
+                "X-RateLimit-Reset": reset,
+            },
+            processed=True,
+        )
+
+    def _page(self, request: Request) -> list[dict[str, Any]]:
+        """Newest first; ``max_id`` returns statuses older than that id; at most ``limit``."""
+        limit = min(int(request.query.get("limit", ["20"])[0]), 40)
+        max_id = request.query.get("max_id", [None])[0]
+        with self.lock:
+            statuses = list(self.statuses)
+        if max_id is not None:
+            statuses = [s for s in statuses if int(s["id"]) < int(max_id)]
+        return statuses[:limit]
+
+
+def _mastodon_html(text: str) -> str:
+    """How Mastodon renders a plain status: escaped, each URL an ``<a href>``."""
+    out, last = [], 0
+    for match in re.finditer(r"https?://[^\s<>\"']+", text):
+        out.append(html.escape(text[last : match.start()]))
+        url = html.escape(match.group(0))
+        out.append(f'<a href="{url}" rel="nofollow noopener" target="_blank">{url}</a>')
+        last = match.end()
+    out.append(html.escape(text[last:]))
+    return "<p>" + "".join(out).replace("\n", "<br />") + "</p>"
 
 
 _TID = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
@@ -358,6 +440,8 @@ class BlueskyFake(FakePlatform):
                     },
                 )
             return Response(400, {"error": "RecordNotFound", "message": "Could not locate record"})
+        if method == "com.atproto.repo.listRecords":
+            return Response(200, self._list(request))
         if self._bearer(request) not in self.access:
             return Response(400, {"error": "ExpiredToken", "message": "Token has expired"})
         if method == "com.atproto.repo.uploadBlob":
@@ -399,6 +483,28 @@ class BlueskyFake(FakePlatform):
             )
         return Response(404, {"error": "MethodNotImplemented"})
 
+    def _list(self, request: Request) -> dict[str, Any]:
+        """Newest first (record keys descending); ``cursor`` is the last key of the page."""
+        limit = min(int(request.query.get("limit", ["50"])[0]), 100)
+        cursor = request.query.get("cursor", [None])[0]
+        with self.lock:
+            keys = sorted(self.records, reverse=True)
+            if cursor is not None:
+                keys = [k for k in keys if k < cursor]
+            page = keys[:limit]
+            records = [
+                {
+                    "uri": f"at://{self.did}/app.bsky.feed.post/{k}",
+                    "cid": "bafyfake",
+                    "value": self.records[k],
+                }
+                for k in page
+            ]
+        answer: dict[str, Any] = {"records": records}
+        if len(page) == limit:
+            answer["cursor"] = page[-1]
+        return answer
+
     def _check_post(self, body: dict[str, Any], record: dict[str, Any], rkey: str) -> list[str]:
         problems = []
         if body.get("repo") != self.did or body.get("collection") != "app.bsky.feed.post":
@@ -424,6 +530,16 @@ class BlueskyFake(FakePlatform):
                 k in external for k in ("uri", "title", "description")
             ):
                 problems.append("embed is not a complete app.bsky.embed.external")
+            elif (
+                count(external["title"], "graphemes") > 300
+                or len(external["title"].encode()) > 3000
+            ):
+                problems.append("card title over 300 graphemes / 3000 bytes")
+            elif (
+                count(external["description"], "graphemes") > 1000
+                or len(external["description"].encode()) > 3000
+            ):
+                problems.append("card description over 1000 graphemes / 3000 bytes")
         return problems
 
 
@@ -512,13 +628,22 @@ class TelegramFake(FakePlatform):
 
 
 class MatrixFake(FakePlatform):
+    """A homeserver room: ``PUT .../send/m.room.message/{txnId}`` remembered per token for
+    ``txn_ttl`` seconds (Synapse: 30 to 60 minutes), events readable backwards through
+    ``GET .../messages?dir=b`` with ``unsigned.transaction_id`` shown to the sender."""
+
     name = "matrix"
 
-    def __init__(self, token: str = "syt_matrix_token_0123456789") -> None:
+    def __init__(self, token: str = "syt_matrix_token_0123456789", txn_ttl: float = 1800.0) -> None:
         super().__init__()
         self.token = token
-        self.events: dict[str, str] = {}
+        self.txn_ttl = txn_ttl
+        self.events: dict[str, tuple[float, str]] = {}
+        self.timeline: list[dict[str, Any]] = []
         self.ids = itertools.count(1)
+
+    def is_write(self, request: Request) -> bool:
+        return request.method == "PUT"
 
     def fault_response(self, fault: Fault) -> Response:
         if fault.code == 429:
@@ -535,6 +660,9 @@ class MatrixFake(FakePlatform):
     def route(self, request: Request) -> Response:
         if request.headers.get("authorization") != f"Bearer {self.token}":
             return Response(401, {"errcode": "M_UNKNOWN_TOKEN", "error": "Invalid access token"})
+        messages = re.fullmatch(r"/_matrix/client/v3/rooms/([^/]+)/messages", request.path)
+        if request.method == "GET" and messages is not None:
+            return Response(200, self._messages(request))
         match = re.fullmatch(
             r"/_matrix/client/v3/rooms/([^/]+)/send/m\.room\.message/([^/]+)", request.path
         )
@@ -543,14 +671,41 @@ class MatrixFake(FakePlatform):
         body = request.json()
         if not body.get("msgtype") or not isinstance(body.get("body"), str):
             return Response(400, {"errcode": "M_BAD_JSON", "error": "msgtype and body required"})
+        content = json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        if len(content.encode()) > 60_000:
+            self.problem("matrix: event content over 60000 bytes")
+            return Response(413, {"errcode": "M_TOO_LARGE", "error": "event too large"})
         txn = unquote(match.group(2))
         with self.lock:
-            if txn in self.events:
-                return Response(200, {"event_id": self.events[txn]})
+            seen = self.events.get(txn)
+            if seen is not None and self.now() - seen[0] < self.txn_ttl:
+                return Response(200, {"event_id": seen[1]})
             event_id = f"$event{next(self.ids)}"
-            self.events[txn] = event_id
+            self.events[txn] = (self.now(), event_id)
+            self.timeline.append(
+                {
+                    "type": "m.room.message",
+                    "event_id": event_id,
+                    "sender": "@blog:example.org",
+                    "origin_server_ts": int(self.now() * 1000),
+                    "content": body,
+                    "unsigned": {"transaction_id": txn},
+                }
+            )
             self.delivered.append({"room": unquote(match.group(1)), **body})
         return Response(200, {"event_id": event_id}, processed=True)
+
+    def _messages(self, request: Request) -> dict[str, Any]:
+        """Backwards from ``from`` (an index into the timeline), ``limit`` events a page."""
+        limit = int(request.query.get("limit", ["10"])[0])
+        with self.lock:
+            events = list(self.timeline)
+        start = int(request.query.get("from", [str(len(events))])[0])
+        chunk = list(reversed(events[max(0, start - limit) : start]))
+        answer: dict[str, Any] = {"chunk": chunk, "start": str(start)}
+        if start - limit > 0:
+            answer["end"] = str(start - limit)
+        return answer
 
 
 class WebhookReceiver(FakePlatform):

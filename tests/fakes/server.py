@@ -7,6 +7,8 @@ A fault applies to the next *write* request (the one that posts a message):
     Fault.status(500)                 not processed, 500
     Fault.timeout(2.0)                processed, then the answer comes too late
     Fault.drop()                      processed, then the connection is closed unanswered
+    Fault.mangle(body)                processed, then answered 200 with ``body`` instead
+                                      (non-JSON text, JSON of the wrong shape)
 
 so ``timeout`` and ``drop`` are exactly the ambiguous cases: the platform has the message
 but the client cannot know.
@@ -53,6 +55,7 @@ class Fault:
     code: int = 0
     retry_after: float | None = None
     seconds: float = 0.0
+    payload: Any = None
 
     @staticmethod
     def status(code: int, retry_after: float | None = None) -> Fault:
@@ -65,6 +68,11 @@ class Fault:
     @staticmethod
     def drop() -> Fault:
         return Fault("drop")
+
+    @staticmethod
+    def mangle(body: Any, code: int = 200) -> Fault:
+        """The platform does the work, then answers ``code`` with ``body`` (odd shapes)."""
+        return Fault("mangle", code=code, payload=body)
 
     @staticmethod
     def echo(code: int = 404) -> Fault:
@@ -136,6 +144,12 @@ class FakePlatform:
         #: Answer every n-th write with 503 (a flapping platform); 0: never.
         self.flap_every = 0
         self._write_count = 0
+        #: Seconds added to this platform's clock (tests move time on without sleeping).
+        self.clock_offset = 0.0
+
+    def now(self) -> float:
+        """The platform's clock: Unix seconds, moved on by :attr:`clock_offset`."""
+        return time.time() + self.clock_offset
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -208,6 +222,9 @@ class FakePlatform:
         response = self.route(request)
         if response.processed:
             self.processed_event.set()
+        if fault is not None and fault.kind == "mangle":
+            handler.send(Response(fault.code, fault.payload))
+            return
         if fault is not None and fault.kind == "timeout":
             time.sleep(fault.seconds)
             handler.send(response)

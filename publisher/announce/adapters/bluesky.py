@@ -2,49 +2,75 @@
 
 * Log in with an app password (``com.atproto.server.createSession``) only when needed:
   the access and refresh tokens are kept in the state folder (mode 0600) and refreshed
-  with ``com.atproto.server.refreshSession``, so cron runs do not hit the login limit.
+  with ``com.atproto.server.refreshSession``, so cron runs do not hit the login limit
+  (``bluesky_session.py``).
 * Links in the text get ``app.bsky.richtext.facet#link`` facets whose ``byteStart`` /
   ``byteEnd`` are UTF-8 byte offsets (inclusive start, exclusive end); without them a
   URL is not clickable.
 * The card is an ``app.bsky.embed.external`` with the thumbnail uploaded through
   ``com.atproto.repo.uploadBlob`` (at most 1,000,000 bytes; a larger one is left out).
-* Text: at most 300 graphemes and 3000 bytes.
-* Idempotency: the record key (``rkey``) is a TID derived from the ledger's first attempt
-  time and the idempotency key, so a retry writes the same record key; if the record
-  already exists the earlier post is reported instead of a second one.
+* Text: at most 300 graphemes and 3000 bytes; the card's title 300 graphemes (3000
+  bytes) and description 1000 graphemes (3000 bytes), our own budget (the lexicon sets
+  none, the app shows about that much).
+* Idempotency: the record key (``rkey``) is a TID made of the ledger's first attempt time
+  (microseconds) and a 10-bit clock id hashed from target, post id and idempotency key,
+  so a retry writes the same record key. Two posts first tried in the same microsecond
+  collide 1 time in 1,024, so "already exists" is never taken on trust: the record is
+  read back (``getRecord``) and counts as this post's only when it links this post's
+  URL. Another post's record is a collision: the next key of the same fixed sequence is
+  tried (so a later run, probing the same sequence, finds what this one wrote).
+* Read-back: probe that sequence with ``getRecord``; when it is inconclusive, page
+  ``listRecords`` (newest first) back to the first attempt and match the URL.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import threading
+import hashlib
 import zlib
 from collections.abc import Mapping
-from datetime import UTC
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
 
 import requests
 
+from publisher.announce.adapters.bluesky_session import XrpcSession
 from publisher.announce.contract import (
     REQUIRED,
     SECRET,
     Announcement,
-    Announcer,
     DeliveryError,
+    ReadBackUnavailable,
     Receipt,
     TextLimit,
 )
-from publisher.announce.http import body_of, call, card_bytes
-from publisher.announce.redact import register_secret
-from publisher.announce.text import URL_RE, shorten
+from publisher.announce.http import (
+    CLOCK_SKEW,
+    answer_time,
+    call,
+    card_bytes,
+    json_object,
+    text_field,
+)
+from publisher.announce.text import URL_RE
 
 BLOB_LIMIT = 1_000_000
 COLLECTION = "app.bsky.feed.post"
 _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+TEXT = TextLimit(300, "graphemes", max_bytes=3000)
+CARD_TITLE = TextLimit(300, "graphemes", max_bytes=3000)
+CARD_DESCRIPTION = TextLimit(1000, "graphemes", max_bytes=3000)
+#: Record keys tried for one post before giving up (each a 1-in-1,024 collision).
+PROBES = 8
+#: Pages of ``listRecords`` (100 records each) read back before saying "cannot tell".
+LIST_PAGES = 10
+
+
+class _Absent:
+    """getRecord's answer: no record under that key."""
+
+
+ABSENT = _Absent()
 
 
 def tid(microseconds: int, clock_id: int) -> str:
@@ -73,9 +99,9 @@ def link_facets(text: str) -> list[dict[str, Any]]:
     return facets
 
 
-class BlueskyAnnouncer(Announcer):
+class BlueskyAnnouncer(XrpcSession):
     kind = "bluesky"
-    limit = TextLimit(300, "graphemes", max_bytes=3000)
+    limit = TEXT
     idempotent = True
     options: ClassVar[Mapping[str, Any]] = {
         "handle": REQUIRED,
@@ -85,160 +111,36 @@ class BlueskyAnnouncer(Announcer):
         "image": True,
     }
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._session: dict[str, str] | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def service(self) -> str:
-        return str(self.config.get("service") or "https://bsky.social").rstrip("/")
-
-    def _xrpc(self, method: str) -> str:
-        return f"{self.service}/xrpc/{method}"
-
-    # -- session -------------------------------------------------------------
-
-    def session_file(self) -> Path | None:
-        if self.state_dir is None:
-            return None
-        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", self.name)
-        return self.state_dir / f"bluesky-{safe}.session.json"
-
-    def _load(self) -> dict[str, str] | None:
-        path = self.session_file()
-        if path is None or not path.is_file():
-            return None
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        if not isinstance(data, dict) or data.get("handle_config") != self.config.get("handle"):
-            return None
-        if not all(isinstance(data.get(k), str) for k in ("accessJwt", "refreshJwt", "did")):
-            return None
-        for key in ("accessJwt", "refreshJwt"):
-            register_secret(data[key])
-        return {k: str(v) for k, v in data.items()}
-
-    def _save(self, data: dict[str, Any]) -> dict[str, str]:
-        session = {
-            "accessJwt": str(data["accessJwt"]),
-            "refreshJwt": str(data["refreshJwt"]),
-            "did": str(data["did"]),
-            "handle": str(data.get("handle") or self.config.get("handle")),
-            "handle_config": str(self.config.get("handle")),
-        }
-        for key in ("accessJwt", "refreshJwt"):
-            register_secret(session[key])
-        path = self.session_file()
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_suffix(".tmp")
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(session, handle)
-            os.replace(temporary, path)
-        return session
-
-    def _login(self, http: requests.Session) -> dict[str, str]:
-        response = call(
-            http,
-            self.name,
-            "POST",
-            self._xrpc("com.atproto.server.createSession"),
-            what="Bluesky login",
-            json={"identifier": self.config["handle"], "password": self.secret("app_password")},
-            timeout=self.timeout,
-            ok=(200,),
-        )
-        body = body_of(response)
-        if not isinstance(body, dict) or "accessJwt" not in body:
-            raise DeliveryError(
-                self.name, 200, "Bluesky login answered without tokens", outcome="retry"
-            )
-        return self._save(body)
-
-    def _refresh(self, http: requests.Session, session: dict[str, str]) -> dict[str, str]:
-        try:
-            response = call(
-                http,
-                self.name,
-                "POST",
-                self._xrpc("com.atproto.server.refreshSession"),
-                what="Bluesky session refresh",
-                headers={"Authorization": f"Bearer {session['refreshJwt']}"},
-                timeout=self.timeout,
-                ok=(200,),
-            )
-        except DeliveryError as exc:
-            if exc.outcome == "refused":
-                return self._login(http)
-            raise
-        body = body_of(response)
-        if not isinstance(body, dict) or "accessJwt" not in body:
-            return self._login(http)
-        return self._save({**session, **body})
-
-    def _current(self, http: requests.Session) -> dict[str, str]:
-        if self._session is None:
-            self._session = self._load() or self._login(http)
-        return self._session
-
-    def _authed(
-        self, http: requests.Session, method: str, name: str, *, what: str, **kwargs: Any
-    ) -> requests.Response:
-        """A call with the access token; on an expired token, refresh once and repeat."""
-        with self._lock:
-            session = self._current(http)
-        headers = dict(kwargs.pop("headers", {}) or {})
-        try:
-            return call(
-                http,
-                self.name,
-                method,
-                self._xrpc(name),
-                what=what,
-                headers={**headers, "Authorization": f"Bearer {session['accessJwt']}"},
-                timeout=self.timeout,
-                **kwargs,
-            )
-        except DeliveryError as exc:
-            if exc.status not in (400, 401) or ("xpired" not in exc.reason and exc.status != 401):
-                raise
-        with self._lock:
-            self._session = self._refresh(http, session)
-            session = self._session
-        return call(
-            http,
-            self.name,
-            method,
-            self._xrpc(name),
-            what=what,
-            headers={**headers, "Authorization": f"Bearer {session['accessJwt']}"},
-            timeout=self.timeout,
-            **kwargs,
-        )
-
     # -- the post ------------------------------------------------------------
 
-    def rkey(self, announcement: Announcement) -> str:
+    def rkey(self, announcement: Announcement, probe: int = 0) -> str:
+        """The ``probe``-th record key of this post on this target: the first attempt's
+        microseconds and a clock id that differs per target, post, key and probe."""
+        micros = int(announcement.created_at.astimezone(UTC).timestamp() * 1_000_000)
+        seed = f"{self.name}\n{announcement.post.id}\n{announcement.key}\n{probe}"
+        clock_id = int.from_bytes(hashlib.sha256(seed.encode()).digest()[:2], "big")
+        return tid(micros, clock_id & 0x3FF)
+
+    def legacy_rkey(self, announcement: Announcement) -> str:
+        """The key earlier versions used (a CRC of the idempotency key as clock id): a row
+        they left ``sending`` may have its record there."""
         micros = int(announcement.created_at.astimezone(UTC).timestamp() * 1_000_000)
         return tid(micros, zlib.crc32(announcement.key.encode()) & 0x3FF)
 
     def record(self, announcement: Announcement, thumb: Any = None) -> dict[str, Any]:
+        text = TEXT.clip(announcement.text)
         record: dict[str, Any] = {
             "$type": COLLECTION,
-            "text": announcement.text,
+            "text": text,
             "createdAt": announcement.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         }
-        facets = link_facets(announcement.text)
+        facets = link_facets(text)
         if facets:
             record["facets"] = facets
         external: dict[str, Any] = {
             "uri": announcement.url,
-            "title": shorten(announcement.title, 300),
-            "description": shorten(announcement.summary, 1000),
+            "title": CARD_TITLE.clip(announcement.title),
+            "description": CARD_DESCRIPTION.clip(announcement.summary),
         }
         if thumb is not None:
             external["thumb"] = thumb
@@ -262,65 +164,128 @@ class BlueskyAnnouncer(Announcer):
         }
 
     def announce(self, announcement: Announcement, session: requests.Session) -> Receipt:
-        rkey = self.rkey(announcement)
-        # A later attempt: the first may have been written before its answer was lost.
-        existing = self._existing(session, rkey) if announcement.attempt > 1 else None
-        if existing is not None:
-            return Receipt(
-                target=self.name, post_id=announcement.post.id, duplicate=True, **existing
-            )
-        thumb = None
-        card = announcement.card
-        if card is not None and self.config.get("image", True):
-            data = card_bytes(session, self.name, card.path, card.url, limit=BLOB_LIMIT)
-            if data is not None:
-                uploaded = self._authed(
+        post_id = announcement.post.id
+        if announcement.attempt > 1:
+            # A later attempt: an earlier one may have been written before its answer was lost.
+            found = self._find_own(session, announcement)
+            if isinstance(found, Receipt):
+                return found
+        thumb = self._thumb(announcement, session)
+        record = self.record(announcement, thumb)
+        for probe in range(PROBES):
+            rkey = self.rkey(announcement, probe)
+            if probe > 0:
+                seen = self._get(session, rkey)
+                if isinstance(seen, dict):
+                    if self._is_own(seen, announcement):
+                        return self._receipt(post_id, rkey, duplicate=True)
+                    continue  # another post's record: a collision, try the next key
+            try:
+                response = self._authed(
                     session,
                     "POST",
-                    "com.atproto.repo.uploadBlob",
-                    what="Bluesky thumbnail upload",
-                    data=data,
-                    headers={"Content-Type": card.mime},
+                    "com.atproto.repo.createRecord",
+                    what="Bluesky post",
+                    json={
+                        "repo": self._current(session)["did"],
+                        "collection": COLLECTION,
+                        "rkey": rkey,
+                        "record": record,
+                    },
                     ok=(200,),
                 )
-                thumb = (body_of(uploaded) or {}).get("blob")
-        try:
-            response = self._authed(
-                session,
-                "POST",
-                "com.atproto.repo.createRecord",
-                what="Bluesky post",
-                json={
-                    "repo": self._current(session)["did"],
-                    "collection": COLLECTION,
-                    "rkey": rkey,
-                    "record": self.record(announcement, thumb),
-                },
-                ok=(200,),
+            except DeliveryError as exc:
+                if exc.outcome != "refused" or exc.status != 400:
+                    raise
+                seen = self._get(session, rkey)
+                if not isinstance(seen, dict):
+                    raise  # refused for another reason (or cannot tell): not a collision
+                if self._is_own(seen, announcement):
+                    return self._receipt(post_id, rkey, duplicate=True)
+                continue
+            # 200 means the record is written under the key we chose; an odd body only
+            # costs us the uri, which the key rebuilds.
+            return self._receipt(
+                post_id, rkey, uri=text_field(json_object(response), "uri"), status=200
             )
-        except DeliveryError as exc:
-            if exc.outcome == "refused" and exc.status == 400:
-                found = self._existing(session, rkey)
-                if found is not None:
-                    return Receipt(
-                        target=self.name, post_id=announcement.post.id, duplicate=True, **found
-                    )
-            raise
-        body = body_of(response) or {}
+        raise DeliveryError(
+            self.name,
+            400,
+            f"post {post_id}: {PROBES} record keys in a row are taken by other posts; "
+            "run again (the keys follow the first attempt time)",
+            outcome="refused",
+        )
+
+    def read_back(
+        self, announcement: Announcement, session: requests.Session, *, since: datetime
+    ) -> Receipt | None:
+        """This post's record on the account, looked up by its keys, then by listing."""
+        found = self._find_own(session, announcement)
+        if isinstance(found, Receipt):
+            return found
+        return self._list_own(session, announcement, since)
+
+    # -- helpers -------------------------------------------------------------
+
+    def _thumb(self, announcement: Announcement, session: requests.Session) -> Any:
+        card = announcement.card
+        if card is None or not self.config.get("image", True):
+            return None
+        data = card_bytes(session, self.name, card.path, card.url, limit=BLOB_LIMIT)
+        if data is None:
+            return None
+        uploaded = self._authed(
+            session,
+            "POST",
+            "com.atproto.repo.uploadBlob",
+            what="Bluesky thumbnail upload",
+            data=data,
+            headers={"Content-Type": card.mime},
+            ok=(200,),
+        )
+        blob = json_object(uploaded).get("blob")
+        # Without a well-formed blob the post goes out without its thumbnail.
+        return blob if isinstance(blob, dict) and blob.get("ref") else None
+
+    def _receipt(
+        self,
+        post_id: str,
+        rkey: str,
+        *,
+        uri: str | None = None,
+        status: int = 200,
+        duplicate: bool = False,
+    ) -> Receipt:
+        did = (self._session or {}).get("did")
         return Receipt(
             target=self.name,
-            post_id=announcement.post.id,
-            remote_id=body.get("uri"),
+            post_id=post_id,
+            remote_id=uri or (f"at://{did}/{COLLECTION}/{rkey}" if did else None),
             remote_url=self._web_url(rkey),
-            status=response.status_code,
+            status=status,
+            duplicate=duplicate,
         )
 
     def _web_url(self, rkey: str) -> str:
         handle = (self._session or {}).get("handle") or str(self.config.get("handle"))
         return f"https://bsky.app/profile/{quote(handle)}/post/{rkey}"
 
-    def _existing(self, http: requests.Session, rkey: str) -> dict[str, Any] | None:
-        """The record already written under ``rkey`` (an earlier attempt got through), if any."""
+    @staticmethod
+    def _is_own(record: dict[str, Any], announcement: Announcement) -> bool:
+        """Does this record announce this post (its card or a link in its text is the URL)?"""
+        url = announcement.url
+        embed = record.get("embed")
+        if isinstance(embed, dict) and text_field(embed, "external", "uri") == url:
+            return True
+        for facet in record.get("facets") or []:
+            for feature in (facet.get("features") or []) if isinstance(facet, dict) else []:
+                if isinstance(feature, dict) and feature.get("uri") == url:
+                    return True
+        text = record.get("text")
+        return isinstance(text, str) and url in URL_RE.findall(text)
+
+    def _get(self, http: requests.Session, rkey: str) -> dict[str, Any] | _Absent | None:
+        """The record under ``rkey``; ABSENT when there is none; None when we cannot tell."""
         did = self._current(http)["did"]
         try:
             response = http.get(
@@ -330,7 +295,68 @@ class BlueskyAnnouncer(Announcer):
             )
         except requests.RequestException:
             return None
-        if response.status_code != 200:
-            return None
-        body = body_of(response) or {}
-        return {"remote_id": body.get("uri"), "remote_url": self._web_url(rkey), "status": 200}
+        body = json_object(response)
+        if response.status_code == 400 and body.get("error") == "RecordNotFound":
+            return ABSENT
+        value = body.get("value")
+        return value if response.status_code == 200 and isinstance(value, dict) else None
+
+    def _find_own(self, http: requests.Session, announcement: Announcement) -> Receipt | None:
+        """This post's record under one of its keys, if one answers so; None otherwise."""
+        post_id = announcement.post.id
+        legacy = self.legacy_rkey(announcement)
+        for rkey in [legacy] + [self.rkey(announcement, n) for n in range(PROBES)]:
+            seen = self._get(http, rkey)
+            if isinstance(seen, dict) and self._is_own(seen, announcement):
+                return self._receipt(post_id, rkey, duplicate=True)
+            if isinstance(seen, _Absent) and rkey != legacy:
+                return None  # the sequence stops at its first free key
+        return None
+
+    def _list_own(
+        self, http: requests.Session, announcement: Announcement, since: datetime
+    ) -> Receipt | None:
+        did = self._current(http)["did"]
+        cursor: str | None = None
+        floor = since.astimezone(UTC) - CLOCK_SKEW
+        for _ in range(LIST_PAGES):
+            params = {"repo": did, "collection": COLLECTION, "limit": "100"}
+            if cursor:
+                params["cursor"] = cursor
+            try:
+                response = call(
+                    http,
+                    self.name,
+                    "GET",
+                    self._xrpc("com.atproto.repo.listRecords"),
+                    what="Bluesky listRecords",
+                    params=params,
+                    timeout=self.timeout,
+                    ok=(200,),
+                )
+            except DeliveryError as exc:
+                raise ReadBackUnavailable(self.name, exc.status, exc.reason) from None
+            body = json_object(response)
+            records = body.get("records")
+            if not isinstance(records, list):
+                raise ReadBackUnavailable(
+                    self.name, 200, "listRecords answered without a records list"
+                )
+            older = False
+            for item in records:
+                value = item.get("value") if isinstance(item, dict) else None
+                if not isinstance(value, dict):
+                    continue
+                if self._is_own(value, announcement):
+                    rkey = str(item.get("uri", "")).rsplit("/", 1)[-1]
+                    return self._receipt(
+                        announcement.post.id, rkey, uri=text_field(item, "uri"), duplicate=True
+                    )
+                created = answer_time(value.get("createdAt"))
+                older = older or (created is not None and created < floor)
+            cursor = text_field(body, "cursor")
+            if older or not cursor or not records:
+                return None
+        raise ReadBackUnavailable(
+            self.name, None, f"more than {LIST_PAGES * 100} posts since {since.isoformat()}"
+        )

@@ -1,22 +1,38 @@
 """Discord webhook: ``?wait=true`` so the message comes back, an embed with the card, and
 ``allowed_mentions: {"parse": []}`` so a title saying @everyone pings nobody.
 
-``content`` is limited to 2000 characters, an embed title to 256, its description to
-4096. Rate limits come as 429 with ``Retry-After`` and a ``retry_after`` body, and ahead
+Discord counts Unicode code points: ``content`` holds 2000, an embed title 256, its
+description 4096, author name 256, footer 2048, and all embed text together 6000; a
+webhook ``username`` 1-80. Every field is clipped to its limit here, so a long CJK or
+emoji title cannot earn a 400 on every run. Rate limits come as 429 with ``Retry-After`` and a ``retry_after`` body, and ahead
 of time as ``X-RateLimit-Remaining``/``X-RateLimit-Reset-After``. No idempotency key.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
-from publisher.announce.contract import SECRET, Announcement, Announcer, Receipt, TextLimit
+from publisher.announce.contract import (
+    SECRET,
+    Announcement,
+    Announcer,
+    ReadBackUnavailable,
+    Receipt,
+    TextLimit,
+)
 from publisher.announce.http import body_of, call
-from publisher.announce.text import shorten
+
+CONTENT = TextLimit(2000, "chars")
+TITLE = TextLimit(256, "chars")
+DESCRIPTION = TextLimit(4096, "chars")
+USERNAME = TextLimit(80, "chars")
+#: All embed text (title, description, fields, footer, author) of one message.
+EMBED_TOTAL = 6000
 
 
 def with_wait(url: str) -> str:
@@ -27,28 +43,28 @@ def with_wait(url: str) -> str:
 
 class DiscordAnnouncer(Announcer):
     kind = "discord"
-    limit = TextLimit(2000, "chars")
+    limit = CONTENT
     idempotent = False
     options: ClassVar[Mapping[str, Any]] = {"url": SECRET, "image": True, "username": None}
 
     def payload(self, announcement: Announcement) -> dict[str, Any]:
         embed: dict[str, Any] = {
-            "title": shorten(announcement.title, 256),
+            "title": TITLE.clip(announcement.title),
             "url": announcement.url,
             "timestamp": announcement.post.date.isoformat(),
         }
         if announcement.summary:
-            embed["description"] = shorten(announcement.summary, 4096)
+            embed["description"] = DESCRIPTION.clip(announcement.summary)
         card = announcement.card
         if card is not None and self.config.get("image", True):
             embed["image"] = {"url": card.url}
         body: dict[str, Any] = {
-            "content": announcement.text,
+            "content": CONTENT.clip(announcement.text),
             "embeds": [embed],
             "allowed_mentions": {"parse": []},
         }
         if self.config.get("username"):
-            body["username"] = str(self.config["username"])[:80]
+            body["username"] = USERNAME.clip(str(self.config["username"]))
         return body
 
     def announce(self, announcement: Announcement, session: requests.Session) -> Receipt:
@@ -63,10 +79,22 @@ class DiscordAnnouncer(Announcer):
             ok=(200, 204),
         )
         body = body_of(response)
-        remote_id = str(body["id"]) if isinstance(body, dict) and "id" in body else None
+        # A 2xx means Discord took the message; an answer that is not a message object
+        # only costs us its id (resending would post it twice).
+        found = body.get("id") if isinstance(body, dict) else None
         return Receipt(
             target=self.name,
             post_id=announcement.post.id,
-            remote_id=remote_id,
+            remote_id=str(found) if isinstance(found, str | int) and found else None,
             status=response.status_code,
+        )
+
+    def read_back(
+        self, announcement: Announcement, session: requests.Session, *, since: datetime
+    ) -> Receipt | None:
+        """A webhook can fetch a message only by its id, and an unanswered send has none."""
+        raise ReadBackUnavailable(
+            self.name,
+            None,
+            "a Discord webhook cannot list the channel's messages; check the channel by hand",
         )

@@ -6,14 +6,23 @@ counts as that many characters, 23 by default). With ``media: true`` the card is
 first through ``POST /api/v2/media`` (multipart ``file`` + ``description`` as alt text;
 202 means still processing, polled on ``GET /api/v1/media/:id``). Mastodon keeps an
 idempotency key for about an hour, so a retry with the same key returns the first status
-instead of posting twice: at-least-once, duplicates dropped by the server.
+instead of posting twice: at-least-once, duplicates dropped by the server. Past that
+hour the key is forgotten (``key_lifetime``): the delivery layer then reads back first.
+
+Read-back: ``GET /api/v1/accounts/verify_credentials`` for the account id, then its
+statuses newest first (``GET /api/v1/accounts/:id/statuses``, paged with ``max_id``)
+back to the first attempt; a status is this post's when its HTML or its preview card
+links the post's URL. The media description (alt text) holds 1500 characters.
 """
 
 from __future__ import annotations
 
+import html
+import re
 import threading
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import requests
@@ -24,20 +33,35 @@ from publisher.announce.contract import (
     Announcement,
     Announcer,
     DeliveryError,
+    ReadBackUnavailable,
     Receipt,
     TextLimit,
 )
-from publisher.announce.http import body_of, call, card_bytes
-from publisher.announce.text import shorten
+from publisher.announce.http import (
+    CLOCK_SKEW,
+    answer_time,
+    call,
+    card_bytes,
+    json_object,
+    text_field,
+)
 
 DEFAULT_LIMIT = TextLimit(500, "graphemes", url_length=23)
 MEDIA_LIMIT = 16 * 1024 * 1024
+#: MediaAttachment's description limit, in Ruby string length (code points).
+DESCRIPTION = TextLimit(1500, "chars")
+#: Pages of 40 statuses read back before saying "cannot tell".
+READ_PAGES = 10
+_HREF = re.compile(r'href="([^"]*)"')
 
 
 class MastodonAnnouncer(Announcer):
     kind = "mastodon"
     limit = DEFAULT_LIMIT
     idempotent = True
+    # PostStatusService keeps ``idempotency:status:<account>:<key>`` in Redis with
+    # ``setex(..., 3600)``: a resend more than an hour after the first attempt posts again.
+    key_lifetime: ClassVar[timedelta | None] = timedelta(hours=1)
     options: ClassVar[Mapping[str, Any]] = {
         "instance": REQUIRED,
         "token": SECRET,
@@ -76,12 +100,16 @@ class MastodonAnnouncer(Announcer):
                 response = session.get(f"{self.instance}{path}", timeout=self.timeout)
             except requests.RequestException:
                 continue
-            body = body_of(response) if response.status_code == 200 else None
-            statuses = ((body or {}).get("configuration") or {}).get("statuses") or {}
+            body = json_object(response) if response.status_code == 200 else {}
+            configuration = body.get("configuration")
+            statuses = configuration.get("statuses") if isinstance(configuration, dict) else None
+            statuses = statuses if isinstance(statuses, dict) else {}
             maximum = statuses.get("max_characters")
             per_url = statuses.get("characters_reserved_per_url", 23)
-            if isinstance(maximum, int) and maximum > 0:
-                return TextLimit(maximum, "graphemes", url_length=int(per_url))
+            if not isinstance(per_url, int) or isinstance(per_url, bool) or per_url < 0:
+                per_url = 23
+            if isinstance(maximum, int) and not isinstance(maximum, bool) and maximum > 0:
+                return TextLimit(maximum, "graphemes", url_length=per_url)
         return DEFAULT_LIMIT
 
     def payload(self, announcement: Announcement, media_id: str | None = None) -> dict[str, Any]:
@@ -111,14 +139,71 @@ class MastodonAnnouncer(Announcer):
             timeout=self.timeout,
             ok=(200,),
         )
-        body = body_of(response) or {}
+        # 200 means the status exists; an odd body only costs us its id and link.
+        return self._receipt(announcement, json_object(response), response.status_code)
+
+    def _receipt(
+        self, announcement: Announcement, status: dict[str, Any], code: int, duplicate: bool = False
+    ) -> Receipt:
         return Receipt(
             target=self.name,
             post_id=announcement.post.id,
-            remote_id=str(body.get("id")) if body.get("id") else None,
-            remote_url=body.get("url") or body.get("uri"),
-            status=response.status_code,
+            remote_id=text_field(status, "id"),
+            remote_url=text_field(status, "url") or text_field(status, "uri"),
+            status=code,
+            duplicate=duplicate,
         )
+
+    def read_back(
+        self, announcement: Announcement, session: requests.Session, *, since: datetime
+    ) -> Receipt | None:
+        """This post's status on the account, among those created at or after ``since``."""
+        account = self._get(session, "/api/v1/accounts/verify_credentials", {})
+        account_id = text_field(account, "id")
+        if account_id is None:
+            raise ReadBackUnavailable(self.name, 200, "verify_credentials gave no account id")
+        floor = since.astimezone(UTC) - CLOCK_SKEW
+        params: dict[str, str] = {"limit": "40"}
+        for _ in range(READ_PAGES):
+            page = self._get(session, f"/api/v1/accounts/{account_id}/statuses", params)
+            if not isinstance(page, list):
+                raise ReadBackUnavailable(self.name, 200, "the statuses answer is not a list")
+            older = False
+            for status in page:
+                if not isinstance(status, dict):
+                    continue
+                if _links(status, announcement.url):
+                    return self._receipt(announcement, status, 200, duplicate=True)
+                created = answer_time(status.get("created_at"))
+                older = older or (created is not None and created < floor)
+            last = text_field(page[-1], "id") if page else None
+            if older or last is None:
+                return None
+            params = {"limit": "40", "max_id": last}
+        raise ReadBackUnavailable(
+            self.name, None, f"more than {READ_PAGES * 40} statuses since {since.isoformat()}"
+        )
+
+    def _get(self, session: requests.Session, path: str, params: dict[str, str]) -> Any:
+        try:
+            response = call(
+                session,
+                self.name,
+                "GET",
+                f"{self.instance}{path}",
+                what="Mastodon read-back",
+                headers=self.headers(),
+                params=params,
+                timeout=self.timeout,
+                ok=(200,),
+            )
+        except DeliveryError as exc:
+            # 401/403: the token lacks read:accounts/read:statuses; else the server is away.
+            raise ReadBackUnavailable(self.name, exc.status, exc.reason) from None
+        try:
+            return response.json()
+        except ValueError:
+            raise ReadBackUnavailable(self.name, 200, f"{path} did not answer JSON") from None
 
     def _upload(self, announcement: Announcement, session: requests.Session) -> str | None:
         card = announcement.card
@@ -136,13 +221,12 @@ class MastodonAnnouncer(Announcer):
             files={
                 "file": ("card" + (".png" if card.mime == "image/png" else ".jpg"), data, card.mime)
             },
-            data={"description": shorten(card.alt or announcement.title, 1500)},
+            data={"description": DESCRIPTION.clip(card.alt or announcement.title)},
             timeout=self.timeout,
             ok=(200, 202),
         )
-        body = body_of(response) or {}
-        media_id = str(body.get("id") or "")
-        if not media_id:
+        media_id = text_field(json_object(response), "id")
+        if media_id is None:
             raise DeliveryError(
                 self.name, response.status_code, "media upload returned no id", outcome="retry"
             )
@@ -167,3 +251,13 @@ class MastodonAnnouncer(Announcer):
                 return
             time.sleep(0.5)
         raise DeliveryError(self.name, 206, "the card is still being processed", outcome="retry")
+
+
+def _links(status: dict[str, Any], url: str) -> bool:
+    """Does this status link ``url``, in its HTML or as its preview card?"""
+    if text_field(status, "card", "url") == url:
+        return True
+    content = status.get("content")
+    if not isinstance(content, str):
+        return False
+    return url in {html.unescape(href) for href in _HREF.findall(content)}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,14 +22,18 @@ from publisher.announce.contract import (
     Announcement,
     Announcer,
     DeliveryError,
+    ReadBackUnavailable,
     Receipt,
     TextLimit,
 )
 
+#: Our own budget for ``text``; title and summary are kept whole.
+TEXT = TextLimit(5000, "graphemes")
+
 
 class OutboxAnnouncer(Announcer):
     kind = "outbox"
-    limit = TextLimit(5000, "graphemes")
+    limit = TEXT
     idempotent = True
     needs_live_page = False
     options: ClassVar[Mapping[str, Any]] = {"path": REQUIRED}
@@ -47,7 +52,7 @@ class OutboxAnnouncer(Announcer):
             "url": announcement.url,
             "title": announcement.title,
             "summary": announcement.summary,
-            "text": announcement.text,
+            "text": TEXT.clip(announcement.text),
             "date": post.date.isoformat(),
             "tags": list(post.tags),
             "categories": list(post.categories),
@@ -64,7 +69,8 @@ class OutboxAnnouncer(Announcer):
                 handle.seek(0)
                 for existing in handle:
                     try:
-                        if json.loads(existing).get("key") == announcement.key:
+                        entry = json.loads(existing)
+                        if isinstance(entry, dict) and entry.get("key") == announcement.key:
                             return Receipt(
                                 target=self.name, post_id=announcement.post.id, duplicate=True
                             )
@@ -81,6 +87,34 @@ class OutboxAnnouncer(Announcer):
                 outcome="retry",
             ) from None
         return Receipt(target=self.name, post_id=announcement.post.id, remote_url=path.as_uri())
+
+    def read_back(
+        self, announcement: Announcement, session: requests.Session, *, since: datetime
+    ) -> Receipt | None:
+        """The line with this announcement's key, if the outbox has one (any age: keys are
+        never reused)."""
+        path = self.path
+        try:
+            with open(path, encoding="utf-8") as handle:
+                for line in handle:
+                    try:
+                        entry = json.loads(line)
+                    except ValueError:
+                        continue  # a torn last line from a crash mid-append
+                    if isinstance(entry, dict) and entry.get("key") == announcement.key:
+                        return Receipt(
+                            target=self.name,
+                            post_id=announcement.post.id,
+                            remote_url=path.as_uri(),
+                            duplicate=True,
+                        )
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise ReadBackUnavailable(
+                self.name, None, f"cannot read {path} ({exc.strerror}); check the outbox path"
+            ) from None
+        return None
 
 
 def _lock(handle: Any) -> None:

@@ -4,6 +4,12 @@ POST JSON to the webhook URL; Slack answers ``200 ok`` or a status with a short 
 the body (``400 invalid_payload``/``no_text``, ``403 action_prohibited``, ``404
 channel_not_found``/``no_service``, ``410 channel_is_archived``) and ``429`` with
 ``Retry-After``. There is no idempotency key: at-most-once.
+
+Slack documents its limits in "characters" without saying which; they are counted here in
+UTF-16 code units, never fewer than code points, so the payload fits under either
+reading: a section's text 3000, an image's ``alt_text`` 2000 and ``image_url`` 3000.
+The fallback ``text`` (shown in notifications) is escaped like the blocks, so a title
+saying ``<!channel>`` pings nobody there either, and kept to 3000 as well.
 """
 
 from __future__ import annotations
@@ -17,35 +23,59 @@ from publisher.announce.contract import SECRET, Announcement, Announcer, Receipt
 from publisher.announce.http import call
 from publisher.announce.text import shorten
 
+SECTION = TextLimit(3000, "utf16")
+ALT_TEXT = TextLimit(2000, "utf16")
+IMAGE_URL = 3000
+FALLBACK = TextLimit(3000, "utf16")
+
 
 class SlackAnnouncer(Announcer):
     kind = "slack"
-    # A section block's mrkdwn text holds at most 3000 characters.
-    limit = TextLimit(3000, "chars")
+    limit = SECTION
     idempotent = False
     options: ClassVar[Mapping[str, Any]] = {"url": SECRET, "image": True}
 
     def escape(self, text: str) -> str:
+        """Slack's three control characters: ``<!channel>``, ``<@U123>`` become plain text."""
         return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
     def payload(self, announcement: Announcement) -> dict[str, Any]:
         blocks: list[dict[str, Any]] = [
-            {"type": "section", "text": {"type": "mrkdwn", "text": announcement.text}}
+            {"type": "section", "text": {"type": "mrkdwn", "text": SECTION.clip(announcement.text)}}
         ]
         card = announcement.card
-        if card is not None and self.config.get("image", True):
+        if (
+            card is not None
+            and self.config.get("image", True)
+            and len(card.url.encode("utf-16-le")) // 2 <= IMAGE_URL
+        ):
             blocks.append(
                 {
                     "type": "image",
                     "image_url": card.url,
-                    "alt_text": shorten(card.alt or announcement.title, 1900) or "preview",
+                    "alt_text": ALT_TEXT.clip(card.alt or announcement.title) or "preview",
                 }
             )
         return {
-            "text": f"{announcement.title} {announcement.url}",
+            # The URL last and whole: the title is cut to make room, never the link.
+            "text": self.fallback(announcement),
             "blocks": blocks,
             "unfurl_links": False,
         }
+
+    def fallback(self, announcement: Announcement) -> str:
+        """``title url``, escaped; the title cut (before escaping, so no entity is split)
+        to leave the link whole within FALLBACK."""
+        url = self.escape(announcement.url)
+        room = FALLBACK.max - FALLBACK.measure(" " + url)
+        budget, title = room, ""
+        while budget > 0:
+            title = self.escape(shorten(announcement.title, budget, unit=FALLBACK.unit))
+            over = FALLBACK.measure(title) - room
+            if over <= 0:
+                break
+            budget, title = budget - over, ""
+        return FALLBACK.clip(f"{title} {url}".strip())
 
     def announce(self, announcement: Announcement, session: requests.Session) -> Receipt:
         response = call(

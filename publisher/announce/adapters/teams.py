@@ -4,6 +4,10 @@ received") webhook; the Office 365 connectors it replaces are retired.
 The body is a message with one Adaptive Card 1.4 attachment: title, card image, summary
 and an ``Action.OpenUrl`` button. Workflows answers ``202 Accepted`` and no message id.
 No idempotency key: at-most-once.
+
+Teams caps a message at about 28 KB and documents no per-field limit; it is .NET, so
+strings are counted in UTF-16 code units. The fields are kept to our own budget (title
+500, text 2000, alt text 1000 UTF-16 units), which keeps the whole card far below 28 KB.
 """
 
 from __future__ import annotations
@@ -16,10 +20,16 @@ import requests
 from publisher.announce.contract import SECRET, Announcement, Announcer, Receipt, TextLimit
 from publisher.announce.http import call
 
+TITLE = TextLimit(500, "utf16")
+TEXT = TextLimit(2000, "utf16")
+ALT_TEXT = TextLimit(1000, "utf16")
+#: Teams refuses messages over about 28 KB.
+MESSAGE_BYTES = 28_000
+
 
 class TeamsAnnouncer(Announcer):
     kind = "teams"
-    limit = TextLimit(2000, "chars")
+    limit = TEXT
     idempotent = False
     options: ClassVar[Mapping[str, Any]] = {"url": SECRET, "image": True, "button": "Read the post"}
 
@@ -27,7 +37,7 @@ class TeamsAnnouncer(Announcer):
         body: list[dict[str, Any]] = [
             {
                 "type": "TextBlock",
-                "text": announcement.title,
+                "text": TITLE.clip(announcement.title),
                 "weight": "Bolder",
                 "size": "Medium",
                 "wrap": True,
@@ -39,12 +49,12 @@ class TeamsAnnouncer(Announcer):
                 {
                     "type": "Image",
                     "url": card.url,
-                    "altText": card.alt or announcement.title,
+                    "altText": ALT_TEXT.clip(card.alt or announcement.title),
                     "size": "Stretch",
                 }
             )
         if announcement.text:
-            body.append({"type": "TextBlock", "text": announcement.text, "wrap": True})
+            body.append({"type": "TextBlock", "text": TEXT.clip(announcement.text), "wrap": True})
         adaptive = {
             "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
             "type": "AdaptiveCard",

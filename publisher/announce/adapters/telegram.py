@@ -24,7 +24,7 @@ from publisher.announce.contract import (
     Receipt,
     TextLimit,
 )
-from publisher.announce.http import body_of, call
+from publisher.announce.http import call, json_object, text_field
 
 CAPTION = TextLimit(1024, "utf16")
 MESSAGE = TextLimit(4096, "utf16")
@@ -57,9 +57,9 @@ class TelegramAnnouncer(Announcer):
             body["disable_notification"] = True
         if method == "sendPhoto" and announcement.card is not None:
             body["photo"] = announcement.card.url
-            body["caption"] = announcement.text
+            body["caption"] = CAPTION.clip(announcement.text)
         else:
-            body["text"] = announcement.text
+            body["text"] = MESSAGE.clip(announcement.text)
             body["link_preview_options"] = {"url": announcement.url, "prefer_large_media": True}
         return body
 
@@ -86,14 +86,14 @@ class TelegramAnnouncer(Announcer):
             if method != "sendPhoto" or exc.status != 400:
                 raise
             response = self._send(session, "sendMessage", announcement)
-        body = body_of(response) or {}
-        result = body.get("result") or {}
-        message_id = result.get("message_id")
-        username = (result.get("chat") or {}).get("username")
+        # 200 means Telegram sent it; an answer without a Message only costs us the link.
+        body = json_object(response)
+        message_id = text_field(body, "result", "message_id")
+        username = text_field(body, "result", "chat", "username")
         return Receipt(
             target=self.name,
             post_id=announcement.post.id,
-            remote_id=str(message_id) if message_id is not None else None,
+            remote_id=message_id,
             remote_url=f"https://t.me/{username}/{message_id}" if username and message_id else None,
             status=response.status_code,
         )

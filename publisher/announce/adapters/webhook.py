@@ -41,9 +41,13 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode("ascii")
 
 
+#: Our own budget for ``data.text``; title and summary go whole (the receiver decides).
+TEXT = TextLimit(10000, "chars")
+
+
 class WebhookAnnouncer(Announcer):
     kind = "webhook"
-    limit = TextLimit(10000, "chars")
+    limit = TEXT
     idempotent = True
     options: ClassVar[Mapping[str, Any]] = {
         "url": SECRET,
@@ -62,7 +66,7 @@ class WebhookAnnouncer(Announcer):
                 "page_url": post.page_url,
                 "title": announcement.title,
                 "summary": announcement.summary,
-                "text": announcement.text,
+                "text": TEXT.clip(announcement.text),
                 "date": post.date.isoformat(),
                 "categories": list(post.categories),
                 "tags": list(post.tags),
