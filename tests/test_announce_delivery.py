@@ -435,3 +435,28 @@ def test_a_rate_limit_wait_ends_at_the_deadline(
     )
     assert second.result == "deadline"
     assert [r.status for r in list_state(state / "announce.sqlite")] == ["failed"]
+
+
+@pytest.mark.parametrize("platform", [PLATFORMS[4], PLATFORMS[6]], ids=["mastodon", "matrix"])
+def test_the_issue_a_late_retry_no_longer_posts_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, platform: Any
+) -> None:
+    """Issue 10: a failed row resent with its key after the platform forgot the key (an
+    hour on Mastodon, half an hour on Matrix) posted twice. The adapters' own read-back,
+    against fakes that forget keys at once."""
+    state = tmp_path / "state"
+    with running(platform, monkeypatch, max_per_run=50) as (fake, config):
+        fake.key_ttl = fake.txn_ttl = 0.0  # type: ignore[attr-defined]
+        from publisher.announce.registry import announcer_class
+
+        monkeypatch.setattr(announcer_class(platform.kind), "key_lifetime", timedelta(0))
+        baseline([config], state)
+        fake.fail_next(Fault.drop())
+        first = announce([config], [make_post(1)], state, policy=ONE_TRY)
+        second = announce([config], [make_post(1)], state, policy=ONE_TRY)
+        delivered, writes = len(fake.delivered), len(fake.writes())
+    assert [d.result for d in first.decisions] == ["failed"]
+    assert [d.result for d in second.decisions] == ["sent"]
+    assert delivered == 1 and writes == 1
+    (row,) = list_state(state / "announce.sqlite")
+    assert row.reason == FOUND
