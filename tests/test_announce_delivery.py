@@ -124,10 +124,17 @@ def test_an_expired_key_read_back_empty_is_sent_again_with_a_new_key(
         fake.fail_next(Fault.status(502))  # not processed, but the client cannot know
         announce([config], [make_post(1)], state, policy=ONE_TRY)
         assert fake.delivered == []
+        # Right away, "not there" may only mean "not there yet": asked again next run.
+        early = announce([config], [make_post(1)], state, policy=ONE_TRY)
+        assert [d.result for d in early.decisions] == ["failed"]
+        assert "may still arrive" in (early.decisions[0].error or "")
+        assert len(fake.writes()) == 1
+        _age_first_attempt(state / "announce.sqlite", make_post(1).id, days=1)
         report = announce([config], [make_post(1)], state, policy=ONE_TRY)
         keys = [w.headers["idempotency-key"] for w in fake.writes()]
     assert [d.result for d in report.decisions] == ["sent"]
     assert len(fake.delivered) == 1 and len(keys) == 2 and keys[0] != keys[1]
+    assert fake.reads == 2
 
 
 def test_a_fresh_key_is_resent_without_reading_back(
@@ -305,13 +312,14 @@ def test_a_late_merged_post_is_announced_and_max_age_counts_from_the_first_attem
 
 
 def _age_first_attempt(ledger: Path, post_id: str, *, days: float) -> None:
-    """Move a row's first attempt into the past (the test cannot wait 11 days)."""
+    """Move a row's attempts into the past (the test cannot wait 11 days)."""
     import sqlite3
 
     moment = (NOW - timedelta(days=days)).isoformat(timespec="seconds")
     with sqlite3.connect(ledger) as db:
         db.execute(
-            "UPDATE announcements SET first_attempt_at = ? WHERE post_id = ?", (moment, post_id)
+            "UPDATE announcements SET first_attempt_at = ?, last_attempt_at = ? WHERE post_id = ?",
+            (moment, moment, post_id),
         )
 
 

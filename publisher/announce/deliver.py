@@ -188,6 +188,15 @@ def key_fresh(announcer: Announcer, entry: Entry, now: datetime) -> bool:
     return _aware(now) - started < lifetime - margin
 
 
+def _still_settling(announcer: Announcer, entry: Entry | None, now: datetime) -> float | None:
+    """Seconds since the last attempt when that is within its timeout (plus a second for
+    the ledger's whole-second times), so the platform may still be processing it; else None."""
+    if entry is None or not entry.last_attempt_at:
+        return None
+    age = (_aware(now) - _aware(datetime.fromisoformat(entry.last_attempt_at))).total_seconds()
+    return age if age < announcer.timeout[1] + 1.0 else None
+
+
 def can_read_back(announcer: Announcer) -> bool:
     """Does the adapter implement ``read_back`` at all (webhooks without an API do not)?"""
     return type(announcer).read_back is not Announcer.read_back
@@ -290,6 +299,15 @@ def deliver(
             )
             if isinstance(checked, Delivery):
                 return checked
+            settling = _still_settling(announcer, existing, now())
+            if checked == "absent" and settling is not None:
+                # A request whose sender died may still be processed by the platform: not
+                # there *yet* is not "certainly not there". Asked again on the next run.
+                wait = (
+                    f"not on {target} yet, but the last attempt was only {settling:.0f} s ago "
+                    "and may still arrive; it is looked for again on the next run"
+                )
+                return _unsent(ledger, entry, "failed", AMBIGUOUS, wait, entry.http_status)
             if checked == "absent" and announcer.idempotent and entry.key:
                 # Certainly not there, and the platform may have forgotten the old key: a
                 # new one, so the send is neither the lost one nor dropped as its duplicate.
@@ -324,6 +342,10 @@ def deliver(
                 doubt = f"{reason}; it may have been posted: not sent again; {next_step(announcer, announcement)}"
                 return _unsent(ledger, entry, "in_doubt", AMBIGUOUS, doubt, exc.status)
             note = NOT_SENT if exc.outcome == "retry" else AMBIGUOUS
+            if note == AMBIGUOUS and not key_fresh(announcer, entry, now()):
+                # Past the key's lifetime even a retry in this run could post twice.
+                late = f"{reason}; its key may have expired: looked for on the next run first"
+                return _unsent(ledger, entry, "failed", note, late, exc.status)
             delay = exc.retry_after if exc.retry_after is not None else policy.backoff(tries)
             if exc.retry_after is not None:
                 delay += random.uniform(0, min(1.0, 0.1 * delay + 0.05))

@@ -2,7 +2,9 @@
 
 argv[1] is a JSON file: {"state", "targets": [[name, kind, raw]], "posts": n} and optionally
 "ledger" (a file or postgresql:// URL instead of state/announce.sqlite) and "start_at" (a
-time.time() to wait for, so racing children start together). Prints the report as JSON and,
+time.time() to wait for, so racing children start together), and "forgetful": kinds whose
+adapters are told the platform forgets idempotency keys at once (``key_lifetime`` 0), so
+every unconfirmed row is read back. Prints the report as JSON and,
 like the CLI, exits 128 + the signal number when SIGINT/SIGTERM stopped the run.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -18,10 +21,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from fakes.harness import announce
 from fakes.posts import make_post, target
 from publisher.announce import RetryPolicy
+from publisher.announce.registry import announcer_class
 
 
 def main() -> None:
     spec = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
+    for kind in spec.get("forgetful", []):
+        announcer_class(kind).key_lifetime = timedelta(0)
     targets = [target(name, kind, raw) for name, kind, raw in spec["targets"]]
     posts = [make_post(i) for i in range(spec["posts"])]
     extra = {"ledger_path": spec["ledger"]} if spec.get("ledger") else {}
