@@ -337,11 +337,14 @@ def test_not_live_and_over_cap_posts_are_reported_by_default(
         report = announce([config], posts, state, live_check=first_not_live)
     by_reason = {d.reason: d for d in report.decisions}
     assert by_reason["not_live"].shown_by_default and by_reason["over_cap"].shown_by_default
-    # The cap is spent on the oldest post even when its page is not live: 0 sent, and why.
-    assert report.sent == 0
-    assert report.not_announced() == {"not_live": 1, "over_cap": 2}
-    assert report.as_dict()["not_announced"] == {"not_live": 1, "over_cap": 2}
-    assert report.summary().endswith("not announced: 1 not_live, 2 over_cap")
+    # A page that is not live holds no place under max_per_run: the next post goes.
+    assert [(d.post_id, d.result) for d in report.decisions if d.result != "skipped"] == [
+        (posts[1].id, "sent")
+    ]
+    assert report.not_announced() == {"not_live": 1, "over_cap": 1}
+    assert report.as_dict()["not_announced"] == {"not_live": 1, "over_cap": 1}
+    assert report.summary().endswith("not announced: 1 not_live, 1 over_cap")
+    assert by_reason["not_live"].detail == ""
 
 
 def test_zero_sent_says_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -30,7 +30,7 @@ from publisher.announce.deliver import Breaker, Delivery, Pacer, RetryPolicy, de
 from publisher.announce.ledger import Entry, LedgerStore, RunLock, is_database_url, open_ledger
 from publisher.announce.live import LiveCheck, PageCheck
 from publisher.announce.options import COMMON, parse_duration
-from publisher.announce.plan import Planned, plan_target
+from publisher.announce.plan import Planned, Reason, plan_target
 from publisher.announce.redact import redact, register_secret
 from publisher.announce.registry import announcer_class
 from publisher.announce.render import render_message
@@ -248,6 +248,7 @@ def run_announcements(
                 say=say,
             )
             not_live = _check_live(jobs, cards, live_check, session_factory, live_wait, say)
+            jobs = [_cap_live(job, not_live) for job in jobs]
             if dry_run:
                 decisions, runs = _dry(jobs, not_live, cards, language, now)
             else:
@@ -345,7 +346,7 @@ def _check_live(
         if not job.announcer.config.get("require_live", True):
             continue
         for p in job.planned:
-            if p.send and not p.post.is_link_post:
+            if (p.send or p.reason == "over_cap") and not p.post.is_link_post:
                 card = _card_for(p.post, cards)
                 urls[p.post.id] = [p.post.page_url] + ([card.url] if card is not None else [])
     if not urls:
@@ -358,6 +359,40 @@ def _check_live(
     for post_id in sorted(missing):
         say(f"{post_id}: its page is not live yet; it will be announced on a later run")
     return missing
+
+
+def _cap_live(job: _Job, not_live: set[str]) -> _Job:
+    """Spend ``max_per_run`` on posts that can go now: a post whose page is not live does
+    not hold a place, or a page that never comes up would block every newer post."""
+    cap = job.announcer.config.get("max_per_run")
+    if not isinstance(cap, int):
+        return job
+    planned: list[Planned] = []
+    sending = 0
+    for p in job.planned:
+        if p.reason not in ("new", "retry", "over_cap"):
+            planned.append(p)
+            continue
+        if p.reason == "over_cap":  # back to what it was before the planner's cap
+            entry = job.entries.get(p.post.id)
+            reason: Reason = "new" if entry is None else "retry"
+            p = replace(p, reason=reason, detail=entry.error or "" if entry else "")
+        if _blocked(job.announcer, p, not_live):
+            planned.append(p)  # reported not_live by _skip_before_send
+        elif sending < cap:
+            sending += 1
+            planned.append(p)
+        else:
+            planned.append(replace(p, reason="over_cap", detail=f"max_per_run is {cap}"))
+    return replace(job, planned=planned)
+
+
+def _blocked(announcer: Announcer, p: Planned, not_live: set[str]) -> bool:
+    return (
+        p.post.id in not_live
+        and bool(announcer.config.get("require_live", True))
+        and not p.post.is_link_post
+    )
 
 
 def _announcement(
@@ -388,11 +423,7 @@ def _skip_before_send(announcer: Announcer, p: Planned, not_live: set[str]) -> D
     """The decision for a planned post that is not sent this run (planner's reason or not live)."""
     if not p.send:
         return _skip(announcer, p)
-    if (
-        p.post.id in not_live
-        and announcer.config.get("require_live", True)
-        and not p.post.is_link_post
-    ):
+    if _blocked(announcer, p, not_live):
         return _skip(announcer, p, "not_live")
     return None
 
