@@ -7,21 +7,30 @@ to write such a line, nor split one problem over two lines.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from unittest import mock
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import REPO, Site
-from publisher.cli import dump_json
+from publisher.cli import dump_json, main
 from publisher.errors import ConfigError, Problem, printable
 
 LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+NAME_CHARS = st.characters(blacklist_characters="/\x00", blacklist_categories=("Cs",))
+HOSTILE_CHARS = st.sampled_from([*LINE_BREAKS, *BIDI, "::", "##[", "error::", "\t", "\x1b"])
+HOSTILE_TEXT = st.lists(st.one_of(HOSTILE_CHARS, st.text(NAME_CHARS, max_size=3)), max_size=8)
 HOSTILE_TITLE = "Hello\n::error::x"
 HOSTILE_FOLDER = "evil\r::stop-commands::t"
 
@@ -75,11 +84,12 @@ def test_printable_is_always_one_inert_line(text: str) -> None:
 
 
 @settings(max_examples=200, derandomize=True)
-@given(st.text())
+@given(st.text() | HOSTILE_TEXT.map("".join))
 def test_dump_json_keeps_the_value_and_splits_no_line(text: str) -> None:
     dumped = dump_json({"title": text})
     assert json.loads(dumped) == {"title": text}
     assert not set(dumped) & set("\x85\u2028\u2029" + BIDI)
+    assert not [line for line in dumped.splitlines() if runs_a_command(line)]
 
 
 def test_problem_and_config_error_render_as_one_line() -> None:
@@ -179,3 +189,51 @@ def test_a_config_key_cannot_inject_a_line(site: Site) -> None:
     assert result.returncode == 2
     assert "config error: site.x\\n::error::k: unknown key" in result.stderr
     assert [line for line in output_lines(result) if runs_a_command(line)] == []
+
+
+def run_in_process(*args: str, cwd: Path) -> tuple[int, str, str]:
+    """``publish ARGS`` through the console entry point, in this process."""
+    out, err = io.StringIO(), io.StringIO()
+    previous = Path.cwd()
+    os.chdir(cwd)
+    try:
+        with (
+            mock.patch.object(sys, "argv", ["publish", *args]),
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+            pytest.raises(SystemExit) as exited,
+        ):
+            main()
+    finally:
+        os.chdir(previous)
+    code = exited.value.code
+    return (code if isinstance(code, int) else 0), out.getvalue(), err.getvalue()
+
+
+@settings(max_examples=25, derandomize=True, deadline=None)
+@given(
+    folder=HOSTILE_TEXT.map("".join).filter(lambda n: n.strip(" .") != "" and len(n) < 60),
+    title=HOSTILE_TEXT.map("".join),
+    date=HOSTILE_TEXT.map("".join),
+)
+def test_fuzzed_posts_never_print_a_command_or_split_a_problem(
+    folder: str, title: str, date: str
+) -> None:
+    with tempfile.TemporaryDirectory() as temp:
+        root = Path(temp)
+        (root / "config.yaml").write_text(
+            "site:\n  title: T\n  url: https://blog.example.org\nposts:\n  folder: posts\n"
+            "state:\n  folder: state\n",
+            encoding="utf-8",
+        )
+        post = root / "posts" / folder / "index.md"
+        post.parent.mkdir(parents=True)
+        front = yaml.safe_dump({"title": title, "date": date}, allow_unicode=True)
+        post.write_text(f"---\n{front}---\nBody.\n", encoding="utf-8")
+        code, out, err = run_in_process("check", "--json", "--jobs", "1", cwd=root)
+        report = json.loads(out)
+        _, _, plain = run_in_process("check", "--jobs", "1", cwd=root)
+    assert code in (0, 3)
+    for text in (out, err, plain):
+        assert [line for line in text.splitlines() if runs_a_command(line)] == []
+    assert len(plain.splitlines()) == len(report["problems"]) + 2
