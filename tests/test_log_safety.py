@@ -23,6 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import REPO, Site
+from publisher.automation.summary import markdown
 from publisher.cli import dump_json, main
 from publisher.errors import ConfigError, Problem, printable
 
@@ -237,3 +238,22 @@ def test_fuzzed_posts_never_print_a_command_or_split_a_problem(
     for text in (out, err, plain):
         assert [line for line in text.splitlines() if runs_a_command(line)] == []
     assert len(plain.splitlines()) == len(report["problems"]) + 2
+
+
+def test_the_job_summary_keeps_one_table_row_per_announcement() -> None:
+    report = {
+        "dry_run": True,
+        "published": [{"id": "p", "title": "A\r::error::x\u2028B", "url": "https://b.example/p"}],
+        "announce": {
+            "would_send": 1,
+            "decisions": [
+                {"post": "p", "target": "t\n::x", "result": "would_send", "reason": "new"}
+            ],
+        },
+    }
+    text = markdown(report, 0)
+    rows = [line for line in text.splitlines() if line.startswith("| [")]
+    assert len(rows) == 1
+    assert "A\\\\r::error::x\\\\u2028B" in rows[0]
+    assert "t\\\\n::x" in rows[0]
+    assert [line for line in text.splitlines() if runs_a_command(line)] == []
