@@ -140,6 +140,7 @@ def hostile(site: Site) -> Site:
         ("build", "--dry-run"),
         ("announce", "--dry-run", "--backfill", "5"),
         ("--dry-run", "-vv"),
+        ("cards", "--post", "nope", "--dry-run"),  # a usage error listing post ids
     ],
 )
 def test_no_output_line_is_a_workflow_command(hostile: Site, args: tuple[str, ...]) -> None:
@@ -149,6 +150,19 @@ def test_no_output_line_is_a_workflow_command(hostile: Site, args: tuple[str, ..
     assert lines, "the command printed nothing: the test would prove nothing"
     assert [line for line in lines if runs_a_command(line)] == []
     assert not set(result.stdout + result.stderr) & set(LINE_BREAKS.replace("\n", "") + BIDI)
+
+
+def test_the_ledger_listing_escapes_post_ids(hostile: Site) -> None:
+    marked = publish("state", "mark-sent", HOSTILE_FOLDER, cwd=hostile.root)
+    assert marked.returncode == 0, marked.stderr
+    for args in (("state", "list"), ("state", "list", "--json")):
+        listed = publish(*args, cwd=hostile.root)
+        assert listed.returncode == 0, listed.stderr
+        assert "evil\\r::stop-commands::t" in listed.stdout
+        assert [line for line in output_lines(listed) if runs_a_command(line)] == []
+        assert "\r" not in listed.stdout
+    data = json.loads(publish("state", "list", "--json", cwd=hostile.root).stdout)
+    assert [entry["post_id"] for entry in data] == [HOSTILE_FOLDER]
 
 
 def test_the_hostile_text_reaches_the_output_escaped(hostile: Site) -> None:
