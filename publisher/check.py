@@ -65,6 +65,7 @@ def check_announcements(given: CheckInput) -> list[Problem]:
     Every published post, not only the ones the ledger says are new: ``--backfill`` or a
     forgotten ledger row can announce any of them. Finds what only shows when a template
     meets a post: a sandbox violation, a variable a post lacks, a message that cannot fit.
+    A template that fails the same way for many posts is one problem, not one per post.
     """
     config = given.config
     if not config.announce.enabled or not config.announce.targets:
@@ -72,14 +73,27 @@ def check_announcements(given: CheckInput) -> list[Problem]:
     announcers = build_announcers(config.announce.targets, root=config.root, state_dir=config.state)
     problems: list[Problem] = []
     for index, announcer in enumerate(announcers):
+        failed: dict[str, list[tuple[Post, str]]] = {}
         for post in given.published:
-            problem = _render_problem(announcer, index, post, config)
-            if problem is not None:
-                problems.append(problem)
+            reason = _render_failure(announcer, post)
+            if reason is not None:
+                same = reason.removeprefix(f"post {post.id}: ")
+                failed.setdefault(same, []).append((post, reason))
+        for posts in failed.values():
+            post, reason = posts[0]
+            more = f" (and {len(posts) - 1} more posts)" if len(posts) > 1 else ""
+            problems.append(
+                Problem(
+                    file=display_path(post.source, config.root),
+                    field=f"announce.targets[{index}] ({announcer.name})",
+                    message=reason + more,
+                )
+            )
     return problems
 
 
-def _render_problem(announcer: Announcer, index: int, post: Post, config: Config) -> Problem | None:
+def _render_failure(announcer: Announcer, post: Post) -> str | None:
+    """Why ``announce`` would fail to render ``post`` for ``announcer``, or None."""
     template = announcer.config.get("template")
     try:
         render_message(
@@ -89,12 +103,7 @@ def _render_problem(announcer: Announcer, index: int, post: Post, config: Config
             template=str(template) if template else None,
         )
     except AnnounceError as exc:
-        return Problem(
-            file=display_path(post.source, config.root),
-            field=f"announce.targets[{index}] ({announcer.name})",
-            message=exc.reason,
-            fix=None,
-        )
+        return exc.reason
     return None
 
 

@@ -260,3 +260,17 @@ def test_check_writes_nothing_and_sends_nothing(site: Site, publish: Publish) ->
     result = publish("check")
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in site.root.iterdir()) == ["config.yaml", "mine.j2", "posts"]
+
+
+def test_a_template_failing_on_every_post_is_one_problem(site: Site, publish: Publish) -> None:
+    site.config(BASE + OUTBOX.format(template="mine.j2"))
+    (site.root / "mine.j2").write_text("{{ ''.__class__ }}\n", encoding="utf-8")
+    for n in range(3):
+        (site.posts / f"p{n}").mkdir()
+        (site.posts / f"p{n}" / "index.md").write_text(GOOD_POST, encoding="utf-8")
+    result = publish("check")
+    assert result.returncode == 3
+    problems = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(problems) == 1, result.stderr
+    assert problems[0].startswith("error: posts/p0/index.md: announce.targets[0] (outbox) post p0:")
+    assert problems[0].endswith("(and 2 more posts)")
