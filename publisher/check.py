@@ -4,7 +4,9 @@ written or sent.
 config (validated by ``load_config``: templates included) -> read posts -> each step of
 :data:`STEPS` -> problems. A step takes the :class:`CheckInput` and returns problems; a
 later stage's own validation is added here as one more step, so that ``check``, the pull
-request gate, never passes what ``build`` or ``announce`` would then refuse.
+request gate, never passes what ``build`` or ``announce`` would then refuse. A step that
+finds the config itself unusable (a card layout that does not exist) raises ConfigError,
+which every command turns into exit 2; problems in posts are returned (exit 3).
 """
 
 from __future__ import annotations
