@@ -56,6 +56,14 @@ def test_post_is_plain_data_with_no_path_to_the_disk(tmp_path: Path) -> None:
     assert all(not isinstance(v, Path) for v in fields.values())
 
 
+def test_a_template_cannot_read_a_file_beside_it(tmp_path: Path) -> None:
+    (tmp_path / "secret.txt").write_text("TOKEN=hunter2", encoding="utf-8")
+    with pytest.raises(AnnounceError) as caught:
+        render(tmp_path, "{% include 'secret.txt' %} {{ url }}")
+    assert "hunter2" not in str(caught.value)
+    assert "template error" in caught.value.reason
+
+
 def test_a_template_may_use_the_post_fields(tmp_path: Path) -> None:
     text = render(
         tmp_path,
@@ -101,6 +109,15 @@ def write_site(site: Site, template: str, body: str) -> Path:
             "announce.targets[0].template: t.j2: unknown variable 'titel'; did you mean 'title'?",
         ),
         (b"\xff\xfe{{ title }}", "announce.targets[0].template: t.j2 is not UTF-8 text"),
+        (
+            "{% include '.env' %}{{ url }}",
+            "announce.targets[0].template: t.j2: loads another file (.env) with include, import "
+            "or extends; a template must be one self-contained file",
+        ),
+        (
+            "{% extends name %}",
+            "announce.targets[0].template: t.j2: loads another file (a computed name)",
+        ),
     ],
 )
 def test_broken_templates_are_config_errors(site: Site, body: str | bytes, problem: str) -> None:

@@ -62,9 +62,15 @@ VARIABLES = (
 )
 
 
-def _environment(folder: Path) -> jinja2.Environment:
+def _environment(folder: Path | None) -> jinja2.Environment:
+    """The sandbox; a site's own template (``folder`` None) can load no other file.
+
+    Jinja's ``{% include %}`` reads any file beside the template (a ``.env``, the config),
+    which a message would then carry to a public channel.
+    """
+    loader = jinja2.FileSystemLoader(str(folder)) if folder else jinja2.DictLoader({})
     return ImmutableSandboxedEnvironment(
-        loader=jinja2.FileSystemLoader(str(folder)),
+        loader=loader,
         autoescape=False,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -76,7 +82,7 @@ def _environment(folder: Path) -> jinja2.Environment:
 def _compile(path: Path) -> jinja2.Template:
     """Raises OSError, UnicodeDecodeError or jinja2.TemplateSyntaxError."""
     source = path.read_text(encoding="utf-8")
-    return _environment(path.parent).from_string(source)
+    return _environment(None).from_string(source)
 
 
 def template_problem(path: Path, shown: str) -> str | None:
@@ -95,11 +101,16 @@ def template_problem(path: Path, shown: str) -> str | None:
         return f"{shown} cannot be read ({exc.strerror}); fix the path or its permissions"
     except UnicodeDecodeError:
         return f"{shown} is not UTF-8 text; save it as UTF-8"
-    environment = _environment(path.parent)
+    environment = _environment(None)
     try:
         tree = environment.parse(source)
     except jinja2.TemplateSyntaxError as exc:
         return f"{shown}:{exc.lineno}: template syntax error: {exc.message}; fix the template"
+    for other in jinja2.meta.find_referenced_templates(tree):
+        return (
+            f"{shown}: loads another file ({other or 'a computed name'}) with include, import "
+            "or extends; a template must be one self-contained file"
+        )
     known = {*VARIABLES, *environment.globals}
     for name in sorted(jinja2.meta.find_undeclared_variables(tree)):
         if name not in known:
