@@ -9,6 +9,7 @@ import os
 import random
 import re
 import sqlite3
+import tempfile
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -16,6 +17,8 @@ from typing import Any
 
 import feedparser
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 from lxml import html as lxml_html
 from PIL import Image, features
@@ -34,7 +37,7 @@ from publisher.feeds import (
     rss_atom,
 )
 from publisher.feeds import cache as feeds_cache
-from publisher.feeds.items import feed_item, newest_first
+from publisher.feeds.items import feed_item, newest_first, xml_text
 from publisher.feeds.media import sniff_image
 from publisher.feeds.rss_atom import FeedHead
 from publisher.output import OutputWriter
@@ -1066,3 +1069,23 @@ def test_an_over_long_tag_gets_a_short_distinct_folder(tmp_path: Path) -> None:
     output = OutputWriter(tmp_path / "public")
     for path, data in files.items():
         output.write_bytes(path, data)  # the file system takes every name
+
+
+SUMMARY_TOKENS = st.sampled_from(
+    ["<script>", "</b>", "<img src=x onerror=alert(1)>", "&amp;", "&", "&lt;", "<", ">", '"', " "]
+)
+
+
+@settings(max_examples=60, derandomize=True, deadline=None)
+@given(summary=st.lists(st.one_of(SUMMARY_TOKENS, st.text(max_size=3)), max_size=12).map("".join))
+def test_any_summary_reads_back_as_the_same_text_from_rss(summary: str) -> None:
+    with tempfile.TemporaryDirectory() as temp:
+        post = make_post(Path(temp), "2024-01-01-x", title="X", summary=summary)
+        files = build([post])
+    expected = " ".join(xml_text(summary).split())
+    description = xml(files["rss.xml"]).find("channel/item/description")
+    if not expected:
+        return  # no summary: the description is the sanitized body, tested elsewhere
+    fragment = lxml_html.fragment_fromstring(description.text, create_parent="div")
+    assert [e.tag for e in fragment.iter()] == ["div"]
+    assert fragment.text_content() == expected
