@@ -21,7 +21,7 @@ from publisher.announcing import ledger_path
 from publisher.automation.statebranch import DEFAULT_BRANCH, StateBranch, restore, save
 from publisher.automation.summary import markdown, outputs, split_report
 from publisher.config import Config, load_config
-from publisher.errors import ConfigError, PublisherError
+from publisher.errors import ConfigError, PublisherError, printable
 
 EXIT_OK = 0
 EXIT_STATE = 2
@@ -34,7 +34,7 @@ def _in_actions() -> bool:
 
 
 def _say(text: str) -> None:
-    click.echo(text, err=True)
+    click.echo(printable(text), err=True)
 
 
 def _config(path: str | None) -> Config:
@@ -194,6 +194,6 @@ def main() -> None:
     except PublisherError as exc:
         _say(f"error: {exc}")
         if _in_actions():
-            click.echo(f"::error title=publisher state::{exc}")
+            click.echo(f"::error title=publisher state::{printable(str(exc))}")
         code = EXIT_STATE
     sys.exit(code if isinstance(code, int) else EXIT_OK)

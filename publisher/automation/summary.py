@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from publisher.errors import printable
+
 #: What each exit code of ``publish`` means, for the summary's last line.
 EXIT_MEANINGS: Mapping[int, str] = {
     0: "done",
@@ -74,7 +76,7 @@ def outputs(report: Mapping[str, Any] | None, exit_code: int | None) -> Outputs:
 
 def _cell(text: object) -> str:
     """Safe inside a Markdown table cell: no pipes, no line breaks, no HTML."""
-    value = str(text if text is not None else "")
+    value = printable(str(text if text is not None else ""))
     for old, new in (("\\", "\\\\"), ("|", "\\|"), ("<", "&lt;"), (">", "&gt;"), ("\n", " ")):
         value = value.replace(old, new)
     return value.replace("[", "\\[").replace("]", "\\]")
