@@ -553,12 +553,14 @@ def state_mark_sent(ctx: click.Context, /, post_id: str, target: str | None, **g
     """Record POST as sent (to every target, or one) without sending anything."""
     options = _merge(ctx, **given)
     config = find_config(options, Console(options))
+    posts = load_posts(config, readonly=True, jobs=options.jobs).posts
     marked = mark_sent(
         ledger_path(config),
         post_id,
         config.announce.targets,
         now=resolve_now(options, config),
         target=target,
+        known_posts={p.id for p in posts},
     )
     Console(options).say(f"marked {post_id} as sent for {marked} target(s)")
     ctx.exit(EXIT_OK)
