@@ -2,7 +2,10 @@
 
 Writes the Open Graph cards (``publisher.cards``), the feeds (``publisher.feeds``) and
 ``posts.json``, an index of the published posts. Everything it writes goes through
-:class:`OutputWriter`.
+:class:`OutputWriter`, and the files an earlier build wrote that this one no longer
+produces (a withdrawn post's card and page, the feed of a tag no post has any more, a
+card superseded by a new content hash) are deleted through it (``outputs.json`` in the
+state folder lists what the last build wrote).
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from publisher.posts import Post, Progress, ReadResult, read_posts
 from publisher.posts.cache import PostCache
 
 INDEX_FILE = "posts.json"
+#: In the state folder: every file the last build wrote, with its hash (see output.py).
+MANIFEST_FILE = "outputs.json"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,6 +41,9 @@ class BuildResult:
     writes: tuple[Write, ...]
     problems: tuple[Problem, ...] = ()
     cards: CardsResult | None = None
+    #: Output files an earlier build wrote and this one no longer does: deleted (in a dry
+    #: run, would be).
+    deleted: tuple[str, ...] = ()
 
 
 #: Makes a progress callback for ``total`` steps of work called ``label`` (or None).
@@ -77,6 +85,35 @@ def build_site(
         read = load_posts(config, readonly=dry_run, jobs=jobs, progress=bar)
     published, drafts, scheduled = split_by_status(read, now)
     writer = OutputWriter(config.output, dry_run=dry_run)
+    try:
+        problems, cards = _write_outputs(config, published, writer, dry_run, jobs, progress)
+    except BaseException:
+        # What was written before the error is still ours to delete one day.
+        writer.remember(config.state / MANIFEST_FILE)
+        raise
+    undecided = _cards_of(config, published) if dry_run and config.cards.enabled else None
+    swept = writer.sweep(config.state / MANIFEST_FILE, undecided=undecided)
+    problems.extend(swept.problems)
+    return BuildResult(
+        read=read,
+        published=published,
+        drafts=drafts,
+        scheduled=scheduled,
+        writes=tuple(writer.writes),
+        problems=tuple(problems),
+        cards=cards,
+        deleted=swept.deleted,
+    )
+
+
+def _write_outputs(
+    config: Config,
+    published: tuple[Post, ...],
+    writer: OutputWriter,
+    dry_run: bool,
+    jobs: int | None,
+    progress: ProgressFactory,
+) -> tuple[list[Problem], CardsResult | None]:
     problems: list[Problem] = []
     cards: CardsResult | None = None
     if config.cards.enabled:
@@ -99,15 +136,26 @@ def build_site(
         if not dry_run:
             problems.extend(_ping_hub(config, writer))
     writer.write_text(INDEX_FILE, render_index(config, published))
-    return BuildResult(
-        read=read,
-        published=published,
-        drafts=drafts,
-        scheduled=scheduled,
-        writes=tuple(writer.writes),
-        problems=tuple(problems),
-        cards=cards,
-    )
+    return problems, cards
+
+
+def _cards_of(config: Config, published: tuple[Post, ...]) -> Callable[[str], bool]:
+    """In a dry run, cards are not rendered, so their file names (content hashes) are
+    unknown: the card files of posts still published are neither listed nor judged."""
+    folder = config.cards.options.folder.strip("/") + "/"
+    ids = {p.id for p in published}
+
+    def undecided(relative: str) -> bool:
+        if not relative.startswith(folder):
+            return False
+        name = relative[len(folder) :]
+        if "/" in name:
+            return False
+        return name == "manifest.json" or any(
+            name[:i] in ids for i, c in enumerate(name) if c == "."
+        )
+
+    return undecided
 
 
 def output_feeds(

@@ -32,6 +32,7 @@ from publisher.announce.ledger import LockHeld
 from publisher.announcing import announce_posts, ledger_path
 from publisher.automation.cli import automation
 from publisher.build import (
+    MANIFEST_FILE,
     BuildResult,
     build_site,
     lint_feeds,
@@ -235,6 +236,7 @@ def _report(
         },
         "problems": [p.as_dict() for p in (*read.problems, *extra)],
         "writes": [dataclasses.asdict(w) for w in build.writes] if build else [],
+        "deleted": list(build.deleted) if build else [],
         "published": [post_summary(p) for p in published],
     }
 
@@ -280,6 +282,12 @@ def run_build(options: Options, command: str) -> int:
             console.say(f"wrote {shown} ({write.bytes} bytes, {write.status})")
         else:
             console.say(f"unchanged {shown}", level=1)
+    for deleted in result.deleted:
+        shown = os.path.relpath(config.output / deleted)
+        if options.dry_run:
+            console.plan(f"would delete {shown} (no longer produced)")
+        else:
+            console.say(f"deleted {shown} (no longer produced)")
     failed = read.errors or any(p.severity == "error" for p in result.problems)
     code = EXIT_POSTS_SKIPPED if failed else EXIT_OK
     announced: AnnounceReport | None = None
@@ -287,7 +295,7 @@ def run_build(options: Options, command: str) -> int:
         announced = _announce(options, console, config, result.published, now, AnnounceFlags())
         if announced is not None and not announced.ok:
             code = code or EXIT_ANNOUNCE_FAILED
-    changed = any(w.status != "unchanged" for w in result.writes)
+    changed = any(w.status != "unchanged" for w in result.writes) or bool(result.deleted)
     if code == EXIT_OK and not changed and _nothing_announced(options, announced):
         code = EXIT_NOTHING_TO_DO
     if options.json:
@@ -473,6 +481,7 @@ def run_card(options: Options, post_id: str, layout: str | None) -> int:
         root=config.root,
         layout=layout,
     )
+    writer.remember(config.state / MANIFEST_FILE)  # a later build deletes it once superseded
     console.problems(result.problems)
     for card in result.cards:
         shown = os.path.relpath(config.output / card.path)
