@@ -15,14 +15,16 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import requests
 
 from publisher.cards import CardsResult, build_cards
 from publisher.config import Config
-from publisher.errors import AnnounceError, Problem
-from publisher.feeds import build_feeds, feed_url, lint_feed, ping_hub
+from publisher.errors import Problem
+from publisher.feeds import build_feeds, feed_url, lint_feed
+from publisher.feeds.websub import FetchSession, changed_feeds, record_pending, send_pending
 from publisher.output import OutputWriter, Write
 from publisher.posts import Post, Progress, ReadResult, read_posts
 from publisher.posts.cache import PostCache
@@ -131,10 +133,13 @@ def _write_outputs(
             )
         problems.extend(cards.problems)
     if config.feeds.enabled:
-        for path, data in output_feeds(config, published, dry_run=dry_run).items():
+        feeds = output_feeds(config, published, dry_run=dry_run)
+        for path, data in feeds.items():
             writer.write_bytes(path, data)
-        if not dry_run:
-            problems.extend(_ping_hub(config, writer))
+        if not dry_run and config.feeds.options.hub is not None:
+            # Not pinged now: the hub would fetch the feed before it is deployed.
+            changed = [w.path for w in writer.changed if w.path in feeds]
+            record_pending(config.state, changed_feeds(changed, partial(feed_url, config.site)))
     writer.write_text(INDEX_FILE, render_index(config, published))
     return problems, cards
 
@@ -167,30 +172,29 @@ def output_feeds(
     )
 
 
-def _ping_hub(config: Config, writer: OutputWriter) -> list[Problem]:
-    """WebSub: tell the hub about feeds this build changed. A failure is a warning."""
+def ping_pending_feeds(
+    config: Config,
+    *,
+    dry_run: bool,
+    session_factory: Callable[[], FetchSession] = requests.Session,
+) -> list[str]:
+    """The announce stage's WebSub step: ping the hub for changed feeds that are live now.
+
+    Returns the lines to show. A refusal or an unreachable hub is a warning: the feeds
+    stay pending (in the state folder) and the next run tries again.
+    """
     hub = config.feeds.options.hub
-    topics = [
-        feed_url(config.site, w.path)
-        for w in writer.changed
-        if w.path.endswith((".xml", ".json")) and w.path != INDEX_FILE
-    ]
-    if hub is None or not topics:
+    if hub is None or not config.feeds.enabled:
         return []
-    try:
-        with requests.Session() as session:
-            ping_hub(session, hub, topics)
-    except AnnounceError as exc:
-        return [
-            Problem(
-                file="feeds.hub",
-                field=None,
-                message=f"WebSub ping failed ({exc})",
-                fix="the feeds were written; the hub will see them on its next poll",
-                severity="warning",
-            )
-        ]
-    return []
+    report = send_pending(
+        config.state,
+        hub,
+        config.output,
+        session_factory=session_factory,
+        dry_run=dry_run,
+        wait=config.announce.live_wait,
+    )
+    return report.lines(dry_run=dry_run) if report is not None else []
 
 
 def lint_feeds(config: Config, published: tuple[Post, ...]) -> list[Problem]:

@@ -37,6 +37,7 @@ from publisher.build import (
     build_site,
     lint_feeds,
     load_posts,
+    ping_pending_feeds,
     post_summary,
     split_by_status,
 )
@@ -347,6 +348,8 @@ def _announce(
             raise
         click.echo(f"error: {exc}", err=True)
         raise click.exceptions.Exit(EXIT_BUSY) from None
+    for line in ping_pending_feeds(config, dry_run=options.dry_run):
+        (console.plan if options.dry_run else console.say)(line)
     if report is None:
         console.say("announcements: no targets configured", level=1)
         return None

@@ -135,7 +135,7 @@ class OutputWriter:
         if not self.dry_run:
             for relative in deleted:
                 self._delete(relative)
-            _write_atomically(manifest, render_manifest(self.root, self.hashes))
+            write_state_file(manifest, render_manifest(self.root, self.hashes))
         return Sweep(deleted=tuple(deleted), problems=tuple(problems))
 
     def remember(self, manifest: Path) -> None:
@@ -147,7 +147,7 @@ class OutputWriter:
         if self.dry_run or not self.hashes:
             return
         previous, _ = _read_manifest(manifest, self.root)
-        _write_atomically(manifest, render_manifest(self.root, {**previous, **self.hashes}))
+        write_state_file(manifest, render_manifest(self.root, {**previous, **self.hashes}))
 
     def _stale(self, relative: str, digest: str) -> str:
         """ "delete", "gone", or why the file is left alone."""
@@ -245,7 +245,7 @@ def _left_alone(manifest: Path, relative: str, why: str) -> Problem:
     )
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def write_state_file(path: Path, text: str) -> None:
     """Write a state file whole or not at all, and not at all when it is already the same."""
     data = text.encode("utf-8")
     try:
