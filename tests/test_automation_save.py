@@ -105,3 +105,16 @@ def test_nothing_is_saved_after_a_failed_restore(tmp_path: Path) -> None:
     assert run.results["restore"] == 2
     assert "save" not in run.results and "publish" not in run.results
     assert site.branch_head() is None
+
+
+def test_restore_replaces_a_damaged_ledger_with_the_branch_copy(site: SiteRepo) -> None:
+    workspace = site.checkout()
+    ledger = workspace / ".publisher" / "announce.sqlite"
+    ledger.parent.mkdir()
+    ledger.write_bytes(b"")  # what a full disk leaves
+    run = ActionRun(workspace, inputs={"args": f"--now {NOW}"}, env=FAST).run()
+    assert run.results["restore"] == 0, run.log
+    assert "the ledger here was damaged: moved to" in run.logs["restore"]
+    assert run.results["publish"] == 0 and announced(site) == [NEW]  # not a new baseline
+    (aside,) = ledger.parent.glob("announce.sqlite.damaged-*")
+    assert aside.read_bytes() == b""

@@ -111,6 +111,14 @@ def restore_command(
         if _in_actions():
             click.echo(f"::notice title=publisher first run::{note}")
     else:
+        if result.set_aside is not None:
+            note = (
+                f"the ledger here was damaged: moved to {result.set_aside} and replaced by "
+                "the state branch's copy"
+            )
+            _say(note)
+            if _in_actions():
+                click.echo(f"::warning title=publisher state::{note}")
         merged = " (merged with the ledger that was here)" if result.merged_local else ""
         _say(
             f"restored the ledger from {branch} at {result.commit[:12]}: {result.rows} rows{merged}"

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from publisher.announce.ledger import Ledger
+from publisher.announce.ledger import Ledger, LockHeld
 from publisher.announce.redact import redact
 from publisher.automation.merge import EMPTY, Dump, merge_ledgers
 from publisher.errors import StateError
@@ -80,6 +80,8 @@ class Restored:
     rows: int
     first_run: bool
     merged_local: bool
+    #: Where a damaged ledger found here was moved before the branch's was restored.
+    set_aside: Path | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -231,7 +233,17 @@ def restore(where: StateBranch, ledger_path: Path, *, require_branch: bool = Fal
         return Restored(commit=None, rows=rows, first_run=local is None, merged_local=False)
     _fetch(where)
     theirs = _ledger_at(where, head)
-    local = _dump(ledger_path)
+    set_aside = None
+    try:
+        local = _dump(ledger_path)
+    except LockHeld:
+        raise
+    except StateError:
+        # Damaged here, whole on the branch: the branch's copy is the good one. The damaged
+        # file is kept beside it, not deleted, in case rows of a failed save are in it.
+        set_aside = ledger_path.with_name(f"{ledger_path.name}.damaged-{head[:12]}")
+        os.replace(ledger_path, set_aside)
+        local = None
     merged_local = False
     result: Dump = theirs
     if local is not None and local != theirs:
@@ -253,7 +265,11 @@ def restore(where: StateBranch, ledger_path: Path, *, require_branch: bool = Fal
         ledger.load(dict(result))
     _write_marker(state, where, head)
     return Restored(
-        commit=head, rows=len(result["announcements"]), first_run=False, merged_local=merged_local
+        commit=head,
+        rows=len(result["announcements"]),
+        first_run=False,
+        merged_local=merged_local,
+        set_aside=set_aside,
     )
 
 
