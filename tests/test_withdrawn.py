@@ -147,3 +147,16 @@ def test_the_first_build_after_an_upgrade_deletes_nothing(
     assert code == 0 and json.loads(out)["deleted"] == []
     assert (site.root / "public" / "og" / "gone.html").exists()
     assert (site.root / "state" / "outputs.json").exists()
+
+
+def test_a_deleted_post_leaves_the_preview_folder(
+    site: Site, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _site(site)
+    assert run(capsys, monkeypatch, "preview", NOW)[0] == 0
+    preview = site.root / "public" / "preview"
+    assert list(preview.rglob("gone.*"))
+    _delete(site)  # (a draft stays in the preview: it shows drafts on purpose)
+    assert run(capsys, monkeypatch, "preview", NOW)[0] == 0
+    assert not list(preview.rglob("gone.*"))
+    assert list(preview.rglob("kept.*")) and (preview / "index.html").exists()
