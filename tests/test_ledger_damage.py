@@ -4,6 +4,7 @@ reads it, never a traceback and never a new baseline; repairs of unknown rows fa
 from __future__ import annotations
 
 import sqlite3
+import subprocess
 import sys
 from pathlib import Path
 
@@ -165,3 +166,31 @@ def test_forget_and_mark_sent_refuse_unknown_posts_and_targets(
     assert code == 0 and "marked p3 as sent for 1 target(s)" in err
     code, _, err = run(capsys, monkeypatch, "state", "forget", "p2")
     assert code == 0 and "forgot 1 ledger row(s) of p2" in err
+
+
+def test_a_run_killed_mid_write_is_rolled_back_not_called_damage(
+    announced: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    child = (
+        "import os, sqlite3\n"
+        f"db = sqlite3.connect({str(announced)!r}, isolation_level=None)\n"
+        "db.execute('PRAGMA cache_size=1')\n"
+        "db.execute('BEGIN IMMEDIATE')\n"
+        "db.execute('DELETE FROM announcements')\n"
+        "for i in range(2000):\n"
+        "    db.execute(\"INSERT INTO targets VALUES (?, 'x', 'y')\", ('t' * 200 + str(i),))\n"
+        "os._exit(9)\n"
+    )
+    subprocess.run([sys.executable, "-c", child], check=False)
+    journal = announced.with_name("announce.sqlite-journal")
+    assert journal.stat().st_size > 0  # a hot journal: the write never committed
+    before = (announced.read_bytes(), journal.read_bytes())
+    for args in (("state", "list"), ("announce", "--dry-run", NOW)):
+        code, _, err = run(capsys, monkeypatch, *args)
+        assert code == 0, err
+    assert "outbox\tp2\tsent" in run(capsys, monkeypatch, "state", "list")[1]
+    assert (announced.read_bytes(), journal.read_bytes()) == before  # read-only means it
+    code, _, err = run(capsys, monkeypatch, "announce", NOW)
+    assert code == 0, err
+    assert not journal.exists()
+    assert "outbox\tp2\tsent" in run(capsys, monkeypatch, "state", "list")[1]

@@ -25,6 +25,7 @@ planner saw, so two runs that planned the same post never both send it.
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import tempfile
 import threading
@@ -371,12 +372,22 @@ class Ledger(LedgerReads):
         self.readonly = readonly
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
+        self._copy: tempfile.TemporaryDirectory[str] | None = None
         timeout = BUSY_TIMEOUT if busy_timeout is None else busy_timeout
         if not path.exists():
             if readonly:
                 return  # a first run: nothing recorded yet, and a dry run creates nothing
             _create(path, timeout)
         check_file(path)
+        journal = path.with_name(path.name + "-journal")
+        if readonly and journal.exists() and journal.stat().st_size > 0:
+            # A run died mid-write. Only a writer can roll that back, and a dry run writes
+            # nothing: read a rolled-back copy instead of the ledger itself.
+            self._copy = tempfile.TemporaryDirectory(prefix="publisher-ledger-")
+            copy = Path(self._copy.name) / path.name
+            shutil.copyfile(path, copy)
+            shutil.copyfile(journal, copy.with_name(journal.name))
+            path, readonly = copy, False
         try:
             uri = f"{path.resolve().as_uri()}{'?mode=ro' if readonly else ''}"
             self._db = sqlite3.connect(
@@ -397,6 +408,9 @@ class Ledger(LedgerReads):
         if self._db is not None:
             self._db.close()
             self._db = None
+        if self._copy is not None:
+            self._copy.cleanup()
+            self._copy = None
 
     def __enter__(self) -> Ledger:
         return self
