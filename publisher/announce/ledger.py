@@ -302,7 +302,13 @@ def _create(path: Path, timeout: float) -> None:
         with open(temp, "rb") as handle:
             os.fsync(handle.fileno())
         os.chmod(temp, 0o644)  # as SQLite itself would have made it, not mkstemp's 0600
-        os.replace(temp, path)
+        try:
+            # Only if still absent: a ledger another process created meanwhile is kept.
+            os.link(temp, path)
+        except FileExistsError:
+            pass
+        except OSError:  # a file system without hard links
+            os.replace(temp, path)
     finally:
         Path(temp).unlink(missing_ok=True)
 
