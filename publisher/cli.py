@@ -33,9 +33,11 @@ from publisher.announce.ledger import LockHeld
 from publisher.announcing import announce_posts, ledger_path
 from publisher.automation.cli import automation
 from publisher.build import (
+    MANIFEST_FILE,
     BuildResult,
     build_site,
     load_posts,
+    ping_pending_feeds,
     post_summary,
     split_by_status,
 )
@@ -257,6 +259,7 @@ def _report(
         },
         "problems": [p.as_dict() for p in (*read.problems, *extra)],
         "writes": [dataclasses.asdict(w) for w in build.writes] if build else [],
+        "deleted": list(build.deleted) if build else [],
         "published": [post_summary(p) for p in published],
     }
 
@@ -302,6 +305,12 @@ def run_build(options: Options, command: str) -> int:
             console.say(f"wrote {shown} ({write.bytes} bytes, {write.status})")
         else:
             console.say(f"unchanged {shown}", level=1)
+    for deleted in result.deleted:
+        shown = os.path.relpath(config.output / deleted)
+        if options.dry_run:
+            console.plan(f"would delete {shown} (no longer produced)")
+        else:
+            console.say(f"deleted {shown} (no longer produced)")
     failed = read.errors or any(p.severity == "error" for p in result.problems)
     code = EXIT_POSTS_SKIPPED if failed else EXIT_OK
     announced: AnnounceReport | None = None
@@ -309,7 +318,7 @@ def run_build(options: Options, command: str) -> int:
         announced = _announce(options, console, config, result.published, now, AnnounceFlags())
         if announced is not None and not announced.ok:
             code = code or EXIT_ANNOUNCE_FAILED
-    changed = any(w.status != "unchanged" for w in result.writes)
+    changed = any(w.status != "unchanged" for w in result.writes) or bool(result.deleted)
     if code == EXIT_OK and not changed and _nothing_announced(options, announced):
         code = EXIT_NOTHING_TO_DO
     if options.json:
@@ -361,6 +370,8 @@ def _announce(
             raise
         click.echo(f"error: {printable(str(exc))}", err=True)
         raise click.exceptions.Exit(EXIT_BUSY) from None
+    for line in ping_pending_feeds(config, dry_run=options.dry_run):
+        (console.plan if options.dry_run else console.say)(line)
     if report is None:
         console.say("announcements: no targets configured", level=1)
         return None
@@ -489,6 +500,7 @@ def run_card(options: Options, post_id: str, layout: str | None) -> int:
         root=config.root,
         layout=layout,
     )
+    writer.remember(config.state / MANIFEST_FILE)  # a later build deletes it once superseded
     console.problems(result.problems)
     for card in result.cards:
         shown = os.path.relpath(config.output / card.path)
@@ -570,12 +582,14 @@ def state_mark_sent(ctx: click.Context, /, post_id: str, target: str | None, **g
     """Record POST as sent (to every target, or one) without sending anything."""
     options = _merge(ctx, **given)
     config = find_config(options, Console(options))
+    posts = load_posts(config, readonly=True, jobs=options.jobs).posts
     marked = mark_sent(
         ledger_path(config),
         post_id,
         config.announce.targets,
         now=resolve_now(options, config),
         target=target,
+        known_posts={p.id for p in posts},
     )
     Console(options).say(f"marked {post_id} as sent for {marked} target(s)")
     ctx.exit(EXIT_OK)

@@ -34,12 +34,15 @@ class Outputs:
     in_doubt: int
     failed: int
     exit_code: int
+    #: Files an earlier build wrote that this one no longer produces (withdrawn posts).
+    files_deleted: int = 0
 
     def lines(self) -> list[str]:
         """``name=value`` lines for ``$GITHUB_OUTPUT``."""
         return [
             f"posts-built={self.posts_built}",
             f"files-written={self.files_written}",
+            f"files-deleted={self.files_deleted}",
             f"announcements-sent={self.sent}",
             f"announcements-in-doubt={self.in_doubt}",
             f"announcements-failed={self.failed}",
@@ -71,6 +74,7 @@ def outputs(report: Mapping[str, Any] | None, exit_code: int | None) -> Outputs:
         in_doubt=int(announce.get("in_doubt") or 0),
         failed=int(announce.get("failed") or 0),
         exit_code=2 if exit_code is None else exit_code,
+        files_deleted=len(report.get("deleted") or []),
     )
 
 
@@ -118,6 +122,8 @@ def markdown(report: Mapping[str, Any] | None, exit_code: int | None) -> str:
         f"{posts.get('skipped') or 0} skipped with errors) |",
         f"| files written | {out.files_written} of {len(report.get('writes') or [])} |",
     ]
+    if out.files_deleted:
+        lines.append(f"| files deleted | {out.files_deleted} (no longer produced) |")
     if announce:
         if report.get("dry_run"):
             lines.append(f"| announcements | {announce.get('would_send', 0)} would be sent |")
@@ -151,4 +157,10 @@ def markdown(report: Mapping[str, Any] | None, exit_code: int | None) -> str:
             )
         if len(written) > MAX_ROWS:
             lines.append(f"\n… and {len(written) - MAX_ROWS} more.")
+    deleted = [str(path) for path in report.get("deleted") or []]
+    if deleted:
+        lines += ["", "### Files deleted (no longer produced)", ""]
+        lines += [f"- `{_cell(path)}`" for path in deleted[:MAX_ROWS]]
+        if len(deleted) > MAX_ROWS:
+            lines.append(f"\n… and {len(deleted) - MAX_ROWS} more.")
     return "\n".join(lines) + "\n"
