@@ -2,7 +2,10 @@
 
 Writes the Open Graph cards (``publisher.cards``), the feeds (``publisher.feeds``) and
 ``posts.json``, an index of the published posts. Everything it writes goes through
-:class:`OutputWriter`.
+:class:`OutputWriter`, and the files an earlier build wrote that this one no longer
+produces (a withdrawn post's card and page, the feed of a tag no post has any more, a
+card superseded by a new content hash) are deleted through it (``outputs.json`` in the
+state folder lists what the last build wrote).
 """
 
 from __future__ import annotations
@@ -12,19 +15,23 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import requests
 
 from publisher.cards import CardsResult, build_cards
 from publisher.config import Config
-from publisher.errors import AnnounceError, Problem
-from publisher.feeds import build_feeds, feed_url, lint_feed, ping_hub
+from publisher.errors import Problem
+from publisher.feeds import build_feeds, feed_url, lint_feed
+from publisher.feeds.websub import FetchSession, changed_feeds, record_pending, send_pending
 from publisher.output import OutputWriter, Write
 from publisher.posts import Post, Progress, ReadResult, read_posts
 from publisher.posts.cache import PostCache
 
 INDEX_FILE = "posts.json"
+#: In the state folder: every file the last build wrote, with its hash (see output.py).
+MANIFEST_FILE = "outputs.json"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,6 +43,9 @@ class BuildResult:
     writes: tuple[Write, ...]
     problems: tuple[Problem, ...] = ()
     cards: CardsResult | None = None
+    #: Output files an earlier build wrote and this one no longer does: deleted (in a dry
+    #: run, would be).
+    deleted: tuple[str, ...] = ()
 
 
 #: Makes a progress callback for ``total`` steps of work called ``label`` (or None).
@@ -77,6 +87,35 @@ def build_site(
         read = load_posts(config, readonly=dry_run, jobs=jobs, progress=bar)
     published, drafts, scheduled = split_by_status(read, now)
     writer = OutputWriter(config.output, dry_run=dry_run)
+    try:
+        problems, cards = _write_outputs(config, published, writer, dry_run, jobs, progress)
+    except BaseException:
+        # What was written before the error is still ours to delete one day.
+        writer.remember(config.state / MANIFEST_FILE)
+        raise
+    undecided = _cards_of(config, published) if dry_run and config.cards.enabled else None
+    swept = writer.sweep(config.state / MANIFEST_FILE, undecided=undecided)
+    problems.extend(swept.problems)
+    return BuildResult(
+        read=read,
+        published=published,
+        drafts=drafts,
+        scheduled=scheduled,
+        writes=tuple(writer.writes),
+        problems=tuple(problems),
+        cards=cards,
+        deleted=swept.deleted,
+    )
+
+
+def _write_outputs(
+    config: Config,
+    published: tuple[Post, ...],
+    writer: OutputWriter,
+    dry_run: bool,
+    jobs: int | None,
+    progress: ProgressFactory,
+) -> tuple[list[Problem], CardsResult | None]:
     problems: list[Problem] = []
     cards: CardsResult | None = None
     if config.cards.enabled:
@@ -94,20 +133,34 @@ def build_site(
             )
         problems.extend(cards.problems)
     if config.feeds.enabled:
-        for path, data in output_feeds(config, published, dry_run=dry_run).items():
+        feeds = output_feeds(config, published, dry_run=dry_run)
+        for path, data in feeds.items():
             writer.write_bytes(path, data)
-        if not dry_run:
-            problems.extend(_ping_hub(config, writer))
+        if not dry_run and config.feeds.options.hub is not None:
+            # Not pinged now: the hub would fetch the feed before it is deployed.
+            changed = [w.path for w in writer.changed if w.path in feeds]
+            record_pending(config.state, changed_feeds(changed, partial(feed_url, config.site)))
     writer.write_text(INDEX_FILE, render_index(config, published))
-    return BuildResult(
-        read=read,
-        published=published,
-        drafts=drafts,
-        scheduled=scheduled,
-        writes=tuple(writer.writes),
-        problems=tuple(problems),
-        cards=cards,
-    )
+    return problems, cards
+
+
+def _cards_of(config: Config, published: tuple[Post, ...]) -> Callable[[str], bool]:
+    """In a dry run, cards are not rendered, so their file names (content hashes) are
+    unknown: the card files of posts still published are neither listed nor judged."""
+    folder = config.cards.options.folder.strip("/") + "/"
+    ids = {p.id for p in published}
+
+    def undecided(relative: str) -> bool:
+        if not relative.startswith(folder):
+            return False
+        name = relative[len(folder) :]
+        if "/" in name:
+            return False
+        return name == "manifest.json" or any(
+            name[:i] in ids for i, c in enumerate(name) if c == "."
+        )
+
+    return undecided
 
 
 def output_feeds(
@@ -119,30 +172,29 @@ def output_feeds(
     )
 
 
-def _ping_hub(config: Config, writer: OutputWriter) -> list[Problem]:
-    """WebSub: tell the hub about feeds this build changed. A failure is a warning."""
+def ping_pending_feeds(
+    config: Config,
+    *,
+    dry_run: bool,
+    session_factory: Callable[[], FetchSession] = requests.Session,
+) -> list[str]:
+    """The announce stage's WebSub step: ping the hub for changed feeds that are live now.
+
+    Returns the lines to show. A refusal or an unreachable hub is a warning: the feeds
+    stay pending (in the state folder) and the next run tries again.
+    """
     hub = config.feeds.options.hub
-    topics = [
-        feed_url(config.site, w.path)
-        for w in writer.changed
-        if w.path.endswith((".xml", ".json")) and w.path != INDEX_FILE
-    ]
-    if hub is None or not topics:
+    if hub is None or not config.feeds.enabled:
         return []
-    try:
-        with requests.Session() as session:
-            ping_hub(session, hub, topics)
-    except AnnounceError as exc:
-        return [
-            Problem(
-                file="feeds.hub",
-                field=None,
-                message=f"WebSub ping failed ({exc})",
-                fix="the feeds were written; the hub will see them on its next poll",
-                severity="warning",
-            )
-        ]
-    return []
+    report = send_pending(
+        config.state,
+        hub,
+        config.output,
+        session_factory=session_factory,
+        dry_run=dry_run,
+        wait=config.announce.live_wait,
+    )
+    return report.lines(dry_run=dry_run) if report is not None else []
 
 
 def lint_feeds(config: Config, published: tuple[Post, ...]) -> list[Problem]:

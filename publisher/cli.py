@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -33,16 +34,18 @@ from publisher.announce.ledger import LockHeld
 from publisher.announcing import announce_posts, ledger_path
 from publisher.automation.cli import automation
 from publisher.build import (
+    MANIFEST_FILE,
     BuildResult,
     build_site,
-    lint_feeds,
     load_posts,
+    ping_pending_feeds,
     post_summary,
     split_by_status,
 )
 from publisher.cards import render_one
+from publisher.check import run_checks
 from publisher.config import Config, load_config
-from publisher.errors import ConfigError, Problem, PublisherError
+from publisher.errors import ConfigError, Problem, PublisherError, printable
 from publisher.output import OutputWriter
 from publisher.posts import Post, Progress, ReadResult
 from publisher.posts.fields import FieldProblem, parse_date
@@ -129,22 +132,43 @@ def _merge(ctx: click.Context, **given: Any) -> Options:
     return options
 
 
+# Only ever inside JSON strings (json.dumps writes no such character elsewhere).
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def dump_json(data: Any) -> str:
+    """The --json report: sorted keys, UTF-8 kept, but no character that splits a line.
+
+    json escapes C0 controls only; U+2028/2029, C1 controls (NEL) and bidi controls would
+    stay raw, and line readers (str.splitlines, the Action's report parser) break there.
+    ``##[`` (a GitHub Actions command anywhere in a logged line) becomes ``##\\u005b``.
+    The parsed values are unchanged.
+    """
+    text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True)
+    text = _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return text.replace("##[", "##\\u005b")
+
+
 class Console:
-    """Human output on stderr (stdout is kept for --json and for dry-run listings)."""
+    """Human output on stderr (stdout is kept for --json and for dry-run listings).
+
+    Every line goes through :func:`printable`: posts are untrusted, and a title or folder
+    name must not add a line to the log or start a CI workflow command.
+    """
 
     def __init__(self, options: Options) -> None:
         self.options = options
 
     def say(self, text: str, *, level: int = 0) -> None:
         if not self.options.quiet and self.options.verbose >= level:
-            click.echo(text, err=True)
+            click.echo(printable(text), err=True)
 
     def plan(self, text: str) -> None:
         """Dry-run listing: on stdout, unless --json owns stdout."""
         if self.options.json:
-            click.echo(text, err=True)
+            click.echo(printable(text), err=True)
         else:
-            click.echo(text)
+            click.echo(printable(text))
 
     def problems(self, problems: tuple[Problem, ...]) -> None:
         for problem in problems:
@@ -236,6 +260,7 @@ def _report(
         },
         "problems": [p.as_dict() for p in (*read.problems, *extra)],
         "writes": [dataclasses.asdict(w) for w in build.writes] if build else [],
+        "deleted": list(build.deleted) if build else [],
         "published": [post_summary(p) for p in published],
     }
 
@@ -281,6 +306,12 @@ def run_build(options: Options, command: str) -> int:
             console.say(f"wrote {shown} ({write.bytes} bytes, {write.status})")
         else:
             console.say(f"unchanged {shown}", level=1)
+    for deleted in result.deleted:
+        shown = os.path.relpath(config.output / deleted)
+        if options.dry_run:
+            console.plan(f"would delete {shown} (no longer produced)")
+        else:
+            console.say(f"deleted {shown} (no longer produced)")
     failed = read.errors or any(p.severity == "error" for p in result.problems)
     code = EXIT_POSTS_SKIPPED if failed else EXIT_OK
     announced: AnnounceReport | None = None
@@ -290,13 +321,13 @@ def run_build(options: Options, command: str) -> int:
             code = code or EXIT_ANNOUNCE_FAILED
         if announced is not None and announced.interrupted:
             code = 128 + announced.interrupted
-    changed = any(w.status != "unchanged" for w in result.writes)
+    changed = any(w.status != "unchanged" for w in result.writes) or bool(result.deleted)
     if code == EXIT_OK and not changed and _nothing_announced(options, announced):
         code = EXIT_NOTHING_TO_DO
     if options.json:
         report = _report(command, config, now, read, options.dry_run, result, code, result.problems)
         report["announce"] = announced.as_dict() if announced is not None else None
-        click.echo(json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True))
+        click.echo(dump_json(report))
     return code
 
 
@@ -342,8 +373,10 @@ def _announce(
     except LockHeld as exc:
         if not options.detailed_exit_codes:
             raise
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {printable(str(exc))}", err=True)
         raise click.exceptions.Exit(EXIT_BUSY) from None
+    for line in ping_pending_feeds(config, dry_run=options.dry_run):
+        (console.plan if options.dry_run else console.say)(line)
     if report is None:
         console.say("announcements: no targets configured", level=1)
         return None
@@ -351,7 +384,9 @@ def _announce(
         if options.dry_run:
             console.plan(decision.line())
             if decision.text is not None:
-                console.plan("    " + decision.text.replace("\n", "\n    "))
+                # One plan line per line of the message, each escaped on its own.
+                for line in decision.text.split("\n"):
+                    console.plan("    " + line)
             if decision.payload is not None:
                 payload = json.dumps(decision.payload, ensure_ascii=False, sort_keys=True)
                 console.plan(f"    payload: {payload}")
@@ -378,11 +413,7 @@ def run_announce(options: Options, flags: AnnounceFlags) -> int:
         code = EXIT_NOTHING_TO_DO
     if options.json:
         data = report.as_dict() if report is not None else None
-        click.echo(
-            json.dumps(
-                {"announce": data, "exit_code": code}, ensure_ascii=False, indent=2, sort_keys=True
-            )
-        )
+        click.echo(dump_json({"announce": data, "exit_code": code}))
     return code
 
 
@@ -391,28 +422,24 @@ def run_check(options: Options) -> int:
     config = find_config(options, console)
     now = resolve_now(options, config)
     started = time.perf_counter()
-    read = load_posts(config, readonly=True, jobs=options.jobs)
-    published, drafts, scheduled = split_by_status(read, now)
-    feed_problems = tuple(lint_feeds(config, published))
-    every = (*read.problems, *feed_problems)
+    result = run_checks(config, now=now, jobs=options.jobs)
+    every = result.every
     console.problems(every)
-    errors = sum(p.severity == "error" for p in every)
-    warnings = len(every) - errors
+    errors = result.errors
     console.say(
         _read_summary(
-            read, len(published), len(drafts), len(scheduled), time.perf_counter() - started
+            result.read,
+            len(result.published),
+            len(result.drafts),
+            len(result.scheduled),
+            time.perf_counter() - started,
         )
     )
-    console.say(f"{errors} errors, {warnings} warnings")
+    console.say(f"{errors} errors, {len(every) - errors} warnings")
     code = EXIT_POSTS_SKIPPED if errors else EXIT_OK
     if options.json:
         click.echo(
-            json.dumps(
-                _report("check", config, now, read, True, None, code, feed_problems),
-                ensure_ascii=False,
-                indent=2,
-                sort_keys=True,
-            )
+            dump_json(_report("check", config, now, result.read, True, None, code, result.problems))
         )
     return code
 
@@ -480,6 +507,7 @@ def run_card(options: Options, post_id: str, layout: str | None) -> int:
         root=config.root,
         layout=layout,
     )
+    writer.remember(config.state / MANIFEST_FILE)  # a later build deletes it once superseded
     console.problems(result.problems)
     for card in result.cards:
         shown = os.path.relpath(config.output / card.path)
@@ -545,10 +573,11 @@ def state_list(
     config = find_config(options, Console(options))
     entries = list_state(ledger_path(config), target=target, post_id=post_id)
     if options.json:
-        click.echo(json.dumps([dataclasses.asdict(e) for e in entries], indent=2, sort_keys=True))
+        click.echo(dump_json([dataclasses.asdict(e) for e in entries]))
     for entry in entries if not options.json else ():
         remote = entry.remote_url or entry.remote_id or ""
-        click.echo(f"{entry.target}\t{entry.post_id}\t{entry.status}\t{entry.attempts}\t{remote}")
+        fields = (entry.target, entry.post_id, entry.status, str(entry.attempts), remote)
+        click.echo("\t".join(printable(f) for f in fields))
     ctx.exit(EXIT_OK)
 
 
@@ -575,12 +604,14 @@ def state_mark_sent(ctx: click.Context, /, post_id: str, target: str | None, **g
     """Record POST as sent (to every target, or one) without sending anything."""
     options = _merge(ctx, **given)
     config = find_config(options, Console(options))
+    posts = load_posts(config, readonly=True, jobs=options.jobs).posts
     marked = mark_sent(
         ledger_path(config),
         post_id,
         config.announce.targets,
         now=resolve_now(options, config),
         target=target,
+        known_posts={p.id for p in posts},
     )
     Console(options).say(f"marked {post_id} as sent for {marked} target(s)")
     ctx.exit(EXIT_OK)
@@ -597,6 +628,8 @@ def main() -> None:
     except click.exceptions.Exit as exc:
         code = exc.exit_code
     except click.ClickException as exc:
+        # A message may quote a post id (a folder name): keep it one harmless line.
+        exc.message = printable(exc.message)  # type: ignore[misc]
         exc.show()
         code = EXIT_CONFIG
     except click.exceptions.Abort:
@@ -608,6 +641,6 @@ def main() -> None:
         click.echo(f"{len(exc.problems)} problem(s) in the config; nothing was done", err=True)
         code = EXIT_CONFIG
     except PublisherError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {printable(str(exc))}", err=True)
         code = EXIT_CONFIG
     sys.exit(code if isinstance(code, int) else EXIT_OK)

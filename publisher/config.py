@@ -220,7 +220,7 @@ def _check_url(reader: _Reader, key: str, url: str) -> str:
 
 
 def _read_target(
-    item: Any, index: int, problems: list[str], names: set[str]
+    item: Any, index: int, problems: list[str], names: set[str], root: Path
 ) -> TargetConfig | None:
     # Imported here: the announce package imports this module for Secret.
     from publisher.announce.options import parse_target_options
@@ -238,7 +238,27 @@ def _read_target(
     problems.extend(found)
     if found and any(p.startswith(f"{where}.kind:") for p in found):
         return None
+    template = options.get("template")
+    if template:
+        options["template"] = _check_template(str(template), root, f"{where}.template", problems)
     return TargetConfig(name=name, kind=kind, options=options)
+
+
+def _check_template(template: str, root: Path, where: str, problems: list[str]) -> str:
+    """The template's absolute path; a missing or broken template is a config problem.
+
+    Checked here, not when the first post is announced, so that ``check``, ``build``,
+    ``announce`` and ``--dry-run`` all refuse it the same way before doing any work.
+    """
+    from publisher.announce.render import template_problem
+
+    path = Path(template)
+    if not path.is_absolute():
+        path = root / path
+    problem = template_problem(path, template)
+    if problem is not None:
+        problems.append(f"{where}: {problem}")
+    return str(path)
 
 
 def parse_config(data: Any, source: Path) -> Config:
@@ -339,7 +359,7 @@ def parse_config(data: Any, source: Path) -> Config:
         announce.error("targets", "must be a list of targets")
     names: set[str] = set()
     for index, item in enumerate(targets_raw or []):
-        target = _read_target(item, index, problems, names)
+        target = _read_target(item, index, problems, names, root)
         if target is not None:
             targets.append(target)
     announce.finish()

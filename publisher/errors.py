@@ -11,14 +11,55 @@
 
 A message names the file, the field, what is wrong and how to fix it. Only the CLI
 entry point turns these into exit codes; nothing else prints a traceback for them.
+
+Messages quote untrusted text (a post's folder name, a frontmatter value), so whatever
+renders one for a human passes it through :func:`printable`: a control character can
+neither end the line (one problem, one line) nor start a GitHub Actions workflow command.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
 Severity = Literal["error", "warning", "info"]
+
+# C0 and C1 controls and DEL end lines or move the cursor; U+2028/2029 are line breaks to
+# str.splitlines() and to JavaScript log viewers; the bidi embeddings, overrides, isolates
+# and marks reorder what a reader sees ("Trojan Source"). All are shown as escapes.
+_UNPRINTABLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# GitHub Actions runs a stdout line as a command when it starts with "::" after leading
+# whitespace (v2), or holds "##[" anywhere (v1).
+_COMMAND_START = re.compile(r"^(\s*):")
+_COMMAND_V1 = "##["
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    named = _NAMED.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """``text`` as one visible line that no terminal or CI log runner acts on.
+
+    Controls, line separators and bidi formatting characters become escapes (a newline is
+    shown as ``\\n``, an ESC as ``\\x1b``); a leading ``::`` becomes ``\\x3a:`` and ``##[``
+    becomes ``##\\x5b``, so the line cannot be read as a workflow command.
+    """
+    line = _UNPRINTABLE.sub(_escape, text)
+    if _COMMAND_V1 in line:
+        line = line.replace(_COMMAND_V1, "##\\x5b")
+    if line.lstrip().startswith("::"):
+        line = _COMMAND_START.sub(lambda m: m.group(1) + "\\x3a", line, count=1)
+    return line
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,7 +76,7 @@ class Problem:
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
         text = f"{where}: {self.field + ' ' if self.field else ''}{self.message}"
-        return f"{text}; {self.fix}" if self.fix else text
+        return printable(f"{text}; {self.fix}" if self.fix else text)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -53,10 +94,10 @@ class PublisherError(Exception):
 
 
 class ConfigError(PublisherError):
-    """config.yaml is invalid; ``problems`` lists every problem found at once."""
+    """config.yaml is invalid; ``problems`` lists every problem found at once, one line each."""
 
     def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
+        self.problems = [printable(p) for p in problems]
         super().__init__("\n".join(problems))
 
 

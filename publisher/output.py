@@ -1,20 +1,32 @@
-"""The only module that writes into the output folder.
+"""The only module that writes into (and deletes from) the output folder.
 
 Every write is atomic (a temporary file in the same folder, fsync, rename), confined to
 the output folder (a path from a post can never escape it), and skipped when the bytes on
 disk are already the same, so a rebuild with nothing changed touches no file. In a dry
 run nothing is written: the writer records what it would have done.
+
+Withdrawn content must not stay published, so a stage that writes a whole set of files
+ends with :meth:`OutputWriter.sweep`: a manifest in the state folder lists every file the
+last run produced with the SHA-256 of its bytes; files listed there that this run did not
+produce are deleted. A file is only deleted when it is still exactly what publisher wrote
+(same hash), is a regular file (a symlink is never followed or removed) and lies inside
+the output folder; anything else is left alone with a warning. With no manifest yet (the
+first run after an upgrade) nothing is deleted.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import stat
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from publisher.errors import OutputError
+from publisher.errors import OutputError, Problem
 
 Status = Literal["created", "changed", "unchanged"]
 
@@ -26,11 +38,24 @@ class Write:
     bytes: int
 
 
+@dataclass(frozen=True, kw_only=True)
+class Sweep:
+    """What :meth:`OutputWriter.sweep` did: files deleted (or, in a dry run, that would be)."""
+
+    deleted: tuple[str, ...] = ()
+    problems: tuple[Problem, ...] = ()
+
+
+MANIFEST_VERSION = 1
+
+
 @dataclass
 class OutputWriter:
     root: Path
     dry_run: bool = False
     writes: list[Write] = field(default_factory=list)
+    #: SHA-256 of every file written (or found unchanged) in this run, by relative path.
+    hashes: dict[str, str] = field(default_factory=dict)
 
     def target(self, relative: str) -> Path:
         """The absolute path for ``relative``, or OutputError if it would leave the folder."""
@@ -57,6 +82,7 @@ class OutputWriter:
         status: Status = "created" if old is None else ("unchanged" if old == data else "changed")
         record = Write(path=PurePosixPath(relative).as_posix(), status=status, bytes=len(data))
         self.writes.append(record)
+        self.hashes[record.path] = hashlib.sha256(data).hexdigest()
         if status == "unchanged" or self.dry_run:
             return record
         try:
@@ -84,3 +110,160 @@ class OutputWriter:
     @property
     def changed(self) -> list[Write]:
         return [w for w in self.writes if w.status != "unchanged"]
+
+    # -- withdrawn files ---------------------------------------------------------
+
+    def sweep(self, manifest: Path, *, undecided: Callable[[str], bool] | None = None) -> Sweep:
+        """Delete what the last run produced and this one did not; record this run's files.
+
+        ``manifest`` is a file in the state folder (one per writer: the build and the
+        preview keep their own). In a dry run nothing is deleted or recorded: the result
+        lists what would be deleted, except paths ``undecided`` says a dry run cannot
+        judge (a card a real run would render again, whose name holds its content hash).
+        """
+        previous, problems = _read_manifest(manifest, self.root)
+        deleted: list[str] = []
+        for relative, digest in sorted(previous.items()):
+            if relative in self.hashes or (undecided is not None and undecided(relative)):
+                continue
+            verdict = self._stale(relative, digest)
+            if verdict == "delete":
+                deleted.append(relative)
+            elif verdict != "gone":
+                # Told once, then forgotten: a file changed by hand is the user's now.
+                problems.append(_left_alone(manifest, relative, verdict))
+        if not self.dry_run:
+            for relative in deleted:
+                self._delete(relative)
+            write_state_file(manifest, render_manifest(self.root, self.hashes))
+        return Sweep(deleted=tuple(deleted), problems=tuple(problems))
+
+    def remember(self, manifest: Path) -> None:
+        """Add this run's files to ``manifest`` without deleting anything.
+
+        For a run that writes only some files (one card) or stopped on an error: what it
+        wrote is still known, so a later full run can delete it once nothing produces it.
+        """
+        if self.dry_run or not self.hashes:
+            return
+        previous, _ = _read_manifest(manifest, self.root)
+        write_state_file(manifest, render_manifest(self.root, {**previous, **self.hashes}))
+
+    def _stale(self, relative: str, digest: str) -> str:
+        """ "delete", "gone", or why the file is left alone."""
+        try:
+            path = self.target(relative)
+        except OutputError:
+            return "it is outside the output folder"
+        try:
+            info = path.lstat()
+        except FileNotFoundError:
+            return "gone"
+        except OSError as exc:
+            return f"it cannot be read ({exc.strerror})"
+        if not stat.S_ISREG(info.st_mode):
+            return "it is not a regular file (a symlink or folder is never followed or removed)"
+        try:
+            current = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError as exc:
+            return f"it cannot be read ({exc.strerror})"
+        if current != digest:
+            return "it changed since publisher wrote it"
+        return "delete"
+
+    def _delete(self, relative: str) -> None:
+        path = self.target(relative)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise OutputError(
+                f"cannot delete {path}: {exc.strerror}; check the output folder's permissions"
+            ) from None
+        # Folders the withdrawn files leave empty (a vanished tag's feed folder) go too.
+        root = self.root.resolve()
+        folder = path.parent
+        while folder != root and folder.is_relative_to(root):
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+            folder = folder.parent
+
+
+def render_manifest(root: Path, hashes: dict[str, str]) -> str:
+    """Deterministic: sorted keys, no time; the same files give the same bytes."""
+    data = {
+        "files": dict(sorted(hashes.items())),
+        "output": str(root.resolve()),
+        "version": MANIFEST_VERSION,
+    }
+    return json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+
+
+def _read_manifest(manifest: Path, root: Path) -> tuple[dict[str, str], list[Problem]]:
+    """The files the last run produced; empty (delete nothing) when unknown or unreadable."""
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}, []
+    except (OSError, ValueError) as exc:
+        return {}, [
+            Problem(
+                file=str(manifest),
+                field=None,
+                message=f"the list of files the last build wrote cannot be read ({exc})",
+                fix="nothing was deleted this time; this build writes a new list",
+                severity="warning",
+            )
+        ]
+    files = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(files, dict) or data.get("version") != MANIFEST_VERSION:
+        return {}, [
+            Problem(
+                file=str(manifest),
+                field="files",
+                message="is not a list of files publisher wrote",
+                fix="nothing was deleted this time; this build writes a new list",
+                severity="warning",
+            )
+        ]
+    if data.get("output") != str(root.resolve()):
+        # Another output folder: its files are not in this one, whatever their names.
+        return {}, []
+    return {str(k): str(v) for k, v in files.items()}, []
+
+
+def _left_alone(manifest: Path, relative: str, why: str) -> Problem:
+    return Problem(
+        file=relative,
+        field=None,
+        message=f"no longer produced, but not deleted: {why}",
+        fix=f"delete it by hand if it should go (listed in {manifest.name})",
+        severity="warning",
+    )
+
+
+def write_state_file(path: Path, text: str) -> None:
+    """Write a state file whole or not at all, and not at all when it is already the same."""
+    data = text.encode("utf-8")
+    try:
+        if path.read_bytes() == data:
+            return
+    except OSError:
+        pass
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror}; check the state folder") from None

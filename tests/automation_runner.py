@@ -124,6 +124,10 @@ class ActionRun:
     step_outputs: dict[str, dict[str, str]] = field(default_factory=dict)
     failed: bool = False
     position: int = 0
+    #: Step ids the runner kills right after they ran (a timeout or a cancel): the step
+    #: fails and with it the job, as after ``timeout-minutes`` ran out.
+    killed_after: frozenset[str] = frozenset()
+    outcomes: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.action = yaml.safe_load(ACTION.read_text(encoding="utf-8"))
@@ -151,13 +155,22 @@ class ActionRun:
         return _EXPR.sub(lambda m: self._value(m[1]), text)
 
     def _condition(self, condition: str) -> bool:
-        if condition == "always()":
+        """GitHub's rule: without a status function (always(), success()) success() is implied."""
+        terms = [t.strip() for t in condition.split("&&")]
+        if not any(t in ("always()", "success()") for t in terms):
+            terms.append("success()")
+        return all(self._term(t) for t in terms)
+
+    def _term(self, term: str) -> bool:
+        if term == "always()":
             return True
-        if condition == "success()":
+        if term == "success()":
             return not self.failed
-        if m := re.fullmatch(r"inputs\.([\w-]+) != '([^']*)'", condition):
-            return not self.failed and self.values[m[1]] != m[2]
-        raise AssertionError(f"action.yml uses a condition this runner does not know: {condition}")
+        if m := re.fullmatch(r"inputs\.([\w-]+) != '([^']*)'", term):
+            return self.values[m[1]] != m[2]
+        if m := re.fullmatch(r"steps\.([\w-]+)\.outcome == '(\w+)'", term):
+            return self.outcomes.get(m[1], "skipped") == m[2]
+        raise AssertionError(f"action.yml uses a condition this runner does not know: {term}")
 
     # -- running --------------------------------------------------------------
 
@@ -225,7 +238,9 @@ class ActionRun:
             values[key] = value
         if "id" in step:
             self.step_outputs[step["id"]] = values
-        if done.returncode != 0:
+        failed = done.returncode != 0 or name in self.killed_after
+        self.outcomes[name] = "failure" if failed else "success"
+        if failed:
             self.failed = True
 
     @property

@@ -55,6 +55,7 @@ def test_two_merges_in_a_row_announce_each_new_post_once(site: SiteRepo) -> None
     assert second.outputs == {
         "posts-built": "3",
         "files-written": second.outputs["files-written"],
+        "files-deleted": "0",
         "announcements-sent": "1",
         "announcements-in-doubt": "0",
         "announcements-failed": "0",

@@ -139,6 +139,7 @@ def test_outputs_and_summary_from_a_report() -> None:
     assert out.lines() == [
         "posts-built=3",
         "files-written=1",
+        "files-deleted=0",
         "announcements-sent=1",
         "announcements-in-doubt=0",
         "announcements-failed=1",
@@ -154,6 +155,11 @@ def test_outputs_and_summary_from_a_report() -> None:
     assert "| mastodon | failed (new): HTTP 401 |" in text
     assert "seen" not in text  # only what happened, not every decision
     assert "| exit code | 4: done, but at least one announcement failed or is in doubt |" in text
+    assert "deleted" not in text
+    withdrawn = markdown({**REPORT, "deleted": ["og/gone.html", "tags/gone/rss.xml"]}, 0)
+    assert "| files deleted | 2 (no longer produced) |" in withdrawn
+    assert "- `tags/gone/rss.xml`" in withdrawn
+    assert outputs({**REPORT, "deleted": ["og/gone.html"]}, 0).files_deleted == 1
 
 
 def test_mask_lines_before_the_json_are_split_off() -> None:

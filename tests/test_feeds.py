@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import os
 import random
 import re
 import sqlite3
+import tempfile
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -15,7 +17,10 @@ from typing import Any
 
 import feedparser
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
+from lxml import html as lxml_html
 from PIL import Image, features
 
 from conftest import REPO, Site
@@ -32,9 +37,10 @@ from publisher.feeds import (
     rss_atom,
 )
 from publisher.feeds import cache as feeds_cache
-from publisher.feeds.items import feed_item, newest_first
+from publisher.feeds.items import feed_item, newest_first, xml_text
 from publisher.feeds.media import sniff_image
 from publisher.feeds.rss_atom import FeedHead
+from publisher.output import OutputWriter
 from publisher.posts import read_posts
 from publisher.posts.model import Author, Post
 
@@ -593,6 +599,16 @@ def test_corpus_feeds_build_parse_and_lint_clean(corpus: Path, tmp_path: Path) -
     assert {"rss.xml", "atom.xml", "feed.json"} <= set(files)
     assert_valid({k: v for k, v in files.items() if k != "feed.xsl"}, config.site)
     assert len(json.loads(files["feed.json"])["items"]) == len(posts)
+    # Every RSS description is valid, inert HTML: real summaries hold "ATT&CK", "Q&A"; a
+    # post without one gets its sanitized content.
+    for path, data in files.items():
+        if path.endswith("rss.xml"):
+            for description in xml(data).iter("description"):
+                text = description.text or ""
+                assert re.search(r"&(?![a-z]+;|#\d+;)", text) is None, (path, text)
+                parsed = lxml_html.fragment_fromstring(text, create_parent="div")
+                assert not [e for e in parsed.iter() if e.tag == "script"], (path, text)
+                assert not [a for e in parsed.iter() for a in e.attrib if a.startswith("on")]
 
 
 # the cache ------------------------------------------------------------------------------
@@ -1005,3 +1021,71 @@ def test_every_feed_option_is_documented() -> None:
     docs = (REPO / "docs" / "feeds.md").read_text(encoding="utf-8")
     for name in FeedOptions.__dataclass_fields__:
         assert f"`{name}`" in docs, name
+
+
+# untrusted summaries and tags ------------------------------------------------------------
+
+HOSTILE_SUMMARY = (
+    '<script>alert(1)</script> <img src=x onerror="alert(2)"> ATT&CK, Q&A & <b>bold</b>'
+)
+
+
+def test_rss_description_is_the_summary_as_text_never_markup(tmp_path: Path) -> None:
+    post = make_post(tmp_path, "2024-01-01-x", title="X", summary=HOSTILE_SUMMARY)
+    files = build([post])
+    assert_valid(files)
+    description = xml(files["rss.xml"]).find("channel/item/description").text
+    # Readers take the description as HTML: parsed so, it is one text with no elements.
+    fragment = lxml_html.fragment_fromstring(description, create_parent="div")
+    assert [e.tag for e in fragment.iter()] == ["div"]
+    assert fragment.text_content() == HOSTILE_SUMMARY
+    assert re.search(r"&(?!amp;|lt;|gt;)", description) is None  # ATT&CK is valid HTML
+    # What a feed reader shows is the text the author wrote, with nothing to run.
+    shown = feedparser.parse(files["rss.xml"]).entries[0].summary
+    assert html.unescape(shown) == HOSTILE_SUMMARY
+    assert "<script" not in shown and "<img" not in shown
+
+
+def test_atom_and_json_summaries_stay_plain_text(tmp_path: Path) -> None:
+    post = make_post(tmp_path, "2024-01-01-x", title="X", summary=HOSTILE_SUMMARY)
+    files = build([post])
+    summary = xml(files["atom.xml"]).find(f"{ATOM}entry/{ATOM}summary")
+    assert summary.get("type") in (None, "text")
+    assert summary.text == HOSTILE_SUMMARY
+    assert json.loads(files["feed.json"])["items"][0]["summary"] == HOSTILE_SUMMARY
+
+
+def test_an_over_long_tag_gets_a_short_distinct_folder(tmp_path: Path) -> None:
+    long_a, long_b = "x" * 300, "x" * 299 + "y"
+    posts = [
+        make_post(tmp_path, "2024-01-01-a", title="A", tags=(long_a,)),
+        make_post(tmp_path, "2024-01-02-b", title="B", tags=(long_b, "ebpf")),
+    ]
+    files = build(posts, tags=True)
+    assert_valid(files)
+    folders = {path.split("/")[1] for path in files if path.startswith("tags/")}
+    assert len(folders) == 3 and "ebpf" in folders
+    assert all(len(folder.encode()) <= 255 for folder in folders)
+    output = OutputWriter(tmp_path / "public")
+    for path, data in files.items():
+        output.write_bytes(path, data)  # the file system takes every name
+
+
+SUMMARY_TOKENS = st.sampled_from(
+    ["<script>", "</b>", "<img src=x onerror=alert(1)>", "&amp;", "&", "&lt;", "<", ">", '"', " "]
+)
+
+
+@settings(max_examples=60, derandomize=True, deadline=None)
+@given(summary=st.lists(st.one_of(SUMMARY_TOKENS, st.text(max_size=3)), max_size=12).map("".join))
+def test_any_summary_reads_back_as_the_same_text_from_rss(summary: str) -> None:
+    with tempfile.TemporaryDirectory() as temp:
+        post = make_post(Path(temp), "2024-01-01-x", title="X", summary=summary)
+        files = build([post])
+    expected = " ".join(xml_text(summary).split())
+    description = xml(files["rss.xml"]).find("channel/item/description")
+    if not expected:
+        return  # no summary: the description is the sanitized body, tested elsewhere
+    fragment = lxml_html.fragment_fromstring(description.text, create_parent="div")
+    assert [e.tag for e in fragment.iter()] == ["div"]
+    assert fragment.text_content() == expected

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -73,3 +75,139 @@ def test_failed_write_keeps_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyP
         writer.write_text("keep.txt", "new")
     assert (tmp_path / "keep.txt").read_text() == "old"
     assert sorted(os.listdir(tmp_path)) == ["keep.txt"]
+
+
+# -- withdrawn files: the manifest and the sweep --------------------------------
+
+
+def _built(root: Path, state: Path, files: dict[str, str]) -> OutputWriter:
+    writer = OutputWriter(root)
+    for relative, text in files.items():
+        writer.write_text(relative, text)
+    writer.sweep(state / "outputs.json")
+    return writer
+
+
+def test_files_no_longer_produced_are_deleted_and_others_left(tmp_path: Path) -> None:
+    out, state = tmp_path / "out", tmp_path / "state"
+    out.mkdir()
+    (out / "mine.txt").write_text("the user's own file")
+    _built(out, state, {"feed.xml": "1", "tags/gone/feed.xml": "2", "og/a.123.png": "3"})
+    second = OutputWriter(out)
+    second.write_text("feed.xml", "1")
+    swept = second.sweep(state / "outputs.json")
+    assert swept.deleted == ("og/a.123.png", "tags/gone/feed.xml")
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
+        "feed.xml",
+        "mine.txt",
+    ]  # the emptied folders og/, tags/gone/ and tags/ went too
+    manifest = json.loads((state / "outputs.json").read_text())
+    assert list(manifest["files"]) == ["feed.xml"]
+
+
+def test_first_run_without_a_manifest_deletes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old-feed.xml").write_text("written by an older version")
+    swept = _built(out, tmp_path / "state", {"feed.xml": "1"}).sweep(tmp_path / "unused.json")
+    assert swept.deleted == ()
+    assert (out / "old-feed.xml").exists()
+
+
+def test_nothing_changed_deletes_and_writes_nothing(tmp_path: Path) -> None:
+    out, state = tmp_path / "out", tmp_path / "state"
+    files = {"b.xml": "2", "a.xml": "1"}
+    _built(out, state, files)
+    manifest = state / "outputs.json"
+    before = (manifest.read_bytes(), manifest.stat().st_mtime_ns)
+    again = OutputWriter(out)
+    for relative, text in reversed(files.items()):
+        again.write_text(relative, text)
+    assert again.sweep(manifest).deleted == ()
+    assert again.changed == []
+    assert (manifest.read_bytes(), manifest.stat().st_mtime_ns) == before
+    assert sorted(os.listdir(state)) == ["outputs.json"]
+
+
+def test_a_dry_run_lists_what_it_would_delete_and_deletes_nothing(tmp_path: Path) -> None:
+    out, state = tmp_path / "out", tmp_path / "state"
+    _built(out, state, {"keep.xml": "1", "gone.xml": "2", "og/x.png": "3"})
+    manifest = (state / "outputs.json").read_bytes()
+    dry = OutputWriter(out, dry_run=True)
+    dry.write_text("keep.xml", "1")
+    swept = dry.sweep(state / "outputs.json", undecided=lambda p: p.startswith("og/"))
+    assert swept.deleted == ("gone.xml",)
+    assert (out / "gone.xml").exists() and (out / "og" / "x.png").exists()
+    assert (state / "outputs.json").read_bytes() == manifest
+
+
+def _tamper(state: Path, files: dict[str, str]) -> None:
+    data = json.loads((state / "outputs.json").read_text())
+    data["files"].update(files)
+    (state / "outputs.json").write_text(json.dumps(data))
+
+
+def test_a_tampered_manifest_never_deletes_outside_the_output_folder(tmp_path: Path) -> None:
+    out, state = tmp_path / "out", tmp_path / "state"
+    _built(out, state, {"feed.xml": "1"})
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    digest = hashlib.sha256(b"precious").hexdigest()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "inner.txt").write_text("precious")
+    (out / "linkdir").symlink_to(tmp_path / "elsewhere")
+    (out / "link.txt").symlink_to(victim)
+    (out / "mine.txt").write_text("precious")
+    (out / "inner-link.txt").symlink_to(out / "mine.txt")
+    _tamper(
+        state,
+        {
+            "../victim.txt": digest,
+            str(victim): digest,
+            "linkdir/inner.txt": digest,
+            "link.txt": digest,
+            "inner-link.txt": digest,
+        },
+    )
+    swept = OutputWriter(out).sweep(state / "outputs.json")
+    assert swept.deleted == ("feed.xml",)
+    assert victim.read_text() == "precious"
+    assert (tmp_path / "elsewhere" / "inner.txt").read_text() == "precious"
+    assert (out / "link.txt").is_symlink() and (out / "linkdir").is_symlink()
+    assert (out / "inner-link.txt").is_symlink() and (out / "mine.txt").read_text() == "precious"
+    reasons = {p.file: p.message for p in swept.problems}
+    assert len(reasons) == 5
+    assert all("not deleted" in r for r in reasons.values())
+    assert "symlink" in reasons["inner-link.txt"]
+    assert sum("outside the output folder" in r for r in reasons.values()) == 4
+
+
+def test_a_file_changed_by_hand_is_left_with_a_warning_once(tmp_path: Path) -> None:
+    out, state = tmp_path / "out", tmp_path / "state"
+    _built(out, state, {"feed.xml": "1", "notes.html": "generated"})
+    (out / "notes.html").write_text("edited by hand")
+    swept = OutputWriter(out).sweep(state / "outputs.json")
+    assert swept.deleted == ("feed.xml",)
+    (problem,) = swept.problems
+    assert problem.file == "notes.html" and "changed since publisher wrote it" in problem.message
+    assert (out / "notes.html").read_text() == "edited by hand"
+    assert OutputWriter(out).sweep(state / "outputs.json").problems == ()
+
+
+def test_a_manifest_of_another_output_folder_deletes_nothing(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    _built(tmp_path / "old", state, {"feed.xml": "1"})
+    (tmp_path / "new").mkdir()
+    (tmp_path / "new" / "feed.xml").write_text("1")
+    assert OutputWriter(tmp_path / "new").sweep(state / "outputs.json").deleted == ()
+    assert (tmp_path / "new" / "feed.xml").exists()
+
+
+def test_a_broken_manifest_is_a_warning_and_deletes_nothing(tmp_path: Path) -> None:
+    out, state = tmp_path / "out", tmp_path / "state"
+    _built(out, state, {"feed.xml": "1"})
+    (state / "outputs.json").write_text("{not json")
+    swept = OutputWriter(out).sweep(state / "outputs.json")
+    assert swept.deleted == () and (out / "feed.xml").exists()
+    (problem,) = swept.problems
+    assert problem.severity == "warning" and "nothing was deleted" in str(problem)

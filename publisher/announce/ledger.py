@@ -25,7 +25,9 @@ planner saw, so two runs that planned the same post never both send it.
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
+import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -213,6 +215,124 @@ def open_ledger(location: str | Path, *, readonly: bool = False) -> LedgerStore:
     return Ledger(Path(location), readonly=readonly)
 
 
+#: Seconds a ledger open waits for another process's write to finish before it gives up.
+BUSY_TIMEOUT = 30.0
+#: Marks a SQLite file as a publisher ledger (``PRAGMA application_id``; "pubL").
+APPLICATION_ID = 0x7075624C
+_MAGIC = b"SQLite format 3\x00"
+
+
+def _damaged(path: Path, problem: str) -> StateError:
+    return StateError(
+        f"{path}: the announcement ledger is damaged ({problem}); nothing was read or sent. "
+        "Put back a good copy (a backup, or `publish automation restore` from the state "
+        "branch). Only if there is none, move it aside: the next run then records a new "
+        "baseline (published posts are not announced; failed and in-doubt rows are lost)"
+    )
+
+
+def check_file(path: Path) -> None:
+    """Raise StateError unless ``path`` looks like a whole SQLite file.
+
+    The ledger is only ever created whole (see :func:`_create`), so an empty file, a file
+    that is not SQLite or one shorter than its header says is damage, never a first run:
+    treating it as new would record a new baseline and lose failed and in-doubt rows.
+    """
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            header = handle.read(100)
+    except OSError as exc:
+        raise StateError(
+            f"{path}: cannot read the announcement ledger ({exc.strerror}); check its permissions"
+        ) from None
+    if size == 0:
+        raise _damaged(path, "the file is empty (0 bytes)")
+    if not header.startswith(_MAGIC):
+        raise _damaged(path, "the file is not a SQLite database")
+    if len(header) < 100:
+        raise _damaged(path, f"the file is cut short: {size} bytes, less than its header")
+    journal = path.with_name(path.name + "-journal")
+    if journal.exists() and journal.stat().st_size > 0:
+        return  # an interrupted write: SQLite rolls it back on open; the size may differ now
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    size_is_valid = header[24:28] == header[92:96] and pages > 0
+    if size_is_valid and size < page_size * pages:
+        raise _damaged(
+            path, f"the file is cut short: {size} bytes of the {page_size * pages} it should have"
+        )
+
+
+def _check_contents(db: sqlite3.Connection, path: Path) -> None:
+    """Every page readable, and the tables of a ledger present."""
+    result = [str(row[0]) for row in db.execute("PRAGMA quick_check")]
+    if result != ["ok"]:
+        raise _damaged(path, "; ".join(result[:3]))
+    tables = {str(row[0]) for row in db.execute("SELECT name FROM sqlite_master")}
+    if "announcements" not in tables:
+        raise StateError(
+            f"{path}: this SQLite file is not an announcement ledger (it has no "
+            "announcements table); point state.folder elsewhere, or move the file aside if "
+            "it does not belong there"
+        )
+
+
+def _create(path: Path, timeout: float) -> None:
+    """Write a new, empty ledger to a temporary file and rename it into place.
+
+    Whole or absent, never half made: an empty or cut-short ledger can then only be damage.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".new")
+        os.close(fd)
+    except OSError as exc:
+        raise StateError(
+            f"{path}: cannot create the announcement ledger ({exc.strerror}); "
+            "check that state.folder is writable"
+        ) from None
+    try:
+        db = sqlite3.connect(temp, timeout=timeout, isolation_level=None)
+        try:
+            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            db.executescript(_SCHEMA)
+            db.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,)
+            )
+        finally:
+            db.close()
+        with open(temp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.chmod(temp, 0o644)  # as SQLite itself would have made it, not mkstemp's 0600
+        try:
+            # Only if still absent: a ledger another process created meanwhile is kept.
+            os.link(temp, path)
+        except FileExistsError:
+            pass
+        except OSError:  # a file system without hard links
+            os.replace(temp, path)
+    finally:
+        Path(temp).unlink(missing_ok=True)
+
+
+def _database_error(path: Path, exc: sqlite3.DatabaseError) -> StateError:
+    """SQLite's error as one line: a lock held elsewhere is not damage."""
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return LockHeld(
+            f"{path}: another run holds the lock on the ledger; wait for it to finish and run "
+            "again (nothing was changed; the ledger itself is fine)"
+        )
+    if "readonly" in text or "read-only" in text:
+        return StateError(
+            f"{path}: the ledger cannot be written ({text}); check the permissions of the file "
+            "and of state.folder"
+        )
+    return _damaged(path, text)
+
+
 class LedgerReads:
     """The reading half of a ledger, the same SQL on every backend.
 
@@ -254,38 +374,53 @@ class LedgerReads:
 class Ledger(LedgerReads):
     """The SQLite ledger. Thread-safe: one connection, one lock, one transaction per change."""
 
-    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+    def __init__(
+        self, path: Path, *, readonly: bool = False, busy_timeout: float | None = None
+    ) -> None:
         self.path = path
         self.location = str(path)
         self.readonly = readonly
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
-        if readonly and not path.exists():
-            return
+        self._copy: tempfile.TemporaryDirectory[str] | None = None
+        timeout = BUSY_TIMEOUT if busy_timeout is None else busy_timeout
+        if not path.exists():
+            if readonly:
+                return  # a first run: nothing recorded yet, and a dry run creates nothing
+            _create(path, timeout)
+        check_file(path)
+        journal = path.with_name(path.name + "-journal")
+        if readonly and journal.exists() and journal.stat().st_size > 0:
+            # A run died mid-write. Only a writer can roll that back, and a dry run writes
+            # nothing: read a rolled-back copy instead of the ledger itself.
+            self._copy = tempfile.TemporaryDirectory(prefix="publisher-ledger-")
+            copy = Path(self._copy.name) / path.name
+            shutil.copyfile(path, copy)
+            shutil.copyfile(journal, copy.with_name(journal.name))
+            path, readonly = copy, False
         try:
-            if not readonly:
-                path.parent.mkdir(parents=True, exist_ok=True)
             uri = f"{path.resolve().as_uri()}{'?mode=ro' if readonly else ''}"
             self._db = sqlite3.connect(
-                uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False
+                uri, uri=True, timeout=timeout, isolation_level=None, check_same_thread=False
             )
+            _check_contents(self._db, path)
             if not readonly:
                 self._db.execute("PRAGMA synchronous=FULL")
-                self._db.executescript(_SCHEMA)
-                self._db.execute(
-                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)",
-                    (SCHEMA_VERSION,),
-                )
+                self._db.executescript(_SCHEMA)  # tables a newer version added
         except sqlite3.DatabaseError as exc:
-            raise StateError(
-                f"{path}: the announcement ledger cannot be opened ({exc}); "
-                "move it aside to start a new baseline (nothing old will be announced)"
-            ) from None
+            self.close()
+            raise _database_error(path, exc) from None
+        except StateError:
+            self.close()
+            raise
 
     def close(self) -> None:
         if self._db is not None:
             self._db.close()
             self._db = None
+        if self._copy is not None:
+            self._copy.cleanup()
+            self._copy = None
 
     def __enter__(self) -> Ledger:
         return self
@@ -299,19 +434,31 @@ class Ledger(LedgerReads):
             raise StateError(f"{self.path}: the ledger is open read-only (dry run)")
         with self._lock:
             db = self._db
-            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("BEGIN IMMEDIATE")
+            except sqlite3.DatabaseError as exc:
+                raise _database_error(self.path, exc) from None
             try:
                 yield db
+            except sqlite3.DatabaseError as exc:
+                db.execute("ROLLBACK")
+                raise _database_error(self.path, exc) from None
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-            db.execute("COMMIT")
+            try:
+                db.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                raise _database_error(self.path, exc) from None
 
     def _read(self, sql: str, params: Iterable[object] = ()) -> list[tuple[object, ...]]:
         if self._db is None:
             return []
         with self._lock:
-            return list(self._db.execute(sql, tuple(params)))
+            try:
+                return list(self._db.execute(sql, tuple(params)))
+            except sqlite3.DatabaseError as exc:
+                raise _database_error(self.path, exc) from None
 
     # -- writing -------------------------------------------------------------
 

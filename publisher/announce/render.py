@@ -5,10 +5,16 @@
 ``url`` (never shortened), ``page_url``, ``tags``, ``hashtags``, ``categories``,
 ``authors``, ``date``, ``post`` and ``target``. When the result is over the limit the
 summary is cut (at a word, with an ellipsis), then the title; the link never is.
+
+A template is code that runs on every post, and whoever can edit it may not be whoever
+runs ``publish``: templates run in jinja2's immutable sandbox, and see plain data only
+(``post`` is a mapping of the post's fields, not the :class:`Post` object, whose paths
+could reach the disk). :func:`template_problem` finds a broken template at config load.
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 from dataclasses import dataclass
@@ -16,6 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.exceptions
+import jinja2.meta
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from publisher import resources
 from publisher.announce.contract import Announcer, TextLimit
@@ -36,9 +45,32 @@ class Rendered:
     shortened: bool
 
 
-def _environment(folder: Path) -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(folder)),
+#: The names a template may use, besides jinja2's own globals (range, cycler, ...).
+VARIABLES = (
+    "title",
+    "summary",
+    "url",
+    "page_url",
+    "tags",
+    "hashtags",
+    "categories",
+    "authors",
+    "date",
+    "is_link_post",
+    "post",
+    "target",
+)
+
+
+def _environment(folder: Path | None) -> jinja2.Environment:
+    """The sandbox; a site's own template (``folder`` None) can load no other file.
+
+    Jinja's ``{% include %}`` reads any file beside the template (a ``.env``, the config),
+    which a message would then carry to a public channel.
+    """
+    loader = jinja2.FileSystemLoader(str(folder)) if folder else jinja2.DictLoader({})
+    return ImmutableSandboxedEnvironment(
+        loader=loader,
         autoescape=False,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -47,18 +79,61 @@ def _environment(folder: Path) -> jinja2.Environment:
     )
 
 
+def _compile(path: Path) -> jinja2.Template:
+    """Raises OSError, UnicodeDecodeError or jinja2.TemplateSyntaxError."""
+    source = path.read_text(encoding="utf-8")
+    return _environment(None).from_string(source)
+
+
+def template_problem(path: Path, shown: str) -> str | None:
+    """What is wrong with the template file at ``path`` (called ``shown``), or None.
+
+    One line naming the file, the line and the fix: a missing or unreadable file, a
+    syntax error, or a variable no template is given (``{{ titel }}``).
+    """
+    try:
+        source = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return f"{shown} does not exist; fix the path (it is relative to config.yaml)"
+    except IsADirectoryError:
+        return f"{shown} is a folder; point it at a template file"
+    except OSError as exc:
+        return f"{shown} cannot be read ({exc.strerror}); fix the path or its permissions"
+    except UnicodeDecodeError:
+        return f"{shown} is not UTF-8 text; save it as UTF-8"
+    environment = _environment(None)
+    try:
+        tree = environment.parse(source)
+    except jinja2.TemplateSyntaxError as exc:
+        return f"{shown}:{exc.lineno}: template syntax error: {exc.message}; fix the template"
+    for other in jinja2.meta.find_referenced_templates(tree):
+        return (
+            f"{shown}: loads another file ({other or 'a computed name'}) with include, import "
+            "or extends; a template must be one self-contained file"
+        )
+    known = {*VARIABLES, *environment.globals}
+    for name in sorted(jinja2.meta.find_undeclared_variables(tree)):
+        if name not in known:
+            hint = difflib.get_close_matches(name, VARIABLES, n=1)
+            fix = f"did you mean '{hint[0]}'?" if hint else f"use one of {', '.join(VARIABLES)}"
+            return f"{shown}: unknown variable '{name}'; {fix}"
+    return None
+
+
 @functools.lru_cache(maxsize=64)
 def load_template(kind: str, override: str | None) -> jinja2.Template:
     """The target's own template file, else the built-in one for its kind."""
     if override:
-        path = Path(override)
         try:
-            source = path.read_text(encoding="utf-8")
+            return _compile(Path(override))
         except OSError as exc:
             raise AnnounceError(
                 kind, None, f"template {override} cannot be read ({exc.strerror}); fix the path"
             ) from None
-        return _environment(path.parent).from_string(source)
+        except (UnicodeDecodeError, jinja2.TemplateSyntaxError):
+            # Config load reports these with the line (template_problem); a file changed since.
+            problem = template_problem(Path(override), override)
+            raise AnnounceError(kind, None, problem or f"template {override} is broken") from None
     folder = resources.templates() / "announce"
     try:
         return _environment(folder).get_template(f"{kind}.j2")
@@ -75,9 +150,33 @@ def hashtag(tag: str) -> str:
     return f"#{joined}" if joined and not joined.isdigit() else ""
 
 
+def post_fields(post: Post) -> dict[str, Any]:
+    """``post`` as templates see it: its fields as plain values (no paths, no methods)."""
+    return {
+        "id": post.id,
+        "url": post.url,
+        "page_url": post.page_url,
+        "path": post.path,
+        "external_url": post.external_url,
+        "title": post.title,
+        "summary": post.summary,
+        "date": post.date,
+        "updated": post.updated,
+        "og_image_url": post.og_image_url,
+        "categories": list(post.categories),
+        "tags": list(post.tags),
+        "authors": [{"name": a.name, "org": a.org, "email": a.email} for a in post.authors],
+        "is_featured": post.is_featured,
+        "is_popular": post.is_popular,
+        "is_link_post": post.is_link_post,
+        "draft": post.draft,
+        "frontmatter": dict(post.frontmatter),
+    }
+
+
 def context(post: Post, target: str, escape: Any) -> dict[str, Any]:
     return {
-        "post": post,
+        "post": post_fields(post),
         "target": target,
         "url": post.url,
         "page_url": post.page_url,
@@ -110,9 +209,16 @@ def render_message(
             text = compiled.render(
                 **base, title=announcer.escape(title), summary=announcer.escape(summary)
             )
+        except jinja2.exceptions.SecurityError as exc:
+            raise AnnounceError(
+                announcer.name,
+                None,
+                f"post {post.id}: the template was stopped by the sandbox ({exc}); "
+                "a template may only format the post's fields",
+            ) from None
         except jinja2.TemplateError as exc:
             raise AnnounceError(
-                announcer.name, None, f"template error: {exc}; fix the template"
+                announcer.name, None, f"post {post.id}: template error: {exc}; fix the template"
             ) from None
         return re.sub(r"\n{3,}", "\n\n", text).strip()
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import difflib
+from collections.abc import Collection, Sequence
 from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
@@ -22,9 +23,26 @@ def list_state(
 
 
 def forget(ledger_path: Path | str, post_id: str, *, target: str | None = None) -> int:
-    """Drop the rows of ``post_id`` so the next run treats it as new (it may post again)."""
+    """Drop the rows of ``post_id`` so the next run treats it as new (it may post again).
+
+    Raises StateError when the ledger has no such row: a mistyped id must not look done.
+    """
     with run_lock(ledger_path) or nullcontext(), open_ledger(ledger_path) as ledger:
-        return ledger.forget(post_id, target)
+        removed = ledger.forget(post_id, target)
+        if removed:
+            return removed
+        known = sorted({e.target for e in ledger.entries()})
+        rows = ledger.entries(post_id=post_id)
+    if target is not None and target not in known:
+        raise StateError(
+            f"{ledger_path}: the ledger has no target named {target!r} (it knows: "
+            f"{', '.join(known) or 'none yet'}); nothing was forgotten"
+        )
+    where = f" for target {target!r}" if target is not None and rows else ""
+    raise StateError(
+        f"{ledger_path}: the ledger has no row of post {post_id!r}{where}; nothing was "
+        "forgotten. `publish state list` shows the post ids it knows"
+    )
 
 
 def mark_sent(
@@ -34,12 +52,21 @@ def mark_sent(
     *,
     now: datetime,
     target: str | None = None,
+    known_posts: Collection[str] | None = None,
 ) -> int:
-    """Record ``post_id`` as sent to ``target`` (default: every configured target)."""
+    """Record ``post_id`` as sent to ``target`` (default: every configured target).
+
+    ``known_posts``: the ids of the posts there are; a post id not among them is refused
+    (a mistyped id would otherwise be recorded and never match a post).
+    """
     chosen = [t for t in targets if target is None or t.name == target]
     if not chosen:
         names = ", ".join(t.name for t in targets) or "none configured"
         raise StateError(f"no target named {target!r}; configured targets: {names}")
+    if known_posts is not None and post_id not in known_posts:
+        near = difflib.get_close_matches(post_id, list(known_posts), n=3)
+        hint = f"did you mean {', '.join(near)}?" if near else "post ids are the post folder names"
+        raise StateError(f"no post with id {post_id!r}; nothing was marked ({hint})")
     with run_lock(ledger_path) or nullcontext(), open_ledger(ledger_path) as ledger:
         for t in chosen:
             ledger.mark_sent(post_id, t.name, t.kind, now)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,7 +22,7 @@ from publisher.announcing import ledger_path
 from publisher.automation.statebranch import DEFAULT_BRANCH, StateBranch, restore, save
 from publisher.automation.summary import markdown, outputs, split_report
 from publisher.config import Config, load_config
-from publisher.errors import ConfigError, PublisherError
+from publisher.errors import ConfigError, PublisherError, printable
 
 EXIT_OK = 0
 EXIT_STATE = 2
@@ -34,7 +35,7 @@ def _in_actions() -> bool:
 
 
 def _say(text: str) -> None:
-    click.echo(text, err=True)
+    click.echo(printable(text), err=True)
 
 
 def _config(path: str | None) -> Config:
@@ -110,6 +111,14 @@ def restore_command(
         if _in_actions():
             click.echo(f"::notice title=publisher first run::{note}")
     else:
+        if result.set_aside is not None:
+            note = (
+                f"the ledger here was damaged: moved to {result.set_aside} and replaced by "
+                "the state branch's copy"
+            )
+            _say(note)
+            if _in_actions():
+                click.echo(f"::warning title=publisher state::{note}")
         merged = " (merged with the ledger that was here)" if result.merged_local else ""
         _say(
             f"restored the ledger from {branch} at {result.commit[:12]}: {result.rows} rows{merged}"
@@ -119,9 +128,31 @@ def restore_command(
 @automation.command("save")
 @config_option
 @click.option("--message", default=None, help="The commit message.")
+@click.option(
+    "--attempts",
+    type=click.IntRange(1, 20),
+    default=5,
+    show_default=True,
+    envvar="PUBLISHER_SAVE_ATTEMPTS",
+    help="Tries to push before giving up (a failed push is fetched, merged and tried again).",
+)
+@click.option(
+    "--backoff",
+    type=click.FloatRange(0),
+    default=2.0,
+    show_default=True,
+    envvar="PUBLISHER_SAVE_BACKOFF",
+    help="Seconds to wait after the first failed try; doubled after each one.",
+)
 @_with_branch_options
 def save_command(
-    config_path: str | None, message: str | None, branch: str, remote: str, repo: str | None
+    config_path: str | None,
+    message: str | None,
+    attempts: int,
+    backoff: float,
+    branch: str,
+    remote: str,
+    repo: str | None,
 ) -> None:
     """Commit the ledger to the state branch after a run (never overwrites another run's)."""
     config = _config(config_path)
@@ -134,13 +165,25 @@ def save_command(
     default = (
         "publisher: ledger" + (f" after run {run}" if run else "") + (f" at {sha}" if sha else "")
     )
-    result = save(_branch(repo, branch, remote), Path(location), message=message or default)
+    result = save(
+        _branch(repo, branch, remote),
+        Path(location),
+        message=message or default,
+        attempts=attempts,
+        backoff=backoff,
+        sleep=_waiting,
+    )
     if not result.changed:
         _say(f"the ledger did not change: {branch} left as it is")
         return
     merged = " (merged with a run that saved first)" if result.merged_remote else ""
     assert result.commit is not None
     _say(f"saved the ledger to {branch} at {result.commit[:12]}{merged}")
+
+
+def _waiting(seconds: float) -> None:
+    _say(f"saving the ledger failed; trying again in {seconds:g} s")
+    time.sleep(seconds)
 
 
 @automation.command("summary")
@@ -194,6 +237,6 @@ def main() -> None:
     except PublisherError as exc:
         _say(f"error: {exc}")
         if _in_actions():
-            click.echo(f"::error title=publisher state::{exc}")
+            click.echo(f"::error title=publisher state::{printable(str(exc))}")
         code = EXIT_STATE
     sys.exit(code if isinstance(code, int) else EXIT_OK)

@@ -22,7 +22,9 @@ What happens when something is missing (docs/automation.md, "What if the state i
 ``save`` pushes with ``--force-with-lease`` on the commit it restored, so a run that
 finished in between is never overwritten: its rows are merged in (three-way, from the
 restored commit) and the push is tried again; rows both runs changed differently are
-reported as a conflict and the ledger here is left as it is.
+reported as a conflict and the ledger here is left as it is. A push that fails for any
+other reason (the network, a server error) is tried again with a growing wait; when every
+try fails, the error lists the rows the branch is missing and how to record them by hand.
 """
 
 from __future__ import annotations
@@ -30,11 +32,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from publisher.announce.ledger import Ledger
+from publisher.announce.ledger import Ledger, LockHeld
 from publisher.announce.redact import redact
 from publisher.automation.merge import EMPTY, Dump, merge_ledgers
 from publisher.errors import StateError
@@ -76,6 +80,8 @@ class Restored:
     rows: int
     first_run: bool
     merged_local: bool
+    #: Where a damaged ledger found here was moved before the branch's was restored.
+    set_aside: Path | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -227,7 +233,17 @@ def restore(where: StateBranch, ledger_path: Path, *, require_branch: bool = Fal
         return Restored(commit=None, rows=rows, first_run=local is None, merged_local=False)
     _fetch(where)
     theirs = _ledger_at(where, head)
-    local = _dump(ledger_path)
+    set_aside = None
+    try:
+        local = _dump(ledger_path)
+    except LockHeld:
+        raise
+    except StateError:
+        # Damaged here, whole on the branch: the branch's copy is the good one. The damaged
+        # file is kept beside it, not deleted, in case rows of a failed save are in it.
+        set_aside = ledger_path.with_name(f"{ledger_path.name}.damaged-{head[:12]}")
+        os.replace(ledger_path, set_aside)
+        local = None
     merged_local = False
     result: Dump = theirs
     if local is not None and local != theirs:
@@ -249,7 +265,11 @@ def restore(where: StateBranch, ledger_path: Path, *, require_branch: bool = Fal
         ledger.load(dict(result))
     _write_marker(state, where, head)
     return Restored(
-        commit=head, rows=len(result["announcements"]), first_run=False, merged_local=merged_local
+        commit=head,
+        rows=len(result["announcements"]),
+        first_run=False,
+        merged_local=merged_local,
+        set_aside=set_aside,
     )
 
 
@@ -269,10 +289,40 @@ def _commit(where: StateBranch, content: str, parent: str | None, message: str) 
     return _git(where, "commit-tree", tree, *parents, "-m", message).strip()
 
 
+#: Words in git's answer that mean trying again cannot help: permissions, a protected branch.
+_PERMANENT = (
+    "403",
+    "permission",
+    "denied",
+    "not allowed",
+    "protected branch",
+    "gh006",
+    "authentication failed",
+    "could not read username",
+    "repository not found",
+)
+
+
+class _Transient(Exception):
+    """A push, fetch or ls-remote that failed for a reason a later try may not meet."""
+
+
 def save(
-    where: StateBranch, ledger_path: Path, *, message: str = "publisher: ledger", attempts: int = 3
+    where: StateBranch,
+    ledger_path: Path,
+    *,
+    message: str = "publisher: ledger",
+    attempts: int = 5,
+    backoff: float = 2.0,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Saved:
-    """Commit the ledger to the branch after a run; merges a run that finished in between."""
+    """Commit the ledger to the branch after a run; merges a run that finished in between.
+
+    A failed push is tried again up to ``attempts`` times, waiting ``backoff`` seconds, then
+    twice that, and so on: a network error or a server hiccup must not lose the rows of
+    what this run sent (the runner, and the ledger on it, are thrown away after the job).
+    A refusal that retrying cannot fix (permissions, a protected branch) stops at once.
+    """
     state = ledger_path.parent
     marker = _read_marker(state)
     if marker is None or marker.get("branch") != where.branch:
@@ -280,48 +330,111 @@ def save(
             f"{state}: the ledger here was not restored from state branch {where.branch!r}; "
             "run `publish automation restore` before the run, so no other run's rows are lost"
         )
-    ours = _dump(ledger_path)
-    if ours is None:
+    dumped = _dump(ledger_path)
+    if dumped is None:
         return Saved(commit=marker.get("commit"), changed=False, merged_remote=False)
-    base: str | None = marker.get("commit")
+    ours: Dump = dumped
+    restored: str | None = marker.get("commit")
+    base = restored
     merged_remote = False
-    for _ in range(attempts):
-        if base is not None:
-            if _failed(where, "cat-file", "-e", base).returncode != 0:
-                _fetch(where)
-            if _ledger_at(where, base) == ours:
-                return Saved(commit=base, changed=False, merged_remote=merged_remote)
-        commit = _commit(where, _serialize(ours), base, message)
-        lease = f"--force-with-lease={where.ref}:{base or ''}"
-        pushed = _failed(where, "push", "--quiet", lease, where.remote, f"{commit}:{where.ref}")
-        if pushed.returncode == 0:
-            _write_marker(state, where, commit)
-            return Saved(commit=commit, changed=True, merged_remote=merged_remote)
-        head = remote_head(where)
-        if head is None and base is not None:
-            raise StateError(
-                f"state branch {where.branch!r} was deleted from {where.remote} during the run; "
-                f"the ledger here is kept: push it back (git push {where.remote} "
-                f"{base}:{where.ref}) and run the save again"
+    problem = "no try was made"
+    for attempt in range(attempts):
+        if attempt:
+            sleep(backoff * 2 ** (attempt - 1))
+        try:
+            outcome = _save_once(where, ledger_path, ours, base, message)
+        except _Transient as exc:
+            problem = str(exc)
+            continue
+        if isinstance(outcome, Saved):
+            return Saved(
+                commit=outcome.commit, changed=outcome.changed, merged_remote=merged_remote
             )
-        if head == base:
-            raise StateError(
-                f"cannot push state branch {where.branch!r} to {where.remote}: "
-                f"{redact(pushed.stderr.strip())}. In GitHub Actions the job needs "
-                "`permissions: contents: write`; the ledger here is kept"
-            )
-        # Another run committed since we restored: merge its rows, or stop on a conflict.
-        _fetch(where)
-        assert head is not None
-        theirs = _ledger_at(where, head)
-        merged = merge_ledgers(_ledger_at(where, base) if base else EMPTY, ours, theirs)
-        if merged.conflicts:
-            raise _conflict(where, merged.conflicts, head)
-        with Ledger(ledger_path) as ledger:
-            ledger.load(merged.dump)
-        _write_marker(state, where, head)
-        ours, base, merged_remote = merged.dump, head, True
+        # Another run committed since we restored: its rows are merged in; push again.
+        ours, base, merged_remote = outcome[0], outcome[1], True
+        problem = f"state branch {where.branch!r} kept moving"
     raise StateError(
-        f"state branch {where.branch!r} kept moving during {attempts} tries to save; "
-        "the ledger here is kept: run the save again"
+        f"cannot save the ledger to state branch {where.branch!r} after {attempts} tries "
+        f"({problem}). The ledger here is kept: run `publish automation save` again while this "
+        f"machine lasts. {_unsaved(where, restored, ours)}"
+    )
+
+
+def _save_once(
+    where: StateBranch, ledger_path: Path, ours: Dump, base: str | None, message: str
+) -> Saved | tuple[Dump, str]:
+    """One push: Saved, or (merged ledger, new base) when another run saved first."""
+    state = ledger_path.parent
+    if base is not None:
+        if _failed(where, "cat-file", "-e", base).returncode != 0:
+            _transient(_fetch, where)
+        if _ledger_at(where, base) == ours:
+            return Saved(commit=base, changed=False, merged_remote=False)
+    commit = _commit(where, _serialize(ours), base, message)
+    lease = f"--force-with-lease={where.ref}:{base or ''}"
+    pushed = _failed(where, "push", "--quiet", lease, where.remote, f"{commit}:{where.ref}")
+    if pushed.returncode == 0:
+        _write_marker(state, where, commit)
+        return Saved(commit=commit, changed=True, merged_remote=False)
+    refusal = redact(pushed.stderr.strip() or pushed.stdout.strip())
+    if any(word in refusal.lower() for word in _PERMANENT):
+        raise StateError(
+            f"cannot push state branch {where.branch!r} to {where.remote}: {refusal}. In GitHub "
+            "Actions the job needs `permissions: contents: write`, and the branch must not be "
+            f"protected; the ledger here is kept. {_unsaved(where, base, ours)}"
+        )
+    head = _transient(remote_head, where)
+    if head is None and base is not None:
+        raise StateError(
+            f"state branch {where.branch!r} was deleted from {where.remote} during the run; "
+            f"the ledger here is kept: push it back (git push {where.remote} "
+            f"{base}:{where.ref}) and run the save again"
+        )
+    if head == base:
+        raise _Transient(f"git push failed: {refusal}")
+    _transient(_fetch, where)
+    assert head is not None
+    theirs = _ledger_at(where, head)
+    merged = merge_ledgers(_ledger_at(where, base) if base else EMPTY, ours, theirs)
+    if merged.conflicts:
+        raise _conflict(where, merged.conflicts, head)
+    with Ledger(ledger_path) as ledger:
+        ledger.load(merged.dump)
+    _write_marker(state, where, head)
+    return merged.dump, head
+
+
+T = TypeVar("T")
+
+
+def _transient(call: Callable[[StateBranch], T], where: StateBranch) -> T:
+    """``call(where)``, with a git failure turned into one worth trying again."""
+    try:
+        return call(where)
+    except StateError as exc:
+        raise _Transient(str(exc)) from None
+
+
+def _unsaved(where: StateBranch, restored: str | None, ours: Dump) -> str:
+    """The rows this run recorded that the branch does not have, and how to keep them."""
+    try:
+        before = _ledger_at(where, restored) if restored else EMPTY
+    except StateError:
+        before = EMPTY
+    old = {(r["target"], r["post_id"]): r for r in before.get("announcements", [])}
+    sent = sorted(
+        (str(r["target"]), str(r["post_id"]))
+        for r in ours.get("announcements", [])
+        if old.get((r["target"], r["post_id"])) != r and r.get("status") in ("sent", "in_doubt")
+    )
+    if not sent:
+        return "This run sent nothing the branch does not know of."
+    listed = ", ".join(f"{target}/{post}" for target, post in sent[:20])
+    more = f" and {len(sent) - 20} more" if len(sent) > 20 else ""
+    first_target, first_post = sent[0]
+    return (
+        f"Not on the branch yet: {listed}{more}. If this machine is gone, after the next "
+        f"restore run `publish state mark-sent POST --target TARGET` for each (e.g. "
+        f"`publish state mark-sent {first_post} --target {first_target}`) so none is "
+        "announced twice"
     )

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from publisher.errors import printable
+
 #: What each exit code of ``publish`` means, for the summary's last line.
 EXIT_MEANINGS: Mapping[int, str] = {
     0: "done",
@@ -32,12 +34,15 @@ class Outputs:
     in_doubt: int
     failed: int
     exit_code: int
+    #: Files an earlier build wrote that this one no longer produces (withdrawn posts).
+    files_deleted: int = 0
 
     def lines(self) -> list[str]:
         """``name=value`` lines for ``$GITHUB_OUTPUT``."""
         return [
             f"posts-built={self.posts_built}",
             f"files-written={self.files_written}",
+            f"files-deleted={self.files_deleted}",
             f"announcements-sent={self.sent}",
             f"announcements-in-doubt={self.in_doubt}",
             f"announcements-failed={self.failed}",
@@ -69,12 +74,13 @@ def outputs(report: Mapping[str, Any] | None, exit_code: int | None) -> Outputs:
         in_doubt=int(announce.get("in_doubt") or 0),
         failed=int(announce.get("failed") or 0),
         exit_code=2 if exit_code is None else exit_code,
+        files_deleted=len(report.get("deleted") or []),
     )
 
 
 def _cell(text: object) -> str:
     """Safe inside a Markdown table cell: no pipes, no line breaks, no HTML."""
-    value = str(text if text is not None else "")
+    value = printable(str(text if text is not None else ""))
     for old, new in (("\\", "\\\\"), ("|", "\\|"), ("<", "&lt;"), (">", "&gt;"), ("\n", " ")):
         value = value.replace(old, new)
     return value.replace("[", "\\[").replace("]", "\\]")
@@ -116,6 +122,8 @@ def markdown(report: Mapping[str, Any] | None, exit_code: int | None) -> str:
         f"{posts.get('skipped') or 0} skipped with errors) |",
         f"| files written | {out.files_written} of {len(report.get('writes') or [])} |",
     ]
+    if out.files_deleted:
+        lines.append(f"| files deleted | {out.files_deleted} (no longer produced) |")
     if announce:
         if report.get("dry_run"):
             lines.append(f"| announcements | {announce.get('would_send', 0)} would be sent |")
@@ -149,4 +157,10 @@ def markdown(report: Mapping[str, Any] | None, exit_code: int | None) -> str:
             )
         if len(written) > MAX_ROWS:
             lines.append(f"\n… and {len(written) - MAX_ROWS} more.")
+    deleted = [str(path) for path in report.get("deleted") or []]
+    if deleted:
+        lines += ["", "### Files deleted (no longer produced)", ""]
+        lines += [f"- `{_cell(path)}`" for path in deleted[:MAX_ROWS]]
+        if len(deleted) > MAX_ROWS:
+            lines.append(f"\n… and {len(deleted) - MAX_ROWS} more.")
     return "\n".join(lines) + "\n"

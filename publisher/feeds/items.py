@@ -48,6 +48,8 @@ _ATTRIBUTES: dict[str, set[str]] = {
 _URL_ATTRIBUTES = frozenset({"href", "src", "poster", "cite"})
 _SCHEMES = {"http", "https", "mailto"}
 _TAG_SAFE = "/-._~!$&'()*+,;=:@"
+#: Longest tag or category folder name: well under the 255 bytes file systems allow.
+MAX_SLUG_BYTES = 120
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -246,18 +248,28 @@ def slugs(names: Sequence[str]) -> dict[str, str]:
 
     A name whose slug loses nothing but case and spacing ("Service Mesh" -> service-mesh)
     keeps the plain slug. A lossy one ("C++" -> c) gets a short hash of the exact name, so
-    adding "C++" later never takes "c" away from "C".
+    adding "C++" later never takes "c" away from "C". A slug is a folder name: one over
+    :data:`MAX_SLUG_BYTES` is cut and hashed, so a post's 300-letter tag cannot make the
+    build fail on the file system's 255-byte name limit.
     """
     result: dict[str, str] = {}
     taken: set[str] = set()
     plain = sorted(set(names), key=lambda n: (not _lossless(n), n))
     for name in plain:
         slug = _SLUG_JUNK.sub("-", tag_key(name)).strip("-_")
-        if not _lossless(name) or not slug or slug in taken:
+        too_long = len(slug.encode("utf-8")) > MAX_SLUG_BYTES
+        if too_long:
+            slug = _cut(slug, MAX_SLUG_BYTES - 7).rstrip("-_")
+        if too_long or not _lossless(name) or not slug or slug in taken:
             slug = f"{slug or 'x'}-{sha1(name.encode('utf-8')).hexdigest()[:6]}"
         taken.add(slug)
         result[name] = slug
     return result
+
+
+def _cut(text: str, limit: int) -> str:
+    """The longest start of ``text`` whose UTF-8 encoding fits ``limit`` bytes."""
+    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
 
 
 def _lossless(name: str) -> bool:

@@ -7,6 +7,10 @@ feedgen's traps and how they are handled here:
   newest item's date (an empty feed gets the Unix epoch in Atom and no lastBuildDate).
 * The RSS channel ``<link>`` is whichever link was added last: the site link is added last.
 * Atom content typed ``CDATA`` is not RFC 4287: content is always ``type="html"``, escaped.
+* RSS ``<description>`` is HTML (entity-encoded) to every reader, but feedgen copies the
+  Atom ``<summary>`` (plain text) into it: a summary holding ``<script>`` would reach
+  readers as markup and ``ATT&CK`` as invalid HTML. The RSS description is the summary
+  escaped as HTML, so readers show exactly the text the author wrote.
 * feedgen 1.0.0 drops ``rel``/``type``/``length`` from every Atom entry link (issue #135),
   so an enclosure added through it becomes a second bare alternate link: enclosures are
   written by :class:`_EntryExtras` instead, which also gives the alternate link its ``rel``.
@@ -21,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from html import escape
 from typing import Any, Literal
 
 from feedgen.entry import FeedEntry
@@ -61,7 +66,7 @@ class FeedHead:
 
 
 class _EntryExtras(BaseEntryExtension):  # type: ignore[misc]
-    """Entry parts feedgen gets wrong: Atom link rels and the image enclosure."""
+    """Entry parts feedgen gets wrong: Atom link rels, the image enclosure, the RSS description."""
 
     def __init__(self) -> None:
         self.item: FeedItem | None = None
@@ -85,6 +90,10 @@ class _EntryExtras(BaseEntryExtension):  # type: ignore[misc]
         return entry
 
     def extend_rss(self, item: Any) -> Any:
+        summary = self.item.summary if self.item else None
+        description = item.find("description")
+        if summary and description is not None and description.text == summary:
+            description.text = escape(summary, quote=False)
         image = self.item.image if self.item else None
         if image is not None and image.mime is not None and image.length is not None:
             etree.SubElement(

@@ -111,6 +111,8 @@ def build_preview(
     site_problems = tuple(dict.fromkeys(p for p in everything if p.file not in known))
     html = render_page(config, sections, site_problems, dry_run=dry_run)
     writer.write_text(PAGE, html)
+    if not dry_run:  # withdrawn posts and superseded cards leave the preview too
+        writer.sweep(config.state / "preview-outputs.json")
     return PreviewResult(
         build=build,
         folder=folder,

@@ -1,0 +1,162 @@
+"""Withdrawing a post (deleting it or making it a draft) removes it from every output file
+in the next build: feeds of every kind, its card page and image, posts.json."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from conftest import Site
+from publisher import cli
+
+NOW = "--now=2024-01-05T12:00:00Z"
+CONFIG = """\
+feeds:
+  tags: true
+  categories: true
+  featured: true
+"""
+SECRET = "withdrawn-marker-7f3a"
+
+
+def run(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str
+) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "argv", ["publish", *args])
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    out, err = capsys.readouterr()
+    return int(exited.value.code or 0), out, err
+
+
+def files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def _site(site: Site) -> None:
+    site.config(site.config_path.read_text() + CONFIG)
+    site.post(
+        "kept",
+        "title: Kept\ndate: 2024-01-01\ntags: [shared]\ncategories: [Eng]",
+        "Still here.\n",
+    )
+    site.post(
+        "gone",
+        "title: Gone\ndate: 2024-01-02\ntags: [shared, only-gone]\ncategories: [Eng, Secret]\n"
+        "is_featured: true",
+        f"The full text {SECRET}.\n",
+    )
+
+
+def _delete(site: Site) -> None:
+    (site.posts / "gone" / "index.md").unlink()
+    (site.posts / "gone").rmdir()
+
+
+def _draft(site: Site) -> None:
+    path = site.posts / "gone" / "index.md"
+    path.write_text(path.read_text().replace("is_featured: true", "draft: true"))
+
+
+@pytest.mark.parametrize("withdraw", [_delete, _draft])
+def test_a_withdrawn_post_leaves_every_output_file(
+    site: Site,
+    withdraw: object,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _site(site)
+    public = site.root / "public"
+    public.mkdir()
+    (public / "CNAME").write_text("blog.example.org\n")  # the user's, not publisher's
+    assert run(capsys, monkeypatch, "build", NOW)[0] == 0
+    first = files(public)
+    assert any(SECRET.encode() in data for data in first.values())
+    assert "og/gone.html" in first and "tags/only-gone/atom.xml" in first
+
+    withdraw(site)  # type: ignore[operator]
+    code, out, _ = run(capsys, monkeypatch, "--dry-run", "build", NOW)
+    assert code == 0
+    assert "would delete public/og/gone.html (no longer produced)" in out
+    assert "would delete public/tags/only-gone/atom.xml (no longer produced)" in out
+    assert files(public) == first
+
+    code, out, _ = run(capsys, monkeypatch, "build", "--json", NOW)
+    assert code == 0
+    report = json.loads(out)
+    deleted = report["deleted"]
+    assert "og/gone.html" in deleted
+    assert any(d.startswith("og/gone.") and d.endswith((".jpg", ".png")) for d in deleted)
+    for kind in ("tags/only-gone", "categories/secret"):
+        assert {f"{kind}/atom.xml", f"{kind}/rss.xml", f"{kind}/feed.json"} <= set(deleted)
+    written = {w["path"] for w in report["writes"]}
+    assert not set(deleted) & written
+    after = files(public)
+    assert set(after) == set(first) - set(deleted)
+    assert after["CNAME"] == b"blog.example.org\n"
+    assert not (public / "tags" / "only-gone").exists()
+    for path, data in after.items():
+        assert SECRET.encode() not in data, path
+        assert b"/gone/" not in data and b'"gone"' not in data, path
+    feeds = [p for p in after if p.endswith((".xml", "feed.json")) and p != "feed.xsl"]
+    assert len(feeds) >= 9  # main, tag shared, category eng, featured: 3 formats each
+    for path in feeds:
+        if path.endswith(".json"):
+            items = json.loads(after[path])["items"]
+            assert all(SECRET not in json.dumps(i) and i["title"] != "Gone" for i in items), path
+            continue
+        parsed = feedparser.parse(after[path])
+        assert not parsed.bozo, path
+        for entry in parsed.entries:
+            assert entry.title != "Gone", path
+            assert SECRET not in json.dumps(entry, default=str), path
+
+    code, out, err = run(capsys, monkeypatch, "build", "--json", "--detailed-exit-codes", NOW)
+    assert code == cli.EXIT_NOTHING_TO_DO, err
+    again = json.loads(out)
+    assert again["deleted"] == [] and all(w["status"] == "unchanged" for w in again["writes"])
+    assert files(public) == after
+
+
+def test_a_superseded_card_image_is_deleted(
+    site: Site, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site.post("post", "title: First title\ndate: 2024-01-01")
+    assert run(capsys, monkeypatch, "build", NOW)[0] == 0
+    (old,) = [p for p in (site.root / "public" / "og").glob("post.*.*") if p.suffix != ".html"]
+    site.post("post", "title: A better title\ndate: 2024-01-01")
+    code, out, _ = run(capsys, monkeypatch, "build", "--json", NOW)
+    assert code == 0
+    assert json.loads(out)["deleted"] == [f"og/{old.name}"]
+    (new,) = [p for p in (site.root / "public" / "og").glob("post.*.*") if p.suffix != ".html"]
+    assert new.name != old.name and not old.exists()
+
+
+def test_the_first_build_after_an_upgrade_deletes_nothing(
+    site: Site, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _site(site)
+    assert run(capsys, monkeypatch, "build", NOW)[0] == 0
+    (site.root / "state" / "outputs.json").unlink()  # as before this version
+    _delete(site)
+    code, out, _ = run(capsys, monkeypatch, "build", "--json", NOW)
+    assert code == 0 and json.loads(out)["deleted"] == []
+    assert (site.root / "public" / "og" / "gone.html").exists()
+    assert (site.root / "state" / "outputs.json").exists()
+
+
+def test_a_deleted_post_leaves_the_preview_folder(
+    site: Site, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _site(site)
+    assert run(capsys, monkeypatch, "preview", NOW)[0] == 0
+    preview = site.root / "public" / "preview"
+    assert list(preview.rglob("gone.*"))
+    _delete(site)  # (a draft stays in the preview: it shows drafts on purpose)
+    assert run(capsys, monkeypatch, "preview", NOW)[0] == 0
+    assert not list(preview.rglob("gone.*"))
+    assert list(preview.rglob("kept.*")) and (preview / "index.html").exists()
