@@ -471,3 +471,29 @@ def test_the_issue_a_late_retry_no_longer_posts_twice(
     assert delivered == 1 and writes == 1
     (row,) = list_state(state / "announce.sqlite")
     assert row.reason == FOUND
+
+
+def test_a_signal_while_waiting_for_the_deploy_sends_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import signal
+    import threading
+
+    from fakes.platforms import SiteFake
+
+    state = tmp_path / "state"
+    with SiteFake() as site, running(PLATFORMS[0], monkeypatch, max_per_run=50) as (fake, config):
+        baseline([config], state)
+        posts = [make_post(i, site=site.base) for i in range(3)]
+        timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM))
+        timer.start()
+        try:
+            report = announce([config], posts, state, live_check=None, live_wait=30.0)
+        finally:
+            timer.cancel()
+    assert report.interrupted == signal.SIGTERM
+    # The wait for the deploy ended at the signal; the pages were not live, and nothing went.
+    assert [(d.reason, d.result) for d in report.decisions] == [("not_live", "skipped")] * 3
+    assert fake.writes() == [] and list_state(state / "announce.sqlite") == []
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back as it was

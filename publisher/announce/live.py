@@ -26,6 +26,7 @@ class PageCheck:
         timeout: float = 10.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        stopped: Callable[[], bool] | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.wait = wait
@@ -33,6 +34,8 @@ class PageCheck:
         self.timeout = timeout
         self.sleep = sleep
         self.clock = clock
+        #: True once the run is stopping (a signal): wait no longer for a deploy.
+        self.stopped = stopped or (lambda: False)
 
     def _answers(self, session: requests.Session, url: str) -> bool:
         try:
@@ -51,6 +54,6 @@ class PageCheck:
             while True:
                 for url in [u for u, ok in live.items() if not ok]:
                     live[url] = self._answers(session, url)
-                if all(live.values()) or self.clock() + self.interval > deadline:
+                if all(live.values()) or self.clock() + self.interval > deadline or self.stopped():
                     return live
                 self.sleep(self.interval)

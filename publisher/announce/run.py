@@ -235,8 +235,9 @@ def run_announcements(
     lock = None if dry_run else run_lock(ledger_path)
     if lock is not None:
         lock.acquire(wait=lock_wait)
+    signals = stop_on_signals(stop) if handle_signals and not dry_run else _nothing()
     try:
-        with open_ledger(ledger_path, readonly=dry_run) as ledger:
+        with signals, open_ledger(ledger_path, readonly=dry_run) as ledger:
             jobs = _plan(
                 announcers,
                 published,
@@ -247,26 +248,27 @@ def run_announcements(
                 retry_in_doubt=retry_in_doubt,
                 say=say,
             )
-            not_live = _check_live(jobs, cards, live_check, session_factory, live_wait, say)
+            not_live = _check_live(
+                jobs, cards, live_check, session_factory, live_wait, say, stop=stop
+            )
             jobs = [_cap_live(job, not_live) for job in jobs]
             if dry_run:
                 decisions, runs = _dry(jobs, not_live, cards, language, now)
             else:
-                with stop_on_signals(stop) if handle_signals else _nothing():
-                    decisions, runs = _send(
-                        jobs,
-                        not_live,
-                        ledger,
-                        cards=cards,
-                        language=language,
-                        now=now,
-                        session_factory=session_factory,
-                        policy=policy,
-                        say=say,
-                        stop=stop,
-                        clock=clock,
-                        retry_in_doubt=retry_in_doubt,
-                    )
+                decisions, runs = _send(
+                    jobs,
+                    not_live,
+                    ledger,
+                    cards=cards,
+                    language=language,
+                    now=now,
+                    session_factory=session_factory,
+                    policy=policy,
+                    say=say,
+                    stop=stop,
+                    clock=clock,
+                    retry_in_doubt=retry_in_doubt,
+                )
     finally:
         if lock is not None:
             lock.release()
@@ -339,6 +341,8 @@ def _check_live(
     session_factory: Callable[[], requests.Session],
     live_wait: float,
     say: Log,
+    *,
+    stop: Stop | None = None,
 ) -> set[str]:
     """Post ids whose page (or card image) is not live yet."""
     urls: dict[str, list[str]] = {}
@@ -351,7 +355,14 @@ def _check_live(
                 urls[p.post.id] = [p.post.page_url] + ([card.url] if card is not None else [])
     if not urls:
         return set()
-    check = live_check or PageCheck(session_factory, wait=live_wait)
+    if live_check is not None:
+        check = live_check
+    elif stop is not None:
+        check = PageCheck(
+            session_factory, wait=live_wait, sleep=stop.nap, stopped=lambda: stop.signal is not None
+        )
+    else:
+        check = PageCheck(session_factory, wait=live_wait)
     answers = check(sorted({u for group in urls.values() for u in group}))
     missing = {
         post_id for post_id, group in urls.items() if not all(answers.get(u, False) for u in group)
