@@ -495,5 +495,5 @@ def test_a_signal_while_waiting_for_the_deploy_sends_nothing(
     assert report.interrupted == signal.SIGTERM
     # The wait for the deploy ended at the signal; the pages were not live, and nothing went.
     assert [(d.reason, d.result) for d in report.decisions] == [("not_live", "skipped")] * 3
-    assert fake.writes() == [] and list_state(state / "announce.sqlite") == []
+    assert fake.writes() == [] and len(list_state(state / "announce.sqlite")) == 0
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back as it was
