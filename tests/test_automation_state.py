@@ -162,6 +162,16 @@ def test_outputs_and_summary_from_a_report() -> None:
     assert outputs({**REPORT, "deleted": ["og/gone.html"]}, 0).files_deleted == 1
 
 
+def test_summary_lists_posts_left_for_a_later_run() -> None:
+    pending = [
+        {"post": "p1", "target": "slack", "reason": "new", "result": result}
+        for result in ("paused", "deadline", "interrupted")
+    ]
+    text = markdown({**REPORT, "announce": {**REPORT["announce"], "decisions": pending}}, 0)
+    for result in ("paused", "deadline", "interrupted"):
+        assert f"| slack | {result} (new) |" in text
+
+
 def test_mask_lines_before_the_json_are_split_off() -> None:
     raw = "::add-mask::s3cret\n::add-mask::other\n" + json.dumps(REPORT)
     commands, report = split_report(raw)

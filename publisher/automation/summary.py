@@ -23,7 +23,18 @@ EXIT_MEANINGS: Mapping[int, str] = {
     4: "done, but at least one announcement failed or is in doubt",
 }
 MAX_ROWS = 50
-SHOWN_RESULTS = ("sent", "in_doubt", "failed", "deferred", "would_send")
+#: Every result that is news to a reader of the job summary; ``skipped`` (seen, baseline)
+#: is not. The pending ones (paused, deadline, interrupted) go out on a later run.
+SHOWN_RESULTS = (
+    "sent",
+    "in_doubt",
+    "failed",
+    "deferred",
+    "paused",
+    "deadline",
+    "interrupted",
+    "would_send",
+)
 
 
 @dataclass(frozen=True, kw_only=True)
