@@ -21,7 +21,7 @@ from publisher.errors import Problem
 from publisher.posts.cache import PostCache, content_key, encode_entry, fingerprint
 from publisher.posts.fields import tag_key
 from publisher.posts.model import Author, Post, ReadResult
-from publisher.posts.reader import ReadContext, Record, parse_post
+from publisher.posts.reader import ReadContext, Record, parse_post, unexpected
 
 __all__ = ["Author", "Post", "Progress", "ReadResult", "read_posts"]
 
@@ -43,11 +43,56 @@ def context_for(config: Config) -> ReadContext:
 
 
 def display_path(path: Path, root: Path) -> str:
-    """A path for messages: relative to the config's folder, or the working folder, if inside."""
+    """A path for messages: relative to the config's folder, or the working folder, if inside.
+
+    Always valid UTF-8: a name that is not (kept by Python as surrogate escapes) shows
+    its stray bytes as ``\\xff``, so printing or encoding a message never fails.
+    """
     for base in (root, Path.cwd()):
         if path.is_relative_to(base):
-            return path.relative_to(base).as_posix()
-    return path.as_posix()
+            return printable_name(path.relative_to(base).as_posix())
+    return printable_name(path.as_posix())
+
+
+def printable_name(name: str) -> str:
+    """``name`` with the bytes of a non-UTF-8 file name written as ``\\xNN``."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(name).decode("utf-8", "backslashreplace")
+    return name
+
+
+def _refuse(path: Path, file: str, folder: Path) -> Problem | None:
+    """Why a found post file must not be read at all, or None.
+
+    ``glob`` follows symbolic links, so a post folder or index.md that links outside the
+    posts folder would publish any file the process can read (``/etc/passwd`` as a post
+    body). A link that stays inside the folder is fine.
+    """
+    relative = path.relative_to(folder).as_posix()
+    if printable_name(relative) != relative:
+        return Problem(
+            file=file,
+            field=None,
+            message="has a folder or file name that is not valid UTF-8",
+            fix="rename it with UTF-8 (or plain ASCII letters, digits and hyphens): "
+            "the name becomes the post's id and URL",
+        )
+    if not path.resolve().is_relative_to(folder.resolve()):
+        return Problem(
+            file=file,
+            field=None,
+            message="is a symbolic link (or inside one) that leads outside posts.folder; not read",
+            fix="copy the post into the posts folder instead of linking to it",
+        )
+    return None
+
+
+def _read_bounded(path: Path, limit: int) -> bytes:
+    """The file's bytes, but no more than ``limit`` + 1: enough to tell it is too big."""
+    with path.open("rb") as handle:
+        return handle.read(limit + 1)
 
 
 def find_post_files(config: Config) -> list[Path]:
@@ -73,7 +118,11 @@ def read_posts(
     for path in files:
         file = display_path(path, config.root)
         try:
-            raw = path.read_bytes()
+            refused = _refuse(path, file, config.posts.folder)
+            if refused is not None:
+                problems.append(refused)
+                continue
+            raw = _read_bounded(path, ctx.limits.post_bytes)
         except OSError as exc:
             problems.append(
                 Problem(
@@ -83,6 +132,9 @@ def read_posts(
                     fix="check the file's permissions",
                 )
             )
+            continue
+        except Exception as exc:  # one post must not stop the run
+            problems.append(unexpected(file, exc))
             continue
         post_id = path.parent.relative_to(config.posts.folder).as_posix()
         if post_id == ".":
@@ -172,54 +224,88 @@ def _finalize(
     }
     posts: list[Post] = []
     for record, source, file in sorted(records, key=lambda item: item[0]["id"]):
-        lines: dict[str, int] = record.get("lines") or {}
-        og_image: Path | None = None
-        if record["og_image"]:
-            candidate = (source.parent / record["og_image"]).resolve()
-            if not any(candidate.is_relative_to(a) for a in allowed):
-                problems.append(
-                    Problem(
-                        file=file,
-                        field="ogImage",
-                        message=f"'{record['og_image']}' points outside the site",
-                        fix="put the image in the post's folder",
-                        line=lines.get("ogImage"),
-                    )
-                )
-                continue
-            if not candidate.is_file():
-                problems.append(
-                    Problem(
-                        file=file,
-                        field="ogImage",
-                        message=f"file '{record['og_image']}' does not exist",
-                        fix=f"add it next to index.md or correct the name; files there: {_listing(source.parent)}",
-                        line=lines.get("ogImage"),
-                    )
-                )
-                continue
-            og_image = candidate
-        other = posts_by_url.get(record["url"])
-        if other is not None:
-            key = "externalUrl" if record["external_url"] else "path"
-            problems.append(
-                Problem(
-                    file=file,
-                    field=key,
-                    message=f"URL {record['url']} is also the URL of post '{other}'",
-                    fix="give each post its own path; this post is skipped",
-                    line=lines.get(key),
-                )
-            )
+        try:
+            post = _finalize_one(record, source, file, allowed, canonical, posts_by_url, problems)
+        except Exception as exc:  # one post must not stop the run
+            problems.append(unexpected(file, exc))
             continue
-        posts_by_url[record["url"]] = record["id"]
-        posts.append(_post(record, source, og_image, canonical))
+        if post is not None:
+            posts.append(post)
     posts.sort(key=lambda p: (-p.date.timestamp(), p.id))
     return posts
 
 
+def _finalize_one(
+    record: Record,
+    source: Path,
+    file: str,
+    allowed: tuple[Path, ...],
+    canonical: dict[str, str],
+    posts_by_url: dict[str, str],
+    problems: list[Problem],
+) -> Post | None:
+    """The cross-post rules for one post; None when it is skipped (a problem says why)."""
+    lines: dict[str, int] = record.get("lines") or {}
+    og_image: Path | None = None
+    if record["og_image"]:
+        try:
+            candidate = (source.parent / record["og_image"]).resolve()
+            inside = any(candidate.is_relative_to(a) for a in allowed)
+            exists = inside and candidate.is_file()
+        except (OSError, ValueError) as exc:
+            # The reader refuses names no file system takes; this is the rest (ELOOP, ...).
+            problems.append(
+                Problem(
+                    file=file,
+                    field="ogImage",
+                    message=f"'{record['og_image']}' cannot be looked up ({exc})",
+                    fix="write the plain file name of an image in the post's folder",
+                    line=lines.get("ogImage"),
+                )
+            )
+            return None
+        if not inside:
+            problems.append(
+                Problem(
+                    file=file,
+                    field="ogImage",
+                    message=f"'{record['og_image']}' points outside the site",
+                    fix="put the image in the post's folder",
+                    line=lines.get("ogImage"),
+                )
+            )
+            return None
+        if not exists:
+            problems.append(
+                Problem(
+                    file=file,
+                    field="ogImage",
+                    message=f"file '{record['og_image']}' does not exist",
+                    fix=f"add it next to index.md or correct the name; files there: {_listing(source.parent)}",
+                    line=lines.get("ogImage"),
+                )
+            )
+            return None
+        og_image = candidate
+    other = posts_by_url.get(record["url"])
+    if other is not None:
+        key = "externalUrl" if record["external_url"] else "path"
+        problems.append(
+            Problem(
+                file=file,
+                field=key,
+                message=f"URL {record['url']} is also the URL of post '{other}'",
+                fix="give each post its own path; this post is skipped",
+                line=lines.get(key),
+            )
+        )
+        return None
+    posts_by_url[record["url"]] = record["id"]
+    return _post(record, source, og_image, canonical)
+
+
 def _listing(folder: Path) -> str:
-    names = sorted(p.name for p in folder.iterdir() if p.name != "index.md")[:8]
+    names = sorted(printable_name(p.name) for p in folder.iterdir() if p.name != "index.md")[:8]
     return ", ".join(names) if names else "none"
 
 

@@ -7,6 +7,7 @@ is the same, which is what makes the content-hash cache sound.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 from publisher.errors import PostError, Problem, Severity
 from publisher.posts import body, fields, frontmatter
 from publisher.posts.fields import FieldProblem
+from publisher.posts.limits import DEFAULT_LIMITS, NAME_MAX, Limits
 from publisher.posts.model import Author
 from publisher.posts.text import clean_line, repair_mojibake, strip_invisible
 
@@ -31,6 +33,7 @@ class ReadContext:
     default_path: str
     default_author: str | None
     default_author_email: str | None = None
+    limits: Limits = DEFAULT_LIMITS
 
 
 Record = dict[str, Any]
@@ -71,19 +74,56 @@ def _looks_utf16(raw: bytes) -> bool:
 def parse_post(
     raw: bytes, post_id: str, file: str, ctx: ReadContext
 ) -> tuple[Record | None, list[Problem]]:
-    """Parse one post; a None record means the post is skipped (the problems say why)."""
+    """Parse one post; a None record means the post is skipped (the problems say why).
+
+    Never raises for any bytes: this runs in worker processes too, and one post that
+    trips over a bug here must cost that post, not the run.
+    """
     try:
         return _parse(raw, post_id, file, ctx)
     except PostError as exc:
         return None, [exc.problem]
+    except RecursionError:
+        return None, [
+            Problem(
+                file=file,
+                field=None,
+                message="is nested too deeply to read",
+                fix="flatten the nesting (lists, quotes, HTML elements) to a few levels",
+            )
+        ]
+    except Exception as exc:  # the guard the docstring promises
+        return None, [unexpected(file, exc)]
+
+
+def unexpected(file: str, exc: BaseException) -> Problem:
+    """The problem for a post that failed in a way the reader does not expect."""
+    detail = " ".join(str(exc).split())[:200]
+    return Problem(
+        file=file,
+        field=None,
+        message=f"could not be read: {type(exc).__name__}: {detail}",
+        fix="this is a bug in publisher, please report it with this post attached",
+    )
 
 
 def _parse(
     raw: bytes, post_id: str, file: str, ctx: ReadContext
 ) -> tuple[Record | None, list[Problem]]:
+    limits = ctx.limits
+    if len(raw) > limits.post_bytes:
+        raise PostError(
+            Problem(
+                file=file,
+                field=None,
+                message=f"is {len(raw):,} bytes; the limit for one post is {limits.post_bytes:,}",
+                fix="split the post, or move large content (images, data) into files beside it",
+            )
+        )
     text = decode(raw, file)
+    _check_line_lengths(text, file, limits)
     meta_text, body_text, meta_line, body_line = frontmatter.split(text, file)
-    meta, problems = frontmatter.parse(meta_text, file, meta_line)
+    meta, problems = frontmatter.parse(meta_text, file, meta_line, limits)
     tz = ZoneInfo(ctx.timezone)
     lines = _key_lines(meta_text, meta_line)
 
@@ -130,7 +170,7 @@ def _parse(
         errors.append(problem("date", "is missing", "add a line like date: '2024-05-01T17:00:00Z'"))
     else:
         try:
-            date = fields.parse_date(meta["date"], tz)
+            date = fields.parse_date(_short_date(meta["date"], limits), tz)
         except FieldProblem as exc:
             errors.append(problem("date", exc.message, exc.fix))
 
@@ -138,7 +178,7 @@ def _parse(
     for key in _UPDATED_KEYS:
         if meta.get(key) not in (None, ""):
             try:
-                updated = fields.parse_date(meta[key], tz)
+                updated = fields.parse_date(_short_date(meta[key], limits), tz)
             except FieldProblem as exc:
                 problems.append(problem(key, exc.message + "; ignored", exc.fix, "warning"))
             break
@@ -211,7 +251,11 @@ def _parse(
                 )
             )
         else:
-            og_image = value.removeprefix("./")
+            name_problem = _file_name_problem(value, limits)
+            if name_problem is not None:
+                errors.append(problem("ogImage", *name_problem))
+            else:
+                og_image = value.removeprefix("./")
     if meta.get("ogImageUrl") not in (None, "") and og_image_url is None:
         og_image_url = str(meta["ogImageUrl"]).strip()
     if og_image_url is not None:
@@ -256,6 +300,30 @@ def _parse(
     if not authors and ctx.default_author:
         authors = (Author(name=ctx.default_author, email=ctx.default_author_email),)
 
+    body_html, bad_urls = body.to_html_checked(body_text, own_url)
+    for bad in bad_urls[:3]:
+        problems.append(
+            Problem(
+                file=file,
+                field="body",
+                message=f"link or image '{_preview(bad)}' is not a valid URL; left as written",
+                fix="correct the URL (an IPv6 host needs both brackets: https://[::1]/path)",
+                severity="warning",
+                line=body_line,
+            )
+        )
+    if len(bad_urls) > 3:
+        problems.append(
+            Problem(
+                file=file,
+                field="body",
+                message=f"has {len(bad_urls) - 3} more links or images that are not valid URLs",
+                fix="correct the URLs",
+                severity="warning",
+                line=body_line,
+            )
+        )
+
     assert date is not None
     record: Record = {
         "id": post_id,
@@ -269,16 +337,20 @@ def _parse(
         "updated": updated.isoformat() if updated else None,
         "og_image": og_image,
         "og_image_url": og_image_url,
-        "categories": [
-            clean_line(c)[0] for c in fields.text_list(meta.get("categories", meta.get("category")))
-        ],
-        "tags": [clean_line(t)[0] for t in fields.text_list(meta.get("tags"))],
+        "categories": _labels(
+            fields.text_list(meta.get("categories", meta.get("category"))),
+            "categories" if "categories" in meta else "category",
+            limits,
+            problem,
+            problems,
+        ),
+        "tags": _labels(fields.text_list(meta.get("tags")), "tags", limits, problem, problems),
         "authors": [{"name": a.name, "org": a.org, "email": a.email} for a in authors],
         "is_featured": fields.truthy(meta.get("isFeatured")),
         "is_popular": fields.truthy(meta.get("isPopular")),
         "draft": fields.truthy(meta.get("draft")),
         "body_markdown": body_text,
-        "body_html": body.to_html(body_text, own_url),
+        "body_html": body_html,
         "frontmatter": meta,
         # For diagnostics raised later, when all posts are known (og image, duplicate URL).
         "lines": {key: lines[key] for key in ("ogImage", "path", "externalUrl") if key in lines},
@@ -293,3 +365,96 @@ def _key_lines(meta_text: str, first_line: int) -> dict[str, int]:
         if line[:1].isalpha() and ":" in line:
             lines.setdefault(line.split(":", 1)[0].strip(), number)
     return lines
+
+
+def _check_line_lengths(text: str, file: str, limits: Limits) -> None:
+    """Refuse a post with an absurdly long line: every later pass is linear, but not free."""
+    start = 0
+    number = 1
+    while True:
+        end = text.find("\n", start)
+        stop = len(text) if end == -1 else end
+        if stop - start > limits.line_chars:
+            raise PostError(
+                Problem(
+                    file=file,
+                    field=None,
+                    message=(
+                        f"line {number} is {stop - start:,} characters long; "
+                        f"the limit is {limits.line_chars:,}"
+                    ),
+                    fix="break the line, or move embedded data (base64 images) into a file",
+                    line=number,
+                )
+            )
+        if end == -1:
+            return
+        start = end + 1
+        number += 1
+
+
+def _short_date(value: object, limits: Limits) -> object:
+    """The value, unless it is text too long to be a date (the fallback parser is slow)."""
+    if isinstance(value, str) and len(value) > limits.date_chars:
+        raise FieldProblem(
+            f"'{_preview(value)}' is {len(value):,} characters, too long to be a date",
+            "use ISO 8601, e.g. '2024-05-01T17:00:00Z' or '2024-05-01'",
+        )
+    return value
+
+
+def _preview(text: str, size: int = 60) -> str:
+    """A bounded, one-line view of user text for a message."""
+    flat = text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+    return flat if len(flat) <= size else f"{flat[: size - 20]}...{flat[-10:]}"
+
+
+def _file_name_problem(value: str, limits: Limits) -> tuple[str, str] | None:
+    """(message, fix) when ``value`` cannot be a file name on disk, else None."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return (
+            f"'{_preview(value)}' contains a control character (NUL, newline, ...)",
+            "write the plain file name of an image in the post's folder",
+        )
+    size = len(value.encode("utf-8", "surrogatepass"))
+    if size > limits.file_name_bytes:
+        return (
+            f"'{_preview(value)}' is {size:,} bytes; the limit is {limits.file_name_bytes:,}",
+            "rename the image to a short name",
+        )
+    for part in value.split("/"):
+        part_size = len(part.encode("utf-8", "surrogatepass"))
+        if part_size > NAME_MAX:
+            return (
+                f"'{_preview(part)}' is {part_size:,} bytes; file systems allow {NAME_MAX} "
+                "for one name",
+                "rename the image to a short name",
+            )
+    return None
+
+
+def _labels(
+    values: list[str],
+    key: str,
+    limits: Limits,
+    problem: Callable[[str, str, str, Severity], Problem],
+    problems: list[Problem],
+) -> list[str]:
+    """Cleaned tags or categories; one too long for its feed folder name is dropped."""
+    kept: list[str] = []
+    for value in values:
+        label = clean_line(value)[0]
+        size = len(fields.tag_key(label).encode("utf-8", "surrogatepass"))
+        if size > limits.label_bytes:
+            problems.append(
+                problem(
+                    key,
+                    f"'{_preview(label)}' is {size:,} bytes long; the limit is "
+                    f"{limits.label_bytes} (its feed folder name would be too long); ignored",
+                    "shorten it to a few words",
+                    "warning",
+                )
+            )
+            continue
+        kept.append(label)
+    return kept
