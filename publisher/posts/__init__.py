@@ -12,6 +12,7 @@ import os
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -194,17 +195,45 @@ def _parse_all(
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     if workers > 1 and len(jobs_in) >= PARALLEL_THRESHOLD:
         chunk = max(8, len(jobs_in) // (workers * 8))
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for result in pool.map(_parse_one, jobs_in, chunksize=chunk):
-                if progress is not None:
-                    progress(1)
-                yield result
+        done = 0
+        try:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                for result in pool.map(_parse_one, jobs_in, chunksize=chunk):
+                    if progress is not None:
+                        progress(1)
+                    done += 1
+                    yield result
+            return
+        except BrokenProcessPool:
+            pass
+        # A worker died (killed for memory, a crash in a C library): which post did it is
+        # unknown, so each post not read yet gets a process of its own, and only the post
+        # that kills its process is lost.
+        for job in jobs_in[done:]:
+            result = _parse_isolated(job)
+            if progress is not None:
+                progress(1)
+            yield result
         return
     for job in jobs_in:
         result = _parse_one(job)
         if progress is not None:
             progress(1)
         yield result
+
+
+def _parse_isolated(job: Job) -> tuple[Entry, str | None]:
+    try:
+        with ProcessPoolExecutor(max_workers=1) as pool:
+            return pool.submit(_parse_one, job).result()
+    except BrokenProcessPool:
+        problem = Problem(
+            file=job[2],
+            field=None,
+            message="could not be read: the process reading it stopped (out of memory?)",
+            fix="this is a bug in publisher, please report it with this post attached",
+        )
+        return ((None, [problem]), None)
 
 
 def _finalize(

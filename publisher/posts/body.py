@@ -257,7 +257,8 @@ def absolutize(html: str, page_url: str, bad: list[str] | None = None) -> str:
 
     Relative files resolve against the page as a folder (``page/diagram.png``: images sit
     beside the post); ``#fragment`` links resolve against the page URL itself. A value
-    that is not a URL at all is left as written and appended to ``bad``.
+    that is not a URL at all (``https://[::1/x``) is removed, so no later stage trips over
+    it, and appended to ``bad``.
     """
     if not html.strip():
         return ""
@@ -270,10 +271,18 @@ def absolutize(html: str, page_url: str, bad: list[str] | None = None) -> str:
         for attribute in _URL_ATTRIBUTES:
             value = element.get(attribute)
             if value is not None:
-                element.set(attribute, _resolve(value, base, page_url, bad))
+                resolved = _resolve(value, base, page_url, bad)
+                if resolved is None:
+                    del element.attrib[attribute]
+                else:
+                    element.set(attribute, resolved)
         srcset = element.get("srcset")
         if srcset is not None:
-            element.set("srcset", _resolve_srcset(srcset, base, page_url, bad))
+            kept = _resolve_srcset(srcset, base, page_url, bad)
+            if kept:
+                element.set("srcset", kept)
+            else:
+                del element.attrib["srcset"]
     parts = [root.text or ""]
     parts.extend(lxml.html.tostring(child, encoding="unicode") for child in root)
     return "".join(parts)
@@ -304,7 +313,7 @@ def _unnest_void(root: lxml.html.HtmlElement) -> None:
             parent.insert(position + offset, child)
 
 
-def _resolve(value: str, base: str, page_url: str, bad: list[str]) -> str:
+def _resolve(value: str, base: str, page_url: str, bad: list[str]) -> str | None:
     value = value.strip()
     if value.startswith(("mailto:", "tel:", "data:", "javascript:")):
         return value
@@ -312,7 +321,7 @@ def _resolve(value: str, base: str, page_url: str, bad: list[str]) -> str:
         url = urljoin(page_url if value.startswith("#") else base, value)
     except ValueError:  # 'Invalid IPv6 URL': an unclosed '[' in the host
         bad.append(value)
-        return value
+        return None
     if urlsplit(url).scheme in ("http", "https"):
         try:
             return normalize_url(url)
@@ -325,8 +334,9 @@ def _resolve_srcset(srcset: str, base: str, page_url: str, bad: list[str]) -> st
     candidates = []
     for candidate in srcset.split(","):
         words = candidate.split()
-        if words:
-            candidates.append(" ".join([_resolve(words[0], base, page_url, bad), *words[1:]]))
+        resolved = _resolve(words[0], base, page_url, bad) if words else None
+        if resolved is not None:
+            candidates.append(" ".join([resolved, *words[1:]]))
     return ", ".join(candidates)
 
 

@@ -306,7 +306,7 @@ def _parse(
             Problem(
                 file=file,
                 field="body",
-                message=f"link or image '{_preview(bad)}' is not a valid URL; left as written",
+                message=f"link or image '{_preview(bad)}' is not a valid URL; removed",
                 fix="correct the URL (an IPv6 host needs both brackets: https://[::1]/path)",
                 severity="warning",
                 line=body_line,
