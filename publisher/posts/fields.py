@@ -16,6 +16,8 @@ from publisher.posts.model import Author
 _YEAR = re.compile(r"\b\d{4}\b")
 #: Characters left as they are when a URL is percent-encoded (RFC 3986 reserved + '%').
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
+#: Characters that cannot appear in the host part of a URL (RFC 3986 reg-name, IP literal).
+_NOT_IN_HOST = re.compile(r"[\s\x00-\x1f\x7f<>\"{}|\\^`]")
 
 
 class FieldProblem(ValueError):
@@ -98,18 +100,30 @@ def _zone_for(text: str) -> Callable[[str | None, int | None], tzinfo | None]:
 def normalize_url(url: str) -> str:
     """Trim and percent-encode a URL; raise FieldProblem unless it is absolute http(s)."""
     url = url.strip()
+    shown = url if len(url) <= 80 else url[:60] + "..."
     try:
         parts = urlsplit(url)
     except ValueError as exc:  # 'Invalid IPv6 URL': an unclosed '[' in the host
-        shown = url if len(url) <= 80 else url[:60] + "..."
         raise FieldProblem(
             f"'{shown}' is not a valid URL ({exc})",
             "write it as https://host/path; an IPv6 host needs both brackets: https://[::1]/",
         ) from None
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         raise FieldProblem(
-            f"'{url}' is not an absolute http(s) URL", "write it as https://host/path"
+            f"'{shown}' is not an absolute http(s) URL", "write it as https://host/path"
         )
+    if _NOT_IN_HOST.search(parts.netloc):
+        raise FieldProblem(
+            f"'{shown}' has a host with a character no host name has",
+            "write it as https://host/path with nothing but the host before the first '/'",
+        )
+    try:
+        parts.port  # noqa: B018 - urllib checks the port only when it is read
+    except ValueError:
+        raise FieldProblem(
+            f"'{shown}' has a port that is not a number from 0 to 65535",
+            "correct the port, or leave it out",
+        ) from None
     host = parts.netloc
     with contextlib.suppress(UnicodeError):
         host = host.encode("idna").decode("ascii") if not host.isascii() else host
