@@ -315,10 +315,10 @@ def test_caps_name_the_limit_and_the_fix(text: str, limits: dict[str, int], word
 
 def test_a_file_far_over_the_cap_is_not_read_whole(site: Site) -> None:
     site.post(*GOOD)
-    site.post("huge", "title: H\ndate: 2024-01-02", "x\n" * 1_500_000)  # 3 MB
+    site.post("huge", "title: H\ndate: 2024-01-02", "x\n" * 1_000_000)  # 2 MB
     result = read(site)
     (problem,) = problems_of(result, "huge")
-    assert problem.message == "is 2,097,153 bytes; the limit for one post is 2,097,152"
+    assert problem.message == "is 524,289 bytes; the limit for one post is 524,288"
     assert [p.id for p in result.posts] == ["good"]
 
 

@@ -250,15 +250,23 @@ def parse_author_text(text: str) -> tuple[Author, ...]:
     for part in ",".join(parts).replace("&", ",").split(","):
         words = part.split()
         name: list[str] = []
+        separated = False
         for index, word in enumerate(words):
-            if word == "and" and name and index < len(words) - 1:
+            # "and" with a space on both sides separates names, as the regular expression
+            # `\s+and\s+` did: not first in a piece (the space before it went with the
+            # '&' or ','), last only with a space after it ("A and & B", not "Grand and"),
+            # and not right after another "and" that took the space between them.
+            last = index == len(words) - 1
+            separated = (
+                word == "and" and index > 0 and not separated and (not last or part[-1:].isspace())
+            )
+            if separated:
                 names.append(" ".join(name))
                 name = []
             else:
                 name.append(word)
-        if name:
-            names.append(" ".join(name))
-    return tuple(Author(name=n, org=org) for n in names)
+        names.append(" ".join(name))
+    return tuple(Author(name=n, org=org) for n in names if n)
 
 
 def _unlink(text: str) -> str:
