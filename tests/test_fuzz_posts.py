@@ -264,8 +264,27 @@ def m_nasty_file(rng: random.Random, text: str) -> str:
     return _set_value(rng, text, '"' + rng.choice(NASTY_FILE_NAMES) + '"', "ogImage")
 
 
+#: Keys the reader and the later stages (cards, feeds) read.
+FIELDS = [
+    "date",
+    "updated",
+    "title",
+    "tags",
+    "categories",
+    "authors",
+    "author",
+    "draft",
+    "ogSummary",
+    "description",
+    "isFeatured",
+    "isPopular",
+    "ogLayout",
+    "ogImageFocus",
+]
+
+
 def m_nasty_field(rng: random.Random, text: str) -> str:
-    key = rng.choice(["date", "updated", "title", "tags", "categories", "authors", "draft"])
+    key = rng.choice(FIELDS)
     value = rng.choice([*NASTY_VALUES, json.dumps(rng.choice(NASTY_TEXT))])
     if key in ("tags", "categories") and rng.random() < 0.5:
         value = "[" + json.dumps("t" * rng.choice([200, 201, 255, 256, 1000])) + "]"

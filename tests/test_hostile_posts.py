@@ -151,6 +151,25 @@ def test_an_og_image_listing_with_a_non_utf8_name_is_printable(site: Site) -> No
     str(problem).encode("utf-8")
 
 
+def test_a_folder_name_with_control_characters_is_reported(site: Site) -> None:
+    site.post(*GOOD)
+    site.post("x\n::error::owned\x1b[2J", "title: T\ndate: 2024-01-02")
+    result = read(site)
+    (problem,) = result.problems
+    assert problem.file == "posts/x\\n::error::owned\\x1b[2J/index.md"
+    assert "control or invisible character" in problem.message
+    assert [p.id for p in result.posts] == ["good"]
+
+
+def test_post_text_in_messages_cannot_forge_log_lines(site: Site) -> None:
+    """A value quoted in a message keeps its newline and escapes as text: a line of its own
+    starting '::' would be a command to a CI runner, ESC a terminal control sequence."""
+    site.post("p", 'title: T\ndate: "tomorrow\\n::error::forged\\u202e\\x1b[31m"')
+    (problem,) = read(site).problems
+    assert problem.message == "'tomorrow\\n::error::forged\\u202e\\x1b[31m' is not a date"
+    assert str(problem).isprintable()
+
+
 def test_all_crashers_at_once_through_the_cli(site: Site) -> None:
     """`publish check --json` and `build --json`: exit 3 (posts skipped), valid JSON."""
     site.config(BASE_CONFIG + "feeds:\n  tags: true\n  categories: true\n")

@@ -8,6 +8,7 @@ tags spelled differently are grouped under their most common spelling.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
@@ -23,6 +24,7 @@ from publisher.posts.cache import PostCache, content_key, encode_entry, fingerpr
 from publisher.posts.fields import tag_key
 from publisher.posts.model import Author, Post, ReadResult
 from publisher.posts.reader import ReadContext, Record, parse_post, unexpected
+from publisher.posts.text import printable
 
 __all__ = ["Author", "Post", "Progress", "ReadResult", "read_posts"]
 
@@ -64,6 +66,17 @@ def printable_name(name: str) -> str:
     return name
 
 
+def _printable(problem: Problem) -> Problem:
+    """The problem with the post's own text in it made safe to print (see ``printable``)."""
+    parts = (problem.file, problem.field, problem.message, problem.fix)
+    safe = tuple(printable(part) if part is not None else None for part in parts)
+    if safe == parts:
+        return problem
+    file, field, message, fix = safe
+    assert file is not None and message is not None
+    return dataclasses.replace(problem, file=file, field=field, message=message, fix=fix)
+
+
 def _refuse(path: Path, file: str, folder: Path) -> Problem | None:
     """Why a found post file must not be read at all, or None.
 
@@ -79,6 +92,14 @@ def _refuse(path: Path, file: str, folder: Path) -> Problem | None:
             message="has a folder or file name that is not valid UTF-8",
             fix="rename it with UTF-8 (or plain ASCII letters, digits and hyphens): "
             "the name becomes the post's id and URL",
+        )
+    if not relative.isprintable():
+        return Problem(
+            file=file,
+            field=None,
+            message="has a folder or file name with a control or invisible character",
+            fix="rename it with plain letters, digits and hyphens: the name becomes the "
+            "post's id and URL",
         )
     if not path.resolve().is_relative_to(folder.resolve()):
         return Problem(
@@ -166,6 +187,7 @@ def read_posts(
         if record is not None:
             records.append((record, source, file))
     posts = _finalize(records, config, problems)
+    problems = [_printable(p) for p in problems]
     problems.sort(key=lambda p: (p.file, p.line or 0, p.field or "", p.message))
     return ReadResult(
         posts=tuple(posts),

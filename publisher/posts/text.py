@@ -54,3 +54,17 @@ def clean_line(text: str) -> tuple[str, str | None]:
     """Clean a one-line value (title, summary, tag): invisible characters, mojibake, spaces."""
     text, repair = repair_mojibake(strip_invisible(text))
     return " ".join(text.split()), repair
+
+
+def printable(text: str) -> str:
+    """``text`` with every character that is not printable written as an escape (``\\x1b``).
+
+    For messages that quote a post: a value can carry terminal escape sequences, a
+    right-to-left override or a newline followed by a CI runner's command syntax
+    (``::error::``), none of which should reach a log as it is.
+    """
+    if text.isprintable():
+        return text
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
+    )
