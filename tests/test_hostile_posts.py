@@ -368,6 +368,7 @@ SLOW_PASSES: list[tuple[str, Callable[[str], object], Callable[[int], str], int]
     ("mdx-open-tags", body.strip_mdx, lambda n: "<b " * n, 3_000),
     ("mdx-open-braces", body.strip_mdx, lambda n: "<b {" * n, 3_000),
     ("mdx-broken-attributes", body.strip_mdx, lambda n: "<b x / " * n, 2_000),
+    ("mdx-unclosed-quote", body.strip_mdx, lambda n: "<b x=" * n + '" =' + "y" * 5 * n, 2_000),
     ("mdx-code-spans", body.strip_mdx, lambda n: "".join("`" * (k % 50 + 1) + "x" for k in range(n)), 2_000),
     ("author-spaces", fields.author_from_body, lambda n: "Author: x" + " " * n + "y", 20_000),
     ("author-brackets", fields.author_from_body, lambda n: "Author: " + "[" * n, 20_000),

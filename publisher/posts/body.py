@@ -111,7 +111,7 @@ _TICKS = re.compile(r"`+")
 #: does not close within the budget left is plain text.
 _FAILED_SCAN_BUDGET = 8
 _ATTRIBUTE = re.compile(r"[^\s=/>{]+")
-_VALUE = re.compile(r"\"[^\"]*\"|'[^']*'|[^\s>]+")
+_UNQUOTED = re.compile(r"[^\s>]+")
 
 
 def _strip_jsx(text: str) -> str:
@@ -181,13 +181,14 @@ def _jsx_tag(text: str, start: int, limit: int) -> tuple[int, str]:
     if i < limit and not (text[i].isspace() or text[i] in "/>"):
         return start - i, ""  # an autolink such as <https://example.org>
     component = name.group(0)[0].isupper()
+    reach = i  # the furthest a search has read, for the budget
     attributes: list[str] = []
     changed = False
     while i < limit:
         while i < limit and text[i].isspace():
             i += 1
         if i >= limit:
-            return start - i, ""
+            return start - max(i, reach), ""
         if text[i] == ">" or text.startswith("/>", i):
             end = i + (1 if text[i] == ">" else 2)
             break
@@ -197,7 +198,7 @@ def _jsx_tag(text: str, start: int, limit: int) -> tuple[int, str]:
             continue
         attr = _ATTRIBUTE.match(text, i, limit)
         if attr is None:
-            return start - i, ""
+            return start - max(i, reach), ""
         i = attr.end()
         value = ""
         if text.startswith("=", i):
@@ -206,17 +207,26 @@ def _jsx_tag(text: str, start: int, limit: int) -> tuple[int, str]:
                 i = _skip_braces(text, i, limit)
                 changed = True
                 continue
-            quoted = _VALUE.match(text, i, limit)
-            if quoted is None:
-                return start - i, ""
-            value = "=" + quoted.group(0)
-            i = quoted.end()
+            close = -1
+            if i < limit and text[i] in "\"'":
+                close = text.find(text[i], i + 1, limit)
+                # An unclosed quote read to the limit: charge that to the budget too.
+                reach = max(reach, limit if close == -1 else close)
+            if close != -1:
+                value = "=" + text[i : close + 1]
+                i = close + 1
+            else:
+                unquoted = _UNQUOTED.match(text, i, limit)
+                if unquoted is None:
+                    return start - max(i, reach), ""
+                value = "=" + unquoted.group(0)
+                i = unquoted.end()
         key = attr.group(0)
         if key == "className":
             key, changed = "class", True
         attributes.append(key + value)
     else:
-        return start - i, ""
+        return start - max(i, reach), ""
     if component:
         return end - start, ""
     if not changed:
