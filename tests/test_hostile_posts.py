@@ -6,7 +6,6 @@ for that post while the other posts are still read and published.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import os
@@ -23,7 +22,7 @@ import publisher.posts
 from conftest import BASE_CONFIG, Site
 from publisher.cli import cli
 from publisher.config import load_config
-from publisher.errors import PostError, Problem
+from publisher.errors import Problem
 from publisher.posts import ReadResult, body, fields, frontmatter, read_posts
 from publisher.posts.limits import Limits
 from publisher.posts.reader import ReadContext, parse_post
@@ -364,24 +363,26 @@ def _growth(run: Callable[[str], object], make: Callable[[int], str], base: int)
     return [t / times[0] for t in times]
 
 
+#: (name, pass, input of size n, base n): bases give ~10-20 ms at 1x, so that timer noise
+#: does not decide the ratio.
 SLOW_PASSES: list[tuple[str, Callable[[str], object], Callable[[int], str], int]] = [
     ("mdx-open-tags", body.strip_mdx, lambda n: "<b " * n, 3_000),
-    ("mdx-open-braces", body.strip_mdx, lambda n: "<b {" * n, 3_000),
-    ("mdx-broken-attributes", body.strip_mdx, lambda n: "<b x / " * n, 2_000),
+    ("mdx-open-braces", body.strip_mdx, lambda n: "<b {" * n, 6_000),
+    ("mdx-broken-attributes", body.strip_mdx, lambda n: "<b x / " * n, 8_000),
     ("mdx-unclosed-quote", body.strip_mdx, lambda n: "<b x=" * n + '" =' + "y" * 5 * n, 2_000),
-    ("mdx-code-spans", body.strip_mdx, lambda n: "".join("`" * (k % 50 + 1) + "x" for k in range(n)), 2_000),
-    ("author-spaces", fields.author_from_body, lambda n: "Author: x" + " " * n + "y", 20_000),
-    ("author-brackets", fields.author_from_body, lambda n: "Author: " + "[" * n, 20_000),
-    ("author-links", fields.author_from_body, lambda n: "Author: " + "[](" * n, 10_000),
-    ("author-and", fields.author_from_body, lambda n: "Author: x" + " and" * n, 5_000),
-    ("frontmatter-keys", lambda t: _refused(frontmatter.parse, t),
-     lambda n: "k: &k [" + ", ".join(["x"] * 9) + "]\n" + "\n".join(f"? *k\n: {i}" for i in range(n)), 300),
+    ("mdx-code-spans", body.strip_mdx, lambda n: "".join("`" * (k % 50 + 1) + "x" for k in range(n)), 30_000),
+    ("author-spaces", fields.author_from_body, lambda n: "Author: x" + " " * n + "y", 2_000_000),
+    ("author-brackets", fields.author_from_body, lambda n: "Author: " + "[" * n, 2_000_000),
+    ("author-links", fields.author_from_body, lambda n: "Author: " + "[](" * n, 500_000),
+    ("author-and", fields.author_from_body, lambda n: "Author: x" + " and" * n, 40_000),
+    ("frontmatter-alias-keys", lambda t: frontmatter.parse(t, "f", 2, UNLIMITED),
+     lambda n: "k: &k [" + ", ".join(["x"] * 9) + "]\n" + "\n".join(f"? *k\n: {i}" for i in range(n)), 1_000),
 ]  # fmt: skip
 
-
-def _refused(parse_yaml: Callable[[str, str], object], text: str) -> None:
-    with contextlib.suppress(PostError):
-        parse_yaml(text, "f")
+#: Caps out of the way, to time the passes themselves.
+UNLIMITED = Limits(
+    frontmatter_chars=10**9, frontmatter_values=10**9, frontmatter_expanded_chars=10**9
+)
 
 
 @pytest.mark.parametrize(
@@ -392,7 +393,9 @@ def _refused(parse_yaml: Callable[[str, str], object], text: str) -> None:
 def test_formerly_slow_passes_grow_linearly(
     run: Callable[[str], object], make: Callable[[int], str], base: int
 ) -> None:
-    ratios = _growth(run, make, base)
-    # Linear: 8x the input is ~8x the time. Quadratic would be ~64x; the slack absorbs a
-    # busy machine.
-    assert ratios[3] < 20, ratios
+    # Linear: 8x the input is ~8x the time. Quadratic would be ~64x; the slack (and one
+    # more try) absorbs a busy machine.
+    tries = [_growth(run, make, base)]
+    if tries[0][3] >= 20:
+        tries.append(_growth(run, make, base))
+    assert min(t[3] for t in tries) < 20, tries
