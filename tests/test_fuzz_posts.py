@@ -485,8 +485,8 @@ def cli_failure(root: Path, command: str) -> str | None:
 # --- the suite's bounded run ------------------------------------------------------------------
 
 SEED = 20261130
-READER_MUTANTS = 600
-CLI_MUTANTS = 150
+READER_MUTANTS = 1500
+CLI_MUTANTS = 200
 
 
 def test_reader_survives_mutants() -> None:
