@@ -122,6 +122,17 @@ def test_a_long_tag_is_dropped_and_the_rest_kept(site: Site) -> None:
     assert post.tags == ("ok",)
 
 
+def test_only_the_first_fifty_tags_are_used(site: Site) -> None:
+    tags = ", ".join(f"t{n}" for n in range(1_500))
+    site.post("p", f"title: T\ndate: 2024-01-02\ntags: [{tags}]\ncategories: [a, b, a]")
+    result = read(site)
+    (problem,) = result.problems
+    assert (problem.field, problem.severity) == ("tags", "warning")
+    assert problem.message.startswith("lists 1,500 values; only the first 50 are used")
+    assert result.posts[0].tags == tuple(f"t{n}" for n in range(50))
+    assert result.posts[0].categories == ("a", "b")
+
+
 def test_a_tag_just_under_the_limit_is_kept(site: Site) -> None:
     site.post("p", f"title: T\ndate: 2024-01-02\ntags: [{'t' * 200}]")
     result = read(site)

@@ -31,6 +31,9 @@ class Limits:
     #: A tag or category, in UTF-8 bytes: its feed folder name must stay under the 255
     #: bytes file systems allow, with room for the short hash a lossy slug gets.
     label_bytes: int = 200
+    #: Tags, and categories, on one post: each gets feeds of its own that carry the whole
+    #: post, so 1,500 tags on one 70 KB post wrote 570 MB. Real posts have up to 11.
+    labels_per_post: int = 50
     #: A date as written, in characters (the fallback date parser is not cheap).
     date_chars: int = 200
     #: A relative file name (ogImage), in UTF-8 bytes; one folder or file name in it may

@@ -440,9 +440,22 @@ def _labels(
     problem: Callable[[str, str, str, Severity], Problem],
     problems: list[Problem],
 ) -> list[str]:
-    """Cleaned tags or categories; one too long for its feed folder name is dropped."""
+    """Cleaned tags or categories; one too long for its feed folder name is dropped, and
+    so is every one past the cap on their number."""
     kept: list[str] = []
-    for value in values:
+    # Repeats stay: how often each spelling is used picks the spelling shown for a tag.
+    first = set(list(dict.fromkeys(values))[: limits.labels_per_post])
+    if len(first) < len(set(values)):
+        problems.append(
+            problem(
+                key,
+                f"lists {len(set(values)):,} values; only the first {limits.labels_per_post} "
+                "are used (each gets its own feeds, which hold the whole post)",
+                f"keep {key} to the few that describe the post",
+                "warning",
+            )
+        )
+    for value in (v for v in values if v in first):
         label = clean_line(value)[0]
         size = len(fields.tag_key(label).encode("utf-8", "surrogatepass"))
         if size > limits.label_bytes:
