@@ -91,6 +91,12 @@ CRASHERS: list[tuple[str, str, str, str, str | None, str]] = [
      "tags", "is 300 bytes long; the limit is 200"),
     ("long-category", f"title: T\ndate: 2024-01-02\ncategories: [{'c' * 256}]", "", "warning",
      "categories", "is 256 bytes long"),
+    ("year-1", "title: T\ndate: '0001-01-01'", "", "error", "date",
+     "is in the year 1; dates from 1970 to 8999 are read"),
+    ("year-9999", "title: T\ndate: '9999-12-31T23:59:59-12:00'", "", "error", "date",
+     "is in the year 9999"),
+    ("updated-year-1", "title: T\ndate: 2024-01-02\nupdated: '0001-01-01'", "", "warning",
+     "updated", "is in the year 1; dates from 1970 to 8999 are read; ignored"),
     ("long-date", f"title: T\ndate: '2024 {'x' * 300}'", "", "error", "date",
      "too long to be a date"),
 ]  # fmt: skip

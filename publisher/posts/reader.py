@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -170,7 +170,7 @@ def _parse(
         errors.append(problem("date", "is missing", "add a line like date: '2024-05-01T17:00:00Z'"))
     else:
         try:
-            date = fields.parse_date(_short_date(meta["date"], limits), tz)
+            date = _read_date(meta["date"], tz, limits)
         except FieldProblem as exc:
             errors.append(problem("date", exc.message, exc.fix))
 
@@ -178,7 +178,7 @@ def _parse(
     for key in _UPDATED_KEYS:
         if meta.get(key) not in (None, ""):
             try:
-                updated = fields.parse_date(_short_date(meta[key], limits), tz)
+                updated = _read_date(meta[key], tz, limits)
             except FieldProblem as exc:
                 problems.append(problem(key, exc.message + "; ignored", exc.fix, "warning"))
             break
@@ -393,14 +393,27 @@ def _check_line_lengths(text: str, file: str, limits: Limits) -> None:
         number += 1
 
 
-def _short_date(value: object, limits: Limits) -> object:
-    """The value, unless it is text too long to be a date (the fallback parser is slow)."""
+def _read_date(value: object, tz: tzinfo, limits: Limits) -> datetime:
+    """``fields.parse_date`` for a post's own dates: short text, and a plausible year.
+
+    Text longer than a date is refused before the fallback parser (which is slow) sees
+    it. Years before 1970 are refused too: before the 1890s time zones were local mean
+    time (Berlin was +00:53:28), which no feed format can write, and near year 1 or 9999
+    a conversion to UTC overflows.
+    """
     if isinstance(value, str) and len(value) > limits.date_chars:
         raise FieldProblem(
             f"'{_preview(value)}' is {len(value):,} characters, too long to be a date",
             "use ISO 8601, e.g. '2024-05-01T17:00:00Z' or '2024-05-01'",
         )
-    return value
+    result = fields.parse_date(value, tz)
+    if not 1970 <= result.year < 9000:
+        raise FieldProblem(
+            f"'{_preview(str(value))}' is in the year {result.year}; dates from 1970 to "
+            "8999 are read",
+            "write the date the post was (or will be) published, e.g. '2024-05-01'",
+        )
+    return result
 
 
 def _preview(text: str, size: int = 60) -> str:
