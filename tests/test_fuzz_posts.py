@@ -64,12 +64,12 @@ announce:
 """
 
 
-def seed_posts(with_corpus: bool) -> list[Path]:
+def seed_posts(with_corpus: bool, corpus: Path = CORPUS) -> list[Path]:
     """index.md files to mutate: the examples, then (optionally) the corpus, sorted."""
     seeds = sorted(EXAMPLES.glob("*/index.md"))
-    if with_corpus and CORPUS.is_dir():
-        seeds += sorted(CORPUS.glob("*/posts/*/index.md*"))
-        seeds += sorted(CORPUS.glob("*/posts/*.md*"))
+    if with_corpus and corpus.is_dir():
+        found = corpus.glob("*/**/*.md*")
+        seeds += sorted(p for p in found if p.is_file() and p.name != "README.md")
     return seeds
 
 
@@ -387,10 +387,12 @@ def mutate(rng: random.Random, raw: bytes, name: str = "m") -> bytes:
     return data
 
 
-def mutants(seed: int, count: int, with_corpus: bool) -> Iterator[tuple[str, Path, bytes]]:
+def mutants(
+    seed: int, count: int, with_corpus: bool, corpus: Path = CORPUS
+) -> Iterator[tuple[str, Path, bytes]]:
     """(name, the seed post, mutant bytes), the same ones for the same seed and count."""
     rng = random.Random(seed)
-    seeds = seed_posts(with_corpus)
+    seeds = seed_posts(with_corpus, corpus)
     sources = {path: path.read_bytes() for path in seeds}
     for n in range(count):
         source = rng.choice(seeds)
@@ -516,8 +518,10 @@ def main() -> None:  # pragma: no cover - a tool for people, run by hand
     parser.add_argument("--batch", type=int, default=200, help="mutants per CLI site")
     parser.add_argument("--no-cli", action="store_true")
     parser.add_argument("--work", type=Path, default=Path("fuzz-work"))
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help="folder of sample blogs")
     args = parser.parse_args()
-    every = list(mutants(args.seed, args.count, with_corpus=True))
+    every = list(mutants(args.seed, args.count, with_corpus=True, corpus=args.corpus))
+    print(f"{len(seed_posts(True, args.corpus))} posts to mutate", flush=True)
     bad = 0
     for name, _, raw in every:
         why = reader_failure(name, raw)
