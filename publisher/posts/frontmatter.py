@@ -135,10 +135,6 @@ def split(text: str, file: str) -> tuple[str, str, int, int]:
     )
 
 
-#: Kept for callers that read it; the cap itself lives in :class:`Limits`.
-MAX_VALUES = DEFAULT_LIMITS.frontmatter_values
-
-
 def _measure(root: yaml.Node, limits: Limits) -> str | None:
     """Why the composed document is too big once aliases are expanded, or None.
 

@@ -7,18 +7,17 @@ is the same, which is what makes the content-hash cache sound.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from publisher.errors import PostError, Problem, Severity
-from publisher.posts import body, fields, frontmatter
+from publisher.posts import body, fields, frontmatter, limits
 from publisher.posts.fields import FieldProblem
-from publisher.posts.limits import DEFAULT_LIMITS, NAME_MAX, Limits
+from publisher.posts.limits import DEFAULT_LIMITS, Limits
 from publisher.posts.model import Author
-from publisher.posts.text import clean_line, repair_mojibake, strip_invisible
+from publisher.posts.text import clean_line, preview, repair_mojibake, strip_invisible
 
 _UPDATED_KEYS = ("updated", "lastmod", "lastUpdated", "modified")
 
@@ -110,20 +109,12 @@ def unexpected(file: str, exc: BaseException) -> Problem:
 def _parse(
     raw: bytes, post_id: str, file: str, ctx: ReadContext
 ) -> tuple[Record | None, list[Problem]]:
-    limits = ctx.limits
-    if len(raw) > limits.post_bytes:
-        raise PostError(
-            Problem(
-                file=file,
-                field=None,
-                message=f"is {len(raw):,} bytes; the limit for one post is {limits.post_bytes:,}",
-                fix="split the post, or move large content (images, data) into files beside it",
-            )
-        )
+    caps = ctx.limits
+    limits.check_size(raw, file, caps)
     text = decode(raw, file)
-    _check_line_lengths(text, file, limits)
+    limits.check_lines(text, file, caps)
     meta_text, body_text, meta_line, body_line = frontmatter.split(text, file)
-    meta, problems = frontmatter.parse(meta_text, file, meta_line, limits)
+    meta, problems = frontmatter.parse(meta_text, file, meta_line, caps)
     tz = ZoneInfo(ctx.timezone)
     lines = _key_lines(meta_text, meta_line)
 
@@ -170,7 +161,7 @@ def _parse(
         errors.append(problem("date", "is missing", "add a line like date: '2024-05-01T17:00:00Z'"))
     else:
         try:
-            date = _read_date(meta["date"], tz, limits)
+            date = limits.read_date(meta["date"], tz, caps)
         except FieldProblem as exc:
             errors.append(problem("date", exc.message, exc.fix))
 
@@ -178,7 +169,7 @@ def _parse(
     for key in _UPDATED_KEYS:
         if meta.get(key) not in (None, ""):
             try:
-                updated = _read_date(meta[key], tz, limits)
+                updated = limits.read_date(meta[key], tz, caps)
             except FieldProblem as exc:
                 problems.append(problem(key, exc.message + "; ignored", exc.fix, "warning"))
             break
@@ -251,7 +242,7 @@ def _parse(
                 )
             )
         else:
-            name_problem = _file_name_problem(value, limits)
+            name_problem = limits.file_name_problem(value, caps)
             if name_problem is not None:
                 errors.append(problem("ogImage", *name_problem))
             else:
@@ -306,7 +297,7 @@ def _parse(
             Problem(
                 file=file,
                 field="body",
-                message=f"link or image '{_preview(bad)}' is not a valid URL; removed",
+                message=f"link or image '{preview(bad)}' is not a valid URL; removed",
                 fix="correct the URL (an IPv6 host needs both brackets: https://[::1]/path)",
                 severity="warning",
                 line=body_line,
@@ -337,14 +328,16 @@ def _parse(
         "updated": updated.isoformat() if updated else None,
         "og_image": og_image,
         "og_image_url": og_image_url,
-        "categories": _labels(
+        "categories": limits.cap_labels(
             fields.text_list(meta.get("categories", meta.get("category"))),
             "categories" if "categories" in meta else "category",
-            limits,
+            caps,
             problem,
             problems,
         ),
-        "tags": _labels(fields.text_list(meta.get("tags")), "tags", limits, problem, problems),
+        "tags": limits.cap_labels(
+            fields.text_list(meta.get("tags")), "tags", caps, problem, problems
+        ),
         "authors": [{"name": a.name, "org": a.org, "email": a.email} for a in authors],
         "is_featured": fields.truthy(meta.get("isFeatured")),
         "is_popular": fields.truthy(meta.get("isPopular")),
@@ -365,122 +358,3 @@ def _key_lines(meta_text: str, first_line: int) -> dict[str, int]:
         if line[:1].isalpha() and ":" in line:
             lines.setdefault(line.split(":", 1)[0].strip(), number)
     return lines
-
-
-def _check_line_lengths(text: str, file: str, limits: Limits) -> None:
-    """Refuse a post with an absurdly long line: every later pass is linear, but not free."""
-    start = 0
-    number = 1
-    while True:
-        end = text.find("\n", start)
-        stop = len(text) if end == -1 else end
-        if stop - start > limits.line_chars:
-            raise PostError(
-                Problem(
-                    file=file,
-                    field=None,
-                    message=(
-                        f"line {number} is {stop - start:,} characters long; "
-                        f"the limit is {limits.line_chars:,}"
-                    ),
-                    fix="break the line, or move embedded data (base64 images) into a file",
-                    line=number,
-                )
-            )
-        if end == -1:
-            return
-        start = end + 1
-        number += 1
-
-
-def _read_date(value: object, tz: tzinfo, limits: Limits) -> datetime:
-    """``fields.parse_date`` for a post's own dates: short text, and a plausible year.
-
-    Text longer than a date is refused before the fallback parser (which is slow) sees
-    it. Years before 1970 are refused too: before the 1890s time zones were local mean
-    time (Berlin was +00:53:28), which no feed format can write, and near year 1 or 9999
-    a conversion to UTC overflows.
-    """
-    if isinstance(value, str) and len(value) > limits.date_chars:
-        raise FieldProblem(
-            f"'{_preview(value)}' is {len(value):,} characters, too long to be a date",
-            "use ISO 8601, e.g. '2024-05-01T17:00:00Z' or '2024-05-01'",
-        )
-    result = fields.parse_date(value, tz)
-    if not 1970 <= result.year < 9000:
-        raise FieldProblem(
-            f"'{_preview(str(value))}' is in the year {result.year}; dates from 1970 to "
-            "8999 are read",
-            "write the date the post was (or will be) published, e.g. '2024-05-01'",
-        )
-    return result
-
-
-def _preview(text: str, size: int = 60) -> str:
-    """A bounded, one-line view of user text for a message."""
-    flat = text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
-    return flat if len(flat) <= size else f"{flat[: size - 20]}...{flat[-10:]}"
-
-
-def _file_name_problem(value: str, limits: Limits) -> tuple[str, str] | None:
-    """(message, fix) when ``value`` cannot be a file name on disk, else None."""
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        return (
-            f"'{_preview(value)}' contains a control character (NUL, newline, ...)",
-            "write the plain file name of an image in the post's folder",
-        )
-    size = len(value.encode("utf-8", "surrogatepass"))
-    if size > limits.file_name_bytes:
-        return (
-            f"'{_preview(value)}' is {size:,} bytes; the limit is {limits.file_name_bytes:,}",
-            "rename the image to a short name",
-        )
-    for part in value.split("/"):
-        part_size = len(part.encode("utf-8", "surrogatepass"))
-        if part_size > NAME_MAX:
-            return (
-                f"'{_preview(part)}' is {part_size:,} bytes; file systems allow {NAME_MAX} "
-                "for one name",
-                "rename the image to a short name",
-            )
-    return None
-
-
-def _labels(
-    values: list[str],
-    key: str,
-    limits: Limits,
-    problem: Callable[[str, str, str, Severity], Problem],
-    problems: list[Problem],
-) -> list[str]:
-    """Cleaned tags or categories; one too long for its feed folder name is dropped, and
-    so is every one past the cap on their number."""
-    kept: list[str] = []
-    # Repeats stay: how often each spelling is used picks the spelling shown for a tag.
-    first = set(list(dict.fromkeys(values))[: limits.labels_per_post])
-    if len(first) < len(set(values)):
-        problems.append(
-            problem(
-                key,
-                f"lists {len(set(values)):,} values; only the first {limits.labels_per_post} "
-                "are used (each gets its own feeds, which hold the whole post)",
-                f"keep {key} to the few that describe the post",
-                "warning",
-            )
-        )
-    for value in (v for v in values if v in first):
-        label = clean_line(value)[0]
-        size = len(fields.tag_key(label).encode("utf-8", "surrogatepass"))
-        if size > limits.label_bytes:
-            problems.append(
-                problem(
-                    key,
-                    f"'{_preview(label)}' is {size:,} bytes long; the limit is "
-                    f"{limits.label_bytes} (its feed folder name would be too long); ignored",
-                    "shorten it to a few words",
-                    "warning",
-                )
-            )
-            continue
-        kept.append(label)
-    return kept

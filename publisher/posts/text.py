@@ -68,3 +68,9 @@ def printable(text: str) -> str:
     return "".join(
         c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
     )
+
+
+def preview(text: str, size: int = 60) -> str:
+    """A bounded, one-line view of user text for a message."""
+    flat = text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+    return flat if len(flat) <= size else f"{flat[: size - 20]}...{flat[-10:]}"
