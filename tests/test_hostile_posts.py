@@ -24,6 +24,7 @@ from publisher.cli import cli
 from publisher.config import load_config
 from publisher.errors import Problem
 from publisher.posts import ReadResult, body, fields, frontmatter, read_posts
+from publisher.posts.cache import PostCache
 from publisher.posts.limits import Limits
 from publisher.posts.reader import ReadContext, parse_post
 
@@ -203,6 +204,21 @@ def test_all_crashers_at_once_through_the_cli(site: Site) -> None:
         assert {"good", "long-tag", "ipv6-href"} <= published
         assert len(report["problems"]) >= len(CRASHERS)
     assert (site.root / "public" / "tags" / "ok" / "rss.xml").is_file()
+
+
+def test_crashers_read_the_same_from_the_cache(site: Site) -> None:
+    site.post(*GOOD)
+    for post_id, meta, text, *_ in CRASHERS:
+        site.post(post_id, meta, text)
+    site.post(
+        "odd-values", "title: T\ndate: 2024-01-02\nx: !!binary aGk=\ny: !!set {a, b}\nz: .nan"
+    )
+    cache = PostCache(site.root / "cache.sqlite")
+    fresh = read(site, cache=cache)
+    again = read(site, cache=cache)
+    assert again.cache_hits == fresh.files
+    assert again.problems == fresh.problems
+    assert again.posts == fresh.posts
 
 
 # --- the guard: anything unexpected while reading one post is that post's problem ------------

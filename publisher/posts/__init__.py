@@ -206,7 +206,12 @@ def _parse_one(job: Job) -> tuple[Entry, str | None]:
     """Parse one file; the cache's JSON is made here too, so a worker process does it."""
     raw, post_id, file, ctx, encode = job
     entry = parse_post(raw, post_id, file, ctx)
-    return entry, encode_entry(entry) if encode else None
+    if not encode:
+        return entry, None
+    try:
+        return entry, encode_entry(entry)
+    except (TypeError, ValueError, RecursionError):
+        return entry, None  # a value JSON cannot hold: read this post afresh every time
 
 
 def _parse_all(
