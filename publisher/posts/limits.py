@@ -136,6 +136,12 @@ def file_name_problem(value: str, limits: Limits) -> tuple[str, str] | None:
                 "for one name",
                 "rename the image to a short name",
             )
+        if part.startswith(".") and part not in (".", ".."):
+            # .env, .git/..., .publisher/ledger.sqlite: never an image, maybe a secret.
+            return (
+                f"'{preview(value)}' names a hidden file or folder",
+                "point it at an ordinary image file in the post's folder",
+            )
     return None
 
 
