@@ -411,10 +411,10 @@ CONTEXT = ReadContext(
 )
 
 
-def reader_failure(name: str, raw: bytes) -> str | None:
+def reader_failure(name: str, raw: bytes, ctx: ReadContext = CONTEXT) -> str | None:
     """Why the reader mishandled this mutant, or None."""
     try:
-        record, problems = parse_post(raw, name, f"posts/{name}/index.md", CONTEXT)
+        record, problems = parse_post(raw, name, f"posts/{name}/index.md", ctx)
     except Exception:
         return traceback.format_exc()
     for problem in problems:
@@ -498,6 +498,14 @@ def test_reader_survives_mutants() -> None:
         if why is not None:
             failures.append(f"{name}: {raw[:300]!r}\n{why}")
     assert not failures, "\n\n".join(failures[:5])
+
+
+def test_the_harness_sees_a_reader_bug() -> None:
+    """The guard turns a bug into a problem; the fuzz must still count it as a failure."""
+    broken = ReadContext(**{**CONTEXT.__dict__, "timezone": "Nowhere/Atlantis"})
+    raw = b"---\ntitle: T\ndate: 2024-01-02\n---\n"
+    assert reader_failure("ok", raw) is None
+    assert "could not be read: ZoneInfoNotFoundError" in (reader_failure("x", raw, broken) or "")
 
 
 @pytest.mark.parametrize("command", ["check", "build"])
