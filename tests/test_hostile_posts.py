@@ -80,6 +80,9 @@ CRASHERS: list[tuple[str, str, str, str, str | None, str]] = [
      "warning", "ogImageUrl", "is not a valid URL"),
     ("ipv6-external-url", f"title: T\ndate: 2024-01-02\nexternalUrl: '{BAD_IPV6}'", "",
      "warning", "externalUrl", "is not a valid URL"),
+    # Found by the fuzzer (tests/test_fuzz_posts.py, seed 1) in the reader before the fix:
+    ("bracketed-host-not-an-ip", "title: T\ndate: 2024-01-02\nexternalUrl: 'https://[zzz]/'",
+     "", "warning", "externalUrl", "does not appear to be an IPv4 or IPv6 address"),
     ("ipv6-href", "title: T\ndate: 2024-01-02", f'<a href="{BAD_IPV6}">x</a>\n',
      "warning", "body", f"'{BAD_IPV6}' is not a valid URL; removed"),
     ("ipv6-src", "title: T\ndate: 2024-01-02", f'<img src="{BAD_IPV6}">\n',
