@@ -376,10 +376,10 @@ def _own_urls(text: str, name: str) -> str:
     return _URL_LINE.sub(lambda m: f"{m[1]}: '{m[3].strip().rstrip('/')}/{name}/'", text)
 
 
-def mutate(rng: random.Random, raw: bytes, name: str = "m") -> bytes:
+def mutate(rng: random.Random, raw: bytes, name: str = "m", extra: int = 0) -> bytes:
     """One mutant of ``raw``: a few text mutations, sometimes byte damage on top."""
     text = _own_urls(raw.decode("utf-8", "replace"), name)
-    for _ in range(rng.choice([1, 1, 1, 1, 2, 3])):
+    for _ in range(rng.choice([1, 1, 1, 1, 2, 3]) + extra):
         text = rng.choice(TEXT_MUTATORS)(rng, text)
     data = text.encode("utf-8", "surrogatepass")
     if rng.random() < 0.1:
@@ -388,7 +388,7 @@ def mutate(rng: random.Random, raw: bytes, name: str = "m") -> bytes:
 
 
 def mutants(
-    seed: int, count: int, with_corpus: bool, corpus: Path = CORPUS
+    seed: int, count: int, with_corpus: bool, corpus: Path = CORPUS, extra: int = 0
 ) -> Iterator[tuple[str, Path, bytes]]:
     """(name, the seed post, mutant bytes), the same ones for the same seed and count."""
     rng = random.Random(seed)
@@ -397,7 +397,7 @@ def mutants(
     for n in range(count):
         source = rng.choice(seeds)
         name = f"m{seed}-{n:05}"
-        yield name, source, mutate(rng, sources[source], name)
+        yield name, source, mutate(rng, sources[source], name, extra)
 
 
 # --- running mutants --------------------------------------------------------------------------
@@ -527,8 +527,9 @@ def main() -> None:  # pragma: no cover - a tool for people, run by hand
     parser.add_argument("--no-cli", action="store_true")
     parser.add_argument("--work", type=Path, default=Path("fuzz-work"))
     parser.add_argument("--corpus", type=Path, default=CORPUS, help="folder of sample blogs")
+    parser.add_argument("--extra", type=int, default=0, help="more mutations per mutant")
     args = parser.parse_args()
-    every = list(mutants(args.seed, args.count, with_corpus=True, corpus=args.corpus))
+    every = list(mutants(args.seed, args.count, True, args.corpus, args.extra))
     print(f"{len(seed_posts(True, args.corpus))} posts to mutate", flush=True)
     bad = 0
     for name, _, raw in every:
