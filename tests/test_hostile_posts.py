@@ -369,6 +369,31 @@ def test_caps_name_the_limit_and_the_fix(text: str, limits: dict[str, int], word
     assert parse(text)[0] is not None
 
 
+@pytest.mark.parametrize(
+    "meta",
+    [
+        f"date: [{', '.join(['1'] * 5000)}]",
+        f"date: 2024-01-02\npath: 'https://elsewhere.example/{'p' * 50_000}'",
+        f"date: 2024-01-02\nogImage: '/{'i' * 50_000}.png'",
+        f"date: 2024-01-02\n{'k' * 50_000}: 1\n{'k' * 50_000}: 2",
+        f"date: 2024-01-02\nexternalUrl: 'ftp://{'u' * 50_000}'",
+        f"date: 2024-01-02\nupdated: '{'2024 ' * 1000}'",
+    ],
+    ids=["date-list", "path", "og-image", "duplicate-key", "external-url", "updated"],
+)
+def test_a_long_value_is_shortened_in_its_message(site: Site, meta: str) -> None:
+    site.post("p", f"title: T\n{meta}")
+    (problem,) = read(site).problems
+    assert len(str(problem)) < 400, str(problem)[:500]
+
+
+def test_a_long_mojibake_word_is_shortened_in_the_warning(site: Site) -> None:
+    site.post("p", "title: T\ndate: 2024-01-02", "Ã©" * 20_000 + "\n")
+    (problem,) = read(site).problems
+    assert problem.message.startswith("had mojibake, repaired ('Ã©Ã©")
+    assert len(problem.message) < 200
+
+
 def test_a_file_far_over_the_cap_is_not_read_whole(site: Site) -> None:
     site.post(*GOOD)
     site.post("huge", "title: H\ndate: 2024-01-02", "x\n" * 1_000_000)  # 2 MB

@@ -24,7 +24,7 @@ from publisher.posts.cache import PostCache, content_key, encode_entry, fingerpr
 from publisher.posts.fields import tag_key
 from publisher.posts.model import Author, Post, ReadResult
 from publisher.posts.reader import ReadContext, Record, parse_post, unexpected
-from publisher.posts.text import printable
+from publisher.posts.text import preview, printable
 
 __all__ = ["Author", "Post", "Progress", "ReadResult", "read_posts"]
 
@@ -350,7 +350,7 @@ def _finalize_one(
             Problem(
                 file=file,
                 field=key,
-                message=f"URL {record['url']} is also the URL of post '{other}'",
+                message=f"URL {preview(record['url'], 120)} is also the URL of post '{other}'",
                 fix="give each post its own path; this post is skipped",
                 line=lines.get(key),
             )

@@ -12,6 +12,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from dateutil import parser as dateparser
 
 from publisher.posts.model import Author
+from publisher.posts.text import preview
 
 _YEAR = re.compile(r"\b\d{4}\b")
 #: Characters left as they are when a URL is percent-encoded (RFC 3986 reserved + '%').
@@ -53,7 +54,7 @@ def parse_date(value: Any, tz: tzinfo) -> datetime:
             except (ValueError, OverflowError):
                 raise FieldProblem(f"'{text}' is not a date", _DATE_FIX) from None
     else:
-        raise FieldProblem(f"{value!r} is not a date", _DATE_FIX)
+        raise FieldProblem(f"{preview(repr(value))} is not a date", _DATE_FIX)
     if result.tzinfo is None:
         result = result.replace(tzinfo=tz)
     return result

@@ -15,6 +15,7 @@ import yaml
 
 from publisher.errors import PostError, Problem
 from publisher.posts.limits import DEFAULT_LIMITS, Limits
+from publisher.posts.text import preview
 
 _Base: type[yaml.SafeLoader]
 try:
@@ -50,7 +51,7 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any
         if not isinstance(key, str | int | float | bool) and key is not None:
             key = str(key)
         if key in result:
-            loader.duplicates.append((str(key), key_node.start_mark.line))
+            loader.duplicates.append((preview(str(key)), key_node.start_mark.line))
         result[key] = loader.construct_object(value_node, deep=True)
     return result
 

@@ -197,7 +197,7 @@ def _parse(
             errors.append(
                 problem(
                     "path",
-                    f"'{path}' is a full URL outside the site {ctx.site_url}",
+                    f"'{preview(path)}' is a full URL outside the site {ctx.site_url}",
                     "write only the path, e.g. /blog/2024/05/01/slug; for a post that lives "
                     "elsewhere use externalUrl",
                 )
@@ -237,7 +237,7 @@ def _parse(
             errors.append(
                 problem(
                     "ogImage",
-                    f"'{value}' is a site-root path",
+                    f"'{preview(value)}' is a site-root path",
                     "write the file name relative to the post folder",
                 )
             )

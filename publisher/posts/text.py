@@ -42,7 +42,7 @@ def _first_difference(before: str, after: str) -> str:
         changed = [(a, b) for a, b in zip(old, new, strict=True) if a != b]
         if changed:
             count = len(changed)
-            example = f"'{changed[0][0]}' -> '{changed[0][1]}'"
+            example = f"'{preview(changed[0][0], 40)}' -> '{preview(changed[0][1], 40)}'"
             return example if count == 1 else f"{count} words, e.g. {example}"
     prefix = 0
     while prefix < min(len(before), len(after)) and before[prefix] == after[prefix]:
