@@ -148,6 +148,31 @@ def test_normalize_url_refuses_what_is_not_absolute_http(url: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("https://[::1/x", "is not a valid URL (Invalid IPv6 URL)"),
+        ("https://[zzz]/", "is not a valid URL"),
+        ("https://podcasts|a|b/x", "has a host with a character no host name has"),
+        ("https://exa mple.org/", "has a host with a character"),
+        ("https://ex\x00ample.org/", "has a host with a character"),
+        ("https://example.org:99999/", "has a port that is not a number from 0 to 65535"),
+        ("https://example.org:x/", "has a port that is not a number"),
+    ],
+)
+def test_normalize_url_refuses_malformed_hosts(url: str, words: str) -> None:
+    with pytest.raises(FieldProblem) as caught:
+        normalize_url(url)
+    assert words in caught.value.message
+    assert caught.value.fix
+
+
+def test_a_long_bad_url_is_shortened_in_the_message() -> None:
+    with pytest.raises(FieldProblem) as caught:
+        normalize_url("ftp://" + "x" * 10_000)
+    assert len(caught.value.message) < 120
+
+
+@pytest.mark.parametrize(
     ("site", "path", "expected"),
     [
         ("https://blog.example.org", "/2024/05/01/x", "https://blog.example.org/2024/05/01/x"),
@@ -283,6 +308,13 @@ def test_not_author_lines(body: str) -> None:
         ("A and B", (Author(name="A"), Author(name="B"))),
         ("A, B & C, Org", tuple(Author(name=n, org="Org") for n in "ABC")),
         ("", ()),
+        ("[Jane Doe](https://x.org/jane), Acme", JANE),
+        ("[A](a) and [B](b)", (Author(name="A"), Author(name="B"))),
+        ("[not a link] B", (Author(name="[not a link] B"),)),
+        ("[x [Jane Doe](l), Acme", (Author(name="x [Jane Doe", org="Acme"),)),
+        ("Jane   Doe  &  Bo", (Author(name="Jane Doe"), Author(name="Bo"))),
+        ("Grand and", (Author(name="Grand and"),)),
+        ("Ann andersen", (Author(name="Ann andersen"),)),
     ],
 )
 def test_parse_author_text(text: str, expected: tuple[Author, ...]) -> None:

@@ -8,10 +8,12 @@ tags spelled differently are grouped under their most common spelling.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,8 @@ from publisher.errors import Problem
 from publisher.posts.cache import PostCache, content_key, encode_entry, fingerprint
 from publisher.posts.fields import tag_key
 from publisher.posts.model import Author, Post, ReadResult
-from publisher.posts.reader import ReadContext, Record, parse_post
+from publisher.posts.reader import ReadContext, Record, parse_post, unexpected
+from publisher.posts.text import preview, printable
 
 __all__ = ["Author", "Post", "Progress", "ReadResult", "read_posts"]
 
@@ -43,11 +46,75 @@ def context_for(config: Config) -> ReadContext:
 
 
 def display_path(path: Path, root: Path) -> str:
-    """A path for messages: relative to the config's folder, or the working folder, if inside."""
+    """A path for messages: relative to the config's folder, or the working folder, if inside.
+
+    Always valid UTF-8: a name that is not (kept by Python as surrogate escapes) shows
+    its stray bytes as ``\\xff``, so printing or encoding a message never fails.
+    """
     for base in (root, Path.cwd()):
         if path.is_relative_to(base):
-            return path.relative_to(base).as_posix()
-    return path.as_posix()
+            return printable_name(path.relative_to(base).as_posix())
+    return printable_name(path.as_posix())
+
+
+def printable_name(name: str) -> str:
+    """``name`` with the bytes of a non-UTF-8 file name written as ``\\xNN``."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(name).decode("utf-8", "backslashreplace")
+    return name
+
+
+def _printable(problem: Problem) -> Problem:
+    """The problem with the post's own text in it made safe to print (see ``printable``)."""
+    parts = (problem.file, problem.field, problem.message, problem.fix)
+    safe = tuple(printable(part) if part is not None else None for part in parts)
+    if safe == parts:
+        return problem
+    file, field, message, fix = safe
+    assert file is not None and message is not None
+    return dataclasses.replace(problem, file=file, field=field, message=message, fix=fix)
+
+
+def _refuse(path: Path, file: str, folder: Path) -> Problem | None:
+    """Why a found post file must not be read at all, or None.
+
+    ``glob`` follows symbolic links, so a post folder or index.md that links outside the
+    posts folder would publish any file the process can read (``/etc/passwd`` as a post
+    body). A link that stays inside the folder is fine.
+    """
+    relative = path.relative_to(folder).as_posix()
+    if printable_name(relative) != relative:
+        return Problem(
+            file=file,
+            field=None,
+            message="has a folder or file name that is not valid UTF-8",
+            fix="rename it with UTF-8 (or plain ASCII letters, digits and hyphens): "
+            "the name becomes the post's id and URL",
+        )
+    if not relative.isprintable():
+        return Problem(
+            file=file,
+            field=None,
+            message="has a folder or file name with a control or invisible character",
+            fix="rename it with plain letters, digits and hyphens: the name becomes the "
+            "post's id and URL",
+        )
+    if not path.resolve().is_relative_to(folder.resolve()):
+        return Problem(
+            file=file,
+            field=None,
+            message="is a symbolic link (or inside one) that leads outside posts.folder; not read",
+            fix="copy the post into the posts folder instead of linking to it",
+        )
+    return None
+
+
+def _read_bounded(path: Path, limit: int) -> bytes:
+    """The file's bytes, but no more than ``limit`` + 1: enough to tell it is too big."""
+    with path.open("rb") as handle:
+        return handle.read(limit + 1)
 
 
 def find_post_files(config: Config) -> list[Path]:
@@ -73,7 +140,11 @@ def read_posts(
     for path in files:
         file = display_path(path, config.root)
         try:
-            raw = path.read_bytes()
+            refused = _refuse(path, file, config.posts.folder)
+            if refused is not None:
+                problems.append(refused)
+                continue
+            raw = _read_bounded(path, ctx.limits.post_bytes)
         except OSError as exc:
             problems.append(
                 Problem(
@@ -83,6 +154,9 @@ def read_posts(
                     fix="check the file's permissions",
                 )
             )
+            continue
+        except Exception as exc:  # one post must not stop the run
+            problems.append(unexpected(file, exc))
             continue
         post_id = path.parent.relative_to(config.posts.folder).as_posix()
         if post_id == ".":
@@ -113,6 +187,7 @@ def read_posts(
         if record is not None:
             records.append((record, source, file))
     posts = _finalize(records, config, problems)
+    problems = [_printable(p) for p in problems]
     problems.sort(key=lambda p: (p.file, p.line or 0, p.field or "", p.message))
     return ReadResult(
         posts=tuple(posts),
@@ -131,7 +206,12 @@ def _parse_one(job: Job) -> tuple[Entry, str | None]:
     """Parse one file; the cache's JSON is made here too, so a worker process does it."""
     raw, post_id, file, ctx, encode = job
     entry = parse_post(raw, post_id, file, ctx)
-    return entry, encode_entry(entry) if encode else None
+    if not encode:
+        return entry, None
+    try:
+        return entry, encode_entry(entry)
+    except (TypeError, ValueError, RecursionError):
+        return entry, None  # a value JSON cannot hold: read this post afresh every time
 
 
 def _parse_all(
@@ -142,17 +222,45 @@ def _parse_all(
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     if workers > 1 and len(jobs_in) >= PARALLEL_THRESHOLD:
         chunk = max(8, len(jobs_in) // (workers * 8))
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for result in pool.map(_parse_one, jobs_in, chunksize=chunk):
-                if progress is not None:
-                    progress(1)
-                yield result
+        done = 0
+        try:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                for result in pool.map(_parse_one, jobs_in, chunksize=chunk):
+                    if progress is not None:
+                        progress(1)
+                    done += 1
+                    yield result
+            return
+        except BrokenProcessPool:
+            pass
+        # A worker died (killed for memory, a crash in a C library): which post did it is
+        # unknown, so each post not read yet gets a process of its own, and only the post
+        # that kills its process is lost.
+        for job in jobs_in[done:]:
+            result = _parse_isolated(job)
+            if progress is not None:
+                progress(1)
+            yield result
         return
     for job in jobs_in:
         result = _parse_one(job)
         if progress is not None:
             progress(1)
         yield result
+
+
+def _parse_isolated(job: Job) -> tuple[Entry, str | None]:
+    try:
+        with ProcessPoolExecutor(max_workers=1) as pool:
+            return pool.submit(_parse_one, job).result()
+    except BrokenProcessPool:
+        problem = Problem(
+            file=job[2],
+            field=None,
+            message="could not be read: the process reading it stopped (out of memory?)",
+            fix="this is a bug in publisher, please report it with this post attached",
+        )
+        return ((None, [problem]), None)
 
 
 def _finalize(
@@ -172,54 +280,88 @@ def _finalize(
     }
     posts: list[Post] = []
     for record, source, file in sorted(records, key=lambda item: item[0]["id"]):
-        lines: dict[str, int] = record.get("lines") or {}
-        og_image: Path | None = None
-        if record["og_image"]:
-            candidate = (source.parent / record["og_image"]).resolve()
-            if not any(candidate.is_relative_to(a) for a in allowed):
-                problems.append(
-                    Problem(
-                        file=file,
-                        field="ogImage",
-                        message=f"'{record['og_image']}' points outside the site",
-                        fix="put the image in the post's folder",
-                        line=lines.get("ogImage"),
-                    )
-                )
-                continue
-            if not candidate.is_file():
-                problems.append(
-                    Problem(
-                        file=file,
-                        field="ogImage",
-                        message=f"file '{record['og_image']}' does not exist",
-                        fix=f"add it next to index.md or correct the name; files there: {_listing(source.parent)}",
-                        line=lines.get("ogImage"),
-                    )
-                )
-                continue
-            og_image = candidate
-        other = posts_by_url.get(record["url"])
-        if other is not None:
-            key = "externalUrl" if record["external_url"] else "path"
-            problems.append(
-                Problem(
-                    file=file,
-                    field=key,
-                    message=f"URL {record['url']} is also the URL of post '{other}'",
-                    fix="give each post its own path; this post is skipped",
-                    line=lines.get(key),
-                )
-            )
+        try:
+            post = _finalize_one(record, source, file, allowed, canonical, posts_by_url, problems)
+        except Exception as exc:  # one post must not stop the run
+            problems.append(unexpected(file, exc))
             continue
-        posts_by_url[record["url"]] = record["id"]
-        posts.append(_post(record, source, og_image, canonical))
+        if post is not None:
+            posts.append(post)
     posts.sort(key=lambda p: (-p.date.timestamp(), p.id))
     return posts
 
 
+def _finalize_one(
+    record: Record,
+    source: Path,
+    file: str,
+    allowed: tuple[Path, ...],
+    canonical: dict[str, str],
+    posts_by_url: dict[str, str],
+    problems: list[Problem],
+) -> Post | None:
+    """The cross-post rules for one post; None when it is skipped (a problem says why)."""
+    lines: dict[str, int] = record.get("lines") or {}
+    og_image: Path | None = None
+    if record["og_image"]:
+        try:
+            candidate = (source.parent / record["og_image"]).resolve()
+            inside = any(candidate.is_relative_to(a) for a in allowed)
+            exists = inside and candidate.is_file()
+        except (OSError, ValueError) as exc:
+            # The reader refuses names no file system takes; this is the rest (ELOOP, ...).
+            problems.append(
+                Problem(
+                    file=file,
+                    field="ogImage",
+                    message=f"'{record['og_image']}' cannot be looked up ({exc})",
+                    fix="write the plain file name of an image in the post's folder",
+                    line=lines.get("ogImage"),
+                )
+            )
+            return None
+        if not inside:
+            problems.append(
+                Problem(
+                    file=file,
+                    field="ogImage",
+                    message=f"'{record['og_image']}' points outside the site",
+                    fix="put the image in the post's folder",
+                    line=lines.get("ogImage"),
+                )
+            )
+            return None
+        if not exists:
+            problems.append(
+                Problem(
+                    file=file,
+                    field="ogImage",
+                    message=f"file '{record['og_image']}' does not exist",
+                    fix=f"add it next to index.md or correct the name; files there: {_listing(source.parent)}",
+                    line=lines.get("ogImage"),
+                )
+            )
+            return None
+        og_image = candidate
+    other = posts_by_url.get(record["url"])
+    if other is not None:
+        key = "externalUrl" if record["external_url"] else "path"
+        problems.append(
+            Problem(
+                file=file,
+                field=key,
+                message=f"URL {preview(record['url'], 120)} is also the URL of post '{other}'",
+                fix="give each post its own path; this post is skipped",
+                line=lines.get(key),
+            )
+        )
+        return None
+    posts_by_url[record["url"]] = record["id"]
+    return _post(record, source, og_image, canonical)
+
+
 def _listing(folder: Path) -> str:
-    names = sorted(p.name for p in folder.iterdir() if p.name != "index.md")[:8]
+    names = sorted(printable_name(p.name) for p in folder.iterdir() if p.name != "index.md")[:8]
     return ", ".join(names) if names else "none"
 
 

@@ -104,9 +104,23 @@ _SPECIAL = re.compile(r"[`{<]")
 _TICKS = re.compile(r"`+")
 
 
+#: How far, in total, failed tag scans may read per character of text. A ``<`` that is
+#: not a tag is read up to where the attempt fails, and then every ``<`` after it is tried
+#: again: ``<b <b <b ...`` would read the rest of the text once per ``<`` (quadratic).
+#: Real posts fail a few short scans; once a text has spent this budget, a ``<`` whose tag
+#: does not close within the budget left is plain text.
+_FAILED_SCAN_BUDGET = 8
+_ATTRIBUTE = re.compile(r"[^\s=/>{]+")
+_UNQUOTED = re.compile(r"[^\s>]+")
+
+
 def _strip_jsx(text: str) -> str:
     out: list[str] = []
     i, n = 0, len(text)
+    budget = _FAILED_SCAN_BUDGET * n + 4096
+    # A code span that found no closing run of k backticks after some point finds none of
+    # k or more after any later point either: remember the shortest such k.
+    unclosed_ticks = n + 1
     while i < n:
         # Copy plain text up to the next character that can start code, a comment or a tag.
         special = _SPECIAL.search(text, i)
@@ -121,22 +135,25 @@ def _strip_jsx(text: str) -> str:
             ticks_match = _TICKS.match(text, i)
             assert ticks_match is not None
             run = len(ticks_match.group(0))
-            ticks = text[i : i + run]
-            end = text.find(ticks, i + run)
-            stop = n if end == -1 else end + run
+            end = -1 if run >= unclosed_ticks else text.find(text[i : i + run], i + run)
             if end == -1:
+                unclosed_ticks = min(unclosed_ticks, run)
                 stop = i + run
+            else:
+                stop = end + run
             out.append(text[i:stop])
             i = stop
         elif text.startswith("{/*", i):
             end = text.find("*/}", i)
             i = n if end == -1 else end + 3
         elif c == "<":
-            consumed, replacement = _jsx_tag(text, i)
-            if consumed:
+            limit = min(n, i + budget)
+            consumed, replacement = _jsx_tag(text, i, limit)
+            if consumed > 0:
                 out.append(replacement)
                 i += consumed
             else:
+                budget += consumed
                 out.append(c)
                 i += 1
         else:
@@ -145,57 +162,71 @@ def _strip_jsx(text: str) -> str:
     return "".join(out)
 
 
-def _jsx_tag(text: str, start: int) -> tuple[int, str]:
-    """Parse a tag at ``start``; return (characters consumed, replacement) or (0, '')."""
+def _jsx_tag(text: str, start: int, limit: int) -> tuple[int, str]:
+    """Parse a tag at ``start``, reading no further than ``limit``.
+
+    Returns (characters consumed, replacement), or (-characters read, '') when there is
+    no tag here, so the caller can charge the failed attempt to its budget.
+    """
     i = start + 1
     closing = text.startswith("/", i)
     if closing:
         i += 1
     if text.startswith(">", i):  # fragments <> and </>
         return i + 1 - start, ""
-    name = _TAG_NAME.match(text, i)
+    name = _TAG_NAME.match(text, i, limit)
     if name is None:
         return 0, ""
     i = name.end()
-    if i < len(text) and not (text[i].isspace() or text[i] in "/>"):
-        return 0, ""  # an autolink such as <https://example.org>
+    if i < limit and not (text[i].isspace() or text[i] in "/>"):
+        return start - i, ""  # an autolink such as <https://example.org>
     component = name.group(0)[0].isupper()
+    reach = i  # the furthest a search has read, for the budget
     attributes: list[str] = []
     changed = False
-    while i < len(text):
-        while i < len(text) and text[i].isspace():
+    while i < limit:
+        while i < limit and text[i].isspace():
             i += 1
-        if i >= len(text):
-            return 0, ""
+        if i >= limit:
+            return start - max(i, reach), ""
         if text[i] == ">" or text.startswith("/>", i):
             end = i + (1 if text[i] == ">" else 2)
             break
         if text[i] == "{":  # spread: {...props}
-            i = _skip_braces(text, i)
+            i = _skip_braces(text, i, limit)
             changed = True
             continue
-        attr = re.compile(r"[^\s=/>{]+").match(text, i)
+        attr = _ATTRIBUTE.match(text, i, limit)
         if attr is None:
-            return 0, ""
+            return start - max(i, reach), ""
         i = attr.end()
         value = ""
         if text.startswith("=", i):
             i += 1
-            if i < len(text) and text[i] == "{":
-                i = _skip_braces(text, i)
+            if i < limit and text[i] == "{":
+                i = _skip_braces(text, i, limit)
                 changed = True
                 continue
-            quoted = re.compile(r"\"[^\"]*\"|'[^']*'|[^\s>]+").match(text, i)
-            if quoted is None:
-                return 0, ""
-            value = "=" + quoted.group(0)
-            i = quoted.end()
+            close = -1
+            if i < limit and text[i] in "\"'":
+                close = text.find(text[i], i + 1, limit)
+                # An unclosed quote read to the limit: charge that to the budget too.
+                reach = max(reach, limit if close == -1 else close)
+            if close != -1:
+                value = "=" + text[i : close + 1]
+                i = close + 1
+            else:
+                unquoted = _UNQUOTED.match(text, i, limit)
+                if unquoted is None:
+                    return start - max(i, reach), ""
+                value = "=" + unquoted.group(0)
+                i = unquoted.end()
         key = attr.group(0)
         if key == "className":
             key, changed = "class", True
         attributes.append(key + value)
     else:
-        return 0, ""
+        return start - max(i, reach), ""
     if component:
         return end - start, ""
     if not changed:
@@ -205,10 +236,10 @@ def _jsx_tag(text: str, start: int) -> tuple[int, str]:
     return end - start, f"<{inside}{slash}>"
 
 
-def _skip_braces(text: str, i: int) -> int:
+def _skip_braces(text: str, i: int, limit: int) -> int:
     depth = 0
     quote: str | None = None
-    while i < len(text):
+    while i < limit:
         c = text[i]
         if quote:
             if c == quote:
@@ -231,14 +262,18 @@ def render(markdown: str) -> str:
     return html
 
 
-def absolutize(html: str, page_url: str) -> str:
+def absolutize(html: str, page_url: str, bad: list[str] | None = None) -> str:
     """Resolve every relative ``href``/``src``/``srcset`` in ``html`` against the post's page.
 
     Relative files resolve against the page as a folder (``page/diagram.png``: images sit
-    beside the post); ``#fragment`` links resolve against the page URL itself.
+    beside the post); ``#fragment`` links resolve against the page URL itself. A value
+    that is not a URL at all (``https://[::1/x``) is removed, so no later stage trips over
+    it, and appended to ``bad``.
     """
     if not html.strip():
         return ""
+    if bad is None:
+        bad = []
     base = page_url if page_url.endswith("/") else page_url + "/"
     root = lxml.html.fragment_fromstring(html, create_parent="div")
     _unnest_void(root)
@@ -246,10 +281,18 @@ def absolutize(html: str, page_url: str) -> str:
         for attribute in _URL_ATTRIBUTES:
             value = element.get(attribute)
             if value is not None:
-                element.set(attribute, _resolve(value, base, page_url))
+                resolved = _resolve(value, base, page_url, bad)
+                if resolved is None:
+                    del element.attrib[attribute]
+                else:
+                    element.set(attribute, resolved)
         srcset = element.get("srcset")
         if srcset is not None:
-            element.set("srcset", _resolve_srcset(srcset, base, page_url))
+            kept = _resolve_srcset(srcset, base, page_url, bad)
+            if kept:
+                element.set("srcset", kept)
+            else:
+                del element.attrib["srcset"]
     parts = [root.text or ""]
     parts.extend(lxml.html.tostring(child, encoding="unicode") for child in root)
     return "".join(parts)
@@ -280,11 +323,15 @@ def _unnest_void(root: lxml.html.HtmlElement) -> None:
             parent.insert(position + offset, child)
 
 
-def _resolve(value: str, base: str, page_url: str) -> str:
+def _resolve(value: str, base: str, page_url: str, bad: list[str]) -> str | None:
     value = value.strip()
     if value.startswith(("mailto:", "tel:", "data:", "javascript:")):
         return value
-    url = urljoin(page_url if value.startswith("#") else base, value)
+    try:
+        url = urljoin(page_url if value.startswith("#") else base, value)
+    except ValueError:  # 'Invalid IPv6 URL': an unclosed '[' in the host
+        bad.append(value)
+        return None
     if urlsplit(url).scheme in ("http", "https"):
         try:
             return normalize_url(url)
@@ -293,15 +340,23 @@ def _resolve(value: str, base: str, page_url: str) -> str:
     return url
 
 
-def _resolve_srcset(srcset: str, base: str, page_url: str) -> str:
+def _resolve_srcset(srcset: str, base: str, page_url: str, bad: list[str]) -> str:
     candidates = []
     for candidate in srcset.split(","):
         words = candidate.split()
-        if words:
-            candidates.append(" ".join([_resolve(words[0], base, page_url), *words[1:]]))
+        resolved = _resolve(words[0], base, page_url, bad) if words else None
+        if resolved is not None:
+            candidates.append(" ".join([resolved, *words[1:]]))
     return ", ".join(candidates)
 
 
 def to_html(markdown: str, page_url: str) -> str:
     """The full body pipeline: MDX stripped, rendered, references made absolute."""
-    return absolutize(render(strip_mdx(markdown)), page_url)
+    return to_html_checked(markdown, page_url)[0]
+
+
+def to_html_checked(markdown: str, page_url: str) -> tuple[str, list[str]]:
+    """:func:`to_html`, and the link and image values that are not URLs at all."""
+    bad: list[str] = []
+    html = absolutize(render(strip_mdx(markdown)), page_url, bad)
+    return html, bad

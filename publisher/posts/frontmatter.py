@@ -7,17 +7,24 @@ used when PyYAML has it.
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from typing import Any
 
 import yaml
 
 from publisher.errors import PostError, Problem
+from publisher.posts.limits import DEFAULT_LIMITS, Limits
+from publisher.posts.text import preview
 
 _Base: type[yaml.SafeLoader]
 try:
     _Base = yaml.CSafeLoader  # type: ignore[assignment]
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _Base = yaml.SafeLoader
+
+
+DEFAULT_MAPPING_TAG = yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG
 
 
 class _Loader(_Base):  # type: ignore[valid-type,misc]
@@ -44,12 +51,54 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any
         if not isinstance(key, str | int | float | bool) and key is not None:
             key = str(key)
         if key in result:
-            loader.duplicates.append((str(key), key_node.start_mark.line))
+            loader.duplicates.append((preview(str(key)), key_node.start_mark.line))
         result[key] = loader.construct_object(value_node, deep=True)
     return result
 
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+_Constructor = Callable[[Any, yaml.Node], Any]
+
+
+def _checked(tag: str, construct: _Constructor) -> _Constructor:
+    """A constructor whose failures are YAML errors with a line, not stray exceptions.
+
+    PyYAML's own scalar constructors trust the resolver: behind an explicit tag
+    (``!!int 1 C``, ``!!float n``, ``!!timestamp 2``) or past Python's 4,300-digit limit
+    on int() they raise ValueError or AttributeError from deep inside the loader.
+    """
+    kind = tag.rsplit(":", 1)[-1]
+
+    def checked(loader: Any, node: yaml.Node) -> Any:
+        try:
+            return construct(loader, node)
+        except (ValueError, TypeError, AttributeError, OverflowError, LookupError) as exc:
+            value = str(node.value)
+            shown = (
+                value
+                if len(value) <= 40
+                else f"{value[:20]}...{value[-10:]} ({len(value):,} characters)"
+            )
+            # Only a ValueError's text speaks about the value; the others are PyYAML's insides.
+            reason = (
+                str(exc).split(";")[0][:120] if isinstance(exc, ValueError) else "not a valid value"
+            )
+            raise yaml.constructor.ConstructorError(
+                None, None, f"'{shown}' cannot be read as !!{kind}: {reason}", node.start_mark
+            ) from None
+
+    return checked
+
+
+_Loader.yaml_constructors = {
+    tag: (
+        construct
+        if tag is None or inspect.isgeneratorfunction(construct) or tag == DEFAULT_MAPPING_TAG
+        else _checked(tag, construct)
+    )
+    for tag, construct in _Loader.yaml_constructors.items()
+}
 
 
 def split(text: str, file: str) -> tuple[str, str, int, int]:
@@ -87,61 +136,118 @@ def split(text: str, file: str) -> tuple[str, str, int, int]:
     )
 
 
-#: Frontmatter larger than this is refused: YAML aliases can make a few lines expand to
-#: millions of values (a "billion laughs"), which every later stage would walk.
-MAX_VALUES = 10_000
+def _measure(root: yaml.Node, limits: Limits) -> str | None:
+    """Why the composed document is too big once aliases are expanded, or None.
+
+    Counted on the node graph before anything is constructed: an alias is the same node
+    object reached twice, so walking the graph sees the expansion a "billion laughs"
+    would build, in keys as well as values, and stops as soon as a budget runs out.
+    """
+    values = 0
+    chars = 0
+    stack: list[yaml.Node] = [root]
+    while stack:
+        node = stack.pop()
+        values += 1
+        if values > limits.frontmatter_values:
+            return f"holds more than {limits.frontmatter_values:,} values once YAML aliases are expanded"
+        if isinstance(node, yaml.ScalarNode):
+            chars += len(node.value)
+            if chars > limits.frontmatter_expanded_chars:
+                return (
+                    f"holds more than {limits.frontmatter_expanded_chars:,} characters "
+                    "once YAML aliases are expanded"
+                )
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.append(key)
+                stack.append(value)
+    return None
 
 
-def _size(data: Any, budget: int) -> int:
-    """How many values ``data`` holds with aliases expanded, counting no further than budget+1."""
-    count = 0
-    stack = [data]
-    while stack and count <= budget:
-        value = stack.pop()
-        count += 1
-        if isinstance(value, dict):
-            stack.extend(value.values())
-        elif isinstance(value, list):
-            stack.extend(value)
-    return count
+def _yaml_error(exc: yaml.YAMLError, file: str, first_line: int) -> PostError:
+    mark = getattr(exc, "problem_mark", None)
+    line = first_line + mark.line if mark is not None else None
+    reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return PostError(
+        Problem(
+            file=file,
+            field="frontmatter",
+            message=f"is not valid YAML ({reason})",
+            fix=(
+                "remove the '!' tag: frontmatter takes plain values"
+                if "constructor for the tag" in reason
+                else "quote the value, and remove any '!!' tag in front of it"
+                if "cannot be read as !!" in reason
+                else "quote values that contain ': ' or start with a special character"
+            ),
+            line=line,
+        )
+    )
 
 
-def parse(text: str, file: str, first_line: int = 2) -> tuple[dict[str, Any], list[Problem]]:
+def parse(
+    text: str, file: str, first_line: int = 2, limits: Limits = DEFAULT_LIMITS
+) -> tuple[dict[str, Any], list[Problem]]:
     """Parse frontmatter YAML; return the mapping and warnings (duplicate keys)."""
-    loader = _Loader(text)
-    try:
-        data = loader.get_single_data()
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = first_line + mark.line if mark is not None else None
-        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if len(text) > limits.frontmatter_chars:
         raise PostError(
             Problem(
                 file=file,
                 field="frontmatter",
-                message=f"is not valid YAML ({reason})",
-                fix=(
-                    "remove the '!' tag: frontmatter takes plain values"
-                    if "constructor for the tag" in reason
-                    else "quote values that contain ': ' or start with a special character"
+                message=(
+                    f"is {len(text):,} characters long; the limit is {limits.frontmatter_chars:,}"
                 ),
-                line=line,
+                fix="keep the frontmatter to a few keys and move long text into the body",
+                line=first_line,
+            )
+        )
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is not None:
+            too_big = _measure(node, limits)
+            if too_big is not None:
+                raise PostError(
+                    Problem(
+                        file=file,
+                        field="frontmatter",
+                        message=too_big,
+                        fix="remove the anchors (&) and aliases (*): frontmatter is a few keys",
+                        line=first_line,
+                    )
+                )
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, file, first_line) from None
+    except (ValueError, TypeError, AttributeError, OverflowError, LookupError) as exc:
+        # The generator constructors (sets, ordered maps, pairs) fail after _checked has
+        # returned; their errors carry no line.
+        raise PostError(
+            Problem(
+                file=file,
+                field="frontmatter",
+                message=f"is not valid YAML ({type(exc).__name__}: {str(exc)[:120]})",
+                fix="remove the '!!' tags: frontmatter takes plain values",
+                line=first_line,
+            )
+        ) from None
+    except RecursionError:
+        raise PostError(
+            Problem(
+                file=file,
+                field="frontmatter",
+                message="is nested too deeply",
+                fix="write it as 'key: value' lines, with lists at most a few levels deep",
+                line=first_line,
             )
         ) from None
     finally:
         loader.dispose()
     if data is None:
         data = {}
-    if _size(data, MAX_VALUES) > MAX_VALUES:
-        raise PostError(
-            Problem(
-                file=file,
-                field="frontmatter",
-                message=f"holds more than {MAX_VALUES:,} values once YAML aliases are expanded",
-                fix="remove the anchors (&) and aliases (*): frontmatter is a few keys",
-                line=first_line,
-            )
-        )
     if not isinstance(data, dict):
         raise PostError(
             Problem(

@@ -13,10 +13,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from publisher.errors import PostError, Problem, Severity
-from publisher.posts import body, fields, frontmatter
+from publisher.posts import body, fields, frontmatter, limits
 from publisher.posts.fields import FieldProblem
+from publisher.posts.limits import DEFAULT_LIMITS, Limits
 from publisher.posts.model import Author
-from publisher.posts.text import clean_line, repair_mojibake, strip_invisible
+from publisher.posts.text import clean_line, preview, repair_mojibake, strip_invisible
 
 _UPDATED_KEYS = ("updated", "lastmod", "lastUpdated", "modified")
 
@@ -31,6 +32,7 @@ class ReadContext:
     default_path: str
     default_author: str | None
     default_author_email: str | None = None
+    limits: Limits = DEFAULT_LIMITS
 
 
 Record = dict[str, Any]
@@ -71,19 +73,48 @@ def _looks_utf16(raw: bytes) -> bool:
 def parse_post(
     raw: bytes, post_id: str, file: str, ctx: ReadContext
 ) -> tuple[Record | None, list[Problem]]:
-    """Parse one post; a None record means the post is skipped (the problems say why)."""
+    """Parse one post; a None record means the post is skipped (the problems say why).
+
+    Never raises for any bytes: this runs in worker processes too, and one post that
+    trips over a bug here must cost that post, not the run.
+    """
     try:
         return _parse(raw, post_id, file, ctx)
     except PostError as exc:
         return None, [exc.problem]
+    except RecursionError:
+        return None, [
+            Problem(
+                file=file,
+                field=None,
+                message="is nested too deeply to read",
+                fix="flatten the nesting (lists, quotes, HTML elements) to a few levels",
+            )
+        ]
+    except Exception as exc:  # the guard the docstring promises
+        return None, [unexpected(file, exc)]
+
+
+def unexpected(file: str, exc: BaseException) -> Problem:
+    """The problem for a post that failed in a way the reader does not expect."""
+    detail = " ".join(str(exc).split())[:200]
+    return Problem(
+        file=file,
+        field=None,
+        message=f"could not be read: {type(exc).__name__}: {detail}",
+        fix="this is a bug in publisher, please report it with this post attached",
+    )
 
 
 def _parse(
     raw: bytes, post_id: str, file: str, ctx: ReadContext
 ) -> tuple[Record | None, list[Problem]]:
+    caps = ctx.limits
+    limits.check_size(raw, file, caps)
     text = decode(raw, file)
+    limits.check_lines(text, file, caps)
     meta_text, body_text, meta_line, body_line = frontmatter.split(text, file)
-    meta, problems = frontmatter.parse(meta_text, file, meta_line)
+    meta, problems = frontmatter.parse(meta_text, file, meta_line, caps)
     tz = ZoneInfo(ctx.timezone)
     lines = _key_lines(meta_text, meta_line)
 
@@ -130,7 +161,7 @@ def _parse(
         errors.append(problem("date", "is missing", "add a line like date: '2024-05-01T17:00:00Z'"))
     else:
         try:
-            date = fields.parse_date(meta["date"], tz)
+            date = limits.read_date(meta["date"], tz, caps)
         except FieldProblem as exc:
             errors.append(problem("date", exc.message, exc.fix))
 
@@ -138,7 +169,7 @@ def _parse(
     for key in _UPDATED_KEYS:
         if meta.get(key) not in (None, ""):
             try:
-                updated = fields.parse_date(meta[key], tz)
+                updated = limits.read_date(meta[key], tz, caps)
             except FieldProblem as exc:
                 problems.append(problem(key, exc.message + "; ignored", exc.fix, "warning"))
             break
@@ -166,7 +197,7 @@ def _parse(
             errors.append(
                 problem(
                     "path",
-                    f"'{path}' is a full URL outside the site {ctx.site_url}",
+                    f"'{preview(path)}' is a full URL outside the site {ctx.site_url}",
                     "write only the path, e.g. /blog/2024/05/01/slug; for a post that lives "
                     "elsewhere use externalUrl",
                 )
@@ -206,12 +237,16 @@ def _parse(
             errors.append(
                 problem(
                     "ogImage",
-                    f"'{value}' is a site-root path",
+                    f"'{preview(value)}' is a site-root path",
                     "write the file name relative to the post folder",
                 )
             )
         else:
-            og_image = value.removeprefix("./")
+            name_problem = limits.file_name_problem(value, caps)
+            if name_problem is not None:
+                errors.append(problem("ogImage", *name_problem))
+            else:
+                og_image = value.removeprefix("./")
     if meta.get("ogImageUrl") not in (None, "") and og_image_url is None:
         og_image_url = str(meta["ogImageUrl"]).strip()
     if og_image_url is not None:
@@ -256,6 +291,30 @@ def _parse(
     if not authors and ctx.default_author:
         authors = (Author(name=ctx.default_author, email=ctx.default_author_email),)
 
+    body_html, bad_urls = body.to_html_checked(body_text, own_url)
+    for bad in bad_urls[:3]:
+        problems.append(
+            Problem(
+                file=file,
+                field="body",
+                message=f"link or image '{preview(bad)}' is not a valid URL; removed",
+                fix="correct the URL (an IPv6 host needs both brackets: https://[::1]/path)",
+                severity="warning",
+                line=body_line,
+            )
+        )
+    if len(bad_urls) > 3:
+        problems.append(
+            Problem(
+                file=file,
+                field="body",
+                message=f"has {len(bad_urls) - 3} more links or images that are not valid URLs",
+                fix="correct the URLs",
+                severity="warning",
+                line=body_line,
+            )
+        )
+
     assert date is not None
     record: Record = {
         "id": post_id,
@@ -269,16 +328,22 @@ def _parse(
         "updated": updated.isoformat() if updated else None,
         "og_image": og_image,
         "og_image_url": og_image_url,
-        "categories": [
-            clean_line(c)[0] for c in fields.text_list(meta.get("categories", meta.get("category")))
-        ],
-        "tags": [clean_line(t)[0] for t in fields.text_list(meta.get("tags"))],
+        "categories": limits.cap_labels(
+            fields.text_list(meta.get("categories", meta.get("category"))),
+            "categories" if "categories" in meta else "category",
+            caps,
+            problem,
+            problems,
+        ),
+        "tags": limits.cap_labels(
+            fields.text_list(meta.get("tags")), "tags", caps, problem, problems
+        ),
         "authors": [{"name": a.name, "org": a.org, "email": a.email} for a in authors],
         "is_featured": fields.truthy(meta.get("isFeatured")),
         "is_popular": fields.truthy(meta.get("isPopular")),
         "draft": fields.truthy(meta.get("draft")),
         "body_markdown": body_text,
-        "body_html": body.to_html(body_text, own_url),
+        "body_html": body_html,
         "frontmatter": meta,
         # For diagnostics raised later, when all posts are known (og image, duplicate URL).
         "lines": {key: lines[key] for key in ("ogImage", "path", "externalUrl") if key in lines},

@@ -42,7 +42,7 @@ def _first_difference(before: str, after: str) -> str:
         changed = [(a, b) for a, b in zip(old, new, strict=True) if a != b]
         if changed:
             count = len(changed)
-            example = f"'{changed[0][0]}' -> '{changed[0][1]}'"
+            example = f"'{preview(changed[0][0], 40)}' -> '{preview(changed[0][1], 40)}'"
             return example if count == 1 else f"{count} words, e.g. {example}"
     prefix = 0
     while prefix < min(len(before), len(after)) and before[prefix] == after[prefix]:
@@ -54,3 +54,23 @@ def clean_line(text: str) -> tuple[str, str | None]:
     """Clean a one-line value (title, summary, tag): invisible characters, mojibake, spaces."""
     text, repair = repair_mojibake(strip_invisible(text))
     return " ".join(text.split()), repair
+
+
+def printable(text: str) -> str:
+    """``text`` with every character that is not printable written as an escape (``\\x1b``).
+
+    For messages that quote a post: a value can carry terminal escape sequences, a
+    right-to-left override or a newline followed by a CI runner's command syntax
+    (``::error::``), none of which should reach a log as it is.
+    """
+    if text.isprintable():
+        return text
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
+    )
+
+
+def preview(text: str, size: int = 60) -> str:
+    """A bounded, one-line view of user text for a message."""
+    flat = text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+    return flat if len(flat) <= size else f"{flat[: size - 20]}...{flat[-10:]}"
