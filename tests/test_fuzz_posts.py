@@ -583,17 +583,14 @@ if __name__ == "__main__":
 # --- minimised reproducers found by the long runs ---------------------------------------------
 #
 # Each was one mutant among thousands; kept here as a post a person can read. Those that
-# fail outside the reader are marked xfail(strict=True) so they are flipped when fixed.
+# failed outside the reader are checked through the CLI.
 
 CRASHES_OUTSIDE_POSTS = [
     pytest.param(
         "check",
+        # feeds/lint.py: urlsplit raised ValueError('Invalid IPv6 URL') on HTML in the
+        # summary (seed 1, mutant m1-00470)
         "title: A\ndate: 2024-01-02\nogSummary: '<a href=\"https://[::1/y\">'",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="feeds/lint.py _absolute: urlsplit raises ValueError('Invalid IPv6 URL') "
-            "on HTML in the summary (seed 1, mutant m1-00470)",
-        ),
         id="summary-html-with-bad-ipv6-href",
     ),
 ]

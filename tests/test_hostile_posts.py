@@ -462,3 +462,14 @@ def test_formerly_slow_passes_grow_linearly(
     if tries[0][3] >= 20:
         tries.append(_growth(run, make, base))
     assert min(t[3] for t in tries) < 20, tries
+
+
+def test_feed_lint_reports_a_malformed_ipv6_link_instead_of_crashing() -> None:
+    from publisher.feeds.lint import lint_feed
+
+    rss = (
+        b'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title>'
+        b"<link>https://[::1/x</link><description>d</description></channel></rss>"
+    )
+    problems = lint_feed("rss.xml", rss, "https://blog.example.org/rss.xml")
+    assert any("https://[::1/x" in p and "absolute" in p for p in problems), problems

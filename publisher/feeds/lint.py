@@ -45,7 +45,10 @@ def lint_feed(path: str, data: bytes, public_url: str) -> list[str]:
 def _absolute(url: str | None) -> bool:
     if not url:
         return False
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # an unclosed IPv6 bracket, say: not a URL a reader could follow
+        return False
     return bool(parts.scheme) and (bool(parts.netloc) or parts.scheme in ("mailto", "tag", "urn"))
 
 
