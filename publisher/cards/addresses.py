@@ -63,33 +63,35 @@ def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | No
 
 
 def _never(address: Address) -> str | None:
+    if address.is_loopback:  # ::1 sits inside IPv6's reserved ::/8 but is plain loopback
+        return None
     if address.is_unspecified:
-        return "unspecified"
+        return "an unspecified address"
     if address.is_multicast:
-        return "multicast"
+        return "a multicast address"
     if isinstance(address, ipaddress.IPv4Address) and address == ipaddress.IPv4Address(
         "255.255.255.255"
     ):
-        return "broadcast"
+        return "a broadcast address"
     if address.is_reserved:
-        return "reserved"
+        return "a reserved address"
     return None
 
 
 def _kind(address: Address) -> str | None:
     """Why ``address`` is not a public internet address, or None when it is one."""
     if address.is_loopback:
-        return "loopback"
+        return "a loopback address"
     if address.is_link_local:
-        return "link-local (where cloud metadata endpoints live)"
+        return "a link-local address (cloud metadata endpoints live there)"
     if isinstance(address, ipaddress.IPv4Address) and address in _SHARED:
-        return "shared (carrier-grade NAT)"
+        return "a shared address (carrier-grade NAT)"
     if isinstance(address, ipaddress.IPv6Address) and address.is_site_local:
-        return "site-local"
+        return "a site-local address"
     if address.is_private:
-        return "private"
+        return "a private address"
     if not address.is_global:
-        return "not publicly routable"
+        return "an address that is not publicly routable"
     return None
 
 
@@ -97,19 +99,19 @@ def refusal(address: Address, policy: AddressPolicy) -> str | None:
     """Why a connection to ``address`` is refused under ``policy``, or None if it is allowed."""
     if isinstance(address, ipaddress.IPv6Address):
         if address.scope_id:
-            return "an IPv6 address with a zone, which only exists on this machine"
+            return "an IPv6 address with a zone, which only means something on this machine"
         inner = _embedded_ipv4(address)
         if inner is not None:
+            # The connection reaches the IPv4 address, so that is the one judged.
             why = refusal(inner, policy)
-            if why is not None:
-                return f"{why} (as {inner} inside the IPv6 address)"
+            return None if why is None else f"{why} (as {inner} inside the IPv6 address)"
     never = _never(address)
     if never is not None:
-        return f"a {never} address"
+        return never
     kind = _kind(address)
     if kind is None or policy.allows(address):
         return None
-    return f"a {kind} address"
+    return kind
 
 
 def literal_address(host: str) -> Address | None:

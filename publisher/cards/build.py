@@ -23,9 +23,10 @@ from publisher import __version__
 from publisher.cards import fonts
 from publisher.cards.addresses import AddressPolicy
 from publisher.cards.cache import RenderCache
+from publisher.cards.check import focus_problem, layout_problem
 from publisher.cards.crop import parse_focus
 from publisher.cards.fetch import FetchLimits, cached_path, fetch_image
-from publisher.cards.images import SourceImageError
+from publisher.cards.images import SourceImageError, check_file
 from publisher.cards.layout import Layout, available, load_layout, load_layouts
 from publisher.cards.meta import MANIFEST, Card, manifest, meta_html
 from publisher.cards.options import CardOptions, layout_folders
@@ -319,34 +320,16 @@ def _prepare(
 ) -> _Prepared:
     layout_name = options.layout
     chosen = post.frontmatter.get(options.layout_key)
-    if chosen is not None:
-        if isinstance(chosen, str) and chosen in layouts:
-            layout_name = chosen
-        else:
-            known = ", ".join(available(folders))
-            problems.append(
-                Problem(
-                    file=file,
-                    field=options.layout_key,
-                    message=f"card layout {chosen!r} does not exist; the site default '{options.layout}' is used",
-                    fix=f"use one of {known}",
-                    severity="warning",
-                )
-            )
-    focus = None
-    focus_raw = post.frontmatter.get(options.focus_key)
-    if focus_raw is not None:
-        focus = parse_focus(focus_raw)
-        if focus is None:
-            problems.append(
-                Problem(
-                    file=file,
-                    field=options.focus_key,
-                    message=f"{focus_raw!r} is not a focal point; the busiest region is kept instead",
-                    fix="write it as [x, y] with fractions from 0 to 1, e.g. [0.3, 0.5]",
-                    severity="warning",
-                )
-            )
+    if isinstance(chosen, str) and chosen in layouts:
+        layout_name = chosen
+    else:
+        unknown = layout_problem(post, file, options, available(folders))
+        if unknown is not None:
+            problems.append(unknown)
+    focus = parse_focus(post.frontmatter.get(options.focus_key))
+    bad_focus = focus_problem(post, file, options)
+    if bad_focus is not None:
+        problems.append(bad_focus)
 
     image_path, label, field, image_digest = _image_source(
         post, file, options, cache, cache_dir, fetch_remote, problems
@@ -393,6 +376,12 @@ def _image_source(
     """(path to read, label for messages, frontmatter field, digest of the bytes)."""
     if post.og_image is not None:
         label = f"ogImage '{post.og_image.name}'"
+        try:
+            # stat first: hashing a FIFO or a 1 GiB file would hang or take minutes.
+            check_file(post.og_image, options.max_image_bytes)
+        except SourceImageError as exc:
+            # Rendering reports it with the text-only fallback; keep a distinct key.
+            return str(post.og_image), label, "ogImage", f"refused: {exc.message}"
         try:
             return str(post.og_image), label, "ogImage", cache.digest(post.og_image)
         except OSError:

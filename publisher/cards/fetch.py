@@ -123,6 +123,7 @@ def _download(url: str, limits: FetchLimits, deadline: float) -> bytes:
                 )
             return _body(response, limits.max_bytes)
         finally:
+            response.close()
             connection.close()
     raise SourceImageError(
         f"redirected more than {MAX_REDIRECTS} times", "link the image's final https:// URL"

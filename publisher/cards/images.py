@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import io
 import stat
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -82,30 +81,27 @@ def _refuse_svg(head: bytes) -> None:
 
 @contextmanager
 def _opened(fp: IO[bytes], max_pixels: int) -> Iterator[Image.Image]:
-    """``Image.open`` with the allowed decoders only and the pixel cap checked on the header.
+    """``Image.open`` with the allowed decoders only and the pixel cap checked on the
+    header, before the caller decodes a pixel.
 
-    Pillow's own bomb guard reads the process-wide ``Image.MAX_IMAGE_PIXELS``; it is set
-    to this call's cap for the duration (one image is opened at a time per process).
+    Pillow's own guard (the process-wide ``Image.MAX_IMAGE_PIXELS``) is off while the
+    header is read, so the check here is the one that applies, with the configured cap
+    and a message that gives the image's width and height.
     """
     saved = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = max_pixels
+    Image.MAX_IMAGE_PIXELS = None
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            try:
-                image = Image.open(fp, formats=FORMATS)
-            except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-                raise _too_large(_pixels(exc), max_pixels) from None
-            except UnidentifiedImageError:
-                raise SourceImageError(
-                    f"is not in a supported format (only {_NAMES} are read)", _UNSUPPORTED_FIX
-                ) from None
-            width, height = image.size
-            if width * height > max_pixels:
-                raise _too_large(f"{width}x{height}", max_pixels)
-            yield image
+        image = Image.open(fp, formats=FORMATS)
+    except UnidentifiedImageError:
+        raise SourceImageError(
+            f"is not in a supported format (only {_NAMES} are read)", _UNSUPPORTED_FIX
+        ) from None
     finally:
         Image.MAX_IMAGE_PIXELS = saved
+    width, height = image.size
+    if width * height > max_pixels:
+        raise _too_large(f"{width}x{height}", max_pixels)
+    yield image
 
 
 def _too_large(size: str, max_pixels: int) -> SourceImageError:
@@ -119,7 +115,7 @@ def _too_large(size: str, max_pixels: int) -> SourceImageError:
 def probe(path: Path, *, max_bytes: int, max_pixels: int) -> Header:
     """Check a local image from its header alone (no pixel is decoded): a regular file
     within ``max_bytes``, not SVG, in an allowed format, within ``max_pixels``."""
-    size = _checked_size(path, max_bytes)
+    size = check_file(path, max_bytes)
     if size == 0:
         raise SourceImageError("is an empty file", "replace it with a PNG or JPEG image")
     try:
@@ -197,7 +193,7 @@ def _plain(image: Image.Image) -> Image.Image:
     return image if image.mode == "RGB" else image.convert("RGB")
 
 
-def _checked_size(path: Path, max_bytes: int) -> int:
+def check_file(path: Path, max_bytes: int) -> int:
     """The file's size, after checking it is a regular file no bigger than ``max_bytes``
     (a FIFO or a device such as /dev/zero would otherwise hang or fill memory)."""
     try:
@@ -225,7 +221,7 @@ def _checked_size(path: Path, max_bytes: int) -> int:
 
 def read_bytes(path: Path, *, max_bytes: int) -> bytes:
     """The file's bytes, never more than ``max_bytes`` even if it grows while being read."""
-    _checked_size(path, max_bytes)
+    check_file(path, max_bytes)
     try:
         with path.open("rb") as handle:
             data = handle.read(max_bytes + 1)

@@ -106,30 +106,49 @@ class _Wire:
 
 
 class _Reader(io.RawIOBase):
-    def __init__(self, wire: _Wire) -> None:
-        self._wire = wire
+    def __init__(self, owner: _WireSocket) -> None:
+        self._owner = owner
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        return self._wire.recv_into(memoryview(buffer).cast("B"))
+        return self._owner.wire.recv_into(memoryview(buffer).cast("B"))
+
+    def close(self) -> None:
+        if not self.closed:
+            self._owner.reader_closed()
+        super().close()
 
 
 class _WireSocket:
-    """What :class:`http.client.HTTPConnection` needs from a socket, over a :class:`_Wire`."""
+    """What :class:`http.client.HTTPConnection` needs from a socket, over a :class:`_Wire`.
+
+    As with a real socket's ``makefile``, the connection may close its socket while the
+    response is still reading the body: the wire stays open until the reader is closed.
+    """
 
     def __init__(self, wire: _Wire) -> None:
-        self._wire = wire
+        self.wire = wire
+        self._readers = 0
+        self._closing = False
 
     def makefile(self, mode: str) -> io.BufferedReader:
-        return io.BufferedReader(_Reader(self._wire))
+        self._readers += 1
+        return io.BufferedReader(_Reader(self))
 
     def sendall(self, data: bytes) -> None:
-        self._wire.sendall(data)
+        self.wire.sendall(data)
+
+    def reader_closed(self) -> None:
+        self._readers -= 1
+        if self._closing and self._readers == 0:
+            self.wire.close()
 
     def close(self) -> None:
-        self._wire.close()
+        self._closing = True
+        if self._readers == 0:
+            self.wire.close()
 
 
 class _Connection(http.client.HTTPConnection):
