@@ -31,6 +31,10 @@ _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _SHARED = ipaddress.IPv4Network("100.64.0.0/10")
 
 
+class LookupFailed(OSError):
+    """The host name has no address (or the resolver said so); the message says which."""
+
+
 class AddressRefused(Exception):
     """A host name or address that may not be fetched; the message says which and why."""
 
@@ -164,7 +168,8 @@ def _lookup(host: str, port: int, deadline: float) -> tuple[Address, ...]:
     if worker.is_alive():
         raise TimeoutError(f"looking up {host} took too long")
     if failed:
-        raise OSError(f"cannot look up {host} ({failed[0]})")
+        reason = failed[0].strerror or str(failed[0])
+        raise LookupFailed(f"cannot look up {host} ({reason})")
     if not found or not found[0]:
-        raise OSError(f"{host} has no address")
+        raise LookupFailed(f"{host} has no address")
     return found[0]

@@ -375,7 +375,7 @@ def _image_source(
 ) -> tuple[str | None, str, str, str]:
     """(path to read, label for messages, frontmatter field, digest of the bytes)."""
     if post.og_image is not None:
-        label = f"ogImage '{post.og_image.name}'"
+        label = f"'{post.og_image.name}'"
         try:
             # stat first: hashing a FIFO or a 1 GiB file would hang or take minutes.
             check_file(post.og_image, options.max_image_bytes)
@@ -390,7 +390,7 @@ def _image_source(
     url = post.og_image_url
     if url is None or not options.remote_images:
         return None, "", "ogImage", "none"
-    label = f"ogImageUrl {url}"
+    label = url
     if not fetch_remote and not cached_path(url, cache_dir).is_file():
         problems.append(
             Problem(

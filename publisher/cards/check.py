@@ -172,7 +172,7 @@ def _image_problems(post: Post, file: str, options: CardOptions) -> list[Problem
                 Problem(
                     file=file,
                     field="ogImage",
-                    message=f"ogImage '{post.og_image.name}' {exc.message}",
+                    message=f"'{post.og_image.name}' {exc.message}",
                     fix=f"{exc.fix}; until then the card has no image",
                     severity="error" if exc.severity == "error" else "warning",
                 )

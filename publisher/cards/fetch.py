@@ -24,7 +24,13 @@ from pathlib import Path
 from urllib.parse import SplitResult, urljoin, urlsplit
 
 from publisher import __version__
-from publisher.cards.addresses import Address, AddressPolicy, AddressRefused, resolve
+from publisher.cards.addresses import (
+    Address,
+    AddressPolicy,
+    AddressRefused,
+    LookupFailed,
+    resolve,
+)
 from publisher.cards.images import SourceImageError
 from publisher.cards.transport import DeadlineExceeded, open_get
 
@@ -68,6 +74,10 @@ def fetch_image(url: str, *, cache_dir: Path, limits: FetchLimits) -> Path:
         raise SourceImageError(
             f"is not fetched: {exc}",
             f"link an image on a public server or put it in the post's folder, {_ALLOW_HINT}",
+        ) from None
+    except LookupFailed as exc:
+        raise SourceImageError(
+            f"could not be fetched: {exc}", "check the URL or put the image in the post's folder"
         ) from None
     except ssl.SSLError as exc:
         raise SourceImageError(
