@@ -7,8 +7,11 @@ while the other posts still get their cards.
 
 from __future__ import annotations
 
+import html
 import io
 import os
+import random
+import re
 import struct
 import time
 from collections.abc import Callable
@@ -285,6 +288,38 @@ def test_line_breaking_is_linear(piece: str) -> None:
     _grows_linearly(lambda text: (graphemes(text), break_units(text)), piece)
 
 
+# The regexes clean_text used before it was made linear: the reference its scanners must
+# agree with on every input (they were quadratic, so only short inputs are compared).
+_OLD = [
+    (re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>|<!--.*?-->", re.S), ""),
+    (re.compile(r"^\s{0,3}#{1,6}\s+"), ""),
+    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"\[([^\]]+)\]\((?:[^()]|\([^)]*\))*\)"), r"\1"),
+    (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),
+    (re.compile(r"`+([^`]+)`+"), r"\1"),
+    (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),
+    (re.compile(r"~~(?=\S)(.+?)(?<=\S)~~"), r"\1"),
+    (re.compile(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])"), r"\1"),
+    (re.compile(r"(?<![\w_])_(?=\S)(.+?)(?<=\S)_(?![\w_])"), r"\1"),
+]
+_TOKENS = ["[", "]", "(", ")", "![", "**", "__", "*", "_", "~~", "`", "<a ", ">", "<b>"]
+_TOKENS += ["<!--", "-->", "x", "é", " ", "\n", "&amp;", "#"]
+
+
+def _old_markup(text: str) -> str:
+    for pattern, replacement in _OLD:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def test_the_linear_scanners_strip_exactly_what_the_old_regexes_did() -> None:
+    rng = random.Random(20261130)
+    for _ in range(20_000):
+        text = "".join(rng.choice(_TOKENS) for _ in range(rng.randrange(1, 14)))
+        expected = " ".join(html.unescape(_old_markup(text)).split())
+        assert clean_text(text) == expected, repr(text)
+
+
 def test_a_48_kb_title_gets_a_card(tmp_path: Path) -> None:
     title = "**a " * 12_000
     result = build(tmp_path, [make_post(tmp_path, "a-long", title=title)])
@@ -308,6 +343,7 @@ def test_check_cards_reports_what_the_build_would(tmp_path: Path) -> None:
         make_post(tmp_path, "h-ftp", image_url="ftp://example.org/x.png"),
         image_post(tmp_path, "i-fine", "cover.png", encoded(picture(), "PNG")),
         make_post(tmp_path, "j-remote", image_url="https://images.example.org/x.png"),
+        make_post(tmp_path, "k-localhost", image_url="http://localhost:8080/x.png"),
     ]
     checked = by_post(check_cards(OPTIONS, posts, root=tmp_path))
     assert sorted(checked) == [
@@ -319,6 +355,7 @@ def test_check_cards_reports_what_the_build_would(tmp_path: Path) -> None:
         "f-missing",
         "g-metadata",
         "h-ftp",
+        "k-localhost",
     ]
     assert "card layout 'heor' does not exist" in checked["a-layout"].message
     assert "hero" in (checked["a-layout"].fix or "")
@@ -330,6 +367,7 @@ def test_check_cards_reports_what_the_build_would(tmp_path: Path) -> None:
     assert "does not exist" in checked["f-missing"].message
     assert "169.254.169.254 is a link-local address" in checked["g-metadata"].message
     assert "only http and https" in checked["h-ftp"].message
+    assert "localhost is a loopback address" in checked["k-localhost"].message
 
     # The build says the same about the same posts (it also fetches, which check does not).
     built = by_post(build(tmp_path, [p for p in posts if not p.og_image_url], OPTIONS).problems)

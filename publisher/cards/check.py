@@ -15,6 +15,7 @@ drift apart.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -77,6 +78,8 @@ def remote_problem(url: str, options: CardOptions) -> SourceImageError | None:
     if not host:
         return SourceImageError("has no valid host name", "link a full https:// URL to the image")
     address = literal_address(host)
+    if address is None and (host == "localhost" or host.endswith(".localhost")):
+        address = ipaddress.ip_address("127.0.0.1")  # RFC 6761: always loopback
     policy = AddressPolicy.from_config(options.remote_allow_networks)
     if address is not None and (why := refusal(address, policy)) is not None:
         return SourceImageError(
