@@ -12,8 +12,11 @@ import contextlib
 import http.server
 import io
 import ipaddress
+import shutil
 import socket
 import socketserver
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -434,3 +437,38 @@ def test_remote_images_can_be_switched_off(tmp_path: Path, server: str) -> None:
         root=tmp_path,
     )
     assert result.problems == () and _Handler.hits == []
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """An HTTPS server on 127.0.0.1 with a fresh self-signed certificate (IP SAN only),
+    trusted through SSL_CERT_FILE, which the default TLS context reads."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("no openssl command to make a test certificate")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    command = [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
+    command += ["-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1"]
+    command += ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
+    subprocess.run(command, check=True, capture_output=True)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    _Handler.hits = []
+    _Handler.image = png()
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    httpd.daemon_threads = True
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    _Handler.port = httpd.server_address[1]
+    with serving(httpd):
+        yield f"127.0.0.1:{_Handler.port}"
+
+
+def test_https_is_verified_against_the_host_name(tmp_path: Path, tls_server: str) -> None:
+    path = fetch(f"https://{tls_server}/ok.png", tmp_path / "a")
+    assert path.read_bytes() == _Handler.image
+    # Same server and address, but the certificate does not name "localhost".
+    port = tls_server.rsplit(":", 1)[1]
+    policy = AddressPolicy.from_config(("127.0.0.0/8", "::1/128"))
+    with pytest.raises(SourceImageError, match="TLS: CERTIFICATE_VERIFY_FAILED"):
+        fetch(f"https://localhost:{port}/ok.png", tmp_path / "b", policy=policy)
