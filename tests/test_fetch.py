@@ -151,7 +151,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         type(self).hits.append(self.path)
         path = self.path
-        if path == "/ok.png":
+        if path in ("/ok.png", "/caf%C3%A9%20cover.png?size=big%20one"):
             self._send(200, type(self).image)
         elif path == "/drip.png":
             # Content-Length 30, one byte every 0.1 s: each read is quick, the whole is 3 s.
@@ -252,6 +252,12 @@ def test_allowed_loopback_is_fetched_once_and_cached(tmp_path: Path, server: str
     again = fetch(f"{server}/ok.png", tmp_path)
     assert first == again and first.read_bytes() == _Handler.image
     assert _Handler.hits == ["/ok.png"]
+
+
+def test_raw_spaces_and_non_ascii_in_the_url_are_escaped(tmp_path: Path, server: str) -> None:
+    path = fetch(f"{server}/café cover.png?size=big one", tmp_path)
+    assert path.read_bytes() == _Handler.image
+    assert _Handler.hits == ["/caf%C3%A9%20cover.png?size=big%20one"]
 
 
 def test_the_deadline_covers_the_whole_download(tmp_path: Path, server: str) -> None:

@@ -21,7 +21,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import SplitResult, urljoin, urlsplit
+from urllib.parse import SplitResult, quote, urljoin, urlsplit
 
 from publisher import __version__
 from publisher.cards.addresses import (
@@ -38,6 +38,7 @@ USER_AGENT = f"publisher/{__version__} (Open Graph card renderer)"
 MAX_REDIRECTS = 5
 _REDIRECTS = (301, 302, 303, 307, 308)
 _CHUNK = 65536
+_URL_SAFE = "/%:@!$&'()*+,;=-._~"
 _ALLOW_HINT = "or, for an image server on your own network, see cards.remote.allow_private_networks"
 
 
@@ -148,9 +149,11 @@ def _connect(
     parts: SplitResult,
     deadline: float,
 ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
-    target = parts.path or "/"
+    # Percent-encode what the author left raw (spaces, non-ASCII), as browsers do;
+    # characters that already mean something in a URL, and existing escapes, are kept.
+    target = quote(parts.path or "/", safe=_URL_SAFE)
     if parts.query:
-        target += f"?{parts.query}"
+        target += "?" + quote(parts.query, safe=_URL_SAFE + "?")
     failure: OSError | None = None
     for address in addresses:
         try:
