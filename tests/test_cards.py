@@ -6,25 +6,19 @@ golden card under tests/golden/cards/ (regenerate with PUBLISHER_UPDATE_GOLDEN=1
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import http.server
 import io
 import json
 import os
 import random
 import struct
-import threading
-import time
 import zlib
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
-import requests
 from PIL import Image, ImageChops, ImageDraw, ImageStat, features
 
 from conftest import REPO
@@ -39,8 +33,7 @@ from publisher.cards import (
 from publisher.cards import fonts as card_fonts
 from publisher.cards.contrast import choose, ratio
 from publisher.cards.crop import busiest_focus, crop_box, parse_focus
-from publisher.cards.fetch import fetch_image
-from publisher.cards.images import SourceImageError, open_source
+from publisher.cards.images import open_source
 from publisher.cards.layout import load_layout, parse_layout
 from publisher.cards.text import (
     break_units,
@@ -490,9 +483,9 @@ def test_decompression_bomb_is_an_error_for_that_post_only(tmp_path: Path) -> No
         (
             "corrupt.jpg",
             b"\xff\xd8\xff\xe0" + b"\x00garbage" * 50,
-            "damaged or truncated|not an image",
+            "damaged or truncated|not in a supported format",
         ),
-        ("random.png", bytes(range(256)) * 4, "not an image"),
+        ("random.png", bytes(range(256)) * 4, "not in a supported format"),
         ("drawing.png", b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>', "SVG"),
         ("empty.png", b"", "empty file"),
     ],
@@ -857,107 +850,6 @@ def test_post_picks_a_layout_and_a_bad_choice_warns(tmp_path: Path) -> None:
     }
     (problem,) = result.problems
     assert problem.field == "ogLayout" and "'fancy' does not exist" in problem.message
-
-
-# --- remote images -------------------------------------------------------------------------
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    hits: ClassVar[list[str]] = []
-    image = b""
-
-    def do_GET(self) -> None:
-        type(self).hits.append(self.path)
-        if self.path == "/slow.png":
-            time.sleep(1.5)
-        if self.path in ("/ok.png", "/slow.png"):
-            body = type(self).image
-        elif self.path == "/big.png":
-            body = b"\0" * 300_000
-        else:
-            self.send_response(404)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "image/png")
-        if self.path != "/big.png":
-            self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def server() -> Iterator[str]:
-    _Handler.hits = []
-    _Handler.image = encoded(photo(1300, 700), "PNG")
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-
-
-def test_remote_image_is_fetched_once_and_cached(tmp_path: Path, server: str) -> None:
-    post = make_post(tmp_path, image_url=f"{server}/ok.png")
-    with requests.Session() as session:
-        result, _ = build(tmp_path, [post], session=session)
-        assert result.problems == () and result.cards[0].layout == "hero"
-        build(tmp_path, [replace(post, title="New title")], session=session)
-    assert _Handler.hits == ["/ok.png"]
-
-
-def test_remote_failures_are_warnings(tmp_path: Path, server: str) -> None:
-    posts = [
-        make_post(tmp_path, "a-missing", image_url=f"{server}/missing.png"),
-        make_post(tmp_path, "b-big", image_url=f"{server}/big.png"),
-        make_post(tmp_path, "c-slow", image_url=f"{server}/slow.png"),
-        make_post(tmp_path, "d-ftp", image_url="ftp://127.0.0.1/x.png"),
-    ]
-    options = replace(LATIN_ONLY, remote_max_bytes=100_000, remote_timeout=0.3)
-    with requests.Session() as session:
-        result, _ = build(tmp_path, posts, options, session=session)
-    assert [c.layout for c in result.cards] == ["text"] * 4
-    messages = {p.file.split("/")[1]: p.message for p in result.problems}
-    assert "HTTP 404" in messages["a-missing"]
-    assert "100,000-byte limit" in messages["b-big"]
-    assert "could not be fetched" in messages["c-slow"] or "download failed" in messages["c-slow"]
-    assert "only http and https" in messages["d-ftp"]
-    assert all(p.field == "ogImageUrl" and p.severity == "warning" for p in result.problems)
-
-
-def test_fetch_checks_content_length_first(tmp_path: Path) -> None:
-    class Response:
-        status_code = 200
-        headers: ClassVar[dict[str, str]] = {"Content-Length": "999999999"}
-        url = "https://img.example.org/x.png"
-
-        def iter_content(self, chunk_size: int) -> Iterator[bytes]:
-            raise AssertionError("the body must not be read")
-
-        def close(self) -> None:
-            pass
-
-    class Session:
-        def get(self, url: str, **kwargs: Any) -> Response:
-            assert kwargs["timeout"] == 5 and kwargs["stream"] is True
-            return Response()
-
-    with pytest.raises(SourceImageError, match="over the 1,000-byte limit"):
-        fetch_image(
-            "https://img.example.org/x.png",
-            session=Session(),
-            cache_dir=tmp_path,
-            timeout=5,
-            max_bytes=1000,
-        )
 
 
 # --- golden image and the real corpus -----------------------------------------------------

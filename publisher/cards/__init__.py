@@ -4,8 +4,10 @@ The stage, one small module per idea::
 
     options.py   the cards: section of config.yaml -> CardOptions
     layout.py    templates/cards/*.yaml -> Layout (validated data)
-    images.py    source image bytes -> pixels (by content, draft/reduce, bomb guard)
-    fetch.py     remote ogImageUrl -> cached file (session passed in)
+    images.py    source image bytes -> pixels (allowed decoders only, file and pixel caps)
+    addresses.py which hosts a remote image may come from (no loopback, private, metadata)
+    transport.py one HTTP GET to a checked address under one wall-clock deadline
+    fetch.py     remote ogImageUrl -> cached file (checked redirects, byte cap)
     crop.py      focal point / busiest region -> crop box
     contrast.py  pixels under the text -> text colour and scrim strength (WCAG 4.5:1)
     text.py      clean-up, graphemes, line breaking (CJK too), auto-fit, ellipsis
@@ -14,10 +16,12 @@ The stage, one small module per idea::
     encode.py    JPEG/PNG under a byte budget
     cache.py     render cache keyed by a hash of every input
     meta.py      manifest.json and the per-post <meta> snippet
+    check.py     check_cards: what the stage would refuse, without rendering (publish check)
     build.py     build_cards / render_one: the stage function
 """
 
 from publisher.cards.build import CardsResult, Planned, build_cards, render_one
+from publisher.cards.check import check_cards
 from publisher.cards.meta import Card
 from publisher.cards.options import KNOWN_KEYS, CardOptions, parse_card_options
 
@@ -28,6 +32,7 @@ __all__ = [
     "CardsResult",
     "Planned",
     "build_cards",
+    "check_cards",
     "parse_card_options",
     "render_one",
 ]

@@ -15,19 +15,21 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import PIL
 
 from publisher import __version__
 from publisher.cards import fonts
+from publisher.cards.addresses import AddressPolicy
 from publisher.cards.cache import RenderCache
+from publisher.cards.check import focus_problem, layout_problem
 from publisher.cards.crop import parse_focus
-from publisher.cards.fetch import Session, cached_path, fetch_image
-from publisher.cards.images import SourceImageError
+from publisher.cards.fetch import FetchLimits, cached_path, fetch_image
+from publisher.cards.images import SourceImageError, check_file
 from publisher.cards.layout import Layout, available, load_layout, load_layouts
 from publisher.cards.meta import MANIFEST, Card, manifest, meta_html
-from publisher.cards.options import CardOptions
+from publisher.cards.options import CardOptions, layout_folders
 from publisher.cards.render import RENDER_VERSION, CardJob, Rendered, render_card
 from publisher.cards.text import clean_text
 from publisher.config import SiteConfig
@@ -100,7 +102,7 @@ def build_cards(
     jobs: int | None = None,
     dry_run: bool = False,
     progress: Progress | None = None,
-    session: Session | None = None,
+    fetch_remote: bool | None = None,
     root: Path | None = None,
     force: bool = False,
     write_manifest: bool = True,
@@ -109,14 +111,19 @@ def build_cards(
 
     Raises CardError for problems that stop every card (a broken layout file, a missing
     font); a problem with one post's image or text is a Problem in the result.
+
+    ``fetch_remote``: whether a remote ``ogImageUrl`` not yet in the cache may be
+    downloaded. By default only a real run does; a dry run (``dry_run`` or an output
+    writer in dry-run mode) makes no network request and uses cached copies only.
     """
     base = root or Path.cwd()
     problems: list[Problem] = []
-    folders = _layout_folders(options)
+    folders = layout_folders(options)
     layouts = _load_all(posts, options, folders)
     _check_fonts(options)
     cache = RenderCache(cache_dir, readonly=dry_run)
-    session_holder: list[Session | None] = [session]
+    if fetch_remote is None:
+        fetch_remote = not (dry_run or output.dry_run)
 
     prepared: list[_Prepared] = []
     for post in posts:
@@ -130,8 +137,7 @@ def build_cards(
             folders,
             cache,
             cache_dir,
-            session_holder,
-            dry_run,
+            fetch_remote,
             problems,
         )
         prepared.append(item)
@@ -212,7 +218,7 @@ def render_one(
     *,
     output: OutputWriter,
     cache_dir: Path,
-    session: Session | None = None,
+    fetch_remote: bool | None = None,
     root: Path | None = None,
     layout: str | None = None,
 ) -> CardsResult:
@@ -230,7 +236,7 @@ def render_one(
         output=output,
         cache_dir=cache_dir,
         jobs=1,
-        session=session,
+        fetch_remote=fetch_remote,
         root=root,
         force=True,
         write_manifest=False,
@@ -242,15 +248,6 @@ def _with_layout(options: CardOptions, layout: str) -> CardOptions:
     values["layout"] = layout
     values["layout_key"] = "\0no-post-layout"
     return CardOptions(**values)
-
-
-def _layout_folders(options: CardOptions) -> tuple[Path, ...]:
-    from publisher.resources import templates
-
-    shipped = templates() / "cards"
-    if options.layouts_folder is not None:
-        return (options.layouts_folder, shipped)
-    return (shipped,)
 
 
 def _load_all(
@@ -318,43 +315,24 @@ def _prepare(
     folders: tuple[Path, ...],
     cache: RenderCache,
     cache_dir: Path,
-    session_holder: list[Session | None],
-    dry_run: bool,
+    fetch_remote: bool,
     problems: list[Problem],
 ) -> _Prepared:
     layout_name = options.layout
     chosen = post.frontmatter.get(options.layout_key)
-    if chosen is not None:
-        if isinstance(chosen, str) and chosen in layouts:
-            layout_name = chosen
-        else:
-            known = ", ".join(available(folders))
-            problems.append(
-                Problem(
-                    file=file,
-                    field=options.layout_key,
-                    message=f"card layout {chosen!r} does not exist; the site default '{options.layout}' is used",
-                    fix=f"use one of {known}",
-                    severity="warning",
-                )
-            )
-    focus = None
-    focus_raw = post.frontmatter.get(options.focus_key)
-    if focus_raw is not None:
-        focus = parse_focus(focus_raw)
-        if focus is None:
-            problems.append(
-                Problem(
-                    file=file,
-                    field=options.focus_key,
-                    message=f"{focus_raw!r} is not a focal point; the busiest region is kept instead",
-                    fix="write it as [x, y] with fractions from 0 to 1, e.g. [0.3, 0.5]",
-                    severity="warning",
-                )
-            )
+    if isinstance(chosen, str) and chosen in layouts:
+        layout_name = chosen
+    else:
+        unknown = layout_problem(post, file, options, available(folders))
+        if unknown is not None:
+            problems.append(unknown)
+    focus = parse_focus(post.frontmatter.get(options.focus_key))
+    bad_focus = focus_problem(post, file, options)
+    if bad_focus is not None:
+        problems.append(bad_focus)
 
     image_path, label, field, image_digest = _image_source(
-        post, file, options, cache, cache_dir, session_holder, dry_run, problems
+        post, file, options, cache, cache_dir, fetch_remote, problems
     )
     fields = _fields(post, site, options)
     job = CardJob(
@@ -392,13 +370,18 @@ def _image_source(
     options: CardOptions,
     cache: RenderCache,
     cache_dir: Path,
-    session_holder: list[Session | None],
-    dry_run: bool,
+    fetch_remote: bool,
     problems: list[Problem],
 ) -> tuple[str | None, str, str, str]:
     """(path to read, label for messages, frontmatter field, digest of the bytes)."""
     if post.og_image is not None:
-        label = f"ogImage '{post.og_image.name}'"
+        label = f"'{post.og_image.name}'"
+        try:
+            # stat first: hashing a FIFO or a 1 GiB file would hang or take minutes.
+            check_file(post.og_image, options.max_image_bytes)
+        except SourceImageError as exc:
+            # Rendering reports it with the text-only fallback; keep a distinct key.
+            return str(post.og_image), label, "ogImage", f"refused: {exc.message}"
         try:
             return str(post.og_image), label, "ogImage", cache.digest(post.og_image)
         except OSError:
@@ -407,23 +390,25 @@ def _image_source(
     url = post.og_image_url
     if url is None or not options.remote_images:
         return None, "", "ogImage", "none"
-    label = f"ogImageUrl {url}"
-    if dry_run and not cached_path(url, cache_dir).is_file():
-        return None, label, "ogImageUrl", f"not fetched: {url}"
-    if session_holder[0] is None:
-        import requests
-
-        session_holder[0] = cast(Session, requests.Session())
-    session = session_holder[0]
-    assert session is not None
-    try:
-        path = fetch_image(
-            url,
-            session=session,
-            cache_dir=cache_dir,
-            timeout=options.remote_timeout,
-            max_bytes=options.remote_max_bytes,
+    label = url
+    if not fetch_remote and not cached_path(url, cache_dir).is_file():
+        problems.append(
+            Problem(
+                file=file,
+                field="ogImageUrl",
+                message=f"{url} was not downloaded: dry runs and previews make no network request",
+                fix="`publish build` fetches it (or `publish preview --fetch-images`)",
+                severity="info",
+            )
         )
+        return None, label, "ogImageUrl", f"not fetched: {url}"
+    limits = FetchLimits(
+        timeout=options.remote_timeout,
+        max_bytes=options.remote_max_bytes,
+        policy=AddressPolicy.from_config(options.remote_allow_networks),
+    )
+    try:
+        path = fetch_image(url, cache_dir=cache_dir, limits=limits)
     except SourceImageError as exc:
         problems.append(
             Problem(

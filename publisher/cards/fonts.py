@@ -164,7 +164,7 @@ def face(path: str, size: int) -> Face:
 
 def runs(text: str, chain: Sequence[str]) -> list[tuple[int, str]]:
     """Consecutive clusters drawn by the same font, as ``(font index, text)``."""
-    out: list[tuple[int, str]] = []
+    out: list[tuple[int, list[str]]] = []
     for cluster in graphemes(text):
         index = pick(cluster, chain)
         if index is None:
@@ -172,10 +172,10 @@ def runs(text: str, chain: Sequence[str]) -> list[tuple[int, str]]:
         if cluster.isspace() and out:
             index = out[-1][0]
         if out and out[-1][0] == index:
-            out[-1] = (index, out[-1][1] + cluster)
+            out[-1][1].append(cluster)  # a list: joining strings here was quadratic
         else:
-            out.append((index, cluster))
-    return out
+            out.append((index, [cluster]))
+    return [(index, "".join(clusters)) for index, clusters in out]
 
 
 @functools.lru_cache(maxsize=4096)

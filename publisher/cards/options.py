@@ -7,6 +7,7 @@ key gets a "did you mean". Paths are resolved against the config file's folder.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -15,8 +16,10 @@ from typing import Any, Literal
 
 from PIL import Image
 
+from publisher.cards.addresses import EVERY_NETWORK
 from publisher.cards.fonts import DEFAULT_FALLBACKS
-from publisher.resources import assets
+from publisher.cards.layout import load_layouts
+from publisher.resources import assets, templates
 
 _HEX = re.compile(r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib)?\s*$", re.IGNORECASE)
@@ -57,6 +60,10 @@ class CardOptions:
     remote_images: bool = True
     remote_timeout: float = 10.0
     remote_max_bytes: int = 15_000_000
+    #: Networks (CIDR) a remote image may come from besides the public internet.
+    remote_allow_networks: tuple[str, ...] = ()
+    #: Largest local image file read (checked with stat before reading).
+    max_image_bytes: int = 30_000_000
 
     @property
     def regular_font(self) -> Path:
@@ -91,6 +98,7 @@ _NESTED = {
         "enabled": "remote_images",
         "timeout": "remote_timeout",
         "max_bytes": "remote_max_bytes",
+        "allow_private_networks": "remote_allow_networks",
     },
 }
 _FLAT_KEYS = (
@@ -110,6 +118,7 @@ _FLAT_KEYS = (
     "date_format",
     "alt",
     "max_pixels",
+    "max_image_bytes",
 )
 #: Every key the section accepts, for the docs test and "did you mean" hints.
 KNOWN_KEYS: tuple[str, ...] = (*_FLAT_KEYS, *_NESTED, "enabled")
@@ -129,6 +138,20 @@ def _byte_size(value: Any) -> int | None:
             unit = match.group(2).lower() if match.group(2) else None
             return int(float(match.group(1)) * _UNITS[unit])
     return None
+
+
+def _networks(value: Any) -> tuple[str, ...] | None:
+    """``true`` (every network), ``false`` (none) or a list of CIDR networks, normalised."""
+    if value is True:
+        return EVERY_NETWORK
+    if value is False:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return None
+    try:
+        return tuple(str(ipaddress.ip_network(v.strip(), strict=False)) for v in value)
+    except ValueError:
+        return None
 
 
 def parse_card_options(
@@ -205,7 +228,7 @@ def parse_card_options(
                 )
             else:
                 values[name] = text
-        elif name in ("max_bytes", "remote_max_bytes", "max_pixels"):
+        elif name in ("max_bytes", "remote_max_bytes", "max_pixels", "max_image_bytes"):
             size = _byte_size(value)
             if size is None or size < 10_000:
                 bad(name, "must be at least 10000, as a number or like 600 KB")
@@ -235,6 +258,15 @@ def parse_card_options(
                 bad(name, "must be true or false")
             else:
                 values[name] = value
+        elif name == "remote_allow_networks":
+            networks = _networks(value)
+            if networks is None:
+                bad(
+                    name,
+                    "must be true, false, or a list of networks like [10.0.0.0/8, fd00::/8]",
+                )
+            else:
+                values[name] = networks
         elif name in ("background", "accent", "light", "dark"):
             if not isinstance(value, str) or not _HEX.match(value.strip()):
                 bad(name, f"{value!r} is not a colour; write it as #rrggbb")
@@ -280,7 +312,24 @@ def parse_card_options(
             del values["alt"]
     known_fields = {f.name for f in fields(CardOptions)}
     assert set(values) <= known_fields
-    return CardOptions(**values), problems
+    options = CardOptions(**values)
+    problems.extend(f"cards.layout: {p}" for p in layout_problems(options))
+    return options, problems
+
+
+def layout_folders(options: CardOptions) -> tuple[Path, ...]:
+    """Where layouts are looked up: the site's own folder first, then the shipped ones."""
+    shipped = templates() / "cards"
+    if options.layouts_folder is not None:
+        return (options.layouts_folder, shipped)
+    return (shipped,)
+
+
+def layout_problems(options: CardOptions) -> list[str]:
+    """Problems with the default layout and every layout it falls back to, found at load
+    time so a typo in ``cards.layout`` or a bad key in a layout file stops ``check`` too."""
+    _, problems = load_layouts((options.layout,), layout_folders(options))
+    return problems
 
 
 def _date_fields_example() -> dict[str, Any]:

@@ -26,7 +26,15 @@ from publisher.cards.encode import encode
 from publisher.cards.images import Source, SourceImageError, open_source, read_bytes
 from publisher.cards.layout import Box, Layout, TextStyle
 from publisher.cards.options import CardOptions
-from publisher.cards.text import Fitted, base_direction, clean_text, fit, size_steps
+from publisher.cards.text import (
+    ELLIPSIS,
+    Fitted,
+    base_direction,
+    clean_text,
+    fit,
+    graphemes,
+    size_steps,
+)
 from publisher.errors import CardError
 
 #: Bump when a change to the drawing code changes the pixels of an unchanged card.
@@ -148,7 +156,7 @@ def render_card(job: CardJob) -> Rendered:
     text_box = _text_bounds(placed, layout, canvas, job)
     text_rgb = _contrast(image, layout, canvas, text_box, options)
     if options.logo is not None and layout.logo is not None:
-        _draw_logo(image, options.logo, layout, canvas, notes)
+        _draw_logo(image, options.logo, layout, canvas, notes, options)
     drawn = _draw_text(image, placed, layout, canvas, text_rgb, options.min_contrast)
     try:
         encoded = encode(
@@ -190,7 +198,7 @@ def _load_image(job: CardJob, layout: Layout, notes: list[Note]) -> Source | Non
         _, _, w, h = canvas.box(layout.image.box)
         need = (w, h)
     try:
-        data = read_bytes(Path(job.image_path))
+        data = read_bytes(Path(job.image_path), max_bytes=options.max_image_bytes)
         return open_source(data, need=need, max_pixels=options.max_pixels)
     except SourceImageError as exc:
         notes.append(
@@ -241,11 +249,29 @@ def _chain(style: TextStyle, options: CardOptions) -> tuple[str, ...]:
     return (str(primary), *fonts.existing(options.fallback_fonts))
 
 
+#: More characters than any card can show; longer text is cut before fitting, so a
+#: 48 KB title costs no more to fit than a 2 KB one (the fitter ends it with an ellipsis).
+MAX_CARD_TEXT = 2000
+
+
+def _bounded(text: str) -> str:
+    if len(text) <= MAX_CARD_TEXT:
+        return text
+    kept: list[str] = []
+    size = 0
+    for cluster in graphemes(text[: MAX_CARD_TEXT + 64]):
+        if size + len(cluster) > MAX_CARD_TEXT:
+            break
+        kept.append(cluster)
+        size += len(cluster)
+    return "".join(kept).rstrip() + ELLIPSIS
+
+
 def _part_text(part: str, style: TextStyle, job: CardJob) -> str:
     if part == "title":
-        return clean_text(job.title)
+        return _bounded(clean_text(job.title))
     if part == "summary":
-        return clean_text(job.summary)
+        return _bounded(clean_text(job.summary))
     values = dict(job.fields)
     pieces = []
     for piece in (style.format or "").split(META_SEPARATOR):
@@ -255,7 +281,7 @@ def _part_text(part: str, style: TextStyle, job: CardJob) -> str:
             text = piece
         if text.strip():
             pieces.append(text.strip())
-    return clean_text(META_SEPARATOR.join(pieces))
+    return _bounded(clean_text(META_SEPARATOR.join(pieces)))
 
 
 def _layout_text(job: CardJob, layout: Layout, canvas: _Canvas, notes: list[Note]) -> list[_Placed]:
@@ -487,11 +513,17 @@ def _draw_scrim(
 
 
 def _draw_logo(
-    image: Image.Image, path: Path, layout: Layout, canvas: _Canvas, notes: list[Note]
+    image: Image.Image,
+    path: Path,
+    layout: Layout,
+    canvas: _Canvas,
+    notes: list[Note],
+    options: CardOptions,
 ) -> None:
     assert layout.logo is not None
     try:
-        logo = open_source(read_bytes(path), need=(1, 1), max_pixels=50_000_000).image
+        data = read_bytes(path, max_bytes=options.max_image_bytes)
+        logo = open_source(data, need=(1, 1), max_pixels=options.max_pixels).image
     except SourceImageError as exc:
         notes.append(Note(field="cards.logo", message=f"{path.name} {exc.message}", fix=exc.fix))
         return

@@ -73,12 +73,17 @@ def build_preview(
     jobs: int | None = None,
     live_check: LiveCheck | None = None,
     progress: ProgressFactory | None = None,
+    fetch_images: bool = False,
 ) -> PreviewResult:
     """Build the site (writing nothing in a dry run) and write the preview page.
 
+    The preview makes no network request of its own unless asked:
+
     ``live_check``: how to ask whether pages are live (see ``publisher.announce.live``);
-    by default nothing is asked and every page counts as live, so the preview makes no
-    network request of its own.
+    by default nothing is asked and every page counts as live.
+    ``fetch_images``: download remote ``ogImageUrl`` images not yet in the cache (the
+    posts may come from an untrusted pull request); by default a card uses a cached copy
+    or is drawn without its image, with a notice saying so.
     """
     build = (
         build_site(config, now=now, dry_run=dry_run, jobs=jobs, progress=progress)
@@ -100,6 +105,7 @@ def build_preview(
                 jobs=jobs,
                 root=config.root,
                 write_manifest=False,
+                fetch_remote=fetch_images,
             )
         sections = _sections(config, build, posts, cards, cache_dir, now, live_check, writer.root)
     known = {display_path(p.source, config.root) for p in build.read.posts}
@@ -212,7 +218,7 @@ def _sections(
                     status,
                     problems.get(file, ()),
                     view,
-                    image_width(source),
+                    image_width(source, config.cards.options),
                     shared,
                     announcements,
                     {k: d for k, d in decisions.items() if k[0] == post.id},

@@ -51,6 +51,11 @@ def preview_command() -> click.Command:
         is_flag=True,
         help="Ask each post's page whether it is live yet (makes network requests).",
     )
+    @click.option(
+        "--fetch-images",
+        is_flag=True,
+        help="Download remote ogImageUrl images not yet cached (makes network requests).",
+    )
     @common_options
     @click.pass_context
     def preview(
@@ -60,6 +65,7 @@ def preview_command() -> click.Command:
         serve: bool,
         port: int,
         check_live: bool,
+        fetch_images: bool,
         **given: Any,
     ) -> None:
         """Write preview/index.html: every post's card, link previews, announcements and warnings.
@@ -69,7 +75,13 @@ def preview_command() -> click.Command:
         """
         ctx.exit(
             run_preview(
-                ctx, given, open_page=open_page, serve=serve, port=port, check_live=check_live
+                ctx,
+                given,
+                open_page=open_page,
+                serve=serve,
+                port=port,
+                check_live=check_live,
+                fetch_images=fetch_images,
             )
         )
 
@@ -84,6 +96,7 @@ def run_preview(
     serve: bool,
     port: int,
     check_live: bool,
+    fetch_images: bool = False,
 ) -> int:
     from publisher.announce import PageCheck
     from publisher.cli import (
@@ -111,6 +124,7 @@ def run_preview(
         jobs=options.jobs,
         live_check=live_check,
         progress=console.progress,
+        fetch_images=fetch_images,
     )
     build = result.build
     console.problems((*build.read.problems, *build.problems, *result.site_problems))

@@ -14,13 +14,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Literal
 
-from PIL import Image, UnidentifiedImageError
-
 from publisher.announce import Announcement, Announcer, Card, Decision, redact
 from publisher.announce.redact import redact_data
 from publisher.announce.render import render_message
 from publisher.cards import Card as PublishedCard
+from publisher.cards.images import SourceImageError, probe
 from publisher.cards.meta import meta_html
+from publisher.cards.options import CardOptions
 from publisher.cards.text import clean_text
 from publisher.config import Config
 from publisher.errors import AnnounceError, Problem
@@ -144,14 +144,14 @@ def excerpt(html: str | None, words: int = EXCERPT_WORDS) -> str:
     return " ".join(kept) + (" …" if len(reader.words) > words else "")
 
 
-def image_width(path: Path | None) -> int | None:
-    """The pixel width of a source image (header only), or None if it cannot be read."""
+def image_width(path: Path | None, options: CardOptions) -> int | None:
+    """The pixel width of a source image (header only, with the cards stage's decoders and
+    caps), or None if it cannot be used; the cards stage reports why."""
     if path is None:
         return None
     try:
-        with Image.open(path) as image:
-            return int(image.size[0])
-    except (OSError, UnidentifiedImageError, ValueError):
+        return probe(path, max_bytes=options.max_image_bytes, max_pixels=options.max_pixels).size[0]
+    except SourceImageError:
         return None
 
 
