@@ -19,6 +19,7 @@ from publisher.announce.contract import Announcer
 from publisher.announce.render import render_message
 from publisher.announce.run import build_announcers
 from publisher.build import lint_feeds, load_posts, split_by_status
+from publisher.cards.check import check_cards as render_checks
 from publisher.config import Config
 from publisher.errors import AnnounceError, Problem
 from publisher.posts import Post, ReadResult, display_path
@@ -59,6 +60,21 @@ class CheckResult:
 def check_feeds(given: CheckInput) -> list[Problem]:
     """The feeds ``build`` would write, linted (well-formed, valid, links absolute)."""
     return lint_feeds(given.config, given.published)
+
+
+def check_cards(given: CheckInput) -> list[Problem]:
+    """What the cards stage would refuse (fonts, logo, layouts, ogLayout, image formats,
+    sizes, pixel bombs, remote URL schemes), judged from headers: nothing is decoded or
+    fetched."""
+    config = given.config
+    if not config.cards.enabled:
+        return []
+    return render_checks(
+        config.cards.options,
+        given.published,
+        root=config.root,
+        config_file=display_path(config.source, config.root),
+    )
 
 
 def check_announcements(given: CheckInput) -> list[Problem]:
@@ -110,7 +126,7 @@ def _render_failure(announcer: Announcer, post: Post) -> str | None:
 
 
 #: The validations ``check`` runs after reading the posts, in order.
-STEPS: tuple[Step, ...] = (check_feeds, check_announcements)
+STEPS: tuple[Step, ...] = (check_feeds, check_cards, check_announcements)
 
 
 def run_checks(

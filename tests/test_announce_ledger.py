@@ -137,6 +137,22 @@ def test_a_page_that_is_not_live_waits_for_the_next_run(tmp_path: Path) -> None:
     assert report.sent == 1
 
 
+def test_a_card_image_on_another_host_is_never_contacted(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    config = outbox(require_live=True)
+    announce([config], [], state)
+    post = make_post(1, og_image_url="http://169.254.169.254/latest/meta-data/")
+    asked: list[str] = []
+
+    def all_live(urls):  # type: ignore[no-untyped-def]
+        asked.extend(urls)
+        return dict.fromkeys(urls, True)
+
+    report = announce([config], [post], state, live_check=all_live)
+    assert report.sent == 1
+    assert asked == [post.page_url]
+
+
 def test_page_check_waits_for_a_deploy(tmp_path: Path) -> None:
     from fakes.platforms import SiteFake
 

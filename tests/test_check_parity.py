@@ -40,10 +40,6 @@ GOOD_POST = "---\ntitle: Good\ndate: 2024-01-02\n---\nHello.\n"
 # On a first run a target records what is published as its baseline and renders nothing;
 # --backfill makes announce render (and so refuse) what it would send.
 ANNOUNCE = ("announce", "--dry-run", "--backfill", "5")
-NEEDS_CARDS = pytest.mark.xfail(
-    strict=True, reason="needs cards/check (publisher/cards/check.py wired into check)"
-)
-NEEDS_READER = pytest.mark.xfail(strict=True, reason="needs the reader's tag-length check (posts/)")
 
 
 @dataclass(frozen=True)
@@ -143,7 +139,6 @@ CASES = [
         refused_code=0,
         check_code=0,
         line=r"^(error|warning): posts/long/index\.md(:\d+)?: tags",
-        marks=(NEEDS_READER,),
     ),
     Case(
         name="unknown card layout",
@@ -153,7 +148,6 @@ CASES = [
         refused_code=2,
         check_code=2,
         line=r"card layout 'heroo' not found; did you mean 'hero'\?",
-        marks=(NEEDS_CARDS,),
     ),
     Case(
         name="card layout with a bad key",
@@ -166,7 +160,6 @@ CASES = [
         refused_code=2,
         check_code=2,
         line=r"mine\.yaml: colour: unknown key",
-        marks=(NEEDS_CARDS,),
     ),
     Case(
         name="unknown ogLayout",
@@ -176,7 +169,6 @@ CASES = [
         refused_code=0,
         check_code=0,
         line=r"^warning: posts/good/index\.md: ogLayout card layout 'nope' does not exist",
-        marks=(NEEDS_CARDS,),
     ),
     Case(
         name="SVG ogImage",
@@ -188,8 +180,7 @@ CASES = [
         refused_by=("build",),
         refused_code=0,
         check_code=0,
-        line=r"^warning: posts/good/index\.md: ogImage ogImage 'card\.svg' is an SVG drawing",
-        marks=(NEEDS_CARDS,),
+        line=r"^warning: posts/good/index\.md: ogImage 'card\.svg' is an SVG drawing",
     ),
 ]
 

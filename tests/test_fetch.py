@@ -478,3 +478,39 @@ def test_https_is_verified_against_the_host_name(tmp_path: Path, tls_server: str
     policy = AddressPolicy.from_config(("127.0.0.0/8", "::1/128"))
     with pytest.raises(SourceImageError, match="TLS: CERTIFICATE_VERIFY_FAILED"):
         fetch(f"https://localhost:{port}/ok.png", tmp_path / "b", policy=policy)
+
+
+def test_announcements_never_fetch_a_card_url_inside_the_network() -> None:
+    """Bluesky and Mastodon upload the card; one known only by a post's ogImageUrl is fetched
+    under the same policy as the cards stage, never through the platform's session."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import requests
+
+    from publisher.announce.http import card_bytes
+
+    hits: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"secret metadata")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/latest/meta-data/"
+        with requests.Session() as session:
+            assert requests.get(url, timeout=5).content == b"secret metadata"
+            hits.clear()
+            assert card_bytes(session, "bluesky", None, url, limit=1_000_000) is None
+        assert hits == []
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -223,10 +223,12 @@ def card_bytes(
             data = None
         if data is not None:
             return data if len(data) <= limit else None
+    # The URL may be a post's own ogImageUrl: fetched like the cards stage fetches it
+    # (public addresses only, one deadline, a byte cap), never through the platform session.
+    from publisher.cards.fetch import FetchLimits, download
+    from publisher.cards.images import SourceImageError
+
     try:
-        response = session.get(url, timeout=DEFAULT_TIMEOUT)
-    except requests.RequestException:
+        return download(url, FetchLimits(timeout=DEFAULT_TIMEOUT[1], max_bytes=limit))
+    except SourceImageError:
         return None
-    if response.status_code != 200 or len(response.content) > limit:
-        return None
-    return response.content

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -334,6 +335,16 @@ def _plan(
     return jobs
 
 
+def _same_host(url: str, page_url: str) -> bool:
+    """Whether ``url`` is on the site's own host. Only such a card image is waited for: a
+    post's ogImageUrl elsewhere names a host the post chose, which a run (a pull request's
+    dry run included) must not be made to contact, and which no deploy of ours changes."""
+    try:
+        return urlsplit(url).netloc.lower() == urlsplit(page_url).netloc.lower()
+    except ValueError:
+        return False
+
+
 def _check_live(
     jobs: Sequence[_Job],
     cards: Mapping[str, Card] | None,
@@ -352,7 +363,9 @@ def _check_live(
         for p in job.planned:
             if (p.send or p.reason == "over_cap") and not p.post.is_link_post:
                 card = _card_for(p.post, cards)
-                urls[p.post.id] = [p.post.page_url] + ([card.url] if card is not None else [])
+                urls[p.post.id] = [p.post.page_url] + (
+                    [card.url] if card is not None and _same_host(card.url, p.post.page_url) else []
+                )
     if not urls:
         return set()
     if live_check is not None:

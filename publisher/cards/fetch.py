@@ -57,13 +57,22 @@ def cached_path(url: str, cache_dir: Path) -> Path:
 
 def fetch_image(url: str, *, cache_dir: Path, limits: FetchLimits) -> Path:
     """The path of the downloaded image; SourceImageError saying what went wrong."""
-    _check_scheme(url)
     target = cached_path(url, cache_dir)
     if target.is_file():
+        _check_scheme(url)
         return target
+    _store(target, download(url, limits))
+    return target
+
+
+def download(url: str, limits: FetchLimits) -> bytes:
+    """The bytes at ``url`` under the address policy, one deadline and the byte cap;
+    SourceImageError saying what went wrong. Also used by announcements that upload an
+    image they only know by URL, so a post cannot make them fetch from inside the network."""
+    _check_scheme(url)
     deadline = time.monotonic() + limits.timeout
     try:
-        data = _download(url, limits, deadline)
+        return _download(url, limits, deadline)
     except SourceImageError:
         raise
     except DeadlineExceeded:
@@ -90,8 +99,6 @@ def fetch_image(url: str, *, cache_dir: Path, limits: FetchLimits) -> Path:
             f"could not be fetched ({type(exc).__name__}: {exc})",
             "check the URL or put the image in the post's folder",
         ) from None
-    _store(target, data)
-    return target
 
 
 def _check_scheme(url: str) -> None:
