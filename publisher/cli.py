@@ -71,6 +71,8 @@ class Options:
     json: bool = False
     jobs: int | None = None
     detailed_exit_codes: bool = False
+    #: Seconds to wait for pages to go live; None: announce.live_wait (0 in a dry run).
+    live_wait: float | None = None
 
 
 def common_options(command: F) -> F:
@@ -111,6 +113,13 @@ def common_options(command: F) -> F:
             help="Worker processes. Default: one per core.",
         ),
         click.option(
+            "--live-wait",
+            type=click.FloatRange(0),
+            default=None,
+            metavar="SECONDS",
+            help="Wait this long for pages to go live. Default: announce.live_wait; 0 in a dry run.",
+        ),
+        click.option(
             "--detailed-exit-codes",
             is_flag=True,
             default=None,
@@ -126,7 +135,8 @@ def _merge(ctx: click.Context, **given: Any) -> Options:
     options: Options = ctx.ensure_object(Options)
     for key, value in given.items():
         name = "json" if key == "json_" else key
-        if value is not None and value != 0:
+        # 0 is -v's "not given"; --live-wait 0 is a value.
+        if value is not None and (value != 0 or name == "live_wait"):
             setattr(options, name, value)
     return options
 
@@ -264,7 +274,7 @@ def _report(
     }
 
 
-def run_build(options: Options, command: str) -> int:
+def run_build(options: Options, command: str, flags: AnnounceFlags | None = None) -> int:
     console = Console(options)
     config = find_config(options, console)
     now = resolve_now(options, config)
@@ -315,7 +325,9 @@ def run_build(options: Options, command: str) -> int:
     code = EXIT_POSTS_SKIPPED if failed else EXIT_OK
     announced: AnnounceReport | None = None
     if command == "publish":
-        announced = _announce(options, console, config, result.published, now, AnnounceFlags())
+        announced = _announce(
+            options, console, config, result.published, now, flags or AnnounceFlags()
+        )
         if announced is not None and not announced.ok:
             code = code or EXIT_ANNOUNCE_FAILED
     changed = any(w.status != "unchanged" for w in result.writes) or bool(result.deleted)
@@ -350,7 +362,9 @@ def _announce(
     now: datetime,
     flags: AnnounceFlags,
 ) -> AnnounceReport | None:
-    github_masks(click.echo)
+    # The runner reads workflow commands from stderr too: --json keeps stdout pure JSON.
+    github_masks(lambda line: click.echo(line, err=options.json))
+    config = _with_live_wait(options, config)
     unknown = [name for name in flags.only if name not in {t.name for t in config.announce.targets}]
     if unknown:
         raise click.BadParameter(f"no target named {', '.join(unknown)}", param_hint="--target")
@@ -391,6 +405,18 @@ def _announce(
             console.say(decision.line(), level=1)
     console.say(report.summary())
     return report
+
+
+def _with_live_wait(options: Options, config: Config) -> Config:
+    """A dry run (a pull request's preview) does not wait for pages unless --live-wait asks."""
+    wait = options.live_wait
+    if wait is None and options.dry_run:
+        wait = 0.0
+    if wait is None or wait == config.announce.live_wait:
+        return config
+    return dataclasses.replace(
+        config, announce=dataclasses.replace(config.announce, live_wait=wait)
+    )
 
 
 def run_announce(options: Options, flags: AnnounceFlags) -> int:
@@ -438,17 +464,30 @@ def run_check(options: Options) -> int:
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--backfill",
+    type=click.IntRange(0),
+    default=0,
+    metavar="N",
+    help="On a target's first run, announce its newest N posts instead of none.",
+)
 @common_options
-@click.version_option(__version__, prog_name="publish")
+@click.version_option(__version__, "-V", "--version", prog_name="publish")
 @click.pass_context
-def cli(ctx: click.Context, /, **given: Any) -> None:
+def cli(ctx: click.Context, /, backfill: int, **given: Any) -> None:
     """Build feeds, cards and announcements from a folder of markdown posts.
 
     With no command, runs the whole pipeline: build, then announce.
     """
     options = _merge(ctx, **given)
     if ctx.invoked_subcommand is None:
-        ctx.exit(run_build(options, "publish"))
+        ctx.exit(run_build(options, "publish", AnnounceFlags(backfill=backfill)))
+    elif backfill:
+        raise click.UsageError(
+            f"--backfill goes after the command: publish {ctx.invoked_subcommand} --backfill N"
+            if ctx.invoked_subcommand == "announce"
+            else "--backfill is for `publish` alone or `publish announce`"
+        )
 
 
 @cli.command()
