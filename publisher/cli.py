@@ -83,7 +83,7 @@ def common_options(command: F) -> F:
             "config",
             type=click.Path(dir_okay=False),
             default=None,
-            help="Config file. Default: $PUBLISHER_CONFIG, ./config.yaml, else the built-in example site.",
+            help="Config file. Default: $PUBLISHER_CONFIG, ./config.yaml, else (in an empty folder) the example site.",
         ),
         click.option(
             "--dry-run",
@@ -200,8 +200,16 @@ def find_config(options: Options, console: Console) -> Config:
         return load_config(Path(path))
     if Path("config.yaml").is_file():
         return load_config(Path("config.yaml"))
-    example = load_config(resources.example_config())
     cwd = Path.cwd()
+    if any(cwd.iterdir()):
+        # The example writes public/, .publisher/ and outbox.jsonl here: only where that
+        # cannot mix with someone's files (a site folder run without its config, a home).
+        raise PublisherError(
+            f"no config.yaml in {cwd}: create a config.yaml (see the README's Quick start "
+            "and Config reference) or pass --config FILE. The built-in example site runs "
+            "only in an empty folder"
+        )
+    example = load_config(resources.example_config())
     console.say(
         f"no config.yaml here: using the built-in example site; output goes to {cwd / 'public'}, "
         f"announcements to {cwd / 'outbox.jsonl'}. "
