@@ -19,8 +19,8 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,6 +34,7 @@ from publisher.announcing import announce_posts, ledger_path
 from publisher.automation.cli import automation
 from publisher.build import (
     MANIFEST_FILE,
+    READING,
     BuildResult,
     build_site,
     load_posts,
@@ -49,6 +50,7 @@ from publisher.output import OutputWriter
 from publisher.posts import Post, Progress, ReadResult
 from publisher.posts.fields import FieldProblem, parse_date
 from publisher.preview.cli import preview_command
+from publisher.progress import StageProgress, display_mode
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -167,6 +169,10 @@ class Console:
 
     def __init__(self, options: Options) -> None:
         self.options = options
+        #: Shows long stages (a bar, or plain lines in CI) and times every stage.
+        self.stages = StageProgress(
+            display_mode(quiet=options.quiet, stream=sys.stderr), sys.stderr
+        )
 
     def say(self, text: str, *, level: int = 0) -> None:
         if not self.options.quiet and self.options.verbose >= level:
@@ -184,14 +190,9 @@ class Console:
             if problem.severity == "error" or not self.options.quiet:
                 click.echo(f"{problem.severity}: {problem}", err=True)
 
-    @contextmanager
-    def progress(self, total: int, label: str) -> Iterator[Progress | None]:
-        """A progress bar on a terminal for long work; nothing in CI logs."""
-        if self.options.quiet or total < 100 or not sys.stderr.isatty():
-            yield None
-            return
-        with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
-            yield bar.update
+    def progress(self, total: int, label: str) -> AbstractContextManager[Progress | None]:
+        """A bar per long stage on a terminal, plain lines in CI, nothing with -q."""
+        return self.stages(total, label)
 
 
 def find_config(options: Options, console: Console) -> Config:
@@ -298,7 +299,7 @@ def run_build(options: Options, command: str, flags: AnnounceFlags | None = None
             len(result.published),
             len(result.drafts),
             len(result.scheduled),
-            time.perf_counter() - started,
+            console.stages.seconds(READING),
         )
     )
     for post in result.scheduled:
@@ -333,9 +334,10 @@ def run_build(options: Options, command: str, flags: AnnounceFlags | None = None
     code = EXIT_POSTS_SKIPPED if failed else EXIT_OK
     announced: AnnounceReport | None = None
     if command == "publish":
-        announced = _announce(
-            options, console, config, result.published, now, flags or AnnounceFlags()
-        )
+        with console.progress(0, "announcing"):
+            announced = _announce(
+                options, console, config, result.published, now, flags or AnnounceFlags()
+            )
         if announced is not None and not announced.ok:
             code = code or EXIT_ANNOUNCE_FAILED
     changed = any(w.status != "unchanged" for w in result.writes) or bool(result.deleted)
@@ -344,8 +346,14 @@ def run_build(options: Options, command: str, flags: AnnounceFlags | None = None
     if options.json:
         report = _report(command, config, now, read, options.dry_run, result, code, result.problems)
         report["announce"] = announced.as_dict() if announced is not None else None
+        report["timings"] = _timings(console, started)
         click.echo(dump_json(report))
     return code
+
+
+def _timings(console: Console, started: float) -> dict[str, float]:
+    """Seconds per stage ("reading posts", "rendering cards", ...) and in all."""
+    return {**console.stages.report(), "total": round(time.perf_counter() - started, 3)}
 
 
 def _nothing_announced(options: Options, report: AnnounceReport | None) -> bool:
@@ -449,7 +457,7 @@ def run_check(options: Options) -> int:
     config = find_config(options, console)
     now = resolve_now(options, config)
     started = time.perf_counter()
-    result = run_checks(config, now=now, jobs=options.jobs)
+    result = run_checks(config, now=now, jobs=options.jobs, progress=console.progress)
     every = result.every
     console.problems(every)
     errors = result.errors
@@ -459,15 +467,15 @@ def run_check(options: Options) -> int:
             len(result.published),
             len(result.drafts),
             len(result.scheduled),
-            time.perf_counter() - started,
+            console.stages.seconds(READING),
         )
     )
     console.say(f"{errors} errors, {len(every) - errors} warnings")
     code = EXIT_POSTS_SKIPPED if errors else EXIT_OK
     if options.json:
-        click.echo(
-            dump_json(_report("check", config, now, result.read, True, None, code, result.problems))
-        )
+        report = _report("check", config, now, result.read, True, None, code, result.problems)
+        report["timings"] = _timings(console, started)
+        click.echo(dump_json(report))
     return code
 
 
