@@ -17,7 +17,7 @@ from typing import ClassVar
 
 import pytest
 import yaml
-from automation_runner import ACTION, REPO, ActionRun, SiteRepo, git, run_action
+from automation_runner import ACTION, NOW, REPO, ActionRun, SiteRepo, git, run_action
 
 WORKFLOWS = sorted((REPO / "examples" / "github").glob("*.yml"))
 #: How the examples name this action: the user pins their release's full commit SHA.
@@ -440,3 +440,39 @@ def test_a_dry_run_does_not_wait_for_pages_unless_asked(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert _NotLiveYet.seen == ["/2026-05-10-a/"]  # asked once: no 10 s wait and a second ask
     assert "2026-05-10-a: not_live" in done.stdout
+
+
+def _documented_args() -> list[str]:
+    """Every example of the `args` input: action.yml's description and the docs' table."""
+    description = yaml.safe_load(ACTION.read_text("utf-8"))["inputs"]["args"]["description"]
+    docs = (REPO / "docs" / "automation.md").read_text("utf-8")
+    (row,) = [line for line in docs.splitlines() if line.startswith("| `args` |")]
+    found = re.findall(r"`([^`]+)`", description) + re.findall(r"`([^`]+)`", row)[1:]
+    return sorted({a for a in found if a.startswith(("--", "announce"))})
+
+
+@pytest.mark.parametrize("args", _documented_args())
+def test_every_documented_args_example_is_accepted(args: str, tmp_path: Path) -> None:
+    """The Publish step's own command line, with each documented `args` value."""
+    post = tmp_path / "posts" / "2026-05-10-a"
+    post.mkdir(parents=True)
+    (post / "index.md").write_text(
+        "---\ntitle: A\ndate: '2026-05-10T10:00:00Z'\n---\n\nBody.\n", encoding="utf-8"
+    )
+    (tmp_path / "config.yaml").write_text(
+        "site:\n  title: T\n  url: https://blog.example.org\ncards:\n  enabled: false\n"
+        "announce:\n  targets:\n    - kind: outbox\n      name: slack\n      path: out.jsonl\n",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PUBLISHER_", "GITHUB_"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "publisher", "--json", "--dry-run", "--now", NOW, *args.split()],
+        cwd=tmp_path,
+        env={**env, "GITHUB_ACTIONS": "true"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["exit_code"] == 0
