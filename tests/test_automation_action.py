@@ -4,6 +4,7 @@ example workflow."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -476,3 +477,107 @@ def test_every_documented_args_example_is_accepted(args: str, tmp_path: Path) ->
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["exit_code"] == 0
+
+
+# -- the explicit token, over a real git smart-HTTP server on 127.0.0.1 -------------------
+
+
+class _GitHost(BaseHTTPRequestHandler):
+    """GitHub's side of a fetch and a push: ``git http-backend`` behind Basic auth, as
+    GitHub takes a token (user ``x-access-token``)."""
+
+    root: ClassVar[Path]
+    token: ClassVar[str]
+    seen: ClassVar[list[tuple[str, int]]] = []
+
+    def _serve(self) -> None:
+        scheme, _, credentials = self.headers.get("Authorization", "").partition(" ")
+        expected = base64.b64encode(f"x-access-token:{self.token}".encode()).decode()
+        # The auth scheme is case-insensitive (RFC 7235); actions/checkout writes "basic".
+        if scheme.lower() != "basic" or credentials != expected:
+            self.seen.append((self.path, 401))
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="GitHub"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        path, _, query = self.path.partition("?")
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "GIT_PROJECT_ROOT": str(self.root),
+            "GIT_HTTP_EXPORT_ALL": "1",
+            "REMOTE_USER": "x-access-token",
+            "REQUEST_METHOD": self.command,
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+            "CONTENT_LENGTH": str(len(body)),
+            "HTTP_GIT_PROTOCOL": self.headers.get("Git-Protocol", ""),
+        }
+        done = subprocess.run(
+            ["git", "http-backend"], input=body, env=env, capture_output=True, check=False
+        )
+        head, _, payload = done.stdout.partition(b"\r\n\r\n")
+        status = 200
+        headers = []
+        for line in head.decode("latin-1").split("\r\n"):
+            name, _, value = line.partition(": ")
+            if name.lower() == "status":
+                status = int(value.split()[0])
+            elif name:
+                headers.append((name, value))
+        self.seen.append((self.path, status))
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = _serve
+    do_POST = _serve
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_the_state_branch_is_fetched_and_pushed_with_the_token_input(site: SiteRepo) -> None:
+    """persist-credentials: false leaves the checkout no credentials: restore and save
+    authenticate with the `token` input alone, and the token is never printed."""
+    token = "ghs_" + "t0kenForTheStateBranch" * 2
+    git(site.origin, "config", "http.receivepack", "true")
+    _GitHost.root, _GitHost.token = site.root, token
+    _GitHost.seen = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _GitHost)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host = f"http://127.0.0.1:{server.server_port}"
+    try:
+
+        def runner(token_input: str) -> ActionRun:
+            workspace = site.checkout()
+            git(workspace, "remote", "set-url", "origin", f"{host}/origin.git")
+            return ActionRun(
+                workspace,
+                inputs={"args": f"--now {NOW}", "token": token_input},
+                env={"GITHUB_SERVER_URL": host},
+            ).run()
+
+        refused = runner("")  # no token and no persisted credentials: git cannot fetch
+        assert refused.results["restore"] != 0 and "publish" not in refused.results
+        assert ("/origin.git/info/refs?service=git-upload-pack", 401) in _GitHost.seen
+
+        first = runner(token)
+        assert first.results["restore"] == 0 and first.results["save"] == 0, first.log
+        assert site.branch_head() is not None  # pushed over HTTP with the token
+        site.merge("2026-05-20-new-one")
+        second = runner(token)
+        assert second.results["save"] == 0, second.log
+        assert announced(site) == ["2026-05-20-new-one"]
+        assert any(p.endswith("git-receive-pack") and s == 200 for p, s in _GitHost.seen)
+        basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+        for run in (first, second):
+            assert token not in run.log and f"::add-mask::{basic}" in run.logs["restore"]
+    finally:
+        server.shutdown()
+        server.server_close()
