@@ -9,8 +9,9 @@ in one of three ways chosen by :func:`display_mode`:
     On a terminal: a bar per stage with the count and the time left.
 ``lines``
     In CI (``CI=true``) or when stderr is not a terminal (a log file): a plain line when
-    another 10% is done or :data:`LINE_EVERY` seconds passed, whichever comes first, and
-    one when the stage ends; no control characters, so logs stay readable.
+    another 10% is done or :data:`LINE_EVERY` seconds passed, whichever comes first (from
+    :data:`FIRST_LINE_AFTER` seconds in), and one when the stage ends; no control
+    characters, so logs stay readable.
 ``off``
     ``-q``: nothing.
 
@@ -35,6 +36,9 @@ Mode = Literal["bar", "lines", "off"]
 Step = Callable[[int], None]
 #: In ``lines`` mode, a line at least this often (seconds) while a stage runs.
 LINE_EVERY = 10.0
+#: In ``lines`` mode, no line before a stage ran this long (seconds): a stage over in a
+#: blink gets its closing line only, not ten lines in a tenth of a second.
+FIRST_LINE_AFTER = 1.0
 MIN_TOTAL = 100
 
 
@@ -108,7 +112,8 @@ class StageProgress:
             done = min(total, done + count)
             now = self.clock()
             tenth = done * 10 // total
-            if done < total and (tenth > shown_tenth or now - shown_at >= self.line_every):
+            due = tenth > shown_tenth or now - shown_at >= self.line_every
+            if done < total and due and now - started >= FIRST_LINE_AFTER:
                 shown_tenth, shown_at = tenth, now
                 spent = now - started
                 left = spent * (total - done) / done if done else 0.0
@@ -118,7 +123,13 @@ class StageProgress:
                 )
 
         yield step
-        say(f"{label}: {done}/{total} done in {_duration(self.clock() - started)}")
+        spent = _duration(self.clock() - started)
+        # Fewer steps than planned: the rest needed no work (a dry run renders no card).
+        say(
+            f"{label}: {done}/{total} done in {spent}"
+            if done == total
+            else f"{label}: done in {spent}"
+        )
 
     def seconds(self, label: str) -> float:
         """How long the stage ``label`` took (0 if it did not run)."""

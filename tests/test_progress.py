@@ -47,14 +47,14 @@ def test_lines_every_tenth_or_every_interval_with_counts_and_time_left() -> None
     with stages(200, "reading posts") as step:
         assert step is not None
         for _ in range(200):
-            clock.now += 0.05  # 10 s in all: lines come from the 10% steps
+            clock.now += 0.25  # 50 s in all, 5 s per 10%: lines come from the 10% steps
             step(1)
     lines = out.getvalue().splitlines()
-    assert lines[0] == "reading posts: 20/200 (10%), 1.0 s, about 9.0 s left"
-    assert lines[-2] == "reading posts: 180/200 (90%), 9.0 s, about 1.0 s left"
-    assert lines[-1] == "reading posts: 200/200 done in 10.0 s"
+    assert lines[0] == "reading posts: 20/200 (10%), 5.0 s, about 45.0 s left"
+    assert lines[-2] == "reading posts: 180/200 (90%), 45.0 s, about 5.0 s left"
+    assert lines[-1] == "reading posts: 200/200 done in 50.0 s"
     assert len(lines) == 10
-    assert stages.report() == {"reading posts": 10.0}
+    assert stages.report() == {"reading posts": 50.0}
 
     slow, out = Clock(), io.StringIO()
     stages = StageProgress("lines", out, clock=slow, line_every=10.0)
@@ -105,6 +105,20 @@ def test_a_stage_that_fails_is_timed_and_not_reported_done() -> None:
         raise RuntimeError("boom")
     assert "done" not in out.getvalue()
     assert stages.report() == {"rendering cards": 1.0}
+
+
+def test_a_quick_stage_gets_its_closing_line_only() -> None:
+    clock, out = Clock(), io.StringIO()
+    stages = StageProgress("lines", out, clock=clock)
+    with stages(300, "reading posts") as step:
+        assert step is not None
+        for _ in range(300):
+            clock.now += 0.001
+            step(1)
+    assert out.getvalue() == "reading posts: 300/300 done in 0.3 s\n"
+    with stages(300, "rendering cards"):  # a dry run: no card needed rendering
+        clock.now += 0.2
+    assert out.getvalue().splitlines()[-1] == "rendering cards: done in 0.2 s"
 
 
 # -- the command, end to end -------------------------------------------------------------
