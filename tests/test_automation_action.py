@@ -581,3 +581,26 @@ def test_the_state_branch_is_fetched_and_pushed_with_the_token_input(site: SiteR
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_config_working_directory_and_state_branch_inputs(site: SiteRepo) -> None:
+    """A site kept in a subfolder with its own config name and ledger branch."""
+    web = site.author / "web"
+    web.mkdir()
+    git(site.author, "mv", "config.yaml", "web/blog.yaml")
+    git(site.author, "mv", "posts", "web/posts")
+    site.merge()
+    inputs = {"working-directory": "web", "config": "blog.yaml", "state-branch": "ledger"}
+    first = run_action(site, **inputs)
+    assert first.results["publish"] == 0, first.log
+    assert first.outputs["posts-built"] == "2"
+    assert site.branch_head("ledger") is not None and site.branch_head() is None
+    site.merge("2026-05-20-new-one")  # SiteRepo writes posts/ at the root: move it in
+    git(site.author, "mv", "posts/2026-05-20-new-one", "web/posts/2026-05-20-new-one")
+    site.merge()
+    second = run_action(site, **inputs)
+    assert second.outputs["announcements-sent"] == "1", second.log
+    assert announced(site) == ["2026-05-20-new-one"]
+    steps = yaml.safe_load(ACTION.read_text("utf-8"))["runs"]["steps"]
+    setup = next(s for s in steps if str(s.get("uses", "")).startswith("actions/setup-python@"))
+    assert setup["with"]["python-version"] == "${{ inputs.python-version }}"
