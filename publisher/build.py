@@ -48,11 +48,16 @@ class BuildResult:
     deleted: tuple[str, ...] = ()
 
 
+#: The stage labels given to the progress factory (also the keys of the report's timings).
+READING = "reading posts"
+RENDERING = "rendering cards"
+FEEDS = "building feeds"
+
 #: Makes a progress callback for ``total`` steps of work called ``label`` (or None).
 ProgressFactory = Callable[[int, str], AbstractContextManager[Progress | None]]
 
 
-def _no_progress(total: int, label: str) -> AbstractContextManager[Progress | None]:
+def no_progress(total: int, label: str) -> AbstractContextManager[Progress | None]:
     return nullcontext(None)
 
 
@@ -79,11 +84,11 @@ def build_site(
     now: datetime,
     dry_run: bool = False,
     jobs: int | None = None,
-    progress: ProgressFactory = _no_progress,
+    progress: ProgressFactory = no_progress,
 ) -> BuildResult:
     """Read the posts and write every output file; in a dry run, write nothing."""
     files = len(list(config.posts.folder.glob(config.posts.glob)))
-    with progress(files, "reading posts") as bar:
+    with progress(files, READING) as bar:
         read = load_posts(config, readonly=dry_run, jobs=jobs, progress=bar)
     published, drafts, scheduled = split_by_status(read, now)
     writer = OutputWriter(config.output, dry_run=dry_run)
@@ -119,7 +124,7 @@ def _write_outputs(
     problems: list[Problem] = []
     cards: CardsResult | None = None
     if config.cards.enabled:
-        with progress(len(published), "rendering cards") as bar:
+        with progress(len(published), RENDERING) as bar:
             cards = build_cards(
                 config.site,
                 published,
@@ -133,7 +138,8 @@ def _write_outputs(
             )
         problems.extend(cards.problems)
     if config.feeds.enabled:
-        feeds = output_feeds(config, published, dry_run=dry_run)
+        with progress(0, FEEDS):  # timed, not shown: no per-post callback
+            feeds = output_feeds(config, published, dry_run=dry_run)
         for path, data in feeds.items():
             writer.write_bytes(path, data)
         if not dry_run and config.feeds.options.hub is not None:

@@ -18,7 +18,14 @@ from datetime import datetime
 from publisher.announce.contract import Announcer
 from publisher.announce.render import render_message
 from publisher.announce.run import build_announcers
-from publisher.build import lint_feeds, load_posts, split_by_status
+from publisher.build import (
+    READING,
+    ProgressFactory,
+    lint_feeds,
+    load_posts,
+    no_progress,
+    split_by_status,
+)
 from publisher.cards.check import check_cards as render_checks
 from publisher.config import Config
 from publisher.errors import AnnounceError, Problem
@@ -130,13 +137,21 @@ STEPS: tuple[Step, ...] = (check_feeds, check_cards, check_announcements)
 
 
 def run_checks(
-    config: Config, *, now: datetime, jobs: int | None = None, steps: Sequence[Step] = STEPS
+    config: Config,
+    *,
+    now: datetime,
+    jobs: int | None = None,
+    steps: Sequence[Step] = STEPS,
+    progress: ProgressFactory = no_progress,
 ) -> CheckResult:
     """Read the posts (the cache is only read) and run every step; write nothing."""
-    read = load_posts(config, readonly=True, jobs=jobs)
+    files = len(list(config.posts.folder.glob(config.posts.glob)))
+    with progress(files, READING) as bar:
+        read = load_posts(config, readonly=True, jobs=jobs, progress=bar)
     published, drafts, scheduled = split_by_status(read, now)
     given = CheckInput(config=config, now=now, read=read, published=published)
-    problems = tuple(problem for step in steps for problem in step(given))
+    with progress(0, "checking"):
+        problems = tuple(problem for step in steps for problem in step(given))
     return CheckResult(
         read=read,
         published=published,

@@ -20,8 +20,8 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -35,6 +35,7 @@ from publisher.announcing import announce_posts, ledger_path
 from publisher.automation.cli import automation
 from publisher.build import (
     MANIFEST_FILE,
+    READING,
     BuildResult,
     build_site,
     load_posts,
@@ -50,6 +51,7 @@ from publisher.output import OutputWriter
 from publisher.posts import Post, Progress, ReadResult
 from publisher.posts.fields import FieldProblem, parse_date
 from publisher.preview.cli import preview_command
+from publisher.progress import StageProgress, display_mode
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -72,6 +74,8 @@ class Options:
     json: bool = False
     jobs: int | None = None
     detailed_exit_codes: bool = False
+    #: Seconds to wait for pages to go live; None: announce.live_wait (0 in a dry run).
+    live_wait: float | None = None
 
 
 def common_options(command: F) -> F:
@@ -82,7 +86,7 @@ def common_options(command: F) -> F:
             "config",
             type=click.Path(dir_okay=False),
             default=None,
-            help="Config file. Default: $PUBLISHER_CONFIG, ./config.yaml, else the built-in example site.",
+            help="Config file. Default: $PUBLISHER_CONFIG, ./config.yaml, else (in an empty folder) the example site.",
         ),
         click.option(
             "--dry-run",
@@ -112,6 +116,13 @@ def common_options(command: F) -> F:
             help="Worker processes. Default: one per core.",
         ),
         click.option(
+            "--live-wait",
+            type=click.FloatRange(0),
+            default=None,
+            metavar="SECONDS",
+            help="Wait this long for pages to go live. Default: announce.live_wait; 0 in a dry run.",
+        ),
+        click.option(
             "--detailed-exit-codes",
             is_flag=True,
             default=None,
@@ -127,7 +138,8 @@ def _merge(ctx: click.Context, **given: Any) -> Options:
     options: Options = ctx.ensure_object(Options)
     for key, value in given.items():
         name = "json" if key == "json_" else key
-        if value is not None and value != 0:
+        # 0 is -v's "not given"; --live-wait 0 is a value.
+        if value is not None and (value != 0 or name == "live_wait"):
             setattr(options, name, value)
     return options
 
@@ -158,6 +170,10 @@ class Console:
 
     def __init__(self, options: Options) -> None:
         self.options = options
+        #: Shows long stages (a bar, or plain lines in CI) and times every stage.
+        self.stages = StageProgress(
+            display_mode(quiet=options.quiet, stream=sys.stderr), sys.stderr
+        )
 
     def say(self, text: str, *, level: int = 0) -> None:
         if not self.options.quiet and self.options.verbose >= level:
@@ -175,14 +191,9 @@ class Console:
             if problem.severity == "error" or not self.options.quiet:
                 click.echo(f"{problem.severity}: {problem}", err=True)
 
-    @contextmanager
-    def progress(self, total: int, label: str) -> Iterator[Progress | None]:
-        """A progress bar on a terminal for long work; nothing in CI logs."""
-        if self.options.quiet or total < 100 or not sys.stderr.isatty():
-            yield None
-            return
-        with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
-            yield bar.update
+    def progress(self, total: int, label: str) -> AbstractContextManager[Progress | None]:
+        """A bar per long stage on a terminal, plain lines in CI, nothing with -q."""
+        return self.stages(total, label)
 
 
 def find_config(options: Options, console: Console) -> Config:
@@ -191,8 +202,16 @@ def find_config(options: Options, console: Console) -> Config:
         return load_config(Path(path))
     if Path("config.yaml").is_file():
         return load_config(Path("config.yaml"))
-    example = load_config(resources.example_config())
     cwd = Path.cwd()
+    if any(cwd.iterdir()):
+        # The example writes public/, .publisher/ and outbox.jsonl here: only where that
+        # cannot mix with someone's files (a site folder run without its config, a home).
+        raise PublisherError(
+            f"no config.yaml in {cwd}: create a config.yaml (see the README's Quick start "
+            "and Config reference) or pass --config FILE. The built-in example site runs "
+            "only in an empty folder"
+        )
+    example = load_config(resources.example_config())
     console.say(
         f"no config.yaml here: using the built-in example site; output goes to {cwd / 'public'}, "
         f"announcements to {cwd / 'outbox.jsonl'}. "
@@ -265,7 +284,7 @@ def _report(
     }
 
 
-def run_build(options: Options, command: str) -> int:
+def run_build(options: Options, command: str, flags: AnnounceFlags | None = None) -> int:
     console = Console(options)
     config = find_config(options, console)
     now = resolve_now(options, config)
@@ -281,7 +300,7 @@ def run_build(options: Options, command: str) -> int:
             len(result.published),
             len(result.drafts),
             len(result.scheduled),
-            time.perf_counter() - started,
+            console.stages.seconds(READING),
         )
     )
     for post in result.scheduled:
@@ -316,7 +335,10 @@ def run_build(options: Options, command: str) -> int:
     code = EXIT_POSTS_SKIPPED if failed else EXIT_OK
     announced: AnnounceReport | None = None
     if command == "publish":
-        announced = _announce(options, console, config, result.published, now, AnnounceFlags())
+        with console.progress(0, "announcing"):
+            announced = _announce(
+                options, console, config, result.published, now, flags or AnnounceFlags()
+            )
         if announced is not None and not announced.ok:
             code = code or EXIT_ANNOUNCE_FAILED
         if announced is not None and announced.interrupted:
@@ -327,8 +349,14 @@ def run_build(options: Options, command: str) -> int:
     if options.json:
         report = _report(command, config, now, read, options.dry_run, result, code, result.problems)
         report["announce"] = announced.as_dict() if announced is not None else None
+        report["timings"] = _timings(console, started)
         click.echo(dump_json(report))
     return code
+
+
+def _timings(console: Console, started: float) -> dict[str, float]:
+    """Seconds per stage ("reading posts", "rendering cards", ...) and in all."""
+    return {**console.stages.report(), "total": round(time.perf_counter() - started, 3)}
 
 
 def _nothing_announced(options: Options, report: AnnounceReport | None) -> bool:
@@ -354,7 +382,9 @@ def _announce(
     now: datetime,
     flags: AnnounceFlags,
 ) -> AnnounceReport | None:
-    github_masks(click.echo)
+    # The runner reads workflow commands from stderr too: --json keeps stdout pure JSON.
+    github_masks(lambda line: click.echo(line, err=options.json))
+    config = _with_live_wait(options, config)
     unknown = [name for name in flags.only if name not in {t.name for t in config.announce.targets}]
     if unknown:
         raise click.BadParameter(f"no target named {', '.join(unknown)}", param_hint="--target")
@@ -398,6 +428,18 @@ def _announce(
     return report
 
 
+def _with_live_wait(options: Options, config: Config) -> Config:
+    """A dry run (a pull request's preview) does not wait for pages unless --live-wait asks."""
+    wait = options.live_wait
+    if wait is None and options.dry_run:
+        wait = 0.0
+    if wait is None or wait == config.announce.live_wait:
+        return config
+    return dataclasses.replace(
+        config, announce=dataclasses.replace(config.announce, live_wait=wait)
+    )
+
+
 def run_announce(options: Options, flags: AnnounceFlags) -> int:
     console = Console(options)
     config = find_config(options, console)
@@ -422,7 +464,7 @@ def run_check(options: Options) -> int:
     config = find_config(options, console)
     now = resolve_now(options, config)
     started = time.perf_counter()
-    result = run_checks(config, now=now, jobs=options.jobs)
+    result = run_checks(config, now=now, jobs=options.jobs, progress=console.progress)
     every = result.every
     console.problems(every)
     errors = result.errors
@@ -432,30 +474,43 @@ def run_check(options: Options) -> int:
             len(result.published),
             len(result.drafts),
             len(result.scheduled),
-            time.perf_counter() - started,
+            console.stages.seconds(READING),
         )
     )
     console.say(f"{errors} errors, {len(every) - errors} warnings")
     code = EXIT_POSTS_SKIPPED if errors else EXIT_OK
     if options.json:
-        click.echo(
-            dump_json(_report("check", config, now, result.read, True, None, code, result.problems))
-        )
+        report = _report("check", config, now, result.read, True, None, code, result.problems)
+        report["timings"] = _timings(console, started)
+        click.echo(dump_json(report))
     return code
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--backfill",
+    type=click.IntRange(0),
+    default=0,
+    metavar="N",
+    help="On a target's first run, announce its newest N posts instead of none.",
+)
 @common_options
-@click.version_option(__version__, prog_name="publish")
+@click.version_option(__version__, "-V", "--version", prog_name="publish")
 @click.pass_context
-def cli(ctx: click.Context, /, **given: Any) -> None:
+def cli(ctx: click.Context, /, backfill: int, **given: Any) -> None:
     """Build feeds, cards and announcements from a folder of markdown posts.
 
     With no command, runs the whole pipeline: build, then announce.
     """
     options = _merge(ctx, **given)
     if ctx.invoked_subcommand is None:
-        ctx.exit(run_build(options, "publish"))
+        ctx.exit(run_build(options, "publish", AnnounceFlags(backfill=backfill)))
+    elif backfill:
+        raise click.UsageError(
+            f"--backfill goes after the command: publish {ctx.invoked_subcommand} --backfill N"
+            if ctx.invoked_subcommand == "announce"
+            else "--backfill is for `publish` alone or `publish announce`"
+        )
 
 
 @cli.command()

@@ -75,7 +75,11 @@ class Problem:
 
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
-        text = f"{where}: {self.field + ' ' if self.field else ''}{self.message}"
+        # A message that already starts with its field ("ogImage 'x.png' is not ...") does
+        # not get it twice.
+        field = self.field or ""
+        named = bool(field) and not self.message.startswith(f"{field} ")
+        text = f"{where}: {field + ' ' if named else ''}{self.message}"
         return printable(f"{text}; {self.fix}" if self.fix else text)
 
     def as_dict(self) -> dict[str, object]:

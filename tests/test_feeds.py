@@ -205,8 +205,8 @@ def test_golden_example_site() -> None:
     config = load_config(REPO / "config.yaml")
     posts = read_posts(config).published(datetime(2026, 6, 1, tzinfo=UTC))
     files = build_feeds(config.site, posts, FeedOptions())
-    assert_valid({k: v for k, v in files.items() if k != "feed.xsl"}, config.site)
-    files.pop("feed.xsl")
+    assert "feed.xsl" not in files  # the stylesheet is opt-in (Chromium is removing XSLT)
+    assert_valid(files, config.site)
     compare_golden(GOLDEN / "example", files)
 
 
@@ -400,9 +400,7 @@ def test_an_image_whose_extension_lies_is_typed_by_its_bytes(tmp_path: Path) -> 
     entry = xml(files["atom.xml"]).find(f"{ATOM}entry")
     enclosures = [link.attrib for link in entry.findall(f"{ATOM}link[@rel='enclosure']")]
     assert enclosures == [{"rel": "enclosure", "type": "image/avif", "length": size, "href": url}]
-    media = entry.find(
-        "{http://search.yahoo.com/mrss/}group/{http://search.yahoo.com/mrss/}content"
-    )
+    media = entry.find("{http://search.yahoo.com/mrss/}content")  # no one-child media:group
     assert media.get("type") == "image/avif" and media.get("fileSize") == size
     assert json.loads(files["feed.json"])["items"][0]["image"] == url
 
@@ -412,9 +410,26 @@ def test_an_empty_blog_gives_valid_deterministic_feeds() -> None:
     assert files == build([])
     assert_valid(files)
     atom = xml(files["atom.xml"])
-    assert atom.findtext(f"{ATOM}updated") == "1970-01-01T00:00:00+00:00"
-    assert xml(files["rss.xml"]).find("channel/lastBuildDate") is None
+    # Not 1970 and not the build time: feeds.tag_uri_date, a date from the config.
+    assert atom.findtext(f"{ATOM}updated") == "2000-01-01T00:00:00+00:00"
+    rss = xml(files["rss.xml"])
+    assert rss.findtext("channel/lastBuildDate") == "Sat, 01 Jan 2000 00:00:00 +0000"
     assert json.loads(files["feed.json"])["items"] == []
+    dated = build([], tag_uri_date="2019-05-01")
+    assert xml(dated["atom.xml"]).findtext(f"{ATOM}updated") == "2019-05-01T00:00:00+00:00"
+
+
+def test_an_empty_feed_beside_posts_is_dated_by_the_newest_post(tmp_path: Path) -> None:
+    """The featured feed before anything is featured: the site's newest post dates it."""
+    posts = [
+        make_post(tmp_path, "old", date=datetime(2024, 1, 2, tzinfo=UTC)),
+        make_post(tmp_path, "new", date=datetime(2024, 3, 4, 5, 6, tzinfo=UTC)),
+    ]
+    files = build(posts, featured=True)
+    featured = xml(files["featured/atom.xml"])
+    assert featured.find(f"{ATOM}entry") is None
+    assert featured.findtext(f"{ATOM}updated") == "2024-03-04T05:06:00+00:00"
+    assert files == build(posts, featured=True)
 
 
 def test_two_builds_with_different_clocks_are_byte_identical(
@@ -572,7 +587,7 @@ def test_limit_keeps_the_newest(tmp_path: Path) -> None:
 
 def test_stylesheet_is_linked_written_and_renders_both_formats(tmp_path: Path) -> None:
     site = replace(SITE, url="https://example.org/blog")
-    files = build(golden_posts(tmp_path), site=site)
+    files = build(golden_posts(tmp_path), site=site, stylesheet=True)
     pi = '<?xml-stylesheet type="text/xsl" href="/blog/feed.xsl"?>'
     assert pi in files["rss.xml"].decode() and pi in files["atom.xml"].decode()
     assert files["feed.xsl"] == (resources.templates() / "feeds" / "feed.xsl").read_bytes()
@@ -864,7 +879,9 @@ def test_default_options() -> None:
         "feed.json",
     )
     assert not (options.categories or options.tags or options.featured or options.popular)
-    assert options.stylesheet and options.hub is None
+    # The XSL stylesheet is opt-in: Chromium is removing XSLT and shows a banner over it.
+    assert not options.stylesheet and options.hub is None
+    assert not options.authors and options.icon is None and options.rights is None
 
 
 def test_options_are_read() -> None:
@@ -1089,3 +1106,112 @@ def test_any_summary_reads_back_as_the_same_text_from_rss(summary: str) -> None:
     fragment = lxml_html.fragment_fromstring(description.text, create_parent="div")
     assert [e.tag for e in fragment.iter()] == ["div"]
     assert fragment.text_content() == expected
+
+
+# ecosystem: author feeds, icon/logo/rights, the W3C media rules ---------------------
+
+
+def test_author_feeds_are_opt_in_and_hold_each_authors_posts(tmp_path: Path) -> None:
+    posts = golden_posts(tmp_path)
+    assert not any(p.startswith("authors/") for p in build(posts))
+    files = build(posts, authors=True, author_limit=1)
+    assert_valid({k: v for k, v in files.items() if k.isascii()})
+    for path, data in files.items():  # the lint with the percent-encoded public URL
+        assert lint_feed(path, data, generate.feed_url(SITE, path)) == [], path
+    folders = sorted({p.rsplit("/", 1)[0] for p in files if p.startswith("authors/")})
+    assert folders == [
+        "authors/ada-lovelace",
+        "authors/alex-chen",
+        "authors/grace-hopper",
+        "authors/the-team",
+        "authors/山田-太郎",
+    ]
+    hopper = xml(files["authors/grace-hopper/atom.xml"])
+    assert hopper.findtext(f"{ATOM}title") == "Golden Blog: posts by Grace Hopper"
+    assert [e.findtext(f"{ATOM}title") for e in hopper.findall(f"{ATOM}entry")] == [
+        "Release 1.0 & friends"
+    ]
+    assert json.loads(files["authors/grace-hopper/feed.json"])["feed_url"] == public(
+        "authors/grace-hopper/feed.json"
+    )
+    assert files == build(posts, authors=True, author_limit=1)
+
+
+def test_icon_logo_and_rights_reach_every_format(tmp_path: Path) -> None:
+    files = build(
+        golden_posts(tmp_path),
+        icon="/img/icon.png",
+        logo="https://cdn.example.org/logo.png",
+        rights="© 2026 The Team",
+    )
+    assert_valid(files)
+    atom = xml(files["atom.xml"])
+    assert atom.findtext(f"{ATOM}icon") == "https://blog.example.org/img/icon.png"
+    assert atom.findtext(f"{ATOM}logo") == "https://cdn.example.org/logo.png"
+    assert atom.findtext(f"{ATOM}rights") == "© 2026 The Team"
+    channel = xml(files["rss.xml"]).find("channel")
+    assert channel.findtext("copyright") == "© 2026 The Team"
+    assert channel.findtext("image/url") == "https://cdn.example.org/logo.png"
+    assert channel.findtext("image/link") == channel.findtext("link")
+    assert channel.findtext("image/title") == channel.findtext("title")
+    feed = json.loads(files["feed.json"])
+    assert feed["icon"] == feed["favicon"] == "https://blog.example.org/img/icon.png"
+    parsed = feedparser.parse(files["atom.xml"])
+    assert parsed.feed.rights == "© 2026 The Team"
+
+
+def test_feed_image_and_rights_options_are_validated() -> None:
+    options, problems = parse_feed_options(
+        {"icon": "javascript:alert(1)", "logo": "", "rights": ["x"], "author_path": "people/"}
+    )
+    assert options.icon is None and options.logo is None and options.rights is None
+    assert len(problems) == 4
+    assert problems[0].startswith("feeds.author_path: 'people/' has no {slug}")
+    assert any(
+        p.startswith("feeds.icon: 'javascript:alert(1)' is not an image URL") for p in problems
+    )
+    assert any(p.startswith("feeds.rights: must be a line of text") for p in problems)
+
+
+def test_media_content_is_not_wrapped_in_a_one_child_group(tmp_path: Path) -> None:
+    files = build(golden_posts(tmp_path))
+    for path in ("rss.xml", "atom.xml"):
+        assert b"media:group" not in files[path], path
+        assert b"<media:content url=" in files[path]
+
+
+MEDIA_GROUP_RSS = b"""<?xml version='1.0' encoding='UTF-8'?>
+<rss xmlns:atom="http://www.w3.org/2005/Atom" xmlns:media="http://search.yahoo.com/mrss/" version="2.0">
+  <channel>
+    <title>T</title><link>https://blog.example.org/</link><description>D</description>
+    <language>en</language>
+    <atom:link href="https://blog.example.org/rss.xml" rel="self"/>
+    <image><url>logo.png</url><title>T</title><link>https://elsewhere.example.org/</link></image>
+    <item>
+      <title>A</title><guid isPermaLink="false">a</guid>
+      <media:group>
+        <media:content url="https://blog.example.org/a.png" medium="image" fileSize="12 KB"/>
+        <media:thumbnail url="a.png"/>
+      </media:group>
+    </item>
+  </channel>
+</rss>
+"""
+
+
+def test_lint_reports_the_w3c_media_and_image_rules() -> None:
+    """What the W3C validator says of feedgen's default media:group, and of a bad <image>."""
+    problems = lint_feed("rss.xml", MEDIA_GROUP_RSS, "https://blog.example.org/rss.xml")
+    text = "\n".join(problems)
+    assert "item 1 <media:group> holds 1 media:content" in text
+    assert "put a single media:content straight in the item" in text
+    assert "<media:content fileSize> must be a number of bytes" in text
+    assert "<media:thumbnail url> 'a.png' is a relative reference" in text
+    assert "channel <image> <url> 'logo.png' is a relative reference" in text
+    assert "channel <image> <link> is not the channel's <link>" in text
+    assert all(p.startswith("rss.xml: ") for p in problems)
+    fixed = MEDIA_GROUP_RSS.replace(b"<media:group>", b"").replace(b"</media:group>", b"")
+    fixed = fixed.replace(b'"12 KB"', b'"12"').replace(b'url="a.png"', b'url="https://x.org/a.png"')
+    fixed = fixed.replace(b"<url>logo.png", b"<url>https://x.org/logo.png")
+    fixed = fixed.replace(b"https://elsewhere.example.org/", b"https://blog.example.org/")
+    assert lint_feed("rss.xml", fixed, "https://blog.example.org/rss.xml") == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -11,6 +12,11 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
+from publisher import __version__ as VERSION
+
+#: The name on PyPI (checked free there); the wheel's file name spells it with underscores.
+DIST_NAME = "publisher-feeds-cards"
+WHEEL_NAME = DIST_NAME.replace("-", "_")
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +43,15 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if build.returncode != 0 and "No module named hatchling" in build.stderr:
         pytest.skip("hatchling is not installed: pip install '.[test]'")
     assert build.returncode == 0, build.stderr
-    (wheel,) = work.glob("publisher-*.whl")
-    names = set(zipfile.ZipFile(wheel).namelist())
+    (wheel,) = work.glob("*.whl")
+    # The distribution name, not the import package's: "publisher" on PyPI is another project.
+    assert wheel.name.startswith(f"{WHEEL_NAME}-"), wheel.name
+    archive = zipfile.ZipFile(wheel)
+    names = set(archive.namelist())
+    info = f"{WHEEL_NAME}-{VERSION}.dist-info"
+    metadata = archive.read(f"{info}/METADATA").decode("utf-8").splitlines()
+    assert f"Name: {DIST_NAME}" in metadata
+    assert "publish = publisher.cli:main" in archive.read(f"{info}/entry_points.txt").decode()
     assert "publisher/_site/config.yaml" in names
     assert "publisher/_site/templates/README.md" in names
     assert "publisher/_site/assets/README.md" in names
@@ -98,3 +111,23 @@ def test_installed_package_reads_its_own_resources(installed: Path, tmp_path: Pa
         [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True
     )
     assert out.stdout.strip() == str(installed / "publisher" / "_site")
+
+
+def test_installed_command_reports_the_distribution_version(
+    installed: Path, tmp_path: Path
+) -> None:
+    for flag in ("--version", "-V"):
+        done = run_installed(installed, tmp_path, flag)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == f"publish, version {VERSION}"
+
+
+def test_docs_install_the_distribution_name_not_the_taken_one() -> None:
+    """`pip install publisher` installs another project: no doc may say it."""
+    texts = {
+        p: p.read_text(encoding="utf-8") for p in (REPO / "README.md", *REPO.glob("docs/*.md"))
+    }
+    taken = re.compile(r"pip install ['\"]?publisher(?![-\w])")
+    for path, text in texts.items():
+        assert not taken.search(text), path
+    assert f"pip install {DIST_NAME}" in texts[REPO / "README.md"]

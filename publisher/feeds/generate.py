@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -87,6 +87,13 @@ def plan_feeds(posts: Sequence[Post], site: SiteConfig, options: FeedOptions) ->
             options.tag_limit,
             "{site}: posts tagged {name}",
         )
+    if options.authors:
+        grouped(
+            lambda p: labels(a.name for a in p.authors),
+            options.author_path,
+            options.author_limit,
+            "{site}: posts by {name}",
+        )
     for switch, flag, folder, name in (
         (options.featured, "is_featured", options.featured_path, "featured"),
         (options.popular, "is_popular", options.popular_path, "popular"),
@@ -146,6 +153,9 @@ def build_feeds(
         hub=options.hub,
         category_scheme=f"{site_url}/categories",
         tag_scheme=f"{site_url}/tags",
+        icon=_site_image(site_url, options.icon),
+        logo=_site_image(site_url, options.logo),
+        rights=options.rights,
     )
     plans = plan_feeds(ordered, site, options)
     # Only posts that appear in some feed are rendered, each once, whatever the feed count.
@@ -167,8 +177,13 @@ def build_feeds(
         cache.add_items({post.id: keys[post.id] for post in missing}, fresh)
         for kind, rendered in fresh.items():
             fragments[kind].update(rendered)
+        # A feed with no items (a featured feed before anything is featured, a site with no
+        # post yet) is dated by the site's newest post, else by feeds.tag_uri_date: a date
+        # from the config, never the build time (which would change the bytes every build)
+        # nor 1970.
+        fallback = max(updated.values(), default=None) or tag_date(options.tag_uri_date)
         for plan in plans:
-            newest = max((updated[post.id] for post in plan.posts), default=None)
+            newest = max((updated[post.id] for post in plan.posts), default=fallback)
             for kind, filename in outputs:
                 if kind not in options.formats:
                     continue
@@ -182,6 +197,21 @@ def build_feeds(
     if stylesheet:
         put(options.stylesheet_path, (resources.templates() / STYLESHEET).read_bytes())
     return dict(sorted(files.items()))
+
+
+def tag_date(text: str) -> datetime:
+    """``feeds.tag_uri_date`` (``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``) as midnight UTC."""
+    year, month, day = ([*map(int, text.split("-")), 1, 1])[:3]
+    return datetime(year, month, day, tzinfo=UTC)
+
+
+def _site_image(site_url: str, value: str | None) -> str | None:
+    """An icon or logo option as an absolute URL (a path is on the site)."""
+    if value is None:
+        return None
+    if urlsplit(value).scheme:
+        return absolute_url(value)
+    return absolute_url(f"{site_url}/{value.lstrip('/')}")
 
 
 def _document(

@@ -67,6 +67,10 @@ def render_head(head: FeedHead) -> bytes:
     }
     if head.description:
         feed["description"] = head.description
+    if head.icon:
+        # JSON Feed's icon is the big square one, favicon the small: one square image serves.
+        feed["icon"] = head.icon
+        feed["favicon"] = head.icon
     if head.hub:
         feed["hubs"] = [{"type": "WebSub", "url": head.hub}]
     return (json.dumps(feed, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")

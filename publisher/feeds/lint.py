@@ -22,6 +22,8 @@ ATOM = "http://www.w3.org/2005/Atom"
 XSLT = "http://www.w3.org/1999/XSL/Transform"
 A = f"{{{ATOM}}}"
 CONTENT_ENCODED = "{http://purl.org/rss/1.0/modules/content/}encoded"
+MEDIA = "{http://search.yahoo.com/mrss/}"
+_MEDIUMS = ("image", "audio", "video", "document", "executable")
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
 _RFC822 = re.compile(
     r"(?:(Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?\d{1,2} "
@@ -137,6 +139,33 @@ def _duplicates(values: Iterable[str]) -> list[str]:
     return repeated
 
 
+def _check_media(item: Any, where: str, problems: list[str]) -> None:
+    """Media RSS as the W3C validator reads it, in RSS items and Atom entries alike."""
+    for group in item.findall(f"{MEDIA}group"):
+        count = len(group.findall(f"{MEDIA}content"))
+        if count < 2:
+            problems.append(
+                f"{where} <media:group> holds {count} media:content; the W3C validator "
+                "requires two or more: put a single media:content straight in the item"
+            )
+    for content in item.iter(f"{MEDIA}content"):
+        url = content.get("url")
+        if url is None and content.find(f"{MEDIA}player") is None:
+            problems.append(f"{where} <media:content> has no url; add the media file's URL")
+        elif url is not None:
+            _check_url(url, f"{where} <media:content url>", problems)
+        size = content.get("fileSize")
+        if size is not None and not size.isdigit():
+            problems.append(f"{where} <media:content fileSize> must be a number of bytes")
+        medium = content.get("medium")
+        if medium is not None and medium not in _MEDIUMS:
+            problems.append(
+                f'{where} <media:content medium="{medium}"> is not one of {", ".join(_MEDIUMS)}'
+            )
+    for thumbnail in item.iter(f"{MEDIA}thumbnail"):
+        _check_url(thumbnail.get("url"), f"{where} <media:thumbnail url>", problems)
+
+
 def _lint_xml(data: bytes, public_url: str, problems: list[str]) -> None:
     try:
         root = etree.fromstring(data, _PARSER)
@@ -185,6 +214,14 @@ def _lint_rss(root: Any, public_url: str, problems: list[str]) -> None:
         if channel.find(name) is not None:
             _check_rfc822(_text(channel, name), f"channel <{name}>", problems)
     _check_self(channel.findall(f"{A}link"), public_url, problems)
+    image = channel.find("image")
+    if image is not None:
+        for name in ("url", "title", "link"):
+            if not (_text(image, name) or "").strip():
+                problems.append(f"channel <image> has no <{name}>; RSS 2.0 requires it")
+        _check_url(_text(image, "url"), "channel <image> <url>", problems)
+        if (_text(image, "link") or "").strip() != (_text(channel, "link") or "").strip():
+            problems.append("channel <image> <link> is not the channel's <link>; make them equal")
     guids: list[str] = []
     for index, item in enumerate(channel.findall("item"), 1):
         where = f"item {index}"
@@ -223,6 +260,7 @@ def _lint_rss(root: Any, public_url: str, problems: list[str]) -> None:
                 problems.append(f"{where} <enclosure length> must be a number of bytes")
         _check_html(_text(item, "description"), f"{where} <description>", problems)
         _check_html(_text(item, CONTENT_ENCODED), f"{where} <content:encoded>", problems)
+        _check_media(item, where, problems)
     for guid in _duplicates(guids):
         problems.append(f"guid '{guid}' is used by more than one item; ids must be unique")
 
@@ -238,6 +276,9 @@ def _lint_atom(root: Any, public_url: str, problems: list[str]) -> None:
     _check_self(root.findall(f"{A}link"), public_url, problems)
     for link in root.findall(f"{A}link"):
         _check_url(link.get("href"), f'feed <link rel="{link.get("rel", "alternate")}">', problems)
+    for name in ("icon", "logo"):
+        if root.find(f"{A}{name}") is not None:
+            _check_url(_text(root, f"{A}{name}"), f"feed <{name}>", problems)
     feed_author = root.find(f"{A}author") is not None
     ids: list[str] = []
     for index, entry in enumerate(root.findall(f"{A}entry"), 1):
@@ -282,6 +323,7 @@ def _lint_atom(root: Any, public_url: str, problems: list[str]) -> None:
                 problems.append(f'{where} <{name} type="{kind}"> is not allowed; use html')
             if kind == "html":
                 _check_html(element.text, f"{where} <{name}>", problems)
+        _check_media(entry, where, problems)
     for duplicate in _duplicates(i for i in ids if i):
         problems.append(f"id '{duplicate}' is used by more than one entry; ids must be unique")
 

@@ -42,10 +42,21 @@ class FeedOptions:
     featured_path: str = "featured/"
     popular: bool = False
     popular_path: str = "popular/"
-    stylesheet: bool = True
+    #: One feed per author (opt-in), like categories and tags.
+    authors: bool = False
+    author_path: str = "authors/{slug}/"
+    author_limit: int | None = 20
+    #: Off by default: Chromium is removing XSLT and shows a banner over styled feeds.
+    stylesheet: bool = False
     stylesheet_path: str = "feed.xsl"
     hub: str | None = None
     tag_uri_date: str = "2000"
+    #: Square image (Atom <icon>, JSON Feed icon/favicon): a URL or a path on the site.
+    icon: str | None = None
+    #: Wide image, 2:1 (Atom <logo>, RSS <image>): a URL or a path on the site.
+    logo: str | None = None
+    #: Copyright notice (Atom <rights>, RSS <copyright>), e.g. "© 2026 The Lantern authors".
+    rights: str | None = None
 
 
 #: Keys the config loader itself reads from the ``feeds:`` section.
@@ -92,7 +103,7 @@ def parse_feed_options(raw: Mapping[str, Any]) -> tuple[FeedOptions, list[str]]:
         if pure.is_absolute() or any(part == ".." for part in pure.parts) or "://" in text:
             error(key, f"'{text}' leaves the output folder; write a relative path like rss.xml")
             return _INVALID
-        if key.startswith(("category", "tag")) and "{slug}" not in text:
+        if key.startswith(("category", "tag", "author")) and "{slug}" not in text:
             error(key, f"'{text}' has no {{slug}}; write it like {_default(key)}")
             return _INVALID
         if folder and not text.endswith("/"):
@@ -135,6 +146,25 @@ def parse_feed_options(raw: Mapping[str, Any]) -> tuple[FeedOptions, list[str]]:
             return _INVALID
         return value.strip()
 
+    def image(key: str, value: Any) -> Any:
+        text = value.strip() if isinstance(value, str) else ""
+        parts = urlsplit(text)
+        absolute = parts.scheme in ("http", "https") and bool(parts.netloc)
+        if not text or not (absolute or (not parts.scheme and not parts.netloc)):
+            error(
+                key,
+                f"{value!r} is not an image URL; write https://... or a path on the site "
+                "such as /img/icon.png",
+            )
+            return _INVALID
+        return text
+
+    def notice(key: str, value: Any) -> Any:
+        if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
+            return " ".join(str(value).split())
+        error(key, f"must be a line of text such as '© 2026 The Team', not {value!r}")
+        return _INVALID
+
     def tag_date(key: str, value: Any) -> Any:
         text = value.isoformat() if hasattr(value, "isoformat") else str(value)
         if _TAG_DATE.fullmatch(text):
@@ -159,10 +189,16 @@ def parse_feed_options(raw: Mapping[str, Any]) -> tuple[FeedOptions, list[str]]:
         "featured_path": folder,
         "popular": flag,
         "popular_path": folder,
+        "authors": flag,
+        "author_path": folder,
+        "author_limit": limit,
         "stylesheet": flag,
         "stylesheet_path": path,
         "hub": hub,
         "tag_uri_date": tag_date,
+        "icon": image,
+        "logo": image,
+        "rights": notice,
     }
     assert set(checks) == {f.name for f in fields(FeedOptions)}
     for key, check in checks.items():
@@ -208,4 +244,6 @@ class _Invalid:
 
 
 _INVALID = _Invalid()
-_NULLABLE = frozenset({"limit", "category_limit", "tag_limit", "hub"})
+_NULLABLE = frozenset(
+    {"limit", "category_limit", "tag_limit", "author_limit", "hub", "icon", "logo", "rights"}
+)

@@ -4,7 +4,11 @@ feedgen's traps and how they are handled here:
 
 * ``add_entry()`` prepends: entries are added with ``order="append"`` in our own order.
 * ``updated``/``lastBuildDate`` default to the build time: both are always set to the
-  newest item's date (an empty feed gets the Unix epoch in Atom and no lastBuildDate).
+  newest item's date (``generate`` dates an empty feed by the site's newest post or a
+  config date; given none, Atom gets the Unix epoch and RSS no lastBuildDate).
+* ``media.content()``/``thumbnail()`` default to ``group="default"``, which wraps them in a
+  ``<media:group>`` holding one ``media:content``: the W3C validator rejects that. They are
+  added with ``group=None``, straight under the item.
 * The RSS channel ``<link>`` is whichever link was added last: the site link is added last.
 * Atom content typed ``CDATA`` is not RFC 4287: content is always ``type="html"``, escaped.
 * RSS ``<description>`` is HTML (entity-encoded) to every reader, but feedgen copies the
@@ -63,6 +67,10 @@ class FeedHead:
     hub: str | None
     category_scheme: str
     tag_scheme: str
+    #: Absolute URLs of the feed's square icon and wide logo, and its copyright line.
+    icon: str | None = None
+    logo: str | None = None
+    rights: str | None = None
 
 
 class _EntryExtras(BaseEntryExtension):  # type: ignore[misc]
@@ -168,8 +176,8 @@ def make_entry(item: FeedItem, head: FeedHead) -> Any:
             media["type"] = item.image.mime
         if item.image.length is not None:
             media["fileSize"] = str(item.image.length)
-        entry.media.content(media)
-        entry.media.thumbnail({"url": item.image.url})
+        entry.media.content(media, group=None)
+        entry.media.thumbnail({"url": item.image.url}, group=None)
     return entry
 
 
@@ -192,6 +200,12 @@ def _generator(head: FeedHead, updated: datetime | None, entries: Sequence[Any],
         fg.managingEditor(f"{head.author_email} ({head.author_name})")
     fg.author(author)
     fg.updated(updated or EPOCH)
+    if head.icon:
+        fg.icon(head.icon)
+    if head.logo:
+        fg.logo(head.logo)  # Atom <logo> and the RSS <image> (titled and linked as the channel)
+    if head.rights:
+        fg.rights(head.rights)
     fg.link(href=head.self_url, rel="self", type=_SELF_TYPE[kind])
     if head.hub:
         fg.link(href=head.hub, rel="hub")
