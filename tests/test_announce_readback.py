@@ -287,6 +287,7 @@ def test_every_kind_declares_a_key_lifetime() -> None:
         "telegram": None,
         "matrix": timedelta(minutes=30),
         "webhook": None,
+        "googlechat": None,
     }
 
 

@@ -26,6 +26,7 @@ BUILTINS: dict[str, str] = {
     "telegram": "publisher.announce.adapters.telegram:TelegramAnnouncer",
     "matrix": "publisher.announce.adapters.matrix:MatrixAnnouncer",
     "webhook": "publisher.announce.adapters.webhook:WebhookAnnouncer",
+    "googlechat": "publisher.announce.adapters.googlechat:GoogleChatAnnouncer",
 }
 
 
