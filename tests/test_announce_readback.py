@@ -288,6 +288,8 @@ def test_every_kind_declares_a_key_lifetime() -> None:
         "matrix": timedelta(minutes=30),
         "webhook": None,
         "googlechat": None,
+        "mattermost": None,
+        "mattermost_webhook": None,
     }
 
 

@@ -27,6 +27,8 @@ BUILTINS: dict[str, str] = {
     "matrix": "publisher.announce.adapters.matrix:MatrixAnnouncer",
     "webhook": "publisher.announce.adapters.webhook:WebhookAnnouncer",
     "googlechat": "publisher.announce.adapters.googlechat:GoogleChatAnnouncer",
+    "mattermost": "publisher.announce.adapters.mattermost:MattermostAnnouncer",
+    "mattermost_webhook": "publisher.announce.adapters.mattermost_webhook:MattermostWebhookAnnouncer",
 }
 
 

@@ -125,7 +125,7 @@ class GoogleChatAnnouncer(Announcer):
             data=data,
             headers={"Content-Type": "application/json; charset=UTF-8"},
             timeout=self.timeout,
-            ok=(200, 409),
+            ok=(200, 201, 202, 204, 409),
         )
         if response.status_code == 409:
             error = body_of(response)
