@@ -5,6 +5,7 @@ tests/test_announce_readback.py, run over these rows), then what is particular t
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,10 @@ from fakes.platforms_more import (
     GCHAT_TOKEN,
     MM_TOKEN,
     MORE_PLATFORMS,
+    ZULIP_STREAM,
     GoogleChatFake,
     MattermostFake,
+    ZulipFake,
     check_googlechat,
 )
 from fakes.posts import NOW, make_post, target
@@ -29,7 +32,9 @@ from fakes.server import Fault
 from publisher.announce import Card, list_state
 from publisher.announce.adapters.googlechat import GoogleChatAnnouncer, message_id
 from publisher.announce.adapters.mattermost import MattermostAnnouncer
+from publisher.announce.adapters.zulip import ZulipAnnouncer
 from publisher.announce.contract import Announcement, ReadBackUnavailable
+from publisher.config import Secret
 
 IDS = [p.kind for p in MORE_PLATFORMS]
 each = pytest.mark.parametrize("platform", MORE_PLATFORMS, ids=IDS)
@@ -348,3 +353,68 @@ def test_mattermost_webhook_refuses_a_bad_hook_with_one_line(
     assert "Invalid webhook" in (decision.error or "") and "doesnotexist" not in json.dumps(
         report.as_dict()
     )
+
+
+# -- Zulip -----------------------------------------------------------------------------
+
+
+def test_zulip_posts_a_form_to_a_topic_named_after_the_post(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = tmp_path / "state"
+    title = "@**all** Cilium *1.16*: " + "a long title " * 10
+    with running(by_kind("zulip"), monkeypatch) as (fake, config):
+        assert isinstance(fake, ZulipFake)
+        base = fake.base
+        baseline([config], state)
+        report = announce([config], [make_post(1, title=title)], state)
+    assert fake.problems == []
+    (form,) = fake.delivered
+    assert form["type"] == "stream" and form["to"] == ZULIP_STREAM
+    assert len(form["topic"]) <= 60 and form["topic"].startswith("@**all** Cilium *1.16*")
+    assert form["content"].startswith("**@\u2060\\*\\*all\\*\\* Cilium \\*1.16\\*: a long")
+    (decision,) = report.decisions
+    assert decision.remote_url == f"{base}/#narrow/id/{decision.remote_id}"
+
+
+def test_zulip_fixed_topic() -> None:
+    announcer = ZulipAnnouncer("z", {"topic": "  new   posts "})
+    assert announcer.topic(readback.ann(1)) == "new posts"
+    announcer = ZulipAnnouncer("z", {"topic": "Blog: {title}"})
+    long = replace(readback.ann(1), title="x" * 100)
+    assert announcer.topic(long).startswith("Blog: xxx") and len(announcer.topic(long)) == 60
+
+
+def test_zulip_reads_back_through_pages_of_the_bots_messages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = datetime.now(UTC)
+    with running(by_kind("zulip"), monkeypatch, topic="announcements") as (fake, config):
+        assert isinstance(fake, ZulipFake)
+        announcer = ZulipAnnouncer("zulip", config.options)
+        mine = readback.ann(1, created_at=first)
+        with requests.Session() as http:
+            sent = announcer.announce(mine, http)
+            for n in range(2, 130):  # more than one page of 100 after it
+                announcer.announce(readback.ann(n, created_at=first), http)
+            found = announcer.read_back(mine, http, since=first)
+            missing = announcer.read_back(readback.ann(500), http, since=first)
+        reads = [r for r in fake.requests if r.method == "GET"]
+    assert found is not None and found.duplicate and found.remote_id == sent.remote_id
+    assert missing is None
+    assert len(reads) == 4  # two pages each: newest 100, then the rest
+    narrow = json.loads(reads[0].query["narrow"][0])
+    assert {t["operator"] for t in narrow} == {"stream", "topic", "sender"}
+    assert fake.problems == []
+
+
+def test_zulip_read_back_with_a_bad_key_is_unavailable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with running(by_kind("zulip"), monkeypatch) as (_, config):
+        monkeypatch.setenv("T_ZULIP_KEY", "not-the-key-at-all")
+        options = {**config.options, "api_key": Secret("T_ZULIP_KEY", "not-the-key-at-all")}
+        announcer = ZulipAnnouncer("zulip", options)
+        with requests.Session() as http, pytest.raises(ReadBackUnavailable) as caught:
+            announcer.read_back(readback.ann(1), http, since=NOW)
+    assert caught.value.status == 401

@@ -290,6 +290,7 @@ def test_every_kind_declares_a_key_lifetime() -> None:
         "googlechat": None,
         "mattermost": None,
         "mattermost_webhook": None,
+        "zulip": None,
     }
 
 

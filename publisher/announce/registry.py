@@ -29,6 +29,7 @@ BUILTINS: dict[str, str] = {
     "googlechat": "publisher.announce.adapters.googlechat:GoogleChatAnnouncer",
     "mattermost": "publisher.announce.adapters.mattermost:MattermostAnnouncer",
     "mattermost_webhook": "publisher.announce.adapters.mattermost_webhook:MattermostWebhookAnnouncer",
+    "zulip": "publisher.announce.adapters.zulip:ZulipAnnouncer",
 }
 
 
