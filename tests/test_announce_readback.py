@@ -291,6 +291,7 @@ def test_every_kind_declares_a_key_lifetime() -> None:
         "mattermost": None,
         "mattermost_webhook": None,
         "zulip": None,
+        "email": None,
     }
 
 

@@ -30,6 +30,7 @@ BUILTINS: dict[str, str] = {
     "mattermost": "publisher.announce.adapters.mattermost:MattermostAnnouncer",
     "mattermost_webhook": "publisher.announce.adapters.mattermost_webhook:MattermostWebhookAnnouncer",
     "zulip": "publisher.announce.adapters.zulip:ZulipAnnouncer",
+    "email": "publisher.announce.adapters.email:EmailAnnouncer",
 }
 
 
