@@ -28,20 +28,26 @@ from fakes.platforms_more import (
     GoogleChatFake,
     MattermostFake,
     SMTPFake,
+    XFake,
     ZulipFake,
     check_email,
     check_googlechat,
     make_certificate,
+    x_length,
 )
 from fakes.posts import NOW, make_post, target
 from fakes.server import Fault
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from publisher.announce import Card, list_state
 from publisher.announce.adapters.email import message_id as email_message_id
 from publisher.announce.adapters.googlechat import GoogleChatAnnouncer, message_id
 from publisher.announce.adapters.mattermost import MattermostAnnouncer
+from publisher.announce.adapters.x import XAnnouncer, weighted_length
+from publisher.announce.adapters.x import rate_limit_wait as x_rate_limit_wait
 from publisher.announce.adapters.zulip import ZulipAnnouncer
-from publisher.announce.contract import Announcement, ReadBackUnavailable
+from publisher.announce.contract import Announcement, DeliveryError, ReadBackUnavailable
 from publisher.config import Secret
 
 # aiosmtpd warns about AUTH without TLS: the table runs SMTP in the clear to stay fast;
@@ -90,8 +96,8 @@ def test_ambiguous_failure_follows_the_platforms_guarantee(
 def test_retry_in_doubt_resends(
     platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if platform.kind == "mattermost":
-        pytest.skip("within 30 s Mattermost drops the resend: see the Mattermost tests")
+    if platform.kind in ("mattermost", "x"):
+        pytest.skip("the platform itself drops this resend: see its own tests")
     generic.test_retry_in_doubt_resends(platform, tmp_path, monkeypatch)
 
 
@@ -570,3 +576,114 @@ def test_email_long_unbroken_text_keeps_lines_within_998_octets(
     # The part as sent: CRLF line ends and a final line end added by MIME.
     text = message.get_body(("plain",)).get_content().replace("\r\n", "\n").rstrip("\n")
     assert check_email({"subject": message["Subject"], "text": text}) == []
+
+
+# -- X ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "weight"),
+    [
+        ("hello", 5),
+        ("漢字", 4),  # CJK weighs 2
+        ("https://blog.example.org/a/very/long/path/that/goes/on", 23),
+        ("👨\u200d👩\u200d👧\u200d👦", 2),  # one emoji sequence, 7 code points
+        ("👍🏽 🇩🇪", 5),
+        ("café", 4),
+        ("‘quotes’ — dash", 15),  # U+2018/2019/2014 are in the light ranges
+        ("see example.org", 27),  # a bare domain may become a link: at least 23
+    ],
+)
+def test_x_weighted_length_follows_twitter_text(text: str, weight: int) -> None:
+    assert weighted_length(text) == weight
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(st.text(max_size=200))
+def test_x_counting_never_comes_out_below_xs(text: str) -> None:
+    assert weighted_length(text) >= x_length(text)
+
+
+def test_x_posts_280_weighted_with_the_link_whole_and_mentions_nobody(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = tmp_path / "state"
+    post = make_post(1, title="@alice 漢字 " * 30, summary="字" * 500)
+    with running(by_kind("x"), monkeypatch) as (fake, config):
+        baseline([config], state)
+        report = announce([config], [post], state)
+    assert fake.problems == []
+    (body,) = fake.delivered
+    assert post.url in body["text"] and x_length(body["text"]) <= 280
+    assert "@\u2060alice" in body["text"]
+    (decision,) = report.decisions
+    assert decision.remote_url == f"https://x.com/lanternblog/status/{decision.remote_id}"
+
+
+def test_x_rate_limit_waits_for_the_later_reset() -> None:
+    response = requests.Response()
+    response.status_code = 429
+    response.headers.update(
+        {
+            "x-rate-limit-remaining": "5",
+            "x-rate-limit-reset": "1000",
+            "x-user-limit-24hour-remaining": "0",
+            "x-user-limit-24hour-reset": "4600",
+        }
+    )
+    # The 15-minute window still has room: the daily cap is what has to pass.
+    assert x_rate_limit_wait(response, now=1000.0) == 3600.0
+    response.headers["x-rate-limit-remaining"] = "0"
+    response.headers["x-rate-limit-reset"] = "1900"
+    response.headers["x-user-limit-24hour-remaining"] = "3"
+    assert x_rate_limit_wait(response, now=1000.0) == 900.0
+
+
+def test_x_resend_in_doubt_is_refused_as_duplicate_and_counted_sent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = tmp_path / "state"
+    with running(by_kind("x"), monkeypatch, timeout=0.4) as (fake, config):
+        assert isinstance(fake, XFake)
+        baseline([config], state)
+        fake.fail_next(Fault.drop())
+        first = announce([config], [make_post(1)], state)
+        again = announce([config], [make_post(1)], state, retry_in_doubt=True)
+    assert first.in_doubt == 1 and again.sent == 1
+    assert len(fake.posts) == 1 and len(fake.writes()) == 2
+    (row,) = list_state(state / "announce.sqlite", target="x")
+    assert row.status == "sent"
+
+
+def test_x_duplicate_text_on_a_first_attempt_is_a_refusal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with running(by_kind("x"), monkeypatch) as (_, config):
+        announcer = XAnnouncer("x", config.options)
+        with requests.Session() as http:
+            announcer.announce(readback.ann(1), http)
+            with pytest.raises(DeliveryError) as caught:
+                announcer.announce(readback.ann(1), http)
+    assert caught.value.outcome == "refused" and caught.value.status == 403
+    assert "duplicate content" in str(caught.value)
+
+
+def test_x_reads_back_through_pages_by_the_links_expanded_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = datetime.now(UTC)
+    with running(by_kind("x"), monkeypatch) as (fake, config):
+        assert isinstance(fake, XFake)
+        fake.page_size = 2
+        announcer = XAnnouncer("x", config.options)
+        with requests.Session() as http:
+            sent = announcer.announce(readback.ann(1, created_at=first), http)
+            for n in range(2, 7):
+                announcer.announce(readback.ann(n, created_at=first), http)
+            found = announcer.read_back(readback.ann(1, created_at=first), http, since=first)
+            missing = announcer.read_back(readback.ann(9), http, since=first)
+            fake.can_read = False
+            with pytest.raises(ReadBackUnavailable) as caught:
+                announcer.read_back(readback.ann(1), http, since=first)
+    assert found is not None and found.duplicate and found.remote_id == sent.remote_id
+    assert missing is None and caught.value.status == 403

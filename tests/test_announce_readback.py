@@ -292,6 +292,7 @@ def test_every_kind_declares_a_key_lifetime() -> None:
         "mattermost_webhook": None,
         "zulip": None,
         "email": None,
+        "x": None,
     }
 
 

@@ -31,6 +31,7 @@ BUILTINS: dict[str, str] = {
     "mattermost_webhook": "publisher.announce.adapters.mattermost_webhook:MattermostWebhookAnnouncer",
     "zulip": "publisher.announce.adapters.zulip:ZulipAnnouncer",
     "email": "publisher.announce.adapters.email:EmailAnnouncer",
+    "x": "publisher.announce.adapters.x:XAnnouncer",
 }
 
 
