@@ -293,6 +293,7 @@ def test_every_kind_declares_a_key_lifetime() -> None:
         "zulip": None,
         "email": None,
         "x": None,
+        "threads": None,
     }
 
 

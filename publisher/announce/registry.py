@@ -32,6 +32,7 @@ BUILTINS: dict[str, str] = {
     "zulip": "publisher.announce.adapters.zulip:ZulipAnnouncer",
     "email": "publisher.announce.adapters.email:EmailAnnouncer",
     "x": "publisher.announce.adapters.x:XAnnouncer",
+    "threads": "publisher.announce.adapters.threads:ThreadsAnnouncer",
 }
 
 
