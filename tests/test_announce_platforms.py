@@ -31,6 +31,7 @@ from fakes.platforms_more import (
     THREADS_TOKEN,
     ZULIP_STREAM,
     GoogleChatFake,
+    LinkedInFake,
     MattermostFake,
     SMTPFake,
     ThreadsFake,
@@ -50,12 +51,18 @@ from hypothesis import strategies as st
 from publisher.announce import Card, list_state
 from publisher.announce.adapters.email import message_id as email_message_id
 from publisher.announce.adapters.googlechat import GoogleChatAnnouncer, message_id
+from publisher.announce.adapters.linkedin import LinkedInAnnouncer
 from publisher.announce.adapters.mattermost import MattermostAnnouncer
 from publisher.announce.adapters.threads import ThreadsAnnouncer, threads_length
 from publisher.announce.adapters.x import XAnnouncer, weighted_length
 from publisher.announce.adapters.x import rate_limit_wait as x_rate_limit_wait
 from publisher.announce.adapters.zulip import ZulipAnnouncer
-from publisher.announce.contract import Announcement, DeliveryError, ReadBackUnavailable
+from publisher.announce.contract import (
+    Announcement,
+    DeliveryError,
+    ReadBackUnavailable,
+    SetupError,
+)
 from publisher.config import Secret
 
 # aiosmtpd warns about AUTH without TLS: the table runs SMTP in the clear to stay fast;
@@ -107,7 +114,7 @@ def test_ambiguous_failure_follows_the_platforms_guarantee(
 def test_retry_in_doubt_resends(
     platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if platform.kind in ("mattermost", "x"):
+    if platform.kind in ("mattermost", "x", "linkedin"):
         pytest.skip("the platform itself drops this resend: see its own tests")
     generic.test_retry_in_doubt_resends(platform, tmp_path, monkeypatch)
 
@@ -886,3 +893,83 @@ def _spec(tmp_path: Path, spec: dict[str, Any]) -> str:
     path = tmp_path / f"spec-{time.monotonic_ns()}.json"
     path.write_text(json.dumps(spec), encoding="utf-8")
     return str(path)
+
+
+# -- LinkedIn --------------------------------------------------------------------------
+
+
+def test_linkedin_shares_an_article_with_the_uploaded_card_and_escaped_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = tmp_path / "state"
+    card_file = tmp_path / "card.jpg"
+    card_file.write_bytes(b"\xff\xd8" + b"j" * 2000)
+    post = make_post(1, title="eBPF (part 1): @cilium_io [draft] #1", summary="a_b <c> ~d~")
+    card = Card(url="https://blog.example.org/cards/1.jpg", path=card_file)
+    with running(by_kind("linkedin"), monkeypatch, version="202610") as (fake, config):
+        assert isinstance(fake, LinkedInFake)
+        baseline([config], state)
+        report = announce([config], [post], state, cards={post.id: card})
+    assert fake.problems == []
+    (write,) = fake.writes()
+    assert write.headers["linkedin-version"] == "202610"
+    (body,) = fake.delivered
+    assert body["commentary"].startswith(
+        "eBPF \\(part 1\\): \\@cilium\\_io \\[draft\\] \\#1\n\na\\_b \\<c\\> \\~d\\~\n\n"
+    )
+    assert post.url in body["commentary"] and body["commentary"].endswith("#ebpf")
+    article = body["content"]["article"]
+    assert article["source"] == post.url and article["title"] == post.title
+    assert fake.images[article["thumbnail"]] == card_file.read_bytes()
+    (decision,) = report.decisions
+    assert decision.remote_url == f"https://www.linkedin.com/feed/update/{decision.remote_id}/"
+
+
+def test_linkedin_resend_in_doubt_is_refused_as_duplicate_and_counted_sent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = tmp_path / "state"
+    with running(by_kind("linkedin"), monkeypatch, timeout=0.4) as (fake, config):
+        assert isinstance(fake, LinkedInFake)
+        baseline([config], state)
+        fake.fail_next(Fault.drop())
+        first = announce([config], [make_post(1)], state)
+        again = announce([config], [make_post(1)], state, retry_in_doubt=True)
+    assert first.in_doubt == 1 and again.sent == 1 and len(fake.posts) == 1
+    assert again.decisions[0].remote_id == fake.posts[0]["id"]
+
+
+def test_linkedin_duplicate_on_a_first_attempt_and_a_bad_author_are_refusals(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with running(by_kind("linkedin"), monkeypatch) as (_, config):
+        announcer = LinkedInAnnouncer("linkedin", config.options)
+        wrong = LinkedInAnnouncer("linkedin", {**config.options, "author": "someone"})
+        with requests.Session() as http:
+            announcer.announce(readback.ann(1), http)
+            with pytest.raises(DeliveryError) as duplicate:
+                announcer.announce(readback.ann(1), http)
+            with pytest.raises(SetupError) as setup:
+                wrong.announce(readback.ann(2), http)
+    assert duplicate.value.status == 422 and duplicate.value.outcome == "refused"
+    assert "urn:li:person:<id>" in str(setup.value)
+
+
+def test_linkedin_reads_back_by_the_article_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = datetime.now(UTC)
+    with running(by_kind("linkedin"), monkeypatch) as (fake, config):
+        assert isinstance(fake, LinkedInFake)
+        announcer = LinkedInAnnouncer("linkedin", config.options)
+        with requests.Session() as http:
+            sent = announcer.announce(readback.ann(1, created_at=first), http)
+            for n in range(2, 60):  # more than a page of 50 after it
+                announcer.announce(readback.ann(n, created_at=first), http)
+            found = announcer.read_back(readback.ann(1), http, since=first)
+            missing = announcer.read_back(readback.ann(99), http, since=first)
+            fake.can_read = False
+            with pytest.raises(ReadBackUnavailable) as caught:
+                announcer.read_back(readback.ann(1), http, since=first)
+    assert found is not None and found.remote_id == sent.remote_id and found.duplicate
+    assert missing is None and caught.value.status == 403

@@ -294,6 +294,7 @@ def test_every_kind_declares_a_key_lifetime() -> None:
         "email": None,
         "x": None,
         "threads": None,
+        "linkedin": None,
     }
 
 

@@ -33,6 +33,7 @@ BUILTINS: dict[str, str] = {
     "email": "publisher.announce.adapters.email:EmailAnnouncer",
     "x": "publisher.announce.adapters.x:XAnnouncer",
     "threads": "publisher.announce.adapters.threads:ThreadsAnnouncer",
+    "linkedin": "publisher.announce.adapters.linkedin:LinkedInAnnouncer",
 }
 
 
