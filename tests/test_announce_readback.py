@@ -295,6 +295,7 @@ def test_every_kind_declares_a_key_lifetime() -> None:
         "x": None,
         "threads": None,
         "linkedin": None,
+        "apprise": None,
     }
 
 

@@ -34,6 +34,7 @@ BUILTINS: dict[str, str] = {
     "x": "publisher.announce.adapters.x:XAnnouncer",
     "threads": "publisher.announce.adapters.threads:ThreadsAnnouncer",
     "linkedin": "publisher.announce.adapters.linkedin:LinkedInAnnouncer",
+    "apprise": "publisher.announce.adapters.apprise:AppriseAnnouncer",
 }
 
 

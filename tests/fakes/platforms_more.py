@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import importlib.util
 import itertools
 import json
 import re
@@ -1090,6 +1091,47 @@ def _linkedin(mp: pytest.MonkeyPatch, extra: dict[str, Any]) -> tuple[FakePlatfo
     return fake, target("linkedin", "linkedin", raw)
 
 
+# -- Apprise (its json:// plugin posting to a receiver here) -----------------------------
+
+APPRISE_TOKEN = "apprise-receiver-token-7Qm2Xw9"
+
+
+def check_apprise(p: dict[str, Any]) -> list[str]:
+    """Our budgets (Apprise fits each service itself): title 250, body 10,000 code points."""
+    return over("title", p["title"], cp, 250) + over("body", p["body"], cp, 10_000)
+
+
+class AppriseReceiver(FakePlatform):
+    """What Apprise's ``json://`` plugin posts: ``{"version", "title", "message", "type"}``."""
+
+    name = "apprise"
+
+    @property
+    def url(self) -> str:
+        port = self.base.rsplit(":", 1)[1]
+        return f"json://127.0.0.1:{port}/notify?+X-Token={APPRISE_TOKEN}"
+
+    def route(self, request: Request) -> Response:
+        if request.path != "/notify":
+            return Response(404, {"error": "not found"})
+        if request.headers.get("x-token") != APPRISE_TOKEN:
+            return Response(401, {"error": "bad token"})
+        body = request.json()
+        if body.get("version") != "1.0" or not body.get("message"):
+            self.problem(f"apprise: unexpected body {sorted(body)}")
+            return Response(400, {"error": "bad body"})
+        with self.lock:
+            self.delivered.append(body)
+        return Response(200, {"ok": True}, processed=True)
+
+
+def _apprise(mp: pytest.MonkeyPatch, extra: dict[str, Any]) -> tuple[FakePlatform, TargetConfig]:
+    fake = AppriseReceiver().start()
+    assert isinstance(fake, AppriseReceiver)
+    mp.setenv("T_APPRISE_URLS", fake.url)
+    return fake, target("apprise", "apprise", {"urls": "${T_APPRISE_URLS}", **extra})
+
+
 #: The new platforms, in the shape of fakes.harness.PLATFORMS.
 MORE_PLATFORMS = [
     Platform("googlechat", True, _googlechat),
@@ -1100,6 +1142,8 @@ MORE_PLATFORMS = [
     Platform("x", False, _x),
     Platform("threads", True, _threads),
     Platform("linkedin", False, _linkedin),
+    # Apprise is an optional extra: its row runs only where it is installed.
+    *([Platform("apprise", False, _apprise)] if importlib.util.find_spec("apprise") else []),
 ]
 
 #: kind -> its documented limits, for the property tests.
@@ -1112,6 +1156,7 @@ MORE_CHECKS: dict[str, Check] = {
     "x": check_x,
     "threads": check_threads,
     "linkedin": check_linkedin,
+    "apprise": check_apprise,
 }
 #: kind -> the options a payload can be built with offline.
 MORE_OPTIONS: dict[str, dict[str, Any]] = {
