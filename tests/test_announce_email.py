@@ -178,3 +178,21 @@ def test_email_long_unbroken_text_keeps_lines_within_998_octets(
     # The part as sent: CRLF line ends and a final line end added by MIME.
     text = message.get_body(("plain",)).get_content().replace("\r\n", "\n").rstrip("\n")
     assert check_email({"subject": message["Subject"], "text": text}) == []
+
+
+def test_email_port_that_is_not_a_number_is_one_clear_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = tmp_path / "state"
+    monkeypatch.setenv("T_SMTP_PASSWORD", "a-password-for-nothing")
+    raw = {"host": "127.0.0.1", "port": "smtp", "username": SMTP_USER}
+    config = target(
+        "email",
+        "email",
+        {**raw, "password": "${T_SMTP_PASSWORD}", "from": SMTP_FROM, "to": SMTP_TO},
+    )
+    baseline([config], state)
+    report = announce([config], [make_post(1)], state)
+    (decision,) = report.decisions
+    assert decision.result == "failed"
+    assert "port 'smtp' is not a port number; write it like 587" in (decision.error or "")

@@ -97,9 +97,6 @@ class EmailAnnouncer(Announcer):
         "html_template": None,
         "ca_file": None,
     }
-    # The page's card is linked from the HTML part; nothing waits on the page otherwise.
-    needs_live_page: ClassVar[bool] = True
-
     # -- the message -------------------------------------------------------------------
 
     def recipients(self) -> list[str]:
@@ -203,7 +200,7 @@ class EmailAnnouncer(Announcer):
     def _send(self, data: bytes, password: str) -> None:
         host = str(self.config["host"])
         security = str(self.config.get("security") or "starttls")
-        port = int(self.config.get("port") or PORTS.get(security, 587))
+        port = _port(self.name, self.config.get("port"), PORTS.get(security, 587))
         timeout = self.timeout[1]
         sender, recipients = self.sender(), self.recipients()
         try:
@@ -278,6 +275,18 @@ class EmailAnnouncer(Announcer):
         # The message was accepted: how the session ends does not matter.
         with contextlib.suppress(OSError, smtplib.SMTPException):
             smtp.docmd("QUIT")
+
+
+def _port(target: str, value: Any, default: int) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        port = int(str(value))
+    except ValueError:
+        port = 0
+    if not 0 < port < 65536:
+        raise SetupError(target, f"port {value!r} is not a port number; write it like 587")
+    return port
 
 
 def _dot_stuffed(data: bytes) -> bytes:

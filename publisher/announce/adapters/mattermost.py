@@ -101,8 +101,10 @@ class MattermostAnnouncer(Announcer):
         return {"Authorization": f"Bearer {self.secret('token')}"}
 
     def text_limit(self, session: requests.Session | None) -> TextLimit:
-        configured = self.config.get("max_characters")
-        return TextLimit(min(int(configured), MESSAGE.max), "chars") if configured else MESSAGE
+        configured = str(self.config.get("max_characters") or "")
+        if not configured.isdigit() or int(configured) <= 0:
+            return MESSAGE  # unset (or not a number: the server's own limit applies)
+        return TextLimit(min(int(configured), MESSAGE.max), "chars")
 
     def escape(self, text: str) -> str:
         return escape_markdown(text)
