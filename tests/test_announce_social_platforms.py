@@ -13,19 +13,21 @@ import test_announce_readback as readback
 from announce_table import TABLE, by_kind, rows
 from fakes.harness import Platform, announce, baseline, running
 from fakes.platforms_more import (
+    X_OAUTH1,
     LinkedInFake,
     ThreadsFake,
     XFake,
     threads_count,
     x_length,
 )
-from fakes.posts import make_post
+from fakes.posts import make_post, target
 from fakes.server import Fault
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from publisher.announce import Card, list_state
 from publisher.announce.adapters.linkedin import LinkedInAnnouncer
+from publisher.announce.adapters.oauth1 import signature as oauth1_signature
 from publisher.announce.adapters.threads import ThreadsAnnouncer, threads_length
 from publisher.announce.adapters.x import XAnnouncer, weighted_length
 from publisher.announce.adapters.x import rate_limit_wait as x_rate_limit_wait
@@ -156,6 +158,55 @@ def test_x_reads_back_through_pages_by_the_links_expanded_url(
                 announcer.read_back(readback.ann(1), http, since=first)
     assert found is not None and found.duplicate and found.remote_id == sent.remote_id
     assert missing is None and caught.value.status == 403
+
+
+def test_oauth1_signature_matches_the_published_example() -> None:
+    """X's own worked example of signing a request (RFC 5849, HMAC-SHA1)."""
+    params = {
+        "include_entities": "true",
+        "oauth_consumer_key": "xvz1evFS4wEEPTGEFPHBog",
+        "oauth_nonce": "kYjzVBB8Y0ZFabxSWbWovY3uYSQ2pTgmZeNu2VS4cg",
+        "oauth_signature_method": "HMAC-SHA1",
+        "oauth_timestamp": "1318622958",
+        "oauth_token": "370773112-GmHxMAgYyLbNEtIKZeRNFsMKPR9EyMZeS9weJAEb",
+        "oauth_version": "1.0",
+        "status": "Hello Ladies + Gentlemen, a signed OAuth request!",
+    }
+    assert (
+        oauth1_signature(
+            "POST",
+            "https://api.twitter.com/1.1/statuses/update.json",
+            params,
+            "kAcSOqF21Fu85e7zjz7ZN2U4ZRhfV3WpwPAoE3Z7kBw",
+            "LswwdoUaIvS8ltyTt5jkRh4J50vUPVVHtR2YPi5kE",
+        )
+        == "hCtSmYh+iHYCEqBWrE7C7hYmtUk="
+    )
+
+
+@pytest.mark.parametrize("good", [True, False], ids=["signed", "wrong-secret"])
+def test_x_oauth1_user_context_posts_and_reads_back(
+    good: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = tmp_path / "state"
+    first = datetime.now(UTC)
+    credentials = list(X_OAUTH1)
+    if not good:
+        credentials[3] = "not-the-token-secret-at-all"
+    monkeypatch.setenv("T_X_OAUTH1", ":".join(credentials))
+    with running(by_kind("x"), monkeypatch) as (fake, _):
+        assert isinstance(fake, XFake)
+        oauth = target("x", "x", {"token": "${T_X_OAUTH1}", "api": fake.base})
+        baseline([oauth], state)
+        report = announce([oauth], [make_post(1)], state)
+        with requests.Session() as http:
+            announcer = XAnnouncer("x", oauth.options)
+            if good:
+                found = announcer.read_back(readback.ann(1), http, since=first)
+                assert found is not None and found.remote_id == report.decisions[0].remote_id
+    assert [d.result for d in report.decisions] == (["sent"] if good else ["failed"])
+    assert len(fake.posts) == (1 if good else 0)
+    assert credentials[1] not in json.dumps(report.as_dict())
 
 
 # -- Threads ---------------------------------------------------------------------------

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
+import hmac
 import importlib.util
 import itertools
 import json
@@ -27,7 +29,7 @@ from email.parser import BytesParser
 from email.policy import default as email_default
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote, unquote
 
 import pytest
 
@@ -667,6 +669,45 @@ def _email(mp: pytest.MonkeyPatch, extra: dict[str, Any]) -> tuple[FakePlatform,
 
 X_TOKEN = "dGhpcy1pcy1hbi1vYXV0aDItdXNlci10b2tlbg-X2"
 X_USER = {"id": "2244994945", "name": "Lantern blog", "username": "lanternblog"}
+#: OAuth 1.0a user context: consumer key/secret and access token/secret.
+X_OAUTH1 = (
+    "xvz1evFS4wEEPTGEFPHBog",
+    "kAcSOqF21Fu85e7zjz7ZN2U4ZRhfV3WpwPAoE3Z7kBw",
+    "370773112-GmHxMAgYyLbNEtIKZeRNFsMKPR9EyMZeS9weJAEb",
+    "LswwdoUaIvS8ltyTt5jkRh4J50vUPVVHtR2YPi5kE",
+)
+
+
+def x_oauth1_valid(fake: FakePlatform, request: Request, header: str) -> bool:
+    """Check an OAuth 1.0a header as X does: known keys, fresh timestamp, unused nonce,
+    and the HMAC-SHA1 signature over method, URL and query (RFC 5849, written out here)."""
+    fields = dict(re.findall(r'(\w+)="([^"]*)"', header))
+    fields = {unquote(k): unquote(v) for k, v in fields.items()}
+    consumer, consumer_secret, token, token_secret = X_OAUTH1
+    if fields.get("oauth_consumer_key") != consumer or fields.get("oauth_token") != token:
+        return False
+    if abs(int(fields.get("oauth_timestamp", "0")) - fake.now()) > 300:
+        return False
+    nonce = fields.get("oauth_nonce", "")
+    seen: set[str] = fake.__dict__.setdefault("nonces", set())
+    if not nonce or nonce in seen:
+        return False
+    seen.add(nonce)
+
+    def enc(value: str) -> str:
+        return quote(value, safe="-._~")
+
+    params = {k: v for k, v in fields.items() if k != "oauth_signature"}
+    params.update({k: v[0] for k, v in request.query.items()})
+    normalized = "&".join(
+        f"{k}={v}" for k, v in sorted((enc(k), enc(v)) for k, v in params.items())
+    )
+    base = "&".join([request.method, enc(fake.base + request.path), enc(normalized)])
+    key = f"{enc(consumer_secret)}&{enc(token_secret)}".encode()
+    expected = base64.b64encode(hmac.new(key, base.encode(), hashlib.sha1).digest()).decode()
+    return hmac.compare_digest(expected, fields.get("oauth_signature", ""))
+
+
 _X_URL = re.compile(r"https?://[^\s]+")
 _X_LIGHT = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
 
@@ -717,7 +758,11 @@ class XFake(FakePlatform):
         return Response(fault.code, _x_error(fault.code, "Fault", f"fault {fault.code}"))
 
     def route(self, request: Request) -> Response:
-        if request.headers.get("authorization") != f"Bearer {X_TOKEN}":
+        auth = request.headers.get("authorization", "")
+        if auth.startswith("OAuth "):
+            if not x_oauth1_valid(self, request, auth):
+                return Response(401, _x_error(401, "Unauthorized", "Unauthorized"))
+        elif auth != f"Bearer {X_TOKEN}":
             return Response(401, _x_error(401, "Unauthorized", "Unauthorized"))
         if request.method == "POST" and request.path == "/2/tweets":
             return self._create(request)

@@ -1,4 +1,6 @@
-"""X (Twitter): ``POST /2/tweets`` with an OAuth 2.0 user access token as bearer.
+"""X (Twitter): ``POST /2/tweets`` with an OAuth 2.0 user access token as bearer, or
+OAuth 1.0a user-context credentials (``token`` holding ``consumer_key:consumer_secret:
+access_token:access_token_secret``; each request signed, see :mod:`oauth1`).
 
 Body ``{"text": ...}``; the answer is ``201 {"data": {"id", "text"}}``. X builds the link
 card itself from the page's Open Graph tags. Errors come as ``{"title", "detail",
@@ -34,6 +36,7 @@ from typing import Any, ClassVar
 
 import requests
 
+from publisher.announce.adapters.oauth1 import Credentials, authorization
 from publisher.announce.contract import (
     SECRET,
     Announcement,
@@ -175,8 +178,16 @@ class XAnnouncer(Announcer):
     def api(self) -> str:
         return str(self.config.get("api") or "https://api.x.com").rstrip("/")
 
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.secret('token')}"}
+    def headers(
+        self, method: str = "POST", url: str = "", query: dict[str, str] | None = None
+    ) -> dict[str, str]:
+        """Bearer for an OAuth 2.0 user token; an OAuth 1.0a signature when the token is
+        ``consumer_key:consumer_secret:access_token:access_token_secret``."""
+        token = self.secret("token")
+        credentials = Credentials.parse(token)
+        if credentials is None:
+            return {"Authorization": f"Bearer {token}"}
+        return {"Authorization": authorization(credentials, method, url, query or {})}
 
     def escape(self, text: str) -> str:
         """A word joiner after every ``@``: a title naming ``@someone`` notifies nobody."""
@@ -193,7 +204,7 @@ class XAnnouncer(Announcer):
             f"{self.api}/2/tweets",
             what="X post",
             json=self.payload(announcement),
-            headers=self.headers(),
+            headers=self.headers("POST", f"{self.api}/2/tweets"),
             timeout=self.timeout,
             ok=(200, 201, 202, 204, 403, 429),
         )
@@ -274,7 +285,7 @@ class XAnnouncer(Announcer):
                 "GET",
                 f"{self.api}{path}",
                 what="X read-back",
-                headers=self.headers(),
+                headers=self.headers("GET", f"{self.api}{path}", params),
                 params=params,
                 timeout=self.timeout,
                 ok=(200,),
