@@ -340,3 +340,13 @@ def test_zulip_read_back_with_a_bad_key_is_unavailable(
         with requests.Session() as http, pytest.raises(ReadBackUnavailable) as caught:
             announcer.read_back(readback.ann(1), http, since=NOW)
     assert caught.value.status == 401
+
+
+def test_zulip_escapes_what_its_markdown_would_read_as_markup() -> None:
+    escape = ZulipAnnouncer("z", {}).escape
+    assert escape("@**all** [x](y) *a* _b_ #c `d` > e") == (
+        "@\u2060\\*\\*all\\*\\* \\[x\\](y) \\*a\\* \\_b\\_ \\#c \\`d\\` \\> e"
+    )
+    # No backslash escapes math or strikethrough: a word joiner splits each pair.
+    assert escape("$$$$ ~~x~~") == "$\u2060$\u2060$\u2060$ ~\u2060~x~\u2060~"
+    assert escape("1 < 2") == "1 < 2"  # Zulip renders no raw HTML

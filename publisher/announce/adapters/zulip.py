@@ -13,8 +13,9 @@ may hold ``{title}``: each post then opens a topic of its own, named after it.
 Zulip has no idempotency key: **at-most-once**. Read-back: ``GET /api/v1/messages`` with a
 narrow to the stream, the topic and the bot itself, newest first, raw Markdown
 (``apply_markdown=false``), back to the first attempt; a message is this post's when it
-links the post's URL. Markdown characters in the post are backslash-escaped and a word
-joiner follows every ``@``, so a title saying ``@**all**`` notifies nobody.
+links the post's URL. Markdown characters in the post (backslash, backtick, ``* _ [ ] # >``) are
+backslash-escaped, a word joiner follows every ``@`` and splits ``$$`` and ``~~``, so a
+title saying ``@**all**`` notifies nobody and ``$$x$$`` is not math.
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ CONTENT = TextLimit(10000, "bytes")
 TOPIC = 60
 #: Pages of 100 messages read back before saying "cannot tell".
 READ_PAGES = 5
-_MARKDOWN = re.compile(r"([\\`*_~\[\]<>#|$])")
+#: What Zulip's Markdown (Python-Markdown) lets a backslash escape and that means markup
+#: here; ``<`` needs nothing (Zulip never renders raw HTML).
+_MARKDOWN = re.compile(r"([\\`*_\[\]#>])")
 WORD_JOINER = "\u2060"
 
 
@@ -68,8 +71,13 @@ class ZulipAnnouncer(Announcer):
         return (str(self.config["email"]), self.secret("api_key"))
 
     def escape(self, text: str) -> str:
-        """Zulip Markdown shown as written: ``@**all**``, ``#**stream**``, ``$$math$$`` inert."""
-        return _MARKDOWN.sub(r"\\\1", text).replace("@", "@" + WORD_JOINER)
+        """Zulip Markdown shown as written: ``@**all**``, ``#**stream**``, ``$$math$$`` inert
+        (a word joiner after ``@`` and inside ``$$``/``~~``, which no backslash escapes)."""
+        escaped = _MARKDOWN.sub(r"\\\1", text).replace("@", "@" + WORD_JOINER)
+        for pair in ("$$", "~~"):  # math and strikethrough: a joiner between the two
+            while pair in escaped:
+                escaped = escaped.replace(pair, pair[0] + WORD_JOINER + pair[1])
+        return escaped
 
     def topic(self, announcement: Announcement) -> str:
         """The ``topic`` option with ``{title}`` filled in, within 60 characters."""
