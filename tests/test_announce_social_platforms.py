@@ -265,7 +265,7 @@ def test_threads_text_counts_emoji_by_their_utf8_bytes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     state = tmp_path / "state"
-    post = make_post(1, title="👍🏽" * 100, summary="漢" * 600)
+    post = make_post(1, title="@zuck " + "👍🏽" * 100, summary="漢" * 600)
     with running(by_kind("threads"), monkeypatch) as (fake, config):
         baseline([config], state)
         report = announce([config], [post], state)
@@ -273,6 +273,7 @@ def test_threads_text_counts_emoji_by_their_utf8_bytes(
     (container,) = fake.delivered
     assert threads_count(container["text"]) <= 500 and post.url in container["text"]
     assert container["link_attachment"] == post.url
+    assert container["text"].startswith("@\u2060zuck ")
     assert threads_length("👍🏽") == 8 and threads_length("漢") == 1
 
 

@@ -18,7 +18,8 @@ Limits: text 500 characters, where Threads counts an emoji as its UTF-8 bytes (s
 counted code point here is 1, or its UTF-8 length when it is an emoji or outside the
 BMP); at most 5 links. Errors are Graph API errors, ``{"error": {"message", "type",
 "code", "is_transient"}}``: code 190 (token) is a 401, codes 4/17/32/613 and transient
-errors are retried, others refused. Profiles may publish 250 posts per 24 hours.
+errors are retried, others refused. Profiles may publish 250 posts per 24 hours. A word
+joiner follows every ``@`` in the post's text: Threads notifies whoever a post mentions.
 Read-back: the container's status when its id is known, else the profile's threads
 since the first attempt (``GET /v1.0/me/threads``), matched by the link.
 """
@@ -157,6 +158,10 @@ class ThreadsAnnouncer(Announcer):
             os.replace(temporary, path)
 
     # -- payload -----------------------------------------------------------------------
+
+    def escape(self, text: str) -> str:
+        """A word joiner after every ``@``: a title naming ``@someone`` notifies nobody."""
+        return text.replace("@", "@\u2060")
 
     def payload(self, announcement: Announcement) -> dict[str, Any]:
         text = TEXT.clip(announcement.text)
