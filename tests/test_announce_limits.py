@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from fakes.harness import PLATFORMS, announce, baseline, running
+from fakes.platforms_more import MORE_CHECKS, MORE_OPTIONS
 from fakes.posts import make_post
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -178,6 +179,7 @@ CHECKS: dict[str, Check] = {
     "matrix": check_matrix,
     "webhook": check_webhook,
     "outbox": check_outbox,
+    **MORE_CHECKS,
 }
 
 OPTIONS: dict[str, dict[str, Any]] = {
@@ -187,6 +189,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "telegram": {"chat_id": "1"},
     "matrix": {"homeserver": "https://m.example.org", "room_id": "!r:example.org"},
     "outbox": {"path": "out.jsonl"},
+    **MORE_OPTIONS,
 }
 
 

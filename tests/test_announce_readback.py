@@ -287,6 +287,15 @@ def test_every_kind_declares_a_key_lifetime() -> None:
         "telegram": None,
         "matrix": timedelta(minutes=30),
         "webhook": None,
+        "googlechat": None,
+        "mattermost": None,
+        "mattermost_webhook": None,
+        "zulip": None,
+        "email": None,
+        "x": None,
+        "threads": None,
+        "linkedin": None,
+        "apprise": None,
     }
 
 

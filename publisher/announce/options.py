@@ -48,6 +48,7 @@ URL_OPTIONS = frozenset({"instance", "homeserver", "service", "api"})
 CHOICES: dict[str, tuple[str, ...]] = {
     "visibility": ("public", "unlisted", "private", "direct"),
     "msgtype": ("m.notice", "m.text"),
+    "security": ("starttls", "smtps", "none"),
 }
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(d|h|m|s|w)?\s*$")
 _UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}

@@ -26,6 +26,15 @@ BUILTINS: dict[str, str] = {
     "telegram": "publisher.announce.adapters.telegram:TelegramAnnouncer",
     "matrix": "publisher.announce.adapters.matrix:MatrixAnnouncer",
     "webhook": "publisher.announce.adapters.webhook:WebhookAnnouncer",
+    "googlechat": "publisher.announce.adapters.googlechat:GoogleChatAnnouncer",
+    "mattermost": "publisher.announce.adapters.mattermost:MattermostAnnouncer",
+    "mattermost_webhook": "publisher.announce.adapters.mattermost_webhook:MattermostWebhookAnnouncer",
+    "zulip": "publisher.announce.adapters.zulip:ZulipAnnouncer",
+    "email": "publisher.announce.adapters.email:EmailAnnouncer",
+    "x": "publisher.announce.adapters.x:XAnnouncer",
+    "threads": "publisher.announce.adapters.threads:ThreadsAnnouncer",
+    "linkedin": "publisher.announce.adapters.linkedin:LinkedInAnnouncer",
+    "apprise": "publisher.announce.adapters.apprise:AppriseAnnouncer",
 }
 
 
