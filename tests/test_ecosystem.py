@@ -120,4 +120,4 @@ def test_an_unreadable_og_image_is_reported_with_one_field_name(site: Site) -> N
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stderr.splitlines() if "x.png" in line]
     assert lines and all("ogImage ogImage" not in line for line in lines), lines
-    assert "index.md: ogImage 'x.png' is not an image format" in lines[0]
+    assert "index.md: ogImage 'x.png' is not in a supported format" in lines[0]
