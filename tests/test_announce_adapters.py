@@ -51,6 +51,11 @@ def test_rate_limit_is_waited_out_then_sent(
     assert decision.attempts == 3
 
 
+#: Platforms without an idempotency key whose messages can be read back: a send in doubt is
+#: resolved by asking them, not left in doubt.
+READS_BACK = frozenset({"mattermost", "zulip", "x", "linkedin"})
+
+
 @pytest.mark.parametrize("fault", [Fault.timeout(1.2), Fault.drop()], ids=["timeout", "drop"])
 @pytest.mark.parametrize("platform", PLATFORMS, ids=IDS)
 def test_ambiguous_failure_follows_the_platforms_guarantee(
@@ -73,9 +78,14 @@ def test_ambiguous_failure_follows_the_platforms_guarantee(
         # May have arrived, no key to make a retry safe: in doubt, never resent.
         assert report.in_doubt == 1 and report.sent == 0
         assert len(fake.writes()) == 1
-        assert [d.reason for d in rerun.decisions] == ["in_doubt"]
         (row,) = list_state(state / "announce.sqlite", target=platform.kind)
-        assert row.status == "in_doubt"
+        if platform.kind in READS_BACK:
+            # The next run asks the platform, finds the message and records it sent.
+            assert [d.result for d in rerun.decisions] == ["sent"]
+            assert row.status == "sent"
+        else:
+            assert [d.reason for d in rerun.decisions] == ["in_doubt"]
+            assert row.status == "in_doubt"
 
 
 @pytest.mark.parametrize("platform", PLATFORMS, ids=IDS)
@@ -91,7 +101,8 @@ def test_retry_in_doubt_resends(
         announce([config], [make_post(1)], state)
         report = announce([config], [make_post(1)], state, retry_in_doubt=True)
     assert report.sent == 1
-    assert len(fake.delivered) == 2  # the user asked for it
+    # The user asked for it; a platform that can be read is asked first and the message found.
+    assert len(fake.delivered) == (1 if platform.kind in READS_BACK else 2)
 
 
 @pytest.mark.parametrize("platform", PLATFORMS, ids=IDS)

@@ -116,12 +116,29 @@ def test_x_resend_in_doubt_is_refused_as_duplicate_and_counted_sent(
     state = tmp_path / "state"
     with running(by_kind("x"), monkeypatch, timeout=0.4) as (fake, config):
         assert isinstance(fake, XFake)
+        fake.can_read = False  # a token without tweet.read: read-back cannot tell
         baseline([config], state)
         fake.fail_next(Fault.drop())
         first = announce([config], [make_post(1)], state)
         again = announce([config], [make_post(1)], state, retry_in_doubt=True)
     assert first.in_doubt == 1 and again.sent == 1
     assert len(fake.posts) == 1 and len(fake.writes()) == 2
+    (row,) = list_state(state / "announce.sqlite", target="x")
+    assert row.status == "sent"
+
+
+def test_x_in_doubt_is_resolved_by_read_back_without_a_resend(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = tmp_path / "state"
+    with running(by_kind("x"), monkeypatch, timeout=0.4) as (fake, config):
+        assert isinstance(fake, XFake)
+        baseline([config], state)
+        fake.fail_next(Fault.drop())
+        first = announce([config], [make_post(1)], state)
+        again = announce([config], [make_post(1)], state)
+    assert first.in_doubt == 1 and again.sent == 1
+    assert len(fake.posts) == 1 and len(fake.writes()) == 1
     (row,) = list_state(state / "announce.sqlite", target="x")
     assert row.status == "sent"
 

@@ -125,8 +125,10 @@ def hostile(site: Site) -> Site:
               path: outbox.jsonl
         """
     )
-    # The title starts a template line ("{{ title }}"); the folder is the post's id.
-    site.post(HOSTILE_FOLDER, f"title: {json.dumps(HOSTILE_TITLE)}\ndate: 2024-01-02")
+    # The title starts a template line ("{{ title }}"). The folder name is the post's id:
+    # the reader refuses it, and that refusal must itself be one escaped line.
+    site.post("hostile-title", f"title: {json.dumps(HOSTILE_TITLE)}\ndate: 2024-01-02")
+    site.post(HOSTILE_FOLDER, 'title: "Folder"\ndate: 2024-01-02')
     site.post("command", 'title: "::error::t"\ndate: 2024-01-04')
     site.post("bad-date", 'title: Bad\ndate: "2024\\n::error::injected\\r::stop-commands::t"')
     site.post("bidi", 'title: "Right \\u202e txt.exe"\ndate: 2024-01-03\ncategories: [1, {a: b}]')
@@ -153,8 +155,18 @@ def test_no_output_line_is_a_workflow_command(hostile: Site, args: tuple[str, ..
 
 
 def test_the_ledger_listing_escapes_post_ids(hostile: Site) -> None:
-    marked = publish("state", "mark-sent", HOSTILE_FOLDER, cwd=hostile.root)
-    assert marked.returncode == 0, marked.stderr
+    # A ledger may hold such an id (an older version read any folder name): seed it directly.
+    from datetime import UTC, datetime
+
+    from publisher.announce.ledger import open_ledger
+
+    refused = publish("state", "mark-sent", HOSTILE_FOLDER, cwd=hostile.root)
+    assert refused.returncode == 2
+    assert [line for line in output_lines(refused) if runs_a_command(line)] == []
+    assert "evil\\r::stop-commands::t" in refused.stderr and "\r" not in refused.stderr
+    ledger = open_ledger(hostile.root / "state" / "announce.sqlite")
+    ledger.mark_sent(HOSTILE_FOLDER, "outbox", "outbox", datetime(2024, 1, 5, tzinfo=UTC))
+    ledger.close()
     for args in (("state", "list"), ("state", "list", "--json")):
         listed = publish(*args, cwd=hostile.root)
         assert listed.returncode == 0, listed.stderr
@@ -168,7 +180,7 @@ def test_the_ledger_listing_escapes_post_ids(hostile: Site) -> None:
 def test_the_hostile_text_reaches_the_output_escaped(hostile: Site) -> None:
     """The escaping is shown, not silently dropped: a reader can see what the post holds."""
     announced = publish("announce", "--dry-run", "--backfill", "5", cwd=hostile.root)
-    assert "evil\\r::stop-commands::t" in announced.stdout
+    assert "evil\\r::stop-commands::t" in announced.stderr  # the refused folder, named escaped
     assert "    Hello ::error::x" in announced.stdout.splitlines()  # mid-line: inert
     assert "    \\x3a:error::t" in announced.stdout.splitlines()
     checked = publish("check", cwd=hostile.root)
