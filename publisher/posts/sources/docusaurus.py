@@ -63,12 +63,15 @@ class DocusaurusSource(Source):
                     "baseUrl is computed in the config; '/' assumed (set posts.url if not)"
                 )
             base_url = "/"
-        route = siteconfig.js_string(text, "routeBasePath")
-        if route is None and siteconfig.js_mentions(text, "routeBasePath"):
+        # The docs plugin has a path and a routeBasePath too: read the blog's options only.
+        opening = re.search(r"\bblog\s*:\s*\{", text)
+        blog_text = text[opening.end() :] if opening else ""
+        route = siteconfig.js_string(blog_text, "routeBasePath")
+        if route is None and siteconfig.js_mentions(blog_text, "routeBasePath"):
             notes.append(
                 "routeBasePath is computed in the config; 'blog' assumed (set posts.url if not)"
             )
-        blog_path = siteconfig.js_string(text, "path") or "blog"
+        blog_path = siteconfig.js_string(blog_text, "path") or "blog"
         trailing = re.search(r"(?m)^\s*trailingSlash\s*:\s*(true|false)\s*,?\s*$", text)
         if trailing is None and siteconfig.js_mentions(text, "trailingSlash"):
             notes.append(

@@ -4,7 +4,8 @@ Documented rules (11ty.dev: permalinks, dates, data cascade, collections): the U
 frontmatter ``permalink``, else one from the folder's directory data file
 (``<folder>/<folder>.json`` or ``<folder>.11tydata.json``), else the file's path below
 the input folder without its extension, plus '/' (``index`` names the folder itself).
-``page.fileSlug`` is the file name without a leading ``YYYY-MM-DD-``. The date is
+``page.fileSlug`` is the file name without a leading ``YYYY-MM-DD-``; the default URL
+keeps it (``/posts/2024-05-01-hello/``). The date is
 frontmatter ``date``, else that leading date (else the file's creation time, which a
 checkout does not keep, so such a post needs a date). ``permalink: false`` and
 ``eleventyExcludeFromCollections: true`` are not in collections. Only the template
@@ -87,7 +88,12 @@ class EleventySource(Source):
         )
 
     def find(self, folder: Path) -> list[Path]:
-        return [p for p in super().find(folder) if p.name.lower() not in ("readme.md", "index.md")]
+        # The folder's own index.md is its listing page; a post folder's index.md is a post.
+        return [
+            p
+            for p in super().find(folder)
+            if p.name.lower() != "readme.md" and p != folder / "index.md"
+        ]
 
     def resolve(
         self, meta: dict[str, Any], body: str, post_id: str, rules: SourceRules, tz: tzinfo
@@ -142,11 +148,8 @@ class EleventySource(Source):
                     )
                 )
         else:
-            path = (
-                "/"
-                + "/".join(p for p in (rules.base, *post_id.split("/")[:-1], file_slug) if p)
-                + "/"
-            )
+            # The default keeps the whole file name, date prefix included (filePathStem).
+            path = "/" + "/".join(p for p in (rules.base, post_id) if p) + "/"
         if path is not None:
             out["path"] = path
         if isinstance(out.get("tags"), str):

@@ -129,7 +129,9 @@ def js_string(text: str, key: str) -> str | None:
     running the file, and the caller says so instead of guessing.
     """
     match = re.search(
-        r"(?m)^[ \t]*['\"]?" + re.escape(key) + r"['\"]?\s*[:=]\s*(['\"`])([^'\"`\n]*)\1\s*,?\s*$",
+        r"(?m)(?<![\w.$])['\"]?"
+        + re.escape(key)
+        + r"['\"]?[ \t]*[:=][ \t]*(['\"`])([^'\"`\n]*)\1(?=[ \t]*(?:[,;}]|$))",
         text,
     )
     return match.group(2) if match else None
