@@ -137,7 +137,7 @@ def _parse(
                 file=file,
                 field=None,
                 message=f"is not published by {ctx.rules.generator} ({resolved.skip}); skipped",
-                fix="nothing to do; publish it in the site first",
+                fix=f"nothing to do: it is read once {ctx.rules.generator} would publish it",
                 severity="info",
             ),
         ]

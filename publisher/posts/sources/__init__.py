@@ -46,13 +46,17 @@ def get(name: str) -> Source:
     return SOURCES[name]
 
 
-def detect(root: Path) -> tuple[str, Path] | None:
-    """(generator, site folder) for the site at or just below ``root``, or None."""
+def detect(root: Path, *, generic: bool = False) -> tuple[str, Path] | None:
+    """(generator, site folder) for the site at or just below ``root``, or None.
+
+    The generic layout (``posts/<folder>/index.md``) counts only with ``generic``: it is
+    a guess from folder names, not a generator's config file.
+    """
     for sub in SITE_FOLDERS:
         folder = root / sub if sub else root
         if not folder.is_dir():
             continue
         for source in SOURCES.values():
-            if source.name != "generic" and source.detect(folder):
+            if (generic or source.name != "generic") and source.detect(folder):
                 return source.name, folder
     return None

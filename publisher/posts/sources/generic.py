@@ -17,6 +17,10 @@ class GenericSource(Source):
     title = "Gatsby / generic"
     markers = ("gatsby-config.js", "gatsby-config.ts", "gatsby-config.mjs")
 
+    def detect(self, site: Path) -> bool:
+        """A Gatsby config, or the example's layout: posts/<folder>/index.md."""
+        return super().detect(site) or any((site / "posts").glob("*/index.md"))
+
     def configure(self, site: Path, folder: Path | None) -> Setup:
         return Setup(
             folder=folder or site / "posts",
