@@ -476,3 +476,12 @@ def test_docusaurus_reads_the_blog_options_not_the_docs_ones(tmp_path: Path) -> 
     )
     result = read(tmp_path, "docusaurus")
     assert urls(result) == {"2024-01-02-hi": "https://example.org/updates/2024/01/02/hi"}
+
+
+def test_every_generator_is_documented() -> None:
+    from publisher.posts.sources import SOURCES
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "sources.md").read_text("utf-8")
+    for source in SOURCES.values():
+        assert f"`{source.name}`" in docs, source.name
+        assert f"### {source.title.split(' ')[0]}" in docs, source.title

@@ -14,7 +14,7 @@ from publisher.posts.sources.base import Resolved, Setup, Source, SourceRules, t
 
 class GenericSource(Source):
     name = "generic"
-    title = "Gatsby / generic"
+    title = "Generic (Gatsby)"
     markers = ("gatsby-config.js", "gatsby-config.ts", "gatsby-config.mjs")
 
     def detect(self, site: Path) -> bool:
