@@ -485,3 +485,30 @@ def test_every_generator_is_documented() -> None:
     for source in SOURCES.values():
         assert f"`{source.name}`" in docs, source.name
         assert f"### {source.title.split(' ')[0]}" in docs, source.title
+
+
+def test_summaries_fall_back_in_each_generators_order(tmp_path: Path) -> None:
+    site(
+        tmp_path,
+        {
+            "hugo.toml": 'baseURL = "https://example.org/"\n',
+            "content/posts/more.md": "---\ntitle: M\ndate: 2024-01-01\n---\n"
+            "Intro with a [link](https://x.org) and **bold**.\n\nStill intro.\n<!--more-->\nRest.\n",
+            "content/posts/words.md": "---\ntitle: W\ndate: 2024-01-02\n---\n"
+            + " ".join(f"w{i}" for i in range(100))
+            + "\n",
+            "content/posts/own.md": "---\ntitle: O\ndate: 2024-01-03\nsummary: Mine\n---\nBody\n",
+        },
+    )
+    posts = {p.id: p for p in read(tmp_path, "hugo").posts}
+    assert posts["more"].summary == "Intro with a link and bold. Still intro."
+    assert posts["words"].summary == " ".join(f"w{i}" for i in range(70))
+    assert posts["own"].summary == "Mine"
+
+
+def test_excerpt_is_linear_on_hostile_bodies() -> None:
+    from publisher.posts.sources.base import excerpt
+
+    for body in ("[" * 100_000, "<" * 100_000, "![](" * 50_000, "{/*" * 50_000, "a\n" * 200_000):
+        result = excerpt(body, ("<!--more-->",), words=70)
+        assert result is None or len(result) <= 700

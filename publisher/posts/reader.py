@@ -214,6 +214,11 @@ def _parse(
             if summary:
                 break
 
+    if summary is None and isinstance(meta.get("_excerpt"), str):
+        # The generator's own fallback (text before <!--more-->, the first paragraph).
+        summary, _ = clean_line(meta["_excerpt"])
+        summary = summary or None
+
     path_raw = meta.get("path")
     path = str(path_raw).strip() if path_raw not in (None, "") else None
     if path and "://" in path:

@@ -12,6 +12,7 @@ content-hash cache sound.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
@@ -159,3 +160,58 @@ def lower_keys(meta: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in meta.items():
         out.setdefault(str(key).lower(), value)
     return out
+
+
+#: How much of the body the excerpt looks at: a summary is a paragraph, not a post.
+_EXCERPT_SCAN = 20_000
+_FENCE = re.compile(r"(?m)^ {0,3}(```|~~~)")
+_HTML = re.compile(r"<[^<>\n]*>")
+_MDX_COMMENT = re.compile(r"\{/\*.*?\*/\}", re.S)
+_IMAGE = re.compile(r"!\[[^\[\]\n]*\]\([^()\n]*\)")
+_LINK = re.compile(r"\[([^\[\]\n]*)\]\([^()\n]*\)")
+_SHORTCODE = re.compile(r"\{\{[<%][^{}\n]*[>%]\}\}")
+
+
+def excerpt(body: str, markers: tuple[str, ...] = (), words: int = 0) -> str | None:
+    """Plain text of the body up to the first marker (``<!--more-->``), else its first
+    paragraph, else (``words`` > 0) its first ``words`` words; None when there is no prose.
+
+    Generators show this as the summary when the frontmatter has none; the exact rule is
+    each generator's, and this is its plain-text shape for feeds and cards.
+    """
+    text = body[:_EXCERPT_SCAN]
+    fence = _FENCE.search(text)
+    if fence is not None:
+        text = text[: fence.start()]
+    cut = None
+    for marker in markers:
+        index = text.find(marker)
+        if index != -1 and (cut is None or index < cut):
+            cut = index
+    if cut is not None:
+        text = text[:cut]
+    text = _MDX_COMMENT.sub("", text)
+    text = _SHORTCODE.sub("", text)
+    text = _IMAGE.sub("", text)
+    text = _LINK.sub(r"\1", text)
+    text = _HTML.sub("", text)
+    paragraphs = []
+    for block in text.split("\n\n"):
+        lines = [
+            line.strip()
+            for line in block.split("\n")
+            if line.strip()
+            and not line.lstrip().startswith(("#", "import ", "export ", "|", ">", "{", "}"))
+        ]
+        prose = " ".join(lines).replace("**", "").replace("__", "").replace("`", "")
+        if prose:
+            paragraphs.append(" ".join(prose.split()))
+    if not paragraphs:
+        return None
+    if cut is not None:
+        result = " ".join(paragraphs)
+    elif words:
+        result = " ".join(" ".join(paragraphs).split()[:words])
+    else:
+        result = paragraphs[0]
+    return result[:600].rsplit(" ", 1)[0] + " …" if len(result) > 600 else result

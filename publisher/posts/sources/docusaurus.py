@@ -22,6 +22,7 @@ from publisher.posts.sources.base import (
     Setup,
     Source,
     SourceRules,
+    excerpt,
     first_heading,
     try_date,
 )
@@ -161,6 +162,7 @@ class DocusaurusSource(Source):
                 out["ogImage"] = value
         if out.get("unlisted") is True:
             out["draft"] = True
+        out["_excerpt"] = excerpt(body)  # the plugin's description: the first paragraph
         return Resolved(meta=out, body=body)
 
 

@@ -21,7 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from publisher.posts.sources import siteconfig, slugs
-from publisher.posts.sources.base import Resolved, Setup, Source, SourceRules, lower_keys, try_date
+from publisher.posts.sources.base import (
+    Resolved,
+    Setup,
+    Source,
+    SourceRules,
+    excerpt,
+    lower_keys,
+    try_date,
+)
 
 CONFIG_NAMES = tuple(
     f"{stem}.{ext}" for stem in ("hugo", "config") for ext in ("toml", "yaml", "yml", "json")
@@ -221,8 +229,8 @@ class HugoSource(Source):
             _image(out, out["image"])
         if isinstance(out.get("author"), str) and "authors" not in out:
             out["authors"] = [" ".join(out["author"].split())]
-        if rules.option("build_future") == "True":
-            out["build_future"] = True
+        # Hugo's .Summary: the text before <!--more-->, else about the first 70 words.
+        out["_excerpt"] = excerpt(body, ("<!--more-->",), words=70)
         return Resolved(meta=out, body=body)
 
 

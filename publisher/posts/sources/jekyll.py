@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from publisher.posts.sources import siteconfig, slugs
-from publisher.posts.sources.base import Resolved, Setup, Source, SourceRules, try_date
+from publisher.posts.sources.base import Resolved, Setup, Source, SourceRules, excerpt, try_date
 
 STYLES = {
     "date": "/:categories/:year/:month/:day/:title:output_ext",
@@ -157,11 +157,10 @@ class JekyllSource(Source):
             value = image.strip()
             key = "ogImageUrl" if "://" in value else "ogImageSitePath"
             out[key] = value if "://" in value else "/" + value.lstrip("/")
-        sep = rules.option("excerpt_separator", "\n\n")
-        if not out.get("description") and not out.get("excerpt") and sep and sep in body:
-            excerpt = body.split(sep, 1)[0].strip()
-            if excerpt and not excerpt.startswith(("#", "<", "{", "!", "|", "`")):
-                out["description"] = " ".join(excerpt.split())[:300]
-        elif isinstance(out.get("excerpt"), str):
-            out["description"] = out["excerpt"]
+        # Jekyll's excerpt: the content up to excerpt_separator (the first paragraph).
+        if isinstance(out.get("excerpt"), str):
+            out["_excerpt"] = out["excerpt"]
+        else:
+            sep = rules.option("excerpt_separator", "\n\n")
+            out["_excerpt"] = excerpt(body, () if sep == "\n\n" else (sep,))
         return Resolved(meta=out, body=body)

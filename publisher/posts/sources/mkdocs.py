@@ -20,6 +20,7 @@ from publisher.posts.sources.base import (
     Setup,
     Source,
     SourceRules,
+    excerpt,
     first_heading,
     try_date,
 )
@@ -183,13 +184,11 @@ class MkDocsSource(Source):
         if isinstance(authors, list | str):
             keys = authors if isinstance(authors, list) else [authors]
             out["authors"] = [rules.author(str(k)) or {"name": str(k)} for k in keys]
-        if rules.option("draft_if_future_date") == "True" and "draft" not in meta:
-            out["draft_if_future"] = True
-        return Resolved(
-            meta=out,
-            body=_drop_heading(body) if heading and body.lstrip().startswith("# ") else body,
-            notes=notes,
-        )
+        if heading and body.lstrip().startswith("# "):
+            body = _drop_heading(body)
+        # The plugin's excerpt: the text before <!-- more -->.
+        out["_excerpt"] = excerpt(body, ("<!-- more -->",))
+        return Resolved(meta=out, body=body, notes=notes)
 
 
 def _plain_heading(text: str) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from publisher.posts.sources import siteconfig, slugs
-from publisher.posts.sources.base import Resolved, Setup, Source, SourceRules, try_date
+from publisher.posts.sources.base import Resolved, Setup, Source, SourceRules, excerpt, try_date
 
 _DATED = re.compile(r"^(\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2})?)?)[_-](.+)$")
 
@@ -138,4 +138,5 @@ class ZolaSource(Source):
                     break
         if isinstance(out.get("updated"), str | int):
             out["updated"] = str(out["updated"])
+        out["_excerpt"] = excerpt(body, ("<!-- more -->", "<!--more-->"))
         return Resolved(meta=out, body=body)
