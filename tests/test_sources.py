@@ -512,3 +512,20 @@ def test_excerpt_is_linear_on_hostile_bodies() -> None:
     for body in ("[" * 100_000, "<" * 100_000, "![](" * 50_000, "{/*" * 50_000, "a\n" * 200_000):
         result = excerpt(body, ("<!--more-->",), words=70)
         assert result is None or len(result) <= 700
+
+
+def test_hugo_languages_one_config_per_language(tmp_path: Path) -> None:
+    site(
+        tmp_path,
+        {
+            "hugo.yaml": "baseURL: https://example.org/\ndefaultContentLanguage: en\n"
+            "permalinks:\n  blog: /:section/:slug/\nlanguages:\n"
+            "  en: {contentDir: content/en, weight: 1}\n  fr: {contentDir: content/fr, weight: 2}\n",
+            "content/en/blog/hello.md": "---\ntitle: Hello\ndate: 2024-01-01\n---\n",
+            "content/fr/blog/bonjour.md": "---\ntitle: Bonjour\ndate: 2024-01-01\n---\n",
+        },
+    )
+    english = read(tmp_path, "hugo", folder="content/en/blog")
+    french = read(tmp_path, "hugo", folder="content/fr/blog")
+    assert urls(english) == {"hello": "https://example.org/blog/hello/"}
+    assert urls(french) == {"bonjour": "https://example.org/fr/blog/bonjour/"}

@@ -74,12 +74,31 @@ class HugoSource(Source):
                     problems.append(str(exc))
         config = lower_keys(data)
         content = str(config.get("contentdir") or "content")
-        languages = config.get("languages")
-        if isinstance(languages, dict) and len(languages) > 1:
+        default_language = str(config.get("defaultcontentlanguage") or "en")
+        languages_raw = config.get("languages")
+        languages = (
+            {str(k): lower_keys(v) for k, v in languages_raw.items() if isinstance(v, dict)}
+            if isinstance(languages_raw, dict)
+            else {}
+        )
+        language = default_language
+        if folder is not None:
+            # posts.folder in another language's contentDir: that language's URLs.
+            for code, settings in languages.items():
+                own = settings.get("contentdir")
+                if isinstance(own, str) and folder.resolve().is_relative_to((site / own).resolve()):
+                    language, content = code, own
+                    break
+        if len(languages) > 1:
             notes.append(
-                f"the site has {len(languages)} languages; posts are read from {content} "
-                "(the default language) only"
+                f"the site has {len(languages)} languages; this config reads '{language}' from "
+                f"{content}: for feeds in another language, copy config.yaml and set "
+                "posts.folder to its content folder and output.folder to a folder of its own"
             )
+        in_subdir = bool(config.get("defaultcontentlanguageinsubdir"))
+        prefix = (
+            language if len(languages) > 1 and (in_subdir or language != default_language) else ""
+        )
         content_dir = site / content
         if folder is None:
             folder = next(
@@ -139,7 +158,7 @@ class HugoSource(Source):
             timezone=str(config.get("timezone") or "UTC"),
             date_keys=tuple(k for k in keys if not k.startswith(":") or k == ":filename"),
             lowercase=not bool(config.get("disablepathtolower")),
-            options=(("build_future", str(bool(config.get("buildfuture")))),),
+            options=(("language_prefix", prefix),),
         )
         return Setup(
             folder=folder,
@@ -215,6 +234,11 @@ class HugoSource(Source):
                 path = slugs.expand(rules.permalink, values)
             else:
                 path = f"/{values['sections']}/{values['slugorfilename']}/"
+            prefix = rules.option("language_prefix")
+            if prefix and not rules.url and not isinstance(url, str):
+                # Hugo puts a language's pages below /<code>/ (not the default's, unless
+                # defaultContentLanguageInSubdir); a frontmatter url is taken as written.
+                path = f"/{prefix}/{path.lstrip('/')}"
             out["path"] = slugs.tidy_path(
                 path.lower() if rules.lowercase else path, not path.endswith(".html")
             )
