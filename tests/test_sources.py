@@ -529,3 +529,21 @@ def test_hugo_languages_one_config_per_language(tmp_path: Path) -> None:
     french = read(tmp_path, "hugo", folder="content/fr/blog")
     assert urls(english) == {"hello": "https://example.org/blog/hello/"}
     assert urls(french) == {"bonjour": "https://example.org/fr/blog/bonjour/"}
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        "collections:\n  posts:\n    output: true\n    permalink: /news/:title/\n",
+        "defaults:\n  - scope: {path: '', type: posts}\n    values: {layout: post, permalink: /news/:title/}\n",
+    ],
+)
+def test_jekyll_permalink_per_collection_and_in_defaults(tmp_path: Path, config: str) -> None:
+    site(
+        tmp_path,
+        {
+            "_config.yml": "permalink: pretty\n" + config,
+            "_posts/2024-05-01-hi.md": "---\ntitle: Hi\n---\n",
+        },
+    )
+    assert urls(read(tmp_path, "jekyll")) == {"2024-05-01-hi": "https://example.org/news/hi/"}

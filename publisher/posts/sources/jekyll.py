@@ -68,7 +68,7 @@ class JekyllSource(Source):
                 data = siteconfig.load(path, path.name)
             except siteconfig.SiteConfigError as exc:
                 problems.append(str(exc))
-        permalink = data.get("permalink") or "date"
+        permalink = _posts_permalink(data) or data.get("permalink") or "date"
         if not isinstance(permalink, str):
             problems.append(
                 "_config.yml: permalink: must be a style name or a pattern such as /:year/:title/"
@@ -164,3 +164,25 @@ class JekyllSource(Source):
             sep = rules.option("excerpt_separator", "\n\n")
             out["_excerpt"] = excerpt(body, () if sep == "\n\n" else (sep,))
         return Resolved(meta=out, body=body)
+
+
+def _posts_permalink(data: dict[str, Any]) -> Any:
+    """The posts' own permalink: ``collections.posts.permalink``, else a front matter default
+    scoped to posts (``defaults: [{scope: {type: posts}, values: {permalink: ...}}]``)."""
+    collections = data.get("collections")
+    if isinstance(collections, dict) and isinstance(collections.get("posts"), dict):
+        own = collections["posts"].get("permalink")
+        if own:
+            return own
+    defaults = data.get("defaults")
+    for entry in defaults if isinstance(defaults, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        scope = entry.get("scope") if isinstance(entry.get("scope"), dict) else {}
+        values = entry.get("values") if isinstance(entry.get("values"), dict) else {}
+        for_posts = (
+            scope.get("type") == "posts" or str(scope.get("path", "-")).strip("/") == "_posts"
+        )
+        if for_posts and values.get("permalink"):
+            return values["permalink"]
+    return None
