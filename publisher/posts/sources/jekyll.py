@@ -178,8 +178,9 @@ def _posts_permalink(data: dict[str, Any]) -> Any:
     for entry in defaults if isinstance(defaults, list) else []:
         if not isinstance(entry, dict):
             continue
-        scope = entry.get("scope") if isinstance(entry.get("scope"), dict) else {}
-        values = entry.get("values") if isinstance(entry.get("values"), dict) else {}
+        scope_raw, values_raw = entry.get("scope"), entry.get("values")
+        scope: dict[str, Any] = scope_raw if isinstance(scope_raw, dict) else {}
+        values: dict[str, Any] = values_raw if isinstance(values_raw, dict) else {}
         for_posts = (
             scope.get("type") == "posts" or str(scope.get("path", "-")).strip("/") == "_posts"
         )
