@@ -66,7 +66,7 @@ def expected(readme: str) -> list[tuple[str, str | None, str | None, bool]]:
 
 @pytest.mark.parametrize("sample", sorted(SAMPLES))
 def test_a_real_blog_gets_the_urls_and_dates_its_generator_publishes(sample: str) -> None:
-    root = CORPUS / sample
+    root = (CORPUS / sample).resolve()
     if not root.is_dir():
         pytest.skip(f"{root} is absent: the generator samples live in ../shared/corpus")
     generator, site, url, prefix = SAMPLES[sample]
