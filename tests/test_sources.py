@@ -547,3 +547,14 @@ def test_jekyll_permalink_per_collection_and_in_defaults(tmp_path: Path, config:
         },
     )
     assert urls(read(tmp_path, "jekyll")) == {"2024-05-01-hi": "https://example.org/news/hi/"}
+
+
+@pytest.mark.parametrize("generator", ["hugo", "zola", "docusaurus", "mkdocs", "eleventy"])
+def test_a_folder_link_loop_does_not_hang_the_walk(tmp_path: Path, generator: str) -> None:
+    from publisher.posts.sources import SOURCES
+
+    folder = tmp_path / "posts"
+    site(folder, {"a/2024-01-01-x.md": "---\ntitle: X\n---\n"})
+    (folder / "a" / "loop").symlink_to(folder, target_is_directory=True)
+    found = SOURCES[generator].find(folder)
+    assert [p.relative_to(folder).as_posix() for p in found] == ["a/2024-01-01-x.md"]

@@ -107,9 +107,13 @@ class Source:
         raise NotImplementedError
 
     def find(self, folder: Path) -> list[Path]:
-        """Post files under ``folder``; names starting with '_' or '.' are not posts."""
+        """Post files under ``folder``; names starting with '_' or '.' are not posts.
+
+        Linked folders are not followed: a link back to a parent would make the walk
+        endless, and one leading outside would publish files from elsewhere.
+        """
         found: list[Path] = []
-        for top, dirs, files in os.walk(folder, followlinks=True):
+        for top, dirs, files in os.walk(folder):
             dirs[:] = sorted(
                 d for d in dirs if not d.startswith(("_", ".")) and d != "node_modules"
             )

@@ -171,7 +171,7 @@ class HugoSource(Source):
 
     def find(self, folder: Path) -> list[Path]:
         found: list[Path] = []
-        for top, dirs, files in os.walk(folder, followlinks=True):
+        for top, dirs, files in os.walk(folder):
             dirs.sort()
             if "index.md" in files and Path(top) != folder:
                 # A leaf bundle: one page; its other files and folders are resources.

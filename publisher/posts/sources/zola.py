@@ -76,7 +76,7 @@ class ZolaSource(Source):
 
     def find(self, folder: Path) -> list[Path]:
         found: list[Path] = []
-        for top, dirs, files in os.walk(folder, followlinks=True):
+        for top, dirs, files in os.walk(folder):
             dirs.sort()
             if "index.md" in files and Path(top) != folder:
                 found.append(Path(top) / "index.md")
