@@ -171,3 +171,12 @@ def test_init_then_build_on_a_real_site(sample: str, tmp_path: Path) -> None:
     assert (out / "rss.xml").is_file() and (out / "atom.xml").is_file()
     assert list(out.glob("og/**/*.jpg")) or list(out.glob("og/**/*.png"))
     assert "Traceback" not in build.stderr
+
+
+def test_init_on_the_generic_layout(tmp_path: Path) -> None:
+    write(tmp_path, {"posts/hello/index.md": "---\ntitle: Hi\ndate: 2024-01-01\npath: /hi/\n---\n"})
+    assert site_hint(tmp_path) is None  # a guess from folder names is not a site to point at
+    report = init_site(tmp_path, site_url="https://example.org")
+    assert report.generator == "generic"
+    assert report.examples == ("https://example.org/hi/",)
+    assert len(read_posts(load_config(tmp_path / "config.yaml"), jobs=1).posts) == 1
