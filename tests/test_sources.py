@@ -558,3 +558,18 @@ def test_a_folder_link_loop_does_not_hang_the_walk(tmp_path: Path, generator: st
     (folder / "a" / "loop").symlink_to(folder, target_is_directory=True)
     found = SOURCES[generator].find(folder)
     assert [p.relative_to(folder).as_posix() for p in found] == ["a/2024-01-01-x.md"]
+
+
+def test_posts_url_on_the_generic_layout_applies_to_posts_without_path(tmp_path: Path) -> None:
+    site(
+        tmp_path,
+        {
+            "posts/a/index.md": "---\ntitle: A\ndate: 2024-05-01\n---\n",
+            "posts/b/index.md": "---\ntitle: B\ndate: 2024-05-02\npath: /own/b/\n---\n",
+        },
+    )
+    result = read(tmp_path, "generic", url="/blog/{year}/{month}/{slug}/")
+    assert urls(result) == {
+        "a": "https://example.org/blog/2024/05/a/",
+        "b": "https://example.org/own/b/",
+    }
