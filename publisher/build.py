@@ -26,7 +26,7 @@ from publisher.errors import Problem
 from publisher.feeds import build_feeds, feed_url, lint_feed
 from publisher.feeds.websub import FetchSession, changed_feeds, record_pending, send_pending
 from publisher.output import OutputWriter, Write
-from publisher.posts import Post, Progress, ReadResult, read_posts
+from publisher.posts import Post, Progress, ReadResult, find_post_files, read_posts
 from publisher.posts.cache import PostCache
 
 INDEX_FILE = "posts.json"
@@ -87,7 +87,7 @@ def build_site(
     progress: ProgressFactory = no_progress,
 ) -> BuildResult:
     """Read the posts and write every output file; in a dry run, write nothing."""
-    files = len(list(config.posts.folder.glob(config.posts.glob)))
+    files = len(find_post_files(config))
     with progress(files, READING) as bar:
         read = load_posts(config, readonly=dry_run, jobs=jobs, progress=bar)
     published, drafts, scheduled = split_by_status(read, now)

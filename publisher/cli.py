@@ -202,14 +202,19 @@ def find_config(options: Options, console: Console) -> Config:
         return load_config(Path(path))
     if Path("config.yaml").is_file():
         return load_config(Path("config.yaml"))
+    from publisher.init import site_hint
+
+    hint = site_hint(Path.cwd())  # a site's own public/ must not get the example blog
+    if hint is not None:
+        raise ConfigError([hint])
     cwd = Path.cwd()
     if any(cwd.iterdir()):
         # The example writes public/, .publisher/ and outbox.jsonl here: only where that
         # cannot mix with someone's files (a site folder run without its config, a home).
         raise PublisherError(
-            f"no config.yaml in {cwd}: create a config.yaml (see the README's Quick start "
-            "and Config reference) or pass --config FILE. The built-in example site runs "
-            "only in an empty folder"
+            f"no config.yaml in {cwd}: run `publish init` in your site's repository to write "
+            "one, or create a config.yaml (see the README's Config reference), or pass "
+            "--config FILE. The built-in example site runs only in an empty folder"
         )
     example = load_config(resources.example_config())
     console.say(
@@ -519,6 +524,22 @@ def cli(ctx: click.Context, /, backfill: int, **given: Any) -> None:
 def build(ctx: click.Context, /, **given: Any) -> None:
     """Read the posts and write the output files (no announcements)."""
     ctx.exit(run_build(_merge(ctx, **given), "build"))
+
+
+@cli.command()
+@click.option(
+    "--site-url",
+    default=None,
+    metavar="URL",
+    help="The site's public URL, when the generator's config does not say it.",
+)
+def init(site_url: str | None) -> None:
+    """Write a config.yaml for the static site in this folder (Hugo, Jekyll, ...)."""
+    from publisher.init import init_site
+
+    report = init_site(Path.cwd(), site_url=site_url)
+    for line in report.lines():
+        click.echo(printable(line))
 
 
 @cli.command()

@@ -25,6 +25,7 @@ from publisher.errors import ConfigError
 if TYPE_CHECKING:
     from publisher.cards.options import CardOptions
     from publisher.feeds.options import FeedOptions
+    from publisher.posts.sources.base import SourceRules
 
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -69,6 +70,15 @@ class PostsConfig:
     glob: str
     summary_keys: tuple[str, ...]
     default_path: str
+    #: Which generator's rules read the posts (``posts.generator``); "generic" is the
+    #: layout of the example blog.
+    generator: str = "generic"
+    #: The folder holding the generator's own config files (``posts.site``).
+    site: Path | None = None
+    #: What the generator's config files say (None for generic).
+    rules: SourceRules | None = None
+    #: What could not be read from the generator's files, for ``publish init`` and -v.
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -301,15 +311,7 @@ def parse_config(data: Any, source: Path) -> Config:
     site.finish()
 
     posts = top.section("posts")
-    default_path = posts.text("default_path", "/{id}/")
-    if "{id}" not in default_path:
-        posts.error("default_path", "must contain {id}, e.g. /blog/{id}/")
-    posts_config = PostsConfig(
-        folder=(root / posts.text("folder", "posts")).resolve(),
-        glob=posts.text("glob", "*/index.md"),
-        summary_keys=posts.strings("summary_keys", ("ogSummary", "description")),
-        default_path=default_path,
-    )
+    posts_config = _read_posts(posts, root)
     posts.finish()
 
     output = top.section("output")
@@ -378,6 +380,71 @@ def parse_config(data: Any, source: Path) -> Config:
         feeds=feeds,
         cards=cards,
         announce=AnnounceConfig(enabled=enabled, targets=tuple(targets), live_wait=live_wait),
+    )
+
+
+def _read_posts(posts: _Reader, root: Path) -> PostsConfig:
+    """The posts section; for a generator, its own config files are read here too."""
+    from publisher.posts import sources
+    from publisher.posts.sources import slugs
+
+    default_path = posts.text("default_path", "/{id}/")
+    if "{id}" not in default_path:
+        posts.error("default_path", "must contain {id}, e.g. /blog/{id}/")
+    generator = posts.text("generator", "generic")
+    if generator not in sources.SOURCES:
+        posts.error(
+            "generator",
+            f"unknown generator '{generator[:40]}'; use one of {', '.join(sources.SOURCES)}",
+        )
+        generator = "generic"
+    url = posts.text("url") or None
+    if url is not None:
+        bad = slugs.unknown_tokens(url, slugs.URL_TOKENS, "brace")
+        if bad:
+            posts.error(
+                "url",
+                f"unknown token '{{{bad[0][:30]}}}'; use {{{'}, {'.join(slugs.URL_TOKENS)}}}",
+            )
+            url = None
+        elif not url.startswith("/"):
+            posts.error("url", "must be a path starting with '/', e.g. /blog/{year}/{slug}/")
+            url = None
+    folder_raw = posts.raw("folder")
+    glob = posts.text("glob", "*/index.md")
+    summary_keys = posts.strings("summary_keys", ("ogSummary", "description"))
+    site = (root / posts.text("site", ".")).resolve()
+    if generator == "generic":
+        return PostsConfig(
+            folder=(root / posts.text("folder", "posts")).resolve(),
+            glob=glob,
+            summary_keys=summary_keys,
+            default_path=default_path,
+            rules=sources.SourceRules(url=url) if url else None,
+        )
+    folder = (root / posts.text("folder")).resolve() if folder_raw is not None else None
+    if not site.is_dir():
+        posts.error("site", f"'{site}' is not a folder; point it at the folder of the site")
+        return PostsConfig(
+            folder=folder or site, glob=glob, summary_keys=summary_keys, default_path=default_path
+        )
+    setup = sources.get(generator).configure(site, folder)
+    for problem in setup.problems:
+        posts.error("generator", f"{problem}")
+    rules = setup.rules
+    if url is not None:
+        from dataclasses import replace
+
+        rules = replace(rules, url=url)
+    return PostsConfig(
+        folder=setup.folder.resolve(),
+        glob=glob,
+        summary_keys=summary_keys,
+        default_path=default_path,
+        generator=generator,
+        site=site,
+        rules=rules,
+        notes=setup.notes,
     )
 
 

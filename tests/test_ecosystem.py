@@ -45,9 +45,9 @@ def test_a_folder_with_files_but_no_config_gets_a_message_not_the_example(
     assert done.returncode == 2
     (line,) = done.stderr.splitlines()
     assert line == (
-        f"error: no config.yaml in {tmp_path}: create a config.yaml (see the README's Quick "
-        "start and Config reference) or pass --config FILE. The built-in example site runs "
-        "only in an empty folder"
+        f"error: no config.yaml in {tmp_path}: run `publish init` in your site's repository to "
+        "write one, or create a config.yaml (see the README's Config reference), or pass "
+        "--config FILE. The built-in example site runs only in an empty folder"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
     # $PUBLISHER_CONFIG and --config still work from that folder.

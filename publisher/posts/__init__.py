@@ -24,6 +24,8 @@ from publisher.posts.cache import PostCache, content_key, encode_entry, fingerpr
 from publisher.posts.fields import tag_key
 from publisher.posts.model import Author, Post, ReadResult
 from publisher.posts.reader import ReadContext, Record, parse_post, unexpected
+from publisher.posts.sources import get as get_source
+from publisher.posts.sources.base import SourceRules
 from publisher.posts.text import preview, printable
 
 __all__ = ["Author", "Post", "Progress", "ReadResult", "read_posts"]
@@ -42,6 +44,7 @@ def context_for(config: Config) -> ReadContext:
         default_path=config.posts.default_path,
         default_author=config.site.author.name if config.site.author else None,
         default_author_email=config.site.author.email if config.site.author else None,
+        rules=config.posts.rules or SourceRules(),
     )
 
 
@@ -118,8 +121,23 @@ def _read_bounded(path: Path, limit: int) -> bytes:
 
 
 def find_post_files(config: Config) -> list[Path]:
+    """The post files: by ``posts.glob`` for the generic layout, else as the generator finds them."""
     folder = config.posts.folder
-    return sorted(p for p in folder.glob(config.posts.glob) if p.is_file())
+    if config.posts.generator == "generic":
+        return sorted(p for p in folder.glob(config.posts.glob) if p.is_file())
+    if not folder.is_dir():
+        return []
+    return get_source(config.posts.generator).find(folder)
+
+
+def post_id_for(path: Path, config: Config) -> str:
+    """The post's id: its folder below posts.folder (generic), or its path without the
+    extension and a trailing /index (generators, whose posts are often single files)."""
+    relative = path.relative_to(config.posts.folder)
+    if config.posts.generator != "generic":
+        return get_source(config.posts.generator).post_id(relative.as_posix())
+    post_id = relative.parent.as_posix()
+    return path.stem if post_id == "." else post_id
 
 
 def read_posts(
@@ -158,9 +176,7 @@ def read_posts(
         except Exception as exc:  # one post must not stop the run
             problems.append(unexpected(file, exc))
             continue
-        post_id = path.parent.relative_to(config.posts.folder).as_posix()
-        if post_id == ".":
-            post_id = path.stem
+        post_id = post_id_for(path, config)
         jobs_in.append((raw, post_id, file, ctx, cache is not None))
         keys.append(content_key(raw, f"{context_hash}/{file}"))
         sources.append((path, file))
@@ -331,7 +347,18 @@ def _finalize_one(
                 )
             )
             return None
-        if not exists:
+        if not exists and record.get("image_optional"):
+            problems.append(
+                Problem(
+                    file=file,
+                    field="ogImage",
+                    message=f"file '{record['og_image']}' does not exist; the post has no image",
+                    fix="add the image beside the post, or correct the name",
+                    severity="warning",
+                    line=lines.get("ogImage"),
+                )
+            )
+        elif not exists:
             problems.append(
                 Problem(
                     file=file,
@@ -342,7 +369,7 @@ def _finalize_one(
                 )
             )
             return None
-        og_image = candidate
+        og_image = candidate if exists else None
     other = posts_by_url.get(record["url"])
     if other is not None:
         key = "externalUrl" if record["external_url"] else "path"

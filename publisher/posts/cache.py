@@ -23,7 +23,7 @@ def _code_hash() -> bytes:
     """The reader's own source: a cache written by other code is never reused, even
     between two commits that share a version number."""
     digest = hashlib.blake2b(digest_size=16)
-    for path in sorted(Path(__file__).parent.glob("*.py")):
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
         digest.update(path.read_bytes())
     return digest.digest()
 

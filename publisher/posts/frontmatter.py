@@ -270,3 +270,172 @@ def parse(
         for key, line in loader.duplicates
     ]
     return {str(k): v for k, v in data.items()}, warnings
+
+
+#: Frontmatter formats by the line (or character) that opens them, as Hugo and Zola read them.
+FORMATS = {"---": "yaml", "+++": "toml"}
+
+
+def split_any(text: str, file: str) -> tuple[str, str, str, int, int]:
+    """(format, frontmatter text, body, line numbers): YAML ``---``, TOML ``+++`` or JSON ``{``.
+
+    Hugo reads all three; Zola reads TOML; the others YAML. The JSON object ends where the
+    decoder stops, so the body may follow on the same line as the closing brace.
+    """
+    lines = text.split("\n")
+    first = 0
+    while first < len(lines) and not lines[first].strip():
+        first += 1
+    opener = lines[first].rstrip() if first < len(lines) else ""
+    if opener == "+++":
+        for end in range(first + 1, len(lines)):
+            if lines[end].rstrip() == "+++":
+                meta, body = "\n".join(lines[first + 1 : end]), "\n".join(lines[end + 1 :])
+                return "toml", meta, body, first + 2, end + 2
+        raise PostError(
+            Problem(
+                file=file,
+                field="frontmatter",
+                message="is not closed",
+                fix=f"add a '+++' line after the last TOML key (opened on line {first + 1})",
+                line=first + 1,
+            )
+        )
+    if opener.startswith("{"):
+        start = sum(len(line) + 1 for line in lines[:first])
+        return "json", text[start:], "", first + 1, first + 1
+    meta, body, meta_line, body_line = split(text, file)
+    return "yaml", meta, body, meta_line, body_line
+
+
+def _count_values(value: Any, budget: int) -> int:
+    """Values in a parsed TOML/JSON document, counting no further than ``budget`` + 1."""
+    count = 0
+    stack = [value]
+    while stack and count <= budget:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return count
+
+
+def parse_toml(
+    text: str, file: str, first_line: int = 2, limits: Limits = DEFAULT_LIMITS
+) -> dict[str, Any]:
+    """Parse TOML frontmatter (``+++``) into a mapping, or raise a PostError with the line."""
+    import tomllib
+
+    _check_length(text, file, first_line, limits)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        reason = str(exc).split(" (at line")[0]
+        line = getattr(exc, "lineno", None)
+        raise PostError(
+            Problem(
+                file=file,
+                field="frontmatter",
+                message=f"is not valid TOML ({preview(reason)})",
+                fix="quote text values with \"...\" and write one 'key = value' per line",
+                line=first_line + line - 1 if isinstance(line, int) else first_line,
+            )
+        ) from None
+    except RecursionError:
+        raise _too_deep(file, first_line) from None
+    _check_values(data, file, first_line, limits)
+    plain: dict[str, Any] = _plain(data)
+    return plain
+
+
+def _plain(value: Any) -> Any:
+    """TOML dates and times as ISO text, as YAML dates arrive (see the module docstring)."""
+    import datetime as dt
+
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return value
+
+
+def parse_json(
+    text: str, file: str, first_line: int = 1, limits: Limits = DEFAULT_LIMITS
+) -> tuple[dict[str, Any], str]:
+    """Parse a JSON object at the start of ``text``; return it and the body after it."""
+    import json
+
+    head = text[: limits.frontmatter_chars + 1]
+    try:
+        data, end = json.JSONDecoder().raw_decode(head)
+    except json.JSONDecodeError as exc:
+        if len(text) > limits.frontmatter_chars:
+            _check_length(text, file, first_line, limits)
+        raise PostError(
+            Problem(
+                file=file,
+                field="frontmatter",
+                message=f"is not valid JSON ({exc.msg})",
+                fix='write it as one JSON object: {"title": "...", "date": "2024-05-01"}',
+                line=first_line + exc.lineno - 1,
+            )
+        ) from None
+    except RecursionError:
+        raise _too_deep(file, first_line) from None
+    if not isinstance(data, dict):
+        raise PostError(
+            Problem(
+                file=file,
+                field="frontmatter",
+                message=f"must be a JSON object, not {type(data).__name__}",
+                fix='write it as {"title": "...", "date": "2024-05-01"}',
+                line=first_line,
+            )
+        )
+    _check_values(data, file, first_line, limits)
+    return data, text[end:].lstrip("\n")
+
+
+def _check_length(text: str, file: str, first_line: int, limits: Limits) -> None:
+    if len(text) > limits.frontmatter_chars:
+        raise PostError(
+            Problem(
+                file=file,
+                field="frontmatter",
+                message=(
+                    f"is {len(text):,} characters long; the limit is {limits.frontmatter_chars:,}"
+                ),
+                fix="keep the frontmatter to a few keys and move long text into the body",
+                line=first_line,
+            )
+        )
+
+
+def _check_values(data: Any, file: str, first_line: int, limits: Limits) -> None:
+    if _count_values(data, limits.frontmatter_values) > limits.frontmatter_values:
+        raise PostError(
+            Problem(
+                file=file,
+                field="frontmatter",
+                message=f"holds more than {limits.frontmatter_values:,} values",
+                fix="keep the frontmatter to a few keys",
+                line=first_line,
+            )
+        )
+
+
+def _too_deep(file: str, first_line: int) -> PostError:
+    return PostError(
+        Problem(
+            file=file,
+            field="frontmatter",
+            message="is nested too deeply",
+            fix="write it as 'key = value' lines, with lists at most a few levels deep",
+            line=first_line,
+        )
+    )

@@ -17,9 +17,14 @@ from publisher.posts import body, fields, frontmatter, limits
 from publisher.posts.fields import FieldProblem
 from publisher.posts.limits import DEFAULT_LIMITS, Limits
 from publisher.posts.model import Author
+from publisher.posts.sources.base import SourceRules
 from publisher.posts.text import clean_line, preview, repair_mojibake, strip_invisible
 
 _UPDATED_KEYS = ("updated", "lastmod", "lastUpdated", "modified")
+
+
+#: The generic layout's rules: frontmatter keys are the reader's own.
+DEFAULT_RULES = SourceRules()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,6 +38,8 @@ class ReadContext:
     default_author: str | None
     default_author_email: str | None = None
     limits: Limits = DEFAULT_LIMITS
+    #: The generator whose rules turn frontmatter into title, date, URL, ... (generic: ours).
+    rules: SourceRules = DEFAULT_RULES
 
 
 Record = dict[str, Any]
@@ -113,10 +120,30 @@ def _parse(
     limits.check_size(raw, file, caps)
     text = decode(raw, file)
     limits.check_lines(text, file, caps)
-    meta_text, body_text, meta_line, body_line = frontmatter.split(text, file)
-    meta, problems = frontmatter.parse(meta_text, file, meta_line, caps)
+    meta, body_text, meta_text, meta_line, body_line, problems = _frontmatter(text, file, ctx)
     tz = ZoneInfo(ctx.timezone)
     lines = _key_lines(meta_text, meta_line)
+    resolved = _resolve(meta, body_text, post_id, ctx)
+    problems.extend(
+        Problem(
+            file=file, field=key, message=message, fix=fix, severity=severity, line=lines.get(key)
+        )
+        for key, message, fix, severity in resolved.notes
+    )
+    if resolved.skip is not None:
+        return None, [
+            *problems,
+            Problem(
+                file=file,
+                field=None,
+                message=f"is not published by {ctx.rules.generator} ({resolved.skip}); skipped",
+                fix=f"nothing to do: it is read once {ctx.rules.generator} would publish it",
+                severity="info",
+            ),
+        ]
+    if any(severity == "error" for *_, severity in resolved.notes):
+        return None, problems
+    meta, body_text = resolved.meta, resolved.body
 
     def problem(key: str, message: str, fix: str, severity: Severity = "error") -> Problem:
         return Problem(
@@ -187,6 +214,11 @@ def _parse(
             if summary:
                 break
 
+    if summary is None and isinstance(meta.get("_excerpt"), str):
+        # The generator's own fallback (text before <!--more-->, the first paragraph).
+        summary, _ = clean_line(meta["_excerpt"])
+        summary = summary or None
+
     path_raw = meta.get("path")
     path = str(path_raw).strip() if path_raw not in (None, "") else None
     if path and "://" in path:
@@ -249,6 +281,13 @@ def _parse(
                 og_image = value.removeprefix("./")
     if meta.get("ogImageUrl") not in (None, "") and og_image_url is None:
         og_image_url = str(meta["ogImageUrl"]).strip()
+    site_image = meta.get("ogImageSitePath")
+    if isinstance(site_image, str) and og_image is None and og_image_url is None:
+        # An image in the site's static folder (/img/x.png): served from the site.
+        try:
+            og_image_url = fields.join_site_path(ctx.site_url, site_image)
+        except FieldProblem:
+            og_image_url = None
     if og_image_url is not None:
         try:
             og_image_url = fields.normalize_url(og_image_url)
@@ -345,16 +384,59 @@ def _parse(
         "body_markdown": body_text,
         "body_html": body_html,
         "frontmatter": meta,
+        # A generator's image may live outside the checkout (static/ not copied): a
+        # missing file then costs the image, not the post.
+        "image_optional": ctx.rules.generator != "generic",
         # For diagnostics raised later, when all posts are known (og image, duplicate URL).
         "lines": {key: lines[key] for key in ("ogImage", "path", "externalUrl") if key in lines},
     }
     return record, problems
 
 
+def _frontmatter(
+    text: str, file: str, ctx: ReadContext
+) -> tuple[dict[str, Any], str, str, int, int, list[Problem]]:
+    """(mapping, body, frontmatter text, its line, body line, warnings) in any format.
+
+    A generic post must have frontmatter; a generator's post may have none (Hugo and
+    Docusaurus take the title and date from elsewhere).
+    """
+    try:
+        kind, meta_text, body_text, meta_line, body_line = frontmatter.split_any(text, file)
+    except PostError as exc:
+        if ctx.rules.generator == "generic" or not exc.problem.message.startswith("is missing"):
+            raise
+        return {}, text, "", 1, 1, []
+    if kind == "toml":
+        return (
+            frontmatter.parse_toml(meta_text, file, meta_line, ctx.limits),
+            body_text,
+            meta_text,
+            meta_line,
+            body_line,
+            [],
+        )
+    if kind == "json":
+        meta, body_text = frontmatter.parse_json(meta_text, file, meta_line, ctx.limits)
+        return meta, body_text, "", meta_line, meta_line, []
+    meta, problems = frontmatter.parse(meta_text, file, meta_line, ctx.limits)
+    return meta, body_text, meta_text, meta_line, body_line, problems
+
+
+def _resolve(meta: dict[str, Any], body: str, post_id: str, ctx: ReadContext) -> Any:
+    from publisher.posts import sources
+
+    rules = ctx.rules
+    return sources.get(rules.generator).resolve(
+        meta, body, post_id, rules, ZoneInfo(rules.timezone or ctx.timezone)
+    )
+
+
 def _key_lines(meta_text: str, first_line: int) -> dict[str, int]:
     """Line numbers (in the file) of top-level frontmatter keys, for diagnostics."""
     lines: dict[str, int] = {}
     for number, line in enumerate(meta_text.split("\n"), start=first_line):
-        if line[:1].isalpha() and ":" in line:
-            lines.setdefault(line.split(":", 1)[0].strip(), number)
+        if line[:1].isalpha() and (":" in line or "=" in line):
+            separator = ":" if ":" in line.split("=", 1)[0] else "="
+            lines.setdefault(line.split(separator, 1)[0].strip(), number)
     return lines
