@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Callable
@@ -47,6 +48,8 @@ class Sweep:
 
 
 MANIFEST_VERSION = 1
+#: ``tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp")``: eight of ``[a-z0-9_]``.
+_TEMPORARY = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.tmp")
 
 
 @dataclass
@@ -122,7 +125,7 @@ class OutputWriter:
         judge (a card a real run would render again, whose name holds its content hash).
         """
         previous, problems = _read_manifest(manifest, self.root)
-        deleted: list[str] = []
+        deleted: list[str] = self._leftovers({*previous, *self.hashes})
         for relative, digest in sorted(previous.items()):
             if relative in self.hashes or (undecided is not None and undecided(relative)):
                 continue
@@ -148,6 +151,31 @@ class OutputWriter:
             return
         previous, _ = _read_manifest(manifest, self.root)
         write_state_file(manifest, render_manifest(self.root, {**previous, **self.hashes}))
+
+    def _leftovers(self, produced: set[str]) -> list[str]:
+        """Temporary files a killed run left beside the files it writes (``.atom.xml.
+        k3j5x9q2.tmp``): they hold the bytes of that run, withdrawn posts included, and a
+        deploy would publish them. Only the exact names :meth:`write_bytes` makes for a file
+        publisher produces are matched, so no file of the user's is touched."""
+        names: dict[Path, set[str]] = {}
+        for relative in produced:
+            try:
+                path = self.target(relative)
+            except OutputError:
+                continue
+            names.setdefault(path.parent, set()).add(path.name)
+        found: list[str] = []
+        root = self.root.resolve()
+        for folder, own in sorted(names.items()):
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                match = _TEMPORARY.fullmatch(entry.name)
+                if match and match.group(1) in own and entry.is_file(follow_symlinks=False):
+                    found.append(Path(entry.path).relative_to(root).as_posix())
+        return sorted(found)
 
     def _stale(self, relative: str, digest: str) -> str:
         """ "delete", "gone", or why the file is left alone."""

@@ -160,3 +160,48 @@ def test_a_deleted_post_leaves_the_preview_folder(
     assert run(capsys, monkeypatch, "preview", NOW)[0] == 0
     assert not list(preview.rglob("gone.*"))
     assert list(preview.rglob("kept.*")) and (preview / "index.html").exists()
+
+
+def test_temporary_files_a_killed_build_left_are_deleted(
+    site: Site, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGKILL between a feed's temporary file and its rename leaves ``.atom.xml.<8>.tmp``
+    beside it, with that build's bytes (a withdrawn post's full text too); a deploy of the
+    folder would publish it. The next build deletes exactly those names, nothing else."""
+    _site(site)
+    public = site.root / "public"
+    assert run(capsys, monkeypatch, "build", NOW)[0] == 0
+    feed = (public / "tags" / "only-gone" / "atom.xml").read_bytes()
+    assert SECRET.encode() in feed
+    left = {
+        "tags/only-gone/.atom.xml.k3j5x9q2.tmp": feed,  # the tag vanishes with the post
+        "categories/eng/.rss.xml.a_b0c9d8.tmp": feed,  # the category stays
+        "og/.gone.html.zz00yy11.tmp": b"<html>" + SECRET.encode(),
+    }
+    mine = {
+        ".notes.tmp": b"the user's",
+        "og/.gone.html.tmp": b"not a name publisher makes",
+        "categories/eng/.rss.xml.TOOLONG12.tmp": b"neither",
+        ".unknown.xml.k3j5x9q2.tmp": b"no such output",
+    }
+    for relative, data in {**left, **mine}.items():
+        (public / relative).write_bytes(data)
+    _delete(site)
+
+    code, out, _ = run(capsys, monkeypatch, "--dry-run", "build", NOW)
+    assert code == 0
+    for relative in left:
+        assert f"would delete public/{relative} " in out
+    assert all((public / relative).exists() for relative in left)
+
+    code, out, _ = run(capsys, monkeypatch, "build", "--json", NOW)
+    assert code == 0
+    assert set(left) <= set(json.loads(out)["deleted"])
+    for relative in left:
+        assert not (public / relative).exists(), relative
+    assert not (public / "tags" / "only-gone").exists()
+    for relative, data in mine.items():
+        assert (public / relative).read_bytes() == data, relative
+    for path, data in files(public).items():
+        if path not in mine:
+            assert SECRET.encode() not in data, path
