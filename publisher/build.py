@@ -91,7 +91,7 @@ def build_site(
     with progress(files, READING) as bar:
         read = load_posts(config, readonly=dry_run, jobs=jobs, progress=bar)
     published, drafts, scheduled = split_by_status(read, now)
-    writer = OutputWriter(config.output, dry_run=dry_run)
+    writer = OutputWriter(config.output, dry_run=dry_run, manifest=config.state / MANIFEST_FILE)
     try:
         problems, cards = _write_outputs(config, published, writer, dry_run, jobs, progress)
     except BaseException:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Callable
@@ -47,6 +48,8 @@ class Sweep:
 
 
 MANIFEST_VERSION = 1
+#: ``tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp")``: eight of ``[a-z0-9_]``.
+_TEMPORARY = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.tmp")
 
 
 @dataclass
@@ -56,6 +59,10 @@ class OutputWriter:
     writes: list[Write] = field(default_factory=list)
     #: SHA-256 of every file written (or found unchanged) in this run, by relative path.
     hashes: dict[str, str] = field(default_factory=dict)
+    #: The manifest :meth:`sweep` will keep. Each file is noted in its journal before it is
+    #: renamed into place, so the files of a run killed before its sweep are still known
+    #: as publisher's (and deleted once withdrawn) instead of looking hand-made.
+    manifest: Path | None = None
 
     def target(self, relative: str) -> Path:
         """The absolute path for ``relative``, or OutputError if it would leave the folder."""
@@ -94,6 +101,7 @@ class OutputWriter:
                     handle.flush()
                     os.fsync(handle.fileno())
                 os.chmod(temp, 0o644)
+                self._journal(record.path)
                 os.replace(temp, path)
             except BaseException:
                 Path(temp).unlink(missing_ok=True)
@@ -103,6 +111,21 @@ class OutputWriter:
                 f"cannot write {path}: {exc.strerror}; check the output folder"
             ) from None
         return record
+
+    def _journal(self, relative: str) -> None:
+        if self.manifest is None:
+            return
+        entry = {"output": str(self.root.resolve()), "path": relative}
+        line = json.dumps({**entry, "sha256": self.hashes[relative]}, sort_keys=True)
+        journal = journal_of(self.manifest)
+        try:
+            journal.parent.mkdir(parents=True, exist_ok=True)
+            with journal.open("a", encoding="utf-8") as handle:
+                handle.write(line + "\n")
+        except OSError as exc:
+            raise OutputError(
+                f"cannot write {journal}: {exc.strerror}; check the state folder"
+            ) from None
 
     def write_text(self, relative: str, text: str) -> Write:
         return self.write_bytes(relative, text.encode("utf-8"))
@@ -122,11 +145,13 @@ class OutputWriter:
         judge (a card a real run would render again, whose name holds its content hash).
         """
         previous, problems = _read_manifest(manifest, self.root)
-        deleted: list[str] = []
-        for relative, digest in sorted(previous.items()):
+        # An unreadable manifest deletes nothing this time, as its warning says.
+        known = _with_journal(previous, manifest, self.root) if not problems else {}
+        deleted: list[str] = self._leftovers({*known, *self.hashes})
+        for relative, digests in sorted(known.items()):
             if relative in self.hashes or (undecided is not None and undecided(relative)):
                 continue
-            verdict = self._stale(relative, digest)
+            verdict = self._stale(relative, digests)
             if verdict == "delete":
                 deleted.append(relative)
             elif verdict != "gone":
@@ -136,6 +161,8 @@ class OutputWriter:
             for relative in deleted:
                 self._delete(relative)
             write_state_file(manifest, render_manifest(self.root, self.hashes))
+            # Everything the journal knew is now in the manifest or deleted.
+            journal_of(manifest).unlink(missing_ok=True)
         return Sweep(deleted=tuple(deleted), problems=tuple(problems))
 
     def remember(self, manifest: Path) -> None:
@@ -149,7 +176,32 @@ class OutputWriter:
         previous, _ = _read_manifest(manifest, self.root)
         write_state_file(manifest, render_manifest(self.root, {**previous, **self.hashes}))
 
-    def _stale(self, relative: str, digest: str) -> str:
+    def _leftovers(self, produced: set[str]) -> list[str]:
+        """Temporary files a killed run left beside the files it writes (``.atom.xml.
+        k3j5x9q2.tmp``): they hold the bytes of that run, withdrawn posts included, and a
+        deploy would publish them. Only the exact names :meth:`write_bytes` makes for a file
+        publisher produces are matched, so no file of the user's is touched."""
+        names: dict[Path, set[str]] = {}
+        for relative in produced:
+            try:
+                path = self.target(relative)
+            except OutputError:
+                continue
+            names.setdefault(path.parent, set()).add(path.name)
+        found: list[str] = []
+        root = self.root.resolve()
+        for folder, own in sorted(names.items()):
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                match = _TEMPORARY.fullmatch(entry.name)
+                if match and match.group(1) in own and entry.is_file(follow_symlinks=False):
+                    found.append(Path(entry.path).relative_to(root).as_posix())
+        return sorted(found)
+
+    def _stale(self, relative: str, digests: set[str]) -> str:
         """ "delete", "gone", or why the file is left alone."""
         try:
             path = self.target(relative)
@@ -167,7 +219,7 @@ class OutputWriter:
             current = hashlib.sha256(path.read_bytes()).hexdigest()
         except OSError as exc:
             return f"it cannot be read ({exc.strerror})"
-        if current != digest:
+        if current not in digests:
             return "it changed since publisher wrote it"
         return "delete"
 
@@ -233,6 +285,31 @@ def _read_manifest(manifest: Path, root: Path) -> tuple[dict[str, str], list[Pro
         # Another output folder: its files are not in this one, whatever their names.
         return {}, []
     return {str(k): str(v) for k, v in files.items()}, []
+
+
+def journal_of(manifest: Path) -> Path:
+    """The files a run wrote since ``manifest`` was last written, one JSON line each."""
+    return manifest.with_name(manifest.name + ".journal")
+
+
+def _with_journal(previous: dict[str, str], manifest: Path, root: Path) -> dict[str, set[str]]:
+    """Path -> every digest publisher gave it: the manifest's, and those of runs killed
+    before they could write the manifest (a torn last line is skipped)."""
+    known = {relative: {digest} for relative, digest in previous.items()}
+    try:
+        lines = journal_of(manifest).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return known
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("output") == str(root.resolve()):
+            path, digest = entry.get("path"), entry.get("sha256")
+            if isinstance(path, str) and isinstance(digest, str):
+                known.setdefault(path, set()).add(digest)
+    return known
 
 
 def _left_alone(manifest: Path, relative: str, why: str) -> Problem:

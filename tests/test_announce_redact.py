@@ -14,7 +14,7 @@ from urllib.parse import quote
 import pytest
 import requests
 from fakes.harness import PLATFORMS, announce, baseline, running
-from fakes.platforms import TelegramFake
+from fakes.platforms import MatrixFake, TelegramFake
 from fakes.posts import make_post
 from fakes.server import FakePlatform, Request, Response
 
@@ -173,3 +173,47 @@ def test_running_fakes_still_work_with_the_wider_registry(
         baseline([config], tmp_path / "state")
         report = announce([config], [make_post(1)], tmp_path / "state")
     assert report.sent == 1 and fake.problems == []
+
+
+#: Synapse's access token layout: ``syt_<base64 user>_<random>_<checksum>``.
+MATRIX = "syt_bGFudGVybg_QwErTyUiOpAsDfGhJkLz_1a2B3c"
+
+
+class EchoingMatrix(MatrixFake):
+    """A homeserver behind a proxy that repeats the token without its ``syt_`` prefix,
+    and its random part alone, in its errors."""
+
+    def route(self, request: Request) -> Response:
+        if request.method != "PUT":
+            return super().route(request)
+        body = self.token.split("_", 1)[1]
+        random = self.token.split("_")[2]
+        return Response(400, {"errcode": "M_UNKNOWN", "error": f"bad token {body} ({random})"})
+
+
+def test_a_matrix_token_echoed_without_its_prefix_is_hidden(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 10: each meaningful part of a secret, as for Telegram's token halves."""
+    state = tmp_path / "state"
+    fake = EchoingMatrix(token=MATRIX).start()
+    try:
+        monkeypatch.setenv("T_MATRIX_TOKEN", MATRIX)
+        from fakes.posts import target
+
+        config = target(
+            "matrix",
+            "matrix",
+            {"homeserver": fake.base, "room_id": "!room:example.org", "token": "${T_MATRIX_TOKEN}"},
+        )
+        logs: list[str] = []
+        baseline([config], state)
+        report = announce([config], [make_post(1)], state, log=logs.append)
+    finally:
+        fake.stop()
+    rows = list_state(state / "announce.sqlite", target="matrix")
+    haystack = "\n".join([json.dumps(report.as_dict()), *logs, *(str(r) for r in rows)])
+    assert "bad token" in haystack
+    for part in [MATRIX.split("_", 1)[1], MATRIX.split("_")[2]]:
+        for spelling in spellings(part):
+            assert spelling not in haystack, spelling

@@ -33,6 +33,8 @@ class Host:
     pings: list[list[str]] = field(default_factory=list)
     fetched: list[str] = field(default_factory=list)
     url: str = ""
+    #: What the hub says when it refuses.
+    refusal: bytes = b"hub says no"
 
 
 def _handler(host: Host) -> type[BaseHTTPRequestHandler]:
@@ -60,7 +62,7 @@ def _handler(host: Host) -> type[BaseHTTPRequestHandler]:
             assert self.path == "/hub" and form["hub.mode"] == ["publish"]
             host.pings.append(sorted(form["hub.url"]))
             status = host.hub_answers.pop(0) if host.hub_answers else 204
-            self._answer(status, b"hub says no" if status >= 300 else b"")
+            self._answer(status, host.refusal if status >= 300 else b"")
 
     return Handler
 
@@ -140,7 +142,7 @@ def test_the_hub_is_pinged_after_the_deploy_and_until_it_accepts(
     code, _, err = run(capsys, monkeypatch, "announce", NOW)
     assert code == 0, err
     assert host.pings == [[feed]]
-    assert "HTTP 500" in err and "stay pending" in err
+    assert "HTTP 500" in err and "stay pending" in err and "websub: websub:" not in err
     assert set(load_pending(site.root / "state")) == {feed}
 
     code, _, err = run(capsys, monkeypatch, "announce", NOW)
@@ -175,3 +177,26 @@ def test_a_stale_deploy_holds_the_ping_back_for_a_few_runs_only(
     assert code == 0 and len(host.pings) == 2, err
     pending = json.loads((site.root / "state" / PENDING_FILE).read_text())
     assert pending == {"topics": {}}
+
+
+def test_a_hub_refusal_is_one_line_whatever_the_hub_says(
+    site: Site, host: Host, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _configure(site, host)
+    assert run(capsys, monkeypatch, "build", NOW)[0] == 0
+    _deploy(site, host)
+    for body, said in [
+        (
+            b"<html>\n<body>\n  <h1>502 Bad Gateway</h1>\n</body>\n</html>\n",
+            "<h1>502 Bad Gateway</h1>",
+        ),
+        (b"", "refused the ping;"),
+    ]:
+        host.refusal = body
+        host.hub_answers = [502]
+        code, _, err = run(capsys, monkeypatch, "announce", NOW)
+        assert code == 0, err
+        (line,) = [x for x in err.splitlines() if "HTTP 502" in x]
+        assert line.startswith("websub: HTTP 502: the hub ") and said in line, line
+        assert "stay pending" in line and not any(x.startswith("</") for x in err.splitlines())
+    assert set(load_pending(site.root / "state")) == {f"{host.url}/atom.xml"}

@@ -4,6 +4,9 @@ in the next build: feeds of every kind, its card page and image, posts.json."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -160,3 +163,104 @@ def test_a_deleted_post_leaves_the_preview_folder(
     assert run(capsys, monkeypatch, "preview", NOW)[0] == 0
     assert not list(preview.rglob("gone.*"))
     assert list(preview.rglob("kept.*")) and (preview / "index.html").exists()
+
+
+def test_temporary_files_a_killed_build_left_are_deleted(
+    site: Site, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGKILL between a feed's temporary file and its rename leaves ``.atom.xml.<8>.tmp``
+    beside it, with that build's bytes (a withdrawn post's full text too); a deploy of the
+    folder would publish it. The next build deletes exactly those names, nothing else."""
+    _site(site)
+    public = site.root / "public"
+    assert run(capsys, monkeypatch, "build", NOW)[0] == 0
+    feed = (public / "tags" / "only-gone" / "atom.xml").read_bytes()
+    assert SECRET.encode() in feed
+    left = {
+        "tags/only-gone/.atom.xml.k3j5x9q2.tmp": feed,  # the tag vanishes with the post
+        "categories/eng/.rss.xml.a_b0c9d8.tmp": feed,  # the category stays
+        "og/.gone.html.zz00yy11.tmp": b"<html>" + SECRET.encode(),
+    }
+    mine = {
+        ".notes.tmp": b"the user's",
+        "og/.gone.html.tmp": b"not a name publisher makes",
+        "categories/eng/.rss.xml.TOOLONG12.tmp": b"neither",
+        ".unknown.xml.k3j5x9q2.tmp": b"no such output",
+    }
+    for relative, data in {**left, **mine}.items():
+        (public / relative).write_bytes(data)
+    _delete(site)
+
+    code, out, _ = run(capsys, monkeypatch, "--dry-run", "build", NOW)
+    assert code == 0
+    for relative in left:
+        assert f"would delete public/{relative} " in out
+    assert all((public / relative).exists() for relative in left)
+
+    code, out, _ = run(capsys, monkeypatch, "build", "--json", NOW)
+    assert code == 0
+    assert set(left) <= set(json.loads(out)["deleted"])
+    for relative in left:
+        assert not (public / relative).exists(), relative
+    assert not (public / "tags" / "only-gone").exists()
+    for relative, data in mine.items():
+        assert (public / relative).read_bytes() == data, relative
+    for path, data in files(public).items():
+        if path not in mine:
+            assert SECRET.encode() not in data, path
+
+
+_KILLED_BEFORE_SWEEP = """
+import os, signal, sys
+from publisher import cli, output
+def killed(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)  # every file written, the manifest not yet
+output.OutputWriter.sweep = killed
+sys.argv = ["publish", "build", sys.argv[1]]
+cli.main()
+"""
+
+
+def test_files_of_a_build_killed_before_its_manifest_are_still_deleted_once_withdrawn(
+    site: Site, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build SIGKILLed after writing (a new card, changed feeds) but before recording
+    them: if the post is withdrawn before the next build completes, those files must still
+    be recognised as publisher's, not left online as 'changed by hand'."""
+    _site(site)
+    public = site.root / "public"
+    assert run(capsys, monkeypatch, "build", NOW)[0] == 0
+    before = files(public)
+    site.post(
+        "gone",
+        "title: Gone, retitled\ndate: 2024-01-02\ntags: [shared, only-gone]\n"
+        "categories: [Eng, Secret]",
+        f"The new full text {SECRET}, longer.\n",
+    )
+    child = subprocess.run(
+        [sys.executable, "-c", _KILLED_BEFORE_SWEEP, NOW],
+        cwd=site.root,
+        env={**os.environ, "PUBLISHER_CONFIG": str(site.config_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    killed = files(public)
+    new = set(killed) - set(before)
+    changed = {p for p in before if p in killed and killed[p] != before[p]}
+    assert any(p.startswith("og/gone.") for p in new), new  # the retitled card
+    assert "tags/only-gone/atom.xml" in changed and "og/gone.html" in changed
+
+    _delete(site)
+    code, out, err = run(capsys, monkeypatch, "build", "--json", NOW)
+    assert code == 0, err
+    assert "changed since publisher wrote it" not in err
+    after = files(public)
+    deleted = set(json.loads(out)["deleted"])
+    for path in new | changed:
+        if "gone" in path:
+            assert path not in after and path in deleted, path
+    for path, data in after.items():
+        assert SECRET.encode() not in data, path
+    assert not (site.root / "state" / "outputs.json.journal").exists()

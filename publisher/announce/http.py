@@ -56,9 +56,17 @@ def retry_after(
         try:
             return max(0.0, float(value))
         except ValueError:
-            parsed = email.utils.parsedate_to_datetime(value) if value else None
-            if parsed is not None:
-                return max(0.0, parsed.timestamp() - now)
+            pass
+        # An HTTP date; anything else (a proxy's garbage) says nothing, and the 429 or 503
+        # it came with is still a refusal to retry after the usual backoff, not a doubt.
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (ValueError, TypeError, IndexError, OverflowError):
+            parsed = None
+        if parsed is not None:
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=UTC)
+            return max(0.0, parsed.timestamp() - now)
     if isinstance(body, Mapping):
         params = body.get("parameters")
         for source, key, scale in (

@@ -10,7 +10,8 @@ report and the ledger all go through it.
 A server may echo back only a *part* of a secret, so each part that is secret on its own
 is registered too: a webhook URL's path and its token-like segments and query values
 (Discord's ``/webhooks/<id>/<token>``, Teams' ``sig=``), the halves of a ``id:token``
-credential (a Telegram bot token without its ``123456:`` prefix), and the percent-encoded
+credential (a Telegram bot token without its ``123456:`` prefix), a typed token without its
+type prefix and its ``_`` pieces (Matrix's ``syt_...``), and the percent-encoded
 and base64 (standard, URL-safe, with and without padding) spellings of each.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -33,6 +35,9 @@ def mask(value: str) -> str:
     """What a secret looks like in output: at most its last four characters."""
     return "…" + value[-4:] if len(value) >= 16 else "…"
 
+
+#: A token's type prefix: ``syt_`` (Matrix), ``xoxb-`` (Slack), ``ghp_``, ``glpat-``.
+_TYPE_PREFIX = re.compile(r"[A-Za-z]{2,6}[_-]")
 
 #: Query parameters that carry a credential whatever it looks like (Teams' ``sig``).
 CREDENTIAL_PARAMS = frozenset(
@@ -78,6 +83,12 @@ def _variants(value: str) -> set[str]:
     else:
         # ``123456:ABC-DEF...`` (Telegram), ``user:password``: each side may be echoed alone.
         parts |= {piece for piece in value.split(":") if _token_like(piece)}
+        # A typed token (Synapse's ``syt_<user>_<random>_<crc>``, Slack's ``xoxb-...``):
+        # its body without the type prefix, and each ``_`` piece, may be echoed alone.
+        prefix = _TYPE_PREFIX.match(value)
+        if prefix and _token_like(value[prefix.end() :]):
+            parts.add(value[prefix.end() :])
+        parts |= {piece for piece in value.split("_") if _token_like(piece)}
     found: set[str] = set()
     for part in parts:
         found |= _spellings(part)

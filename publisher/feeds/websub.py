@@ -67,8 +67,12 @@ def ping_hub(session: Session, hub: str, topics: Sequence[str], *, timeout: floa
     except OSError as exc:
         raise AnnounceError("websub", None, f"cannot reach the hub {hub} ({exc})") from None
     if not 200 <= response.status_code < 300:
+        # The hub's own words on one line (an error page is often multi-line HTML).
+        said = " ".join(response.text.split())[:200]
         raise AnnounceError(
-            "websub", response.status_code, f"the hub {hub} refused the ping: {response.text[:200]}"
+            "websub",
+            response.status_code,
+            f"the hub {hub} refused the ping" + (f": {said}" if said else ""),
         )
 
 
@@ -135,7 +139,8 @@ class PingReport:
             verb = "would ping" if dry_run else ("could not ping" if self.error else "pinged")
             out.append(f"websub: {verb} {self.hub} for {', '.join(self.pinged)}")
         if self.error:
-            out.append(f"websub: {self.error}; the feeds stay pending and are tried again next run")
+            # The error already starts with "websub: " (the AnnounceError's target).
+            out.append(f"{self.error}; the feeds stay pending and are tried again next run")
         for url in self.not_live:
             out.append(f"websub: {url} is not live as built yet; the hub is pinged on a later run")
         return out
