@@ -18,8 +18,6 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-import requests
-
 from publisher.cards import CardsResult, build_cards
 from publisher.config import Config
 from publisher.errors import Problem
@@ -176,7 +174,7 @@ def ping_pending_feeds(
     config: Config,
     *,
     dry_run: bool,
-    session_factory: Callable[[], FetchSession] = requests.Session,
+    session_factory: Callable[[], FetchSession] | None = None,
 ) -> list[str]:
     """The announce stage's WebSub step: ping the hub for changed feeds that are live now.
 
@@ -186,6 +184,10 @@ def ping_pending_feeds(
     hub = config.feeds.options.hub
     if hub is None or not config.feeds.enabled:
         return []
+    if session_factory is None:
+        import requests  # only here: a build without a hub never loads it
+
+        session_factory = requests.Session
     report = send_pending(
         config.state,
         hub,
