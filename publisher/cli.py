@@ -264,14 +264,34 @@ def _report(
 
 
 def run_build(options: Options, command: str) -> int:
-    from publisher.build import build_site
+    from publisher.build import build_site, unchanged_build
 
     console = Console(options)
     config = find_config(options, console)
     now = resolve_now(options, config)
     started = time.perf_counter()
+    snapshot = None
+    if command == "build" and not options.dry_run and not options.json:
+        # The no-op fast path (inputs.py); `publish` reads the posts anyway to announce.
+        snapshot, unchanged = unchanged_build(config, now)
+        if unchanged is not None:
+            console.problems(unchanged.problems)
+            console.say(
+                f"nothing changed since the last build ({unchanged.files} posts: "
+                f"{unchanged.published} published, {unchanged.drafts} drafts, "
+                f"{unchanged.scheduled} scheduled, {unchanged.skipped} skipped); "
+                f"checked in {time.perf_counter() - started:.2f} s, nothing written"
+            )
+            if any(p.severity == "error" for p in unchanged.problems):
+                return EXIT_POSTS_SKIPPED
+            return EXIT_NOTHING_TO_DO if options.detailed_exit_codes else EXIT_OK
     result = build_site(
-        config, now=now, dry_run=options.dry_run, jobs=options.jobs, progress=console.progress
+        config,
+        now=now,
+        dry_run=options.dry_run,
+        jobs=options.jobs,
+        progress=console.progress,
+        snapshot=snapshot,
     )
     read = result.read
     console.problems((*read.problems, *result.problems))
