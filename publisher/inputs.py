@@ -49,7 +49,7 @@ _LIBRARIES = ("cmarkgfm", "lxml", "nh3", "feedgen", "PIL", "yaml")
 _RECENT_NS = 2_000_000_000
 
 #: (label, path, stat or None when it cannot be stat'ed), in a fixed order.
-Entry = tuple[str, Path, os.stat_result | None]
+Entry = tuple[str, str, os.stat_result | None]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,9 +76,9 @@ class Snapshot:
         return digest.hexdigest()
 
 
-def _file_hash(path: Path) -> str:
+def _file_hash(path: str) -> str:
     try:
-        with path.open("rb") as handle:
+        with open(path, "rb") as handle:
             return hashlib.file_digest(handle, "blake2b").hexdigest()
     except OSError:
         return "-"
@@ -99,9 +99,9 @@ class Summary:
 def _stat(paths: Iterable[tuple[str, Path]]) -> Iterator[Entry]:
     for label, path in paths:
         try:
-            yield label, path, os.stat(path)
+            yield label, str(path), os.stat(path)
         except OSError:
-            yield label, path, None
+            yield label, str(path), None
 
 
 def _walk(folder: Path, prefix: str) -> Iterator[Entry]:
@@ -110,7 +110,7 @@ def _walk(folder: Path, prefix: str) -> Iterator[Entry]:
     try:
         top = os.stat(folder)
     except OSError:
-        yield prefix, folder, None
+        yield prefix, str(folder), None
         return
     stack = [(str(folder), prefix)]
     seen = {(top.st_dev, top.st_ino)}
@@ -123,14 +123,20 @@ def _walk(folder: Path, prefix: str) -> Iterator[Entry]:
         for entry in entries:
             name = f"{label}/{entry.name}"
             try:
-                st = entry.stat()
+                if entry.is_dir():
+                    # A folder's own stat says nothing its entries do not; only a linked
+                    # one is stat'ed, so that a symlink loop is walked once.
+                    yield name + "/", entry.path, None
+                    if entry.is_symlink():
+                        st = entry.stat()
+                        if (st.st_dev, st.st_ino) in seen:
+                            continue
+                        seen.add((st.st_dev, st.st_ino))
+                    stack.append((entry.path, name))
+                    continue
+                yield name, entry.path, entry.stat()
             except OSError:
-                yield name, Path(entry.path), None
-                continue
-            yield name, Path(entry.path), st
-            if stat.S_ISDIR(st.st_mode) and (st.st_dev, st.st_ino) not in seen:
-                seen.add((st.st_dev, st.st_ino))  # a symlink loop is walked once
-                stack.append((entry.path, name))
+                yield name, entry.path, None
 
 
 def _code_files() -> Iterator[tuple[str, Path]]:
@@ -157,7 +163,7 @@ def _card_files(config: Config) -> Iterator[tuple[str, Path]]:
     for name in options.fallback_fonts:
         yield f"card:{name}", Path(name)
     if options.layouts_folder is not None:
-        yield from ((label, path) for label, path, _ in _walk(options.layouts_folder, "layout:"))
+        yield from ((label, Path(p)) for label, p, _ in _walk(options.layouts_folder, "layout:"))
 
 
 def take_snapshot(config: Config) -> Snapshot:
@@ -166,7 +172,7 @@ def take_snapshot(config: Config) -> Snapshot:
     # The config's repr stands for what the config file says once loaded (paths resolved).
     head = f"{_FORMAT}\0{publisher.__version__}\0{sys.version}\0{config!r}"
     head_hash = hashlib.blake2b(head.encode("utf-8", "surrogateescape")).hexdigest()
-    entries: list[Entry] = [(f"head:{head_hash}", config.source, None)]
+    entries: list[Entry] = [(f"head:{head_hash}", "", None)]
     entries.extend(_stat([("config", config.source)]))
     entries.extend(_stat(_code_files()))
     entries.extend(_stat(_card_files(config)))
