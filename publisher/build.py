@@ -171,9 +171,20 @@ def _write_outputs(
             )
         problems.extend(cards.problems)
     if config.feeds.enabled:
-        feeds = output_feeds(config, published, dry_run=dry_run)
-        for path, data in feeds.items():
+        from publisher.feeds.generate import iter_feeds
+
+        # One feed document at a time: each is written before the next is made.
+        feeds: set[str] = set()
+        for path, data in iter_feeds(
+            config.site,
+            published,
+            config.feeds.options,
+            cache_dir=config.state,
+            readonly=dry_run,
+        ):
             writer.write_bytes(path, data)
+            feeds.add(path)
+            del data
         if not dry_run and config.feeds.options.hub is not None:
             from publisher.feeds import feed_url
             from publisher.feeds.websub import changed_feeds, record_pending
