@@ -41,6 +41,8 @@ from publisher.feeds.rss_atom import FeedHead, Kind, make_entry
 from publisher.posts.model import Post
 
 STYLESHEET = "feeds/feed.xsl"
+#: Posts rendered together (see :func:`iter_feeds`).
+RENDER_CHUNK = 256
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -187,11 +189,15 @@ def iter_feeds(
         fragments = cache.load(keys, options.formats)
         hits = next(iter(fragments.values()), {})
         missing = [post for post_id, post in shown.items() if post_id not in hits]
-        fresh = render_items(missing, site, options, base_head)
-        cache.add_items({post.id: keys[post.id] for post in missing}, fresh)
-        for fresh_kind, rendered in fresh.items():
-            fragments[fresh_kind].update(rendered)
-        del fresh, missing
+        # In chunks: a post's feedgen entry and sanitized body are much larger than its
+        # rendered bytes, so only one chunk's worth of them is alive at a time.
+        for start in range(0, len(missing), RENDER_CHUNK):
+            chunk = missing[start : start + RENDER_CHUNK]
+            fresh = render_items(chunk, site, options, base_head)
+            cache.add_items({post.id: keys[post.id] for post in chunk}, fresh)
+            for fresh_kind, rendered in fresh.items():
+                fragments[fresh_kind].update(rendered)
+        del missing
         for path in sorted(files):
             made_of = files[path]
             if made_of is None:
