@@ -16,8 +16,8 @@ from pathlib import Path
 import click
 import pytest
 
+from conftest import Site
 from publisher import cli
-from tests.conftest import Site
 
 _PROBE = textwrap.dedent(
     """

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Site
+from conftest import Site
 
 _PROBE = textwrap.dedent(
     """
