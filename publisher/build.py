@@ -16,18 +16,20 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
-
-from publisher.cards import CardsResult, build_cards
+from publisher import inputs
 from publisher.config import Config
 from publisher.errors import Problem
-from publisher.feeds import build_feeds, feed_url, lint_feed
-from publisher.feeds.websub import FetchSession, changed_feeds, record_pending, send_pending
 from publisher.output import OutputWriter, Write
-from publisher.posts import Post, Progress, ReadResult, find_post_files, read_posts
-from publisher.posts.cache import PostCache
+from publisher.progress import FEEDS, READING, RENDERING
+
+# The stages are imported where they run: a build with nothing changed (see inputs.py)
+# stats its inputs and stops, and loads none of them.
+if TYPE_CHECKING:
+    from publisher.cards import CardsResult
+    from publisher.feeds.websub import FetchSession
+    from publisher.posts import Post, Progress, ReadResult
 
 INDEX_FILE = "posts.json"
 #: In the state folder: every file the last build wrote, with its hash (see output.py).
@@ -48,13 +50,8 @@ class BuildResult:
     deleted: tuple[str, ...] = ()
 
 
-#: The stage labels given to the progress factory (also the keys of the report's timings).
-READING = "reading posts"
-RENDERING = "rendering cards"
-FEEDS = "building feeds"
-
 #: Makes a progress callback for ``total`` steps of work called ``label`` (or None).
-ProgressFactory = Callable[[int, str], AbstractContextManager[Progress | None]]
+ProgressFactory = Callable[[int, str], AbstractContextManager["Progress | None"]]
 
 
 def no_progress(total: int, label: str) -> AbstractContextManager[Progress | None]:
@@ -71,11 +68,22 @@ def split_by_status(read: ReadResult, now: datetime) -> tuple[tuple[Post, ...], 
 def load_posts(
     config: Config, *, readonly: bool, jobs: int | None = None, progress: Progress | None = None
 ) -> ReadResult:
+    from publisher.posts import read_posts
+    from publisher.posts.cache import PostCache
+
     cache = PostCache(config.cache_file, readonly=readonly)
     try:
         return read_posts(config, cache=cache, jobs=jobs, progress=progress)
     finally:
         cache.close()
+
+
+def unchanged_build(config: Config, now: datetime) -> tuple[inputs.Snapshot, inputs.Summary | None]:
+    """The no-op fast path's stat pass: (the inputs' snapshot, to pass to
+    :func:`build_site`; what the last build reported, when a build now would change
+    nothing at all, else None)."""
+    snapshot, last = inputs.unchanged(config, now)
+    return snapshot, last.summary if last is not None else None
 
 
 def build_site(
@@ -85,8 +93,17 @@ def build_site(
     dry_run: bool = False,
     jobs: int | None = None,
     progress: ProgressFactory = no_progress,
+    snapshot: inputs.Snapshot | None = None,
 ) -> BuildResult:
-    """Read the posts and write every output file; in a dry run, write nothing."""
+    """Read the posts and write every output file; in a dry run, write nothing.
+
+    A real build records its inputs (``snapshot``, from :func:`unchanged_build`, or taken
+    now) for the next build's fast path.
+    """
+    from publisher.posts import find_post_files
+
+    if snapshot is None and not dry_run:
+        snapshot = inputs.take_snapshot(config)
     files = len(find_post_files(config))
     with progress(files, READING) as bar:
         read = load_posts(config, readonly=dry_run, jobs=jobs, progress=bar)
@@ -101,6 +118,23 @@ def build_site(
     undecided = _cards_of(config, published) if dry_run and config.cards.enabled else None
     swept = writer.sweep(config.state / MANIFEST_FILE, undecided=undecided)
     problems.extend(swept.problems)
+    if snapshot is not None and not dry_run:
+        inputs.record(
+            config.state,
+            config,
+            snapshot,
+            outputs=[w.path for w in writer.writes],
+            live_from=max((p.date for p in published), default=None),
+            live_until=min((p.date for p in scheduled), default=None),
+            summary=inputs.Summary(
+                files=read.files,
+                published=len(published),
+                drafts=len(drafts),
+                scheduled=len(scheduled),
+                skipped=read.files - len(read.posts),
+                problems=(*read.problems, *problems),
+            ),
+        )
     return BuildResult(
         read=read,
         published=published,
@@ -124,6 +158,8 @@ def _write_outputs(
     problems: list[Problem] = []
     cards: CardsResult | None = None
     if config.cards.enabled:
+        from publisher.cards import build_cards
+
         with progress(len(published), RENDERING) as bar:
             cards = build_cards(
                 config.site,
@@ -138,11 +174,25 @@ def _write_outputs(
             )
         problems.extend(cards.problems)
     if config.feeds.enabled:
+        from publisher.feeds.generate import iter_feeds
+
+        # One feed document at a time: each is written before the next is made.
+        feeds: set[str] = set()
         with progress(0, FEEDS):  # timed, not shown: no per-post callback
-            feeds = output_feeds(config, published, dry_run=dry_run)
-        for path, data in feeds.items():
-            writer.write_bytes(path, data)
+            for path, data in iter_feeds(
+                config.site,
+                published,
+                config.feeds.options,
+                cache_dir=config.state,
+                readonly=dry_run,
+            ):
+                writer.write_bytes(path, data)
+                feeds.add(path)
+                del data
         if not dry_run and config.feeds.options.hub is not None:
+            from publisher.feeds import feed_url
+            from publisher.feeds.websub import changed_feeds, record_pending
+
             # Not pinged now: the hub would fetch the feed before it is deployed.
             changed = [w.path for w in writer.changed if w.path in feeds]
             record_pending(config.state, changed_feeds(changed, partial(feed_url, config.site)))
@@ -173,6 +223,8 @@ def output_feeds(
     config: Config, published: tuple[Post, ...], *, dry_run: bool = True
 ) -> dict[str, bytes]:
     """Every feed file; the feed cache in the state folder is only written by a real build."""
+    from publisher.feeds import build_feeds
+
     return build_feeds(
         config.site, published, config.feeds.options, cache_dir=config.state, readonly=dry_run
     )
@@ -182,16 +234,22 @@ def ping_pending_feeds(
     config: Config,
     *,
     dry_run: bool,
-    session_factory: Callable[[], FetchSession] = requests.Session,
+    session_factory: Callable[[], FetchSession] | None = None,
 ) -> list[str]:
     """The announce stage's WebSub step: ping the hub for changed feeds that are live now.
 
     Returns the lines to show. A refusal or an unreachable hub is a warning: the feeds
     stay pending (in the state folder) and the next run tries again.
     """
+    from publisher.feeds.websub import send_pending
+
     hub = config.feeds.options.hub
     if hub is None or not config.feeds.enabled:
         return []
+    if session_factory is None:
+        import requests  # only here: a build without a hub never loads it
+
+        session_factory = requests.Session
     report = send_pending(
         config.state,
         hub,
@@ -205,6 +263,8 @@ def ping_pending_feeds(
 
 def lint_feeds(config: Config, published: tuple[Post, ...]) -> list[Problem]:
     """What `publish check` says of the feeds this build would write."""
+    from publisher.feeds import feed_url, lint_feed
+
     if not config.feeds.enabled:
         return []
     return [

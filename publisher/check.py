@@ -19,7 +19,6 @@ from publisher.announce.contract import Announcer
 from publisher.announce.render import render_message
 from publisher.announce.run import build_announcers
 from publisher.build import (
-    READING,
     ProgressFactory,
     lint_feeds,
     load_posts,
@@ -30,6 +29,7 @@ from publisher.cards.check import check_cards as render_checks
 from publisher.config import Config
 from publisher.errors import AnnounceError, Problem
 from publisher.posts import Post, ReadResult, display_path
+from publisher.progress import READING
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -15,6 +15,7 @@ With --detailed-exit-codes (cron, scripts):
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import os
 import re
@@ -24,34 +25,23 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from publisher import __version__, resources
-from publisher.announce import AnnounceReport, forget, github_masks, list_state, mark_sent
-from publisher.announce.ledger import LockHeld
-from publisher.announcing import announce_posts, ledger_path
-from publisher.automation.cli import automation
-from publisher.build import (
-    MANIFEST_FILE,
-    READING,
-    BuildResult,
-    build_site,
-    load_posts,
-    ping_pending_feeds,
-    post_summary,
-    split_by_status,
-)
-from publisher.cards import render_one
-from publisher.check import run_checks
-from publisher.config import Config, load_config
-from publisher.errors import ConfigError, Problem, PublisherError, printable
-from publisher.output import OutputWriter
-from publisher.posts import Post, Progress, ReadResult
-from publisher.posts.fields import FieldProblem, parse_date
-from publisher.preview.cli import preview_command
-from publisher.progress import StageProgress, display_mode
+from publisher import __version__
+from publisher.errors import ConfigError, PublisherError, printable
+from publisher.progress import READING, StageProgress, display_mode
+
+# Everything else is imported in the command that needs it: `publish --version` and
+# `--help` stay fast, and a build with announcements off loads nothing of announce/,
+# preview/ or automation/ (tests/test_lazy_imports.py).
+if TYPE_CHECKING:
+    from publisher.announce import AnnounceReport
+    from publisher.build import BuildResult
+    from publisher.config import Config
+    from publisher.errors import Problem
+    from publisher.posts import Post, Progress, ReadResult
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -197,6 +187,9 @@ class Console:
 
 
 def find_config(options: Options, console: Console) -> Config:
+    from publisher import resources
+    from publisher.config import load_config
+
     path = options.config or os.environ.get("PUBLISHER_CONFIG")
     if path:
         return load_config(Path(path))
@@ -237,6 +230,8 @@ def find_config(options: Options, console: Console) -> Config:
 
 
 def resolve_now(options: Options, config: Config) -> datetime:
+    from publisher.posts.fields import FieldProblem, parse_date
+
     if options.now is None:
         return datetime.now(config.site.tz)
     try:
@@ -266,6 +261,8 @@ def _report(
     exit_code: int,
     extra: tuple[Problem, ...] = (),
 ) -> dict[str, Any]:
+    from publisher.build import post_summary, split_by_status
+
     published, drafts, scheduled = split_by_status(read, now)
     return {
         "command": command,
@@ -290,12 +287,34 @@ def _report(
 
 
 def run_build(options: Options, command: str, flags: AnnounceFlags | None = None) -> int:
+    from publisher.build import build_site, unchanged_build
+
     console = Console(options)
     config = find_config(options, console)
     now = resolve_now(options, config)
     started = time.perf_counter()
+    snapshot = None
+    if command == "build" and not options.dry_run and not options.json:
+        # The no-op fast path (inputs.py); `publish` reads the posts anyway to announce.
+        snapshot, unchanged = unchanged_build(config, now)
+        if unchanged is not None:
+            console.problems(unchanged.problems)
+            console.say(
+                f"nothing changed since the last build ({unchanged.files} posts: "
+                f"{unchanged.published} published, {unchanged.drafts} drafts, "
+                f"{unchanged.scheduled} scheduled, {unchanged.skipped} skipped); "
+                f"checked in {time.perf_counter() - started:.2f} s, nothing written"
+            )
+            if any(p.severity == "error" for p in unchanged.problems):
+                return EXIT_POSTS_SKIPPED
+            return EXIT_NOTHING_TO_DO if options.detailed_exit_codes else EXIT_OK
     result = build_site(
-        config, now=now, dry_run=options.dry_run, jobs=options.jobs, progress=console.progress
+        config,
+        now=now,
+        dry_run=options.dry_run,
+        jobs=options.jobs,
+        progress=console.progress,
+        snapshot=snapshot,
     )
     read = result.read
     console.problems((*read.problems, *result.problems))
@@ -387,6 +406,11 @@ def _announce(
     now: datetime,
     flags: AnnounceFlags,
 ) -> AnnounceReport | None:
+    from publisher.announce import github_masks
+    from publisher.announce.ledger import LockHeld
+    from publisher.announcing import announce_posts
+    from publisher.build import ping_pending_feeds
+
     # The runner reads workflow commands from stderr too: --json keeps stdout pure JSON.
     github_masks(lambda line: click.echo(line, err=options.json))
     config = _with_live_wait(options, config)
@@ -446,6 +470,8 @@ def _with_live_wait(options: Options, config: Config) -> Config:
 
 
 def run_announce(options: Options, flags: AnnounceFlags) -> int:
+    from publisher.build import load_posts, split_by_status
+
     console = Console(options)
     config = find_config(options, console)
     now = resolve_now(options, config)
@@ -465,6 +491,8 @@ def run_announce(options: Options, flags: AnnounceFlags) -> int:
 
 
 def run_check(options: Options) -> int:
+    from publisher.check import run_checks
+
     console = Console(options)
     config = find_config(options, console)
     now = resolve_now(options, config)
@@ -491,7 +519,55 @@ def run_check(options: Options) -> int:
     return code
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+#: Commands that live in their own package, imported only when run: name -> (module,
+#: attribute (a command, or a function returning one), the first line of its help).
+LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "preview": (
+        "publisher.preview.cli",
+        "preview_command",
+        "Write preview/index.html: every post's card, link previews, announcements and warnings.",
+    ),
+    "automation": (
+        "publisher.automation.cli",
+        "automation",
+        "Steps for unattended runs: keep the ledger on a git branch, summarize a run.",
+    ),
+}
+
+
+class _LazyGroup(click.Group):
+    """A group whose LAZY_COMMANDS are imported when invoked, not to list them in --help."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
+            module, attribute, _ = LAZY_COMMANDS[cmd_name]
+            found = getattr(importlib.import_module(module), attribute)
+            self.add_command(found if isinstance(found, click.Command) else found(), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            command = self.commands.get(name)
+            if command is None:
+                stub = click.Command(name, help=LAZY_COMMANDS[name][2])
+                rows.append((name, stub.get_short_help_str(limit)))
+            elif not command.hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(
+    cls=_LazyGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.option(
     "--backfill",
     type=click.IntRange(0),
@@ -564,6 +640,10 @@ def cards(ctx: click.Context, /, post_id: str, layout: str | None, **given: Any)
 
 
 def run_card(options: Options, post_id: str, layout: str | None) -> int:
+    from publisher.build import MANIFEST_FILE, load_posts
+    from publisher.cards import render_one
+    from publisher.output import OutputWriter
+
     console = Console(options)
     config = find_config(options, console)
     read = load_posts(config, readonly=options.dry_run, jobs=1)
@@ -645,6 +725,9 @@ def state_list(
     ctx: click.Context, /, target: str | None, post_id: str | None, **given: Any
 ) -> None:
     """List what the ledger knows: post, target, status, attempts, remote id."""
+    from publisher.announce import list_state
+    from publisher.announcing import ledger_path
+
     options = _merge(ctx, **given)
     config = find_config(options, Console(options))
     entries = list_state(ledger_path(config), target=target, post_id=post_id)
@@ -664,6 +747,9 @@ def state_list(
 @click.pass_context
 def state_forget(ctx: click.Context, /, post_id: str, target: str | None, **given: Any) -> None:
     """Forget POST so the next run treats it as new (it may be announced again)."""
+    from publisher.announce import forget
+    from publisher.announcing import ledger_path
+
     options = _merge(ctx, **given)
     config = find_config(options, Console(options))
     removed = forget(ledger_path(config), post_id, target=target)
@@ -678,6 +764,10 @@ def state_forget(ctx: click.Context, /, post_id: str, target: str | None, **give
 @click.pass_context
 def state_mark_sent(ctx: click.Context, /, post_id: str, target: str | None, **given: Any) -> None:
     """Record POST as sent (to every target, or one) without sending anything."""
+    from publisher.announce import mark_sent
+    from publisher.announcing import ledger_path
+    from publisher.build import load_posts
+
     options = _merge(ctx, **given)
     config = find_config(options, Console(options))
     posts = load_posts(config, readonly=True, jobs=options.jobs).posts
@@ -691,10 +781,6 @@ def state_mark_sent(ctx: click.Context, /, post_id: str, target: str | None, **g
     )
     Console(options).say(f"marked {post_id} as sent for {marked} target(s)")
     ctx.exit(EXIT_OK)
-
-
-cli.add_command(preview_command())
-cli.add_command(automation)
 
 
 def main() -> None:

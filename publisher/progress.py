@@ -31,6 +31,11 @@ import click
 
 from publisher.errors import printable
 
+#: The stage labels given to a progress factory (also the keys of the report's timings).
+READING = "reading posts"
+RENDERING = "rendering cards"
+FEEDS = "building feeds"
+
 Mode = Literal["bar", "lines", "off"]
 #: One step of work done: ``step(n)`` after ``n`` more items.
 Step = Callable[[int], None]

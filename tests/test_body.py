@@ -280,7 +280,7 @@ def test_void_elements_do_not_swallow_what_follows(html: str, expected: str) -> 
         (
             "| a | b |\n|---|---|\n| 1 | ~~2~~ |\n",
             "<table>\n<thead>\n<tr>\n<th>a</th>\n<th>b</th>\n</tr>\n</thead>\n"
-            "<tbody>\n<tr>\n<td>1</td>\n<td><s>2</s></td>\n</tr>\n</tbody>\n</table>\n",
+            "<tbody>\n<tr>\n<td>1</td>\n<td><del>2</del></td>\n</tr>\n</tbody>\n</table>\n",
         ),
         ("", ""),
     ],

@@ -9,7 +9,7 @@ rebuild, and the cache (``cache.py``) lets that rebuild render only the posts th
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +41,8 @@ from publisher.feeds.rss_atom import FeedHead, Kind, make_entry
 from publisher.posts.model import Post
 
 STYLESHEET = "feeds/feed.xsl"
+#: Posts rendered together (see :func:`iter_feeds`).
+RENDER_CHUNK = 256
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,20 +128,26 @@ def build_feeds(
     while the post is unchanged; ``readonly`` (a dry run) reads that cache but never writes
     it. The bytes are the same with or without a cache.
     """
+    return dict(iter_feeds(site, posts, options, cache_dir=cache_dir, readonly=readonly))
+
+
+def iter_feeds(
+    site: SiteConfig,
+    posts: Sequence[Post],
+    options: FeedOptions,
+    *,
+    cache_dir: Path | None = None,
+    readonly: bool = False,
+) -> Iterator[tuple[str, bytes]]:
+    """:func:`build_feeds` one file at a time, in path order: a caller that writes each
+    file before asking for the next holds one feed document in memory, not all of them
+    (10,000 posts with full content make a 70 MB RSS file and a 70 MB Atom file). The
+    cache is written once the last file has been made."""
     ordered = newest_first(posts, site)
     site_url = site.url.rstrip("/")
     site_path = urlsplit(site_url).path
     xml_formats = {"rss", "atom"} & set(options.formats)
     stylesheet = options.stylesheet and bool(xml_formats)
-    files: dict[str, bytes] = {}
-
-    def put(path: str, data: bytes) -> None:
-        if path in files:
-            raise FeedError(
-                f"feeds: two feeds would be written to {path}; "
-                "give feeds.category_path, tag_path, featured_path and popular_path distinct folders"
-            )
-        files[path] = data
 
     base_head = FeedHead(
         title=site.title,
@@ -158,45 +166,66 @@ def build_feeds(
         rights=options.rights,
     )
     plans = plan_feeds(ordered, site, options)
-    # Only posts that appear in some feed are rendered, each once, whatever the feed count.
-    shown = {post.id: post for plan in plans for post in plan.posts}
-    updated = {post_id: item_dates(post, site)[1] for post_id, post in shown.items()}
-    context = context_key(site, options)
-    keys = {post_id: post_key(post, context) for post_id, post in shown.items()}
     outputs: tuple[tuple[Kind | Literal["json"], str], ...] = (
         ("rss", options.rss_path),
         ("atom", options.atom_path),
         ("json", options.json_path),
     )
+    # Every file's path first: a clash is an error before anything is rendered.
+    files: dict[str, tuple[FeedPlan, Kind | Literal["json"]] | None] = {}
+
+    def put(path: str, made_of: tuple[FeedPlan, Kind | Literal["json"]] | None) -> None:
+        if path in files:
+            raise FeedError(
+                f"feeds: two feeds would be written to {path}; "
+                "give feeds.category_path, tag_path, featured_path and popular_path distinct folders"
+            )
+        files[path] = made_of
+
+    for plan in plans:
+        for kind, filename in outputs:
+            if kind in options.formats:
+                put(plan.folder + filename, (plan, kind))
+    if stylesheet:
+        put(options.stylesheet_path, None)
+
+    # Only posts that appear in some feed are rendered, each once, whatever the feed count.
+    shown = {post.id: post for plan in plans for post in plan.posts}
+    updated = {post_id: item_dates(post, site)[1] for post_id, post in shown.items()}
+    context = context_key(site, options)
+    keys = {post_id: post_key(post, context) for post_id, post in shown.items()}
     cache = FeedCache(cache_dir / CACHE_FILE if cache_dir else None, readonly=readonly)
     try:
         fragments = cache.load(keys, options.formats)
         hits = next(iter(fragments.values()), {})
         missing = [post for post_id, post in shown.items() if post_id not in hits]
-        fresh = render_items(missing, site, options, base_head)
-        cache.add_items({post.id: keys[post.id] for post in missing}, fresh)
-        for kind, rendered in fresh.items():
-            fragments[kind].update(rendered)
+        # In chunks: a post's feedgen entry and sanitized body are much larger than its
+        # rendered bytes, so only one chunk's worth of them is alive at a time.
+        for start in range(0, len(missing), RENDER_CHUNK):
+            chunk = missing[start : start + RENDER_CHUNK]
+            fresh = render_items(chunk, site, options, base_head)
+            cache.add_items({post.id: keys[post.id] for post in chunk}, fresh)
+            for fresh_kind, rendered in fresh.items():
+                fragments[fresh_kind].update(rendered)
+        del missing
         # A feed with no items (a featured feed before anything is featured, a site with no
         # post yet) is dated by the site's newest post, else by feeds.tag_uri_date: a date
         # from the config, never the build time (which would change the bytes every build)
         # nor 1970.
         fallback = max(updated.values(), default=None) or tag_date(options.tag_uri_date)
-        for plan in plans:
+        for path in sorted(files):
+            made_of = files[path]
+            if made_of is None:
+                yield path, (resources.templates() / STYLESHEET).read_bytes()
+                continue
+            plan, kind = made_of
             newest = max((updated[post.id] for post in plan.posts), default=fallback)
-            for kind, filename in outputs:
-                if kind not in options.formats:
-                    continue
-                path = plan.folder + filename
-                head = replace(base_head, title=plan.title, self_url=feed_url(site, path))
-                parts = [fragments[kind][post.id] for post in plan.posts]
-                put(path, _document(cache, context, kind, head, newest, parts))
+            head = replace(base_head, title=plan.title, self_url=feed_url(site, path))
+            parts = [fragments[kind][post.id] for post in plan.posts]
+            yield path, _document(cache, context, kind, head, newest, parts)
         cache.commit()
     finally:
         cache.close()
-    if stylesheet:
-        put(options.stylesheet_path, (resources.templates() / STYLESHEET).read_bytes())
-    return dict(sorted(files.items()))
 
 
 def tag_date(text: str) -> datetime:

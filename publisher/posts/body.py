@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin, urlsplit
 
+import cmarkgfm  # type: ignore[import-untyped]
 import lxml.html
+from cmarkgfm.cmark import Options  # type: ignore[import-untyped]
 from lxml import etree
-from markdown_it import MarkdownIt
 
 from publisher.posts.fields import FieldProblem, normalize_url
 
@@ -44,7 +45,17 @@ _VOID = (
     "wbr",
 )
 
-_markdown = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+#: GitHub's cmark-gfm (C): the CommonMark reference parser, linear on any input, with the
+#: GFM table and strikethrough extensions. Raw HTML passes through (UNSAFE, as markdown-it
+#: did with html=True): the sanitizer downstream (nh3, in the feeds) decides what of it
+#: survives. The other two options keep the HTML markdown-it-py wrote (alignment as a
+#: style, strikethrough only with ``~~``); tests/test_body_parity.py lists what differs.
+_OPTIONS: int = (
+    Options.CMARK_OPT_UNSAFE
+    | Options.CMARK_OPT_TABLE_PREFER_STYLE_ATTRIBUTES
+    | Options.CMARK_OPT_STRIKETHROUGH_DOUBLE_TILDE
+)
+_EXTENSIONS = ("table", "strikethrough")
 
 
 def strip_mdx(markdown: str) -> str:
@@ -257,8 +268,15 @@ def _skip_braces(text: str, i: int, limit: int) -> int:
 
 
 def render(markdown: str) -> str:
-    """CommonMark (with tables and strikethrough) to HTML."""
-    html: str = _markdown.render(markdown)
+    """CommonMark (with GFM tables and strikethrough) to HTML."""
+    try:
+        html: str = cmarkgfm.markdown_to_html_with_extensions(
+            markdown, options=_OPTIONS, extensions=_EXTENSIONS
+        )
+    except UnicodeEncodeError:
+        # A lone surrogate cannot cross into C as UTF-8: render it as U+FFFD, as cmark
+        # does any invalid byte.
+        html = render(markdown.encode("utf-16", "surrogatepass").decode("utf-16", "replace"))
     return html
 
 
