@@ -49,7 +49,7 @@ def test_files_come_one_at_a_time_in_path_order(posts: Path, tmp_path: Path) -> 
 def test_a_path_clash_is_found_before_anything_is_made(posts: Path) -> None:
     config = load_config(posts)
     published = read_posts(config).posts
-    options = replace(config.feeds.options, stylesheet_path="rss.xml")
+    options = replace(config.feeds.options, stylesheet=True, stylesheet_path="rss.xml")
     stream = iter_feeds(config.site, published, options)
     with pytest.raises(FeedError, match=r"two feeds would be written to rss\.xml"):
         next(stream)
