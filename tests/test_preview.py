@@ -38,6 +38,7 @@ from publisher.config import Config, load_config
 from publisher.preview import PLATFORMS, Cut, build_preview, crop, truncate
 from publisher.preview.cli import make_server, preview_command
 from publisher.preview.sections import excerpt
+from publisher.preview.thumbs import WIDTH
 from publisher.preview.unfurl import Picture, read_meta, unfurl
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -175,7 +176,7 @@ def test_dry_run_writes_the_preview_folder_and_nothing_else(
     assert result.page == config.output / "preview" / "index.html"
     assert sorted(p.name for p in config.output.iterdir()) == ["preview"]
     assert not config.state.exists()
-    assert all(w.path == "index.html" or w.path.startswith("og/") for w in result.writes)
+    assert all(w.path == "index.html" or w.path.startswith("thumbs/") for w in result.writes)
 
 
 def test_every_post_has_a_section_newest_first(example_preview: tuple[Config, Any]) -> None:
@@ -565,17 +566,41 @@ PAGE_FACTS = """
 """
 
 
+# Wait (up to 2 s) for the first card on screen, then count the pictures fetched.
+LOADED = """(async () => { const all = [...document.querySelectorAll('img')];
+  const ok = (i) => i.complete && i.naturalWidth > 0;
+  for (let i = 0; i < 100 && !ok(all[0]); i++) await new Promise((done) => setTimeout(done, 20));
+  return {all: all.length, loaded: all.filter(ok).length}; })()"""
+
+# Scroll each post into view and wait (up to 2 s each) for its lazy pictures.
+SCROLL_THROUGH = """
+(async () => {
+  for (const s of document.querySelectorAll('section.post')) {
+    s.scrollIntoView();
+    const images = [...s.querySelectorAll('img')];
+    for (let i = 0; i < 100 && !images.every((m) => m.complete && m.naturalWidth > 0); i++)
+      await new Promise((done) => setTimeout(done, 20));
+  }
+  window.scrollTo(0, 0);
+})()
+"""
+
+
 def test_the_preview_in_headless_chromium(
     chromium: Chromium, served: str, example_preview: tuple[Config, Any], tmp_path: Path
 ) -> None:
     _, result = example_preview
     chromium.open(served, 1280, 900)
+    # Lazy loading: the pictures of the posts far below the first screen are not fetched yet.
+    first = chromium.evaluate(LOADED)
+    assert 0 < first["loaded"] < first["all"], first
+    chromium.evaluate(SCROLL_THROUGH)
     facts = chromium.evaluate(PAGE_FACTS)
     assert [f["id"] for f in facts] == [s.post.id for s in result.sections]
     for post in facts:
         assert post["visible"], post["id"]
         (card,) = post["card"]
-        assert card["visible"] and card["loaded"] and card["natural"] == 1200, post["id"]
+        assert card["visible"] and card["loaded"] and card["natural"] == WIDTH, post["id"]
         assert [u["platform"] for u in post["unfurls"]] == [p.key for p in PLATFORMS]
         for shown in post["unfurls"]:
             assert shown["visible"], (post["id"], shown["platform"])

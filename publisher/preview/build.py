@@ -42,6 +42,7 @@ from publisher.preview.sections import (
     page_meta,
     status_of,
 )
+from publisher.preview.thumbs import existing, thumbnail, thumbnail_path
 from publisher.preview.unfurl import unfurls
 
 #: The preview's folder inside the output folder.
@@ -94,20 +95,30 @@ def build_preview(
     folder = config.output / FOLDER
     writer = OutputWriter(folder)
     cards: CardsResult | None = None
-    with _card_cache(config, dry_run) as cache_dir:
+    thumbs: dict[str, str] = {}
+    with (
+        _card_cache(config, dry_run) as cache_dir,
+        tempfile.TemporaryDirectory(prefix="publisher-cards-") as rendered,
+    ):
+        # Full cards go to a throw-away folder: the page shows small copies of them
+        # (thumbs.py), and drafts' cards must not reach the site's own og/ folder.
+        card_folder = Path(rendered)
         if config.cards.enabled:
             cards = build_cards(
                 config.site,
                 posts,
                 config.cards.options,
-                output=writer,
+                output=OutputWriter(card_folder),
                 cache_dir=cache_dir,
                 jobs=jobs,
                 root=config.root,
                 write_manifest=False,
                 fetch_remote=fetch_images,
             )
-        sections = _sections(config, build, posts, cards, cache_dir, now, live_check, writer.root)
+            thumbs = _thumbnails(cards, card_folder, writer)
+        sections = _sections(
+            config, build, posts, cards, thumbs, cache_dir, now, live_check, card_folder
+        )
     known = {display_path(p.source, config.root) for p in build.read.posts}
     everything = (
         *build.read.problems,
@@ -158,6 +169,7 @@ def _sections(
     build: BuildResult,
     posts: Sequence[Post],
     cards: CardsResult | None,
+    thumbs: Mapping[str, str],
     cache_dir: Path,
     now: datetime,
     live_check: LiveCheck | None,
@@ -187,7 +199,7 @@ def _sections(
     for post in posts:
         status = status_of(post, now)
         published_card = by_post.get(post.id)
-        view = card_view(published_card, config.cards.options.max_bytes)
+        view = card_view(published_card, config.cards.options.max_bytes, thumbs.get(post.id, ""))
         meta = page_meta(config, post, published_card)
         shared = unfurls(meta, view.picture if view else None)
         announcements = announcement_views(
@@ -227,6 +239,19 @@ def _sections(
             )
         )
     return tuple(sections)
+
+
+def _thumbnails(cards: CardsResult, rendered: Path, writer: OutputWriter) -> dict[str, str]:
+    """Write a small copy of each card beside the page; the page path of each, by post id."""
+    paths: dict[str, str] = {}
+    for card in cards.cards:
+        relative = thumbnail_path(card.path)
+        data = existing(writer.root, relative)
+        if data is None:
+            data = thumbnail((rendered / card.path).read_bytes())
+        writer.write_bytes(relative, data)
+        paths[card.post_id] = relative
+    return paths
 
 
 def _remote_card(post: Post) -> Card | None:

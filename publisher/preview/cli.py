@@ -8,7 +8,6 @@ so that neither module imports the other while it is being loaded.
 from __future__ import annotations
 
 import functools
-import json
 import webbrowser
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -104,6 +103,7 @@ def run_preview(
         EXIT_POSTS_SKIPPED,
         Console,
         _merge,
+        dump_json,
         find_config,
         resolve_now,
     )
@@ -136,7 +136,7 @@ def run_preview(
     failed = build.read.errors or any(p.severity == "error" for p in build.problems)
     code = EXIT_POSTS_SKIPPED if failed else EXIT_OK
     if options.json:
-        click.echo(json.dumps(_report(result, code), ensure_ascii=False, indent=2, sort_keys=True))
+        click.echo(dump_json(_report(result, code)))
     if serve:
         _serve(result.folder, port, open_page, console.say)
     elif open_page:

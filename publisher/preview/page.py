@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
 
@@ -28,8 +29,14 @@ def _environment() -> jinja2.Environment:
     )
     environment.filters["bytes"] = human_bytes
     environment.filters["unit"] = lambda unit: _UNITS.get(unit, unit or "")
+    environment.filters["without_fix"] = without_fix
     environment.filters["image_format"] = lambda mime: (mime or "").removeprefix("image/").upper()
     return environment
+
+
+def without_fix(problem: Problem) -> str:
+    """A site-wide problem's line without its fix, which the page shows once beside it."""
+    return str(dataclasses.replace(problem, fix=None))
 
 
 def human_bytes(count: int) -> str:

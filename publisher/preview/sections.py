@@ -161,11 +161,12 @@ def status_of(post: Post, now: datetime) -> Status:
     return "published" if post.date <= now else "scheduled"
 
 
-def card_view(card: PublishedCard | None, budget: int) -> CardView | None:
+def card_view(card: PublishedCard | None, budget: int, src: str) -> CardView | None:
+    """The card's facts as served; ``src`` is the small copy the page shows (thumbs.py)."""
     if card is None:
         return None
     picture = Picture(
-        src=card.path,
+        src=src,
         width=card.width,
         height=card.height,
         bytes=card.bytes,
@@ -296,6 +297,14 @@ def announcement_views(
     return tuple(views)
 
 
+def _with_field(problem: Problem) -> str:
+    """``field message``, unless the message already starts with its field (as str(Problem))."""
+    field = problem.field or ""
+    if not field or problem.message.startswith(f"{field} "):
+        return problem.message
+    return f"{field} {problem.message}"
+
+
 def notices(
     post: Post,
     status: Status,
@@ -326,7 +335,7 @@ def notices(
             Notice(
                 stage=stage,
                 severity=severity,
-                message=(f"{problem.field} " if problem.field else "") + problem.message,
+                message=_with_field(problem),
                 fix=problem.fix,
             )
         )

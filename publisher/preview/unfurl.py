@@ -35,9 +35,9 @@ def read_meta(html: str) -> dict[str, str]:
 
 @dataclass(frozen=True, kw_only=True)
 class Picture:
-    """The card picture as a platform shows it."""
+    """The card picture as a platform shows it: the served card's facts, a small copy's pixels."""
 
-    src: str  # relative to the preview page
+    src: str  # the small copy (thumbs.py), relative to the preview page
     width: int
     height: int
     bytes: int
