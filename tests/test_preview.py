@@ -345,8 +345,9 @@ announce:
     config = load_config(tmp_path / "config.yaml")
     result = build_preview(config, now=NOW, dry_run=True)
     assert len(result.sections) > 10
-    html = result.page.read_text(encoding="utf-8")
+    html = "".join(page.read_text(encoding="utf-8") for page in result.pages)
     assert html.count('<section class="post"') == len(result.sections)
+    assert len(result.pages) == -(-len(result.sections) // 50)
 
 
 # --- the page in a real browser -------------------------------------------------------

@@ -31,7 +31,7 @@ from publisher.feeds.items import newest_first
 from publisher.output import OutputWriter, Write
 from publisher.posts import display_path
 from publisher.posts.model import Post
-from publisher.preview.page import render_page
+from publisher.preview.page import PER_PAGE, render_pages
 from publisher.preview.sections import (
     Section,
     announcement_views,
@@ -54,7 +54,10 @@ PAGE = "index.html"
 class PreviewResult:
     build: BuildResult
     folder: Path
+    #: The first page, ``index.html``: the overview of every post and the first sections.
     page: Path
+    #: Every page, the first one first (one unless there are more than ``per_page`` posts).
+    pages: tuple[Path, ...]
     sections: tuple[Section, ...]
     #: What the preview itself wrote (the build's own writes are in ``build.writes``).
     writes: tuple[Write, ...]
@@ -75,6 +78,7 @@ def build_preview(
     live_check: LiveCheck | None = None,
     progress: ProgressFactory | None = None,
     fetch_images: bool = False,
+    per_page: int = PER_PAGE,
 ) -> PreviewResult:
     """Build the site (writing nothing in a dry run) and write the preview page.
 
@@ -85,6 +89,7 @@ def build_preview(
     ``fetch_images``: download remote ``ogImageUrl`` images not yet in the cache (the
     posts may come from an untrusted pull request); by default a card uses a cached copy
     or is drawn without its image, with a notice saying so.
+    ``per_page``: post sections per page (0: every post on one page).
     """
     build = (
         build_site(config, now=now, dry_run=dry_run, jobs=jobs, progress=progress)
@@ -126,14 +131,16 @@ def build_preview(
         *(cards.problems if cards else ()),
     )
     site_problems = tuple(dict.fromkeys(p for p in everything if p.file not in known))
-    html = render_page(config, sections, site_problems, dry_run=dry_run)
-    writer.write_text(PAGE, html)
+    pages = render_pages(config, sections, site_problems, dry_run=dry_run, per_page=per_page)
+    for name, html in pages.items():
+        writer.write_text(name, html)
     if not dry_run:  # withdrawn posts and superseded cards leave the preview too
         writer.sweep(config.state / "preview-outputs.json")
     return PreviewResult(
         build=build,
         folder=folder,
         page=folder / PAGE,
+        pages=tuple(folder / name for name in pages),
         sections=sections,
         writes=tuple(writer.writes),
         site_problems=site_problems,

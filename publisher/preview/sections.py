@@ -110,6 +110,12 @@ class Section:
     notices: tuple[Notice, ...]
 
     @property
+    def level(self) -> Severity | Literal["ok"]:
+        """The worst notice: what the page's "with errors"/"with warnings" filter reads."""
+        found = {n.severity for n in self.notices}
+        return "error" if "error" in found else ("warning" if "warning" in found else "ok")
+
+    @property
     def search_text(self) -> str:
         """What the page's filter box matches: title, id, summary, tags, categories, warnings."""
         parts = [
