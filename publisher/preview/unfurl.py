@@ -84,7 +84,9 @@ def unfurl(meta: Mapping[str, str], picture: Picture | None, platform: Platform)
     shown = picture
     if picture is not None:
         mode = "large"
-        if meta.get("twitter:card") == "summary" and platform.key in ("x", "slack", "discord"):
+        if platform.small_picture or (
+            meta.get("twitter:card") == "summary" and platform.key in ("x", "slack", "discord")
+        ):
             mode = "small"
         if picture.mime not in platform.formats:
             notes.append(f"{platform.name} does not show {picture.mime} images")
