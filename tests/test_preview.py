@@ -37,6 +37,7 @@ from conftest import REPO, Site
 from publisher.config import Config, load_config
 from publisher.preview import PLATFORMS, Cut, build_preview, crop, truncate
 from publisher.preview.cli import make_server, preview_command
+from publisher.preview.page import PER_PAGE
 from publisher.preview.sections import excerpt
 from publisher.preview.thumbs import WIDTH
 from publisher.preview.unfurl import Picture, read_meta, unfurl
@@ -347,7 +348,7 @@ announce:
     assert len(result.sections) > 10
     html = "".join(page.read_text(encoding="utf-8") for page in result.pages)
     assert html.count('<section class="post"') == len(result.sections)
-    assert len(result.pages) == -(-len(result.sections) // 50)
+    assert len(result.pages) == -(-len(result.sections) // PER_PAGE)
 
 
 # --- the page in a real browser -------------------------------------------------------

@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,7 @@ from publisher.announce.live import LiveCheck
 from publisher.announce.run import build_announcers
 from publisher.announcing import ledger_path
 from publisher.build import BuildResult, ProgressFactory, build_site
+from publisher.cards import Card as PublishedCard
 from publisher.cards import CardsResult, build_cards
 from publisher.cards.fetch import cached_path
 from publisher.config import Config
@@ -120,7 +122,7 @@ def build_preview(
                 write_manifest=False,
                 fetch_remote=fetch_images,
             )
-            thumbs = _thumbnails(cards, card_folder, writer)
+            thumbs = _thumbnails(cards, card_folder, writer, jobs)
         sections = _sections(
             config, build, posts, cards, thumbs, cache_dir, now, live_check, card_folder
         )
@@ -248,17 +250,27 @@ def _sections(
     return tuple(sections)
 
 
-def _thumbnails(cards: CardsResult, rendered: Path, writer: OutputWriter) -> dict[str, str]:
-    """Write a small copy of each card beside the page; the page path of each, by post id."""
-    paths: dict[str, str] = {}
-    for card in cards.cards:
-        relative = thumbnail_path(card.path)
-        data = existing(writer.root, relative)
-        if data is None:
-            data = thumbnail((rendered / card.path).read_bytes())
+def _thumbnails(
+    cards: CardsResult, rendered: Path, writer: OutputWriter, jobs: int | None
+) -> dict[str, str]:
+    """Write a small copy of each card beside the page; the page path of each, by post id.
+
+    A copy an earlier run left is reused (its name holds the card's hash); new ones are
+    made on ``jobs`` threads (Pillow lets go of the GIL while it decodes and encodes) and
+    written in the cards' order, so the output does not depend on the threads.
+    """
+    wanted = [(card, thumbnail_path(card.path)) for card in cards.cards]
+
+    def make(item: tuple[PublishedCard, str]) -> bytes:
+        card, relative = item
+        found = existing(writer.root, relative)
+        return found if found is not None else thumbnail((rendered / card.path).read_bytes())
+
+    with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
+        made = list(pool.map(make, wanted))
+    for (_card, relative), data in zip(wanted, made, strict=True):
         writer.write_bytes(relative, data)
-        paths[card.post_id] = relative
-    return paths
+    return {card.post_id: relative for card, relative in wanted}
 
 
 def _remote_card(post: Post) -> Card | None:

@@ -48,7 +48,7 @@ def human_bytes(count: int) -> str:
 
 
 #: Posts per page: a big blog's page stays well under a megabyte (see docs/preview.md).
-PER_PAGE = 50
+PER_PAGE = 25
 
 
 @dataclass(frozen=True, kw_only=True)
