@@ -635,6 +635,7 @@ def test_the_preview_in_headless_chromium(
 
 def test_the_preview_fits_a_phone(chromium: Chromium, served: str, tmp_path: Path) -> None:
     chromium.open(served, 390, 844, mobile=True)
+    chromium.evaluate("document.querySelector('details.overview').open = true")
     overflow = chromium.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
