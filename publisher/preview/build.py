@@ -1,7 +1,9 @@
 """``build_preview``: run the build, then write ``preview/index.html`` beside its output.
 
-The preview folder is self-contained (the page, its card images, nothing else), so it
-can be opened from disk, served, or uploaded alone as a pull request's build artifact.
+The preview folder is self-contained (the pages and small copies of the cards, nothing
+else), so it can be opened from disk, served, or uploaded alone as a pull request's build
+artifact. The full cards are rendered into a throw-away folder: only their small copies
+are kept, which keeps a big blog's preview folder small.
 In a dry run the build writes nothing, as always, and the preview folder is still
 written: it is what a dry run is for here. Cards for the preview are then rendered with
 a throw-away copy of the render cache, so the state folder is not touched either.
