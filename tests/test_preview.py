@@ -203,7 +203,8 @@ def test_cards_are_copied_beside_the_page_and_linked_relatively(
         assert (result.folder / src).is_file(), src
     for section in result.sections:
         assert section.card is not None, section.post.id
-        assert html.count(f'src="{section.card.picture.src}"') == 1 + len(PLATFORMS)
+        attached = sum(a.picture for a in section.announcements)  # messages carrying the card
+        assert html.count(f'src="{section.card.picture.src}"') == 1 + len(PLATFORMS) + attached
 
 
 def test_no_external_reference_in_the_page(example_preview: tuple[Config, Any]) -> None:
@@ -238,6 +239,9 @@ def test_announcements_as_they_would_be_sent(example_preview: tuple[Config, Any]
     assert outbox.length is not None and outbox.limit == 5000
     payload = json.loads(outbox.payload or "{}")
     assert payload["post_id"] == section.post.id
+    # The message carries the card (its URL is in the payload), so its mock-up shows it.
+    assert section.card is not None and outbox.picture
+    assert section.card.url in (outbox.payload or "")
 
 
 def test_feed_reader_view(example_preview: tuple[Config, Any]) -> None:

@@ -115,3 +115,54 @@ def test_one_platform_entry_adds_a_mock_up(site: Site, monkeypatch: pytest.Monke
     assert "<td>Zulip</td>" in html  # and the table of how mock-ups are drawn lists it
     (section,) = result.sections
     assert section.unfurls[-1].platform.key == "zulip"
+
+
+ANNOUNCING = """\
+site:
+  title: Test Blog
+  url: https://blog.example.org
+posts:
+  folder: posts
+output:
+  folder: public
+state:
+  folder: state
+announce:
+  targets:
+    - kind: teams
+      url: ${TEAMS_URL}
+    - kind: teams
+      name: teams-text
+      url: ${TEAMS_URL}
+      image: false
+    - kind: telegram
+      token: ${TG_TOKEN}
+      chat_id: "@blog"
+    - kind: matrix
+      homeserver: https://matrix.example.org
+      room_id: "!room:example.org"
+      token: ${MATRIX_TOKEN}
+"""
+
+
+def test_each_announcement_is_drawn_with_the_picture_it_carries(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("TEAMS_URL", "TG_TOKEN", "MATRIX_TOKEN"):
+        monkeypatch.setenv(name, "s3cret-value-for-tests")
+    site.config(ANNOUNCING)
+    site.post("2026-01-01-a", "title: A post\ndate: 2026-01-01\nogSummary: Its summary.", "x\n")
+    result = build_preview(load_config(site.config_path), now=NOW, dry_run=True)
+    (section,) = result.sections
+    assert section.card is not None
+    views = {a.target: a for a in section.announcements}
+    assert set(views) == {"teams", "teams-text", "telegram", "matrix"}, set(views)
+    # Teams' Adaptive Card and Telegram's sendPhoto carry the card; without `image` not.
+    assert views["teams"].picture and views["telegram"].picture
+    assert not views["teams-text"].picture
+    html = result.page.read_text(encoding="utf-8")
+    said = re.findall(r'<div class="said u-(\w+)">(.*?)</div></div>', html, re.S)
+    assert [kind for kind, _ in said] == [a.kind for a in section.announcements]
+    for (_, mock), view in zip(said, section.announcements, strict=True):
+        assert ("<img " in mock) == view.picture, view.target
+    assert "s3cret-value-for-tests" not in html

@@ -78,6 +78,8 @@ class AnnouncementView:
     shortened: bool = False
     payload: str | None = None
     error: str | None = None
+    #: The message carries the card picture (its URL is in the payload): the mock-up shows it.
+    picture: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -286,7 +288,12 @@ def announcement_views(
             created_at=max(now, post.date),
             language=language,
         )
-        payload = redact_data(announcer.payload(announcement))
+        payload = json.dumps(
+            redact_data(announcer.payload(announcement)),
+            ensure_ascii=False,
+            indent=2,
+            sort_keys=True,
+        )
         views.append(
             AnnouncementView(
                 target=announcer.name,
@@ -297,7 +304,9 @@ def announcement_views(
                 limit=limit.max,
                 unit=limit.unit,
                 shortened=rendered.shortened,
-                payload=json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True),
+                payload=payload,
+                # Any kind, present or future, that sends the card's URL shows the picture.
+                picture=bool(card and card.url and json.dumps(card.url)[1:-1] in payload),
             )
         )
     return tuple(views)
