@@ -142,6 +142,9 @@ announce:
       homeserver: https://matrix.example.org
       room_id: "!room:example.org"
       token: ${MATRIX_TOKEN}
+    - kind: bluesky
+      handle: blog.example.org
+      app_password: ${MATRIX_TOKEN}
 """
 
 
@@ -156,9 +159,10 @@ def test_each_announcement_is_drawn_with_the_picture_it_carries(
     (section,) = result.sections
     assert section.card is not None
     views = {a.target: a for a in section.announcements}
-    assert set(views) == {"teams", "teams-text", "telegram", "matrix"}, set(views)
-    # Teams' Adaptive Card and Telegram's sendPhoto carry the card; without `image` not.
-    assert views["teams"].picture and views["telegram"].picture
+    assert set(views) == {"teams", "teams-text", "telegram", "matrix", "bluesky"}, set(views)
+    # Teams' Adaptive Card and Telegram's sendPhoto carry the card's URL, Bluesky uploads
+    # it as the embed's thumbnail; Teams with `image: false` sends none.
+    assert views["teams"].picture and views["telegram"].picture and views["bluesky"].picture
     assert not views["teams-text"].picture
     html = result.page.read_text(encoding="utf-8")
     said = re.findall(r'<div class="said u-(\w+)">(.*?)</div></div>', html, re.S)

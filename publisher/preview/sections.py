@@ -236,6 +236,21 @@ def _template(announcer: Announcer) -> str | None:
     return str(path if path.is_absolute() else announcer.root / path)
 
 
+#: What an adapter's dry-run payload holds where it would upload the card (Mastodon's
+#: ``<uploaded card>``, Bluesky's ``<uploaded card blob>``).
+UPLOADED = "<uploaded card"
+
+
+def carries_card(payload: str, card: Card | None) -> bool:
+    """Whether a message sends the card: its payload holds the card's URL (Slack, Discord,
+    Teams, Telegram, webhooks) or an upload placeholder. Any kind, present or future, that
+    follows one of the two is drawn with the picture, with no code here for it."""
+    if card is None:
+        return False
+    url = json.dumps(card.url)[1:-1] if card.url else None
+    return (url is not None and url in payload) or UPLOADED in payload
+
+
 def announcement_views(
     post: Post,
     status: Status,
@@ -305,8 +320,7 @@ def announcement_views(
                 unit=limit.unit,
                 shortened=rendered.shortened,
                 payload=payload,
-                # Any kind, present or future, that sends the card's URL shows the picture.
-                picture=bool(card and card.url and json.dumps(card.url)[1:-1] in payload),
+                picture=carries_card(payload, card),
             )
         )
     return tuple(views)
