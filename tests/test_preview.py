@@ -632,6 +632,19 @@ def test_the_preview_in_headless_chromium(
     )
     assert shown == 1
 
+    # The kind filter: the overview's rows and the sections with errors or warnings only.
+    shown = chromium.evaluate(
+        """(() => { const box = document.getElementById('filter'); box.value = '';
+        box.dispatchEvent(new Event('input'));
+        const which = document.getElementById('which'); which.value = 'warning';
+        which.dispatchEvent(new Event('change'));
+        const on = (q) => [...document.querySelectorAll(q)].filter((e) => !e.hidden).length;
+        return [on('tr[data-search]'), on('section.post'), document.getElementById('rows').textContent]; })()"""
+    )
+    warned = sum(s.level != "ok" for s in result.sections)
+    assert 0 < warned < len(result.sections)
+    assert shown == [warned, warned, str(warned)]
+
     shot = chromium.screenshot(tmp_path / "preview-desktop.png")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     print(f"screenshot: {shot}")
