@@ -14,12 +14,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 from click.testing import CliRunner
 from PIL import Image
 
 from conftest import Site
 from publisher.config import load_config
 from publisher.errors import Problem
+from publisher.preview import build as preview_build
 from publisher.preview import build_preview
 from publisher.preview.cli import preview_command
 from publisher.preview.page import render_pages
@@ -179,3 +181,20 @@ def test_json_report_keeps_every_line_whole(site: Site) -> None:
     assert Path(report["page"]).parent.parent.name == "out\u2028\u202e"
     assert [Path(p).name for p in report["pages"]] == ["index.html"]
     assert report["problems"] == []
+
+
+def test_a_card_that_cannot_be_scaled_is_shown_whole(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As when Pillow lacks the plugin for the card's format: one post, not the page, pays.
+    def cannot(data: bytes) -> bytes:
+        raise OSError("cannot identify image file")
+
+    monkeypatch.setattr(preview_build, "thumbnail", cannot)
+    result = build_preview(load_config(blog(site, 1)), now=NOW, dry_run=True)
+    (section,) = result.sections
+    assert section.card is not None
+    src = section.card.picture.src
+    assert re.fullmatch(r"thumbs/[^/]+\.jpg", src), src
+    assert (result.folder / src).stat().st_size == section.card.picture.bytes
+    assert f'src="{src}"' in result.page.read_text(encoding="utf-8")

@@ -19,7 +19,9 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+
+from PIL import Image
 
 from publisher.announce import Card, Decision, run_announcements
 from publisher.announce.live import LiveCheck
@@ -46,6 +48,7 @@ from publisher.preview.sections import (
     page_meta,
     status_of,
 )
+from publisher.preview.thumbs import FOLDER as FOLDER_THUMBS
 from publisher.preview.thumbs import existing, thumbnail, thumbnail_path
 from publisher.preview.unfurl import unfurls
 
@@ -263,16 +266,25 @@ def _thumbnails(
     """
     wanted = [(card, thumbnail_path(card.path)) for card in cards.cards]
 
-    def make(item: tuple[PublishedCard, str]) -> bytes:
+    def make(item: tuple[PublishedCard, str]) -> tuple[str, bytes]:
         card, relative = item
         found = existing(writer.root, relative)
-        return found if found is not None else thumbnail((rendered / card.path).read_bytes())
+        if found is not None:
+            return relative, found
+        data = (rendered / card.path).read_bytes()
+        try:
+            return relative, thumbnail(data)
+        except (OSError, ValueError, Image.DecompressionBombError):
+            # A card Pillow cannot scale (a format a plugin lacks): show it whole, never fail.
+            return f"{FOLDER_THUMBS}/{PurePosixPath(card.path).name}", data
 
     with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
         made = list(pool.map(make, wanted))
-    for (_card, relative), data in zip(wanted, made, strict=True):
+    paths = {}
+    for (card, _), (relative, data) in zip(wanted, made, strict=True):
         writer.write_bytes(relative, data)
-    return {card.post_id: relative for card, relative in wanted}
+        paths[card.post_id] = relative
+    return paths
 
 
 def _remote_card(post: Post) -> Card | None:
