@@ -37,7 +37,9 @@ from conftest import REPO, Site
 from publisher.config import Config, load_config
 from publisher.preview import PLATFORMS, Cut, build_preview, crop, truncate
 from publisher.preview.cli import make_server, preview_command
+from publisher.preview.page import PER_PAGE
 from publisher.preview.sections import excerpt
+from publisher.preview.thumbs import WIDTH
 from publisher.preview.unfurl import Picture, read_meta, unfurl
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -175,7 +177,7 @@ def test_dry_run_writes_the_preview_folder_and_nothing_else(
     assert result.page == config.output / "preview" / "index.html"
     assert sorted(p.name for p in config.output.iterdir()) == ["preview"]
     assert not config.state.exists()
-    assert all(w.path == "index.html" or w.path.startswith("og/") for w in result.writes)
+    assert all(w.path == "index.html" or w.path.startswith("thumbs/") for w in result.writes)
 
 
 def test_every_post_has_a_section_newest_first(example_preview: tuple[Config, Any]) -> None:
@@ -201,7 +203,8 @@ def test_cards_are_copied_beside_the_page_and_linked_relatively(
         assert (result.folder / src).is_file(), src
     for section in result.sections:
         assert section.card is not None, section.post.id
-        assert html.count(f'src="{section.card.picture.src}"') == 1 + len(PLATFORMS)
+        attached = sum(a.picture for a in section.announcements)  # messages carrying the card
+        assert html.count(f'src="{section.card.picture.src}"') == 1 + len(PLATFORMS) + attached
 
 
 def test_no_external_reference_in_the_page(example_preview: tuple[Config, Any]) -> None:
@@ -236,6 +239,9 @@ def test_announcements_as_they_would_be_sent(example_preview: tuple[Config, Any]
     assert outbox.length is not None and outbox.limit == 5000
     payload = json.loads(outbox.payload or "{}")
     assert payload["post_id"] == section.post.id
+    # The message carries the card (its URL is in the payload), so its mock-up shows it.
+    assert section.card is not None and outbox.picture
+    assert section.card.url in (outbox.payload or "")
 
 
 def test_feed_reader_view(example_preview: tuple[Config, Any]) -> None:
@@ -344,8 +350,9 @@ announce:
     config = load_config(tmp_path / "config.yaml")
     result = build_preview(config, now=NOW, dry_run=True)
     assert len(result.sections) > 10
-    html = result.page.read_text(encoding="utf-8")
+    html = "".join(page.read_text(encoding="utf-8") for page in result.pages)
     assert html.count('<section class="post"') == len(result.sections)
+    assert len(result.pages) == -(-len(result.sections) // PER_PAGE)
 
 
 # --- the page in a real browser -------------------------------------------------------
@@ -565,17 +572,41 @@ PAGE_FACTS = """
 """
 
 
+# Wait (up to 2 s) for the first card on screen, then count the pictures fetched.
+LOADED = """(async () => { const all = [...document.querySelectorAll('img')];
+  const ok = (i) => i.complete && i.naturalWidth > 0;
+  for (let i = 0; i < 100 && !ok(all[0]); i++) await new Promise((done) => setTimeout(done, 20));
+  return {all: all.length, loaded: all.filter(ok).length}; })()"""
+
+# Scroll each post into view and wait (up to 2 s each) for its lazy pictures.
+SCROLL_THROUGH = """
+(async () => {
+  for (const s of document.querySelectorAll('section.post')) {
+    s.scrollIntoView();
+    const images = [...s.querySelectorAll('img')];
+    for (let i = 0; i < 100 && !images.every((m) => m.complete && m.naturalWidth > 0); i++)
+      await new Promise((done) => setTimeout(done, 20));
+  }
+  window.scrollTo(0, 0);
+})()
+"""
+
+
 def test_the_preview_in_headless_chromium(
     chromium: Chromium, served: str, example_preview: tuple[Config, Any], tmp_path: Path
 ) -> None:
     _, result = example_preview
     chromium.open(served, 1280, 900)
+    # Lazy loading: the pictures of the posts far below the first screen are not fetched yet.
+    first = chromium.evaluate(LOADED)
+    assert 0 < first["loaded"] < first["all"], first
+    chromium.evaluate(SCROLL_THROUGH)
     facts = chromium.evaluate(PAGE_FACTS)
     assert [f["id"] for f in facts] == [s.post.id for s in result.sections]
     for post in facts:
         assert post["visible"], post["id"]
         (card,) = post["card"]
-        assert card["visible"] and card["loaded"] and card["natural"] == 1200, post["id"]
+        assert card["visible"] and card["loaded"] and card["natural"] == WIDTH, post["id"]
         assert [u["platform"] for u in post["unfurls"]] == [p.key for p in PLATFORMS]
         for shown in post["unfurls"]:
             assert shown["visible"], (post["id"], shown["platform"])
@@ -601,6 +632,19 @@ def test_the_preview_in_headless_chromium(
     )
     assert shown == 1
 
+    # The kind filter: the overview's rows and the sections with errors or warnings only.
+    shown = chromium.evaluate(
+        """(() => { const box = document.getElementById('filter'); box.value = '';
+        box.dispatchEvent(new Event('input'));
+        const which = document.getElementById('which'); which.value = 'warning';
+        which.dispatchEvent(new Event('change'));
+        const on = (q) => [...document.querySelectorAll(q)].filter((e) => !e.hidden).length;
+        return [on('tr[data-search]'), on('section.post'), document.getElementById('rows').textContent]; })()"""
+    )
+    warned = sum(s.level != "ok" for s in result.sections)
+    assert 0 < warned < len(result.sections)
+    assert shown == [warned, warned, str(warned)]
+
     shot = chromium.screenshot(tmp_path / "preview-desktop.png")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     print(f"screenshot: {shot}")
@@ -608,6 +652,7 @@ def test_the_preview_in_headless_chromium(
 
 def test_the_preview_fits_a_phone(chromium: Chromium, served: str, tmp_path: Path) -> None:
     chromium.open(served, 390, 844, mobile=True)
+    chromium.evaluate("document.querySelector('details.overview').open = true")
     overflow = chromium.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )

@@ -2,11 +2,13 @@
 
 One small module per idea::
 
-    platforms.py  each platform's limits as data (with their sources), truncation, crops
+    platforms.py  each platform's limits and look as data (with their sources), truncation, crops
     unfurl.py     a post's real meta tags + its card -> each platform's link preview
     sections.py   one post's section: card, unfurls, announcements, feed view, warnings
-    page.py       sections -> HTML, from templates/preview/index.html.j2
-    build.py      build_preview: the stage function (build, cards, page, via OutputWriter)
+    thumbs.py     small WebP copies of the cards: what the page shows, lazily loaded
+    page.py       sections -> pages of HTML (the first lists every post), from
+                  templates/preview/index.html.j2
+    build.py      build_preview: the stage function (build, cards, pages, via OutputWriter)
     cli.py        the ``preview`` click command (--open, --serve)
 """
 

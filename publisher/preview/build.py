@@ -1,7 +1,9 @@
 """``build_preview``: run the build, then write ``preview/index.html`` beside its output.
 
-The preview folder is self-contained (the page, its card images, nothing else), so it
-can be opened from disk, served, or uploaded alone as a pull request's build artifact.
+The preview folder is self-contained (the pages and small copies of the cards, nothing
+else), so it can be opened from disk, served, or uploaded alone as a pull request's build
+artifact. The full cards are rendered into a throw-away folder: only their small copies
+are kept, which keeps a big blog's preview folder small.
 In a dry run the build writes nothing, as always, and the preview folder is still
 written: it is what a dry run is for here. Cards for the preview are then rendered with
 a throw-away copy of the render cache, so the state folder is not touched either.
@@ -13,16 +15,20 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+
+from PIL import Image
 
 from publisher.announce import Card, Decision, run_announcements
 from publisher.announce.live import LiveCheck
 from publisher.announce.run import build_announcers
 from publisher.announcing import ledger_path
 from publisher.build import BuildResult, ProgressFactory, build_site
+from publisher.cards import Card as PublishedCard
 from publisher.cards import CardsResult, build_cards
 from publisher.cards.fetch import cached_path
 from publisher.config import Config
@@ -31,7 +37,7 @@ from publisher.feeds.items import newest_first
 from publisher.output import OutputWriter, Write
 from publisher.posts import display_path
 from publisher.posts.model import Post
-from publisher.preview.page import render_page
+from publisher.preview.page import PER_PAGE, render_pages
 from publisher.preview.sections import (
     Section,
     announcement_views,
@@ -42,6 +48,8 @@ from publisher.preview.sections import (
     page_meta,
     status_of,
 )
+from publisher.preview.thumbs import FOLDER as FOLDER_THUMBS
+from publisher.preview.thumbs import existing, thumbnail, thumbnail_path
 from publisher.preview.unfurl import unfurls
 
 #: The preview's folder inside the output folder.
@@ -53,7 +61,10 @@ PAGE = "index.html"
 class PreviewResult:
     build: BuildResult
     folder: Path
+    #: The first page, ``index.html``: the overview of every post and the first sections.
     page: Path
+    #: Every page, the first one first (one unless there are more than ``per_page`` posts).
+    pages: tuple[Path, ...]
     sections: tuple[Section, ...]
     #: What the preview itself wrote (the build's own writes are in ``build.writes``).
     writes: tuple[Write, ...]
@@ -74,6 +85,7 @@ def build_preview(
     live_check: LiveCheck | None = None,
     progress: ProgressFactory | None = None,
     fetch_images: bool = False,
+    per_page: int = PER_PAGE,
 ) -> PreviewResult:
     """Build the site (writing nothing in a dry run) and write the preview page.
 
@@ -84,6 +96,7 @@ def build_preview(
     ``fetch_images``: download remote ``ogImageUrl`` images not yet in the cache (the
     posts may come from an untrusted pull request); by default a card uses a cached copy
     or is drawn without its image, with a notice saying so.
+    ``per_page``: post sections per page (0: every post on one page).
     """
     build = (
         build_site(config, now=now, dry_run=dry_run, jobs=jobs, progress=progress)
@@ -94,20 +107,30 @@ def build_preview(
     folder = config.output / FOLDER
     writer = OutputWriter(folder)
     cards: CardsResult | None = None
-    with _card_cache(config, dry_run) as cache_dir:
+    thumbs: dict[str, str] = {}
+    with (
+        _card_cache(config, dry_run) as cache_dir,
+        tempfile.TemporaryDirectory(prefix="publisher-cards-") as rendered,
+    ):
+        # Full cards go to a throw-away folder: the page shows small copies of them
+        # (thumbs.py), and drafts' cards must not reach the site's own og/ folder.
+        card_folder = Path(rendered)
         if config.cards.enabled:
             cards = build_cards(
                 config.site,
                 posts,
                 config.cards.options,
-                output=writer,
+                output=OutputWriter(card_folder),
                 cache_dir=cache_dir,
                 jobs=jobs,
                 root=config.root,
                 write_manifest=False,
                 fetch_remote=fetch_images,
             )
-        sections = _sections(config, build, posts, cards, cache_dir, now, live_check, writer.root)
+            thumbs = _thumbnails(cards, card_folder, writer, jobs)
+        sections = _sections(
+            config, build, posts, cards, thumbs, cache_dir, now, live_check, card_folder
+        )
     known = {display_path(p.source, config.root) for p in build.read.posts}
     everything = (
         *build.read.problems,
@@ -115,14 +138,16 @@ def build_preview(
         *(cards.problems if cards else ()),
     )
     site_problems = tuple(dict.fromkeys(p for p in everything if p.file not in known))
-    html = render_page(config, sections, site_problems, dry_run=dry_run)
-    writer.write_text(PAGE, html)
+    pages = render_pages(config, sections, site_problems, dry_run=dry_run, per_page=per_page)
+    for name, html in pages.items():
+        writer.write_text(name, html)
     if not dry_run:  # withdrawn posts and superseded cards leave the preview too
         writer.sweep(config.state / "preview-outputs.json")
     return PreviewResult(
         build=build,
         folder=folder,
         page=folder / PAGE,
+        pages=tuple(folder / name for name in pages),
         sections=sections,
         writes=tuple(writer.writes),
         site_problems=site_problems,
@@ -158,6 +183,7 @@ def _sections(
     build: BuildResult,
     posts: Sequence[Post],
     cards: CardsResult | None,
+    thumbs: Mapping[str, str],
     cache_dir: Path,
     now: datetime,
     live_check: LiveCheck | None,
@@ -187,7 +213,7 @@ def _sections(
     for post in posts:
         status = status_of(post, now)
         published_card = by_post.get(post.id)
-        view = card_view(published_card, config.cards.options.max_bytes)
+        view = card_view(published_card, config.cards.options.max_bytes, thumbs.get(post.id, ""))
         meta = page_meta(config, post, published_card)
         shared = unfurls(meta, view.picture if view else None)
         announcements = announcement_views(
@@ -227,6 +253,38 @@ def _sections(
             )
         )
     return tuple(sections)
+
+
+def _thumbnails(
+    cards: CardsResult, rendered: Path, writer: OutputWriter, jobs: int | None
+) -> dict[str, str]:
+    """Write a small copy of each card beside the page; the page path of each, by post id.
+
+    A copy an earlier run left is reused (its name holds the card's hash); new ones are
+    made on ``jobs`` threads (Pillow lets go of the GIL while it decodes and encodes) and
+    written in the cards' order, so the output does not depend on the threads.
+    """
+    wanted = [(card, thumbnail_path(card.path)) for card in cards.cards]
+
+    def make(item: tuple[PublishedCard, str]) -> tuple[str, bytes]:
+        card, relative = item
+        found = existing(writer.root, relative)
+        if found is not None:
+            return relative, found
+        data = (rendered / card.path).read_bytes()
+        try:
+            return relative, thumbnail(data)
+        except (OSError, ValueError, Image.DecompressionBombError):
+            # A card Pillow cannot scale (a format a plugin lacks): show it whole, never fail.
+            return f"{FOLDER_THUMBS}/{PurePosixPath(card.path).name}", data
+
+    with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
+        made = list(pool.map(make, wanted))
+    paths = {}
+    for (card, _), (relative, data) in zip(wanted, made, strict=True):
+        writer.write_bytes(relative, data)
+        paths[card.post_id] = relative
+    return paths
 
 
 def _remote_card(post: Post) -> Card | None:

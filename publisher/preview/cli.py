@@ -8,15 +8,17 @@ so that neither module imports the other while it is being loaded.
 from __future__ import annotations
 
 import functools
-import json
 import webbrowser
+from collections.abc import Sequence
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import click
 
+from publisher.errors import Problem
 from publisher.preview.build import PreviewResult, build_preview
+from publisher.preview.page import PER_PAGE
 
 HOST = "127.0.0.1"
 
@@ -56,6 +58,13 @@ def preview_command() -> click.Command:
         is_flag=True,
         help="Download remote ogImageUrl images not yet cached (makes network requests).",
     )
+    @click.option(
+        "--per-page",
+        type=click.IntRange(0),
+        default=PER_PAGE,
+        show_default=True,
+        help="Post sections per page; the first page lists every post (0: all on one page).",
+    )
     @common_options
     @click.pass_context
     def preview(
@@ -66,6 +75,7 @@ def preview_command() -> click.Command:
         port: int,
         check_live: bool,
         fetch_images: bool,
+        per_page: int,
         **given: Any,
     ) -> None:
         """Write preview/index.html: every post's card, link previews, announcements and warnings.
@@ -82,6 +92,7 @@ def preview_command() -> click.Command:
                 port=port,
                 check_live=check_live,
                 fetch_images=fetch_images,
+                per_page=per_page,
             )
         )
 
@@ -97,6 +108,7 @@ def run_preview(
     port: int,
     check_live: bool,
     fetch_images: bool = False,
+    per_page: int = PER_PAGE,
 ) -> int:
     from publisher.announce import PageCheck
     from publisher.cli import (
@@ -104,6 +116,7 @@ def run_preview(
         EXIT_POSTS_SKIPPED,
         Console,
         _merge,
+        dump_json,
         find_config,
         resolve_now,
     )
@@ -125,18 +138,21 @@ def run_preview(
         live_check=live_check,
         progress=console.progress,
         fetch_images=fetch_images,
+        per_page=per_page,
     )
     build = result.build
-    console.problems((*build.read.problems, *build.problems, *result.site_problems))
+    problems = tuple(dict.fromkeys((*build.read.problems, *build.problems, *result.site_problems)))
+    console.problems(problems)
     warned = sum(any(n.severity != "info" for n in s.notices) for s in result.sections)
     console.say(
         f"preview: {len(result.sections)} posts ({warned} with warnings) -> {result.page}"
+        + (f" and {len(result.pages) - 1} more pages" if len(result.pages) > 1 else "")
         + (" (dry run: nothing else was written)" if options.dry_run else "")
     )
     failed = build.read.errors or any(p.severity == "error" for p in build.problems)
     code = EXIT_POSTS_SKIPPED if failed else EXIT_OK
     if options.json:
-        click.echo(json.dumps(_report(result, code), ensure_ascii=False, indent=2, sort_keys=True))
+        click.echo(dump_json(_report(result, problems, code)))
     if serve:
         _serve(result.folder, port, open_page, console.say)
     elif open_page:
@@ -144,11 +160,12 @@ def run_preview(
     return code
 
 
-def _report(result: PreviewResult, code: int) -> dict[str, Any]:
+def _report(result: PreviewResult, problems: Sequence[Problem], code: int) -> dict[str, Any]:
     return {
         "command": "preview",
         "exit_code": code,
         "page": str(result.page),
+        "pages": [str(p) for p in result.pages],
         "posts": [
             {
                 "id": s.post.id,
@@ -161,6 +178,7 @@ def _report(result: PreviewResult, code: int) -> dict[str, Any]:
             }
             for s in result.sections
         ],
+        "problems": [p.as_dict() for p in problems],
         "writes": [{"path": w.path, "status": w.status, "bytes": w.bytes} for w in result.writes],
     }
 

@@ -22,6 +22,20 @@ reader's screen); the preview page says so next to each mock-up. The numbers:
 * Bluesky: ``app.bsky.embed.external`` thumbnails up to 1,000,000 bytes (the lexicon);
   the app crops to about 1.91:1 and clamps the title to two lines and the description
   to two (observed).
+* Microsoft Teams: a pasted link unfurls to a box with a thumbnail beside the title,
+  description and domain (observed; Microsoft documents no limits for it). The Teams
+  announcer itself posts an Adaptive Card, shown in the announcement's payload.
+* Telegram: the link preview hangs under the message with a bar on its left: site name,
+  title, description and, as the Telegram announcer asks (``prefer_large_media``), the
+  picture large below them in its own shape (observed; Telegram publishes no limits).
+* Matrix: Element shows the preview the homeserver made (Synapse's ``/preview_url``,
+  which downloads at most ``max_spider_size``, 10 MB by default) with a small thumbnail,
+  only when the homeserver has URL previews on (off by default) and never in encrypted
+  rooms; the description is clamped to three lines (observed).
+
+Adding a platform is one :class:`Platform` entry: its cuts and picture rules, where the
+picture goes (``shape``), which lines the text shows in which order (``parts``), and its
+colours (``theme``). The page draws every platform from these alone.
 """
 
 from __future__ import annotations
@@ -32,6 +46,28 @@ from typing import Literal
 from publisher.announce.text import graphemes
 
 CutUnit = Literal["chars", "bytes"]
+#: card: the picture above the text; quote: a bar on the left, the picture below the
+#: text; overlay: the title over the picture (X).
+Shape = Literal["card", "quote", "overlay"]
+#: The lines of a mock-up's text, in the order the platform draws them.
+Part = Literal["site", "domain", "title", "description"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Theme:
+    """A mock-up's colours (CSS values), written into the page's style sheet."""
+
+    background: str = "#ffffff"
+    #: Behind the text, when it differs from the picture's background (LinkedIn, Facebook).
+    body: str | None = None
+    text: str = "#0f1419"
+    title: str = "#0f1419"
+    site: str | None = None  # default: muted
+    muted: str = "#536471"
+    border: str = "#d4dbe2"
+    #: The coloured bar on the left of a quote-shaped preview.
+    bar: str | None = None
+    radius: int = 8
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,6 +106,12 @@ class Platform:
     formats: frozenset[str] = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
     #: What is approximate about this mock-up, said on the page.
     note: str = ""
+    #: How the mock-up is drawn: where the picture goes, the text lines, the colours.
+    shape: Shape = "card"
+    parts: tuple[Part, ...] = ("title", "description", "domain")
+    #: The picture is always a small thumbnail beside the text (Teams, Matrix).
+    small_picture: bool = False
+    theme: Theme = Theme()
 
 
 PLATFORMS: tuple[Platform, ...] = (
@@ -78,6 +120,11 @@ PLATFORMS: tuple[Platform, ...] = (
         name="Slack",
         description_cut=Cut(max=300, approximate=True),
         note="description cut observed, not documented; the picture keeps its shape",
+        shape="quote",
+        parts=("site", "title", "description"),
+        theme=Theme(
+            title="#1264a3", text="#1d1c1d", site="#1d1c1d", border="transparent", bar="#dddddd"
+        ),
     ),
     Platform(
         key="discord",
@@ -85,6 +132,17 @@ PLATFORMS: tuple[Platform, ...] = (
         title_cut=Cut(max=70, unit="bytes", ellipsis="...", approximate=True),
         description_cut=Cut(max=350, unit="bytes", ellipsis="...", approximate=True),
         note="cuts observed (counted in UTF-8 bytes), not documented",
+        shape="quote",
+        parts=("site", "title", "description"),
+        theme=Theme(
+            background="#2b2d31",
+            text="#dbdee1",
+            title="#00a8fc",
+            muted="#b5bac1",
+            border="#2b2d31",
+            bar="#1e1f22",
+            radius=4,
+        ),
     ),
     Platform(
         key="x",
@@ -97,6 +155,9 @@ PLATFORMS: tuple[Platform, ...] = (
         ratio_label="2:1",
         max_bytes=5_000_000,
         note="the apps show only the title over the picture today",
+        shape="overlay",
+        parts=("domain", "title"),
+        theme=Theme(border="#cfd9de", radius=16),
     ),
     Platform(
         key="linkedin",
@@ -108,6 +169,13 @@ PLATFORMS: tuple[Platform, ...] = (
         max_bytes=5_000_000,
         formats=frozenset({"image/jpeg", "image/png", "image/gif"}),
         note="two title lines and no description are observed, not documented",
+        theme=Theme(
+            body="#eef3f8",
+            title="rgba(0,0,0,.9)",
+            muted="rgba(0,0,0,.6)",
+            border="#e0dfdc",
+            radius=2,
+        ),
     ),
     Platform(
         key="facebook",
@@ -119,6 +187,8 @@ PLATFORMS: tuple[Platform, ...] = (
         large_min=(600, 315),
         max_bytes=8_000_000,
         note="line clamps observed; they depend on the reader's screen",
+        parts=("domain", "title", "description"),
+        theme=Theme(body="#f0f2f5", title="#050505", muted="#65676b", border="#dadde1", radius=0),
     ),
     Platform(
         key="mastodon",
@@ -127,6 +197,10 @@ PLATFORMS: tuple[Platform, ...] = (
         description_lines=2,
         max_bytes=2_000_000,
         note="line clamps observed in the web app; they depend on the reader's screen",
+        parts=("site", "title", "description"),
+        theme=Theme(
+            background="#282c37", text="#d9e1e8", title="#ffffff", muted="#9baec8", border="#393f4f"
+        ),
     ),
     Platform(
         key="bluesky",
@@ -139,6 +213,48 @@ PLATFORMS: tuple[Platform, ...] = (
         max_bytes=1_000_000,
         formats=frozenset({"image/jpeg", "image/png", "image/webp"}),
         note="crop and line clamps observed in the app; the 1,000,000-byte limit is the lexicon's",
+        theme=Theme(text="#0b0f14", muted="#42576c", radius=12),
+    ),
+    Platform(
+        key="teams",
+        name="Microsoft Teams",
+        title_lines=2,
+        description_lines=2,
+        small_picture=True,
+        note="a pasted link's preview, observed; Microsoft documents no limits for it",
+        parts=("title", "description", "domain"),
+        theme=Theme(text="#242424", title="#242424", muted="#616161", border="#e0e0e0", radius=4),
+    ),
+    Platform(
+        key="telegram",
+        name="Telegram",
+        note="layout observed in the apps; Telegram publishes no limits for link previews",
+        shape="quote",
+        parts=("site", "title", "description"),
+        theme=Theme(
+            background="#effdde",
+            text="#000000",
+            title="#000000",
+            site="#3a8e26",
+            border="#effdde",
+            bar="#5fbe67",
+            radius=6,
+        ),
+    ),
+    Platform(
+        key="matrix",
+        name="Matrix (Element)",
+        description_lines=3,
+        small_picture=True,
+        max_bytes=10 * 1024 * 1024,
+        note=(
+            "drawn by Element from the homeserver's preview, which needs URL previews on"
+            " (off by default) and is never made in encrypted rooms; line clamp observed"
+        ),
+        parts=("site", "title", "description"),
+        theme=Theme(
+            text="#17191c", title="#0dbd8b", muted="#737d8c", border="#e3e8f0", bar="#e3e8f0"
+        ),
     ),
 )
 

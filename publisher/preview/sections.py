@@ -78,6 +78,8 @@ class AnnouncementView:
     shortened: bool = False
     payload: str | None = None
     error: str | None = None
+    #: The message carries the card picture (its URL is in the payload): the mock-up shows it.
+    picture: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -108,6 +110,12 @@ class Section:
     announcements: tuple[AnnouncementView, ...]
     feed: FeedView | None
     notices: tuple[Notice, ...]
+
+    @property
+    def level(self) -> Severity | Literal["ok"]:
+        """The worst notice: what the page's "with errors"/"with warnings" filter reads."""
+        found = {n.severity for n in self.notices}
+        return "error" if "error" in found else ("warning" if "warning" in found else "ok")
 
     @property
     def search_text(self) -> str:
@@ -161,11 +169,12 @@ def status_of(post: Post, now: datetime) -> Status:
     return "published" if post.date <= now else "scheduled"
 
 
-def card_view(card: PublishedCard | None, budget: int) -> CardView | None:
+def card_view(card: PublishedCard | None, budget: int, src: str) -> CardView | None:
+    """The card's facts as served; ``src`` is the small copy the page shows (thumbs.py)."""
     if card is None:
         return None
     picture = Picture(
-        src=card.path,
+        src=src,
         width=card.width,
         height=card.height,
         bytes=card.bytes,
@@ -227,6 +236,21 @@ def _template(announcer: Announcer) -> str | None:
     return str(path if path.is_absolute() else announcer.root / path)
 
 
+#: What an adapter's dry-run payload holds where it would upload the card (Mastodon's
+#: ``<uploaded card>``, Bluesky's ``<uploaded card blob>``).
+UPLOADED = "<uploaded card"
+
+
+def carries_card(payload: str, card: Card | None) -> bool:
+    """Whether a message sends the card: its payload holds the card's URL (Slack, Discord,
+    Teams, Telegram, webhooks) or an upload placeholder. Any kind, present or future, that
+    follows one of the two is drawn with the picture, with no code here for it."""
+    if card is None:
+        return False
+    url = json.dumps(card.url)[1:-1] if card.url else None
+    return (url is not None and url in payload) or UPLOADED in payload
+
+
 def announcement_views(
     post: Post,
     status: Status,
@@ -279,7 +303,12 @@ def announcement_views(
             created_at=max(now, post.date),
             language=language,
         )
-        payload = redact_data(announcer.payload(announcement))
+        payload = json.dumps(
+            redact_data(announcer.payload(announcement)),
+            ensure_ascii=False,
+            indent=2,
+            sort_keys=True,
+        )
         views.append(
             AnnouncementView(
                 target=announcer.name,
@@ -290,10 +319,19 @@ def announcement_views(
                 limit=limit.max,
                 unit=limit.unit,
                 shortened=rendered.shortened,
-                payload=json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True),
+                payload=payload,
+                picture=carries_card(payload, card),
             )
         )
     return tuple(views)
+
+
+def _with_field(problem: Problem) -> str:
+    """``field message``, unless the message already starts with its field (as str(Problem))."""
+    field = problem.field or ""
+    if not field or problem.message.startswith(f"{field} "):
+        return problem.message
+    return f"{field} {problem.message}"
 
 
 def notices(
@@ -326,7 +364,7 @@ def notices(
             Notice(
                 stage=stage,
                 severity=severity,
-                message=(f"{problem.field} " if problem.field else "") + problem.message,
+                message=_with_field(problem),
                 fix=problem.fix,
             )
         )

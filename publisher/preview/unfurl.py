@@ -35,9 +35,9 @@ def read_meta(html: str) -> dict[str, str]:
 
 @dataclass(frozen=True, kw_only=True)
 class Picture:
-    """The card picture as a platform shows it."""
+    """The card picture as a platform shows it: the served card's facts, a small copy's pixels."""
 
-    src: str  # relative to the preview page
+    src: str  # the small copy (thumbs.py), relative to the preview page
     width: int
     height: int
     bytes: int
@@ -84,7 +84,9 @@ def unfurl(meta: Mapping[str, str], picture: Picture | None, platform: Platform)
     shown = picture
     if picture is not None:
         mode = "large"
-        if meta.get("twitter:card") == "summary" and platform.key in ("x", "slack", "discord"):
+        if platform.small_picture or (
+            meta.get("twitter:card") == "summary" and platform.key in ("x", "slack", "discord")
+        ):
             mode = "small"
         if picture.mime not in platform.formats:
             notes.append(f"{platform.name} does not show {picture.mime} images")
