@@ -18,7 +18,6 @@ import dataclasses
 import importlib
 import json
 import os
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -30,7 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from publisher import __version__
-from publisher.errors import ConfigError, PublisherError, printable
+from publisher.errors import ConfigError, PublisherError, dump_json, printable
 from publisher.progress import READING, StageProgress, display_mode
 
 # Everything else is imported in the command that needs it: `publish --version` and
@@ -132,23 +131,6 @@ def _merge(ctx: click.Context, **given: Any) -> Options:
         if value is not None and (value != 0 or name == "live_wait"):
             setattr(options, name, value)
     return options
-
-
-# Only ever inside JSON strings (json.dumps writes no such character elsewhere).
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-
-
-def dump_json(data: Any) -> str:
-    """The --json report: sorted keys, UTF-8 kept, but no character that splits a line.
-
-    json escapes C0 controls only; U+2028/2029, C1 controls (NEL) and bidi controls would
-    stay raw, and line readers (str.splitlines, the Action's report parser) break there.
-    ``##[`` (a GitHub Actions command anywhere in a logged line) becomes ``##\\u005b``.
-    The parsed values are unchanged.
-    """
-    text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True)
-    text = _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-    return text.replace("##[", "##\\u005b")
 
 
 class Console:

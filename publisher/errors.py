@@ -19,9 +19,10 @@ neither end the line (one problem, one line) nor start a GitHub Actions workflow
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 Severity = Literal["error", "warning", "info"]
 
@@ -138,3 +139,20 @@ class OutputError(PublisherError):
 
 class StateError(PublisherError):
     pass
+
+
+# Only ever inside JSON strings (json.dumps writes no such character elsewhere).
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def dump_json(data: Any) -> str:
+    """The --json report: sorted keys, UTF-8 kept, but no character that splits a line.
+
+    json escapes C0 controls only; U+2028/2029, C1 controls (NEL) and bidi controls would
+    stay raw, and line readers (str.splitlines, the Action's report parser) break there.
+    ``##[`` (a GitHub Actions command anywhere in a logged line) becomes ``##\\u005b``.
+    The parsed values are unchanged.
+    """
+    text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True)
+    text = _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return text.replace("##[", "##\\u005b")

@@ -116,10 +116,10 @@ def run_preview(
         EXIT_POSTS_SKIPPED,
         Console,
         _merge,
-        dump_json,
         find_config,
         resolve_now,
     )
+    from publisher.errors import dump_json
 
     options = _merge(ctx, **given)
     console = Console(options)
