@@ -93,28 +93,48 @@ def test_the_page_draws_each_new_platform_in_its_own_shape(site: Site) -> None:
     assert layout["bluesky"][:2] == ["frame", "body"]
 
 
+def test_google_chat_mattermost_zulip_and_threads_are_drawn(site: Site) -> None:
+    """The new announcement kinds each have a link-preview mock-up (issue 17)."""
+    assert {"googlechat", "mattermost", "zulip", "threads"} <= set(PLATFORM)
+    chat = draw(META, picture(), PLATFORM["googlechat"])
+    assert chat.image_mode == "large" and chat.title == "A title"
+    assert chat.domain == "blog.example.org"
+    zulip = draw(META, picture(), PLATFORM["zulip"])
+    assert zulip.image_mode == "small" and zulip.description == "A description"
+    threads = draw(META, picture(width=1200, height=1200), PLATFORM["threads"])
+    assert not threads.crop.none  # cropped to about 1.91:1
+    site.post("2026-01-01-a", "title: A post\ndate: 2026-01-01\nogSummary: Its summary.", "x\n")
+    result = build_preview(load_config(site.config_path), now=NOW, dry_run=True)
+    layout = _layout(result.page.read_text(encoding="utf-8"))
+    # Mattermost: a bar on the left, site, title, description, then the large picture.
+    assert layout["mattermost"][:6] == ["body", "site", "t", "d", "frame", "note"]
+    assert layout["zulip"][:4] == ["body", "frame", "t", "d"]
+    assert layout["googlechat"][:2] == ["frame", "body"]
+    assert layout["threads"][:2] == ["frame", "body"]
+
+
 def test_one_platform_entry_adds_a_mock_up(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
-    # What another platform (Zulip, Google Chat, ...) needs: one Platform entry, no template.
-    zulip = Platform(
-        key="zulip",
-        name="Zulip",
+    # What another platform needs: one Platform entry, no template.
+    chat = Platform(
+        key="example-chat",
+        name="Example Chat",
         description_lines=2,
         small_picture=True,
         note="observed",
         parts=("title", "description"),
         theme=Theme(background="#fafafa", title="#2d7aa4", border="#c5c5c5"),
     )
-    extended = (*PLATFORMS, zulip)
+    extended = (*PLATFORMS, chat)
     monkeypatch.setattr(unfurl, "PLATFORMS", extended)
     monkeypatch.setattr(page, "PLATFORMS", extended)
     site.post("2026-01-01-a", "title: A post\ndate: 2026-01-01\nogSummary: Its summary.", "x\n")
     result = build_preview(load_config(site.config_path), now=NOW, dry_run=True)
     html = result.page.read_text(encoding="utf-8")
-    assert _layout(html)["zulip"][:4] == ["body", "frame", "t", "d"]
-    assert re.search(r"\.u-zulip \.t \{ color: #2d7aa4; \}", html)
-    assert "<td>Zulip</td>" in html  # and the table of how mock-ups are drawn lists it
+    assert _layout(html)["example-chat"][:4] == ["body", "frame", "t", "d"]
+    assert re.search(r"\.u-example-chat \.t \{ color: #2d7aa4; \}", html)
+    assert "<td>Example Chat</td>" in html  # and the table of how mock-ups are drawn lists it
     (section,) = result.sections
-    assert section.unfurls[-1].platform.key == "zulip"
+    assert section.unfurls[-1].platform.key == "example-chat"
 
 
 ANNOUNCING = """\

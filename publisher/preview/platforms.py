@@ -33,6 +33,16 @@ reader's screen); the preview page says so next to each mock-up. The numbers:
   only when the homeserver has URL previews on (off by default) and never in encrypted
   rooms; the description is clamped to three lines (observed).
 
+* Google Chat: a link in a message unfurls to a card with the picture above the title,
+  description and domain (observed; Google documents no limits for link previews).
+* Mattermost: the server's OpenGraph preview hangs under the post with a bar on its left:
+  site name, title, description, and the picture large below (observed; the server reads
+  ``og:*`` tags itself).
+* Zulip: the inline URL preview shows a small picture beside the title and description
+  (observed; the server's ``inline_url_embed_preview`` setting must be on).
+* Threads: a link attachment shows the picture at about 1.91:1 with the title and domain
+  under it (observed; Meta documents no limits for it).
+
 Adding a platform is one :class:`Platform` entry: its cuts and picture rules, where the
 picture goes (``shape``), which lines the text shows in which order (``parts``), and its
 colours (``theme``). The page draws every platform from these alone.
@@ -255,6 +265,52 @@ PLATFORMS: tuple[Platform, ...] = (
         theme=Theme(
             text="#17191c", title="#0dbd8b", muted="#737d8c", border="#e3e8f0", bar="#e3e8f0"
         ),
+    ),
+    Platform(
+        key="googlechat",
+        name="Google Chat",
+        title_lines=2,
+        description_lines=2,
+        note="layout observed; Google documents no limits for link previews",
+        parts=("title", "description", "domain"),
+        theme=Theme(text="#1f1f1f", title="#0b57d0", muted="#444746", border="#c4c7c5", radius=8),
+    ),
+    Platform(
+        key="mattermost",
+        name="Mattermost",
+        note="the server's own OpenGraph preview, layout observed",
+        shape="quote",
+        parts=("site", "title", "description"),
+        theme=Theme(
+            text="#3f4350",
+            title="#1c58d9",
+            site="#3f4350",
+            border="transparent",
+            bar="#dddddd",
+            radius=4,
+        ),
+    ),
+    Platform(
+        key="zulip",
+        name="Zulip",
+        title_lines=1,
+        description_lines=3,
+        small_picture=True,
+        note="needs the server's inline URL previews on; layout observed",
+        parts=("title", "description"),
+        theme=Theme(text="#333333", title="#0b66c3", muted="#666666", border="#e0e0e0", radius=4),
+    ),
+    Platform(
+        key="threads",
+        name="Threads",
+        shows_description=False,
+        title_lines=2,
+        ratio=1.91,
+        ratio_label="about 1.91:1",
+        ratio_approximate=True,
+        note="layout and crop observed in the app; Meta documents no limits for it",
+        parts=("title", "domain"),
+        theme=Theme(text="#000000", title="#000000", muted="#999999", border="#e5e5e5", radius=12),
     ),
 )
 
