@@ -29,9 +29,9 @@ from publisher.posts.model import Post
 # controls are legal but never meant in prose and make the W3C validator complain.
 _NOT_XML = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _SLUG_JUNK = re.compile(r"[^\w]+")
-#: An iframe start tag in rendered HTML (attributes quoted, so no '>' inside a value);
-#: bounded, so a run of unclosed '<iframe' costs linear time.
-_IFRAME = re.compile(r"<iframe\b[^<>]{0,4096}>", re.IGNORECASE)
+#: An iframe in rendered HTML (attributes quoted, so no '>' inside a value) with its
+#: fallback text; bounded, so a run of unclosed '<iframe' costs linear time.
+_IFRAME = re.compile(r"<iframe\b[^<>]{0,4096}>(?:[^<]{0,4096}</iframe\s*>)?", re.IGNORECASE)
 _CLEAN_ABSOLUTE = re.compile(
     r"https?://[a-z0-9.\-]+(:\d+)?(/[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*)?"
 )

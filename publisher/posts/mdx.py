@@ -26,15 +26,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape, unescape
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import SplitResult, parse_qs, urlsplit
 
 from publisher.posts.fields import FieldProblem, normalize_url
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 #: A tag at the start of a line whose name may be an embed, a gallery or an author.
-_EMBED_START = re.compile(r"[ \t]*<([A-Za-z][\w.-]*)(?=[\s/>])")
+_EMBED_START = re.compile(r" {0,3}<([A-Za-z][\w.-]*)(?=[\s/>])")
 #: A line that is nothing but one JSX block tag: ``<Tabs>``, ``</Note>``, ``<div markdown>``.
-_BLOCK_TAG_LINE = re.compile(r"[ \t]*<(/?)([A-Za-z][\w.:-]*)((?:[\s/][^<>]*)?)>[ \t]*")
+_BLOCK_TAG_LINE = re.compile(r" {0,3}<(/?)([A-Za-z][\w.:-]*)((?:[\s/][^<>]*)?)>[ \t]*")
 _YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{6,20}")
 _VIMEO_ID = re.compile(r"\d{3,12}")
 _SECONDS = re.compile(r"\d{1,6}")
@@ -70,12 +70,15 @@ def expand(markdown: str, authors: Authors = (), names: Sequence[str] = ()) -> E
     notes: list[tuple[str, str]] = []
     fence: str | None = None
     budget = _FAILED_SCAN_BUDGET * len(markdown) + 4096
-    block_depth = 0  # open JSX blocks whose content is markdown
+    # Open JSX blocks, innermost last: the indentation of each one's content, once seen.
+    indents: list[int | None] = []
     i, n = 0, len(markdown)
     while i <= n:
         end = markdown.find("\n", i)
         end = n if end == -1 else end
         line = markdown[i:end]
+        if indents:
+            line = _dedent(line, indents)
         if fence is not None:
             out.append(line)
             closing = _FENCE.match(line)
@@ -94,7 +97,7 @@ def expand(markdown: str, authors: Authors = (), names: Sequence[str] = ()) -> E
             out.append(line)
             i = end + 1
             continue
-        start = _EMBED_START.match(markdown, i, end)
+        start = _EMBED_START.match(markdown, i, end + 1)
         kind = _kind(start.group(1)) if start else None
         if start is not None and kind is not None and budget > 0:
             lt = markdown.index("<", i)
@@ -120,11 +123,12 @@ def expand(markdown: str, authors: Authors = (), names: Sequence[str] = ()) -> E
             i = rest_end + 1
             continue
         block = _BLOCK_TAG_LINE.fullmatch(line)
-        if block is not None and _is_jsx_block(block, block_depth):
-            closing_tag = bool(block.group(1))
-            self_closing = block.group(3).rstrip().endswith("/")
-            if not self_closing:
-                block_depth = max(0, block_depth + (-1 if closing_tag else 1))
+        if block is not None and _is_jsx_block(block, len(indents)):
+            if block.group(1):
+                if indents:
+                    indents.pop()
+            elif not block.group(3).rstrip().endswith("/"):
+                indents.append(None)
             out.extend(["", line, ""])
             i = end + 1
             continue
@@ -150,6 +154,22 @@ def iframe_html(tag: str) -> str:
 def _unescaped(attributes: dict[str, str]) -> dict[str, str]:
     # Serialized HTML escapes '&' in attribute values; the rewrite escapes once more.
     return {key: unescape(value) for key, value in attributes.items()}
+
+
+def _dedent(line: str, indents: list[int | None]) -> str:
+    """``line`` without its JSX block's content indentation.
+
+    MDX has no indented code blocks, so content indented under a component is markdown;
+    CommonMark would read four spaces as code. The first content line of a block sets how
+    much to remove; a line indented less loses what it has.
+    """
+    if not line.strip():
+        return ""
+    leading = len(line) - len(line.lstrip(" \t"))
+    indent = indents[-1]
+    if indent is None:
+        indent = indents[-1] = leading
+    return line[min(leading, indent) :]
 
 
 def _kind(name: str) -> str | None:
@@ -268,12 +288,10 @@ def _skip_braces(text: str, i: int, limit: int) -> int:
 
 def _skip_closing(text: str, i: int, name: str) -> int:
     """After an opening ``<iframe ...>``, also consume its (empty) content and end tag."""
-    stop = min(len(text), i + 4096)
-    close = text.lower().find(f"</{name}", i, stop) if i < stop else -1
-    if close < 0:
-        return i
-    gt = text.find(">", close, stop)
-    return i if gt < 0 else gt + 1
+    window = text[i : i + 4096].lower()  # a bounded look: never the whole text per tag
+    close = window.find(f"</{name}")
+    gt = window.find(">", close) if close >= 0 else -1
+    return i if gt < 0 else i + gt + 1
 
 
 def _rewrite(
@@ -321,7 +339,9 @@ def _youtube(value: str, bare_id: bool) -> tuple[str, str, str] | None:
     """(watch URL, thumbnail URL, site) for a YouTube id or URL, else None."""
     video_id, query = "", ""
     if "://" in value or value.startswith("//"):
-        parts = urlsplit(value if "://" in value else "https:" + value)
+        parts = _split(value if "://" in value else "https:" + value)
+        if parts is None:
+            return None
         host = (parts.hostname or "").removeprefix("www.").removeprefix("m.")
         path = parts.path.strip("/").split("/")
         if host == "youtu.be":
@@ -350,7 +370,9 @@ def _youtube(value: str, bare_id: bool) -> tuple[str, str, str] | None:
 def _vimeo(value: str, bare_id: bool) -> tuple[str, str, str] | None:
     video_id = ""
     if "://" in value or value.startswith("//"):
-        parts = urlsplit(value if "://" in value else "https:" + value)
+        parts = _split(value if "://" in value else "https:" + value)
+        if parts is None:
+            return None
         host = (parts.hostname or "").removeprefix("www.")
         if host not in ("vimeo.com", "player.vimeo.com"):
             return None
@@ -377,7 +399,8 @@ def _safe_url(value: str) -> str | None:
     value = "".join(value.split())
     if value.startswith("//"):
         value = "https:" + value
-    if urlsplit(value).scheme.lower() not in ("http", "https"):
+    parts = _split(value)
+    if parts is None or parts.scheme.lower() not in ("http", "https"):
         return None
     try:
         return normalize_url(value)
@@ -439,10 +462,19 @@ def _image_url(value: str) -> str | None:
     value = value.strip()
     if not value or any(ch.isspace() for ch in value):
         return None
-    scheme = urlsplit(value).scheme.lower() if ":" in value.split("/")[0] else ""
-    if scheme:
+    if ":" in value.split("/")[0]:  # a scheme: only http(s) may stay
         return _safe_url(value)
-    return value
+    return value if _split(value) is not None else None
+
+
+def _split(value: str) -> SplitResult | None:
+    """``urlsplit``, or None for what it refuses (an unclosed IPv6 bracket)."""
+    try:
+        parts = urlsplit(value)
+        parts.hostname  # noqa: B018 - parsed lazily, and may raise here
+    except ValueError:
+        return None
+    return parts
 
 
 def _author(
