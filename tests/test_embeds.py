@@ -409,3 +409,13 @@ def test_every_corpus_video_is_in_the_rss_and_atom_content(corpus: Path, tmp_pat
             watch = re.findall(r'<a href="https://www\.youtube\.com/watch\?v=([\w-]+)', content)
             assert set(watch) == found[post.id], post.id
         assert found == expected, name
+
+
+def test_the_docs_describe_the_pass() -> None:
+    docs = (Path(__file__).parents[1] / "docs" / "feeds.md").read_text(encoding="utf-8")
+    section = docs.split("## Embeds and MDX components", 1)[1].split("\n## ", 1)[0]
+    notes: list[tuple[str, str]] = []
+    feed_html("<BlogAuthor {...authors.x} />\n", notes=notes)
+    assert f"`{notes[0][0]}`" in " ".join(section.split())
+    for example in ("<YoutubeIframe embedId='ID?t=90'/>", "hqdefault.jpg", "authors.yml"):
+        assert example in section, example
