@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from publisher.config import parse_config
@@ -342,6 +344,36 @@ def test_hostile_components_give_safe_output_and_no_traceback(markdown: str) -> 
             assert not name.startswith("on"), html
             assert not value.strip().lower().startswith(("javascript:", "data:")), html
     assert "<script" not in html
+
+
+#: Pieces the fuzzer strings together: component starts, attribute syntax, quotes, braces,
+#: URLs good and bad, code fences, indentation and line breaks.
+PIECES = [
+    "<YoutubeIframe", "<iframe", "<ImageGallery", "<BlogAuthor", "<Note>", "</Note>", "<div",
+    " embedId=", " src=", " images=", " title=", "{...authors.", "{[", "]}", "{", "}", "'",
+    '"', "`", "/>", ">", "\n", "\n\n", "    ", "  ", "```\n", "zK5hy6nsYEg", "?t=5",
+    "https://youtu.be/", "https://x.org/a?b=1&c=2", "javascript:", "data:", "//", "a.png",
+    "src: ", "alt: ", "&", "<", "\x00", "\ud800", "é",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(PIECES), max_size=40))
+def test_fuzzed_components_never_raise_and_stay_safe(pieces: list[str]) -> None:
+    html = feed_html("".join(pieces))
+    if html:
+        tree = etree.fromstring(f"<div>{html}</div>".encode(), etree.HTMLParser())
+        for element in tree.iter():
+            assert element.tag not in ("iframe", "script"), html
+            for name, value in element.attrib.items():
+                assert not name.startswith("on"), html
+                assert not value.strip().lower().startswith(("javascript:", "data:")), html
+
+
+def test_an_embed_in_a_list_item_stays_in_the_item() -> None:
+    html = feed_html("- one\n\n  <YoutubeIframe embedId='zK5hy6nsYEg'/>\n- two\n")
+    first = html.split("</li>")[0]
+    assert THUMB.format("zK5hy6nsYEg") in first and "two" not in first
 
 
 def _work(run: Callable[[str], object], make: Callable[[int], str], base: int) -> list[float]:

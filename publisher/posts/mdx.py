@@ -116,8 +116,9 @@ def expand(markdown: str, authors: Authors = (), names: Sequence[str] = ()) -> E
             rest_end = markdown.find("\n", tag_end)
             rest_end = n if rest_end == -1 else rest_end
             rest = markdown[tag_end:rest_end]
-            # Its own block: blank lines keep the HTML out of a paragraph's text.
-            out.extend(["", f"<p>{html}</p>", ""] if html else [""])
+            # Its own block, at the line's indentation (so a list item keeps it).
+            indent = line[: len(line) - len(line.lstrip(" "))]
+            out.extend(["", f"{indent}<p>{html}</p>", ""] if html else [""])
             if rest.strip():
                 out.append(rest)
             i = rest_end + 1
