@@ -42,6 +42,7 @@ _SECONDS = re.compile(r"\d{1,6}")
 _VIDEO_KEYS = ("embedId", "videoId", "youtubeId", "id", "url", "src", "href", "link")
 _AUTHOR_KEY = re.compile(r"\.\.\.\s*[\w$]+\s*(?:\.\s*([\w$]+)|\[\s*['\"]([^'\"]{1,200})['\"]\s*\])")
 _ATTRIBUTE_NAME = re.compile(r"[^\s=/>{]+")
+_BRACE_SPECIAL = re.compile(r"[{}'\"`]")
 #: Total characters failed tag scans may read per character of text (see body.py).
 _FAILED_SCAN_BUDGET = 8
 #: Longest tag this pass rewrites; a longer one is left to the MDX stripper.
@@ -66,6 +67,8 @@ def expand(markdown: str, authors: Authors = (), names: Sequence[str] = ()) -> E
     own authors, which resolve a key such as ``JaneDoe`` (or ``JaneDoeandJohnRoe``) when
     the site's author data is not available.
     """
+    if "<" not in markdown:
+        return Expanded(markdown=markdown)  # no tag at all: most posts of most blogs
     out: list[str] = []
     notes: list[tuple[str, str]] = []
     fence: str | None = None
@@ -94,6 +97,10 @@ def expand(markdown: str, authors: Authors = (), names: Sequence[str] = ()) -> E
         opening = _FENCE.match(line)
         if opening:
             fence = opening.group(1)
+            out.append(line)
+            i = end + 1
+            continue
+        if "<" not in line:
             out.append(line)
             i = end + 1
             continue
@@ -269,22 +276,21 @@ def _read_tag(text: str, start: int, limit: int) -> tuple[int, dict[str, str]]:
 def _skip_braces(text: str, i: int, limit: int) -> int:
     """The index after the ``}`` that closes the ``{`` at ``i``, or -1 before ``limit``."""
     depth = 0
-    while i < limit:
-        c = text[i]
+    while True:
+        special = _BRACE_SPECIAL.search(text, i, limit)  # jumps over plain text in C
+        if special is None:
+            return -1
+        i, c = special.start(), special.group(0)
         if c in "'\"`":
             close = text.find(c, i + 1, limit)
             if close < 0:
                 return -1
             i = close + 1
             continue
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return i + 1
+        depth += 1 if c == "{" else -1
         i += 1
-    return -1
+        if depth == 0:
+            return i
 
 
 def _skip_closing(text: str, i: int, name: str) -> int:
