@@ -370,6 +370,11 @@ def test_fuzzed_components_never_raise_and_stay_safe(pieces: list[str]) -> None:
                 assert not value.strip().lower().startswith(("javascript:", "data:")), html
 
 
+def test_an_embed_indented_under_a_component_is_kept() -> None:
+    html = feed_html("<Tabs>\n    <TabItem>\n        <YoutubeIframe embedId='zK5hy6nsYEg'/>\n")
+    assert images(html) == [THUMB.format("zK5hy6nsYEg")]
+
+
 def test_an_embed_in_a_list_item_stays_in_the_item() -> None:
     html = feed_html("- one\n\n  <YoutubeIframe embedId='zK5hy6nsYEg'/>\n- two\n")
     first = html.split("</li>")[0]

@@ -104,7 +104,8 @@ def expand(markdown: str, authors: Authors = (), names: Sequence[str] = ()) -> E
             out.append(line)
             i = end + 1
             continue
-        start = _EMBED_START.match(markdown, i, end + 1)
+        # Matched on the line as dedented: a component indented under a JSX block counts.
+        start = _EMBED_START.match(line + "\n")
         kind = _kind(start.group(1)) if start else None
         if start is not None and kind is not None and budget > 0:
             lt = markdown.index("<", i)
