@@ -66,12 +66,17 @@ def test_every_post_is_read_with_only_the_expected_warning(
     assert result.files == 54
     assert len(result.posts) == 54
     assert result.errors == ()
-    assert [str(p) for p in result.problems] == [
+    # Four posts name their author only through <BlogAuthor {...authors.x} />, and the
+    # site's author data (a JS module) cannot be read: dropped, with a warning each.
+    authorless = [p for p in result.problems if p.message.startswith("<BlogAuthor> has no")]
+    assert len(authorless) == 4
+    problems = [p for p in result.problems if p not in authorless]
+    assert [str(p) for p in problems] == [
         f"{file}:8: externalUrl 'hhttps://isovalent.com/blog/post/cilium-graduates-cncf/' "
         "is not an absolute http(s) URL; write it as https://host/path; "
         "until then the post links to https://cilium.io/2023-10-11-cilium-graduation-isovalent/"
     ]
-    assert [p.severity for p in result.problems] == ["warning"]
+    assert [p.severity for p in result.problems] == ["warning"] * 5
     assert len({p.url for p in result.posts}) == 54
 
 

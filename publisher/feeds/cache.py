@@ -30,6 +30,7 @@ from publisher import __version__
 from publisher.config import SiteConfig
 from publisher.feeds.options import FeedOptions
 from publisher.posts import fields as post_fields
+from publisher.posts import mdx as post_mdx
 from publisher.posts.model import Post
 
 CACHE_FILE = "feeds.sqlite"
@@ -56,7 +57,8 @@ _POST_VALUES = attrgetter(
 
 def _code_hash() -> bytes:
     digest = hashlib.sha256()
-    sources = [*sorted(Path(__file__).parent.glob("*.py")), Path(post_fields.__file__)]
+    borrowed = [Path(post_fields.__file__), Path(post_mdx.__file__)]  # URL rules, iframes
+    sources = [*sorted(Path(__file__).parent.glob("*.py")), *borrowed]
     for path in sources:
         digest.update(path.read_bytes())
     for package in ("feedgen", "lxml", "nh3"):

@@ -21,6 +21,7 @@ import nh3
 from publisher.config import SiteConfig
 from publisher.feeds.media import image_facts
 from publisher.feeds.options import FeedOptions
+from publisher.posts import mdx
 from publisher.posts.fields import FieldProblem, normalize_url, tag_key
 from publisher.posts.model import Post
 
@@ -28,6 +29,9 @@ from publisher.posts.model import Post
 # controls are legal but never meant in prose and make the W3C validator complain.
 _NOT_XML = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _SLUG_JUNK = re.compile(r"[^\w]+")
+#: An iframe in rendered HTML (attributes quoted, so no '>' inside a value) with its
+#: fallback text; bounded, so a run of unclosed '<iframe' costs linear time.
+_IFRAME = re.compile(r"<iframe\b[^<>]{0,4096}>(?:[^<]{0,4096}</iframe\s*>)?", re.IGNORECASE)
 _CLEAN_ABSOLUTE = re.compile(
     r"https?://[a-z0-9.\-]+(:\d+)?(/[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*)?"
 )
@@ -117,6 +121,10 @@ def clean_html(html: str, base: str) -> str:
             return _srcset(value, base)
         return value
 
+    if "<iframe" in html.lower():
+        # A feed reader runs no iframe: keep what it showed as a link (a video as its
+        # linked thumbnail) before the sanitizer drops the element and its content.
+        html = _IFRAME.sub(lambda tag: mdx.iframe_html(tag.group(0)), html)
     cleaned = nh3.clean(
         xml_text(html),
         tags=_TAGS,

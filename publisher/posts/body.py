@@ -16,6 +16,7 @@ import lxml.html
 from cmarkgfm.cmark import Options  # type: ignore[import-untyped]
 from lxml import etree
 
+from publisher.posts import mdx
 from publisher.posts.fields import FieldProblem, normalize_url
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -373,8 +374,22 @@ def to_html(markdown: str, page_url: str) -> str:
     return to_html_checked(markdown, page_url)[0]
 
 
-def to_html_checked(markdown: str, page_url: str) -> tuple[str, list[str]]:
-    """:func:`to_html`, and the link and image values that are not URLs at all."""
+def to_html_checked(
+    markdown: str,
+    page_url: str,
+    *,
+    authors: mdx.Authors = (),
+    names: tuple[str, ...] = (),
+    notes: list[tuple[str, str]] | None = None,
+) -> tuple[str, list[str]]:
+    """:func:`to_html`, and the link and image values that are not URLs at all.
+
+    Embeds and author components are kept as links, images and bylines first
+    (:mod:`publisher.posts.mdx`); what had to be dropped is added to ``notes``.
+    """
     bad: list[str] = []
-    html = absolutize(render(strip_mdx(markdown)), page_url, bad)
+    expanded = mdx.expand(markdown, authors, names)
+    if notes is not None:
+        notes.extend(expanded.notes)
+    html = absolutize(render(strip_mdx(expanded.markdown)), page_url, bad)
     return html, bad

@@ -330,7 +330,20 @@ def _parse(
     if not authors and ctx.default_author:
         authors = (Author(name=ctx.default_author, email=ctx.default_author_email),)
 
-    body_html, bad_urls = body.to_html_checked(body_text, own_url)
+    dropped: list[tuple[str, str]] = []
+    body_html, bad_urls = body.to_html_checked(
+        body_text,
+        own_url,
+        authors=ctx.rules.authors,
+        names=tuple(a.name for a in authors),
+        notes=dropped,
+    )
+    problems.extend(
+        Problem(
+            file=file, field="body", message=message, fix=fix, severity="warning", line=body_line
+        )
+        for message, fix in dropped[:5]
+    )
     for bad in bad_urls[:3]:
         problems.append(
             Problem(
