@@ -561,6 +561,7 @@ def run_card(options: Options, post_id: str, layout: str | None) -> int:
         cache_dir=config.state,
         root=config.root,
         layout=layout,
+        feeds=config.feeds.options if config.feeds.enabled else None,
     )
     writer.remember(config.state / MANIFEST_FILE)  # a later build deletes it once superseded
     console.problems(result.problems)
