@@ -5,14 +5,26 @@ Every source image is generated here with Pillow; nothing binary is committed.
 
 from __future__ import annotations
 
+import io
 import json
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from test_cards import SITE, build, encoded, make_post, photo, save_image
+from PIL import Image, ImageChops, ImageDraw, ImageStat
+from test_cards import (
+    LATIN_ONLY,
+    SITE,
+    build,
+    card_image,
+    encoded,
+    make_post,
+    photo,
+    save_image,
+)
 
 from publisher.build import build_site
 from publisher.cards.meta import _locale, feed_links, meta_html
@@ -139,3 +151,46 @@ def test_no_feed_links_when_feeds_are_off(tmp_path: Path, monkeypatch: pytest.Mo
     build_site(config, now=datetime(2025, 1, 1, tzinfo=UTC), jobs=1)
     html = (tmp_path / "public" / "og" / "2024-05-02-fine.html").read_text(encoding="utf-8")
     assert "<link" not in html
+
+
+# --- the logo ----------------------------------------------------------------------------
+
+
+def logo_image(width: int, height: int) -> Image.Image:
+    """A logo with hard edges and thin strokes: a smear shows as a large pixel difference."""
+    image = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    stripe = max(2, width // 60)
+    for x in range(0, width, stripe * 4):
+        draw.rectangle((x, 0, x + stripe * 2 - 1, height - 1), fill=(220, 30, 60))
+    draw.rectangle((width // 10, height // 4, width // 2, height * 3 // 4), fill=(20, 40, 200))
+    draw.ellipse((width * 6 // 10, height // 8, width * 9 // 10, height * 7 // 8), fill=(0, 0, 0))
+    return image
+
+
+@pytest.mark.parametrize(
+    ("size", "fmt"),
+    [((240, 56), "PNG"), ((480, 112), "PNG"), ((1920, 448), "PNG"), ((1920, 448), "JPEG")],
+    ids=["box-size", "2x", "8x", "8x-jpeg"],
+)
+def test_the_logo_is_drawn_crisp_at_its_box_size(
+    tmp_path: Path, size: tuple[int, int], fmt: str
+) -> None:
+    source = logo_image(*size)
+    (tmp_path / "logo").write_bytes(
+        encoded(source, fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+    )
+    options = replace(LATIN_ONLY, logo=tmp_path / "logo", layout="text")
+    result, _ = build(tmp_path, [make_post(tmp_path, summary=None)], options)
+    card = card_image(tmp_path, result)
+    # text.yaml: logo.box [936, 60, 200, 56], align right; the logo is contained in it.
+    x, y, w, h = 936, 60, 200, 56
+    scale = min(w / size[0], h / size[1])
+    drawn = (round(size[0] * scale), round(size[1] * scale))
+    box = (x + w - drawn[0], y + (h - drawn[1]) // 2)
+    reference = Image.open(io.BytesIO(encoded(source, fmt))).convert("RGB")
+    reference = reference.resize(drawn, Image.Resampling.LANCZOS)
+    got = card.convert("RGB").crop((*box, box[0] + drawn[0], box[1] + drawn[1]))
+    diff = ImageStat.Stat(ImageChops.difference(got, reference)).mean
+    # JPEG card encoding alone costs a few levels; the old smear was 40+ on this pattern.
+    assert max(diff) < 8, diff

@@ -38,7 +38,7 @@ from publisher.cards.text import (
 from publisher.errors import CardError
 
 #: Bump when a change to the drawing code changes the pixels of an unchanged card.
-RENDER_VERSION = "1"
+RENDER_VERSION = "2"
 
 META_SEPARATOR = " · "
 
@@ -521,13 +521,16 @@ def _draw_logo(
     options: CardOptions,
 ) -> None:
     assert layout.logo is not None
+    x, y, w, h = canvas.box(layout.logo.box)
     try:
         data = read_bytes(path, max_bytes=options.max_image_bytes)
-        logo = open_source(data, need=(1, 1), max_pixels=options.max_pixels).image
+        # Decode at no less than the logo box: a shrink-on-load to anything smaller (the
+        # old need=(1, 1) let reduce() turn 240x80 into 3x1) is then blown back up as a smear.
+        # reduce(f) keeps both sides >= the box, so the contained size below is never upscaled.
+        logo = open_source(data, need=(w, h), max_pixels=options.max_pixels).image
     except SourceImageError as exc:
         notes.append(Note(field="cards.logo", message=f"{path.name} {exc.message}", fix=exc.fix))
         return
-    x, y, w, h = canvas.box(layout.logo.box)
     scale = contain_scale(logo.size, (w, h))
     size = (max(1, round(logo.width * scale)), max(1, round(logo.height * scale)))
     logo = logo.resize(size, Image.Resampling.LANCZOS)
