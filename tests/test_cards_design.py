@@ -11,6 +11,7 @@ import re
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import pytest
@@ -22,14 +23,20 @@ from test_cards import (
     card_image,
     encoded,
     make_post,
+    noise,
     photo,
     save_image,
 )
 
 from publisher.build import build_site
+from publisher.cards import render_one
+from publisher.cards.choose import TEXT_HEAVY, text_coverage
+from publisher.cards.layout import parse_layout
 from publisher.cards.meta import _locale, feed_links, meta_html
 from publisher.config import load_config
+from publisher.errors import CardError
 from publisher.feeds.options import FeedOptions
+from publisher.output import OutputWriter
 
 # --- meta tags ---------------------------------------------------------------------------
 
@@ -194,3 +201,122 @@ def test_the_logo_is_drawn_crisp_at_its_box_size(
     diff = ImageStat.Stat(ImageChops.difference(got, reference)).mean
     # JPEG card encoding alone costs a few levels; the old smear was 40+ on this pattern.
     assert max(diff) < 8, diff
+
+
+# --- finished images pass through ---------------------------------------------------------
+
+
+def finished_card(width: int = 2400, height: int = 1260) -> Image.Image:
+    """A social card made in a design tool: a colour field, its own headline, a logo."""
+    image = photo(width, height, seed=5)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, width // 2, height), fill=(250, 250, 245))
+    for line in range(3):
+        top = height // 5 + line * height // 7
+        draw.rectangle((width // 16, top, width * 7 // 16, top + height // 12), fill=(20, 20, 20))
+    return image
+
+
+def text_screenshot(width: int = 1600, height: int = 1000) -> Image.Image:
+    """A terminal: rows of glyph-like marks on a dark background, with line gaps."""
+    image = Image.new("RGB", (width, height), (30, 30, 36))
+    draw = ImageDraw.Draw(image)
+    for y in range(40, height - 40, 36):
+        x = 40
+        for word in range(((y * 7) % 9) + 6):
+            glyphs = 3 + (word * y) % 6
+            for _ in range(glyphs):
+                draw.rectangle((x, y, x + 9, y + 18), outline=(200, 230, 200))
+                draw.line((x + 2, y + 4, x + 7, y + 14), fill=(200, 230, 200), width=2)
+                x += 14
+            x += 16
+            if x > width - 120:
+                break
+    return image
+
+
+def rendered(tmp_path: Path, source: Image.Image, **frontmatter: object) -> tuple[Any, Image.Image]:
+    path = save_image(tmp_path, "cover.png", encoded(source, "PNG"))
+    post = make_post(tmp_path, image=path, frontmatter=dict(frontmatter))
+    result, _ = build(tmp_path, [post])
+    (card,) = result.cards
+    return card, card_image(tmp_path, result).convert("RGB")
+
+
+@pytest.mark.parametrize("size", [(2400, 1260), (1200, 627), (1200, 630), (1600, 840)])
+def test_a_finished_image_is_used_as_it_is(tmp_path: Path, size: tuple[int, int]) -> None:
+    source = finished_card(*size)
+    card, image = rendered(tmp_path, source)
+    assert (card.layout, card.rule) == ("image", "finished image")
+    reference = source.resize(image.size, Image.Resampling.LANCZOS)
+    diff = ImageStat.Stat(ImageChops.difference(image, reference)).mean
+    assert max(diff) < 4, diff  # JPEG re-encoding only: no title, scrim or meta line drawn
+    manifest = json.loads((tmp_path / "public" / "og" / "manifest.json").read_text("utf-8"))
+    assert manifest[card.post_id]["rule"] == "finished image"
+
+
+@pytest.mark.parametrize(
+    "size",
+    [(1199, 630), (1150, 604), (1300, 700), (2400, 1400)],
+    ids=["too-narrow", "small-card", "2.5%-off", "16:9-ish"],
+)
+def test_other_shapes_and_sizes_get_a_title(tmp_path: Path, size: tuple[int, int]) -> None:
+    card, _ = rendered(tmp_path, photo(*size))
+    assert card.layout != "image"
+
+
+def test_ogLayout_and_the_layout_option_force_a_layout(tmp_path: Path) -> None:
+    card, _ = rendered(tmp_path, finished_card(), ogLayout="hero")
+    assert (card.layout, card.rule) == ("hero", "chosen")
+    card, _ = rendered(tmp_path, text_screenshot(), ogLayout="hero")
+    assert (card.layout, card.rule) == ("hero", "chosen")
+    card, _ = rendered(tmp_path, photo(1600, 1000), ogLayout="image")
+    assert (card.layout, card.rule) == ("image", "chosen")
+    path = save_image(tmp_path, "cover.png", encoded(finished_card(), "PNG"))
+    result = render_one(
+        SITE,
+        make_post(tmp_path, image=path),
+        LATIN_ONLY,
+        output=OutputWriter(tmp_path / "public"),
+        cache_dir=tmp_path / "state",
+        root=tmp_path,
+        layout="hero",
+    )
+    assert [(c.layout, c.rule) for c in result.cards] == [("hero", "chosen")]
+
+
+def test_a_forced_layout_still_falls_back_when_there_is_no_image(tmp_path: Path) -> None:
+    post = make_post(tmp_path, frontmatter={"ogLayout": "image"})
+    result, _ = build(tmp_path, [post])
+    assert [(c.layout, c.rule) for c in result.cards] == [("text", "no image")]
+
+
+def test_an_image_that_mostly_holds_text_is_not_put_under_the_title(tmp_path: Path) -> None:
+    assert text_coverage(text_screenshot()) >= TEXT_HEAVY
+    card, _ = rendered(tmp_path, text_screenshot())
+    assert (card.layout, card.rule) == ("split", "text-heavy image")
+
+
+@pytest.mark.parametrize(
+    "source",
+    [photo(1600, 1000), noise(1600, 1000)],
+    ids=["photo", "noise-like foliage"],
+)
+def test_photos_are_not_text_heavy(tmp_path: Path, source: Image.Image) -> None:
+    assert text_coverage(source) < TEXT_HEAVY
+    card, _ = rendered(tmp_path, source)
+    assert (card.layout, card.rule) == ("hero", "default")
+
+
+def test_text_coverage_costs_the_same_for_any_image_size() -> None:
+    # One pass over a fixed-size thumbnail: the same screenshot at 4x scores the same.
+    small = text_screenshot(800, 500)
+    big = small.resize((3200, 2000), Image.Resampling.NEAREST)
+    assert abs(text_coverage(small) - text_coverage(big)) < 0.05
+
+
+def test_a_layout_without_text_needs_no_title_and_draw_text_is_checked() -> None:
+    layout = parse_layout({"draw_text": False, "image": {"box": [0, 0, 1200, 630]}}, "x", Path())
+    assert layout.draw_text is False
+    with pytest.raises(CardError, match="draw_text: must be true or false"):
+        parse_layout({"draw_text": "no", "title": {}, "text": {"box": [0, 0, 9, 9]}}, "x", Path())

@@ -51,6 +51,9 @@ if TYPE_CHECKING:
 
 Progress = Callable[[int], None]
 
+#: ``layout_key`` while ``publish cards --layout`` overrides every post's choice.
+_NO_POST_LAYOUT = "\0no-post-layout"
+
 _MONTHS = [
     "January",
     "February",
@@ -264,7 +267,7 @@ def render_one(
 def _with_layout(options: CardOptions, layout: str) -> CardOptions:
     values = asdict(options)
     values["layout"] = layout
-    values["layout_key"] = "\0no-post-layout"
+    values["layout_key"] = _NO_POST_LAYOUT
     return CardOptions(**values)
 
 
@@ -338,8 +341,10 @@ def _prepare(
 ) -> _Prepared:
     layout_name = options.layout
     chosen = post.frontmatter.get(options.layout_key)
+    forced = options.layout_key == _NO_POST_LAYOUT
     if isinstance(chosen, str) and chosen in layouts:
         layout_name = chosen
+        forced = True
     else:
         unknown = layout_problem(post, file, options, available(folders))
         if unknown is not None:
@@ -365,6 +370,7 @@ def _prepare(
         image_field=field,
         focus=focus,
         options=options,
+        forced=forced,
     )
     chain = sorted({str(options.regular_font), str(options.bold_font)})
     components = {
@@ -375,7 +381,7 @@ def _prepare(
             [fonts.file_digest(p) for p in chain]
             + [fonts.font_stamp(p) for p in fonts.existing(options.fallback_fonts)]
         ),
-        "text": _digest([post.title, post.summary or "", fields, layout_name]),
+        "text": _digest([post.title, post.summary or "", fields, layout_name, forced]),
         "image": image_digest,
         "focus": _digest(focus),
     }
@@ -502,6 +508,7 @@ def _publish(
         alt=rendered.alt,
         layout=rendered.layout,
         meta_html="",
+        rule=rendered.rule,
     )
     description = clean_text(post.summary) or site.description
     html = meta_html(

@@ -63,6 +63,8 @@ class Card:
     alt: str
     layout: str
     meta_html: str
+    #: Why the card has this layout (see publisher.cards.choose): for previews and reviews.
+    rule: str = "default"
 
     def manifest_entry(self) -> dict[str, object]:
         return {
@@ -71,6 +73,7 @@ class Card:
             "height": self.height,
             "image": self.path,
             "layout": self.layout,
+            "rule": self.rule,
             "type": self.mime,
             "url": self.url,
             "width": self.width,

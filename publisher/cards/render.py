@@ -13,6 +13,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from publisher.cards import fonts
+from publisher.cards.choose import choose_layout
 from publisher.cards.contrast import RGB, busyness, choose, hex_rgb, ratio
 from publisher.cards.crop import (
     Focus,
@@ -20,7 +21,6 @@ from publisher.cards.crop import (
     contain_scale,
     cover_scale,
     crop_box,
-    looks_like_diagram,
 )
 from publisher.cards.encode import encode
 from publisher.cards.images import Source, SourceImageError, open_source, read_bytes
@@ -71,6 +71,9 @@ class CardJob:
     image_field: str
     focus: Focus | None
     options: CardOptions
+    #: The layout was picked for this post (``ogLayout``, ``--layout``), not the site default:
+    #: keep it whatever the image looks like.
+    forced: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,6 +86,9 @@ class Rendered:
     alt: str
     text_box: tuple[int, int, int, int] | None
     notes: tuple[Note, ...]
+    #: Why this layout: "default", "chosen", "no image", "finished image",
+    #: "text-heavy image", "diagram" or "small image" (see publisher.cards.choose).
+    rule: str = "default"
 
 
 @dataclass(frozen=True)
@@ -129,20 +135,20 @@ def render_card(job: CardJob) -> Rendered:
     layout = job.layouts[job.layout]
     notes: list[Note] = []
     source = _load_image(job, layout, notes)
-    if source is None and layout.image is not None and layout.when_no_image:
-        layout = job.layouts.get(layout.when_no_image, layout)
-    if (
-        source is not None
-        and layout.image is not None
-        and layout.when_diagram
-        and looks_like_diagram(source.image)
-    ):
-        layout = job.layouts.get(layout.when_diagram, layout)
-    if source is not None and layout.image is not None and layout.when_small:
-        canvas = _Canvas(layout, options)
-        _, _, w, h = canvas.box(layout.image.box)
-        if cover_scale(source.image.size, (w, h)) > options.max_upscale:
-            layout = job.layouts.get(layout.when_small, layout)
+    box = None
+    if layout.image is not None:
+        _, _, w, h = _Canvas(layout, options).box(layout.image.box)
+        box = (w, h)
+    choice = choose_layout(
+        job.layouts,
+        layout,
+        image=source.image if source is not None else None,
+        original=source.original_size if source is not None else (0, 0),
+        box=box,
+        max_upscale=options.max_upscale,
+        forced=job.forced,
+    )
+    layout = choice.layout
     canvas = _Canvas(layout, options)
     image = Image.new("RGB", (canvas.width, canvas.height), canvas.color(layout.background))
     draw = ImageDraw.Draw(image)
@@ -152,12 +158,15 @@ def render_card(job: CardJob) -> Rendered:
     if source is not None and layout.image is not None:
         _draw_image(image, source, layout, canvas, job.focus, options)
 
-    placed = _layout_text(job, layout, canvas, notes)
-    text_box = _text_bounds(placed, layout, canvas, job)
-    text_rgb = _contrast(image, layout, canvas, text_box, options)
+    drawn = None
+    if layout.draw_text:
+        placed = _layout_text(job, layout, canvas, notes)
+        text_box = _text_bounds(placed, layout, canvas, job)
+        text_rgb = _contrast(image, layout, canvas, text_box, options)
     if options.logo is not None and layout.logo is not None:
         _draw_logo(image, options.logo, layout, canvas, notes, options)
-    drawn = _draw_text(image, placed, layout, canvas, text_rgb, options.min_contrast)
+    if layout.draw_text:
+        drawn = _draw_text(image, placed, layout, canvas, text_rgb, options.min_contrast)
     try:
         encoded = encode(
             image, format=options.format, max_bytes=options.max_bytes, quality=options.quality
@@ -174,6 +183,7 @@ def render_card(job: CardJob) -> Rendered:
         alt=alt,
         text_box=drawn,
         notes=tuple(notes),
+        rule=choice.rule,
     )
 
 
