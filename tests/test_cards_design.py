@@ -22,17 +22,22 @@ from test_cards import (
     build,
     card_image,
     encoded,
+    fallback_with,
     make_post,
     noise,
     photo,
     save_image,
 )
 
+from conftest import REPO
 from publisher.build import build_site
+from publisher.cards import fonts as card_fonts
 from publisher.cards import render_one
 from publisher.cards.choose import TEXT_HEAVY, text_coverage
-from publisher.cards.layout import parse_layout
+from publisher.cards.layout import load_layout, parse_layout
 from publisher.cards.meta import _locale, feed_links, meta_html
+from publisher.cards.render import CardJob, _Canvas, _layout_text, _lines, _Placed
+from publisher.cards.text import Fitted, break_units, ellipsize, fit, graphemes, wrap
 from publisher.config import load_config
 from publisher.errors import CardError
 from publisher.feeds.options import FeedOptions
@@ -320,3 +325,131 @@ def test_a_layout_without_text_needs_no_title_and_draw_text_is_checked() -> None
     assert layout.draw_text is False
     with pytest.raises(CardError, match="draw_text: must be true or false"):
         parse_layout({"draw_text": "no", "title": {}, "text": {"box": [0, 0, 9, 9]}}, "x", Path())
+
+
+# --- typography --------------------------------------------------------------------------
+
+
+def mono(text: str) -> float:
+    """A monospaced measure: every grapheme 10 px wide."""
+    return 10.0 * len(graphemes(text))
+
+
+def test_truncation_drops_whole_words() -> None:
+    assert ellipsize("Transparent Encryption", 180, mono) == "Transparent…"
+    assert ellipsize("Transparent", 60, mono) == "Trans…"  # one word too wide: cut it
+    assert ellipsize("Hello 👩‍👩‍👧 family", 90, mono) == "Hello 👩‍👩‍👧…"
+    title = "Cilium 1.10 brings Transparent Encryption with WireGuard to every cluster"
+    for width in range(150, 700, 10):
+        fitted = fit(
+            title,
+            width=width,
+            height=30,
+            sizes=[20],
+            max_lines=1,
+            line_height=1.2,
+            measure_at=lambda _: mono,
+        )
+        (line,) = fitted.lines
+        assert line.endswith("…") and mono(line) <= width
+        kept = line.removesuffix("…")
+        assert title.startswith(kept) and title[len(kept)] in " ", (width, line)
+
+
+def test_no_space_after_a_hyphen_break_and_no_hyphen_fragment() -> None:
+    text = "Running Cilium without kube-proxy on bare metal clusters"
+    fitted = fit(
+        text, width=300, height=30, sizes=[20], max_lines=1, line_height=1.2,
+        measure_at=lambda _: mono,
+    )  # fmt: skip
+    (line,) = fitted.lines
+    assert "- " not in line and not line.removesuffix("…").endswith(("kube", "-"))
+    assert line == "Running Cilium without…"
+
+
+def test_korean_words_are_kept_whole() -> None:
+    assert break_units("쿠버네티스 네트워크 보안") == ["쿠버네티스 ", "네트워크 ", "보안"]
+    assert wrap("쿠버네티스 네트워크 보안", 80, mono) == ["쿠버네티스", "네트워크 보안"]
+    assert break_units("日本語") == ["日", "本", "語"]  # Chinese and Japanese still break anywhere
+
+
+def test_no_lone_last_word_when_a_better_break_exists() -> None:
+    text = "Cilium and eBPF at KubeCon Europe this year"
+    greedy = wrap(text, 380, mono)
+    assert len(greedy) == 2 and " " not in greedy[-1]  # "year" alone
+    fitted = fit(
+        text, width=380, height=200, sizes=[20], max_lines=3, line_height=1.2,
+        measure_at=lambda _: mono,
+    )  # fmt: skip
+    assert len(fitted.lines) == 2 and " " in fitted.lines[-1]
+    assert " ".join(fitted.lines) == text and all(mono(x) <= 380 for x in fitted.lines)
+    one_word_lines = fit(
+        "Supercalifragilistic Antidisestablishment", width=220, height=200, sizes=[20],
+        max_lines=3, line_height=1.2, measure_at=lambda _: mono,
+    )  # fmt: skip
+    assert one_word_lines.lines == ("Supercalifragilistic", "Antidisestablishment")
+
+
+def test_the_summary_is_dropped_before_the_title_is_cut() -> None:
+    # A short text box, so the summary's room decides whether the title fits.
+    layout = parse_layout(
+        {
+            "text": {"box": [64, 100, 1072, 200], "order": ["title", "summary"]},
+            "title": {"font": "bold", "size": [40, 40], "max_lines": 4, "line_height": 1.1},
+            "summary": {"size": [24, 24], "max_lines": 2},
+        },
+        "short",
+        Path("short.yaml"),
+    )
+    canvas = _Canvas(layout, LATIN_ONLY)
+    words = ["Cilium", "eBPF", "networking", "observability", "security", "Kubernetes", "clusters"]
+    outcomes = set()
+    for count in range(4, 40):
+        title = " ".join(words[i % len(words)] for i in range(count))
+        job = CardJob(
+            post_id="p", layout="short", layouts={"short": layout}, title=title,
+            summary="A summary that takes a line or two of room under the title.",
+            fields=(), image_path=None, image_label="", image_field="ogImage", focus=None,
+            options=LATIN_ONLY,
+        )  # fmt: skip
+        parts = {p.part: p.fitted for p in _layout_text(job, layout, canvas, [])}
+        alone = {
+            p.part: p.fitted for p in _layout_text(replace(job, summary=""), layout, canvas, [])
+        }
+        if not alone["title"].truncated:
+            assert not parts["title"].truncated, count  # never cut while a summary is shown
+        outcomes.add(("summary" in parts, parts["title"].truncated))
+    # Short titles keep the summary, middle ones drop it, very long ones are cut anyway.
+    assert outcomes == {(True, False), (False, False), (False, True)}
+
+
+def test_the_whole_title_has_one_direction() -> None:
+    layout = load_layout("text", (REPO / "templates" / "cards",))
+    canvas = _Canvas(layout, LATIN_ONLY)
+    lines = ("مرحبا بكم في المدونة", "Cilium هو مشروع مفتوح المصدر")
+    placed = _Placed(
+        "title", layout.title, (str(LATIN_ONLY.bold_font),),
+        Fitted(size=40, lines=lines, truncated=False), 100.0, 100.0,
+    )  # fmt: skip
+    directions = [item[5] for item in _lines([placed], layout, canvas)]
+    assert directions == ["rtl", "rtl"]  # the second line starts with a Latin word
+
+
+def test_bold_text_uses_the_bold_face_of_a_fallback_family(tmp_path: Path) -> None:
+    regular, bold = tmp_path / "Fallback-Regular.ttf", tmp_path / "Fallback-Bold.ttf"
+    plain = tmp_path / "Other.ttf"
+    for path in (regular, bold, plain):
+        path.write_bytes(b"")
+    fallbacks = (str(regular), str(plain))
+    assert card_fonts.chain_for("P.ttf", fallbacks, "bold") == ("P.ttf", str(bold), str(plain))
+    assert card_fonts.chain_for("P.ttf", fallbacks, "regular") == ("P.ttf", *fallbacks)
+    both = (str(regular), str(bold))
+    assert card_fonts.chain_for("P.ttf", both, "regular") == ("P.ttf", str(regular))
+    assert card_fonts.chain_for("P.ttf", both, "bold") == ("P.ttf", str(bold))
+
+
+def test_a_space_after_an_emoji_is_a_text_space() -> None:
+    (emoji_font,) = fallback_with(0x2602)
+    chain = (str(LATIN_ONLY.regular_font), emoji_font)
+    pieces = card_fonts.runs("☂ Rainy day", chain)
+    assert pieces[0] == (1, "☂") and pieces[1] == (0, " Rainy day")

@@ -379,7 +379,11 @@ def _prepare(
         "options": _digest(asdict(options)),
         "fonts": _digest(
             [fonts.file_digest(p) for p in chain]
-            + [fonts.font_stamp(p) for p in fonts.existing(options.fallback_fonts)]
+            + [
+                fonts.font_stamp(p)
+                for weight in ("regular", "bold")
+                for p in fonts.chain_for("", options.fallback_fonts, weight)[1:]
+            ]
         ),
         "text": _digest([post.title, post.summary or "", fields, layout_name, forced]),
         "image": image_digest,

@@ -38,7 +38,7 @@ from publisher.cards.text import (
 from publisher.errors import CardError
 
 #: Bump when a change to the drawing code changes the pixels of an unchanged card.
-RENDER_VERSION = "2"
+RENDER_VERSION = "3"
 
 META_SEPARATOR = " · "
 
@@ -256,7 +256,7 @@ def _draw_image(
 
 def _chain(style: TextStyle, options: CardOptions) -> tuple[str, ...]:
     primary = options.bold_font if style.font == "bold" else options.regular_font
-    return (str(primary), *fonts.existing(options.fallback_fonts))
+    return fonts.chain_for(str(primary), options.fallback_fonts, style.font)
 
 
 #: More characters than any card can show; longer text is cut before fitting, so a
@@ -347,6 +347,12 @@ def _layout_text(job: CardJob, layout: Layout, canvas: _Canvas, notes: list[Note
         if "summary" in texts:
             reserve = canvas.px(texts["summary"][0].size[0]) + gap
         results["title"] = fitted("title", box_h - used - reserve)
+        if reserve and results["title"].truncated:
+            # The title is what the card is for: give it the summary's room before cutting it.
+            alone = fitted("title", box_h - used)
+            if not alone.truncated or len(alone.lines) > len(results["title"].lines):
+                results["title"] = alone
+                del texts["summary"]
         used += block_height("title", results["title"]) + gap
     if "summary" in texts:
         room = box_h - used
@@ -395,9 +401,11 @@ def _lines(
         ascent, descent = fonts.metrics(size, p.chain)
         # Centre the font's ascent+descent on the em box so lines sit evenly.
         offset = (size - (ascent + descent)) / 2 + ascent
+        # One direction for the whole paragraph (UAX #9 rule P2): a line of an Arabic title
+        # that happens to start with a Latin word is still laid out right to left.
+        direction = base_direction(" ".join(p.fitted.lines))
         for index, line in enumerate(p.fitted.lines):
             baseline = p.top + index * size * p.style.line_height + offset
-            direction = base_direction(line)
             width = fonts.measure(line, size, p.chain)
             x = _line_x(width, layout, canvas, direction)
             yield p, line, x, baseline, width, direction
