@@ -18,6 +18,7 @@ import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageStat
 from test_cards import (
     LATIN_ONLY,
+    NAVY,
     SITE,
     build,
     card_image,
@@ -453,3 +454,45 @@ def test_a_space_after_an_emoji_is_a_text_space() -> None:
     chain = (str(LATIN_ONLY.regular_font), emoji_font)
     pieces = card_fonts.runs("☂ Rainy day", chain)
     assert pieces[0] == (1, "☂") and pieces[1] == (0, " Rainy day")
+
+
+# --- layout rules ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [(1190, 622), (1100, 580), (1600, 1000)])
+def test_near_card_shaped_photos_go_hero(tmp_path: Path, size: tuple[int, int]) -> None:
+    card, image = rendered(tmp_path, photo(*size))
+    assert (card.layout, card.rule) == ("hero", "default")
+    # Full bleed: the right edge is the photo, not the background colour.
+    assert image.getpixel((1195, 600)) != NAVY
+
+
+def test_a_clearly_small_photo_still_goes_to_split(tmp_path: Path) -> None:
+    card, _ = rendered(tmp_path, photo(900, 500))
+    assert (card.layout, card.rule) == ("split", "small image")
+
+
+def test_a_small_source_gets_a_blurred_fill_not_a_stamp(tmp_path: Path) -> None:
+    source = Image.new("RGB", (300, 200), (200, 40, 40))
+    ImageDraw.Draw(source).ellipse((100, 50, 200, 150), fill=(250, 220, 0))
+    card, image = rendered(tmp_path, source)
+    assert card.layout == "split"
+    corner = image.getpixel((640, 20))  # inside the image panel, far outside the picture
+    assert corner[0] > corner[2] + 60, corner  # the photo's red, not the grey panel
+    centre = image.getpixel((910, 315))
+    assert centre[0] > 200 and centre[1] > 180  # the picture itself, sharp, on top
+
+
+def test_white_artwork_on_the_light_panel_gets_a_frame(tmp_path: Path) -> None:
+    source = Image.new("RGB", (700, 900), (255, 255, 255))
+    ImageDraw.Draw(source).line((100, 100, 600, 800), fill=(0, 0, 0), width=6)
+    card, image = rendered(tmp_path, source)
+    assert card.layout == "split"
+    panel = (0xF1, 0xF5, 0xF9)
+    # The picture is contained in the panel's padded box (splits's image.padding 36).
+    row = [image.getpixel((x, 315)) for x in range(620, 1200)]
+    darker = [x for x, px in enumerate(row) if sum(px) < sum(panel) - 60]
+    assert darker, "no frame drawn around white artwork"
+    coloured = rendered(tmp_path / "b", photo(700, 900))[1]
+    row = [coloured.getpixel((x, 315)) for x in range(622, 680)]  # left of the picture
+    assert max(abs(a - b) for px in row for a, b in zip(px, panel, strict=True)) < 12

@@ -40,6 +40,17 @@ _QUIET = 8
 _DENSE = 40
 
 
+#: How much more than ``cards.max_upscale`` a cover may enlarge an image: a 1200x627 photo
+#: needs 0.5% and a 1100x580 one 9% to fill the card, invisible in a photo; treating them as
+#: "small" put card-shaped photos on the split panel.
+COVER_SLACK = 1.1
+
+
+def too_small(size: tuple[int, int], box: tuple[int, int], max_upscale: float) -> bool:
+    """A cover of ``box`` would enlarge the image visibly past ``max_upscale``."""
+    return cover_scale(size, box) > max_upscale * COVER_SLACK
+
+
 @dataclass(frozen=True, kw_only=True)
 class Choice:
     layout: Layout
@@ -141,6 +152,6 @@ def choose_layout(
         return Choice(layout=layouts.get(start.when_text_heavy, start), rule="text-heavy image")
     if start.when_diagram and looks_like_diagram(image):
         return Choice(layout=layouts.get(start.when_diagram, start), rule="diagram")
-    if start.when_small and box is not None and cover_scale(image.size, box) > max_upscale:
+    if start.when_small and box is not None and too_small(image.size, box, max_upscale):
         return Choice(layout=layouts.get(start.when_small, start), rule="small image")
     return Choice(layout=start, rule="default")

@@ -10,16 +10,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter, ImageStat
 
 from publisher.cards import fonts
-from publisher.cards.choose import choose_layout
+from publisher.cards.choose import choose_layout, too_small
 from publisher.cards.contrast import RGB, busyness, choose, hex_rgb, ratio
 from publisher.cards.crop import (
     Focus,
     busiest_focus,
     contain_scale,
-    cover_scale,
     crop_box,
 )
 from publisher.cards.encode import encode
@@ -38,7 +37,7 @@ from publisher.cards.text import (
 from publisher.errors import CardError
 
 #: Bump when a change to the drawing code changes the pixels of an unchanged card.
-RENDER_VERSION = "3"
+RENDER_VERSION = "4"
 
 META_SEPARATOR = " · "
 
@@ -236,7 +235,7 @@ def _draw_image(
     picture = source.image
     matte = canvas.color(layout.image.matte)
     image.paste(matte, (x, y, x + w, y + h))
-    small = cover_scale(picture.size, (w, h)) > options.max_upscale
+    small = too_small(picture.size, (w, h), options.max_upscale)
     if layout.image.fit == "cover" and not small:
         where = focus if focus is not None else busiest_focus(picture, (w, h))
         crop = crop_box(picture.size, (w, h), where)
@@ -248,10 +247,51 @@ def _draw_image(
         size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
         resized = picture.resize(size, Image.Resampling.LANCZOS)
         left, top = x + (w - size[0]) // 2, y + (h - size[1]) // 2
+        if picture.mode != "RGBA" and size[0] * size[1] < STAMP * w * h:
+            _blurred_fill(image, picture, (x, y, w, h))
+        elif picture.mode != "RGBA":
+            _outline_if_lost(image, resized, (left, top), matte)
     if resized.mode == "RGBA":
         image.paste(resized, (left, top), resized)
     else:
         image.paste(resized, (left, top))
+
+
+#: A contained opaque picture covering less than this share of its box would sit on the
+#: panel like a postage stamp: the box is filled with a blurred copy of it first.
+STAMP = 0.45
+
+
+def _blurred_fill(image: Image.Image, picture: Image.Image, box: tuple[int, int, int, int]) -> None:
+    """Fill ``box`` with the picture blown up to cover it and blurred beyond recognition:
+    its own colours around it, the way video players frame a portrait clip."""
+    x, y, w, h = box
+    crop = crop_box(picture.size, (w, h), (0.5, 0.5))
+    tiny = picture.resize((max(1, w // 16), max(1, h // 16)), Image.Resampling.BOX, box=crop)
+    fill = tiny.filter(ImageFilter.GaussianBlur(2)).resize((w, h), Image.Resampling.BICUBIC)
+    # Dimmed a little so the sharp picture on top stands out from its own blur.
+    fill = Image.blend(fill, Image.new("RGB", fill.size, (0, 0, 0)), 0.25)
+    image.paste(fill, (x, y))
+
+
+def _outline_if_lost(
+    image: Image.Image, picture: Image.Image, where: tuple[int, int], matte: RGB
+) -> None:
+    """White artwork on a light panel has no visible edge: frame it with a thin line."""
+    width, height = picture.size
+    if width < 8 or height < 8:
+        return
+    edge = Image.new("L", picture.size, 255)
+    ImageDraw.Draw(edge).rectangle((3, 3, width - 4, height - 4), fill=0)
+    mean = ImageStat.Stat(picture.convert("RGB"), mask=edge).mean
+    rim: RGB = (round(mean[0]), round(mean[1]), round(mean[2]))
+    if ratio(rim, matte) >= 1.15:
+        return
+    line: RGB = tuple(round(c * 0.78) for c in matte)  # type: ignore[assignment]
+    left, top = where
+    ImageDraw.Draw(image).rectangle(
+        (left - 2, top - 2, left + width + 1, top + height + 1), outline=line, width=2
+    )
 
 
 def _chain(style: TextStyle, options: CardOptions) -> tuple[str, ...]:
