@@ -30,11 +30,12 @@ from test_cards import (
     save_image,
 )
 
-from conftest import REPO
+from conftest import CORPUS, REPO
 from publisher.build import build_site
+from publisher.cards import faces, render_one
 from publisher.cards import fonts as card_fonts
-from publisher.cards import render_one
 from publisher.cards.choose import TEXT_HEAVY, text_coverage
+from publisher.cards.crop import crop_box
 from publisher.cards.layout import load_layout, parse_layout
 from publisher.cards.meta import _locale, feed_links, meta_html
 from publisher.cards.render import CardJob, _Canvas, _layout_text, _lines, _Placed
@@ -496,3 +497,27 @@ def test_white_artwork_on_the_light_panel_gets_a_frame(tmp_path: Path) -> None:
     coloured = rendered(tmp_path / "b", photo(700, 900))[1]
     row = [coloured.getpixel((x, 315)) for x in range(622, 680)]  # left of the picture
     assert max(abs(a - b) for px in row for a, b in zip(px, panel, strict=True)) < 12
+
+
+# --- subject-aware crop ------------------------------------------------------------------
+
+
+def test_without_a_face_the_busiest_strip_is_kept() -> None:
+    assert faces.face_focus(photo(1600, 1000)) is None  # with or without OpenCV
+
+
+def test_a_face_is_kept_inside_the_cover_crop() -> None:
+    if faces.detector() == "none":
+        pytest.skip("the faces extra (opencv-python-headless<5) is not installed")
+    path = CORPUS / "2023-10-24-meet-aditi" / "Aditi.jpg"
+    if not path.is_file():
+        pytest.skip("../shared/corpus is absent: the real-photo test needs it beside the checkout")
+    image = Image.open(path)
+    image.draft("RGB", (1200, 900))
+    image = image.convert("RGB")
+    (face,) = faces.find_faces(image)
+    focus = faces.face_focus(image)
+    assert focus is not None
+    left, top, right, bottom = crop_box(image.size, (1200, 630), focus)
+    assert left <= face[0] * image.width and right >= face[2] * image.width
+    assert top <= face[1] * image.height and bottom >= face[3] * image.height

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import PIL
 
 from publisher import __version__
-from publisher.cards import fonts
+from publisher.cards import faces, fonts
 from publisher.cards.addresses import AddressPolicy
 from publisher.cards.cache import RenderCache
 from publisher.cards.check import focus_problem, layout_problem
@@ -374,7 +374,9 @@ def _prepare(
     )
     chain = sorted({str(options.regular_font), str(options.bold_font)})
     components = {
-        "tool": _digest([__version__, PIL.__version__, RENDER_VERSION, fonts.RAQM]),
+        "tool": _digest(
+            [__version__, PIL.__version__, RENDER_VERSION, fonts.RAQM, faces.detector()]
+        ),
         "layout": _digest(sorted((n, layouts[n].digest) for n in layouts)),
         "options": _digest(asdict(options)),
         "fonts": _digest(

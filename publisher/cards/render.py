@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageStat
 
-from publisher.cards import fonts
+from publisher.cards import faces, fonts
 from publisher.cards.choose import choose_layout, too_small
 from publisher.cards.contrast import RGB, busyness, choose, hex_rgb, ratio
 from publisher.cards.crop import (
@@ -237,7 +237,9 @@ def _draw_image(
     image.paste(matte, (x, y, x + w, y + h))
     small = too_small(picture.size, (w, h), options.max_upscale)
     if layout.image.fit == "cover" and not small:
-        where = focus if focus is not None else busiest_focus(picture, (w, h))
+        # The post's focal point wins; then faces (with the optional detector), so a crop
+        # does not cut eyes off for a strip of busier background; then the busiest strip.
+        where = focus or faces.face_focus(picture) or busiest_focus(picture, (w, h))
         crop = crop_box(picture.size, (w, h), where)
         resized = picture.resize((w, h), Image.Resampling.LANCZOS, box=crop)
         left, top = x, y
