@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -29,8 +30,9 @@ from test_cards import (
     photo,
     save_image,
 )
+from test_cli import publish
 
-from conftest import CORPUS, REPO
+from conftest import CORPUS, REPO, Site
 from publisher.build import build_site
 from publisher.cards import faces, render_one
 from publisher.cards import fonts as card_fonts
@@ -39,6 +41,7 @@ from publisher.cards.crop import crop_box
 from publisher.cards.layout import load_layout, parse_layout
 from publisher.cards.meta import _locale, feed_links, meta_html
 from publisher.cards.render import CardJob, _Canvas, _layout_text, _lines, _Placed
+from publisher.cards.sheet import TILE, render_sheet, tile_box
 from publisher.cards.text import Fitted, break_units, ellipsize, fit, graphemes, wrap
 from publisher.config import load_config
 from publisher.errors import CardError
@@ -521,3 +524,99 @@ def test_a_face_is_kept_inside_the_cover_crop() -> None:
     left, top, right, bottom = crop_box(image.size, (1200, 630), focus)
     assert left <= face[0] * image.width and right >= face[2] * image.width
     assert top <= face[1] * image.height and bottom >= face[3] * image.height
+
+
+# --- contact sheet -----------------------------------------------------------------------
+
+
+def test_the_contact_sheet_shows_every_card(tmp_path: Path) -> None:
+    posts = []
+    for index, (post_id, source) in enumerate(
+        [("a-photo", photo(1600, 1000)), ("b-finished", finished_card()), ("c-text", None)]
+    ):
+        path = None
+        if source is not None:
+            path = save_image(tmp_path, "cover.png", encoded(source, "PNG"), post_id)
+        posts.append(make_post(tmp_path, post_id, image=path, title=f"Post {index}"))
+    sheet = render_sheet(SITE, posts, LATIN_ONLY, cache_dir=tmp_path / "state", root=tmp_path)
+    image = Image.open(io.BytesIO(sheet.png))
+    assert image.format == "PNG" and image.size == (sheet.width, sheet.height)
+    assert not (tmp_path / "public").exists()  # the site's output is left alone
+    assert [(c.post_id, c.layout) for c in sheet.result.cards] == [
+        ("a-photo", "hero"),
+        ("b-finished", "image"),
+        ("c-text", "text"),
+    ]
+    cards, _ = build(tmp_path / "again", posts)
+    tile = (TILE, round(TILE * 630 / 1200))
+    for index, card in enumerate(cards.cards):
+        expected = card_image(tmp_path / "again", cards, index).convert("RGB").resize(tile)
+        box = tile_box(index, tile)
+        got = image.convert("RGB").crop(box)
+        diff = ImageStat.Stat(ImageChops.difference(got, expected)).mean
+        assert max(diff) < 6, (card.post_id, diff)
+
+
+def test_publish_cards_sheet_command(site: Site) -> None:
+    site.post("a", "title: A card\ndate: 2024-01-02")
+    site.post("b", "title: B\ndate: 2024-01-03")
+    result = publish("cards", "--sheet", "sheet.png", cwd=site.root)
+    assert result.returncode == 0, result.stderr
+    assert "wrote sheet.png (2 cards" in result.stdout
+    with Image.open(site.root / "sheet.png") as image:
+        assert image.format == "PNG" and image.width == 2 * (TILE + 8) + 8
+    both = publish("cards", cwd=site.root)
+    assert both.returncode == 2 and "--post ID" in both.stderr
+
+
+# --- visual goldens ----------------------------------------------------------------------
+
+
+def diagram(width: int = 1400, height: int = 900) -> Image.Image:
+    image = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    for i in range(4):
+        left = 80 + i * (width - 160) // 4
+        draw.rectangle(
+            (left, height // 3, left + 200, height // 3 + 160), outline=(40, 80, 200), width=6
+        )
+        draw.line(
+            (left + 200, height // 3 + 80, left + 300, height // 3 + 80), fill=(0, 0, 0), width=4
+        )
+    return image
+
+
+GOLDEN_CASES = {
+    "split-diagram": lambda: diagram(),
+    "image-finished": lambda: finished_card(),
+    "split-text-heavy": lambda: text_screenshot(),
+    "split-small-fill": lambda: photo(120, 90, seed=9),
+    "text-no-image": lambda: None,
+}
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN_CASES))
+def test_golden_cards(tmp_path: Path, name: str) -> None:
+    """Each layout and rule against a reviewed image (PUBLISHER_UPDATE_GOLDEN=1 rewrites)."""
+    source = GOLDEN_CASES[name]()
+    path = None
+    if source is not None:
+        path = save_image(tmp_path, "cover.png", encoded(source, "PNG"))
+    post = make_post(
+        tmp_path,
+        image=path,
+        title="Why the kernel community is replacing iptables with BPF",
+        summary="bpfilter moves packet filtering into BPF programs; a look at the design.",
+    )
+    result, _ = build(tmp_path, [post], replace(LATIN_ONLY, width=600, height=315, format="png"))
+    assert result.cards[0].layout == name.split("-")[0]
+    card = card_image(tmp_path, result).convert("RGB")
+    golden_path = REPO / "tests" / "golden" / "cards" / f"{name}.png"
+    if os.environ.get("PUBLISHER_UPDATE_GOLDEN"):
+        card.quantize(colors=128, dither=Image.Dither.NONE).save(golden_path, optimize=True)
+    golden = Image.open(golden_path).convert("RGB")
+    assert golden.size == card.size
+    diff = ImageChops.difference(card, golden).convert("L")
+    # Quantizing the golden costs a little; a moved title or a lost image costs far more.
+    assert ImageStat.Stat(diff).mean[0] < 4.0
+    assert sum(diff.histogram()[64:]) < card.width * card.height * 0.01

@@ -37,7 +37,7 @@ from publisher.cards.text import (
 from publisher.errors import CardError
 
 #: Bump when a change to the drawing code changes the pixels of an unchanged card.
-RENDER_VERSION = "4"
+RENDER_VERSION = "5"
 
 META_SEPARATOR = " · "
 
@@ -249,7 +249,8 @@ def _draw_image(
         size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
         resized = picture.resize(size, Image.Resampling.LANCZOS)
         left, top = x + (w - size[0]) // 2, y + (h - size[1]) // 2
-        if picture.mode != "RGBA" and size[0] * size[1] < STAMP * w * h:
+        stamp = contain_scale(picture.size, inner) > scale and size[0] * size[1] < STAMP * w * h
+        if picture.mode != "RGBA" and stamp:
             _blurred_fill(image, picture, (x, y, w, h))
         elif picture.mode != "RGBA":
             _outline_if_lost(image, resized, (left, top), matte)
@@ -259,8 +260,9 @@ def _draw_image(
         image.paste(resized, (left, top))
 
 
-#: A contained opaque picture covering less than this share of its box would sit on the
-#: panel like a postage stamp: the box is filled with a blurred copy of it first.
+#: A contained opaque picture held back by ``max_upscale`` and covering less than this
+#: share of its box would sit on the panel like a postage stamp: the box is filled with a
+#: blurred copy of it first. (A picture merely of another shape keeps the plain panel.)
 STAMP = 0.45
 
 
