@@ -519,11 +519,16 @@ def test_a_face_is_kept_inside_the_cover_crop() -> None:
     image.draft("RGB", (1200, 900))
     image = image.convert("RGB")
     (face,) = faces.find_faces(image)
-    focus = faces.face_focus(image)
-    assert focus is not None
-    left, top, right, bottom = crop_box(image.size, (1200, 630), focus)
-    assert left <= face[0] * image.width and right >= face[2] * image.width
-    assert top <= face[1] * image.height and bottom >= face[3] * image.height
+    placed = []
+    for below in (False, True):
+        focus = faces.face_focus(image, (1200, 630), text_below=below)
+        assert focus is not None
+        left, top, right, bottom = crop_box(image.size, (1200, 630), focus)
+        assert left <= face[0] * image.width and right >= face[2] * image.width
+        assert top <= face[1] * image.height and bottom >= face[3] * image.height
+        placed.append((face[1] * image.height - top) / (bottom - top))
+    # With the title at the bottom the face moves up, out of the title's way.
+    assert placed[1] < placed[0] - 0.05, placed
 
 
 # --- contact sheet -----------------------------------------------------------------------

@@ -68,15 +68,43 @@ def find_faces(image: Image.Image) -> list[tuple[float, float, float, float]]:
     return sorted(faces, key=lambda f: (-(f[2] - f[0]) * (f[3] - f[1]), f))
 
 
-def face_focus(image: Image.Image) -> Focus | None:
-    """A focal point that keeps the faces in a cover crop: the middle of the box around
-    the faces at least half as large as the largest (a crowd in the background does not
-    pull the crop away from the person the picture is of); None when there is no face."""
+def face_box(image: Image.Image) -> tuple[float, float, float, float] | None:
+    """The box around the faces at least half as large as the largest (a crowd in the
+    background does not pull the crop away from the person the picture is of), as
+    fractions of the image; None when there is no face."""
     faces = find_faces(image)
     if not faces:
         return None
     largest = (faces[0][2] - faces[0][0]) * (faces[0][3] - faces[0][1])
     kept = [f for f in faces if (f[2] - f[0]) * (f[3] - f[1]) >= largest / 2]
-    left, top = min(f[0] for f in kept), min(f[1] for f in kept)
-    right, bottom = max(f[2] for f in kept), max(f[3] for f in kept)
-    return ((left + right) / 2, (top + bottom) / 2)
+    return (
+        min(f[0] for f in kept),
+        min(f[1] for f in kept),
+        max(f[2] for f in kept),
+        max(f[3] for f in kept),
+    )
+
+
+def face_focus(
+    image: Image.Image, box: tuple[int, int] | None = None, *, text_below: bool = False
+) -> Focus | None:
+    """A focal point that keeps the faces in a cover crop of ``box``; None without faces.
+
+    With ``text_below`` (a layout whose text sits at the bottom), the faces are placed as
+    high in the crop as they fit, leaving the lower part, where the title goes, to the
+    rest of the picture.
+    """
+    found = face_box(image)
+    if found is None:
+        return None
+    left, top, right, bottom = found
+    middle = ((left + right) / 2, (top + bottom) / 2)
+    if not text_below or box is None:
+        return middle
+    width, height = image.size
+    scale = max(box[0] / width, box[1] / height)
+    window = min(1.0, box[1] / scale / height)  # the crop's height, as a fraction
+    if bottom - top > window * 0.9:
+        return middle
+    # The face's top a little below the crop's top edge (hair and forehead stay in).
+    return (middle[0], top - window * 0.06 + window / 2)

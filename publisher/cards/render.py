@@ -37,7 +37,7 @@ from publisher.cards.text import (
 from publisher.errors import CardError
 
 #: Bump when a change to the drawing code changes the pixels of an unchanged card.
-RENDER_VERSION = "5"
+RENDER_VERSION = "6"
 
 META_SEPARATOR = " · "
 
@@ -239,7 +239,12 @@ def _draw_image(
     if layout.image.fit == "cover" and not small:
         # The post's focal point wins; then faces (with the optional detector), so a crop
         # does not cut eyes off for a strip of busier background; then the busiest strip.
-        where = focus or faces.face_focus(picture) or busiest_focus(picture, (w, h))
+        below = layout.text.valign == "bottom" and layout.draw_text
+        where = (
+            focus
+            or faces.face_focus(picture, (w, h), text_below=below)
+            or busiest_focus(picture, (w, h))
+        )
         crop = crop_box(picture.size, (w, h), where)
         resized = picture.resize((w, h), Image.Resampling.LANCZOS, box=crop)
         left, top = x, y
