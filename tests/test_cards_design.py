@@ -34,7 +34,7 @@ from test_cli import publish
 
 from conftest import CORPUS, REPO, Site
 from publisher.build import build_site
-from publisher.cards import faces, render_one
+from publisher.cards import faces, parse_card_options, render_one
 from publisher.cards import fonts as card_fonts
 from publisher.cards.choose import TEXT_HEAVY, text_coverage
 from publisher.cards.crop import crop_box
@@ -625,3 +625,25 @@ def test_golden_cards(tmp_path: Path, name: str) -> None:
     # Quantizing the golden costs a little; a moved title or a lost image costs far more.
     assert ImageStat.Stat(diff).mean[0] < 4.0
     assert sum(diff.histogram()[64:]) < card.width * card.height * 0.01
+
+
+def test_bold_fallbacks_can_be_listed(tmp_path: Path) -> None:
+    for name in ("CJK-Regular.ttf", "CJK-Heavy.ttf"):
+        (tmp_path / name).write_bytes(b"")
+    options, problems = parse_card_options(
+        {"fonts": {"fallbacks": ["CJK-Regular.ttf"], "fallbacks_bold": ["CJK-Heavy.ttf"]}},
+        root=tmp_path,
+    )
+    assert problems == []
+    heavy = str(tmp_path / "CJK-Heavy.ttf")
+    assert options.fallback_fonts_bold == (heavy,)
+    bold = card_fonts.chain_for(
+        "P.ttf", options.fallback_fonts, "bold", options.fallback_fonts_bold
+    )
+    assert bold == ("P.ttf", heavy)
+    regular = card_fonts.chain_for(
+        "P.ttf", options.fallback_fonts, "regular", options.fallback_fonts_bold
+    )
+    assert regular == ("P.ttf", str(tmp_path / "CJK-Regular.ttf"))
+    _, problems = parse_card_options({"fonts": {"fallbacks_bold": 3}}, root=tmp_path)
+    assert problems and "cards.fonts.fallbacks_bold" in problems[0]

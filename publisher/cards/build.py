@@ -384,7 +384,9 @@ def _prepare(
             + [
                 fonts.font_stamp(p)
                 for weight in ("regular", "bold")
-                for p in fonts.chain_for("", options.fallback_fonts, weight)[1:]
+                for p in fonts.chain_for(
+                    "", options.fallback_fonts, weight, options.fallback_fonts_bold
+                )[1:]
             ]
         ),
         "text": _digest([post.title, post.summary or "", fields, layout_name, forced]),

@@ -99,8 +99,18 @@ def weight_sibling(path: str, weight: str) -> str:
     return candidate if os.path.isfile(candidate) else path
 
 
-def chain_for(primary: str, fallbacks: Sequence[str], weight: str) -> tuple[str, ...]:
-    """The primary font, then each installed fallback in ``weight`` where it has one."""
+def chain_for(
+    primary: str,
+    fallbacks: Sequence[str],
+    weight: str,
+    bold_fallbacks: Sequence[str] | None = None,
+) -> tuple[str, ...]:
+    """The primary font, then each installed fallback in ``weight`` where it has one.
+
+    ``bold_fallbacks`` (``cards.fonts.fallbacks_bold``), when given, is the bold list as is.
+    """
+    if weight == "bold" and bold_fallbacks is not None:
+        return (primary, *(p for p in existing(bold_fallbacks) if p != primary))
     chosen: list[str] = [primary]
     for path in existing(fallbacks):
         sibling = weight_sibling(path, weight)

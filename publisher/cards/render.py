@@ -305,7 +305,9 @@ def _outline_if_lost(
 
 def _chain(style: TextStyle, options: CardOptions) -> tuple[str, ...]:
     primary = options.bold_font if style.font == "bold" else options.regular_font
-    return fonts.chain_for(str(primary), options.fallback_fonts, style.font)
+    return fonts.chain_for(
+        str(primary), options.fallback_fonts, style.font, options.fallback_fonts_bold
+    )
 
 
 #: More characters than any card can show; longer text is cut before fitting, so a
