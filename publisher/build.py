@@ -171,6 +171,7 @@ def _write_outputs(
                 dry_run=dry_run,
                 progress=bar,
                 root=config.root,
+                feeds=config.feeds.options if config.feeds.enabled else None,
             )
         problems.extend(cards.problems)
     if config.feeds.enabled:

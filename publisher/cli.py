@@ -612,13 +612,54 @@ def check(ctx: click.Context, /, **given: Any) -> None:
 
 
 @cli.command()
-@click.option("--post", "post_id", required=True, help="The post's id (its folder name).")
+@click.option("--post", "post_id", default=None, help="The post's id (its folder name).")
 @click.option("--layout", default=None, help="Render with this layout instead of the post's.")
+@click.option(
+    "--sheet",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="Write every published post's card into one PNG contact sheet to review.",
+)
 @common_options
 @click.pass_context
-def cards(ctx: click.Context, /, post_id: str, layout: str | None, **given: Any) -> None:
-    """Render one post's card now, ignoring the cache (for designing a layout)."""
+def cards(
+    ctx: click.Context, /, post_id: str | None, layout: str | None, sheet: Path | None, **given: Any
+) -> None:
+    """Render one post's card now, ignoring the cache (for designing a layout), or with
+    --sheet every card on one contact sheet."""
+    if (post_id is None) == (sheet is None):
+        raise click.UsageError("give --post ID to render one card, or --sheet FILE for all of them")
+    if sheet is not None:
+        ctx.exit(run_sheet(_merge(ctx, **given), sheet))
+    assert post_id is not None
     ctx.exit(run_card(_merge(ctx, **given), post_id, layout))
+
+
+def run_sheet(options: Options, path: Path) -> int:
+    from publisher.cards.sheet import render_sheet
+
+    console = Console(options)
+    config = find_config(options, console)
+    read = load_posts(config, readonly=options.dry_run, jobs=options.jobs)
+    published, _, _ = split_by_status(read, resolve_now(options, config))
+    if options.dry_run:  # rendering would fill the render cache: a dry run writes nothing
+        console.plan(f"would write {path} ({len(published)} cards)")
+        return EXIT_OK
+    sheet = render_sheet(
+        config.site,
+        published,
+        config.cards.options,
+        cache_dir=config.state,
+        root=config.root,
+        jobs=options.jobs,
+    )
+    console.problems(sheet.result.problems)
+    path.write_bytes(sheet.png)
+    console.plan(
+        f"wrote {path} ({len(sheet.result.cards)} cards, {sheet.width}x{sheet.height} PNG)"
+    )
+    return EXIT_OK
 
 
 def run_card(options: Options, post_id: str, layout: str | None) -> int:
@@ -644,6 +685,7 @@ def run_card(options: Options, post_id: str, layout: str | None) -> int:
         cache_dir=config.state,
         root=config.root,
         layout=layout,
+        feeds=config.feeds.options if config.feeds.enabled else None,
     )
     writer.remember(config.state / MANIFEST_FILE)  # a later build deletes it once superseded
     console.problems(result.problems)

@@ -410,8 +410,9 @@ def test_exif_orientation_and_multi_picture_jpeg(tmp_path: Path) -> None:
 
 
 def test_transparent_image_is_composited_on_the_matte(tmp_path: Path) -> None:
-    source = Image.new("RGBA", (1200, 630), (0, 0, 0, 0))
-    ImageDraw.Draw(source).rectangle((280, 0, 1199, 629), fill=(250, 200, 0, 255))
+    # 1200x700, not 1200x630: a card-shaped image would be passed through as finished.
+    source = Image.new("RGBA", (1200, 700), (0, 0, 0, 0))
+    ImageDraw.Draw(source).rectangle((280, 0, 1199, 699), fill=(250, 200, 0, 255))
     image_path = save_image(tmp_path, "logo.png", encoded(source, "PNG"))
     post = make_post(
         tmp_path, image=image_path, summary=None, frontmatter={"ogImageFocus": [0.5, 0.5]}

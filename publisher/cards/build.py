@@ -15,12 +15,12 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import PIL
 
 from publisher import __version__
-from publisher.cards import fonts
+from publisher.cards import faces, fonts
 from publisher.cards.addresses import AddressPolicy
 from publisher.cards.cache import RenderCache
 from publisher.cards.check import focus_problem, layout_problem
@@ -28,7 +28,15 @@ from publisher.cards.crop import parse_focus
 from publisher.cards.fetch import FetchLimits, cached_path, fetch_image
 from publisher.cards.images import SourceImageError, check_file
 from publisher.cards.layout import Layout, available, load_layout, load_layouts
-from publisher.cards.meta import MANIFEST, Card, manifest, meta_html
+from publisher.cards.meta import (
+    MANIFEST,
+    Card,
+    FeedLink,
+    feed_links,
+    manifest,
+    meta_html,
+    public_url,
+)
 from publisher.cards.options import CardOptions, layout_folders
 from publisher.cards.render import RENDER_VERSION, CardJob, Rendered, render_card
 from publisher.cards.text import clean_text
@@ -38,7 +46,13 @@ from publisher.output import OutputWriter
 from publisher.posts import display_path
 from publisher.posts.model import Post
 
+if TYPE_CHECKING:
+    from publisher.feeds.options import FeedOptions
+
 Progress = Callable[[int], None]
+
+#: ``layout_key`` while ``publish cards --layout`` overrides every post's choice.
+_NO_POST_LAYOUT = "\0no-post-layout"
 
 _MONTHS = [
     "January",
@@ -106,6 +120,7 @@ def build_cards(
     root: Path | None = None,
     force: bool = False,
     write_manifest: bool = True,
+    feeds: FeedOptions | None = None,
 ) -> CardsResult:
     """Render (or reuse) every post's card and write it, its meta tags and the manifest.
 
@@ -115,6 +130,9 @@ def build_cards(
     ``fetch_remote``: whether a remote ``ogImageUrl`` not yet in the cache may be
     downloaded. By default only a real run does; a dry run (``dry_run`` or an output
     writer in dry-run mode) makes no network request and uses cached copies only.
+
+    ``feeds``: the site's feed options when feeds are built; each meta snippet then
+    carries the feed-discovery ``<link rel="alternate">`` tags.
     """
     base = root or Path.cwd()
     problems: list[Problem] = []
@@ -181,6 +199,7 @@ def build_cards(
         cache.put(item.key, rendered)
         results[item.post.id] = rendered
 
+    links = feed_links(site, feeds)
     cards: list[Card] = []
     for item in prepared:
         rendered_card = results.get(item.post.id)
@@ -196,7 +215,7 @@ def build_cards(
                     severity="error" if note.severity == "error" else "warning",
                 )
             )
-        cards.append(_publish(item, rendered_card, site, options, output))
+        cards.append(_publish(item, rendered_card, site, options, output, links))
     if write_manifest:
         output.write_text(f"{options.folder}/{MANIFEST}", manifest(cards))
         cache.save({item.post.id: item.components for item in prepared})
@@ -221,6 +240,7 @@ def render_one(
     fetch_remote: bool | None = None,
     root: Path | None = None,
     layout: str | None = None,
+    feeds: FeedOptions | None = None,
 ) -> CardsResult:
     """Render one post's card now, ignoring the cache (for ``publish cards --post``).
 
@@ -240,13 +260,14 @@ def render_one(
         root=root,
         force=True,
         write_manifest=False,
+        feeds=feeds,
     )
 
 
 def _with_layout(options: CardOptions, layout: str) -> CardOptions:
     values = asdict(options)
     values["layout"] = layout
-    values["layout_key"] = "\0no-post-layout"
+    values["layout_key"] = _NO_POST_LAYOUT
     return CardOptions(**values)
 
 
@@ -320,8 +341,10 @@ def _prepare(
 ) -> _Prepared:
     layout_name = options.layout
     chosen = post.frontmatter.get(options.layout_key)
+    forced = options.layout_key == _NO_POST_LAYOUT
     if isinstance(chosen, str) and chosen in layouts:
         layout_name = chosen
+        forced = True
     else:
         unknown = layout_problem(post, file, options, available(folders))
         if unknown is not None:
@@ -347,17 +370,26 @@ def _prepare(
         image_field=field,
         focus=focus,
         options=options,
+        forced=forced,
     )
     chain = sorted({str(options.regular_font), str(options.bold_font)})
     components = {
-        "tool": _digest([__version__, PIL.__version__, RENDER_VERSION, fonts.RAQM]),
+        "tool": _digest(
+            [__version__, PIL.__version__, RENDER_VERSION, fonts.RAQM, faces.detector()]
+        ),
         "layout": _digest(sorted((n, layouts[n].digest) for n in layouts)),
         "options": _digest(asdict(options)),
         "fonts": _digest(
             [fonts.file_digest(p) for p in chain]
-            + [fonts.font_stamp(p) for p in fonts.existing(options.fallback_fonts)]
+            + [
+                fonts.font_stamp(p)
+                for weight in ("regular", "bold")
+                for p in fonts.chain_for(
+                    "", options.fallback_fonts, weight, options.fallback_fonts_bold
+                )[1:]
+            ]
         ),
-        "text": _digest([post.title, post.summary or "", fields, layout_name]),
+        "text": _digest([post.title, post.summary or "", fields, layout_name, forced]),
         "image": image_digest,
         "focus": _digest(focus),
     }
@@ -466,6 +498,7 @@ def _publish(
     site: SiteConfig,
     options: CardOptions,
     output: OutputWriter,
+    links: tuple[FeedLink, ...],
 ) -> Card:
     post = item.post
     extension = "jpg" if rendered.format == "jpeg" else "png"
@@ -475,7 +508,7 @@ def _publish(
     card = Card(
         post_id=post.id,
         path=path,
-        url=f"{site.url.rstrip('/')}/{path}",
+        url=public_url(site.url, path),
         width=rendered.width,
         height=rendered.height,
         bytes=len(rendered.data),
@@ -483,9 +516,17 @@ def _publish(
         alt=rendered.alt,
         layout=rendered.layout,
         meta_html="",
+        rule=rendered.rule,
     )
     description = clean_text(post.summary) or site.description
-    html = meta_html(site, post, title=clean_text(post.title), description=description, card=card)
+    html = meta_html(
+        site,
+        post,
+        title=clean_text(post.title),
+        description=description,
+        card=card,
+        feeds=links,
+    )
     output.write_text(f"{options.folder}/{post.id}.html", html)
     return Card(**{**asdict(card), "meta_html": html})
 

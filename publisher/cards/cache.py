@@ -77,6 +77,7 @@ class RenderCache:
             alt=meta["alt"],
             text_box=(box[0], box[1], box[2], box[3]) if box else None,
             notes=tuple(Note(**n) for n in meta.get("notes", [])),
+            rule=str(meta.get("rule", "default")),
         )
 
     def put(self, key: str, rendered: Rendered) -> None:
@@ -91,6 +92,7 @@ class RenderCache:
             "height": rendered.height,
             "layout": rendered.layout,
             "alt": rendered.alt,
+            "rule": rendered.rule,
             "text_box": list(rendered.text_box) if rendered.text_box else None,
             "notes": [
                 {"field": n.field, "message": n.message, "fix": n.fix, "severity": n.severity}

@@ -72,6 +72,53 @@ def existing(paths: Sequence[str]) -> tuple[str, ...]:
     return tuple(p for p in paths if os.path.isfile(p))
 
 
+def weight_sibling(path: str, weight: str) -> str:
+    """The same family's file in ``weight`` (``bold`` or ``regular``) when it is installed.
+
+    Font packages name weights the same way (``NotoSansCJK-Regular.ttc`` and
+    ``-Bold.ttc``, ``NotoSansArabic-Regular.ttf``, ``DejaVuSans.ttf`` and
+    ``DejaVuSans-Bold.ttf``), so one fallback list serves both weights: a bold title's
+    Japanese is drawn in the bold CJK face, not the regular one beside bold Latin.
+    """
+    folder, name = os.path.split(path)
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        return path
+    if weight == "bold":
+        if stem.endswith("-Bold"):
+            return path
+        base = stem.removesuffix("-Regular")
+        candidate = os.path.join(folder, f"{base}-Bold.{ext}")
+    else:
+        if not stem.endswith("-Bold"):
+            return path
+        base = stem.removesuffix("-Bold")
+        candidate = os.path.join(folder, f"{base}-Regular.{ext}")
+        if not os.path.isfile(candidate):
+            candidate = os.path.join(folder, f"{base}.{ext}")
+    return candidate if os.path.isfile(candidate) else path
+
+
+def chain_for(
+    primary: str,
+    fallbacks: Sequence[str],
+    weight: str,
+    bold_fallbacks: Sequence[str] | None = None,
+) -> tuple[str, ...]:
+    """The primary font, then each installed fallback in ``weight`` where it has one.
+
+    ``bold_fallbacks`` (``cards.fonts.fallbacks_bold``), when given, is the bold list as is.
+    """
+    if weight == "bold" and bold_fallbacks is not None:
+        return (primary, *(p for p in existing(bold_fallbacks) if p != primary))
+    chosen: list[str] = [primary]
+    for path in existing(fallbacks):
+        sibling = weight_sibling(path, weight)
+        if sibling not in chosen:
+            chosen.append(sibling)
+    return tuple(chosen)
+
+
 @functools.lru_cache(maxsize=32)
 def file_digest(path: str) -> str:
     """sha256 of a bundled font's bytes (the render cache keys on them)."""
@@ -169,13 +216,21 @@ def runs(text: str, chain: Sequence[str]) -> list[tuple[int, str]]:
         index = pick(cluster, chain)
         if index is None:
             continue
-        if cluster.isspace() and out:
+        if cluster.isspace() and out and not _pictographic(out[-1][1][-1]):
+            # Spaces stay in the run they follow (raqm shapes an Arabic phrase as one run),
+            # except after an emoji: the emoji font's space is emoji-wide.
             index = out[-1][0]
         if out and out[-1][0] == index:
             out[-1][1].append(cluster)  # a list: joining strings here was quadratic
         else:
             out.append((index, [cluster]))
     return [(index, "".join(clusters)) for index, clusters in out]
+
+
+def _pictographic(cluster: str) -> bool:
+    """An emoji or other pictograph cluster (U+2600-27BF, U+1F000 up, or emoji style)."""
+    first = ord(cluster[0])
+    return first >= 0x1F000 or (0x2600 <= first <= 0x27BF) or cluster[-1] == "\ufe0f"
 
 
 @functools.lru_cache(maxsize=4096)

@@ -99,6 +99,12 @@ class Layout:
     when_no_image: str | None
     when_small: str | None
     when_diagram: str | None
+    #: A finished social image (about 1.91:1, full width) and an image that mostly holds
+    #: text go to these layouts instead: neither should get a title printed over it.
+    when_finished: str | None = None
+    when_text_heavy: str | None = None
+    #: False for a layout that shows the image alone (``image.yaml``): no text layer at all.
+    draw_text: bool = True
     digest: str = field(compare=False)
     source: Path = field(compare=False)
 
@@ -205,6 +211,9 @@ TOP_KEYS = (
     "when_no_image",
     "when_small",
     "when_diagram",
+    "when_finished",
+    "when_text_heavy",
+    "draw_text",
     "image",
     "shapes",
     "scrim",
@@ -234,6 +243,11 @@ def parse_layout(data: Any, name: str, source: Path) -> Layout:
     else:
         check.error("size", "must be [width, height] in px")
         size = (1200, 630)
+
+    draw_text = top.get("draw_text", True)
+    if not isinstance(draw_text, bool):
+        check.error("draw_text", "must be true or false")
+        draw_text = True
 
     image: ImageLayer | None = None
     if top.get("image") is not None:
@@ -286,7 +300,9 @@ def parse_layout(data: Any, name: str, source: Path) -> Layout:
         )
 
     text_raw = check.mapping(
-        top.get("text"), "text", ("box", "align", "valign", "gap", "color", "order")
+        top.get("text", None if draw_text else {}),
+        "text",
+        ("box", "align", "valign", "gap", "color", "order"),
     )
     order_raw = text_raw.get("order", list(TEXT_PARTS))
     if not (
@@ -298,7 +314,7 @@ def parse_layout(data: Any, name: str, source: Path) -> Layout:
         check.error("text.order", "must list title and optionally meta and summary, once each")
         order_raw = list(TEXT_PARTS)
     text = TextBlock(
-        box=check.box(text_raw.get("box"), "text.box"),
+        box=check.box(text_raw.get("box", None if draw_text else [0, 0, *size]), "text.box"),
         align=check.choice(
             text_raw.get("align", "start"), "text.align", ("start", "left", "center", "right")
         ),
@@ -310,7 +326,7 @@ def parse_layout(data: Any, name: str, source: Path) -> Layout:
         order=tuple(order_raw),
     )
 
-    if "title" not in top:
+    if "title" not in top and draw_text:
         check.error("title", "required: the title's font, size range and max_lines")
     title = _style(
         check, top.get("title") or {}, "title", TextStyle(font="bold", size=(40, 64), max_lines=3)
@@ -375,8 +391,22 @@ def parse_layout(data: Any, name: str, source: Path) -> Layout:
         when_no_image=layout_name("when_no_image"),
         when_small=layout_name("when_small"),
         when_diagram=layout_name("when_diagram"),
+        when_finished=layout_name("when_finished"),
+        when_text_heavy=layout_name("when_text_heavy"),
+        draw_text=draw_text,
         digest=digest,
         source=source,
+    )
+
+
+def handovers(layout: Layout) -> tuple[str | None, ...]:
+    """The layouts this one may hand a card over to."""
+    return (
+        layout.when_no_image,
+        layout.when_small,
+        layout.when_diagram,
+        layout.when_finished,
+        layout.when_text_heavy,
     )
 
 
@@ -428,7 +458,5 @@ def load_layouts(
                 problems.append(str(exc))
             continue
         layouts[name] = layout
-        pending.extend(
-            n for n in (layout.when_no_image, layout.when_small, layout.when_diagram) if n
-        )
+        pending.extend(n for n in handovers(layout) if n)
     return layouts, problems

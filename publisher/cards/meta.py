@@ -6,6 +6,8 @@ import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 import jinja2
 
@@ -13,7 +15,38 @@ from publisher.config import SiteConfig
 from publisher.posts.model import Post
 from publisher.resources import templates
 
+if TYPE_CHECKING:
+    from publisher.feeds.options import FeedOptions
+
 MANIFEST = "manifest.json"
+
+#: The territory a bare language most likely means (CLDR likely subtags), so ``og:locale``,
+#: which Facebook and LinkedIn read as ``ll_TT``, is always there: ``en`` -> ``en_US``.
+_LIKELY_TERRITORY = {
+    "ar": "EG", "bn": "BD", "ca": "ES", "cs": "CZ", "da": "DK", "de": "DE", "el": "GR",
+    "en": "US", "es": "ES", "et": "EE", "fa": "IR", "fi": "FI", "fr": "FR", "he": "IL",
+    "hi": "IN", "hr": "HR", "hu": "HU", "id": "ID", "it": "IT", "ja": "JP", "ko": "KR",
+    "lt": "LT", "lv": "LV", "ms": "MY", "nb": "NO", "nl": "NL", "nn": "NO", "no": "NO",
+    "pl": "PL", "pt": "BR", "ro": "RO", "ru": "RU", "sk": "SK", "sl": "SI", "sr": "RS",
+    "sv": "SE", "sw": "KE", "ta": "IN", "th": "TH", "tr": "TR", "uk": "UA", "ur": "PK",
+    "vi": "VN", "zh": "CN",
+}  # fmt: skip
+
+#: Feed discovery (``<link rel="alternate">``): media type and a label per feed format.
+_FEED_TYPES = {
+    "rss": ("application/rss+xml", "RSS"),
+    "atom": ("application/atom+xml", "Atom"),
+    "json": ("application/feed+json", "JSON Feed"),
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeedLink:
+    """One feed a page advertises with ``<link rel="alternate">``."""
+
+    href: str
+    type: str
+    title: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,6 +63,8 @@ class Card:
     alt: str
     layout: str
     meta_html: str
+    #: Why the card has this layout (see publisher.cards.choose): for previews and reviews.
+    rule: str = "default"
 
     def manifest_entry(self) -> dict[str, object]:
         return {
@@ -38,6 +73,7 @@ class Card:
             "height": self.height,
             "image": self.path,
             "layout": self.layout,
+            "rule": self.rule,
             "type": self.mime,
             "url": self.url,
             "width": self.width,
@@ -60,11 +96,43 @@ def _environment() -> jinja2.Environment:
     )
 
 
+def public_url(site_url: str, path: str) -> str:
+    """``site_url`` + ``path`` with the path percent-encoded (spaces, non-ASCII post ids).
+
+    Crawlers (Facebook, LinkedIn, Slack) fetch ``og:image`` as written; a raw space or a
+    non-ASCII byte makes some of them drop the image. ``%`` is encoded too: a post id is a
+    folder name, never an already-encoded URL.
+    """
+    return f"{site_url.rstrip('/')}/{quote(path, safe='/')}"
+
+
+def feed_links(site: SiteConfig, feeds: FeedOptions | None) -> tuple[FeedLink, ...]:
+    """The site's main feeds, in the configured order; none when feeds are off."""
+    if feeds is None:
+        return ()
+    paths = {"rss": feeds.rss_path, "atom": feeds.atom_path, "json": feeds.json_path}
+    links = []
+    for fmt in feeds.formats:
+        mime, label = _FEED_TYPES[fmt]
+        title = f"{site.title} ({label})" if site.title else label
+        links.append(FeedLink(href=public_url(site.url, paths[fmt]), type=mime, title=title))
+    return tuple(links)
+
+
 def _locale(language: str) -> str:
-    parts = language.replace("-", "_").split("_")
-    if len(parts) == 2:
-        return f"{parts[0].lower()}_{parts[1].upper()}"
-    return ""
+    """``og:locale`` (``ll_TT``) from the site's language tag: ``en-gb`` -> ``en_GB``,
+    ``en`` -> ``en_US``, ``zh-Hant-TW`` -> ``zh_TW``; a language with no known territory
+    keeps its two letters doubled the way Facebook's list spells most (``xx_XX``)."""
+    parts = [p for p in language.replace("_", "-").split("-") if p]
+    if not parts or not parts[0].isalpha():
+        return "en_US"
+    lang = parts[0].lower()
+    regions = [
+        p for p in parts[1:] if (len(p) == 2 and p.isalpha()) or (len(p) == 3 and p.isdigit())
+    ]
+    if regions:
+        return f"{lang}_{regions[0].upper()}"
+    return f"{lang}_{_LIKELY_TERRITORY.get(lang, lang.upper())}"
 
 
 def meta_html(
@@ -74,8 +142,12 @@ def meta_html(
     title: str,
     description: str,
     card: Card | None,
+    feeds: Sequence[FeedLink] = (),
 ) -> str:
-    """The ``<meta>`` tags for one post's page, from ``templates/cards/meta.html.j2``."""
+    """The ``<meta>`` tags for one post's page, from ``templates/cards/meta.html.j2``.
+
+    ``feeds`` adds the feed-discovery ``<link rel="alternate">`` tags (see :func:`feed_links`).
+    """
     template = _environment().get_template("meta.html.j2")
     return template.render(
         title=title,
@@ -85,4 +157,5 @@ def meta_html(
         locale=_locale(site.language),
         published=post.date.isoformat(),
         card=card,
+        feeds=feeds,
     )

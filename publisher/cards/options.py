@@ -47,6 +47,8 @@ class CardOptions:
     font_regular: Path | None = None
     font_bold: Path | None = None
     fallback_fonts: tuple[str, ...] = DEFAULT_FALLBACKS
+    #: Fallbacks for bold text; None: the bold files beside ``fallback_fonts``, by name.
+    fallback_fonts_bold: tuple[str, ...] | None = None
     background: str = "#0f172a"
     accent: str = "#38bdf8"
     light: str = "#ffffff"
@@ -92,7 +94,12 @@ class CardOptions:
 
 #: Nested spellings accepted in config.yaml, mapped to the flat field names.
 _NESTED = {
-    "fonts": {"regular": "font_regular", "bold": "font_bold", "fallbacks": "fallback_fonts"},
+    "fonts": {
+        "regular": "font_regular",
+        "bold": "font_bold",
+        "fallbacks": "fallback_fonts",
+        "fallbacks_bold": "fallback_fonts_bold",
+    },
     "colors": {"background": "background", "accent": "accent", "light": "light", "dark": "dark"},
     "remote": {
         "enabled": "remote_images",
@@ -283,7 +290,7 @@ def parse_card_options(
                 bad(name, f"{kind} '{value}' does not exist; give a path relative to config.yaml")
             else:
                 values[name] = path
-        elif name == "fallback_fonts":
+        elif name in ("fallback_fonts", "fallback_fonts_bold"):
             items = [value] if isinstance(value, str) else value
             if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
                 bad(name, "must be a list of font file paths")

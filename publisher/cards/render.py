@@ -10,17 +10,16 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter, ImageStat
 
-from publisher.cards import fonts
+from publisher.cards import faces, fonts
+from publisher.cards.choose import choose_layout, too_small
 from publisher.cards.contrast import RGB, busyness, choose, hex_rgb, ratio
 from publisher.cards.crop import (
     Focus,
     busiest_focus,
     contain_scale,
-    cover_scale,
     crop_box,
-    looks_like_diagram,
 )
 from publisher.cards.encode import encode
 from publisher.cards.images import Source, SourceImageError, open_source, read_bytes
@@ -38,7 +37,7 @@ from publisher.cards.text import (
 from publisher.errors import CardError
 
 #: Bump when a change to the drawing code changes the pixels of an unchanged card.
-RENDER_VERSION = "1"
+RENDER_VERSION = "6"
 
 META_SEPARATOR = " · "
 
@@ -71,6 +70,9 @@ class CardJob:
     image_field: str
     focus: Focus | None
     options: CardOptions
+    #: The layout was picked for this post (``ogLayout``, ``--layout``), not the site default:
+    #: keep it whatever the image looks like.
+    forced: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,6 +85,9 @@ class Rendered:
     alt: str
     text_box: tuple[int, int, int, int] | None
     notes: tuple[Note, ...]
+    #: Why this layout: "default", "chosen", "no image", "finished image",
+    #: "text-heavy image", "diagram" or "small image" (see publisher.cards.choose).
+    rule: str = "default"
 
 
 @dataclass(frozen=True)
@@ -129,20 +134,20 @@ def render_card(job: CardJob) -> Rendered:
     layout = job.layouts[job.layout]
     notes: list[Note] = []
     source = _load_image(job, layout, notes)
-    if source is None and layout.image is not None and layout.when_no_image:
-        layout = job.layouts.get(layout.when_no_image, layout)
-    if (
-        source is not None
-        and layout.image is not None
-        and layout.when_diagram
-        and looks_like_diagram(source.image)
-    ):
-        layout = job.layouts.get(layout.when_diagram, layout)
-    if source is not None and layout.image is not None and layout.when_small:
-        canvas = _Canvas(layout, options)
-        _, _, w, h = canvas.box(layout.image.box)
-        if cover_scale(source.image.size, (w, h)) > options.max_upscale:
-            layout = job.layouts.get(layout.when_small, layout)
+    box = None
+    if layout.image is not None:
+        _, _, w, h = _Canvas(layout, options).box(layout.image.box)
+        box = (w, h)
+    choice = choose_layout(
+        job.layouts,
+        layout,
+        image=source.image if source is not None else None,
+        original=source.original_size if source is not None else (0, 0),
+        box=box,
+        max_upscale=options.max_upscale,
+        forced=job.forced,
+    )
+    layout = choice.layout
     canvas = _Canvas(layout, options)
     image = Image.new("RGB", (canvas.width, canvas.height), canvas.color(layout.background))
     draw = ImageDraw.Draw(image)
@@ -152,12 +157,15 @@ def render_card(job: CardJob) -> Rendered:
     if source is not None and layout.image is not None:
         _draw_image(image, source, layout, canvas, job.focus, options)
 
-    placed = _layout_text(job, layout, canvas, notes)
-    text_box = _text_bounds(placed, layout, canvas, job)
-    text_rgb = _contrast(image, layout, canvas, text_box, options)
+    drawn = None
+    if layout.draw_text:
+        placed = _layout_text(job, layout, canvas, notes)
+        text_box = _text_bounds(placed, layout, canvas, job)
+        text_rgb = _contrast(image, layout, canvas, text_box, options)
     if options.logo is not None and layout.logo is not None:
         _draw_logo(image, options.logo, layout, canvas, notes, options)
-    drawn = _draw_text(image, placed, layout, canvas, text_rgb, options.min_contrast)
+    if layout.draw_text:
+        drawn = _draw_text(image, placed, layout, canvas, text_rgb, options.min_contrast)
     try:
         encoded = encode(
             image, format=options.format, max_bytes=options.max_bytes, quality=options.quality
@@ -174,6 +182,7 @@ def render_card(job: CardJob) -> Rendered:
         alt=alt,
         text_box=drawn,
         notes=tuple(notes),
+        rule=choice.rule,
     )
 
 
@@ -226,9 +235,16 @@ def _draw_image(
     picture = source.image
     matte = canvas.color(layout.image.matte)
     image.paste(matte, (x, y, x + w, y + h))
-    small = cover_scale(picture.size, (w, h)) > options.max_upscale
+    small = too_small(picture.size, (w, h), options.max_upscale)
     if layout.image.fit == "cover" and not small:
-        where = focus if focus is not None else busiest_focus(picture, (w, h))
+        # The post's focal point wins; then faces (with the optional detector), so a crop
+        # does not cut eyes off for a strip of busier background; then the busiest strip.
+        below = layout.text.valign == "bottom" and layout.draw_text
+        where = (
+            focus
+            or faces.face_focus(picture, (w, h), text_below=below)
+            or busiest_focus(picture, (w, h))
+        )
         crop = crop_box(picture.size, (w, h), where)
         resized = picture.resize((w, h), Image.Resampling.LANCZOS, box=crop)
         left, top = x, y
@@ -238,15 +254,60 @@ def _draw_image(
         size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
         resized = picture.resize(size, Image.Resampling.LANCZOS)
         left, top = x + (w - size[0]) // 2, y + (h - size[1]) // 2
+        stamp = contain_scale(picture.size, inner) > scale and size[0] * size[1] < STAMP * w * h
+        if picture.mode != "RGBA" and stamp:
+            _blurred_fill(image, picture, (x, y, w, h))
+        elif picture.mode != "RGBA":
+            _outline_if_lost(image, resized, (left, top), matte)
     if resized.mode == "RGBA":
         image.paste(resized, (left, top), resized)
     else:
         image.paste(resized, (left, top))
 
 
+#: A contained opaque picture held back by ``max_upscale`` and covering less than this
+#: share of its box would sit on the panel like a postage stamp: the box is filled with a
+#: blurred copy of it first. (A picture merely of another shape keeps the plain panel.)
+STAMP = 0.45
+
+
+def _blurred_fill(image: Image.Image, picture: Image.Image, box: tuple[int, int, int, int]) -> None:
+    """Fill ``box`` with the picture blown up to cover it and blurred beyond recognition:
+    its own colours around it, the way video players frame a portrait clip."""
+    x, y, w, h = box
+    crop = crop_box(picture.size, (w, h), (0.5, 0.5))
+    tiny = picture.resize((max(1, w // 16), max(1, h // 16)), Image.Resampling.BOX, box=crop)
+    fill = tiny.filter(ImageFilter.GaussianBlur(2)).resize((w, h), Image.Resampling.BICUBIC)
+    # Dimmed a little so the sharp picture on top stands out from its own blur.
+    fill = Image.blend(fill, Image.new("RGB", fill.size, (0, 0, 0)), 0.25)
+    image.paste(fill, (x, y))
+
+
+def _outline_if_lost(
+    image: Image.Image, picture: Image.Image, where: tuple[int, int], matte: RGB
+) -> None:
+    """White artwork on a light panel has no visible edge: frame it with a thin line."""
+    width, height = picture.size
+    if width < 8 or height < 8:
+        return
+    edge = Image.new("L", picture.size, 255)
+    ImageDraw.Draw(edge).rectangle((3, 3, width - 4, height - 4), fill=0)
+    mean = ImageStat.Stat(picture.convert("RGB"), mask=edge).mean
+    rim: RGB = (round(mean[0]), round(mean[1]), round(mean[2]))
+    if ratio(rim, matte) >= 1.15:
+        return
+    line: RGB = tuple(round(c * 0.78) for c in matte)  # type: ignore[assignment]
+    left, top = where
+    ImageDraw.Draw(image).rectangle(
+        (left - 2, top - 2, left + width + 1, top + height + 1), outline=line, width=2
+    )
+
+
 def _chain(style: TextStyle, options: CardOptions) -> tuple[str, ...]:
     primary = options.bold_font if style.font == "bold" else options.regular_font
-    return (str(primary), *fonts.existing(options.fallback_fonts))
+    return fonts.chain_for(
+        str(primary), options.fallback_fonts, style.font, options.fallback_fonts_bold
+    )
 
 
 #: More characters than any card can show; longer text is cut before fitting, so a
@@ -337,6 +398,12 @@ def _layout_text(job: CardJob, layout: Layout, canvas: _Canvas, notes: list[Note
         if "summary" in texts:
             reserve = canvas.px(texts["summary"][0].size[0]) + gap
         results["title"] = fitted("title", box_h - used - reserve)
+        if reserve and results["title"].truncated:
+            # The title is what the card is for: give it the summary's room before cutting it.
+            alone = fitted("title", box_h - used)
+            if not alone.truncated or len(alone.lines) > len(results["title"].lines):
+                results["title"] = alone
+                del texts["summary"]
         used += block_height("title", results["title"]) + gap
     if "summary" in texts:
         room = box_h - used
@@ -385,9 +452,11 @@ def _lines(
         ascent, descent = fonts.metrics(size, p.chain)
         # Centre the font's ascent+descent on the em box so lines sit evenly.
         offset = (size - (ascent + descent)) / 2 + ascent
+        # One direction for the whole paragraph (UAX #9 rule P2): a line of an Arabic title
+        # that happens to start with a Latin word is still laid out right to left.
+        direction = base_direction(" ".join(p.fitted.lines))
         for index, line in enumerate(p.fitted.lines):
             baseline = p.top + index * size * p.style.line_height + offset
-            direction = base_direction(line)
             width = fonts.measure(line, size, p.chain)
             x = _line_x(width, layout, canvas, direction)
             yield p, line, x, baseline, width, direction
@@ -521,13 +590,16 @@ def _draw_logo(
     options: CardOptions,
 ) -> None:
     assert layout.logo is not None
+    x, y, w, h = canvas.box(layout.logo.box)
     try:
         data = read_bytes(path, max_bytes=options.max_image_bytes)
-        logo = open_source(data, need=(1, 1), max_pixels=options.max_pixels).image
+        # Decode at no less than the logo box: a shrink-on-load to anything smaller (the
+        # old need=(1, 1) let reduce() turn 240x80 into 3x1) is then blown back up as a smear.
+        # reduce(f) keeps both sides >= the box, so the contained size below is never upscaled.
+        logo = open_source(data, need=(w, h), max_pixels=options.max_pixels).image
     except SourceImageError as exc:
         notes.append(Note(field="cards.logo", message=f"{path.name} {exc.message}", fix=exc.fix))
         return
-    x, y, w, h = canvas.box(layout.logo.box)
     scale = contain_scale(logo.size, (w, h))
     size = (max(1, round(logo.width * scale)), max(1, round(logo.height * scale)))
     logo = logo.resize(size, Image.Resampling.LANCZOS)

@@ -314,11 +314,14 @@ _NO_END = set("([{£¥‘“‹〈《「『【〔〖〘〝﹙﹛（［｛｢«")
 
 
 def is_wide(ch: str) -> bool:
-    """Scripts written without spaces between words, where a line may break anywhere."""
+    """Scripts written without spaces between words, where a line may break anywhere.
+
+    Not Hangul: Korean puts spaces between words and breaks lines there (CSS
+    ``word-break: keep-all``), so a Korean word is kept whole like a Latin one.
+    """
     code = ord(ch[0])
     return (
         0x2E80 <= code <= 0x9FFF  # CJK radicals, kana, CJK symbols, ideographs
-        or 0xAC00 <= code <= 0xD7AF  # Hangul syllables
         or 0xF900 <= code <= 0xFAFF
         or 0xFF00 <= code <= 0xFFEF  # full-width forms
         or 0x20000 <= code <= 0x3FFFF
@@ -384,15 +387,54 @@ def wrap(text: str, width: float, measure: Measure) -> list[str]:
     return lines
 
 
+_TRAILING = " ,;:-–—·"
+
+
 def ellipsize(line: str, width: float, measure: Measure) -> str:
-    """Shorten ``line`` at a grapheme boundary until it and an ellipsis fit ``width``."""
-    clusters = graphemes(line.rstrip())
+    """Shorten ``line`` until it and an ellipsis fit ``width``, dropping whole words.
+
+    A word is a :func:`break_units` piece (a word with its space, one CJK character, a
+    hyphenated part), so ``Transparent Encryption`` becomes ``Transparent…``, never
+    ``Transparent Encry…``. Only a first word too wide on its own is cut, at a grapheme
+    boundary (an emoji sequence or an accented letter is never split).
+    """
+    units = break_units(line.rstrip())
+    if len(units) > 1 and units[-1].rstrip()[-1:] in ("-", "/", "–", "—"):
+        units.pop()  # "kube-" is the start of "kube-proxy": "kube…" would read as a cut word
+    while len(units) > 1:
+        head = "".join(units).rstrip(_TRAILING)
+        if head and measure(head + ELLIPSIS) <= width:
+            return head + ELLIPSIS
+        units.pop()
+    clusters = graphemes("".join(units).rstrip())
     while clusters:
-        head = "".join(clusters).rstrip(" ,;:-–—·")
+        head = "".join(clusters).rstrip(_TRAILING)
         if measure(head + ELLIPSIS) <= width:
             return head + ELLIPSIS
         clusters.pop()
     return ELLIPSIS
+
+
+def balance(text: str, lines: list[str], width: float, measure: Measure) -> list[str]:
+    """No lone last word: when the last of several lines is a single word and a narrower
+    measure gives the same number of lines, use the narrowest such (balanced) wrapping.
+
+    Binary search over the width: about ten more wraps, only for titles that need it.
+    """
+    if len(lines) < 2 or " " in lines[-1].strip() or any(is_wide(c) for c in lines[-1]):
+        return lines
+    low, high = width * 0.5, width
+    best = lines
+    for _ in range(10):
+        middle = (low + high) / 2
+        attempt = wrap(text, middle, measure)
+        if len(attempt) == len(lines) and all(measure(x) <= middle for x in attempt):
+            best, high = attempt, middle
+        else:
+            low = middle
+    if " " not in best[-1].strip():
+        return lines  # one long word per line: nothing better exists
+    return best
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -436,7 +478,10 @@ def fit(
         else:
             low = middle + 1
     if best is not None:
-        return Fitted(size=best[0], lines=tuple(best[1]), truncated=False)
+        size, lines = best
+        return Fitted(
+            size=size, lines=tuple(balance(text, lines, width, measure_at(size))), truncated=False
+        )
     size = ordered[-1]
     measure = measure_at(size)
     lines = wrap(text, width, measure)
@@ -444,7 +489,9 @@ def fit(
     if len(lines) <= allowed:
         return Fitted(size=size, lines=tuple(lines), truncated=False)
     kept = lines[:allowed]
-    kept[-1] = ellipsize(kept[-1] + " " + lines[allowed], width, measure)
+    # The kept line alone: the next line's words are what is left out (joining them with a
+    # space added one after a hyphen break, "kube- p…", and let a cut fall mid-word).
+    kept[-1] = ellipsize(kept[-1], width, measure)
     return Fitted(size=size, lines=tuple(kept), truncated=True)
 
 

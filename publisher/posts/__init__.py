@@ -359,6 +359,7 @@ def _finalize_one(
                 )
             )
         elif not exists:
+            # A warning, not a skip (docs/cards.md): the post is published with a text card.
             problems.append(
                 Problem(
                     file=file,
@@ -366,9 +367,9 @@ def _finalize_one(
                     message=f"file '{record['og_image']}' does not exist",
                     fix=f"add it next to index.md or correct the name; files there: {_listing(source.parent)}",
                     line=lines.get("ogImage"),
+                    severity="warning",
                 )
             )
-            return None
         og_image = candidate if exists else None
     other = posts_by_url.get(record["url"])
     if other is not None:

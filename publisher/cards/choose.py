@@ -1,0 +1,157 @@
+"""Which layout a card gets, and the rule that chose it.
+
+A layout hands a card over to another one when the image would suffer under it:
+``when_no_image`` (nothing to draw), ``when_finished`` (the image already is a social card,
+about 1.91:1 and at least 1200 px wide: printing a second title over its own would ruin it),
+``when_text_heavy`` (a screenshot, slide or code: a title over it is unreadable and hides it),
+``when_diagram`` (mostly white or transparent) and ``when_small`` (a cover would enlarge it).
+A layout chosen on purpose (the post's ``ogLayout``, ``publish cards --layout``) is kept
+whatever the image, except that a card with no image cannot show one.
+
+The rule is kept with the card (``Rendered.rule``, the manifest's ``rule``) so a preview can
+say why a card looks the way it does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from PIL import Image, ImageFilter
+
+from publisher.cards.crop import cover_scale, looks_like_diagram
+from publisher.cards.layout import Layout
+
+#: The card shape social sites crop to (1200x630) and how far a finished image may be off it.
+#: Images made as cards (1200x627, 1200x630, 1600x840, 1920x1005, 2400x1260) are within
+#: 0.5%; 2% leaves room for hand-sized exports while charts and screen recordings that
+#: happen to be 1.83-1.96:1 (3-4% off, in the sample corpus) still get the title.
+CARD_RATIO = 1200 / 630
+FINISHED_TOLERANCE = 0.02
+FINISHED_MIN_WIDTH = 1200
+
+#: Text-heavy threshold on :func:`text_coverage`, measured on the 89 images of the sample
+#: corpora: terminal output, code, schedules and page screenshots score 0.26-0.60, labelled
+#: diagrams 0.25-0.30, photos (portraits, foliage, crowds) 0.00-0.11, illustrations < 0.24.
+TEXT_HEAVY = 0.25
+#: Row edge density (0-255 = share of a strip's width) under which a row is a gap between
+#: lines, and over which a run holds glyphs.
+_QUIET = 8
+_DENSE = 40
+
+
+#: How much more than ``cards.max_upscale`` a cover may enlarge an image: a 1200x627 photo
+#: needs 0.5% and a 1100x580 one 9% to fill the card, invisible in a photo; treating them as
+#: "small" put card-shaped photos on the split panel.
+COVER_SLACK = 1.1
+
+
+def too_small(size: tuple[int, int], box: tuple[int, int], max_upscale: float) -> bool:
+    """A cover of ``box`` would enlarge the image visibly past ``max_upscale``."""
+    return cover_scale(size, box) > max_upscale * COVER_SLACK
+
+
+@dataclass(frozen=True, kw_only=True)
+class Choice:
+    layout: Layout
+    rule: str
+
+
+def full_size(size: tuple[int, int], original: tuple[int, int]) -> tuple[int, int]:
+    """The decoded image's size before shrink-on-load, turned as the decoded image is."""
+    width, height = original
+    if (width > height) != (size[0] > size[1]) and width != height:
+        width, height = height, width
+    return width, height
+
+
+def looks_finished(size: tuple[int, int], original: tuple[int, int]) -> bool:
+    """About 1.91:1 and at least 1200 px wide: made to be shared as it is."""
+    width, height = full_size(size, original)
+    if width < FINISHED_MIN_WIDTH or height <= 0:
+        return False
+    return abs(width / height / CARD_RATIO - 1) <= FINISHED_TOLERANCE
+
+
+def text_coverage(image: Image.Image) -> float:
+    """Share of the image (0 to 1) covered by lines of glyph-like detail.
+
+    Text shows as bands of dense, sharp edges a few pixels tall, stacked with thin quiet
+    gaps between them (the line spacing). The image is cut into vertical strips (columns
+    of text, a sidebar); in each, a row profile of edge density is split into busy runs
+    and quiet gaps, and a busy run as tall as a line of text (not a whole object) counts
+    as a text line. Photos have edges too, but as blobs and textures that do not stop
+    and start every few rows. One pass over a 320 px thumbnail: cost is constant.
+    """
+    probe = image.convert("L")
+    probe.thumbnail((320, 320), Image.Resampling.BILINEAR)
+    if probe.width < 32 or probe.height < 32:
+        return 0.0
+    edges = probe.filter(ImageFilter.FIND_EDGES).point(lambda v: 255 if v > 64 else 0)
+    edges = edges.crop((1, 1, edges.width - 1, edges.height - 1))
+    width, height = edges.size
+    strips = 4
+    covered = 0
+    for index in range(strips):
+        strip = edges.crop((index * width // strips, 0, (index + 1) * width // strips, height))
+        profile = list(strip.resize((1, height), Image.Resampling.BOX).tobytes())
+        covered += _line_rows(profile, height)
+    return covered / (strips * height)
+
+
+def _line_rows(profile: list[int], height: int) -> int:
+    """Rows that belong to text-line-sized busy runs in a row profile of edge density.
+
+    A run is the rows between two quiet rows (almost no edges: the gap between lines of
+    text); it is a line when it is dense somewhere and no taller than a line of text.
+    Foliage and textures are never quiet, so their runs are too tall to count.
+    """
+    tallest = max(4, height // 10)  # a taller run is an object, not a line of text
+    rows = 0
+    lines = 0
+    start: int | None = None
+    peak = 0
+    for y, value in enumerate([*profile, 0]):
+        if value > _QUIET:
+            if start is None:
+                start, peak = y, 0
+            peak = max(peak, value)
+        elif start is not None:
+            run = y - start
+            if 2 <= run <= tallest and peak > _DENSE:
+                rows += run
+                lines += 1
+            start = None
+    # One or two bands are a headline or a horizon; text is many lines.
+    return rows if lines >= 3 else 0
+
+
+def choose_layout(
+    layouts: Mapping[str, Layout],
+    start: Layout,
+    *,
+    image: Image.Image | None,
+    original: tuple[int, int],
+    box: tuple[int, int] | None,
+    max_upscale: float,
+    forced: bool,
+) -> Choice:
+    """The layout to draw and the rule that chose it (see the module docstring).
+
+    ``box``: the size the start layout would draw the image at, for the small-image rule.
+    """
+    if image is None:
+        if start.image is not None and start.when_no_image:
+            return Choice(layout=layouts.get(start.when_no_image, start), rule="no image")
+        return Choice(layout=start, rule="chosen" if forced else "default")
+    if forced or start.image is None:
+        return Choice(layout=start, rule="chosen" if forced else "default")
+    if start.when_finished and looks_finished(image.size, original):
+        return Choice(layout=layouts.get(start.when_finished, start), rule="finished image")
+    if start.when_text_heavy and text_coverage(image) >= TEXT_HEAVY:
+        return Choice(layout=layouts.get(start.when_text_heavy, start), rule="text-heavy image")
+    if start.when_diagram and looks_like_diagram(image):
+        return Choice(layout=layouts.get(start.when_diagram, start), rule="diagram")
+    if start.when_small and box is not None and too_small(image.size, box, max_upscale):
+        return Choice(layout=layouts.get(start.when_small, start), rule="small image")
+    return Choice(layout=start, rule="default")
