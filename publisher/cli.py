@@ -637,6 +637,7 @@ def cards(
 
 
 def run_sheet(options: Options, path: Path) -> int:
+    from publisher.build import load_posts, split_by_status
     from publisher.cards.sheet import render_sheet
 
     console = Console(options)
