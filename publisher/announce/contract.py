@@ -110,6 +110,25 @@ class TextLimit:
         return f"{self.max} {self.unit}{extra}"
 
 
+@dataclass(frozen=True)
+class MeasuredLimit(TextLimit):
+    """A limit counted by a platform's own rule, which a subclass gives as ``measure`` (X's
+    weighted characters, Threads' emoji bytes): clipping keeps the longest cut that fits."""
+
+    def clip(self, text: str) -> str:
+        if self.fits(text):
+            return text
+        lo, hi, best = 0, len(text), ""
+        while lo <= hi:
+            mid = (lo + hi) // 2
+            candidate = shorten(text, mid, unit="chars")
+            if self.fits(candidate):
+                best, lo = candidate, mid + 1
+            else:
+                hi = mid - 1
+        return best
+
+
 @dataclass(frozen=True, kw_only=True)
 class Card:
     """The post's preview image: its public URL, and the local file when one was built."""

@@ -44,12 +44,12 @@ from publisher.announce.contract import (
     Announcement,
     Announcer,
     DeliveryError,
+    MeasuredLimit,
     ReadBackUnavailable,
     Receipt,
-    TextLimit,
 )
 from publisher.announce.http import CLOCK_SKEW, body_of, call, text_field
-from publisher.announce.text import URL_RE, shorten
+from publisher.announce.text import URL_RE
 
 MAX_TEXT = 500
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613})
@@ -69,27 +69,11 @@ def threads_length(text: str) -> int:
 
 
 @dataclass(frozen=True)
-class ThreadsLimit(TextLimit):
+class ThreadsLimit(MeasuredLimit):
     """500 characters, emoji at their UTF-8 byte length."""
 
     def measure(self, text: str) -> int:
         return threads_length(text)
-
-    def fits(self, text: str) -> bool:
-        return threads_length(text) <= self.max
-
-    def clip(self, text: str) -> str:
-        if threads_length(text) <= self.max:
-            return text
-        lo, hi, best = 0, len(text), ""
-        while lo <= hi:
-            mid = (lo + hi) // 2
-            candidate = shorten(text, mid, unit="chars")
-            if threads_length(candidate) <= self.max:
-                best, lo = candidate, mid + 1
-            else:
-                hi = mid - 1
-        return best
 
     def describe(self) -> str:
         return f"{self.max} characters (emoji count their UTF-8 bytes)"

@@ -42,12 +42,12 @@ from publisher.announce.contract import (
     Announcement,
     Announcer,
     DeliveryError,
+    MeasuredLimit,
     ReadBackUnavailable,
     Receipt,
-    TextLimit,
 )
 from publisher.announce.http import CLOCK_SKEW, body_of, call, json_object, text_field
-from publisher.announce.text import URL_RE, graphemes, shorten
+from publisher.announce.text import URL_RE, graphemes
 
 MAX_WEIGHTED = 280
 URL_WEIGHT = 23
@@ -106,27 +106,11 @@ def weighted_length(text: str) -> int:
 
 
 @dataclass(frozen=True)
-class WeightedLimit(TextLimit):
+class WeightedLimit(MeasuredLimit):
     """280 weighted characters (twitter-text v3), for rendering and clipping."""
 
     def measure(self, text: str) -> int:
         return weighted_length(text)
-
-    def fits(self, text: str) -> bool:
-        return weighted_length(text) <= self.max
-
-    def clip(self, text: str) -> str:
-        if weighted_length(text) <= self.max:
-            return text
-        lo, hi, best = 0, len(text), ""
-        while lo <= hi:
-            mid = (lo + hi) // 2
-            candidate = shorten(text, mid, unit="chars")
-            if weighted_length(candidate) <= self.max:
-                best, lo = candidate, mid + 1
-            else:
-                hi = mid - 1
-        return best
 
     def describe(self) -> str:
         return f"{self.max} weighted characters (URLs {URL_WEIGHT}, CJK and emoji 2)"
