@@ -21,7 +21,7 @@ from markdown_it import MarkdownIt
 
 from publisher.errors import PostError
 from publisher.feeds.items import clean_html
-from publisher.posts import body, frontmatter
+from publisher.posts import body, frontmatter, mdx
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("PUBLISHER_CORPUS", REPO.parent / "shared" / "corpus"))
@@ -31,8 +31,10 @@ _reference = MarkdownIt("commonmark", {"html": True}).enable(["table", "striketh
 
 
 def _reference_html(markdown: str) -> str:
-    """The body pipeline as it was: markdown-it-py in the middle."""
-    return body.absolutize(_reference.render(body.strip_mdx(markdown)), PAGE)
+    """The body pipeline with markdown-it-py in the middle: the same passes before (MDX
+    embeds kept, components stripped) and after, so only the renderers are compared."""
+    expanded = mdx.expand(markdown, (), ())
+    return body.absolutize(_reference.render(body.strip_mdx(expanded.markdown)), PAGE)
 
 
 def _same_strikethrough(html: str) -> str:
