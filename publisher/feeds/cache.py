@@ -50,9 +50,7 @@ _SCHEMA = (
 # Every compared field of a post, so a field added to Post later is part of the key unasked,
 # except the markdown: the feeds show the HTML rendered from it. The HTML is hashed as
 # bytes, which is far cheaper than hashing its repr.
-_POST_VALUES = attrgetter(
-    *(f.name for f in fields(Post) if f.compare and f.name not in ("body_html", "body_markdown"))
-)
+_POST_VALUES = attrgetter(*(f.name for f in fields(Post) if f.compare and f.name != "body"))
 
 
 def _code_hash() -> bytes:
@@ -89,7 +87,7 @@ def post_key(post: Post, context: bytes) -> str:
             pass
     digest = hashlib.sha256(context)
     digest.update(repr((_POST_VALUES(post), image)).encode())  # a repr ends unambiguously
-    digest.update(post.body_html.encode("utf-8", "surrogatepass"))
+    digest.update(post.body.digest)  # the HTML's own digest: no body is read here
     return digest.hexdigest()
 
 

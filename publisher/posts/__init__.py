@@ -20,7 +20,14 @@ from typing import Any
 
 from publisher.config import Config
 from publisher.errors import Problem
-from publisher.posts.cache import PostCache, content_key, encode_entry, fingerprint
+from publisher.posts.cache import (
+    PostCache,
+    body_of,
+    content_key,
+    detach,
+    encode_entry,
+    fingerprint,
+)
 from publisher.posts.fields import tag_key
 from publisher.posts.model import Author, Post, ReadResult
 from publisher.posts.reader import ReadContext, Record, parse_post, unexpected
@@ -188,12 +195,17 @@ def read_posts(
         progress(len(entries) - len(misses))
     parsed = _parse_all([jobs_in[i] for i in misses], jobs, progress)
     del jobs_in  # the raw bytes are not needed any more
+    stored: list[int] = []
     for index, (fresh, encoded) in zip(misses, parsed, strict=True):
         entries[index] = fresh
         if cache is not None and encoded is not None:
             cache.put_encoded(keys[index], encoded)
-    if cache is not None:
-        cache.commit(keys)
+            stored.append(index)
+    if cache is not None and cache.commit(keys) and (store := cache.store()) is not None:
+        for index in stored:  # bodies are read back from the cache when used (issue 12)
+            fresh_entry = entries[index]
+            if fresh_entry is not None and fresh_entry[0] is not None:
+                detach(fresh_entry[0], store, keys[index])
 
     records: list[tuple[Record, Path, str]] = []
     for entry, (source, file) in zip(entries, sources, strict=True):
@@ -422,7 +434,6 @@ def _post(record: Record, source: Path, og_image: Path | None, canonical: dict[s
         is_featured=record["is_featured"],
         is_popular=record["is_popular"],
         draft=record["draft"],
-        body_markdown=record["body_markdown"],
-        body_html=record["body_html"],
+        body=body_of(record),
         frontmatter=record["frontmatter"],
     )
