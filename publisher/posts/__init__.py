@@ -195,17 +195,15 @@ def read_posts(
         progress(len(entries) - len(misses))
     parsed = _parse_all([jobs_in[i] for i in misses], jobs, progress)
     del jobs_in  # the raw bytes are not needed any more
-    stored: list[int] = []
+    stored: list[int] = []  # written to the cache; bodies read back from it when used
     for index, (fresh, encoded) in zip(misses, parsed, strict=True):
         entries[index] = fresh
         if cache is not None and encoded is not None:
-            cache.put_encoded(keys[index], encoded)
             stored.append(index)
-    if cache is not None and cache.commit(keys) and (store := cache.store()) is not None:
-        for index in stored:  # bodies are read back from the cache when used (issue 12)
-            fresh_entry = entries[index]
-            if fresh_entry is not None and fresh_entry[0] is not None:
-                detach(fresh_entry[0], store, keys[index])
+            if cache.put_encoded(keys[index], encoded):
+                _detach_bodies(cache, entries, keys, stored)
+    if cache is not None and cache.commit(keys):
+        _detach_bodies(cache, entries, keys, stored)
 
     records: list[tuple[Record, Path, str]] = []
     for entry, (source, file) in zip(entries, sources, strict=True):
@@ -223,6 +221,21 @@ def read_posts(
         files=len(files),
         cache_hits=len(entries) - len(misses),
     )
+
+
+def _detach_bodies(
+    cache: PostCache,
+    entries: list[tuple[Record | None, list[Problem]] | None],
+    keys: list[str],
+    stored: list[int],
+) -> None:
+    """Drop the bodies of the ``stored`` entries from memory (issue 12); empties ``stored``."""
+    store = cache.store()
+    for index in stored:
+        entry = entries[index]
+        if store is not None and entry is not None and entry[0] is not None:
+            detach(entry[0], store, keys[index])
+    stored.clear()
 
 
 #: (raw bytes, post id, file for messages, read context, encode for the cache?)

@@ -104,18 +104,25 @@ class PostCache:
     def put(self, key: str, entry: Entry) -> None:
         self.put_encoded(key, encode_entry(entry))
 
-    def put_encoded(self, key: str, encoded: str) -> None:
-        """Queue an entry made by :func:`encode_entry`; written in batches, committed once."""
+    def put_encoded(self, key: str, encoded: str) -> bool:
+        """Queue an entry made by :func:`encode_entry`; written and committed in batches.
+        True when this call wrote a batch: every entry queued so far is in the database
+        and the caller may :func:`detach` their bodies."""
         if self._db is None or self.readonly:
-            return
+            return False
         self._pending.append((key, encoded))
         if len(self._pending) >= 500:
             self._flush()
+            return not self._failed
+        return False
 
     def _flush(self) -> None:
+        # Committed batch by batch, so the bodies of a cold build's posts can be read back
+        # (and dropped from memory) while the rest are still being parsed.
         assert self._db is not None
         try:
-            self._db.executemany("INSERT OR REPLACE INTO posts VALUES (?, ?)", self._pending)
+            with self._db:
+                self._db.executemany("INSERT OR REPLACE INTO posts VALUES (?, ?)", self._pending)
         except sqlite3.Error:
             self._failed = True
         self._pending.clear()
