@@ -196,17 +196,17 @@ def iter_feeds(
     keys = {post_id: post_key(post, context) for post_id, post in shown.items()}
     cache = FeedCache(cache_dir / CACHE_FILE if cache_dir else None, readonly=readonly)
     try:
-        fragments = cache.load(keys, options.formats)
-        hits = next(iter(fragments.values()), {})
-        missing = [post for post_id, post in shown.items() if post_id not in hits]
+        cache.load(keys, options.formats, contents=False)  # which stored items still hold
+        missing = [post for post_id, post in shown.items() if post_id not in cache.hits]
         # In chunks: a post's feedgen entry and sanitized body are much larger than its
-        # rendered bytes, so only one chunk's worth of them is alive at a time.
+        # rendered bytes, so only one chunk's worth of them is alive at a time. The cache
+        # keeps them (in its database when it has one), not this function: each file
+        # below reads back only its own items (issue 12, memory at 10,000 posts).
         for start in range(0, len(missing), RENDER_CHUNK):
             chunk = missing[start : start + RENDER_CHUNK]
             fresh = render_items(chunk, site, options, base_head)
             cache.add_items({post.id: keys[post.id] for post in chunk}, fresh)
-            for fresh_kind, rendered in fresh.items():
-                fragments[fresh_kind].update(rendered)
+            del fresh
         del missing
         # A feed with no items (a featured feed before anything is featured, a site with no
         # post yet) is dated by the site's newest post, else by feeds.tag_uri_date: a date
@@ -221,8 +221,14 @@ def iter_feeds(
             plan, kind = made_of
             newest = max((updated[post.id] for post in plan.posts), default=fallback)
             head = replace(base_head, title=plan.title, self_url=feed_url(site, path))
-            parts = [fragments[kind][post.id] for post in plan.posts]
+            items = cache.items(kind, {post.id: keys[post.id] for post in plan.posts})
+            lost = [post for post in plan.posts if post.id not in items]
+            if lost:  # not expected; rendering them again gives the same bytes
+                items.update(render_items(lost, site, options, base_head)[kind])
+            parts = [items[post.id] for post in plan.posts]
+            del items
             yield path, _document(cache, context, kind, head, newest, parts)
+            del parts
         cache.commit()
     finally:
         cache.close()
