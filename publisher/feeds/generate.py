@@ -9,7 +9,7 @@ rebuild, and the cache (``cache.py``) lets that rebuild render only the posts th
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -221,14 +221,8 @@ def iter_feeds(
             plan, kind = made_of
             newest = max((updated[post.id] for post in plan.posts), default=fallback)
             head = replace(base_head, title=plan.title, self_url=feed_url(site, path))
-            items = cache.items(kind, {post.id: keys[post.id] for post in plan.posts})
-            lost = [post for post in plan.posts if post.id not in items]
-            if lost:  # not expected; rendering them again gives the same bytes
-                items.update(render_items(lost, site, options, base_head)[kind])
-            parts = [items[post.id] for post in plan.posts]
-            del items
+            parts = _stored_items(cache, kind, plan.posts, keys, site, options, base_head)
             yield path, _document(cache, context, kind, head, newest, parts)
-            del parts
         cache.commit()
     finally:
         cache.close()
@@ -249,13 +243,33 @@ def _site_image(site_url: str, value: str | None) -> str | None:
     return absolute_url(f"{site_url}/{value.lstrip('/')}")
 
 
+def _stored_items(
+    cache: FeedCache,
+    kind: Kind | Literal["json"],
+    posts: Sequence[Post],
+    keys: Mapping[str, str],
+    site: SiteConfig,
+    options: FeedOptions,
+    head: FeedHead,
+) -> Iterator[bytes]:
+    """The ``kind`` items of ``posts`` in order, read from the cache a chunk at a time."""
+    for start in range(0, len(posts), 500):
+        chunk = posts[start : start + 500]
+        items = cache.items(kind, {post.id: keys[post.id] for post in chunk})
+        lost = [post for post in chunk if post.id not in items]
+        if lost:  # not expected (the cache file went away?); rendering again is the same
+            items.update(render_items(lost, site, options, head)[kind])
+        for post in chunk:
+            yield items[post.id]
+
+
 def _document(
     cache: FeedCache,
     context: bytes,
     kind: Kind | Literal["json"],
     head: FeedHead,
     newest: datetime | None,
-    parts: list[bytes],
+    parts: Iterable[bytes],
 ) -> bytes:
     """One feed file: its head, cached like the items, and ``parts``, its items' bytes."""
     if kind == "json":
