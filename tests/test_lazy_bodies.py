@@ -76,6 +76,18 @@ def test_a_row_gone_mid_build_is_a_clear_state_error(site: Site) -> None:
         _ = post.body_html
 
 
+def test_a_cache_file_replaced_mid_build_is_never_read_for_the_old_one(site: Site) -> None:
+    write_posts(site, 1)
+    path = site.root / "state" / "cache.sqlite"
+    post = read(site, path).posts[0]
+    assert "w0x1" in post.body_html  # a connection to this file is open now
+    path.unlink()
+    site.post("p000", "title: P0\ndate: 2024-01-01", "a different body")
+    again = read(site, path).posts[0]  # a new file, perhaps with the same inode number
+    assert "a different body" in again.body_html
+    assert "w0x1" in post.body_html  # the first post still reads the file it came from
+
+
 def test_post_takes_a_body_or_its_two_texts_not_both() -> None:
     body = Body("# T", "<h1>T</h1>")
     assert body == Body("# T", "<h1>T</h1>") and hash(body) == hash(Body("# T", "<h1>T</h1>"))

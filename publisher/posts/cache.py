@@ -63,6 +63,7 @@ class PostCache:
         self._db: sqlite3.Connection | None = None
         self._pending: list[tuple[str, str]] = []
         self._failed = False  # an entry could not be written: its body must stay in memory
+        self._store = BodyStore(path) if path is not None else None
         if path is None:
             return
         if readonly and not path.exists():
@@ -94,8 +95,8 @@ class PostCache:
                 )
                 for key, entry in rows:
                     record, problems = _decode(entry)
-                    if record is not None and self.path is not None:
-                        detach(record, BodyStore(self.path), key)
+                    if record is not None and self._store is not None:
+                        detach(record, self._store, key)
                     found[key] = (record, problems)
         except (sqlite3.Error, ValueError, KeyError, TypeError):
             return {}
@@ -145,7 +146,7 @@ class PostCache:
 
     def store(self) -> BodyStore | None:
         """Where records this cache holds can read their bodies back, if anywhere."""
-        return BodyStore(self.path) if self._db is not None and self.path is not None else None
+        return self._store if self._db is not None else None
 
     def close(self) -> None:
         if self._db is not None:
@@ -154,16 +155,18 @@ class PostCache:
 
 
 class BodyStore:
-    """Reads post bodies back from the cache file, one connection per process and file.
-
-    Pickled (to a worker process) it is just the path; the connection is opened there on
-    first use.
+    """Reads post bodies back from the cache file, through one connection per
+    :class:`PostCache` (so per build), opened on first use: a cache file deleted and
+    rebuilt by a later build in the same process is read through a connection of its own.
+    Pickled (to a worker process) it is just the path.
     """
-
-    _connections: dict[Path, sqlite3.Connection] = {}  # noqa: RUF012 - per process on purpose
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._db: sqlite3.Connection | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": self.path, "_db": None}
 
     def load(self, key: str) -> tuple[str, str]:
         """``(markdown, html)`` of the record stored under ``key``."""
@@ -176,7 +179,7 @@ class BodyStore:
             record = json.loads(row[0])["record"] if row is not None else None
             if record is not None:
                 return record["body_markdown"], record["body_html"]
-        except (sqlite3.Error, ValueError, KeyError, TypeError):
+        except (sqlite3.Error, OSError, ValueError, KeyError, TypeError):
             pass
         raise StateError(
             f"{self.path}: a post body read earlier in this build is gone from the post "
@@ -184,12 +187,10 @@ class BodyStore:
         )
 
     def _connection(self) -> sqlite3.Connection:
-        db = self._connections.get(self.path)
-        if db is None:
+        if self._db is None:
             uri = f"{self.path.resolve().as_uri()}?mode=ro"
-            db = sqlite3.connect(uri, uri=True, check_same_thread=False)
-            self._connections[self.path] = db
-        return db
+            self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        return self._db
 
 
 def detach(record: dict[str, Any], store: BodyStore, key: str) -> None:
