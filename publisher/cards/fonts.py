@@ -211,6 +211,17 @@ def face(path: str, size: int) -> Face:
 
 def runs(text: str, chain: Sequence[str]) -> list[tuple[int, str]]:
     """Consecutive clusters drawn by the same font, as ``(font index, text)``."""
+    return list(_runs(text, tuple(chain)))
+
+
+@functools.lru_cache(maxsize=8192)
+def _runs(text: str, chain: tuple[str, ...]) -> tuple[tuple[int, str], ...]:
+    # Fitting a title measures the same words and prefixes thousands of times per card;
+    # splitting them into clusters and picking a font for each was a third of a render.
+    if chain and text and not (set(map(ord, text)) - coverage(chain[0]) - _IGNORABLE):
+        # Every cluster is spaces, ignorables or drawn by the primary font: one run, the
+        # same answer as the walk below gives.
+        return ((0, text),)
     out: list[tuple[int, list[str]]] = []
     for cluster in graphemes(text):
         index = pick(cluster, chain)
@@ -224,7 +235,7 @@ def runs(text: str, chain: Sequence[str]) -> list[tuple[int, str]]:
             out[-1][1].append(cluster)  # a list: joining strings here was quadratic
         else:
             out.append((index, [cluster]))
-    return [(index, "".join(clusters)) for index, clusters in out]
+    return tuple((index, "".join(clusters)) for index, clusters in out)
 
 
 def _pictographic(cluster: str) -> bool:
@@ -241,7 +252,7 @@ def _length(path: str, size: int, text: str) -> float:
 
 def measure(text: str, size: int, chain: Sequence[str]) -> float:
     """Advance width of ``text`` at ``size`` px, each run in its own font."""
-    return sum(_length(chain[i], size, run) for i, run in runs(text, chain))
+    return sum(_length(chain[i], size, run) for i, run in _runs(text, tuple(chain)))
 
 
 def metrics(size: int, chain: Sequence[str]) -> tuple[int, int]:

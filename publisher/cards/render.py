@@ -6,6 +6,7 @@ it runs the same in a worker process as in the main one, and equal jobs give equ
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -591,18 +592,14 @@ def _draw_logo(
 ) -> None:
     assert layout.logo is not None
     x, y, w, h = canvas.box(layout.logo.box)
-    try:
-        data = read_bytes(path, max_bytes=options.max_image_bytes)
-        # Decode at no less than the logo box: a shrink-on-load to anything smaller (the
-        # old need=(1, 1) let reduce() turn 240x80 into 3x1) is then blown back up as a smear.
-        # reduce(f) keeps both sides >= the box, so the contained size below is never upscaled.
-        logo = open_source(data, need=(w, h), max_pixels=options.max_pixels).image
-    except SourceImageError as exc:
-        notes.append(Note(field="cards.logo", message=f"{path.name} {exc.message}", fix=exc.fix))
+    loaded = _logo(path, (w, h), options.max_image_bytes, options.max_pixels, _stamp(path))
+    if isinstance(loaded, SourceImageError):
+        notes.append(
+            Note(field="cards.logo", message=f"{path.name} {loaded.message}", fix=loaded.fix)
+        )
         return
-    scale = contain_scale(logo.size, (w, h))
-    size = (max(1, round(logo.width * scale)), max(1, round(logo.height * scale)))
-    logo = logo.resize(size, Image.Resampling.LANCZOS)
+    logo = loaded
+    size = logo.size
     align = layout.logo.align
     left = (
         x
@@ -611,6 +608,39 @@ def _draw_logo(
     )
     top = y + (h - size[1]) // 2
     image.paste(logo, (left, top), logo if logo.mode == "RGBA" else None)
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_size, info.st_mtime_ns
+
+
+@functools.lru_cache(maxsize=8)
+def _logo(
+    path: Path,
+    box: tuple[int, int],
+    max_bytes: int,
+    max_pixels: int,
+    stamp: tuple[int, int] | None,
+) -> Image.Image | SourceImageError:
+    """The logo decoded and scaled to fit ``box``, once per worker process rather than
+    once per card (``stamp``, the file's size and mtime, keys out an edited logo).
+    Callers only paste it, never change it."""
+    del stamp
+    try:
+        data = read_bytes(path, max_bytes=max_bytes)
+        # Decode at no less than the logo box: a shrink-on-load to anything smaller (the
+        # old need=(1, 1) let reduce() turn 240x80 into 3x1) is then blown back up as a smear.
+        # reduce(f) keeps both sides >= the box, so the contained size below is never upscaled.
+        logo = open_source(data, need=box, max_pixels=max_pixels).image
+    except SourceImageError as exc:
+        return exc
+    scale = contain_scale(logo.size, box)
+    size = (max(1, round(logo.width * scale)), max(1, round(logo.height * scale)))
+    return logo.resize(size, Image.Resampling.LANCZOS)
 
 
 def _draw_text(

@@ -50,9 +50,7 @@ _SCHEMA = (
 # Every compared field of a post, so a field added to Post later is part of the key unasked,
 # except the markdown: the feeds show the HTML rendered from it. The HTML is hashed as
 # bytes, which is far cheaper than hashing its repr.
-_POST_VALUES = attrgetter(
-    *(f.name for f in fields(Post) if f.compare and f.name not in ("body_html", "body_markdown"))
-)
+_POST_VALUES = attrgetter(*(f.name for f in fields(Post) if f.compare and f.name != "body"))
 
 
 def _code_hash() -> bytes:
@@ -89,7 +87,7 @@ def post_key(post: Post, context: bytes) -> str:
             pass
     digest = hashlib.sha256(context)
     digest.update(repr((_POST_VALUES(post), image)).encode())  # a repr ends unambiguously
-    digest.update(post.body_html.encode("utf-8", "surrogatepass"))
+    digest.update(post.body.digest)  # the HTML's own digest: no body is read here
     return digest.hexdigest()
 
 
@@ -116,6 +114,11 @@ class FeedCache:
         self._live_items: set[str] = set()
         self._live_heads: set[str] = set()
         self._new_items: list[tuple[str, str, bytes | None, bytes | None, bytes | None]] = []
+        #: Post ids whose stored key still holds (:meth:`load`), and new items that could
+        #: not go to the database yet (no file, a dry run, a write error): by kind, by id.
+        self.hits: set[str] = set()
+        self._held: Fragments = {}
+        self._written = False  # new items inserted, to be committed by :meth:`commit`
         self._new_heads: list[tuple[str, bytes]] = []
         if path is None or (readonly and not path.exists()):
             return
@@ -157,9 +160,12 @@ class FeedCache:
         except (sqlite3.Error, OSError):
             self._db = None
 
-    def load(self, keys: Mapping[str, str], kinds: Collection[str]) -> Fragments:
+    def load(
+        self, keys: Mapping[str, str], kinds: Collection[str], *, contents: bool = True
+    ) -> Fragments:
         """The stored items in each of ``kinds`` of the posts in ``keys`` (id -> key) whose
-        key still holds; and every stored head, for :meth:`head`."""
+        key still holds; and every stored head, for :meth:`head`. With ``contents`` False
+        the items are only checked (:attr:`hits`), not read: :meth:`items` reads them."""
         self._live_items = set(keys)
         columns = [kind for kind in KINDS if kind in kinds]
         found: Fragments = {kind: {} for kind in columns}
@@ -167,30 +173,75 @@ class FeedCache:
             return found
         targets = [found[kind] for kind in columns]
         try:
-            rows = self._db.execute(f"SELECT id, key, {', '.join(columns)} FROM items")
+            selected = columns if contents else [f"typeof({c}) = 'blob'" for c in columns]
+            rows = self._db.execute(f"SELECT {', '.join(['id', 'key', *selected])} FROM items")
             for post_id, key, *blobs in rows:
                 self._stored_items.add(post_id)
                 if keys.get(post_id) != key:
                     continue
+                self.hits.add(post_id)
                 for target, blob in zip(targets, blobs, strict=True):
-                    if type(blob) is not bytes:
+                    if type(blob) is not bytes if contents else blob != 1:
                         raise sqlite3.DatabaseError(f"item {post_id!r} is not a cache row")
-                    target[post_id] = blob
+                    if contents:
+                        target[post_id] = blob
             for key, shell in self._db.execute("SELECT key, shell FROM heads"):
                 if type(shell) is not bytes:
                     raise sqlite3.DatabaseError(f"head {key!r} is not a cache row")
                 self._heads[key] = shell
         except sqlite3.Error as error:
             self._rebuild(error)
+            self.hits.clear()
             return {kind: {} for kind in columns}
         return found
 
     def add_items(self, keys: Mapping[str, str], fresh: Fragments) -> None:
         """Keep ``fresh`` items of the posts in ``keys`` (id -> key) from the next
-        :meth:`commit` on; ``fresh`` holds every format of the build for each of them."""
+        :meth:`commit` on; ``fresh`` holds every format of the build for each of them.
+
+        They go into the database now, uncommitted (the commit makes the whole build's
+        change at once), so they need not stay in memory: :meth:`items` reads them back.
+        """
+        rows = []
         for post_id, key in keys.items():
             row = [fresh[kind][post_id] if kind in fresh else None for kind in KINDS]
-            self._new_items.append((post_id, key, row[0], row[1], row[2]))
+            rows.append((post_id, key, row[0], row[1], row[2]))
+        if self._db is not None and not self.readonly:
+            marks = ", ".join("?" * (2 + len(KINDS)))
+            try:
+                self._db.executemany(f"INSERT OR REPLACE INTO items VALUES ({marks})", rows)
+                self._written = True
+                self.hits.update(keys)
+                return
+            except sqlite3.Error:
+                pass  # kept in memory below; the commit tries again
+        self._new_items.extend(rows)
+        for kind, rendered in fresh.items():
+            held = self._held.setdefault(kind, {})
+            held.update((post_id, rendered[post_id]) for post_id in keys)
+
+    def items(self, kind: str, keys: Mapping[str, str]) -> dict[str, bytes]:
+        """The ``kind`` items of the posts in ``keys`` (id -> key) whose key holds, new
+        ones included. A post missing from the answer (the file went away mid-build) is
+        for the caller to render again."""
+        held = self._held.get(kind, {})
+        found = {post_id: held[post_id] for post_id in keys if post_id in held}
+        wanted = [post_id for post_id in keys if post_id not in found]
+        if self._db is None or kind not in KINDS:
+            return found
+        try:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                rows = self._db.execute(
+                    f"SELECT id, key, {kind} FROM items WHERE id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+                for post_id, key, blob in rows:
+                    if keys.get(post_id) == key and type(blob) is bytes:
+                        found[post_id] = blob
+        except sqlite3.Error:
+            pass
+        return found
 
     def head(self, key: str) -> bytes | None:
         """The head stored under ``key`` (see :func:`head_key`), if any."""
@@ -209,7 +260,7 @@ class FeedCache:
             return
         stale_items = self._stored_items - self._live_items
         stale_heads = set(self._heads) - self._live_heads
-        if not (self._new_items or self._new_heads or stale_items or stale_heads):
+        if not (self._written or self._new_items or self._new_heads or stale_items or stale_heads):
             return
         marks = ", ".join("?" * (2 + len(KINDS)))
         try:

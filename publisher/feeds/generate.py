@@ -9,7 +9,7 @@ rebuild, and the cache (``cache.py``) lets that rebuild render only the posts th
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -196,17 +196,17 @@ def iter_feeds(
     keys = {post_id: post_key(post, context) for post_id, post in shown.items()}
     cache = FeedCache(cache_dir / CACHE_FILE if cache_dir else None, readonly=readonly)
     try:
-        fragments = cache.load(keys, options.formats)
-        hits = next(iter(fragments.values()), {})
-        missing = [post for post_id, post in shown.items() if post_id not in hits]
+        cache.load(keys, options.formats, contents=False)  # which stored items still hold
+        missing = [post for post_id, post in shown.items() if post_id not in cache.hits]
         # In chunks: a post's feedgen entry and sanitized body are much larger than its
-        # rendered bytes, so only one chunk's worth of them is alive at a time.
+        # rendered bytes, so only one chunk's worth of them is alive at a time. The cache
+        # keeps them (in its database when it has one), not this function: each file
+        # below reads back only its own items (issue 12, memory at 10,000 posts).
         for start in range(0, len(missing), RENDER_CHUNK):
             chunk = missing[start : start + RENDER_CHUNK]
             fresh = render_items(chunk, site, options, base_head)
             cache.add_items({post.id: keys[post.id] for post in chunk}, fresh)
-            for fresh_kind, rendered in fresh.items():
-                fragments[fresh_kind].update(rendered)
+            del fresh
         del missing
         # A feed with no items (a featured feed before anything is featured, a site with no
         # post yet) is dated by the site's newest post, else by feeds.tag_uri_date: a date
@@ -221,7 +221,7 @@ def iter_feeds(
             plan, kind = made_of
             newest = max((updated[post.id] for post in plan.posts), default=fallback)
             head = replace(base_head, title=plan.title, self_url=feed_url(site, path))
-            parts = [fragments[kind][post.id] for post in plan.posts]
+            parts = _stored_items(cache, kind, plan.posts, keys, site, options, base_head)
             yield path, _document(cache, context, kind, head, newest, parts)
         cache.commit()
     finally:
@@ -243,13 +243,33 @@ def _site_image(site_url: str, value: str | None) -> str | None:
     return absolute_url(f"{site_url}/{value.lstrip('/')}")
 
 
+def _stored_items(
+    cache: FeedCache,
+    kind: Kind | Literal["json"],
+    posts: Sequence[Post],
+    keys: Mapping[str, str],
+    site: SiteConfig,
+    options: FeedOptions,
+    head: FeedHead,
+) -> Iterator[bytes]:
+    """The ``kind`` items of ``posts`` in order, read from the cache a chunk at a time."""
+    for start in range(0, len(posts), 500):
+        chunk = posts[start : start + 500]
+        items = cache.items(kind, {post.id: keys[post.id] for post in chunk})
+        lost = [post for post in chunk if post.id not in items]
+        if lost:  # not expected (the cache file went away?); rendering again is the same
+            items.update(render_items(lost, site, options, head)[kind])
+        for post in chunk:
+            yield items[post.id]
+
+
 def _document(
     cache: FeedCache,
     context: bytes,
     kind: Kind | Literal["json"],
     head: FeedHead,
     newest: datetime | None,
-    parts: list[bytes],
+    parts: Iterable[bytes],
 ) -> bytes:
     """One feed file: its head, cached like the items, and ``parts``, its items' bytes."""
     if kind == "json":

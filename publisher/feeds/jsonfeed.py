@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -76,18 +77,23 @@ def render_head(head: FeedHead) -> bytes:
     return (json.dumps(feed, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
-def render_document(shell: bytes, fragments: Sequence[bytes]) -> bytes:
+def render_document(shell: bytes, fragments: Iterable[bytes]) -> bytes:
     """``shell`` (from :func:`render_head`) with ``fragments`` (from :func:`render_fragment`,
     in feed order) as its items: the bytes ``json.dumps`` gives for the whole feed.
 
     JSON escapes every newline inside a string, so the ``items`` key's line is found by
     its indentation.
     """
-    if not fragments:
+    pieces = iter(fragments)
+    first = next(pieces, None)
+    if first is None:
         return shell
     at = shell.index(_EMPTY_ITEMS) + len(_EMPTY_ITEMS) - 1
-    # One join of the fragments, whose first and last carry the rest of the document.
-    parts = list(fragments)
-    parts[0] = shell[:at] + b"\n" + parts[0]
-    parts[-1] = parts[-1] + b"\n  " + shell[at:]
-    return b",\n".join(parts)
+    out = io.BytesIO()  # getvalue() hands over its buffer: no second copy of the file
+    out.write(shell[:at] + b"\n")
+    out.write(first)
+    for piece in pieces:
+        out.write(b",\n")
+        out.write(piece)
+    out.write(b"\n  " + shell[at:])
+    return out.getvalue()

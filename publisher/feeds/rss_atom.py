@@ -26,7 +26,8 @@ of a single feedgen pass, without rendering a post again for each feed or each b
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import io
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
@@ -261,10 +262,19 @@ def render_head(kind: Kind, head: FeedHead, updated: datetime | None) -> bytes:
     return _serialize(kind, head, updated)
 
 
-def render_document(kind: Kind, shell: bytes, fragments: Sequence[bytes]) -> bytes:
+def render_document(kind: Kind, shell: bytes, fragments: Iterable[bytes]) -> bytes:
     """``shell`` (from :func:`render_head`) with ``fragments`` (from :func:`render_fragments`,
-    in feed order) where feedgen would have put their entries."""
-    if not fragments:
+    in feed order) where feedgen would have put their entries. ``fragments`` may be a
+    generator: it is consumed once, so the items need not all be in memory at once."""
+    pieces = iter(fragments)
+    first = next(pieces, None)
+    if first is None:
         return shell
     prefix, suffix = _split(kind, shell)
-    return b"".join((prefix, *fragments, suffix))
+    out = io.BytesIO()  # getvalue() hands over its buffer: no second copy of the file
+    out.write(prefix)
+    out.write(first)
+    for piece in pieces:
+        out.write(piece)
+    out.write(suffix)
+    return out.getvalue()

@@ -20,7 +20,14 @@ from typing import Any
 
 from publisher.config import Config
 from publisher.errors import Problem
-from publisher.posts.cache import PostCache, content_key, encode_entry, fingerprint
+from publisher.posts.cache import (
+    PostCache,
+    body_of,
+    content_key,
+    detach,
+    encode_entry,
+    fingerprint,
+)
 from publisher.posts.fields import tag_key
 from publisher.posts.model import Author, Post, ReadResult
 from publisher.posts.reader import ReadContext, Record, parse_post, unexpected
@@ -188,12 +195,15 @@ def read_posts(
         progress(len(entries) - len(misses))
     parsed = _parse_all([jobs_in[i] for i in misses], jobs, progress)
     del jobs_in  # the raw bytes are not needed any more
+    stored: list[int] = []  # written to the cache; bodies read back from it when used
     for index, (fresh, encoded) in zip(misses, parsed, strict=True):
         entries[index] = fresh
         if cache is not None and encoded is not None:
-            cache.put_encoded(keys[index], encoded)
-    if cache is not None:
-        cache.commit(keys)
+            stored.append(index)
+            if cache.put_encoded(keys[index], encoded):
+                _detach_bodies(cache, entries, keys, stored)
+    if cache is not None and cache.commit(keys):
+        _detach_bodies(cache, entries, keys, stored)
 
     records: list[tuple[Record, Path, str]] = []
     for entry, (source, file) in zip(entries, sources, strict=True):
@@ -211,6 +221,21 @@ def read_posts(
         files=len(files),
         cache_hits=len(entries) - len(misses),
     )
+
+
+def _detach_bodies(
+    cache: PostCache,
+    entries: list[tuple[Record | None, list[Problem]] | None],
+    keys: list[str],
+    stored: list[int],
+) -> None:
+    """Drop the bodies of the ``stored`` entries from memory (issue 12); empties ``stored``."""
+    store = cache.store()
+    for index in stored:
+        entry = entries[index]
+        if store is not None and entry is not None and entry[0] is not None:
+            detach(entry[0], store, keys[index])
+    stored.clear()
 
 
 #: (raw bytes, post id, file for messages, read context, encode for the cache?)
@@ -422,7 +447,6 @@ def _post(record: Record, source: Path, og_image: Path | None, canonical: dict[s
         is_featured=record["is_featured"],
         is_popular=record["is_popular"],
         draft=record["draft"],
-        body_markdown=record["body_markdown"],
-        body_html=record["body_html"],
+        body=body_of(record),
         frontmatter=record["frontmatter"],
     )

@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin, urlsplit
 
-import cmarkgfm  # type: ignore[import-untyped]
 import lxml.html
 from cmarkgfm.cmark import Options  # type: ignore[import-untyped]
 from lxml import etree
 
+from publisher.posts import cmark as gfm
 from publisher.posts import mdx
 from publisher.posts.fields import FieldProblem, normalize_url
 
@@ -271,9 +271,7 @@ def _skip_braces(text: str, i: int, limit: int) -> int:
 def render(markdown: str) -> str:
     """CommonMark (with GFM tables and strikethrough) to HTML."""
     try:
-        html: str = cmarkgfm.markdown_to_html_with_extensions(
-            markdown, options=_OPTIONS, extensions=_EXTENSIONS
-        )
+        html = gfm.to_html(markdown, _OPTIONS, _EXTENSIONS)  # frees what cmarkgfm leaks
     except UnicodeEncodeError:
         # A lone surrogate cannot cross into C as UTF-8: render it as U+FFFD, as cmark
         # does any invalid byte.

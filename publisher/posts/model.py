@@ -1,9 +1,16 @@
-"""The typed, frozen result of reading posts: no I/O here."""
+"""The typed, frozen result of reading posts: no I/O here.
+
+A post's body (markdown and HTML, most of a post's memory) is a :class:`Body`: either held
+in memory, or a reference into the post cache that is read each time it is used, so a
+build over 10,000 posts does not keep 10,000 bodies resident (issue 12). The reading is
+done by the loader the post cache hands in (``posts/cache.py``), not here.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,13 +25,84 @@ class Author:
     email: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+class Body:
+    """A post's markdown and the HTML rendered from it.
+
+    ``load`` (when given) returns ``(markdown, html)`` and is called on every use instead
+    of holding the text: callers read a body, use it and drop it. ``digest`` identifies
+    the HTML (sha256 of its UTF-8 bytes) without loading it, for cache keys.
+    """
+
+    __slots__ = ("_digest", "_held", "_load")
+
+    def __init__(
+        self,
+        markdown: str = "",
+        html: str = "",
+        *,
+        load: Callable[[], tuple[str, str]] | None = None,
+        digest: bytes | None = None,
+    ) -> None:
+        self._load = load
+        self._held = None if load is not None else (markdown, html)
+        if digest is None:
+            digest = html_digest(self.html)
+        self._digest = digest
+
+    def _text(self) -> tuple[str, str]:
+        if self._held is not None:
+            return self._held
+        assert self._load is not None
+        return self._load()
+
+    @property
+    def markdown(self) -> str:
+        return self._text()[0]
+
+    @property
+    def html(self) -> str:
+        return self._text()[1]
+
+    @property
+    def digest(self) -> bytes:
+        return self._digest
+
+    @property
+    def resident(self) -> bool:
+        """Whether the text is held in memory (False: read from the cache on each use)."""
+        return self._held is not None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Body):
+            return NotImplemented
+        return self._digest == other._digest and self.markdown == other.markdown
+
+    def __hash__(self) -> int:
+        return hash(self._digest)
+
+    def __repr__(self) -> str:
+        return f"Body(digest={self._digest.hex()[:12]}, resident={self.resident})"
+
+    def __reduce__(self) -> tuple[type[Body], tuple[str, str]]:
+        # A worker process gets the text itself: the loader may hold a connection.
+        markdown, html = self._text()
+        return Body, (markdown, html)
+
+
+def html_digest(html: str) -> bytes:
+    return hashlib.sha256(html.encode("utf-8", "surrogatepass")).digest()
+
+
+@dataclass(frozen=True, kw_only=True, init=False)
 class Post:
     """One post, read and cleaned, ready for every later stage.
 
     ``url`` is where the post is read: ``external_url`` for link posts, else ``page_url``,
     the post's own page on the site. ``id`` is the post's folder relative to the posts root: it never changes when the
     title, date, summary or path is edited, so feeds and announcements key on it.
+
+    Construct it with ``body=Body(...)``, or with ``body_markdown=`` and ``body_html=``
+    (held in memory); ``post.body_markdown`` and ``post.body_html`` read the body either way.
     """
 
     id: str
@@ -45,9 +123,52 @@ class Post:
     is_featured: bool
     is_popular: bool
     draft: bool
-    body_markdown: str
-    body_html: str
+    body: Body = field(repr=False)
     frontmatter: Mapping[str, Any] = field(compare=False, hash=False, repr=False)
+
+    def __init__(
+        self,
+        *,
+        id: str,
+        source: Path,
+        url: str,
+        page_url: str,
+        path: str | None,
+        external_url: str | None,
+        title: str,
+        summary: str | None,
+        date: datetime,
+        updated: datetime | None,
+        og_image: Path | None,
+        og_image_url: str | None,
+        categories: tuple[str, ...],
+        tags: tuple[str, ...],
+        authors: tuple[Author, ...],
+        is_featured: bool,
+        is_popular: bool,
+        draft: bool,
+        body: Body | None = None,
+        body_markdown: str | None = None,
+        body_html: str | None = None,
+        frontmatter: Mapping[str, Any] | None = None,
+    ) -> None:
+        if body is None:
+            body = Body(body_markdown or "", body_html or "")
+        elif body_markdown is not None or body_html is not None:
+            raise TypeError("Post takes body= or body_markdown=/body_html=, not both")
+        if frontmatter is None:
+            frontmatter = {}
+        values = locals()
+        for item in fields(Post):
+            object.__setattr__(self, item.name, values[item.name])
+
+    @property
+    def body_markdown(self) -> str:
+        return self.body.markdown
+
+    @property
+    def body_html(self) -> str:
+        return self.body.html
 
     @property
     def is_link_post(self) -> bool:
