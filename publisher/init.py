@@ -162,7 +162,7 @@ def _site_title(site: Path) -> str | None:
         path = site / name
         if path.is_file():
             try:
-                value = siteconfig.load(path, name).get(key)
+                value = siteconfig.load(path, name, site).get(key)
             except siteconfig.SiteConfigError:
                 continue
             if isinstance(value, str) and value.strip():
@@ -171,7 +171,7 @@ def _site_title(site: Path) -> str | None:
         path = site / name
         if path.is_file():
             try:
-                value = siteconfig.js_string(siteconfig.read_text(path, name), "title")
+                value = siteconfig.js_string(siteconfig.read_text(path, name, site), "title")
             except siteconfig.SiteConfigError:
                 continue
             if value:

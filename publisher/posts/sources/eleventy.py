@@ -40,14 +40,14 @@ class EleventySource(Source):
     markers = CONFIG_NAMES
     extensions = (".md", ".markdown")
 
-    def configure(self, site: Path, folder: Path | None) -> Setup:
+    def read_config(self, site: Path, folder: Path | None) -> Setup:
         problems: list[str] = []
         notes: list[str] = []
         path = next((site / n for n in CONFIG_NAMES if (site / n).is_file()), None)
         text = ""
         if path is not None:
             try:
-                text = siteconfig.strip_js_comments(siteconfig.read_text(path, path.name))
+                text = siteconfig.strip_js_comments(siteconfig.read_text(path, path.name, site))
             except siteconfig.SiteConfigError as exc:
                 problems.append(str(exc))
         input_dir = site / (siteconfig.js_string(text, "input") or ".")
@@ -66,7 +66,7 @@ class EleventySource(Source):
             data_file = folder / name
             if data_file.is_file():
                 try:
-                    data = siteconfig.load(data_file, f"{base}/{name}")
+                    data = siteconfig.load(data_file, f"{base}/{name}", site)
                 except siteconfig.SiteConfigError as exc:
                     problems.append(str(exc))
                     continue

@@ -61,7 +61,7 @@ class HugoSource(Source):
     markers = (*CONFIG_NAMES, *(f"config/_default/{n}" for n in CONFIG_NAMES))
     extensions = (".md", ".markdown", ".mdown", ".html")
 
-    def configure(self, site: Path, folder: Path | None) -> Setup:
+    def read_config(self, site: Path, folder: Path | None) -> Setup:
         problems: list[str] = []
         notes: list[str] = []
         data: dict[str, Any] = {}
@@ -69,7 +69,7 @@ class HugoSource(Source):
             path = site / name
             if path.is_file():
                 try:
-                    data = {**siteconfig.load(path, name), **data}
+                    data = {**siteconfig.load(path, name, site), **data}
                 except siteconfig.SiteConfigError as exc:
                     problems.append(str(exc))
         config = lower_keys(data)

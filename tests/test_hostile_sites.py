@@ -1,0 +1,176 @@
+"""A generator's own config files come with the site's repository, from anyone.
+
+A pull request can change hugo.toml, mkdocs.yml, docusaurus.config.js, .eleventy.js or
+link ``_posts`` elsewhere. None of that may make ``publish init``, ``check`` or the preview
+read files outside the site (the runner's home, another checkout), and none of it may end
+in a traceback: each is one config-error line (exit 2).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+from publisher.errors import ConfigError
+from publisher.init import init_site
+
+POST = "---\ntitle: Fine\ndate: 2024-01-02\nauthors: [evil]\n---\nok\n"
+
+
+def outside(tmp_path: Path) -> Path:
+    """Files beside the site that hold a secret: a blog, an authors table, a Hugo config."""
+    out = tmp_path / "outside"
+    (out / "blog" / "posts").mkdir(parents=True)
+    (out / "blog" / "posts" / "2024-01-05-secret.md").write_text(
+        "---\ndate: 2024-01-05\n---\n# SECRETPOST\n\nSECRETBODY\n"
+    )
+    (out / "blog" / ".authors.yml").write_text("authors:\n  evil:\n    name: SECRETAUTHOR\n")
+    (out / "blog" / "authors.yml").write_text("evil:\n  name: SECRETAUTHOR\n")
+    (out / "secret.toml").write_text('baseURL = "https://secret.example/"\ntitle = "SECRET"\n')
+    return out
+
+
+# (generator, files written in the site, links made in the site (name -> target below tmp),
+#  words the one problem line must hold)
+CASES = [
+    pytest.param(
+        "mkdocs",
+        {"mkdocs.yml": "site_url: https://x.example/\ndocs_dir: ../outside\nplugins:\n  - blog\n"},
+        {},
+        "puts the posts in",
+        id="mkdocs-docs_dir",
+    ),
+    pytest.param(
+        "mkdocs",
+        {
+            "mkdocs.yml": "site_url: https://x.example/\nplugins:\n  - blog:\n"
+            "      authors_file: ../../outside/blog/.authors.yml\n",
+            "docs/blog/posts/2024-01-02-a.md": POST,
+        },
+        {},
+        ".authors.yml: leads outside the site folder",
+        id="mkdocs-authors_file",
+    ),
+    pytest.param(
+        "hugo",
+        {"content/posts/a.md": POST},
+        {"hugo.toml": "outside/secret.toml"},
+        "hugo.toml: leads outside the site folder",
+        id="hugo-linked-config",
+    ),
+    pytest.param(
+        "hugo",
+        {"hugo.toml": 'baseURL = "https://x.example/"\ncontentDir = "../outside/blog"\n'},
+        {},
+        "puts the posts in",
+        id="hugo-contentDir",
+    ),
+    pytest.param(
+        "docusaurus",
+        {
+            "docusaurus.config.js": "module.exports = { url: 'https://x.example', presets: "
+            "[['classic', { blog: { path: '../outside/blog' } }]] };\n"
+        },
+        {},
+        "puts the posts in",
+        id="docusaurus-blog-path",
+    ),
+    pytest.param(
+        "docusaurus",
+        {"docusaurus.config.js": "module.exports = { url: 'https://x.example' };\n"},
+        {"blog": "outside/blog"},
+        "puts the posts in",
+        id="docusaurus-linked-blog",
+    ),
+    pytest.param(
+        "eleventy",
+        {
+            ".eleventy.js": "module.exports = function (c) { return { dir: "
+            "{ input: '../outside/blog' } } };\n"
+        },
+        {},
+        "puts the posts in",
+        id="eleventy-input",
+    ),
+    pytest.param(
+        "jekyll",
+        {"_config.yml": "url: https://x.example\n", "Gemfile": ""},
+        {"_posts": "outside/blog/posts"},
+        "puts the posts in",
+        id="jekyll-linked-_posts",
+    ),
+]
+
+
+def make_site(tmp_path: Path, files: dict[str, str], links: dict[str, str]) -> Path:
+    outside(tmp_path)
+    site = tmp_path / "site"
+    for name, text in files.items():
+        path = site / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    for name, target in links.items():
+        path = site / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(tmp_path / target, path)
+    site.mkdir(exist_ok=True)
+    return site
+
+
+@pytest.mark.parametrize(("generator", "files", "links", "words"), CASES)
+def test_init_refuses_a_site_that_reaches_outside(
+    tmp_path: Path, generator: str, files: dict[str, str], links: dict[str, str], words: str
+) -> None:
+    site = make_site(tmp_path, files, links)
+    with pytest.raises(ConfigError) as caught:
+        init_site(site, site_url="https://x.example")
+    text = "\n".join(caught.value.problems)
+    assert words in text
+    assert "outside the site folder" in text
+    assert "SECRET" not in text
+    assert not (site / "config.yaml").exists()
+
+
+@pytest.mark.parametrize(("generator", "files", "links", "words"), CASES)
+def test_check_and_preview_refuse_it_in_one_line(
+    tmp_path: Path, generator: str, files: dict[str, str], links: dict[str, str], words: str
+) -> None:
+    site = make_site(tmp_path, files, links)
+    (site / "config.yaml").write_text(
+        "site:\n  title: T\n  url: https://x.example\n"
+        f"posts:\n  generator: {generator}\noutput:\n  folder: out\nstate:\n  folder: state\n"
+    )
+    for args in (("check",), ("preview", "--dry-run")):
+        run = subprocess.run(
+            [sys.executable, "-m", "publisher", *args],
+            cwd=site,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)},
+        )
+        shown = run.stdout + run.stderr
+        assert run.returncode == 2, shown
+        assert "Traceback" not in shown
+        assert "SECRET" not in shown
+        assert [line for line in shown.splitlines() if words in line], shown
+    written = [p for p in site.rglob("*") if p.is_file() and not p.is_symlink()]
+    assert not [p for p in written if b"SECRET" in p.read_bytes()]
+
+
+def test_a_posts_folder_named_in_config_yaml_is_the_owners_choice(tmp_path: Path) -> None:
+    """Only folders taken from the generator's files are held inside the site."""
+    from publisher.posts.sources import get
+
+    out = outside(tmp_path)
+    site = tmp_path / "site"
+    (site / "docs").mkdir(parents=True)
+    (site / "mkdocs.yml").write_text("site_url: https://x.example/\nplugins:\n  - blog\n")
+    setup = get("mkdocs").configure(site, out / "blog" / "posts")
+    assert setup.problems == ()
+    assert setup.folder == out / "blog" / "posts"
