@@ -174,3 +174,42 @@ def test_a_posts_folder_named_in_config_yaml_is_the_owners_choice(tmp_path: Path
     setup = get("mkdocs").configure(site, out / "blog" / "posts")
     assert setup.problems == ()
     assert setup.folder == out / "blog" / "posts"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes need a POSIX system")
+@pytest.mark.parametrize("name", ["fifo.md", "page.html", "bundle/index.md"])
+def test_a_named_pipe_among_the_posts_is_one_error_not_a_hang(tmp_path: Path, name: str) -> None:
+    """open() on a pipe waits for a writer forever: the PR gate would hang until killed."""
+    site = tmp_path / "site"
+    (site / "content" / "posts").mkdir(parents=True)
+    (site / "hugo.toml").write_text('baseURL = "https://x.example/"\n')
+    (site / "content" / "posts" / "good.md").write_text(
+        "+++\ntitle = 'Good'\ndate = 2024-01-02\n+++\nok\n"
+    )
+    pipe = site / "content" / "posts" / name
+    pipe.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(pipe)
+    (site / "config.yaml").write_text(
+        "site:\n  title: T\n  url: https://x.example\n"
+        "posts:\n  generator: hugo\noutput:\n  folder: out\nstate:\n  folder: state\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "publisher", "check"],
+        cwd=site,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)},
+    )
+    shown = run.stdout + run.stderr
+    assert run.returncode == 3, shown
+    assert "Traceback" not in shown
+    assert f"{name}: is not a regular file" in shown
+    assert "1 published" in shown
+
+
+def test_a_config_file_that_is_not_a_regular_file_is_one_line(tmp_path: Path) -> None:
+    from publisher.posts.sources import siteconfig
+
+    with pytest.raises(siteconfig.SiteConfigError, match="is not a regular file"):
+        siteconfig.load(Path("/dev/null"), "hugo.toml", Path("/dev"))

@@ -20,6 +20,7 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
+from publisher.posts.files import read_regular
 from publisher.posts.sources import siteconfig, slugs
 from publisher.posts.sources.base import (
     Resolved,
@@ -269,5 +270,8 @@ def _image(out: dict[str, Any], value: str) -> None:
 
 
 def _has_frontmatter(path: Path) -> bool:
-    with path.open("rb") as handle:
-        return handle.read(3) in (b"---", b"+++")
+    try:
+        start = read_regular(path, 2)
+    except OSError:
+        return True  # the reader reports why it cannot be read
+    return start is None or start[:3] in (b"---", b"+++")

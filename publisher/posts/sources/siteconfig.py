@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from publisher.posts.files import read_regular
+
 #: A generator config file larger than this is not a config file.
 CONFIG_BYTES = 1024 * 1024
 
@@ -54,12 +56,16 @@ def read_text(path: Path, shown: str, site: Path) -> str:
             "keep the generator's files inside the site"
         )
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(CONFIG_BYTES + 1)
+        raw = read_regular(path, CONFIG_BYTES)
     except OSError as exc:
         raise SiteConfigError(
             f"{shown}: cannot be read ({exc.strerror}); check its permissions"
         ) from None
+    if raw is None:
+        raise SiteConfigError(
+            f"{shown}: is not a regular file (a named pipe, device or socket); not read; "
+            "replace it with the config file"
+        )
     if len(raw) > CONFIG_BYTES:
         raise SiteConfigError(
             f"{shown}: is over {CONFIG_BYTES // 1024} KB, too big for a config file; "
