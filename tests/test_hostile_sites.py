@@ -213,3 +213,50 @@ def test_a_config_file_that_is_not_a_regular_file_is_one_line(tmp_path: Path) ->
 
     with pytest.raises(siteconfig.SiteConfigError, match="is not a regular file"):
         siteconfig.load(Path("/dev/null"), "hugo.toml", Path("/dev"))
+
+
+TOML_JSON_FRONTMATTER = [
+    pytest.param(
+        b"+++\ntitle = 'T'\ndate = 2024-01-02\nx = " + b"9" * 5000 + b"\n+++\nb\n",
+        "number too long",
+        id="toml-5000-digit-int",
+    ),
+    pytest.param(
+        b'{"title": "T", "date": "2024-01-02", "x": ' + b"9" * 5000 + b"}\nb\n",
+        "number too long",
+        id="json-5000-digit-int",
+    ),
+    pytest.param(
+        b'{"x": ' + b"[\n" * 60000 + b"]\n" * 60000 + b"}\n",
+        "nested too deeply",
+        id="json-deep-over-lines",
+    ),
+    pytest.param(
+        b"+++\nx = " + b"[" * 50000 + b"]" * 50000 + b"\n+++\n",
+        "characters long",
+        id="toml-deep-one-line",
+    ),
+    pytest.param(b"+++\ntitle = nan\ndate = inf\n+++\nb\n", "date", id="toml-nan-inf"),
+    pytest.param(b'{"title": NaN, "date": Infinity}\nb\n', "date", id="json-nan-infinity"),
+]
+
+
+@pytest.mark.parametrize(("raw", "words"), TOML_JSON_FRONTMATTER)
+def test_hostile_toml_and_json_frontmatter_is_one_clear_problem(raw: bytes, words: str) -> None:
+    """Python refuses int('9' * 5000); that ValueError was the reader's 'bug in publisher'."""
+    from publisher.posts.reader import ReadContext, parse_post
+    from publisher.posts.sources.base import SourceRules
+
+    ctx = ReadContext(
+        site_url="https://x.example",
+        timezone="UTC",
+        summary_keys=("ogSummary",),
+        default_path="/{id}/",
+        default_author=None,
+        rules=SourceRules(generator="hugo"),
+    )
+    record, problems = parse_post(raw, "a", "content/posts/a.md", ctx)
+    assert record is None
+    assert len(problems) == 1, problems
+    assert words in str(problems[0])
+    assert "bug in publisher" not in str(problems[0])
