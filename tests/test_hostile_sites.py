@@ -9,6 +9,7 @@ in a traceback: each is one config-error line (exit 2).
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -260,3 +261,81 @@ def test_hostile_toml_and_json_frontmatter_is_one_clear_problem(raw: bytes, word
     assert len(problems) == 1, problems
     assert words in str(problems[0])
     assert "bug in publisher" not in str(problems[0])
+
+
+# A pull request can commit a symbolic link where config.yaml names a folder. The posts
+# would then be read from elsewhere on the runner, and the output written elsewhere.
+PLANTED = [
+    pytest.param({"posts": "victim"}, "posts.folder", id="posts-folder"),
+    pytest.param({"public": "victim"}, "output.folder", id="output-folder"),
+    pytest.param({"state": "victim"}, "state.folder", id="state-folder"),
+]
+
+
+def planted_site(tmp_path: Path, links: dict[str, str]) -> Path:
+    victim = tmp_path / "victim"
+    (victim / "x").mkdir(parents=True)
+    (victim / "x" / "index.md").write_text("---\ntitle: SECRET\ndate: 2024-01-02\n---\nSECRET\n")
+    site = tmp_path / "site"
+    (site / "posts" / "2024-01-01-a").mkdir(parents=True)
+    (site / "posts" / "2024-01-01-a" / "index.md").write_text(
+        "---\ntitle: A\ndate: 2024-01-02\n---\nx\n"
+    )
+    (site / "config.yaml").write_text(
+        "site:\n  title: T\n  url: https://x.example\nposts:\n  folder: posts\n"
+        "output:\n  folder: public\nstate:\n  folder: state\n"
+    )
+    for name, target in links.items():
+        link = site / name
+        if link.is_dir():
+            shutil.rmtree(link)
+        link.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(tmp_path / target, link)
+    return site
+
+
+def publish(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "publisher", *args],
+        cwd=site,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)},
+    )
+
+
+@pytest.mark.parametrize(("links", "key"), PLANTED)
+def test_a_planted_link_for_a_configured_folder_is_a_config_error(
+    tmp_path: Path, links: dict[str, str], key: str
+) -> None:
+    site = planted_site(tmp_path, links)
+    for args in (("check",), ("preview", "--dry-run"), ("build",)):
+        run = publish(site, *args)
+        shown = run.stdout + run.stderr
+        assert run.returncode == 2, shown
+        assert f"{key}: " in shown and "symbolic link" in shown, shown
+        assert "SECRET" not in shown and "Traceback" not in shown
+    assert sorted(p.name for p in (tmp_path / "victim").rglob("*")) == ["index.md", "x"]
+
+
+def test_a_path_with_dots_in_config_yaml_is_the_owners_choice(tmp_path: Path) -> None:
+    site = planted_site(tmp_path, {})
+    (site / "config.yaml").write_text(
+        "site:\n  title: T\n  url: https://x.example\nposts:\n  folder: ../victim\n"
+        "output:\n  folder: public\nstate:\n  folder: state\n"
+    )
+    run = publish(site, "check")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "1 published" in run.stdout + run.stderr
+
+
+def test_a_planted_preview_link_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    """The build's writer keeps writes inside public/; the preview writes inside
+    public/preview/, so that folder itself must not be a link leading out."""
+    site = planted_site(tmp_path, {"public/preview": "victim"})
+    run = publish(site, "preview", "--dry-run")
+    shown = run.stdout + run.stderr
+    assert run.returncode != 0 and "Traceback" not in shown, shown
+    assert "refusing to write the preview" in shown
+    assert sorted(p.name for p in (tmp_path / "victim").rglob("*")) == ["index.md", "x"]
