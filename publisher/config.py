@@ -266,6 +266,13 @@ def _check_template(template: str, root: Path, where: str, problems: list[str]) 
     if not path.is_absolute():
         path = root / path
     problem = template_problem(path, template)
+    if _planted_link(root, path):
+        # A pull request could link the template to a file of the runner's (~/.netrc)
+        # and have its text announced in public.
+        problem = (
+            f"'{template[:80]}' is a symbolic link (or inside one) leading outside the "
+            "folder of config.yaml; not read; replace the link with the template itself"
+        )
     if problem is not None:
         problems.append(f"{where}: {problem}")
     return str(path)
@@ -383,6 +390,13 @@ def parse_config(data: Any, source: Path) -> Config:
     )
 
 
+def _planted_link(root: Path, path: Path) -> bool:
+    """``path`` is written inside ``root`` but a symbolic link on the way leads out of it."""
+    return Path(os.path.normpath(path)).is_relative_to(root) and not (
+        path.resolve().is_relative_to(root.resolve())
+    )
+
+
 def _folder(section: _Reader, key: str, root: Path, default: str) -> Path:
     """``root / <key>``, resolved. A symbolic link inside the site's folder that leads out
     of it is refused: the repository may come from a pull request, which must not point
@@ -390,9 +404,7 @@ def _folder(section: _Reader, key: str, root: Path, default: str) -> Path:
     config.yaml is the owner's choice and is kept."""
     written = section.text(key, default)
     resolved = (root / written).resolve()
-    if Path(os.path.normpath(root / written)).is_relative_to(root) and not (
-        resolved.is_relative_to(root.resolve())
-    ):
+    if _planted_link(root, root / written):
         section.error(
             key,
             f"'{written[:80]}' is a symbolic link (or inside one) leading outside the folder "

@@ -339,3 +339,37 @@ def test_a_planted_preview_link_is_refused_before_anything_is_written(tmp_path: 
     assert run.returncode != 0 and "Traceback" not in shown, shown
     assert "refusing to write the preview" in shown
     assert sorted(p.name for p in (tmp_path / "victim").rglob("*")) == ["index.md", "x"]
+
+
+@pytest.mark.parametrize(
+    ("config", "link", "key"),
+    [
+        pytest.param(
+            "announce:\n  targets:\n    - kind: outbox\n      name: o\n      path: o.jsonl\n"
+            "      backfill: 3\n      template: t/message.j2\n",
+            "t/message.j2",
+            "announce.targets[0].template",
+            id="announcement-template",
+        ),
+        pytest.param(
+            "cards:\n  logo: brand/logo.png\n", "brand/logo.png", "cards.logo", id="card-logo"
+        ),
+    ],
+)
+def test_a_linked_template_or_logo_leading_outside_is_a_config_error(
+    tmp_path: Path, config: str, link: str, key: str
+) -> None:
+    """The linked file's text would be announced in public, or its picture on every card."""
+    site = planted_site(tmp_path, {})
+    secret = tmp_path / "victim" / "secret.j2"
+    secret.write_text("SECRET {{ title }}\n")
+    (site / link).parent.mkdir(parents=True)
+    os.symlink(secret, site / link)
+    with (site / "config.yaml").open("a") as handle:
+        handle.write(config)
+    for args in (("check",), ("announce", "--dry-run", "-v")):
+        run = publish(site, *args)
+        shown = run.stdout + run.stderr
+        assert run.returncode == 2, shown
+        assert f"{key}: " in shown and "symbolic link" in shown, shown
+        assert "SECRET" not in shown
