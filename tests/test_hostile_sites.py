@@ -373,3 +373,16 @@ def test_a_linked_template_or_logo_leading_outside_is_a_config_error(
         assert run.returncode == 2, shown
         assert f"{key}: " in shown and "symbolic link" in shown, shown
         assert "SECRET" not in shown
+
+
+def test_init_does_not_follow_a_dangling_config_link(tmp_path: Path) -> None:
+    """open('x') refuses a dangling link (good), which was a FileExistsError traceback."""
+    site = tmp_path / "site"
+    (site / "content" / "posts").mkdir(parents=True)
+    (site / "hugo.toml").write_text('baseURL = "https://x.example/"\n')
+    (site / "config.yaml").symlink_to(tmp_path / "elsewhere.yaml")
+    run = publish(site, "init")
+    shown = run.stdout + run.stderr
+    assert run.returncode == 2 and "Traceback" not in shown, shown
+    assert "config.yaml: already exists" in shown
+    assert not (tmp_path / "elsewhere.yaml").exists()
