@@ -12,6 +12,9 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,6 +22,9 @@ import pytest
 from conftest import REPO
 from publisher.errors import ConfigError
 from publisher.init import init_site
+from publisher.posts.sources import get
+from publisher.posts.sources.base import _without_mdx_comments as without_mdx_comments
+from publisher.posts.sources.eleventy import _render as eleventy_render
 
 POST = "---\ntitle: Fine\ndate: 2024-01-02\nauthors: [evil]\n---\nok\n"
 
@@ -166,8 +172,6 @@ def test_check_and_preview_refuse_it_in_one_line(
 
 def test_a_posts_folder_named_in_config_yaml_is_the_owners_choice(tmp_path: Path) -> None:
     """Only folders taken from the generator's files are held inside the site."""
-    from publisher.posts.sources import get
-
     out = outside(tmp_path)
     site = tmp_path / "site"
     (site / "docs").mkdir(parents=True)
@@ -386,3 +390,44 @@ def test_init_does_not_follow_a_dangling_config_link(tmp_path: Path) -> None:
     assert run.returncode == 2 and "Traceback" not in shown, shown
     assert "config.yaml: already exists" in shown
     assert not (tmp_path / "elsewhere.yaml").exists()
+
+
+def _growth(work: Callable[[int], object]) -> list[float]:
+    """Seconds for ``work`` at 1x, 2x, 4x and 8x (best of three, to damp a busy machine)."""
+    times = []
+    for scale in (1, 2, 4, 8):
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            work(scale)
+            best = min(best, time.perf_counter() - start)
+        times.append(best)
+    return times
+
+
+def _docusaurus(text: str) -> object:
+    site = Path(tempfile.mkdtemp())
+    (site / "docusaurus.config.js").write_text(text)
+    try:
+        return get("docusaurus").configure(site, None)
+    finally:
+        shutil.rmtree(site)
+
+
+# Each was quadratic or worse: 160 KB of newlines in docusaurus.config.js took 32 s (the
+# trailingSlash regex ran \s* over every blank line from every line start); an Eleventy
+# permalink '{{' and 8,000 spaces took over 100 s; unclosed '{/*' MDX comments grew with
+# the square of their length (about 0.5 s a post, as the excerpt reads 20,000 characters).
+SLOW_BEFORE = {
+    "docusaurus-newlines": lambda n: _docusaurus("\n" * 20_000 * n),
+    "eleventy-permalink-spaces": lambda n: eleventy_render("{{" + " " * 10_000 * n, {}),
+    "mdx-unclosed-comments": lambda n: without_mdx_comments("{/*" * 5_000 * n),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SLOW_BEFORE))
+def test_generator_passes_grow_linearly(name: str) -> None:
+    times = _growth(SLOW_BEFORE[name])
+    # Linear: 8x the input costs about 8x; quadratic would be 64x. Generous slack, and a
+    # floor so that timer noise on tiny times cannot fail it.
+    assert times[3] <= max(times[0], 0.002) * 24, times

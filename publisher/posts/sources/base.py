@@ -199,10 +199,24 @@ def lower_keys(meta: Mapping[str, Any]) -> dict[str, Any]:
 _EXCERPT_SCAN = 20_000
 _FENCE = re.compile(r"(?m)^ {0,3}(```|~~~)")
 _HTML = re.compile(r"<[^<>\n]*>")
-_MDX_COMMENT = re.compile(r"\{/\*.*?\*/\}", re.S)
 _IMAGE = re.compile(r"!\[[^\[\]\n]*\]\([^()\n]*\)")
 _LINK = re.compile(r"\[([^\[\]\n]*)\]\([^()\n]*\)")
 _SHORTCODE = re.compile(r"\{\{[<%][^{}\n]*[>%]\}\}")
+
+
+def _without_mdx_comments(text: str) -> str:
+    """``text`` without ``{/* ... */}``. A scan, not a lazy regex: a regex tries every
+    unclosed ``{/*`` to the end of the text, quadratic in a post full of them."""
+    out: list[str] = []
+    at = 0
+    while (start := text.find("{/*", at)) != -1:
+        end = text.find("*/}", start + 3)
+        if end == -1:
+            break
+        out.append(text[at:start])
+        at = end + 3
+    out.append(text[at:])
+    return "".join(out)
 
 
 def excerpt(body: str, markers: tuple[str, ...] = (), words: int = 0) -> str | None:
@@ -223,7 +237,7 @@ def excerpt(body: str, markers: tuple[str, ...] = (), words: int = 0) -> str | N
             cut = index
     if cut is not None:
         text = text[:cut]
-    text = _MDX_COMMENT.sub("", text)
+    text = _without_mdx_comments(text)
     text = _SHORTCODE.sub("", text)
     text = _IMAGE.sub("", text)
     text = _LINK.sub(r"\1", text)

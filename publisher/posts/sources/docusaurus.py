@@ -73,7 +73,11 @@ class DocusaurusSource(Source):
                 "routeBasePath is computed in the config; 'blog' assumed (set posts.url if not)"
             )
         blog_path = siteconfig.js_string(blog_text, "path") or "blog"
-        trailing = re.search(r"(?m)^\s*trailingSlash\s*:\s*(true|false)\s*,?\s*$", text)
+        # [ \t], not \s: from every line start, \s* would run over all the blank lines
+        # after it, quadratic in a config of newlines.
+        trailing = re.search(
+            r"(?m)^[ \t]*trailingSlash[ \t]*:[ \t]*(true|false)[ \t]*,?[ \t]*$", text
+        )
         if trailing is None and siteconfig.js_mentions(text, "trailingSlash"):
             notes.append(
                 "trailingSlash is computed in the config; URLs without a trailing '/' assumed "

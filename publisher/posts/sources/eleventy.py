@@ -31,7 +31,9 @@ CONFIG_NAMES = (
     "eleventy.config.ts",
 )
 _DATED = re.compile(r"^(\d{4}-\d{2}-\d{2})-(.+)$")
-_EXPR = re.compile(r"\{\{-?\s*([^{}]*?)\s*-?\}\}")
+# One greedy class between the braces (trimmed in ``_render``): optional '-' and spaces
+# around a lazy middle backtracked cubically on '{{' and a long run of spaces.
+_EXPR = re.compile(r"\{\{([^{}]*)\}\}")
 
 
 class EleventySource(Source):
@@ -174,7 +176,9 @@ def _render(pattern: str, values: dict[str, str]) -> str | None:
 
     def one(match: re.Match[str]) -> str:
         nonlocal failed
-        expr = " ".join(match.group(1).split())
+        inner = match.group(1).strip()
+        inner = inner.removeprefix("-").removesuffix("-")
+        expr = " ".join(inner.split())
         if expr in values:
             return values[expr]
         failed = True
