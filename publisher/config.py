@@ -266,6 +266,13 @@ def _check_template(template: str, root: Path, where: str, problems: list[str]) 
     if not path.is_absolute():
         path = root / path
     problem = template_problem(path, template)
+    if _planted_link(root, path):
+        # A pull request could link the template to a file of the runner's (~/.netrc)
+        # and have its text announced in public.
+        problem = (
+            f"'{template[:80]}' is a symbolic link (or inside one) leading outside the "
+            "folder of config.yaml; not read; replace the link with the template itself"
+        )
     if problem is not None:
         problems.append(f"{where}: {problem}")
     return str(path)
@@ -315,10 +322,10 @@ def parse_config(data: Any, source: Path) -> Config:
     posts.finish()
 
     output = top.section("output")
-    output_folder = (root / output.text("folder", "public")).resolve()
+    output_folder = _folder(output, "folder", root, "public")
     output.finish()
     state = top.section("state")
-    state_folder = (root / state.text("folder", ".publisher")).resolve()
+    state_folder = _folder(state, "folder", root, ".publisher")
     ledger = state.text("ledger") or None
     if ledger is not None and not ledger.startswith(("postgresql://", "postgres://")):
         state.error(
@@ -383,6 +390,29 @@ def parse_config(data: Any, source: Path) -> Config:
     )
 
 
+def _planted_link(root: Path, path: Path) -> bool:
+    """``path`` is written inside ``root`` but a symbolic link on the way leads out of it."""
+    return Path(os.path.normpath(path)).is_relative_to(root) and not (
+        path.resolve().is_relative_to(root.resolve())
+    )
+
+
+def _folder(section: _Reader, key: str, root: Path, default: str) -> Path:
+    """``root / <key>``, resolved. A symbolic link inside the site's folder that leads out
+    of it is refused: the repository may come from a pull request, which must not point
+    the posts, the output or the state at files elsewhere. A path written with '..' in
+    config.yaml is the owner's choice and is kept."""
+    written = section.text(key, default)
+    resolved = (root / written).resolve()
+    if _planted_link(root, root / written):
+        section.error(
+            key,
+            f"'{written[:80]}' is a symbolic link (or inside one) leading outside the folder "
+            "of config.yaml; not used; replace the link with the folder itself",
+        )
+    return resolved
+
+
 def _read_posts(posts: _Reader, root: Path) -> PostsConfig:
     """The posts section; for a generator, its own config files are read here too."""
     from publisher.posts import sources
@@ -413,16 +443,16 @@ def _read_posts(posts: _Reader, root: Path) -> PostsConfig:
     folder_raw = posts.raw("folder")
     glob = posts.text("glob", "*/index.md")
     summary_keys = posts.strings("summary_keys", ("ogSummary", "description"))
-    site = (root / posts.text("site", ".")).resolve()
+    site = _folder(posts, "site", root, ".")
     if generator == "generic":
         return PostsConfig(
-            folder=(root / posts.text("folder", "posts")).resolve(),
+            folder=_folder(posts, "folder", root, "posts"),
             glob=glob,
             summary_keys=summary_keys,
             default_path=default_path,
             rules=sources.SourceRules(url=url) if url else None,
         )
-    folder = (root / posts.text("folder")).resolve() if folder_raw is not None else None
+    folder = _folder(posts, "folder", root, "") if folder_raw is not None else None
     if not site.is_dir():
         posts.error("site", f"'{site}' is not a folder; point it at the folder of the site")
         return PostsConfig(

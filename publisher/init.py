@@ -80,7 +80,7 @@ def init_site(root: Path, *, site_url: str | None = None, write: bool = True) ->
     """Detect the site under ``root``, write ``root/config.yaml``, and report what was found."""
     root = root.resolve()
     config_file = root / CONFIG_NAME
-    if config_file.exists():
+    if config_file.exists() or config_file.is_symlink():  # a dangling link counts too
         raise ConfigError(
             [
                 f"{CONFIG_NAME}: already exists; not overwritten. Edit it, or move it away and run again"
@@ -144,8 +144,13 @@ def init_site(root: Path, *, site_url: str | None = None, write: bool = True) ->
         text=text,
     )
     if write:
-        with config_file.open("x", encoding="utf-8") as handle:  # "x": never overwrite
-            handle.write(text)
+        try:
+            with config_file.open("x", encoding="utf-8") as handle:  # "x": never overwrite
+                handle.write(text)
+        except OSError as exc:  # appeared meanwhile, or a read-only checkout
+            raise ConfigError(
+                [f"{CONFIG_NAME}: cannot be written ({exc.strerror}); nothing was changed"]
+            ) from None
     return report
 
 
@@ -162,7 +167,7 @@ def _site_title(site: Path) -> str | None:
         path = site / name
         if path.is_file():
             try:
-                value = siteconfig.load(path, name).get(key)
+                value = siteconfig.load(path, name, site).get(key)
             except siteconfig.SiteConfigError:
                 continue
             if isinstance(value, str) and value.strip():
@@ -171,7 +176,7 @@ def _site_title(site: Path) -> str | None:
         path = site / name
         if path.is_file():
             try:
-                value = siteconfig.js_string(siteconfig.read_text(path, name), "title")
+                value = siteconfig.js_string(siteconfig.read_text(path, name, site), "title")
             except siteconfig.SiteConfigError:
                 continue
             if value:

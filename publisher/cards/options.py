@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -285,7 +286,16 @@ def parse_card_options(
                 continue
             path = (base / value.strip()).resolve()
             wanted_dir = name == "layouts_folder"
-            if (wanted_dir and not path.is_dir()) or (not wanted_dir and not path.is_file()):
+            written = Path(os.path.normpath(base / value.strip()))
+            if written.is_relative_to(base) and not path.is_relative_to(base.resolve()):
+                # A link planted by a pull request must not put a file of the runner's
+                # (a private picture, say) on every card.
+                bad(
+                    name,
+                    f"'{value}' is a symbolic link (or inside one) leading outside the folder "
+                    "of config.yaml; replace the link with the file itself",
+                )
+            elif (wanted_dir and not path.is_dir()) or (not wanted_dir and not path.is_file()):
                 kind = "folder" if wanted_dir else "file"
                 bad(name, f"{kind} '{value}' does not exist; give a path relative to config.yaml")
             else:

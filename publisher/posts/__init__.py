@@ -29,6 +29,7 @@ from publisher.posts.cache import (
     fingerprint,
 )
 from publisher.posts.fields import tag_key
+from publisher.posts.files import read_regular
 from publisher.posts.model import Author, Post, ReadResult
 from publisher.posts.reader import ReadContext, Record, parse_post, unexpected
 from publisher.posts.sources import get as get_source
@@ -121,12 +122,6 @@ def _refuse(path: Path, file: str, folder: Path) -> Problem | None:
     return None
 
 
-def _read_bounded(path: Path, limit: int) -> bytes:
-    """The file's bytes, but no more than ``limit`` + 1: enough to tell it is too big."""
-    with path.open("rb") as handle:
-        return handle.read(limit + 1)
-
-
 def find_post_files(config: Config) -> list[Path]:
     """The post files: by ``posts.glob`` for the generic layout, else as the generator finds them."""
     folder = config.posts.folder
@@ -169,7 +164,17 @@ def read_posts(
             if refused is not None:
                 problems.append(refused)
                 continue
-            raw = _read_bounded(path, ctx.limits.post_bytes)
+            raw = read_regular(path, ctx.limits.post_bytes)
+            if raw is None:
+                problems.append(
+                    Problem(
+                        file=file,
+                        field=None,
+                        message="is not a regular file (a named pipe, device or socket); not read",
+                        fix="replace it with the post's markdown file",
+                    )
+                )
+                continue
         except OSError as exc:
             problems.append(
                 Problem(

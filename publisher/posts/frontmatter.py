@@ -8,6 +8,7 @@ used when PyYAML has it.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -346,6 +347,8 @@ def parse_toml(
         ) from None
     except RecursionError:
         raise _too_deep(file, first_line) from None
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise _unreadable_number(exc, file, first_line) from None
     _check_values(data, file, first_line, limits)
     plain: dict[str, Any] = _plain(data)
     return plain
@@ -387,6 +390,8 @@ def parse_json(
         ) from None
     except RecursionError:
         raise _too_deep(file, first_line) from None
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise _unreadable_number(exc, file, first_line) from None
     if not isinstance(data, dict):
         raise PostError(
             Problem(
@@ -427,6 +432,20 @@ def _check_values(data: Any, file: str, first_line: int, limits: Limits) -> None
                 line=first_line,
             )
         )
+
+
+def _unreadable_number(exc: ValueError, file: str, first_line: int) -> PostError:
+    digits = re.search(r"has (\d+) digits", str(exc))
+    return PostError(
+        Problem(
+            file=file,
+            field="frontmatter",
+            message="holds a number too long to read"
+            + (f" ({digits.group(1)} digits; at most 4,300 are read)" if digits else ""),
+            fix="quote long numbers and codes as text",
+            line=first_line,
+        )
+    )
 
 
 def _too_deep(file: str, first_line: int) -> PostError:

@@ -32,7 +32,7 @@ from publisher.cards import Card as PublishedCard
 from publisher.cards import CardsResult, build_cards
 from publisher.cards.fetch import cached_path
 from publisher.config import Config
-from publisher.errors import Problem
+from publisher.errors import OutputError, Problem
 from publisher.feeds.items import newest_first
 from publisher.output import OutputWriter, Write
 from publisher.posts import display_path
@@ -98,13 +98,20 @@ def build_preview(
     or is drawn without its image, with a notice saying so.
     ``per_page``: post sections per page (0: every post on one page).
     """
+    folder = config.output / FOLDER
+    # The writer keeps every write inside its own folder; the folder itself must not be
+    # a link a pull request planted (``public/preview -> ~/.ssh``) to write elsewhere.
+    if not folder.resolve().is_relative_to(config.output.resolve()):
+        raise OutputError(
+            f"refusing to write the preview: {FOLDER}/ in the output folder {config.output} "
+            "is a symbolic link leading outside it; delete the link"
+        )
     build = (
         build_site(config, now=now, dry_run=dry_run, jobs=jobs, progress=progress)
         if progress is not None
         else build_site(config, now=now, dry_run=dry_run, jobs=jobs)
     )
     posts = tuple(newest_first((*build.published, *build.scheduled, *build.drafts), config.site))
-    folder = config.output / FOLDER
     writer = OutputWriter(folder)
     cards: CardsResult | None = None
     thumbs: dict[str, str] = {}

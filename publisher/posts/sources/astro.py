@@ -28,14 +28,14 @@ class AstroSource(Source):
     markers = CONFIG_NAMES
     extensions = (".md", ".mdx", ".markdoc")
 
-    def configure(self, site: Path, folder: Path | None) -> Setup:
+    def read_config(self, site: Path, folder: Path | None) -> Setup:
         problems: list[str] = []
         notes: list[str] = []
         path = next((site / n for n in CONFIG_NAMES if (site / n).is_file()), None)
         text = ""
         if path is not None:
             try:
-                text = siteconfig.strip_js_comments(siteconfig.read_text(path, path.name))
+                text = siteconfig.strip_js_comments(siteconfig.read_text(path, path.name, site))
             except siteconfig.SiteConfigError as exc:
                 problems.append(str(exc))
         site_url = siteconfig.js_string(text, "site")

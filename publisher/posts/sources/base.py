@@ -14,13 +14,14 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, ClassVar
 
 from publisher.errors import Severity
 from publisher.posts.fields import FieldProblem, parse_date
+from publisher.posts.sources.siteconfig import inside
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,6 +105,29 @@ class Source:
         return any((site / marker).is_file() for marker in self.markers)
 
     def configure(self, site: Path, folder: Path | None) -> Setup:
+        """Read the generator's config files under ``site``; ``folder`` is config.yaml's.
+
+        A posts folder taken from the generator's own files (``contentDir``, ``docs_dir``,
+        a blog ``path``, a linked ``_posts``) must stay inside the site: those files come
+        with the site's repository, from anyone, and must not make a pull-request check
+        read and publish files from elsewhere on the runner. A folder named in config.yaml
+        is the site owner's choice and is kept as given.
+        """
+        setup = self.read_config(site, folder)
+        if folder is not None or inside(site, setup.folder):
+            return setup
+        return replace(
+            setup,
+            folder=site,
+            problems=(
+                *setup.problems,
+                f"the {self.title} config puts the posts in '{_shown(setup.folder)}', "
+                "outside the site folder (a symbolic link or '..'); not read; keep the "
+                "posts inside the site, or set posts.folder in config.yaml",
+            ),
+        )
+
+    def read_config(self, site: Path, folder: Path | None) -> Setup:
         raise NotImplementedError
 
     def find(self, folder: Path) -> list[Path]:
@@ -133,6 +157,11 @@ class Source:
         self, meta: dict[str, Any], body: str, post_id: str, rules: SourceRules, tz: tzinfo
     ) -> Resolved:
         raise NotImplementedError
+
+
+def _shown(path: Path) -> str:
+    text = str(path)
+    return text if len(text) <= 120 else f"...{text[-117:]}"
 
 
 def try_date(value: Any, tz: tzinfo) -> datetime | None:
@@ -170,10 +199,24 @@ def lower_keys(meta: Mapping[str, Any]) -> dict[str, Any]:
 _EXCERPT_SCAN = 20_000
 _FENCE = re.compile(r"(?m)^ {0,3}(```|~~~)")
 _HTML = re.compile(r"<[^<>\n]*>")
-_MDX_COMMENT = re.compile(r"\{/\*.*?\*/\}", re.S)
 _IMAGE = re.compile(r"!\[[^\[\]\n]*\]\([^()\n]*\)")
 _LINK = re.compile(r"\[([^\[\]\n]*)\]\([^()\n]*\)")
 _SHORTCODE = re.compile(r"\{\{[<%][^{}\n]*[>%]\}\}")
+
+
+def _without_mdx_comments(text: str) -> str:
+    """``text`` without ``{/* ... */}``. A scan, not a lazy regex: a regex tries every
+    unclosed ``{/*`` to the end of the text, quadratic in a post full of them."""
+    out: list[str] = []
+    at = 0
+    while (start := text.find("{/*", at)) != -1:
+        end = text.find("*/}", start + 3)
+        if end == -1:
+            break
+        out.append(text[at:start])
+        at = end + 3
+    out.append(text[at:])
+    return "".join(out)
 
 
 def excerpt(body: str, markers: tuple[str, ...] = (), words: int = 0) -> str | None:
@@ -194,7 +237,7 @@ def excerpt(body: str, markers: tuple[str, ...] = (), words: int = 0) -> str | N
             cut = index
     if cut is not None:
         text = text[:cut]
-    text = _MDX_COMMENT.sub("", text)
+    text = _without_mdx_comments(text)
     text = _SHORTCODE.sub("", text)
     text = _IMAGE.sub("", text)
     text = _LINK.sub(r"\1", text)

@@ -42,7 +42,7 @@ class DocusaurusSource(Source):
     def detect(self, site: Path) -> bool:
         return super().detect(site) or any(site.glob("docusaurus.config.*"))
 
-    def configure(self, site: Path, folder: Path | None) -> Setup:
+    def read_config(self, site: Path, folder: Path | None) -> Setup:
         problems: list[str] = []
         notes: list[str] = []
         path = next((site / n for n in CONFIG_NAMES if (site / n).is_file()), None)
@@ -53,7 +53,7 @@ class DocusaurusSource(Source):
             notes.append("no docusaurus.config.* found; Docusaurus defaults assumed")
         else:
             try:
-                text = siteconfig.strip_js_comments(siteconfig.read_text(path, path.name))
+                text = siteconfig.strip_js_comments(siteconfig.read_text(path, path.name, site))
             except siteconfig.SiteConfigError as exc:
                 problems.append(str(exc))
         site_url = siteconfig.js_string(text, "url")
@@ -73,7 +73,11 @@ class DocusaurusSource(Source):
                 "routeBasePath is computed in the config; 'blog' assumed (set posts.url if not)"
             )
         blog_path = siteconfig.js_string(blog_text, "path") or "blog"
-        trailing = re.search(r"(?m)^\s*trailingSlash\s*:\s*(true|false)\s*,?\s*$", text)
+        # [ \t], not \s: from every line start, \s* would run over all the blank lines
+        # after it, quadratic in a config of newlines.
+        trailing = re.search(
+            r"(?m)^[ \t]*trailingSlash[ \t]*:[ \t]*(true|false)[ \t]*,?[ \t]*$", text
+        )
         if trailing is None and siteconfig.js_mentions(text, "trailingSlash"):
             notes.append(
                 "trailingSlash is computed in the config; URLs without a trailing '/' assumed "
@@ -89,7 +93,7 @@ class DocusaurusSource(Source):
         authors_file = posts_folder / "authors.yml"
         if authors_file.is_file():
             try:
-                table = siteconfig.load(authors_file, f"{blog_path}/authors.yml")
+                table = siteconfig.load(authors_file, f"{blog_path}/authors.yml", site)
                 for key, value in table.items():
                     if isinstance(value, dict) and value.get("name"):
                         authors.append((str(key), str(value["name"]), str(value.get("url") or "")))

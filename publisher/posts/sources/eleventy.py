@@ -31,7 +31,9 @@ CONFIG_NAMES = (
     "eleventy.config.ts",
 )
 _DATED = re.compile(r"^(\d{4}-\d{2}-\d{2})-(.+)$")
-_EXPR = re.compile(r"\{\{-?\s*([^{}]*?)\s*-?\}\}")
+# One greedy class between the braces (trimmed in ``_render``): optional '-' and spaces
+# around a lazy middle backtracked cubically on '{{' and a long run of spaces.
+_EXPR = re.compile(r"\{\{([^{}]*)\}\}")
 
 
 class EleventySource(Source):
@@ -40,14 +42,14 @@ class EleventySource(Source):
     markers = CONFIG_NAMES
     extensions = (".md", ".markdown")
 
-    def configure(self, site: Path, folder: Path | None) -> Setup:
+    def read_config(self, site: Path, folder: Path | None) -> Setup:
         problems: list[str] = []
         notes: list[str] = []
         path = next((site / n for n in CONFIG_NAMES if (site / n).is_file()), None)
         text = ""
         if path is not None:
             try:
-                text = siteconfig.strip_js_comments(siteconfig.read_text(path, path.name))
+                text = siteconfig.strip_js_comments(siteconfig.read_text(path, path.name, site))
             except siteconfig.SiteConfigError as exc:
                 problems.append(str(exc))
         input_dir = site / (siteconfig.js_string(text, "input") or ".")
@@ -66,7 +68,7 @@ class EleventySource(Source):
             data_file = folder / name
             if data_file.is_file():
                 try:
-                    data = siteconfig.load(data_file, f"{base}/{name}")
+                    data = siteconfig.load(data_file, f"{base}/{name}", site)
                 except siteconfig.SiteConfigError as exc:
                     problems.append(str(exc))
                     continue
@@ -174,7 +176,9 @@ def _render(pattern: str, values: dict[str, str]) -> str | None:
 
     def one(match: re.Match[str]) -> str:
         nonlocal failed
-        expr = " ".join(match.group(1).split())
+        inner = match.group(1).strip()
+        inner = inner.removeprefix("-").removesuffix("-")
+        expr = " ".join(inner.split())
         if expr in values:
             return values[expr]
         failed = True

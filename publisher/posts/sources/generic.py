@@ -21,7 +21,7 @@ class GenericSource(Source):
         """A Gatsby config, or the example's layout: posts/<folder>/index.md."""
         return super().detect(site) or any((site / "posts").glob("*/index.md"))
 
-    def configure(self, site: Path, folder: Path | None) -> Setup:
+    def read_config(self, site: Path, folder: Path | None) -> Setup:
         return Setup(
             folder=folder or site / "posts",
             rules=SourceRules(),

@@ -20,6 +20,7 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
+from publisher.posts.files import read_regular
 from publisher.posts.sources import siteconfig, slugs
 from publisher.posts.sources.base import (
     Resolved,
@@ -61,7 +62,7 @@ class HugoSource(Source):
     markers = (*CONFIG_NAMES, *(f"config/_default/{n}" for n in CONFIG_NAMES))
     extensions = (".md", ".markdown", ".mdown", ".html")
 
-    def configure(self, site: Path, folder: Path | None) -> Setup:
+    def read_config(self, site: Path, folder: Path | None) -> Setup:
         problems: list[str] = []
         notes: list[str] = []
         data: dict[str, Any] = {}
@@ -69,7 +70,7 @@ class HugoSource(Source):
             path = site / name
             if path.is_file():
                 try:
-                    data = {**siteconfig.load(path, name), **data}
+                    data = {**siteconfig.load(path, name, site), **data}
                 except siteconfig.SiteConfigError as exc:
                     problems.append(str(exc))
         config = lower_keys(data)
@@ -269,5 +270,8 @@ def _image(out: dict[str, Any], value: str) -> None:
 
 
 def _has_frontmatter(path: Path) -> bool:
-    with path.open("rb") as handle:
-        return handle.read(3) in (b"---", b"+++")
+    try:
+        start = read_regular(path, 2)
+    except OSError:
+        return True  # the reader reports why it cannot be read
+    return start is None or start[:3] in (b"---", b"+++")

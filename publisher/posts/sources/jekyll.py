@@ -59,13 +59,13 @@ class JekyllSource(Source):
     def detect(self, site: Path) -> bool:
         return super().detect(site) and ((site / "_posts").is_dir() or (site / "Gemfile").is_file())
 
-    def configure(self, site: Path, folder: Path | None) -> Setup:
+    def read_config(self, site: Path, folder: Path | None) -> Setup:
         problems: list[str] = []
         data: dict[str, Any] = {}
         path = next((site / m for m in self.markers if (site / m).is_file()), None)
         if path is not None:
             try:
-                data = siteconfig.load(path, path.name)
+                data = siteconfig.load(path, path.name, site)
             except siteconfig.SiteConfigError as exc:
                 problems.append(str(exc))
         permalink = _posts_permalink(data) or data.get("permalink") or "date"

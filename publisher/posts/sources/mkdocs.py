@@ -33,7 +33,7 @@ class MkDocsSource(Source):
     title = "MkDocs Material blog"
     markers = ("mkdocs.yml", "mkdocs.yaml")
 
-    def configure(self, site: Path, folder: Path | None) -> Setup:
+    def read_config(self, site: Path, folder: Path | None) -> Setup:
         config_file = next((site / m for m in self.markers if (site / m).is_file()), None)
         problems: list[str] = []
         notes: list[str] = []
@@ -44,7 +44,7 @@ class MkDocsSource(Source):
             )
         else:
             try:
-                data = siteconfig.load(config_file, config_file.name)
+                data = siteconfig.load(config_file, config_file.name, site)
             except siteconfig.SiteConfigError as exc:
                 problems.append(str(exc))
         options: dict[str, Any] = {}
@@ -89,7 +89,7 @@ class MkDocsSource(Source):
         authors_path = site / docs_dir / authors_file
         if authors_path.is_file():
             try:
-                loaded = siteconfig.load(authors_path, f"{docs_dir}/{authors_file}")
+                loaded = siteconfig.load(authors_path, f"{docs_dir}/{authors_file}", site)
                 table = loaded.get("authors", loaded)
                 if isinstance(table, dict):
                     for key, value in table.items():

@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from publisher.posts.files import read_regular
+
 #: A generator config file larger than this is not a config file.
 CONFIG_BYTES = 1024 * 1024
 
@@ -41,15 +43,29 @@ _TolerantLoader.add_multi_constructor("!", _ignore_tag)
 _TolerantLoader.add_multi_constructor("tag:yaml.org,2002:python/", _ignore_tag)
 
 
-def read_text(path: Path, shown: str) -> str:
-    """The file's text, capped; raise SiteConfigError with one clear line."""
+def read_text(path: Path, shown: str, site: Path) -> str:
+    """The file's text, capped; raise SiteConfigError with one clear line.
+
+    ``site`` is the site folder: a config file that resolves outside it (a link, or a
+    path with '..' written in another config file) is refused, since the site's
+    repository may come from anyone and its files must not pull in the runner's.
+    """
+    if not inside(site, path):
+        raise SiteConfigError(
+            f"{shown}: leads outside the site folder (a symbolic link or '..'); not read; "
+            "keep the generator's files inside the site"
+        )
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(CONFIG_BYTES + 1)
+        raw = read_regular(path, CONFIG_BYTES)
     except OSError as exc:
         raise SiteConfigError(
             f"{shown}: cannot be read ({exc.strerror}); check its permissions"
         ) from None
+    if raw is None:
+        raise SiteConfigError(
+            f"{shown}: is not a regular file (a named pipe, device or socket); not read; "
+            "replace it with the config file"
+        )
     if len(raw) > CONFIG_BYTES:
         raise SiteConfigError(
             f"{shown}: is over {CONFIG_BYTES // 1024} KB, too big for a config file; "
@@ -61,9 +77,9 @@ def read_text(path: Path, shown: str) -> str:
         raise SiteConfigError(f"{shown}: is not UTF-8 text; save it as UTF-8") from None
 
 
-def load(path: Path, shown: str) -> dict[str, Any]:
+def load(path: Path, shown: str, site: Path) -> dict[str, Any]:
     """A YAML, TOML or JSON config file as a mapping (by its extension)."""
-    text = read_text(path, shown)
+    text = read_text(path, shown, site)
     suffix = path.suffix.lower()
     try:
         if suffix == ".toml":
@@ -106,6 +122,14 @@ def load(path: Path, shown: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise SiteConfigError(f"{shown}: must be a mapping of settings, not {type(data).__name__}")
     return data
+
+
+def inside(site: Path, path: Path) -> bool:
+    """``path`` resolves (links and '..' followed) to ``site`` or below it."""
+    try:
+        return path.resolve().is_relative_to(site.resolve())
+    except (OSError, RuntimeError, ValueError):  # a link loop, a NUL in the name
+        return False
 
 
 def _node_count(root: yaml.Node) -> int:

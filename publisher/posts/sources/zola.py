@@ -33,18 +33,18 @@ class ZolaSource(Source):
             path = site / marker
             if path.is_file():
                 try:
-                    return "base_url" in siteconfig.load(path, marker)
+                    return "base_url" in siteconfig.load(path, marker, site)
                 except siteconfig.SiteConfigError:
                     return False
         return False
 
-    def configure(self, site: Path, folder: Path | None) -> Setup:
+    def read_config(self, site: Path, folder: Path | None) -> Setup:
         problems: list[str] = []
         data: dict[str, Any] = {}
         path = next((site / m for m in self.markers if (site / m).is_file()), None)
         if path is not None:
             try:
-                data = siteconfig.load(path, path.name)
+                data = siteconfig.load(path, path.name, site)
             except siteconfig.SiteConfigError as exc:
                 problems.append(str(exc))
         content = site / "content"
