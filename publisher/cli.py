@@ -168,6 +168,20 @@ class Console:
         return self.stages(total, label)
 
 
+#: What the built-in example writes into the folder it runs in.
+_EXAMPLE_FILES = frozenset({"public", ".publisher", "outbox.jsonl"})
+
+
+def _example_may_run_in(folder: Path) -> bool:
+    """An empty folder, or one holding only what an earlier run of the example wrote there
+    (its state folder's output manifest shows publisher made it), so the example can be run
+    again and, as any site, write and send nothing the second time."""
+    names = {entry.name for entry in folder.iterdir()}
+    if not names:
+        return True
+    return names <= _EXAMPLE_FILES and (folder / ".publisher" / "outputs.json").is_file()
+
+
 def find_config(options: Options, console: Console) -> Config:
     from publisher import resources
     from publisher.config import load_config
@@ -183,7 +197,7 @@ def find_config(options: Options, console: Console) -> Config:
     if hint is not None:
         raise ConfigError([hint])
     cwd = Path.cwd()
-    if any(cwd.iterdir()):
+    if not _example_may_run_in(cwd):
         # The example writes public/, .publisher/ and outbox.jsonl here: only where that
         # cannot mix with someone's files (a site folder run without its config, a home).
         raise PublisherError(

@@ -34,6 +34,16 @@ def test_the_example_site_runs_in_an_empty_folder(tmp_path: Path) -> None:
     assert (tmp_path / "public" / "posts.json").is_file()
 
 
+def test_the_example_site_runs_again_where_it_ran_and_then_does_nothing(tmp_path: Path) -> None:
+    first = publish("--detailed-exit-codes", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    again = publish("--detailed-exit-codes", cwd=tmp_path)
+    assert again.returncode == 5, again.stderr  # nothing written, nothing sent
+    (tmp_path / "notes.txt").write_text("mine\n", encoding="utf-8")
+    mixed = publish(cwd=tmp_path)
+    assert mixed.returncode == 2 and "runs only in an empty folder" in mixed.stderr
+
+
 def test_a_folder_with_files_but_no_config_gets_a_message_not_the_example(
     tmp_path: Path,
 ) -> None:
