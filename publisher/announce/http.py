@@ -216,9 +216,7 @@ def call(
     )
 
 
-def card_bytes(
-    session: requests.Session, target: str, path: Any, url: str, *, limit: int
-) -> bytes | None:
+def card_bytes(path: Any, url: str, *, limit: int) -> bytes | None:
     """The card image: the local file when the cards stage built one, else fetched from its URL.
 
     None when it is larger than ``limit`` bytes or cannot be had; the announcement then

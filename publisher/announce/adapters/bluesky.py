@@ -231,7 +231,7 @@ class BlueskyAnnouncer(XrpcSession):
         card = announcement.card
         if card is None or not self.config.get("image", True):
             return None
-        data = card_bytes(session, self.name, card.path, card.url, limit=BLOB_LIMIT)
+        data = card_bytes(card.path, card.url, limit=BLOB_LIMIT)
         if data is None:
             return None
         uploaded = self._authed(

@@ -173,7 +173,7 @@ class LinkedInAnnouncer(Announcer):
         """The card as an image URN, or None (the post then goes without a thumbnail)."""
         card = announcement.card
         assert card is not None
-        data = card_bytes(session, self.name, card.path, card.url, limit=THUMBNAIL_LIMIT)
+        data = card_bytes(card.path, card.url, limit=THUMBNAIL_LIMIT)
         if data is None:
             return None
         try:

@@ -208,7 +208,7 @@ class MastodonAnnouncer(Announcer):
     def _upload(self, announcement: Announcement, session: requests.Session) -> str | None:
         card = announcement.card
         assert card is not None
-        data = card_bytes(session, self.name, card.path, card.url, limit=MEDIA_LIMIT)
+        data = card_bytes(card.path, card.url, limit=MEDIA_LIMIT)
         if data is None:
             return None
         response = call(
