@@ -21,27 +21,12 @@ from urllib.parse import urlsplit
 import yaml
 
 from publisher.errors import ConfigError
+from publisher.secret import ENV_REF
 
 if TYPE_CHECKING:
     from publisher.cards.options import CardOptions
     from publisher.feeds.options import FeedOptions
     from publisher.posts.sources.base import SourceRules
-
-ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-@dataclass(frozen=True)
-class Secret:
-    """A credential read from an environment variable; never printed."""
-
-    env: str
-    value: str | None = field(repr=False, compare=False)
-
-    def __repr__(self) -> str:
-        return f"Secret(${{{self.env}}})"
-
-    def __str__(self) -> str:
-        return f"${{{self.env}}}"
 
 
 @dataclass(frozen=True, kw_only=True)

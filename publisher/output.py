@@ -21,12 +21,12 @@ import json
 import os
 import re
 import stat
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
+from publisher.atomic import write_atomic
 from publisher.errors import OutputError, Problem
 
 Status = Literal["created", "changed", "unchanged"]
@@ -89,19 +89,7 @@ class OutputWriter:
         if status == "unchanged" or self.dry_run:
             return record
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.chmod(temp, 0o644)
-                self._journal(record.path)
-                os.replace(temp, path)
-            except BaseException:
-                Path(temp).unlink(missing_ok=True)
-                raise
+            write_atomic(path, data, mode=0o644, before_rename=lambda: self._journal(record.path))
         except OSError as exc:
             raise OutputError(
                 f"cannot write {path}: {exc.strerror}; check the output folder"
@@ -327,17 +315,7 @@ def write_state_file(path: Path, text: str) -> None:
     except OSError:
         pass
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        write_atomic(path, data)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror}; check the state folder") from None
 

@@ -34,7 +34,7 @@ from publisher.announce.contract import (
     Announcement,
     ReadBackUnavailable,
 )
-from publisher.config import Secret
+from publisher.secret import Secret
 
 ROWS = rows("googlechat", "mattermost", "mattermost_webhook", "zulip")
 

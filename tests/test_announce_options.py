@@ -8,7 +8,7 @@ import pytest
 
 from publisher.announce import kinds, parse_target_options
 from publisher.announce.registry import BUILTINS, announcer_class
-from publisher.config import Secret
+from publisher.secret import Secret
 
 
 def test_every_builtin_kind_is_registered() -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, Site
-from publisher.config import ConfigError, Secret, load_config, parse_config
+from publisher.config import ConfigError, load_config, parse_config
+from publisher.secret import Secret
 
 SOURCE = Path("/site/config.yaml")
 

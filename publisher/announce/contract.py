@@ -37,9 +37,9 @@ from typing import Any, ClassVar, Literal
 import requests
 
 from publisher.announce.text import Unit, count, shorten
-from publisher.config import Secret
 from publisher.errors import AnnounceError
 from publisher.posts.model import Post
+from publisher.secret import Secret
 
 #: What became of a request that failed:
 #: ``refused``: the platform said no and will say no again (400/401/403/404/410...);

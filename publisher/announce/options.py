@@ -5,7 +5,7 @@ where a value was wrong) and every problem as ``announce.targets[i].key: what; f
 the config loader reports them with the rest of the file. Keys come from the adapter's
 declared ``options`` plus the keys every target shares (:data:`COMMON`). Credentials
 (``url``, ``token``, ``app_password``, ``secret``) are accepted only as ``${ENV}``
-references and come back as :class:`~publisher.config.Secret`.
+references and come back as :class:`~publisher.secret.Secret`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from publisher.announce.contract import REQUIRED, SECRET
 from publisher.announce.redact import register_secret
 from publisher.announce.registry import announcer_class, kinds
-from publisher.config import ENV_REF, Secret
+from publisher.secret import ENV_REF, Secret
 
 #: Options every target accepts, with their defaults (None: not set).
 COMMON: dict[str, Any] = {

@@ -36,9 +36,10 @@ from publisher.announce.redact import redact, register_secret
 from publisher.announce.registry import announcer_class
 from publisher.announce.render import render_message
 from publisher.announce.report import AnnounceReport, Decision, Result, TargetRun
-from publisher.config import Secret, TargetConfig
+from publisher.config import TargetConfig
 from publisher.errors import AnnounceError
 from publisher.posts.model import Post
+from publisher.secret import Secret
 
 Log = Callable[[str], None]
 #: The signals that stop a run gracefully (exit 130 / 143 from the CLI).

@@ -10,24 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from publisher.atomic import write_atomic
 from publisher.cards.render import Note, Rendered
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -84,7 +71,7 @@ class RenderCache:
         if self.readonly:
             return
         meta_path, data_path = self._entry(key)
-        _atomic_write(data_path, rendered.data)
+        write_atomic(data_path, rendered.data)
         meta = {
             "sha256": hashlib.sha256(rendered.data).hexdigest(),
             "format": rendered.format,
@@ -99,7 +86,7 @@ class RenderCache:
                 for n in rendered.notes
             ],
         }
-        _atomic_write(meta_path, _dump(meta))
+        write_atomic(meta_path, _dump(meta))
 
     def digest(self, path: Path) -> str:
         """sha256 of a file's bytes, recomputed only when its size or mtime changed."""
@@ -118,6 +105,6 @@ class RenderCache:
         if self.readonly:
             return
         if self._digests_changed:
-            _atomic_write(self.folder / "digests.json", _dump(self._digests))
+            write_atomic(self.folder / "digests.json", _dump(self._digests))
         if inputs is not None and inputs != self.previous_inputs:
-            _atomic_write(self.folder / "inputs.json", _dump(inputs))
+            write_atomic(self.folder / "inputs.json", _dump(inputs))
