@@ -82,7 +82,8 @@ class Field:
     null is kept as None (``limit: null`` = no limit) instead of meaning "absent".
     ``to``: the name in the result, when it differs from the key. ``merge``: the field is
     a :func:`section` whose values are merged into this level's result (nested spellings
-    of flat options, like ``cards.fonts.bold`` -> ``font_bold``).
+    of flat options, like ``cards.fonts.bold`` -> ``font_bold``). ``always``: the
+    converter also runs for an absent or null key, with None (a section read elsewhere).
     """
 
     convert: Convert
@@ -92,6 +93,7 @@ class Field:
     to: str | None = None
     merge: bool = False
     missing: str = "required"
+    always: bool = False
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,7 @@ def _read_field(
     target = spec.to or key
     if value is None and isinstance(spec.convert, _Section):
         value = {}  # an empty section still gets its defaults and its required keys
-    if value is None:
+    if value is None and not spec.always:
         if present and spec.null:
             values[target] = None
         elif spec.required:
