@@ -184,11 +184,14 @@ def _read_field(
         values[target] = result
 
 
-def did_you_mean(key: str, known: tuple[str, ...] | list[str]) -> str:
-    """The fix for an unknown ``key``: the closest known key, else the list of them."""
+def did_you_mean(key: str, known: tuple[str, ...] | list[str], otherwise: str = "") -> str:
+    """The fix for an unknown ``key``: the closest known key, else ``otherwise`` (by
+    default the list of known keys)."""
     ordered = sorted(known)
     hint = difflib.get_close_matches(key, ordered, n=1)
-    return f"did you mean '{hint[0]}'?" if hint else f"known keys: {', '.join(ordered)}"
+    return (
+        f"did you mean '{hint[0]}'?" if hint else otherwise or f"known keys: {', '.join(ordered)}"
+    )
 
 
 def kind(value: Any) -> str:
@@ -246,11 +249,8 @@ def flag(*, message: Message | None = None) -> Convert:
 def _range_words(low: float | None, high: float | None, noun: str) -> str:
     if low is not None and high is not None:
         return f"must be {noun} from {low} to {high}"
-    if low is not None:
-        return f"must be {noun} of at least {low}"
-    if high is not None:
-        return f"must be {noun} of at most {high}"
-    return f"must be {noun}"
+    at_least = f" of at least {low}" if low is not None else ""
+    return f"must be {noun}{at_least or (f' of at most {high}' if high is not None else '')}"
 
 
 def integer(
