@@ -31,6 +31,7 @@ from publisher.schema import (
     Invalid,
     Schema,
     Where,
+    expand_env,
     flag,
     items,
     kind,
@@ -57,7 +58,8 @@ _AUTHOR = Schema({"name": Field(text(), required=True), "email": Field(text())})
 def _author(value: Any, where: Where) -> SiteAuthor | None:
     """``author: Ann`` or ``author: {name: Ann, email: ann@example.org}``."""
     if isinstance(value, str):
-        return SiteAuthor(name=value.strip()) if value.strip() else None
+        name = expand_env(value, where).strip()
+        return SiteAuthor(name=name) if name else None
     if not isinstance(value, dict):
         raise Invalid("must be a name or a mapping with name and email")
     found = _AUTHOR.read(value, where)
