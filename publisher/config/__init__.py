@@ -9,7 +9,6 @@ paths.py     folders resolved against config.yaml, planted links refused
 
 from __future__ import annotations
 
-from publisher.config.loader import load_config, parse_config
 from publisher.config.model import (
     AnnounceConfig,
     CardsConfig,
@@ -21,6 +20,11 @@ from publisher.config.model import (
     TargetConfig,
 )
 from publisher.errors import ConfigError
+
+# isort: split
+# The model first: a stage that imports this package while the loader is being imported
+# (feeds -> config -> loader -> feeds.options) finds SiteConfig and Config already here.
+from publisher.config.loader import load_config, parse_config
 
 __all__ = [
     "AnnounceConfig",

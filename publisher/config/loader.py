@@ -26,6 +26,7 @@ from publisher.config.paths import folder
 from publisher.config.posts import read_posts
 from publisher.config.targets import Targets
 from publisher.errors import ConfigError
+from publisher.feeds.options import parse_feed_options
 from publisher.schema import (
     Field,
     Invalid,
@@ -96,9 +97,6 @@ def _live_wait(value: Any, where: Where) -> float:
 
 
 def _feeds(value: Any, where: Where) -> FeedsConfig:
-    # Imported here: the feeds package imports publisher.config for SiteConfig.
-    from publisher.feeds.options import parse_feed_options
-
     raw = _mapping(value, where)
     enabled = Schema({"enabled": Field(flag(), default=True)}).read(
         {"enabled": raw.get("enabled")}, where
@@ -110,7 +108,7 @@ def _feeds(value: Any, where: Where) -> FeedsConfig:
 
 def _cards(root: Path) -> Any:
     def convert(value: Any, where: Where) -> CardsConfig:
-        # Imported here: the cards package imports publisher.config for SiteConfig.
+        # Imported here: cards imports publisher.posts, which imports this package.
         from publisher.cards.options import parse_card_options
 
         raw = _mapping(value, where)
