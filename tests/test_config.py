@@ -184,6 +184,12 @@ def test_shipped_config_is_valid() -> None:
             "announce.targets: must be a list of targets",
         ),
         ({"announce": {"targets": ["slack"]}}, "announce.targets[0]: must be a mapping, not str"),
+        # Each used to be a traceback (a number) or one line per character (text).
+        ({"announce": {"targets": 3}}, "announce.targets: must be a list of targets"),
+        ({"announce": {"targets": "slack"}}, "announce.targets: must be a list of targets"),
+        ({"site": {"title": "T", "url": ["https://x.org"]}}, "site.url: must be text, not a list"),
+        ({"site": {"title": "T", "url": 2.5}}, "site.url: '2.5' is not an absolute http(s) URL"),
+        ({"site": {"title": "T", "url": ""}}, "site.url: '' is not an absolute http(s) URL"),
         ({"announce": {"targets": [{"name": "x"}]}}, "announce.targets[0].kind: required"),
         ({"cards": ["a"]}, "cards: must be a mapping, not a list"),
         ({"cards": {"enabled": 1}}, "cards.enabled: must be true or false, not 1"),
@@ -204,7 +210,6 @@ def test_each_section_reports_its_problem_once(extra: dict[str, object], problem
             {"name": "Ann", "email": "ann@example.org"},
             SiteAuthor(name="Ann", email="ann@example.org"),
         ),
-        ("", None),
         (None, None),
     ],
 )
@@ -217,9 +222,10 @@ def test_site_author_is_a_name_or_a_mapping(author: object, expected: SiteAuthor
 
 def test_site_author_problems() -> None:
     site = {"title": "T", "url": "https://x.org"}
-    assert problems({"site": {**site, "author": 3}}) == [
-        "site.author: must be a name or a mapping with name and email"
-    ]
+    for wrong in (3, "", " ", ["Ann"]):
+        assert problems({"site": {**site, "author": wrong}}) == [
+            "site.author: must be a name or a mapping with name and email"
+        ]
     assert problems({"site": {**site, "author": {"email": "a@x.org", "nmae": "A"}}}) == [
         "site.author.name: required",
         "site.author.nmae: unknown key; did you mean 'name'?",

@@ -58,9 +58,8 @@ _AUTHOR = Schema({"name": Field(text(), required=True), "email": Field(text())})
 
 def _author(value: Any, where: Where) -> SiteAuthor | None:
     """``author: Ann`` or ``author: {name: Ann, email: ann@example.org}``."""
-    if isinstance(value, str):
-        name = expand_env(value, where).strip()
-        return SiteAuthor(name=name) if name else None
+    if isinstance(value, str) and value.strip():
+        return SiteAuthor(name=expand_env(value, where).strip())
     if not isinstance(value, dict):
         raise Invalid("must be a name or a mapping with name and email")
     found = _AUTHOR.read(value, where)
