@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, Site
-from publisher.config import ConfigError, SiteAuthor, load_config, parse_config
+from publisher.config import Config, ConfigError, SiteAuthor, load_config, parse_config
 from publisher.secret import Secret
 
 SOURCE = Path("/site/config.yaml")
@@ -282,3 +282,35 @@ def test_every_public_name_is_still_importable_from_publisher_config() -> None:
         assert getattr(package, name) is getattr(model, name)
     assert package.ConfigError is ConfigError
     assert set(package.__all__) >= {"load_config", "parse_config", "ConfigError"}
+
+
+def test_email_html_template_is_checked_when_the_config_loads(tmp_path: Path) -> None:
+    (tmp_path / "ok.html.j2").write_text("<p>{{ title }}</p>", encoding="utf-8")
+    (tmp_path / "broken.html.j2").write_text("<p>{{ title }</p>", encoding="utf-8")
+    email = {
+        "kind": "email",
+        "host": "smtp.example.org",
+        "username": "u",
+        "password": "${SMTP_PASSWORD}",
+        "from": "blog@example.org",
+        "to": "list@example.org",
+    }
+
+    def load(template: str) -> Config | list[str]:
+        data = minimal(announce={"targets": [{**email, "html_template": template}]})
+        try:
+            return parse_config(data, tmp_path / "config.yaml")
+        except ConfigError as exc:
+            return exc.problems
+
+    config = load("ok.html.j2")
+    assert isinstance(config, Config)
+    assert config.announce.targets[0].options["html_template"] == str(tmp_path / "ok.html.j2")
+    assert load("missing.html.j2") == [
+        "announce.targets[0].html_template: missing.html.j2 does not exist; "
+        "fix the path (it is relative to config.yaml)"
+    ]
+    (problem,) = load("broken.html.j2")
+    assert problem.startswith(
+        "announce.targets[0].html_template: broken.html.j2:1: template syntax error: "
+    )
