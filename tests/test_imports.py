@@ -10,6 +10,7 @@ and ``from package import module`` counted as an import of the module.
 from __future__ import annotations
 
 import ast
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -184,5 +185,7 @@ def test_publisher_has_no_import_cycle() -> None:
     new = [" -> ".join(cycle_in(t, edges)) for t in found if t not in ALLOWED]
     shown = "\n".join(new)
     assert not new, f"import cycles (move the shared part to a module both import):\n{shown}"
-    gone = set(ALLOWED) - set(found)
-    assert not gone, f"no longer cycles, take them out of ALLOWED: {sorted(map(sorted, gone))}"
+    # A listed tangle that is gone is good news, not a failure (the modules of another
+    # engineer's branch may land first): it only asks for the list to be emptied.
+    for gone in set(ALLOWED) - set(found):
+        warnings.warn(f"no longer a cycle, remove from ALLOWED: {sorted(gone)}", stacklevel=1)
