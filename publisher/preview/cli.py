@@ -143,8 +143,7 @@ def run_preview(
         + (f" and {len(result.pages) - 1} more pages" if len(result.pages) > 1 else "")
         + (" (dry run: nothing else was written)" if options.dry_run else "")
     )
-    failed = build.read.errors or any(p.severity == "error" for p in build.problems)
-    code = EXIT_POSTS_SKIPPED if failed else EXIT_OK
+    code = EXIT_POSTS_SKIPPED if build.failed else EXIT_OK
     if options.json:
         click.echo(dump_json(_report(result, problems, code)))
     if serve:
