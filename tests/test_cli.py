@@ -10,11 +10,14 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import pytest
 from cli_run import publish
 
 from conftest import REPO, Site
-from publisher import __version__
+from publisher import __version__, report
+from publisher.build import BuildResult
 
 
 def publish_process(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -215,3 +218,63 @@ def test_an_in_process_run_leaves_nothing_behind(site: Site) -> None:
     again = publish("announce", "--dry-run", *config, *NOW, cwd=site.posts, env={"HOOK_URL": hook})
     assert again.returncode == 0, again.stderr
     assert "::add-mask::" not in again.stderr
+
+
+def _build(*, failed: bool = False, changed: bool = False) -> BuildResult:
+    from publisher.errors import Problem
+    from publisher.output import Write
+    from publisher.posts import ReadResult
+
+    problem = Problem(file="posts/x/index.md", field="date", message="bad", fix=None)
+    return BuildResult(
+        read=ReadResult(posts=(), problems=(problem,) if failed else (), files=int(failed)),
+        published=(),
+        drafts=(),
+        scheduled=(),
+        writes=(Write(path="rss.xml", status="changed" if changed else "unchanged", bytes=1),),
+    )
+
+
+def _announced(*results: str, baseline: bool = False, interrupted: int | None = None) -> Any:
+    from publisher.announce import AnnounceReport, Decision, TargetRun
+
+    decisions = tuple(
+        Decision(post_id=f"p{i}", target="t", kind="outbox", reason="new", result=r)  # type: ignore[arg-type]
+        for i, r in enumerate(results)
+    )
+    target = TargetRun(name="t", kind="outbox", seconds=0.0, baseline=baseline)
+    return AnnounceReport(
+        dry_run=False,
+        decisions=decisions,
+        targets=(target,),
+        wall_seconds=0.0,
+        interrupted=interrupted,
+    )
+
+
+@pytest.mark.parametrize(
+    ("build", "announced", "detailed", "code"),
+    [
+        (_build(changed=True), None, False, report.EXIT_OK),
+        (_build(), None, False, report.EXIT_OK),
+        (_build(), None, True, report.EXIT_NOTHING_TO_DO),
+        (_build(changed=True), None, True, report.EXIT_OK),
+        (_build(failed=True), None, True, report.EXIT_POSTS_SKIPPED),
+        (_build(), _announced("skipped"), True, report.EXIT_NOTHING_TO_DO),
+        (_build(), _announced("sent"), True, report.EXIT_OK),
+        (_build(), _announced("skipped", baseline=True), True, report.EXIT_OK),
+        (_build(), _announced("sent", "failed"), False, report.EXIT_ANNOUNCE_FAILED),
+        (_build(), _announced("in_doubt"), True, report.EXIT_ANNOUNCE_FAILED),
+        (_build(failed=True), _announced("failed"), False, report.EXIT_POSTS_SKIPPED),
+        (_build(), _announced("sent", interrupted=15), False, 143),
+    ],
+)
+def test_a_library_caller_gets_the_exit_code_the_command_gives(
+    build: BuildResult, announced: Any, detailed: bool, code: int
+) -> None:
+    assert report.build_exit_code(build, announced, detailed=detailed) == code
+    # A dry run never says "nothing to do": it did nothing on purpose.
+    dry = report.build_exit_code(build, announced, detailed=detailed, dry_run=True)
+    assert dry == (report.EXIT_OK if code == report.EXIT_NOTHING_TO_DO else code)
+    if not build.failed and not build.changed:  # `publish announce` decides as the rest did
+        assert report.announce_exit_code(announced, detailed=detailed) == code
