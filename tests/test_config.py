@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import REPO, Site
 from publisher.config import Config, ConfigError, SiteAuthor, load_config, parse_config
@@ -314,3 +316,52 @@ def test_email_html_template_is_checked_when_the_config_loads(tmp_path: Path) ->
     assert problem.startswith(
         "announce.targets[0].html_template: broken.html.j2:1: template syntax error: "
     )
+
+
+_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 5)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.sampled_from(["", "x", "${UNSET_FOR_FUZZ}", "https://x.org", "/{id}/", "slack", "hugo"])
+)
+_KEYS = st.sampled_from(
+    [
+        "title",
+        "url",
+        "kind",
+        "name",
+        "targets",
+        "folder",
+        "enabled",
+        "template",
+        "limit",
+        "author",
+        "generator",
+        "site",
+        "ledger",
+        "live_wait",
+        "path",
+        "token",
+        "formats",
+        "zz",
+    ]
+)
+_YAMLISH = st.recursive(
+    _SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=4)
+)
+_SECTIONS = ("site", "posts", "output", "state", "feeds", "cards", "announce")
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(st.dictionaries(st.sampled_from(_SECTIONS), _YAMLISH, max_size=7) | _YAMLISH)
+def test_any_yaml_gives_a_config_or_one_line_problems(data: object) -> None:
+    """Whatever the YAML holds: a Config, or ConfigError lines naming where; no traceback."""
+    try:
+        parse_config(data, SOURCE)
+    except ConfigError as exc:
+        assert exc.problems
+        for line in exc.problems:
+            where, _, what = line.partition(": ")
+            assert what and "\n" not in line, line
+            assert where == "(top level)" or (where and " " not in where), line
