@@ -26,7 +26,6 @@ from publisher.config.paths import folder
 from publisher.config.posts import read_posts
 from publisher.config.targets import Targets
 from publisher.errors import ConfigError
-from publisher.feeds.options import parse_feed_options
 from publisher.schema import (
     Field,
     Invalid,
@@ -104,6 +103,10 @@ def _enabled(raw: dict[str, Any], where: Where) -> bool:
 
 
 def _feeds(value: Any, where: Where) -> FeedsConfig:
+    # Imported here: the feeds package loads the whole feed stage (posts, feedgen, lxml),
+    # and importing publisher.config (for its model) must stay light.
+    from publisher.feeds.options import parse_feed_options
+
     raw = _mapping(value, where)
     enabled = _enabled(raw, where)
     options, problems = parse_feed_options(raw)
