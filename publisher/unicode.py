@@ -1,0 +1,188 @@
+"""Unicode text segmentation and direction: the one module that knows the Unicode rules.
+
+* :func:`graphemes`: user-perceived characters (extended grapheme clusters, UAX #29).
+* :func:`line_segments`: where a line may end (UAX #14), with dictionaries for the scripts
+  written without spaces (Thai, Lao, Khmer, Burmese), tailored for Korean.
+* :func:`paragraph_direction` and :func:`visual_runs`: the bidirectional algorithm (UAX #9)
+  for a right-to-left title with Latin words, numbers and brackets in it.
+
+Segmentation is ICU's (through ``icu4py``, which bundles ICU, so no system library is
+needed); the bidirectional levels are ``python-bidi``'s. Both are checked against Unicode's
+own test files in ``tests/test_unicode.py``. Nothing else in publisher splits text by hand.
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+from collections.abc import Callable, Iterable
+from typing import Literal
+
+from bidi import algorithm as _bidi
+from bidi import get_base_level
+from icu4py.breakers import CharacterBreaker, LineBreaker
+
+Direction = Literal["ltr", "rtl"]
+
+#: ICU's root rules: the Unicode defaults, with no language's tailoring.
+_ROOT = "und"
+
+
+def _pieces(breaker: Callable[[str, str], Iterable[str]], text: str) -> tuple[str, ...]:
+    """The text cut where ICU's ``breaker`` says, as pieces of ``text`` itself.
+
+    ICU works on UTF-16 and refuses a lone surrogate (possible in a YAML ``"\\ud800"``
+    escape); it is broken as U+FFFD would be, which is one code point too, so the pieces
+    still cut ``text`` at the same places.
+    """
+    try:
+        return tuple(breaker(text, _ROOT))
+    except UnicodeEncodeError:
+        safe = "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text)
+        out: list[str] = []
+        start = 0
+        for piece in breaker(safe, _ROOT):
+            out.append(text[start : start + len(piece)])
+            start += len(piece)
+        return tuple(out)
+
+
+@functools.lru_cache(maxsize=4096)
+def _graphemes(text: str) -> tuple[str, ...]:
+    # Cached: a card measures the same words and prefixes many times while it fits a title.
+    if text.isascii() and "\r\n" not in text:
+        return tuple(text)  # every ASCII character but CR LF is a cluster of its own
+    return _pieces(CharacterBreaker, text)
+
+
+def graphemes(text: str) -> list[str]:
+    """Split ``text`` into extended grapheme clusters (UAX #29): an emoji with its skin
+    tone or ZWJ sequence, a flag, a letter with its accents, a Hangul syllable written as
+    jamo, CR LF, an Indic conjunct are each one item."""
+    return list(_graphemes(text))
+
+
+def is_hangul(ch: str) -> bool:
+    """A Hangul syllable or jamo (the scripts Korean is written in)."""
+    code = ord(ch)
+    return (
+        0xAC00 <= code <= 0xD7FF  # syllables and jamo extended-B
+        or 0x1100 <= code <= 0x11FF  # jamo
+        or 0x3130 <= code <= 0x318F  # compatibility jamo
+        or 0xA960 <= code <= 0xA97F  # jamo extended-A
+        or 0xFFA0 <= code <= 0xFFDC  # half-width jamo
+    )
+
+
+def _wordish(ch: str, *, before: bool) -> bool:
+    """A letter, digit or, on its side of a word, a bracket or quote that belongs to it."""
+    kind = unicodedata.category(ch)
+    if kind[0] in "LNM":
+        return True
+    return kind in (("Pe", "Pf") if before else ("Ps", "Pi"))
+
+
+def _keeps_korean(before: str, after: str) -> bool:
+    """Korean puts spaces between words and breaks lines only there (CSS ``word-break:
+    keep-all``), while UAX #14 allows a break between any two Hangul syllables, which
+    cuts a word in half. ICU has no keep-all rules, so the breaks it finds inside a
+    Korean word (Hangul next to Hangul, a letter, a digit or a bracket) are dropped."""
+    last, first = before[-1], after[0]
+    if last.isspace():
+        return False
+    if is_hangul(last):
+        return is_hangul(first) or _wordish(first, before=False)
+    return is_hangul(first) and _wordish(last, before=True)
+
+
+#: Dashes set between spaces ("word — word"): the dash stays at the end of a line.
+_SPACED_DASHES = "—–"
+
+
+@functools.lru_cache(maxsize=1024)
+def _line_segments(text: str) -> tuple[str, ...]:
+    out: list[str] = []
+    for piece in _pieces(LineBreaker, text):
+        if out and (
+            _keeps_korean(out[-1], piece) or (piece[0] in _SPACED_DASHES and out[-1][-1].isspace())
+        ):
+            out[-1] += piece
+        else:
+            out.append(piece)
+    return tuple(out)
+
+
+def line_segments(text: str) -> list[str]:
+    """Split ``text`` after each place a line may end (UAX #14), keeping trailing spaces.
+
+    ``"Hello 世界。ok"`` -> ``["Hello ", "世", "界。", "ok"]``; Thai words are found with
+    ICU's dictionary (``"ภาษาไทยเป็น"`` -> ``["ภาษา", "ไทย", "เป็น"]``); a Korean word is
+    never split (``"쿠버네티스 보안"`` -> ``["쿠버네티스 ", "보안"]``). Tailored so that a
+    dash set between spaces ends a line rather than starting the next one.
+    """
+    return list(_line_segments(text))
+
+
+def paragraph_direction(text: str) -> Direction:
+    """The paragraph's direction (UAX #9 rules P2 and P3): that of its first strong
+    letter, skipping isolates; left to right when it has none."""
+    return "rtl" if text and get_base_level(text) == 1 else "ltr"
+
+
+def bidi_levels(text: str, direction: Direction) -> list[int]:
+    """The embedding level of each code point of ``text`` in a paragraph of ``direction``
+    (UAX #9 rules X1-I2): even levels run left to right, odd ones right to left."""
+    storage = _bidi.get_empty_storage()
+    storage["base_level"] = 1 if direction == "rtl" else 0
+    storage["base_dir"] = "R" if direction == "rtl" else "L"
+    _bidi.get_embedding_levels(text, storage)
+    _bidi.explicit_embed_and_overrides(storage)
+    _bidi.resolve_weak_types(storage)
+    _bidi.resolve_neutral_types(storage, False)
+    _bidi.resolve_implicit_levels(storage, False)
+    resolved = iter(storage["chars"])
+    # Joiners and embedding controls are removed by rule X9; each takes the level of
+    # the character before it, so a ZWJ emoji sequence stays in one run.
+    levels: list[int] = []
+    pending = next(resolved, None)
+    for ch in text:
+        if pending is not None and pending["ch"] == ch:
+            levels.append(int(pending["level"]))
+            pending = next(resolved, None)
+        else:
+            levels.append(levels[-1] if levels else storage["base_level"])
+    return levels
+
+
+def visual_runs(line: str, direction: Direction) -> list[tuple[str, Direction]]:
+    """``line`` as runs of one direction, in the order they appear from left to right
+    (UAX #9 rule L2); each run's text stays in logical order, for the shaper.
+
+    In a right-to-left paragraph, ``"مرحبا Cilium 🚀 eBPF"`` gives
+    ``[("Cilium 🚀 eBPF", "ltr"), ("مرحبا ", "rtl")]``: the Latin phrase reads left to
+    right as a whole, to the left of the Arabic.
+    """
+    if not line:
+        return []
+    levels = bidi_levels(line, direction)
+    runs: list[tuple[int, str]] = []
+    start = 0
+    for index in range(1, len(line) + 1):
+        if index == len(line) or levels[index] != levels[start]:
+            runs.append((levels[start], line[start:index]))
+            start = index
+    # Rule L2: from the highest level down to the lowest odd one, reverse every stretch
+    # of runs at that level or higher.
+    lowest_odd = min(level for level, _ in runs) | 1
+    for level in range(max(level for level, _ in runs), lowest_odd - 1, -1):
+        index = 0
+        while index < len(runs):
+            if runs[index][0] < level:
+                index += 1
+                continue
+            end = index
+            while end < len(runs) and runs[end][0] >= level:
+                end += 1
+            runs[index:end] = runs[index:end][::-1]
+            index = end
+    return [(text, "rtl" if level % 2 else "ltr") for level, text in runs]
