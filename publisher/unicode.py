@@ -47,11 +47,13 @@ def _pieces(breaker: Callable[[str, str], Iterable[str]], text: str) -> tuple[st
         return tuple(out)
 
 
+#: Texts up to this long are cached: a card measures the same words and prefixes many
+#: times while it fits a title. Longer ones (whole messages) would only fill the cache.
+_CACHED = 256
+
+
 @functools.lru_cache(maxsize=4096)
-def _graphemes(text: str) -> tuple[str, ...]:
-    # Cached: a card measures the same words and prefixes many times while it fits a title.
-    if text.isascii() and "\r\n" not in text:
-        return tuple(text)  # every ASCII character but CR LF is a cluster of its own
+def _short_graphemes(text: str) -> tuple[str, ...]:
     return _pieces(CharacterBreaker, text)
 
 
@@ -59,7 +61,11 @@ def graphemes(text: str) -> list[str]:
     """Split ``text`` into extended grapheme clusters (UAX #29): an emoji with its skin
     tone or ZWJ sequence, a flag, a letter with its accents, a Hangul syllable written as
     jamo, CR LF, an Indic conjunct are each one item."""
-    return list(_graphemes(text))
+    if text.isascii() and "\r\n" not in text:
+        return list(text)  # every ASCII character but CR LF is a cluster of its own
+    if len(text) <= _CACHED:
+        return list(_short_graphemes(text))
+    return list(_pieces(CharacterBreaker, text))
 
 
 def is_hangul(ch: str) -> bool:
@@ -99,7 +105,8 @@ def _keeps_korean(before: str, after: str) -> bool:
 _SPACED_DASHES = "—–"
 
 
-@functools.lru_cache(maxsize=1024)
+# Fitting wraps the same title a dozen times (sizes, balancing): a few entries suffice.
+@functools.lru_cache(maxsize=64)
 def _line_segments(text: str) -> tuple[str, ...]:
     out: list[str] = []
     for piece in _pieces(LineBreaker, text):

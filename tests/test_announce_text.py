@@ -26,11 +26,25 @@ from publisher.announce.text import count, graphemes, shorten
         ("\u1100\u1161\u11a8", 1),  # conjoining jamo L V T
         ("a\r\nb", 3),
         ("❤️", 1),  # heart + variation selector
+        ("각", 1),  # precomposed Hangul syllable (the old card splitter said 2)
+        ("क्षि", 1),  # Devanagari conjunct (GB9c)
+        ("ค่ำ", 1),  # Thai consonant with tone mark and vowel
+        ("1\ufe0f\u20e3", 1),  # keycap sequence
     ],
 )
 def test_graphemes(text: str, expected: int) -> None:
     assert len(list(graphemes(text))) == expected
     assert "".join(graphemes(text)) == text
+
+
+def test_cards_and_messages_count_graphemes_the_same_way() -> None:
+    # One implementation: the two hand-written splitters disagreed on 4 of 8 samples.
+    from publisher import unicode
+    from publisher.cards import text as card_text
+
+    samples = ["각", "👩‍👩‍👧", "🇩🇪🇫", "e\u0301", "क्षि", "a\r\nb", "❤️", "\u1100\u1161\u11a8"]
+    for sample in samples:
+        assert graphemes(sample) == card_text.graphemes(sample) == unicode.graphemes(sample)
 
 
 def test_units() -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from fontTools.ttLib import TTFont, TTLibError
 from PIL import Image, ImageDraw, ImageFont, features
 
-from publisher.cards.text import graphemes
+from publisher.unicode import graphemes
 
 #: Shaping (Arabic joining, Indic reordering, right-to-left runs) needs libraqm.
 RAQM = bool(features.check_feature("raqm"))
