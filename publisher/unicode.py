@@ -161,6 +161,10 @@ def bidi_levels(text: str, direction: Direction) -> list[int]:
     return levels
 
 
+#: Bidirectional classes that can make part of a left-to-right line run right to left.
+_RIGHT_TO_LEFT = frozenset({"R", "AL", "AN", "RLE", "RLO", "RLI"})
+
+
 def visual_runs(line: str, direction: Direction) -> list[tuple[str, Direction]]:
     """``line`` as runs of one direction, in the order they appear from left to right
     (UAX #9 rule L2); each run's text stays in logical order, for the shaper.
@@ -171,6 +175,8 @@ def visual_runs(line: str, direction: Direction) -> list[tuple[str, Direction]]:
     """
     if not line:
         return []
+    if direction == "ltr" and not any(unicodedata.bidirectional(c) in _RIGHT_TO_LEFT for c in line):
+        return [(line, "ltr")]  # nothing to reorder: most titles
     levels = bidi_levels(line, direction)
     runs: list[tuple[int, str]] = []
     start = 0
