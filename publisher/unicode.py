@@ -14,12 +14,13 @@ own test files in ``tests/test_unicode.py``. Nothing else in publisher splits te
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from typing import Literal
 
 from bidi import algorithm as _bidi
-from bidi import get_base_level
+from bidi import get_base_level, get_display
 from icu4py.breakers import CharacterBreaker, LineBreaker
 
 Direction = Literal["ltr", "rtl"]
@@ -138,7 +139,40 @@ def paragraph_direction(text: str) -> Direction:
 
 def bidi_levels(text: str, direction: Direction) -> list[int]:
     """The embedding level of each code point of ``text`` in a paragraph of ``direction``
-    (UAX #9 rules X1-I2): even levels run left to right, odd ones right to left."""
+    (UAX #9 rules X1-I2, brackets paired by N0): even levels run left to right, odd ones
+    right to left."""
+    levels = _rust_levels(text, direction)
+    return levels if levels is not None else _python_levels(text, direction)
+
+
+_LEVELS = re.compile(r"levels: \[(.*?)\]", re.S)
+_LEVEL = re.compile(r"Level\(\s*(\d+),?\s*\)")
+
+
+def _rust_levels(text: str, direction: Direction) -> list[int] | None:
+    """Levels from python-bidi's Rust ``unicode-bidi``, the complete UAX #9 (isolates,
+    bracket pairs). Its only way out for them is ``debug=True``, which returns the Rust
+    ``BidiInfo`` printed, with one level per UTF-8 byte; None when that cannot be read
+    (a lone surrogate, another print format), and the caller uses the Python algorithm."""
+    try:
+        report = get_display(text, base_dir="R" if direction == "rtl" else "L", debug=True)
+    except (UnicodeError, ValueError, TypeError):
+        return None
+    found = _LEVELS.search(str(report))
+    by_byte = [int(level) for level in _LEVEL.findall(found.group(1))] if found else []
+    if len(by_byte) != len(text.encode("utf-8")):
+        return None
+    levels: list[int] = []
+    offset = 0
+    for ch in text:
+        levels.append(by_byte[offset])
+        offset += len(ch.encode("utf-8"))
+    return levels
+
+
+def _python_levels(text: str, direction: Direction) -> list[int]:
+    """Levels from python-bidi's Python algorithm (UAX #9 without isolates and bracket
+    pairs), for text the Rust one cannot take."""
     storage = _bidi.get_empty_storage()
     storage["base_level"] = 1 if direction == "rtl" else 0
     storage["base_dir"] = "R" if direction == "rtl" else "L"

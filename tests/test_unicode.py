@@ -222,3 +222,36 @@ def test_visual_runs_keep_every_character() -> None:
     runs = visual_runs(line, "rtl")
     assert sorted("".join(text for text, _ in runs)) == sorted(line)
     assert any(text.startswith("👩\u200d") or "👩\u200d👩" in text for text, _ in runs)
+
+
+def test_brackets_take_the_direction_around_them() -> None:
+    # UAX #9 rule N0: the pair around an Arabic word in an English title stays in place;
+    # without it, ")" joined the Arabic run and was drawn mirrored at its left.
+    assert visual_runs("Hello world (نعم) 2024", "ltr") == [
+        ("Hello world (", "ltr"),
+        ("نعم", "rtl"),
+        (") ", "ltr"),
+        ("2024", "ltr"),  # a number after Arabic is level 2, still read left to right
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["مرحبا Cilium 🚀 eBPF", "Cilium هو مشروع 1.10", "שלום 👩\u200d👩\u200d👧 world", "abc"],
+)
+def test_levels_come_from_the_complete_algorithm(text: str) -> None:
+    # The Rust levels are read from python-bidi's debug output: fail loudly if a new
+    # version prints them differently, rather than fall back without notice.
+    for direction in ("ltr", "rtl"):
+        rust = unicode._rust_levels(text, direction)
+        assert rust is not None and len(rust) == len(text)
+        assert rust == unicode._python_levels(text, direction)  # no brackets here: they agree
+
+
+def test_a_lone_surrogate_falls_back_to_the_python_algorithm() -> None:
+    assert unicode._rust_levels("שלום \ud800", "rtl") is None
+    runs = visual_runs("שלום \ud800 world", "rtl")
+    assert "".join(sorted("".join(text for text, _ in runs))) == "".join(
+        sorted("שלום \ud800 world")
+    )
+    assert runs[0] == ("\ud800 world", "ltr")
