@@ -4,7 +4,8 @@
 * :func:`line_segments`: where a line may end (UAX #14), with dictionaries for the scripts
   written without spaces (Thai, Lao, Khmer, Burmese), tailored for Korean.
 * :func:`paragraph_direction` and :func:`visual_runs`: the bidirectional algorithm (UAX #9)
-  for a right-to-left title with Latin words, numbers and brackets in it.
+  for a right-to-left title with Latin words, numbers and brackets in it, the title's
+  direction set by most of its letters (rule HL1).
 
 Segmentation is ICU's (through ``icu4py``, which bundles ICU, so no system library is
 needed); the bidirectional levels are ``python-bidi``'s. Both are checked against Unicode's
@@ -131,9 +132,25 @@ def line_segments(text: str) -> list[str]:
     return list(_line_segments(text))
 
 
+_STRONG = frozenset({"L", "R", "AL"})
+
+
 def paragraph_direction(text: str) -> Direction:
-    """The paragraph's direction (UAX #9 rules P2 and P3): that of its first strong
-    letter, skipping isolates; left to right when it has none."""
+    """The direction of a title or summary: that of most of its words.
+
+    UAX #9 alone (rules P2, P3) takes the first strong letter, so an Arabic title that
+    starts with a product name (``"Cilium هو مشروع مفتوح المصدر"``) would be laid out left
+    to right. Rule HL1 lets a higher-level protocol set the direction instead: here the
+    direction of most words (by each word's first strong letter), and on a tie the first
+    strong letter (skipping isolates, as P2 does). Left to right when there are no letters.
+    """
+    rtl = ltr = 0
+    for word in text.split():
+        kind = next((k for k in map(unicodedata.bidirectional, word) if k in _STRONG), None)
+        rtl += kind in ("R", "AL")
+        ltr += kind == "L"
+    if rtl != ltr:
+        return "rtl" if rtl > ltr else "ltr"
     return "rtl" if text and get_base_level(text) == 1 else "ltr"
 
 

@@ -6,8 +6,12 @@ checked on drawn pixels.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 from PIL import Image, ImageChops
+from test_cards import LATIN_ONLY, build, card_image, make_post
 
 from publisher.cards import fonts
 from publisher.cards.options import CardOptions
@@ -88,7 +92,7 @@ def arabic_font() -> str:
         pytest.skip("right-to-left shaping needs libraqm")
     found = [p for p in fonts.existing(fonts.DEFAULT_FALLBACKS) if 0x0645 in fonts.coverage(p)]
     if not found:
-        pytest.skip("no installed font draws Arabic (install fonts-noto-core or fonts-dejavu)")
+        pytest.skip("no installed font draws Arabic and U+2602 (install fonts-dejavu-core)")
     return found[0]
 
 
@@ -104,12 +108,12 @@ def same(a: Image.Image, b: Image.Image) -> bool:
 
 def test_a_latin_phrase_in_an_arabic_title_reads_left_to_right() -> None:
     chain = (REGULAR, arabic_font())
-    phrase = "Cilium 1.10 eBPF"
+    phrase = "Cilium ☂ 1.10 eBPF"  # the umbrella is in the fallback font: three font runs
     line = drawn(f"مرحبا {phrase}", "rtl", chain)
     alone = drawn(phrase, "ltr", chain)
     width = round(fonts.measure(phrase, 32, chain))
     # The phrase is at the left edge, as a whole and in its own order: the old drawing
-    # reversed the font runs ("eBPF 1.10 Cilium").
+    # reversed its font runs (" 1.10 eBPF", "☂", "Cilium ").
     assert same(line.crop((0, 0, 20 + width, 80)), alone.crop((0, 0, 20 + width, 80)))
     assert line.crop((20 + width + 4, 0, 900, 80)).getbbox() is not None  # then the Arabic
 
@@ -125,3 +129,31 @@ def test_an_arabic_word_in_an_english_title_stays_in_place() -> None:
     world = drawn(" world", "ltr", chain, x=start)
     right = round(start) + 2
     assert same(line.crop((right, 0, 900, 80)), world.crop((right, 0, 900, 80)))
+
+
+def test_an_arabic_title_starting_with_a_latin_name_is_right_to_left(tmp_path: Path) -> None:
+    fallbacks = (arabic_font(),)
+    # "Cilium هو مشروع" alone would be left to right by the first strong letter (UAX #9
+    # P2); most of its words are Arabic, so the card sets it right to left (rule HL1).
+    post = make_post(tmp_path, title="Cilium هو مشروع مفتوح المصدر", summary=None)
+    options = replace(LATIN_ONLY, layout="text", format="png", fallback_fonts=fallbacks)
+    result, _ = build(tmp_path, [post], options)
+    assert result.problems == ()
+    card = card_image(tmp_path, result).convert("L")
+    ink = Image.eval(card.crop((0, 130, 1200, 570)), lambda v: 255 if v > 128 else 0)
+    first = ink.getbbox()
+    assert first is not None
+    line = ink.crop((0, first[1], 1200, first[1] + 60))
+    box = line.getbbox()
+    assert box is not None and box[2] > 1100  # right-aligned
+    assert box[0] > 300  # one line, hugging the right edge, not the left
+
+
+def test_the_first_word_of_a_right_to_left_line_is_drawn_at_its_right_end() -> None:
+    chain = (REGULAR, arabic_font())
+    line = drawn("Cilium هو مشروع", "rtl", chain)
+    width = fonts.measure("Cilium هو مشروع", 32, chain)
+    start = 20 + width - fonts.measure("Cilium", 32, chain)
+    word = drawn("Cilium", "ltr", chain, x=start)
+    left = round(start) + 1
+    assert same(line.crop((left, 0, 900, 80)), word.crop((left, 0, 900, 80)))

@@ -189,9 +189,13 @@ def test_line_segments_are_made_of_whole_graphemes() -> None:
     ("text", "direction"),
     [
         ("مرحبا Cilium", "rtl"),
-        ("Cilium هو مشروع", "ltr"),
-        ("2024 שלום", "rtl"),  # digits are not strong: the first letter decides
-        ("\u2067Cilium\u2069 שלום", "rtl"),  # an isolate is skipped (rule P2)
+        # Most words decide (HL1): an Arabic title starting with a product name is
+        # right to left, an English one with an Arabic word left to right.
+        ("Cilium هو مشروع مفتوح المصدر", "rtl"),
+        ("Cilium and eBPF: مرحبا", "ltr"),
+        ("2024 שלום", "rtl"),  # digits are not strong
+        ("ab של", "ltr"),  # a tie: the first strong letter (P2)...
+        ("\u2067ab\u2069 של", "rtl"),  # ... skipping isolates
         ("123 ...", "ltr"),
         ("", "ltr"),
     ],
