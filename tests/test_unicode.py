@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from icu4py.breakers import CharacterBreaker, LineBreaker
 
 from publisher import unicode
@@ -259,3 +261,16 @@ def test_a_lone_surrogate_falls_back_to_the_python_algorithm() -> None:
         sorted("שלום \ud800 world")
     )
     assert runs[0] == ("\ud800 world", "ltr")
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.text(max_size=60))
+def test_any_text_is_cut_into_whole_clusters_and_nothing_is_lost(text: str) -> None:
+    clusters = graphemes(text)
+    assert "".join(clusters) == text and all(clusters)
+    segments = line_segments(text)
+    assert "".join(segments) == text and all(segments)
+    assert set(ends(segments)) <= set(ends(clusters))
+    for direction in ("ltr", "rtl"):
+        runs = visual_runs(text, direction)
+        assert sorted("".join(piece for piece, _ in runs)) == sorted(text)
