@@ -20,11 +20,17 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from typing import Literal
 
+from bidi import VERSION as _BIDI_VERSION
 from bidi import algorithm as _bidi
 from bidi import get_base_level, get_display
+from icu4py import icu_version
 from icu4py.breakers import CharacterBreaker, LineBreaker
 
 Direction = Literal["ltr", "rtl"]
+
+#: What decides where text breaks and which way it runs: a new ICU can move a line break
+#: (its rules, its Thai dictionary), so a cache of drawn text keys on this.
+ENGINE = f"icu {icu_version}; python-bidi {_BIDI_VERSION}"
 
 #: ICU's root rules: the Unicode defaults, with no language's tailoring.
 _ROOT = "und"
