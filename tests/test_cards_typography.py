@@ -39,6 +39,18 @@ def test_thai_wraps_between_dictionary_words() -> None:
             assert position in ends, (width, lines)
 
 
+def test_a_thai_title_ends_with_more_than_one_word_when_it_can() -> None:
+    title = "ภาษาไทยเป็นภาษาที่สวยงาม"  # ภาษา|ไทย|เป็น|ภาษา|ที่|สวยงาม
+    greedy = wrap(title, 180, mono)
+    assert greedy[-1] == "สวยงาม"  # one word alone on the last line
+    fitted = fit(
+        title, width=180, height=200, sizes=[20], max_lines=3, line_height=1.2,
+        measure_at=lambda _: mono,
+    )  # fmt: skip
+    assert len(fitted.lines) == len(greedy) and "".join(fitted.lines) == title
+    assert len(line_segments(fitted.lines[-1])) >= 2 and all(mono(x) <= 180 for x in fitted.lines)
+
+
 def test_a_thai_title_is_cut_after_a_whole_word() -> None:
     cut = ellipsize("ภาษาไทยเป็นภาษาที่สวยงาม", 100, mono)
     assert cut.endswith("…") and mono(cut) <= 100

@@ -122,7 +122,7 @@ def balance(text: str, lines: list[str], width: float, measure: Measure) -> list
 
     Binary search over the width: about ten more wraps, only for titles that need it.
     """
-    if len(lines) < 2 or " " in lines[-1].strip() or any(is_wide(c) for c in lines[-1]):
+    if len(lines) < 2 or not _one_word(lines[-1]):
         return lines
     low, high = width * 0.5, width
     best = lines
@@ -133,9 +133,26 @@ def balance(text: str, lines: list[str], width: float, measure: Measure) -> list
             best, high = attempt, middle
         else:
             low = middle
-    if " " not in best[-1].strip():
+    if _one_word(best[-1]):
         return lines  # one long word per line: nothing better exists
     return best
+
+
+def _spaceless(ch: str) -> bool:
+    """Thai, Lao, Burmese or Khmer: written without spaces between words."""
+    code = ord(ch)
+    return 0x0E00 <= code <= 0x0EFF or 0x1000 <= code <= 0x109F or 0x1780 <= code <= 0x17FF
+
+
+def _one_word(line: str) -> bool:
+    """A line holding a single word: no space in it, or, in the scripts written without
+    spaces, one dictionary word. A line of Chinese or Japanese never counts as one."""
+    line = line.strip()
+    if " " in line or any(is_wide(c) for c in line):
+        return False
+    if any(_spaceless(c) for c in line):
+        return len(break_units(line)) < 2
+    return True
 
 
 @dataclass(frozen=True, kw_only=True)
