@@ -235,12 +235,17 @@ def visual_runs(line: str, direction: Direction) -> list[tuple[str, Direction]]:
     if direction == "ltr" and not any(unicodedata.bidirectional(c) in _RIGHT_TO_LEFT for c in line):
         return [(line, "ltr")]  # nothing to reorder: most titles
     levels = bidi_levels(line, direction)
+    # A run ends only between grapheme clusters: a cluster takes its first character's
+    # level, so a mark or a joiner is never shaped apart from its base.
     runs: list[tuple[int, str]] = []
-    start = 0
-    for index in range(1, len(line) + 1):
-        if index == len(line) or levels[index] != levels[start]:
-            runs.append((levels[start], line[start:index]))
-            start = index
+    position = 0
+    for cluster in graphemes(line):
+        level = levels[position]
+        if runs and runs[-1][0] == level:
+            runs[-1] = (level, runs[-1][1] + cluster)
+        else:
+            runs.append((level, cluster))
+        position += len(cluster)
     # Rule L2: from the highest level down to the lowest odd one, reverse every stretch
     # of runs at that level or higher.
     lowest_odd = min(level for level, _ in runs) | 1
