@@ -5,7 +5,7 @@
   written without spaces (Thai, Lao, Khmer, Burmese), tailored for Korean.
 * :func:`paragraph_direction` and :func:`visual_runs`: the bidirectional algorithm (UAX #9)
   for a right-to-left title with Latin words, numbers and brackets in it, the title's
-  direction set by most of its letters (rule HL1).
+  direction set by most of its words (rule HL1).
 
 Segmentation is ICU's (through ``icu4py``, which bundles ICU, so no system library is
 needed); the bidirectional levels are ``python-bidi``'s. Both are checked against Unicode's
