@@ -11,8 +11,7 @@ One small module per idea::
     render.py     jinja2 templates (templates/announce/<kind>.j2) within the budget
     plan.py       which posts each target gets, and why (new, seen, baseline, too_old...)
     live.py       is the page live yet?
-    ledger.py     the SQLite ledger and the run lock
-    ledger_pg.py  the same ledger on PostgreSQL, shared by many runners
+    ledger/       the ledger (SQLite file or PostgreSQL, the same SQL) and the run lock
     deliver.py    one send: ledger first, retries, backoff, read-back, breaker, in_doubt
     redact.py     secrets out of every log line, error, report and row
     run.py        run_announcements: the stage function
