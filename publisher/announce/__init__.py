@@ -12,9 +12,14 @@ One small module per idea::
     plan.py       which posts each target gets, and why (new, seen, baseline, too_old...)
     live.py       is the page live yet?
     ledger/       the ledger (SQLite file or PostgreSQL, the same SQL) and the run lock
-    deliver.py    one send: ledger first, retries, backoff, read-back, breaker, in_doubt
+    jobs.py       each target's work this run, held back by pages not yet live and max_per_run
+    send.py       each target's posts decided and sent (a dry run: rendered), a thread each
+    deliver.py    one send: ledger first, retries, backoff, read-back, in_doubt
+    retry.py      how hard to try: retry policy, circuit breaker, pacing, idempotency keys
+    doubt.py      did an earlier attempt arrive? the rules for unconfirmed rows
+    stop.py       stopping early on a signal or a deadline, losing and doubling nothing
     redact.py     secrets out of every log line, error, report and row
-    run.py        run_announcements: the stage function
+    run.py        run_announcements(targets, posts, settings=RunSettings(...)): the stage
     state.py      publish state list|forget|mark-sent
 """
 
@@ -28,14 +33,14 @@ from publisher.announce.contract import (
     SetupError,
     TextLimit,
 )
-from publisher.announce.deliver import RetryPolicy
 from publisher.announce.ledger import Entry, Ledger, RunLock
 from publisher.announce.live import PageCheck
 from publisher.announce.options import parse_target_options
 from publisher.announce.redact import github_masks, redact, register_secret
 from publisher.announce.registry import announcer_class, kinds
 from publisher.announce.report import AnnounceReport, Decision, TargetRun
-from publisher.announce.run import run_announcements
+from publisher.announce.retry import RetryPolicy
+from publisher.announce.run import RunSettings, run_announcements
 from publisher.announce.state import forget, list_state, mark_sent
 
 __all__ = [
@@ -52,6 +57,7 @@ __all__ = [
     "Receipt",
     "RetryPolicy",
     "RunLock",
+    "RunSettings",
     "SetupError",
     "TargetRun",
     "TextLimit",

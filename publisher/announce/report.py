@@ -128,6 +128,14 @@ class AnnounceReport:
         return self.count("failed")
 
     @property
+    def paused(self) -> int:
+        return self.count("paused")
+
+    def outcomes(self) -> dict[tuple[str, str], Result]:
+        """(post id, target) -> what became of it this run."""
+        return {(d.post_id, d.target): d.result for d in self.decisions}
+
+    @property
     def ok(self) -> bool:
         """No failure and nothing in doubt (the CLI may exit non-zero otherwise)."""
         return self.failed == 0 and self.in_doubt == 0
@@ -166,7 +174,7 @@ class AnnounceReport:
             "in_doubt": self.in_doubt,
             "failed": self.failed,
             "deferred": self.count("deferred"),
-            "paused": self.count("paused"),
+            "paused": self.paused,
             "deadline": self.count("deadline"),
             "interrupted": self.interrupted,
             "not_announced": self.not_announced(),
