@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -96,11 +96,6 @@ class TextLimit:
     def measure(self, text: str) -> int:
         return count(text, self.unit, url_length=self.url_length)
 
-    def fits(self, text: str) -> bool:
-        if self.max_bytes is not None and len(text.encode("utf-8")) > self.max_bytes:
-            return False
-        return self.measure(text) <= self.max
-
     def clip(self, text: str) -> str:
         """``text`` shortened (with an ellipsis) to fit; URLs are counted at their length."""
         return shorten(text, self.max, unit=self.unit, max_bytes=self.max_bytes)
@@ -114,6 +109,11 @@ class TextLimit:
 class MeasuredLimit(TextLimit):
     """A limit counted by a platform's own rule, which a subclass gives as ``measure`` (X's
     weighted characters, Threads' emoji bytes): clipping keeps the longest cut that fits."""
+
+    def fits(self, text: str) -> bool:
+        if self.max_bytes is not None and len(text.encode("utf-8")) > self.max_bytes:
+            return False
+        return self.measure(text) <= self.max
 
     def clip(self, text: str) -> str:
         if self.fits(text):
@@ -255,12 +255,3 @@ class Announcer(ABC):
     def escape(self, text: str) -> str:
         """Make post text safe inside this platform's markup (Slack's mrkdwn, say)."""
         return text
-
-
-@dataclass(frozen=True, kw_only=True)
-class TargetSpec:
-    """A configured target: its name, kind and validated options."""
-
-    name: str
-    kind: str
-    options: Mapping[str, Any] = field(compare=False)

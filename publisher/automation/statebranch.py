@@ -78,7 +78,6 @@ class StateBranch:
 class Restored:
     commit: str | None
     rows: int
-    first_run: bool
     merged_local: bool
     #: Where a damaged ledger found here was moved before the branch's was restored.
     set_aside: Path | None = None
@@ -230,7 +229,7 @@ def restore(where: StateBranch, ledger_path: Path, *, require_branch: bool = Fal
         _write_marker(state, where, None)
         local = _dump(ledger_path)
         rows = len(local["announcements"]) if local else 0
-        return Restored(commit=None, rows=rows, first_run=local is None, merged_local=False)
+        return Restored(commit=None, rows=rows, merged_local=False)
     _fetch(where)
     theirs = _ledger_at(where, head)
     set_aside = None
@@ -267,7 +266,6 @@ def restore(where: StateBranch, ledger_path: Path, *, require_branch: bool = Fal
     return Restored(
         commit=head,
         rows=len(result["announcements"]),
-        first_run=False,
         merged_local=merged_local,
         set_aside=set_aside,
     )

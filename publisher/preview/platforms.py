@@ -109,7 +109,6 @@ class Platform:
     #: width / height of the crop box; None: the picture keeps its own shape.
     ratio: float | None = None
     ratio_label: str = ""
-    ratio_approximate: bool = False
     #: Below this size the picture is shown as a small thumbnail instead of a large image.
     large_min: tuple[int, int] | None = None
     max_bytes: int | None = None
@@ -219,7 +218,6 @@ PLATFORMS: tuple[Platform, ...] = (
         description_lines=2,
         ratio=1.91,
         ratio_label="about 1.91:1",
-        ratio_approximate=True,
         max_bytes=1_000_000,
         formats=frozenset({"image/jpeg", "image/png", "image/webp"}),
         note="crop and line clamps observed in the app; the 1,000,000-byte limit is the lexicon's",
@@ -307,7 +305,6 @@ PLATFORMS: tuple[Platform, ...] = (
         title_lines=2,
         ratio=1.91,
         ratio_label="about 1.91:1",
-        ratio_approximate=True,
         note="layout and crop observed in the app; Meta documents no limits for it",
         parts=("title", "domain"),
         theme=Theme(text="#000000", title="#000000", muted="#999999", border="#e5e5e5", radius=12),

@@ -31,8 +31,6 @@ CONTENT = TextLimit(2000, "chars")
 TITLE = TextLimit(256, "chars")
 DESCRIPTION = TextLimit(4096, "chars")
 USERNAME = TextLimit(80, "chars")
-#: All embed text (title, description, fields, footer, author) of one message.
-EMBED_TOTAL = 6000
 
 
 def with_wait(url: str) -> str:

@@ -50,7 +50,6 @@ HEADER = TextLimit(500, "chars")
 ALT_TEXT = TextLimit(500, "chars")
 FALLBACK = TextLimit(500, "chars")
 BUTTON = TextLimit(40, "chars")
-MESSAGE_BYTES = 32_000
 _SPACE = re.compile(r"/v1/(spaces/[^/]+)/messages")
 
 

@@ -23,8 +23,6 @@ from publisher.announce.http import call
 TITLE = TextLimit(500, "utf16")
 TEXT = TextLimit(2000, "utf16")
 ALT_TEXT = TextLimit(1000, "utf16")
-#: Teams refuses messages over about 28 KB.
-MESSAGE_BYTES = 28_000
 
 
 class TeamsAnnouncer(Announcer):

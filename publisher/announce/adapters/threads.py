@@ -27,7 +27,6 @@ since the first attempt (``GET /v1.0/me/threads``), matched by the link.
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 import time
@@ -50,6 +49,7 @@ from publisher.announce.contract import (
 )
 from publisher.announce.http import CLOCK_SKEW, body_of, call, text_field
 from publisher.announce.text import URL_RE
+from publisher.atomic import write_atomic
 
 MAX_TEXT = 500
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613})
@@ -133,13 +133,8 @@ class ThreadsAnnouncer(Announcer):
             path = self.containers_file()
             if path is None:
                 return
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_suffix(".tmp")
-            with open(temporary, "w", encoding="utf-8") as handle:
-                json.dump(data, handle, sort_keys=True)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, path)
+            data_bytes = json.dumps(data, sort_keys=True).encode("utf-8")
+            write_atomic(path, data_bytes, mode=0o644)
 
     # -- payload -----------------------------------------------------------------------
 
