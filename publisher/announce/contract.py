@@ -36,6 +36,7 @@ from typing import Any, ClassVar, Literal
 
 import requests
 
+from publisher.announce.linkpreview import LinkPreview
 from publisher.announce.text import Unit, count, shorten
 from publisher.errors import AnnounceError
 from publisher.posts.model import Post
@@ -196,6 +197,8 @@ class Announcer(ABC):
     #: How long the platform honours an idempotency key after the first attempt;
     #: None: forever (Bluesky rkey, webhook-id, outbox key) or no key at all.
     key_lifetime: ClassVar[timedelta | None] = None
+    #: How the platform shows a shared link, for the preview page (None: not drawn).
+    link_preview: ClassVar[LinkPreview | None] = None
 
     def __init__(
         self,

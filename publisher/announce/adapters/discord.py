@@ -26,6 +26,7 @@ from publisher.announce.contract import (
     TextLimit,
 )
 from publisher.announce.http import body_of, call
+from publisher.announce.linkpreview import Cut, LinkPreview, Theme
 
 CONTENT = TextLimit(2000, "chars")
 TITLE = TextLimit(256, "chars")
@@ -43,6 +44,28 @@ class DiscordAnnouncer(Announcer):
     kind = "discord"
     limit = CONTENT
     idempotent = False
+    # How the platform shows a shared link (the preview page draws it from this).
+    # Discord: ``og:title`` is cut to 67 + ``...`` and ``og:description`` to 347 + ``...``,
+    # counted in UTF-8 bytes (observed by developers; Discord documents neither). The large image
+    # keeps its own shape.
+    link_preview: ClassVar[LinkPreview | None] = LinkPreview(
+        key="discord",
+        name="Discord",
+        title_cut=Cut(max=70, unit="bytes", ellipsis="...", approximate=True),
+        description_cut=Cut(max=350, unit="bytes", ellipsis="...", approximate=True),
+        note="cuts observed (counted in UTF-8 bytes), not documented",
+        shape="quote",
+        parts=("site", "title", "description"),
+        theme=Theme(
+            background="#2b2d31",
+            text="#dbdee1",
+            title="#00a8fc",
+            muted="#b5bac1",
+            border="#2b2d31",
+            bar="#1e1f22",
+            radius=4,
+        ),
+    )
     options: ClassVar[Mapping[str, Any]] = {"url": SECRET, "image": True, "username": None}
 
     def payload(self, announcement: Announcement) -> dict[str, Any]:
