@@ -186,6 +186,8 @@ class Announcer(ABC):
     kind: ClassVar[str]
     #: Message length limit and how it is counted.
     limit: ClassVar[TextLimit]
+    #: The limits of the other text fields it fills (title, alt text...), by field name.
+    limits: ClassVar[Mapping[str, TextLimit]] = {}
     #: True when the platform honours an idempotency key: failed or ambiguous sends are
     #: retried with the same key (at-least-once, duplicates dropped by the platform).
     #: False: a send that may have arrived is never repeated (at-most-once).

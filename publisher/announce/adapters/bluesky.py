@@ -103,6 +103,11 @@ def link_facets(text: str) -> list[dict[str, Any]]:
 class BlueskyAnnouncer(XrpcSession):
     kind = "bluesky"
     limit = TEXT
+    #: The other fields it cuts to fit (the docs' limits table lists each).
+    limits: ClassVar[Mapping[str, TextLimit]] = {
+        "card title": CARD_TITLE,
+        "card description": CARD_DESCRIPTION,
+    }
     idempotent = True
     # How the platform shows a shared link (the preview page draws it from this).
     # Bluesky: ``app.bsky.embed.external`` thumbnails up to 1,000,000 bytes (the lexicon); the app

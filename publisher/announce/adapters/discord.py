@@ -43,6 +43,12 @@ def with_wait(url: str) -> str:
 class DiscordAnnouncer(Announcer):
     kind = "discord"
     limit = CONTENT
+    #: The other fields it cuts to fit (the docs' limits table lists each).
+    limits: ClassVar[Mapping[str, TextLimit]] = {
+        "embed title": TITLE,
+        "embed description": DESCRIPTION,
+        "username": USERNAME,
+    }
     idempotent = False
     # How the platform shows a shared link (the preview page draws it from this).
     # Discord: ``og:title`` is cut to 67 + ``...`` and ``og:description`` to 347 + ``...``,

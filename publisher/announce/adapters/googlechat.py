@@ -63,6 +63,13 @@ def message_id(key: str) -> str:
 class GoogleChatAnnouncer(Announcer):
     kind = "googlechat"
     limit = TEXT
+    #: The other fields it cuts to fit (the docs' limits table lists each).
+    limits: ClassVar[Mapping[str, TextLimit]] = {
+        "header": HEADER,
+        "image alt text": ALT_TEXT,
+        "fallback": FALLBACK,
+        "button": BUTTON,
+    }
     idempotent = True
     # How the platform shows a shared link (the preview page draws it from this).
     # Google Chat: a link in a message unfurls to a card with the picture above the title,

@@ -65,6 +65,11 @@ def escape_little_text(text: str) -> str:
 class LinkedInAnnouncer(Announcer):
     kind = "linkedin"
     limit = COMMENTARY
+    #: The other fields it cuts to fit (the docs' limits table lists each).
+    limits: ClassVar[Mapping[str, TextLimit]] = {
+        "article title": TITLE,
+        "article description": DESCRIPTION,
+    }
     idempotent = False
     # How the platform shows a shared link (the preview page draws it from this).
     # LinkedIn: 1.91:1 (LinkedIn's recommended 1200x627), images up to 5 MB, no WebP; the feed

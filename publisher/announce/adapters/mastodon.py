@@ -59,6 +59,8 @@ _HREF = re.compile(r'href="([^"]*)"')
 class MastodonAnnouncer(Announcer):
     kind = "mastodon"
     limit = DEFAULT_LIMIT
+    #: The other fields it cuts to fit (the docs' limits table lists each).
+    limits: ClassVar[Mapping[str, TextLimit]] = {"media description": DESCRIPTION}
     idempotent = True
     # How the platform shows a shared link (the preview page draws it from this).
     # Mastodon: preview images up to 2 MB, JPEG/PNG/GIF/WebP (``PreviewCard::LIMIT`` in Mastodon's

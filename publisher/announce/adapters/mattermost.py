@@ -85,6 +85,11 @@ def rate_limited(target: str, response: requests.Response, what: str) -> Deliver
 class MattermostAnnouncer(Announcer):
     kind = "mattermost"
     limit = MESSAGE
+    #: The other fields it cuts to fit (the docs' limits table lists each).
+    limits: ClassVar[Mapping[str, TextLimit]] = {
+        "attachment title": ATTACHMENT_TITLE,
+        "fallback": FALLBACK,
+    }
     idempotent = False
     # How the platform shows a shared link (the preview page draws it from this).
     # Mattermost: the server's OpenGraph preview hangs under the post with a bar on its left: site

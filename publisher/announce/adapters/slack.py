@@ -33,6 +33,11 @@ FALLBACK = TextLimit(3000, "utf16")
 class SlackAnnouncer(Announcer):
     kind = "slack"
     limit = SECTION
+    #: The other fields it cuts to fit (the docs' limits table lists each).
+    limits: ClassVar[Mapping[str, TextLimit]] = {
+        "image alt_text": ALT_TEXT,
+        "fallback text": FALLBACK,
+    }
     idempotent = False
     # How the platform shows a shared link (the preview page draws it from this).
     # Slack: the unfurl shows ``og:description`` cut at about 300 characters (observed; Slack

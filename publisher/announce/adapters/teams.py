@@ -29,6 +29,8 @@ ALT_TEXT = TextLimit(1000, "utf16")
 class TeamsAnnouncer(Announcer):
     kind = "teams"
     limit = TEXT
+    #: The other fields it cuts to fit (the docs' limits table lists each).
+    limits: ClassVar[Mapping[str, TextLimit]] = {"title": TITLE, "image alt text": ALT_TEXT}
     idempotent = False
     # How the platform shows a shared link (the preview page draws it from this).
     # Microsoft Teams: a pasted link unfurls to a box with a thumbnail beside the title,

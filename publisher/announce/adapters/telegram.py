@@ -34,6 +34,8 @@ MESSAGE = TextLimit(4096, "utf16")
 class TelegramAnnouncer(Announcer):
     kind = "telegram"
     limit = CAPTION
+    #: The other fields it cuts to fit (the docs' limits table lists each).
+    limits: ClassVar[Mapping[str, TextLimit]] = {"message text": MESSAGE}
     idempotent = False
     # How the platform shows a shared link (the preview page draws it from this).
     # Telegram: the link preview hangs under the message with a bar on its left: site name, title,
