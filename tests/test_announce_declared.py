@@ -10,6 +10,7 @@ import pytest
 
 from conftest import REPO
 from publisher.announce.contract import MeasuredLimit, TextLimit
+from publisher.announce.doubt import can_read_back
 from publisher.announce.registry import announcer_class, builtin_kinds
 
 DOC = (REPO / "docs" / "announce.md").read_text(encoding="utf-8")
@@ -22,15 +23,15 @@ UNIT_WORDS = {
 }
 
 
-def _limits_row(kind: str) -> tuple[str, str]:
-    """The limits table's (field: limit, counted as) cells for ``kind``."""
-    header = DOC.index("| kind | field: limit | counted as |")
-    table = DOC[header : DOC.index("\n\n", header)]
+def _row(header: str, kind: str) -> list[str]:
+    """The cells of ``kind``'s row in the docs table that starts with ``header``."""
+    start = DOC.index(header)
+    table = DOC[start : DOC.index("\n\n", start)]
     for line in table.splitlines()[2:]:
         cells = [c.strip() for c in line.strip("|").split("|")]
         if f"`{kind}`" in re.findall(r"`[^`]+`", cells[0]):
-            return cells[1].replace(",", ""), cells[2]
-    raise AssertionError(f"docs/announce.md: the limits table has no row for `{kind}`")
+            return cells
+    raise AssertionError(f"docs/announce.md: the table {header!r} has no row for `{kind}`")
 
 
 def _says(cell: str, number: int) -> bool:
@@ -41,7 +42,8 @@ def _says(cell: str, number: int) -> bool:
 @pytest.mark.parametrize("kind", builtin_kinds())
 def test_every_declared_limit_is_in_the_docs_table(kind: str) -> None:
     cls = announcer_class(kind)
-    fields, counted = _limits_row(kind)
+    _, fields, counted = _row("| kind | field: limit | counted as |", kind)
+    fields = fields.replace(",", "")
     declared: list[TextLimit] = [cls.limit, *cls.limits.values()]
     for limit in declared:
         assert _says(fields, limit.max), f"{kind}: {limit.describe()} is not in the docs"
@@ -56,3 +58,11 @@ def test_a_link_preview_is_declared_under_its_own_kind(kind: str) -> None:
     preview = announcer_class(kind).link_preview
     if preview is not None:
         assert preview.key == kind and preview.name
+
+
+@pytest.mark.parametrize("kind", builtin_kinds())
+def test_the_read_back_table_says_what_the_adapter_does(kind: str) -> None:
+    cls = announcer_class(kind)
+    cells = _row("| kind | key | key lifetime | read-back |", kind)
+    if cells[3].startswith("yes"):  # (an adapter may also override it to explain a "no")
+        assert can_read_back(cls(kind, {})), f"{kind}: the docs say it reads back"
