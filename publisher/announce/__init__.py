@@ -5,7 +5,8 @@ One small module per idea::
 
     contract.py   Announcer (the adapter contract), Announcement, Receipt, TextLimit, DeliveryError
     registry.py   kind -> adapter class, through the ``publisher.announcers`` entry points
-    adapters/     one module per platform
+    adapters/     one module per platform, each declaring its limits, options and link preview
+    linkpreview.py  how a platform shows a shared link (declared by adapters, drawn by preview/)
     options.py    parse_target_options: one announce.targets[i] of config.yaml
     text.py       counting as each platform counts (graphemes, bytes, UTF-16, URLs as 23)
     render.py     jinja2 templates (templates/announce/<kind>.j2) within the budget
@@ -19,6 +20,7 @@ One small module per idea::
     doubt.py      did an earlier attempt arrive? the rules for unconfirmed rows
     stop.py       stopping early on a signal or a deadline, losing and doubling nothing
     redact.py     secrets out of every log line, error, report and row
+    report.py     what a run decided and did: the result the CLI maps to exit codes
     run.py        run_announcements(targets, posts, settings=RunSettings(...)): the stage
     state.py      publish state list|forget|mark-sent
 """
