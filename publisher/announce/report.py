@@ -131,10 +131,6 @@ class AnnounceReport:
     def paused(self) -> int:
         return self.count("paused")
 
-    def outcomes(self) -> dict[tuple[str, str], Result]:
-        """(post id, target) -> what became of it this run."""
-        return {(d.post_id, d.target): d.result for d in self.decisions}
-
     @property
     def ok(self) -> bool:
         """No failure and nothing in doubt (the CLI may exit non-zero otherwise)."""

@@ -192,9 +192,9 @@ def send_all(jobs: Sequence[Job], run: Sending) -> tuple[list[Decision], list[Ta
 class TargetSend:
     """One target's posts in one run, in order, until the target stops."""
 
-    def __init__(self, job: Job, run: Sending) -> None:
+    def __init__(self, job: Job, shared: Sending) -> None:
         self.job = job
-        self.shared = run
+        self.shared = shared
         self.announcer = job.announcer
         own_deadline = self.announcer.config.get("deadline")
         self.deadline = float(own_deadline) if isinstance(own_deadline, int | float) else None
