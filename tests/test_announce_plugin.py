@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 
 from publisher.announce.contract import REQUIRED, Announcer, Receipt, TextLimit
 from publisher.announce.linkpreview import Cut, LinkPreview
+from publisher.schema import Field, choice
 
 
 class PigeonAnnouncer(Announcer):
@@ -36,7 +37,10 @@ class PigeonAnnouncer(Announcer):
     limit = TextLimit(140, "graphemes")
     idempotent = True
     needs_live_page = False
-    options: ClassVar[dict[str, Any]] = {"loft": REQUIRED, "ring": "blue"}
+    options: ClassVar[dict[str, Any]] = {
+        "loft": REQUIRED,
+        "ring": Field(choice("blue", "red"), default="blue"),
+    }
     link_preview = LinkPreview(key="pigeon", name="Pigeon post", title_cut=Cut(max=20))
 
     def payload(self, announcement):
@@ -72,6 +76,8 @@ def test_its_options_are_validated_from_its_declaration() -> None:
     assert options["ring"] == "blue"
     assert problems == ["announce.targets[0].rnig: unknown key; did you mean 'ring'?"]
     assert parse_target_options("pigeon", {})[1] == ["announce.targets[0].loft: required"]
+    wrong = parse_target_options("pigeon", {"loft": "l.jsonl", "ring": "green"})
+    assert wrong[1] == ["announce.targets[0].ring: must be one of blue, red, not 'green'"]
 
 
 @pytest.mark.usefixtures("pigeon")

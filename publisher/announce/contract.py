@@ -192,7 +192,8 @@ class Announcer(ABC):
     #: retried with the same key (at-least-once, duplicates dropped by the platform).
     #: False: a send that may have arrived is never repeated (at-most-once).
     idempotent: ClassVar[bool]
-    #: Options of this kind and their defaults (REQUIRED, SECRET, or a default value).
+    #: Options of this kind and their defaults (REQUIRED, SECRET, or a default value, whose
+    #: type says how the value is checked), or a ``publisher.schema.Field`` with its own rule.
     options: ClassVar[Mapping[str, Any]] = {}
     #: Whether the post's page has to be live before announcing (the outbox needs no page).
     needs_live_page: ClassVar[bool] = True
