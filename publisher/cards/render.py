@@ -17,15 +17,16 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from publisher.cards import brand, faces
+from publisher.cards import brand
 from publisher.cards.canvas import Canvas, Note, place_image
-from publisher.cards.choose import Choice, choose_layout
-from publisher.cards.crop import Focus, busiest_focus, contain_scale, crop_box
+from publisher.cards.choose import Choice, choose_layout, too_small
+from publisher.cards.crop import Focus, contain_scale, crop_box
 from publisher.cards.encode import encode
 from publisher.cards.images import Source, SourceImageError, open_source, read_bytes
 from publisher.cards.layout import Layout
 from publisher.cards.options import CardOptions
 from publisher.cards.scrim import shade_text
+from publisher.cards.subjects import Frac, subject_crop
 from publisher.cards.text import clean_text
 from publisher.cards.typeset import CardText, draw_text, layout_text, text_bounds
 from publisher.errors import CardError
@@ -88,13 +89,17 @@ def render_card(job: CardJob) -> Rendered:
     for shape in layout.shapes:
         x, y, w, h = canvas.box(shape.box)
         draw.rectangle((x, y, x + w - 1, y + h - 1), fill=canvas.color(shape.color))
-    if source is not None and layout.image is not None:
-        _draw_picture(image, source.image, job, choice, canvas)
-    drawn = None
+    placed, text_box = [], None
     if layout.draw_text:
+        # Placed before the picture is drawn, so the crop can keep text and faces in the
+        # picture out from under the title.
         words = CardText(title=job.title, summary=job.summary, fields=job.fields)
         placed = layout_text(words, layout, canvas, options, notes)
         text_box = text_bounds(placed, layout, canvas)
+    if source is not None and layout.image is not None:
+        _draw_picture(image, source.image, job, choice, canvas, text_box)
+    drawn = None
+    if layout.draw_text:
         text_rgb = shade_text(image, layout, canvas, text_box, options.min_contrast)
     if options.logo is not None and layout.logo is not None:
         _draw_logo(image, options.logo, layout, canvas, notes)
@@ -137,7 +142,12 @@ def _choose(job: CardJob, source: Source | None) -> Choice:
 
 
 def _draw_picture(
-    image: Image.Image, picture: Image.Image, job: CardJob, choice: Choice, canvas: Canvas
+    image: Image.Image,
+    picture: Image.Image,
+    job: CardJob,
+    choice: Choice,
+    canvas: Canvas,
+    text_box: tuple[int, int, int, int] | None,
 ) -> None:
     layout = choice.layout
     assert layout.image is not None
@@ -146,8 +156,16 @@ def _draw_picture(
     if choice.rule == "finished image":
         upscale = max(upscale, FINISHED_UPSCALE)
     where = None
-    if layout.image.fit == "cover":
-        where = _cover_crop(picture, (box[2], box[3]), layout, job.focus)
+    if layout.image.fit == "cover" and job.focus is not None:
+        where = crop_box(picture.size, (box[2], box[3]), job.focus)  # the post's focus wins
+    elif layout.image.fit == "cover" and not too_small(picture.size, box[2:], upscale):
+        pad = canvas.px(layout.scrim.padding) if layout.scrim is not None else 0
+        where = subject_crop(
+            picture,
+            (box[2], box[3]),
+            avoid=_within(text_box, box, pad),
+            text_below=layout.text.valign == "bottom" and layout.draw_text,
+        )
     place_image(
         image,
         picture,
@@ -159,16 +177,21 @@ def _draw_picture(
     )
 
 
-def _cover_crop(
-    picture: Image.Image, size: tuple[int, int], layout: Layout, focus: Focus | None
-) -> tuple[float, float, float, float]:
-    # The post's focal point wins; then faces (with the optional detector), so a crop
-    # does not cut eyes off for a strip of busier background; then the busiest strip.
-    below = layout.text.valign == "bottom" and layout.draw_text
-    where = (
-        focus or faces.face_focus(picture, size, text_below=below) or busiest_focus(picture, size)
+def _within(
+    text_box: tuple[int, int, int, int] | None, box: tuple[int, int, int, int], pad: int
+) -> Frac | None:
+    """The text's box (left, top, right, bottom on the card, grown by ``pad``) as
+    fractions of the image box (x, y, w, h)."""
+    if text_box is None:
+        return None
+    x, y, w, h = box
+    left, top, right, bottom = text_box
+    return (
+        (left - pad - x) / w,
+        (top - pad - y) / h,
+        (right + pad - x) / w,
+        (bottom + pad - y) / h,
     )
-    return crop_box(picture.size, size, where)
 
 
 def _alt(job: CardJob, options: CardOptions) -> str:
