@@ -1,7 +1,8 @@
 """Card layouts are data: YAML files in ``templates/cards/`` (or a site's own folder),
 validated on load, every problem named by file and key.
 
-A layout is drawn in this order: background colour, shapes, image, scrim, logo, text.
+A layout is drawn in this order: background colour, shapes, image, scrim, logo, chip,
+author, text (the chip and the author only when config.yaml turns them on).
 Boxes are ``[x, y, width, height]`` in the layout's design ``size`` (1200x630 unless it
 says otherwise) and are scaled to the configured card size. Colours are ``#rrggbb``,
 ``#rgb`` or a reference to a site colour option: ``$background``, ``$accent``, ``$light``,
@@ -83,6 +84,17 @@ class Logo:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Badge:
+    """Where the author line or the category chip goes, when config.yaml turns it on: a
+    pill of ``background`` in ``box``, its text ``color`` (``auto``: light or dark)."""
+
+    box: Box
+    align: str = "start"
+    background: str = "$accent"
+    color: str = "auto"
+
+
+@dataclass(frozen=True, kw_only=True)
 class Layout:
     name: str
     description: str
@@ -105,6 +117,10 @@ class Layout:
     when_text_heavy: str | None = None
     #: False for a layout that shows the image alone (``image.yaml``): no text layer at all.
     draw_text: bool = True
+    #: Boxes for the author (avatar and name) and the category chip: drawn only when
+    #: ``cards.author.show`` / ``cards.chip`` are on.
+    author: Badge | None = None
+    chip: Badge | None = None
     digest: str = field(compare=False)
     source: Path = field(compare=False)
 
@@ -204,6 +220,20 @@ def _style(check: _Checker, raw: Any, where: str, default: TextStyle) -> TextSty
     )
 
 
+def _badge(check: _Checker, raw: Any, where: str, background: str) -> Badge | None:
+    if raw is None:
+        return None
+    data = check.mapping(raw, where, ("box", "align", "background", "color"))
+    return Badge(
+        box=check.box(data.get("box"), f"{where}.box"),
+        align=check.choice(
+            data.get("align", "start"), f"{where}.align", ("start", "left", "center", "right")
+        ),
+        background=check.color(data.get("background", background), f"{where}.background"),
+        color=check.color(data.get("color", "auto"), f"{where}.color", auto=True),
+    )
+
+
 TOP_KEYS = (
     "description",
     "size",
@@ -222,6 +252,8 @@ TOP_KEYS = (
     "summary",
     "meta",
     "logo",
+    "author",
+    "chip",
 )
 
 
@@ -356,6 +388,9 @@ def parse_layout(data: Any, name: str, source: Path) -> Layout:
             ),
         )
 
+    author = _badge(check, top.get("author"), "author", "$background")
+    chip = _badge(check, top.get("chip"), "chip", "$accent")
+
     def layout_name(key: str) -> str | None:
         value = top.get(key)
         if value is None:
@@ -394,6 +429,8 @@ def parse_layout(data: Any, name: str, source: Path) -> Layout:
         when_finished=layout_name("when_finished"),
         when_text_heavy=layout_name("when_text_heavy"),
         draw_text=draw_text,
+        author=author,
+        chip=chip,
         digest=digest,
         source=source,
     )

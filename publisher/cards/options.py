@@ -55,6 +55,11 @@ class CardOptions:
     light: str = "#ffffff"
     dark: str = "#0f172a"
     logo: Path | None = None
+    #: The author's name (and ``author_avatar``, if set) in the layout's ``author`` box.
+    author_show: bool = False
+    author_avatar: Path | None = None
+    #: The post's first category (else its first tag) as a chip in the layout's ``chip`` box.
+    chip: bool = False
     min_contrast: float = 4.5
     max_upscale: float = 1.0
     date_format: str = "{month_name} {day}, {year}"
@@ -101,6 +106,7 @@ _NESTED = {
         "fallbacks": "fallback_fonts",
         "fallbacks_bold": "fallback_fonts_bold",
     },
+    "author": {"show": "author_show", "avatar": "author_avatar"},
     "colors": {"background": "background", "accent": "accent", "light": "light", "dark": "dark"},
     "remote": {
         "enabled": "remote_images",
@@ -121,6 +127,7 @@ _FLAT_KEYS = (
     "max_bytes",
     "quality",
     "logo",
+    "chip",
     "min_contrast",
     "max_upscale",
     "date_format",
@@ -261,7 +268,7 @@ def parse_card_options(
                 bad(name, f"must be a number from {limits[0]} to {limits[1]}")
             else:
                 values[name] = float(value)
-        elif name == "remote_images":
+        elif name in ("remote_images", "author_show", "chip"):
             if not isinstance(value, bool):
                 bad(name, "must be true or false")
             else:
@@ -280,7 +287,7 @@ def parse_card_options(
                 bad(name, f"{value!r} is not a colour; write it as #rrggbb")
             else:
                 values[name] = value.strip()
-        elif name in ("font_regular", "font_bold", "logo", "layouts_folder"):
+        elif name in ("font_regular", "font_bold", "logo", "author_avatar", "layouts_folder"):
             if not isinstance(value, str) or not value.strip():
                 bad(name, "must be a path relative to config.yaml")
                 continue

@@ -18,17 +18,18 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from publisher.cards import brand
+from publisher.cards.brand import draw_pill, readable_on
 from publisher.cards.canvas import Canvas, Note, place_image
 from publisher.cards.choose import Choice, choose_layout, too_small
 from publisher.cards.crop import Focus, contain_scale, crop_box
 from publisher.cards.encode import encode
 from publisher.cards.images import Source, SourceImageError, open_source, read_bytes
-from publisher.cards.layout import Layout
+from publisher.cards.layout import Badge, Layout, TextStyle
 from publisher.cards.options import CardOptions
 from publisher.cards.scrim import shade_text
 from publisher.cards.subjects import Frac, subject_crop
 from publisher.cards.text import clean_text
-from publisher.cards.typeset import CardText, draw_text, layout_text, text_bounds
+from publisher.cards.typeset import CardText, draw_text, font_chain, layout_text, text_bounds
 from publisher.errors import CardError
 
 __all__ = ["RENDER_VERSION", "CardJob", "Note", "Rendered", "render_card"]
@@ -103,6 +104,11 @@ def render_card(job: CardJob) -> Rendered:
         text_rgb = shade_text(image, layout, canvas, text_box, options.min_contrast)
     if options.logo is not None and layout.logo is not None:
         _draw_logo(image, options.logo, layout, canvas, notes)
+    if options.chip and layout.chip is not None:
+        _draw_badge(image, _chip_text(job.fields), layout.chip, canvas, None)
+    if options.author_show and layout.author is not None:
+        avatar = _avatar(layout.author, canvas, notes)
+        _draw_badge(image, dict(job.fields).get("author", ""), layout.author, canvas, avatar)
     if layout.draw_text:
         drawn = draw_text(image, placed, layout, canvas, text_rgb, options.min_contrast)
     try:
@@ -244,6 +250,53 @@ def _draw_logo(
         )
         return
     brand.paste_logo(image, loaded, box, layout.logo.align)
+
+
+def _chip_text(fields: tuple[tuple[str, str], ...]) -> str:
+    """The post's first category, else its first tag."""
+    values = dict(fields)
+    return values.get("category", "") or values.get("tags", "").split(", ")[0]
+
+
+def _avatar(badge: Badge, canvas: Canvas, notes: list[Note]) -> Image.Image | None:
+    path = canvas.options.author_avatar
+    if path is None:
+        return None
+    side = canvas.box(badge.box)[3] * 4  # decoded at 4x the pill's height, cut round later
+    options = canvas.options
+    loaded = _logo(path, (side, side), options.max_image_bytes, options.max_pixels, _stamp(path))
+    if isinstance(loaded, SourceImageError):
+        notes.append(
+            Note(
+                field="cards.author.avatar",
+                message=f"{path.name} {loaded.message}",
+                fix=loaded.fix,
+            )
+        )
+        return None
+    return loaded
+
+
+def _draw_badge(
+    image: Image.Image, label: str, badge: Badge, canvas: Canvas, avatar: Image.Image | None
+) -> None:
+    label = clean_text(label)
+    if not label.strip() and avatar is None:
+        return
+    fill = canvas.color(badge.background)
+    light, dark = canvas.color("$light"), canvas.color("$dark")
+    color = readable_on(fill, light, dark) if badge.color == "auto" else canvas.color(badge.color)
+    chain = font_chain(TextStyle(font="bold"), canvas.options)
+    draw_pill(
+        image,
+        label,
+        canvas.box(badge.box),
+        align=badge.align,
+        fill=fill,
+        color=color,
+        chain=chain,
+        avatar=avatar,
+    )
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
