@@ -849,3 +849,36 @@ def test_branding_options_and_layout_keys_are_checked(tmp_path: Path) -> None:
             "x",
             Path("x.yaml"),
         )
+
+
+# --- the cards: section on the shared option schema ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "line"),
+    [
+        ({"width": 50}, "cards.width: must be a whole number of pixels from 200 to 4096; the usual card is 1200x630"),
+        ({"quality": True}, "cards.quality: must be a whole number from 30 to 100; 88 is the default"),
+        ({"min_contrast": 30}, "cards.min_contrast: must be a number from 1.0 to 21.0; the default is 4.5"),
+        ({"remote": {"timeout": 0}}, "cards.remote.timeout: must be a number from 0.1 to 300.0; the default is 10"),
+        ({"folder": "../og"}, "cards.folder: must be a folder inside the output folder; write it like og"),
+        ({"max_bytes": "1 KB"}, "cards.max_bytes: must be at least 10000 bytes; write a number or a size like 600 KB"),
+        ({"alt": "{nope}"}, "cards.alt: has an unknown placeholder 'nope'; use {title}, {summary} or {site}"),
+        ({"layout_key": " "}, "cards.layout_key: must be non-empty text; write it in quotes if in doubt"),
+        ({"remote": {"enabeld": False}}, "cards.remote.enabeld: unknown key; did you mean 'enabled'?"),
+        ({"fonts": 3}, "cards.fonts: must be a mapping, not int"),
+    ],
+)  # fmt: skip
+def test_each_bad_card_option_is_one_line_with_its_fix(
+    tmp_path: Path, raw: dict[str, Any], line: str
+) -> None:
+    options, problems = parse_card_options(raw, root=tmp_path)
+    assert problems == [line]
+    assert options == parse_card_options({}, root=tmp_path)[0]  # the bad key keeps its default
+
+
+def test_null_options_keep_their_defaults_and_enabled_is_read_elsewhere(tmp_path: Path) -> None:
+    options, problems = parse_card_options(
+        {"enabled": False, "width": None, "fonts": None, "remote": {"timeout": None}}, root=tmp_path
+    )
+    assert problems == [] and options == parse_card_options({}, root=tmp_path)[0]
