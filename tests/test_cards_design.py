@@ -882,3 +882,23 @@ def test_null_options_keep_their_defaults_and_enabled_is_read_elsewhere(tmp_path
         {"enabled": False, "width": None, "fonts": None, "remote": {"timeout": None}}, root=tmp_path
     )
     assert problems == [] and options == parse_card_options({}, root=tmp_path)[0]
+
+
+def test_every_own_layout_is_checked_when_the_config_loads(tmp_path: Path) -> None:
+    folder = tmp_path / "layouts"
+    folder.mkdir()
+    shipped = (REPO / "templates" / "cards" / "text.yaml").read_text("utf-8")
+    (folder / "fine.yaml").write_text(shipped, "utf-8")
+    # Used by no default, only by posts that say ogLayout: quote: still checked up front.
+    (folder / "quote.yaml").write_text(shipped.replace("valign: center", "valign: middle"), "utf-8")
+    _, problems = parse_card_options({"layouts_folder": "layouts"}, root=tmp_path)
+    assert problems == [
+        "cards.layouts_folder: quote.yaml: text.valign: 'middle' is not one of top, center, bottom"
+    ]
+    # The default layout's own problem is reported once, under cards.layout.
+    _, problems = parse_card_options(
+        {"layouts_folder": "layouts", "layout": "quote"}, root=tmp_path
+    )
+    assert problems == [
+        "cards.layout: quote.yaml: text.valign: 'middle' is not one of top, center, bottom"
+    ]

@@ -17,7 +17,8 @@ from PIL import Image, ImageDraw, ImageFilter, ImageStat
 from publisher.cards.choose import too_small
 from publisher.cards.contrast import RGB, hex_rgb, ratio
 from publisher.cards.crop import contain_scale, crop_box
-from publisher.cards.layout import Box, Layout
+from publisher.cards.layout import Layout
+from publisher.cards.layout_values import Box
 from publisher.cards.options import CardOptions
 
 #: A contained opaque picture held back by ``max_upscale`` and covering less than this

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -330,7 +330,13 @@ def parse_card_options(
     values = _schema(root or Path.cwd()).read(raw, where)
     problems = where.problems
     options = CardOptions(**values)
-    problems.extend(f"cards.layout: {p}" for p in layout_problems(options))
+    layouts, broken = load_layouts((options.layout,), layout_folders(options))
+    problems.extend(f"cards.layout: {p}" for p in broken)
+    problems.extend(
+        f"cards.layouts_folder: {p}"
+        for p in own_layout_problems(options, layouts)
+        if p not in broken  # a broken default that another layout falls back to: once
+    )
     return options, problems
 
 
@@ -342,8 +348,11 @@ def layout_folders(options: CardOptions) -> tuple[Path, ...]:
     return (shipped,)
 
 
-def layout_problems(options: CardOptions) -> list[str]:
-    """Problems with the default layout and every layout it falls back to, found at load
-    time so a typo in ``cards.layout`` or a bad key in a layout file stops ``check`` too."""
-    _, problems = load_layouts((options.layout,), layout_folders(options))
+def own_layout_problems(options: CardOptions, checked: Iterable[str] = ()) -> list[str]:
+    """Problems in the site's own layout files that ``cards.layout`` does not lead to: a
+    post may pick any of them with ``ogLayout``, so they are checked before any work too."""
+    if options.layouts_folder is None:
+        return []
+    names = sorted(p.stem for p in options.layouts_folder.glob("*.yaml"))
+    _, problems = load_layouts(tuple(n for n in names if n not in checked), layout_folders(options))
     return problems
