@@ -226,7 +226,10 @@ _LAYOUT = Schema(
             _boxed(ImageLayer),
         ),
         "shapes": Field(
-            items(then(section(_SHAPE), _boxed(Shape, color="#000000")), message="must be a list of {box, color}"),
+            items(
+                then(section(_SHAPE), _boxed(Shape, color="#000000")),
+                message="must be a list of {box, color}",
+            ),
             default=(),
         ),
         "scrim": _part(
