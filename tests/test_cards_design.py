@@ -603,6 +603,10 @@ GOLDEN_CASES = {
     "split-text-heavy": lambda: text_screenshot(),
     "split-small-fill": lambda: photo(120, 90, seed=9),
     "text-no-image": lambda: None,
+    "image-finished-1130": lambda: finished_card(1130, 592),
+    "hero-text-block": lambda: text_block_picture(
+        (1600, 1400), (300, 24, 1300, 280), (250, 244, 228)
+    ),
 }
 
 
