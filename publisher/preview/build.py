@@ -23,7 +23,7 @@ from pathlib import Path, PurePosixPath
 
 from PIL import Image
 
-from publisher.announce import Announcer, Card, Decision, run_announcements
+from publisher.announce import Announcer, Card, Decision, RunSettings, run_announcements
 from publisher.announce.live import LiveCheck
 from publisher.announce.run import build_announcers
 from publisher.announcing import ledger_path
@@ -339,9 +339,7 @@ def _decisions(
     """What an announce run right now would decide for each published post and target."""
     if not config.announce.enabled or not config.announce.targets:
         return {}
-    report = run_announcements(
-        config.announce.targets,
-        build.published,
+    settings = RunSettings(
         ledger_path=ledger_path(config),
         now=now,
         root=config.root,
@@ -351,4 +349,5 @@ def _decisions(
         cards=cards,
         language=config.site.language,
     )
+    report = run_announcements(config.announce.targets, build.published, settings=settings)
     return {(d.post_id, d.target): d for d in report.decisions}
