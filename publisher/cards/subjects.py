@@ -75,7 +75,10 @@ def _probe(image: Image.Image) -> Image.Image:
     long, short = max(width, height), min(width, height)
     scale = min(1.0, max(_PROBE / long, _SHORT / short), _LONGEST / long)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return image.convert("L").resize(size, Image.Resampling.BILINEAR)
+    # A cheap box reduction first, so the cost hardly grows with the image.
+    factor = max(1, int(1 / scale))
+    small = image.reduce(factor) if factor > 1 else image
+    return small.convert("L").resize(size, Image.Resampling.BILINEAR)
 
 
 def _widen(run: _Run, edges: Image.Image, step: int) -> _Run:
