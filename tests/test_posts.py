@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-import publisher.posts
+import publisher.posts.collect
 from conftest import BASE_CONFIG, Site
 from publisher.config import load_config
 from publisher.posts import Author, Post, ReadResult, read_posts
@@ -772,7 +772,7 @@ def spy_on_parsing(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         parsed.append(post_id)
         return parse_post(data, post_id, file, ctx)
 
-    monkeypatch.setattr(publisher.posts, "parse_post", counting)
+    monkeypatch.setattr(publisher.posts.collect, "parse_post", counting)
     return parsed
 
 
@@ -871,7 +871,7 @@ def test_parallel_read_equals_serial_read(site: Site, monkeypatch: pytest.Monkey
             pools.append(max_workers or 0)
             super().__init__(max_workers=max_workers)
 
-    monkeypatch.setattr(publisher.posts, "ProcessPoolExecutor", CountingPool)
+    monkeypatch.setattr(publisher.posts.collect, "ProcessPoolExecutor", CountingPool)
     many_posts(site, 205)
     serial = read(site, jobs=1)
     assert pools == []
@@ -892,11 +892,11 @@ def test_parallel_threshold_applies(site: Site, monkeypatch: pytest.MonkeyPatch)
             pools.append(max_workers or 0)
             super().__init__(max_workers=max_workers)
 
-    monkeypatch.setattr(publisher.posts, "ProcessPoolExecutor", CountingPool)
+    monkeypatch.setattr(publisher.posts.collect, "ProcessPoolExecutor", CountingPool)
     many_posts(site, 12)
     below = read(site, jobs=2)
     assert pools == []
-    monkeypatch.setattr(publisher.posts, "PARALLEL_THRESHOLD", 10)
+    monkeypatch.setattr(publisher.posts.collect, "PARALLEL_THRESHOLD", 10)
     above = read(site, jobs=2)
     assert pools == [2]
     assert above == below
