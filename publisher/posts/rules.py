@@ -4,6 +4,8 @@ spelling."""
 
 from __future__ import annotations
 
+import os
+import stat
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import datetime
@@ -14,7 +16,7 @@ from publisher.config import Config
 from publisher.errors import Problem
 from publisher.posts.cache import body_of
 from publisher.posts.fields import tag_key
-from publisher.posts.folder import printable_name
+from publisher.posts.folder import plain_stat, printable_name
 from publisher.posts.model import Author, Post
 from publisher.posts.reader import Record, unexpected
 from publisher.posts.text import preview
@@ -25,7 +27,8 @@ def finalize(
 ) -> list[Post]:
     """Rules that look across posts or at other files; returns posts newest first."""
     root = config.posts.folder
-    allowed = (root.resolve(), config.root.resolve())
+    # The posts folder and the site's, resolved; and the posts folder as written.
+    allowed = (root.resolve(), config.root.resolve(), root)
     posts_by_url: dict[str, str] = {}
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
     for record, _, _ in records:
@@ -61,57 +64,10 @@ def _finalize_one(
     lines: dict[str, int] = record.get("lines") or {}
     og_image: Path | None = None
     if record["og_image"]:
-        try:
-            candidate = (source.parent / record["og_image"]).resolve()
-            inside = any(candidate.is_relative_to(a) for a in allowed)
-            exists = inside and candidate.is_file()
-        except (OSError, ValueError) as exc:
-            # The reader refuses names no file system takes; this is the rest (ELOOP, ...).
-            problems.append(
-                Problem(
-                    file=file,
-                    field="ogImage",
-                    message=f"'{record['og_image']}' cannot be looked up ({exc})",
-                    fix="write the plain file name of an image in the post's folder",
-                    line=lines.get("ogImage"),
-                )
-            )
+        found = _og_image(record, source, file, allowed, problems)
+        if found is None:
             return None
-        if not inside:
-            problems.append(
-                Problem(
-                    file=file,
-                    field="ogImage",
-                    message=f"'{record['og_image']}' points outside the site",
-                    fix="put the image in the post's folder",
-                    line=lines.get("ogImage"),
-                )
-            )
-            return None
-        if not exists and record.get("image_optional"):
-            problems.append(
-                Problem(
-                    file=file,
-                    field="ogImage",
-                    message=f"file '{record['og_image']}' does not exist; the post has no image",
-                    fix="add the image beside the post, or correct the name",
-                    severity="warning",
-                    line=lines.get("ogImage"),
-                )
-            )
-        elif not exists:
-            # A warning, not a skip (docs/cards.md): the post is published with a text card.
-            problems.append(
-                Problem(
-                    file=file,
-                    field="ogImage",
-                    message=f"file '{record['og_image']}' does not exist",
-                    fix=f"add it next to index.md or correct the name; files there: {_listing(source.parent)}",
-                    line=lines.get("ogImage"),
-                    severity="warning",
-                )
-            )
-        og_image = candidate if exists else None
+        og_image = found[0]
     other = posts_by_url.get(record["url"])
     if other is not None:
         key = "externalUrl" if record["external_url"] else "path"
@@ -127,6 +83,77 @@ def _finalize_one(
         return None
     posts_by_url[record["url"]] = record["id"]
     return _post(record, source, og_image, canonical)
+
+
+def _look_up(og: str, source: Path, allowed: tuple[Path, ...]) -> tuple[Path, bool, bool]:
+    """(the og image's resolved path, inside the site?, an existing file?); OSError or
+    ValueError when it cannot be looked up."""
+    parent = os.fspath(source.parent)
+    plain = (
+        plain_stat(f"{parent}/{og}", os.fspath(allowed[0])) if allowed[0] == allowed[2] else None
+    )
+    if plain is not None:  # no link on the way: no need to resolve (issue 12)
+        return Path(f"{parent}/{og}"), True, stat.S_ISREG(plain.st_mode)
+    candidate = (source.parent / og).resolve()
+    inside = any(candidate.is_relative_to(a) for a in allowed[:2])
+    return candidate, inside, inside and candidate.is_file()
+
+
+def _og_image(
+    record: Record, source: Path, file: str, allowed: tuple[Path, ...], problems: list[Problem]
+) -> tuple[Path | None] | None:
+    """(the post's og image file, None when it does not exist); None when the post is
+    skipped for its og image."""
+    lines: dict[str, int] = record.get("lines") or {}
+    try:
+        candidate, inside, exists = _look_up(record["og_image"], source, allowed)
+    except (OSError, ValueError) as exc:
+        # The reader refuses names no file system takes; this is the rest (ELOOP, ...).
+        problems.append(
+            Problem(
+                file=file,
+                field="ogImage",
+                message=f"'{record['og_image']}' cannot be looked up ({exc})",
+                fix="write the plain file name of an image in the post's folder",
+                line=lines.get("ogImage"),
+            )
+        )
+        return None
+    if not inside:
+        problems.append(
+            Problem(
+                file=file,
+                field="ogImage",
+                message=f"'{record['og_image']}' points outside the site",
+                fix="put the image in the post's folder",
+                line=lines.get("ogImage"),
+            )
+        )
+        return None
+    if not exists and record.get("image_optional"):
+        problems.append(
+            Problem(
+                file=file,
+                field="ogImage",
+                message=f"file '{record['og_image']}' does not exist; the post has no image",
+                fix="add the image beside the post, or correct the name",
+                severity="warning",
+                line=lines.get("ogImage"),
+            )
+        )
+    elif not exists:
+        # A warning, not a skip (docs/cards.md): the post is published with a text card.
+        problems.append(
+            Problem(
+                file=file,
+                field="ogImage",
+                message=f"file '{record['og_image']}' does not exist",
+                fix=f"add it next to index.md or correct the name; files there: {_listing(source.parent)}",
+                line=lines.get("ogImage"),
+                severity="warning",
+            )
+        )
+    return (candidate if exists else None,)
 
 
 def _listing(folder: Path) -> str:
