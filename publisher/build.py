@@ -247,7 +247,7 @@ def ping_pending_feeds(
     Returns the lines to show. A refusal or an unreachable hub is a warning: the feeds
     stay pending (in the state folder) and the next run tries again.
     """
-    from publisher.feeds.websub import send_pending
+    from publisher.feeds.websub import LiveCheck, send_pending
 
     hub = config.feeds.options.hub
     if hub is None or not config.feeds.enabled:
@@ -262,7 +262,7 @@ def ping_pending_feeds(
         config.output,
         session_factory=session_factory,
         dry_run=dry_run,
-        wait=config.announce.live_wait,
+        check=LiveCheck(wait=config.announce.live_wait),
     )
     return report.lines(dry_run=dry_run) if report is not None else []
 

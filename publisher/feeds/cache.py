@@ -29,6 +29,7 @@ from lxml import etree
 from publisher import __version__
 from publisher.config import SiteConfig
 from publisher.feeds.options import FeedOptions
+from publisher.posts import components as post_components
 from publisher.posts import fields as post_fields
 from publisher.posts import mdx as post_mdx
 from publisher.posts.model import Post
@@ -55,7 +56,8 @@ _POST_VALUES = attrgetter(*(f.name for f in fields(Post) if f.compare and f.name
 
 def _code_hash() -> bytes:
     digest = hashlib.sha256()
-    borrowed = [Path(post_fields.__file__), Path(post_mdx.__file__)]  # URL rules, iframes
+    # The URL rules, and the iframes the sanitizer turns into links.
+    borrowed = [Path(str(m.__file__)) for m in (post_fields, post_mdx, post_components)]
     sources = [*sorted(Path(__file__).parent.glob("*.py")), *borrowed]
     for path in sources:
         digest.update(path.read_bytes())
