@@ -908,6 +908,8 @@ def test_a_corrupt_cache_file_is_not_fatal(site: Site, cache_path: Path) -> None
     result = cached_read(site, cache_path)
     assert ids(result) == ["good"]
     assert result.problems == ()
+    # Rebuilt (publisher/statecache.py), so the next read is served from it.
+    assert cached_read(site, cache_path).cache_hits == 1
 
 
 # --- parallel reading ----------------------------------------------------------------------

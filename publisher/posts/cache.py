@@ -21,26 +21,20 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from publisher import __version__
+from publisher import statecache
 from publisher.errors import Problem, StateError
 from publisher.posts.model import Body, html_digest
+from publisher.statecache import code_version
 
-
-def _code_hash() -> bytes:
-    """The reader's own source: a cache written by other code is never reused, even
-    between two commits that share a version number."""
-    digest = hashlib.blake2b(digest_size=16)
-    for path in sorted(Path(__file__).parent.rglob("*.py")):
-        digest.update(path.read_bytes())
-    return digest.digest()
-
-
-_CODE = _code_hash()
+#: The reader's own source and the libraries that shape a parse: a cache written by
+#: other code is never reused, even between two commits that share a version number.
+_CODE = code_version(
+    sorted(Path(__file__).parent.rglob("*.py")), ("cmarkgfm", "lxml", "PyYAML", "ftfy")
+)
 
 
 def fingerprint(*parts: object) -> str:
-    digest = hashlib.blake2b(digest_size=16)
-    digest.update(__version__.encode() + _CODE)
+    digest = hashlib.blake2b(_CODE, digest_size=16)
     for part in parts:
         digest.update(b"\0" + repr(part).encode())
     return digest.hexdigest()
@@ -84,35 +78,14 @@ class PostCache:
         self._store = BodyStore(path) if path is not None else None
         if path is None:
             return
-        if readonly and not path.exists():
-            return
-        try:
-            if not readonly:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            uri = f"{path.resolve().as_uri()}{'?mode=ro' if readonly else ''}"
-            self._db = sqlite3.connect(uri, uri=True)
-            # The default rollback journal, not WAL: a read-only open (dry run) then
-            # creates no -wal/-shm files beside the database.
-            self._open(self._db)
-        except sqlite3.Error:
-            self.close()
-
-    def _open(self, db: sqlite3.Connection) -> None:
-        """Check the file's layout (a file from another version is emptied, or in a dry
-        run not used) and read the file stamps."""
-        (version,) = db.execute("PRAGMA user_version").fetchone()
-        if version != SCHEMA_VERSION and self.readonly:
-            self.close()
-            return
-        if version != SCHEMA_VERSION:
-            with db:
-                for table in ("posts", "files"):
-                    db.execute(f"DROP TABLE IF EXISTS {table}")
-                for statement in _SCHEMA:
-                    db.execute(statement)
-                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        rows = db.execute("SELECT file, stamp, key FROM files")
-        self._stamps = {file: (stamp, key) for file, stamp, key in rows}
+        # The state folder's one cache policy (publisher/statecache.py).
+        self._db = statecache.open_cache(path, _SCHEMA, SCHEMA_VERSION, readonly=readonly)
+        if self._db is not None:
+            try:
+                rows = self._db.execute("SELECT file, stamp, key FROM files").fetchall()
+                self._stamps = {file: (stamp, key) for file, stamp, key in rows}
+            except sqlite3.Error:
+                self.close()
 
     def known_key(self, file: str, stamp: str) -> str | None:
         """The content key ``file`` had when its stat was ``stamp`` (see :func:`stamp_of`),
@@ -187,8 +160,7 @@ class PostCache:
         try:
             with self._db:
                 self._flush()
-                stale = [k for (k,) in self._db.execute("SELECT key FROM posts") if k not in keep]
-                self._db.executemany("DELETE FROM posts WHERE key = ?", [(k,) for k in stale])
+                statecache.drop_unused(self._db, "posts", "key", keep)
                 if self._stamps_changed:
                     self._db.execute("DELETE FROM files")
                     self._db.executemany(
