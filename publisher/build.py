@@ -191,6 +191,7 @@ def _write_outputs(
                 config.feeds.options,
                 cache_dir=config.state,
                 readonly=dry_run,
+                jobs=jobs,
             ):
                 writer.write_bytes(path, data)
                 feeds.add(path)
