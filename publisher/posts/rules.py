@@ -31,13 +31,18 @@ def finalize(
     allowed = (root.resolve(), config.root.resolve(), root)
     posts_by_url: dict[str, str] = {}
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
+    key_of: dict[str, str] = {}  # tag_key once per spelling, not per post (issue 12)
     for record, _, _ in records:
         for tag in record["tags"]:
-            spellings[tag_key(tag)][tag] += 1
-    canonical = {
+            key = key_of.get(tag)
+            if key is None:
+                key = key_of[tag] = tag_key(tag)
+            spellings[key][tag] += 1
+    by_key = {
         key: sorted(counter.items(), key=lambda item: (-item[1], item[0]))[0][0]
         for key, counter in spellings.items()
     }
+    canonical = {tag: by_key[key] for tag, key in key_of.items()}  # spelling -> the one kept
     posts: list[Post] = []
     for record, source, file in sorted(records, key=lambda item: item[0]["id"]):
         try:
@@ -185,7 +190,7 @@ def _post(record: Record, source: Path, og_image: Path | None, canonical: dict[s
         og_image=og_image,
         og_image_url=record["og_image_url"],
         categories=_unique(record["categories"]),
-        tags=_unique(canonical[tag_key(t)] for t in record["tags"]),
+        tags=_unique(canonical[t] for t in record["tags"]),
         authors=tuple(Author(**a) for a in record["authors"]),
         is_featured=record["is_featured"],
         is_popular=record["is_popular"],
