@@ -49,6 +49,16 @@ class BuildResult:
     #: run, would be).
     deleted: tuple[str, ...] = ()
 
+    @property
+    def failed(self) -> bool:
+        """A post had errors and was skipped (exit 3: see publisher/report.py)."""
+        return bool(self.read.errors) or any(p.severity == "error" for p in self.problems)
+
+    @property
+    def changed(self) -> bool:
+        """An output file was (in a dry run, would be) written or deleted."""
+        return any(w.status != "unchanged" for w in self.writes) or bool(self.deleted)
+
 
 #: Makes a progress callback for ``total`` steps of work called ``label`` (or None).
 ProgressFactory = Callable[[int, str], AbstractContextManager["Progress | None"]]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, Site
-from publisher.config import ConfigError, load_config, parse_config
+from publisher.config import ConfigError, SiteAuthor, load_config, parse_config
 from publisher.secret import Secret
 
 SOURCE = Path("/site/config.yaml")
@@ -155,3 +155,124 @@ def test_shipped_config_is_valid() -> None:
     config = load_config(REPO / "config.yaml")
     assert config.posts.folder == (REPO / "examples" / "blog" / "posts").resolve()
     assert config.site.url.startswith("https://")
+
+
+@pytest.mark.parametrize(
+    ("extra", "problem"),
+    [
+        (
+            {"posts": {"default_path": "/blog/"}},
+            "posts.default_path: must contain {id}, e.g. /blog/{id}/",
+        ),
+        (
+            {"posts": {"generator": "jekyl"}},
+            "posts.generator: unknown generator 'jekyl'; use one of ",
+        ),
+        ({"posts": {"url": "/{yeer}/{slug}/"}}, "posts.url: unknown token '{yeer}'; use {"),
+        ({"posts": {"url": "blog/{slug}/"}}, "posts.url: must be a path starting with '/'"),
+        ({"posts": {"glob": ["*.md"]}}, "posts.glob: must be text, not a list"),
+        ({"posts": "posts"}, "posts: must be a mapping, not str"),
+        ({"state": {"ledger": "mysql://db"}}, "state.ledger: must be a postgresql:// URL"),
+        ({"output": {"folder": {"a": 1}}}, "output.folder: must be text, not a mapping"),
+        (
+            {"announce": {"live_wait": "soon"}},
+            "announce.live_wait: must be a number of seconds, not 'soon'",
+        ),
+        ({"announce": {"live_wait": -1}}, "announce.live_wait: must be 0 or more seconds"),
+        (
+            {"announce": {"targets": {"kind": "slack"}}},
+            "announce.targets: must be a list of targets",
+        ),
+        ({"announce": {"targets": ["slack"]}}, "announce.targets[0]: must be a mapping, not str"),
+        ({"announce": {"targets": [{"name": "x"}]}}, "announce.targets[0].kind: required"),
+        ({"cards": ["a"]}, "cards: must be a mapping, not a list"),
+        ({"cards": {"enabled": 1}}, "cards.enabled: must be true or false, not 1"),
+        ({"feeds": {"limt": 3}}, "feeds.limt: unknown key; did you mean 'limit'?"),
+    ],
+)
+def test_each_section_reports_its_problem_once(extra: dict[str, object], problem: str) -> None:
+    found = problems(minimal(**extra))
+    assert len(found) == 1, found
+    assert found[0].startswith(problem), found
+
+
+@pytest.mark.parametrize(
+    ("author", "expected"),
+    [
+        ("  Ann  ", SiteAuthor(name="Ann")),
+        (
+            {"name": "Ann", "email": "ann@example.org"},
+            SiteAuthor(name="Ann", email="ann@example.org"),
+        ),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_site_author_is_a_name_or_a_mapping(author: object, expected: SiteAuthor | None) -> None:
+    config = parse_config(
+        {"site": {"title": "T", "url": "https://x.org", "author": author}}, SOURCE
+    )
+    assert config.site.author == expected
+
+
+def test_site_author_problems() -> None:
+    site = {"title": "T", "url": "https://x.org"}
+    assert problems({"site": {**site, "author": 3}}) == [
+        "site.author: must be a name or a mapping with name and email"
+    ]
+    assert problems({"site": {**site, "author": {"email": "a@x.org", "nmae": "A"}}}) == [
+        "site.author.name: required",
+        "site.author.nmae: unknown key; did you mean 'name'?",
+    ]
+
+
+def test_values_are_read_into_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PG_URL", "postgresql://u:p@db/ledger")
+    config = parse_config(
+        minimal(
+            site={
+                "title": " T ",
+                "url": "https://x.org/",
+                "timezone": "Europe/Berlin",
+                "language": "de",
+            },
+            posts={"glob": "*.md", "summary_keys": "excerpt", "default_path": "/b/{id}/"},
+            output={"folder": "site"},
+            state={"folder": "st", "ledger": "${PG_URL}"},
+            feeds={"enabled": False},
+            cards={"enabled": False},
+            announce={"enabled": False, "live_wait": 5},
+        ),
+        SOURCE,
+    )
+    assert (config.site.title, config.site.url, config.site.language) == (
+        "T",
+        "https://x.org",
+        "de",
+    )
+    assert config.site.tz.key == "Europe/Berlin"
+    assert (config.posts.glob, config.posts.summary_keys) == ("*.md", ("excerpt",))
+    assert config.posts.default_path == "/b/{id}/"
+    assert (config.output, config.state) == (Path("/site/site"), Path("/site/st"))
+    assert config.ledger == "postgresql://u:p@db/ledger"
+    assert not (config.feeds.enabled or config.cards.enabled or config.announce.enabled)
+    assert config.announce.live_wait == 5.0
+
+
+def test_every_public_name_is_still_importable_from_publisher_config() -> None:
+    import publisher.config as package
+    from publisher.config import model
+
+    for name in (
+        "Config",
+        "SiteConfig",
+        "SiteAuthor",
+        "PostsConfig",
+        "TargetConfig",
+        "AnnounceConfig",
+        "FeedsConfig",
+        "CardsConfig",
+    ):
+        assert getattr(package, name) is getattr(model, name)
+    assert package.ConfigError is ConfigError
+    assert set(package.__all__) >= {"load_config", "parse_config", "ConfigError"}

@@ -10,7 +10,8 @@ The stage, one small module per idea::
     fetch.py     remote ogImageUrl -> cached file (checked redirects, byte cap)
     crop.py      focal point / busiest region -> crop box
     contrast.py  pixels under the text -> text colour and scrim strength (WCAG 4.5:1)
-    text.py      clean-up, graphemes, line breaking (CJK too), auto-fit, ellipsis
+    clean.py     title/summary clean-up: markdown, HTML tags and entities out
+    text.py      line breaking (UAX #14, via publisher.unicode), auto-fit, ellipsis
     fonts.py     per-character font fallback, shaping, drawing
     render.py    CardJob -> encoded card (pure; runs in worker processes)
     encode.py    JPEG/PNG under a byte budget
