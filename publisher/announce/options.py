@@ -111,6 +111,8 @@ def parse_target_options(
 
 def _field(key: str, default: Any) -> Field:
     """How option ``key`` is read, from its name and its declared default."""
+    if isinstance(default, Field):  # the adapter's own rule (a choice, say), as declared
+        return default
     if default is SECRET or (key in SECRET_NAMES and default is REQUIRED):
         return Field(secret(), required=True, missing="required (write it as ${ENV_VAR})")
     required = default is REQUIRED

@@ -64,7 +64,6 @@ MARKER = "state-branch.json"
 class Restored:
     commit: str | None
     rows: int
-    first_run: bool
     merged_local: bool
     #: Where a damaged ledger found here was moved before the branch's was restored.
     set_aside: Path | None = None
@@ -135,7 +134,7 @@ def restore(where: StateBranch, ledger_path: Path, *, require_branch: bool = Fal
         _write_marker(state, where, None)
         local = _dump(ledger_path)
         rows = len(local["announcements"]) if local else 0
-        return Restored(commit=None, rows=rows, first_run=local is None, merged_local=False)
+        return Restored(commit=None, rows=rows, merged_local=False)
     fetch(where)
     theirs = ledger_at(where, head)
     set_aside = None
@@ -172,7 +171,6 @@ def restore(where: StateBranch, ledger_path: Path, *, require_branch: bool = Fal
     return Restored(
         commit=head,
         rows=len(result["announcements"]),
-        first_run=False,
         merged_local=merged_local,
         set_aside=set_aside,
     )

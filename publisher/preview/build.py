@@ -23,7 +23,7 @@ from pathlib import Path, PurePosixPath
 
 from PIL import Image
 
-from publisher.announce import Announcer, Card, Decision, run_announcements
+from publisher.announce import Announcer, Card, Decision, RunSettings, run_announcements
 from publisher.announce.live import LiveCheck
 from publisher.announce.run import build_announcers
 from publisher.announcing import ledger_path
@@ -167,10 +167,10 @@ def _card_cache(config: Config, dry_run: bool) -> Iterator[Path]:
         yield config.state
         return
     with tempfile.TemporaryDirectory(prefix="publisher-preview-") as temp:
-        source = config.state / "cards"
-        if source.is_dir():
-            # Hard links cost nothing and are safe: the cache replaces files, never edits them.
-            shutil.copytree(source, Path(temp) / "cards", copy_function=_link_or_copy)
+        source = config.state / "cards.sqlite"  # the render cache (cards/cache.py)
+        if source.is_file():
+            # A copy, not a link: SQLite writes the file in place.
+            shutil.copy2(source, Path(temp) / "cards.sqlite")
         remote = config.state / "remote"
         if remote.is_dir():
             shutil.copytree(remote, Path(temp) / "remote", copy_function=_link_or_copy)
@@ -339,9 +339,7 @@ def _decisions(
     """What an announce run right now would decide for each published post and target."""
     if not config.announce.enabled or not config.announce.targets:
         return {}
-    report = run_announcements(
-        config.announce.targets,
-        build.published,
+    settings = RunSettings(
         ledger_path=ledger_path(config),
         now=now,
         root=config.root,
@@ -351,4 +349,5 @@ def _decisions(
         cards=cards,
         language=config.site.language,
     )
+    report = run_announcements(config.announce.targets, build.published, settings=settings)
     return {(d.post_id, d.target): d for d in report.decisions}
