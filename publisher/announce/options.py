@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -112,21 +113,25 @@ def parse_target_options(
 def _field(key: str, default: Any) -> Field:
     """How option ``key`` is read, from its name and its declared default."""
     if isinstance(default, Field):  # the adapter's own rule (a choice, say), as declared
-        return default
+        return replace(default, convert=_substituted(default.convert))
     if default is SECRET or (key in SECRET_NAMES and default is REQUIRED):
         return Field(secret(), required=True, missing="required (write it as ${ENV_VAR})")
     required = default is REQUIRED
     fallback = None if required else default
-    by_name = _BY_NAME.get(key)
-    if by_name is not None:
-        convert, fallback = by_name(default)
-    elif key in URL_OPTIONS:
-        convert = url("https://example.social", env=False)
-    elif key in CHOICES:
-        convert = choice(*CHOICES[key])
-    else:
-        convert = _by_default(default)
-    return Field(_substituted(convert), default=fallback, required=required)
+    if key == "max_age":  # written as text ("30d"), read as a timedelta
+        fallback = parse_duration(default)
+    return Field(_substituted(_converter(key, default)), default=fallback, required=required)
+
+
+def _converter(key: str, default: Any) -> Convert:
+    rule = _BY_NAME.get(key)
+    if rule is not None:
+        return rule
+    if key in URL_OPTIONS:
+        return url("https://example.social", env=False)
+    if key in CHOICES:
+        return choice(*CHOICES[key])
+    return _by_default(default)
 
 
 def _by_default(default: Any) -> Convert:
@@ -167,22 +172,14 @@ def _chat_id(value: Any, where: Where) -> str:
     return str(value).strip()
 
 
-#: Options whose reading depends on their name: (converter, value when wrong).
-_BY_NAME: dict[str, Callable[[Any], tuple[Convert, Any]]] = {
-    "max_age": lambda default: (_duration, parse_duration(default)),
-    "deadline": lambda default: (
-        number(
-            above=0,
-            message=lambda v: f"must be a number of seconds above 0, not {v!r}; e.g. deadline: 300",
-        ),
-        None,
+#: Options whose rule is not their default's type.
+_BY_NAME: dict[str, Convert] = {
+    "max_age": _duration,
+    "deadline": number(
+        above=0,
+        message=lambda v: f"must be a number of seconds above 0, not {v!r}; e.g. deadline: 300",
     ),
-    "link_posts": lambda default: (flag(), default),
-    "require_live": lambda default: (flag(), default),
-    "backfill": lambda default: (
-        integer(0, message=lambda v: f"must be a whole number (0 for none), not {v!r}"),
-        default,
-    ),
-    "max_per_run": lambda default: (integer(1), default),
-    "chat_id": lambda default: (_chat_id, None),
+    "require_live": flag(),  # None by default: the adapter's needs_live_page decides
+    "backfill": integer(0, message=lambda v: f"must be a whole number (0 for none), not {v!r}"),
+    "chat_id": _chat_id,
 }
