@@ -160,3 +160,17 @@ def test_unknown_kind_without_a_close_match_lists_the_kinds() -> None:
     _, problems = parse_target_options("zzzzzz", {})
     assert problems[0].startswith("announce.targets[0].kind: unknown kind 'zzzzzz'; use one of ")
     assert "slack" in problems[0]
+
+
+def test_an_adapters_own_field_gets_the_same_env_substitution(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from publisher.announce.options import _field
+    from publisher.schema import Field, Schema, Where, choice
+
+    monkeypatch.setenv("RING", "red")
+    schema = Schema({"ring": _field("ring", Field(choice("blue", "red"), default="blue"))})
+    where = Where("announce.targets[0]")
+    assert schema.read({"ring": "${RING}"}, where) == {"ring": "red"}
+    assert schema.read({"ring": "green"}, where) == {"ring": "blue"}
+    assert where.problems == ["announce.targets[0].ring: must be one of blue, red, not 'green'"]
