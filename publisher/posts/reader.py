@@ -115,6 +115,7 @@ def _parse(
     text = decode(raw, file)
     limits.check_lines(text, file, ctx.limits)
     meta, body_text, meta_text, meta_line, body_line, problems = _frontmatter(text, file, ctx)
+    # Findings appends its warnings to this same list, so they stay in the order found.
     found = record.Findings(file, _key_lines(meta_text, meta_line), ctx.limits, problems)
     resolved = _resolve(meta, body_text, post_id, ctx)
     problems.extend(
