@@ -25,12 +25,35 @@ The stage, one small module per idea::
     meta.py      manifest.json and the per-post <meta> snippet
     check.py     check_cards: what the stage would refuse, without rendering (publish check)
     build.py     build_cards / render_one: the stage function
+
+The names below are imported on first use (PEP 562), not with the package: loading
+config.yaml imports ``publisher.cards.options``, and a build with cards off, or with
+nothing changed, must not pay for the renderer's imports (issue 12).
 """
 
-from publisher.cards.build import CardsResult, Planned, build_cards, render_one
-from publisher.cards.check import check_cards
-from publisher.cards.meta import Card
-from publisher.cards.options import KNOWN_KEYS, CardOptions, parse_card_options
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from publisher.cards.build import CardsResult, Planned, build_cards, render_one
+    from publisher.cards.check import check_cards
+    from publisher.cards.meta import Card
+    from publisher.cards.options import KNOWN_KEYS, CardOptions, parse_card_options
+
+#: Each public name and the module that defines it.
+_HOMES = {
+    "CardsResult": "build",
+    "Planned": "build",
+    "build_cards": "build",
+    "render_one": "build",
+    "check_cards": "check",
+    "Card": "meta",
+    "KNOWN_KEYS": "options",
+    "CardOptions": "options",
+    "parse_card_options": "options",
+}
 
 __all__ = [
     "KNOWN_KEYS",
@@ -43,3 +66,12 @@ __all__ = [
     "parse_card_options",
     "render_one",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value

@@ -167,10 +167,10 @@ def _card_cache(config: Config, dry_run: bool) -> Iterator[Path]:
         yield config.state
         return
     with tempfile.TemporaryDirectory(prefix="publisher-preview-") as temp:
-        source = config.state / "cards"
-        if source.is_dir():
-            # Hard links cost nothing and are safe: the cache replaces files, never edits them.
-            shutil.copytree(source, Path(temp) / "cards", copy_function=_link_or_copy)
+        source = config.state / "cards.sqlite"  # the render cache (cards/cache.py)
+        if source.is_file():
+            # A copy, not a link: SQLite writes the file in place.
+            shutil.copy2(source, Path(temp) / "cards.sqlite")
         remote = config.state / "remote"
         if remote.is_dir():
             shutil.copytree(remote, Path(temp) / "remote", copy_function=_link_or_copy)
