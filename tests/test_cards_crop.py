@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image, ImageChops, ImageDraw
@@ -80,8 +81,9 @@ def text_block_picture(
 
 
 def render_hero(
-    tmp_path: Path, source: Image.Image, focus: tuple[float, float] | None = None
+    tmp_path: Path, source: Image.Image, focus: tuple[float, float] | None = None, **options: Any
 ) -> tuple[Rendered, Image.Image]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "picture.png"
     path.write_bytes(encoded(source, "PNG"))
     layouts, problems = load_layouts(("hero",), (REPO / "templates" / "cards",))
@@ -90,7 +92,7 @@ def render_hero(
         post_id="p", layout="hero", layouts=layouts, title="A title of two or three words",
         summary="A short summary under the title.", fields=(("site", "Blog"),),
         image_path=str(path), image_label="picture.png", image_field="ogImage", focus=focus,
-        options=replace(LATIN_ONLY, format="png", max_bytes=5_000_000),
+        options=replace(LATIN_ONLY, format="png", max_bytes=5_000_000, **options),
     )  # fmt: skip
     result = render_card(job)
     assert (result.layout, result.rule) == ("hero", "default")
@@ -147,4 +149,22 @@ def test_the_post_focus_still_wins_over_text_in_the_picture(tmp_path: Path) -> N
 def test_pictures_without_text_crop_as_before(source: Image.Image) -> None:
     assert text_blocks(source) == []
     expected = crop_box(source.size, (1200, 630), busiest_focus(source, (1200, 630)))
-    assert subject_crop(source, (1200, 630), avoid=None, text_below=True) == expected
+    assert subject_crop(source, (1200, 630), avoid=(), text_below=True) == expected
+
+
+def test_text_in_the_picture_also_stays_out_from_under_the_logo(tmp_path: Path) -> None:
+    # hero.yaml: logo box [64, 48, 240, 56]. The panel's natural place (the top of the
+    # card, well above the title) is under the logo once a logo is configured.
+    block = (200, 300, 1000, 440)
+    source = text_block_picture((1600, 1400), block)
+    logo = tmp_path / "logo.png"
+    logo.write_bytes(encoded(Image.new("RGB", (240, 56), (250, 250, 250)), "PNG"))
+    plain = patch_box(render_hero(tmp_path / "a", source)[1])
+    result, card = render_hero(tmp_path / "b", source, logo=logo)
+    branded = patch_box(card)
+    assert plain is not None and branded is not None and result.text_box is not None
+    assert plain[1] < 104  # without a logo the panel may sit at the very top
+    # With one, its text (12 px inside the panel, 0.75 on the card) starts below the logo...
+    assert branded[1] + 9 >= 104, branded
+    assert branded[3] < result.text_box[1], (branded, result.text_box)  # ...above the title
+    assert abs((branded[3] - branded[1]) - (block[3] - block[1]) * 0.75) <= 2  # and whole

@@ -35,7 +35,7 @@ from publisher.errors import CardError
 __all__ = ["RENDER_VERSION", "CardJob", "Note", "Rendered", "render_card"]
 
 #: Bump when a change to the drawing code changes the pixels of an unchanged card.
-RENDER_VERSION = "7"
+RENDER_VERSION = "8"
 
 #: A finished image (see :mod:`publisher.cards.choose`) may be enlarged this much to
 #: cover the card: 1000 px to 1200 px. Softness beats a second headline or a stamp.
@@ -165,11 +165,10 @@ def _draw_picture(
     if layout.image.fit == "cover" and job.focus is not None:
         where = crop_box(picture.size, (box[2], box[3]), job.focus)  # the post's focus wins
     elif layout.image.fit == "cover" and not too_small(picture.size, box[2:], upscale):
-        pad = canvas.px(layout.scrim.padding) if layout.scrim is not None else 0
         where = subject_crop(
             picture,
             (box[2], box[3]),
-            avoid=_within(text_box, box, pad),
+            avoid=_drawn_over(layout, canvas, text_box),
             text_below=layout.text.valign == "bottom" and layout.draw_text,
         )
     place_image(
@@ -183,21 +182,32 @@ def _draw_picture(
     )
 
 
-def _within(
-    text_box: tuple[int, int, int, int] | None, box: tuple[int, int, int, int], pad: int
-) -> Frac | None:
-    """The text's box (left, top, right, bottom on the card, grown by ``pad``) as
-    fractions of the image box (x, y, w, h)."""
-    if text_box is None:
-        return None
-    x, y, w, h = box
-    left, top, right, bottom = text_box
-    return (
-        (left - pad - x) / w,
-        (top - pad - y) / h,
-        (right + pad - x) / w,
-        (bottom + pad - y) / h,
+def _drawn_over(
+    layout: Layout, canvas: Canvas, text_box: tuple[int, int, int, int] | None
+) -> list[Frac]:
+    """What the card draws over its picture, as fractions of the image box: the text
+    (with the scrim's padding) and the logo, chip and author boxes that are turned on."""
+    assert layout.image is not None
+    x, y, w, h = canvas.box(layout.image.box)
+    boxes: list[tuple[int, int, int, int]] = []
+    if text_box is not None:
+        pad = canvas.px(layout.scrim.padding) if layout.scrim is not None else 0
+        left, top, right, bottom = text_box
+        boxes.append((left - pad, top - pad, right + pad, bottom + pad))
+    options = canvas.options
+    parts = (
+        (layout.logo, options.logo is not None),
+        (layout.chip, options.chip),
+        (layout.author, options.author_show),
     )
+    for part, shown in parts:
+        if part is not None and shown:
+            px, py, pw, ph = canvas.box(part.box)
+            boxes.append((px, py, px + pw, py + ph))
+    return [
+        ((left - x) / w, (top - y) / h, (right - x) / w, (bottom - y) / h)
+        for left, top, right, bottom in boxes
+    ]
 
 
 def _alt(job: CardJob, options: CardOptions) -> str:

@@ -1,21 +1,24 @@
 """What a cover crop must keep, and keep out from under the title: faces and text.
 
-Text in a picture (a slide's headline, a sign, a wordmark with its tagline, a caption
-burnt into a screenshot) shows as stacked bands of dense sharp edges with quiet rows
-between them, the same structure :func:`publisher.cards.choose.text_coverage` measures
-for the whole image. Here it is located: each of :data:`_STRIPS` vertical strips of a
-320 px thumbnail is scanned for text-line-sized busy runs, runs close above one another
-form a block, and blocks of neighbouring strips that share rows are merged.
+Text in a picture (a slide, a block of code, a sign, a caption burnt into a screenshot)
+shows as stacked bands of dense sharp edges with quiet rows between them, the structure
+:func:`publisher.cards.choose.text_coverage` measures for the whole image. Here it is
+located: each of :data:`_STRIPS` vertical strips of a thumbnail (640 px on the long side,
+more for a wide strip) is scanned for text-line-sized busy runs; three or more lines of
+about one height at about one spacing form a block, and blocks of neighbouring strips
+that share rows are merged.
 
 :func:`subject_crop` then slides the cover crop (it can only move along one axis) to the
-position that cuts the fewest subjects and puts the least of them under the title's box,
-and among equally good positions keeps the one the old rule (faces, else the busiest
-strip) would have picked. Without text in the picture the crop is exactly the old one.
+position that cuts the fewest subjects and puts the least of them under what the card
+draws over the picture (the title's box; the logo, chip and author pills when on), and
+among equally good positions keeps the one the old rule (faces, else the busiest strip)
+would have picked. Without text in the picture the crop is exactly the old one.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from PIL import Image, ImageFilter
@@ -175,13 +178,14 @@ def subject_crop(
     picture: Image.Image,
     size: tuple[int, int],
     *,
-    avoid: Frac | None,
+    avoid: Sequence[Frac],
     text_below: bool,
 ) -> tuple[float, float, float, float]:
     """The cover crop of ``picture`` for a box of ``size`` that keeps faces and text.
 
-    ``avoid``: the title's box, as fractions of the image box, which subjects should not
-    sit under. Returns the source rectangle (left, top, right, bottom) in pixels.
+    ``avoid``: what the card draws over the picture (the title's box, the logo, the
+    author and chip pills), as fractions of the image box: subjects should not sit under
+    them. Returns the source rectangle (left, top, right, bottom) in pixels.
     """
     default: Focus = faces.face_focus(picture, size, text_below=text_below) or busiest_focus(
         picture, size
@@ -199,7 +203,7 @@ def _best_crop(
     image_size: tuple[int, int],
     size: tuple[int, int],
     subjects: list[Frac],
-    avoid: Frac | None,
+    avoid: Sequence[Frac],
     start: tuple[float, float, float, float],
 ) -> tuple[float, float, float, float]:
     width, height = image_size
@@ -224,20 +228,23 @@ def _best_crop(
     return (left, start[1], left + crop_w, start[3])
 
 
-def _cost(subject: Frac, offset: float, window: float, vertical: bool, avoid: Frac | None) -> float:
-    """Share of the subject cut off by the window (weighted) plus share of it under ``avoid``."""
+def _cost(
+    subject: Frac, offset: float, window: float, vertical: bool, avoid: Sequence[Frac]
+) -> float:
+    """Share of the subject cut off by the window (weighted) plus share of it under
+    what the card draws over the picture."""
     low, high = (subject[1], subject[3]) if vertical else (subject[0], subject[2])
     extent = max(high - low, 1e-6)
     cut = (max(0.0, offset - low) + max(0.0, high - offset - window)) / extent
-    cost = _CUT_WEIGHT * min(1.0, cut)
-    if avoid is None:
-        return cost
     # The subject in card fractions: only the free axis moves with the crop.
     a, b = (low - offset) / window, (high - offset) / window
     placed = (subject[0], a, subject[2], b) if vertical else (a, subject[1], b, subject[3])
-    overlap_w = min(placed[2], avoid[2]) - max(placed[0], avoid[0])
-    overlap_h = min(placed[3], avoid[3]) - max(placed[1], avoid[1])
-    if overlap_w <= 0 or overlap_h <= 0:
-        return cost
     area = max((placed[2] - placed[0]) * (placed[3] - placed[1]), 1e-6)
-    return cost + min(1.0, overlap_w * overlap_h / area)
+    covered = sum(_overlap(placed, box) for box in avoid) / area
+    return _CUT_WEIGHT * min(1.0, cut) + min(1.0, covered)
+
+
+def _overlap(one: Frac, other: Frac) -> float:
+    width = min(one[2], other[2]) - max(one[0], other[0])
+    height = min(one[3], other[3]) - max(one[1], other[1])
+    return width * height if width > 0 and height > 0 else 0.0
