@@ -32,6 +32,7 @@ from publisher.cards.render import RENDER_VERSION, CardJob
 from publisher.config import SiteConfig
 from publisher.errors import Problem
 from publisher.posts.model import Post
+from publisher.unicode import ENGINE
 
 #: ``layout_key`` while ``publish cards --layout`` overrides every post's choice.
 NO_POST_LAYOUT = "\0no-post-layout"
@@ -117,7 +118,7 @@ def shared_inputs(
     ]
     components = {
         "tool": digest(
-            [__version__, PIL.__version__, RENDER_VERSION, fonts.RAQM, faces.detector()]
+            [__version__, PIL.__version__, RENDER_VERSION, fonts.RAQM, faces.detector(), ENGINE]
         ),
         "layout": digest(sorted((n, layouts[n].digest) for n in layouts)),
         "options": digest(asdict(options)),
