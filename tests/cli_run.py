@@ -52,7 +52,8 @@ def _clear_caches() -> None:
         if name != "publisher" and not name.startswith("publisher."):
             continue
         for value in list(vars(module).values()):
-            if getattr(value, "__module__", None) == name and hasattr(value, "cache_clear"):
+            cached = hasattr(value, "cache_clear") and not isinstance(value, type)
+            if cached and getattr(value, "__module__", None) == name:
                 value.cache_clear()
 
 
