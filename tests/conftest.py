@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +24,23 @@ output:
 state:
   folder: state
 """
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The old name is no longer read: a run that sets it would compare against stale files
+    # and fail without saying why, so it stops before any test with the name to use.
+    if "UPDATE_GOLDEN" in os.environ:
+        raise pytest.UsageError(
+            "UPDATE_GOLDEN is no longer read: set PUBLISHER_UPDATE_GOLDEN=1 to rewrite the "
+            "golden feeds and cards under tests/golden/, then review the diff"
+        )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The `slow` Action scenarios take tens of seconds each. Collected first, they start on
+    # the workers (`-n auto`) while the short tests fill in around them, rather than one
+    # worker running them alone at the end. The sort is stable: the rest keep their order.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 class Site:

@@ -47,6 +47,7 @@ def branch_ledger(site: SiteRepo) -> dict[str, object]:
     return json.loads(text)  # type: ignore[no-any-return]
 
 
+@pytest.mark.slow
 def test_two_merges_in_a_row_announce_each_new_post_once(site: SiteRepo) -> None:
     first = run_action(site)
     assert first.results["publish"] == 0, first.log
@@ -91,6 +92,7 @@ def test_two_merges_in_a_row_announce_each_new_post_once(site: SiteRepo) -> None
     assert len(history) == 3 and all(s.startswith("publisher: ledger after run") for s in history)
 
 
+@pytest.mark.slow
 def test_a_dry_run_on_a_pull_request_sends_and_commits_nothing(site: SiteRepo) -> None:
     run_action(site)
     head = site.branch_head()
@@ -105,6 +107,7 @@ def test_a_dry_run_on_a_pull_request_sends_and_commits_nothing(site: SiteRepo) -
     assert real.outputs["announcements-sent"] == "1"
 
 
+@pytest.mark.slow
 def test_a_ledger_lost_from_the_state_branch_stops_the_run(site: SiteRepo) -> None:
     run_action(site)
     # Someone deletes ledger.json on the branch (a bad merge, a cleanup).
@@ -124,6 +127,7 @@ def test_a_ledger_lost_from_the_state_branch_stops_the_run(site: SiteRepo) -> No
     assert announced(site) == []
 
 
+@pytest.mark.slow
 def test_a_deleted_state_branch_is_refused_when_required(site: SiteRepo) -> None:
     run_action(site)
     git(site.origin, "branch", "-D", "publisher-state")
@@ -137,6 +141,7 @@ def test_a_deleted_state_branch_is_refused_when_required(site: SiteRepo) -> None
     assert again.results["publish"] == 0 and announced(site) == []
 
 
+@pytest.mark.slow
 def test_a_stale_local_state_is_merged_not_trusted(site: SiteRepo) -> None:
     """A self-hosted runner (or a cache restored under a fixed key) brings an old ledger."""
     first = run_action(site)
@@ -153,6 +158,7 @@ def test_a_stale_local_state_is_merged_not_trusted(site: SiteRepo) -> None:
     assert announced(site) == ["2026-05-20-new-one", "2026-05-21-new-two"]
 
 
+@pytest.mark.slow
 def test_an_evicted_state_folder_restores_from_the_branch(site: SiteRepo) -> None:
     """No cache to lose: every run starts from a fresh clone and the branch."""
     run_action(site)
@@ -163,6 +169,7 @@ def test_an_evicted_state_folder_restores_from_the_branch(site: SiteRepo) -> Non
     assert announced(site) == ["2026-05-20-new-one"]
 
 
+@pytest.mark.slow
 def test_two_runs_at_once_merge_disjoint_work(site: SiteRepo) -> None:
     site.merge(targets=("left", "right"))
     run_action(site)
@@ -186,6 +193,7 @@ def test_two_runs_at_once_merge_disjoint_work(site: SiteRepo) -> None:
     assert ("right", "2026-05-20-new-one", "sent") in rows
 
 
+@pytest.mark.slow
 def test_two_runs_that_both_sent_one_post_are_a_conflict_not_an_overwrite(
     site: SiteRepo,
 ) -> None:
@@ -366,6 +374,7 @@ def test_the_60_day_rule_has_a_keep_alive_job() -> None:
 # -- the documented inputs, run ------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_documented_args_verbose_and_backfill_work(site: SiteRepo) -> None:
     """action.yml's own example, `--verbose --backfill 3`, on a first run."""
     description = yaml.safe_load(ACTION.read_text("utf-8"))["inputs"]["args"]["description"]
@@ -376,6 +385,7 @@ def test_documented_args_verbose_and_backfill_work(site: SiteRepo) -> None:
     assert sorted(announced(site)) == ["2026-05-10-old-one", "2026-05-11-old-two"]
 
 
+@pytest.mark.slow
 def test_json_report_stays_pure_json_with_masks_in_github_actions(site: SiteRepo) -> None:
     secret = "https://hooks.example.org/services/T0/B0/" + "s3cretvalue" * 3
     config = site.config() + "    - kind: slack\n      url: ${SLACK_WEBHOOK_URL}\n"
@@ -542,6 +552,7 @@ class _GitHost(BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.slow
 def test_the_state_branch_is_fetched_and_pushed_with_the_token_input(site: SiteRepo) -> None:
     """persist-credentials: false leaves the checkout no credentials: restore and save
     authenticate with the `token` input alone, and the token is never printed."""
@@ -583,6 +594,7 @@ def test_the_state_branch_is_fetched_and_pushed_with_the_token_input(site: SiteR
         server.server_close()
 
 
+@pytest.mark.slow
 def test_config_working_directory_and_state_branch_inputs(site: SiteRepo) -> None:
     """A site kept in a subfolder with its own config name and ledger branch."""
     web = site.author / "web"

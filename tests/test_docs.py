@@ -120,3 +120,14 @@ def test_every_exit_code_is_documented() -> None:
     codes = {v for k, v in vars(cli).items() if k.startswith("EXIT_")}
     for code in codes:
         assert re.search(rf"^\| {code} \|", README, re.MULTILINE), code
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    """.ci/run is the README's test command, step by step (pip may be told to be quiet)."""
+    block = re.search(r"Install the test extras.*?```sh\n(.*?)\n```", README, re.DOTALL)
+    assert block, "README.md: the test command's ```sh block after 'Install the test extras'"
+    steps = [step.strip() for step in block.group(1).split("&&")]
+    assert steps[-1].startswith("python -m pytest --cov -n auto"), steps[-1]
+    ci = [line.replace(" --quiet", "") for line in (REPO / ".ci" / "run").read_text().splitlines()]
+    missing = [step for step in steps if step not in ci]
+    assert not missing, f".ci/run does not run these README steps as lines: {missing}"
