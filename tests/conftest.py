@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,6 +36,25 @@ def pytest_configure(config: pytest.Config) -> None:
             "UPDATE_GOLDEN is no longer read: set PUBLISHER_UPDATE_GOLDEN=1 to rewrite the "
             "golden feeds and cards under tests/golden/, then review the diff"
         )
+
+
+#: Set by coverage (`patch = ["subprocess"]`) while it measures: a Python subprocess that
+#: inherits it measures itself too.
+COVERAGE_ENV = "COVERAGE_PROCESS_CONFIG"
+_popen_init = subprocess.Popen.__init__
+
+
+def _popen_measured(self: subprocess.Popen[Any], *args: Any, **kwargs: Any) -> None:
+    # Many tests start `publish` with a minimal environment of their own (`env={"PATH":
+    # ...}`), which would drop the variable and leave those runs unmeasured. Only the
+    # coverage variable is added, and only while coverage runs.
+    env, config = kwargs.get("env"), os.environ.get(COVERAGE_ENV)
+    if config and isinstance(env, dict) and all(isinstance(k, str) for k in env):
+        kwargs["env"] = {**env, COVERAGE_ENV: env.get(COVERAGE_ENV, config)}
+    _popen_init(self, *args, **kwargs)
+
+
+subprocess.Popen.__init__ = _popen_measured  # type: ignore[method-assign]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
