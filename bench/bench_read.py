@@ -145,7 +145,7 @@ def measure(kind: str, site: Path, state: Path, jobs: int | None) -> dict[str, A
         start = time.perf_counter()
         posts = baseline(site)
     else:
-        import publisher.posts
+        import publisher.posts.collect
         from publisher.build import load_posts
         from publisher.config import parse_config
 
@@ -154,7 +154,7 @@ def measure(kind: str, site: Path, state: Path, jobs: int | None) -> dict[str, A
                 pools.append(max_workers or 0)
                 super().__init__(max_workers, **kwargs)
 
-        publisher.posts.ProcessPoolExecutor = CountingPool  # type: ignore[assignment,attr-defined]
+        publisher.posts.collect.ProcessPoolExecutor = CountingPool  # type: ignore[misc]
         data = yaml.safe_load((site / "config.yaml").read_text(encoding="utf-8"))
         config = parse_config({**data, "state": {"folder": str(state)}}, site / "config.yaml")
         start = time.perf_counter()

@@ -2,7 +2,7 @@
 
 The pipeline, one module per stage::
 
-    config.py -> posts/ -> (feeds | cards | announce) -> output.py + state
+    config/ -> posts/ -> (feeds | cards | announce) -> output.py + state
 
 ``build.build_site`` runs it; ``cli`` only parses arguments and calls it.
 """

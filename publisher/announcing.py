@@ -1,8 +1,8 @@
 """The announce stage as the CLI runs it: config and build results in, a report out.
 
 ``publisher.announce`` holds the adapters, the ledger and the delivery rules; this module
-only maps a :class:`~publisher.config.Config` (and the cards the build made) onto
-``run_announcements``.
+only maps a :class:`~publisher.config.Config` (and the cards the build made) onto the
+:class:`~publisher.announce.RunSettings` of ``run_announcements``.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TypedDict, Unpack
 
-from publisher.announce import AnnounceReport, Card, run_announcements
+from publisher.announce import AnnounceReport, Card, RunSettings, run_announcements
 from publisher.config import Config
 from publisher.posts import Post
 
@@ -46,38 +47,41 @@ def cards_from_manifest(config: Config) -> dict[str, Card]:
     return cards
 
 
+class Choices(TypedDict, total=False):
+    """The command line's choices for one run (see :class:`RunSettings` for each)."""
+
+    backfill: int
+    retry_in_doubt: bool
+    only: Sequence[str]
+    deadline: float | None
+
+
 def announce_posts(
     config: Config,
     published: Sequence[Post],
     *,
     now: datetime,
     dry_run: bool,
-    backfill: int = 0,
-    retry_in_doubt: bool = False,
-    only: Sequence[str] = (),
     log: Callable[[str], None] | None = None,
-    deadline: float | None = None,
+    **choices: Unpack[Choices],
 ) -> AnnounceReport | None:
     """Announce new posts to every configured target; None when there is nothing to do.
 
     ``deadline``: seconds after which nothing more is sent (``--deadline``). SIGINT and
-    SIGTERM end the run gracefully; ``report.interrupted`` says which came.
+    SIGTERM end the run gracefully; ``report.interrupted`` says which came. The report
+    says what the CLI's exit code needs: counts, in doubt, paused, every (post, target).
     """
     if not config.announce.enabled or not config.announce.targets:
         return None
-    return run_announcements(
-        config.announce.targets,
-        published,
+    settings = RunSettings(
         ledger_path=ledger_path(config),
         now=now,
         root=config.root,
         dry_run=dry_run,
-        backfill=backfill,
-        retry_in_doubt=retry_in_doubt,
-        only=only,
         live_wait=config.announce.live_wait,
         cards=cards_from_manifest(config) if config.cards.enabled else None,
         language=config.site.language,
         log=log,
-        deadline=deadline,
+        **choices,
     )
+    return run_announcements(config.announce.targets, published, settings=settings)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
+from publisher import jsontext
 from publisher.atomic import write_atomic
 from publisher.errors import OutputError, Problem
 
@@ -235,7 +236,7 @@ def render_manifest(root: Path, hashes: dict[str, str]) -> str:
         "output": str(root.resolve()),
         "version": MANIFEST_VERSION,
     }
-    return json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+    return jsontext.dumps(data, indent=1) + "\n"
 
 
 def _read_manifest(manifest: Path, root: Path) -> tuple[dict[str, str], list[Problem]]:

@@ -106,3 +106,57 @@ def test_deadline_and_retry_time() -> None:
         _, problems = parse_target_options("outbox", {**base, "deadline": bad})
         assert len(problems) == 1, bad
         assert problems[0].startswith("announce.targets[0].deadline: must be a number of seconds")
+
+
+OUTBOX = {"kind": "outbox", "path": "out.jsonl"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "problem"),
+    [
+        ({"backfill": -1}, "backfill: must be a whole number (0 for none), not -1"),
+        ({"timeout": 0}, "timeout: must be a number of seconds above 0, not 0"),
+        ({"categories": [1]}, "categories: must be a list of text values"),
+        ({"require_live": "no"}, "require_live: must be true or false, not 'no'"),
+        ({"template": {"a": 1}}, "template: must be text, not a mapping"),
+        ({"max_per_run": 1.5}, "max_per_run: must be a whole number of at least 1, not 1.5"),
+    ],
+)
+def test_each_option_kind_has_its_message(extra: dict[str, object], problem: str) -> None:
+    _, problems = parse_target_options("outbox", {**OUTBOX, **extra})
+    assert problems == [f"announce.targets[0].{problem}"]
+
+
+def test_values_by_kind_of_option(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ROOM", "!abc:example.org")
+    monkeypatch.delenv("UNSET_ROOM", raising=False)
+    base = {"kind": "matrix", "homeserver": "https://m.example/", "token": "${T}"}
+    options, problems = parse_target_options(
+        "matrix", {**base, "room_id": "${ROOM}", "timeout": 3, "tags": ["a", " ", "b "]}
+    )
+    assert problems == []
+    assert options["homeserver"] == "https://m.example"
+    assert options["room_id"] == "!abc:example.org"
+    assert options["timeout"] == 3.0 and isinstance(options["timeout"], float)
+    assert options["tags"] == ["a", "b"]
+    assert options["msgtype"] == "m.notice" and options["link_posts"] is True
+    # A plain option's unset variable reads as nothing here: `check` runs without secrets.
+    options, problems = parse_target_options("matrix", {**base, "room_id": "${UNSET_ROOM}"})
+    assert problems == [] and options["room_id"] == ""
+
+
+def test_chat_id_is_text() -> None:
+    raw = {"kind": "telegram", "token": "${T}"}
+    options, problems = parse_target_options("telegram", {**raw, "chat_id": -100123})
+    assert problems == [] and options["chat_id"] == "-100123"
+    _, problems = parse_target_options("telegram", {**raw, "chat_id": True})
+    assert problems == [
+        "announce.targets[0].chat_id: must be a chat id like -1001234567890 "
+        "or a channel name like @mychannel"
+    ]
+
+
+def test_unknown_kind_without_a_close_match_lists_the_kinds() -> None:
+    _, problems = parse_target_options("zzzzzz", {})
+    assert problems[0].startswith("announce.targets[0].kind: unknown kind 'zzzzzz'; use one of ")
+    assert "slack" in problems[0]

@@ -33,7 +33,7 @@ from publisher.announce.contract import (
     DeliveryError,
     ReadBackUnavailable,
 )
-from publisher.announce.registry import BUILTINS, announcer_class
+from publisher.announce.registry import announcer_class, builtin_kinds
 
 FIRST = datetime(2026, 6, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
@@ -276,7 +276,7 @@ def test_outbox_reads_back_its_own_file(tmp_path: Path, http: requests.Session) 
 
 
 def test_every_kind_declares_a_key_lifetime() -> None:
-    lifetimes = {kind: announcer_class(kind).key_lifetime for kind in BUILTINS}
+    lifetimes = {kind: announcer_class(kind).key_lifetime for kind in builtin_kinds()}
     assert lifetimes == {
         "outbox": None,
         "slack": None,

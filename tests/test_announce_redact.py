@@ -6,6 +6,7 @@ the ledger."""
 from __future__ import annotations
 
 import base64
+import importlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ from fakes.server import FakePlatform, Request, Response
 
 from publisher.announce import list_state
 from publisher.announce.contract import Announcement, DeliveryError
-from publisher.announce.redact import forget_secrets, redact, register_secret
+from publisher.announce.redact import redact, register_secret
 from publisher.announce.registry import announcer_class
 
 TELEGRAM = "7123456789:AAH-secretsecretSECRET_0123456789xyz"
@@ -54,10 +55,11 @@ class Echo(FakePlatform):
 
 
 @pytest.fixture(autouse=True)
-def clean_registry() -> Iterator[None]:
-    forget_secrets()
+def clean_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # An empty registry for each test, and the process's own back afterwards.
+    # (The module by name: ``publisher.announce.redact`` is also the function's name.)
+    monkeypatch.setattr(importlib.import_module("publisher.announce.redact"), "_secrets", set())
     yield
-    forget_secrets()
 
 
 def announcement(n: int = 1) -> Announcement:

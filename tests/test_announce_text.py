@@ -26,11 +26,26 @@ from publisher.announce.text import count, graphemes, shorten
         ("\u1100\u1161\u11a8", 1),  # conjoining jamo L V T
         ("a\r\nb", 3),
         ("❤️", 1),  # heart + variation selector
+        ("각", 1),  # precomposed Hangul syllable
+        ("\u1100\uac00", 1),  # leading jamo + syllable (GB6; the old card splitter said 2)
+        ("क्षि", 1),  # Devanagari conjunct (GB9c; both old splitters said 2)
+        ("ค่ำ", 1),  # Thai consonant, tone mark, sara am (GB9a; both old splitters said 2)
+        ("1\ufe0f\u20e3", 1),  # keycap sequence
     ],
 )
 def test_graphemes(text: str, expected: int) -> None:
     assert len(list(graphemes(text))) == expected
     assert "".join(graphemes(text)) == text
+
+
+def test_cards_and_messages_count_graphemes_the_same_way() -> None:
+    # One implementation: the two hand-written splitters disagreed on 4 of 8 samples.
+    from publisher import unicode
+    from publisher.cards import text as card_text
+
+    samples = ["각", "\u1100\uac00", "👩‍👩‍👧", "🇩🇪🇫", "e\u0301", "क्षि", "ค่ำ", "a\r\nb", "❤️"]
+    for sample in samples:
+        assert graphemes(sample) == card_text.graphemes(sample) == unicode.graphemes(sample)
 
 
 def test_units() -> None:

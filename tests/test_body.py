@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from publisher.posts.body import absolutize, strip_mdx, to_html
+from publisher.posts.body import absolutize, to_html
+from publisher.posts.jsx import strip_mdx
 
 BASE = "https://blog.example.org/2024/post/"
 

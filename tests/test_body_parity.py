@@ -138,13 +138,13 @@ def test_urls_are_still_made_absolute() -> None:
 
 
 def _growth(make: Callable[[int], str], base: int) -> float:
-    """Time at 8x ``base`` relative to 1x (best of 3 each)."""
+    """Time at 8x ``base`` relative to 1x (best of 3 each). CPU time of this process, not
+    wall time: other jobs on a shared machine take the cores, not this process's work."""
     times = []
     for factor in (1, 8):
         text = make(base * factor)
         best = float("inf")
         for _ in range(3):
-            # CPU time: a busy machine or the other `-n auto` worker pauses us uncounted.
             started = time.process_time()
             body.render(text)
             best = min(best, time.process_time() - started)

@@ -8,15 +8,15 @@ exit as the table says, or the pull-request gate passes what the merge then brea
 from __future__ import annotations
 
 import re
-import sys
+import subprocess
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
+from cli_run import publish as run_publish
 
 from conftest import REPO, Site
-from publisher.cli import main
 
 BASE = """\
 site:
@@ -185,30 +185,18 @@ CASES = [
 ]
 
 
-@dataclass(frozen=True)
-class Run:
-    returncode: int
-    stdout: str
-    stderr: str
+Run = subprocess.CompletedProcess[str]
+Publish = Callable[..., Run]
 
 
 @pytest.fixture
-def publish(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Publish:
-    """``publish ARGS`` in this process, through the console entry point (exit code and all)."""
+def publish(site: Site) -> Publish:
+    """``publish ARGS`` in this process, in the site's folder (tests/cli_run.py)."""
 
     def run(*args: str) -> Run:
-        monkeypatch.setattr(sys, "argv", ["publish", *args])
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as exited:
-            main()
-        out, err = capsys.readouterr()
-        code = exited.value.code
-        return Run(returncode=code if isinstance(code, int) else 0, stdout=out, stderr=err)
+        return run_publish(*args, cwd=site.root)
 
     return run
-
-
-Publish = Callable[..., Run]
 
 
 def matching(pattern: str, result: Run) -> list[str]:

@@ -10,9 +10,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import yaml
 
 from publisher.config import Config, load_config
-from publisher.posts import Author, Post, ReadResult, read_posts
+from publisher.errors import PostError
+from publisher.posts import Author, Post, ReadResult, frontmatter, read_posts
 
 CONFIG = """\
 site:
@@ -178,3 +180,52 @@ def test_bodies_are_clean_html_with_absolute_references(result: ReadResult) -> N
         for attribute, value in _REFERENCE.findall(post.body_html):
             allowed = ("https://", "http://") + (("mailto:",) if attribute == "href" else ())
             assert value.startswith(allowed), f"{post.id}: {attribute}={value!r}"
+
+
+# --- the C YAML loader reads the corpus as the Python one does --------------------------------
+
+
+def _frontmatters(root: Path) -> list[tuple[str, str]]:
+    """(file, YAML frontmatter text) of every markdown file of every sample blog."""
+    found = []
+    for path in sorted(root.rglob("*.md*")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if text.startswith("---"):
+            try:
+                meta, _, _, _ = frontmatter.split(text, path.name)
+            except PostError:
+                continue
+            found.append((path.relative_to(root).as_posix(), meta))
+    return found
+
+
+def _parse_all(texts: list[tuple[str, str]]) -> list[object]:
+    out: list[object] = []
+    for file, meta in texts:
+        try:
+            out.append(frontmatter.parse(meta, file))
+        except PostError as exc:
+            out.append(str(exc))
+    return out
+
+
+def test_the_c_yaml_loader_reads_every_corpus_post_as_the_python_one(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not issubclass(frontmatter._Loader, yaml.CSafeLoader):
+        pytest.skip("PyYAML was built without libyaml: only the Python loader is used")
+    texts = _frontmatters(corpus.parent.parent)  # all five sample blogs
+    assert len(texts) > 100
+    with_c = _parse_all(texts)
+
+    class PythonLoader(yaml.SafeLoader):
+        duplicates: list[tuple[str, int]]
+
+        def __init__(self, stream: str) -> None:
+            super().__init__(stream)
+            self.duplicates = []
+
+    PythonLoader.yaml_implicit_resolvers = frontmatter._Loader.yaml_implicit_resolvers
+    PythonLoader.yaml_constructors = frontmatter._Loader.yaml_constructors
+    monkeypatch.setattr(frontmatter, "_Loader", PythonLoader)
+    assert _parse_all(texts) == with_c

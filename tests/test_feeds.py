@@ -10,6 +10,7 @@ import random
 import re
 import sqlite3
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -1217,3 +1218,33 @@ def test_lint_reports_the_w3c_media_and_image_rules() -> None:
     fixed = fixed.replace(b"<url>logo.png", b"<url>https://x.org/logo.png")
     fixed = fixed.replace(b"https://elsewhere.example.org/", b"https://blog.example.org/")
     assert lint_feed("rss.xml", fixed, "https://blog.example.org/rss.xml") == []
+
+
+def test_many_new_items_are_rendered_by_a_pool_into_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    golden = golden_posts(tmp_path)
+    posts = [
+        replace(post, id=f"{post.id}-{n}", url=f"{post.url}{n}/")
+        for n in range(5)
+        for post in golden
+    ]
+    options = FeedOptions(**ALL_FEEDS)
+    serial = build_feeds(SITE, posts, options, jobs=1)
+    pools: list[int] = []
+
+    class CountingPool(ProcessPoolExecutor):
+        def __init__(self, max_workers: int | None = None, **kwargs: Any) -> None:
+            pools.append(max_workers or 0)
+            super().__init__(max_workers, **kwargs)
+
+    monkeypatch.setattr(generate, "ProcessPoolExecutor", CountingPool)
+    monkeypatch.setattr(generate, "PARALLEL_THRESHOLD", 4)
+    monkeypatch.setattr(generate, "RENDER_CHUNK", 3)  # 7 chunks for 2 workers
+    assert build_feeds(SITE, posts, options, jobs=2) == serial
+    assert pools == [2]
+    pools.clear()
+    assert build_feeds(SITE, posts[:3], options, jobs=2) == build_feeds(
+        SITE, posts[:3], options, jobs=1
+    )
+    assert pools == []  # too few to be worth a pool

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import publisher.posts
+import publisher.posts.collect
 from conftest import BASE_CONFIG, Site
 from publisher.cli import cli
 from publisher.config import load_config
@@ -241,15 +241,15 @@ def test_an_unexpected_failure_is_the_posts_problem_not_the_runs() -> None:
 
 
 def _killing_parse_one(job: Any) -> Any:
-    """Stands in for publisher.posts._parse_one in forked workers: the post named
+    """Stands in for publisher.posts.collect._parse_one in forked workers: the post named
     'killer' takes its process down the way the kernel's OOM killer would."""
     if job[1] == "killer":
         os._exit(9)
     return _real_parse_one(job)
 
 
-_real_parse_one = publisher.posts._parse_one
-_killing_parse_one.__module__ = "publisher.posts"
+_real_parse_one = publisher.posts.collect._parse_one
+_killing_parse_one.__module__ = "publisher.posts.collect"
 _killing_parse_one.__qualname__ = "_parse_one"
 
 
@@ -260,8 +260,8 @@ _killing_parse_one.__qualname__ = "_parse_one"
 def test_a_worker_that_dies_costs_only_its_post(
     site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(publisher.posts, "PARALLEL_THRESHOLD", 4)
-    monkeypatch.setattr(publisher.posts, "_parse_one", _killing_parse_one)
+    monkeypatch.setattr(publisher.posts.collect, "PARALLEL_THRESHOLD", 4)
+    monkeypatch.setattr(publisher.posts.collect, "_parse_one", _killing_parse_one)
     for n in range(6):
         site.post(f"p{n}", f"title: P{n}\ndate: 2024-01-0{n + 1}")
     site.post("killer", "title: K\ndate: 2024-01-02")

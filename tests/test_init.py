@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from cli_run import publish
 
 from conftest import REPO
 from publisher.config import load_config
@@ -19,17 +18,6 @@ from publisher.init import init_site, site_hint
 from publisher.posts import read_posts
 
 CORPUS = Path(os.environ.get("PUBLISHER_CORPUS") or REPO.parent / "shared" / "corpus")
-
-
-def publish(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "publisher", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)},
-    )
 
 
 def write(root: Path, files: dict[str, str]) -> None:

@@ -13,6 +13,8 @@ import pytest
 from conftest import Site
 from publisher import cli
 from publisher.announce import ledger as ledger_module
+from publisher.announce.ledger import sqlite as sqlite_ledger
+from publisher.errors import StateError
 
 OUTBOX = "announce:\n  targets:\n    - kind: outbox\n      path: outbox.jsonl\n"
 NOW = "--now=2024-01-05T12:00:00Z"
@@ -120,14 +122,14 @@ def test_a_sqlite_file_that_is_not_a_ledger_is_refused(tmp_path: Path) -> None:
     with sqlite3.connect(path) as db:
         db.execute("CREATE TABLE photos (id INTEGER)")
     for readonly in (True, False):
-        with pytest.raises(ledger_module.StateError, match="not an announcement ledger"):
+        with pytest.raises(StateError, match="not an announcement ledger"):
             ledger_module.Ledger(path, readonly=readonly)
 
 
 def test_a_held_lock_says_wait_and_never_to_move_the_ledger_aside(
     announced: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ledger_module, "BUSY_TIMEOUT", 0.2)
+    monkeypatch.setattr(sqlite_ledger, "BUSY_TIMEOUT", 0.2)
     before = announced.read_bytes()
     holder = sqlite3.connect(announced, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")

@@ -7,25 +7,20 @@ to write such a line, nor split one problem over two lines.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import os
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
-from unittest import mock
 
 import pytest
 import yaml
+from cli_run import publish
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import REPO, Site
+from conftest import Site
 from publisher.automation.summary import markdown
-from publisher.cli import dump_json, main
-from publisher.errors import ConfigError, Problem, printable
+from publisher.errors import ConfigError, Problem, dump_json, printable
 
 LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
@@ -34,17 +29,6 @@ HOSTILE_CHARS = st.sampled_from([*LINE_BREAKS, *BIDI, "::", "##[", "error::", "\
 HOSTILE_TEXT = st.lists(st.one_of(HOSTILE_CHARS, st.text(NAME_CHARS, max_size=3)), max_size=8)
 HOSTILE_TITLE = "Hello\n::error::x"
 HOSTILE_FOLDER = "evil\r::stop-commands::t"
-
-
-def publish(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "publisher", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)},
-    )
 
 
 def runs_a_command(line: str) -> bool:
@@ -218,25 +202,6 @@ def test_a_config_key_cannot_inject_a_line(site: Site) -> None:
     assert [line for line in output_lines(result) if runs_a_command(line)] == []
 
 
-def run_in_process(*args: str, cwd: Path) -> tuple[int, str, str]:
-    """``publish ARGS`` through the console entry point, in this process."""
-    out, err = io.StringIO(), io.StringIO()
-    previous = Path.cwd()
-    os.chdir(cwd)
-    try:
-        with (
-            mock.patch.object(sys, "argv", ["publish", *args]),
-            contextlib.redirect_stdout(out),
-            contextlib.redirect_stderr(err),
-            pytest.raises(SystemExit) as exited,
-        ):
-            main()
-    finally:
-        os.chdir(previous)
-    code = exited.value.code
-    return (code if isinstance(code, int) else 0), out.getvalue(), err.getvalue()
-
-
 @settings(max_examples=25, derandomize=True, deadline=None)
 @given(
     folder=HOSTILE_TEXT.map("".join).filter(lambda n: n.strip(" .") != "" and len(n) < 60),
@@ -257,11 +222,11 @@ def test_fuzzed_posts_never_print_a_command_or_split_a_problem(
         post.parent.mkdir(parents=True)
         front = yaml.safe_dump({"title": title, "date": date}, allow_unicode=True)
         post.write_text(f"---\n{front}---\nBody.\n", encoding="utf-8")
-        code, out, err = run_in_process("check", "--json", "--jobs", "1", cwd=root)
-        report = json.loads(out)
-        _, _, plain = run_in_process("check", "--jobs", "1", cwd=root)
-    assert code in (0, 3)
-    for text in (out, err, plain):
+        done = publish("check", "--json", "--jobs", "1", cwd=root)
+        report = json.loads(done.stdout)
+        plain = publish("check", "--jobs", "1", cwd=root).stderr
+    assert done.returncode in (0, 3)
+    for text in (done.stdout, done.stderr, plain):
         assert [line for line in text.splitlines() if runs_a_command(line)] == []
     assert len(plain.splitlines()) == len(report["problems"]) + 2
 

@@ -34,7 +34,7 @@ _PROBE = textwrap.dedent(
         main()
     except SystemExit as exc:
         code = exc.code
-    print(json.dumps({"code": code, "opened": opened, "forked": forked}))
+    print(json.dumps({"code": code, "opened": opened, "forked": forked, "modules": sorted(sys.modules)}))
     """
 )
 
@@ -42,10 +42,13 @@ POST = "title: Post {i}\ndate: 2024-01-{day:02d}\ntags: [t{i}]"
 
 
 class Run:
-    def __init__(self, code: int, opened: list[str], forked: list[str], stderr: str) -> None:
+    def __init__(
+        self, code: int, opened: list[str], forked: list[str], modules: list[str], stderr: str
+    ) -> None:
         self.code = code
         self.opened = opened
         self.forked = forked
+        self.modules = modules
         self.stderr = stderr
 
     @property
@@ -64,7 +67,7 @@ def build(site: Site, *args: str) -> Run:
     )
     assert done.stdout, done.stderr
     data = json.loads(done.stdout.strip().splitlines()[-1])
-    return Run(data["code"], data["opened"], data["forked"], done.stderr)
+    return Run(data["code"], data["opened"], data["forked"], data["modules"], done.stderr)
 
 
 def age(site: Site) -> None:
@@ -106,6 +109,34 @@ def test_a_build_with_nothing_changed_reads_and_writes_nothing(built: Site) -> N
     assert not [p for p in run.opened if p.endswith(".sqlite")]  # no cache decoded
     assert run.forked == []  # no worker pool
     assert (built.root / "public" / "rss.xml").stat().st_mtime_ns == feed.st_mtime_ns
+
+
+#: What only reading posts or writing feeds and cards needs: a no-op loads none of it.
+NOT_FOR_A_NO_OP = (
+    "publisher.posts.collect",
+    "publisher.posts.reader",
+    "publisher.posts.body",
+    "publisher.feeds.generate",
+    "publisher.cards.build",
+    "publisher.cards.render",
+    "cmarkgfm",
+    "lxml",
+    "nh3",
+    "feedgen",
+    "sqlite3",
+)
+
+
+def test_a_build_with_nothing_changed_imports_no_stage(built: Site) -> None:
+    run = build(built)
+    assert run.noop, run.stderr
+    loaded = [m for m in run.modules if m.startswith(NOT_FOR_A_NO_OP)]
+    assert loaded == []
+    # The other half of the check: a real build does load them.
+    (built.posts / "p1" / "index.md").write_text("---\ntitle: New\ndate: 2024-01-02\n---\nx\n")
+    full = build(built)
+    assert not full.noop
+    assert {"publisher.posts.reader", "publisher.feeds.generate", "lxml"} <= set(full.modules)
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,10 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from publisher import jsontext
 from publisher.errors import OutputError
 from publisher.output import OutputWriter
 
@@ -211,3 +214,41 @@ def test_a_broken_manifest_is_a_warning_and_deletes_nothing(tmp_path: Path) -> N
     assert swept.deleted == () and (out / "feed.xml").exists()
     (problem,) = swept.problems
     assert problem.severity == "warning" and "nothing was deleted" in str(problem)
+
+
+# --- JSON text (publisher/jsontext.py) -------------------------------------------------------
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(value=_JSON_VALUES, indent=st.sampled_from([1, 2, 4]))
+def test_json_text_is_json_dumps_byte_for_byte(value: object, indent: int) -> None:
+    expected = json.dumps(value, ensure_ascii=False, indent=indent, sort_keys=True)
+    assert jsontext.dumps(value, indent=indent) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{1: "int key"}, {"a": {2.5: "x"}}, [b"bytes"], {"set": {1}}],
+)
+def test_json_text_falls_back_to_json_dumps_for_other_types(value: object) -> None:
+    try:
+        expected: str | type[TypeError] = json.dumps(
+            value, ensure_ascii=False, indent=2, sort_keys=True
+        )
+    except TypeError:
+        expected = TypeError
+    if expected is TypeError:
+        with pytest.raises(TypeError):
+            jsontext.dumps(value)
+    else:
+        assert jsontext.dumps(value) == expected

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
@@ -10,7 +12,7 @@ from typing import Any
 
 import pytest
 
-import publisher.posts
+import publisher.posts.collect
 from conftest import BASE_CONFIG, Site
 from publisher.config import load_config
 from publisher.posts import Author, Post, ReadResult, read_posts
@@ -772,7 +774,7 @@ def spy_on_parsing(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         parsed.append(post_id)
         return parse_post(data, post_id, file, ctx)
 
-    monkeypatch.setattr(publisher.posts, "parse_post", counting)
+    monkeypatch.setattr(publisher.posts.collect, "parse_post", counting)
     return parsed
 
 
@@ -781,6 +783,68 @@ def three_posts(site: Site) -> None:
     site.post("b", "title: B\ndate: 2024-01-02\nogImage: cover.png", "![x](x.png)\n")
     site.file("b/cover.png", b"png")
     site.post("c", "title: C\ndate: next tuesday")
+
+
+def spy_on_reading(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the name of every post file opened."""
+    opened: list[str] = []
+    real = publisher.posts.collect.read_regular
+
+    def counting(path: Path, limit: int) -> bytes | None:
+        opened.append(path.parent.name)
+        return real(path, limit)
+
+    monkeypatch.setattr(publisher.posts.collect, "read_regular", counting)
+    return opened
+
+
+def test_an_unchanged_file_is_not_even_opened_but_an_edit_is_seen(
+    site: Site, cache_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A stat is trusted at once here: the files' ctimes are all from a moment ago.
+    monkeypatch.setattr(publisher.posts.collect, "RECENT_NS", 0)
+    three_posts(site)
+    first = cached_read(site, cache_path)
+    opened = spy_on_reading(monkeypatch)
+    assert cached_read(site, cache_path).posts == first.posts
+    assert opened == []  # known by their stat: size, mtime, inode and ctime
+    # Same size, same mtime, new bytes: the ctime still moves.
+    path = site.posts / "a" / "index.md"
+    st = path.stat()
+    path.write_bytes(path.read_bytes().replace(b"Jane", b"Joan"))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    changed = cached_read(site, cache_path)
+    assert opened == ["a"]
+    assert [a.name for a in only(changed, "a").authors] == ["Joan"]
+    opened.clear()
+    assert cached_read(site, cache_path).posts == changed.posts  # remembered again
+    assert opened == []
+
+
+def test_a_file_changed_in_the_last_seconds_is_always_read(
+    site: Site, cache_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    three_posts(site)  # just written: a coarse clock could give an edit the same mtime
+    cached_read(site, cache_path)
+    opened = spy_on_reading(monkeypatch)
+    cached_read(site, cache_path)
+    assert sorted(opened) == ["a", "b", "c"]
+
+
+def test_a_stat_the_cache_knows_whose_entry_is_gone_is_read_again(
+    site: Site, cache_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(publisher.posts.collect, "RECENT_NS", 0)
+    three_posts(site)
+    first = cached_read(site, cache_path)
+    db = sqlite3.connect(cache_path)
+    with db:
+        db.execute("DELETE FROM posts")
+    db.close()
+    opened = spy_on_reading(monkeypatch)
+    again = cached_read(site, cache_path)
+    assert sorted(opened) == ["a", "b", "c"]
+    assert again.posts == first.posts and again.problems == first.problems
 
 
 def test_second_read_comes_from_the_cache_and_is_identical(
@@ -844,6 +908,8 @@ def test_a_corrupt_cache_file_is_not_fatal(site: Site, cache_path: Path) -> None
     result = cached_read(site, cache_path)
     assert ids(result) == ["good"]
     assert result.problems == ()
+    # Rebuilt (publisher/statecache.py), so the next read is served from it.
+    assert cached_read(site, cache_path).cache_hits == 1
 
 
 # --- parallel reading ----------------------------------------------------------------------
@@ -871,7 +937,7 @@ def test_parallel_read_equals_serial_read(site: Site, monkeypatch: pytest.Monkey
             pools.append(max_workers or 0)
             super().__init__(max_workers=max_workers)
 
-    monkeypatch.setattr(publisher.posts, "ProcessPoolExecutor", CountingPool)
+    monkeypatch.setattr(publisher.posts.collect, "ProcessPoolExecutor", CountingPool)
     many_posts(site, 205)
     serial = read(site, jobs=1)
     assert pools == []
@@ -892,11 +958,11 @@ def test_parallel_threshold_applies(site: Site, monkeypatch: pytest.MonkeyPatch)
             pools.append(max_workers or 0)
             super().__init__(max_workers=max_workers)
 
-    monkeypatch.setattr(publisher.posts, "ProcessPoolExecutor", CountingPool)
+    monkeypatch.setattr(publisher.posts.collect, "ProcessPoolExecutor", CountingPool)
     many_posts(site, 12)
     below = read(site, jobs=2)
     assert pools == []
-    monkeypatch.setattr(publisher.posts, "PARALLEL_THRESHOLD", 10)
+    monkeypatch.setattr(publisher.posts.collect, "PARALLEL_THRESHOLD", 10)
     above = read(site, jobs=2)
     assert pools == [2]
     assert above == below

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_run import publish
 
 from conftest import REPO
 from publisher.progress import StageProgress, display_mode
@@ -147,15 +148,8 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def run(site: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "publisher", "--dry-run", *args],
-        cwd=site,
-        env=_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    """In this process (tests/cli_run.py): stderr is not a terminal, as in a CI log."""
+    return publish("--dry-run", *args, cwd=site, env={"PATH": os.environ.get("PATH", ""), **env})
 
 
 def test_ci_gets_plain_progress_lines_and_json_timings(big_site: Path) -> None:

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from cli_run import publish
 
 from conftest import Site
-from publisher import cli
+from publisher.report import EXIT_NOTHING_TO_DO
 
 NOW = "--now=2024-01-05T12:00:00Z"
 CONFIG = """\
@@ -26,14 +27,9 @@ feeds:
 SECRET = "withdrawn-marker-7f3a"
 
 
-def run(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str
-) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["publish", *args])
-    with pytest.raises(SystemExit) as exited:
-        cli.main()
-    out, err = capsys.readouterr()
-    return int(exited.value.code or 0), out, err
+def run(site: Site, *args: str) -> tuple[int, str, str]:
+    done = publish(*args, cwd=site.root)
+    return done.returncode, done.stdout, done.stderr
 
 
 def files(root: Path) -> dict[str, bytes]:
@@ -69,26 +65,24 @@ def _draft(site: Site) -> None:
 def test_a_withdrawn_post_leaves_every_output_file(
     site: Site,
     withdraw: object,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _site(site)
     public = site.root / "public"
     public.mkdir()
     (public / "CNAME").write_text("blog.example.org\n")  # the user's, not publisher's
-    assert run(capsys, monkeypatch, "build", NOW)[0] == 0
+    assert run(site, "build", NOW)[0] == 0
     first = files(public)
     assert any(SECRET.encode() in data for data in first.values())
     assert "og/gone.html" in first and "tags/only-gone/atom.xml" in first
 
     withdraw(site)  # type: ignore[operator]
-    code, out, _ = run(capsys, monkeypatch, "--dry-run", "build", NOW)
+    code, out, _ = run(site, "--dry-run", "build", NOW)
     assert code == 0
     assert "would delete public/og/gone.html (no longer produced)" in out
     assert "would delete public/tags/only-gone/atom.xml (no longer produced)" in out
     assert files(public) == first
 
-    code, out, _ = run(capsys, monkeypatch, "build", "--json", NOW)
+    code, out, _ = run(site, "build", "--json", NOW)
     assert code == 0
     report = json.loads(out)
     deleted = report["deleted"]
@@ -118,21 +112,21 @@ def test_a_withdrawn_post_leaves_every_output_file(
             assert entry.title != "Gone", path
             assert SECRET not in json.dumps(entry, default=str), path
 
-    code, out, err = run(capsys, monkeypatch, "build", "--json", "--detailed-exit-codes", NOW)
-    assert code == cli.EXIT_NOTHING_TO_DO, err
+    code, out, err = run(site, "build", "--json", "--detailed-exit-codes", NOW)
+    assert code == EXIT_NOTHING_TO_DO, err
     again = json.loads(out)
     assert again["deleted"] == [] and all(w["status"] == "unchanged" for w in again["writes"])
     assert files(public) == after
 
 
 def test_a_superseded_card_image_is_deleted(
-    site: Site, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    site: Site,
 ) -> None:
     site.post("post", "title: First title\ndate: 2024-01-01")
-    assert run(capsys, monkeypatch, "build", NOW)[0] == 0
+    assert run(site, "build", NOW)[0] == 0
     (old,) = [p for p in (site.root / "public" / "og").glob("post.*.*") if p.suffix != ".html"]
     site.post("post", "title: A better title\ndate: 2024-01-01")
-    code, out, _ = run(capsys, monkeypatch, "build", "--json", NOW)
+    code, out, _ = run(site, "build", "--json", NOW)
     assert code == 0
     assert json.loads(out)["deleted"] == [f"og/{old.name}"]
     (new,) = [p for p in (site.root / "public" / "og").glob("post.*.*") if p.suffix != ".html"]
@@ -140,40 +134,40 @@ def test_a_superseded_card_image_is_deleted(
 
 
 def test_the_first_build_after_an_upgrade_deletes_nothing(
-    site: Site, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    site: Site,
 ) -> None:
     _site(site)
-    assert run(capsys, monkeypatch, "build", NOW)[0] == 0
+    assert run(site, "build", NOW)[0] == 0
     (site.root / "state" / "outputs.json").unlink()  # as before this version
     _delete(site)
-    code, out, _ = run(capsys, monkeypatch, "build", "--json", NOW)
+    code, out, _ = run(site, "build", "--json", NOW)
     assert code == 0 and json.loads(out)["deleted"] == []
     assert (site.root / "public" / "og" / "gone.html").exists()
     assert (site.root / "state" / "outputs.json").exists()
 
 
 def test_a_deleted_post_leaves_the_preview_folder(
-    site: Site, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    site: Site,
 ) -> None:
     _site(site)
-    assert run(capsys, monkeypatch, "preview", NOW)[0] == 0
+    assert run(site, "preview", NOW)[0] == 0
     preview = site.root / "public" / "preview"
     assert list(preview.rglob("gone.*"))
     _delete(site)  # (a draft stays in the preview: it shows drafts on purpose)
-    assert run(capsys, monkeypatch, "preview", NOW)[0] == 0
+    assert run(site, "preview", NOW)[0] == 0
     assert not list(preview.rglob("gone.*"))
     assert list(preview.rglob("kept.*")) and (preview / "index.html").exists()
 
 
 def test_temporary_files_a_killed_build_left_are_deleted(
-    site: Site, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    site: Site,
 ) -> None:
     """SIGKILL between a feed's temporary file and its rename leaves ``.atom.xml.<8>.tmp``
     beside it, with that build's bytes (a withdrawn post's full text too); a deploy of the
     folder would publish it. The next build deletes exactly those names, nothing else."""
     _site(site)
     public = site.root / "public"
-    assert run(capsys, monkeypatch, "build", NOW)[0] == 0
+    assert run(site, "build", NOW)[0] == 0
     feed = (public / "tags" / "only-gone" / "atom.xml").read_bytes()
     assert SECRET.encode() in feed
     left = {
@@ -191,13 +185,13 @@ def test_temporary_files_a_killed_build_left_are_deleted(
         (public / relative).write_bytes(data)
     _delete(site)
 
-    code, out, _ = run(capsys, monkeypatch, "--dry-run", "build", NOW)
+    code, out, _ = run(site, "--dry-run", "build", NOW)
     assert code == 0
     for relative in left:
         assert f"would delete public/{relative} " in out
     assert all((public / relative).exists() for relative in left)
 
-    code, out, _ = run(capsys, monkeypatch, "build", "--json", NOW)
+    code, out, _ = run(site, "build", "--json", NOW)
     assert code == 0
     assert set(left) <= set(json.loads(out)["deleted"])
     for relative in left:
@@ -222,14 +216,14 @@ cli.main()
 
 
 def test_files_of_a_build_killed_before_its_manifest_are_still_deleted_once_withdrawn(
-    site: Site, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    site: Site,
 ) -> None:
     """A build SIGKILLed after writing (a new card, changed feeds) but before recording
     them: if the post is withdrawn before the next build completes, those files must still
     be recognised as publisher's, not left online as 'changed by hand'."""
     _site(site)
     public = site.root / "public"
-    assert run(capsys, monkeypatch, "build", NOW)[0] == 0
+    assert run(site, "build", NOW)[0] == 0
     before = files(public)
     site.post(
         "gone",
@@ -253,7 +247,7 @@ def test_files_of_a_build_killed_before_its_manifest_are_still_deleted_once_with
     assert "tags/only-gone/atom.xml" in changed and "og/gone.html" in changed
 
     _delete(site)
-    code, out, err = run(capsys, monkeypatch, "build", "--json", NOW)
+    code, out, err = run(site, "build", "--json", NOW)
     assert code == 0, err
     assert "changed since publisher wrote it" not in err
     after = files(public)

@@ -29,13 +29,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import requests
 
+from publisher.announce.linkpreview import LinkPreview
 from publisher.announce.text import Unit, count, shorten
 from publisher.errors import AnnounceError
 from publisher.posts.model import Post
@@ -96,11 +97,6 @@ class TextLimit:
     def measure(self, text: str) -> int:
         return count(text, self.unit, url_length=self.url_length)
 
-    def fits(self, text: str) -> bool:
-        if self.max_bytes is not None and len(text.encode("utf-8")) > self.max_bytes:
-            return False
-        return self.measure(text) <= self.max
-
     def clip(self, text: str) -> str:
         """``text`` shortened (with an ellipsis) to fit; URLs are counted at their length."""
         return shorten(text, self.max, unit=self.unit, max_bytes=self.max_bytes)
@@ -114,6 +110,11 @@ class TextLimit:
 class MeasuredLimit(TextLimit):
     """A limit counted by a platform's own rule, which a subclass gives as ``measure`` (X's
     weighted characters, Threads' emoji bytes): clipping keeps the longest cut that fits."""
+
+    def fits(self, text: str) -> bool:
+        if self.max_bytes is not None and len(text.encode("utf-8")) > self.max_bytes:
+            return False
+        return self.measure(text) <= self.max
 
     def clip(self, text: str) -> str:
         if self.fits(text):
@@ -185,17 +186,22 @@ class Announcer(ABC):
     kind: ClassVar[str]
     #: Message length limit and how it is counted.
     limit: ClassVar[TextLimit]
+    #: The limits of the other text fields it fills (title, alt text...), by field name.
+    limits: ClassVar[Mapping[str, TextLimit]] = {}
     #: True when the platform honours an idempotency key: failed or ambiguous sends are
     #: retried with the same key (at-least-once, duplicates dropped by the platform).
     #: False: a send that may have arrived is never repeated (at-most-once).
     idempotent: ClassVar[bool]
-    #: Options of this kind and their defaults (REQUIRED, SECRET, or a default value).
+    #: Options of this kind and their defaults (REQUIRED, SECRET, or a default value, whose
+    #: type says how the value is checked), or a ``publisher.schema.Field`` with its own rule.
     options: ClassVar[Mapping[str, Any]] = {}
     #: Whether the post's page has to be live before announcing (the outbox needs no page).
     needs_live_page: ClassVar[bool] = True
     #: How long the platform honours an idempotency key after the first attempt;
     #: None: forever (Bluesky rkey, webhook-id, outbox key) or no key at all.
     key_lifetime: ClassVar[timedelta | None] = None
+    #: How the platform shows a shared link, for the preview page (None: not drawn).
+    link_preview: ClassVar[LinkPreview | None] = None
 
     def __init__(
         self,
@@ -255,12 +261,3 @@ class Announcer(ABC):
     def escape(self, text: str) -> str:
         """Make post text safe inside this platform's markup (Slack's mrkdwn, say)."""
         return text
-
-
-@dataclass(frozen=True, kw_only=True)
-class TargetSpec:
-    """A configured target: its name, kind and validated options."""
-
-    name: str
-    kind: str
-    options: Mapping[str, Any] = field(compare=False)

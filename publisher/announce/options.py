@@ -6,21 +6,40 @@ the config loader reports them with the rest of the file. Keys come from the ada
 declared ``options`` plus the keys every target shares (:data:`COMMON`). Credentials
 (``url``, ``token``, ``app_password``, ``secret``) are accepted only as ``${ENV}``
 references and come back as :class:`~publisher.secret.Secret`.
+
+Each option becomes a :class:`publisher.schema.Field`, chosen by :func:`_field` from its
+name (``max_age``, ``deadline``, URLs, choices, ...) or else from its default's type, so
+an adapter declares plain defaults and gets the same checks and wording as config.yaml.
 """
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from publisher.announce.contract import REQUIRED, SECRET
 from publisher.announce.redact import register_secret
 from publisher.announce.registry import announcer_class, kinds
+from publisher.schema import (
+    Convert,
+    Field,
+    Invalid,
+    Schema,
+    Where,
+    choice,
+    did_you_mean,
+    flag,
+    integer,
+    number,
+    secret,
+    strings,
+    text,
+    then,
+    url,
+)
 from publisher.secret import ENV_REF, Secret
 
 #: Options every target accepts, with their defaults (None: not set).
@@ -72,128 +91,98 @@ def parse_target_options(
     kind: str, raw: Mapping[str, Any], *, where: str = "announce.targets[0]"
 ) -> tuple[dict[str, Any], list[str]]:
     """Validate the options of one target of ``kind``; return them and every problem."""
-    problems: list[str] = []
-
-    def error(key: str, message: str) -> None:
-        problems.append(f"{where}.{key}: {message}")
-
     if kind not in kinds():
-        hint = difflib.get_close_matches(kind, kinds(), n=1)
-        fix = f"did you mean '{hint[0]}'?" if hint else f"use one of {', '.join(kinds())}"
+        fix = did_you_mean(kind, kinds(), f"use one of {', '.join(kinds())}")
         return {}, [f"{where}.kind: unknown kind '{kind}'; {fix}"]
     if not isinstance(raw, Mapping):
         return {}, [f"{where}: must be a mapping of options, not {type(raw).__name__}"]
     cls = announcer_class(kind)
     declared: dict[str, Any] = {**COMMON, **cls.options}
-    options: dict[str, Any] = {}
-
-    for key, default in declared.items():
-        value = raw.get(key)
-        if value is None:
-            if default is REQUIRED or default is SECRET:
-                error(key, "required" + (" (write it as ${ENV_VAR})" if default is SECRET else ""))
-                continue
-            options[key] = default
-            continue
-        if default is SECRET or (key in SECRET_NAMES and default is REQUIRED):
-            options[key] = _secret(key, value, error)
-        else:
-            options[key] = _check(key, value, default, error)
-
+    schema = Schema({key: _field(key, default) for key, default in declared.items()}, LOADER_KEYS)
+    at = Where(where)
+    options = schema.read(raw, at)
     if options.get("require_live") is None:
         options["require_live"] = cls.needs_live_page
-    age = options.get("max_age")
-    if age is not None:
-        duration = parse_duration(age)
-        if duration is None:
-            error("max_age", f"{age!r} is not a duration; write it like 30d, 12h or 90m")
-            duration = parse_duration(COMMON["max_age"])
-        options["max_age"] = duration
-
-    known = sorted([*declared, *LOADER_KEYS])
-    for key in raw:
-        if key not in known:
-            hint = difflib.get_close_matches(str(key), known, n=1)
-            fix = f"did you mean '{hint[0]}'?" if hint else f"known keys: {', '.join(known)}"
-            error(str(key), f"unknown key; {fix}")
-    return options, problems
+    for value in options.values():
+        if isinstance(value, Secret):
+            register_secret(value.value)
+    return options, at.problems
 
 
-def _secret(key: str, value: Any, error: Any) -> Secret | None:
-    match = ENV_REF.fullmatch(value.strip()) if isinstance(value, str) else None
-    if match is None:
-        error(
-            key,
-            "secrets are not written in config.yaml; write it as ${ENV_VAR} "
-            "and set that variable in the environment",
-        )
-        return None
-    secret = Secret(match.group(1), os.environ.get(match.group(1)))
-    register_secret(secret.value)
-    return secret
+def _field(key: str, default: Any) -> Field:
+    """How option ``key`` is read, from its name and its declared default."""
+    if isinstance(default, Field):  # the adapter's own rule (a choice, say), as declared
+        return default
+    if default is SECRET or (key in SECRET_NAMES and default is REQUIRED):
+        return Field(secret(), required=True, missing="required (write it as ${ENV_VAR})")
+    required = default is REQUIRED
+    fallback = None if required else default
+    by_name = _BY_NAME.get(key)
+    if by_name is not None:
+        convert, fallback = by_name(default)
+    elif key in URL_OPTIONS:
+        convert = url("https://example.social", env=False)
+    elif key in CHOICES:
+        convert = choice(*CHOICES[key])
+    else:
+        convert = _by_default(default)
+    return Field(_substituted(convert), default=fallback, required=required)
 
 
-def _check(key: str, value: Any, default: Any, error: Any) -> Any:
-    if isinstance(value, str) and ENV_REF.search(value):
-        value = ENV_REF.sub(lambda m: os.environ.get(m.group(1), ""), value)
-    if key in URL_OPTIONS:
-        parts = urlsplit(str(value).strip())
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            error(
-                key,
-                f"{value!r} is not an absolute http(s) URL; write it like https://example.social",
-            )
-            return default if default is not REQUIRED else None
-        return str(value).strip().rstrip("/")
-    if key in CHOICES:
-        if value not in CHOICES[key]:
-            error(key, f"must be one of {', '.join(CHOICES[key])}, not {value!r}")
-            return default
-        return value
-    if key == "max_age":
-        return value
-    if key == "deadline":
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            error(key, f"must be a number of seconds above 0, not {value!r}; e.g. deadline: 300")
-            return None
-        return float(value)
-    if isinstance(default, bool) or key in ("link_posts", "require_live"):
-        if not isinstance(value, bool):
-            error(key, f"must be true or false, not {value!r}")
-            return default
-        return value
-    if key == "backfill":
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            error(key, f"must be a whole number (0 for none), not {value!r}")
-            return default
-        return value
-    if key == "max_per_run":
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            error(key, f"must be a whole number of at least 1, not {value!r}")
-            return default
-        return value
+def _by_default(default: Any) -> Convert:
+    """The converter an option gets from the type of its default."""
+    if isinstance(default, bool):
+        return flag()
     if isinstance(default, float):
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            error(key, f"must be a number of seconds above 0, not {value!r}")
-            return default
-        return float(value)
+        return number(above=0, message=lambda v: f"must be a number of seconds above 0, not {v!r}")
     if isinstance(default, list):
-        items = [value] if isinstance(value, str) else value
-        if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
-            error(key, "must be a list of text values")
-            return default
-        return [v.strip() for v in items if v.strip()]
-    if key == "chat_id":
-        if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip():
-            error(key, "must be a chat id like -1001234567890 or a channel name like @mychannel")
-            return None
-        return str(value).strip()
-    if isinstance(default, int) and not isinstance(default, bool):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            error(key, f"must be a whole number of at least 1, not {value!r}")
-            return default
-        return value
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        error(key, f"must be text, not {type(value).__name__}")
-        return default if default is not REQUIRED else None
+        return then(strings(), list)
+    if isinstance(default, int):
+        return integer(1)
+    return text(env=False)
+
+
+def _substituted(convert: Convert) -> Convert:
+    """``${NAME}`` in a plain option is replaced by the variable, or by nothing when it is
+    unset: ``check`` runs where the announcement secrets are not set."""
+
+    def run(value: Any, where: Where) -> Any:
+        if isinstance(value, str) and ENV_REF.search(value):
+            value = ENV_REF.sub(lambda m: os.environ.get(m.group(1), ""), value)
+        return convert(value, where)
+
+    return run
+
+
+def _duration(value: Any, where: Where) -> timedelta:
+    duration = parse_duration(value)
+    if duration is None:
+        raise Invalid(f"{value!r} is not a duration; write it like 30d, 12h or 90m")
+    return duration
+
+
+def _chat_id(value: Any, where: Where) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip():
+        raise Invalid("must be a chat id like -1001234567890 or a channel name like @mychannel")
     return str(value).strip()
+
+
+#: Options whose reading depends on their name: (converter, value when wrong).
+_BY_NAME: dict[str, Callable[[Any], tuple[Convert, Any]]] = {
+    "max_age": lambda default: (_duration, parse_duration(default)),
+    "deadline": lambda default: (
+        number(
+            above=0,
+            message=lambda v: f"must be a number of seconds above 0, not {v!r}; e.g. deadline: 300",
+        ),
+        None,
+    ),
+    "link_posts": lambda default: (flag(), default),
+    "require_live": lambda default: (flag(), default),
+    "backfill": lambda default: (
+        integer(0, message=lambda v: f"must be a whole number (0 for none), not {v!r}"),
+        default,
+    ),
+    "max_per_run": lambda default: (integer(1), default),
+    "chat_id": lambda default: (_chat_id, None),
+}

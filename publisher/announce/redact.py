@@ -108,12 +108,6 @@ def registered() -> frozenset[str]:
         return frozenset(_secrets)
 
 
-def forget_secrets() -> None:
-    """Tests only: start from an empty registry."""
-    with _lock:
-        _secrets.clear()
-
-
 def redact(text: str, extra: Iterable[str] = ()) -> str:
     """``text`` with every registered secret (longest first) replaced by its masked tail."""
     with _lock:

@@ -128,6 +128,10 @@ class AnnounceReport:
         return self.count("failed")
 
     @property
+    def paused(self) -> int:
+        return self.count("paused")
+
+    @property
     def ok(self) -> bool:
         """No failure and nothing in doubt (the CLI may exit non-zero otherwise)."""
         return self.failed == 0 and self.in_doubt == 0
@@ -166,7 +170,7 @@ class AnnounceReport:
             "in_doubt": self.in_doubt,
             "failed": self.failed,
             "deferred": self.count("deferred"),
-            "paused": self.count("paused"),
+            "paused": self.paused,
             "deadline": self.count("deadline"),
             "interrupted": self.interrupted,
             "not_announced": self.not_announced(),

@@ -7,116 +7,22 @@ counts code points, Slack says "characters" (counted here as UTF-16 units, never
 than code points), and Mastodon counts every URL as a fixed 23 characters whatever its
 length. :func:`shorten` cuts to a budget in any of these units.
 
-The grapheme segmentation is a compact version of Unicode's extended grapheme cluster
-rules (UAX #29) without a dependency. Where it is simplified, it only ever *splits* a
-cluster the full rules would join, so it can over-count but never under-count: a message
-it says fits, fits.
+Grapheme clusters come from :mod:`publisher.unicode` (ICU's UAX #29), the same as on cards.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from publisher.unicode import graphemes
+
+__all__ = ["URL_RE", "Fitted", "Unit", "count", "fit", "graphemes", "shorten"]
+
 Unit = Literal["graphemes", "bytes", "chars", "utf16"]
 URL_RE = re.compile(r"https?://[^\s<>\"']+")
-
-_REGIONAL = range(0x1F1E6, 0x1F200)
-_MODIFIERS = range(0x1F3FB, 0x1F400)
-_PICTOGRAPHIC = (
-    range(0x1F000, 0x1FB00),
-    range(0x1FC00, 0x1FFFE),
-    range(0x2600, 0x27C0),
-    range(0x2300, 0x2400),
-    range(0x2B00, 0x2C00),
-    range(0x2190, 0x2200),
-    range(0x3030, 0x3031),
-    range(0x303D, 0x303E),
-    range(0x3297, 0x3298),
-    range(0x3299, 0x329A),
-)
-_PICTOGRAPHIC_SINGLE = frozenset(
-    {0xA9, 0xAE, 0x203C, 0x2049, 0x2122, 0x2139, 0x24C2, 0x25B6, 0x25C0}
-)
-
-
-def _is_pictographic(cp: int) -> bool:
-    return cp in _PICTOGRAPHIC_SINGLE or any(cp in r for r in _PICTOGRAPHIC)
-
-
-def _is_control(ch: str) -> bool:
-    return ch in "\r\n" or (unicodedata.category(ch) in ("Cc", "Zl", "Zp") and ch != "\u200d")
-
-
-def _is_extend(ch: str) -> bool:
-    cp = ord(ch)
-    return (
-        unicodedata.category(ch) in ("Mn", "Me", "Mc")
-        or ch in "\u200c\u200d"
-        or cp in _MODIFIERS
-        or 0xE0020 <= cp <= 0xE007F
-    )
-
-
-def _hangul(cp: int) -> str | None:
-    if 0x1100 <= cp <= 0x115F or 0xA960 <= cp <= 0xA97F:
-        return "L"
-    if 0x1160 <= cp <= 0x11A7 or 0xD7B0 <= cp <= 0xD7C6:
-        return "V"
-    if 0x11A8 <= cp <= 0x11FF or 0xD7CB <= cp <= 0xD7FB:
-        return "T"
-    if 0xAC00 <= cp <= 0xD7A3:
-        return "LV" if (cp - 0xAC00) % 28 == 0 else "LVT"
-    return None
-
-
-_HANGUL_JOINS = {
-    "L": {"L", "V", "LV", "LVT"},
-    "LV": {"V", "T"},
-    "V": {"V", "T"},
-    "LVT": {"T"},
-    "T": {"T"},
-}
-
-
-def graphemes(text: str) -> Iterator[str]:
-    """Split ``text`` into user-perceived characters (extended grapheme clusters)."""
-    cluster = ""
-    base = ""  # first character of the cluster
-    last = ""  # last character of the cluster
-    regional_run = 0
-    for ch in text:
-        if not cluster:
-            cluster, base, last, regional_run = ch, ch, ch, int(ord(ch) in _REGIONAL)
-            continue
-        cp = ord(ch)
-        join = False
-        if last == "\r" and ch == "\n":
-            join = True
-        elif _is_control(last) or _is_control(ch):
-            join = False
-        elif (
-            _is_extend(ch)
-            or (last == "\u200d" and _is_pictographic(cp) and _is_pictographic(ord(base)))
-            or (cp in _REGIONAL and ord(last) in _REGIONAL and regional_run % 2 == 1)
-        ):
-            join = True
-        else:
-            prev_h, this_h = _hangul(ord(last)), _hangul(cp)
-            join = prev_h is not None and this_h is not None and this_h in _HANGUL_JOINS[prev_h]
-        if join:
-            cluster += ch
-            if cp in _REGIONAL:
-                regional_run += 1
-        else:
-            yield cluster
-            cluster, base, regional_run = ch, ch, int(cp in _REGIONAL)
-        last = ch
-    if cluster:
-        yield cluster
 
 
 def count(text: str, unit: Unit, *, url_length: int | None = None) -> int:
@@ -125,7 +31,7 @@ def count(text: str, unit: Unit, *, url_length: int | None = None) -> int:
     if url_length is not None:
         text, urls = URL_RE.subn("", text)
     if unit == "graphemes":
-        n = sum(1 for _ in graphemes(text))
+        n = len(graphemes(text))
     elif unit == "bytes":
         n = len(text.encode("utf-8"))
     elif unit == "utf16":

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,45 +39,31 @@ from typing import Any, TypeVar
 
 from publisher.announce.ledger import Ledger, LockHeld
 from publisher.announce.redact import redact
+from publisher.automation.git import (
+    DEFAULT_BRANCH,
+    LEDGER_JSON,
+    StateBranch,
+    commit_ledger,
+    fetch,
+    is_ancestor,
+    ledger_at,
+    remote_head,
+    serialize,
+    try_git,
+)
 from publisher.automation.merge import EMPTY, Dump, merge_ledgers
 from publisher.errors import StateError
 
-LEDGER_JSON = "ledger.json"
+__all__ = ["DEFAULT_BRANCH", "LEDGER_JSON", "Restored", "Saved", "StateBranch", "restore", "save"]
+
 #: In the state folder: which branch and commit the ledger here was restored from.
 MARKER = "state-branch.json"
-DEFAULT_BRANCH = "publisher-state"
-_README = """\
-# publisher state
-
-This branch is written by `publisher` after each unattended run: `ledger.json` records,
-for each post and announcement target, whether it was announced. Do not edit or delete
-it by hand; use `publish state list|forget|mark-sent` and let the next run commit.
-A missing or deleted branch makes the next run record every post as already published.
-"""
-
-
-@dataclass(frozen=True, kw_only=True)
-class StateBranch:
-    """Where the ledger is kept: ``branch`` of ``remote``, seen from the checkout ``repo``."""
-
-    repo: Path
-    branch: str = DEFAULT_BRANCH
-    remote: str = "origin"
-
-    @property
-    def ref(self) -> str:
-        return f"refs/heads/{self.branch}"
-
-    @property
-    def tracking(self) -> str:
-        return f"refs/publisher/{self.remote}/{self.branch}"
 
 
 @dataclass(frozen=True, kw_only=True)
 class Restored:
     commit: str | None
     rows: int
-    first_run: bool
     merged_local: bool
     #: Where a damaged ledger found here was moved before the branch's was restored.
     set_aside: Path | None = None
@@ -89,87 +74,6 @@ class Saved:
     commit: str | None
     changed: bool
     merged_remote: bool
-
-
-def _git(where: StateBranch, *args: str, stdin: str | None = None, check: bool = True) -> str:
-    env = {
-        "GIT_TERMINAL_PROMPT": "0",
-        "GIT_AUTHOR_NAME": os.environ.get("GIT_AUTHOR_NAME", "publisher"),
-        "GIT_AUTHOR_EMAIL": os.environ.get("GIT_AUTHOR_EMAIL", "publisher@localhost"),
-        "GIT_COMMITTER_NAME": os.environ.get("GIT_COMMITTER_NAME", "publisher"),
-        "GIT_COMMITTER_EMAIL": os.environ.get("GIT_COMMITTER_EMAIL", "publisher@localhost"),
-    }
-    try:
-        done = subprocess.run(
-            ["git", *args],
-            cwd=where.repo,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            env={**os.environ, **env},
-            check=False,
-        )
-    except FileNotFoundError:
-        raise StateError("git is not installed; the state branch needs it") from None
-    if check and done.returncode != 0:
-        raise StateError(
-            f"{where.repo}: git {args[0]} failed: {redact(done.stderr.strip() or done.stdout)}"
-        )
-    return done.stdout if done.returncode == 0 else ""
-
-
-def _failed(where: StateBranch, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", *args],
-        cwd=where.repo,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
-        check=False,
-    )
-
-
-def remote_head(where: StateBranch) -> str | None:
-    """The branch's commit in the remote, or None when the remote has no such branch."""
-    out = _git(where, "ls-remote", "--heads", where.remote, where.ref)
-    for line in out.splitlines():
-        sha, _, ref = line.partition("\t")
-        if ref == where.ref:
-            return sha
-    return None
-
-
-def _fetch(where: StateBranch) -> None:
-    _git(where, "fetch", "--quiet", "--no-tags", where.remote, f"+{where.ref}:{where.tracking}")
-
-
-def _ledger_at(where: StateBranch, commit: str) -> dict[str, list[dict[str, Any]]]:
-    probe = _failed(where, "cat-file", "-e", f"{commit}:{LEDGER_JSON}")
-    if probe.returncode != 0:
-        raise StateError(
-            f"state branch {where.branch!r} (commit {commit[:12]}) has no {LEDGER_JSON}: the "
-            "ledger was lost, so nothing is run (a new baseline would skip new posts, no "
-            "ledger would announce old ones). Restore it from the branch history "
-            f"(git log {where.remote}/{where.branch}), or delete the branch to start a new "
-            "baseline on purpose"
-        )
-    text = _git(where, "show", f"{commit}:{LEDGER_JSON}")
-    try:
-        data = json.loads(text)
-        if not isinstance(data.get("targets"), list) or not isinstance(
-            data.get("announcements"), list
-        ):
-            raise ValueError("no targets or announcements list")
-    except (ValueError, AttributeError) as exc:
-        raise StateError(
-            f"state branch {where.branch!r} (commit {commit[:12]}): {LEDGER_JSON} is not a "
-            f"ledger ({exc}); revert the commit that changed it"
-        ) from None
-    return {"targets": data["targets"], "announcements": data["announcements"]}
-
-
-def _is_ancestor(where: StateBranch, older: str, newer: str) -> bool:
-    return _failed(where, "merge-base", "--is-ancestor", older, newer).returncode == 0
 
 
 def _read_marker(state: Path) -> dict[str, Any] | None:
@@ -230,9 +134,9 @@ def restore(where: StateBranch, ledger_path: Path, *, require_branch: bool = Fal
         _write_marker(state, where, None)
         local = _dump(ledger_path)
         rows = len(local["announcements"]) if local else 0
-        return Restored(commit=None, rows=rows, first_run=local is None, merged_local=False)
-    _fetch(where)
-    theirs = _ledger_at(where, head)
+        return Restored(commit=None, rows=rows, merged_local=False)
+    fetch(where)
+    theirs = ledger_at(where, head)
     set_aside = None
     try:
         local = _dump(ledger_path)
@@ -249,13 +153,13 @@ def restore(where: StateBranch, ledger_path: Path, *, require_branch: bool = Fal
     if local is not None and local != theirs:
         base: Dump = EMPTY
         if base_commit:
-            if not _is_ancestor(where, base_commit, head):
+            if not is_ancestor(where, base_commit, head):
                 raise StateError(
                     f"state branch {where.branch!r} was rewritten: commit {base_commit[:12]}, "
                     f"which the ledger here came from, is not in its history; compare the two "
                     f"and delete {state / MARKER} once the ledger here is right"
                 )
-            base = _ledger_at(where, base_commit)
+            base = ledger_at(where, base_commit)
         merged = merge_ledgers(base, local, theirs)
         if merged.conflicts:
             raise _conflict(where, merged.conflicts, head)
@@ -267,26 +171,9 @@ def restore(where: StateBranch, ledger_path: Path, *, require_branch: bool = Fal
     return Restored(
         commit=head,
         rows=len(result["announcements"]),
-        first_run=False,
         merged_local=merged_local,
         set_aside=set_aside,
     )
-
-
-def _serialize(dump: Dump) -> str:
-    return json.dumps(dump, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
-
-
-def _commit(where: StateBranch, content: str, parent: str | None, message: str) -> str:
-    ledger_blob = _git(where, "hash-object", "-w", "--stdin", stdin=content).strip()
-    readme_blob = _git(where, "hash-object", "-w", "--stdin", stdin=_README).strip()
-    tree = _git(
-        where,
-        "mktree",
-        stdin=f"100644 blob {readme_blob}\tREADME.md\n100644 blob {ledger_blob}\t{LEDGER_JSON}\n",
-    ).strip()
-    parents = ["-p", parent] if parent else []
-    return _git(where, "commit-tree", tree, *parents, "-m", message).strip()
 
 
 #: Words in git's answer that mean trying again cannot help: permissions, a protected branch.
@@ -366,13 +253,13 @@ def _save_once(
     """One push: Saved, or (merged ledger, new base) when another run saved first."""
     state = ledger_path.parent
     if base is not None:
-        if _failed(where, "cat-file", "-e", base).returncode != 0:
-            _transient(_fetch, where)
-        if _ledger_at(where, base) == ours:
+        if try_git(where, "cat-file", "-e", base).returncode != 0:
+            _transient(fetch, where)
+        if ledger_at(where, base) == ours:
             return Saved(commit=base, changed=False, merged_remote=False)
-    commit = _commit(where, _serialize(ours), base, message)
+    commit = commit_ledger(where, serialize(ours), base, message)
     lease = f"--force-with-lease={where.ref}:{base or ''}"
-    pushed = _failed(where, "push", "--quiet", lease, where.remote, f"{commit}:{where.ref}")
+    pushed = try_git(where, "push", "--quiet", lease, where.remote, f"{commit}:{where.ref}")
     if pushed.returncode == 0:
         _write_marker(state, where, commit)
         return Saved(commit=commit, changed=True, merged_remote=False)
@@ -392,10 +279,10 @@ def _save_once(
         )
     if head == base:
         raise _Transient(f"git push failed: {refusal}")
-    _transient(_fetch, where)
+    _transient(fetch, where)
     assert head is not None
-    theirs = _ledger_at(where, head)
-    merged = merge_ledgers(_ledger_at(where, base) if base else EMPTY, ours, theirs)
+    theirs = ledger_at(where, head)
+    merged = merge_ledgers(ledger_at(where, base) if base else EMPTY, ours, theirs)
     if merged.conflicts:
         raise _conflict(where, merged.conflicts, head)
     with Ledger(ledger_path) as ledger:
@@ -418,7 +305,7 @@ def _transient(call: Callable[[StateBranch], T], where: StateBranch) -> T:
 def _unsaved(where: StateBranch, restored: str | None, ours: Dump) -> str:
     """The rows this run recorded that the branch does not have, and how to keep them."""
     try:
-        before = _ledger_at(where, restored) if restored else EMPTY
+        before = ledger_at(where, restored) if restored else EMPTY
     except StateError:
         before = EMPTY
     old = {(r["target"], r["post_id"]): r for r in before.get("announcements", [])}

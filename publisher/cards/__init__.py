@@ -3,27 +3,57 @@
 The stage, one small module per idea::
 
     options.py   the cards: section of config.yaml -> CardOptions
-    layout.py    templates/cards/*.yaml -> Layout (validated data)
+    layout.py    templates/cards/*.yaml -> Layout (validated data; values in layout_values.py)
     images.py    source image bytes -> pixels (allowed decoders only, file and pixel caps)
     addresses.py which hosts a remote image may come from (no loopback, private, metadata)
     transport.py one HTTP GET to a checked address under one wall-clock deadline
     fetch.py     remote ogImageUrl -> cached file (checked redirects, byte cap)
+    choose.py    which layout a card gets (finished, text-heavy, diagram, small image)
     crop.py      focal point / busiest region -> crop box
+    subjects.py  text blocks and faces in the picture -> a crop that keeps them uncovered
     contrast.py  pixels under the text -> text colour and scrim strength (WCAG 4.5:1)
-    text.py      clean-up, graphemes, line breaking (CJK too), auto-fit, ellipsis
+    clean.py     title/summary clean-up: markdown, HTML tags and entities out
+    text.py      line breaking (UAX #14, via publisher.unicode), auto-fit, ellipsis
     fonts.py     per-character font fallback, shaping, drawing
-    render.py    CardJob -> encoded card (pure; runs in worker processes)
+    render.py    CardJob -> encoded card (pure; runs in worker processes), layer by layer:
+    canvas.py      background, shapes and the picture
+    scrim.py       the shade the text needs
+    brand.py       logo, author pill, category chip
+    typeset.py     meta line, title and summary fitted and drawn
     encode.py    JPEG/PNG under a byte budget
     cache.py     render cache keyed by a hash of every input
     meta.py      manifest.json and the per-post <meta> snippet
     check.py     check_cards: what the stage would refuse, without rendering (publish check)
     build.py     build_cards / render_one: the stage function
+
+The names below are imported on first use (PEP 562), not with the package: loading
+config.yaml imports ``publisher.cards.options``, and a build with cards off, or with
+nothing changed, must not pay for the renderer's imports (issue 12).
 """
 
-from publisher.cards.build import CardsResult, Planned, build_cards, render_one
-from publisher.cards.check import check_cards
-from publisher.cards.meta import Card
-from publisher.cards.options import KNOWN_KEYS, CardOptions, parse_card_options
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from publisher.cards.build import CardsResult, Planned, build_cards, render_one
+    from publisher.cards.check import check_cards
+    from publisher.cards.meta import Card
+    from publisher.cards.options import KNOWN_KEYS, CardOptions, parse_card_options
+
+#: Each public name and the module that defines it.
+_HOMES = {
+    "CardsResult": "build",
+    "Planned": "build",
+    "build_cards": "build",
+    "render_one": "build",
+    "check_cards": "check",
+    "Card": "meta",
+    "KNOWN_KEYS": "options",
+    "CardOptions": "options",
+    "parse_card_options": "options",
+}
 
 __all__ = [
     "KNOWN_KEYS",
@@ -36,3 +66,12 @@ __all__ = [
     "parse_card_options",
     "render_one",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value

@@ -20,7 +20,7 @@ from pathlib import Path
 from fontTools.ttLib import TTFont, TTLibError
 from PIL import Image, ImageDraw, ImageFont, features
 
-from publisher.cards.text import graphemes
+from publisher.unicode import Direction, graphemes, visual_runs
 
 #: Shaping (Arabic joining, Indic reordering, right-to-left runs) needs libraqm.
 RAQM = bool(features.check_feature("raqm"))
@@ -273,40 +273,50 @@ def draw_line(
 ) -> tuple[int, int, int, int]:
     """Draw one line with its left edge at ``x`` and baseline at ``y``; return its bbox.
 
-    In a right-to-left line the runs are laid out from the right; each run is shaped by
-    raqm in its own direction.
+    ``direction`` is the whole paragraph's. The line is cut into runs of one direction
+    and those are placed from the left in visual order (UAX #9), so a Latin phrase in an
+    Arabic title reads left to right as a whole, and an Arabic word in an English title
+    right to left. Inside a run each font's piece is shaped by raqm in the run's
+    direction; right-to-left runs lay their pieces out from the right.
     """
     x, baseline = xy
-    pieces = runs(text, chain)
-    if direction == "rtl":
-        pieces.reverse()
     draw = ImageDraw.Draw(canvas)
     left, top, right, bottom = int(x), int(baseline), int(x), int(baseline)
-    for index, run in pieces:
-        f = face(chain[index], size)
-        run_direction = direction if RAQM else None
-        if direction == "rtl" and not RAQM:
-            run = "".join(reversed(graphemes(run)))
-        width = f.font.getlength(run, direction=run_direction) * f.scale
-        if f.scale == 1.0:
-            draw.text(
-                (x, baseline),
-                run,
-                font=f.font,
-                fill=fill,
-                anchor="ls",
-                direction=run_direction,
-                embedded_color=True,
+    paragraph: Direction = "rtl" if direction == "rtl" else "ltr"
+    for run_text, run_direction in visual_runs(text, paragraph):
+        pieces = runs(run_text, chain)
+        if run_direction == "rtl":
+            pieces.reverse()
+        for index, piece in pieces:
+            width, box = _draw_piece(
+                canvas, draw, (x, baseline), piece, face(chain[index], size), fill, run_direction
             )
-            box = draw.textbbox(
-                (x, baseline), run, font=f.font, anchor="ls", direction=run_direction
-            )
-        else:
-            box = _draw_scaled(canvas, (x, baseline), run, f, fill)
-        left, top = min(left, int(box[0])), min(top, int(box[1]))
-        right, bottom = max(right, int(box[2])), max(bottom, int(box[3]))
-        x += width
+            left, top = min(left, box[0]), min(top, box[1])
+            right, bottom = max(right, box[2]), max(bottom, box[3])
+            x += width
     return left, top, right, bottom
+
+
+def _draw_piece(
+    canvas: Image.Image,
+    draw: ImageDraw.ImageDraw,
+    xy: tuple[float, float],
+    piece: str,
+    f: Face,
+    fill: tuple[int, int, int],
+    direction: Direction,
+) -> tuple[float, tuple[int, int, int, int]]:
+    """Draw a piece of one font and one direction; return its advance and bbox."""
+    shaped: str | None = direction if RAQM else None
+    if direction == "rtl" and not RAQM:
+        # Without raqm Pillow lays text out left to right only: reverse the clusters.
+        piece = "".join(reversed(graphemes(piece)))
+    width = f.font.getlength(piece, direction=shaped) * f.scale
+    if f.scale != 1.0:
+        return width, _draw_scaled(canvas, xy, piece, f, fill)
+    draw.text(xy, piece, font=f.font, fill=fill, anchor="ls", direction=shaped, embedded_color=True)
+    box = draw.textbbox(xy, piece, font=f.font, anchor="ls", direction=shaped)
+    return width, (int(box[0]), int(box[1]), int(box[2]), int(box[3]))
 
 
 def _draw_scaled(

@@ -9,13 +9,39 @@ cache.py     FeedCache: rendered items and feed heads kept between builds (SQLit
 generate.py  build_feeds: which feeds exist and their bytes
 lint.py      lint_feed: W3C-validator-like checks for ``publish check``
 websub.py    ping_hub: tell a WebSub hub that feeds changed
+
+The names below are imported on first use (PEP 562): loading config.yaml imports
+``publisher.feeds.options``, which must not pull in lxml, nh3 and feedgen (issue 12).
 """
 
 from __future__ import annotations
 
-from publisher.feeds.generate import build_feeds, feed_url
-from publisher.feeds.lint import lint_feed
-from publisher.feeds.options import FeedOptions, parse_feed_options
-from publisher.feeds.websub import ping_hub
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from publisher.feeds.generate import build_feeds, feed_url
+    from publisher.feeds.lint import lint_feed
+    from publisher.feeds.options import FeedOptions, parse_feed_options
+    from publisher.feeds.websub import ping_hub
+
+#: Each public name and the module that defines it.
+_HOMES = {
+    "build_feeds": "generate",
+    "feed_url": "generate",
+    "lint_feed": "lint",
+    "FeedOptions": "options",
+    "parse_feed_options": "options",
+    "ping_hub": "websub",
+}
 
 __all__ = ["FeedOptions", "build_feeds", "feed_url", "lint_feed", "parse_feed_options", "ping_hub"]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value

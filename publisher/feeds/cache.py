@@ -7,35 +7,37 @@ rules it borrows, and the publisher, feedgen, lxml, libxml2 and nh3 versions). A
 item whose key differs is rendered again. Each RSS and Atom feed's head (the document
 without its entries) is kept the same way, keyed by everything it says.
 
-The file is SQLite, which keeps it consistent if the process is killed mid-write. A file
-that is not a readable cache is deleted and rebuilt; it is never fatal. A dry run opens it
-read-only and creates nothing, not even a journal.
+The file follows the state folder's one cache policy (:mod:`publisher.statecache`): SQLite,
+keys that hash every input and the code version, rows a build did not ask for deleted at
+its commit, a damaged file rebuilt, a dry run reading only.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import sqlite3
 from collections.abc import Collection, Mapping
 from dataclasses import fields
 from datetime import datetime
-from importlib.metadata import PackageNotFoundError, version
 from operator import attrgetter
 from pathlib import Path
 
 from lxml import etree
 
-from publisher import __version__
+from publisher import statecache
 from publisher.config import SiteConfig
 from publisher.feeds.options import FeedOptions
+from publisher.posts import components as post_components
 from publisher.posts import fields as post_fields
 from publisher.posts import mdx as post_mdx
 from publisher.posts.model import Post
+from publisher.statecache import code_version
 
 CACHE_FILE = "feeds.sqlite"
 #: Seconds to wait for another build that holds the file before going on without it.
-LOCK_TIMEOUT = 10.0
+LOCK_TIMEOUT = statecache.LOCK_TIMEOUT
+#: The layout of the file (``PRAGMA user_version``; see :mod:`publisher.statecache`).
+LAYOUT = 1
 KINDS = ("rss", "atom", "json")
 
 #: Rendered items: format (``rss``, ``atom``, ``json``) -> post id -> the item's bytes.
@@ -54,15 +56,11 @@ _POST_VALUES = attrgetter(*(f.name for f in fields(Post) if f.compare and f.name
 
 
 def _code_hash() -> bytes:
-    digest = hashlib.sha256()
-    borrowed = [Path(post_fields.__file__), Path(post_mdx.__file__)]  # URL rules, iframes
+    # The URL rules, and the iframes the sanitizer turns into links, come from posts/.
+    borrowed = [Path(str(m.__file__)) for m in (post_fields, post_mdx, post_components)]
     sources = [*sorted(Path(__file__).parent.glob("*.py")), *borrowed]
-    for path in sources:
-        digest.update(path.read_bytes())
-    for package in ("feedgen", "lxml", "nh3"):
-        with contextlib.suppress(PackageNotFoundError):
-            digest.update(f"\0{package} {version(package)}".encode())
-    digest.update(f"\0publisher {__version__}\0libxml2 {etree.LIBXML_VERSION}".encode())
+    digest = hashlib.sha256(code_version(sources, ("feedgen", "lxml", "nh3")))
+    digest.update(f"\0libxml2 {etree.LIBXML_VERSION}".encode())
     return digest.digest()
 
 
@@ -120,28 +118,10 @@ class FeedCache:
         self._held: Fragments = {}
         self._written = False  # new items inserted, to be committed by :meth:`commit`
         self._new_heads: list[tuple[str, bytes]] = []
-        if path is None or (readonly and not path.exists()):
-            return
-        try:
-            self._db = self._connect(path)
-        except (sqlite3.Error, OSError) as error:
-            self._rebuild(error)
-
-    def _connect(self, path: Path) -> sqlite3.Connection:
-        if self.readonly:
-            uri = f"{path.resolve().as_uri()}?mode=ro"
-            return sqlite3.connect(uri, uri=True, timeout=LOCK_TIMEOUT)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # The default rollback journal, not WAL: a read-only open (dry run) then creates
-        # no -wal/-shm files beside the database.
-        db = sqlite3.connect(path, timeout=LOCK_TIMEOUT)
-        try:
-            for statement in _SCHEMA:
-                db.execute(statement)
-        except sqlite3.Error:
-            db.close()
-            raise
-        return db
+        if path is not None:
+            self._db = statecache.open_cache(
+                path, _SCHEMA, LAYOUT, readonly=readonly, timeout=LOCK_TIMEOUT
+            )
 
     def _rebuild(self, error: Exception) -> None:
         """Start over with an empty file; in a dry run, or while another build holds the
@@ -152,13 +132,10 @@ class FeedCache:
         busy = getattr(error, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
         if self.readonly or self.path is None or busy:
             return
-        for stale in (self.path, self.path.with_name(self.path.name + "-journal")):
-            with contextlib.suppress(OSError):
-                stale.unlink()
-        try:
-            self._db = self._connect(self.path)
-        except (sqlite3.Error, OSError):
-            self._db = None
+        statecache.discard(self.path)
+        self._db = statecache.open_cache(
+            self.path, _SCHEMA, LAYOUT, readonly=False, timeout=LOCK_TIMEOUT
+        )
 
     def load(
         self, keys: Mapping[str, str], kinds: Collection[str], *, contents: bool = True

@@ -8,10 +8,14 @@ rebuild, and the cache (``cache.py``) lets that rebuild render only the posts th
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -43,6 +47,8 @@ from publisher.posts.model import Post
 STYLESHEET = "feeds/feed.xsl"
 #: Posts rendered together (see :func:`iter_feeds`).
 RENDER_CHUNK = 256
+#: Below this many posts to render, a process pool costs more than it saves.
+PARALLEL_THRESHOLD = 200
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,6 +126,7 @@ def build_feeds(
     *,
     cache_dir: Path | None = None,
     readonly: bool = False,
+    jobs: int | None = None,
 ) -> dict[str, bytes]:
     """Every feed file, keyed by its path relative to the output folder, in sorted order.
 
@@ -128,7 +135,7 @@ def build_feeds(
     while the post is unchanged; ``readonly`` (a dry run) reads that cache but never writes
     it. The bytes are the same with or without a cache.
     """
-    return dict(iter_feeds(site, posts, options, cache_dir=cache_dir, readonly=readonly))
+    return dict(iter_feeds(site, posts, options, cache_dir=cache_dir, readonly=readonly, jobs=jobs))
 
 
 def iter_feeds(
@@ -138,11 +145,13 @@ def iter_feeds(
     *,
     cache_dir: Path | None = None,
     readonly: bool = False,
+    jobs: int | None = None,
 ) -> Iterator[tuple[str, bytes]]:
     """:func:`build_feeds` one file at a time, in path order: a caller that writes each
     file before asking for the next holds one feed document in memory, not all of them
     (10,000 posts with full content make a 70 MB RSS file and a 70 MB Atom file). The
-    cache is written once the last file has been made."""
+    cache is written once the last file has been made. Many new items are rendered by
+    ``jobs`` processes (default: one per core)."""
     ordered = newest_first(posts, site)
     site_url = site.url.rstrip("/")
     site_path = urlsplit(site_url).path
@@ -202,9 +211,7 @@ def iter_feeds(
         # rendered bytes, so only one chunk's worth of them is alive at a time. The cache
         # keeps them (in its database when it has one), not this function: each file
         # below reads back only its own items (issue 12, memory at 10,000 posts).
-        for start in range(0, len(missing), RENDER_CHUNK):
-            chunk = missing[start : start + RENDER_CHUNK]
-            fresh = render_items(chunk, site, options, base_head)
+        for chunk, fresh in _render_chunks(missing, site, options, base_head, jobs):
             cache.add_items({post.id: keys[post.id] for post in chunk}, fresh)
             del fresh
         del missing
@@ -226,6 +233,28 @@ def iter_feeds(
         cache.commit()
     finally:
         cache.close()
+
+
+def _render_chunks(
+    posts: Sequence[Post], site: SiteConfig, options: FeedOptions, head: FeedHead, jobs: int | None
+) -> Iterator[tuple[Sequence[Post], Fragments]]:
+    """The items of ``posts``, rendered a chunk at a time, in order: by a process pool
+    when there are many (the chunks are independent: a post's item is the same bytes
+    whichever chunk renders it), else here."""
+    chunks = [posts[i : i + RENDER_CHUNK] for i in range(0, len(posts), RENDER_CHUNK)]
+    workers = min(jobs if jobs is not None else (os.cpu_count() or 1), len(chunks))
+    done = 0
+    if workers > 1 and len(posts) >= PARALLEL_THRESHOLD:
+        render = partial(render_items, site=site, options=options, head=head)
+        try:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                for fresh in pool.map(render, chunks):
+                    yield chunks[done], fresh
+                    done += 1
+        except BrokenProcessPool:
+            pass  # a worker died (out of memory?): the rest is rendered here
+    for chunk in chunks[done:]:
+        yield chunk, render_items(chunk, site, options, head)
 
 
 def tag_date(text: str) -> datetime:

@@ -204,6 +204,15 @@ def _lint_rss(root: Any, public_url: str, problems: list[str]) -> None:
     if channel is None:
         problems.append("<rss> has no <channel>; the feed is empty")
         return
+    _lint_channel(channel, public_url, problems)
+    guids: list[str] = []
+    for index, item in enumerate(channel.findall("item"), 1):
+        _lint_rss_item(item, f"item {index}", guids, problems)
+    for guid in _duplicates(guids):
+        problems.append(f"guid '{guid}' is used by more than one item; ids must be unique")
+
+
+def _lint_channel(channel: Any, public_url: str, problems: list[str]) -> None:
     for name in ("title", "link", "description"):
         if not (_text(channel, name) or "").strip():
             problems.append(f"channel has no <{name}>; RSS 2.0 requires it")
@@ -222,47 +231,49 @@ def _lint_rss(root: Any, public_url: str, problems: list[str]) -> None:
         _check_url(_text(image, "url"), "channel <image> <url>", problems)
         if (_text(image, "link") or "").strip() != (_text(channel, "link") or "").strip():
             problems.append("channel <image> <link> is not the channel's <link>; make them equal")
-    guids: list[str] = []
-    for index, item in enumerate(channel.findall("item"), 1):
-        where = f"item {index}"
-        if not (_text(item, "title") or _text(item, "description")):
-            problems.append(f"{where} has neither <title> nor <description>; give it a title")
-        if item.find("link") is not None:
-            _check_url(_text(item, "link"), f"{where} <link>", problems)
-        guid = item.find("guid")
-        if guid is not None:
-            value = (guid.text or "").strip()
-            guids.append(value)
-            if guid.get("isPermaLink", "true") == "true":
-                _check_url(value, f"{where} <guid> (isPermaLink)", problems)
-            elif not value:
-                problems.append(f"{where} <guid> is empty; give every item a permanent id")
-        else:
-            problems.append(f"{where} has no <guid>; readers will show it again when it changes")
-        if item.find("pubDate") is not None:
-            _check_rfc822(_text(item, "pubDate"), f"{where} <pubDate>", problems)
-        for author in item.findall("author"):
-            if "@" not in (author.text or ""):
-                problems.append(
-                    f"{where} <author> '{author.text}' is not an email address; "
-                    "use dc:creator for a name"
-                )
-        enclosures = item.findall("enclosure")
-        if len(enclosures) > 1:
-            problems.append(f"{where} has {len(enclosures)} enclosures; RSS allows one")
-        for enclosure in enclosures:
-            for field in ("url", "length", "type"):
-                if not enclosure.get(field):
-                    problems.append(f"{where} <enclosure> has no {field}; RSS 2.0 requires it")
-            if enclosure.get("url"):
-                _check_url(enclosure.get("url"), f"{where} <enclosure url>", problems)
-            if enclosure.get("length") and not enclosure.get("length", "").isdigit():
-                problems.append(f"{where} <enclosure length> must be a number of bytes")
-        _check_html(_text(item, "description"), f"{where} <description>", problems)
-        _check_html(_text(item, CONTENT_ENCODED), f"{where} <content:encoded>", problems)
-        _check_media(item, where, problems)
-    for guid in _duplicates(guids):
-        problems.append(f"guid '{guid}' is used by more than one item; ids must be unique")
+
+
+def _lint_rss_item(item: Any, where: str, guids: list[str], problems: list[str]) -> None:
+    """One ``<item>``; its guid, if any, is added to ``guids``."""
+    if not (_text(item, "title") or _text(item, "description")):
+        problems.append(f"{where} has neither <title> nor <description>; give it a title")
+    if item.find("link") is not None:
+        _check_url(_text(item, "link"), f"{where} <link>", problems)
+    guid = item.find("guid")
+    if guid is not None:
+        value = (guid.text or "").strip()
+        guids.append(value)
+        if guid.get("isPermaLink", "true") == "true":
+            _check_url(value, f"{where} <guid> (isPermaLink)", problems)
+        elif not value:
+            problems.append(f"{where} <guid> is empty; give every item a permanent id")
+    else:
+        problems.append(f"{where} has no <guid>; readers will show it again when it changes")
+    if item.find("pubDate") is not None:
+        _check_rfc822(_text(item, "pubDate"), f"{where} <pubDate>", problems)
+    for author in item.findall("author"):
+        if "@" not in (author.text or ""):
+            problems.append(
+                f"{where} <author> '{author.text}' is not an email address; "
+                "use dc:creator for a name"
+            )
+    _check_enclosures(item.findall("enclosure"), where, problems)
+    _check_html(_text(item, "description"), f"{where} <description>", problems)
+    _check_html(_text(item, CONTENT_ENCODED), f"{where} <content:encoded>", problems)
+    _check_media(item, where, problems)
+
+
+def _check_enclosures(enclosures: list[Any], where: str, problems: list[str]) -> None:
+    if len(enclosures) > 1:
+        problems.append(f"{where} has {len(enclosures)} enclosures; RSS allows one")
+    for enclosure in enclosures:
+        for field in ("url", "length", "type"):
+            if not enclosure.get(field):
+                problems.append(f"{where} <enclosure> has no {field}; RSS 2.0 requires it")
+        if enclosure.get("url"):
+            _check_url(enclosure.get("url"), f"{where} <enclosure url>", problems)
+        if enclosure.get("length") and not enclosure.get("length", "").isdigit():
+            problems.append(f"{where} <enclosure length> must be a number of bytes")
 
 
 def _lint_atom(root: Any, public_url: str, problems: list[str]) -> None:
@@ -282,50 +293,55 @@ def _lint_atom(root: Any, public_url: str, problems: list[str]) -> None:
     feed_author = root.find(f"{A}author") is not None
     ids: list[str] = []
     for index, entry in enumerate(root.findall(f"{A}entry"), 1):
-        where = f"entry {index}"
-        entry_id = (_text(entry, f"{A}id") or "").strip()
-        ids.append(entry_id)
-        if not entry_id:
-            problems.append(f"{where} has no <id>; give every entry a permanent id")
-        elif not _absolute(entry_id):
-            problems.append(f"{where} <id> '{entry_id}' is not an IRI; use a tag: URI or a URL")
-        if not (_text(entry, f"{A}title") or "").strip():
-            problems.append(f"{where} has no <title>; RFC 4287 requires it")
-        if entry.find(f"{A}updated") is None:
-            problems.append(f"{where} has no <updated>; RFC 4287 requires it")
-        else:
-            _check_rfc3339(_text(entry, f"{A}updated"), f"{where} <updated>", problems)
-        if entry.find(f"{A}published") is not None:
-            _check_rfc3339(_text(entry, f"{A}published"), f"{where} <published>", problems)
-        if not feed_author and entry.find(f"{A}author") is None:
-            problems.append(f"{where} has no <author> and the feed has none; set site.author")
-        links = entry.findall(f"{A}link")
-        alternates = [link for link in links if link.get("rel", "alternate") == "alternate"]
-        content = entry.find(f"{A}content")
-        if len(alternates) > 1:
-            problems.append(
-                f'{where} has {len(alternates)} rel="alternate" links; keep exactly one'
-            )
-        elif not alternates and content is None:
-            problems.append(f'{where} has neither content nor a rel="alternate" link')
-        for link in links:
-            _check_url(
-                link.get("href"), f'{where} <link rel="{link.get("rel", "alternate")}">', problems
-            )
-            if link.get("rel") == "enclosure" and not (link.get("length") and link.get("type")):
-                problems.append(f"{where} enclosure link has no length or type; add both")
-        for name in ("content", "summary"):
-            element = entry.find(f"{A}{name}")
-            if element is None:
-                continue
-            kind = element.get("type", "text")
-            if kind not in ("text", "html", "xhtml") and "/" not in kind:
-                problems.append(f'{where} <{name} type="{kind}"> is not allowed; use html')
-            if kind == "html":
-                _check_html(element.text, f"{where} <{name}>", problems)
-        _check_media(entry, where, problems)
+        ids.append(_lint_entry(entry, f"entry {index}", feed_author, problems))
     for duplicate in _duplicates(i for i in ids if i):
         problems.append(f"id '{duplicate}' is used by more than one entry; ids must be unique")
+
+
+def _lint_entry(entry: Any, where: str, feed_author: bool, problems: list[str]) -> str:
+    """One Atom ``<entry>``; returns its id ("" when it has none)."""
+    entry_id = (_text(entry, f"{A}id") or "").strip()
+    if not entry_id:
+        problems.append(f"{where} has no <id>; give every entry a permanent id")
+    elif not _absolute(entry_id):
+        problems.append(f"{where} <id> '{entry_id}' is not an IRI; use a tag: URI or a URL")
+    if not (_text(entry, f"{A}title") or "").strip():
+        problems.append(f"{where} has no <title>; RFC 4287 requires it")
+    if entry.find(f"{A}updated") is None:
+        problems.append(f"{where} has no <updated>; RFC 4287 requires it")
+    else:
+        _check_rfc3339(_text(entry, f"{A}updated"), f"{where} <updated>", problems)
+    if entry.find(f"{A}published") is not None:
+        _check_rfc3339(_text(entry, f"{A}published"), f"{where} <published>", problems)
+    if not feed_author and entry.find(f"{A}author") is None:
+        problems.append(f"{where} has no <author> and the feed has none; set site.author")
+    _check_entry_links(entry, where, problems)
+    for name in ("content", "summary"):
+        element = entry.find(f"{A}{name}")
+        if element is None:
+            continue
+        kind = element.get("type", "text")
+        if kind not in ("text", "html", "xhtml") and "/" not in kind:
+            problems.append(f'{where} <{name} type="{kind}"> is not allowed; use html')
+        if kind == "html":
+            _check_html(element.text, f"{where} <{name}>", problems)
+    _check_media(entry, where, problems)
+    return entry_id
+
+
+def _check_entry_links(entry: Any, where: str, problems: list[str]) -> None:
+    links = entry.findall(f"{A}link")
+    alternates = [link for link in links if link.get("rel", "alternate") == "alternate"]
+    if len(alternates) > 1:
+        problems.append(f'{where} has {len(alternates)} rel="alternate" links; keep exactly one')
+    elif not alternates and entry.find(f"{A}content") is None:
+        problems.append(f'{where} has neither content nor a rel="alternate" link')
+    for link in links:
+        _check_url(
+            link.get("href"), f'{where} <link rel="{link.get("rel", "alternate")}">', problems
+        )
+        if link.get("rel") == "enclosure" and not (link.get("length") and link.get("type")):
+            problems.append(f"{where} enclosure link has no length or type; add both")
 
 
 def _lint_json(data: bytes, public_url: str, problems: list[str]) -> None:
@@ -353,23 +369,27 @@ def _lint_json(data: bytes, public_url: str, problems: list[str]) -> None:
         return
     ids: list[str] = []
     for index, item in enumerate(items, 1):
-        where = f"item {index}"
-        if not isinstance(item, dict):
-            problems.append(f"{where} is not an object")
-            continue
-        item_id = item.get("id")
-        if not isinstance(item_id, str) or not item_id:
-            problems.append(f"{where} has no string id; JSON Feed requires one")
-        else:
-            ids.append(item_id)
-        for key in ("url", "external_url", "image"):
-            if item.get(key) is not None:
-                _check_url(item.get(key), f"{where} {key}", problems)
-        if not (item.get("content_html") or item.get("content_text")):
-            problems.append(f"{where} has neither content_html nor content_text")
-        for key in ("date_published", "date_modified"):
-            if item.get(key) is not None:
-                _check_rfc3339(item.get(key), f"{where} {key}", problems)
-        _check_html(item.get("content_html"), f"{where} content_html", problems)
+        _lint_json_item(item, f"item {index}", ids, problems)
     for duplicate in _duplicates(ids):
         problems.append(f"id '{duplicate}' is used by more than one item; ids must be unique")
+
+
+def _lint_json_item(item: Any, where: str, ids: list[str], problems: list[str]) -> None:
+    """One JSON Feed item; its id, if it has one, is added to ``ids``."""
+    if not isinstance(item, dict):
+        problems.append(f"{where} is not an object")
+        return
+    item_id = item.get("id")
+    if not isinstance(item_id, str) or not item_id:
+        problems.append(f"{where} has no string id; JSON Feed requires one")
+    else:
+        ids.append(item_id)
+    for key in ("url", "external_url", "image"):
+        if item.get(key) is not None:
+            _check_url(item.get(key), f"{where} {key}", problems)
+    if not (item.get("content_html") or item.get("content_text")):
+        problems.append(f"{where} has neither content_html nor content_text")
+    for key in ("date_published", "date_modified"):
+        if item.get(key) is not None:
+            _check_rfc3339(item.get(key), f"{where} {key}", problems)
+    _check_html(item.get("content_html"), f"{where} content_html", problems)

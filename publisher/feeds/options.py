@@ -3,18 +3,21 @@
 ``parse_feed_options`` never raises for bad input: it returns the options it could read
 (defaults where a value was wrong) and every problem as
 ``feeds.key: what is wrong; how to fix it``, so the config loader can report all of them
-at once with the rest of the file.
+at once with the rest of the file. The keys are one :data:`SCHEMA` of
+:mod:`publisher.schema`; the checks particular to feeds (paths inside the output folder,
+``{slug}`` in per-category paths, format names) are its converters here.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import PurePosixPath
 from typing import Any, Literal
 from urllib.parse import urlsplit
+
+from publisher.schema import Field, Invalid, Schema, Where, choice, flag, integer
 
 Content = Literal["full", "summary"]
 Format = Literal["rss", "atom", "json"]
@@ -66,154 +69,128 @@ _DEFAULTS = FeedOptions()
 
 def parse_feed_options(raw: Mapping[str, Any]) -> tuple[FeedOptions, list[str]]:
     """Validate the ``feeds:`` mapping of config.yaml; return the options and every problem."""
-    problems: list[str] = []
-    values: dict[str, Any] = {}
     if not isinstance(raw, Mapping):
         return _DEFAULTS, [f"feeds: must be a mapping of options, not {type(raw).__name__}"]
+    where = Where("feeds")
+    options = FeedOptions(**SCHEMA.read(raw, where))
+    return options, [*where.problems, *_collisions(options)]
 
-    def error(key: str, message: str) -> None:
-        problems.append(f"feeds.{key}: {message}")
 
-    def read(key: str, check: Callable[[str, Any], Any]) -> None:
-        if key in raw and raw[key] is not None:
-            value = check(key, raw[key])
-            if value is not _INVALID:
-                values[key] = value
-        elif key in raw and key in _NULLABLE:
-            values[key] = None
+def _path(value: Any, where: Where, *, folder: bool = False) -> str:
+    """A file (or with ``folder``, a folder) inside the output folder."""
+    key = where.name
+    if not isinstance(value, str) or not value.strip():
+        raise Invalid(f"must be a path inside the output folder, not {value!r}")
+    text = value.strip()
+    pure = PurePosixPath(text.replace("\\", "/"))
+    if pure.is_absolute() or any(part == ".." for part in pure.parts) or "://" in text:
+        raise Invalid(f"'{text}' leaves the output folder; write a relative path like rss.xml")
+    if key.startswith(("category", "tag", "author")) and "{slug}" not in text:
+        raise Invalid(f"'{text}' has no {{slug}}; write it like {_default(key)}")
+    if folder and not text.endswith("/"):
+        text += "/"
+    if not folder and text.endswith("/"):
+        raise Invalid(f"'{text}' is a folder; name the file, like {_default(key)}")
+    return text.removeprefix("./")
 
-    def flag(key: str, value: Any) -> Any:
-        if isinstance(value, bool):
-            return value
-        error(key, f"must be true or false, not {value!r}")
-        return _INVALID
 
-    def limit(key: str, value: Any) -> Any:
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
-            return value
-        error(key, f"must be a whole number of at least 1 (or null for no limit), not {value!r}")
-        return _INVALID
+def _folder(value: Any, where: Where) -> str:
+    return _path(value, where, folder=True)
 
-    def path(key: str, value: Any, *, folder: bool = False) -> Any:
-        if not isinstance(value, str) or not value.strip():
-            error(key, f"must be a path inside the output folder, not {value!r}")
-            return _INVALID
-        text = value.strip()
-        pure = PurePosixPath(text.replace("\\", "/"))
-        if pure.is_absolute() or any(part == ".." for part in pure.parts) or "://" in text:
-            error(key, f"'{text}' leaves the output folder; write a relative path like rss.xml")
-            return _INVALID
-        if key.startswith(("category", "tag", "author")) and "{slug}" not in text:
-            error(key, f"'{text}' has no {{slug}}; write it like {_default(key)}")
-            return _INVALID
-        if folder and not text.endswith("/"):
-            text += "/"
-        if not folder and text.endswith("/"):
-            error(key, f"'{text}' is a folder; name the file, like {_default(key)}")
-            return _INVALID
-        return text.removeprefix("./")
 
-    def folder(key: str, value: Any) -> Any:
-        return path(key, value, folder=True)
+def _formats(value: Any, where: Where) -> tuple[Format, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+        raise Invalid("must be a list such as [rss, atom, json]")
+    wrong = [v for v in items if v not in FORMATS]
+    if wrong:
+        raise Invalid(f"unknown format {wrong[0]!r}; use any of rss, atom, json")
+    if not items:
+        raise Invalid("is empty; list at least one of rss, atom, json or set feeds.enabled: false")
+    return tuple(f for f in FORMATS if f in items)
 
-    def content(key: str, value: Any) -> Any:
-        if value in ("full", "summary"):
-            return value
-        error(key, f"must be 'full' or 'summary', not {value!r}")
-        return _INVALID
 
-    def formats(key: str, value: Any) -> Any:
-        items = [value] if isinstance(value, str) else value
-        if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
-            error(key, "must be a list such as [rss, atom, json]")
-            return _INVALID
-        wrong = [v for v in items if v not in FORMATS]
-        if wrong:
-            error(key, f"unknown format {wrong[0]!r}; use any of rss, atom, json")
-            return _INVALID
-        if not items:
-            error(key, "is empty; list at least one of rss, atom, json or set feeds.enabled: false")
-            return _INVALID
-        return tuple(f for f in FORMATS if f in items)
+def _hub(value: Any, where: Where) -> str:
+    parts = urlsplit(value) if isinstance(value, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        raise Invalid(
+            f"{value!r} is not an absolute http(s) URL; e.g. https://pubsubhubbub.appspot.com/"
+        )
+    return str(value).strip()
 
-    def hub(key: str, value: Any) -> Any:
-        parts = urlsplit(value) if isinstance(value, str) else None
-        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
-            error(
-                key,
-                f"{value!r} is not an absolute http(s) URL; e.g. https://pubsubhubbub.appspot.com/",
-            )
-            return _INVALID
-        return value.strip()
 
-    def image(key: str, value: Any) -> Any:
-        text = value.strip() if isinstance(value, str) else ""
-        parts = urlsplit(text)
-        absolute = parts.scheme in ("http", "https") and bool(parts.netloc)
-        if not text or not (absolute or (not parts.scheme and not parts.netloc)):
-            error(
-                key,
-                f"{value!r} is not an image URL; write https://... or a path on the site "
-                "such as /img/icon.png",
-            )
-            return _INVALID
+def _image(value: Any, where: Where) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    parts = urlsplit(text)
+    absolute = parts.scheme in ("http", "https") and bool(parts.netloc)
+    if not text or not (absolute or (not parts.scheme and not parts.netloc)):
+        raise Invalid(
+            f"{value!r} is not an image URL; write https://... or a path on the site "
+            "such as /img/icon.png"
+        )
+    return text
+
+
+def _notice(value: Any, where: Where) -> str:
+    if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
+        return " ".join(str(value).split())
+    raise Invalid(f"must be a line of text such as '© 2026 The Team', not {value!r}")
+
+
+def _tag_date(value: Any, where: Where) -> str:
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    if _TAG_DATE.fullmatch(text):
         return text
+    raise Invalid(f"{value!r} is not a date; write a year such as '2019' or a date '2019-05-01'")
 
-    def notice(key: str, value: Any) -> Any:
-        if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
-            return " ".join(str(value).split())
-        error(key, f"must be a line of text such as '© 2026 The Team', not {value!r}")
-        return _INVALID
 
-    def tag_date(key: str, value: Any) -> Any:
-        text = value.isoformat() if hasattr(value, "isoformat") else str(value)
-        if _TAG_DATE.fullmatch(text):
-            return text
-        error(key, f"{value!r} is not a date; write a year such as '2019' or a date '2019-05-01'")
-        return _INVALID
+_FLAG = Field(flag())
+# An invalid or absent value is left out (MISSING), so FeedOptions keeps its default;
+# null is kept where it means "none" (no limit, no hub, no icon).
+_LIMIT = Field(
+    integer(
+        1,
+        message=lambda v: f"must be a whole number of at least 1 (or null for no limit), not {v!r}",
+    ),
+    null=True,
+)
+_FILE = Field(_path)
+_FOLDER = Field(_folder)
 
-    checks: dict[str, Callable[[str, Any], Any]] = {
-        "formats": formats,
-        "rss_path": path,
-        "atom_path": path,
-        "json_path": path,
-        "limit": limit,
-        "content": content,
-        "categories": flag,
-        "category_path": folder,
-        "category_limit": limit,
-        "tags": flag,
-        "tag_path": folder,
-        "tag_limit": limit,
-        "featured": flag,
-        "featured_path": folder,
-        "popular": flag,
-        "popular_path": folder,
-        "authors": flag,
-        "author_path": folder,
-        "author_limit": limit,
-        "stylesheet": flag,
-        "stylesheet_path": path,
-        "hub": hub,
-        "tag_uri_date": tag_date,
-        "icon": image,
-        "logo": image,
-        "rights": notice,
-    }
-    assert set(checks) == {f.name for f in fields(FeedOptions)}
-    for key, check in checks.items():
-        read(key, check)
-
-    known = sorted([*checks, *_LOADER_KEYS])
-    for key in raw:
-        if key not in known:
-            hint = difflib.get_close_matches(str(key), known, n=1)
-            fix = f"did you mean '{hint[0]}'?" if hint else f"known keys: {', '.join(known)}"
-            error(str(key), f"unknown key; {fix}")
-
-    options = FeedOptions(**values)
-    problems.extend(_collisions(options))
-    return options, problems
+SCHEMA = Schema(
+    {
+        "formats": Field(_formats),
+        "rss_path": _FILE,
+        "atom_path": _FILE,
+        "json_path": _FILE,
+        "limit": _LIMIT,
+        "content": Field(
+            choice("full", "summary", message=lambda v: f"must be 'full' or 'summary', not {v!r}")
+        ),
+        "categories": _FLAG,
+        "category_path": _FOLDER,
+        "category_limit": _LIMIT,
+        "tags": _FLAG,
+        "tag_path": _FOLDER,
+        "tag_limit": _LIMIT,
+        "featured": _FLAG,
+        "featured_path": _FOLDER,
+        "popular": _FLAG,
+        "popular_path": _FOLDER,
+        "authors": _FLAG,
+        "author_path": _FOLDER,
+        "author_limit": _LIMIT,
+        "stylesheet": _FLAG,
+        "stylesheet_path": _FILE,
+        "hub": Field(_hub, null=True),
+        "tag_uri_date": Field(_tag_date),
+        "icon": Field(_image, null=True),
+        "logo": Field(_image, null=True),
+        "rights": Field(_notice, null=True),
+    },
+    also=_LOADER_KEYS,
+)
+assert set(SCHEMA.fields) == {f.name for f in fields(FeedOptions)}
 
 
 def _collisions(options: FeedOptions) -> list[str]:
@@ -237,13 +214,3 @@ def _collisions(options: FeedOptions) -> list[str]:
 
 def _default(key: str) -> str:
     return str(getattr(_DEFAULTS, key))
-
-
-class _Invalid:
-    pass
-
-
-_INVALID = _Invalid()
-_NULLABLE = frozenset(
-    {"limit", "category_limit", "tag_limit", "author_limit", "hub", "icon", "logo", "rights"}
-)

@@ -146,6 +146,19 @@ class PingReport:
         return out
 
 
+@dataclass(frozen=True, kw_only=True)
+class LiveCheck:
+    """How :func:`send_pending` asks whether a feed is live: every ``interval`` seconds
+    for up to ``wait``, each request given ``timeout``; ``sleep`` and ``clock`` are the
+    time's (tests pass their own)."""
+
+    wait: float = 0.0
+    interval: float = 10.0
+    timeout: float = 10.0
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+
+
 def send_pending(
     state: Path,
     hub: str,
@@ -153,29 +166,26 @@ def send_pending(
     *,
     session_factory: Callable[[], FetchSession],
     dry_run: bool = False,
-    wait: float = 0.0,
-    interval: float = 10.0,
-    timeout: float = 10.0,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
+    check: LiveCheck | None = None,
 ) -> PingReport | None:
     """The announce stage: ping ``hub`` for pending feeds that are live as built.
 
     A feed is live when its URL answers 200 with the bytes in ``output`` (asked again
-    every ``interval`` seconds for up to ``wait``). None when nothing is pending. A dry
-    run asks nothing and changes nothing: it lists every pending feed.
+    as ``check`` says). None when nothing is pending. A dry run asks nothing and
+    changes nothing: it lists every pending feed.
     """
+    check = check if check is not None else LiveCheck()
     pending = load_pending(state)
     if not pending:
         return None
     if dry_run:
         return PingReport(hub=hub, pinged=tuple(sorted(pending)))
     with session_factory() as session:
-        ready = _live_as_built(session, pending, output, wait, interval, timeout, sleep, clock)
+        ready = _live_as_built(session, pending, output, check)
         topics = sorted(url for url, ok in ready.items() if ok)
         error = None
         try:
-            ping_hub(session, hub, topics, timeout=timeout)
+            ping_hub(session, hub, topics, timeout=check.timeout)
         except AnnounceError as exc:
             error = str(exc)
     # Read again: a build in another process may have added feeds meanwhile.
@@ -199,21 +209,17 @@ def _live_as_built(
     session: FetchSession,
     pending: Mapping[str, Pending],
     output: Path,
-    wait: float,
-    interval: float,
-    timeout: float,
-    sleep: Callable[[float], None],
-    clock: Callable[[], float],
+    check: LiveCheck,
 ) -> dict[str, bool]:
     """URL -> whether it serves what the build wrote (or has waited MAX_WAITS runs)."""
     ready = {url: p.waits >= MAX_WAITS for url, p in pending.items()}
-    deadline = clock() + wait
+    deadline = check.clock() + check.wait
     while True:
         for url in [u for u, ok in ready.items() if not ok]:
-            ready[url] = _serves(session, url, output / pending[url].path, timeout)
-        if all(ready.values()) or clock() + interval > deadline:
+            ready[url] = _serves(session, url, output / pending[url].path, check.timeout)
+        if all(ready.values()) or check.clock() + check.interval > deadline:
             return ready
-        sleep(interval)
+        check.sleep(check.interval)
 
 
 def _serves(session: FetchSession, url: str, built: Path, timeout: float) -> bool:

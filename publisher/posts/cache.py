@@ -14,31 +14,27 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from publisher import __version__
+from publisher import statecache
 from publisher.errors import Problem, StateError
 from publisher.posts.model import Body, html_digest
+from publisher.statecache import code_version
 
-
-def _code_hash() -> bytes:
-    """The reader's own source: a cache written by other code is never reused, even
-    between two commits that share a version number."""
-    digest = hashlib.blake2b(digest_size=16)
-    for path in sorted(Path(__file__).parent.rglob("*.py")):
-        digest.update(path.read_bytes())
-    return digest.digest()
-
-
-_CODE = _code_hash()
+#: The reader's own source and the libraries that shape a parse: a cache written by
+#: other code is never reused, even between two commits that share a version number.
+_CODE = code_version(
+    sorted(Path(__file__).parent.rglob("*.py")), ("cmarkgfm", "lxml", "PyYAML", "ftfy")
+)
 
 
 def fingerprint(*parts: object) -> str:
-    digest = hashlib.blake2b(digest_size=16)
-    digest.update(__version__.encode() + _CODE)
+    digest = hashlib.blake2b(_CODE, digest_size=16)
     for part in parts:
         digest.update(b"\0" + repr(part).encode())
     return digest.hexdigest()
@@ -52,6 +48,20 @@ def content_key(raw: bytes, context: str) -> str:
 
 
 Entry = tuple[dict[str, Any] | None, list[Problem]]
+#: An entry as stored: (record and problems as JSON without the body, markdown, HTML,
+#: the HTML's digest). The body has columns of its own, so an unchanged post's row is
+#: read without decoding (or even fetching) its text.
+Encoded = tuple[str, str | None, str | None, bytes | None]
+
+#: ``PRAGMA user_version`` of the layout below; a file with another is emptied first.
+SCHEMA_VERSION = 2
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS posts (key TEXT PRIMARY KEY, entry TEXT NOT NULL,"
+    " markdown TEXT, html TEXT, digest BLOB)",
+    # What each post file's bytes hashed to, by its stat: an unchanged file is not read.
+    "CREATE TABLE IF NOT EXISTS files (file TEXT PRIMARY KEY, stamp TEXT NOT NULL,"
+    " key TEXT NOT NULL)",
+)
 
 
 class PostCache:
@@ -61,26 +71,35 @@ class PostCache:
         self.path = path
         self.readonly = readonly
         self._db: sqlite3.Connection | None = None
-        self._pending: list[tuple[str, str]] = []
+        self._pending: list[tuple[str, str, str | None, str | None, bytes | None]] = []
+        self._stamps: dict[str, tuple[str, str]] = {}
         self._failed = False  # an entry could not be written: its body must stay in memory
+        self._stamps_changed = False
         self._store = BodyStore(path) if path is not None else None
         if path is None:
             return
-        if readonly and not path.exists():
+        # The state folder's one cache policy (publisher/statecache.py).
+        self._db = statecache.open_cache(path, _SCHEMA, SCHEMA_VERSION, readonly=readonly)
+        if self._db is not None:
+            try:
+                rows = self._db.execute("SELECT file, stamp, key FROM files").fetchall()
+                self._stamps = {file: (stamp, key) for file, stamp, key in rows}
+            except sqlite3.Error:
+                self.close()
+
+    def known_key(self, file: str, stamp: str) -> str | None:
+        """The content key ``file`` had when its stat was ``stamp`` (see :func:`stamp_of`),
+        if the cache remembers it."""
+        found = self._stamps.get(file)
+        return found[1] if found is not None and found[0] == stamp else None
+
+    def remember(self, stamps: dict[str, tuple[str, str]]) -> None:
+        """Keep each file's (stamp, content key) for the next build, from the next
+        :meth:`commit` on; files not in ``stamps`` are forgotten."""
+        if stamps == self._stamps:
             return
-        try:
-            if not readonly:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            uri = f"{path.resolve().as_uri()}{'?mode=ro' if readonly else ''}"
-            self._db = sqlite3.connect(uri, uri=True)
-            # The default rollback journal, not WAL: a read-only open (dry run) then
-            # creates no -wal/-shm files beside the database.
-            if not readonly:
-                self._db.execute(
-                    "CREATE TABLE IF NOT EXISTS posts (key TEXT PRIMARY KEY, entry TEXT NOT NULL)"
-                )
-        except sqlite3.Error:
-            self._db = None
+        self._stamps = dict(stamps)
+        self._stamps_changed = True
 
     def get_many(self, keys: Sequence[str]) -> dict[str, Entry]:
         found: dict[str, Entry] = {}
@@ -91,12 +110,14 @@ class PostCache:
                 chunk = keys[start : start + 500]
                 marks = ",".join("?" * len(chunk))
                 rows = self._db.execute(
-                    f"SELECT key, entry FROM posts WHERE key IN ({marks})", chunk
+                    f"SELECT key, entry, digest FROM posts WHERE key IN ({marks})", chunk
                 )
-                for key, entry in rows:
+                for key, entry, digest in rows:
                     record, problems = _decode(entry)
-                    if record is not None and self._store is not None:
-                        detach(record, self._store, key)
+                    if record is not None:
+                        if self._store is None or type(digest) is not bytes:
+                            raise ValueError(f"entry {key} has no body")
+                        record["body"] = Body(load=partial(self._store.load, key), digest=digest)
                     found[key] = (record, problems)
         except (sqlite3.Error, ValueError, KeyError, TypeError):
             return {}
@@ -105,13 +126,13 @@ class PostCache:
     def put(self, key: str, entry: Entry) -> None:
         self.put_encoded(key, encode_entry(entry))
 
-    def put_encoded(self, key: str, encoded: str) -> bool:
+    def put_encoded(self, key: str, encoded: Encoded) -> bool:
         """Queue an entry made by :func:`encode_entry`; written and committed in batches.
         True when this call wrote a batch: every entry queued so far is in the database
         and the caller may :func:`detach` their bodies."""
         if self._db is None or self.readonly:
             return False
-        self._pending.append((key, encoded))
+        self._pending.append((key, *encoded))
         if len(self._pending) >= 500:
             self._flush()
             return not self._failed
@@ -123,7 +144,9 @@ class PostCache:
         assert self._db is not None
         try:
             with self._db:
-                self._db.executemany("INSERT OR REPLACE INTO posts VALUES (?, ?)", self._pending)
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO posts VALUES (?, ?, ?, ?, ?)", self._pending
+                )
         except sqlite3.Error:
             self._failed = True
         self._pending.clear()
@@ -137,8 +160,13 @@ class PostCache:
         try:
             with self._db:
                 self._flush()
-                stale = [k for (k,) in self._db.execute("SELECT key FROM posts") if k not in keep]
-                self._db.executemany("DELETE FROM posts WHERE key = ?", [(k,) for k in stale])
+                statecache.drop_unused(self._db, "posts", "key", keep)
+                if self._stamps_changed:
+                    self._db.execute("DELETE FROM files")
+                    self._db.executemany(
+                        "INSERT INTO files VALUES (?, ?, ?)",
+                        [(file, stamp, key) for file, (stamp, key) in self._stamps.items()],
+                    )
         except sqlite3.Error:
             self._failed = True
         self._pending.clear()
@@ -173,13 +201,12 @@ class BodyStore:
         try:
             row = (
                 self._connection()
-                .execute("SELECT entry FROM posts WHERE key = ?", (key,))
+                .execute("SELECT markdown, html FROM posts WHERE key = ?", (key,))
                 .fetchone()
             )
-            record = json.loads(row[0])["record"] if row is not None else None
-            if record is not None:
-                return record["body_markdown"], record["body_html"]
-        except (sqlite3.Error, OSError, ValueError, KeyError, TypeError):
+            if row is not None and type(row[0]) is str and type(row[1]) is str:
+                return row[0], row[1]
+        except (sqlite3.Error, OSError):
             pass
         raise StateError(
             f"{self.path}: a post body read earlier in this build is gone from the post "
@@ -208,13 +235,25 @@ def body_of(record: dict[str, Any]) -> Body:
     return Body(record["body_markdown"], record["body_html"])
 
 
-def encode_entry(entry: Entry) -> str:
+def encode_entry(entry: Entry) -> Encoded:
     record, problems = entry
-    return json.dumps(
+    markdown = html = digest = None
+    if record is not None:
+        markdown, html = record["body_markdown"], record["body_html"]
+        record = {k: v for k, v in record.items() if k not in ("body_markdown", "body_html")}
+        digest = html_digest(html)
+    text = json.dumps(
         {"record": record, "problems": [p.as_dict() for p in problems]},
         ensure_ascii=False,
         default=str,
     )
+    return text, markdown, html, digest
+
+
+def stamp_of(st: os.stat_result, context: str) -> str:
+    """What identifies a post file's bytes without reading them: its size, mtime, inode
+    and ctime, and the read context its key was made in."""
+    return f"{context}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}:{st.st_ctime_ns}"
 
 
 def _decode(text: str) -> Entry:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from publisher.errors import Problem
 
@@ -93,6 +93,30 @@ def html_digest(html: str) -> bytes:
     return hashlib.sha256(html.encode("utf-8", "surrogatepass")).digest()
 
 
+class PostFields(TypedDict):
+    """The fields of a :class:`Post` besides its body and frontmatter, as keywords (the
+    constructor takes them so, typed, without 22 parameters of its own)."""
+
+    id: str
+    source: Path
+    url: str
+    page_url: str
+    path: str | None
+    external_url: str | None
+    title: str
+    summary: str | None
+    date: datetime
+    updated: datetime | None
+    og_image: Path | None
+    og_image_url: str | None
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
+    authors: tuple[Author, ...]
+    is_featured: bool
+    is_popular: bool
+    draft: bool
+
+
 @dataclass(frozen=True, kw_only=True, init=False)
 class Post:
     """One post, read and cleaned, ready for every later stage.
@@ -129,28 +153,11 @@ class Post:
     def __init__(
         self,
         *,
-        id: str,
-        source: Path,
-        url: str,
-        page_url: str,
-        path: str | None,
-        external_url: str | None,
-        title: str,
-        summary: str | None,
-        date: datetime,
-        updated: datetime | None,
-        og_image: Path | None,
-        og_image_url: str | None,
-        categories: tuple[str, ...],
-        tags: tuple[str, ...],
-        authors: tuple[Author, ...],
-        is_featured: bool,
-        is_popular: bool,
-        draft: bool,
         body: Body | None = None,
         body_markdown: str | None = None,
         body_html: str | None = None,
         frontmatter: Mapping[str, Any] | None = None,
+        **values: Unpack[PostFields],
     ) -> None:
         if body is None:
             body = Body(body_markdown or "", body_html or "")
@@ -158,9 +165,9 @@ class Post:
             raise TypeError("Post takes body= or body_markdown=/body_html=, not both")
         if frontmatter is None:
             frontmatter = {}
-        values = locals()
+        given: dict[str, Any] = {**values, "body": body, "frontmatter": frontmatter}
         for item in fields(Post):
-            object.__setattr__(self, item.name, values[item.name])
+            object.__setattr__(self, item.name, given[item.name])
 
     @property
     def body_markdown(self) -> str:

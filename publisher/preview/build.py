@@ -23,7 +23,7 @@ from pathlib import Path, PurePosixPath
 
 from PIL import Image
 
-from publisher.announce import Card, Decision, run_announcements
+from publisher.announce import Announcer, Card, Decision, RunSettings, run_announcements
 from publisher.announce.live import LiveCheck
 from publisher.announce.run import build_announcers
 from publisher.announcing import ledger_path
@@ -37,20 +37,20 @@ from publisher.feeds.items import newest_first
 from publisher.output import OutputWriter, Write
 from publisher.posts import display_path
 from publisher.posts.model import Post
+from publisher.preview.notices import Facts, notices
 from publisher.preview.page import PER_PAGE, render_pages
 from publisher.preview.sections import (
-    Section,
     announcement_views,
     card_view,
     feed_view,
     image_width,
-    notices,
     page_meta,
     status_of,
 )
 from publisher.preview.thumbs import FOLDER as FOLDER_THUMBS
 from publisher.preview.thumbs import existing, thumbnail, thumbnail_path
 from publisher.preview.unfurl import unfurls
+from publisher.preview.views import Section
 
 #: The preview's folder inside the output folder.
 FOLDER = "preview"
@@ -135,9 +135,8 @@ def build_preview(
                 fetch_remote=fetch_images,
             )
             thumbs = _thumbnails(cards, card_folder, writer, jobs)
-        sections = _sections(
-            config, build, posts, cards, thumbs, cache_dir, now, live_check, card_folder
-        )
+        stages = _stages(config, build, cards, thumbs, cache_dir, now, live_check, card_folder)
+        sections = tuple(_section(stages, post) for post in posts)
     known = {display_path(p.source, config.root) for p in build.read.posts}
     everything = (
         *build.read.problems,
@@ -168,10 +167,10 @@ def _card_cache(config: Config, dry_run: bool) -> Iterator[Path]:
         yield config.state
         return
     with tempfile.TemporaryDirectory(prefix="publisher-preview-") as temp:
-        source = config.state / "cards"
-        if source.is_dir():
-            # Hard links cost nothing and are safe: the cache replaces files, never edits them.
-            shutil.copytree(source, Path(temp) / "cards", copy_function=_link_or_copy)
+        source = config.state / "cards.sqlite"  # the render cache (cards/cache.py)
+        if source.is_file():
+            # A copy, not a link: SQLite writes the file in place.
+            shutil.copy2(source, Path(temp) / "cards.sqlite")
         remote = config.state / "remote"
         if remote.is_dir():
             shutil.copytree(remote, Path(temp) / "remote", copy_function=_link_or_copy)
@@ -185,28 +184,61 @@ def _link_or_copy(source: str, target: str) -> None:
         shutil.copy2(source, target)
 
 
-def _sections(
+@dataclass(frozen=True, kw_only=True)
+class _Stages:
+    """What every post's section is made from: the stages' results for the whole site."""
+
+    config: Config
+    now: datetime
+    cache_dir: Path
+    thumbs: Mapping[str, str]
+    cards: Mapping[str, PublishedCard]
+    #: The cards as the announcers see them (rendered into the throw-away folder).
+    announce_cards: Mapping[str, Card]
+    announcers: Sequence[Announcer]
+    decisions: Mapping[tuple[str, str], Decision]
+    #: (stage, problem) by the file the problem is in.
+    problems: Mapping[str, Sequence[tuple[str, Problem]]]
+    #: Each published post's place in the feeds, newest first.
+    positions: Mapping[str, int]
+
+
+def _stages(
     config: Config,
     build: BuildResult,
-    posts: Sequence[Post],
     cards: CardsResult | None,
     thumbs: Mapping[str, str],
     cache_dir: Path,
     now: datetime,
     live_check: LiveCheck | None,
     folder: Path,
-) -> tuple[Section, ...]:
+) -> _Stages:
     by_post = {c.post_id: c for c in cards.cards} if cards else {}
     announce_cards = {
         c.post_id: Card(url=c.url, path=folder / c.path, alt=c.alt, mime=c.mime)
         for c in by_post.values()
     }
-    decisions = _decisions(config, build, now, live_check, announce_cards)
-    announcers = (
-        build_announcers(config.announce.targets, root=config.root, state_dir=config.state)
+    return _Stages(
+        config=config,
+        now=now,
+        cache_dir=cache_dir,
+        thumbs=thumbs,
+        cards=by_post,
+        announce_cards=announce_cards,
+        announcers=build_announcers(
+            config.announce.targets, root=config.root, state_dir=config.state
+        )
         if config.announce.enabled
-        else []
+        else [],
+        decisions=_decisions(config, build, now, live_check, announce_cards),
+        problems=_problems_by_file(build, cards),
+        positions={p.id: i for i, p in enumerate(newest_first(build.published, config.site))},
     )
+
+
+def _problems_by_file(
+    build: BuildResult, cards: CardsResult | None
+) -> dict[str, list[tuple[str, Problem]]]:
     problems: dict[str, list[tuple[str, Problem]]] = {}
     staged = [
         *(("post", p) for p in build.read.problems),
@@ -215,51 +247,50 @@ def _sections(
     ]
     for stage, problem in dict.fromkeys(staged):
         problems.setdefault(problem.file, []).append((stage, problem))
-    positions = {p.id: i for i, p in enumerate(newest_first(build.published, config.site))}
-    sections = []
-    for post in posts:
-        status = status_of(post, now)
-        published_card = by_post.get(post.id)
-        view = card_view(published_card, config.cards.options.max_bytes, thumbs.get(post.id, ""))
-        meta = page_meta(config, post, published_card)
-        shared = unfurls(meta, view.picture if view else None)
-        announcements = announcement_views(
-            post,
-            status,
-            announcers,
-            decisions,
-            announce_cards.get(post.id) or _remote_card(post),
-            config.site.language,
-            now,
-        )
-        file = display_path(post.source, config.root)
-        source = post.og_image
-        if source is None and post.og_image_url:
-            cached = cached_path(post.og_image_url, cache_dir)
-            source = cached if cached.is_file() else None
-        sections.append(
-            Section(
-                post=post,
-                status=status,
-                card=view,
-                meta=meta,
-                unfurls=shared,
-                announcements=announcements,
-                feed=feed_view(config, post, status, positions.get(post.id)),
-                notices=notices(
-                    post,
-                    status,
-                    problems.get(file, ()),
-                    view,
-                    image_width(source, config.cards.options),
-                    shared,
-                    announcements,
-                    {k: d for k, d in decisions.items() if k[0] == post.id},
-                    config.cards.enabled,
-                ),
-            )
-        )
-    return tuple(sections)
+    return problems
+
+
+def _section(stages: _Stages, post: Post) -> Section:
+    config, now = stages.config, stages.now
+    status = status_of(post, now)
+    published_card = stages.cards.get(post.id)
+    view = card_view(published_card, config.cards.options.max_bytes, stages.thumbs.get(post.id, ""))
+    meta = page_meta(config, post, published_card)
+    shared = unfurls(meta, view.picture if view else None)
+    announcements = announcement_views(
+        post,
+        status,
+        stages.announcers,
+        stages.decisions,
+        stages.announce_cards.get(post.id) or _remote_card(post),
+        config.site.language,
+        now,
+    )
+    source = post.og_image
+    if source is None and post.og_image_url:
+        cached = cached_path(post.og_image_url, stages.cache_dir)
+        source = cached if cached.is_file() else None
+    facts = Facts(
+        post=post,
+        status=status,
+        problems=stages.problems.get(display_path(post.source, config.root), ()),
+        card=view,
+        source_width=image_width(source, config.cards.options),
+        unfurls=shared,
+        announcements=announcements,
+        decisions={k: d for k, d in stages.decisions.items() if k[0] == post.id},
+        cards_enabled=config.cards.enabled,
+    )
+    return Section(
+        post=post,
+        status=status,
+        card=view,
+        meta=meta,
+        unfurls=shared,
+        announcements=announcements,
+        feed=feed_view(config, post, status, stages.positions.get(post.id)),
+        notices=notices(facts),
+    )
 
 
 def _thumbnails(
@@ -308,9 +339,7 @@ def _decisions(
     """What an announce run right now would decide for each published post and target."""
     if not config.announce.enabled or not config.announce.targets:
         return {}
-    report = run_announcements(
-        config.announce.targets,
-        build.published,
+    settings = RunSettings(
         ledger_path=ledger_path(config),
         now=now,
         root=config.root,
@@ -320,4 +349,5 @@ def _decisions(
         cards=cards,
         language=config.site.language,
     )
+    report = run_announcements(config.announce.targets, build.published, settings=settings)
     return {(d.post_id, d.target): d for d in report.decisions}

@@ -12,7 +12,7 @@ import jinja2
 from publisher.config import Config
 from publisher.errors import Problem
 from publisher.preview.platforms import PLATFORMS
-from publisher.preview.sections import Section
+from publisher.preview.views import Section
 from publisher.resources import templates
 
 _UNITS = {"graphemes": "characters", "chars": "characters", "utf16": "UTF-16 units"}

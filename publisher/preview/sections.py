@@ -1,4 +1,5 @@
-"""One post's section of the preview page: frozen data gathered from every stage's result.
+"""One post's section of the preview page: the facts (views.py) gathered from every
+stage's result; notices.py derives the section's warnings from them.
 
 Nothing here touches the disk but for reading the size of a post's source image; the page
 template only lays these facts out.
@@ -8,11 +9,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Literal
 
 from publisher.announce import Announcement, Announcer, Card, Decision, redact
 from publisher.announce.redact import redact_data
@@ -23,16 +22,18 @@ from publisher.cards.meta import meta_html
 from publisher.cards.options import CardOptions
 from publisher.cards.text import clean_text
 from publisher.config import Config
-from publisher.errors import AnnounceError, Problem
+from publisher.errors import AnnounceError
 from publisher.feeds.items import FeedItem, feed_item
 from publisher.posts.model import Post
-from publisher.preview.unfurl import Picture, Unfurl, read_meta
+from publisher.preview.unfurl import Picture, read_meta
+from publisher.preview.views import (
+    AnnouncementView,
+    CardView,
+    EnclosureView,
+    FeedView,
+    Status,
+)
 
-Severity = Literal["error", "warning", "info"]
-Status = Literal["published", "scheduled", "draft"]
-
-#: Below this width a source image is too small for a large link preview anywhere.
-MIN_IMAGE_WIDTH = 600
 EXCERPT_WORDS = 60
 
 _REASONS = {
@@ -46,90 +47,6 @@ _REASONS = {
     "filtered": "excluded by the target's filters: never sent",
     "not_live": "its page is not live yet: sent on a later run",
 }
-
-
-@dataclass(frozen=True, kw_only=True)
-class Notice:
-    """One warning for one post, from whichever stage raised it."""
-
-    stage: str
-    severity: Severity
-    message: str
-    fix: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class CardView:
-    picture: Picture
-    url: str
-    layout: str
-    budget: int
-
-
-@dataclass(frozen=True, kw_only=True)
-class AnnouncementView:
-    target: str
-    kind: str
-    status: str
-    text: str | None = None
-    length: int | None = None
-    limit: int | None = None
-    unit: str | None = None
-    shortened: bool = False
-    payload: str | None = None
-    error: str | None = None
-    #: The message carries the card picture (its URL is in the payload): the mock-up shows it.
-    picture: bool = False
-
-
-@dataclass(frozen=True, kw_only=True)
-class EnclosureView:
-    url: str
-    mime: str | None
-    length: int | None
-
-
-@dataclass(frozen=True, kw_only=True)
-class FeedView:
-    title: str
-    link: str
-    summary: str | None
-    excerpt: str
-    enclosure: EnclosureView | None
-    categories: tuple[str, ...]
-    note: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class Section:
-    post: Post
-    status: Status
-    card: CardView | None
-    meta: Mapping[str, str]
-    unfurls: tuple[Unfurl, ...]
-    announcements: tuple[AnnouncementView, ...]
-    feed: FeedView | None
-    notices: tuple[Notice, ...]
-
-    @property
-    def level(self) -> Severity | Literal["ok"]:
-        """The worst notice: what the page's "with errors"/"with warnings" filter reads."""
-        found = {n.severity for n in self.notices}
-        return "error" if "error" in found else ("warning" if "warning" in found else "ok")
-
-    @property
-    def search_text(self) -> str:
-        """What the page's filter box matches: title, id, summary, tags, categories, warnings."""
-        parts = [
-            self.post.title,
-            self.post.id,
-            self.post.summary or "",
-            self.status,
-            *self.post.tags,
-            *self.post.categories,
-            *(n.message for n in self.notices),
-        ]
-        return " ".join(" ".join(parts).lower().split())
 
 
 class _Text(HTMLParser):
@@ -251,6 +168,22 @@ def carries_card(payload: str, card: Card | None) -> bool:
     return (url is not None and url in payload) or UPLOADED in payload
 
 
+def _state(post: Post, status: Status, decision: Decision | None) -> str:
+    """What a run would do with the post for one target, in words."""
+    if status == "draft":
+        return "a draft: never announced"
+    if status == "scheduled":
+        return f"announced on the first run at or after {post.date.isoformat()} (if its filters let it through)"
+    if decision is None:
+        return "not planned"
+    if decision.result == "failed":
+        return "would fail"
+    state = _REASONS.get(decision.reason, decision.reason)
+    if decision.detail and decision.result == "skipped":
+        return f"{state} ({redact(decision.detail)})"
+    return state
+
+
 def announcement_views(
     post: Post,
     status: Status,
@@ -263,19 +196,7 @@ def announcement_views(
     """Each target's message for ``post``, rendered exactly as a run would send it."""
     views = []
     for announcer in announcers:
-        decision = decisions.get((post.id, announcer.name))
-        if status == "draft":
-            state = "a draft: never announced"
-        elif status == "scheduled":
-            state = f"announced on the first run at or after {post.date.isoformat()} (if its filters let it through)"
-        elif decision is None:
-            state = "not planned"
-        elif decision.result == "failed":
-            state = "would fail"
-        else:
-            state = _REASONS.get(decision.reason, decision.reason)
-            if decision.detail and decision.result == "skipped":
-                state = f"{state} ({redact(decision.detail)})"
+        state = _state(post, status, decisions.get((post.id, announcer.name)))
         limit = announcer.text_limit(None)
         try:
             rendered = render_message(announcer, post, limit, template=_template(announcer))
@@ -324,148 +245,3 @@ def announcement_views(
             )
         )
     return tuple(views)
-
-
-def _with_field(problem: Problem) -> str:
-    """``field message``, unless the message already starts with its field (as str(Problem))."""
-    field = problem.field or ""
-    if not field or problem.message.startswith(f"{field} "):
-        return problem.message
-    return f"{field} {problem.message}"
-
-
-def notices(
-    post: Post,
-    status: Status,
-    problems: Sequence[tuple[str, Problem]],
-    card: CardView | None,
-    source_width: int | None,
-    shared: Sequence[Unfurl],
-    announcements: Sequence[AnnouncementView],
-    decisions: Mapping[tuple[str, str], Decision],
-    cards_enabled: bool,
-) -> tuple[Notice, ...]:
-    """Every warning for ``post`` from every stage, errors first."""
-    found: list[Notice] = []
-    if status == "draft":
-        found.append(Notice(stage="post", severity="info", message="a draft: never published"))
-    elif status == "scheduled":
-        found.append(
-            Notice(
-                stage="post",
-                severity="info",
-                message=f"future-dated: goes out on the first run at or after {post.date.isoformat()}",
-                fix="publish --now ISO previews a later run",
-            )
-        )
-    for stage, problem in problems:
-        severity: Severity = "error" if problem.severity == "error" else "warning"
-        found.append(
-            Notice(
-                stage=stage,
-                severity=severity,
-                message=_with_field(problem),
-                fix=problem.fix,
-            )
-        )
-    if not post.summary:
-        found.append(
-            Notice(
-                stage="post",
-                severity="warning",
-                message="no summary: og:description falls back to the site description",
-                fix="add ogSummary (or description) to the frontmatter",
-            )
-        )
-    if cards_enabled and card is None:
-        found.append(
-            Notice(
-                stage="card",
-                severity="warning",
-                message="no card image: links unfurl without a picture",
-                fix="see the card errors above",
-            )
-        )
-    if card is not None:
-        if not card.picture.alt.strip():
-            found.append(
-                Notice(
-                    stage="card",
-                    severity="warning",
-                    message="the card has no alt text (og:image:alt is empty)",
-                    fix="set cards.alt, e.g. '{title}'",
-                )
-            )
-        if card.picture.bytes > card.budget:
-            found.append(
-                Notice(
-                    stage="card",
-                    severity="warning",
-                    message=f"the card is {card.picture.bytes:,} bytes, over the {card.budget:,}-byte budget",
-                    fix="lower cards.quality or use cards.format: jpeg",
-                )
-            )
-    if source_width is not None and source_width < MIN_IMAGE_WIDTH:
-        found.append(
-            Notice(
-                stage="card",
-                severity="warning",
-                message=f"the post's image is {source_width} px wide, smaller than {MIN_IMAGE_WIDTH} px: the card shows it small",
-                fix="use an image at least 1200 px wide",
-            )
-        )
-    for shown in shared:
-        for note in shown.image_notes:
-            if not note.startswith("cropped"):
-                found.append(
-                    Notice(
-                        stage="unfurl", severity="warning", message=f"{shown.platform.name}: {note}"
-                    )
-                )
-        if shown.description_cut:
-            found.append(
-                Notice(
-                    stage="unfurl",
-                    severity="info",
-                    message=f"{shown.platform.name}: summary cut at {shown.platform.description_cut.describe() if shown.platform.description_cut else ''}",
-                )
-            )
-        if shown.title_cut:
-            found.append(
-                Notice(
-                    stage="unfurl",
-                    severity="info",
-                    message=f"{shown.platform.name}: title cut at {shown.platform.title_cut.describe() if shown.platform.title_cut else ''}",
-                )
-            )
-    for view in announcements:
-        if view.error:
-            found.append(
-                Notice(
-                    stage="announce",
-                    severity="error",
-                    message=f"{view.target}: {view.error}",
-                    fix="shorten the template or the title",
-                )
-            )
-        elif view.shortened:
-            found.append(
-                Notice(
-                    stage="announce",
-                    severity="warning",
-                    message=f"{view.target}: summary cut to fit {view.limit} {view.unit} ({view.length} used)",
-                    fix="a shorter ogSummary goes out whole",
-                )
-            )
-    for (post_id, target), decision in sorted(decisions.items()):
-        if post_id == post.id and decision.reason == "not_live":
-            found.append(
-                Notice(
-                    stage="announce",
-                    severity="warning",
-                    message=f"{target}: the page (or its card) is not live yet; announced on a later run",
-                    fix="deploy the site, then run publish again",
-                )
-            )
-    order = {"error": 0, "warning": 1, "info": 2}
-    return tuple(sorted(dict.fromkeys(found), key=lambda n: order[n.severity]))

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from publisher.announce import AnnounceReport, RetryPolicy, run_announcements
+from publisher.announce import AnnounceReport, RetryPolicy, RunSettings, run_announcements
 from publisher.config import TargetConfig
 from publisher.posts.model import Post
 
@@ -45,7 +45,7 @@ def announce(
         "policy": FAST,
     }
     options.update(kwargs)
-    return run_announcements(targets, posts, **options)
+    return run_announcements(targets, posts, settings=RunSettings(**options))
 
 
 def baseline(targets: Sequence[TargetConfig], state: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,27 +18,24 @@ NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 def make_post(
     n: int,
     *,
-    title: str | None = None,
-    summary: str | None = "A short summary of the post.",
     days_ago: float | None = None,
     site: str = "https://blog.example.org",
-    tags: tuple[str, ...] = ("ebpf",),
-    categories: tuple[str, ...] = ("news",),
     external_url: str | None = None,
-    og_image_url: str | None = None,
-    draft: bool = False,
+    **fields: Any,
 ) -> Post:
+    """Post number ``n``, published two days ago (minus ``n`` minutes) unless ``days_ago``
+    says otherwise; ``fields`` replace any other field (``title``, ``summary``, ``tags``...)."""
     post_id = f"2026-05-{n:04d}-post"
     page = f"{site}/blog/{post_id}/"
-    return Post(
+    post = Post(
         id=post_id,
         source=Path(f"/posts/{post_id}/index.md"),
         url=external_url or page,
         page_url=page,
         path=f"/blog/{post_id}/",
         external_url=external_url,
-        title=title or f"Post number {n}",
-        summary=summary,
+        title=f"Post number {n}",
+        summary="A short summary of the post.",
         date=NOW
         - (
             timedelta(days=days_ago)
@@ -46,17 +44,18 @@ def make_post(
         ),
         updated=None,
         og_image=None,
-        og_image_url=og_image_url,
-        categories=categories,
-        tags=tags,
+        og_image_url=None,
+        categories=("news",),
+        tags=("ebpf",),
         authors=(Author(name="Ada"),),
         is_featured=False,
         is_popular=False,
-        draft=draft,
+        draft=False,
         body_markdown="",
         body_html="",
         frontmatter={},
     )
+    return replace(post, **fields) if fields else post
 
 
 def target(name: str, kind: str, raw: Mapping[str, Any]) -> TargetConfig:

@@ -68,6 +68,8 @@ def register_url_parts(url: str) -> None:
 class AppriseAnnouncer(Announcer):
     kind = "apprise"
     limit = TEXT
+    #: The other fields it cuts to fit (the docs' limits table lists each).
+    limits: ClassVar[Mapping[str, TextLimit]] = {"title": TITLE}
     idempotent = False
     options: ClassVar[Mapping[str, Any]] = {"urls": SECRET, "format": "text"}
 

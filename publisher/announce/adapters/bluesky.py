@@ -52,6 +52,7 @@ from publisher.announce.http import (
     json_object,
     text_field,
 )
+from publisher.announce.linkpreview import LinkPreview, Theme
 from publisher.announce.text import URL_RE
 
 BLOB_LIMIT = 1_000_000
@@ -102,7 +103,28 @@ def link_facets(text: str) -> list[dict[str, Any]]:
 class BlueskyAnnouncer(XrpcSession):
     kind = "bluesky"
     limit = TEXT
+    #: The other fields it cuts to fit (the docs' limits table lists each).
+    limits: ClassVar[Mapping[str, TextLimit]] = {
+        "card title": CARD_TITLE,
+        "card description": CARD_DESCRIPTION,
+    }
     idempotent = True
+    # How the platform shows a shared link (the preview page draws it from this).
+    # Bluesky: ``app.bsky.embed.external`` thumbnails up to 1,000,000 bytes (the lexicon); the app
+    # crops to about 1.91:1 and clamps the title to two lines and the description to two
+    # (observed).
+    link_preview: ClassVar[LinkPreview | None] = LinkPreview(
+        key="bluesky",
+        name="Bluesky",
+        title_lines=2,
+        description_lines=2,
+        ratio=1.91,
+        ratio_label="about 1.91:1",
+        max_bytes=1_000_000,
+        formats=frozenset({"image/jpeg", "image/png", "image/webp"}),
+        note="crop and line clamps observed in the app; the 1,000,000-byte limit is the lexicon's",
+        theme=Theme(text="#0b0f14", muted="#42576c", radius=12),
+    )
     options: ClassVar[Mapping[str, Any]] = {
         "handle": REQUIRED,
         "app_password": SECRET,

@@ -10,7 +10,6 @@ token is registered for redaction the moment it is read or received.
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 from pathlib import Path
@@ -21,6 +20,7 @@ import requests
 from publisher.announce.contract import Announcer, DeliveryError
 from publisher.announce.http import call, json_object
 from publisher.announce.redact import register_secret
+from publisher.atomic import write_atomic
 
 
 class XrpcSession(Announcer):
@@ -74,12 +74,8 @@ class XrpcSession(Announcer):
             register_secret(session[key])
         path = self.session_file()
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_suffix(".tmp")
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(session, handle)
-            os.replace(temporary, path)
+            # 0600 from the first byte (mkstemp's mode): the tokens are secrets.
+            write_atomic(path, json.dumps(session).encode("utf-8"), mode=0o600)
         return session
 
     def _login(self, http: requests.Session) -> dict[str, str]:

@@ -26,13 +26,12 @@ from publisher.announce.contract import (
     TextLimit,
 )
 from publisher.announce.http import body_of, call
+from publisher.announce.linkpreview import Cut, LinkPreview, Theme
 
 CONTENT = TextLimit(2000, "chars")
 TITLE = TextLimit(256, "chars")
 DESCRIPTION = TextLimit(4096, "chars")
 USERNAME = TextLimit(80, "chars")
-#: All embed text (title, description, fields, footer, author) of one message.
-EMBED_TOTAL = 6000
 
 
 def with_wait(url: str) -> str:
@@ -44,7 +43,35 @@ def with_wait(url: str) -> str:
 class DiscordAnnouncer(Announcer):
     kind = "discord"
     limit = CONTENT
+    #: The other fields it cuts to fit (the docs' limits table lists each).
+    limits: ClassVar[Mapping[str, TextLimit]] = {
+        "embed title": TITLE,
+        "embed description": DESCRIPTION,
+        "username": USERNAME,
+    }
     idempotent = False
+    # How the platform shows a shared link (the preview page draws it from this).
+    # Discord: ``og:title`` is cut to 67 + ``...`` and ``og:description`` to 347 + ``...``,
+    # counted in UTF-8 bytes (observed by developers; Discord documents neither). The large image
+    # keeps its own shape.
+    link_preview: ClassVar[LinkPreview | None] = LinkPreview(
+        key="discord",
+        name="Discord",
+        title_cut=Cut(max=70, unit="bytes", ellipsis="...", approximate=True),
+        description_cut=Cut(max=350, unit="bytes", ellipsis="...", approximate=True),
+        note="cuts observed (counted in UTF-8 bytes), not documented",
+        shape="quote",
+        parts=("site", "title", "description"),
+        theme=Theme(
+            background="#2b2d31",
+            text="#dbdee1",
+            title="#00a8fc",
+            muted="#b5bac1",
+            border="#2b2d31",
+            bar="#1e1f22",
+            radius=4,
+        ),
+    )
     options: ClassVar[Mapping[str, Any]] = {"url": SECRET, "image": True, "username": None}
 
     def payload(self, announcement: Announcement) -> dict[str, Any]:

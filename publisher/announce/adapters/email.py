@@ -84,6 +84,8 @@ def _reply(stage: str, code: int, text: bytes | str, refused_as: int) -> _Refuse
 class EmailAnnouncer(Announcer):
     kind = "email"
     limit = TEXT
+    #: The other fields it cuts to fit (the docs' limits table lists each).
+    limits: ClassVar[Mapping[str, TextLimit]] = {"subject": SUBJECT}
     idempotent = False
     options: ClassVar[Mapping[str, Any]] = {
         "host": REQUIRED,

@@ -42,6 +42,7 @@ from publisher.announce.contract import (
     TextLimit,
 )
 from publisher.announce.http import body_of, call, json_object, text_field
+from publisher.announce.linkpreview import LinkPreview, Theme
 from publisher.announce.text import shorten
 
 TEXT = TextLimit(4096, "chars")
@@ -50,7 +51,6 @@ HEADER = TextLimit(500, "chars")
 ALT_TEXT = TextLimit(500, "chars")
 FALLBACK = TextLimit(500, "chars")
 BUTTON = TextLimit(40, "chars")
-MESSAGE_BYTES = 32_000
 _SPACE = re.compile(r"/v1/(spaces/[^/]+)/messages")
 
 
@@ -63,7 +63,26 @@ def message_id(key: str) -> str:
 class GoogleChatAnnouncer(Announcer):
     kind = "googlechat"
     limit = TEXT
+    #: The other fields it cuts to fit (the docs' limits table lists each).
+    limits: ClassVar[Mapping[str, TextLimit]] = {
+        "header": HEADER,
+        "image alt text": ALT_TEXT,
+        "fallback": FALLBACK,
+        "button": BUTTON,
+    }
     idempotent = True
+    # How the platform shows a shared link (the preview page draws it from this).
+    # Google Chat: a link in a message unfurls to a card with the picture above the title,
+    # description and domain (observed; Google documents no limits for link previews).
+    link_preview: ClassVar[LinkPreview | None] = LinkPreview(
+        key="googlechat",
+        name="Google Chat",
+        title_lines=2,
+        description_lines=2,
+        note="layout observed; Google documents no limits for link previews",
+        parts=("title", "description", "domain"),
+        theme=Theme(text="#1f1f1f", title="#0b57d0", muted="#444746", border="#c4c7c5", radius=8),
+    )
     options: ClassVar[Mapping[str, Any]] = {
         "url": SECRET,
         "image": True,

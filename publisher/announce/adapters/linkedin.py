@@ -44,6 +44,7 @@ from publisher.announce.contract import (
     TextLimit,
 )
 from publisher.announce.http import CLOCK_SKEW, body_of, call, card_bytes, json_object, text_field
+from publisher.announce.linkpreview import LinkPreview, Theme
 
 COMMENTARY = TextLimit(3000, "utf16")
 TITLE = TextLimit(200, "chars")
@@ -64,7 +65,33 @@ def escape_little_text(text: str) -> str:
 class LinkedInAnnouncer(Announcer):
     kind = "linkedin"
     limit = COMMENTARY
+    #: The other fields it cuts to fit (the docs' limits table lists each).
+    limits: ClassVar[Mapping[str, TextLimit]] = {
+        "article title": TITLE,
+        "article description": DESCRIPTION,
+    }
     idempotent = False
+    # How the platform shows a shared link (the preview page draws it from this).
+    # LinkedIn: 1.91:1 (LinkedIn's recommended 1200x627), images up to 5 MB, no WebP; the feed
+    # shows the title on up to two lines and no description (observed).
+    link_preview: ClassVar[LinkPreview | None] = LinkPreview(
+        key="linkedin",
+        name="LinkedIn",
+        shows_description=False,
+        title_lines=2,
+        ratio=1200 / 627,
+        ratio_label="1.91:1",
+        max_bytes=5_000_000,
+        formats=frozenset({"image/jpeg", "image/png", "image/gif"}),
+        note="two title lines and no description are observed, not documented",
+        theme=Theme(
+            body="#eef3f8",
+            title="rgba(0,0,0,.9)",
+            muted="rgba(0,0,0,.6)",
+            border="#e0dfdc",
+            radius=2,
+        ),
+    )
     options: ClassVar[Mapping[str, Any]] = {
         "token": SECRET,
         "author": REQUIRED,

@@ -45,6 +45,7 @@ from publisher.announce.http import (
     json_object,
     text_field,
 )
+from publisher.announce.linkpreview import LinkPreview, Theme
 
 DEFAULT_LIMIT = TextLimit(500, "graphemes", url_length=23)
 MEDIA_LIMIT = 16 * 1024 * 1024
@@ -58,7 +59,25 @@ _HREF = re.compile(r'href="([^"]*)"')
 class MastodonAnnouncer(Announcer):
     kind = "mastodon"
     limit = DEFAULT_LIMIT
+    #: The other fields it cuts to fit (the docs' limits table lists each).
+    limits: ClassVar[Mapping[str, TextLimit]] = {"media description": DESCRIPTION}
     idempotent = True
+    # How the platform shows a shared link (the preview page draws it from this).
+    # Mastodon: preview images up to 2 MB, JPEG/PNG/GIF/WebP (``PreviewCard::LIMIT`` in Mastodon's
+    # source); the web app shows the picture in its own shape and clamps title and description
+    # (observed).
+    link_preview: ClassVar[LinkPreview | None] = LinkPreview(
+        key="mastodon",
+        name="Mastodon",
+        title_lines=2,
+        description_lines=2,
+        max_bytes=2_000_000,
+        note="line clamps observed in the web app; they depend on the reader's screen",
+        parts=("site", "title", "description"),
+        theme=Theme(
+            background="#282c37", text="#d9e1e8", title="#ffffff", muted="#9baec8", border="#393f4f"
+        ),
+    )
     # PostStatusService keeps ``idempotency:status:<account>:<key>`` in Redis with
     # ``setex(..., 3600)``: a resend more than an hour after the first attempt posts again.
     key_lifetime: ClassVar[timedelta | None] = timedelta(hours=1)

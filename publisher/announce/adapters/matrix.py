@@ -39,6 +39,7 @@ from publisher.announce.contract import (
     TextLimit,
 )
 from publisher.announce.http import CLOCK_SKEW, call, json_object, text_field
+from publisher.announce.linkpreview import LinkPreview, Theme
 from publisher.announce.text import URL_RE
 
 BODY = TextLimit(16000, "bytes")
@@ -64,6 +65,26 @@ class MatrixAnnouncer(Announcer):
     kind = "matrix"
     limit = BODY
     idempotent = True
+    # How the platform shows a shared link (the preview page draws it from this).
+    # Matrix: Element shows the preview the homeserver made (Synapse's ``/preview_url``, which
+    # downloads at most ``max_spider_size``, 10 MB by default) with a small thumbnail, only when
+    # the homeserver has URL previews on (off by default) and never in encrypted rooms; the
+    # description is clamped to three lines (observed).
+    link_preview: ClassVar[LinkPreview | None] = LinkPreview(
+        key="matrix",
+        name="Matrix (Element)",
+        description_lines=3,
+        small_picture=True,
+        max_bytes=10 * 1024 * 1024,
+        note=(
+            "drawn by Element from the homeserver's preview, which needs URL previews on"
+            " (off by default) and is never made in encrypted rooms; line clamp observed"
+        ),
+        parts=("site", "title", "description"),
+        theme=Theme(
+            text="#17191c", title="#0dbd8b", muted="#737d8c", border="#e3e8f0", bar="#e3e8f0"
+        ),
+    )
     # Synapse's HttpTransactionCache forgets a transaction id 30 to 60 minutes after the
     # first PUT (and on restart); the spec promises no minimum, so take Synapse's floor.
     key_lifetime: ClassVar[timedelta | None] = timedelta(minutes=30)

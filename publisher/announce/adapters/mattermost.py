@@ -42,6 +42,7 @@ from publisher.announce.contract import (
     TextLimit,
 )
 from publisher.announce.http import CLOCK_SKEW, body_of, call, json_object, text_field
+from publisher.announce.linkpreview import LinkPreview, Theme
 
 MESSAGE = TextLimit(16383, "chars")
 #: Our budgets for the attachment (Mattermost caps only the props' total, 800,000 runes).
@@ -84,7 +85,31 @@ def rate_limited(target: str, response: requests.Response, what: str) -> Deliver
 class MattermostAnnouncer(Announcer):
     kind = "mattermost"
     limit = MESSAGE
+    #: The other fields it cuts to fit (the docs' limits table lists each).
+    limits: ClassVar[Mapping[str, TextLimit]] = {
+        "attachment title": ATTACHMENT_TITLE,
+        "fallback": FALLBACK,
+    }
     idempotent = False
+    # How the platform shows a shared link (the preview page draws it from this).
+    # Mattermost: the server's OpenGraph preview hangs under the post with a bar on its left: site
+    # name, title, description, and the picture large below (observed; the server reads ``og:*``
+    # tags itself).
+    link_preview: ClassVar[LinkPreview | None] = LinkPreview(
+        key="mattermost",
+        name="Mattermost",
+        note="the server's own OpenGraph preview, layout observed",
+        shape="quote",
+        parts=("site", "title", "description"),
+        theme=Theme(
+            text="#3f4350",
+            title="#1c58d9",
+            site="#3f4350",
+            border="transparent",
+            bar="#dddddd",
+            radius=4,
+        ),
+    )
     options: ClassVar[Mapping[str, Any]] = {
         "instance": REQUIRED,
         "token": SECRET,

@@ -21,6 +21,7 @@ import requests
 
 from publisher.announce.contract import SECRET, Announcement, Announcer, Receipt, TextLimit
 from publisher.announce.http import call
+from publisher.announce.linkpreview import Cut, LinkPreview, Theme
 from publisher.announce.text import shorten
 
 SECTION = TextLimit(3000, "utf16")
@@ -32,7 +33,26 @@ FALLBACK = TextLimit(3000, "utf16")
 class SlackAnnouncer(Announcer):
     kind = "slack"
     limit = SECTION
+    #: The other fields it cuts to fit (the docs' limits table lists each).
+    limits: ClassVar[Mapping[str, TextLimit]] = {
+        "image alt_text": ALT_TEXT,
+        "fallback text": FALLBACK,
+    }
     idempotent = False
+    # How the platform shows a shared link (the preview page draws it from this).
+    # Slack: the unfurl shows ``og:description`` cut at about 300 characters (observed; Slack
+    # documents the tags it reads, not the cut). The image keeps its own shape.
+    link_preview: ClassVar[LinkPreview | None] = LinkPreview(
+        key="slack",
+        name="Slack",
+        description_cut=Cut(max=300, approximate=True),
+        note="description cut observed, not documented; the picture keeps its shape",
+        shape="quote",
+        parts=("site", "title", "description"),
+        theme=Theme(
+            title="#1264a3", text="#1d1c1d", site="#1d1c1d", border="transparent", bar="#dddddd"
+        ),
+    )
     options: ClassVar[Mapping[str, Any]] = {"url": SECRET, "image": True}
 
     def escape(self, text: str) -> str:

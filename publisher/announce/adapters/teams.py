@@ -19,18 +19,33 @@ import requests
 
 from publisher.announce.contract import SECRET, Announcement, Announcer, Receipt, TextLimit
 from publisher.announce.http import call
+from publisher.announce.linkpreview import LinkPreview, Theme
 
 TITLE = TextLimit(500, "utf16")
 TEXT = TextLimit(2000, "utf16")
 ALT_TEXT = TextLimit(1000, "utf16")
-#: Teams refuses messages over about 28 KB.
-MESSAGE_BYTES = 28_000
 
 
 class TeamsAnnouncer(Announcer):
     kind = "teams"
     limit = TEXT
+    #: The other fields it cuts to fit (the docs' limits table lists each).
+    limits: ClassVar[Mapping[str, TextLimit]] = {"title": TITLE, "image alt text": ALT_TEXT}
     idempotent = False
+    # How the platform shows a shared link (the preview page draws it from this).
+    # Microsoft Teams: a pasted link unfurls to a box with a thumbnail beside the title,
+    # description and domain (observed; Microsoft documents no limits for it). The Teams announcer
+    # itself posts an Adaptive Card, shown in the announcement's payload.
+    link_preview: ClassVar[LinkPreview | None] = LinkPreview(
+        key="teams",
+        name="Microsoft Teams",
+        title_lines=2,
+        description_lines=2,
+        small_picture=True,
+        note="a pasted link's preview, observed; Microsoft documents no limits for it",
+        parts=("title", "description", "domain"),
+        theme=Theme(text="#242424", title="#242424", muted="#616161", border="#e0e0e0", radius=4),
+    )
     options: ClassVar[Mapping[str, Any]] = {"url": SECRET, "image": True, "button": "Read the post"}
 
     def payload(self, announcement: Announcement) -> dict[str, Any]:

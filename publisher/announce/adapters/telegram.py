@@ -25,6 +25,7 @@ from publisher.announce.contract import (
     TextLimit,
 )
 from publisher.announce.http import call, json_object, text_field
+from publisher.announce.linkpreview import LinkPreview, Theme
 
 CAPTION = TextLimit(1024, "utf16")
 MESSAGE = TextLimit(4096, "utf16")
@@ -33,7 +34,29 @@ MESSAGE = TextLimit(4096, "utf16")
 class TelegramAnnouncer(Announcer):
     kind = "telegram"
     limit = CAPTION
+    #: The other fields it cuts to fit (the docs' limits table lists each).
+    limits: ClassVar[Mapping[str, TextLimit]] = {"message text": MESSAGE}
     idempotent = False
+    # How the platform shows a shared link (the preview page draws it from this).
+    # Telegram: the link preview hangs under the message with a bar on its left: site name, title,
+    # description and, as the Telegram announcer asks (``prefer_large_media``), the picture large
+    # below them in its own shape (observed; Telegram publishes no limits).
+    link_preview: ClassVar[LinkPreview | None] = LinkPreview(
+        key="telegram",
+        name="Telegram",
+        note="layout observed in the apps; Telegram publishes no limits for link previews",
+        shape="quote",
+        parts=("site", "title", "description"),
+        theme=Theme(
+            background="#effdde",
+            text="#000000",
+            title="#000000",
+            site="#3a8e26",
+            border="#effdde",
+            bar="#5fbe67",
+            radius=6,
+        ),
+    )
     options: ClassVar[Mapping[str, Any]] = {
         "token": SECRET,
         "chat_id": REQUIRED,

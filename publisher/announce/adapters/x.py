@@ -47,6 +47,7 @@ from publisher.announce.contract import (
     Receipt,
 )
 from publisher.announce.http import CLOCK_SKEW, body_of, call, json_object, text_field
+from publisher.announce.linkpreview import Cut, LinkPreview, Theme
 from publisher.announce.text import URL_RE, graphemes
 
 MAX_WEIGHTED = 280
@@ -152,6 +153,25 @@ class XAnnouncer(Announcer):
     kind = "x"
     limit = TEXT
     idempotent = False
+    # How the platform shows a shared link (the preview page draws it from this).
+    # X: ``twitter:title`` up to 70 characters and ``twitter:description`` up to 200 (X's card
+    # markup reference); the summary_large_image picture is cropped to 2:1 (X's card docs). Images
+    # up to 5 MB. The current apps show only the title over the picture.
+    link_preview: ClassVar[LinkPreview | None] = LinkPreview(
+        key="x",
+        name="X",
+        title_cut=Cut(max=70),
+        description_cut=Cut(max=200),
+        shows_description=False,
+        title_lines=1,
+        ratio=2.0,
+        ratio_label="2:1",
+        max_bytes=5_000_000,
+        note="the apps show only the title over the picture today",
+        shape="overlay",
+        parts=("domain", "title"),
+        theme=Theme(border="#cfd9de", radius=16),
+    )
     options: ClassVar[Mapping[str, Any]] = {
         "token": SECRET,
         "api": "https://api.x.com",

@@ -39,6 +39,7 @@ from publisher.announce.contract import (
     TextLimit,
 )
 from publisher.announce.http import CLOCK_SKEW, call, json_object, text_field
+from publisher.announce.linkpreview import LinkPreview, Theme
 from publisher.announce.text import shorten
 
 CONTENT = TextLimit(10000, "bytes")
@@ -55,6 +56,19 @@ class ZulipAnnouncer(Announcer):
     kind = "zulip"
     limit = CONTENT
     idempotent = False
+    # How the platform shows a shared link (the preview page draws it from this).
+    # Zulip: the inline URL preview shows a small picture beside the title and description
+    # (observed; the server's ``inline_url_embed_preview`` setting must be on).
+    link_preview: ClassVar[LinkPreview | None] = LinkPreview(
+        key="zulip",
+        name="Zulip",
+        title_lines=1,
+        description_lines=3,
+        small_picture=True,
+        note="needs the server's inline URL previews on; layout observed",
+        parts=("title", "description"),
+        theme=Theme(text="#333333", title="#0b66c3", muted="#666666", border="#e0e0e0", radius=4),
+    )
     options: ClassVar[Mapping[str, Any]] = {
         "instance": REQUIRED,
         "email": REQUIRED,

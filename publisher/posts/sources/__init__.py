@@ -7,36 +7,66 @@ Built-in generators register here the way a third-party one would: an instance i
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from importlib import import_module
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from publisher.posts.sources.astro import AstroSource
-from publisher.posts.sources.base import Resolved, Setup, Source, SourceRules
-from publisher.posts.sources.docusaurus import DocusaurusSource
-from publisher.posts.sources.eleventy import EleventySource
-from publisher.posts.sources.generic import GenericSource
-from publisher.posts.sources.hugo import HugoSource
-from publisher.posts.sources.jekyll import JekyllSource
-from publisher.posts.sources.mkdocs import MkDocsSource
-from publisher.posts.sources.zola import ZolaSource
+if TYPE_CHECKING:
+    from publisher.posts.sources.base import Resolved, Setup, Source, SourceRules
 
 __all__ = ["SOURCES", "Resolved", "Setup", "Source", "SourceRules", "detect", "get"]
 
-#: In detection order: the most specific markers first (a Docusaurus or Astro site may
-#: also hold a stray config.toml; a Zola site's config.toml is told from Hugo's by its
-#: ``base_url`` key).
-SOURCES: dict[str, Source] = {
-    s.name: s
-    for s in (
-        DocusaurusSource(),
-        AstroSource(),
-        MkDocsSource(),
-        EleventySource(),
-        JekyllSource(),
-        ZolaSource(),
-        HugoSource(),
-        GenericSource(),
-    )
+#: Each generator's module and class, in detection order: the most specific markers
+#: first (a Docusaurus or Astro site may also hold a stray config.toml; a Zola site's
+#: config.toml is told from Hugo's by its ``base_url`` key).
+_CLASSES = {
+    "docusaurus": "DocusaurusSource",
+    "astro": "AstroSource",
+    "mkdocs": "MkDocsSource",
+    "eleventy": "EleventySource",
+    "jekyll": "JekyllSource",
+    "zola": "ZolaSource",
+    "hugo": "HugoSource",
+    "generic": "GenericSource",
 }
+
+
+class _Sources(Mapping[str, "Source"]):
+    """Every generator by name; a generator's module is imported when it is first used,
+    so loading config.yaml (which checks the name) imports one reader, not eight."""
+
+    def __init__(self) -> None:
+        self._made: dict[str, Source] = {}
+
+    def __getitem__(self, name: str) -> Source:
+        source = self._made.get(name)
+        if source is None:
+            class_name = _CLASSES[name]  # a KeyError for a name no generator has
+            module = import_module(f"{__name__}.{name}")
+            source = self._made[name] = getattr(module, class_name)()
+        return source
+
+    def __contains__(self, name: object) -> bool:
+        return name in _CLASSES
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_CLASSES)
+
+    def __len__(self) -> int:
+        return len(_CLASSES)
+
+
+SOURCES: Mapping[str, Source] = _Sources()
+
+
+def __getattr__(name: str) -> Any:
+    if name not in ("Resolved", "Setup", "Source", "SourceRules"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.base"), name)
+    globals()[name] = value
+    return value
+
 
 #: Sub-folders a site may live in: GitHub Pages sites in docs/, Docusaurus in website/.
 SITE_FOLDERS = ("", "website", "docs", "site", "blog")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -114,26 +114,7 @@ class HugoSource(Source):
             section = folder.resolve().relative_to(content_dir.resolve()).parts[0]
         except (ValueError, IndexError):
             section = folder.name
-        permalinks = (
-            lower_keys(config.get("permalinks") or {})
-            if isinstance(config.get("permalinks"), dict)
-            else {}
-        )
-        if isinstance(permalinks.get("page"), dict):
-            permalinks = {**permalinks, **lower_keys(permalinks["page"])}
-        pattern = permalinks.get(section.lower())
-        if pattern is not None and not isinstance(pattern, str):
-            problems.append(
-                f"hugo config: permalinks.{section}: must be a text pattern such as '/:section/:year/:slug/'"
-            )
-            pattern = None
-        if pattern:
-            bad = slugs.unknown_tokens(pattern, _TOKENS)
-            if bad:
-                problems.append(
-                    f"hugo config: permalinks.{section}: unknown token ':{bad[0]}'; Hugo knows "
-                    f":{', :'.join(_TOKENS[:12])} ...; correct it or set posts.url in config.yaml"
-                )
+        pattern = _permalink(config, section, problems)
         front = (
             lower_keys(config.get("frontmatter") or {})
             if isinstance(config.get("frontmatter"), dict)
@@ -192,18 +173,7 @@ class HugoSource(Source):
     ) -> Resolved:
         out = lower_keys(meta)
         filename = post_id.rsplit("/", 1)[-1]
-        date_match = _FILENAME_DATE.match(filename)
-        date = None
-        file_slug = None
-        for key in rules.date_keys:
-            if key == ":filename":
-                if date_match:
-                    date = try_date(date_match.group(1), tz)
-                    file_slug = date_match.group(2) or None
-            else:
-                date = try_date(out.get(key), tz)
-            if date is not None:
-                break
+        date, file_slug = _date(out, filename, rules, tz)
         if date is None and out.get("draft") is True:
             return Resolved(meta=out, body=body, skip="a draft without a date")
         out["date"] = date.isoformat() if date else out.get("date")
@@ -257,6 +227,50 @@ class HugoSource(Source):
         # Hugo's .Summary: the text before <!--more-->, else about the first 70 words.
         out["_excerpt"] = excerpt(body, ("<!--more-->",), words=70)
         return Resolved(meta=out, body=body)
+
+
+def _date(
+    meta: dict[str, Any], filename: str, rules: SourceRules, tz: tzinfo
+) -> tuple[datetime | None, str | None]:
+    """(the post's date from the first of ``rules.date_keys`` that has one, the slug
+    after a date in the file name)."""
+    date_match = _FILENAME_DATE.match(filename)
+    date = file_slug = None
+    for key in rules.date_keys:
+        if key == ":filename":
+            if date_match:
+                date = try_date(date_match.group(1), tz)
+                file_slug = date_match.group(2) or None
+        else:
+            date = try_date(meta.get(key), tz)
+        if date is not None:
+            break
+    return date, file_slug
+
+
+def _permalink(config: dict[str, Any], section: str, problems: list[str]) -> str | None:
+    """The ``permalinks`` pattern of ``section``, if the site sets a valid one."""
+    permalinks = (
+        lower_keys(config.get("permalinks") or {})
+        if isinstance(config.get("permalinks"), dict)
+        else {}
+    )
+    if isinstance(permalinks.get("page"), dict):
+        permalinks = {**permalinks, **lower_keys(permalinks["page"])}
+    pattern = permalinks.get(section.lower())
+    if pattern is not None and not isinstance(pattern, str):
+        problems.append(
+            f"hugo config: permalinks.{section}: must be a text pattern such as '/:section/:year/:slug/'"
+        )
+        return None
+    if pattern:
+        bad = slugs.unknown_tokens(pattern, _TOKENS)
+        if bad:
+            problems.append(
+                f"hugo config: permalinks.{section}: unknown token ':{bad[0]}'; Hugo knows "
+                f":{', :'.join(_TOKENS[:12])} ...; correct it or set posts.url in config.yaml"
+            )
+    return pattern
 
 
 def _image(out: dict[str, Any], value: str) -> None:

@@ -47,25 +47,7 @@ class MkDocsSource(Source):
                 data = siteconfig.load(config_file, config_file.name, site)
             except siteconfig.SiteConfigError as exc:
                 problems.append(str(exc))
-        options: dict[str, Any] = {}
-        plugins = data.get("plugins")
-        entries = (
-            plugins if isinstance(plugins, list) else [plugins] if isinstance(plugins, dict) else []
-        )
-        found_blog = False
-        for entry in entries:
-            if isinstance(entry, str) and entry.split("/")[-1] == "blog":
-                found_blog = True
-            elif isinstance(entry, dict):
-                for key, value in entry.items():
-                    if str(key).split("/")[-1] == "blog":
-                        found_blog = True
-                        options = value if isinstance(value, dict) else {}
-        if isinstance(plugins, dict):
-            for key, value in plugins.items():
-                if str(key).split("/")[-1] == "blog":
-                    found_blog = True
-                    options = value if isinstance(value, dict) else {}
+        found_blog, options = _blog_plugin(data.get("plugins"))
         if config_file is not None and not found_blog and not problems:
             notes.append("mkdocs.yml has no 'blog' plugin; the blog plugin's defaults are assumed")
         docs_dir = str(data.get("docs_dir") or "docs")
@@ -85,20 +67,7 @@ class MkDocsSource(Source):
         authors_file = str(options.get("authors_file") or "{blog}/.authors.yml").replace(
             "{blog}", blog_dir
         )
-        authors: list[tuple[str, str, str]] = []
-        authors_path = site / docs_dir / authors_file
-        if authors_path.is_file():
-            try:
-                loaded = siteconfig.load(authors_path, f"{docs_dir}/{authors_file}", site)
-                table = loaded.get("authors", loaded)
-                if isinstance(table, dict):
-                    for key, value in table.items():
-                        if isinstance(value, dict) and value.get("name"):
-                            authors.append(
-                                (str(key), str(value["name"]), str(value.get("url") or ""))
-                            )
-            except siteconfig.SiteConfigError as exc:
-                problems.append(str(exc))
+        authors = _authors(site, f"{docs_dir}/{authors_file}", problems)
         directory_urls = data.get("use_directory_urls", True) is not False
         site_url = data.get("site_url") if isinstance(data.get("site_url"), str) else None
         rules = SourceRules(
@@ -199,3 +168,44 @@ def _drop_heading(body: str) -> str:
     """The body without its '# ' title line: feeds and cards show the title already."""
     lines = body.lstrip("\n").split("\n", 1)
     return lines[1] if len(lines) > 1 else ""
+
+
+def _blog_plugin(plugins: Any) -> tuple[bool, dict[str, Any]]:
+    """(whether ``plugins`` lists the blog plugin, its options)."""
+    options: dict[str, Any] = {}
+    entries = (
+        plugins if isinstance(plugins, list) else [plugins] if isinstance(plugins, dict) else []
+    )
+    found_blog = False
+    for entry in entries:
+        if isinstance(entry, str) and entry.split("/")[-1] == "blog":
+            found_blog = True
+        elif isinstance(entry, dict):
+            for key, value in entry.items():
+                if str(key).split("/")[-1] == "blog":
+                    found_blog = True
+                    options = value if isinstance(value, dict) else {}
+    if isinstance(plugins, dict):
+        for key, value in plugins.items():
+            if str(key).split("/")[-1] == "blog":
+                found_blog = True
+                options = value if isinstance(value, dict) else {}
+    return found_blog, options
+
+
+def _authors(site: Path, name: str, problems: list[str]) -> list[tuple[str, str, str]]:
+    """(key, name, url) of each author in the blog's ``.authors.yml`` (``name``, below
+    ``site``), if there is one."""
+    authors: list[tuple[str, str, str]] = []
+    authors_path = site / name
+    if authors_path.is_file():
+        try:
+            loaded = siteconfig.load(authors_path, name, site)
+            table = loaded.get("authors", loaded)
+            if isinstance(table, dict):
+                for key, value in table.items():
+                    if isinstance(value, dict) and value.get("name"):
+                        authors.append((str(key), str(value["name"]), str(value.get("url") or "")))
+        except siteconfig.SiteConfigError as exc:
+            problems.append(str(exc))
+    return authors

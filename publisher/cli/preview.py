@@ -1,8 +1,8 @@
-"""The ``publish preview`` command: arguments in, :func:`build_preview` called, the page shown.
+"""``publish preview``: arguments in, :func:`publisher.preview.build_preview` called, the
+page shown (and with --serve, served on 127.0.0.1).
 
-``publisher.cli`` registers it with ``cli.add_command(preview_command())``. The command is
-made by a function, and imports the shared helpers of ``publisher.cli`` when it is made,
-so that neither module imports the other while it is being loaded.
+Loaded by name when ``preview`` is run (``LAZY_COMMANDS`` in entry.py), so that ``--help``
+and a build load nothing of publisher/preview/, which knows nothing of the CLI.
 """
 
 from __future__ import annotations
@@ -16,9 +16,13 @@ from typing import Any
 
 import click
 
-from publisher.errors import Problem
+from publisher.cli.console import Console
+from publisher.cli.options import common_options, merge_options
+from publisher.cli.site import find_config, resolve_now
+from publisher.errors import Problem, dump_json
 from publisher.preview.build import PreviewResult, build_preview
 from publisher.preview.page import PER_PAGE
+from publisher.report import EXIT_OK, EXIT_POSTS_SKIPPED
 
 HOST = "127.0.0.1"
 
@@ -36,7 +40,6 @@ def make_server(folder: Path, port: int = 0) -> ThreadingHTTPServer:
 
 def preview_command() -> click.Command:
     """The ``preview`` click command, with the options every command takes."""
-    from publisher.cli import common_options
 
     @click.command("preview")
     @click.option("--open", "open_page", is_flag=True, help="Open the page in a web browser.")
@@ -111,17 +114,8 @@ def run_preview(
     per_page: int = PER_PAGE,
 ) -> int:
     from publisher.announce import PageCheck
-    from publisher.cli import (
-        EXIT_OK,
-        EXIT_POSTS_SKIPPED,
-        Console,
-        _merge,
-        find_config,
-        resolve_now,
-    )
-    from publisher.errors import dump_json
 
-    options = _merge(ctx, **given)
+    options = merge_options(ctx, given)
     console = Console(options)
     config = find_config(options, console)
     now = resolve_now(options, config)
@@ -149,8 +143,7 @@ def run_preview(
         + (f" and {len(result.pages) - 1} more pages" if len(result.pages) > 1 else "")
         + (" (dry run: nothing else was written)" if options.dry_run else "")
     )
-    failed = build.read.errors or any(p.severity == "error" for p in build.problems)
-    code = EXIT_POSTS_SKIPPED if failed else EXIT_OK
+    code = EXIT_POSTS_SKIPPED if build.failed else EXIT_OK
     if options.json:
         click.echo(dump_json(_report(result, problems, code)))
     if serve:

@@ -1,0 +1,46 @@
+"""The ``publish`` command: parses arguments, calls library functions, prints what they
+return, and maps errors to exit codes (listed in publisher/report.py, which a library
+caller uses too).
+
+One small module per command group::
+
+    entry.py    the ``publish`` group, ``publish`` with no command, and :func:`main`
+    options.py  the options every command takes (also used by ``publish preview``)
+    console.py  human lines on stderr, listings on stdout; the reading summary
+    site.py     which config a command runs on (or the example site), and ``--now``
+    build.py    ``build``, and the build stage of ``publish``
+    announce.py ``announce``, and the announce stage of ``publish``
+    check.py    ``check``
+    cards.py    ``cards --post`` / ``cards --sheet``
+    state.py    ``state list|forget|mark-sent``
+    init.py     ``init``
+    preview.py  ``preview`` (imported by name only when run: ``LAZY_COMMANDS``)
+
+``automation`` lives in its own package and is imported by name only when run too. Everything else a command needs is imported inside it:
+``publish --version`` and ``--help`` stay fast, and a build with announcements off loads
+nothing of announce/, preview/ or automation/ (tests/test_lazy_imports.py).
+"""
+
+from publisher.cli.entry import LAZY_COMMANDS, cli, main
+from publisher.report import (
+    EXIT_ANNOUNCE_FAILED,
+    EXIT_BUSY,
+    EXIT_CONFIG,
+    EXIT_INTERNAL,
+    EXIT_NOTHING_TO_DO,
+    EXIT_OK,
+    EXIT_POSTS_SKIPPED,
+)
+
+__all__ = [
+    "EXIT_ANNOUNCE_FAILED",
+    "EXIT_BUSY",
+    "EXIT_CONFIG",
+    "EXIT_INTERNAL",
+    "EXIT_NOTHING_TO_DO",
+    "EXIT_OK",
+    "EXIT_POSTS_SKIPPED",
+    "LAZY_COMMANDS",
+    "cli",
+    "main",
+]

@@ -1,0 +1,99 @@
+"""What a validated ``config.yaml`` holds: frozen dataclasses, no I/O.
+
+:mod:`publisher.config.loader` builds them; every other stage only reads them.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from publisher.cards.options import CardOptions
+    from publisher.feeds.options import FeedOptions
+    from publisher.posts.sources.base import SourceRules
+
+
+@dataclass(frozen=True, kw_only=True)
+class SiteAuthor:
+    name: str
+    email: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SiteConfig:
+    title: str
+    url: str
+    description: str
+    language: str
+    timezone: str
+    author: SiteAuthor | None
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PostsConfig:
+    folder: Path
+    glob: str
+    summary_keys: tuple[str, ...]
+    default_path: str
+    #: Which generator's rules read the posts (``posts.generator``); "generic" is the
+    #: layout of the example blog.
+    generator: str = "generic"
+    #: The folder holding the generator's own config files (``posts.site``).
+    site: Path | None = None
+    #: What the generator's config files say (None for generic).
+    rules: SourceRules | None = None
+    #: What could not be read from the generator's files, for ``publish init`` and -v.
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class TargetConfig:
+    name: str
+    kind: str
+    options: Mapping[str, Any] = field(compare=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnnounceConfig:
+    enabled: bool
+    targets: tuple[TargetConfig, ...]
+    live_wait: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeedsConfig:
+    enabled: bool
+    options: FeedOptions
+
+
+@dataclass(frozen=True, kw_only=True)
+class CardsConfig:
+    enabled: bool
+    options: CardOptions
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    source: Path
+    root: Path
+    site: SiteConfig
+    posts: PostsConfig
+    output: Path
+    state: Path
+    #: A shared PostgreSQL ledger (``state.ledger``); None: SQLite in the state folder.
+    ledger: str | None = field(default=None, repr=False)
+    feeds: FeedsConfig
+    cards: CardsConfig
+    announce: AnnounceConfig
+
+    @property
+    def cache_file(self) -> Path:
+        return self.state / "cache.sqlite"

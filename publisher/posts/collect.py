@@ -1,0 +1,306 @@
+"""``read_posts``, the stage function: find the post files, parse each one (from the
+content-hash cache when its bytes have not changed, in parallel when many have), then
+apply the rules that need all posts at once (:mod:`publisher.posts.rules`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import stat
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+from publisher.config import Config
+from publisher.errors import Problem
+from publisher.posts.cache import (
+    Encoded,
+    PostCache,
+    content_key,
+    detach,
+    encode_entry,
+    fingerprint,
+    stamp_of,
+)
+from publisher.posts.files import read_regular
+from publisher.posts.folder import display_path, find_post_files, plain_stat, post_id_for, refuse
+from publisher.posts.model import ReadResult
+from publisher.posts.reader import ReadContext, Record, parse_post, unexpected
+from publisher.posts.rules import finalize
+from publisher.posts.sources.base import SourceRules
+from publisher.posts.text import printable
+
+#: Below this many files to parse, a process pool costs more than it saves.
+PARALLEL_THRESHOLD = 200
+
+Progress = Callable[[int], None]
+
+
+def context_for(config: Config) -> ReadContext:
+    return ReadContext(
+        site_url=config.site.url,
+        timezone=config.site.timezone,
+        summary_keys=config.posts.summary_keys,
+        default_path=config.posts.default_path,
+        default_author=config.site.author.name if config.site.author else None,
+        default_author_email=config.site.author.email if config.site.author else None,
+        rules=config.posts.rules or SourceRules(),
+    )
+
+
+def _printable(problem: Problem) -> Problem:
+    """The problem with the post's own text in it made safe to print (see ``printable``)."""
+    parts = (problem.file, problem.field, problem.message, problem.fix)
+    safe = tuple(printable(part) if part is not None else None for part in parts)
+    if safe == parts:
+        return problem
+    file, field, message, fix = safe
+    assert file is not None and message is not None
+    return dataclasses.replace(problem, file=file, field=field, message=message, fix=fix)
+
+
+def read_posts(
+    config: Config,
+    *,
+    cache: PostCache | None = None,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+    files: list[Path] | None = None,
+) -> ReadResult:
+    """Read every post under ``config.posts.folder`` (``files``: what
+    :func:`~publisher.posts.folder.find_post_files` found, if the caller has it)."""
+    ctx = context_for(config)
+    files = find_post_files(config) if files is None else files
+    problems: list[Problem] = []
+    found = _Found(config, ctx, cache)
+    for path in files:
+        file = display_path(path, config.root)
+        try:
+            found.add(path, file, problems)
+        except Exception as exc:  # one post must not stop the run
+            problems.append(unexpected(file, exc))
+    keys = found.keys
+    cached = cache.get_many(keys) if cache is not None else {}
+    entries: list[Entry | None] = [cached.get(k) for k in keys]
+    misses = [i for i, e in enumerate(entries) if e is None]
+    if progress is not None and len(entries) - len(misses):
+        progress(len(entries) - len(misses))
+    misses = found.read_misses(misses, problems)
+    jobs_in = [found.job(i) for i in misses]
+    found.jobs.clear()  # the raw bytes are not needed any more
+    stored: list[int] = []  # written to the cache; bodies read back from it when used
+    for index, (fresh, encoded) in zip(misses, _parse_all(jobs_in, jobs, progress), strict=True):
+        entries[index] = fresh
+        if cache is not None and encoded is not None:
+            stored.append(index)
+            if cache.put_encoded(keys[index], encoded):
+                _detach_bodies(cache, entries, keys, stored)
+    del jobs_in
+    if cache is not None:
+        cache.remember(found.stamps)
+        if cache.commit(keys):
+            _detach_bodies(cache, entries, keys, stored)
+
+    records: list[tuple[Record, Path, str]] = []
+    for entry, (source, file) in zip(entries, found.sources, strict=True):
+        if entry is None:
+            continue  # a file that went away between the stat and the read
+        record, entry_problems = entry
+        problems.extend(entry_problems)
+        if record is not None:
+            records.append((record, source, file))
+    posts = finalize(records, config, problems)
+    problems = [_printable(p) for p in problems]
+    problems.sort(key=lambda p: (p.file, p.line or 0, p.field or "", p.message))
+    return ReadResult(
+        posts=tuple(posts),
+        problems=tuple(problems),
+        files=len(files),
+        cache_hits=len(entries) - len(misses),
+    )
+
+
+#: A stat this recent may be followed by an edit with the same mtime (a coarse clock):
+#: such a file is read and hashed, not judged by its stat (as in ``publisher/inputs.py``).
+RECENT_NS = 2_000_000_000
+
+
+class _Found:
+    """The post files of one read, each with its content key: from the cache's file
+    stamps when its stat is unchanged (the file is not even opened), else from its bytes."""
+
+    def __init__(self, config: Config, ctx: ReadContext, cache: PostCache | None) -> None:
+        self.config = config
+        self.ctx = ctx
+        self.cache = cache
+        self.context_hash = fingerprint(ctx)
+        self.folder = config.posts.folder
+        self.real_folder = self.folder.resolve()
+        self.plain_folder = os.fspath(self.folder) if self.real_folder == self.folder else None
+        self.recent_ns = time.time_ns() - RECENT_NS
+        self.keys: list[str] = []
+        self.sources: list[tuple[Path, str]] = []
+        #: Index -> the file's bytes, for files read (not known by their stamp).
+        self.jobs: dict[int, bytes] = {}
+        self.stamps: dict[str, tuple[str, str]] = {}
+
+    def add(self, path: Path, file: str, problems: list[Problem]) -> None:
+        refused = refuse(path, file, self.folder, self.real_folder)
+        if refused is not None:
+            problems.append(refused)
+            return
+        stamp = self._stamp(path)
+        key = self.cache.known_key(file, stamp) if self.cache and stamp else None
+        if key is None:
+            raw = self._read(path, file, problems)
+            if raw is None:
+                return
+            key = content_key(raw, f"{self.context_hash}/{file}")
+            self.jobs[len(self.keys)] = raw
+        if stamp is not None:
+            self.stamps[file] = (stamp, key)
+        self.keys.append(key)
+        self.sources.append((path, file))
+
+    def _stamp(self, path: Path) -> str | None:
+        """What identifies the file's bytes by its stat (:func:`stamp_of`); None when
+        its stat cannot be trusted for that: a link, not a regular file, or changed in
+        the last two seconds."""
+        if self.cache is None or self.plain_folder is None:
+            return None
+        st = plain_stat(os.fspath(path), self.plain_folder)
+        if st is None or not stat.S_ISREG(st.st_mode):
+            return None
+        if max(st.st_mtime_ns, st.st_ctime_ns) >= self.recent_ns:
+            return None
+        return stamp_of(st, self.context_hash)
+
+    def _read(self, path: Path, file: str, problems: list[Problem]) -> bytes | None:
+        try:
+            raw = read_regular(path, self.ctx.limits.post_bytes)
+        except OSError as exc:
+            problems.append(
+                Problem(
+                    file=file,
+                    field=None,
+                    message=f"cannot be read ({exc.strerror})",
+                    fix="check the file's permissions",
+                )
+            )
+            return None
+        if raw is None:
+            problems.append(
+                Problem(
+                    file=file,
+                    field=None,
+                    message="is not a regular file (a named pipe, device or socket); not read",
+                    fix="replace it with the post's markdown file",
+                )
+            )
+        return raw
+
+    def read_misses(self, misses: list[int], problems: list[Problem]) -> list[int]:
+        """``misses`` (indexes of keys the cache did not have) that can be parsed: a file
+        known by its stamp whose entry is gone is read now; one that cannot be is left out."""
+        ready = []
+        for index in misses:
+            if index not in self.jobs:
+                path, file = self.sources[index]
+                stamp = self.stamps.pop(file, None)
+                raw = self._read(path, file, problems)
+                if raw is None:
+                    continue
+                self.jobs[index] = raw
+                self.keys[index] = content_key(raw, f"{self.context_hash}/{file}")
+                if stamp is not None:
+                    self.stamps[file] = (stamp[0], self.keys[index])
+            ready.append(index)
+        return ready
+
+    def job(self, index: int) -> Job:
+        path, file = self.sources[index]
+        encode = self.cache is not None
+        return (self.jobs[index], post_id_for(path, self.config), file, self.ctx, encode)
+
+
+def _detach_bodies(
+    cache: PostCache,
+    entries: list[tuple[Record | None, list[Problem]] | None],
+    keys: list[str],
+    stored: list[int],
+) -> None:
+    """Drop the bodies of the ``stored`` entries from memory (issue 12); empties ``stored``."""
+    store = cache.store()
+    for index in stored:
+        entry = entries[index]
+        if store is not None and entry is not None and entry[0] is not None:
+            detach(entry[0], store, keys[index])
+    stored.clear()
+
+
+#: (raw bytes, post id, file for messages, read context, encode for the cache?)
+Job = tuple[bytes, str, str, ReadContext, bool]
+Entry = tuple[Record | None, list[Problem]]
+
+
+def _parse_one(job: Job) -> tuple[Entry, Encoded | None]:
+    """Parse one file; the cache's JSON is made here too, so a worker process does it."""
+    raw, post_id, file, ctx, encode = job
+    entry = parse_post(raw, post_id, file, ctx)
+    if not encode:
+        return entry, None
+    try:
+        return entry, encode_entry(entry)
+    except (TypeError, ValueError, RecursionError):
+        return entry, None  # a value JSON cannot hold: read this post afresh every time
+
+
+def _parse_all(
+    jobs_in: list[Job],
+    jobs: int | None,
+    progress: Progress | None,
+) -> Iterable[tuple[Entry, Encoded | None]]:
+    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    if workers > 1 and len(jobs_in) >= PARALLEL_THRESHOLD:
+        chunk = max(8, len(jobs_in) // (workers * 8))
+        done = 0
+        try:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                for result in pool.map(_parse_one, jobs_in, chunksize=chunk):
+                    if progress is not None:
+                        progress(1)
+                    done += 1
+                    yield result
+            return
+        except BrokenProcessPool:
+            pass
+        # A worker died (killed for memory, a crash in a C library): which post did it is
+        # unknown, so each post not read yet gets a process of its own, and only the post
+        # that kills its process is lost.
+        for job in jobs_in[done:]:
+            result = _parse_isolated(job)
+            if progress is not None:
+                progress(1)
+            yield result
+        return
+    for job in jobs_in:
+        result = _parse_one(job)
+        if progress is not None:
+            progress(1)
+        yield result
+
+
+def _parse_isolated(job: Job) -> tuple[Entry, Encoded | None]:
+    try:
+        with ProcessPoolExecutor(max_workers=1) as pool:
+            return pool.submit(_parse_one, job).result()
+    except BrokenProcessPool:
+        problem = Problem(
+            file=job[2],
+            field=None,
+            message="could not be read: the process reading it stopped (out of memory?)",
+            fix="this is a bug in publisher, please report it with this post attached",
+        )
+        return ((None, [problem]), None)

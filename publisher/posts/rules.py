@@ -1,0 +1,200 @@
+"""The rules that look across posts or at other files: og image files exist inside the
+site, URLs are unique, tags spelled differently are grouped under their most common
+spelling."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from publisher.config import Config
+from publisher.errors import Problem
+from publisher.posts.cache import body_of
+from publisher.posts.fields import tag_key
+from publisher.posts.folder import plain_stat, printable_name
+from publisher.posts.model import Author, Post
+from publisher.posts.reader import Record, unexpected
+from publisher.posts.text import preview
+
+
+def finalize(
+    records: list[tuple[Record, Path, str]], config: Config, problems: list[Problem]
+) -> list[Post]:
+    """Rules that look across posts or at other files; returns posts newest first."""
+    root = config.posts.folder
+    # The posts folder and the site's, resolved; and the posts folder as written.
+    allowed = (root.resolve(), config.root.resolve(), root)
+    posts_by_url: dict[str, str] = {}
+    spellings: dict[str, Counter[str]] = defaultdict(Counter)
+    key_of: dict[str, str] = {}  # tag_key once per spelling, not per post (issue 12)
+    for record, _, _ in records:
+        for tag in record["tags"]:
+            key = key_of.get(tag)
+            if key is None:
+                key = key_of[tag] = tag_key(tag)
+            spellings[key][tag] += 1
+    by_key = {
+        key: sorted(counter.items(), key=lambda item: (-item[1], item[0]))[0][0]
+        for key, counter in spellings.items()
+    }
+    canonical = {tag: by_key[key] for tag, key in key_of.items()}  # spelling -> the one kept
+    posts: list[Post] = []
+    for record, source, file in sorted(records, key=lambda item: item[0]["id"]):
+        try:
+            post = _finalize_one(record, source, file, allowed, canonical, posts_by_url, problems)
+        except Exception as exc:  # one post must not stop the run
+            problems.append(unexpected(file, exc))
+            continue
+        if post is not None:
+            posts.append(post)
+    posts.sort(key=lambda p: (-p.date.timestamp(), p.id))
+    return posts
+
+
+def _finalize_one(
+    record: Record,
+    source: Path,
+    file: str,
+    allowed: tuple[Path, ...],
+    canonical: dict[str, str],
+    posts_by_url: dict[str, str],
+    problems: list[Problem],
+) -> Post | None:
+    """The cross-post rules for one post; None when it is skipped (a problem says why)."""
+    lines: dict[str, int] = record.get("lines") or {}
+    og_image: Path | None = None
+    if record["og_image"]:
+        found = _og_image(record, source, file, allowed, problems)
+        if found is None:
+            return None
+        og_image = found[0]
+    other = posts_by_url.get(record["url"])
+    if other is not None:
+        key = "externalUrl" if record["external_url"] else "path"
+        problems.append(
+            Problem(
+                file=file,
+                field=key,
+                message=f"URL {preview(record['url'], 120)} is also the URL of post '{other}'",
+                fix="give each post its own path; this post is skipped",
+                line=lines.get(key),
+            )
+        )
+        return None
+    posts_by_url[record["url"]] = record["id"]
+    return _post(record, source, og_image, canonical)
+
+
+def _look_up(og: str, source: Path, allowed: tuple[Path, ...]) -> tuple[Path, bool, bool]:
+    """(the og image's resolved path, inside the site?, an existing file?); OSError or
+    ValueError when it cannot be looked up."""
+    parent = os.fspath(source.parent)
+    plain = (
+        plain_stat(f"{parent}/{og}", os.fspath(allowed[0])) if allowed[0] == allowed[2] else None
+    )
+    if plain is not None:  # no link on the way: no need to resolve (issue 12)
+        return Path(f"{parent}/{og}"), True, stat.S_ISREG(plain.st_mode)
+    candidate = (source.parent / og).resolve()
+    inside = any(candidate.is_relative_to(a) for a in allowed[:2])
+    return candidate, inside, inside and candidate.is_file()
+
+
+def _og_image(
+    record: Record, source: Path, file: str, allowed: tuple[Path, ...], problems: list[Problem]
+) -> tuple[Path | None] | None:
+    """(the post's og image file, None when it does not exist); None when the post is
+    skipped for its og image."""
+    lines: dict[str, int] = record.get("lines") or {}
+    try:
+        candidate, inside, exists = _look_up(record["og_image"], source, allowed)
+    except (OSError, ValueError) as exc:
+        # The reader refuses names no file system takes; this is the rest (ELOOP, ...).
+        problems.append(
+            Problem(
+                file=file,
+                field="ogImage",
+                message=f"'{record['og_image']}' cannot be looked up ({exc})",
+                fix="write the plain file name of an image in the post's folder",
+                line=lines.get("ogImage"),
+            )
+        )
+        return None
+    if not inside:
+        problems.append(
+            Problem(
+                file=file,
+                field="ogImage",
+                message=f"'{record['og_image']}' points outside the site",
+                fix="put the image in the post's folder",
+                line=lines.get("ogImage"),
+            )
+        )
+        return None
+    if not exists and record.get("image_optional"):
+        problems.append(
+            Problem(
+                file=file,
+                field="ogImage",
+                message=f"file '{record['og_image']}' does not exist; the post has no image",
+                fix="add the image beside the post, or correct the name",
+                severity="warning",
+                line=lines.get("ogImage"),
+            )
+        )
+    elif not exists:
+        # A warning, not a skip (docs/cards.md): the post is published with a text card.
+        problems.append(
+            Problem(
+                file=file,
+                field="ogImage",
+                message=f"file '{record['og_image']}' does not exist",
+                fix=f"add it next to index.md or correct the name; files there: {_listing(source.parent)}",
+                line=lines.get("ogImage"),
+                severity="warning",
+            )
+        )
+    return (candidate if exists else None,)
+
+
+def _listing(folder: Path) -> str:
+    names = sorted(printable_name(p.name) for p in folder.iterdir() if p.name != "index.md")[:8]
+    return ", ".join(names) if names else "none"
+
+
+def _unique(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(values))
+
+
+def _post(record: Record, source: Path, og_image: Path | None, canonical: dict[str, str]) -> Post:
+    def when(value: Any) -> datetime | None:
+        return datetime.fromisoformat(value) if value else None
+
+    date = when(record["date"])
+    assert date is not None
+    return Post(
+        id=record["id"],
+        source=source,
+        url=record["url"],
+        page_url=record["page_url"],
+        path=record["path"],
+        external_url=record["external_url"],
+        title=record["title"],
+        summary=record["summary"],
+        date=date,
+        updated=when(record["updated"]),
+        og_image=og_image,
+        og_image_url=record["og_image_url"],
+        categories=_unique(record["categories"]),
+        tags=_unique(canonical[t] for t in record["tags"]),
+        authors=tuple(Author(**a) for a in record["authors"]),
+        is_featured=record["is_featured"],
+        is_popular=record["is_popular"],
+        draft=record["draft"],
+        body=body_of(record),
+        frontmatter=record["frontmatter"],
+    )
