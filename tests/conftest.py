@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +26,42 @@ output:
 state:
   folder: state
 """
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The old name is no longer read: a run that sets it would compare against stale files
+    # and fail without saying why, so it stops before any test with the name to use.
+    if "UPDATE_GOLDEN" in os.environ:
+        raise pytest.UsageError(
+            "UPDATE_GOLDEN is no longer read: set PUBLISHER_UPDATE_GOLDEN=1 to rewrite the "
+            "golden feeds and cards under tests/golden/, then review the diff"
+        )
+
+
+#: Set by coverage (`patch = ["subprocess"]`) while it measures: a Python subprocess that
+#: inherits it measures itself too.
+COVERAGE_ENV = "COVERAGE_PROCESS_CONFIG"
+_popen_init = subprocess.Popen.__init__
+
+
+def _popen_measured(self: subprocess.Popen[Any], *args: Any, **kwargs: Any) -> None:
+    # Many tests start `publish` with a minimal environment of their own (`env={"PATH":
+    # ...}`), which would drop the variable and leave those runs unmeasured. Only the
+    # coverage variable is added, and only while coverage runs.
+    env, config = kwargs.get("env"), os.environ.get(COVERAGE_ENV)
+    if config and isinstance(env, dict) and all(isinstance(k, str) for k in env):
+        kwargs["env"] = {**env, COVERAGE_ENV: env.get(COVERAGE_ENV, config)}
+    _popen_init(self, *args, **kwargs)
+
+
+subprocess.Popen.__init__ = _popen_measured  # type: ignore[method-assign]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The `slow` Action scenarios take tens of seconds each. Collected first, they start on
+    # the workers (`-n auto`) while the short tests fill in around them, rather than one
+    # worker running them alone at the end. The sort is stable: the rest keep their order.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 class Site:

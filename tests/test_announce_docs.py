@@ -5,15 +5,15 @@ from __future__ import annotations
 import typing
 
 from conftest import REPO
+from publisher.announce import announcer_class, kinds
 from publisher.announce.options import COMMON, LOADER_KEYS
 from publisher.announce.plan import Reason
-from publisher.announce.registry import BUILTINS, announcer_class
 
 DOC = (REPO / "docs" / "announce.md").read_text(encoding="utf-8")
 
 
 def test_every_kind_and_its_options_are_documented() -> None:
-    for kind in BUILTINS:
+    for kind in kinds():
         assert f"### `{kind}`" in DOC, kind
         for key in announcer_class(kind).options:
             assert f"| `{key}` |" in DOC, f"{kind}.{key}"
@@ -30,5 +30,5 @@ def test_every_reason_is_documented() -> None:
 
 
 def test_every_kind_has_a_template() -> None:
-    for kind in BUILTINS:
+    for kind in kinds():
         assert (REPO / "templates" / "announce" / f"{kind}.j2").is_file(), kind

@@ -872,7 +872,7 @@ def golden_card(tmp_path: Path) -> Image.Image:
 def test_golden_default_layout(tmp_path: Path) -> None:
     card = golden_card(tmp_path)
     golden_path = GOLDEN / "hero.png"
-    if os.environ.get("PUBLISHER_UPDATE_GOLDEN"):
+    if os.environ.get("PUBLISHER_UPDATE_GOLDEN") == "1":
         golden_path.parent.mkdir(parents=True, exist_ok=True)
         card.quantize(colors=128, dither=Image.Dither.NONE).save(golden_path, optimize=True)
     golden = Image.open(golden_path).convert("RGB")

@@ -601,7 +601,7 @@ def test_golden_cards(tmp_path: Path, name: str) -> None:
     assert result.cards[0].layout == name.split("-")[0]
     card = card_image(tmp_path, result).convert("RGB")
     golden_path = REPO / "tests" / "golden" / "cards" / f"{name}.png"
-    if os.environ.get("PUBLISHER_UPDATE_GOLDEN"):
+    if os.environ.get("PUBLISHER_UPDATE_GOLDEN") == "1":
         card.quantize(colors=128, dither=Image.Dither.NONE).save(golden_path, optimize=True)
     golden = Image.open(golden_path).convert("RGB")
     assert golden.size == card.size

@@ -46,7 +46,7 @@ from publisher.posts import read_posts
 from publisher.posts.model import Author, Post
 
 GOLDEN = Path(__file__).parent / "golden" / "feeds"
-UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+UPDATE = os.environ.get("PUBLISHER_UPDATE_GOLDEN") == "1"
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITE = SiteConfig(
     title="Golden Blog",
@@ -191,7 +191,9 @@ def compare_golden(folder: Path, files: dict[str, bytes]) -> None:
     expected = {
         p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
     }
-    assert sorted(files) == sorted(expected), "set UPDATE_GOLDEN=1 to regenerate, then review"
+    assert sorted(files) == sorted(expected), (
+        "set PUBLISHER_UPDATE_GOLDEN=1 to regenerate, then review"
+    )
     for path, data in files.items():
         assert data.decode() == expected[path].decode(), path
 
