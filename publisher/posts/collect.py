@@ -91,8 +91,9 @@ def read_posts(
     cached = cache.get_many(keys) if cache is not None else {}
     entries: list[Entry | None] = [cached.get(k) for k in keys]
     misses = [i for i, e in enumerate(entries) if e is None]
-    if progress is not None and len(entries) - len(misses):
-        progress(len(entries) - len(misses))
+    hits = len(entries) - len(misses)
+    if progress is not None and hits:
+        progress(hits)
     misses = found.read_misses(misses, problems)
     jobs_in = [found.job(i) for i in misses]
     found.jobs.clear()  # the raw bytes are not needed any more
@@ -124,7 +125,7 @@ def read_posts(
         posts=tuple(posts),
         problems=tuple(problems),
         files=len(files),
-        cache_hits=len(entries) - len(misses),
+        cache_hits=hits,
     )
 
 
