@@ -323,17 +323,18 @@ def url(example: str = "https://example.org", *, env: bool = True) -> Convert:
     """An absolute http(s) URL, stripped and without a trailing slash."""
 
     def convert(value: Any, where: Where) -> str:
-        written = value.strip() if isinstance(value, str) else value
-        if isinstance(written, str) and env:
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise Invalid(f"must be text, not {kind(value)}")
+        written = str(value).strip()
+        if env:
             reported = len(where.problems)
-            written = expand_env(written, where)
+            written = expand_env(written, where).strip()
             if len(where.problems) > reported:
                 return ""  # the unset variable is the problem, already reported
-        parts = urlsplit(written) if isinstance(written, str) else None
-        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
-            shown = written if isinstance(written, str) and written else value
-            raise Invalid(f"{shown!r} is not an absolute http(s) URL; write it like {example}")
-        return str(written).rstrip("/")
+        parts = urlsplit(written)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise Invalid(f"{written!r} is not an absolute http(s) URL; write it like {example}")
+        return written.rstrip("/")
 
     return convert
 
@@ -388,8 +389,7 @@ def section(schema: Schema) -> Convert:
 
 
 def then(convert: Convert, *checks: Callable[[Any], Any]) -> Convert:
-    """``convert``, then each check in turn on its result (a check returns the value,
-    maybe changed, or raises :class:`Invalid`)."""
+    """``convert``, then each check on its result: it returns the value or raises Invalid."""
 
     def chained(value: Any, where: Where) -> Any:
         result = convert(value, where)

@@ -9,7 +9,9 @@ imports after the first, so a CLI test takes the time of its work.
 What one run could leave behind for the next is put back when it ends: the working folder,
 the environment, ``sys.argv``, the SIGINT/SIGTERM handlers, the root logger's handlers and
 the process-wide secret registry (a target's token registered by one run would be masked
-in the next one's output). tests/test_cli.py checks each.
+in the next one's output). Each run starts with publisher's ``functools`` caches empty, as
+a new process does: a template cached by its path would hide the file's new content.
+tests/test_cli.py checks each.
 """
 
 from __future__ import annotations
@@ -44,6 +46,16 @@ def _secrets_kept() -> Iterator[None]:
             module._secrets.update(before)
 
 
+def _clear_caches() -> None:
+    """Empty every ``functools.lru_cache``/``cache`` defined in a loaded publisher module."""
+    for name, module in list(sys.modules.items()):
+        if name != "publisher" and not name.startswith("publisher."):
+            continue
+        for value in list(vars(module).values()):
+            if getattr(value, "__module__", None) == name and hasattr(value, "cache_clear"):
+                value.cache_clear()
+
+
 @contextlib.contextmanager
 def _process_kept(cwd: Path, env: Mapping[str, str]) -> Iterator[None]:
     """Folder, environment, argv, signal handlers and log handlers as they were."""
@@ -55,6 +67,7 @@ def _process_kept(cwd: Path, env: Mapping[str, str]) -> Iterator[None]:
     os.chdir(cwd)
     os.environ.clear()
     os.environ.update(env)
+    _clear_caches()
     try:
         yield
     finally:

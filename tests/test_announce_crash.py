@@ -188,9 +188,11 @@ def test_two_bluesky_posts_first_tried_in_the_same_second_both_arrive(
             {"handle": fake.handle, "app_password": "${C_BSKY}", "service": fake.base},
         )
         baseline([config], state)
+        tried: list[str] = []
         for attempt in range(5):
             posts = [make_post(10 * attempt + i) for i in (1, 2)]
             report = announce([config], posts, state)
+            tried += [p.id for p in posts]
             firsts = {
                 r.first_attempt_at
                 for r in list_state(state / "announce.sqlite")
@@ -201,4 +203,6 @@ def test_two_bluesky_posts_first_tried_in_the_same_second_both_arrive(
         else:
             pytest.skip("could not start two posts within one second on this machine")
     assert report.sent == 2, [d.error for d in report.decisions]
-    assert sorted(_arrived(fake)) == sorted(p.id for p in posts)
+    # Every pair tried (a slow machine may need more than one try to share a second) arrived
+    # exactly once.
+    assert _arrived(fake) == Counter(tried)

@@ -1,7 +1,8 @@
 """Cards at the Pillow floor (issue 12): work that is done once, or not at all.
 
 Speed itself is measured by bench/bench_cards.py, never here; these tests count work
-(decodes, pools, font splits) and check the faster paths give the same answer.
+(decodes, pools, font splits, face searches, the order of renders and writes) and check
+the faster paths give the same answer.
 """
 
 from __future__ import annotations
@@ -12,13 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_cards import LATIN_ONLY, build, encoded, make_post, photo, save_image
+from PIL import Image
+from test_cards import LATIN_ONLY, SITE, build, encoded, make_post, photo, save_image
 from test_cards_design import logo_image
 
 from publisher.cards import build as card_build
-from publisher.cards import fonts, render
+from publisher.cards import build_cards, faces, fonts, render
+from publisher.cards.crop import crop_box
 from publisher.cards.images import Source
 from publisher.cards.text import graphemes
+from publisher.errors import OutputError
+from publisher.output import OutputWriter, Write
 
 
 def cluster_walk(text: str, chain: tuple[str, ...]) -> list[tuple[int, str]]:
@@ -112,3 +117,102 @@ def test_no_worker_pool_without_work(tmp_path: Path, monkeypatch: pytest.MonkeyP
     edited = [posts[0], replace(posts[1], title="B, edited")]
     one, _ = build(tmp_path, edited, jobs=2)
     assert (one.rendered, one.reused) == (1, 1)
+
+
+class RecordingWriter(OutputWriter):
+    """An output writer that notes each card image it writes in a shared event log."""
+
+    def __init__(self, root: Path, events: list[str], fail_at: int | None = None) -> None:
+        super().__init__(root)
+        self.events = events
+        self.fail_at = fail_at
+
+    def write_bytes(self, relative: str, data: bytes) -> Write:
+        if relative.endswith(".jpg"):
+            if (
+                self.fail_at is not None
+                and sum(e.startswith("w") for e in self.events) == self.fail_at
+            ):
+                raise OutputError(f"refusing to write '{relative}': the disk is full (test)")
+            self.events.append("w " + relative.split("/")[-1].split(".")[0])
+        return super().write_bytes(relative, data)
+
+
+def test_each_card_is_written_before_the_next_is_rendered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[str] = []
+    real = card_build._render_safely
+
+    def rendering(job: render.CardJob) -> render.Rendered | str:
+        events.append(f"r {job.post_id}")
+        return real(job)
+
+    monkeypatch.setattr(card_build, "_render_safely", rendering)
+    posts = [make_post(tmp_path, f"2024-01-0{i}-p{i}", title=f"Post {i}") for i in range(1, 4)]
+    output = RecordingWriter(tmp_path / "public", events)
+    build_cards(SITE, posts, LATIN_ONLY, output=output, cache_dir=tmp_path / "s", jobs=1)
+    # Written while the next card is drawn, not all after the last one; in post order.
+    assert events == [f"{kind} 2024-01-0{i}-p{i}" for i in range(1, 4) for kind in "rw"]
+
+
+def test_a_failed_write_stops_the_workers_and_is_raised(tmp_path: Path) -> None:
+    posts = [make_post(tmp_path, f"2024-01-0{i}-p{i}", title=f"Post {i}") for i in range(1, 7)]
+    events: list[str] = []
+    output = RecordingWriter(tmp_path / "public", events, fail_at=1)
+    with pytest.raises(OutputError, match="disk is full"):
+        build_cards(SITE, posts, LATIN_ONLY, output=output, cache_dir=tmp_path / "s", jobs=2)
+    assert events == ["w 2024-01-01-p1"]
+
+
+def test_inputs_every_card_shares_are_hashed_once_per_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    real = fonts.font_stamp
+
+    def stamp(path: str) -> str:
+        calls.append(path)
+        return real(path)
+
+    monkeypatch.setattr(fonts, "font_stamp", stamp)
+    options = replace(LATIN_ONLY, fallback_fonts=(str(LATIN_ONLY.regular_font),))
+    build(tmp_path / "one", [make_post(tmp_path)], options)
+    once = len(calls)
+    calls.clear()
+    posts = [make_post(tmp_path, f"2024-01-0{i}-p{i}", title=f"Post {i}") for i in range(1, 6)]
+    result, _ = build(tmp_path / "five", posts, options)
+    assert once > 0 and len(calls) == once and len(result.cards) == 5
+
+
+def test_faces_are_looked_for_on_a_thumbnail_sized_for_the_smallest_face() -> None:
+    # The search costs the square of the thumbnail's shorter side: just enough for a face
+    # of MIN_FACE to fill the cascade's 24 px window, whatever the image's size.
+    for size in ((4000, 2000), (1600, 900), (900, 1600)):
+        small = faces.probe(photo(*size))
+        assert min(small.size) == round(24 / faces.MIN_FACE) and small.mode == "L"
+        assert abs(small.width / small.height - size[0] / size[1]) < 0.01
+    assert faces.probe(photo(300, 200)).size == (300, 200)  # never enlarged
+    if faces.detector() != "none":
+        assert f"faces from {faces.MIN_FACE:g}" in faces.detector()  # in the cache key
+
+
+def test_no_face_search_when_the_crop_keeps_the_whole_image(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    searched: list[tuple[int, int]] = []
+    real = faces.find_faces
+
+    def counting(image: Image.Image) -> list[tuple[float, float, float, float]]:
+        searched.append(image.size)
+        return real(image)
+
+    monkeypatch.setattr(faces, "find_faces", counting)
+    # The image has the box's shape: the cover crop is all of it wherever the faces are.
+    assert faces.face_focus(photo(1200, 630), (1200, 630)) is None
+    assert faces.face_focus(photo(2400, 1260), (1200, 630), text_below=True) is None
+    assert searched == []
+    faces.face_focus(photo(1600, 1000), (1200, 630))
+    assert searched == [(1600, 1000)]
+    # And the card is the same as with the search: no focal point moves a whole-image crop.
+    assert crop_box((1200, 630), (1200, 630), (0.1, 0.9)) == (0.0, 0.0, 1200.0, 630.0)

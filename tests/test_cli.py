@@ -278,3 +278,21 @@ def test_a_library_caller_gets_the_exit_code_the_command_gives(
     assert dry == (report.EXIT_OK if code == report.EXIT_NOTHING_TO_DO else code)
     if not build.failed and not build.changed:  # `publish announce` decides as the rest did
         assert report.announce_exit_code(announced, detailed=detailed) == code
+
+
+def test_each_in_process_run_reads_the_files_afresh(site: Site) -> None:
+    """A template cached by its path in one run must not stand in for the edited file."""
+    site.config(
+        site.config_path.read_text()
+        + "announce:\n  targets:\n    - kind: outbox\n      path: o.jsonl\n"
+        + "      template: mine.j2\n"
+    )
+    site.post("a", "title: A\ndate: 2024-01-02")
+    template = site.root / "mine.j2"
+    seen = []
+    for word in ("first", "second"):
+        template.write_text(word + " {{ title }}\n", encoding="utf-8")
+        ran = publish("announce", "--dry-run", "--backfill", "1", *NOW, cwd=site.root)
+        assert ran.returncode == 0, ran.stderr
+        seen.append([line.strip() for line in ran.stdout.splitlines() if "{" not in line])
+    assert "first A" in seen[0] and "second A" in seen[1], seen

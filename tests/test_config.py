@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from conftest import REPO, Site
-from publisher.config import ConfigError, SiteAuthor, load_config, parse_config
+from publisher.config import Config, ConfigError, SiteAuthor, load_config, parse_config
 from publisher.secret import Secret
 
 SOURCE = Path("/site/config.yaml")
@@ -184,6 +186,12 @@ def test_shipped_config_is_valid() -> None:
             "announce.targets: must be a list of targets",
         ),
         ({"announce": {"targets": ["slack"]}}, "announce.targets[0]: must be a mapping, not str"),
+        # Each used to be a traceback (a number) or one line per character (text).
+        ({"announce": {"targets": 3}}, "announce.targets: must be a list of targets"),
+        ({"announce": {"targets": "slack"}}, "announce.targets: must be a list of targets"),
+        ({"site": {"title": "T", "url": ["https://x.org"]}}, "site.url: must be text, not a list"),
+        ({"site": {"title": "T", "url": 2.5}}, "site.url: '2.5' is not an absolute http(s) URL"),
+        ({"site": {"title": "T", "url": ""}}, "site.url: '' is not an absolute http(s) URL"),
         ({"announce": {"targets": [{"name": "x"}]}}, "announce.targets[0].kind: required"),
         ({"cards": ["a"]}, "cards: must be a mapping, not a list"),
         ({"cards": {"enabled": 1}}, "cards.enabled: must be true or false, not 1"),
@@ -204,7 +212,6 @@ def test_each_section_reports_its_problem_once(extra: dict[str, object], problem
             {"name": "Ann", "email": "ann@example.org"},
             SiteAuthor(name="Ann", email="ann@example.org"),
         ),
-        ("", None),
         (None, None),
     ],
 )
@@ -217,9 +224,10 @@ def test_site_author_is_a_name_or_a_mapping(author: object, expected: SiteAuthor
 
 def test_site_author_problems() -> None:
     site = {"title": "T", "url": "https://x.org"}
-    assert problems({"site": {**site, "author": 3}}) == [
-        "site.author: must be a name or a mapping with name and email"
-    ]
+    for wrong in (3, "", " ", ["Ann"]):
+        assert problems({"site": {**site, "author": wrong}}) == [
+            "site.author: must be a name or a mapping with name and email"
+        ]
     assert problems({"site": {**site, "author": {"email": "a@x.org", "nmae": "A"}}}) == [
         "site.author.name: required",
         "site.author.nmae: unknown key; did you mean 'name'?",
@@ -276,3 +284,91 @@ def test_every_public_name_is_still_importable_from_publisher_config() -> None:
         assert getattr(package, name) is getattr(model, name)
     assert package.ConfigError is ConfigError
     assert set(package.__all__) >= {"load_config", "parse_config", "ConfigError"}
+
+
+def test_email_html_template_is_checked_when_the_config_loads(tmp_path: Path) -> None:
+    (tmp_path / "ok.html.j2").write_text("<p>{{ title }}</p>", encoding="utf-8")
+    (tmp_path / "broken.html.j2").write_text("<p>{{ title }</p>", encoding="utf-8")
+    email = {
+        "kind": "email",
+        "host": "smtp.example.org",
+        "username": "u",
+        "password": "${SMTP_PASSWORD}",
+        "from": "blog@example.org",
+        "to": "list@example.org",
+    }
+
+    def load(template: str) -> Config | list[str]:
+        data = minimal(announce={"targets": [{**email, "html_template": template}]})
+        try:
+            return parse_config(data, tmp_path / "config.yaml")
+        except ConfigError as exc:
+            return exc.problems
+
+    config = load("ok.html.j2")
+    assert isinstance(config, Config)
+    assert config.announce.targets[0].options["html_template"] == str(tmp_path / "ok.html.j2")
+    assert load("missing.html.j2") == [
+        "announce.targets[0].html_template: missing.html.j2 does not exist; "
+        "fix the path (it is relative to config.yaml)"
+    ]
+    (problem,) = load("broken.html.j2")
+    assert problem.startswith(
+        "announce.targets[0].html_template: broken.html.j2:1: template syntax error: "
+    )
+
+
+_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 5)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.sampled_from(["", "x", "${UNSET_FOR_FUZZ}", "https://x.org", "/{id}/", "slack", "hugo"])
+)
+_KEYS = st.sampled_from(
+    [
+        "title",
+        "url",
+        "kind",
+        "name",
+        "targets",
+        "folder",
+        "enabled",
+        "template",
+        "limit",
+        "author",
+        "generator",
+        "site",
+        "ledger",
+        "live_wait",
+        "path",
+        "token",
+        "formats",
+        "zz",
+    ]
+)
+_YAMLISH = st.recursive(
+    _SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=4)
+)
+_SECTIONS = ("site", "posts", "output", "state", "feeds", "cards", "announce")
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@example({"announce": {"targets": True}})  # a TypeError in the loader before the schema
+@example({"site": {"author": {"name": "A", "email": []}}})  # likewise
+@given(
+    st.dictionaries(
+        st.sampled_from(_SECTIONS), st.dictionaries(_KEYS, _YAMLISH, max_size=4) | _YAMLISH
+    )
+    | _YAMLISH
+)
+def test_any_yaml_gives_a_config_or_one_line_problems(data: object) -> None:
+    """Whatever the YAML holds: a Config, or ConfigError lines naming where; no traceback."""
+    try:
+        parse_config(data, SOURCE)
+    except ConfigError as exc:
+        assert exc.problems
+        for line in exc.problems:
+            where, _, what = line.partition(": ")
+            assert what and "\n" not in line, line
+            assert where == "(top level)" or (where and " " not in where), line

@@ -18,9 +18,9 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import REPO, Site
+from publisher.cli.preview import preview_command
 from publisher.config import Config, load_config
 from publisher.preview import PLATFORMS, Cut, build_preview, crop, truncate
-from publisher.preview.cli import preview_command
 from publisher.preview.page import PER_PAGE
 from publisher.preview.sections import excerpt
 from publisher.preview.unfurl import Picture, read_meta, unfurl

@@ -19,11 +19,11 @@ from click.testing import CliRunner
 from PIL import Image
 
 from conftest import Site
+from publisher.cli.preview import preview_command
 from publisher.config import load_config
 from publisher.errors import Problem
 from publisher.preview import build as preview_build
 from publisher.preview import build_preview
-from publisher.preview.cli import preview_command
 from publisher.preview.page import render_pages
 from publisher.preview.thumbs import WIDTH, thumbnail
 

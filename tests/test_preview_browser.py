@@ -26,9 +26,9 @@ from urllib.parse import urlsplit
 import pytest
 from test_preview import NOW, example_config
 
+from publisher.cli.preview import make_server
 from publisher.config import Config
 from publisher.preview import PLATFORMS, build_preview
-from publisher.preview.cli import make_server
 from publisher.preview.thumbs import WIDTH
 
 

@@ -14,9 +14,9 @@ import pytest
 from PIL import Image
 
 from conftest import Site
+from publisher.cli.preview import preview_command
 from publisher.config import load_config
 from publisher.preview import build_preview
-from publisher.preview.cli import preview_command
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 

@@ -7,6 +7,8 @@ import sys
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from publisher.schema import (
     MISSING,
@@ -267,3 +269,24 @@ def test_importing_the_schema_is_cheap() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["title", "url", "name", "email", "keys", "x"]), inner, max_size=4
+        )
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.dictionaries(st.sampled_from([*SITE.fields, "titel"]), _VALUES) | _VALUES)
+def test_read_never_raises_and_every_problem_names_its_place(raw: Any) -> None:
+    values, problems = read(SITE, raw)
+    assert isinstance(values, dict)
+    for line in problems:
+        assert line.startswith("top") and ": " in line and "\n" not in line, line
+    assert set(values) <= set(SITE.fields)

@@ -3,17 +3,23 @@
 The stage, one small module per idea::
 
     options.py   the cards: section of config.yaml -> CardOptions
-    layout.py    templates/cards/*.yaml -> Layout (validated data)
+    layout.py    templates/cards/*.yaml -> Layout (validated data; values in layout_values.py)
     images.py    source image bytes -> pixels (allowed decoders only, file and pixel caps)
     addresses.py which hosts a remote image may come from (no loopback, private, metadata)
     transport.py one HTTP GET to a checked address under one wall-clock deadline
     fetch.py     remote ogImageUrl -> cached file (checked redirects, byte cap)
+    choose.py    which layout a card gets (finished, text-heavy, diagram, small image)
     crop.py      focal point / busiest region -> crop box
+    subjects.py  text blocks and faces in the picture -> a crop that keeps them uncovered
     contrast.py  pixels under the text -> text colour and scrim strength (WCAG 4.5:1)
     clean.py     title/summary clean-up: markdown, HTML tags and entities out
     text.py      line breaking (UAX #14, via publisher.unicode), auto-fit, ellipsis
     fonts.py     per-character font fallback, shaping, drawing
-    render.py    CardJob -> encoded card (pure; runs in worker processes)
+    render.py    CardJob -> encoded card (pure; runs in worker processes), layer by layer:
+    canvas.py      background, shapes and the picture
+    scrim.py       the shade the text needs
+    brand.py       logo, author pill, category chip
+    typeset.py     meta line, title and summary fitted and drawn
     encode.py    JPEG/PNG under a byte budget
     cache.py     render cache keyed by a hash of every input
     meta.py      manifest.json and the per-post <meta> snippet

@@ -2,7 +2,7 @@
 
 A layout hands a card over to another one when the image would suffer under it:
 ``when_no_image`` (nothing to draw), ``when_finished`` (the image already is a social card,
-about 1.91:1 and at least 1200 px wide: printing a second title over its own would ruin it),
+about 1.91:1 and at least 1000 px wide: printing a second title over its own would ruin it),
 ``when_text_heavy`` (a screenshot, slide or code: a title over it is unreadable and hides it),
 ``when_diagram`` (mostly white or transparent) and ``when_small`` (a cover would enlarge it).
 A layout chosen on purpose (the post's ``ogLayout``, ``publish cards --layout``) is kept
@@ -28,7 +28,11 @@ from publisher.cards.layout import Layout
 #: happen to be 1.83-1.96:1 (3-4% off, in the sample corpus) still get the title.
 CARD_RATIO = 1200 / 630
 FINISHED_TOLERANCE = 0.02
-FINISHED_MIN_WIDTH = 1200
+#: Finished cards exported a little under the card's width (1130x592, 1024x536, 1080x565)
+#: pass through too, enlarged at most 20% to fill a 1200 px card: a little softness beats
+#: a second headline printed over their own. Narrower card-shaped images (an 800x420
+#: illustration in the sample corpus) are too soft to enlarge and keep the title.
+FINISHED_MIN_WIDTH = 1000
 
 #: Text-heavy threshold on :func:`text_coverage`, measured on the 89 images of the sample
 #: corpora: terminal output, code, schedules and page screenshots score 0.26-0.60, labelled
@@ -66,7 +70,7 @@ def full_size(size: tuple[int, int], original: tuple[int, int]) -> tuple[int, in
 
 
 def looks_finished(size: tuple[int, int], original: tuple[int, int]) -> bool:
-    """About 1.91:1 and at least 1200 px wide: made to be shared as it is."""
+    """About 1.91:1 and at least ``FINISHED_MIN_WIDTH`` wide: made to be shared as it is."""
     width, height = full_size(size, original)
     if width < FINISHED_MIN_WIDTH or height <= 0:
         return False

@@ -43,7 +43,8 @@ def _png(image: Image.Image) -> bytes:
 
 def encode(image: Image.Image, *, format: str, max_bytes: int, quality: int) -> Encoded:
     """The best-looking encoding that fits ``max_bytes``; CardError when none does."""
-    image = image.convert("RGB")
+    if image.mode != "RGB":
+        image = image.convert("RGB")  # convert() copies even an RGB image: not needed here
     if format == "jpeg":
         steps = [(quality, 0)] + [(q, 2) for q in range(min(quality, 85), 29, -8)]
         for q, subsampling in steps:

@@ -1,7 +1,8 @@
 """Card layouts are data: YAML files in ``templates/cards/`` (or a site's own folder),
 validated on load, every problem named by file and key.
 
-A layout is drawn in this order: background colour, shapes, image, scrim, logo, text.
+A layout is drawn in this order: background colour, shapes, image, scrim, logo, chip,
+author, text (the chip and the author only when config.yaml turns them on).
 Boxes are ``[x, y, width, height]`` in the layout's design ``size`` (1200x630 unless it
 says otherwise) and are scaled to the configured card size. Colours are ``#rrggbb``,
 ``#rgb`` or a reference to a site colour option: ``$background``, ``$accent``, ``$light``,
@@ -15,19 +16,43 @@ import difflib
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from publisher.cards.layout_values import (
+    BOX_FIX,
+    TEXT_PARTS,
+    Box,
+    box,
+    colour,
+    description,
+    fraction,
+    layout_name,
+    one_of,
+    pair,
+    text_format,
+    text_order,
+    whole_number,
+)
 from publisher.errors import CardError
+from publisher.schema import (
+    Convert,
+    Field,
+    Schema,
+    Where,
+    flag,
+    items,
+    section,
+    then,
+)
 
-Box = tuple[int, int, int, int]
-
-_COLOR = re.compile(r"^(#[0-9a-fA-F]{3}|#[0-9a-fA-F]{6}|\$(background|accent|light|dark))$")
 FONT_WEIGHTS = ("regular", "bold")
-TEXT_PARTS = ("meta", "title", "summary")
+#: The keys naming the layout a card is handed over to (see publisher.cards.choose).
+HANDOVERS = ("when_no_image", "when_small", "when_diagram", "when_finished", "when_text_heavy")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,6 +108,17 @@ class Logo:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Badge:
+    """Where the author line or the category chip goes, when config.yaml turns it on: a
+    pill of ``background`` in ``box``, its text ``color`` (``auto``: light or dark)."""
+
+    box: Box
+    align: str = "start"
+    background: str = "$accent"
+    color: str = "auto"
+
+
+@dataclass(frozen=True, kw_only=True)
 class Layout:
     name: str
     description: str
@@ -105,309 +141,163 @@ class Layout:
     when_text_heavy: str | None = None
     #: False for a layout that shows the image alone (``image.yaml``): no text layer at all.
     draw_text: bool = True
+    #: Boxes for the author (avatar and name) and the category chip: drawn only when
+    #: ``cards.author.show`` / ``cards.chip`` are on.
+    author: Badge | None = None
+    chip: Badge | None = None
     digest: str = field(compare=False)
     source: Path = field(compare=False)
 
 
-class _Checker:
-    def __init__(self, file: str, problems: list[str]) -> None:
-        self.file = file
-        self.problems = problems
-
-    def error(self, where: str, message: str) -> None:
-        self.problems.append(f"{self.file}: {where}: {message}")
-
-    def mapping(self, value: Any, where: str, known: tuple[str, ...]) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            self.error(where, "must be a mapping")
-            return {}
-        for key in value:
-            if key not in known:
-                hint = difflib.get_close_matches(str(key), known, n=1)
-                fix = f"did you mean '{hint[0]}'?" if hint else f"known keys: {', '.join(known)}"
-                self.error(f"{where}.{key}" if where else str(key), f"unknown key; {fix}")
-        return value
-
-    def box(self, value: Any, where: str) -> Box:
-        if (
-            isinstance(value, list)
-            and len(value) == 4
-            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-            and value[2] > 0
-            and value[3] > 0
-        ):
-            return (value[0], value[1], value[2], value[3])
-        self.error(where, "must be [x, y, width, height] in whole pixels, width and height > 0")
-        return (0, 0, 1, 1)
-
-    def color(self, value: Any, where: str, *, auto: bool = False) -> str:
-        if isinstance(value, str) and (_COLOR.match(value) or (auto and value == "auto")):
-            return value
-        also = ", or auto" if auto else ""
-        self.error(
-            where,
-            f"{value!r} is not a colour; write #rrggbb, $background, $accent, $light, $dark{also}",
-        )
-        return "#000000"
-
-    def choice(self, value: Any, where: str, choices: tuple[str, ...]) -> str:
-        if value in choices:
-            return str(value)
-        self.error(where, f"{value!r} is not one of {', '.join(choices)}")
-        return choices[0]
-
-    def integer(self, value: Any, where: str, low: int, high: int) -> int:
-        if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
-            return value
-        self.error(where, f"must be a whole number from {low} to {high}")
-        return low
-
-    def number(self, value: Any, where: str, low: float, high: float) -> float:
-        if isinstance(value, int | float) and not isinstance(value, bool) and low <= value <= high:
-            return float(value)
-        self.error(where, f"must be a number from {low} to {high}")
-        return low
+Data = dict[str, Any]
+_ALIGN = ("start", "left", "center", "right")
 
 
-def _style(check: _Checker, raw: Any, where: str, default: TextStyle) -> TextStyle:
-    known = ("font", "size", "max_lines", "line_height", "color", "format")
-    data = check.mapping(raw, where, known)
-    size = data.get("size", list(default.size))
-    if isinstance(size, int) and not isinstance(size, bool):
-        size = [size, size]
-    if (
-        isinstance(size, list)
-        and len(size) == 2
-        and all(isinstance(v, int) and not isinstance(v, bool) and 6 <= v <= 400 for v in size)
-        and size[0] <= size[1]
-    ):
-        sizes = (size[0], size[1])
-    else:
-        check.error(f"{where}.size", "must be [smallest, largest] font sizes in px, 6 to 400")
-        sizes = default.size
-    color = data.get("color")
-    fmt = data.get("format", default.format)
-    if fmt is not None and not isinstance(fmt, str):
-        check.error(f"{where}.format", "must be text like '{site} · {date}'")
-        fmt = None
-    return TextStyle(
-        font=check.choice(data.get("font", default.font), f"{where}.font", FONT_WEIGHTS),
-        size=sizes,
-        max_lines=check.integer(
-            data.get("max_lines", default.max_lines), f"{where}.max_lines", 1, 12
+def _part(schema: Schema, build: Callable[[Data], Any]) -> Field:
+    """An optional layer: a mapping read by ``schema`` and built into its dataclass."""
+    return Field(then(section(schema), build), default=None)
+
+
+_STYLE = Schema(
+    {
+        "font": Field(one_of(*FONT_WEIGHTS)),
+        "size": Field(
+            pair(6, 400, "must be [smallest, largest] font sizes in px, 6 to 400", ordered=True)
         ),
-        line_height=check.number(
-            data.get("line_height", default.line_height), f"{where}.line_height", 0.8, 3.0
-        ),
-        color=None if color is None else check.color(color, f"{where}.color", auto=True),
-        format=fmt,
-    )
-
-
-TOP_KEYS = (
-    "description",
-    "size",
-    "background",
-    "when_no_image",
-    "when_small",
-    "when_diagram",
-    "when_finished",
-    "when_text_heavy",
-    "draw_text",
-    "image",
-    "shapes",
-    "scrim",
-    "text",
-    "title",
-    "summary",
-    "meta",
-    "logo",
+        "max_lines": Field(whole_number(1, 12)),
+        "line_height": Field(fraction(0.8, 3.0)),
+        "color": Field(colour(auto=True)),
+        "format": Field(text_format),
+    }
 )
+
+
+def _style(default: TextStyle) -> Convert:
+    return then(section(_STYLE), lambda data: replace(default, **data))
+
+
+def _boxed(kind: type[Any], **defaults: Any) -> Callable[[Data], Any]:
+    """Build ``kind`` from what was read; a missing or wrong box (already reported) is a
+    1x1 placeholder, since the layout is refused anyway."""
+    return lambda data: kind(**{"box": (0, 0, 1, 1), **defaults, **data})
+
+
+_BOX = Field(box, required=True, missing=BOX_FIX)
+_BADGE = Schema(
+    {
+        "box": _BOX,
+        "align": Field(one_of(*_ALIGN)),
+        "background": Field(colour()),
+        "color": Field(colour(auto=True)),
+    }
+)
+_SHAPE = Schema(
+    {
+        "box": _BOX,
+        "color": Field(colour(), required=True, missing="required: a colour like #334155"),
+    }
+)
+_TEXT = Schema(
+    {
+        "box": Field(box),
+        "align": Field(one_of(*_ALIGN)),
+        "valign": Field(one_of("top", "center", "bottom")),
+        "gap": Field(whole_number(0, 400)),
+        "color": Field(colour(auto=True)),
+        "order": Field(text_order),
+    }
+)
+_LAYOUT = Schema(
+    {
+        "description": Field(description, default=""),
+        "size": Field(pair(16, 8000, "must be [width, height] in px"), default=(1200, 630)),
+        "background": Field(colour(), default="$background"),
+        **{key: Field(layout_name, default=None) for key in HANDOVERS},
+        "draw_text": Field(flag(message="must be true or false"), default=True),
+        "image": _part(
+            Schema(
+                {
+                    "box": _BOX,
+                    "fit": Field(one_of("cover", "contain")),
+                    "padding": Field(whole_number(0, 1000)),
+                    "matte": Field(colour()),
+                }
+            ),
+            _boxed(ImageLayer),
+        ),
+        "shapes": Field(
+            items(
+                then(section(_SHAPE), _boxed(Shape, color="#000000")),
+                message="must be a list of {box, color}",
+            ),
+            default=(),
+        ),
+        "scrim": _part(
+            Schema(
+                {
+                    "color": Field(colour(auto=True)),
+                    "padding": Field(whole_number(0, 1000)),
+                    "fade": Field(whole_number(0, 2000)),
+                    "side": Field(one_of("top", "bottom", "left", "right")),
+                    "extent": Field(one_of("band", "box")),
+                    "max_opacity": Field(fraction(0, 1)),
+                    "min_opacity": Field(fraction(0, 1)),
+                    "busy_opacity": Field(fraction(0, 1)),
+                }
+            ),
+            lambda data: Scrim(**data),
+        ),
+        "text": Field(section(_TEXT), default=None),
+        "title": Field(_style(TextStyle(font="bold", size=(40, 64), max_lines=3)), default=None),
+        "summary": Field(_style(TextStyle()), default=None),
+        "meta": Field(
+            _style(TextStyle(size=(22, 22), max_lines=1, format="{site} · {date}")), default=None
+        ),
+        "logo": _part(Schema({"box": _BOX, "align": Field(one_of(*_ALIGN))}), _boxed(Logo)),
+        "author": _part(_BADGE, _boxed(Badge, background="$background")),
+        "chip": _part(_BADGE, _boxed(Badge, background="$accent")),
+    }
+)
+TOP_KEYS = _LAYOUT.known
+
+
+def _text_block(values: Data, where: Where) -> TextBlock:
+    """The text column; a layout that draws no text needs none (the whole card, unused)."""
+    raw = values["text"]
+    if raw is None and values["draw_text"]:
+        where.key("text").error("required: the text column, like {box: [64, 150, 1072, 424]}")
+    data = dict(raw or {})
+    if "box" not in data:
+        reported = any(p.startswith("text.box:") for p in where.problems)
+        if values["draw_text"] and raw is not None and not reported:
+            where.key("text.box").error(BOX_FIX)
+        size = values["size"]
+        data["box"] = (0, 0, size[0], size[1])
+    return TextBlock(**data)
 
 
 def parse_layout(data: Any, name: str, source: Path) -> Layout:
     """Validate one layout's YAML data; raise CardError listing every problem."""
-    problems: list[str] = []
-    check = _Checker(source.name if source.name else name, problems)
-    top = check.mapping(data, "", TOP_KEYS)
-
-    size_raw = top.get("size", [1200, 630])
-    if (
-        isinstance(size_raw, list)
-        and len(size_raw) == 2
-        and all(
-            isinstance(v, int) and not isinstance(v, bool) and 16 <= v <= 8000 for v in size_raw
-        )
-    ):
-        size = (size_raw[0], size_raw[1])
-    else:
-        check.error("size", "must be [width, height] in px")
-        size = (1200, 630)
-
-    draw_text = top.get("draw_text", True)
-    if not isinstance(draw_text, bool):
-        check.error("draw_text", "must be true or false")
-        draw_text = True
-
-    image: ImageLayer | None = None
-    if top.get("image") is not None:
-        raw = check.mapping(top["image"], "image", ("box", "fit", "padding", "matte"))
-        image = ImageLayer(
-            box=check.box(raw.get("box"), "image.box"),
-            fit=check.choice(raw.get("fit", "cover"), "image.fit", ("cover", "contain")),
-            padding=check.integer(raw.get("padding", 0), "image.padding", 0, 1000),
-            matte=check.color(raw.get("matte", "$background"), "image.matte"),
-        )
-
-    shapes: list[Shape] = []
-    shapes_raw = top.get("shapes", [])
-    if not isinstance(shapes_raw, list):
-        check.error("shapes", "must be a list of {box, color}")
-        shapes_raw = []
-    for index, item in enumerate(shapes_raw):
-        raw = check.mapping(item, f"shapes[{index}]", ("box", "color"))
-        shapes.append(
-            Shape(
-                box=check.box(raw.get("box"), f"shapes[{index}].box"),
-                color=check.color(raw.get("color"), f"shapes[{index}].color"),
-            )
-        )
-
-    scrim: Scrim | None = None
-    if top.get("scrim") is not None:
-        keys = (
-            "color",
-            "padding",
-            "fade",
-            "side",
-            "extent",
-            "max_opacity",
-            "min_opacity",
-            "busy_opacity",
-        )
-        raw = check.mapping(top["scrim"], "scrim", keys)
-        scrim = Scrim(
-            color=check.color(raw.get("color", "auto"), "scrim.color", auto=True),
-            padding=check.integer(raw.get("padding", 48), "scrim.padding", 0, 1000),
-            fade=check.integer(raw.get("fade", 160), "scrim.fade", 0, 2000),
-            side=check.choice(
-                raw.get("side", "top"), "scrim.side", ("top", "bottom", "left", "right")
-            ),
-            extent=check.choice(raw.get("extent", "band"), "scrim.extent", ("band", "box")),
-            max_opacity=check.number(raw.get("max_opacity", 0.92), "scrim.max_opacity", 0, 1),
-            min_opacity=check.number(raw.get("min_opacity", 0), "scrim.min_opacity", 0, 1),
-            busy_opacity=check.number(raw.get("busy_opacity", 0), "scrim.busy_opacity", 0, 1),
-        )
-
-    text_raw = check.mapping(
-        top.get("text", None if draw_text else {}),
-        "text",
-        ("box", "align", "valign", "gap", "color", "order"),
-    )
-    order_raw = text_raw.get("order", list(TEXT_PARTS))
-    if not (
-        isinstance(order_raw, list)
-        and all(part in TEXT_PARTS for part in order_raw)
-        and "title" in order_raw
-        and len(set(order_raw)) == len(order_raw)
-    ):
-        check.error("text.order", "must list title and optionally meta and summary, once each")
-        order_raw = list(TEXT_PARTS)
-    text = TextBlock(
-        box=check.box(text_raw.get("box", None if draw_text else [0, 0, *size]), "text.box"),
-        align=check.choice(
-            text_raw.get("align", "start"), "text.align", ("start", "left", "center", "right")
-        ),
-        valign=check.choice(
-            text_raw.get("valign", "bottom"), "text.valign", ("top", "center", "bottom")
-        ),
-        gap=check.integer(text_raw.get("gap", 16), "text.gap", 0, 400),
-        color=check.color(text_raw.get("color", "auto"), "text.color", auto=True),
-        order=tuple(order_raw),
-    )
-
-    if "title" not in top and draw_text:
-        check.error("title", "required: the title's font, size range and max_lines")
-    title = _style(
-        check, top.get("title") or {}, "title", TextStyle(font="bold", size=(40, 64), max_lines=3)
-    )
-    summary = (
-        _style(check, top["summary"], "summary", TextStyle())
-        if top.get("summary") is not None
-        else None
-    )
-    meta = (
-        _style(
-            check,
-            top["meta"],
-            "meta",
-            TextStyle(size=(22, 22), max_lines=1, format="{site} · {date}"),
-        )
-        if top.get("meta") is not None
-        else None
-    )
-    logo: Logo | None = None
-    if top.get("logo") is not None:
-        raw = check.mapping(top["logo"], "logo", ("box", "align"))
-        logo = Logo(
-            box=check.box(raw.get("box"), "logo.box"),
-            align=check.choice(
-                raw.get("align", "start"), "logo.align", ("start", "left", "center", "right")
-            ),
-        )
-
-    def layout_name(key: str) -> str | None:
-        value = top.get(key)
-        if value is None:
-            return None
-        if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]+", value):
-            check.error(key, "must be the name of another layout, like text")
-            return None
-        return value
-
-    description = top.get("description", "")
-    if not isinstance(description, str):
-        check.error("description", "must be text")
-        description = ""
-    background = check.color(top.get("background", "$background"), "background")
-    if problems:
-        raise CardError("\n".join(problems))
+    where = Where()
+    values = _LAYOUT.read(data, where)
+    text = _text_block(values, where)
+    if values["title"] is None and values["draw_text"]:
+        where.key("title").error("required: the title's font, size range and max_lines")
+    if where.problems:
+        file = source.name if source.name else name
+        raise CardError("\n".join(f"{file}: {problem}" for problem in where.problems))
     digest = hashlib.sha256(
         json.dumps(data, sort_keys=True, ensure_ascii=False, default=str).encode()
     ).hexdigest()
-    return Layout(
-        name=name,
-        description=description,
-        size=size,
-        background=background,
-        text=text,
-        title=title,
-        summary=summary,
-        meta=meta,
-        image=image,
-        scrim=scrim,
-        shapes=tuple(shapes),
-        logo=logo,
-        when_no_image=layout_name("when_no_image"),
-        when_small=layout_name("when_small"),
-        when_diagram=layout_name("when_diagram"),
-        when_finished=layout_name("when_finished"),
-        when_text_heavy=layout_name("when_text_heavy"),
-        draw_text=draw_text,
-        digest=digest,
-        source=source,
-    )
+    values["text"] = text
+    values["title"] = values["title"] or TextStyle(font="bold", size=(40, 64), max_lines=3)
+    values["shapes"] = tuple(values["shapes"])
+    return Layout(name=name, digest=digest, source=source, **values)
 
 
 def handovers(layout: Layout) -> tuple[str | None, ...]:
     """The layouts this one may hand a card over to."""
-    return (
-        layout.when_no_image,
-        layout.when_small,
-        layout.when_diagram,
-        layout.when_finished,
-        layout.when_text_heavy,
-    )
+    return tuple(getattr(layout, key) for key in HANDOVERS)
 
 
 def layout_file(name: str, folders: tuple[Path, ...]) -> Path | None:

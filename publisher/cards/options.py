@@ -6,12 +6,11 @@ key gets a "did you mean". Paths are resolved against the config file's folder.
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,6 +20,17 @@ from publisher.cards.addresses import EVERY_NETWORK
 from publisher.cards.fonts import DEFAULT_FALLBACKS
 from publisher.cards.layout import load_layouts
 from publisher.resources import assets, templates
+from publisher.schema import (
+    Convert,
+    Field,
+    Invalid,
+    Schema,
+    Where,
+    flag,
+    integer,
+    number,
+    section,
+)
 
 _HEX = re.compile(r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib)?\s*$", re.IGNORECASE)
@@ -55,6 +65,11 @@ class CardOptions:
     light: str = "#ffffff"
     dark: str = "#0f172a"
     logo: Path | None = None
+    #: The author's name (and ``author_avatar``, if set) in the layout's ``author`` box.
+    author_show: bool = False
+    author_avatar: Path | None = None
+    #: The post's first category (else its first tag) as a chip in the layout's ``chip`` box.
+    chip: bool = False
     min_contrast: float = 4.5
     max_upscale: float = 1.0
     date_format: str = "{month_name} {day}, {year}"
@@ -93,48 +108,187 @@ class CardOptions:
         }
 
 
-#: Nested spellings accepted in config.yaml, mapped to the flat field names.
-_NESTED = {
-    "fonts": {
-        "regular": "font_regular",
-        "bold": "font_bold",
-        "fallbacks": "fallback_fonts",
-        "fallbacks_bold": "fallback_fonts_bold",
-    },
-    "colors": {"background": "background", "accent": "accent", "light": "light", "dark": "dark"},
-    "remote": {
-        "enabled": "remote_images",
-        "timeout": "remote_timeout",
-        "max_bytes": "remote_max_bytes",
-        "allow_private_networks": "remote_allow_networks",
-    },
+def _words(value: Any, where: Where) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise Invalid("must be non-empty text; write it in quotes if in doubt")
+    return value.strip()
+
+
+def _placeholders(example: Mapping[str, Any], fix: str) -> Convert:
+    """Text whose ``{placeholders}`` are all among ``example``'s keys."""
+
+    def convert(value: Any, where: Where) -> str:
+        written = _words(value, where)
+        try:
+            written.format(**example)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise Invalid(f"has an unknown placeholder {exc}; use {fix}") from None
+        return written
+
+    return convert
+
+
+def _output_folder(value: Any, where: Where) -> str:
+    parts = str(value).strip("/").split("/")
+    if not isinstance(value, str) or any(p in ("", ".", "..") for p in parts):
+        raise Invalid("must be a folder inside the output folder; write it like og")
+    return "/".join(parts)
+
+
+def _card_format(value: Any, where: Where) -> str:
+    written = str(value).lower()
+    written = "jpeg" if written == "jpg" else written
+    if written not in ("jpeg", "png"):
+        raise Invalid(
+            f"'{value}' is not allowed; use jpeg or png (LinkedIn and Telegram refuse WebP and AVIF cards)"
+        )
+    return written
+
+
+def _bytes(value: Any, where: Where) -> int:
+    size = _byte_size(value)
+    if size is None or size < 10_000:
+        raise Invalid("must be at least 10000 bytes; write a number or a size like 600 KB")
+    return size
+
+
+def _colour(value: Any, where: Where) -> str:
+    if not isinstance(value, str) or not _HEX.match(value.strip()):
+        raise Invalid(f"{value!r} is not a colour; write it as #rrggbb")
+    return value.strip()
+
+
+def _allowed_networks(value: Any, where: Where) -> tuple[str, ...]:
+    networks = _networks(value)
+    if networks is None:
+        raise Invalid("must be true, false, or a list of networks like [10.0.0.0/8, fd00::/8]")
+    return networks
+
+
+def _file(base: Path, *, folder: bool = False) -> Convert:
+    """A file (or folder) relative to config.yaml that exists and stays inside its folder."""
+
+    def convert(value: Any, where: Where) -> Path:
+        if not isinstance(value, str) or not value.strip():
+            raise Invalid("must be a path relative to config.yaml")
+        path = (base / value.strip()).resolve()
+        written = Path(os.path.normpath(base / value.strip()))
+        if written.is_relative_to(base) and not path.is_relative_to(base.resolve()):
+            # A link planted by a pull request must not put a file of the runner's
+            # (a private picture, say) on every card.
+            raise Invalid(
+                f"'{value}' is a symbolic link (or inside one) leading outside the folder "
+                "of config.yaml; replace the link with the file itself"
+            )
+        if (folder and not path.is_dir()) or (not folder and not path.is_file()):
+            kind = "folder" if folder else "file"
+            raise Invalid(f"{kind} '{value}' does not exist; give a path relative to config.yaml")
+        return path
+
+    return convert
+
+
+def _font_files(base: Path) -> Convert:
+    def convert(value: Any, where: Where) -> tuple[str, ...]:
+        listed = [value] if isinstance(value, str) else value
+        if not isinstance(listed, list) or not all(isinstance(v, str) for v in listed):
+            raise Invalid("must be a list of font file paths; one path a line, each after '- '")
+        # Missing fallbacks are allowed: CI and a laptop have different fonts.
+        return tuple(str((base / v).resolve()) if not Path(v).is_absolute() else v for v in listed)
+
+    return convert
+
+
+_TRUE_OR_FALSE = flag(message="must be true or false; write true or false without quotes")
+
+
+def _between(low: float, high: float, usual: float) -> Convert:
+    return number(
+        low, high, message=f"must be a number from {low} to {high}; the default is {usual}"
+    )
+
+
+def _nested(base: Path) -> dict[str, Schema]:
+    """Nested spellings accepted in config.yaml, each key read into a flat field."""
+    return {
+        "fonts": Schema(
+            {
+                "regular": Field(_file(base), to="font_regular"),
+                "bold": Field(_file(base), to="font_bold"),
+                "fallbacks": Field(_font_files(base), to="fallback_fonts"),
+                "fallbacks_bold": Field(_font_files(base), to="fallback_fonts_bold"),
+            }
+        ),
+        "colors": Schema(
+            {name: Field(_colour) for name in ("background", "accent", "light", "dark")}
+        ),
+        "remote": Schema(
+            {
+                "enabled": Field(_TRUE_OR_FALSE, to="remote_images"),
+                "timeout": Field(_between(0.1, 300.0, 10), to="remote_timeout"),
+                "max_bytes": Field(_bytes, to="remote_max_bytes"),
+                "allow_private_networks": Field(_allowed_networks, to="remote_allow_networks"),
+            }
+        ),
+        "author": Schema(
+            {
+                "show": Field(_TRUE_OR_FALSE, to="author_show"),
+                "avatar": Field(_file(base), to="author_avatar"),
+            }
+        ),
+    }
+
+
+def _schema(base: Path) -> Schema:
+    """The ``cards:`` section: every key, its check and the field it fills."""
+    pixels = integer(
+        200,
+        4096,
+        message="must be a whole number of pixels from 200 to 4096; the usual card is 1200x630",
+    )
+    fields: dict[str, Field] = {
+        "layout": Field(_words),
+        "layout_key": Field(_words),
+        "focus_key": Field(_words),
+        "layouts_folder": Field(_file(base, folder=True)),
+        "folder": Field(_output_folder),
+        "width": Field(pixels),
+        "height": Field(pixels),
+        "format": Field(_card_format),
+        "max_bytes": Field(_bytes),
+        "quality": Field(
+            integer(30, 100, message="must be a whole number from 30 to 100; 88 is the default")
+        ),
+        "logo": Field(_file(base)),
+        "chip": Field(_TRUE_OR_FALSE),
+        "min_contrast": Field(_between(1.0, 21.0, 4.5)),
+        "max_upscale": Field(_between(0.1, 8.0, 1.0)),
+        "date_format": Field(_placeholders(_DATE_EXAMPLE, _DATE_FIX)),
+        "alt": Field(_placeholders(_ALT_EXAMPLE, "{title}, {summary} or {site}")),
+        "max_pixels": Field(_bytes),
+        "max_image_bytes": Field(_bytes),
+    }
+    for name, nested in _nested(base).items():
+        fields[name] = Field(section(nested), merge=True)
+    return Schema(fields, also=("enabled",))
+
+
+_DATE_EXAMPLE = {
+    "year": 2024,
+    "month": "01",
+    "month_name": "January",
+    "month_abbr": "Jan",
+    "day": 1,
 }
-_FLAT_KEYS = (
-    "layout",
-    "layout_key",
-    "focus_key",
-    "layouts_folder",
-    "folder",
-    "width",
-    "height",
-    "format",
-    "max_bytes",
-    "quality",
-    "logo",
-    "min_contrast",
-    "max_upscale",
-    "date_format",
-    "alt",
-    "max_pixels",
-    "max_image_bytes",
-)
+_DATE_FIX = "{year} {month} {month_name} {month_abbr} {day}"
+_ALT_EXAMPLE = {"title": "", "summary": "", "site": ""}
+
+#: Nested sections and their keys, for the docs test.
+_NESTED: dict[str, tuple[str, ...]] = {
+    name: tuple(nested.fields) for name, nested in _nested(Path()).items()
+}
 #: Every key the section accepts, for the docs test and "did you mean" hints.
-KNOWN_KEYS: tuple[str, ...] = (*_FLAT_KEYS, *_NESTED, "enabled")
-
-
-def _did_you_mean(key: str, known: tuple[str, ...] | list[str]) -> str:
-    hint = difflib.get_close_matches(key, sorted(known), n=1)
-    return f"did you mean '{hint[0]}'?" if hint else f"known keys: {', '.join(sorted(known))}"
+KNOWN_KEYS: tuple[str, ...] = _schema(Path()).known
 
 
 def _byte_size(value: Any) -> int | None:
@@ -170,167 +324,19 @@ def parse_card_options(
     On problems the returned options use the defaults for the bad keys, so a caller may
     still list them all before stopping.
     """
-    problems: list[str] = []
-    base = root or Path.cwd()
-    flat: dict[str, tuple[str, Any]] = {}
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, Mapping):
+    if raw is not None and not isinstance(raw, Mapping):
         return CardOptions(), ["cards: must be a mapping of card options; see docs/cards.md"]
-    for key, value in raw.items():
-        key = str(key)
-        if key in _NESTED:
-            if not isinstance(value, Mapping):
-                problems.append(
-                    f"cards.{key}: must be a mapping with {', '.join(_NESTED[key])}; indent them under it"
-                )
-                continue
-            for sub, subvalue in value.items():
-                if str(sub) not in _NESTED[key]:
-                    problems.append(
-                        f"cards.{key}.{sub}: unknown key; {_did_you_mean(str(sub), list(_NESTED[key]))}"
-                    )
-                    continue
-                flat[_NESTED[key][str(sub)]] = (f"cards.{key}.{sub}", subvalue)
-        elif key in _FLAT_KEYS:
-            flat[key] = (f"cards.{key}", value)
-        elif key != "enabled":
-            problems.append(f"cards.{key}: unknown key; {_did_you_mean(key, KNOWN_KEYS)}")
-
-    values: dict[str, Any] = {}
-    defaults = CardOptions()
-
-    def bad(name: str, message: str) -> None:
-        problems.append(f"{flat[name][0]}: {message}")
-
-    for name, (_, value) in flat.items():
-        if value is None:
-            continue
-        default = getattr(defaults, name)
-        if name in ("layout", "layout_key", "focus_key", "date_format", "alt"):
-            if not isinstance(value, str) or not value.strip():
-                bad(name, "must be non-empty text")
-            else:
-                values[name] = value.strip()
-        elif name == "folder":
-            parts = str(value).strip("/").split("/")
-            if not isinstance(value, str) or any(p in ("", ".", "..") for p in parts):
-                bad(name, "must be a folder inside the output folder, like og")
-            else:
-                values[name] = "/".join(parts)
-        elif name in ("width", "height"):
-            if not isinstance(value, int) or isinstance(value, bool) or not 200 <= value <= 4096:
-                bad(
-                    name,
-                    "must be a whole number of pixels from 200 to 4096; the usual card is 1200x630",
-                )
-            else:
-                values[name] = value
-        elif name == "format":
-            text = str(value).lower()
-            text = "jpeg" if text == "jpg" else text
-            if text not in ("jpeg", "png"):
-                bad(
-                    name,
-                    f"'{value}' is not allowed; use jpeg or png (LinkedIn and Telegram refuse WebP and AVIF cards)",
-                )
-            else:
-                values[name] = text
-        elif name in ("max_bytes", "remote_max_bytes", "max_pixels", "max_image_bytes"):
-            size = _byte_size(value)
-            if size is None or size < 10_000:
-                bad(name, "must be at least 10000, as a number or like 600 KB")
-            else:
-                values[name] = size
-        elif name == "quality":
-            if not isinstance(value, int) or isinstance(value, bool) or not 30 <= value <= 100:
-                bad(name, "must be a whole number from 30 to 100")
-            else:
-                values[name] = value
-        elif name in ("min_contrast", "max_upscale", "remote_timeout"):
-            limits = {
-                "min_contrast": (1.0, 21.0),
-                "max_upscale": (0.1, 8.0),
-                "remote_timeout": (0.1, 300.0),
-            }[name]
-            if (
-                not isinstance(value, int | float)
-                or isinstance(value, bool)
-                or not limits[0] <= value <= limits[1]
-            ):
-                bad(name, f"must be a number from {limits[0]} to {limits[1]}")
-            else:
-                values[name] = float(value)
-        elif name == "remote_images":
-            if not isinstance(value, bool):
-                bad(name, "must be true or false")
-            else:
-                values[name] = value
-        elif name == "remote_allow_networks":
-            networks = _networks(value)
-            if networks is None:
-                bad(
-                    name,
-                    "must be true, false, or a list of networks like [10.0.0.0/8, fd00::/8]",
-                )
-            else:
-                values[name] = networks
-        elif name in ("background", "accent", "light", "dark"):
-            if not isinstance(value, str) or not _HEX.match(value.strip()):
-                bad(name, f"{value!r} is not a colour; write it as #rrggbb")
-            else:
-                values[name] = value.strip()
-        elif name in ("font_regular", "font_bold", "logo", "layouts_folder"):
-            if not isinstance(value, str) or not value.strip():
-                bad(name, "must be a path relative to config.yaml")
-                continue
-            path = (base / value.strip()).resolve()
-            wanted_dir = name == "layouts_folder"
-            written = Path(os.path.normpath(base / value.strip()))
-            if written.is_relative_to(base) and not path.is_relative_to(base.resolve()):
-                # A link planted by a pull request must not put a file of the runner's
-                # (a private picture, say) on every card.
-                bad(
-                    name,
-                    f"'{value}' is a symbolic link (or inside one) leading outside the folder "
-                    "of config.yaml; replace the link with the file itself",
-                )
-            elif (wanted_dir and not path.is_dir()) or (not wanted_dir and not path.is_file()):
-                kind = "folder" if wanted_dir else "file"
-                bad(name, f"{kind} '{value}' does not exist; give a path relative to config.yaml")
-            else:
-                values[name] = path
-        elif name in ("fallback_fonts", "fallback_fonts_bold"):
-            items = [value] if isinstance(value, str) else value
-            if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
-                bad(name, "must be a list of font file paths")
-            else:
-                # Missing fallbacks are allowed: CI and a laptop have different fonts.
-                values[name] = tuple(
-                    str((base / v).resolve()) if not Path(v).is_absolute() else v for v in items
-                )
-        else:  # pragma: no cover - every field above is handled
-            values[name] = default
-
-    if "date_format" in values:
-        try:
-            values["date_format"].format(**_date_fields_example())
-        except (KeyError, IndexError, ValueError) as exc:
-            bad(
-                "date_format",
-                f"has an unknown placeholder {exc}; use {{year}} {{month}} {{month_name}} {{month_abbr}} {{day}}",
-            )
-            del values["date_format"]
-    if "alt" in values:
-        try:
-            values["alt"].format(title="", summary="", site="")
-        except (KeyError, IndexError, ValueError) as exc:
-            bad("alt", f"has an unknown placeholder {exc}; use {{title}}, {{summary}} or {{site}}")
-            del values["alt"]
-    known_fields = {f.name for f in fields(CardOptions)}
-    assert set(values) <= known_fields
+    where = Where("cards")
+    values = _schema(root or Path.cwd()).read(raw, where)
+    problems = where.problems
     options = CardOptions(**values)
-    problems.extend(f"cards.layout: {p}" for p in layout_problems(options))
+    layouts, broken = load_layouts((options.layout,), layout_folders(options))
+    problems.extend(f"cards.layout: {p}" for p in broken)
+    problems.extend(
+        f"cards.layouts_folder: {p}"
+        for p in own_layout_problems(options, layouts)
+        if p not in broken  # a broken default that another layout falls back to: once
+    )
     return options, problems
 
 
@@ -342,12 +348,11 @@ def layout_folders(options: CardOptions) -> tuple[Path, ...]:
     return (shipped,)
 
 
-def layout_problems(options: CardOptions) -> list[str]:
-    """Problems with the default layout and every layout it falls back to, found at load
-    time so a typo in ``cards.layout`` or a bad key in a layout file stops ``check`` too."""
-    _, problems = load_layouts((options.layout,), layout_folders(options))
+def own_layout_problems(options: CardOptions, checked: Iterable[str] = ()) -> list[str]:
+    """Problems in the site's own layout files that ``cards.layout`` does not lead to: a
+    post may pick any of them with ``ogLayout``, so they are checked before any work too."""
+    if options.layouts_folder is None:
+        return []
+    names = sorted(p.stem for p in options.layouts_folder.glob("*.yaml"))
+    _, problems = load_layouts(tuple(n for n in names if n not in checked), layout_folders(options))
     return problems
-
-
-def _date_fields_example() -> dict[str, Any]:
-    return {"year": 2024, "month": "01", "month_name": "January", "month_abbr": "Jan", "day": 1}

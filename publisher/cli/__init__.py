@@ -14,9 +14,9 @@ One small module per command group::
     cards.py    ``cards --post`` / ``cards --sheet``
     state.py    ``state list|forget|mark-sent``
     init.py     ``init``
+    preview.py  ``preview`` (imported by name only when run: ``LAZY_COMMANDS``)
 
-``preview`` and ``automation`` live in their own packages and are imported by name only
-when run (``LAZY_COMMANDS``). Everything else a command needs is imported inside it:
+``automation`` lives in its own package and is imported by name only when run too. Everything else a command needs is imported inside it:
 ``publish --version`` and ``--help`` stay fast, and a build with announcements off loads
 nothing of announce/, preview/ or automation/ (tests/test_lazy_imports.py).
 """

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 @dataclasses.dataclass(frozen=True)
 class AnnounceFlags:
+    """The options of ``publish announce`` that ``publish`` (with no command) shares in part."""
+
     backfill: int = 0
     retry_in_doubt: bool = False
     only: tuple[str, ...] = ()
@@ -104,6 +106,7 @@ def _show(console: Console, decision: Decision, *, dry_run: bool) -> None:
 
 
 def run_announce(options: Options, flags: AnnounceFlags) -> int:
+    """``publish announce``: read the posts (no build) and announce the published ones."""
     from publisher.build import load_posts, split_by_status
 
     console = Console(options)

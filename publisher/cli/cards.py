@@ -40,6 +40,7 @@ def cards(
 
 
 def run_sheet(options: Options, path: Path) -> int:
+    """Every published post's card on one PNG contact sheet at ``path``."""
     from publisher.build import load_posts, split_by_status
     from publisher.cards.sheet import render_sheet
 
@@ -67,6 +68,7 @@ def run_sheet(options: Options, path: Path) -> int:
 
 
 def run_card(options: Options, post_id: str, layout: str | None) -> int:
+    """One post's card, rendered now into the output folder (the cache ignored)."""
     from publisher.build import MANIFEST_FILE, load_posts
     from publisher.cards import render_one
     from publisher.output import OutputWriter

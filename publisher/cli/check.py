@@ -16,6 +16,7 @@ from publisher.report import check_exit_code, run_report
 
 
 def run_check(options: Options) -> int:
+    """``publish check``: :func:`publisher.check.run_checks`, shown; exit 3 on a post error."""
     from publisher.check import run_checks
 
     console = Console(options)

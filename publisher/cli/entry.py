@@ -23,7 +23,7 @@ from publisher.report import EXIT_CONFIG, EXIT_OK
 #: attribute (a command, or a function returning one), the first line of its help).
 LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "preview": (
-        "publisher.preview.cli",
+        "publisher.cli.preview",
         "preview_command",
         "Write preview/index.html: every post's card, link previews, announcements and warnings.",
     ),

@@ -1,8 +1,7 @@
 """The options every command takes, before or after its name (``publish --dry-run build``).
 
 A command module decorates its command with :func:`common_options` and turns what click
-passed it into one :class:`Options` with :func:`merge_options`; ``publish preview`` (in
-publisher/preview/cli.py) does the same.
+passed it into one :class:`Options` with :func:`merge_options`.
 """
 
 from __future__ import annotations

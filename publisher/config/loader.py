@@ -58,9 +58,8 @@ _AUTHOR = Schema({"name": Field(text(), required=True), "email": Field(text())})
 
 def _author(value: Any, where: Where) -> SiteAuthor | None:
     """``author: Ann`` or ``author: {name: Ann, email: ann@example.org}``."""
-    if isinstance(value, str):
-        name = expand_env(value, where).strip()
-        return SiteAuthor(name=name) if name else None
+    if isinstance(value, str) and value.strip():
+        return SiteAuthor(name=expand_env(value, where).strip())
     if not isinstance(value, dict):
         raise Invalid("must be a name or a mapping with name and email")
     found = _AUTHOR.read(value, where)
@@ -96,11 +95,17 @@ def _live_wait(value: Any, where: Where) -> float:
     return float(value)
 
 
+#: ``feeds.enabled`` and ``cards.enabled``; the other keys are the stage's own options.
+_ENABLED = Schema({"enabled": Field(flag(), default=True)})
+
+
+def _enabled(raw: dict[str, Any], where: Where) -> bool:
+    return bool(_ENABLED.read({"enabled": raw.get("enabled")}, where)["enabled"])
+
+
 def _feeds(value: Any, where: Where) -> FeedsConfig:
     raw = _mapping(value, where)
-    enabled = Schema({"enabled": Field(flag(), default=True)}).read(
-        {"enabled": raw.get("enabled")}, where
-    )["enabled"]
+    enabled = _enabled(raw, where)
     options, problems = parse_feed_options(raw)
     where.problems.extend(problems)
     return FeedsConfig(enabled=enabled, options=options)
@@ -112,9 +117,7 @@ def _cards(root: Path) -> Any:
         from publisher.cards.options import parse_card_options
 
         raw = _mapping(value, where)
-        enabled = Schema({"enabled": Field(flag(), default=True)}).read(
-            {"enabled": raw.get("enabled")}, where
-        )["enabled"]
+        enabled = _enabled(raw, where)
         options, problems = parse_card_options(raw, root=root)
         where.problems.extend(problems)
         return CardsConfig(enabled=enabled, options=options)
@@ -145,6 +148,12 @@ def _mapping(value: Any, where: Where) -> dict[str, Any]:
 def _schema(root: Path) -> Schema:
     """The whole file; sections are read in this order, so problems are listed in it."""
     targets = Targets(root)
+    state = Schema(
+        {
+            "folder": Field(_folder(root, ".publisher"), always=True),
+            "ledger": Field(then(text(), _ledger), default=None),
+        }
+    )
     announce = Schema(
         {
             "enabled": Field(flag(), default=True),
@@ -159,16 +168,7 @@ def _schema(root: Path) -> Schema:
             "output": Field(
                 section(Schema({"folder": Field(_folder(root, "public"), always=True)}))
             ),
-            "state": Field(
-                section(
-                    Schema(
-                        {
-                            "folder": Field(_folder(root, ".publisher"), always=True),
-                            "ledger": Field(then(text(), _ledger), default=None),
-                        }
-                    )
-                )
-            ),
+            "state": Field(section(state)),
             "feeds": Field(_feeds, always=True),
             "cards": Field(_cards(root), always=True),
             "announce": Field(section(announce)),

@@ -2,9 +2,9 @@
 
 Each target's own options are checked by :mod:`publisher.announce.options` (imported only
 when a target is written, so a build without announcements loads nothing of announce/);
-here: the kind, a name no other target uses, and the template, which is read and parsed
-now so that ``check``, ``build``, ``announce`` and ``--dry-run`` all refuse a broken one
-the same way before doing any work.
+here: the kind, a name no other target uses, and the templates (``template``, and the
+email's ``html_template``), read and parsed now so that ``check``, ``build``, ``announce``
+and ``--dry-run`` all refuse a broken one the same way before doing any work.
 """
 
 from __future__ import annotations
@@ -48,9 +48,9 @@ class Targets:
         where.problems.extend(problems)
         if any(p.startswith(f"{where.path}.kind:") for p in problems):
             return None
-        template = options.get("template")
-        if template:
-            options["template"] = self.template(str(template), where.key("template"))
+        for key in ("template", "html_template"):
+            if options.get(key):
+                options[key] = self.template(str(options[key]), where.key(key))
         return TargetConfig(name=name, kind=target_kind, options=options)
 
     def template(self, template: str, where: Where) -> str:
@@ -60,7 +60,10 @@ class Targets:
         path = Path(template)
         if not path.is_absolute():
             path = self.root / path
-        problem = template_problem(path, template)
+        if where.name == "html_template":
+            problem = _html_problem(path, template)
+        else:
+            problem = template_problem(path, template)
         if planted_link(self.root, path):
             # A pull request could link the template to a file of the runner's (~/.netrc)
             # and have its text announced in public.
@@ -71,3 +74,19 @@ class Targets:
         if problem is not None:
             where.error(problem)
         return str(path)
+
+
+def _html_problem(path: Path, shown: str) -> str | None:
+    """The email's HTML template: readable UTF-8 jinja2 (its variables differ from the text
+    template's, and are checked when a message is rendered)."""
+    import jinja2
+
+    try:
+        jinja2.Environment().parse(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return f"{shown} does not exist; fix the path (it is relative to config.yaml)"
+    except (OSError, UnicodeDecodeError):
+        return f"{shown} cannot be read as UTF-8 text; fix the path or save it as UTF-8"
+    except jinja2.TemplateSyntaxError as exc:
+        return f"{shown}:{exc.lineno}: template syntax error: {exc.message}; fix the template"
+    return None

@@ -1,8 +1,8 @@
-"""The ``publish preview`` command: arguments in, :func:`build_preview` called, the page shown.
+"""``publish preview``: arguments in, :func:`publisher.preview.build_preview` called, the
+page shown (and with --serve, served on 127.0.0.1).
 
-``publisher.cli`` loads this module by name when ``preview`` is run (its ``LAZY_COMMANDS``)
-and adds the command :func:`preview_command` makes. It uses the CLI's public seams only
-(the common options, the console, the config lookup): nothing here is imported by them.
+Loaded by name when ``preview`` is run (``LAZY_COMMANDS`` in entry.py), so that ``--help``
+and a build load nothing of publisher/preview/, which knows nothing of the CLI.
 """
 
 from __future__ import annotations
