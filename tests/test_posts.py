@@ -17,6 +17,7 @@ from conftest import BASE_CONFIG, Site
 from publisher.config import load_config
 from publisher.posts import Author, Post, ReadResult, read_posts
 from publisher.posts.cache import PostCache
+from publisher.posts.folder import PlainPaths
 from publisher.posts.reader import ReadContext, parse_post
 
 GOOD = ("good", "title: Good\ndate: 2024-01-02")
@@ -966,3 +967,20 @@ def test_parallel_threshold_applies(site: Site, monkeypatch: pytest.MonkeyPatch)
     above = read(site, jobs=2)
     assert pools == [2]
     assert above == below
+
+
+def test_plain_paths_are_found_without_resolving_and_links_are_not(tmp_path: Path) -> None:
+    root = tmp_path / "posts"
+    (root / "a").mkdir(parents=True)
+    (root / "a" / "index.md").write_text("x")
+    (root / "b").symlink_to(root / "a")
+    (root / "a" / "link.png").symlink_to(root / "a" / "index.md")
+    plain = PlainPaths(str(root))
+    found = plain.stat(f"{root}/a/index.md")
+    assert found is not None and found.st_size == 1
+    assert plain.stat(f"{root}/a/index.md") is not None  # the folder is remembered
+    assert plain.stat(f"{root}/b/index.md") is None  # through a link: resolve() decides
+    assert plain.stat(f"{root}/a/link.png") is None  # the file itself is a link
+    assert plain.stat(f"{root}/a/../a/index.md") is None
+    assert plain.stat(f"{root}/a/missing.png") is None
+    assert plain.stat(f"{tmp_path}/elsewhere") is None

@@ -1,8 +1,10 @@
 """A content-hash cache of parsed posts, so a rebuild only re-reads what changed.
 
 Keyed by a hash of the file's bytes and of everything that shapes the result (the read
-context and the publisher version). Stored in SQLite, which keeps the file consistent if
-the process is killed mid-write. A cache that cannot be opened is rebuilt, never fatal.
+context and the code version), under the state folder's one cache policy
+(:mod:`publisher.statecache`: SQLite, unused rows dropped at commit, a damaged file
+rebuilt, dry runs read-only). Each file's stat is kept with its key, so a file whose
+size, mtime, inode and ctime have not changed is not even read (:func:`stamp_of`).
 
 The cache is also where post bodies live during a build: a record read from it (or
 written to it) gets a :class:`~publisher.posts.model.Body` that reads its text back from

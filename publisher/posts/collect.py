@@ -25,7 +25,13 @@ from publisher.posts.cache import (
     stamp_of,
 )
 from publisher.posts.files import read_regular
-from publisher.posts.folder import display_path, find_post_files, plain_stat, post_id_for, refuse
+from publisher.posts.folder import (
+    PlainPaths,
+    display_path,
+    find_post_files,
+    post_id_for,
+    refuse,
+)
 from publisher.posts.model import ReadResult
 from publisher.posts.reader import ReadContext, Record, parse_post, unexpected
 from publisher.posts.rules import finalize
@@ -85,8 +91,9 @@ def read_posts(
     cached = cache.get_many(keys) if cache is not None else {}
     entries: list[Entry | None] = [cached.get(k) for k in keys]
     misses = [i for i, e in enumerate(entries) if e is None]
-    if progress is not None and len(entries) - len(misses):
-        progress(len(entries) - len(misses))
+    hits = len(entries) - len(misses)
+    if progress is not None and hits:
+        progress(hits)
     misses = found.read_misses(misses, problems)
     jobs_in = [found.job(i) for i in misses]
     found.jobs.clear()  # the raw bytes are not needed any more
@@ -111,14 +118,14 @@ def read_posts(
         problems.extend(entry_problems)
         if record is not None:
             records.append((record, source, file))
-    posts = finalize(records, config, problems)
+    posts = finalize(records, config, problems, found.plain)
     problems = [_printable(p) for p in problems]
     problems.sort(key=lambda p: (p.file, p.line or 0, p.field or "", p.message))
     return ReadResult(
         posts=tuple(posts),
         problems=tuple(problems),
         files=len(files),
-        cache_hits=len(entries) - len(misses),
+        cache_hits=hits,
     )
 
 
@@ -138,7 +145,8 @@ class _Found:
         self.context_hash = fingerprint(ctx)
         self.folder = config.posts.folder
         self.real_folder = self.folder.resolve()
-        self.plain_folder = os.fspath(self.folder) if self.real_folder == self.folder else None
+        #: Paths below a folder that is its own resolved path: checked with lstat alone.
+        self.plain = PlainPaths(os.fspath(self.folder)) if self.real_folder == self.folder else None
         self.recent_ns = time.time_ns() - RECENT_NS
         self.keys: list[str] = []
         self.sources: list[tuple[Path, str]] = []
@@ -147,11 +155,12 @@ class _Found:
         self.stamps: dict[str, tuple[str, str]] = {}
 
     def add(self, path: Path, file: str, problems: list[Problem]) -> None:
-        refused = refuse(path, file, self.folder, self.real_folder)
+        st = self.plain.stat(os.fspath(path)) if self.plain is not None else None
+        refused = refuse(path, file, self.folder, self.real_folder, plain=st is not None)
         if refused is not None:
             problems.append(refused)
             return
-        stamp = self._stamp(path)
+        stamp = self._stamp(st)
         key = self.cache.known_key(file, stamp) if self.cache and stamp else None
         if key is None:
             raw = self._read(path, file, problems)
@@ -164,14 +173,11 @@ class _Found:
         self.keys.append(key)
         self.sources.append((path, file))
 
-    def _stamp(self, path: Path) -> str | None:
-        """What identifies the file's bytes by its stat (:func:`stamp_of`); None when
-        its stat cannot be trusted for that: a link, not a regular file, or changed in
-        the last two seconds."""
-        if self.cache is None or self.plain_folder is None:
-            return None
-        st = plain_stat(os.fspath(path), self.plain_folder)
-        if st is None or not stat.S_ISREG(st.st_mode):
+    def _stamp(self, st: os.stat_result | None) -> str | None:
+        """What identifies the file's bytes by its stat ``st`` (:func:`stamp_of`); None
+        when its stat cannot be trusted for that: a link on the way (``st`` None), not a
+        regular file, or changed in the last two seconds."""
+        if self.cache is None or st is None or not stat.S_ISREG(st.st_mode):
             return None
         if max(st.st_mtime_ns, st.st_ctime_ns) >= self.recent_ns:
             return None

@@ -42,22 +42,39 @@ def plain_stat(path: str, folder: str) -> os.stat_result | None:
     A few ``lstat`` calls instead of ``Path.resolve``, which walks every component from
     the root; None sends the caller to ``resolve`` (a link, an error, an odd name).
     """
-    relative = below(path, folder)
-    if relative is None or relative == ".":
-        return None
-    current = folder.rstrip("/")
-    found: os.stat_result | None = None
-    try:
-        for name in relative.split("/"):
-            if name in ("", ".", ".."):
-                return None
-            current = f"{current}/{name}"
-            found = os.lstat(current)
-            if stat.S_ISLNK(found.st_mode):
-                return None
-    except (OSError, ValueError):
-        return None
-    return found
+    return PlainPaths(folder).stat(path)
+
+
+class PlainPaths:
+    """:func:`plain_stat` for many paths below one folder, each folder on the way checked
+    once: a post's folder is not stat'ed again for its og image."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self._plain: set[str] = set()  # folders below ``folder`` known to be no link
+
+    def stat(self, path: str) -> os.stat_result | None:
+        relative = below(path, self.folder)
+        if relative is None or relative == ".":
+            return None
+        names = relative.split("/")
+        current = self.folder.rstrip("/")
+        try:
+            for index, name in enumerate(names):
+                if name in ("", ".", ".."):
+                    return None
+                current = f"{current}/{name}"
+                last = index == len(names) - 1
+                if not last and current in self._plain:
+                    continue
+                found = os.lstat(current)
+                if stat.S_ISLNK(found.st_mode):
+                    return None
+                if not last:
+                    self._plain.add(current)
+        except (OSError, ValueError):
+            return None
+        return found
 
 
 def printable_name(name: str) -> str:
@@ -69,13 +86,16 @@ def printable_name(name: str) -> str:
     return name
 
 
-def refuse(path: Path, file: str, folder: Path, real_folder: Path) -> Problem | None:
+def refuse(
+    path: Path, file: str, folder: Path, real_folder: Path, plain: bool | None = None
+) -> Problem | None:
     """Why a found post file must not be read at all, or None.
 
     ``glob`` follows symbolic links, so a post folder or index.md that links outside the
     posts folder would publish any file the process can read (``/etc/passwd`` as a post
     body). A link that stays inside the folder is fine. ``real_folder`` is
-    ``folder.resolve()``, resolved once per build.
+    ``folder.resolve()``, resolved once per build; ``plain`` whether :func:`plain_stat`
+    found the path (None: find out here).
     """
     text = os.fspath(path)
     relative = below(text, os.fspath(folder))
@@ -97,7 +117,8 @@ def refuse(path: Path, file: str, folder: Path, real_folder: Path) -> Problem | 
             fix="rename it with plain letters, digits and hyphens: the name becomes the "
             "post's id and URL",
         )
-    plain = real_folder == folder and plain_stat(text, os.fspath(folder)) is not None
+    if plain is None:
+        plain = real_folder == folder and plain_stat(text, os.fspath(folder)) is not None
     if not plain and not path.resolve().is_relative_to(real_folder):
         return Problem(
             file=file,

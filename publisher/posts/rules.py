@@ -8,6 +8,7 @@ import os
 import stat
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,19 +17,34 @@ from publisher.config import Config
 from publisher.errors import Problem
 from publisher.posts.cache import body_of
 from publisher.posts.fields import tag_key
-from publisher.posts.folder import plain_stat, printable_name
+from publisher.posts.folder import PlainPaths, printable_name
 from publisher.posts.model import Author, Post
 from publisher.posts.reader import Record, unexpected
 from publisher.posts.text import preview
 
 
+@dataclass(frozen=True)
+class _Site:
+    """Where an og image may be: the posts folder and the site's folder, resolved; and
+    the lstat-only look-up of paths below the posts folder, when it is resolved already."""
+
+    allowed: tuple[Path, Path]
+    plain: PlainPaths | None
+
+
 def finalize(
-    records: list[tuple[Record, Path, str]], config: Config, problems: list[Problem]
+    records: list[tuple[Record, Path, str]],
+    config: Config,
+    problems: list[Problem],
+    plain: PlainPaths | None = None,
 ) -> list[Post]:
-    """Rules that look across posts or at other files; returns posts newest first."""
+    """Rules that look across posts or at other files; returns posts newest first.
+    ``plain``: the reader's look-up of paths below the posts folder, if it has one."""
     root = config.posts.folder
-    # The posts folder and the site's, resolved; and the posts folder as written.
-    allowed = (root.resolve(), config.root.resolve(), root)
+    real_root = root.resolve()
+    if plain is None and real_root == root:
+        plain = PlainPaths(os.fspath(root))
+    allowed = _Site((real_root, config.root.resolve()), plain if real_root == root else None)
     posts_by_url: dict[str, str] = {}
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
     key_of: dict[str, str] = {}  # tag_key once per spelling, not per post (issue 12)
@@ -60,7 +76,7 @@ def _finalize_one(
     record: Record,
     source: Path,
     file: str,
-    allowed: tuple[Path, ...],
+    allowed: _Site,
     canonical: dict[str, str],
     posts_by_url: dict[str, str],
     problems: list[Problem],
@@ -90,22 +106,20 @@ def _finalize_one(
     return _post(record, source, og_image, canonical)
 
 
-def _look_up(og: str, source: Path, allowed: tuple[Path, ...]) -> tuple[Path, bool, bool]:
+def _look_up(og: str, source: Path, site: _Site) -> tuple[Path, bool, bool]:
     """(the og image's resolved path, inside the site?, an existing file?); OSError or
     ValueError when it cannot be looked up."""
-    parent = os.fspath(source.parent)
-    plain = (
-        plain_stat(f"{parent}/{og}", os.fspath(allowed[0])) if allowed[0] == allowed[2] else None
-    )
+    written = f"{os.fspath(source.parent)}/{og}"
+    plain = site.plain.stat(written) if site.plain is not None else None
     if plain is not None:  # no link on the way: no need to resolve (issue 12)
-        return Path(f"{parent}/{og}"), True, stat.S_ISREG(plain.st_mode)
+        return Path(written), True, stat.S_ISREG(plain.st_mode)
     candidate = (source.parent / og).resolve()
-    inside = any(candidate.is_relative_to(a) for a in allowed[:2])
+    inside = any(candidate.is_relative_to(a) for a in site.allowed)
     return candidate, inside, inside and candidate.is_file()
 
 
 def _og_image(
-    record: Record, source: Path, file: str, allowed: tuple[Path, ...], problems: list[Problem]
+    record: Record, source: Path, file: str, allowed: _Site, problems: list[Problem]
 ) -> tuple[Path | None] | None:
     """(the post's og image file, None when it does not exist); None when the post is
     skipped for its og image."""
