@@ -216,3 +216,24 @@ def test_no_face_search_when_the_crop_keeps_the_whole_image(
     assert searched == [(1600, 1000)]
     # And the card is the same as with the search: no focal point moves a whole-image crop.
     assert crop_box((1200, 630), (1200, 630), (0.1, 0.9)) == (0.0, 0.0, 1200.0, 630.0)
+
+
+def test_a_picture_is_searched_for_faces_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    if faces.detector() == "none":
+        pytest.skip("the faces extra (opencv-python-headless<5) is not installed")
+    probes: list[tuple[int, int]] = []
+    real = faces.probe
+
+    def counting(image: Image.Image) -> Image.Image:
+        probes.append(image.size)
+        return real(image)
+
+    monkeypatch.setattr(faces, "probe", counting)
+    picture, other = photo(1600, 1000), photo(1600, 1000, seed=2)
+    # The cover crop asks for its focal point, then for the faces among its subjects.
+    first = faces.face_focus(picture, (1200, 630))
+    assert faces.face_box(picture) == faces.face_box(picture) and len(probes) == 1
+    assert faces.face_focus(picture, (1200, 630)) == first and len(probes) == 1
+    faces.find_faces(other)
+    faces.find_faces(picture)  # another picture came between: searched again
+    assert len(probes) == 3

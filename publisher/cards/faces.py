@@ -18,11 +18,15 @@ from __future__ import annotations
 
 import functools
 import importlib
+import weakref
 from typing import Any
 
 from PIL import Image
 
 from publisher.cards.crop import Focus, cover_scale
+
+#: A face's (left, top, right, bottom) as fractions of the image.
+Box = tuple[float, float, float, float]
 
 #: The smallest face looked for, as a share of the image's shorter side. Looking for faces
 #: down to 1/12 (on a 640 px thumbnail) took a fifth of the cards benchmark's CPU and about
@@ -74,11 +78,20 @@ def probe(image: Image.Image) -> Image.Image:
     return grey.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
 
 
-def find_faces(image: Image.Image) -> list[tuple[float, float, float, float]]:
+#: The picture searched last and its faces. A cover crop asks twice about the same picture
+#: (for its default focal point, then for the faces among the subjects to keep out from
+#: under the title): the second answer is this one. Held weakly, so a picture is never
+#: kept alive by it; rendering never changes a picture it has asked about.
+_last: list[tuple[weakref.ReferenceType[Image.Image], tuple[Box, ...]]] = []
+
+
+def find_faces(image: Image.Image) -> list[Box]:
     """Faces as ``(left, top, right, bottom)`` fractions of the image, largest first."""
     modules = _modules()
     if modules is None:
         return []
+    if _last and _last[0][0]() is image:
+        return list(_last[0][1])
     _, numpy = modules
     small = probe(image)
     found = _cascade().detectMultiScale(
@@ -89,10 +102,12 @@ def find_faces(image: Image.Image) -> list[tuple[float, float, float, float]]:
         (x / width, y / height, (x + w) / width, (y + h) / height)
         for x, y, w, h in (tuple(int(v) for v in face) for face in found)
     ]
-    return sorted(faces, key=lambda f: (-(f[2] - f[0]) * (f[3] - f[1]), f))
+    faces.sort(key=lambda f: (-(f[2] - f[0]) * (f[3] - f[1]), f))
+    _last[:] = [(weakref.ref(image), tuple(faces))]
+    return faces
 
 
-def face_box(image: Image.Image) -> tuple[float, float, float, float] | None:
+def face_box(image: Image.Image) -> Box | None:
     """The box around the faces at least half as large as the largest (a crowd in the
     background does not pull the crop away from the person the picture is of), as
     fractions of the image; None when there is no face."""
