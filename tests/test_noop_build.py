@@ -131,6 +131,9 @@ def test_a_build_with_nothing_changed_imports_no_stage(built: Site) -> None:
     run = build(built)
     assert run.noop, run.stderr
     loaded = [m for m in run.modules if m.startswith(NOT_FOR_A_NO_OP)]
+    if "coverage" in run.modules:
+        # Measured under `pytest --cov`: coverage itself stores its data with sqlite3.
+        loaded = [m for m in loaded if not m.startswith("sqlite3")]
     assert loaded == []
     # The other half of the check: a real build does load them.
     (built.posts / "p1" / "index.md").write_text("---\ntitle: New\ndate: 2024-01-02\n---\nx\n")
