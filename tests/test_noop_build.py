@@ -128,6 +128,8 @@ NOT_FOR_A_NO_OP = (
     "nh3",
     "feedgen",
     "sqlite3",
+    "ftfy",
+    "dateutil",
 )
 
 

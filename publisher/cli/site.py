@@ -84,10 +84,11 @@ def _example_in(cwd: Path) -> Config:
 
 def resolve_now(options: Options, config: Config) -> datetime:
     """--now in the site's time zone, else the clock."""
-    from publisher.posts.fields import FieldProblem, parse_date
-
     if options.now is None:
         return datetime.now(config.site.tz)
+    # Only here: the date parser imports ftfy and dateutil, which a no-op build never needs.
+    from publisher.posts.fields import FieldProblem, parse_date
+
     try:
         return parse_date(options.now, config.site.tz)
     except FieldProblem as exc:

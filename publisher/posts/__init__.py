@@ -4,10 +4,13 @@ The stage, one small module per idea::
 
     folder.py       which files are posts, their ids, their names in messages
     collect.py      read_posts: the stage function (cache, process pool)
-    reader.py       one file's bytes -> a record and its problems
-    frontmatter.py  YAML/TOML/JSON frontmatter, with limits
-    body.py         markdown (cmark-gfm) -> HTML, URLs rewritten, MDX expanded (mdx.py)
-    fields.py       dates, authors, tags, URLs
+    reader.py       one file's bytes -> a record and its problems (record.py: the fields)
+    frontmatter.py  YAML frontmatter, with limits (tomljson.py: TOML and JSON)
+    mdx.py          MDX components a feed can show -> HTML (components.py: what each becomes)
+    jsx.py          the rest of the MDX syntax stripped
+    body.py         markdown (cmark-gfm, cmark.py) -> HTML, URLs made absolute
+    fields.py       dates, authors, tags, URLs (text.py: clean-up of text)
+    limits.py       the size limits of a post; files.py: reading a file safely
     rules.py        the rules that need all posts at once
     cache.py        parsed posts kept by a hash of their bytes
     model.py        Post, Author, Body, ReadResult

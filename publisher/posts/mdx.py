@@ -1,7 +1,7 @@
 """MDX components a feed reader can show: embeds, galleries, author bylines, JSX blocks.
 
 A feed reader runs no JavaScript, so a component such as ``<YoutubeIframe embedId=x/>``
-would vanish when :func:`publisher.posts.body.strip_mdx` drops it, and the sanitizer
+would vanish when :func:`publisher.posts.jsx.strip_mdx` drops it, and the sanitizer
 drops every ``<iframe>``. :func:`expand` runs first and rewrites the components it knows
 into plain HTML that survives both:
 
@@ -37,7 +37,7 @@ _EMBED_START = re.compile(r" {0,3}<([A-Za-z][\w.-]*)(?=[\s/>])")
 _BLOCK_TAG_LINE = re.compile(r" {0,3}<(/?)([A-Za-z][\w.:-]*)((?:[\s/][^<>]*)?)>[ \t]*")
 _ATTRIBUTE_NAME = re.compile(r"[^\s=/>{]+")
 _BRACE_SPECIAL = re.compile(r"[{}'\"`]")
-#: Total characters failed tag scans may read per character of text (see body.py).
+#: Total characters failed tag scans may read per character of text (see jsx.py).
 _FAILED_SCAN_BUDGET = 8
 #: Longest tag this pass rewrites; a longer one is left to the MDX stripper.
 _MAX_TAG = 64 * 1024
