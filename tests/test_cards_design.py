@@ -631,3 +631,12 @@ def test_bold_fallbacks_can_be_listed(tmp_path: Path) -> None:
     assert regular == ("P.ttf", str(tmp_path / "CJK-Regular.ttf"))
     _, problems = parse_card_options({"fonts": {"fallbacks_bold": 3}}, root=tmp_path)
     assert problems and "cards.fonts.fallbacks_bold" in problems[0]
+
+
+def test_the_default_pixel_limit_is_pillows_own() -> None:
+    """cards/options.py writes Pillow's default out so loading config does not import Pillow."""
+    from PIL import Image
+
+    from publisher.cards.options import CardOptions
+
+    assert CardOptions.max_pixels == Image.MAX_IMAGE_PIXELS

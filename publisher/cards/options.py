@@ -14,10 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from PIL import Image
-
 from publisher.cards.addresses import EVERY_NETWORK
-from publisher.cards.fonts import DEFAULT_FALLBACKS
+from publisher.cards.fallbacks import DEFAULT_FALLBACKS
 from publisher.cards.layout import load_layouts
 from publisher.resources import assets, templates
 from publisher.schema import (
@@ -74,7 +72,9 @@ class CardOptions:
     max_upscale: float = 1.0
     date_format: str = "{month_name} {day}, {year}"
     alt: str = "{title}"
-    max_pixels: int = Image.MAX_IMAGE_PIXELS or 89_478_485
+    #: Pillow's own default limit (``PIL.Image.MAX_IMAGE_PIXELS``), written out so loading
+    #: config does not import Pillow; tests/test_cards_design.py holds the two equal.
+    max_pixels: int = 89_478_485
     remote_images: bool = True
     remote_timeout: float = 10.0
     remote_max_bytes: int = 15_000_000
