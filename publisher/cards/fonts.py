@@ -20,6 +20,7 @@ from pathlib import Path
 from fontTools.ttLib import TTFont, TTLibError
 from PIL import Image, ImageDraw, ImageFont, features
 
+from publisher.cards.fallbacks import DEFAULT_FALLBACKS as DEFAULT_FALLBACKS
 from publisher.unicode import Direction, graphemes, visual_runs
 
 #: Shaping (Arabic joining, Indic reordering, right-to-left runs) needs libraqm.
