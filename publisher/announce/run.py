@@ -20,6 +20,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
 
@@ -34,9 +35,12 @@ from publisher.announce.report import AnnounceReport, Decision, TargetRun
 from publisher.announce.retry import RetryPolicy
 from publisher.announce.send import Sending, dry_run, send_all
 from publisher.announce.stop import Stop, stop_on_signals
-from publisher.config import TargetConfig
 from publisher.posts.model import Post
 from publisher.secret import Secret
+
+if TYPE_CHECKING:
+    # Annotations only: config loads announce's option checks, never the reverse.
+    from publisher.config import TargetConfig
 
 Log = Callable[[str], None]
 

@@ -7,11 +7,15 @@ from collections.abc import Collection, Sequence
 from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from publisher.announce.ledger import Entry, open_ledger
 from publisher.announce.run import run_lock
-from publisher.config import TargetConfig
 from publisher.errors import StateError
+
+if TYPE_CHECKING:
+    # Annotations only: config loads announce's option checks, never the reverse.
+    from publisher.config import TargetConfig
 
 
 def list_state(
