@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import os
 import ssl
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import SplitResult, quote, urljoin, urlsplit
 
 from publisher import __version__
+from publisher.atomic import write_atomic
 from publisher.cards.addresses import (
     Address,
     AddressPolicy,
@@ -61,7 +60,7 @@ def fetch_image(url: str, *, cache_dir: Path, limits: FetchLimits) -> Path:
     if target.is_file():
         _check_scheme(url)
         return target
-    _store(target, download(url, limits))
+    write_atomic(target, download(url, limits))
     return target
 
 
@@ -202,15 +201,3 @@ def _body(response: http.client.HTTPResponse, max_bytes: int) -> bytes:
             )
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _store(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".fetch.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
