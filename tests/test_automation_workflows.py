@@ -14,7 +14,7 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 import yaml
@@ -267,3 +267,50 @@ def test_every_documented_args_example_is_accepted(args: str, tmp_path: Path) ->
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["exit_code"] == 0
+
+
+def _font_step() -> dict[str, Any]:
+    steps = yaml.safe_load(ACTION.read_text("utf-8"))["runs"]["steps"]
+    return next(s for s in steps if s.get("name") == "Install card fonts")
+
+
+def _run_font_step(tmp_path: Path, *, runner_os: str, has_cjk: bool) -> list[str]:
+    """The step's script with fake sudo/apt-get/fc-list on PATH; returns the commands run."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "calls"
+    fakes = {
+        "sudo": 'echo "sudo $*" >>"$LOG"; [ "$1" = "-n" ] && exit 0; "$@"',
+        "apt-get": 'echo "apt-get $*" >>"$LOG"',
+        "fc-list": "echo 'NotoSansCJK-Regular.ttc: Noto Sans CJK JP'" if has_cjk else "true",
+    }
+    for name, body in fakes.items():
+        path = bin_dir / name
+        path.write_text(f"#!/bin/sh\n{body}\n", encoding="utf-8")
+        path.chmod(0o755)
+    env = {"PATH": f"{bin_dir}{os.pathsep}/usr/bin:/bin", "LOG": str(log), "RUNNER_OS": runner_os}
+    done = subprocess.run(
+        ["bash", "-e", "-c", _font_step()["run"]], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+
+
+def test_card_fonts_are_installed_on_a_linux_runner_that_lacks_them(tmp_path: Path) -> None:
+    calls = _run_font_step(tmp_path, runner_os="Linux", has_cjk=False)
+    install = [c for c in calls if c.startswith("apt-get install")]
+    assert len(install) == 1, calls
+    for package in ("fonts-noto-cjk", "fonts-noto-core", "fonts-noto-color-emoji"):
+        assert package in install[0].split()
+
+
+@pytest.mark.parametrize(("runner_os", "has_cjk"), [("Linux", True), ("macOS", False), ("", False)])
+def test_card_fonts_step_installs_nothing_when_not_needed(
+    tmp_path: Path, runner_os: str, has_cjk: bool
+) -> None:
+    calls = _run_font_step(tmp_path, runner_os=runner_os, has_cjk=has_cjk)
+    assert not [c for c in calls if c.startswith("apt-get")], calls
+
+
+def test_card_fonts_step_can_be_turned_off() -> None:
+    assert _font_step()["if"] == "inputs.card-fonts != 'false'"
