@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from test_cards import LATIN_ONLY, SITE, encoded, make_post, photo, save_image
 
-from publisher.cards import build_cards
+from publisher.cards import build_cards, parse_card_options
 from publisher.cards.meta import public_url
 from publisher.output import OutputWriter
 
@@ -59,3 +59,68 @@ def test_og_image_is_ascii_when_the_site_url_is_not(tmp_path: Path) -> None:
         assert value == card.url and value.isascii() and " " not in value
     manifest = json.loads((public / "manifest.json").read_text(encoding="utf-8"))
     assert manifest[post_id]["url"] == card.url
+
+
+# --- config: one clear line per problem ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "an SVG drawing, which cards cannot draw; export it as PNG"),
+        (b"hello", "not a PNG, JPEG, WebP, GIF or AVIF picture (by its first bytes); save it"),
+    ],
+)
+def test_a_logo_or_avatar_that_is_no_picture_is_one_config_error(
+    tmp_path: Path, data: bytes, expected: str
+) -> None:
+    # Before, the config passed and every card warned about the same file.
+    (tmp_path / "brand.png").write_bytes(data)
+    _, problems = parse_card_options(
+        {"logo": "brand.png", "author": {"show": True, "avatar": "brand.png"}}, root=tmp_path
+    )
+    assert sorted(p.split(":")[0] for p in problems) == ["cards.author.avatar", "cards.logo"]
+    assert all(expected in p for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    "picture", [photo(8, 8), photo(8, 8).convert("RGBA")], ids=["jpeg", "webp"]
+)
+def test_a_real_picture_passes_as_logo_and_avatar(tmp_path: Path, picture: object) -> None:
+    fmt = "JPEG" if getattr(picture, "mode", "") == "RGB" else "WEBP"
+    (tmp_path / "brand.img").write_bytes(encoded(picture, fmt))  # type: ignore[arg-type]
+    _, problems = parse_card_options(
+        {"logo": "brand.img", "author": {"avatar": "brand.img"}}, root=tmp_path
+    )
+    assert problems == []
+
+
+def test_a_folder_for_a_file_and_a_file_for_a_folder_say_so(tmp_path: Path) -> None:
+    (tmp_path / "brand").mkdir()
+    (tmp_path / "layouts.yaml").write_text("x\n", encoding="utf-8")
+    _, problems = parse_card_options(
+        {"logo": "brand", "layouts_folder": "layouts.yaml"}, root=tmp_path
+    )
+    assert sorted(problems) == [
+        "cards.layouts_folder: 'layouts.yaml' is a file, not a folder; give the folder's path",
+        "cards.logo: 'brand' is a folder, not a file; give the file's path",
+    ]
+
+
+def test_layout_folder_problems_are_one_line_each(tmp_path: Path) -> None:
+    folder = tmp_path / "layouts"
+    folder.mkdir()
+    (folder / "broken.yaml").write_text("title: [unclosed\n", encoding="utf-8")
+    (folder / "weird.yaml").write_text("size: 5\n", encoding="utf-8")
+    (folder / "binary.yaml").write_bytes(b"\xff\xfe bad")
+    _, problems = parse_card_options({"layouts_folder": "layouts"}, root=tmp_path)
+    assert all("\n" not in p and str(tmp_path) not in p for p in problems), problems
+    assert (
+        "cards.layouts_folder: broken.yaml: line 2, column 1: not valid YAML "
+        "(expected ',' or ']', but got '<stream end>'); fix the file"
+    ) in problems
+    assert "cards.layouts_folder: weird.yaml: size: must be [width, height] in px" in problems
+    assert any(p.startswith("cards.layouts_folder: weird.yaml: title: required") for p in problems)
+    assert any(
+        p.startswith("cards.layouts_folder: binary.yaml: cannot be read") for p in problems
+    )
