@@ -67,7 +67,10 @@ def test_og_image_is_ascii_when_the_site_url_is_not(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "an SVG drawing, which cards cannot draw; export it as PNG"),
+        (
+            b"<svg xmlns='http://www.w3.org/2000/svg'/>",
+            "an SVG drawing, which cards cannot draw; export it as PNG",
+        ),
         (b"hello", "not a PNG, JPEG, WebP, GIF or AVIF picture (by its first bytes); save it"),
     ],
 )
@@ -121,6 +124,4 @@ def test_layout_folder_problems_are_one_line_each(tmp_path: Path) -> None:
     ) in problems
     assert "cards.layouts_folder: weird.yaml: size: must be [width, height] in px" in problems
     assert any(p.startswith("cards.layouts_folder: weird.yaml: title: required") for p in problems)
-    assert any(
-        p.startswith("cards.layouts_folder: binary.yaml: cannot be read") for p in problems
-    )
+    assert any(p.startswith("cards.layouts_folder: binary.yaml: cannot be read") for p in problems)
