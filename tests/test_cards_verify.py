@@ -12,7 +12,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from PIL import Image, ImageChops, ImageStat
 from test_cards import LATIN_ONLY, SITE, encoded, make_post, photo, save_image
+from test_cards_design import finished_card, rendered
 
 from publisher.cards import build_cards, parse_card_options
 from publisher.cards.meta import public_url
@@ -59,6 +61,34 @@ def test_og_image_is_ascii_when_the_site_url_is_not(tmp_path: Path) -> None:
         assert value == card.url and value.isascii() and " " not in value
     manifest = json.loads((public / "manifest.json").read_text(encoding="utf-8"))
     assert manifest[post_id]["url"] == card.url
+
+
+# --- finished images: X's 2:1 card shape is one too ---------------------------------------
+
+
+@pytest.mark.parametrize("size", [(1200, 600), (1500, 750), (2000, 1000), (1280, 640)])
+def test_a_2_to_1_social_card_is_not_overprinted(tmp_path: Path, size: tuple[int, int]) -> None:
+    # X documents 2:1 for summary_large_image; these got "hero" and a second headline.
+    source = finished_card(*size)
+    card, image = rendered(tmp_path, source)
+    assert (card.layout, card.rule) == ("image", "finished image")
+    # The card is the source cut to 1.91:1 at its middle, nothing drawn over it.
+    width = round(source.height * 1200 / 630)
+    left = (source.width - width) // 2
+    middle = source.crop((left, 0, left + width, source.height))
+    reference = middle.resize(image.size, Image.Resampling.LANCZOS)
+    diff = ImageStat.Stat(ImageChops.difference(image, reference)).mean
+    assert max(diff) < 4, diff
+
+
+@pytest.mark.parametrize(
+    "size",
+    [(1024, 512), (1560, 772), (1089, 541), (1333, 616)],
+    ids=["2:1-too-small-to-fill", "2.02:1-corpus-diagram", "2.01:1-corpus-map", "2.16:1"],
+)
+def test_near_2_to_1_pictures_still_get_a_title(tmp_path: Path, size: tuple[int, int]) -> None:
+    card, _ = rendered(tmp_path, photo(*size))
+    assert card.layout != "image"
 
 
 # --- config: one clear line per problem ----------------------------------------------------
