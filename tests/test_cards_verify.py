@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageChops, ImageStat
+from PIL import Image, ImageChops, ImageDraw, ImageStat
 from test_cards import LATIN_ONLY, SITE, encoded, make_post, photo, save_image
 from test_cards_design import finished_card, rendered
 
@@ -89,6 +89,30 @@ def test_a_2_to_1_social_card_is_not_overprinted(tmp_path: Path, size: tuple[int
 def test_near_2_to_1_pictures_still_get_a_title(tmp_path: Path, size: tuple[int, int]) -> None:
     card, _ = rendered(tmp_path, photo(*size))
     assert card.layout != "image"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        Image.new("RGB", (1200, 630), (20, 40, 90)),
+        Image.new("RGBA", (1200, 630), (255, 255, 255, 0)),
+        Image.new("LA", (2400, 1260), (255, 0)),
+    ],
+    ids=["one-colour", "transparent", "transparent-grey"],
+)
+def test_a_blank_card_shaped_image_gets_the_title(tmp_path: Path, source: Image.Image) -> None:
+    # Passed through as "finished", it made a card with nothing on it at all.
+    card, image = rendered(tmp_path, source)
+    assert card.layout != "image"
+    light = image.convert("L").point(lambda v: 255 if v > 200 else 0).histogram()[255]
+    assert light > 2000  # the title and the meta line, drawn in light text
+
+
+def test_a_finished_card_with_little_on_it_still_passes(tmp_path: Path) -> None:
+    source = Image.new("RGB", (1200, 630), (20, 40, 90))
+    ImageDraw.Draw(source).rectangle((100, 280, 700, 340), fill=(240, 240, 240))
+    card, _ = rendered(tmp_path, source)
+    assert (card.layout, card.rule) == ("image", "finished image")
 
 
 # --- config: one clear line per problem ----------------------------------------------------

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from PIL import Image, ImageFilter
+from PIL import Image, ImageFilter, ImageStat
 
 from publisher.cards.crop import cover_scale, looks_like_diagram
 from publisher.cards.layout import Layout
@@ -87,6 +87,19 @@ def looks_finished(size: tuple[int, int], original: tuple[int, int]) -> bool:
     # A 2:1 image fills the card by its height: 1024x512 would be enlarged 23%.
     tall_enough = height >= FINISHED_MIN_WIDTH / CARD_RATIO
     return tall_enough and abs(ratio / WIDE_RATIO - 1) <= WIDE_TOLERANCE
+
+
+#: Channel spread (standard deviation, 0-255) under which an image is one flat colour.
+_FLAT = 3.0
+
+
+def is_flat(image: Image.Image) -> bool:
+    """One colour (or wholly transparent) all over: a placeholder, not a finished card.
+
+    Passed through, it made a card with nothing on it, not even the title.
+    """
+    probe = image.convert("RGBA").resize((64, 32), Image.Resampling.BOX)
+    return max(ImageStat.Stat(probe).stddev) < _FLAT
 
 
 def text_coverage(image: Image.Image) -> float:
@@ -162,7 +175,7 @@ def choose_layout(
         return Choice(layout=start, rule="chosen" if forced else "default")
     if forced or start.image is None:
         return Choice(layout=start, rule="chosen" if forced else "default")
-    if start.when_finished and looks_finished(image.size, original):
+    if start.when_finished and looks_finished(image.size, original) and not is_flat(image):
         return Choice(layout=layouts.get(start.when_finished, start), rule="finished image")
     if start.when_text_heavy and text_coverage(image) >= TEXT_HEAVY:
         return Choice(layout=layouts.get(start.when_text_heavy, start), rule="text-heavy image")
