@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,8 +17,13 @@ from PIL import Image, ImageChops, ImageDraw, ImageStat
 from test_cards import LATIN_ONLY, SITE, encoded, make_post, photo, save_image
 from test_cards_design import finished_card, rendered
 
+from conftest import REPO
 from publisher.cards import build_cards, parse_card_options
+from publisher.cards.canvas import Canvas
+from publisher.cards.clean import clean_text
+from publisher.cards.layout import load_layout
 from publisher.cards.meta import public_url
+from publisher.cards.typeset import CardText, layout_text
 from publisher.output import OutputWriter
 
 # --- the site URL is part of every image URL ----------------------------------------------
@@ -179,3 +185,42 @@ def test_layout_folder_problems_are_one_line_each(tmp_path: Path) -> None:
     assert "cards.layouts_folder: weird.yaml: size: must be [width, height] in px" in problems
     assert any(p.startswith("cards.layouts_folder: weird.yaml: title: required") for p in problems)
     assert any(p.startswith("cards.layouts_folder: binary.yaml: cannot be read") for p in problems)
+
+
+# --- hostile titles: no traceback, no stall --------------------------------------------------
+
+HOSTILE = {
+    "lone-surrogates": "Hello \ud800 world \udfff ",
+    "bidi-controls": "\u202eevil\u202c \u2067iso\u2069 שלום abc ",
+    "zwj-run": "\U0001f469\u200d",
+    "combining-marks": "a\u0301\u0302\u0303",
+    "markdown-stars": "**a* _b_ [c](",
+    "tags-and-entities": "<b x='&amp;'>&lt;",
+}
+
+
+def _typeset(text: str) -> tuple[str, ...]:
+    layout = load_layout("split", (REPO / "templates" / "cards",))
+    words = CardText(title=clean_text(text), summary=clean_text(text), fields=())
+    placed = layout_text(words, layout, Canvas(layout, LATIN_ONLY), LATIN_ONLY, [])
+    return tuple(line for p in placed for line in p.fitted.lines)
+
+
+def _seconds(text: str) -> float:
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        _typeset(text)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+@pytest.mark.parametrize("piece", HOSTILE.values(), ids=HOSTILE.keys())
+def test_hostile_titles_are_typeset_in_time_linear_at_most(piece: str) -> None:
+    texts = [(piece * (100_000 // len(piece) + 1))[: 12_500 * k] for k in (1, 2, 4, 8)]
+    lines = _typeset(texts[-1])
+    assert all(line.isprintable() or "\u200d" in line for line in lines), lines
+    times = [_seconds(text) for text in texts]
+    # 8x the text: linear work is 8x the time, quadratic 64x. Generous slack for a busy
+    # machine, still far below quadratic; the floor keeps sub-millisecond noise out.
+    assert times[-1] <= 24 * max(times[0], 0.002), times
