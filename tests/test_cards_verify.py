@@ -13,11 +13,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from cli_run import publish
 from PIL import Image, ImageChops, ImageDraw, ImageStat
 from test_cards import LATIN_ONLY, SITE, encoded, make_post, photo, save_image
 from test_cards_design import finished_card, rendered
 
-from conftest import REPO
+from conftest import REPO, Site
 from publisher.cards import build_cards, parse_card_options
 from publisher.cards.canvas import Canvas
 from publisher.cards.clean import clean_text
@@ -224,3 +225,22 @@ def test_hostile_titles_are_typeset_in_time_linear_at_most(piece: str) -> None:
     # 8x the text: linear work is 8x the time, quadratic 64x. Generous slack for a busy
     # machine, still far below quadratic; the floor keeps sub-millisecond noise out.
     assert times[-1] <= 24 * max(times[0], 0.002), times
+
+
+def test_a_lone_surrogate_in_json_frontmatter_is_one_error_line(site: Site) -> None:
+    # JSON (unlike YAML and TOML) decodes "\ud800"; the post cache then died on it.
+    site.file(
+        "2024-01-01-half/index.md", b'{"title": "Hello \\ud800 world", "date": "2024-01-01"}\n'
+    )
+    site.file(
+        "2024-01-02-pair/index.md", b'{"title": "Hello \\ud83d\\ude00", "date": "2024-01-02"}\n'
+    )
+    run = publish("build", "--jobs", "1", cwd=site.root)
+    shown = run.stdout + run.stderr
+    assert "Traceback" not in shown, shown
+    (line,) = [x for x in shown.splitlines() if "2024-01-01-half" in x]
+    assert line.startswith("error: posts/2024-01-01-half/index.md:1: frontmatter has a")
+    assert "lone surrogate" in line
+    manifest = json.loads((site.root / "public" / "og" / "manifest.json").read_text("utf-8"))
+    assert list(manifest) == ["2024-01-02-pair"]
+    assert manifest["2024-01-02-pair"]["alt"] == "Hello \U0001f600"
