@@ -325,9 +325,19 @@ def load_layout(name: str, folders: tuple[Path, ...]) -> Layout:
         raise CardError(f"card layout '{name}' not found; {fix}")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise CardError(f"{path}: cannot be read as YAML ({exc}); fix the file") from None
+    except yaml.YAMLError as exc:
+        raise CardError(f"{path.name}: {_yaml_problem(exc)}; fix the file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CardError(f"{path.name}: cannot be read ({exc}); save it as UTF-8 text") from None
     return parse_layout(data, name, path)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's message on one line: where, then what (its own text spans several lines)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return f"{where}not valid YAML ({problem})"
 
 
 def load_layouts(
@@ -344,8 +354,8 @@ def load_layouts(
         try:
             layout = load_layout(name, folders)
         except CardError as exc:
-            if str(exc) not in problems:
-                problems.append(str(exc))
+            # One problem a line: parse_layout reports every bad key of a file at once.
+            problems.extend(p for p in str(exc).splitlines() if p not in problems)
             continue
         layouts[name] = layout
         pending.extend(n for n in handovers(layout) if n)

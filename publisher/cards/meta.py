@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import jinja2
 
@@ -103,7 +103,37 @@ def public_url(site_url: str, path: str) -> str:
     non-ASCII byte makes some of them drop the image. ``%`` is encoded too: a post id is a
     folder name, never an already-encoded URL.
     """
-    return f"{site_url.rstrip('/')}/{quote(path, safe='/')}"
+    return f"{_site_base(site_url)}/{quote(path, safe='/')}"
+
+
+#: What may stay as written in the site URL's path: RFC 3986 path characters, and ``%`` so an
+#: already-encoded site path (``/a%20b``) is not encoded twice.
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+
+
+def _site_base(site_url: str) -> str:
+    """``site.url`` as crawlers can fetch it: an IDN host in punycode, the path percent-encoded.
+
+    ``site.url`` is written by hand (``https://bücher.example/über uns``); the post's own page
+    URL is normalised when it is read, and the card's URL must be too.
+    """
+    parts = urlsplit(site_url.rstrip("/"))
+    user, at, hostport = parts.netloc.rpartition("@")
+    host, colon, port = hostport.rpartition(":")
+    if not (colon and port.isdigit()):
+        host, colon, port = hostport, "", ""
+    netloc = f"{quote(user, safe=':%')}{at}{_ascii_host(host)}{colon}{port}"
+    path = quote(parts.path, safe=_PATH_SAFE)
+    return urlunsplit((parts.scheme, netloc, path, parts.query, parts.fragment))
+
+
+def _ascii_host(host: str) -> str:
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:  # not a valid IDN (an emoji or a too-long label): percent-encode it
+        return quote(host, safe="[]")
 
 
 def feed_links(site: SiteConfig, feeds: FeedOptions | None) -> tuple[FeedLink, ...]:

@@ -181,9 +181,44 @@ def _file(base: Path, *, folder: bool = False) -> Convert:
                 "of config.yaml; replace the link with the file itself"
             )
         if (folder and not path.is_dir()) or (not folder and not path.is_file()):
-            kind = "folder" if folder else "file"
+            kind, other = ("folder", "a file") if folder else ("file", "a folder")
+            if path.exists():
+                raise Invalid(f"'{value}' is {other}, not a {kind}; give the {kind}'s path")
             raise Invalid(f"{kind} '{value}' does not exist; give a path relative to config.yaml")
         return path
+
+    return convert
+
+
+#: The first bytes of the formats the card renderer reads (AVIF: an ISO media ``ftyp`` box).
+_PICTURE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
+
+
+def _picture(base: Path) -> Convert:
+    """A picture file (logo, avatar) the renderer can read, checked by its first bytes.
+
+    Without this a text file or an SVG named ``logo.png`` is reported once per card, as
+    many times as the site has posts, instead of once here.
+    """
+    as_file = _file(base)
+
+    def convert(value: Any, where: Where) -> Path:
+        path: Path = as_file(value, where)
+        try:
+            with path.open("rb") as handle:
+                head = handle.read(16)
+        except OSError as exc:
+            raise Invalid(
+                f"'{value}' cannot be read ({exc.strerror}); check its permissions"
+            ) from None
+        if head.startswith(_PICTURE_MAGIC) or head[8:12] == b"WEBP" or head[4:8] == b"ftyp":
+            return path
+        if head.lstrip().startswith(b"<"):
+            raise Invalid(f"'{value}' is an SVG drawing, which cards cannot draw; export it as PNG")
+        raise Invalid(
+            f"'{value}' is not a PNG, JPEG, WebP, GIF or AVIF picture (by its first bytes); "
+            "save it as PNG or JPEG"
+        )
 
     return convert
 
@@ -233,7 +268,7 @@ def _nested(base: Path) -> dict[str, Schema]:
         "author": Schema(
             {
                 "show": Field(_TRUE_OR_FALSE, to="author_show"),
-                "avatar": Field(_file(base), to="author_avatar"),
+                "avatar": Field(_picture(base), to="author_avatar"),
             }
         ),
     }
@@ -259,7 +294,7 @@ def _schema(base: Path) -> Schema:
         "quality": Field(
             integer(30, 100, message="must be a whole number from 30 to 100; 88 is the default")
         ),
-        "logo": Field(_file(base)),
+        "logo": Field(_picture(base)),
         "chip": Field(_TRUE_OR_FALSE),
         "min_contrast": Field(_between(1.0, 21.0, 4.5)),
         "max_upscale": Field(_between(0.1, 8.0, 1.0)),

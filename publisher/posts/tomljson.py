@@ -105,6 +105,17 @@ def parse_json(
                 line=first_line,
             )
         )
+    if re.search(r"[\ud800-\udfff]", json.dumps(data, ensure_ascii=False)):
+        # JSON allows "\ud800" escapes that are half a character; YAML and TOML refuse them.
+        raise PostError(
+            Problem(
+                file=file,
+                field="frontmatter",
+                message="has a \\uD800-\\uDFFF escape that is half a character (a lone surrogate)",
+                fix="write the character itself, or both halves of the pair: \\ud83d\\ude00",
+                line=first_line,
+            )
+        )
     _check_values(data, file, first_line, limits)
     return data, text[end:].lstrip("\n")
 
