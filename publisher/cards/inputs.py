@@ -92,8 +92,10 @@ class Shared:
 
 
 def digest(value: Any) -> str:
+    # surrogatepass: a lone surrogate a library caller passes in hashes instead of raising
+    # (the same bytes as plain UTF-8 for every valid string, so no cache key moves).
     text = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def shared_inputs(
