@@ -1,14 +1,16 @@
-"""A logo replaced in place redraws the cards that show it (found red-teaming issue 15).
+"""A logo or author avatar replaced in place redraws the cards (found red-teaming issue 15).
 
-The render cache keyed the logo by its path alone (inside the card options), so a new
-logo under the same name left every card drawn with the old one, in a subprocess as much
-as in this process; a fresh state folder drew the new one. Its bytes are now an input.
+The render cache keyed both pictures by their path alone (inside the card options), so a
+new logo under the same name left every card drawn with the old one, in a subprocess as
+much as in this process, while a fresh state folder drew the new one; the no-op fast path
+(publisher/inputs.py) did not stat the avatar at all. Their bytes are now inputs of both.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from cli_run import publish
 from PIL import Image
 
@@ -30,12 +32,17 @@ def _logo(path: Path, colour: str) -> None:
     Image.new("RGBA", (200, 80), colour).save(path)
 
 
-def test_a_logo_replaced_under_the_same_name_redraws_the_card(site: Site) -> None:
-    site.config(
-        site.config_path.read_text(encoding="utf-8")
-        + "cards:\n  logo: logo.png\n  colors:\n    background: '#203040'\n"
-    )
-    site.post("a", "title: A post about logos\ndate: 2024-01-02")
+@pytest.mark.parametrize(
+    "cards",
+    [
+        "cards:\n  logo: logo.png\n  colors:\n    background: '#203040'\n",
+        "cards:\n  author:\n    show: true\n    avatar: logo.png\n",
+    ],
+    ids=["logo", "avatar"],
+)
+def test_a_picture_replaced_under_the_same_name_redraws_the_card(cards: str, site: Site) -> None:
+    site.config(site.config_path.read_text(encoding="utf-8") + cards)
+    site.post("a", "title: A post about logos\ndate: 2024-01-02\nauthors: [Ada]")
     logo = site.root / "logo.png"
     _logo(logo, "red")
     red = _build(site)
@@ -46,6 +53,6 @@ def test_a_logo_replaced_under_the_same_name_redraws_the_card(site: Site) -> Non
     # The same card a build from an empty state folder draws with the blue logo.
     fresh = Site(site.root / "fresh")
     fresh.config_path.write_text(site.config_path.read_text(encoding="utf-8"), encoding="utf-8")
-    fresh.post("a", "title: A post about logos\ndate: 2024-01-02")
+    fresh.post("a", "title: A post about logos\ndate: 2024-01-02\nauthors: [Ada]")
     _logo(fresh.root / "logo.png", "blue")
     assert _build(fresh) == blue

@@ -59,6 +59,7 @@ REASONS = {
     "options": "card options changed",
     "fonts": "a font changed",
     "logo": "the logo changed",
+    "avatar": "the author's avatar changed",
     "text": "the title, summary or meta line changed",
     "image": "the image changed",
     "focus": "the focal point changed",
@@ -125,10 +126,11 @@ def shared_inputs(
         "options": digest(asdict(options)),
         "fonts": digest([fonts.file_digest(p) for p in chain] + fallbacks),
     }
-    if options.logo is not None:
-        # The options hold the logo's path, not its bytes: a logo replaced in place would
+    for name, path in (("logo", options.logo), ("avatar", options.author_avatar)):
+        # The options hold the file's path, not its bytes: a logo replaced in place would
         # leave every card drawn with the old one. Only when set, so no other key moves.
-        components["logo"] = _file_digest(options.logo)
+        if path is not None:
+            components[name] = _file_digest(path)
     return Shared(
         site=site,
         options=options,
