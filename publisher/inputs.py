@@ -2,7 +2,7 @@
 
 A build records, in ``inputs.json`` in the state folder, a digest of what it read and
 wrote: the size, mtime and inode of every file under the posts folder (posts and their
-images), of the config file, of the card fonts, logo and layouts, of the publisher code
+images), of the config file, of the card fonts, logo, avatar and layouts, of the publisher code
 and of the compiled libraries it renders with; a hash of the loaded config; and the stat of
 every output file it produced (the files ``outputs.json`` lists, see output.py). It also
 records what the CLI says about the run (counts and problems) and the span of time over
@@ -157,7 +157,7 @@ def _card_files(config: Config) -> Iterator[tuple[str, Path]]:
     if not config.cards.enabled:
         return
     options = config.cards.options
-    for path in (options.font_regular, options.font_bold, options.logo):
+    for path in (options.font_regular, options.font_bold, options.logo, options.author_avatar):
         if path is not None:
             yield f"card:{path}", path
     for name in options.fallback_fonts:

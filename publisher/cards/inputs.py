@@ -58,6 +58,8 @@ REASONS = {
     "layout": "the layout changed",
     "options": "card options changed",
     "fonts": "a font changed",
+    "logo": "the logo changed",
+    "avatar": "the author's avatar changed",
     "text": "the title, summary or meta line changed",
     "image": "the image changed",
     "focus": "the focal point changed",
@@ -126,6 +128,11 @@ def shared_inputs(
         "options": digest(asdict(options)),
         "fonts": digest([fonts.file_digest(p) for p in chain] + fallbacks),
     }
+    for name, path in (("logo", options.logo), ("avatar", options.author_avatar)):
+        # The options hold the file's path, not its bytes: a logo replaced in place would
+        # leave every card drawn with the old one. Only when set, so no other key moves.
+        if path is not None:
+            components[name] = _file_digest(path)
     return Shared(
         site=site,
         options=options,
@@ -136,6 +143,13 @@ def shared_inputs(
         fetch_remote=fetch_remote,
         components=components,
     )
+
+
+def _file_digest(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return "unreadable"  # the render reports it; a later fix changes the key
 
 
 def _date_fields(post: Post) -> dict[str, Any]:

@@ -65,12 +65,15 @@ def _author(value: Any, where: Where) -> SiteAuthor | None:
     return SiteAuthor(name=found.get("name", ""), email=found.get("email") or None)
 
 
+_TITLE = "must be the site's name as non-empty text, e.g. title: Lantern Blog"
+
 _SITE = Schema(
     {
         "url": Field(url("https://blog.example.org"), required=True),
         "timezone": Field(then(text(), _timezone), default="UTC"),
         "author": Field(_author, default=None),
-        "title": Field(text(), required=True),
+        # An empty title would reach feedgen, which refuses a feed without one (a traceback).
+        "title": Field(text(nonempty=True, message=_TITLE), required=True),
         "description": Field(text(), default=""),
         "language": Field(text(), default="en"),
     }

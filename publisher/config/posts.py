@@ -17,6 +17,13 @@ def _has_id(path: str) -> str:
     return path
 
 
+def _glob(pattern: str) -> str:
+    # pathlib refuses these with a ValueError/NotImplementedError deep in the read stage.
+    if not pattern or pattern.startswith("/"):
+        raise Invalid("must be a pattern relative to posts.folder, e.g. */index.md")
+    return pattern
+
+
 def _schema() -> Schema:
     # Imported here: the posts package imports publisher.config for Config.
     from publisher.posts import sources
@@ -44,7 +51,7 @@ def _schema() -> Schema:
             "generator": Field(then(text(), generator), default="generic"),
             "url": Field(then(text(), url_pattern), default=None),
             "folder": Field(text(), default=None),
-            "glob": Field(text(), default="*/index.md"),
+            "glob": Field(then(text(), _glob), default="*/index.md"),
             "summary_keys": Field(strings(), default=("ogSummary", "description")),
             "site": Field(text(), default="."),
         }
