@@ -18,6 +18,7 @@ import pytest
 
 from conftest import Site
 from publisher.build import build_site, lint_feeds, load_posts
+from publisher.cards.meta import feed_links
 from publisher.config import load_config
 from publisher.errors import ConfigError
 from publisher.feeds import formats as registry
@@ -130,6 +131,12 @@ def test_a_registered_format_is_built_checked_and_listed(
     from publisher.preview.sections import _feed_files
 
     assert _feed_files(config) == ["rss.xml", "toy.txt"]
+    # And pages link it for feed discovery with its media type.
+    links = feed_links(config.site, config.feeds.options)
+    assert [(link.href, link.type) for link in links][1] == (
+        "https://blog.example.org/toy.txt",
+        "text/plain",
+    )
 
 
 def test_an_unknown_format_name_in_config_is_one_clear_line(site: Site) -> None:
