@@ -12,6 +12,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import jinja2
 
 from publisher.config import SiteConfig
+from publisher.feeds import formats
 from publisher.posts.model import Post
 from publisher.resources import templates
 
@@ -31,13 +32,6 @@ _LIKELY_TERRITORY = {
     "sv": "SE", "sw": "KE", "ta": "IN", "th": "TH", "tr": "TR", "uk": "UA", "ur": "PK",
     "vi": "VN", "zh": "CN",
 }  # fmt: skip
-
-#: Feed discovery (``<link rel="alternate">``): media type and a label per feed format.
-_FEED_TYPES = {
-    "rss": ("application/rss+xml", "RSS"),
-    "atom": ("application/atom+xml", "Atom"),
-    "json": ("application/feed+json", "JSON Feed"),
-}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -140,12 +134,12 @@ def feed_links(site: SiteConfig, feeds: FeedOptions | None) -> tuple[FeedLink, .
     """The site's main feeds, in the configured order; none when feeds are off."""
     if feeds is None:
         return ()
-    paths = {"rss": feeds.rss_path, "atom": feeds.atom_path, "json": feeds.json_path}
     links = []
-    for fmt in feeds.formats:
-        mime, label = _FEED_TYPES[fmt]
-        title = f"{site.title} ({label})" if site.title else label
-        links.append(FeedLink(href=public_url(site.url, paths[fmt]), type=mime, title=title))
+    for name in feeds.formats:
+        fmt = formats.get(name)
+        title = f"{site.title} ({fmt.label})" if site.title else fmt.label
+        href = public_url(site.url, formats.path_of(feeds, name))
+        links.append(FeedLink(href=href, type=fmt.media_type, title=title))
     return tuple(links)
 
 

@@ -1,5 +1,6 @@
 """The feed stage: RSS 2.0, Atom 1.0 and JSON Feed 1.1 from the published posts.
 
+formats.py   FORMATS: every feed format, its file, media type, renderer and lint
 options.py   FeedOptions and parse_feed_options (the ``feeds:`` section of config.yaml)
 items.py     a Post as a FeedItem: cleaned text, absolute URLs, sanitized HTML
 media.py     og image MIME type sniffed from its bytes, and its length

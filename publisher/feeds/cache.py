@@ -26,6 +26,7 @@ from lxml import etree
 
 from publisher import statecache
 from publisher.config import SiteConfig
+from publisher.feeds import formats as registry
 from publisher.feeds.options import FeedOptions
 from publisher.posts import components as post_components
 from publisher.posts import fields as post_fields
@@ -38,7 +39,9 @@ CACHE_FILE = "feeds.sqlite"
 LOCK_TIMEOUT = statecache.LOCK_TIMEOUT
 #: The layout of the file (``PRAGMA user_version``; see :mod:`publisher.statecache`).
 LAYOUT = 1
-KINDS = ("rss", "atom", "json")
+#: A column per format registered when the layout was made; a format registered later
+#: (a test's) is kept in memory for the build only.
+KINDS = registry.names()
 
 #: Rendered items: format (``rss``, ``atom``, ``json``) -> post id -> the item's bytes.
 Fragments = dict[str, dict[str, bytes]]
@@ -111,7 +114,7 @@ class FeedCache:
         self._stored_items: set[str] = set()
         self._live_items: set[str] = set()
         self._live_heads: set[str] = set()
-        self._new_items: list[tuple[str, str, bytes | None, bytes | None, bytes | None]] = []
+        self._new_items: list[tuple[str | bytes | None, ...]] = []
         #: Post ids whose stored key still holds (:meth:`load`), and new items that could
         #: not go to the database yet (no file, a dry run, a write error): by kind, by id.
         self.hits: set[str] = set()
@@ -182,17 +185,21 @@ class FeedCache:
         rows = []
         for post_id, key in keys.items():
             row = [fresh[kind][post_id] if kind in fresh else None for kind in KINDS]
-            rows.append((post_id, key, row[0], row[1], row[2]))
+            rows.append((post_id, key, *row))
         if self._db is not None and not self.readonly:
             marks = ", ".join("?" * (2 + len(KINDS)))
             try:
                 self._db.executemany(f"INSERT OR REPLACE INTO items VALUES ({marks})", rows)
                 self._written = True
                 self.hits.update(keys)
+                self._hold(keys, {k: v for k, v in fresh.items() if k not in KINDS})
                 return
             except sqlite3.Error:
                 pass  # kept in memory below; the commit tries again
         self._new_items.extend(rows)
+        self._hold(keys, fresh)
+
+    def _hold(self, keys: Mapping[str, str], fresh: Fragments) -> None:
         for kind, rendered in fresh.items():
             held = self._held.setdefault(kind, {})
             held.update((post_id, rendered[post_id]) for post_id in keys)

@@ -17,13 +17,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Literal
 from urllib.parse import urlsplit
 
 from publisher import resources
 from publisher.config import SiteConfig
 from publisher.errors import FeedError
-from publisher.feeds import jsonfeed, rss_atom
+from publisher.feeds import formats as registry
 from publisher.feeds.cache import (
     CACHE_FILE,
     FeedCache,
@@ -41,7 +40,7 @@ from publisher.feeds.items import (
     slugs,
 )
 from publisher.feeds.options import FeedOptions
-from publisher.feeds.rss_atom import FeedHead, Kind, make_entry
+from publisher.feeds.rss_atom import FeedHead
 from publisher.posts.model import Post
 
 STYLESHEET = "feeds/feed.xsl"
@@ -155,6 +154,7 @@ def iter_feeds(
     ordered = newest_first(posts, site)
     site_url = site.url.rstrip("/")
     site_path = urlsplit(site_url).path
+    # The stylesheet styles the XML formats (it is pointless with JSON alone).
     xml_formats = {"rss", "atom"} & set(options.formats)
     stylesheet = options.stylesheet and bool(xml_formats)
 
@@ -175,15 +175,11 @@ def iter_feeds(
         rights=options.rights,
     )
     plans = plan_feeds(ordered, site, options)
-    outputs: tuple[tuple[Kind | Literal["json"], str], ...] = (
-        ("rss", options.rss_path),
-        ("atom", options.atom_path),
-        ("json", options.json_path),
-    )
+    outputs = [(f.name, registry.path_of(options, f.name)) for f in registry.FORMATS]
     # Every file's path first: a clash is an error before anything is rendered.
-    files: dict[str, tuple[FeedPlan, Kind | Literal["json"]] | None] = {}
+    files: dict[str, tuple[FeedPlan, str] | None] = {}
 
-    def put(path: str, made_of: tuple[FeedPlan, Kind | Literal["json"]] | None) -> None:
+    def put(path: str, made_of: tuple[FeedPlan, str] | None) -> None:
         if path in files:
             raise FeedError(
                 f"feeds: two feeds would be written to {path}; "
@@ -274,7 +270,7 @@ def _site_image(site_url: str, value: str | None) -> str | None:
 
 def _stored_items(
     cache: FeedCache,
-    kind: Kind | Literal["json"],
+    kind: str,
     posts: Sequence[Post],
     keys: Mapping[str, str],
     site: SiteConfig,
@@ -295,25 +291,21 @@ def _stored_items(
 def _document(
     cache: FeedCache,
     context: bytes,
-    kind: Kind | Literal["json"],
+    kind: str,
     head: FeedHead,
     newest: datetime | None,
     parts: Iterable[bytes],
 ) -> bytes:
     """One feed file: its head, cached like the items, and ``parts``, its items' bytes."""
-    if kind == "json":
-        key = head_key(context, kind, head, None)  # a JSON Feed has no date of its own
-        shell = cache.head(key)
-        if shell is None:
-            shell = jsonfeed.render_head(head)
-            cache.add_head(key, shell)
-        return jsonfeed.render_document(shell, parts)
-    key = head_key(context, kind, head, newest)
+    fmt = registry.get(kind)
+    renderer = fmt.module()
+    updated = newest if fmt.dated else None
+    key = head_key(context, kind, head, updated)
     shell = cache.head(key)
     if shell is None:
-        shell = rss_atom.render_head(kind, head, newest)
+        shell = renderer.render_shell(kind, head, updated)
         cache.add_head(key, shell)
-    return rss_atom.render_document(kind, shell, parts)
+    return renderer.render_feed(kind, shell, parts)
 
 
 def render_items(
@@ -322,12 +314,12 @@ def render_items(
     """Each post's item in every enabled format: format -> post id -> bytes."""
     items = [feed_item(post, site, options) for post in posts]
     rendered: dict[str, list[bytes]] = {}
-    if {"rss", "atom"} & set(options.formats):
-        entries = [make_entry(item, head) for item in items]
-        for kind in ("rss", "atom"):
-            if kind in options.formats:
-                rendered[kind] = rss_atom.render_fragments(kind, head, entries)
-    if "json" in options.formats:
-        rendered["json"] = [jsonfeed.render_fragment(item) for item in items]
+    # One call per renderer module: formats sharing one (RSS, Atom) share its work.
+    by_module: dict[str, list[str]] = {}
+    for fmt in registry.FORMATS:
+        if fmt.name in options.formats:
+            by_module.setdefault(fmt.renderer, []).append(fmt.name)
+    for names in by_module.values():
+        rendered.update(registry.get(names[0]).module().render_items(names, items, head))
     ids = [item.post_id for item in items]
     return {kind: dict(zip(ids, parts, strict=True)) for kind, parts in rendered.items()}

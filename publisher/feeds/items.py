@@ -14,16 +14,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from hashlib import sha1
 from html import escape
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urljoin, urlsplit
 
 import nh3
 
-from publisher.config import SiteConfig
 from publisher.feeds.media import image_facts
-from publisher.feeds.options import FeedOptions
 from publisher.posts import mdx
 from publisher.posts.fields import FieldProblem, normalize_url, tag_key
 from publisher.posts.model import Post
+
+if TYPE_CHECKING:
+    # Annotations only: the format registry (which options.py reads) names the renderers,
+    # which import this module, so importing options or config here would close a cycle.
+    from publisher.config import SiteConfig
+    from publisher.feeds.options import FeedOptions
 
 # XML 1.0 forbids C0 controls other than tab/newline/CR, surrogates and U+FFFE/FFFF; C1
 # controls are legal but never meant in prose and make the W3C validator complain.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -97,3 +97,20 @@ def render_document(shell: bytes, fragments: Iterable[bytes]) -> bytes:
         out.write(piece)
     out.write(b"\n  " + shell[at:])
     return out.getvalue()
+
+
+# The Renderer contract of publisher.feeds.formats.
+
+
+def render_items(
+    names: Sequence[str], items: Sequence[FeedItem], head: FeedHead
+) -> dict[str, list[bytes]]:
+    return {name: [render_fragment(item) for item in items] for name in names}
+
+
+def render_shell(name: str, head: FeedHead, updated: datetime | None) -> bytes:
+    return render_head(head)
+
+
+def render_feed(name: str, shell: bytes, fragments: Iterable[bytes]) -> bytes:
+    return render_document(shell, fragments)

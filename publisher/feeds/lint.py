@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 import lxml.html
 from lxml import etree
 
+from publisher.feeds import formats as registry
+
 ATOM = "http://www.w3.org/2005/Atom"
 XSLT = "http://www.w3.org/1999/XSL/Transform"
 A = f"{{{ATOM}}}"
@@ -37,10 +39,9 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=Tru
 def lint_feed(path: str, data: bytes, public_url: str) -> list[str]:
     """Every problem in the feed file ``path`` (its bytes ``data``, served at ``public_url``)."""
     problems: list[str] = []
-    if path.endswith(".json") or data.lstrip()[:1] == b"{":
-        _lint_json(data, public_url, problems)
-    else:
-        _lint_xml(data, public_url, problems)
+    check = registry.checker_for(path, data)
+    if check is not None:
+        check(data, public_url, problems)
     return [f"{path}: {p}" for p in problems]
 
 
@@ -166,7 +167,8 @@ def _check_media(item: Any, where: str, problems: list[str]) -> None:
         _check_url(thumbnail.get("url"), f"{where} <media:thumbnail url>", problems)
 
 
-def _lint_xml(data: bytes, public_url: str, problems: list[str]) -> None:
+def lint_xml(data: bytes, public_url: str, problems: list[str]) -> None:
+    """An RSS 2.0 or Atom 1.0 feed (told apart by its root element)."""
     try:
         root = etree.fromstring(data, _PARSER)
     except etree.XMLSyntaxError as exc:
@@ -344,7 +346,8 @@ def _check_entry_links(entry: Any, where: str, problems: list[str]) -> None:
             problems.append(f"{where} enclosure link has no length or type; add both")
 
 
-def _lint_json(data: bytes, public_url: str, problems: list[str]) -> None:
+def lint_json(data: bytes, public_url: str, problems: list[str]) -> None:
+    """A JSON Feed 1.x document."""
     try:
         feed = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:

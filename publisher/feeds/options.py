@@ -17,11 +17,13 @@ from pathlib import PurePosixPath
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from publisher.feeds import formats as registry
 from publisher.schema import Field, Invalid, Schema, Where, choice, flag, integer
 
 Content = Literal["full", "summary"]
-Format = Literal["rss", "atom", "json"]
-FORMATS: tuple[Format, ...] = ("rss", "atom", "json")
+#: A name in :data:`publisher.feeds.formats.FORMATS`.
+Format = str
+FORMATS: tuple[Format, ...] = registry.names()
 _TAG_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
 
 
@@ -102,12 +104,15 @@ def _formats(value: Any, where: Where) -> tuple[Format, ...]:
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
         raise Invalid("must be a list such as [rss, atom, json]")
-    wrong = [v for v in items if v not in FORMATS]
+    known = registry.names()  # read now: a format registered after import counts
+    wrong = [v for v in items if v not in known]
     if wrong:
-        raise Invalid(f"unknown format {wrong[0]!r}; use any of rss, atom, json")
+        raise Invalid(f"unknown format {wrong[0]!r}; use any of {', '.join(known)}")
     if not items:
-        raise Invalid("is empty; list at least one of rss, atom, json or set feeds.enabled: false")
-    return tuple(f for f in FORMATS if f in items)
+        raise Invalid(
+            f"is empty; list at least one of {', '.join(known)} or set feeds.enabled: false"
+        )
+    return tuple(f for f in known if f in items)
 
 
 def _hub(value: Any, where: Where) -> str:
@@ -160,9 +165,7 @@ _FOLDER = Field(_folder)
 SCHEMA = Schema(
     {
         "formats": Field(_formats),
-        "rss_path": _FILE,
-        "atom_path": _FILE,
-        "json_path": _FILE,
+        **{f"{name}_path": _FILE for name in FORMATS},
         "limit": _LIMIT,
         "content": Field(
             choice("full", "summary", message=lambda v: f"must be 'full' or 'summary', not {v!r}")
@@ -196,12 +199,8 @@ assert set(SCHEMA.fields) == {f.name for f in fields(FeedOptions)}
 def _collisions(options: FeedOptions) -> list[str]:
     """Two outputs at one path would overwrite each other silently."""
     problems: list[str] = []
-    files = {
-        "rss_path": options.rss_path,
-        "atom_path": options.atom_path,
-        "json_path": options.json_path,
-        "stylesheet_path": options.stylesheet_path,
-    }
+    files = {f"{name}_path": registry.path_of(options, name) for name in registry.names()}
+    files["stylesheet_path"] = options.stylesheet_path
     seen: dict[str, str] = {}
     for key, value in files.items():
         if value in seen:

@@ -31,7 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from feedgen.entry import FeedEntry
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
@@ -278,3 +278,29 @@ def render_document(kind: Kind, shell: bytes, fragments: Iterable[bytes]) -> byt
         out.write(piece)
     out.write(suffix)
     return out.getvalue()
+
+
+# The Renderer contract of publisher.feeds.formats: RSS and Atom share one feedgen entry
+# per item, so both are rendered by one call.
+
+
+def render_items(
+    names: Sequence[str], items: Sequence[FeedItem], head: FeedHead
+) -> dict[str, list[bytes]]:
+    """Each item's ``<item>`` and/or ``<entry>``, for each of ``names`` (rss, atom)."""
+    entries = [make_entry(item, head) for item in items]
+    return {name: render_fragments(_kind(name), head, entries) for name in names}
+
+
+def render_shell(name: str, head: FeedHead, updated: datetime | None) -> bytes:
+    return render_head(_kind(name), head, updated)
+
+
+def render_feed(name: str, shell: bytes, fragments: Iterable[bytes]) -> bytes:
+    return render_document(_kind(name), shell, fragments)
+
+
+def _kind(name: str) -> Kind:
+    if name not in _CLOSING:
+        raise FeedError(f"feeds: {name!r} is not rss or atom; report this bug")
+    return cast(Kind, name)

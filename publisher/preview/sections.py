@@ -23,6 +23,7 @@ from publisher.cards.options import CardOptions
 from publisher.cards.text import clean_text
 from publisher.config import Config
 from publisher.errors import AnnounceError
+from publisher.feeds import formats as feed_formats
 from publisher.feeds.items import FeedItem, feed_item
 from publisher.posts.model import Post
 from publisher.preview.unfurl import Picture, read_meta
@@ -122,7 +123,8 @@ def feed_view(config: Config, post: Post, status: Status, position: int | None) 
     elif status == "scheduled":
         note = "enters the feeds on the first run at or after its date"
     elif options.limit is not None and position is not None and position >= options.limit:
-        note = f"older than the newest {options.limit}: no longer in {options.rss_path}"
+        main = feed_formats.paths(options, options.formats[:1])[0]
+        note = f"older than the newest {options.limit}: no longer in {main}"
     else:
         note = f"in {', '.join(_feed_files(config))}"
     image = item.image
@@ -141,8 +143,7 @@ def feed_view(config: Config, post: Post, status: Status, position: int | None) 
 
 def _feed_files(config: Config) -> list[str]:
     options = config.feeds.options
-    paths = {"rss": options.rss_path, "atom": options.atom_path, "json": options.json_path}
-    return [paths[f] for f in options.formats]
+    return feed_formats.paths(options, options.formats)
 
 
 def _template(announcer: Announcer) -> str | None:
