@@ -101,6 +101,39 @@ def slide(size: tuple[int, int]) -> Image.Image:
     return image
 
 
+def skyline(size: tuple[int, int], seed: int, share: float) -> Image.Image:
+    """A city at dusk: a clear sky over ``share`` of the height of buildings with lit
+    windows, a grid of bright marks as regular as letters."""
+    rng = random.Random(seed)
+    image = ground(size, (90, 140, 220), (200, 210, 235))
+    draw = ImageDraw.Draw(image)
+    base, x = int(size[1] * (1 - share)), 0
+    while x < size[0]:
+        wide, top = rng.randrange(size[0] // 30, size[0] // 10), base + rng.randrange(-60, 60)
+        draw.rectangle(
+            (x, top, x + wide, size[1]), fill=tuple(rng.randrange(40, 120) for _ in "rgb")
+        )
+        for y in range(top + 10, size[1], 24):
+            for left in range(x + 6, x + wide - 8, 16):
+                draw.rectangle((left, y, left + 7, y + 10), fill=(230, 220, 150))
+        x += wide + rng.randrange(20)
+    return image
+
+
+def designed_card(size: tuple[int, int]) -> Image.Image:
+    """A card as a design tool exports it: a logo mark, a 120 px headline, a subtitle."""
+    image = title_card(size, ["Cilium 1.16 is out"], dark=True, gradient=True, px=size[1] // 6)
+    draw = ImageDraw.Draw(image)
+    unit = size[1] // 20
+    draw.ellipse((unit * 2, unit * 2, unit * 4, unit * 4), fill=(250, 180, 40))
+    small = ImageFont.truetype(str(REGULAR), size[1] // 24)
+    draw.text((unit * 5, unit * 2), "cilium.io", font=small, fill=(220, 220, 240))
+    draw.text(
+        (unit * 2, size[1] - unit * 4), "Release notes, by the team", font=small, fill="white"
+    )
+    return image
+
+
 def render_hero(tmp_path: Path, source: Image.Image) -> tuple[Rendered, Image.Image]:
     path = tmp_path / "picture.png"
     path.write_bytes(encoded(source, "PNG"))
@@ -152,6 +185,18 @@ def test_one_word_of_200_px_is_a_headline(size: tuple[int, int]) -> None:
 def test_16_9_photos_keep_the_title(tmp_path: Path, size: tuple[int, int], seed: int) -> None:
     assert not carries_headline(natural(size, seed), size)
     assert not carries_headline(photo(*size, seed=seed), size)
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("share", [0.2, 0.3, 0.4])
+def test_a_skyline_photo_keeps_the_title(share: float, seed: int) -> None:
+    assert not carries_headline(skyline((1920, 1080), seed, share), (1920, 1080))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_a_designed_card_with_logo_and_subtitle_carries_a_headline(size: tuple[int, int]) -> None:
+    source = designed_card(size)
+    assert carries_headline(source, source.size)
 
 
 def test_a_16_9_photo_renders_as_hero(tmp_path: Path) -> None:

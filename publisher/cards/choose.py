@@ -198,7 +198,7 @@ def carries_headline(image: Image.Image, original: tuple[int, int]) -> bool:
     quiet = edges.height - sum(bottom - top for top, bottom in bands)
     if quiet < edges.height * _HEADLINE_QUIET or not bands:
         return False
-    if any(bottom - top > edges.height * _HEADLINE_BAND for top, bottom in bands):
+    if any(_picture_band(top, bottom, edges.height) for top, bottom in bands):
         return False
     return any(
         bottom - top >= _HEADLINE_LINE
@@ -206,6 +206,14 @@ def carries_headline(image: Image.Image, original: tuple[int, int]) -> bool:
         and _lettered(edges.crop((0, top, edges.width, bottom)))
         for top, bottom in bands
     )
+
+
+def _picture_band(top: int, bottom: int, height: int) -> bool:
+    """A busy band too tall for lines of type, or one running off the top or bottom edge
+    (the ground of a photo, a skyline's lit windows): a designer sets a headline inside
+    margins, so no card with one is lost."""
+    touches = top == 0 or bottom == height
+    return bottom - top > height * _HEADLINE_BAND or (touches and bottom - top >= _HEADLINE_LINE)
 
 
 def _lettered(band: Image.Image) -> bool:
