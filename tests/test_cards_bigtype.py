@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import random
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -134,6 +135,46 @@ def designed_card(size: tuple[int, int]) -> Image.Image:
     return image
 
 
+def dark_diagram(size: tuple[int, int]) -> Image.Image:
+    """A labelled architecture diagram on a dark ground: rows of boxes joined by lines."""
+    image = ground(size, (24, 28, 36), (24, 28, 36))
+    draw = ImageDraw.Draw(image)
+    label = ImageFont.truetype(str(BOLD), size[1] // 30)
+    unit_w, unit_h = size[0] // 5, size[1] // 8
+    for row in range(4):
+        for column in range(4):
+            x, y = unit_w // 2 + column * unit_w, unit_h + row * unit_h * 3 // 2
+            draw.rectangle(
+                (x, y, x + unit_w * 3 // 4, y + unit_h), outline=(120, 200, 255), width=3
+            )
+            draw.text((x + 12, y + unit_h // 3), f"svc-{row}{column}", font=label, fill="white")
+            if column:
+                draw.line(
+                    (x - unit_w // 4, y + unit_h // 2, x, y + unit_h // 2), fill="white", width=3
+                )
+    return image
+
+
+def dark_ui(size: tuple[int, int]) -> Image.Image:
+    """A dark-theme app screenshot: a sidebar of menu items and a table of small rows."""
+    image = ground(size, (30, 30, 34), (30, 30, 34))
+    draw = ImageDraw.Draw(image)
+    small = ImageFont.truetype(str(REGULAR), size[1] // 45)
+    draw.rectangle((0, 0, size[0] // 6, size[1]), fill=(44, 44, 52))
+    for index in range(12):
+        draw.text((20, 80 + index * 40), f"Menu item {index}", font=small, fill=(200, 200, 210))
+    for index in range(20):
+        y = 100 + index * (size[1] - 140) // 20
+        draw.text(
+            (size[0] // 5, y),
+            f"pod-{index}  default  Running  10.0.0.{index}  3d",
+            font=small,
+            fill="white",
+        )
+        draw.line((size[0] // 5, y - 6, size[0] - 40, y - 6), fill=(60, 60, 70))
+    return image
+
+
 def render_hero(tmp_path: Path, source: Image.Image) -> tuple[Rendered, Image.Image]:
     path = tmp_path / "picture.png"
     path.write_bytes(encoded(source, "PNG"))
@@ -197,6 +238,14 @@ def test_a_skyline_photo_keeps_the_title(share: float, seed: int) -> None:
 def test_a_designed_card_with_logo_and_subtitle_carries_a_headline(size: tuple[int, int]) -> None:
     source = designed_card(size)
     assert carries_headline(source, source.size)
+
+
+@pytest.mark.parametrize("draw", [dark_diagram, dark_ui], ids=["diagram", "ui-screenshot"])
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_dark_diagrams_and_screenshots_are_not_headlines(
+    draw: Callable[[tuple[int, int]], Image.Image], size: tuple[int, int]
+) -> None:
+    assert not carries_headline(draw(size), size)
 
 
 def test_a_16_9_photo_renders_as_hero(tmp_path: Path) -> None:

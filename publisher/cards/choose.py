@@ -165,6 +165,12 @@ _HEADLINE_ROWS = 96
 #: ``_HEADLINE_QUIET`` of its rows (flat colour or gradient), a photo's almost never.
 _HEADLINE_BAND = 0.45
 _HEADLINE_QUIET = 0.4
+#: At most this many busy bands: a card holds a headline of a line or three, a subtitle
+#: and a logo (3-4 bands on generated cards); the labelled diagrams and UI screenshots of
+#: the sample corpora that the rest of the test takes for a card have 6-25.
+_HEADLINE_BANDS = 5
+#: Widest shape tried: title cards are made 16:9 to 2:1; a 3:1 banner is a strip of art.
+_HEADLINE_WIDEST = 2.1
 #: A line of display type is at least this many thumbnail rows tall and, on its median
 #: row, has edges over this share (0-255) of the width: the upright strokes of letters
 #: cross every row of the line (medians 39-80 on generated cards), while the outline of a
@@ -180,11 +186,12 @@ def carries_headline(image: Image.Image, original: tuple[int, int]) -> bool:
     headline went under a second title. Here the same edge analysis runs on a thumbnail
     :data:`_HEADLINE_ROWS` tall: most rows are quiet (the designed background), every busy
     run is a band no taller than a few lines of type, and at least one band breaks into
-    letters and words (busy column runs with quiet columns between). Only wide images as
-    big as a card (``FINISHED_MIN_WIDTH``) are tried: a title card is made at that size.
+    letters and words (busy column runs with quiet columns between), with few bands in all
+    (a labelled diagram has many). Only landscape images 1.3:1 to 2.1:1 as big as a card
+    (``FINISHED_MIN_WIDTH``) are tried: a title card is made at that size and shape.
     """
     width, height = full_size(image.size, original)
-    if width < FINISHED_MIN_WIDTH or width < height * 1.3:
+    if width < FINISHED_MIN_WIDTH or not height * 1.3 <= width <= height * _HEADLINE_WIDEST:
         return False
     probe = image.convert("L")
     probe = probe.resize(
@@ -196,7 +203,7 @@ def carries_headline(image: Image.Image, original: tuple[int, int]) -> bool:
     rows = list(edges.resize((1, edges.height), Image.Resampling.BOX).tobytes())
     bands = _runs(rows, _QUIET)
     quiet = edges.height - sum(bottom - top for top, bottom in bands)
-    if quiet < edges.height * _HEADLINE_QUIET or not bands:
+    if quiet < edges.height * _HEADLINE_QUIET or not 0 < len(bands) <= _HEADLINE_BANDS:
         return False
     if any(_picture_band(top, bottom, edges.height) for top, bottom in bands):
         return False
