@@ -4,7 +4,9 @@ A layout hands a card over to another one when the image would suffer under it:
 ``when_no_image`` (nothing to draw), ``when_finished`` (the image already is a social card,
 about 1.91:1 or 2:1 and at least 1000 px wide: printing a second title over its own would ruin it),
 ``when_text_heavy`` (a screenshot, slide or code: a title over it is unreadable and hides it),
-``when_diagram`` (mostly white or transparent) and ``when_small`` (a cover would enlarge it).
+``when_diagram`` (mostly white or transparent), ``when_text_heavy`` again for a finished title
+card of another shape (a 16:9 image with a big headline of its own, :func:`carries_headline`)
+and ``when_small`` (a cover would enlarge it).
 A layout chosen on purpose (the post's ``ogLayout``, ``publish cards --layout``) is kept
 whatever the image, except that a card with no image cannot show one.
 
@@ -155,6 +157,94 @@ def _line_rows(profile: list[int], height: int) -> int:
     return rows if lines >= 3 else 0
 
 
+#: Big type is looked for on a thumbnail this many rows tall, where 80-200 px letters of a
+#: 675-1080 px tall card are 6-25 rows: glyphs again, as body text is at 320 px.
+_HEADLINE_ROWS = 96
+#: A headline band is this share of the height at most (two or three lines of display
+#: type); a taller busy run is a picture. A card's background is quiet on at least
+#: ``_HEADLINE_QUIET`` of its rows (flat colour or gradient), a photo's almost never.
+_HEADLINE_BAND = 0.45
+_HEADLINE_QUIET = 0.4
+#: At most this many busy bands: a card holds a headline of a line or three, a subtitle
+#: and a logo (3-4 bands on generated cards); the labelled diagrams and UI screenshots of
+#: the sample corpora that the rest of the test takes for a card have 6-25.
+_HEADLINE_BANDS = 5
+#: Widest shape tried: title cards are made 16:9 to 2:1; a 3:1 banner is a strip of art.
+_HEADLINE_WIDEST = 2.1
+#: A line of display type is at least this many thumbnail rows tall and, on its median
+#: row, has edges over this share (0-255) of the width: the upright strokes of letters
+#: cross every row of the line (medians 39-80 on generated cards), while the outline of a
+#: shape crosses each row twice (at most 24 on generated photos and drawn circles).
+_HEADLINE_LINE = 4
+_HEADLINE_DENSE = 32
+
+
+def carries_headline(image: Image.Image, original: tuple[int, int]) -> bool:
+    """A finished title card: big display type (a headline) on a flat or gradient ground.
+
+    :func:`text_coverage` sees lines of small glyphs only, so a 16:9 card with a 150 px
+    headline went under a second title. Here the same edge analysis runs on a thumbnail
+    :data:`_HEADLINE_ROWS` tall: most rows are quiet (the designed background), every busy
+    run is a band no taller than a few lines of type, and at least one band breaks into
+    letters and words (busy column runs with quiet columns between), with few bands in all
+    (a labelled diagram has many). Only landscape images 1.3:1 to 2.1:1 as big as a card
+    (``FINISHED_MIN_WIDTH``) are tried: a title card is made at that size and shape.
+    """
+    width, height = full_size(image.size, original)
+    if width < FINISHED_MIN_WIDTH or not height * 1.3 <= width <= height * _HEADLINE_WIDEST:
+        return False
+    probe = image.convert("L")
+    probe = probe.resize(
+        (max(1, round(probe.width * _HEADLINE_ROWS / probe.height)), _HEADLINE_ROWS),
+        Image.Resampling.BOX,
+    )
+    edges = probe.filter(ImageFilter.FIND_EDGES).point(lambda v: 255 if v > 64 else 0)
+    edges = edges.crop((1, 1, edges.width - 1, edges.height - 1))
+    rows = list(edges.resize((1, edges.height), Image.Resampling.BOX).tobytes())
+    bands = _runs(rows, _QUIET)
+    quiet = edges.height - sum(bottom - top for top, bottom in bands)
+    if quiet < edges.height * _HEADLINE_QUIET or not 0 < len(bands) <= _HEADLINE_BANDS:
+        return False
+    if any(_picture_band(top, bottom, edges.height) for top, bottom in bands):
+        return False
+    return any(
+        bottom - top >= _HEADLINE_LINE
+        and sorted(rows[top:bottom])[(bottom - top) // 2] > _HEADLINE_DENSE
+        and _lettered(edges.crop((0, top, edges.width, bottom)))
+        for top, bottom in bands
+    )
+
+
+def _picture_band(top: int, bottom: int, height: int) -> bool:
+    """A busy band too tall for lines of type, or one running off the top or bottom edge
+    (the ground of a photo, a skyline's lit windows): a designer sets a headline inside
+    margins, so no card with one is lost."""
+    touches = top == 0 or bottom == height
+    return bottom - top > height * _HEADLINE_BAND or (touches and bottom - top >= _HEADLINE_LINE)
+
+
+def _lettered(band: Image.Image) -> bool:
+    """The band breaks into words (busy column runs with quiet columns between) spread
+    over a fair share of the width: a line of type, not one object."""
+    columns = list(band.resize((band.width, 1), Image.Resampling.BOX).tobytes())
+    glyphs = _runs(columns, 0)
+    spread = glyphs[-1][1] - glyphs[0][0] if glyphs else 0
+    return len(glyphs) >= 2 and spread >= band.width * 0.25
+
+
+def _runs(profile: list[int], quiet: int) -> list[tuple[int, int]]:
+    """(start, end) of each run of values above ``quiet``."""
+    found: list[tuple[int, int]] = []
+    start: int | None = None
+    for index, value in enumerate([*profile, 0]):
+        if value > quiet and start is None:
+            start = index
+        elif value <= quiet and start is not None:
+            found.append((start, index))
+            start = None
+    return found
+
+
 def choose_layout(
     layouts: Mapping[str, Layout],
     start: Layout,
@@ -181,6 +271,9 @@ def choose_layout(
         return Choice(layout=layouts.get(start.when_text_heavy, start), rule="text-heavy image")
     if start.when_diagram and looks_like_diagram(image):
         return Choice(layout=layouts.get(start.when_diagram, start), rule="diagram")
+    # After the diagram rule: a headline on white was already sent to split as a diagram.
+    if start.when_text_heavy and carries_headline(image, original):
+        return Choice(layout=layouts.get(start.when_text_heavy, start), rule="headline image")
     if start.when_small and box is not None and too_small(image.size, box, max_upscale):
         return Choice(layout=layouts.get(start.when_small, start), rule="small image")
     return Choice(layout=start, rule="default")

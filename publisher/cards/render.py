@@ -35,7 +35,7 @@ from publisher.errors import CardError
 __all__ = ["RENDER_VERSION", "CardJob", "Note", "Rendered", "render_card"]
 
 #: Bump when a change to the drawing code changes the pixels of an unchanged card.
-RENDER_VERSION = "10"
+RENDER_VERSION = "11"
 
 #: A finished image (see :mod:`publisher.cards.choose`) may be enlarged this much to
 #: cover the card: 1000 px to 1200 px. Softness beats a second headline or a stamp.
@@ -72,8 +72,8 @@ class Rendered:
     alt: str
     text_box: tuple[int, int, int, int] | None
     notes: tuple[Note, ...]
-    #: Why this layout: "default", "chosen", "no image", "finished image",
-    #: "text-heavy image", "diagram" or "small image" (see publisher.cards.choose).
+    #: Why this layout: "default", "chosen", "no image", "finished image", "text-heavy
+    #: image", "diagram", "headline image" or "small image" (see publisher.cards.choose).
     rule: str = "default"
 
 
