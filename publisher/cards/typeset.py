@@ -124,7 +124,10 @@ def _missing_note(part: str, missing: list[str]) -> Note:
     return Note(
         field={"title": "title", "summary": "ogSummary"}.get(part, "meta"),
         message=f"has {count} that no configured font can draw: {shown}{more}; they are left out of the card",
-        fix=f"install {fonts.suggest(missing)} and list it in cards.fonts.fallbacks",
+        fix=(
+            f"install {fonts.suggest(missing)}; the default cards.fonts.fallbacks finds it in the"
+            " usual Linux, macOS and Windows places, else list its path there"
+        ),
     )
 
 
