@@ -17,8 +17,9 @@ The names below are imported on first use (PEP 562): loading config.yaml imports
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from publisher.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from publisher.feeds.generate import build_feeds, feed_url
@@ -39,10 +40,4 @@ _HOMES = {
 __all__ = ["FeedOptions", "build_feeds", "feed_url", "lint_feed", "parse_feed_options", "ping_hub"]
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f"{__name__}.{home}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _HOMES, globals())

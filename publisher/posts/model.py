@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
@@ -193,6 +193,12 @@ class Post:
     def is_live(self, now: datetime) -> bool:
         """Published: not a draft and dated at or before ``now``."""
         return not self.draft and self.date <= now
+
+
+# PostFields repeats Post's fields so the constructor can take them typed; the constructor
+# fills only those keys, so the two lists must not drift apart.
+if {f.name for f in fields(Post)} != _FIELD_KEYS | {"body", "frontmatter"}:
+    raise ImportError("publisher.posts.model: PostFields and Post name different fields")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from publisher.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from publisher.posts.sources.base import Resolved, Setup, Source, SourceRules
@@ -60,12 +62,9 @@ class _Sources(Mapping[str, "Source"]):
 SOURCES: Mapping[str, Source] = _Sources()
 
 
-def __getattr__(name: str) -> Any:
-    if name not in ("Resolved", "Setup", "Source", "SourceRules"):
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f"{__name__}.base"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(
+    __name__, dict.fromkeys(("Resolved", "Setup", "Source", "SourceRules"), "base"), globals()
+)
 
 
 #: Sub-folders a site may live in: GitHub Pages sites in docs/, Docusaurus in website/.
