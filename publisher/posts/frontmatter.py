@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from publisher.errors import PostError, Problem
-from publisher.posts.limits import DEFAULT_LIMITS, Limits
+from publisher.posts.limits import DEFAULT_LIMITS, Limits, check_frontmatter_length
 from publisher.posts.text import preview
 from publisher.posts.tomljson import parse_json as parse_json
 from publisher.posts.tomljson import parse_toml as parse_toml
@@ -195,18 +195,7 @@ def parse(
     text: str, file: str, first_line: int = 2, limits: Limits = DEFAULT_LIMITS
 ) -> tuple[dict[str, Any], list[Problem]]:
     """Parse frontmatter YAML; return the mapping and warnings (duplicate keys)."""
-    if len(text) > limits.frontmatter_chars:
-        raise PostError(
-            Problem(
-                file=file,
-                field="frontmatter",
-                message=(
-                    f"is {len(text):,} characters long; the limit is {limits.frontmatter_chars:,}"
-                ),
-                fix="keep the frontmatter to a few keys and move long text into the body",
-                line=first_line,
-            )
-        )
+    check_frontmatter_length(text, file, first_line, limits)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()

@@ -66,6 +66,22 @@ def check_size(raw: bytes, file: str, limits: Limits) -> None:
         )
 
 
+def check_frontmatter_length(text: str, file: str, first_line: int, limits: Limits) -> None:
+    """Refuse frontmatter (YAML, TOML or JSON) over its character cap before parsing it."""
+    if len(text) > limits.frontmatter_chars:
+        raise PostError(
+            Problem(
+                file=file,
+                field="frontmatter",
+                message=(
+                    f"is {len(text):,} characters long; the limit is {limits.frontmatter_chars:,}"
+                ),
+                fix="keep the frontmatter to a few keys and move long text into the body",
+                line=first_line,
+            )
+        )
+
+
 def check_lines(text: str, file: str, limits: Limits) -> None:
     """Refuse a post with an absurdly long line: every later pass is linear, but not free."""
     start = 0

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from publisher.errors import PostError, Problem
-from publisher.posts.limits import DEFAULT_LIMITS, Limits
+from publisher.posts.limits import DEFAULT_LIMITS, Limits, check_frontmatter_length
 from publisher.posts.text import preview
 
 
@@ -33,7 +33,7 @@ def parse_toml(
     """Parse TOML frontmatter (``+++``) into a mapping, or raise a PostError with the line."""
     import tomllib
 
-    _check_length(text, file, first_line, limits)
+    check_frontmatter_length(text, file, first_line, limits)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -81,7 +81,7 @@ def parse_json(
         data, end = json.JSONDecoder().raw_decode(head)
     except json.JSONDecodeError as exc:
         if len(text) > limits.frontmatter_chars:
-            _check_length(text, file, first_line, limits)
+            check_frontmatter_length(text, file, first_line, limits)
         raise PostError(
             Problem(
                 file=file,
@@ -118,21 +118,6 @@ def parse_json(
         )
     _check_values(data, file, first_line, limits)
     return data, text[end:].lstrip("\n")
-
-
-def _check_length(text: str, file: str, first_line: int, limits: Limits) -> None:
-    if len(text) > limits.frontmatter_chars:
-        raise PostError(
-            Problem(
-                file=file,
-                field="frontmatter",
-                message=(
-                    f"is {len(text):,} characters long; the limit is {limits.frontmatter_chars:,}"
-                ),
-                fix="keep the frontmatter to a few keys and move long text into the body",
-                line=first_line,
-            )
-        )
 
 
 def _check_values(data: Any, file: str, first_line: int, limits: Limits) -> None:
