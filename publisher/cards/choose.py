@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageFilter, ImageStat
 
-from publisher.cards.crop import cover_scale, looks_like_diagram
+from publisher.cards.crop import QUIET, cover_scale, looks_like_diagram, text_line_runs
 from publisher.cards.layout import Layout
 
 #: The card shape social sites crop to (1200x630) and how far a finished image may be off it.
@@ -46,10 +46,6 @@ WIDE_TOLERANCE = 0.005
 #: corpora: terminal output, code, schedules and page screenshots score 0.26-0.60, labelled
 #: diagrams 0.25-0.30, photos (portraits, foliage, crowds) 0.00-0.11, illustrations < 0.24.
 TEXT_HEAVY = 0.25
-#: Row edge density (0-255 = share of a strip's width) under which a row is a gap between
-#: lines, and over which a run holds glyphs.
-_QUIET = 8
-_DENSE = 40
 
 
 #: How much more than ``cards.max_upscale`` a cover may enlarge an image: a 1200x627 photo
@@ -131,30 +127,10 @@ def text_coverage(image: Image.Image) -> float:
 
 
 def _line_rows(profile: list[int], height: int) -> int:
-    """Rows that belong to text-line-sized busy runs in a row profile of edge density.
-
-    A run is the rows between two quiet rows (almost no edges: the gap between lines of
-    text); it is a line when it is dense somewhere and no taller than a line of text.
-    Foliage and textures are never quiet, so their runs are too tall to count.
-    """
-    tallest = max(4, height // 10)  # a taller run is an object, not a line of text
-    rows = 0
-    lines = 0
-    start: int | None = None
-    peak = 0
-    for y, value in enumerate([*profile, 0]):
-        if value > _QUIET:
-            if start is None:
-                start, peak = y, 0
-            peak = max(peak, value)
-        elif start is not None:
-            run = y - start
-            if 2 <= run <= tallest and peak > _DENSE:
-                rows += run
-                lines += 1
-            start = None
+    """Rows that belong to text-line-sized busy runs in a row profile of edge density."""
+    lines = text_line_runs(profile, height)
     # One or two bands are a headline or a horizon; text is many lines.
-    return rows if lines >= 3 else 0
+    return sum(end - start for start, end in lines) if len(lines) >= 3 else 0
 
 
 #: Big type is looked for on a thumbnail this many rows tall, where 80-200 px letters of a
@@ -201,7 +177,7 @@ def carries_headline(image: Image.Image, original: tuple[int, int]) -> bool:
     edges = probe.filter(ImageFilter.FIND_EDGES).point(lambda v: 255 if v > 64 else 0)
     edges = edges.crop((1, 1, edges.width - 1, edges.height - 1))
     rows = list(edges.resize((1, edges.height), Image.Resampling.BOX).tobytes())
-    bands = _runs(rows, _QUIET)
+    bands = _runs(rows, QUIET)
     quiet = edges.height - sum(bottom - top for top, bottom in bands)
     if quiet < edges.height * _HEADLINE_QUIET or not 0 < len(bands) <= _HEADLINE_BANDS:
         return False

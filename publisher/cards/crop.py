@@ -114,3 +114,33 @@ def looks_like_diagram(image: Image.Image) -> bool:
     grey = Image.eval(hsv.getchannel("S"), lambda v: 255 if v < 40 else 0)
     flat = ImageChops.multiply(light, grey).histogram()[255]
     return flat > total * 0.4
+
+
+#: Row edge density (0-255 = share of a strip's width) under which a row is a gap between
+#: lines of text, and over which a run of rows holds glyphs.
+QUIET = 8
+DENSE = 40
+
+
+def text_line_runs(profile: list[int], height: int) -> list[tuple[int, int]]:
+    """Busy runs of a row profile of edge density that are as tall as a line of text.
+
+    A run is the rows between two quiet rows (the gap between lines); it is a line when it is
+    dense somewhere and no taller than a line of text. Foliage and textures are never quiet,
+    so their runs are too tall to count. Shared by the text-heavy test (choose.py) and the
+    text blocks the crop keeps whole (subjects.py).
+    """
+    tallest = max(4, height // 10)  # a taller run is an object, not a line of text
+    found: list[tuple[int, int]] = []
+    start: int | None = None
+    peak = 0
+    for y, value in enumerate([*profile, 0]):
+        if value > QUIET:
+            if start is None:
+                start, peak = y, 0
+            peak = max(peak, value)
+        elif start is not None:
+            if 2 <= y - start <= tallest and peak > DENSE:
+                found.append((start, y))
+            start = None
+    return found

@@ -24,7 +24,14 @@ from dataclasses import dataclass
 from PIL import Image, ImageFilter
 
 from publisher.cards import faces
-from publisher.cards.crop import Focus, busiest_focus, cover_scale, crop_box
+from publisher.cards.crop import (
+    QUIET,
+    Focus,
+    busiest_focus,
+    cover_scale,
+    crop_box,
+    text_line_runs,
+)
 
 #: (left, top, right, bottom) as fractions of an image or of the card.
 Frac = tuple[float, float, float, float]
@@ -33,9 +40,6 @@ _PROBE = 640
 _SHORT = 360
 _LONGEST = 1280
 _STRIPS = 16
-#: Row edge density (0-255, share of a strip's width) of a gap between lines and of a line.
-_QUIET = 8
-_DENSE = 40
 #: Candidate crop positions tried along the free axis.
 _STEPS = 64
 #: A cut subject costs this much more than one under the title: a title over a logo is
@@ -101,33 +105,15 @@ def _busy(region: Image.Image) -> bool:
     return (
         region.width > 0
         and region.height > 0
-        and max(region.resize((1, 1), Image.Resampling.BOX).tobytes()) > _QUIET
+        and max(region.resize((1, 1), Image.Resampling.BOX).tobytes()) > QUIET
     )
-
-
-def _lines(profile: list[int], height: int) -> list[tuple[int, int]]:
-    """Busy runs between quiet rows that are as tall as a line of text."""
-    tallest = max(4, height // 10)
-    found: list[tuple[int, int]] = []
-    start: int | None = None
-    peak = 0
-    for y, value in enumerate([*profile, 0]):
-        if value > _QUIET:
-            if start is None:
-                start, peak = y, 0
-            peak = max(peak, value)
-        elif start is not None:
-            if 2 <= y - start <= tallest and peak > _DENSE:
-                found.append((start, y))
-            start = None
-    return found
 
 
 def _blocks(profile: list[int], height: int) -> list[tuple[int, int]]:
     """Lines no further apart than about two line heights, grouped into blocks of text."""
     blocks: list[tuple[int, int]] = []
     group: list[tuple[int, int]] = []
-    for line in [*_lines(profile, height), (height * 4, height * 4 + 1)]:
+    for line in [*text_line_runs(profile, height), (height * 4, height * 4 + 1)]:
         if group and line[0] - group[-1][1] > 2 * max(3, group[-1][1] - group[-1][0]):
             block = _regular(group)
             if block is not None:
