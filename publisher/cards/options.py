@@ -17,6 +17,7 @@ from typing import Any, Literal
 from publisher.cards.addresses import EVERY_NETWORK
 from publisher.cards.fallbacks import DEFAULT_FALLBACKS
 from publisher.cards.layout import load_layouts
+from publisher.loadtrail import resolve
 from publisher.resources import assets, templates
 from publisher.schema import (
     Convert,
@@ -171,7 +172,7 @@ def _file(base: Path, *, folder: bool = False) -> Convert:
     def convert(value: Any, where: Where) -> Path:
         if not isinstance(value, str) or not value.strip():
             raise Invalid("must be a path relative to config.yaml")
-        path = (base / value.strip()).resolve()
+        path = resolve(base / value.strip())
         written = Path(os.path.normpath(base / value.strip()))
         if written.is_relative_to(base) and not path.is_relative_to(base.resolve()):
             # A link planted by a pull request must not put a file of the runner's
@@ -229,7 +230,7 @@ def _font_files(base: Path) -> Convert:
         if not isinstance(listed, list) or not all(isinstance(v, str) for v in listed):
             raise Invalid("must be a list of font file paths; one path a line, each after '- '")
         # Missing fallbacks are allowed: CI and a laptop have different fonts.
-        return tuple(str((base / v).resolve()) if not Path(v).is_absolute() else v for v in listed)
+        return tuple(str(resolve(base / v)) if not Path(v).is_absolute() else v for v in listed)
 
     return convert
 
