@@ -29,7 +29,7 @@ import stat
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (the fast path)
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Mapping
     from typing import Any
 
 #: An mtime this close to the stat pass may not tell two versions of a file apart.
@@ -120,9 +120,10 @@ class _Walker:
         recent = st is None or max(st.st_mtime_ns, st.st_ctime_ns) > self.since_ns
         if st is not None and not recent:
             known = self.known.get(label)
-            if known is not None and tuple(known[0]) == _signature(st):
-                reused = tuple(known[1])
-                self.tree[label] = (_signature(st), reused)
+            signature = _signature(st)
+            if known is not None and tuple(known[0]) == signature:
+                reused: tuple[str, ...] = known[1]  # read only: a list from JSON will do
+                self.tree[label] = (signature, reused)
                 return reused
         try:
             # Stat'ed before it is listed: an entry added in between changes the stat
@@ -148,13 +149,15 @@ class _Walker:
             self.tree[label] = (_signature(st), listed)
         return listed
 
-    def walk(self, folder: str, prefix: str, keep: str) -> Iterator[Entry]:
-        """Every file and folder under ``folder`` with its stat, in a fixed order; symlinks
-        are followed, as the posts glob follows them."""
+    def walk(self, folder: str, prefix: str, keep: str, out: list[Entry]) -> None:
+        """Every file and folder under ``folder`` with its stat, in a fixed order, onto
+        ``out``; symlinks are followed, as the posts glob follows them."""
         top = _stat(folder)
         if top is None:
-            yield prefix, folder, None
+            out.append((prefix, folder, None))
             return
+        add = out.append  # the loop below runs once per file: 30,000 times at 10,000 posts
+        check = bool(self.known)
         stack = [(folder, prefix)]
         seen = {(top.st_dev, top.st_ino)}
         while stack:
@@ -165,21 +168,24 @@ class _Walker:
             for kind_name in names:
                 kind, name = kind_name[0], kind_name[1:]
                 child, child_label = f"{path}/{name}", f"{label}/{name}"
-                if kind == "e":
-                    yield child_label, child, None
-                elif kind == "f":
-                    st = _stat(child)
-                    if self.known and st is not None and stat.S_ISDIR(st.st_mode):
+                if kind == "f":
+                    try:
+                        st: os.stat_result | None = os.stat(child)
+                    except OSError:
+                        st = None
+                    if check and st is not None and stat.S_ISDIR(st.st_mode):
                         raise Stale(child)  # a linked file's target is a folder now
-                    yield child_label, child, st
+                    add((child_label, child, st))
+                elif kind == "e":
+                    add((child_label, child, None))
                 else:
                     # A folder's own stat says nothing its entries do not; only a linked
                     # one is checked, so that a symlink loop is walked once.
-                    yield child_label + "/", child, None
+                    add((child_label + "/", child, None))
                     if kind == "l":
                         st = _stat(child)
                         if st is None:
-                            yield child_label, child, None
+                            add((child_label, child, None))
                             continue
                         if (st.st_dev, st.st_ino) in seen:
                             continue
@@ -195,21 +201,23 @@ def _library(name: str) -> str | None:
     return spec.origin if spec is not None and spec.origin else None
 
 
-def _run(plan: list[list[str]], walker: _Walker) -> Iterator[Entry]:
+def _run(plan: list[list[str]], walker: _Walker) -> tuple[Entry, ...]:
+    out: list[Entry] = []
     for step in plan:
         kind = step[0]
         if kind == "head":
-            yield step[1], "", None
+            out.append((step[1], "", None))
         elif kind == "stat":
-            yield step[1], step[2], _stat(step[2])
+            out.append((step[1], step[2], _stat(step[2])))
         elif kind == "walk":
-            yield from walker.walk(step[2], step[1], step[3])
+            walker.walk(step[2], step[1], step[3], out)
         elif kind == "lib":
             origin = _library(step[1])
             if origin is not None:
-                yield f"lib:{step[1]}", origin, _stat(origin)
+                out.append((f"lib:{step[1]}", origin, _stat(origin)))
         else:
             raise ValueError(f"unknown step {kind!r}")
+    return tuple(out)
 
 
 def take(plan: list[list[str]], known: Mapping[str, Any], started_ns: int) -> Snapshot:
@@ -217,10 +225,10 @@ def take(plan: list[list[str]], known: Mapping[str, Any], started_ns: int) -> Sn
     since = started_ns - RECENT_NS
     walker = _Walker(known, since)
     try:
-        entries = tuple(_run(plan, walker))
+        entries = _run(plan, walker)
     except Stale:
         walker = _Walker({}, since)
-        entries = tuple(_run(plan, walker))
+        entries = _run(plan, walker)
     recent = frozenset(
         label for label, _, st in entries if st is not None and st.st_mtime_ns > since
     )
