@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from datetime import datetime
     from typing import Any
 
+    from publisher import snapshot
+
 INPUTS_FILE = "inputs.json"
 #: inputs.json's format (inputs.py writes it).
 FORMAT = 2
@@ -141,7 +143,7 @@ def _config_path(options: dict[str, Any]) -> str | None:
     return "config.yaml" if os.path.isfile("config.yaml") else None
 
 
-def _record(text: str, source: str) -> dict[str, Any] | None:
+def _record(text: str, source: str) -> tuple[str, dict[str, Any]] | None:
     """The last record of a build of the config file ``source``: in ``.publisher`` beside
     it, or in a state folder its text names. The record says which config and state folder
     it was made for; a guess that is wrong finds no record, or one made for another."""
@@ -159,7 +161,7 @@ def _record(text: str, source: str) -> dict[str, Any] | None:
             continue
         fast = data.get("fast") if data.get("format") == FORMAT else None
         if fast and fast["source"] == source and fast["state"] == state:
-            return data
+            return state, data
     return None
 
 
@@ -176,9 +178,10 @@ def _unchanged(options: dict[str, Any]) -> dict[str, Any] | None:
     with open(path, encoding="utf-8-sig") as handle:  # as the loader reads it
         text = handle.read()
     source = os.path.realpath(path)
-    data = _record(text, source)
-    if data is None:
+    found = _record(text, source)
+    if found is None:
         return None
+    state, data = found
     fast = data["fast"]
     same = (
         fast["config"] == loadtrail.config_digest(text, os.environ)
@@ -195,7 +198,23 @@ def _unchanged(options: dict[str, Any]) -> dict[str, Any] | None:
         return None
     if snapshot.outputs_digest(fast["output"], data["outputs"]) != data["outputs_digest"]:
         return None
+    if taken.relisted or taken.recent != frozenset(data["hashed"]):
+        _refresh(state, data, taken)
     return data
+
+
+def _refresh(state: str, data: dict[str, Any], taken: snapshot.Snapshot) -> None:
+    """Bring the record up to date, as the CLI's no-op does: files no longer recent are
+    known by their stat again, and folders listed this time are not listed the next."""
+    import contextlib
+    from pathlib import Path
+
+    from publisher import snapshot
+    from publisher.atomic import write_atomic
+
+    # A read-only state folder: the record stays as it was, and still holds.
+    with contextlib.suppress(OSError):
+        write_atomic(Path(state, INPUTS_FILE), snapshot.record_text(data, taken).encode())
 
 
 def _covers(data: dict[str, Any], now: datetime) -> bool:

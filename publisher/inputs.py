@@ -23,6 +23,7 @@ it, so the next stat pass hashes it again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -37,7 +38,7 @@ from typing import Any
 import publisher
 from publisher import snapshot
 from publisher.config import Config
-from publisher.errors import Problem
+from publisher.errors import Problem, PublisherError
 from publisher.output import write_state_file
 from publisher.resources import assets, templates
 from publisher.snapshot import Snapshot
@@ -225,14 +226,8 @@ def record(
 def _write(state: Path, config: Config, before: Snapshot, data: Mapping[str, Any]) -> None:
     """inputs.json: ``data`` with the digest, tree and fast section of ``before``."""
     problems = [Problem(**p) for p in data["summary"]["problems"]]
-    record = {
-        **data,
-        "digest": before.digest(before.recent),
-        "hashed": sorted(before.recent),
-        "tree": {label: [list(sig), list(names)] for label, (sig, names) in before.tree.items()},
-        "fast": _fast(config, before, problems),
-    }
-    write_state_file(state / INPUTS_FILE, json.dumps(record, sort_keys=True) + "\n")
+    fast = _fast(config, before, problems)
+    write_state_file(state / INPUTS_FILE, snapshot.record_text({**data, "fast": fast}, before))
 
 
 def _fast(config: Config, before: Snapshot, problems: list[Problem]) -> dict[str, Any] | None:
@@ -278,5 +273,6 @@ def unchanged(config: Config, now: datetime) -> tuple[Snapshot, Recorded | None]
         return snapshot, None
     # Nothing changed: the record is brought up to date (folders listed again, a fast
     # section now that the config file is old enough), so that the next pass is cheaper.
-    _write(config.state, config, snapshot, last.data)
+    with contextlib.suppress(PublisherError):  # a read-only state folder: next time then
+        _write(config.state, config, snapshot, last.data)
     return snapshot, last

@@ -53,7 +53,7 @@ class Snapshot:
     (with inspect and ast) would cost it more than its whole stat pass at 1,000 posts.
     """
 
-    __slots__ = ("entries", "recent", "tree")
+    __slots__ = ("entries", "recent", "relisted", "tree")
 
     def __init__(
         self,
@@ -61,12 +61,16 @@ class Snapshot:
         entries: tuple[Entry, ...],
         recent: frozenset[str],
         tree: Mapping[str, Listing] | None = None,
+        relisted: int = 0,
     ) -> None:
         self.entries = entries
         #: The files changed too recently for their stat to be trusted.
         self.recent = recent
         #: Each folder walked, with its stat and entries, for the next stat pass.
         self.tree: Mapping[str, Listing] = tree if tree is not None else {}
+        #: Folders listed although old enough to be known by their stat: a record of this
+        #: snapshot would spare the next pass listing them.
+        self.relisted = relisted
 
     def digest(self, hashed: frozenset[str]) -> str:
         """A digest of the stats, with the files in ``hashed`` judged by their bytes."""
@@ -111,6 +115,7 @@ class _Walker:
         #: A folder changed after this may not show it in its stat.
         self.since_ns = since_ns
         self.tree: dict[str, Listing] = {}
+        self.relisted = 0
 
     def listing(self, path: str, label: str, keep: str) -> tuple[str, ...] | None:
         """The folder's entries as kind + name, sorted by name; None if it cannot be listed."""
@@ -147,6 +152,7 @@ class _Walker:
         listed = tuple(names)
         if trusted and st is not None:
             self.tree[label] = (_signature(st), listed)
+            self.relisted += 1
         return listed
 
     def walk(self, folder: str, prefix: str, keep: str, out: list[Entry]) -> None:
@@ -232,7 +238,21 @@ def take(plan: list[list[str]], known: Mapping[str, Any], started_ns: int) -> Sn
     recent = frozenset(
         label for label, _, st in entries if st is not None and st.st_mtime_ns > since
     )
-    return Snapshot(entries=entries, recent=recent, tree=walker.tree)
+    return Snapshot(entries=entries, recent=recent, tree=walker.tree, relisted=walker.relisted)
+
+
+def record_text(data: Mapping[str, Any], taken: Snapshot) -> str:
+    """inputs.json's text: ``data`` with the digest, the files hashed and the tree of
+    ``taken`` (inputs.py writes it after a build, fastpath.py brings it up to date)."""
+    import json
+
+    record = {
+        **data,
+        "digest": taken.digest(taken.recent),
+        "hashed": sorted(taken.recent),
+        "tree": {label: [list(sig), list(names)] for label, (sig, names) in taken.tree.items()},
+    }
+    return json.dumps(record, sort_keys=True) + "\n"
 
 
 def outputs_digest(output: str, outputs: list[str]) -> str:

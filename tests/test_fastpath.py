@@ -284,6 +284,39 @@ def test_a_comment_naming_a_variable_counts_too(built: Site) -> None:
     assert agree(built, env={"UNUSED": "b"}).code == 0
 
 
+def test_the_stat_pass_lists_only_folders_that_changed(
+    built: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listed: list[str] = []
+    scandir = os.scandir
+
+    def counting(path: str) -> object:
+        listed.append(os.path.basename(path))
+        return scandir(path)
+
+    assert agree(built).code == 0
+    monkeypatch.setattr(os, "scandir", counting)
+    assert fast(built).code == 0
+    assert listed == []  # every folder known by its stat: none listed
+    built.post("p1", POST.format(i=1, day=2), "Body 1, edited in place.\n")
+    assert fast(built).code is None
+    assert listed == []  # an edit in place: the file's stat tells, its folder is the same
+    built.post("p9", POST.format(i=9, day=9), "New.\n")
+    assert fast(built).code is None
+    assert sorted(listed) == ["p9", "posts"]  # the folder that gained one, and the new one
+
+
+def test_a_record_out_of_date_is_brought_up_to_date(built: Site) -> None:
+    path = built.root / "state" / "inputs.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["tree"]
+    # A record without the folders' listings (as when they changed just before the build).
+    path.write_text(json.dumps({**data, "tree": {}}), encoding="utf-8")
+    assert fast(built).code == 0  # the folders are listed, and the record rewritten
+    assert json.loads(path.read_text(encoding="utf-8")) == data
+    assert agree(built).code == 0
+
+
 @pytest.mark.parametrize(
     "argv",
     [
