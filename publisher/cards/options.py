@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from publisher.cards.addresses import EVERY_NETWORK
 from publisher.cards.fallbacks import DEFAULT_FALLBACKS
-from publisher.cards.layout import load_layouts
 from publisher.loadtrail import resolve
 from publisher.resources import assets, templates
 from publisher.schema import (
@@ -341,6 +339,9 @@ def _byte_size(value: Any) -> int | None:
 def _networks(value: Any) -> tuple[str, ...] | None:
     """``true`` (every network), ``false`` (none) or a list of CIDR networks, normalised."""
     if value is True:
+        # Imported here: it loads socket and ipaddress, which loading a config rarely needs.
+        from publisher.cards.addresses import EVERY_NETWORK
+
         return EVERY_NETWORK
     if value is False:
         return ()
@@ -366,6 +367,12 @@ def parse_card_options(
     values = _schema(root or Path.cwd()).read(raw, where)
     problems = where.problems
     options = CardOptions(**values)
+    if options.layouts_folder is None and _shipped(options.layout):
+        # A shipped layout is valid (tests/test_lazy_imports.py loads each one): not read
+        # again at every config load, and the layout loader (YAML, schema) not imported.
+        return options, problems
+    from publisher.cards.layout import load_layouts
+
     layouts, broken = load_layouts((options.layout,), layout_folders(options))
     problems.extend(f"cards.layout: {p}" for p in broken)
     problems.extend(
@@ -374,6 +381,14 @@ def parse_card_options(
         if p not in broken  # a broken default that another layout falls back to: once
     )
     return options, problems
+
+
+def _shipped(name: str) -> bool:
+    """``name`` is a layout shipped with publisher (layout.layout_file's name rule)."""
+    return (
+        bool(re.fullmatch(r"[A-Za-z0-9_-]+", name))
+        and (templates() / "cards" / f"{name}.yaml").is_file()
+    )
 
 
 def layout_folders(options: CardOptions) -> tuple[Path, ...]:
@@ -389,6 +404,8 @@ def own_layout_problems(options: CardOptions, checked: Iterable[str] = ()) -> li
     post may pick any of them with ``ogLayout``, so they are checked before any work too."""
     if options.layouts_folder is None:
         return []
+    from publisher.cards.layout import load_layouts
+
     names = sorted(p.stem for p in options.layouts_folder.glob("*.yaml"))
     _, problems = load_layouts(tuple(n for n in names if n not in checked), layout_folders(options))
     return problems
