@@ -188,6 +188,7 @@ def _unchanged(options: dict[str, Any]) -> dict[str, Any] | None:
         and fast["code"] == os.path.dirname(publisher.__file__)
         and fast["version"] == publisher.__version__
         and fast["python"] == sys.version
+        and fast["site"] == _site_folders()
         and all(os.path.realpath(joined) == real for joined, real in fast["resolved"])
         and _covers(data, datetime.now(UTC))
     )
@@ -215,6 +216,11 @@ def _refresh(state: str, data: dict[str, Any], taken: snapshot.Snapshot) -> None
     # A read-only state folder: the record stays as it was, and still holds.
     with contextlib.suppress(OSError):
         write_atomic(Path(state, INPUTS_FILE), snapshot.record_text(data, taken).encode())
+
+
+def _site_folders() -> list[str]:
+    """Where packages are installed (inputs.site_folders): another list, other packages."""
+    return [p for p in sys.path if os.path.basename(p) in ("site-packages", "dist-packages")]
 
 
 def _covers(data: dict[str, Any], now: datetime) -> bool:

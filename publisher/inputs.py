@@ -95,7 +95,7 @@ def plan(config: Config) -> list[list[str]]:
     steps.extend(["lib", library] for library in _LIBRARIES)
     # An installed or removed package (an announcer plugin, a new library) changes the
     # folder it lands in.
-    steps.extend(["stat", f"site:{p}", p] for p in sys.path if _site_folder(p))
+    steps.extend(["stat", f"site:{p}", p] for p in site_folders())
     steps.extend(_card_steps(config))
     steps.append(["walk", "post:", str(config.posts.folder), ""])
     return steps
@@ -105,8 +105,9 @@ def _data() -> tuple[tuple[str, Path], ...]:
     return (("assets", assets()), ("templates", templates()))
 
 
-def _site_folder(path: str) -> bool:
-    return os.path.basename(path) in ("site-packages", "dist-packages")
+def site_folders() -> list[str]:
+    """The folders packages are installed in, as this process finds them."""
+    return [p for p in sys.path if os.path.basename(p) in ("site-packages", "dist-packages")]
 
 
 def take_snapshot(config: Config, known: Mapping[str, Any] | None = None) -> Snapshot:
@@ -248,6 +249,7 @@ def _fast(config: Config, before: Snapshot, problems: list[Problem]) -> dict[str
         "code": os.path.dirname(publisher.__file__),
         "version": publisher.__version__,
         "python": sys.version,
+        "site": site_folders(),
         "config": trail.digest,
         "resolved": [list(pair) for pair in trail.resolved],
         "plan": plan(config),

@@ -236,6 +236,22 @@ def _posts_link_elsewhere(site: Site) -> None:
     site.posts.symlink_to(site.root / "real-posts", target_is_directory=True)
 
 
+def _relink_post(site: Site) -> None:
+    # A post folder that is a link (followed, as the posts glob follows it), pointed at
+    # another folder: the posts folder's own entry changes, not the post's.
+    for name in ("one", "two"):
+        folder = site.root / "linked" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "index.md").write_text(f"---\ntitle: {name}\ndate: 2024-03-01\n---\nx\n")
+    link = site.posts / "linked"
+    if link.is_symlink():
+        target = "two" if os.readlink(link).endswith("one") else "one"
+        link.unlink()
+    else:
+        target = "one"
+    link.symlink_to(site.root / "linked" / target, target_is_directory=True)
+
+
 CHANGES: dict[str, Callable[[Site], None]] = {
     "edit-post": lambda s: s.post("p1", POST.format(i=1, day=2), "Body 1, edited.\n"),
     "add-post": lambda s: s.post("p9", POST.format(i=9, day=9), "New.\n"),
@@ -249,6 +265,7 @@ CHANGES: dict[str, Callable[[Site], None]] = {
     "edit-config": _edit_config,
     "state-elsewhere": _state_elsewhere,
     "posts-link-elsewhere": _posts_link_elsewhere,
+    "relink-post": _relink_post,
     "live-until-past": _live_until_past,
     "damaged-record": _damage_record,
     "missing-record": _drop_record,
@@ -454,6 +471,7 @@ def test_a_random_sequence_of_changes_builds_what_a_cold_build_builds(
         "edit-output",
         "delete-output",
         "rename-post",
+        "relink-post",
         "edit-config",
     ]
     for _ in range(8):
@@ -465,6 +483,8 @@ def test_a_random_sequence_of_changes_builds_what_a_cold_build_builds(
         assert ran.code in (0, 3), ran.stderr
         cold = built.root.parent / f"cold-{seed}"
         shutil.rmtree(cold, ignore_errors=True)
-        shutil.copytree(built.root, cold, ignore=shutil.ignore_patterns("public", "state"))
+        shutil.copytree(
+            built.root, cold, symlinks=True, ignore=shutil.ignore_patterns("public", "state")
+        )
         assert _run(entry.main, ("build",), cold, _env()).code in (0, 3)
         assert _outputs(built.root / "public") == _outputs(cold / "public"), change
