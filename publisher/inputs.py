@@ -92,6 +92,8 @@ def plan(config: Config) -> list[list[str]]:
     steps.append(["walk", "code:", os.path.dirname(publisher.__file__), "code"])
     # Shipped layouts, fonts and templates: read by the loader and the stages.
     steps.extend(["walk", f"data:{name}", str(path), ""] for name, path in _data())
+    # In a source tree, the built-in announcers are read from it (announce/registry.py).
+    steps.append(["stat", "data:pyproject.toml", str(_PACKAGE.parent / "pyproject.toml")])
     steps.extend(["lib", library] for library in _LIBRARIES)
     # An installed or removed package (an announcer plugin, a new library) changes the
     # folder it lands in.
@@ -99,6 +101,9 @@ def plan(config: Config) -> list[list[str]]:
     steps.extend(_card_steps(config))
     steps.append(["walk", "post:", str(config.posts.folder), ""])
     return steps
+
+
+_PACKAGE = Path(publisher.__file__).resolve().parent
 
 
 def _data() -> tuple[tuple[str, Path], ...]:
