@@ -37,9 +37,11 @@ RECENT_NS = 2_000_000_000
 
 #: (label, path, stat or None when it cannot be stat'ed), in a fixed order.
 Entry = tuple[str, str, os.stat_result | None]
-#: A folder's recorded listing: its stat and each entry as kind + name (f file, d folder,
-#: l linked folder).
-Listing = tuple[tuple[int, int, int, int], tuple[str, ...]]
+#: A folder's recorded listing, one string: its stat ("inode:size:mtime:ctime"), then each
+#: entry as kind + name (f file, d folder, l linked folder), NUL-separated (no file name
+#: holds a NUL). One string, not lists: 10,000 of them load fast, and the garbage collector
+#: does not walk them while the build runs.
+Listing = str
 
 
 class Stale(Exception):
@@ -103,8 +105,8 @@ def _stat(path: str) -> os.stat_result | None:
         return None
 
 
-def _signature(st: os.stat_result) -> tuple[int, int, int, int]:
-    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+def _signature(st: os.stat_result) -> str:
+    return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
 
 
 class _Walker:
@@ -125,11 +127,11 @@ class _Walker:
         recent = st is None or max(st.st_mtime_ns, st.st_ctime_ns) > self.since_ns
         if st is not None and not recent:
             known = self.known.get(label)
-            signature = _signature(st)
-            if known is not None and tuple(known[0]) == signature:
-                reused: tuple[str, ...] = known[1]  # read only: a list from JSON will do
-                self.tree[label] = (signature, reused)
-                return reused
+            if isinstance(known, str):  # anything else: a damaged record, listed afresh
+                signature, *reused = known.split("\0")
+                if signature == _signature(st):
+                    self.tree[label] = known
+                    return tuple(reused)
         try:
             # Stat'ed before it is listed: an entry added in between changes the stat
             # recorded, and the next pass lists the folder again.
@@ -151,7 +153,7 @@ class _Walker:
                 trusted = False  # not kept: listed again next time
         listed = tuple(names)
         if trusted and st is not None:
-            self.tree[label] = (_signature(st), listed)
+            self.tree[label] = "\0".join((_signature(st), *listed))
             self.relisted += 1
         return listed
 
@@ -250,7 +252,7 @@ def record_text(data: Mapping[str, Any], taken: Snapshot) -> str:
         **data,
         "digest": taken.digest(taken.recent),
         "hashed": sorted(taken.recent),
-        "tree": {label: [list(sig), list(names)] for label, (sig, names) in taken.tree.items()},
+        "tree": taken.tree,
     }
     return json.dumps(record, sort_keys=True) + "\n"
 

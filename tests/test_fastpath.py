@@ -488,3 +488,10 @@ def test_a_random_sequence_of_changes_builds_what_a_cold_build_builds(
         )
         assert _run(entry.main, ("build",), cold, _env()).code in (0, 3)
         assert _outputs(built.root / "public") == _outputs(cold / "public"), change
+
+
+def test_the_record_format_is_the_one_inputs_writes() -> None:
+    from publisher import inputs
+
+    assert fastpath.FORMAT == inputs._FORMAT
+    assert fastpath.INPUTS_FILE == inputs.INPUTS_FILE
