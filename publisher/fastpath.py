@@ -56,10 +56,17 @@ _FLAGS = {"-q": "quiet", "--quiet": "quiet", "--detailed-exit-codes": "detailed"
 _VALUED = {"--config": "config", "--jobs": "jobs"}
 _JOBS = re.compile(r"[1-9][0-9]?")
 
+#: The stat pass of a fast path that found a change, with its plan: the build the CLI then
+#: runs in this process takes it as its own snapshot when its plan is the same (inputs.py),
+#: instead of stat'ing every input a second time. Set only while ``publisher.cli.main``
+#: hands the run over.
+handed: tuple[list[list[str]], snapshot.Snapshot] | None = None
 
-def run(argv: list[str]) -> int | None:
+
+def run(argv: list[str], *, hand_over: bool = False) -> int | None:
     """The exit code of ``publish *argv`` when it is a build with nothing to do (its
-    lines printed), else None: the normal CLI must run."""
+    lines printed), else None: the normal CLI must run (with ``hand_over``, the stat pass
+    done here is left in :data:`handed` for it)."""
     started = time.perf_counter()
     stream = sys.stderr
     encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
@@ -69,7 +76,7 @@ def run(argv: list[str]) -> int | None:
     if options is None:
         return None
     try:
-        data = _unchanged(options)
+        data = _unchanged(options, hand_over)
     except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
         return None  # a damaged record, a file gone while looked at: the CLI decides
     if data is None:
@@ -165,8 +172,9 @@ def _record(text: str, source: str) -> tuple[str, dict[str, Any]] | None:
     return None
 
 
-def _unchanged(options: dict[str, Any]) -> dict[str, Any] | None:
+def _unchanged(options: dict[str, Any], hand_over: bool = False) -> dict[str, Any] | None:
     """The last record, when a build now would change nothing; else None."""
+    global handed
     # Imported only for a plain build: `publish build --help` loads nothing more.
     from datetime import UTC, datetime
 
@@ -195,12 +203,15 @@ def _unchanged(options: dict[str, Any]) -> dict[str, Any] | None:
     if not same:
         return None
     taken = snapshot.take(fast["plan"], data.get("tree") or {}, time.time_ns())
+    if hand_over:
+        handed = (fast["plan"], taken)
     if taken.digest(frozenset(data["hashed"]) | taken.recent) != data["digest"]:
         return None
     if snapshot.outputs_digest(fast["output"], data["outputs"]) != data["outputs_digest"]:
         return None
     if taken.relisted or taken.recent != frozenset(data["hashed"]):
         _refresh(state, data, taken)
+    handed = None
     return data
 
 

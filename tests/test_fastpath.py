@@ -22,6 +22,7 @@ import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import cli_run
 import pytest
@@ -321,6 +322,25 @@ def test_the_stat_pass_lists_only_folders_that_changed(
     built.post("p9", POST.format(i=9, day=9), "New.\n")
     assert fast(built).code is None
     assert sorted(listed) == ["p9", "posts"]  # the folder that gained one, and the new one
+
+
+def test_a_build_after_the_fast_path_does_not_stat_everything_again(
+    built: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    passes: list[int] = []
+    take = snapshot.take
+
+    def counting(*args: Any) -> snapshot.Snapshot:
+        passes.append(1)
+        return take(*args)
+
+    monkeypatch.setattr(snapshot, "take", counting)
+    built.post("p1", POST.format(i=1, day=2), "Body 1, edited.\n")
+    ran = _run(cli_run.main, ("build",), built.root, _env())
+    assert ran.code == 0 and not ran.noop
+    assert len(passes) == 1  # the fast path's, handed to the build
+    assert fastpath.handed is None
+    assert agree(built).code == 0  # and what it recorded is right
 
 
 def test_a_record_out_of_date_is_brought_up_to_date(built: Site) -> None:

@@ -80,12 +80,19 @@ def __getattr__(name: str) -> object:
 def main() -> None:
     """Console entry point: a build with nothing to do is answered by the fast path, with
     only the standard library loaded; anything else goes to click (cli/entry.py)."""
-    if "build" in sys.argv[1:]:  # --version and --help need not load the fast path
-        from publisher.fastpath import run
+    if "build" not in sys.argv[1:]:  # --version and --help need not load the fast path
+        from publisher.cli.entry import main as cli_main
 
-        code = run(sys.argv[1:])
-        if code is not None:
-            sys.exit(code)
+        cli_main()
+        return
+    from publisher import fastpath
+
+    code = fastpath.run(sys.argv[1:], hand_over=True)
+    if code is not None:
+        sys.exit(code)
     from publisher.cli.entry import main as cli_main
 
-    cli_main()
+    try:
+        cli_main()
+    finally:
+        fastpath.handed = None
