@@ -20,31 +20,30 @@ from publisher.feeds.items import FeedItem
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
-#: libxml2's escaping of text content and of attribute values (double-quoted).
-_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
-_ATTRIBUTE = str.maketrans(
-    {
-        "&": "&amp;",
-        "<": "&lt;",
-        ">": "&gt;",
-        '"': "&quot;",
-        "\n": "&#10;",
-        "\r": "&#13;",
-        "\t": "&#9;",
-    }
-)
-
-
 def _text(value: str) -> str:
-    # str.translate is slow on long text; most values need no escaping at all.
-    if "&" in value or "<" in value or ">" in value or "\r" in value:
-        return value.translate(_TEXT)
+    """``value`` escaped as libxml2 escapes text content."""
+    # str.replace, not str.translate: translate is slow on long text (the content).
+    if "&" in value:
+        value = value.replace("&", "&amp;")
+    if "<" in value:
+        value = value.replace("<", "&lt;")
+    if ">" in value:
+        value = value.replace(">", "&gt;")
+    if "\r" in value:
+        value = value.replace("\r", "&#13;")
     return value
 
 
+#: What libxml2 escapes in an attribute value (double-quoted), besides text's escapes.
+_IN_ATTRIBUTE = (('"', "&quot;"), ("\n", "&#10;"), ("\t", "&#9;"))
+
+
 def _attribute(value: str) -> str:
-    if any(c in value for c in '&<>"\n\r\t'):
-        return value.translate(_ATTRIBUTE)
+    """``value`` escaped as libxml2 escapes an attribute value."""
+    value = _text(value)
+    for char, escaped in _IN_ATTRIBUTE:
+        if char in value:
+            value = value.replace(char, escaped)
     return value
 
 
