@@ -20,6 +20,7 @@ from publisher.feeds.items import FeedItem
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
+
 def _text(value: str) -> str:
     """``value`` escaped as libxml2 escapes text content."""
     # str.replace, not str.translate: translate is slow on long text (the content).
