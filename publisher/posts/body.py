@@ -7,7 +7,6 @@ import re
 from typing import cast
 from urllib.parse import urljoin, urlsplit
 
-import lxml.html
 from cmarkgfm.cmark import Options  # type: ignore[import-untyped]
 from lxml import etree
 
@@ -113,6 +112,8 @@ def absolutize(html: str, page_url: str, bad: list[str] | None = None) -> str:
 
 def _absolutize_fragment(html: str, base: str, page_url: str, bad: list[str]) -> str:
     """:func:`absolutize` through lxml.html, for what the lean path does not expect."""
+    import lxml.html  # only here: the lean path needs lxml.etree alone
+
     root = lxml.html.fragment_fromstring(html, create_parent="div")
     _rewrite(root, base, page_url, bad)
     parts = [root.text or ""]
