@@ -96,7 +96,10 @@ def is_flat(image: Image.Image) -> bool:
 
     Passed through, it made a card with nothing on it, not even the title.
     """
-    probe = image.convert("RGBA").resize((64, 32), Image.Resampling.BOX)
+    # An opaque image is measured as it is: as RGBA its alpha would be one flat 255 and
+    # its colours the same after the box filter, but converting first copied every pixel.
+    probe = image if image.mode == "RGB" else image.convert("RGBA")
+    probe = probe.resize((64, 32), Image.Resampling.BOX)
     return max(ImageStat.Stat(probe).stddev) < _FLAT
 
 
