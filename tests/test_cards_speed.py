@@ -189,11 +189,14 @@ def test_inputs_every_card_shares_are_hashed_once_per_build(
 def test_faces_are_looked_for_on_a_thumbnail_sized_for_the_smallest_face() -> None:
     # The search costs the square of the thumbnail's shorter side: just enough for a face
     # of MIN_FACE to fill the cascade's 24 px window, whatever the image's size.
-    for size in ((4000, 2000), (1600, 900), (900, 1600)):
+    # A strip too wide for the shared grey thumbnail to keep 240 px of height is shrunk
+    # from the picture itself (4000x600, 3000x200), and a short picture is not shrunk.
+    for size in ((4000, 2000), (1600, 900), (900, 1600), (4000, 600), (600, 4000)):
         small = faces.probe(photo(*size))
         assert min(small.size) == round(24 / faces.MIN_FACE) and small.mode == "L"
         assert abs(small.width / small.height - size[0] / size[1]) < 0.01
     assert faces.probe(photo(300, 200)).size == (300, 200)  # never enlarged
+    assert faces.probe(photo(3000, 200)).size == (3000, 200)
     if faces.detector() != "none":
         assert f"faces from {faces.MIN_FACE:g}" in faces.detector()  # in the cache key
 
@@ -345,3 +348,52 @@ def test_flat_test_on_rgb_agrees_with_rgba(spread: int) -> None:
     assert is_flat(picture) == (max(ImageStat.Stat(reference).stddev) < _FLAT)
     if spread in (0, 40):  # both answers are among the cases
         assert is_flat(picture) == (spread == 0)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L"])
+def test_shrink_gives_the_pixels_of_a_thumbnail(mode: str) -> None:
+    from publisher.cards import thumbnail
+
+    rng = random.Random(mode)
+    sizes = [(64, 64), (65, 64), (63, 200), (1, 500), (4000, 3), (96, 95)]
+    sizes += [(rng.randint(1, 3000), rng.randint(1, 3000)) for _ in range(12)]
+    for size in sizes:
+        picture = photo(*size, seed=size[0]).convert(mode)
+        for box in ((64, 64), (96, 96), (320, 320), (64, 32)):
+            expected = picture.copy()
+            expected.thumbnail(box, Image.Resampling.BILINEAR)
+            shrunk = thumbnail.shrink(picture, box, Image.Resampling.BILINEAR)
+            assert (shrunk.size, shrunk.tobytes()) == (expected.size, expected.tobytes())
+            assert picture.size == size  # never shrunk in place
+
+
+def test_a_card_makes_one_grey_thumbnail_for_all_its_analyses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from publisher.cards import thumbnail
+    from publisher.cards.choose import carries_headline, text_coverage
+    from publisher.cards.crop import busiest_focus
+    from publisher.cards.subjects import subject_crop
+
+    made: list[tuple[int, int]] = []
+    real = thumbnail._shrunk_grey
+
+    def counting(image: Image.Image) -> Image.Image:
+        made.append(image.size)
+        return real(image)
+
+    monkeypatch.setattr(thumbnail, "_shrunk_grey", counting)
+    picture = photo(2400, 1500, seed=4)
+    text_coverage(picture)
+    carries_headline(picture, picture.size)
+    busiest_focus(picture, (1200, 630))
+    faces.probe(picture)
+    subject_crop(picture, (1200, 630), avoid=[(0.1, 0.6, 0.9, 0.9)], text_below=True)
+    assert made == [(2400, 1500)]
+    assert thumbnail.grey(picture).size == (640, 400)
+    other = photo(2400, 1500, seed=5)
+    text_coverage(other)
+    text_coverage(picture)  # another picture came between: made again
+    assert made == [(2400, 1500)] * 3
+    # The faces are looked for on as many pixels as before: 240 px on the shorter side.
+    assert faces.probe(picture).size == (384, 240)
