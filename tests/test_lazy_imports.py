@@ -137,5 +137,9 @@ def test_loading_a_config_with_a_shipped_layout_loads_no_card_module(site: Site)
     )
     modules = json.loads(done.stdout.strip().splitlines()[-1])
     cards = [m for m in modules if m.startswith("publisher.cards.")]
-    assert cards == ["publisher.cards.fallbacks", "publisher.cards.options"]
+    assert cards == [
+        "publisher.cards.fallbacks",
+        "publisher.cards.option_files",
+        "publisher.cards.options",
+    ]
     assert _ours(modules, "PIL", "fontTools", "socket") == []

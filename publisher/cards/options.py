@@ -7,7 +7,6 @@ key gets a "did you mean". Paths are resolved against the config file's folder.
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from publisher.cards.fallbacks import DEFAULT_FALLBACKS
-from publisher.loadtrail import resolve
+from publisher.cards.option_files import file_path, font_files, picture
 from publisher.resources import assets, templates
 from publisher.schema import (
     Convert,
@@ -164,75 +163,6 @@ def _allowed_networks(value: Any, where: Where) -> tuple[str, ...]:
     return networks
 
 
-def _file(base: Path, *, folder: bool = False) -> Convert:
-    """A file (or folder) relative to config.yaml that exists and stays inside its folder."""
-
-    def convert(value: Any, where: Where) -> Path:
-        if not isinstance(value, str) or not value.strip():
-            raise Invalid("must be a path relative to config.yaml")
-        path = resolve(base / value.strip())
-        written = Path(os.path.normpath(base / value.strip()))
-        if written.is_relative_to(base) and not path.is_relative_to(base.resolve()):
-            # A link planted by a pull request must not put a file of the runner's
-            # (a private picture, say) on every card.
-            raise Invalid(
-                f"'{value}' is a symbolic link (or inside one) leading outside the folder "
-                "of config.yaml; replace the link with the file itself"
-            )
-        if (folder and not path.is_dir()) or (not folder and not path.is_file()):
-            kind, other = ("folder", "a file") if folder else ("file", "a folder")
-            if path.exists():
-                raise Invalid(f"'{value}' is {other}, not a {kind}; give the {kind}'s path")
-            raise Invalid(f"{kind} '{value}' does not exist; give a path relative to config.yaml")
-        return path
-
-    return convert
-
-
-#: The first bytes of the formats the card renderer reads (AVIF: an ISO media ``ftyp`` box).
-_PICTURE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
-
-
-def _picture(base: Path) -> Convert:
-    """A picture file (logo, avatar) the renderer can read, checked by its first bytes.
-
-    Without this a text file or an SVG named ``logo.png`` is reported once per card, as
-    many times as the site has posts, instead of once here.
-    """
-    as_file = _file(base)
-
-    def convert(value: Any, where: Where) -> Path:
-        path: Path = as_file(value, where)
-        try:
-            with path.open("rb") as handle:
-                head = handle.read(16)
-        except OSError as exc:
-            raise Invalid(
-                f"'{value}' cannot be read ({exc.strerror}); check its permissions"
-            ) from None
-        if head.startswith(_PICTURE_MAGIC) or head[8:12] == b"WEBP" or head[4:8] == b"ftyp":
-            return path
-        if head.lstrip().startswith(b"<"):
-            raise Invalid(f"'{value}' is an SVG drawing, which cards cannot draw; export it as PNG")
-        raise Invalid(
-            f"'{value}' is not a PNG, JPEG, WebP, GIF or AVIF picture (by its first bytes); "
-            "save it as PNG or JPEG"
-        )
-
-    return convert
-
-
-def _font_files(base: Path) -> Convert:
-    def convert(value: Any, where: Where) -> tuple[str, ...]:
-        listed = [value] if isinstance(value, str) else value
-        if not isinstance(listed, list) or not all(isinstance(v, str) for v in listed):
-            raise Invalid("must be a list of font file paths; one path a line, each after '- '")
-        # Missing fallbacks are allowed: CI and a laptop have different fonts.
-        return tuple(str(resolve(base / v)) if not Path(v).is_absolute() else v for v in listed)
-
-    return convert
-
-
 _TRUE_OR_FALSE = flag(message="must be true or false; write true or false without quotes")
 
 
@@ -247,10 +177,10 @@ def _nested(base: Path) -> dict[str, Schema]:
     return {
         "fonts": Schema(
             {
-                "regular": Field(_file(base), to="font_regular"),
-                "bold": Field(_file(base), to="font_bold"),
-                "fallbacks": Field(_font_files(base), to="fallback_fonts"),
-                "fallbacks_bold": Field(_font_files(base), to="fallback_fonts_bold"),
+                "regular": Field(file_path(base), to="font_regular"),
+                "bold": Field(file_path(base), to="font_bold"),
+                "fallbacks": Field(font_files(base), to="fallback_fonts"),
+                "fallbacks_bold": Field(font_files(base), to="fallback_fonts_bold"),
             }
         ),
         "colors": Schema(
@@ -267,7 +197,7 @@ def _nested(base: Path) -> dict[str, Schema]:
         "author": Schema(
             {
                 "show": Field(_TRUE_OR_FALSE, to="author_show"),
-                "avatar": Field(_picture(base), to="author_avatar"),
+                "avatar": Field(picture(base), to="author_avatar"),
             }
         ),
     }
@@ -284,7 +214,7 @@ def _schema(base: Path) -> Schema:
         "layout": Field(_words),
         "layout_key": Field(_words),
         "focus_key": Field(_words),
-        "layouts_folder": Field(_file(base, folder=True)),
+        "layouts_folder": Field(file_path(base, folder=True)),
         "folder": Field(_output_folder),
         "width": Field(pixels),
         "height": Field(pixels),
@@ -293,7 +223,7 @@ def _schema(base: Path) -> Schema:
         "quality": Field(
             integer(30, 100, message="must be a whole number from 30 to 100; 88 is the default")
         ),
-        "logo": Field(_picture(base)),
+        "logo": Field(picture(base)),
         "chip": Field(_TRUE_OR_FALSE),
         "min_contrast": Field(_between(1.0, 21.0, 4.5)),
         "max_upscale": Field(_between(0.1, 8.0, 1.0)),
@@ -385,10 +315,9 @@ def parse_card_options(
 
 def _shipped(name: str) -> bool:
     """``name`` is a layout shipped with publisher (layout.layout_file's name rule)."""
-    return (
-        bool(re.fullmatch(r"[A-Za-z0-9_-]+", name))
-        and (templates() / "cards" / f"{name}.yaml").is_file()
-    )
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        return False
+    return (templates() / "cards" / f"{name}.yaml").is_file()
 
 
 def layout_folders(options: CardOptions) -> tuple[Path, ...]:
