@@ -281,6 +281,43 @@ def test_any_change_is_left_to_the_cli(built: Site, change: str) -> None:
     assert agree(built).code is None or change == "live-until-past"
 
 
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+
+
+@pytest.mark.parametrize("enabled", ["true", "false"])
+@pytest.mark.parametrize("change", ["logo", "layout-edited", "layout-added"])
+def test_the_files_card_options_name_count_with_cards_on_or_off(
+    site: Site, enabled: str, change: str
+) -> None:
+    # The loader checks the logo's first bytes and parses the site's own layouts even
+    # with cards off: a change to either may make the config invalid.
+    (site.root / "logo.png").write_bytes(PNG)
+    layouts = site.root / "layouts"
+    layouts.mkdir()
+    shipped = Path(fastpath.__file__).parent.parent / "templates" / "cards" / "hero.yaml"
+    (layouts / "mine.yaml").write_text(shipped.read_text(encoding="utf-8"), encoding="utf-8")
+    site.config(
+        CONFIG.replace(
+            "cards: {enabled: false}",
+            f"cards: {{enabled: {enabled}, logo: logo.png, layouts_folder: layouts}}",
+        )
+    )
+    site.post("p0", POST.format(i=0, day=1), "Body.\n")
+    assert slow(site).code == 0
+    assert agree(site).code == 0
+    if change == "logo":
+        (site.root / "logo.png").write_text("<svg/>", encoding="utf-8")
+    elif change == "layout-edited":
+        (layouts / "mine.yaml").write_text("layers: [", encoding="utf-8")
+    else:
+        (layouts / "broken.yaml").write_text("layers: [", encoding="utf-8")
+    assert fast(site).code is None
+    assert slow(site).code == 2  # the config is refused now
+
+
 def test_a_variable_the_config_names_is_part_of_it(built: Site) -> None:
     built.config_path.write_text(CONFIG.replace("title: T", "title: '${TITLE}'"), encoding="utf-8")
     env = {"TITLE": "One"}
