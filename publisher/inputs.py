@@ -1,4 +1,4 @@
-"""The no-op fast path: one stat pass tells whether a build can change anything.
+"""The no-op check: one stat pass tells whether a build can change anything.
 
 A build records, in ``inputs.json`` in the state folder, a digest of what it read and
 wrote: the size, mtime and inode of every file under the posts folder (posts and their
@@ -19,6 +19,14 @@ makes the next build a full one. A file whose mtime is within two seconds of tha
 is not judged by its stat (a coarse clock, FAT's or a network share's, could give a later
 edit the same mtime): the digest holds a hash of its bytes instead, and the record names
 it, so the next stat pass hashes it again.
+
+The record also keeps, for the next stat pass, each folder's stat and entries (a folder
+whose stat is unchanged is not listed again, snapshot.py), and, for the fast path that runs
+before the config is loaded (fastpath.py), a ``fast`` section: what the loaded config was
+made of (loadtrail.py), the plan of the stat pass, and the problem lines as the CLI prints
+them. A config the fast path cannot vouch for (another generator's files, announcement
+templates, a file the loader read changed just before) gets no ``fast`` section: the CLI
+decides, as before. A no-op brings the record up to date.
 """
 
 from __future__ import annotations
