@@ -183,6 +183,20 @@ def test_another_config_file_and_a_block_style_state_folder(built: Site) -> None
     assert agree(built, env=env).code == 0
 
 
+def test_a_state_folder_outside_or_named_by_a_variable(built: Site) -> None:
+    outside = CONFIG.replace("folder: state", "folder: ../outside-state")
+    built.config_path.write_text(outside, encoding="utf-8")
+    assert not slow(built).noop
+    assert agree(built).code == 0  # found where the text says
+    named = CONFIG.replace("folder: state", "folder: '${STATE_DIR}'")
+    built.config_path.write_text(named, encoding="utf-8")
+    env = {"STATE_DIR": "from-env"}
+    assert not slow(built, env=env).noop
+    assert (built.root / "from-env" / "inputs.json").is_file()
+    assert fast(built, env=env).code is None  # not guessed: the CLI decides, and finds
+    assert slow(built, env=env).noop
+
+
 def _edit_config(site: Site) -> None:
     site.config_path.write_text(CONFIG.replace("title: T", "title: U"), encoding="utf-8")
 
