@@ -221,7 +221,7 @@ _FOLDS_TO_ASCII = ("\u0130", "\u0131", "\u017f")
 def _may_name_author(body: str) -> bool:
     """False when no line of ``body`` can match _AUTHOR_LINE: none of its words is there
     in any case (a quick scan, instead of walking every line of most posts)."""
-    if any(c in body for c in _FOLDS_TO_ASCII):
+    if not body.isascii() and any(c in body for c in _FOLDS_TO_ASCII):
         return True
     lowered = body.lower()
     return "author" in lowered or "written" in lowered or "posted" in lowered
