@@ -190,22 +190,22 @@ def _write_outputs(
             )
         problems.extend(cards.problems)
     if config.feeds.enabled:
-        from publisher.feeds.generate import iter_feeds
+        from publisher.feeds.splice import write_feeds
 
-        # One feed document at a time: each is written before the next is made.
-        feeds: set[str] = set()
+        # One feed document at a time: each is written before the next is made, most of
+        # it copied from the file the last build wrote (feeds/splice.py).
         with progress(0, FEEDS):  # timed, not shown: no per-post callback
-            for path, data in iter_feeds(
-                config.site,
-                published,
-                config.feeds.options,
-                cache_dir=config.state,
-                readonly=dry_run,
-                jobs=jobs,
-            ):
-                writer.write_bytes(path, data)
-                feeds.add(path)
-                del data
+            feeds = set(
+                write_feeds(
+                    config.site,
+                    published,
+                    config.feeds.options,
+                    writer,
+                    cache_dir=config.state,
+                    readonly=dry_run,
+                    jobs=jobs,
+                )
+            )
         if not dry_run and config.feeds.options.hub is not None:
             from publisher.feeds import feed_url
             from publisher.feeds.websub import changed_feeds, record_pending

@@ -110,14 +110,14 @@ def read_posts(
         if cache.commit(keys):
             _detach_bodies(cache, entries, keys, stored)
 
-    records: list[tuple[Record, Path, str]] = []
-    for entry, (source, file) in zip(entries, found.sources, strict=True):
+    records: list[tuple[Record, Path, str, str | None]] = []
+    for entry, (source, file), key in zip(entries, found.sources, keys, strict=True):
         if entry is None:
             continue  # a file that went away between the stat and the read
         record, entry_problems = entry
         problems.extend(entry_problems)
         if record is not None:
-            records.append((record, source, file))
+            records.append((record, source, file, key if cache is not None else None))
     posts = finalize(records, config, problems, found.plain)
     problems = [_printable(p) for p in problems]
     problems.sort(key=lambda p: (p.file, p.line or 0, p.field or "", p.message))
