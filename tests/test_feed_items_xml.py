@@ -201,3 +201,16 @@ def test_rfc2822_dates_are_feedgens_in_any_zone() -> None:
             rng.choice(ZONES)
         )
         assert xml_items.rfc2822(moment) == formatRFC2822(moment)
+
+
+def test_json_items_are_the_bytes_json_dumps_writes() -> None:
+    import json
+
+    from publisher.feeds import jsonfeed
+
+    rng = random.Random(9)
+    for index in range(300):
+        item = random_item(rng, index)
+        text = json.dumps(jsonfeed._item(item), ensure_ascii=False, indent=2, sort_keys=True)
+        expected = jsonfeed._ITEM_INDENT + text.replace("\n", "\n" + jsonfeed._ITEM_INDENT)
+        assert jsonfeed.render_fragment(item) == expected.encode("utf-8")
