@@ -10,6 +10,7 @@ path (written out here as it was).
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path, PurePosixPath
 from urllib.parse import urljoin
 
@@ -95,6 +96,10 @@ def test_an_image_path_relative_to_its_post_is_what_pathlib_says(image: str, sou
     assert items._relative_path(Path(image), Path(source)) == expected
 
 
+#: The characters XML 1.0 allows, as the feeds first wrote the rule: xml_text (and the
+#: narrower regex it uses) must remove exactly the others.
+KEPT_ONLY = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
 XML_PIECES = (
     "a",
     " ",
@@ -134,10 +139,10 @@ def test_xml_text_shortcut_removes_what_the_regex_removes(seed: int) -> None:
     rng = random.Random(seed)
     for _ in range(4000):
         text = "".join(rng.choices(XML_PIECES, k=rng.randint(0, 12)))
-        assert items.xml_text(text) == items._NOT_XML.sub("", text), repr(text)
+        assert items.xml_text(text) == KEPT_ONLY.sub("", text), repr(text)
 
 
 def test_xml_text_shortcut_on_every_character() -> None:
     for point in range(0x110000):  # every character, beside plain text
         text = f"ab{chr(point)}"
-        assert items.xml_text(text) == items._NOT_XML.sub("", text), hex(point)
+        assert items.xml_text(text) == KEPT_ONLY.sub("", text), hex(point)

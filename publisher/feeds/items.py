@@ -35,7 +35,9 @@ if TYPE_CHECKING:
 
 # XML 1.0 forbids C0 controls other than tab/newline/CR, surrogates and U+FFFE/FFFF; C1
 # controls are legal but never meant in prose and make the W3C validator complain.
-_NOT_XML = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Written as the removed ranges, not as the complement of the kept ones: the same set of
+# characters, compiled in a tenth of the time (5 ms of every build's startup).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 #: UTF-8 bytes that cannot begin or be a character _NOT_XML removes: all but the C0
 #: controls other than tab/newline/CR, DEL, and the lead bytes of U+0080-U+00BF (C1
 #: controls), U+D000-U+DFFF (surrogates) and U+F000-U+FFFF (U+FFFE, U+FFFF). A text
