@@ -140,8 +140,10 @@ def test_items_are_the_bytes_feedgen_writes(kind: rss_atom.Kind, seed: int) -> N
     items = [random_item(rng, i) for i in range(150)]
     written = rss_atom.render_items([kind], items, head)[kind]
     assert written == feedgen_fragments(kind, head, items)
+    both = rss_atom.render_items(["rss", "atom"], items, head)  # as a build asks for them
+    assert both[kind] == written
     for item in items[:40]:  # alone as well: nothing depends on the neighbours
-        assert [xml_items.WRITERS[kind](item, head.category_scheme, head.tag_scheme)] == (
+        assert [xml_items.WRITERS[kind](item, head.category_scheme, head.tag_scheme, "")] == (
             feedgen_fragments(kind, head, [item])
         )
 
@@ -199,3 +201,16 @@ def test_rfc2822_dates_are_feedgens_in_any_zone() -> None:
             rng.choice(ZONES)
         )
         assert xml_items.rfc2822(moment) == formatRFC2822(moment)
+
+
+def test_json_items_are_the_bytes_json_dumps_writes() -> None:
+    import json
+
+    from publisher.feeds import jsonfeed
+
+    rng = random.Random(9)
+    for index in range(300):
+        item = random_item(rng, index)
+        text = json.dumps(jsonfeed._item(item), ensure_ascii=False, indent=2, sort_keys=True)
+        expected = jsonfeed._ITEM_INDENT + text.replace("\n", "\n" + jsonfeed._ITEM_INDENT)
+        assert jsonfeed.render_fragment(item) == expected.encode("utf-8")

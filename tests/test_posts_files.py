@@ -1,6 +1,9 @@
-"""``read_regular`` reads a post file sized by the file, not by the cap, and still stops
-one byte past the cap (what the size check needs); ``media._head`` reads an image's first
-bytes without a buffered file object. Both give what a plain read gives."""
+"""``read_regular`` stops one byte past the cap (what the size check needs), and
+``media._head`` reads an image's first bytes without a buffered file object.
+
+(Reading a post sized by its stat instead of by the cap was tried for issue 12: 30 ms of
+system time less at 10,000 posts, but 50 MB more peak memory, since the bytes then sit in
+the heap instead of a mapping each that is returned when freed. Not kept.)"""
 
 from __future__ import annotations
 

@@ -97,3 +97,44 @@ def test_the_fold_list_is_every_non_ascii_letter_the_match_folds() -> None:
         if re.fullmatch(letter, chr(c), re.IGNORECASE)
     }
     assert folds == set(fields._FOLDS_TO_ASCII)
+
+
+MDX_PIECES = (
+    "plain line",
+    "",
+    "  indented plain",
+    "```",
+    "~~~~",
+    "````md",
+    "<YoutubeIframe embedId='dQw4w9WgXcQ' />",
+    '<iframe src="https://player.vimeo.com/video/1" width="1"></iframe>',
+    '<iframe src="javascript:alert(1)"></iframe>',
+    "<BlogAuthor {...authors.jane} />",
+    "<Tabs>",
+    "  <TabItem value='a'>",
+    "    indented *markdown* inside",
+    "  </TabItem>",
+    "</Tabs>",
+    "<div markdown>",
+    "</div>",
+    "text with <b>inline</b> html",
+    "<ImageGallery images={['a.png', 'b.png']} />",
+    "<Note",
+    "  title='unclosed'",
+    "a < b and c > d",
+    "<!-- comment -->",
+)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_mdx_expand_copies_plain_lines_as_its_line_walk_does(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from publisher.posts import mdx
+
+    rng = random.Random(300 + seed)
+    texts = ["\n".join(rng.choices(MDX_PIECES, k=rng.randint(0, 30))) for _ in range(600)]
+    authors = (("jane", "Jane Doe", "https://example.org/jane"),)
+    fast = [mdx.expand(text, authors, ("Jane Doe",)) for text in texts]
+    monkeypatch.setattr(mdx._Expansion, "plain_lines", lambda self, i: i)
+    assert fast == [mdx.expand(text, authors, ("Jane Doe",)) for text in texts]

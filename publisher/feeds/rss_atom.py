@@ -292,10 +292,10 @@ def render_items(
 ) -> dict[str, list[bytes]]:
     """Each item's ``<item>`` and/or ``<entry>``, for each of ``names`` (rss, atom): the
     bytes :func:`render_fragments` cuts from feedgen's document, written directly."""
-    from publisher.feeds.xml_items import WRITERS
+    from publisher.feeds import xml_items
 
-    schemes = (head.category_scheme, head.tag_scheme)
-    return {name: [WRITERS[_kind(name)](item, *schemes) for item in items] for name in names}
+    kinds = [_kind(name) for name in names]
+    return xml_items.fragments(kinds, items, head.category_scheme, head.tag_scheme)
 
 
 def render_shell(name: str, head: FeedHead, updated: datetime | None) -> bytes:

@@ -11,7 +11,7 @@ awkward text and the sample corpus; ``rss_atom`` keeps the feedgen path as that 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from html import escape
 
@@ -23,16 +23,10 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 def _text(value: str) -> str:
     """``value`` escaped as libxml2 escapes text content."""
-    # str.replace, not str.translate: translate is slow on long text (the content).
-    if "&" in value:
-        value = value.replace("&", "&amp;")
-    if "<" in value:
-        value = value.replace("<", "&lt;")
-    if ">" in value:
-        value = value.replace(">", "&gt;")
-    if "\r" in value:
-        value = value.replace("\r", "&#13;")
-    return value
+    # str.replace, not str.translate (slow on long text); it returns ``value`` itself when
+    # there is nothing to replace.
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return value.replace("\r", "&#13;")
 
 
 #: What libxml2 escapes in an attribute value (double-quoted), besides text's escapes.
@@ -43,8 +37,7 @@ def _attribute(value: str) -> str:
     """``value`` escaped as libxml2 escapes an attribute value."""
     value = _text(value)
     for char, escaped in _IN_ATTRIBUTE:
-        if char in value:
-            value = value.replace(char, escaped)
+        value = value.replace(char, escaped)
     return value
 
 
@@ -53,11 +46,11 @@ def rfc2822(moment: datetime) -> str:
     return f"{_DAYS[moment.weekday()]}, {moment:%d} {_MONTHS[moment.month - 1]} {moment:%Y %H:%M:%S %z}"
 
 
-def _element(indent: str, name: str, text: str) -> str:
+def _element(indent: str, name: str, text: str, escaped: bool = False) -> str:
     # An empty text is an element with no content: lxml writes it self-closed.
     if not text:
         return f"{indent}<{name}/>\n"
-    return f"{indent}<{name}>{_text(text)}</{name}>\n"
+    return f"{indent}<{name}>{text if escaped else _text(text)}</{name}>\n"
 
 
 def _media(indent: str, item: FeedItem) -> list[str]:
@@ -81,19 +74,21 @@ def _media(indent: str, item: FeedItem) -> list[str]:
     return lines
 
 
-def rss_item(item: FeedItem, category_scheme: str, tag_scheme: str) -> bytes:
-    """The ``<item>`` feedgen writes for ``item`` (see ``rss_atom.make_entry``)."""
+def rss_item(item: FeedItem, category_scheme: str, tag_scheme: str, content: str = "") -> bytes:
+    """The ``<item>`` feedgen writes for ``item`` (see ``rss_atom.make_entry``); ``content``:
+    its HTML already escaped (:func:`fragments` escapes it once for RSS and Atom)."""
     pad = "      "
+    content = content or _text(item.content_html or "")
     out = ["    <item>\n", _element(pad, "title", item.title)]
     if item.link:
         out.append(_element(pad, "link", item.link))
     if item.summary and item.content_html:
         out.append(_element(pad, "description", escape(item.summary, quote=False)))
-        out.append(_element(pad, "content:encoded", item.content_html))
+        out.append(_element(pad, "content:encoded", content, escaped=True))
     elif item.summary:
         out.append(_element(pad, "description", escape(item.summary, quote=False)))
     elif item.content_html:
-        out.append(_element(pad, "description", item.content_html))
+        out.append(_element(pad, "description", content, escaped=True))
     for author in item.authors:
         if author.email:
             named = f"{author.email} ({author.name})" if author.name else author.email
@@ -120,9 +115,11 @@ def rss_item(item: FeedItem, category_scheme: str, tag_scheme: str) -> bytes:
     return "".join(out).encode("utf-8")
 
 
-def atom_entry(item: FeedItem, category_scheme: str, tag_scheme: str) -> bytes:
-    """The ``<entry>`` feedgen writes for ``item`` (see ``rss_atom.make_entry``)."""
+def atom_entry(item: FeedItem, category_scheme: str, tag_scheme: str, content: str = "") -> bytes:
+    """The ``<entry>`` feedgen writes for ``item`` (see ``rss_atom.make_entry``; ``content``
+    as for :func:`rss_item`)."""
     pad = "    "
+    content = content or _text(item.content_html or "")
     out = [
         "  <entry>\n",
         _element(pad, "id", item.id),
@@ -138,7 +135,7 @@ def atom_entry(item: FeedItem, category_scheme: str, tag_scheme: str) -> bytes:
             out.append(_element(pad + "  ", "email", author.email))
         out.append(f"{pad}</author>\n")
     if item.content_html:
-        out.append(f'{pad}<content type="html">{_text(item.content_html)}</content>\n')
+        out.append(f'{pad}<content type="html">{content}</content>\n')
     out.append(f'{pad}<link href="{_attribute(item.link)}" rel="alternate" type="text/html"/>\n')
     if item.summary:
         out.append(_element(pad, "summary", item.summary))
@@ -162,4 +159,20 @@ def _categories(item: FeedItem, category_scheme: str, tag_scheme: str) -> list[t
 
 
 #: kind -> the writer of one item of that kind.
-WRITERS: dict[str, Callable[[FeedItem, str, str], bytes]] = {"rss": rss_item, "atom": atom_entry}
+WRITERS: dict[str, Callable[[FeedItem, str, str, str], bytes]] = {
+    "rss": rss_item,
+    "atom": atom_entry,
+}
+
+
+def fragments(
+    kinds: Sequence[str], items: Sequence[FeedItem], category_scheme: str, tag_scheme: str
+) -> dict[str, list[bytes]]:
+    """Each item of ``items`` in each of ``kinds`` (rss, atom), the content escaped once."""
+    out: dict[str, list[bytes]] = {kind: [] for kind in kinds}
+    writers = [(WRITERS[kind], out[kind]) for kind in kinds]
+    for item in items:
+        content = _text(item.content_html or "")
+        for write, pieces in writers:
+            pieces.append(write(item, category_scheme, tag_scheme, content))
+    return out

@@ -98,9 +98,20 @@ def _zone_for(text: str) -> Callable[[str | None, int | None], tzinfo | None]:
     return zone
 
 
+#: An absolute http(s) URL that ``normalize_url`` returns as it is (and ``urljoin``
+#: too, as a link): lowercase scheme and host, no port, no ``;`` parameters, no empty
+#: query or fragment, only characters that need no percent-encoding.
+CLEAN_ABSOLUTE = re.compile(
+    r"https?://[a-z0-9.\-]+(?:/[A-Za-z0-9\-._~/%!$&'()*+,=:@]*)?"
+    r"(?:\?[A-Za-z0-9\-._~/%!$&'()*+,=:@?;]+)?(?:#[A-Za-z0-9\-._~/%!$&'()*+,=:@?;]+)?"
+).fullmatch
+
+
 def normalize_url(url: str) -> str:
     """Trim and percent-encode a URL; raise FieldProblem unless it is absolute http(s)."""
     url = url.strip()
+    if CLEAN_ABSOLUTE(url):
+        return url  # the usual case: nothing to encode (tests/test_body_absolutize.py)
     shown = url if len(url) <= 80 else url[:60] + "..."
     try:
         parts = urlsplit(url)
@@ -210,7 +221,7 @@ _FOLDS_TO_ASCII = ("\u0130", "\u0131", "\u017f")
 def _may_name_author(body: str) -> bool:
     """False when no line of ``body`` can match _AUTHOR_LINE: none of its words is there
     in any case (a quick scan, instead of walking every line of most posts)."""
-    if any(c in body for c in _FOLDS_TO_ASCII):
+    if not body.isascii() and any(c in body for c in _FOLDS_TO_ASCII):
         return True
     lowered = body.lower()
     return "author" in lowered or "written" in lowered or "posted" in lowered
