@@ -22,6 +22,7 @@ from publisher.cards import build as card_build
 from publisher.cards import build_cards, faces, fonts, render
 from publisher.cards.crop import crop_box
 from publisher.cards.images import Source
+from publisher.cards.options import CardOptions
 from publisher.cards.text import graphemes
 from publisher.errors import OutputError
 from publisher.output import OutputWriter, Write
@@ -397,3 +398,84 @@ def test_a_card_makes_one_grey_thumbnail_for_all_its_analyses(
     assert made == [(2400, 1500)] * 3
     # The faces are looked for on as many pixels as before: 240 px on the shorter side.
     assert faces.probe(picture).size == (384, 240)
+
+
+def random_titles(count: int, seed: int) -> list[str]:
+    """Latin text as posts have it: words, numbers, punctuation, hyphenated compounds,
+    slashes and now and then a word too long for any line."""
+    rng = random.Random(seed)
+    words = ["Cilium", "eBPF", "kube-proxy", "AVATAR", "Tetragon", "WAY", "to", "a", "of"]
+    words += ["1.15:", "(beta)", "“quoted”", "naïve", "L7/L4", "—", "Ta-Te-Yo"]
+    titles = []
+    for index in range(count):
+        picked = [rng.choice(words) for _ in range(rng.randrange(1, 30))]
+        if index % 10 == 0:
+            picked.insert(rng.randrange(len(picked)), "x" * 60)
+        titles.append(" ".join(picked))
+    return titles
+
+
+def test_estimated_wrap_gives_the_measured_lines_with_fewer_measurements() -> None:
+    from publisher.cards import text as card_text
+
+    chain = (str(LATIN_ONLY.bold_font),)
+    measured = calls = 0
+    for title in random_titles(120, seed=12):
+        for size, width in ((64, 1080), (40, 700), (28, 333)):
+            seen: list[str] = []
+
+            def measure(s: str, size: int = size, seen: list[str] = seen) -> float:
+                seen.append(s)
+                return fonts.measure(s, size, chain)
+
+            expected = card_text.wrap(title, width, measure)
+            measured += len(seen)
+            seen.clear()
+            estimate = fonts.estimator(size, chain, title)
+            assert estimate is not None
+            assert card_text.wrap(title, width, measure, estimate) == expected, title
+            calls += len(seen)
+            # However wrong the estimate, the lines are the measured ones.
+            for off in (0.6, 0.97, 1.03, 1.5):
+                wrong = lambda s, off=off, estimate=estimate: estimate(s) * off  # noqa: E731
+                assert card_text.wrap(title, width, measure, wrong) == expected, (title, off)
+    assert calls < measured * 0.6
+
+
+def test_no_estimate_for_text_the_primary_font_cannot_draw() -> None:
+    chain = fonts.chain_for(str(LATIN_ONLY.bold_font), CardOptions().fallback_fonts, "bold")
+    assert fonts.estimator(64, chain, "Plain Latin title") is not None
+    assert fonts.estimator(64, chain, "") is None
+    if len(chain) > 1 and 0x65E5 not in fonts.coverage(chain[0]):
+        assert fonts.estimator(64, chain, "Cilium 日本語") is None
+
+
+def missing_by_cluster_walk(text: str, chain: tuple[str, ...]) -> tuple[str, list[str]]:
+    """drop_missing as it was written before the fast path: one pick per cluster."""
+    kept: list[str] = []
+    missing: list[str] = []
+    for cluster in graphemes(text):
+        if fonts.pick(cluster, chain) is None:
+            if cluster not in missing:
+                missing.append(cluster)
+            continue
+        kept.append(cluster)
+    return " ".join("".join(kept).split()), missing
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "  Plain  ASCII title,\twith   spaces ",
+        "Caf\u00e9 na\u00efve \u2014 e\u0301 \u200d joined",
+        "\u65e5\u672c\u8a9e and Latin",
+        "Missing \U000e0001 tag char \U0010fffd",
+    ],
+)
+def test_dropping_missing_characters_matches_the_cluster_walk(text: str) -> None:
+    for chain in (
+        (str(LATIN_ONLY.bold_font),),
+        fonts.chain_for(str(LATIN_ONLY.bold_font), CardOptions().fallback_fonts, "bold"),
+    ):
+        assert fonts.drop_missing(text, chain) == missing_by_cluster_walk(text, chain)
