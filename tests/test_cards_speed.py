@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from test_cards import LATIN_ONLY, SITE, build, encoded, make_post, photo, save_image
+from test_cards import LATIN_ONLY, SITE, build, encoded, make_post, noise, photo, save_image
 from test_cards_design import logo_image
 
 from publisher.cards import build as card_build
@@ -310,28 +310,64 @@ def test_scrim_table_gives_the_bytes_of_a_paste_through_a_mask(side: str, extent
         assert fast.tobytes() != picture.tobytes()  # the scrim was drawn at all
 
 
-def test_contrast_search_matches_ratio_pixel_by_pixel() -> None:
+def worst_by_sorting(
+    region: Image.Image, text: tuple[int, int, int], scrim: tuple[int, int, int], opacity: float
+) -> float:
+    """The contrast search's measure as it was written first: every sampled pixel sorted
+    by brightness, the window at the end nearest the text, ratio() of each blended pixel."""
     from publisher.cards import contrast
 
-    region = photo(900, 300, seed=5)
-    pixels = contrast._sample(region)
-    skip = pixels.count // 500
-    window = max(skip + 1, pixels.count * 3 // 100)
-    for text, scrim in (((255, 255, 255), (0, 0, 0)), ((17, 17, 17), (255, 255, 255))):
-        light = contrast.luminance(text) > 0.18
-        near = pixels.darkest_first[-window:] if light else pixels.darkest_first[:window]
-        for opacity in (0.0, 0.3, 0.55, 0.9):
-            keep = 1 - opacity
-            blended = [
-                (
-                    round(p[0] * keep + scrim[0] * opacity),
-                    round(p[1] * keep + scrim[1] * opacity),
-                    round(p[2] * keep + scrim[2] * opacity),
-                )
-                for p in near
-            ]
-            expected = sorted(contrast.ratio(text, b) for b in blended)[min(window - 1, skip)]
-            assert contrast._worst(pixels, text, scrim, opacity) == expected
+    region = region.convert("RGB")
+    if region.width * region.height > 6000:
+        factor = (region.width * region.height / 6000) ** 0.5
+        size = (max(1, int(region.width / factor)), max(1, int(region.height / factor)))
+        region = region.resize(size, Image.Resampling.NEAREST)
+    raw = region.tobytes()
+    pixels = list(zip(raw[0::3], raw[1::3], raw[2::3], strict=True))
+    brightness = list(region.convert("L").tobytes())
+    darkest_first = [pixels[i] for i in sorted(range(len(pixels)), key=brightness.__getitem__)]
+    skip = len(pixels) // 500
+    window = max(skip + 1, len(pixels) * 3 // 100)
+    light = contrast.luminance(text) > 0.18
+    near = darkest_first[-window:] if light else darkest_first[:window]
+    keep = 1 - opacity
+    blended = [
+        (
+            round(p[0] * keep + scrim[0] * opacity),
+            round(p[1] * keep + scrim[1] * opacity),
+            round(p[2] * keep + scrim[2] * opacity),
+        )
+        for p in near
+    ]
+    return sorted(contrast.ratio(text, b) for b in blended)[min(window - 1, skip)]
+
+
+def test_contrast_search_matches_sorting_every_pixel() -> None:
+    from publisher.cards import contrast
+
+    flat = Image.new("RGB", (900, 300), (200, 30, 30))
+    flat.paste((240, 240, 240), (100, 100, 200, 120))  # one bright bar: ties everywhere
+    regions = [photo(900, 300, seed=5), noise(400, 120), flat, photo(40, 30, seed=2)]
+    regions.append(Image.linear_gradient("L").resize((700, 200)).convert("RGB"))
+    # Colours of one brightness but not one luminance: which of the tied pixels are
+    # taken decides the answer when the window is a single pixel (a tiny region).
+    rng = random.Random(9)
+    tied = [
+        colour
+        for colour in (
+            (rng.randrange(256), rng.randrange(256), rng.randrange(256)) for _ in range(20000)
+        )
+        if Image.new("RGB", (1, 1), colour).convert("L").getpixel((0, 0)) == 128
+    ]
+    same = Image.new("RGB", (6, 5))
+    same.putdata(tied[:30])
+    regions.append(same)
+    for region in regions:
+        pixels = contrast._sample(region)
+        for text, scrim in (((255, 255, 255), (0, 0, 0)), ((17, 17, 17), (255, 255, 255))):
+            for opacity in (0.0, 0.3, 0.55, 0.9):
+                expected = worst_by_sorting(region, text, scrim, opacity)
+                assert contrast._worst(pixels, text, scrim, opacity) == expected
 
 
 @pytest.mark.parametrize("spread", [0, 4, 5, 6, 40])
