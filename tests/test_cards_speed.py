@@ -15,13 +15,14 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from test_cards import LATIN_ONLY, SITE, build, encoded, make_post, photo, save_image
+from test_cards import LATIN_ONLY, SITE, build, encoded, make_post, noise, photo, save_image
 from test_cards_design import logo_image
 
 from publisher.cards import build as card_build
 from publisher.cards import build_cards, faces, fonts, render
 from publisher.cards.crop import crop_box
 from publisher.cards.images import Source
+from publisher.cards.options import CardOptions
 from publisher.cards.text import graphemes
 from publisher.errors import OutputError
 from publisher.output import OutputWriter, Write
@@ -309,28 +310,64 @@ def test_scrim_table_gives_the_bytes_of_a_paste_through_a_mask(side: str, extent
         assert fast.tobytes() != picture.tobytes()  # the scrim was drawn at all
 
 
-def test_contrast_search_matches_ratio_pixel_by_pixel() -> None:
+def worst_by_sorting(
+    region: Image.Image, text: tuple[int, int, int], scrim: tuple[int, int, int], opacity: float
+) -> float:
+    """The contrast search's measure as it was written first: every sampled pixel sorted
+    by brightness, the window at the end nearest the text, ratio() of each blended pixel."""
     from publisher.cards import contrast
 
-    region = photo(900, 300, seed=5)
-    pixels = contrast._sample(region)
-    skip = pixels.count // 500
-    window = max(skip + 1, pixels.count * 3 // 100)
-    for text, scrim in (((255, 255, 255), (0, 0, 0)), ((17, 17, 17), (255, 255, 255))):
-        light = contrast.luminance(text) > 0.18
-        near = pixels.darkest_first[-window:] if light else pixels.darkest_first[:window]
-        for opacity in (0.0, 0.3, 0.55, 0.9):
-            keep = 1 - opacity
-            blended = [
-                (
-                    round(p[0] * keep + scrim[0] * opacity),
-                    round(p[1] * keep + scrim[1] * opacity),
-                    round(p[2] * keep + scrim[2] * opacity),
-                )
-                for p in near
-            ]
-            expected = sorted(contrast.ratio(text, b) for b in blended)[min(window - 1, skip)]
-            assert contrast._worst(pixels, text, scrim, opacity) == expected
+    region = region.convert("RGB")
+    if region.width * region.height > 6000:
+        factor = (region.width * region.height / 6000) ** 0.5
+        size = (max(1, int(region.width / factor)), max(1, int(region.height / factor)))
+        region = region.resize(size, Image.Resampling.NEAREST)
+    raw = region.tobytes()
+    pixels = list(zip(raw[0::3], raw[1::3], raw[2::3], strict=True))
+    brightness = list(region.convert("L").tobytes())
+    darkest_first = [pixels[i] for i in sorted(range(len(pixels)), key=brightness.__getitem__)]
+    skip = len(pixels) // 500
+    window = max(skip + 1, len(pixels) * 3 // 100)
+    light = contrast.luminance(text) > 0.18
+    near = darkest_first[-window:] if light else darkest_first[:window]
+    keep = 1 - opacity
+    blended = [
+        (
+            round(p[0] * keep + scrim[0] * opacity),
+            round(p[1] * keep + scrim[1] * opacity),
+            round(p[2] * keep + scrim[2] * opacity),
+        )
+        for p in near
+    ]
+    return sorted(contrast.ratio(text, b) for b in blended)[min(window - 1, skip)]
+
+
+def test_contrast_search_matches_sorting_every_pixel() -> None:
+    from publisher.cards import contrast
+
+    flat = Image.new("RGB", (900, 300), (200, 30, 30))
+    flat.paste((240, 240, 240), (100, 100, 200, 120))  # one bright bar: ties everywhere
+    regions = [photo(900, 300, seed=5), noise(400, 120), flat, photo(40, 30, seed=2)]
+    regions.append(Image.linear_gradient("L").resize((700, 200)).convert("RGB"))
+    # Colours of one brightness but not one luminance: which of the tied pixels are
+    # taken decides the answer when the window is a single pixel (a tiny region).
+    rng = random.Random(9)
+    tied = [
+        colour
+        for colour in (
+            (rng.randrange(256), rng.randrange(256), rng.randrange(256)) for _ in range(20000)
+        )
+        if Image.new("RGB", (1, 1), colour).convert("L").getpixel((0, 0)) == 128
+    ]
+    same = Image.new("RGB", (6, 5))
+    same.putdata(tied[:30])
+    regions.append(same)
+    for region in regions:
+        pixels = contrast._sample(region)
+        for text, scrim in (((255, 255, 255), (0, 0, 0)), ((17, 17, 17), (255, 255, 255))):
+            for opacity in (0.0, 0.3, 0.55, 0.9):
+                expected = worst_by_sorting(region, text, scrim, opacity)
+                assert contrast._worst(pixels, text, scrim, opacity) == expected
 
 
 @pytest.mark.parametrize("spread", [0, 4, 5, 6, 40])
@@ -397,3 +434,84 @@ def test_a_card_makes_one_grey_thumbnail_for_all_its_analyses(
     assert made == [(2400, 1500)] * 3
     # The faces are looked for on as many pixels as before: 240 px on the shorter side.
     assert faces.probe(picture).size == (384, 240)
+
+
+def random_titles(count: int, seed: int) -> list[str]:
+    """Latin text as posts have it: words, numbers, punctuation, hyphenated compounds,
+    slashes and now and then a word too long for any line."""
+    rng = random.Random(seed)
+    words = ["Cilium", "eBPF", "kube-proxy", "AVATAR", "Tetragon", "WAY", "to", "a", "of"]
+    words += ["1.15:", "(beta)", "“quoted”", "naïve", "L7/L4", "—", "Ta-Te-Yo"]
+    titles = []
+    for index in range(count):
+        picked = [rng.choice(words) for _ in range(rng.randrange(1, 30))]
+        if index % 10 == 0:
+            picked.insert(rng.randrange(len(picked)), "x" * 60)
+        titles.append(" ".join(picked))
+    return titles
+
+
+def test_estimated_wrap_gives_the_measured_lines_with_fewer_measurements() -> None:
+    from publisher.cards import text as card_text
+
+    chain = (str(LATIN_ONLY.bold_font),)
+    measured = calls = 0
+    for title in random_titles(120, seed=12):
+        for size, width in ((64, 1080), (40, 700), (28, 333)):
+            seen: list[str] = []
+
+            def measure(s: str, size: int = size, seen: list[str] = seen) -> float:
+                seen.append(s)
+                return fonts.measure(s, size, chain)
+
+            expected = card_text.wrap(title, width, measure)
+            measured += len(seen)
+            seen.clear()
+            estimate = fonts.estimator(size, chain, title)
+            assert estimate is not None
+            assert card_text.wrap(title, width, measure, estimate) == expected, title
+            calls += len(seen)
+            # However wrong the estimate, the lines are the measured ones.
+            for off in (0.6, 0.97, 1.03, 1.5):
+                wrong = lambda s, off=off, estimate=estimate: estimate(s) * off  # noqa: E731
+                assert card_text.wrap(title, width, measure, wrong) == expected, (title, off)
+    assert calls < measured * 0.6
+
+
+def test_no_estimate_for_text_the_primary_font_cannot_draw() -> None:
+    chain = fonts.chain_for(str(LATIN_ONLY.bold_font), CardOptions().fallback_fonts, "bold")
+    assert fonts.estimator(64, chain, "Plain Latin title") is not None
+    assert fonts.estimator(64, chain, "") is None
+    if len(chain) > 1 and 0x65E5 not in fonts.coverage(chain[0]):
+        assert fonts.estimator(64, chain, "Cilium 日本語") is None
+
+
+def missing_by_cluster_walk(text: str, chain: tuple[str, ...]) -> tuple[str, list[str]]:
+    """drop_missing as it was written before the fast path: one pick per cluster."""
+    kept: list[str] = []
+    missing: list[str] = []
+    for cluster in graphemes(text):
+        if fonts.pick(cluster, chain) is None:
+            if cluster not in missing:
+                missing.append(cluster)
+            continue
+        kept.append(cluster)
+    return " ".join("".join(kept).split()), missing
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "  Plain  ASCII title,\twith   spaces ",
+        "Caf\u00e9 na\u00efve \u2014 e\u0301 \u200d joined",
+        "\u65e5\u672c\u8a9e and Latin",
+        "Missing \U000e0001 tag char \U0010fffd",
+    ],
+)
+def test_dropping_missing_characters_matches_the_cluster_walk(text: str) -> None:
+    for chain in (
+        (str(LATIN_ONLY.bold_font),),
+        fonts.chain_for(str(LATIN_ONLY.bold_font), CardOptions().fallback_fonts, "bold"),
+    ):
+        assert fonts.drop_missing(text, chain) == missing_by_cluster_walk(text, chain)

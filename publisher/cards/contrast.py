@@ -55,10 +55,19 @@ class Choice:
 
 @dataclass(frozen=True)
 class _Pixels:
-    """Sampled pixels, darkest first, and how many were sampled in all."""
+    """The sampled pixels nearest each end of the brightness scale (the window
+    :func:`_worst` looks at: as many as it needs of the darkest and of the brightest,
+    ties kept as a stable sort by brightness keeps them), and how many were sampled."""
 
-    darkest_first: list[RGB]
+    darkest: list[RGB]
+    brightest: list[RGB]
     count: int
+
+
+def _window(count: int) -> int:
+    """How many of the darkest (or brightest) pixels can hold the 0.2nd-percentile worst
+    one under a uniform scrim."""
+    return max(count // 500 + 1, count * 3 // 100)
 
 
 def _sample(region: Image.Image) -> _Pixels:
@@ -70,10 +79,55 @@ def _sample(region: Image.Image) -> _Pixels:
         size = (max(1, int(region.width / factor)), max(1, int(region.height / factor)))
         region = region.resize(size, Image.Resampling.NEAREST)
     raw = region.tobytes()
-    pixels: list[RGB] = list(zip(raw[0::3], raw[1::3], raw[2::3], strict=True))
-    brightness = list(region.convert("L").tobytes())
-    order = sorted(range(len(pixels)), key=brightness.__getitem__)
-    return _Pixels([pixels[i] for i in order], len(pixels))
+    grey = region.convert("L")
+    brightness = grey.tobytes()
+    count = len(brightness)
+    window = _window(count)
+    histogram = grey.histogram()
+    # The pixels a stable sort by brightness puts first (or last), found from the
+    # histogram: all those darker than the level where the window ends, then the
+    # earliest of those at that level (for the brightest end, the latest).
+    dark = _picked(brightness, histogram, window)
+    bright = _picked(brightness, histogram[::-1], window, brightest=True)
+    return _Pixels(
+        [(raw[i * 3], raw[i * 3 + 1], raw[i * 3 + 2]) for i in dark],
+        [(raw[i * 3], raw[i * 3 + 1], raw[i * 3 + 2]) for i in bright],
+        count,
+    )
+
+
+def _picked(
+    brightness: bytes, histogram: list[int], window: int, *, brightest: bool = False
+) -> list[int]:
+    """Indices of the ``window`` darkest pixels (the brightest, with the histogram given
+    reversed), ties at the last level taken in the order a stable sort keeps them: the
+    earliest for the darkest end, the latest for the brightest."""
+    seen = level = 0
+    while seen + histogram[level] < window:
+        seen += histogram[level]
+        level += 1
+    edge = 255 - level if brightest else level
+    beyond = bytes(int(v > edge if brightest else v < edge) for v in range(256))
+    picked = _marked(brightness.translate(beyond), seen, from_end=False)
+    ties = bytes(int(v == edge) for v in range(256))
+    return picked + _marked(brightness.translate(ties), window - seen, from_end=brightest)
+
+
+def _marked(marks: bytes, count: int, *, from_end: bool) -> list[int]:
+    """The first (or last) ``count`` positions of a 1 in ``marks``, in index order."""
+    found: list[int] = []
+    if from_end:
+        end = len(marks)
+        while len(found) < count:
+            end = marks.rfind(1, 0, end)
+            found.append(end)
+        return found[::-1]
+    start = 0
+    while len(found) < count:
+        start = marks.find(1, start)
+        found.append(start)
+        start += 1
+    return found
 
 
 def _worst(pixels: _Pixels, text: RGB, scrim: RGB, opacity: float) -> float:
@@ -83,9 +137,8 @@ def _worst(pixels: _Pixels, text: RGB, scrim: RGB, opacity: float) -> float:
     in brightness to the text (the brightest for light text) can be the worst ones.
     """
     skip = pixels.count // 500
-    window = max(skip + 1, pixels.count * 3 // 100)
     light_text = luminance(text) > 0.18
-    candidates = pixels.darkest_first[-window:] if light_text else pixels.darkest_first[:window]
+    candidates = pixels.brightest if light_text else pixels.darkest
     keep = 1 - opacity
     red, green, blue = (channel * opacity for channel in scrim)
     lit = _LINEAR

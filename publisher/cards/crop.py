@@ -130,6 +130,8 @@ def text_line_runs(profile: list[int], height: int) -> list[tuple[int, int]]:
     so their runs are too tall to count. Shared by the text-heavy test (choose.py) and the
     text blocks the crop keeps whole (subjects.py).
     """
+    if max(profile, default=0) <= DENSE:
+        return []  # no run is dense anywhere (a quiet strip): no row needs a look
     tallest = max(4, height // 10)  # a taller run is an object, not a line of text
     found: list[tuple[int, int]] = []
     start: int | None = None

@@ -13,7 +13,7 @@ import functools
 import hashlib
 import os
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,6 +154,10 @@ def suggest(clusters: Sequence[str]) -> str:
 
 def drop_missing(text: str, chain: Sequence[str]) -> tuple[str, list[str]]:
     """Remove characters no font in ``chain`` can draw; return the text and what was removed."""
+    if chain and not (set(map(ord, text)) - coverage(chain[0]) - _IGNORABLE):
+        # The primary font draws every cluster (as in :func:`_runs`): nothing to remove,
+        # and no cluster-by-cluster walk.
+        return " ".join(text.split()), []
     kept: list[str] = []
     missing: list[str] = []
     for cluster in graphemes(text):
@@ -227,6 +231,39 @@ def _length(path: str, size: int, text: str) -> float:
 def measure(text: str, size: int, chain: Sequence[str]) -> float:
     """Advance width of ``text`` at ``size`` px, each run in its own font."""
     return sum(_length(chain[i], size, run) for i, run in _runs(text, tuple(chain)))
+
+
+#: Character advances for :func:`estimator` are measured once, at this size, and scaled.
+_REFERENCE = 100
+
+
+@functools.lru_cache(maxsize=64)
+def _advances(path: str) -> dict[str, float]:
+    """Each character's advance at :data:`_REFERENCE` px, filled in as characters come."""
+    return {}
+
+
+def estimator(size: int, chain: Sequence[str], text: str) -> Callable[[str], float] | None:
+    """A rough :func:`measure` at ``size`` for pieces of ``text``: each character's advance
+    in the primary font, measured once per font and scaled, added up (no kerning, no
+    shaping, no hinting: a few per cent off). It adds up over pieces, so a line can be
+    estimated word by word. None when the primary font does not draw all of ``text``."""
+    if not chain or not text or set(map(ord, text)) - coverage(chain[0]) - _IGNORABLE:
+        return None
+    path = chain[0]
+    advances = _advances(path)
+    factor = size / _REFERENCE
+
+    def estimate(piece: str) -> float:
+        total = 0.0
+        for char in piece:
+            advance = advances.get(char)
+            if advance is None:
+                advance = advances[char] = _length(path, _REFERENCE, char)
+            total += advance
+        return total * factor
+
+    return estimate
 
 
 def metrics(size: int, chain: Sequence[str]) -> tuple[int, int]:

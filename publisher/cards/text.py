@@ -60,9 +60,18 @@ def break_units(text: str) -> list[str]:
     return line_segments(text)
 
 
-def wrap(text: str, width: float, measure: Measure) -> list[str]:
+def wrap(text: str, width: float, measure: Measure, estimate: Measure | None = None) -> list[str]:
     """Greedy line breaking at :func:`break_units`; a unit wider than the line is split
-    between grapheme clusters."""
+    between grapheme clusters.
+
+    ``estimate``, when given, is a cheap rough width that adds up over pieces of text
+    (see :func:`publisher.cards.fonts.estimator`): most decisions are then taken from it
+    and only those that shape the lines are measured, with the same lines as a result.
+    """
+    if estimate is not None:
+        estimated = _wrap_estimated(text, width, measure, estimate)
+        if estimated is not None:
+            return estimated
     lines: list[str] = []
     line = ""
     for unit in break_units(text):
@@ -85,6 +94,56 @@ def wrap(text: str, width: float, measure: Measure) -> list[str]:
                 line += cluster
     if line.strip():
         lines.append(line.rstrip())
+    return lines
+
+
+#: Estimated widths this close to the line's width (a share of it) are measured instead:
+#: kerning and hinting keep an estimate within a few per cent of the real width.
+_CLOSE = 0.05
+
+
+def _wrap_estimated(
+    text: str, width: float, measure: Measure, estimate: Measure
+) -> list[str] | None:
+    """:func:`wrap` deciding from ``estimate`` what is clearly in or out of a line, then
+    measuring each decision that made a line what it is: the last piece that fitted and
+    the one that did not. If any of those was wrong, None (the caller wraps by measuring
+    every step). A piece added to a line never makes it narrower, so when a line's last
+    piece fits, the earlier ones did too. A unit too wide for a line alone (split between
+    clusters) is left to the measuring wrap as well.
+    """
+    close = width * _CLOSE
+    lines: list[str] = []
+    checks: list[tuple[str, bool]] = []  # (text, fits) decided from the estimate
+    pending: str | None = None  # the line's last fit, if it was decided from the estimate
+    line, line_width = "", 0.0
+    for unit in break_units(text):
+        candidate = (line + unit).rstrip()
+        guess = line_width + estimate(unit.rstrip())
+        if abs(guess - width) <= close:
+            fits, settled = measure(candidate) <= width, True
+        else:
+            fits, settled = guess <= width, False
+        if fits:
+            pending = None if settled else candidate
+            line, line_width = line + unit, line_width + estimate(unit)
+            continue
+        if not settled:
+            checks.append((candidate, False))
+        if pending is not None:
+            checks.append((pending, True))
+        if line.strip():
+            lines.append(line.rstrip())
+        unit = unit.lstrip()
+        if estimate(unit.rstrip()) > width - close:
+            return None
+        line, line_width, pending = unit, estimate(unit), unit.rstrip()
+    if pending is not None:
+        checks.append((pending, True))
+    if line.strip():
+        lines.append(line.rstrip())
+    if any((measure(piece) <= width) != fits for piece, fits in checks):
+        return None
     return lines
 
 
@@ -116,7 +175,9 @@ def ellipsize(line: str, width: float, measure: Measure) -> str:
     return ELLIPSIS
 
 
-def balance(text: str, lines: list[str], width: float, measure: Measure) -> list[str]:
+def balance(
+    text: str, lines: list[str], width: float, measure: Measure, estimate: Measure | None = None
+) -> list[str]:
     """No lone last word: when the last of several lines is a single word and a narrower
     measure gives the same number of lines, use the narrowest such (balanced) wrapping.
 
@@ -128,7 +189,7 @@ def balance(text: str, lines: list[str], width: float, measure: Measure) -> list
     best = lines
     for _ in range(10):
         middle = (low + high) / 2
-        attempt = wrap(text, middle, measure)
+        attempt = wrap(text, middle, measure, estimate)
         if len(attempt) == len(lines) and all(measure(x) <= middle for x in attempt):
             best, high = attempt, middle
         else:
@@ -173,13 +234,19 @@ def fit(
     max_lines: int,
     line_height: float,
     measure_at: Callable[[int], Measure],
+    estimate_at: Callable[[int], Measure | None] | None = None,
 ) -> Fitted:
     """The largest size in ``sizes`` at which ``text`` fits the box without truncation;
-    failing that, the smallest size, clamped to the lines that fit, ending in an ellipsis."""
+    failing that, the smallest size, clamped to the lines that fit, ending in an ellipsis.
+
+    ``estimate_at``: a rough additive width at each size, for :func:`wrap`."""
     ordered = sorted(set(sizes), reverse=True)
 
+    def estimate(size: int) -> Measure | None:
+        return estimate_at(size) if estimate_at is not None else None
+
     def attempt(size: int) -> list[str] | None:
-        lines = wrap(text, width, measure_at(size))
+        lines = wrap(text, width, measure_at(size), estimate(size))
         allowed = min(max_lines, _lines_in(height, size, line_height))
         return lines if lines and len(lines) <= allowed else None
 
@@ -197,12 +264,11 @@ def fit(
             low = middle + 1
     if best is not None:
         size, lines = best
-        return Fitted(
-            size=size, lines=tuple(balance(text, lines, width, measure_at(size))), truncated=False
-        )
+        balanced = balance(text, lines, width, measure_at(size), estimate(size))
+        return Fitted(size=size, lines=tuple(balanced), truncated=False)
     size = ordered[-1]
     measure = measure_at(size)
-    lines = wrap(text, width, measure)
+    lines = wrap(text, width, measure, estimate(size))
     allowed = max(1, min(max_lines, _lines_in(height, size, line_height)))
     if len(lines) <= allowed:
         return Fitted(size=size, lines=tuple(lines), truncated=False)

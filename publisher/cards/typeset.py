@@ -148,6 +148,7 @@ class _Fitter:
             max_lines=style.max_lines,
             line_height=style.line_height,
             measure_at=lambda size: lambda s: fonts.measure(s, size, chain),
+            estimate_at=lambda size: fonts.estimator(size, chain, text),
         )
 
     def height(self, part: str, result: Fitted) -> float:
