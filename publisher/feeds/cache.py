@@ -101,6 +101,8 @@ class Layout:
             return None
         if sum(parts) != len(literals) or min((*sizes, *parts)) < 0:
             return None
+        if sum(sizes) + len(literals) != size:  # not the layout of a file of that size
+            return None
         pieces, at = [], 0
         for cut in parts:
             pieces.append(literals[at : at + cut])
