@@ -77,6 +77,8 @@ class PostCache:
         self._stamps: dict[str, tuple[str, str]] = {}
         self._failed = False  # an entry could not be written: its body must stay in memory
         self._stamps_changed = False
+        self._stamps_gone: list[str] = []
+        self._stamps_new: list[tuple[str, str, str]] = []
         self._store = BodyStore(path) if path is not None else None
         if path is None:
             return
@@ -100,6 +102,12 @@ class PostCache:
         :meth:`commit` on; files not in ``stamps`` are forgotten."""
         if stamps == self._stamps:
             return
+        # Only the rows that changed are written (10,000 rows rewritten for one post
+        # edited were a tenth of a second).
+        self._stamps_gone = [file for file in self._stamps if file not in stamps]
+        self._stamps_new = [
+            (file, *value) for file, value in stamps.items() if self._stamps.get(file) != value
+        ]
         self._stamps = dict(stamps)
         self._stamps_changed = True
 
@@ -164,10 +172,10 @@ class PostCache:
                 self._flush()
                 statecache.drop_unused(self._db, "posts", "key", keep)
                 if self._stamps_changed:
-                    self._db.execute("DELETE FROM files")
+                    gone = [(file,) for file in self._stamps_gone]
+                    self._db.executemany("DELETE FROM files WHERE file = ?", gone)
                     self._db.executemany(
-                        "INSERT INTO files VALUES (?, ?, ?)",
-                        [(file, stamp, key) for file, (stamp, key) in self._stamps.items()],
+                        "INSERT OR REPLACE INTO files VALUES (?, ?, ?)", self._stamps_new
                     )
         except sqlite3.Error:
             self._failed = True
