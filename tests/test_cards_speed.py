@@ -8,6 +8,7 @@ the faster paths give the same answer.
 from __future__ import annotations
 
 import os
+import random
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -188,11 +189,14 @@ def test_inputs_every_card_shares_are_hashed_once_per_build(
 def test_faces_are_looked_for_on_a_thumbnail_sized_for_the_smallest_face() -> None:
     # The search costs the square of the thumbnail's shorter side: just enough for a face
     # of MIN_FACE to fill the cascade's 24 px window, whatever the image's size.
-    for size in ((4000, 2000), (1600, 900), (900, 1600)):
+    # A strip too wide for the shared grey thumbnail to keep 240 px of height is shrunk
+    # from the picture itself (4000x600, 3000x200), and a short picture is not shrunk.
+    for size in ((4000, 2000), (1600, 900), (900, 1600), (4000, 600), (600, 4000)):
         small = faces.probe(photo(*size))
         assert min(small.size) == round(24 / faces.MIN_FACE) and small.mode == "L"
         assert abs(small.width / small.height - size[0] / size[1]) < 0.01
     assert faces.probe(photo(300, 200)).size == (300, 200)  # never enlarged
+    assert faces.probe(photo(3000, 200)).size == (3000, 200)
     if faces.detector() != "none":
         assert f"faces from {faces.MIN_FACE:g}" in faces.detector()  # in the cache key
 
@@ -237,3 +241,159 @@ def test_a_picture_is_searched_for_faces_once(monkeypatch: pytest.MonkeyPatch) -
     faces.find_faces(other)
     faces.find_faces(picture)  # another picture came between: searched again
     assert len(probes) == 3
+
+
+def scrim_through_a_full_mask(
+    image: Image.Image,
+    side: str,
+    extent: str,
+    fade: int,
+    box: tuple[int, int, int, int],
+    color: tuple[int, int, int],
+    opacity: float,
+) -> None:
+    """The scrim as it was drawn before the look-up table: one card-sized mask, the solid
+    part and the fade pasted into it, the colour pasted through it over the whole card."""
+    width, height = image.size
+    left, top, right, bottom = box
+    if extent == "band":
+        if side in ("top", "bottom"):
+            left, right = 0, width
+            top, bottom = (top, height) if side == "top" else (0, bottom)
+        else:
+            top, bottom = 0, height
+            left, right = (left, width) if side == "left" else (0, right)
+    alpha = min(255, int(opacity * 255 + 0.999))
+    mask = Image.new("L", (width, height), 0)
+    mask.paste(alpha, (left, top, right, bottom))
+    ramp = Image.linear_gradient("L").point(lambda v: v * alpha // 255)
+    if fade == 0:
+        pass
+    elif side == "top" and top > 0:
+        start = max(0, top - fade)
+        mask.paste(ramp.resize((right - left, top - start)), (left, start))
+    elif side == "bottom" and bottom < height:
+        end = min(height, bottom + fade)
+        flipped = ramp.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
+        mask.paste(flipped.resize((right - left, end - bottom)), (left, bottom))
+    elif side == "left" and left > 0:
+        start = max(0, left - fade)
+        turned = ramp.transpose(Image.Transpose.ROTATE_90).transpose(
+            Image.Transpose.FLIP_LEFT_RIGHT
+        )
+        mask.paste(turned.resize((left - start, bottom - top)), (start, top))
+    elif side == "right" and right < width:
+        end = min(width, right + fade)
+        turned = ramp.transpose(Image.Transpose.ROTATE_90)
+        mask.paste(turned.resize((end - right, bottom - top)), (right, top))
+    image.paste(color, (0, 0, width, height), mask)
+
+
+@pytest.mark.parametrize("side", ["top", "bottom", "left", "right"])
+@pytest.mark.parametrize("extent", ["band", "box"])
+def test_scrim_table_gives_the_bytes_of_a_paste_through_a_mask(side: str, extent: str) -> None:
+    from publisher.cards.scrim import _draw_scrim
+
+    picture = photo(1200, 630, seed=3)
+    cases = [
+        ((80, 300, 1100, 560), (0, 0, 0), 0.62, 120),
+        ((40, 40, 700, 400), (255, 255, 255), 0.18, 90),
+        ((0, 200, 1200, 630), (12, 34, 56), 1.0, 0),
+        ((300, 100, 900, 500), (200, 10, 90), 0.004, 600),
+    ]
+    for box, color, opacity, fade in cases:
+        fast, slow = picture.copy(), picture.copy()
+        _draw_scrim(fast, side, extent, fade, box, color, opacity)
+        scrim_through_a_full_mask(slow, side, extent, fade, box, color, opacity)
+        assert fast.tobytes() == slow.tobytes(), (box, color, opacity, fade)
+        assert fast.tobytes() != picture.tobytes()  # the scrim was drawn at all
+
+
+def test_contrast_search_matches_ratio_pixel_by_pixel() -> None:
+    from publisher.cards import contrast
+
+    region = photo(900, 300, seed=5)
+    pixels = contrast._sample(region)
+    skip = pixels.count // 500
+    window = max(skip + 1, pixels.count * 3 // 100)
+    for text, scrim in (((255, 255, 255), (0, 0, 0)), ((17, 17, 17), (255, 255, 255))):
+        light = contrast.luminance(text) > 0.18
+        near = pixels.darkest_first[-window:] if light else pixels.darkest_first[:window]
+        for opacity in (0.0, 0.3, 0.55, 0.9):
+            keep = 1 - opacity
+            blended = [
+                (
+                    round(p[0] * keep + scrim[0] * opacity),
+                    round(p[1] * keep + scrim[1] * opacity),
+                    round(p[2] * keep + scrim[2] * opacity),
+                )
+                for p in near
+            ]
+            expected = sorted(contrast.ratio(text, b) for b in blended)[min(window - 1, skip)]
+            assert contrast._worst(pixels, text, scrim, opacity) == expected
+
+
+@pytest.mark.parametrize("spread", [0, 4, 5, 6, 40])
+def test_flat_test_on_rgb_agrees_with_rgba(spread: int) -> None:
+    from PIL import ImageStat
+
+    from publisher.cards.choose import _FLAT, is_flat
+
+    rng = random.Random(spread)
+    picture = Image.new("RGB", (640, 320), (90, 120, 150))
+    for x in range(0, 640, 10):
+        shade = 90 + rng.randint(-spread, spread)
+        picture.paste((shade, 120, 150), (x, 0, x + 10, 320))
+    reference = picture.convert("RGBA").resize((64, 32), Image.Resampling.BOX)
+    assert is_flat(picture) == (max(ImageStat.Stat(reference).stddev) < _FLAT)
+    if spread in (0, 40):  # both answers are among the cases
+        assert is_flat(picture) == (spread == 0)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L"])
+def test_shrink_gives_the_pixels_of_a_thumbnail(mode: str) -> None:
+    from publisher.cards import thumbnail
+
+    rng = random.Random(mode)
+    sizes = [(64, 64), (65, 64), (63, 200), (1, 500), (4000, 3), (96, 95)]
+    sizes += [(rng.randint(1, 3000), rng.randint(1, 3000)) for _ in range(12)]
+    for size in sizes:
+        picture = photo(*size, seed=size[0]).convert(mode)
+        for box in ((64, 64), (96, 96), (320, 320), (64, 32)):
+            expected = picture.copy()
+            expected.thumbnail(box, Image.Resampling.BILINEAR)
+            shrunk = thumbnail.shrink(picture, box, Image.Resampling.BILINEAR)
+            assert (shrunk.size, shrunk.tobytes()) == (expected.size, expected.tobytes())
+            assert picture.size == size  # never shrunk in place
+
+
+def test_a_card_makes_one_grey_thumbnail_for_all_its_analyses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from publisher.cards import thumbnail
+    from publisher.cards.choose import carries_headline, text_coverage
+    from publisher.cards.crop import busiest_focus
+    from publisher.cards.subjects import subject_crop
+
+    made: list[tuple[int, int]] = []
+    real = thumbnail._shrunk_grey
+
+    def counting(image: Image.Image) -> Image.Image:
+        made.append(image.size)
+        return real(image)
+
+    monkeypatch.setattr(thumbnail, "_shrunk_grey", counting)
+    picture = photo(2400, 1500, seed=4)
+    text_coverage(picture)
+    carries_headline(picture, picture.size)
+    busiest_focus(picture, (1200, 630))
+    faces.probe(picture)
+    subject_crop(picture, (1200, 630), avoid=[(0.1, 0.6, 0.9, 0.9)], text_below=True)
+    assert made == [(2400, 1500)]
+    assert thumbnail.grey(picture).size == (640, 400)
+    other = photo(2400, 1500, seed=5)
+    text_coverage(other)
+    text_coverage(picture)  # another picture came between: made again
+    assert made == [(2400, 1500)] * 3
+    # The faces are looked for on as many pixels as before: 240 px on the shorter side.
+    assert faces.probe(picture).size == (384, 240)

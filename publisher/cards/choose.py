@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageFilter, ImageStat
 
+from publisher.cards import thumbnail
 from publisher.cards.crop import QUIET, cover_scale, looks_like_diagram, text_line_runs
 from publisher.cards.layout import Layout
 
@@ -96,7 +97,10 @@ def is_flat(image: Image.Image) -> bool:
 
     Passed through, it made a card with nothing on it, not even the title.
     """
-    probe = image.convert("RGBA").resize((64, 32), Image.Resampling.BOX)
+    # An opaque image is measured as it is: as RGBA its alpha would be one flat 255 and
+    # its colours the same after the box filter, but converting first copied every pixel.
+    probe = image if image.mode == "RGB" else image.convert("RGBA")
+    probe = probe.resize((64, 32), Image.Resampling.BOX)
     return max(ImageStat.Stat(probe).stddev) < _FLAT
 
 
@@ -108,10 +112,10 @@ def text_coverage(image: Image.Image) -> float:
     of text, a sidebar); in each, a row profile of edge density is split into busy runs
     and quiet gaps, and a busy run as tall as a line of text (not a whole object) counts
     as a text line. Photos have edges too, but as blobs and textures that do not stop
-    and start every few rows. One pass over a 320 px thumbnail: cost is constant.
+    and start every few rows. One pass over a 320 px thumbnail (of the picture's shared
+    grey one): cost is constant.
     """
-    probe = image.convert("L")
-    probe.thumbnail((320, 320), Image.Resampling.BILINEAR)
+    probe = thumbnail.shrink(thumbnail.grey(image), (320, 320), Image.Resampling.BILINEAR)
     if probe.width < 32 or probe.height < 32:
         return 0.0
     edges = probe.filter(ImageFilter.FIND_EDGES).point(lambda v: 255 if v > 64 else 0)
@@ -169,7 +173,7 @@ def carries_headline(image: Image.Image, original: tuple[int, int]) -> bool:
     width, height = full_size(image.size, original)
     if width < FINISHED_MIN_WIDTH or not height * 1.3 <= width <= height * _HEADLINE_WIDEST:
         return False
-    probe = image.convert("L")
+    probe = thumbnail.grey(image)
     probe = probe.resize(
         (max(1, round(probe.width * _HEADLINE_ROWS / probe.height)), _HEADLINE_ROWS),
         Image.Resampling.BOX,

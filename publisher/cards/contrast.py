@@ -40,9 +40,7 @@ def luminance(rgb: RGB) -> float:
 
 
 def ratio(a: RGB, b: RGB) -> float:
-    la, lb = luminance(a), luminance(b)
-    high, low = max(la, lb), min(la, lb)
-    return (high + 0.05) / (low + 0.05)
+    return _ratio_of(luminance(a), luminance(b))
 
 
 @dataclass(frozen=True)
@@ -89,18 +87,27 @@ def _worst(pixels: _Pixels, text: RGB, scrim: RGB, opacity: float) -> float:
     light_text = luminance(text) > 0.18
     candidates = pixels.darkest_first[-window:] if light_text else pixels.darkest_first[:window]
     keep = 1 - opacity
+    red, green, blue = (channel * opacity for channel in scrim)
+    lit = _LINEAR
+    # luminance() and ratio() of each blended pixel written out: the same floats from the
+    # same operations, without three calls per pixel.
+    text_luminance = luminance(text)
     ratios = sorted(
-        ratio(
-            text,
-            (
-                round(p[0] * keep + scrim[0] * opacity),
-                round(p[1] * keep + scrim[1] * opacity),
-                round(p[2] * keep + scrim[2] * opacity),
-            ),
+        _ratio_of(
+            text_luminance,
+            0.2126 * lit[round(p[0] * keep + red)]
+            + 0.7152 * lit[round(p[1] * keep + green)]
+            + 0.0722 * lit[round(p[2] * keep + blue)],
         )
         for p in candidates
     )
     return ratios[min(len(ratios) - 1, skip)]
+
+
+def _ratio_of(la: float, lb: float) -> float:
+    """:func:`ratio` from two luminances."""
+    high, low = max(la, lb), min(la, lb)
+    return (high + 0.05) / (low + 0.05)
 
 
 def choose(
@@ -116,23 +123,33 @@ def choose(
     pixels = _sample(region)
     best: Choice | None = None
     for text, scrim in candidates:
-        if _worst(pixels, text, scrim, min_opacity) >= target:
-            choice = Choice(text, scrim, min_opacity, _worst(pixels, text, scrim, min_opacity))
-        elif _worst(pixels, text, scrim, max_opacity) < target:
-            choice = Choice(text, scrim, max_opacity, _worst(pixels, text, scrim, max_opacity))
-        else:
-            low, high = min_opacity, max_opacity
-            for _ in range(8):
-                middle = (low + high) / 2
-                if _worst(pixels, text, scrim, middle) >= target:
-                    high = middle
-                else:
-                    low = middle
-            choice = Choice(text, scrim, high, _worst(pixels, text, scrim, high))
+        choice = _lightest(pixels, text, scrim, target, (min_opacity, max_opacity))
         if best is None or _better(choice, best, target):
             best = choice
     assert best is not None
     return best
+
+
+def _lightest(
+    pixels: _Pixels, text: RGB, scrim: RGB, target: float, opacities: tuple[float, float]
+) -> Choice:
+    """The lightest scrim between the two ``opacities`` that reaches ``target`` (by
+    bisection), or the darkest when none does. Each opacity is measured once."""
+    low, high = opacities
+    at_low = _worst(pixels, text, scrim, low)
+    if at_low >= target:
+        return Choice(text, scrim, low, at_low)
+    at_high = _worst(pixels, text, scrim, high)
+    if at_high < target:
+        return Choice(text, scrim, high, at_high)
+    for _ in range(8):
+        middle = (low + high) / 2
+        at_middle = _worst(pixels, text, scrim, middle)
+        if at_middle >= target:
+            high, at_high = middle, at_middle
+        else:
+            low = middle
+    return Choice(text, scrim, high, at_high)
 
 
 def _better(a: Choice, b: Choice, target: float) -> bool:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from PIL import Image, ImageChops, ImageFilter
 
+from publisher.cards import thumbnail
+
 Focus = tuple[float, float]
 
 _PROBE = 96
@@ -48,8 +50,7 @@ def busiest_focus(image: Image.Image, box: tuple[int, int]) -> Focus:
     horizontal = crop_w < width - 1
     if not horizontal and crop_h >= height - 1:
         return (0.5, 0.5)
-    probe = image.convert("L")
-    probe.thumbnail((_PROBE, _PROBE), Image.Resampling.BILINEAR)
+    probe = thumbnail.shrink(thumbnail.grey(image), (_PROBE, _PROBE), Image.Resampling.BILINEAR)
     edges = probe.filter(ImageFilter.FIND_EDGES)
     # Edge pixels on the border of the thumbnail are artefacts of the filter.
     edges = edges.crop((1, 1, edges.width - 1, edges.height - 1))
@@ -101,8 +102,7 @@ def parse_focus(value: object) -> Focus | None:
 def looks_like_diagram(image: Image.Image) -> bool:
     """Mostly white or transparent: a diagram, screenshot or logo, which a cover crop
     would cut and a scrim would grey out, so layouts may send it to a split layout."""
-    probe = image.copy()
-    probe.thumbnail((64, 64), Image.Resampling.BILINEAR)
+    probe = thumbnail.shrink(image, (64, 64), Image.Resampling.BILINEAR)
     total = probe.width * probe.height
     if probe.mode == "RGBA":
         transparent = sum(probe.getchannel("A").histogram()[:32])

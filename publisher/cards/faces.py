@@ -23,6 +23,7 @@ from typing import Any
 
 from PIL import Image
 
+from publisher.cards import thumbnail
 from publisher.cards.crop import Focus, cover_scale
 
 #: A face's (left, top, right, bottom) as fractions of the image.
@@ -69,13 +70,19 @@ def detector() -> str:
 
 def probe(image: Image.Image) -> Image.Image:
     """The grey thumbnail faces are looked for on: its shorter side is just long enough
-    for a face of :data:`MIN_FACE` to fill the cascade's window (never enlarged)."""
-    grey = image.convert("L")
-    scale = _WINDOW / MIN_FACE / min(grey.size)
-    if scale >= 1:
-        return grey
-    size = (max(1, round(grey.width * scale)), max(1, round(grey.height * scale)))
-    return grey.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    for a face of :data:`MIN_FACE` to fill the cascade's window (never enlarged).
+
+    Shrunk from the picture's shared grey thumbnail (:func:`thumbnail.grey`), which is
+    larger but for a strip over five times as wide as it is tall: that is shrunk from
+    the picture itself, so no face is looked for on fewer pixels than it needs.
+    """
+    scale = _WINDOW / MIN_FACE / min(image.size)
+    shared = thumbnail.grey(image)
+    if scale >= 1:  # the whole picture, in grey
+        return shared if shared.size == image.size else image.convert("L")
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    source = shared if min(shared.size) >= min(size) else image.convert("L")
+    return source.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
 
 
 #: The picture searched last and its faces. A cover crop asks twice about the same picture

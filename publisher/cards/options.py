@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from publisher.cards.addresses import EVERY_NETWORK
 from publisher.cards.fallbacks import DEFAULT_FALLBACKS
-from publisher.cards.layout import load_layouts
+from publisher.loadtrail import resolve
 from publisher.resources import assets, templates
 from publisher.schema import (
     Convert,
@@ -171,7 +170,7 @@ def _file(base: Path, *, folder: bool = False) -> Convert:
     def convert(value: Any, where: Where) -> Path:
         if not isinstance(value, str) or not value.strip():
             raise Invalid("must be a path relative to config.yaml")
-        path = (base / value.strip()).resolve()
+        path = resolve(base / value.strip())
         written = Path(os.path.normpath(base / value.strip()))
         if written.is_relative_to(base) and not path.is_relative_to(base.resolve()):
             # A link planted by a pull request must not put a file of the runner's
@@ -229,7 +228,7 @@ def _font_files(base: Path) -> Convert:
         if not isinstance(listed, list) or not all(isinstance(v, str) for v in listed):
             raise Invalid("must be a list of font file paths; one path a line, each after '- '")
         # Missing fallbacks are allowed: CI and a laptop have different fonts.
-        return tuple(str((base / v).resolve()) if not Path(v).is_absolute() else v for v in listed)
+        return tuple(str(resolve(base / v)) if not Path(v).is_absolute() else v for v in listed)
 
     return convert
 
@@ -340,6 +339,9 @@ def _byte_size(value: Any) -> int | None:
 def _networks(value: Any) -> tuple[str, ...] | None:
     """``true`` (every network), ``false`` (none) or a list of CIDR networks, normalised."""
     if value is True:
+        # Imported here: it loads socket and ipaddress, which loading a config rarely needs.
+        from publisher.cards.addresses import EVERY_NETWORK
+
         return EVERY_NETWORK
     if value is False:
         return ()
@@ -365,6 +367,12 @@ def parse_card_options(
     values = _schema(root or Path.cwd()).read(raw, where)
     problems = where.problems
     options = CardOptions(**values)
+    if options.layouts_folder is None and _shipped(options.layout):
+        # A shipped layout is valid (tests/test_lazy_imports.py loads each one): not read
+        # again at every config load, and the layout loader (YAML, schema) not imported.
+        return options, problems
+    from publisher.cards.layout import load_layouts
+
     layouts, broken = load_layouts((options.layout,), layout_folders(options))
     problems.extend(f"cards.layout: {p}" for p in broken)
     problems.extend(
@@ -373,6 +381,14 @@ def parse_card_options(
         if p not in broken  # a broken default that another layout falls back to: once
     )
     return options, problems
+
+
+def _shipped(name: str) -> bool:
+    """``name`` is a layout shipped with publisher (layout.layout_file's name rule)."""
+    return (
+        bool(re.fullmatch(r"[A-Za-z0-9_-]+", name))
+        and (templates() / "cards" / f"{name}.yaml").is_file()
+    )
 
 
 def layout_folders(options: CardOptions) -> tuple[Path, ...]:
@@ -388,6 +404,8 @@ def own_layout_problems(options: CardOptions, checked: Iterable[str] = ()) -> li
     post may pick any of them with ``ogLayout``, so they are checked before any work too."""
     if options.layouts_folder is None:
         return []
+    from publisher.cards.layout import load_layouts
+
     names = sorted(p.stem for p in options.layouts_folder.glob("*.yaml"))
     _, problems = load_layouts(tuple(n for n in names if n not in checked), layout_folders(options))
     return problems

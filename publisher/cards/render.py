@@ -35,7 +35,7 @@ from publisher.errors import CardError
 __all__ = ["RENDER_VERSION", "CardJob", "Note", "Rendered", "render_card"]
 
 #: Bump when a change to the drawing code changes the pixels of an unchanged card.
-RENDER_VERSION = "11"
+RENDER_VERSION = "12"
 
 #: A finished image (see :mod:`publisher.cards.choose`) may be enlarged this much to
 #: cover the card: 1000 px to 1200 px. Softness beats a second headline or a stamp.

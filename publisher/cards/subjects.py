@@ -3,8 +3,9 @@
 Text in a picture (a slide, a block of code, a sign, a caption burnt into a screenshot)
 shows as stacked bands of dense sharp edges with quiet rows between them, the structure
 :func:`publisher.cards.choose.text_coverage` measures for the whole image. Here it is
-located: each of :data:`_STRIPS` vertical strips of a thumbnail (640 px on the long side,
-more for a wide strip) is scanned for text-line-sized busy runs; three or more lines of
+located: each of :data:`_STRIPS` vertical strips of the picture's grey thumbnail
+(:func:`publisher.cards.thumbnail.grey`, 640 px on the long side, more for a wide strip)
+is scanned for text-line-sized busy runs; three or more lines of
 about one height at about one spacing form a block, and blocks of neighbouring strips
 that share rows are merged.
 
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageFilter
 
-from publisher.cards import faces
+from publisher.cards import faces, thumbnail
 from publisher.cards.crop import (
     QUIET,
     Focus,
@@ -36,9 +37,6 @@ from publisher.cards.crop import (
 #: (left, top, right, bottom) as fractions of an image or of the card.
 Frac = tuple[float, float, float, float]
 
-_PROBE = 640
-_SHORT = 360
-_LONGEST = 1280
 _STRIPS = 16
 #: Candidate crop positions tried along the free axis.
 _STEPS = 64
@@ -59,7 +57,7 @@ class _Run:
 
 def text_blocks(image: Image.Image) -> list[Frac]:
     """Blocks of glyph-like detail (two or more lines of text), as image fractions."""
-    probe = _probe(image)
+    probe = thumbnail.grey(image)
     if probe.width < 32 or probe.height < 32:
         return []
     edges = probe.filter(ImageFilter.FIND_EDGES).point(lambda v: 255 if v > 64 else 0)
@@ -73,19 +71,6 @@ def text_blocks(image: Image.Image) -> list[Frac]:
         runs.extend(_Run(top, bottom, left, right) for top, bottom in _blocks(profile, height))
     merged = [_widen(r, edges, width // _STRIPS) for r in _merge(runs, width)]
     return [(r.left / width, r.top / height, r.right / width, r.bottom / height) for r in merged]
-
-
-def _probe(image: Image.Image) -> Image.Image:
-    """A grey thumbnail on which a line of body text is still a few pixels tall: 640 px
-    on the long side, more for a wide strip (its lines are short), at most 1280."""
-    width, height = image.size
-    long, short = max(width, height), min(width, height)
-    scale = min(1.0, max(_PROBE / long, _SHORT / short), _LONGEST / long)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    # A cheap box reduction first, so the cost hardly grows with the image.
-    factor = max(1, int(1 / scale))
-    small = image.reduce(factor) if factor > 1 else image
-    return small.convert("L").resize(size, Image.Resampling.BILINEAR)
 
 
 def _widen(run: _Run, edges: Image.Image, step: int) -> _Run:

@@ -8,12 +8,14 @@ XML cannot carry, every URL is absolute and percent-encoded, and body HTML is sa
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from hashlib import sha1
 from html import escape
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -40,6 +42,13 @@ _IFRAME = re.compile(r"<iframe\b[^<>]{0,4096}>(?:[^<]{0,4096}</iframe\s*>)?", re
 _CLEAN_ABSOLUTE = re.compile(
     r"https?://[a-z0-9.\-]+(:\d+)?(/[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*)?"
 )
+#: A folder URL and a relative path in it for which ``urljoin`` is concatenation and
+#: ``normalize_url`` changes nothing: no query, fragment, parameters, empty or dot
+#: segments (a segment may not start with a dot), nothing to percent-encode.
+_PLAIN_BASE = re.compile(
+    r"https?://[a-z0-9.\-]+(?::\d+)?/(?:[\w\-~!$&'()*+,=:@%][\w\-.~!$&'()*+,=:@%]*/)*", re.ASCII
+).fullmatch
+_PLAIN_RELATIVE = re.compile(r"[\w\-~%][\w\-.~%]*(?:/[\w\-~%][\w\-.~%]*)*", re.ASCII).fullmatch
 
 _TAGS = (nh3.ALLOWED_TAGS | {"picture", "source", "video", "audio", "track"}) - {"map", "area"}
 _ATTRIBUTES: dict[str, set[str]] = {
@@ -105,6 +114,8 @@ def absolute_url(url: str, base: str | None = None) -> str:
     """``url`` resolved against ``base`` and percent-encoded; unchanged if it is not http(s)."""
     if _CLEAN_ABSOLUTE.fullmatch(url):
         return url  # the common case, already what normalize_url would return
+    if base is not None and _PLAIN_RELATIVE(url) and _PLAIN_BASE(base):
+        return base + url  # a file beside the post (its cover image): what urljoin gives
     url = xml_text(url).strip()
     if base is not None:
         url = urljoin(base, url)
@@ -226,10 +237,7 @@ def _authors(post: Post, site: SiteConfig) -> tuple[ItemAuthor, ...]:
 
 def _image(post: Post, base: str) -> ItemImage | None:
     if post.og_image is not None:
-        try:
-            relative = post.og_image.relative_to(post.source.parent).as_posix()
-        except ValueError:
-            relative = post.og_image.name
+        relative = _relative_path(post.og_image, post.source)
         url = absolute_url(quote(relative, safe="/"), base)
         facts = image_facts(post.og_image)
         if facts is None:
@@ -238,6 +246,19 @@ def _image(post: Post, base: str) -> ItemImage | None:
     if post.og_image_url:
         return ItemImage(url=absolute_url(post.og_image_url))
     return None
+
+
+def _relative_path(image: Path, source: Path) -> str:
+    """``image`` relative to the folder of ``source`` (as a URL path), else its name."""
+    # Both are normalized paths: a string prefix ending at a separator is a parts prefix.
+    folder = os.path.dirname(os.fspath(source))
+    path = os.fspath(image)
+    if len(folder) > 1 and path.startswith(folder + os.sep):
+        return path[len(folder) + 1 :].replace(os.sep, "/")
+    try:
+        return image.relative_to(source.parent).as_posix()
+    except ValueError:
+        return image.name
 
 
 def newest_first(posts: Iterable[Post], site: SiteConfig) -> list[Post]:

@@ -177,6 +177,11 @@ _EMPHASIS = "*_~` "
 
 def author_from_body(body: str) -> tuple[Author, ...]:
     """Authors named on an author line near the top or bottom of the body."""
+    return _author_line(body) if _may_name_author(body) else ()
+
+
+def _author_line(body: str) -> tuple[Author, ...]:
+    """:func:`author_from_body`, looking at the lines themselves."""
     lines = _prose_lines(body)
     for line, alone in lines[:15] + lines[-5:]:
         heading = line.startswith("#")
@@ -195,6 +200,20 @@ def author_from_body(body: str) -> tuple[Author, ...]:
         if match:
             return parse_author_text(match.group("who").strip(_EMPHASIS))
     return ()
+
+
+#: The characters other than ASCII letters that _AUTHOR_LINE's case-insensitive match
+#: takes for a letter of its words: dotted and dotless i, long s.
+_FOLDS_TO_ASCII = ("\u0130", "\u0131", "\u017f")
+
+
+def _may_name_author(body: str) -> bool:
+    """False when no line of ``body`` can match _AUTHOR_LINE: none of its words is there
+    in any case (a quick scan, instead of walking every line of most posts)."""
+    if any(c in body for c in _FOLDS_TO_ASCII):
+        return True
+    lowered = body.lower()
+    return "author" in lowered or "written" in lowered or "posted" in lowered
 
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")

@@ -17,7 +17,20 @@ def read_regular(path: Path, limit: int) -> bytes | None:
     """At most ``limit`` + 1 bytes of ``path`` (enough to tell it is too big), or None when
     it is not a regular file (a pipe, a device, a socket). OSError when it cannot be opened."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+    try:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
             return None
-        return handle.read(limit + 1)
+        # Sized by the file, not by the cap: a read(cap) allocates (and maps) the whole
+        # cap for every post, then shrinks it (issue 12: system time of a cold build).
+        want = limit + 1
+        first = os.read(fd, min(want, status.st_size + 1))
+        parts = [first]
+        total = len(first)
+        while first and total < want:  # the file grew since the stat, or reads came short
+            first = os.read(fd, min(want - total, 1 << 20))
+            parts.append(first)
+            total += len(first)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+    finally:
+        os.close(fd)
