@@ -7,7 +7,8 @@ run nothing is written: the writer records what it would have done.
 
 Withdrawn content must not stay published, so a stage that writes a whole set of files
 ends with :meth:`OutputWriter.sweep`: a manifest in the state folder lists every file the
-last run produced with the SHA-256 of its bytes; files listed there that this run did not
+last run produced with the SHA-256 of its bytes (a spliced file, see
+:meth:`OutputWriter.write_splice`, with its stamp); files listed there that this run did not
 produce are deleted. A file is only deleted when it is still exactly what publisher wrote
 (same hash), is a regular file (a symlink is never followed or removed) and lies inside
 the output folder; anything else is left alone with a warning. With no manifest yet (the
