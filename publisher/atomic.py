@@ -88,11 +88,14 @@ def copy_range(source: int, target: int, offset: int, length: int) -> None:
                     raise
                 kernel = False
                 continue
+            if done == 0:  # the end of the file, or a file system that copies nothing
+                kernel = False
+                continue
         else:
             block = os.pread(source, min(length, _BLOCK), offset)
             write_all(target, block)
             done = len(block)
-        if done == 0:
-            raise EOFError(f"{length} bytes short at offset {offset}")
+            if done == 0:
+                raise EOFError(f"{length} bytes short at offset {offset}")
         offset += done
         length -= done

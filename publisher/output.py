@@ -7,7 +7,8 @@ run nothing is written: the writer records what it would have done.
 
 Withdrawn content must not stay published, so a stage that writes a whole set of files
 ends with :meth:`OutputWriter.sweep`: a manifest in the state folder lists every file the
-last run produced with the SHA-256 of its bytes; files listed there that this run did not
+last run produced with the SHA-256 of its bytes (a spliced file, see
+:meth:`OutputWriter.write_splice`, with its stamp); files listed there that this run did not
 produce are deleted. A file is only deleted when it is still exactly what publisher wrote
 (same hash), is a regular file (a symlink is never followed or removed) and lies inside
 the output folder; anything else is left alone with a warning. With no manifest yet (the
@@ -144,9 +145,7 @@ class OutputWriter:
                         write_all(target, part)
                     else:
                         copy_range(source, target, *part)
-                # For the journal, without the ctime, which the rename moves: a file a
-                # killed run left is known by its size, mtime and inode.
-                self.hashes[record.path] = _token(stamp_of(os.fstat(target))[:3])
+                self.hashes[record.path] = _token(stamp_of(os.fstat(target)))  # the journal's
 
             try:
                 written = write_atomic_with(
@@ -273,7 +272,7 @@ class OutputWriter:
         if not stat.S_ISREG(info.st_mode):
             return "it is not a regular file (a symlink or folder is never followed or removed)"
         stamp = stamp_of(info)
-        if _token(stamp) in digests or _token(stamp[:3]) in digests:
+        if _token(stamp) in digests:
             return "delete"  # a spliced file, still as written (see write_splice)
         try:
             current = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -324,10 +323,13 @@ def stamp_of(st: os.stat_result) -> Stamp:
     return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
 
 
-def _token(stamp: tuple[int, ...]) -> str:
-    """A spliced file's manifest entry: its stamp, as inputs.py and the post cache trust
-    a file's stat (a hand edit changes the mtime or the inode)."""
-    return "stat:" + ":".join(map(str, stamp))
+def _token(stamp: Stamp) -> str:
+    """A spliced file's manifest entry, in place of a hash of bytes never read: its size
+    and mtime, as inputs.py and the post cache trust a file's stat (an edit moves the
+    mtime). Not its inode and ctime, which a rename (a killed run's file), a copy that
+    keeps times or a cache restored in CI change: a withdrawn feed must still be deleted
+    then. (A splice itself asks for all four: ``write_splice``.)"""
+    return f"stat:{stamp[0]}:{stamp[1]}"
 
 
 def _left_alone(manifest: Path, relative: str, why: str) -> Problem:

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from array import array
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import datetime
 from operator import attrgetter
 from pathlib import Path
@@ -53,66 +52,7 @@ _SCHEMA = (
         ", ".join(f"{kind} BLOB" for kind in KINDS)
     ),
     "CREATE TABLE IF NOT EXISTS heads (key TEXT PRIMARY KEY, shell BLOB NOT NULL)",
-    # How each feed file the last build wrote is laid out (see Layout), for splicing.
-    "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, stamp TEXT NOT NULL,"
-    " keys TEXT NOT NULL, lengths BLOB NOT NULL, literals BLOB NOT NULL, cuts BLOB NOT NULL)",
 )
-#: A post key (:func:`post_key`): a SHA-256 in hex.
-KEY_LENGTH = 64
-
-
-@dataclass(frozen=True, kw_only=True)
-class Layout:
-    """A feed file as written: ``literals[0]``, item 0, ``literals[1]``, ..., item n-1,
-    ``literals[n]``, where item i is the post ``keys[i]``'s item, ``lengths[i]`` bytes
-    long; and the file's stamp (size, mtime, inode, ctime: ``publisher.output.Stamp``) just
-    after it was written, so a file changed since is never taken for it."""
-
-    stamp: tuple[int, int, int, int]
-    keys: tuple[str, ...]
-    lengths: tuple[int, ...]
-    literals: tuple[bytes, ...]
-
-    def encode(self) -> tuple[str, str, bytes, bytes, bytes] | None:
-        if any(len(key) != KEY_LENGTH or not key.isascii() for key in self.keys):
-            return None
-        cuts = array("q", [len(literal) for literal in self.literals]).tobytes()
-        stamp = ":".join(map(str, self.stamp))
-        lengths = array("q", self.lengths).tobytes()
-        return stamp, "".join(self.keys), lengths, b"".join(self.literals), cuts
-
-    @classmethod
-    def decode(cls, row: tuple[object, ...]) -> Layout | None:
-        """The layout of a ``files`` row; None when the row is not one (damage)."""
-        stamp, keys, lengths, literals, cuts = row
-        if not (isinstance(stamp, str) and isinstance(keys, str) and isinstance(literals, bytes)):
-            return None
-        if not (isinstance(lengths, bytes) and isinstance(cuts, bytes)):
-            return None
-        try:
-            size, mtime, inode, changed = map(int, stamp.split(":"))
-            sizes, parts = array("q"), array("q")
-            sizes.frombytes(lengths)
-            parts.frombytes(cuts)
-        except ValueError:
-            return None
-        count = len(keys) // KEY_LENGTH
-        if len(keys) % KEY_LENGTH or len(sizes) != count or len(parts) != count + 1:
-            return None
-        if sum(parts) != len(literals) or min((*sizes, *parts)) < 0:
-            return None
-        pieces, at = [], 0
-        for cut in parts:
-            pieces.append(literals[at : at + cut])
-            at += cut
-        return cls(
-            stamp=(size, mtime, inode, changed),
-            keys=tuple(keys[i : i + KEY_LENGTH] for i in range(0, len(keys), KEY_LENGTH)),
-            lengths=tuple(sizes),
-            literals=tuple(pieces),
-        )
-
-
 # Every compared field of a post, so a field added to Post later is part of the key unasked,
 # except the markdown: the feeds show the HTML rendered from it. The HTML is hashed as
 # bytes, which is far cheaper than hashing its repr.
@@ -186,8 +126,6 @@ class FeedCache:
         self._held: Fragments = {}
         self._written = False  # new items inserted, to be committed by :meth:`commit`
         self._new_heads: list[tuple[str, bytes]] = []
-        #: Feed files laid out by this build (None: not spliceable), by path.
-        self._layouts: dict[str, Layout | None] = {}
         if path is not None:
             self._db = statecache.open_cache(
                 path, _SCHEMA, LAYOUT, readonly=readonly, timeout=LOCK_TIMEOUT
@@ -305,37 +243,14 @@ class FeedCache:
         self._heads[key] = shell
         self._new_heads.append((key, shell))
 
-    def layout(self, path: str) -> Layout | None:
-        """How the feed file ``path`` was laid out when the last build wrote it, if known."""
-        if self._db is None:
-            return None
-        try:
-            row = self._db.execute(
-                "SELECT stamp, keys, lengths, literals, cuts FROM files WHERE path = ?", (path,)
-            ).fetchone()
-        except sqlite3.Error:
-            return None
-        return Layout.decode(row) if row is not None else None
-
-    def set_layout(self, path: str, layout: Layout | None) -> None:
-        """Record how this build wrote ``path`` (None: unknown, never spliced), from the
-        next :meth:`commit` on; layouts of files this build did not write are dropped."""
-        self._layouts[path] = layout
-
     def commit(self) -> None:
         """Write what this build rendered and drop what it did not ask for, atomically."""
         if self._db is None or self.readonly:
             return
         stale_items = self._stored_items - self._live_items
         stale_heads = set(self._heads) - self._live_heads
-        changed = self._written or self._new_items or self._new_heads or self._layouts
-        if not (changed or stale_items or stale_heads):
+        if not (self._written or self._new_items or self._new_heads or stale_items or stale_heads):
             return
-        layouts = [
-            (path, *row)
-            for path, layout in self._layouts.items()
-            if layout and (row := layout.encode())
-        ]
         marks = ", ".join("?" * (2 + len(KINDS)))
         try:
             with self._db:
@@ -345,8 +260,6 @@ class FeedCache:
                 self._db.executemany("INSERT OR REPLACE INTO heads VALUES (?, ?)", self._new_heads)
                 self._db.executemany("DELETE FROM items WHERE id = ?", [(i,) for i in stale_items])
                 self._db.executemany("DELETE FROM heads WHERE key = ?", [(k,) for k in stale_heads])
-                self._db.execute("DELETE FROM files")
-                self._db.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?)", layouts)
         except sqlite3.Error:
             pass  # e.g. another build holds the lock: this build's output is still right
 

@@ -127,7 +127,9 @@ def _look_up(og: str, source: Path, site: _Site) -> tuple[Path, bool, bool, obje
     if plain is not None:  # no link on the way: no need to resolve (issue 12)
         regular = stat.S_ISREG(plain.st_mode)
         image = (plain.st_size, plain.st_mtime_ns) if regular else None
-        return Path(written), True, regular, image
+        # with_name builds the Path without parsing it again (issue 12).
+        found = source.with_name(og) if "/" not in og else Path(written)
+        return found, True, regular, image
     candidate = (source.parent / og).resolve()
     inside = any(candidate.is_relative_to(a) for a in site.allowed)
     return candidate, inside, inside and candidate.is_file(), False
