@@ -295,3 +295,19 @@ def test_a_post_whose_tag_spelling_changes_elsewhere_is_rendered_again(
     _, expected = _cold(site, tmp_path_factory.mktemp("cold") / "site")
     assert _files(site.root / "public") == expected
     assert b">alpha</category>" not in expected["rss.xml"]
+
+
+def test_moving_the_posts_folder_gives_the_ids_a_cold_build_gives(
+    site: Site, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A post's id is its folder below ``posts.folder``: the same file read with another
+    posts folder (and a glob that still finds it) is another post, not a cached one."""
+    site.config(CONFIG)
+    site.post("a", "title: A\ndate: 2024-01-01", "A.\n")
+    assert _build(site.root) == 0
+    assert b'"id": "a"' in (site.root / "public" / "posts.json").read_bytes()
+    site.config(CONFIG.replace("  folder: posts\n", '  folder: .\n  glob: "posts/*/index.md"\n'))
+    assert _build(site.root) == 0
+    _, expected = _cold(site, tmp_path_factory.mktemp("cold") / "site")
+    assert b'"id": "posts/a"' in expected["posts.json"]
+    assert _files(site.root / "public") == expected

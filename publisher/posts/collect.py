@@ -160,7 +160,10 @@ class _Found:
         self.config = config
         self.ctx = ctx
         self.cache = cache
-        self.context_hash = fingerprint(ctx)
+        # The posts folder and generator too: they make a post's id, which its record
+        # holds (the same file read below another folder is another post).
+        folder = os.fspath(config.posts.folder)
+        self.context_hash = fingerprint(ctx, folder, config.posts.generator)
         self.folder = config.posts.folder
         self.real_folder = self.folder.resolve()
         #: Paths below a folder that is its own resolved path: checked with lstat alone.
