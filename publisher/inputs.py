@@ -257,6 +257,8 @@ def _fast(config: Config, before: Snapshot, problems: list[Problem]) -> dict[str
     trail = config.trail
     if (
         trail is None
+        # A config changed after loading (dataclasses.replace) is not what the file says.
+        or not {str(config.state), str(config.output)} <= {real for _, real in trail.resolved}
         or config.posts.generator != "generic"  # the generator's own files are read too
         or any(k in t.options for t in config.announce.targets for k in _TEMPLATES)
         or any(label.startswith(_LOADED) for label in before.recent)

@@ -566,3 +566,16 @@ def test_the_record_format_is_the_one_inputs_writes() -> None:
 
     assert fastpath.FORMAT == inputs._FORMAT
     assert fastpath.INPUTS_FILE == inputs.INPUTS_FILE
+
+
+def test_a_config_changed_after_loading_gets_no_fast_section(built: Site) -> None:
+    import dataclasses
+
+    from publisher import inputs
+    from publisher.config import load_config
+
+    config = load_config(built.config_path)
+    taken = inputs.take_snapshot(config)
+    assert inputs._fast(config, taken, []) is not None
+    moved = dataclasses.replace(config, output=built.root / "elsewhere")
+    assert inputs._fast(moved, inputs.take_snapshot(moved), []) is None
