@@ -115,8 +115,10 @@ def write_site(root: Path, n: int, seed: int = 7) -> None:
         )
 
 
-def run(command: list[str], cwd: Path) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MB) of one process."""
+def run(command: list[str], cwd: Path) -> tuple[float, float, float]:
+    """(wall seconds, peak RSS in MB, CPU seconds) of one process. The CPU time is user +
+    system of the process and of the children it waited for (a worker pool's processes):
+    on a shared machine it moves far less with the load than the wall time does."""
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)
@@ -124,7 +126,7 @@ def run(command: list[str], cwd: Path) -> tuple[float, float]:
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode not in (0, 5):
         raise SystemExit(f"{command} exited {process.returncode}")
-    return elapsed, usage.ru_maxrss / 1024
+    return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def edit_one(root: Path, n: int, round_: int) -> None:
@@ -133,13 +135,16 @@ def edit_one(root: Path, n: int, round_: int) -> None:
         handle.write(f"\nEdited in round {round_}.\n")
 
 
-def bench(n: int, rounds: int) -> dict[str, tuple[float, float]]:
-    best: dict[str, tuple[float, float]] = {}
+def bench(n: int, rounds: int) -> dict[str, tuple[float, float, float]]:
+    best: dict[str, tuple[float, float, float]] = {}
 
-    def keep(row: str, measured: tuple[float, float]) -> None:
-        seconds, rss = measured
+    def keep(row: str, measured: tuple[float, float, float]) -> None:
         old = best.get(row)
-        best[row] = (min(seconds, old[0]), max(rss, old[1])) if old else (seconds, rss)
+        best[row] = (
+            (min(measured[0], old[0]), max(measured[1], old[1]), min(measured[2], old[2]))
+            if old
+            else measured
+        )
 
     publish = [sys.executable, "-m", "publisher", "-q", "build"]
     with tempfile.TemporaryDirectory(prefix="bench-naive-") as tmp:
@@ -161,12 +166,18 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    print(f"{'posts':>6}  {'work':<9} {'seconds':>8} {'peak MB':>8} {'vs naive':>9}")
+    print(
+        f"{'posts':>6}  {'work':<9} {'seconds':>8} {'peak MB':>8} {'vs naive':>9}"
+        f" {'CPU s':>7} {'CPU vs naive':>13}"
+    )
     for n in args.sizes:
         best = bench(n, args.rounds)
-        naive = best["naive"][0]
-        for row, (seconds, rss) in best.items():
-            print(f"{n:>6}  {row:<9} {seconds:>8.2f} {rss:>8.0f} {seconds / naive:>8.2f}x")
+        naive, _, naive_cpu = best["naive"]
+        for row, (seconds, rss, cpu) in best.items():
+            print(
+                f"{n:>6}  {row:<9} {seconds:>8.2f} {rss:>8.0f} {seconds / naive:>8.2f}x"
+                f" {cpu:>7.2f} {cpu / naive_cpu:>12.2f}x"
+            )
         sys.stdout.flush()
 
 

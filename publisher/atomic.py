@@ -7,10 +7,16 @@ a crash or a SIGKILL leaves either the old bytes or the new ones, never a mix, a
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+#: ``copy_file_range`` refusals that mean "not between these files", not a disk error:
+#: the bytes are then copied through memory.
+_NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF}
+_BLOCK = 1 << 20
 
 
 def write_atomic(
@@ -19,20 +25,37 @@ def write_atomic(
     *,
     mode: int | None = None,
     before_rename: Callable[[], None] | None = None,
-) -> None:
+) -> os.stat_result:
     """Replace ``path`` with ``data`` atomically (creating its folder).
 
     ``mode`` sets the file's permission bits (``mkstemp`` creates 0600); ``before_rename`` runs
     after the data is durable and before it becomes visible (the output journal uses it).
-    Raises ``OSError``; callers turn it into their stage's error with the fix.
+    Returns the new file's stat, taken after the rename (which changes its ctime). Raises
+    ``OSError``; callers turn it into their stage's error with the fix.
     """
+    return write_atomic_with(
+        path, lambda fd: write_all(fd, data), mode=mode, before_rename=before_rename
+    )
+
+
+def write_atomic_with(
+    path: Path,
+    fill: Callable[[int], None],
+    *,
+    mode: int | None = None,
+    before_rename: Callable[[], None] | None = None,
+) -> os.stat_result:
+    """:func:`write_atomic` with the bytes written by ``fill`` (given the temporary file's
+    descriptor, positioned at 0), e.g. partly copied from another file by
+    :func:`copy_range`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        try:
+            fill(fd)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         if mode is not None:
             os.chmod(temp, mode)
         if before_rename is not None:
@@ -41,3 +64,38 @@ def write_atomic(
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+    return os.lstat(path)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` at ``fd``'s position (``os.write`` may write less)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def copy_range(source: int, target: int, offset: int, length: int) -> None:
+    """Append ``length`` bytes of ``source`` from ``offset`` at ``target``'s position: by the
+    kernel (``copy_file_range``, no copy through Python) where the file system allows it,
+    else through memory. Raises ``OSError``, and ``EOFError`` when ``source`` is shorter."""
+    kernel = hasattr(os, "copy_file_range")
+    while length > 0:
+        if kernel:
+            try:
+                done = os.copy_file_range(source, target, length, offset)
+            except OSError as exc:
+                if exc.errno not in _NO_KERNEL_COPY:
+                    raise
+                kernel = False
+                continue
+            if done == 0:  # the end of the file, or a file system that copies nothing
+                kernel = False
+                continue
+        else:
+            block = os.pread(source, min(length, _BLOCK), offset)
+            write_all(target, block)
+            done = len(block)
+            if done == 0:
+                raise EOFError(f"{length} bytes short at offset {offset}")
+        offset += done
+        length -= done

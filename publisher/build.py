@@ -30,8 +30,9 @@ if TYPE_CHECKING:
     from publisher.cards import CardsResult
     from publisher.feeds.websub import FetchSession
     from publisher.posts import Post, Progress, ReadResult
+    from publisher.splicing import LayoutStore
 
-INDEX_FILE = "posts.json"
+INDEX_FILE = "posts.json"  # see index.py
 #: In the state folder: every file the last build wrote, with its hash (see output.py).
 MANIFEST_FILE = "outputs.json"
 
@@ -172,6 +173,31 @@ def _write_outputs(
 ) -> tuple[list[Problem], CardsResult | None]:
     problems: list[Problem] = []
     cards: CardsResult | None = None
+    from publisher.index import write_index
+    from publisher.splicing import LAYOUTS_FILE, LayoutStore
+
+    layouts = LayoutStore(config.state / LAYOUTS_FILE, readonly=dry_run)
+    try:
+        cards = _write_files(config, published, writer, layouts, (dry_run, jobs, progress))
+        if cards is not None:
+            problems.extend(cards.problems)
+        write_index(config, published, writer, layouts)
+        layouts.commit()
+    finally:
+        layouts.close()
+    return problems, cards
+
+
+def _write_files(
+    config: Config,
+    published: tuple[Post, ...],
+    writer: OutputWriter,
+    layouts: LayoutStore,
+    how: tuple[bool, int | None, ProgressFactory],
+) -> CardsResult | None:
+    """The cards and the feeds."""
+    dry_run, jobs, progress = how
+    cards: CardsResult | None = None
     if config.cards.enabled:
         from publisher.cards import build_cards
 
@@ -188,24 +214,24 @@ def _write_outputs(
                 root=config.root,
                 feeds=config.feeds.options if config.feeds.enabled else None,
             )
-        problems.extend(cards.problems)
     if config.feeds.enabled:
-        from publisher.feeds.generate import iter_feeds
+        from publisher.feeds.splice import write_feeds
 
-        # One feed document at a time: each is written before the next is made.
-        feeds: set[str] = set()
+        # One feed document at a time: each is written before the next is made, most of
+        # it copied from the file the last build wrote (feeds/splice.py).
         with progress(0, FEEDS):  # timed, not shown: no per-post callback
-            for path, data in iter_feeds(
-                config.site,
-                published,
-                config.feeds.options,
-                cache_dir=config.state,
-                readonly=dry_run,
-                jobs=jobs,
-            ):
-                writer.write_bytes(path, data)
-                feeds.add(path)
-                del data
+            feeds = set(
+                write_feeds(
+                    config.site,
+                    published,
+                    config.feeds.options,
+                    writer,
+                    layouts=layouts,
+                    cache_dir=config.state,
+                    readonly=dry_run,
+                    jobs=jobs,
+                )
+            )
         if not dry_run and config.feeds.options.hub is not None:
             from publisher.feeds import feed_url
             from publisher.feeds.websub import changed_feeds, record_pending
@@ -213,8 +239,7 @@ def _write_outputs(
             # Not pinged now: the hub would fetch the feed before it is deployed.
             changed = [w.path for w in writer.changed if w.path in feeds]
             record_pending(config.state, changed_feeds(changed, partial(feed_url, config.site)))
-    writer.write_text(INDEX_FILE, render_index(config, published))
-    return problems, cards
+    return cards
 
 
 def _cards_of(config: Config, published: tuple[Post, ...]) -> Callable[[str], bool]:
@@ -292,35 +317,7 @@ def lint_feeds(config: Config, published: tuple[Post, ...]) -> list[Problem]:
 
 
 def post_summary(post: Post) -> dict[str, Any]:
-    """The JSON form of a post used by the index and the --json report."""
-    return {
-        "id": post.id,
-        "url": post.url,
-        "page_url": post.page_url,
-        "external_url": post.external_url,
-        "title": post.title,
-        "summary": post.summary,
-        "date": post.date.isoformat(),
-        "updated": post.updated.isoformat() if post.updated else None,
-        "og_image": post.og_image.name if post.og_image else None,
-        "og_image_url": post.og_image_url,
-        "categories": list(post.categories),
-        "tags": list(post.tags),
-        "authors": [
-            {k: v for k, v in (("name", a.name), ("org", a.org), ("email", a.email)) if v}
-            for a in post.authors
-        ],
-        "is_featured": post.is_featured,
-        "is_popular": post.is_popular,
-    }
+    """The JSON form of a post used by the index and the --json report (index.py)."""
+    from publisher.index import post_summary as summary
 
-
-def render_index(config: Config, posts: tuple[Post, ...]) -> str:
-    """Deterministic: no build time in it, sorted keys, posts newest first."""
-    index = {
-        "site": {"title": config.site.title, "url": config.site.url},
-        "posts": [post_summary(p) for p in posts],
-    }
-    from publisher import jsontext  # json.dumps's bytes, faster at 10,000 posts
-
-    return jsontext.dumps(index, indent=2) + "\n"
+    return summary(post)

@@ -1,4 +1,4 @@
-"""The no-op fast path: one stat pass tells whether a build can change anything.
+"""The no-op check: one stat pass tells whether a build can change anything.
 
 A build records, in ``inputs.json`` in the state folder, a digest of what it read and
 wrote: the size, mtime and inode of every file under the posts folder (posts and their
@@ -19,69 +19,47 @@ makes the next build a full one. A file whose mtime is within two seconds of tha
 is not judged by its stat (a coarse clock, FAT's or a network share's, could give a later
 edit the same mtime): the digest holds a hash of its bytes instead, and the record names
 it, so the next stat pass hashes it again.
+
+The record also keeps, for the next stat pass, each folder's stat and entries (a folder
+whose stat is unchanged is not listed again, snapshot.py), and, for the fast path that runs
+before the config is loaded (fastpath.py), a ``fast`` section: what the loaded config was
+made of (loadtrail.py), the plan of the stat pass, and the problem lines as the CLI prints
+them. A config the fast path cannot vouch for (another generator's files, announcement
+templates, a file the loader read changed just before) gets no ``fast`` section: the CLI
+decides, as before. A no-op brings the record up to date.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import importlib.util
 import json
 import os
-import stat
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import attrgetter
 from pathlib import Path
+from typing import Any
 
 import publisher
+from publisher import fastpath, snapshot
 from publisher.config import Config
-from publisher.errors import Problem
+from publisher.errors import Problem, PublisherError
 from publisher.output import write_state_file
+from publisher.resources import assets, templates
+from publisher.snapshot import Snapshot
+
+__all__ = ["INPUTS_FILE", "Recorded", "Snapshot", "Summary", "load", "record", "unchanged"]
 
 INPUTS_FILE = "inputs.json"
-_FORMAT = 1
+_FORMAT = 2
 #: Compiled libraries whose version changes what a build writes.
 _LIBRARIES = ("cmarkgfm", "lxml", "nh3", "feedgen", "PIL", "yaml")
-#: An mtime this close to the stat pass may not tell two versions of a file apart.
-_RECENT_NS = 2_000_000_000
-
-#: (label, path, stat or None when it cannot be stat'ed), in a fixed order.
-Entry = tuple[str, str, os.stat_result | None]
-
-
-@dataclass(frozen=True, kw_only=True)
-class Snapshot:
-    """Every input's stat, taken before a build reads anything."""
-
-    entries: tuple[Entry, ...] = field(repr=False)
-    #: The files changed too recently for their stat to be trusted.
-    recent: frozenset[str]
-
-    def digest(self, hashed: frozenset[str]) -> str:
-        """A digest of the stats, with the files in ``hashed`` judged by their bytes."""
-        digest = hashlib.blake2b(digest_size=20)
-        for label, path, st in self.entries:
-            if st is None:
-                line = f"{label}\0-\n"
-            elif label in hashed and stat.S_ISREG(st.st_mode):
-                line = f"{label}\0{_file_hash(path)}\n"
-            elif label in hashed:  # a folder: its entries are in the digest already
-                line = f"{label}\0folder\n"
-            else:
-                line = f"{label}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n"
-            digest.update(line.encode("utf-8", "surrogateescape"))
-        return digest.hexdigest()
-
-
-def _file_hash(path: str) -> str:
-    try:
-        with open(path, "rb") as handle:
-            return hashlib.file_digest(handle, "blake2b").hexdigest()
-    except OSError:
-        return "-"
+#: Labels of what loading the config reads (the fast path trusts them only when older
+#: than the load).
+_LOADED = ("config", "card:", "layout:", "data:")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,101 +74,74 @@ class Summary:
     problems: tuple[Problem, ...]
 
 
-def _stat(paths: Iterable[tuple[str, Path]]) -> Iterator[Entry]:
-    for label, path in paths:
-        try:
-            yield label, str(path), os.stat(path)
-        except OSError:
-            yield label, str(path), None
-
-
-def _walk(folder: Path, prefix: str) -> Iterator[Entry]:
-    """Every file and folder under ``folder`` with its stat, in a fixed order; symlinks
-    are followed, as the posts glob follows them."""
-    try:
-        top = os.stat(folder)
-    except OSError:
-        yield prefix, str(folder), None
-        return
-    stack = [(str(folder), prefix)]
-    seen = {(top.st_dev, top.st_ino)}
-    while stack:
-        path, label = stack.pop()
-        try:
-            entries = sorted(os.scandir(path), key=attrgetter("name"))
-        except OSError:
-            continue
-        for entry in entries:
-            name = f"{label}/{entry.name}"
-            try:
-                if entry.is_dir():
-                    # A folder's own stat says nothing its entries do not; only a linked
-                    # one is stat'ed, so that a symlink loop is walked once.
-                    yield name + "/", entry.path, None
-                    if entry.is_symlink():
-                        st = entry.stat()
-                        if (st.st_dev, st.st_ino) in seen:
-                            continue
-                        seen.add((st.st_dev, st.st_ino))
-                    stack.append((entry.path, name))
-                    continue
-                yield name, entry.path, entry.stat()
-            except OSError:
-                yield name, entry.path, None
-
-
-def _code_files() -> Iterator[tuple[str, Path]]:
-    package = Path(publisher.__file__).parent
-    for root, folders, files in os.walk(package):
-        folders.sort()
-        for name in sorted(files):
-            if name.endswith(".py"):
-                path = Path(root, name)
-                yield f"code:{path.relative_to(package).as_posix()}", path
-    for library in _LIBRARIES:
-        spec = importlib.util.find_spec(library)
-        if spec is not None and spec.origin:
-            yield f"lib:{library}", Path(spec.origin)
-
-
-def _card_files(config: Config) -> Iterator[tuple[str, Path]]:
-    if not config.cards.enabled:
-        return
+def _card_steps(config: Config) -> Iterator[list[str]]:
+    """The card inputs; the loader checks the fonts, pictures and layouts even with cards
+    off, so those count either way."""
     options = config.cards.options
     for path in (options.font_regular, options.font_bold, options.logo, options.author_avatar):
         if path is not None:
-            yield f"card:{path}", path
-    for name in options.fallback_fonts:
-        yield f"card:{name}", Path(name)
+            yield ["stat", f"card:{path}", str(path)]
+    if config.cards.enabled:
+        for name in options.fallback_fonts:
+            yield ["stat", f"card:{name}", name]
     if options.layouts_folder is not None:
-        yield from ((label, Path(p)) for label, p, _ in _walk(options.layouts_folder, "layout:"))
+        yield ["walk", "layout:", str(options.layouts_folder), ""]
 
 
-def take_snapshot(config: Config) -> Snapshot:
-    """Stat every input of a build of ``config``."""
-    started_ns = time.time_ns()
+def _head(config: Config) -> str:
     # The config's repr stands for what the config file says once loaded (paths resolved).
     head = f"{_FORMAT}\0{publisher.__version__}\0{sys.version}\0{config!r}"
-    head_hash = hashlib.blake2b(head.encode("utf-8", "surrogateescape")).hexdigest()
-    entries: list[Entry] = [(f"head:{head_hash}", "", None)]
-    entries.extend(_stat([("config", config.source)]))
-    entries.extend(_stat(_code_files()))
-    entries.extend(_stat(_card_files(config)))
-    entries.extend(_walk(config.posts.folder, "post:"))
-    recent = frozenset(
-        label
-        for label, _, st in entries
-        if st is not None and st.st_mtime_ns > started_ns - _RECENT_NS
-    )
-    return Snapshot(entries=tuple(entries), recent=recent)
+    return f"head:{hashlib.blake2b(head.encode('utf-8', 'surrogateescape')).hexdigest()}"
+
+
+def plan(config: Config) -> list[list[str]]:
+    """What the stat pass of a build of ``config`` stats (see snapshot.py)."""
+    steps = [["head", _head(config)], ["stat", "config", str(config.source)]]
+    steps.append(["walk", "code:", os.path.dirname(publisher.__file__), "code"])
+    # Shipped layouts, fonts and templates: read by the loader and the stages.
+    steps.extend(["walk", f"data:{name}", str(path), ""] for name, path in _data())
+    # In a source tree, the built-in announcers are read from it (announce/registry.py).
+    steps.append(["stat", "data:pyproject.toml", str(_PACKAGE.parent / "pyproject.toml")])
+    steps.extend(["lib", library] for library in _LIBRARIES)
+    # An installed or removed package (an announcer plugin, a new library) changes the
+    # folder it lands in.
+    steps.extend(["stat", f"site:{p}", p] for p in site_folders())
+    steps.extend(_card_steps(config))
+    steps.append(["walk", "post:", str(config.posts.folder), ""])
+    return steps
+
+
+_PACKAGE = Path(publisher.__file__).resolve().parent
+
+
+def _data() -> tuple[tuple[str, Path], ...]:
+    return (("assets", assets()), ("templates", templates()))
+
+
+def site_folders() -> list[str]:
+    """The folders packages are installed in, as this process finds them."""
+    return [p for p in sys.path if os.path.basename(p) in ("site-packages", "dist-packages")]
+
+
+def take_snapshot(config: Config, known: Mapping[str, Any] | None = None) -> Snapshot:
+    """Stat every input of a build of ``config``; ``known`` is the last record's tree."""
+    steps = plan(config)
+    handed = fastpath.handed
+    if handed is not None and handed[0] == steps:
+        # The fast path of this run stat'ed the same inputs a moment ago, before the config
+        # was read: earlier is never less safe (anything changed since then shows next time).
+        fastpath.handed = None
+        return handed[1]
+    started = time.time_ns()
+    if config.trail is not None:
+        # What the loader read counts as recent from the moment it started reading.
+        started = min(started, config.trail.started_ns)
+    return snapshot.take(steps, known or {}, started)
 
 
 def outputs_digest(config: Config, outputs: Iterable[str]) -> str:
     """The outputs are not inputs, but a deleted or hand-edited output must be rewritten."""
-    snapshot = Snapshot(
-        entries=tuple(_stat((o, config.output / o) for o in outputs)), recent=frozenset()
-    )
-    return snapshot.digest(frozenset())
+    return snapshot.outputs_digest(str(config.output), list(outputs))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -206,6 +157,12 @@ class Recorded:
     live_from: datetime | None
     live_until: datetime | None
     summary: Summary
+    #: The folders walked, for the next stat pass (snapshot.py).
+    tree: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    #: What the fast path checks (fastpath.py); None when the build did not qualify.
+    fast: Mapping[str, Any] | None = field(default=None, repr=False)
+    #: The file as read, to rewrite it with a fresh tree and fast section.
+    data: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     def covers(self, now: datetime) -> bool:
         after = self.live_from is None or now >= self.live_from
@@ -235,6 +192,9 @@ def load(state: Path) -> Recorded | None:
                 skipped=summary["skipped"],
                 problems=tuple(Problem(**p) for p in summary["problems"]),
             ),
+            tree=dict(data.get("tree") or {}),
+            fast=data.get("fast"),
+            data=data,
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
@@ -265,30 +225,67 @@ def record(
     is a full one.
     """
     listed = sorted(set(outputs))
+    summary_data = {
+        "files": summary.files,
+        "published": summary.published,
+        "drafts": summary.drafts,
+        "scheduled": summary.scheduled,
+        "skipped": summary.skipped,
+        "problems": [p.as_dict() for p in summary.problems],
+    }
     data = {
         "format": _FORMAT,
-        "digest": before.digest(before.recent),
-        "hashed": sorted(before.recent),
         "outputs": listed,
         "outputs_digest": outputs_digest(config, listed),
         "live_from": live_from.isoformat() if live_from else None,
         "live_until": live_until.isoformat() if live_until else None,
-        "summary": {
-            "files": summary.files,
-            "published": summary.published,
-            "drafts": summary.drafts,
-            "scheduled": summary.scheduled,
-            "skipped": summary.skipped,
-            "problems": [p.as_dict() for p in summary.problems],
-        },
+        "summary": summary_data,
     }
-    write_state_file(state / INPUTS_FILE, json.dumps(data, sort_keys=True) + "\n")
+    _write(state, config, before, data)
+
+
+def _write(state: Path, config: Config, before: Snapshot, data: Mapping[str, Any]) -> None:
+    """inputs.json: ``data`` with the digest, tree and fast section of ``before``."""
+    problems = [Problem(**p) for p in data["summary"]["problems"]]
+    fast = _fast(config, before, problems)
+    write_state_file(state / INPUTS_FILE, snapshot.record_text({**data, "fast": fast}, before))
+
+
+def _fast(config: Config, before: Snapshot, problems: list[Problem]) -> dict[str, Any] | None:
+    """What the fast path needs to decide without loading the config, or None when this
+    config is not one it can decide for."""
+    trail = config.trail
+    if (
+        trail is None
+        or config.posts.generator != "generic"  # the generator's own files are read too
+        or any(k in t.options for t in config.announce.targets for k in _TEMPLATES)
+        or any(label.startswith(_LOADED) for label in before.recent)
+    ):
+        return None
+    return {
+        "source": str(config.source),
+        "state": str(config.state),
+        "output": str(config.output),
+        "code": os.path.dirname(publisher.__file__),
+        "version": publisher.__version__,
+        "python": sys.version,
+        "site": site_folders(),
+        "config": trail.digest,
+        "resolved": [list(pair) for pair in trail.resolved],
+        "plan": plan(config),
+        # As the CLI prints them: errors always, the rest but with -q.
+        "problems": [[p.severity == "error", f"{p.severity}: {p}"] for p in problems],
+    }
+
+
+#: A target's templates are read when the config loads.
+_TEMPLATES = ("template", "html_template")
 
 
 def unchanged(config: Config, now: datetime) -> tuple[Snapshot, Recorded | None]:
     """The stat pass: (the snapshot, the last record when nothing changed since it)."""
-    snapshot = take_snapshot(config)
     last = load(config.state)
+    snapshot = take_snapshot(config, last.tree if last is not None else None)
     if (
         last is None
         or not last.covers(now)
@@ -296,4 +293,8 @@ def unchanged(config: Config, now: datetime) -> tuple[Snapshot, Recorded | None]
         or outputs_digest(config, last.outputs) != last.outputs_digest
     ):
         return snapshot, None
+    # Nothing changed: the record is brought up to date (folders listed again, a fast
+    # section now that the config file is old enough), so that the next pass is cheaper.
+    with contextlib.suppress(PublisherError):  # a read-only state folder: next time then
+        _write(config.state, config, snapshot, last.data)
     return snapshot, last

@@ -31,6 +31,17 @@ def dumps(value: Any, *, indent: int = 2) -> str:
         return json.dumps(value, ensure_ascii=False, indent=indent, sort_keys=True)
 
 
+def dumps_nested(value: Any, *, depth: int, indent: int = 2) -> str | None:
+    """The text :func:`dumps` gives ``value`` where it sits ``depth`` levels deep in a
+    document (as an item of a list that is a value of the top object: 2), without the
+    indentation of its first line; None where :func:`dumps` would hand the whole
+    document to ``json.dumps``."""
+    try:
+        return _emit(value, " " * (indent * depth), " " * indent)
+    except (_Unsupported, RecursionError):
+        return None
+
+
 def _emit(value: Any, margin: str, step: str) -> str:
     kind = type(value)
     if kind is str:

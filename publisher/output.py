@@ -7,7 +7,8 @@ run nothing is written: the writer records what it would have done.
 
 Withdrawn content must not stay published, so a stage that writes a whole set of files
 ends with :meth:`OutputWriter.sweep`: a manifest in the state folder lists every file the
-last run produced with the SHA-256 of its bytes; files listed there that this run did not
+last run produced with the SHA-256 of its bytes (a spliced file, see
+:meth:`OutputWriter.write_splice`, with its stamp); files listed there that this run did not
 produce are deleted. A file is only deleted when it is still exactly what publisher wrote
 (same hash), is a regular file (a symlink is never followed or removed) and lies inside
 the output folder; anything else is left alone with a warning. With no manifest yet (the
@@ -16,6 +17,7 @@ first run after an upgrade) nothing is deleted.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -26,11 +28,16 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from publisher import jsontext
-from publisher.atomic import write_atomic
+from publisher.atomic import copy_range, write_all, write_atomic, write_atomic_with
 from publisher.errors import OutputError, Problem
+from publisher.manifest import journal_of, read_manifest, render_manifest, with_journal
 
 Status = Literal["created", "changed", "unchanged"]
+#: A file this build wrote, as its stat tells it: (size, mtime, inode, ctime; in ns). No
+#: edit keeps all four: a tool that restores the mtime still moves the ctime.
+Stamp = tuple[int, int, int, int]
+#: A spliced file's parts: new bytes, or (offset, length) of the file it replaces.
+Part = bytes | tuple[int, int]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,7 +55,6 @@ class Sweep:
     problems: tuple[Problem, ...] = ()
 
 
-MANIFEST_VERSION = 1
 #: ``tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp")``: eight of ``[a-z0-9_]``.
 _TEMPORARY = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.tmp")
 
@@ -64,6 +70,9 @@ class OutputWriter:
     #: renamed into place, so the files of a run killed before its sweep are still known
     #: as publisher's (and deleted once withdrawn) instead of looking hand-made.
     manifest: Path | None = None
+    #: The stamp of every file written (or found unchanged) in this run, by relative path:
+    #: a later build may splice a file whose stamp is still this one (:meth:`write_splice`).
+    stamps: dict[str, Stamp] = field(default_factory=dict)
 
     def target(self, relative: str) -> Path:
         """The absolute path for ``relative``, or OutputError if it would leave the folder."""
@@ -88,14 +97,76 @@ class OutputWriter:
         self.writes.append(record)
         self.hashes[record.path] = hashlib.sha256(data).hexdigest()
         if status == "unchanged" or self.dry_run:
+            if status == "unchanged":
+                self._stamp(record.path, path)
             return record
         try:
-            write_atomic(path, data, mode=0o644, before_rename=lambda: self._journal(record.path))
+            written = write_atomic(
+                path, data, mode=0o644, before_rename=lambda: self._journal(record.path)
+            )
         except OSError as exc:
             raise OutputError(
                 f"cannot write {path}: {exc.strerror}; check the output folder"
             ) from None
+        self.stamps[record.path] = stamp_of(written)
         return record
+
+    def write_splice(self, relative: str, parts: list[Part], *, previous: Stamp) -> Write | None:
+        """Write ``relative`` made of ``parts``: new bytes, or (offset, length) runs copied
+        by the kernel from the file there now, which must be the one this writer's stamp
+        ``previous`` names (a file publisher wrote and nobody touched since). None, with
+        nothing done, when it is not: the caller writes the whole bytes instead.
+
+        A feed of 10,000 posts is 70 MB: one post edited rewrites it from its old self
+        with a few system calls, and neither the old nor the new bytes pass through Python
+        (issue 12). Its manifest entry is its stamp, not a hash of bytes never read."""
+        path = self.target(relative)
+        try:
+            source = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            return None
+        try:
+            st = os.fstat(source)
+            if not stat.S_ISREG(st.st_mode) or stamp_of(st) != previous:
+                return None
+            size = sum(len(p) if isinstance(p, bytes) else p[1] for p in parts)
+            same = size == st.st_size and _same(source, parts)
+            status: Status = "unchanged" if same else "changed"
+            record = Write(path=PurePosixPath(relative).as_posix(), status=status, bytes=size)
+            if same or self.dry_run:
+                self.hashes[record.path] = _token(previous)
+                self.stamps[record.path] = previous
+                self.writes.append(record)
+                return record
+
+            def fill(target: int) -> None:
+                for part in parts:
+                    if isinstance(part, bytes):
+                        write_all(target, part)
+                    else:
+                        copy_range(source, target, *part)
+                self.hashes[record.path] = _token(stamp_of(os.fstat(target)))  # the journal's
+
+            try:
+                written = write_atomic_with(
+                    path, fill, mode=0o644, before_rename=lambda: self._journal(record.path)
+                )
+            except EOFError:
+                return None  # shorter than its stamp said: not the file it names
+            except OSError as exc:
+                raise OutputError(
+                    f"cannot write {path}: {exc.strerror}; check the output folder"
+                ) from None
+        finally:
+            os.close(source)
+        self.stamps[record.path] = stamp_of(written)
+        self.hashes[record.path] = _token(self.stamps[record.path])
+        self.writes.append(record)
+        return record
+
+    def _stamp(self, relative: str, path: Path) -> None:
+        with contextlib.suppress(OSError):
+            self.stamps[relative] = stamp_of(path.lstat())
 
     def _journal(self, relative: str) -> None:
         if self.manifest is None:
@@ -129,9 +200,9 @@ class OutputWriter:
         lists what would be deleted, except paths ``undecided`` says a dry run cannot
         judge (a card a real run would render again, whose name holds its content hash).
         """
-        previous, problems = _read_manifest(manifest, self.root)
+        previous, problems = read_manifest(manifest, self.root)
         # An unreadable manifest deletes nothing this time, as its warning says.
-        known = _with_journal(previous, manifest, self.root) if not problems else {}
+        known = with_journal(previous, manifest, self.root) if not problems else {}
         deleted: list[str] = self._leftovers({*known, *self.hashes})
         for relative, digests in sorted(known.items()):
             if relative in self.hashes or (undecided is not None and undecided(relative)):
@@ -158,7 +229,7 @@ class OutputWriter:
         """
         if self.dry_run or not self.hashes:
             return
-        previous, _ = _read_manifest(manifest, self.root)
+        previous, _ = read_manifest(manifest, self.root)
         write_state_file(manifest, render_manifest(self.root, {**previous, **self.hashes}))
 
     def _leftovers(self, produced: set[str]) -> list[str]:
@@ -200,6 +271,9 @@ class OutputWriter:
             return f"it cannot be read ({exc.strerror})"
         if not stat.S_ISREG(info.st_mode):
             return "it is not a regular file (a symlink or folder is never followed or removed)"
+        stamp = stamp_of(info)
+        if _token(stamp) in digests:
+            return "delete"  # a spliced file, still as written (see write_splice)
         try:
             current = hashlib.sha256(path.read_bytes()).hexdigest()
         except OSError as exc:
@@ -229,72 +303,33 @@ class OutputWriter:
             folder = folder.parent
 
 
-def render_manifest(root: Path, hashes: dict[str, str]) -> str:
-    """Deterministic: sorted keys, no time; the same files give the same bytes."""
-    data = {
-        "files": dict(sorted(hashes.items())),
-        "output": str(root.resolve()),
-        "version": MANIFEST_VERSION,
-    }
-    return jsontext.dumps(data, indent=1) + "\n"
+def _same(source: int, parts: list[Part]) -> bool:
+    """Whether ``parts`` make the bytes of ``source`` (of their size): new bytes equal to
+    what is there (an item rendered again as it was), runs copied from where they are."""
+    at = 0
+    for part in parts:
+        if isinstance(part, bytes):
+            if os.pread(source, len(part), at) != part:
+                return False
+            at += len(part)
+        elif part[0] != at:
+            return False
+        else:
+            at += part[1]
+    return True
 
 
-def _read_manifest(manifest: Path, root: Path) -> tuple[dict[str, str], list[Problem]]:
-    """The files the last run produced; empty (delete nothing) when unknown or unreadable."""
-    try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}, []
-    except (OSError, ValueError) as exc:
-        return {}, [
-            Problem(
-                file=str(manifest),
-                field=None,
-                message=f"the list of files the last build wrote cannot be read ({exc})",
-                fix="nothing was deleted this time; this build writes a new list",
-                severity="warning",
-            )
-        ]
-    files = data.get("files") if isinstance(data, dict) else None
-    if not isinstance(files, dict) or data.get("version") != MANIFEST_VERSION:
-        return {}, [
-            Problem(
-                file=str(manifest),
-                field="files",
-                message="is not a list of files publisher wrote",
-                fix="nothing was deleted this time; this build writes a new list",
-                severity="warning",
-            )
-        ]
-    if data.get("output") != str(root.resolve()):
-        # Another output folder: its files are not in this one, whatever their names.
-        return {}, []
-    return {str(k): str(v) for k, v in files.items()}, []
+def stamp_of(st: os.stat_result) -> Stamp:
+    return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
 
 
-def journal_of(manifest: Path) -> Path:
-    """The files a run wrote since ``manifest`` was last written, one JSON line each."""
-    return manifest.with_name(manifest.name + ".journal")
-
-
-def _with_journal(previous: dict[str, str], manifest: Path, root: Path) -> dict[str, set[str]]:
-    """Path -> every digest publisher gave it: the manifest's, and those of runs killed
-    before they could write the manifest (a torn last line is skipped)."""
-    known = {relative: {digest} for relative, digest in previous.items()}
-    try:
-        lines = journal_of(manifest).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return known
-    for line in lines:
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(entry, dict) and entry.get("output") == str(root.resolve()):
-            path, digest = entry.get("path"), entry.get("sha256")
-            if isinstance(path, str) and isinstance(digest, str):
-                known.setdefault(path, set()).add(digest)
-    return known
+def _token(stamp: Stamp) -> str:
+    """A spliced file's manifest entry, in place of a hash of bytes never read: its size
+    and mtime, as inputs.py and the post cache trust a file's stat (an edit moves the
+    mtime). Not its inode and ctime, which a rename (a killed run's file), a copy that
+    keeps times or a cache restored in CI change: a withdrawn feed must still be deleted
+    then. (A splice itself asks for all four: ``write_splice``.)"""
+    return f"stat:{stamp[0]}:{stamp[1]}"
 
 
 def _left_alone(manifest: Path, relative: str, why: str) -> Problem:

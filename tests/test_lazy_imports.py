@@ -66,6 +66,8 @@ def test_version_and_help_load_only_the_cli(args: list[str], tmp_path: Path) -> 
         "publisher.cli",
         *(f"publisher.cli.{name}" for name in (*commands, "site", "state")),
         "publisher.errors",
+        # `build` may be a build with nothing to do: its parser alone, not its checks
+        *(["publisher.fastpath"] if "build" in args else []),
         "publisher.progress",
         "publisher.report",
     ]
@@ -100,3 +102,44 @@ def test_lazy_commands_list_their_own_help() -> None:
         assert command is not None
         assert command.help is not None
         assert command.help.strip().splitlines()[0] == first_line, name
+
+
+def test_every_shipped_layout_loads_without_a_problem() -> None:
+    # cards/options.py takes a shipped layout as valid without reading it at each config
+    # load: this is what makes that safe.
+    from publisher.cards.layout import available, load_layouts
+    from publisher.resources import templates
+
+    shipped = (templates() / "cards",)
+    names = tuple(available(shipped))
+    assert names
+    _, problems = load_layouts(names, shipped)
+    assert problems == []
+
+
+def test_loading_a_config_with_a_shipped_layout_loads_no_card_module(site: Site) -> None:
+    probe = textwrap.dedent(
+        """
+        import json, sys
+        from pathlib import Path
+        from publisher.config import load_config
+        load_config(Path("config.yaml"))
+        print(json.dumps(sorted(sys.modules)))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=site.root,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    modules = json.loads(done.stdout.strip().splitlines()[-1])
+    cards = [m for m in modules if m.startswith("publisher.cards.")]
+    assert cards == [
+        "publisher.cards.fallbacks",
+        "publisher.cards.option_files",
+        "publisher.cards.options",
+    ]
+    assert _ours(modules, "PIL", "fontTools", "socket") == []

@@ -1,4 +1,4 @@
-"""The no-op fast path (publisher/inputs.py): a build with nothing changed stats its inputs,
+"""The no-op check of the CLI (publisher/inputs.py): a build with nothing changed stats its inputs,
 opens no post, starts no process and writes nothing; any change makes a full build.
 
 Each build runs in a fresh interpreter, with an audit hook that lists every file it opens
@@ -30,7 +30,7 @@ _PROBE = textwrap.dedent(
             forked.append(event)
     sys.addaudithook(hook)
     sys.argv = ["publish", *json.loads(sys.argv[1])]
-    from publisher.cli import main
+    from publisher.cli.entry import main  # the CLI itself: fastpath.py is tests/test_fastpath.py's
     try:
         main()
     except SystemExit as exc:

@@ -7,16 +7,14 @@ key gets a "did you mean". Paths are resolved against the config file's folder.
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from publisher.cards.addresses import EVERY_NETWORK
 from publisher.cards.fallbacks import DEFAULT_FALLBACKS
-from publisher.cards.layout import load_layouts
+from publisher.cards.option_files import file_path, font_files, picture
 from publisher.resources import assets, templates
 from publisher.schema import (
     Convert,
@@ -165,75 +163,6 @@ def _allowed_networks(value: Any, where: Where) -> tuple[str, ...]:
     return networks
 
 
-def _file(base: Path, *, folder: bool = False) -> Convert:
-    """A file (or folder) relative to config.yaml that exists and stays inside its folder."""
-
-    def convert(value: Any, where: Where) -> Path:
-        if not isinstance(value, str) or not value.strip():
-            raise Invalid("must be a path relative to config.yaml")
-        path = (base / value.strip()).resolve()
-        written = Path(os.path.normpath(base / value.strip()))
-        if written.is_relative_to(base) and not path.is_relative_to(base.resolve()):
-            # A link planted by a pull request must not put a file of the runner's
-            # (a private picture, say) on every card.
-            raise Invalid(
-                f"'{value}' is a symbolic link (or inside one) leading outside the folder "
-                "of config.yaml; replace the link with the file itself"
-            )
-        if (folder and not path.is_dir()) or (not folder and not path.is_file()):
-            kind, other = ("folder", "a file") if folder else ("file", "a folder")
-            if path.exists():
-                raise Invalid(f"'{value}' is {other}, not a {kind}; give the {kind}'s path")
-            raise Invalid(f"{kind} '{value}' does not exist; give a path relative to config.yaml")
-        return path
-
-    return convert
-
-
-#: The first bytes of the formats the card renderer reads (AVIF: an ISO media ``ftyp`` box).
-_PICTURE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
-
-
-def _picture(base: Path) -> Convert:
-    """A picture file (logo, avatar) the renderer can read, checked by its first bytes.
-
-    Without this a text file or an SVG named ``logo.png`` is reported once per card, as
-    many times as the site has posts, instead of once here.
-    """
-    as_file = _file(base)
-
-    def convert(value: Any, where: Where) -> Path:
-        path: Path = as_file(value, where)
-        try:
-            with path.open("rb") as handle:
-                head = handle.read(16)
-        except OSError as exc:
-            raise Invalid(
-                f"'{value}' cannot be read ({exc.strerror}); check its permissions"
-            ) from None
-        if head.startswith(_PICTURE_MAGIC) or head[8:12] == b"WEBP" or head[4:8] == b"ftyp":
-            return path
-        if head.lstrip().startswith(b"<"):
-            raise Invalid(f"'{value}' is an SVG drawing, which cards cannot draw; export it as PNG")
-        raise Invalid(
-            f"'{value}' is not a PNG, JPEG, WebP, GIF or AVIF picture (by its first bytes); "
-            "save it as PNG or JPEG"
-        )
-
-    return convert
-
-
-def _font_files(base: Path) -> Convert:
-    def convert(value: Any, where: Where) -> tuple[str, ...]:
-        listed = [value] if isinstance(value, str) else value
-        if not isinstance(listed, list) or not all(isinstance(v, str) for v in listed):
-            raise Invalid("must be a list of font file paths; one path a line, each after '- '")
-        # Missing fallbacks are allowed: CI and a laptop have different fonts.
-        return tuple(str((base / v).resolve()) if not Path(v).is_absolute() else v for v in listed)
-
-    return convert
-
-
 _TRUE_OR_FALSE = flag(message="must be true or false; write true or false without quotes")
 
 
@@ -248,10 +177,10 @@ def _nested(base: Path) -> dict[str, Schema]:
     return {
         "fonts": Schema(
             {
-                "regular": Field(_file(base), to="font_regular"),
-                "bold": Field(_file(base), to="font_bold"),
-                "fallbacks": Field(_font_files(base), to="fallback_fonts"),
-                "fallbacks_bold": Field(_font_files(base), to="fallback_fonts_bold"),
+                "regular": Field(file_path(base), to="font_regular"),
+                "bold": Field(file_path(base), to="font_bold"),
+                "fallbacks": Field(font_files(base), to="fallback_fonts"),
+                "fallbacks_bold": Field(font_files(base), to="fallback_fonts_bold"),
             }
         ),
         "colors": Schema(
@@ -268,7 +197,7 @@ def _nested(base: Path) -> dict[str, Schema]:
         "author": Schema(
             {
                 "show": Field(_TRUE_OR_FALSE, to="author_show"),
-                "avatar": Field(_picture(base), to="author_avatar"),
+                "avatar": Field(picture(base), to="author_avatar"),
             }
         ),
     }
@@ -285,7 +214,7 @@ def _schema(base: Path) -> Schema:
         "layout": Field(_words),
         "layout_key": Field(_words),
         "focus_key": Field(_words),
-        "layouts_folder": Field(_file(base, folder=True)),
+        "layouts_folder": Field(file_path(base, folder=True)),
         "folder": Field(_output_folder),
         "width": Field(pixels),
         "height": Field(pixels),
@@ -294,7 +223,7 @@ def _schema(base: Path) -> Schema:
         "quality": Field(
             integer(30, 100, message="must be a whole number from 30 to 100; 88 is the default")
         ),
-        "logo": Field(_picture(base)),
+        "logo": Field(picture(base)),
         "chip": Field(_TRUE_OR_FALSE),
         "min_contrast": Field(_between(1.0, 21.0, 4.5)),
         "max_upscale": Field(_between(0.1, 8.0, 1.0)),
@@ -340,6 +269,9 @@ def _byte_size(value: Any) -> int | None:
 def _networks(value: Any) -> tuple[str, ...] | None:
     """``true`` (every network), ``false`` (none) or a list of CIDR networks, normalised."""
     if value is True:
+        # Imported here: it loads socket and ipaddress, which loading a config rarely needs.
+        from publisher.cards.addresses import EVERY_NETWORK
+
         return EVERY_NETWORK
     if value is False:
         return ()
@@ -365,6 +297,12 @@ def parse_card_options(
     values = _schema(root or Path.cwd()).read(raw, where)
     problems = where.problems
     options = CardOptions(**values)
+    if options.layouts_folder is None and _shipped(options.layout):
+        # A shipped layout is valid (tests/test_lazy_imports.py loads each one): not read
+        # again at every config load, and the layout loader (YAML, schema) not imported.
+        return options, problems
+    from publisher.cards.layout import load_layouts
+
     layouts, broken = load_layouts((options.layout,), layout_folders(options))
     problems.extend(f"cards.layout: {p}" for p in broken)
     problems.extend(
@@ -373,6 +311,13 @@ def parse_card_options(
         if p not in broken  # a broken default that another layout falls back to: once
     )
     return options, problems
+
+
+def _shipped(name: str) -> bool:
+    """``name`` is a layout shipped with publisher (layout.layout_file's name rule)."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        return False
+    return (templates() / "cards" / f"{name}.yaml").is_file()
 
 
 def layout_folders(options: CardOptions) -> tuple[Path, ...]:
@@ -388,6 +333,8 @@ def own_layout_problems(options: CardOptions, checked: Iterable[str] = ()) -> li
     post may pick any of them with ``ogLayout``, so they are checked before any work too."""
     if options.layouts_folder is None:
         return []
+    from publisher.cards.layout import load_layouts
+
     names = sorted(p.stem for p in options.layouts_folder.glob("*.yaml"))
     _, problems = load_layouts(tuple(n for n in names if n not in checked), layout_folders(options))
     return problems

@@ -21,16 +21,23 @@ One small module per command group::
 nothing of announce/, preview/ or automation/ (tests/test_lazy_imports.py).
 """
 
-from publisher.cli.entry import LAZY_COMMANDS, cli, main
-from publisher.report import (
-    EXIT_ANNOUNCE_FAILED,
-    EXIT_BUSY,
-    EXIT_CONFIG,
-    EXIT_INTERNAL,
-    EXIT_NOTHING_TO_DO,
-    EXIT_OK,
-    EXIT_POSTS_SKIPPED,
-)
+from __future__ import annotations
+
+import importlib
+import sys
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (the fast path)
+if TYPE_CHECKING:
+    from publisher.cli.entry import LAZY_COMMANDS, cli
+    from publisher.report import (
+        EXIT_ANNOUNCE_FAILED,
+        EXIT_BUSY,
+        EXIT_CONFIG,
+        EXIT_INTERNAL,
+        EXIT_NOTHING_TO_DO,
+        EXIT_OK,
+        EXIT_POSTS_SKIPPED,
+    )
 
 __all__ = [
     "EXIT_ANNOUNCE_FAILED",
@@ -44,3 +51,48 @@ __all__ = [
     "cli",
     "main",
 ]
+
+_EXITS = (
+    "EXIT_ANNOUNCE_FAILED",
+    "EXIT_BUSY",
+    "EXIT_CONFIG",
+    "EXIT_INTERNAL",
+    "EXIT_NOTHING_TO_DO",
+    "EXIT_OK",
+    "EXIT_POSTS_SKIPPED",
+)
+
+
+def __getattr__(name: str) -> object:
+    """The group and the exit codes, imported on first use: a build with nothing changed
+    never needs click (fastpath.py). (Not publisher.lazy: it imports typing.)"""
+    if name in ("cli", "LAZY_COMMANDS"):
+        home = "publisher.cli.entry"
+    elif name in _EXITS:
+        home = "publisher.report"
+    else:
+        raise AttributeError(f"module 'publisher.cli' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def main() -> None:
+    """Console entry point: a build with nothing to do is answered by the fast path, with
+    only the standard library loaded; anything else goes to click (cli/entry.py)."""
+    if "build" not in sys.argv[1:]:  # --version and --help need not load the fast path
+        from publisher.cli.entry import main as cli_main
+
+        cli_main()
+        return
+    from publisher import fastpath
+
+    code = fastpath.run(sys.argv[1:], hand_over=True)
+    if code is not None:
+        sys.exit(code)
+    from publisher.cli.entry import main as cli_main
+
+    try:
+        cli_main()
+    finally:
+        fastpath.handed = None

@@ -79,6 +79,7 @@ def _example_in(cwd: Path) -> Config:
         output=cwd / "public",
         state=cwd / ".publisher",
         announce=dataclasses.replace(example.announce, targets=targets),
+        trail=None,  # its folders are not the ones the file says: no fast path
     )
 
 

@@ -8,6 +8,9 @@ each as ``dotted.path[index].key: what is wrong; how to fix it`` (the wording an
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import time
 import zoneinfo
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,7 @@ from publisher.config.paths import folder
 from publisher.config.posts import read_posts
 from publisher.config.targets import Targets
 from publisher.errors import ConfigError
+from publisher.loadtrail import Trail, config_digest, recording
 from publisher.schema import (
     Field,
     Invalid,
@@ -210,6 +214,16 @@ def parse_config(data: Any, source: Path) -> Config:
 
 def load_config(path: Path) -> Config:
     """Read and validate a config file."""
+    started = time.time_ns()
+    with recording() as resolved:
+        config, content = _load(path)
+    trail = Trail(
+        started_ns=started, digest=config_digest(content, os.environ), resolved=tuple(resolved)
+    )
+    return dataclasses.replace(config, trail=trail)
+
+
+def _load(path: Path) -> tuple[Config, str]:
     try:
         content = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -233,4 +247,4 @@ def load_config(path: Path) -> Config:
                 "point it at the folder that holds the posts"
             ]
         )
-    return config
+    return config, content

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from publisher.cards.options import CardOptions
     from publisher.feeds.options import FeedOptions
+    from publisher.loadtrail import Trail
     from publisher.posts.sources.base import SourceRules
 
 
@@ -93,6 +94,8 @@ class Config:
     feeds: FeedsConfig
     cards: CardsConfig
     announce: AnnounceConfig
+    #: What loading the file read (for the no-op fast path); None when not loaded from one.
+    trail: Trail | None = field(default=None, repr=False, compare=False)
 
     @property
     def cache_file(self) -> Path:

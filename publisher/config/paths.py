@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from publisher.loadtrail import resolve
 from publisher.schema import Where
 
 
@@ -22,7 +23,7 @@ def planted_link(root: Path, path: Path) -> bool:
 
 def folder(written: str, root: Path, where: Where) -> Path:
     """``root / written``, resolved; a planted link leading out of ``root`` is a problem."""
-    resolved = (root / written).resolve()
+    resolved = resolve(root / written)
     if planted_link(root, root / written):
         where.error(
             f"'{written[:80]}' is a symbolic link (or inside one) leading outside the folder "

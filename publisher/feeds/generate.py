@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
@@ -151,6 +151,58 @@ def iter_feeds(
     (10,000 posts with full content make a 70 MB RSS file and a 70 MB Atom file). The
     cache is written once the last file has been made. Many new items are rendered by
     ``jobs`` processes (default: one per core)."""
+    for document in feed_documents(
+        site, posts, options, cache_dir=cache_dir, readonly=readonly, jobs=jobs
+    ):
+        yield document.path, document.data()
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeedDocument:
+    """One output file of the feed stage, before its bytes are made: :meth:`data` makes
+    them from the cached head and items (``publisher/feeds/splice.py`` can instead copy
+    most of them from the file the last build wrote)."""
+
+    path: str
+    #: The format, or None for the stylesheet.
+    kind: str | None
+    shell: bytes
+    posts: tuple[Post, ...]
+    keys: Mapping[str, str]
+    cache: FeedCache
+    render: Callable[[Sequence[Post]], Fragments]
+
+    def data(self) -> bytes:
+        if self.kind is None:
+            return self.shell
+        return registry.get(self.kind).module().render_feed(self.kind, self.shell, self.items())
+
+    def items(self, posts: Sequence[Post] | None = None) -> Iterator[bytes]:
+        """The ``kind`` items of ``posts`` (default: the document's) in order, read from
+        the cache a chunk at a time."""
+        assert self.kind is not None
+        posts = self.posts if posts is None else posts
+        for start in range(0, len(posts), 500):
+            chunk = posts[start : start + 500]
+            items = self.cache.items(self.kind, {post.id: self.keys[post.id] for post in chunk})
+            lost = [post for post in chunk if post.id not in items]
+            if lost:  # not expected (the cache file went away?); rendering again is the same
+                items.update(self.render(lost)[self.kind])
+            for post in chunk:
+                yield items[post.id]
+
+
+def feed_documents(
+    site: SiteConfig,
+    posts: Sequence[Post],
+    options: FeedOptions,
+    *,
+    cache_dir: Path | None = None,
+    readonly: bool = False,
+    jobs: int | None = None,
+) -> Iterator[FeedDocument]:
+    """Every file of :func:`iter_feeds`, in path order, as a :class:`FeedDocument`; the
+    cache is committed once the last one has been taken."""
     ordered = newest_first(posts, site)
     site_url = site.url.rstrip("/")
     site_path = urlsplit(site_url).path
@@ -200,6 +252,7 @@ def iter_feeds(
     context = context_key(site, options)
     keys = {post_id: post_key(post, context) for post_id, post in shown.items()}
     cache = FeedCache(cache_dir / CACHE_FILE if cache_dir else None, readonly=readonly)
+    render = partial(render_items, site=site, options=options, head=base_head)
     try:
         cache.load(keys, options.formats, contents=False)  # which stored items still hold
         missing = [post for post_id, post in shown.items() if post_id not in cache.hits]
@@ -219,13 +272,23 @@ def iter_feeds(
         for path in sorted(files):
             made_of = files[path]
             if made_of is None:
-                yield path, (resources.templates() / STYLESHEET).read_bytes()
+                sheet = (resources.templates() / STYLESHEET).read_bytes()
+                yield FeedDocument(
+                    path=path, kind=None, shell=sheet, posts=(), keys={}, cache=cache, render=render
+                )
                 continue
             plan, kind = made_of
             newest = max((updated[post.id] for post in plan.posts), default=fallback)
             head = replace(base_head, title=plan.title, self_url=feed_url(site, path))
-            parts = _stored_items(cache, kind, plan.posts, keys, site, options, base_head)
-            yield path, _document(cache, context, kind, head, newest, parts)
+            yield FeedDocument(
+                path=path,
+                kind=kind,
+                shell=_shell(cache, context, kind, head, newest),
+                posts=plan.posts,
+                keys=keys,
+                cache=cache,
+                render=render,
+            )
         cache.commit()
     finally:
         cache.close()
@@ -268,44 +331,18 @@ def _site_image(site_url: str, value: str | None) -> str | None:
     return absolute_url(f"{site_url}/{value.lstrip('/')}")
 
 
-def _stored_items(
-    cache: FeedCache,
-    kind: str,
-    posts: Sequence[Post],
-    keys: Mapping[str, str],
-    site: SiteConfig,
-    options: FeedOptions,
-    head: FeedHead,
-) -> Iterator[bytes]:
-    """The ``kind`` items of ``posts`` in order, read from the cache a chunk at a time."""
-    for start in range(0, len(posts), 500):
-        chunk = posts[start : start + 500]
-        items = cache.items(kind, {post.id: keys[post.id] for post in chunk})
-        lost = [post for post in chunk if post.id not in items]
-        if lost:  # not expected (the cache file went away?); rendering again is the same
-            items.update(render_items(lost, site, options, head)[kind])
-        for post in chunk:
-            yield items[post.id]
-
-
-def _document(
-    cache: FeedCache,
-    context: bytes,
-    kind: str,
-    head: FeedHead,
-    newest: datetime | None,
-    parts: Iterable[bytes],
+def _shell(
+    cache: FeedCache, context: bytes, kind: str, head: FeedHead, newest: datetime | None
 ) -> bytes:
-    """One feed file: its head, cached like the items, and ``parts``, its items' bytes."""
+    """A feed file's head (the document with no items), cached like the items."""
     fmt = registry.get(kind)
-    renderer = fmt.module()
     updated = newest if fmt.dated else None
     key = head_key(context, kind, head, updated)
     shell = cache.head(key)
     if shell is None:
-        shell = renderer.render_shell(kind, head, updated)
+        shell = fmt.module().render_shell(kind, head, updated)
         cache.add_head(key, shell)
-    return renderer.render_feed(kind, shell, parts)
+    return shell
 
 
 def render_items(

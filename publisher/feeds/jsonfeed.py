@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from publisher import jsontext
 from publisher.feeds.items import FeedItem
 from publisher.feeds.rss_atom import FeedHead
 
@@ -51,7 +52,8 @@ def _item(item: FeedItem) -> dict[str, Any]:
 
 def render_fragment(item: FeedItem) -> bytes:
     """``item`` as it appears in the ``items`` list of any JSON Feed document."""
-    text = json.dumps(_item(item), ensure_ascii=False, indent=2, sort_keys=True)
+    # jsontext: json.dumps's bytes, without its per-value Python generators (issue 12).
+    text = jsontext.dumps(_item(item), indent=2)
     return (_ITEM_INDENT + text.replace("\n", "\n" + _ITEM_INDENT)).encode("utf-8")
 
 

@@ -19,9 +19,12 @@ feedgen's traps and how they are handled here:
   so an enclosure added through it becomes a second bare alternate link: enclosures are
   written by :class:`_EntryExtras` instead, which also gives the alternate link its ``rel``.
 
-Each entry is rendered once, as a fragment cut from a feedgen document, and every feed is
-feedgen's head for it with the fragments spliced in where feedgen puts entries: the bytes
-of a single feedgen pass, without rendering a post again for each feed or each build.
+Each entry is rendered once, as a fragment, and every feed is feedgen's head for it with
+the fragments spliced in where feedgen puts entries: the bytes of a single feedgen pass,
+without rendering a post again for each feed or each build. The fragments are written
+directly (``xml_items.py``, issue 12: feedgen's tree was most of a cold build's feed
+stage); :func:`render_fragments` cuts them from a feedgen document, the reference
+``tests/test_feed_items_xml.py`` holds them to.
 """
 
 from __future__ import annotations
@@ -287,9 +290,12 @@ def render_document(kind: Kind, shell: bytes, fragments: Iterable[bytes]) -> byt
 def render_items(
     names: Sequence[str], items: Sequence[FeedItem], head: FeedHead
 ) -> dict[str, list[bytes]]:
-    """Each item's ``<item>`` and/or ``<entry>``, for each of ``names`` (rss, atom)."""
-    entries = [make_entry(item, head) for item in items]
-    return {name: render_fragments(_kind(name), head, entries) for name in names}
+    """Each item's ``<item>`` and/or ``<entry>``, for each of ``names`` (rss, atom): the
+    bytes :func:`render_fragments` cuts from feedgen's document, written directly."""
+    from publisher.feeds import xml_items
+
+    kinds = [_kind(name) for name in names]
+    return xml_items.fragments(kinds, items, head.category_scheme, head.tag_scheme)
 
 
 def render_shell(name: str, head: FeedHead, updated: datetime | None) -> bytes:

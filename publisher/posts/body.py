@@ -3,15 +3,16 @@ absolute."""
 
 from __future__ import annotations
 
+import re
+from typing import cast
 from urllib.parse import urljoin, urlsplit
 
-import lxml.html
 from cmarkgfm.cmark import Options  # type: ignore[import-untyped]
 from lxml import etree
 
 from publisher.posts import cmark as gfm
 from publisher.posts import mdx
-from publisher.posts.fields import FieldProblem, normalize_url
+from publisher.posts.fields import CLEAN_ABSOLUTE, FieldProblem, normalize_url
 from publisher.posts.jsx import strip_mdx
 
 _URL_ATTRIBUTES = ("href", "src", "poster", "cite", "action", "data")
@@ -45,6 +46,17 @@ _OPTIONS: int = (
 )
 _EXTENSIONS = ("table", "strikethrough")
 
+#: libxml2's HTML parser as lxml.html configures it, minus lxml.html's element classes.
+_PARSER = etree.HTMLParser()
+#: What lxml.html.fragments_fromstring parses as a whole document, not a fragment.
+_FULL_DOCUMENT = re.compile(r"^\s*<(?:html|!doctype)", re.IGNORECASE).match
+#: An ``&`` inside a tag of cmark's output: an attribute value lxml would write otherwise.
+_AMP_IN_TAG = re.compile(r"<[^>&]*&")
+#: The elements that have an attribute :func:`absolutize` rewrites, in document order.
+_WITH_URLS = etree.XPath(
+    "descendant::*[@href or @src or @poster or @cite or @action or @data or @srcset]"
+)
+
 
 def render(markdown: str) -> str:
     """CommonMark (with GFM tables and strikethrough) to HTML."""
@@ -70,9 +82,42 @@ def absolutize(html: str, page_url: str, bad: list[str] | None = None) -> str:
     if bad is None:
         bad = []
     base = page_url if page_url.endswith("/") else page_url + "/"
+    if _FULL_DOCUMENT(html):
+        return _absolutize_fragment(html, base, page_url, bad)
+    # The parse lxml.html's fragment_fromstring does, without its element classes (a
+    # Python lookup per element) or its move of every node into a new document: the body
+    # is the fragment's parent, and it is serialized once, not child by child.
+    document = etree.fromstring(f"<html><body>{html}</body></html>", _PARSER)
+    bodies = [] if document is None else [e for e in document if e.tag == "body"]
+    if len(bodies) != 1 or (bodies[0].text or "").strip():
+        # Text before the first element (which lxml.html keeps unescaped, or refuses), or
+        # a document shape never seen: lxml.html's own path decides what it gives.
+        return _absolutize_fragment(html, base, page_url, bad)
+    root = bodies[0]
+    root.text = None  # blank: lxml.html drops it
+    _rewrite(root, base, page_url, bad)
+    inner = etree.tostring(root, method="html", encoding="unicode", with_tail=False)
+    if not (inner.startswith("<body>") and inner.endswith("</body>")):
+        # A <body> tag in the post gave the body attributes: serialize child by child.
+        return "".join(etree.tostring(child, method="html", encoding="unicode") for child in root)
+    return inner[6:-7]
+
+
+def _absolutize_fragment(html: str, base: str, page_url: str, bad: list[str]) -> str:
+    """:func:`absolutize` through lxml.html, for what the lean path does not expect."""
+    import lxml.html  # only here: the lean path needs lxml.etree alone
+
     root = lxml.html.fragment_fromstring(html, create_parent="div")
+    _rewrite(root, base, page_url, bad)
+    parts = [root.text or ""]
+    parts.extend(lxml.html.tostring(child, encoding="unicode") for child in root)
+    return "".join(parts)
+
+
+def _rewrite(root: etree._Element, base: str, page_url: str, bad: list[str]) -> None:
+    """Void elements emptied, then every URL attribute resolved, in document order."""
     _unnest_void(root)
-    for element in root.iter(etree.Element):
+    for element in cast(list[etree._Element], _WITH_URLS(root)):
         for attribute in _URL_ATTRIBUTES:
             value = element.get(attribute)
             if value is not None:
@@ -88,12 +133,9 @@ def absolutize(html: str, page_url: str, bad: list[str] | None = None) -> str:
                 element.set("srcset", kept)
             else:
                 del element.attrib["srcset"]
-    parts = [root.text or ""]
-    parts.extend(lxml.html.tostring(child, encoding="unicode") for child in root)
-    return "".join(parts)
 
 
-def _unnest_void(root: lxml.html.HtmlElement) -> None:
+def _unnest_void(root: etree._Element) -> None:
     """Move content out of void elements, where libxml2 puts it.
 
     libxml2 knows HTML 4 only, so ``<source>``, ``<track>``, ``<wbr>`` and ``<embed>``
@@ -120,6 +162,8 @@ def _unnest_void(root: lxml.html.HtmlElement) -> None:
 
 def _resolve(value: str, base: str, page_url: str, bad: list[str]) -> str | None:
     value = value.strip()
+    if CLEAN_ABSOLUTE(value):
+        return value  # what urljoin and normalize_url would give back: the usual link
     if value.startswith(("mailto:", "tel:", "data:", "javascript:")):
         return value
     try:
@@ -167,5 +211,24 @@ def to_html_checked(
     expanded = mdx.expand(markdown, authors, names)
     if notes is not None:
         notes.extend(expanded.notes)
-    html = absolutize(render(strip_mdx(expanded.markdown)), page_url, bad)
+    markdown = strip_mdx(expanded.markdown)
+    rendered = render(markdown)
+    html = _as_absolutized(rendered) if "<" not in markdown else None
+    if html is None:
+        html = absolutize(rendered, page_url, bad)
     return html, bad
+
+
+def _as_absolutized(html: str) -> str | None:
+    """What :func:`absolutize` makes of ``html``, cmark's rendering of markdown with no
+    ``<`` (so no raw HTML), when it has no link or image: only libxml2's serializer
+    differs (void elements without the slash, quotes in text unescaped); None otherwise.
+
+    Most prose posts take this path, with no HTML parse at all (issue 12);
+    tests/test_body_absolutize.py holds it to the parse.
+    """
+    if ' href="' in html or ' src="' in html or ("&" in html and _AMP_IN_TAG.search(html)):
+        return None
+    if not html.strip():
+        return ""
+    return html.replace("<br />", "<br>").replace("<hr />", "<hr>").replace("&quot;", '"')

@@ -12,6 +12,7 @@ allocator). Where either cannot be found, it falls back to the leaking wrapper.
 from __future__ import annotations
 
 import ctypes
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -43,6 +44,14 @@ def _address(pointer: Any) -> int:
     return int(_ffi.cast("uintptr_t", pointer))
 
 
+@functools.cache
+def _extensions(names: tuple[str, ...]) -> list[Any]:
+    """The registered syntax extensions called ``names`` (None for an unknown one), looked
+    up once per process: they live as long as the C library."""
+    cmark.core_extensions_ensure_registered()
+    return [cmark.find_syntax_extension(name) for name in names]
+
+
 def to_html(markdown: str, options: int, extensions: Sequence[str]) -> str:
     """``cmarkgfm.markdown_to_html_with_extensions``, same output, nothing leaked."""
     if _RELEASE is None:
@@ -51,8 +60,7 @@ def to_html(markdown: str, options: int, extensions: Sequence[str]) -> str:
         )
         return html
     node_free, libc_free = _RELEASE
-    cmark.core_extensions_ensure_registered()
-    found = [cmark.find_syntax_extension(name) for name in extensions]
+    found = _extensions(tuple(extensions))
     parser = cmark.parser_new(options=options)
     try:
         for extension in found:

@@ -98,9 +98,20 @@ def _zone_for(text: str) -> Callable[[str | None, int | None], tzinfo | None]:
     return zone
 
 
+#: An absolute http(s) URL that ``normalize_url`` returns as it is (and ``urljoin``
+#: too, as a link): lowercase scheme and host, no port, no ``;`` parameters, no empty
+#: query or fragment, only characters that need no percent-encoding.
+CLEAN_ABSOLUTE = re.compile(
+    r"https?://[a-z0-9.\-]+(?:/[A-Za-z0-9\-._~/%!$&'()*+,=:@]*)?"
+    r"(?:\?[A-Za-z0-9\-._~/%!$&'()*+,=:@?;]+)?(?:#[A-Za-z0-9\-._~/%!$&'()*+,=:@?;]+)?"
+).fullmatch
+
+
 def normalize_url(url: str) -> str:
     """Trim and percent-encode a URL; raise FieldProblem unless it is absolute http(s)."""
     url = url.strip()
+    if CLEAN_ABSOLUTE(url):
+        return url  # the usual case: nothing to encode (tests/test_body_absolutize.py)
     shown = url if len(url) <= 80 else url[:60] + "..."
     try:
         parts = urlsplit(url)
@@ -177,6 +188,11 @@ _EMPHASIS = "*_~` "
 
 def author_from_body(body: str) -> tuple[Author, ...]:
     """Authors named on an author line near the top or bottom of the body."""
+    return _author_line(body) if _may_name_author(body) else ()
+
+
+def _author_line(body: str) -> tuple[Author, ...]:
+    """:func:`author_from_body`, looking at the lines themselves."""
     lines = _prose_lines(body)
     for line, alone in lines[:15] + lines[-5:]:
         heading = line.startswith("#")
@@ -195,6 +211,20 @@ def author_from_body(body: str) -> tuple[Author, ...]:
         if match:
             return parse_author_text(match.group("who").strip(_EMPHASIS))
     return ()
+
+
+#: The characters other than ASCII letters that _AUTHOR_LINE's case-insensitive match
+#: takes for a letter of its words: dotted and dotless i, long s.
+_FOLDS_TO_ASCII = ("\u0130", "\u0131", "\u017f")
+
+
+def _may_name_author(body: str) -> bool:
+    """False when no line of ``body`` can match _AUTHOR_LINE: none of its words is there
+    in any case (a quick scan, instead of walking every line of most posts)."""
+    if not body.isascii() and any(c in body for c in _FOLDS_TO_ASCII):
+        return True
+    lowered = body.lower()
+    return "author" in lowered or "written" in lowered or "posted" in lowered
 
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")

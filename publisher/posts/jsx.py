@@ -23,6 +23,15 @@ _TAG_NAME = re.compile(r"[A-Za-z][\w.:-]*")
 
 def strip_mdx(markdown: str) -> str:
     """Remove MDX syntax from markdown, leaving plain CommonMark with HTML."""
+    if "```" not in markdown and "~~~" not in markdown and not _may_hold_statement(markdown):
+        # No fence and no line that may open an import or export: every line is prose,
+        # so the line walk below would hand all of it to _strip_jsx as it is.
+        return _strip_jsx(markdown)
+    return _strip_lines(markdown)
+
+
+def _strip_lines(markdown: str) -> str:
+    """:func:`strip_mdx`, line by line: fences copied, statements dropped, prose stripped."""
     out: list[str] = []
     prose: list[str] = []
     fence: str | None = None
@@ -70,6 +79,16 @@ def strip_mdx(markdown: str) -> str:
     return "\n".join(out)
 
 
+def _may_hold_statement(markdown: str) -> bool:
+    """Whether a line of ``markdown`` starts as ``_STATEMENT`` needs (it matches from the
+    line's first character)."""
+    return (
+        markdown.startswith(("import", "export"))
+        or "\nimport" in markdown
+        or "\nexport" in markdown
+    )
+
+
 def _brace_delta(line: str) -> int:
     return sum(line.count(c) for c in "{([") - sum(line.count(c) for c in "})]")
 
@@ -89,6 +108,8 @@ _UNQUOTED = re.compile(r"[^\s>]+")
 
 
 def _strip_jsx(text: str) -> str:
+    if "<" not in text and "{" not in text and "`" not in text:
+        return text  # nothing that starts code, a comment or a tag (_SPECIAL): prose
     out: list[str] = []
     i, n = 0, len(text)
     budget = _FAILED_SCAN_BUDGET * n + 4096

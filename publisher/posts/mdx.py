@@ -64,6 +64,10 @@ def expand(markdown: str, authors: Authors = (), names: Sequence[str] = ()) -> E
     expansion = _Expansion(markdown, authors, names)
     i, n = 0, len(markdown)
     while i <= n:
+        if not expansion.indents and expansion.fence is None:
+            i = expansion.plain_lines(i)
+            if i > n:
+                break
         i = expansion.line(i)
     return Expanded(markdown="\n".join(expansion.out), notes=tuple(expansion.notes))
 
@@ -81,6 +85,28 @@ class _Expansion:
         self.budget = _FAILED_SCAN_BUDGET * len(markdown) + 4096
         # Open JSX blocks, innermost last: the indentation of each one's content, once seen.
         self.indents: list[int | None] = []
+        #: Where the next '<' and fence markers are (searched again once passed).
+        self.ahead = {"<": -1, "```": -1, "~~~": -1}
+
+    def plain_lines(self, i: int) -> int:
+        """Copy the lines from ``i`` that hold no ``<`` and cannot open a fence (outside
+        blocks and fences, :meth:`line` copies them as they are) in one go; returns where
+        the first other line starts (past the end when there is none)."""
+        markdown = self.markdown
+        ahead = self.ahead
+        for token, at in ahead.items():
+            if at < i:  # each search starts past the last: linear in all
+                found = markdown.find(token, i)
+                ahead[token] = len(markdown) + 1 if found == -1 else found
+        stop = min(ahead.values())
+        if stop > len(markdown):
+            self.out.extend(markdown[i:].split("\n"))
+            return stop
+        start = markdown.rfind("\n", i, stop) + 1
+        if start > i:
+            self.out.extend(markdown[i : start - 1].split("\n"))
+            return start
+        return i
 
     def line(self, i: int) -> int:
         """Rewrite the line starting at ``i``; returns where the next line starts."""

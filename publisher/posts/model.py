@@ -130,6 +130,7 @@ class Post:
 
     Construct it with ``body=Body(...)``, or with ``body_markdown=`` and ``body_html=``
     (held in memory); ``post.body_markdown`` and ``post.body_html`` read the body either way.
+    ``origin`` is for the reader (see :attr:`origin`).
     """
 
     id: str
@@ -160,6 +161,7 @@ class Post:
         body_markdown: str | None = None,
         body_html: str | None = None,
         frontmatter: Mapping[str, Any] | None = None,
+        origin: bytes | None = None,
         **values: Unpack[PostFields],
     ) -> None:
         if body is None:
@@ -177,6 +179,18 @@ class Post:
         state.update(values)
         state["body"] = body
         state["frontmatter"] = frontmatter
+        if origin is not None:
+            state["_origin"] = origin
+
+    @property
+    def origin(self) -> bytes | None:
+        """A digest of everything this post was made from (its file's content key, its
+        path, its og image and that file's stat, its tags after the cross-post rules), set
+        by the reader; None for a post made otherwise. Not a field: ``dataclasses.replace``
+        makes a post without it, so a changed copy is never taken for the original. The
+        feed cache keys a post by it instead of by the repr of every field (issue 12)."""
+        found: bytes | None = self.__dict__.get("_origin")
+        return found
 
     @property
     def body_markdown(self) -> str:

@@ -4,6 +4,7 @@ spelling."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from collections import Counter, defaultdict
@@ -33,13 +34,15 @@ class _Site:
 
 
 def finalize(
-    records: list[tuple[Record, Path, str]],
+    records: list[tuple[Record, Path, str, str | None]],
     config: Config,
     problems: list[Problem],
     plain: PlainPaths | None = None,
 ) -> list[Post]:
     """Rules that look across posts or at other files; returns posts newest first.
-    ``plain``: the reader's look-up of paths below the posts folder, if it has one."""
+    ``plain``: the reader's look-up of paths below the posts folder, if it has one.
+    Each record comes with its file's content key (``posts/cache.py``), if it has one:
+    the posts made from it get their :attr:`~publisher.posts.model.Post.origin`."""
     root = config.posts.folder
     real_root = root.resolve()
     if plain is None and real_root == root:
@@ -48,7 +51,7 @@ def finalize(
     posts_by_url: dict[str, str] = {}
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
     key_of: dict[str, str] = {}  # tag_key once per spelling, not per post (issue 12)
-    for record, _, _ in records:
+    for record, *_ in records:
         for tag in record["tags"]:
             key = key_of.get(tag)
             if key is None:
@@ -60,9 +63,11 @@ def finalize(
     }
     canonical = {tag: by_key[key] for tag, key in key_of.items()}  # spelling -> the one kept
     posts: list[Post] = []
-    for record, source, file in sorted(records, key=lambda item: item[0]["id"]):
+    for record, source, file, key in sorted(records, key=lambda item: item[0]["id"]):
         try:
-            post = _finalize_one(record, source, file, allowed, canonical, posts_by_url, problems)
+            post = _finalize_one(
+                (record, source, file, key), allowed, canonical, posts_by_url, problems
+            )
         except Exception as exc:  # one post must not stop the run
             problems.append(unexpected(file, exc))
             continue
@@ -73,22 +78,22 @@ def finalize(
 
 
 def _finalize_one(
-    record: Record,
-    source: Path,
-    file: str,
+    read: tuple[Record, Path, str, str | None],
     allowed: _Site,
     canonical: dict[str, str],
     posts_by_url: dict[str, str],
     problems: list[Problem],
 ) -> Post | None:
     """The cross-post rules for one post; None when it is skipped (a problem says why)."""
+    record, source, file, key = read
     lines: dict[str, int] = record.get("lines") or {}
     og_image: Path | None = None
+    image_stat: object = None
     if record["og_image"]:
         found = _og_image(record, source, file, allowed, problems)
         if found is None:
             return None
-        og_image = found[0]
+        og_image, image_stat = found
     other = posts_by_url.get(record["url"])
     if other is not None:
         key = "externalUrl" if record["external_url"] else "path"
@@ -103,29 +108,41 @@ def _finalize_one(
         )
         return None
     posts_by_url[record["url"]] = record["id"]
-    return _post(record, source, og_image, canonical)
+    post = _post(record, source, og_image, canonical)
+    if key is not None and image_stat is not False:
+        # What the post was made from; image_stat False: a linked image, not stat'ed here.
+        made_of = repr((key, os.fspath(source), og_image and os.fspath(og_image), image_stat))
+        digest = hashlib.blake2b(made_of.encode("utf-8", "surrogateescape"), digest_size=20)
+        digest.update("\0".join(("", *post.tags)).encode("utf-8", "surrogateescape"))
+        post.__dict__["_origin"] = digest.digest()
+    return post
 
 
-def _look_up(og: str, source: Path, site: _Site) -> tuple[Path, bool, bool]:
-    """(the og image's resolved path, inside the site?, an existing file?); OSError or
-    ValueError when it cannot be looked up."""
+def _look_up(og: str, source: Path, site: _Site) -> tuple[Path, bool, bool, object]:
+    """(the og image's resolved path, inside the site?, an existing file?, its (size,
+    mtime) or None when it is none, False when not known); OSError or ValueError when it
+    cannot be looked up."""
     written = f"{os.fspath(source.parent)}/{og}"
     plain = site.plain.stat(written) if site.plain is not None else None
     if plain is not None:  # no link on the way: no need to resolve (issue 12)
-        return Path(written), True, stat.S_ISREG(plain.st_mode)
+        regular = stat.S_ISREG(plain.st_mode)
+        image = (plain.st_size, plain.st_mtime_ns) if regular else None
+        # with_name builds the Path without parsing it again (issue 12).
+        found = source.with_name(og) if "/" not in og else Path(written)
+        return found, True, regular, image
     candidate = (source.parent / og).resolve()
     inside = any(candidate.is_relative_to(a) for a in site.allowed)
-    return candidate, inside, inside and candidate.is_file()
+    return candidate, inside, inside and candidate.is_file(), False
 
 
 def _og_image(
     record: Record, source: Path, file: str, allowed: _Site, problems: list[Problem]
-) -> tuple[Path | None] | None:
-    """(the post's og image file, None when it does not exist); None when the post is
-    skipped for its og image."""
+) -> tuple[Path | None, object] | None:
+    """(the post's og image file, None when it does not exist; its stat as ``_look_up``
+    gives it); None when the post is skipped for its og image."""
     lines: dict[str, int] = record.get("lines") or {}
     try:
-        candidate, inside, exists = _look_up(record["og_image"], source, allowed)
+        candidate, inside, exists, image = _look_up(record["og_image"], source, allowed)
     except (OSError, ValueError) as exc:
         # The reader refuses names no file system takes; this is the rest (ELOOP, ...).
         problems.append(
@@ -172,7 +189,7 @@ def _og_image(
                 severity="warning",
             )
         )
-    return (candidate if exists else None,)
+    return (candidate, image) if exists else (None, None)
 
 
 def _listing(folder: Path) -> str:

@@ -7,16 +7,24 @@ one '-'. Each is a loop or a linear regular expression over the (already size-ca
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-_TAGS = re.compile(r"<[^<>]*>")
-_NOT_WORD = re.compile(r"[^\w\- ]")
-_JEKYLL_DEFAULT = re.compile(r"[^a-zA-Z0-9\u00c0-\uffff]+")
-_JEKYLL_PRETTY = re.compile(r"[^a-zA-Z0-9\u00c0-\uffff._~!$&'()+,;=@]+")
-_ASCII_RUNS = re.compile(r"[^a-z0-9]+")
+# Compiled on first use (_compiled): the Unicode classes take 15 ms to compile, and loading
+# config.yaml imports this module for its URL tokens alone.
+_TAGS = r"<[^<>]*>"
+_NOT_WORD = r"[^\w\- ]"
+_JEKYLL_DEFAULT = r"[^a-zA-Z0-9\u00c0-\uffff]+"
+_JEKYLL_PRETTY = r"[^a-zA-Z0-9\u00c0-\uffff._~!$&'()+,;=@]+"
+_ASCII_RUNS = r"[^a-z0-9]+"
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 def hugo(text: str, lowercase: bool = True) -> str:
@@ -41,19 +49,19 @@ def hugo(text: str, lowercase: bool = True) -> str:
 
 def pymdownx(text: str, separator: str = "-") -> str:
     """``pymdownx.slugs.slugify(case="lower")``, MkDocs Material's default post slug."""
-    text = _TAGS.sub("", text)
+    text = _compiled(_TAGS).sub("", text)
     text = unicodedata.normalize("NFC", text).strip().lower()
-    return _NOT_WORD.sub("", text).replace(" ", separator)
+    return _compiled(_NOT_WORD).sub("", text).replace(" ", separator)
 
 
 def github(text: str) -> str:
     """github-slugger's ``slug()`` (Astro ids): lower case, punctuation dropped, ' ' -> '-'."""
-    return _NOT_WORD.sub("", text.lower()).replace(" ", "-")
+    return _compiled(_NOT_WORD).sub("", text.lower()).replace(" ", "-")
 
 
 def jekyll(text: str, mode: str = "default", cased: bool = False) -> str:
     """Jekyll's ``Utils.slugify`` in its default and ``pretty`` modes."""
-    pattern = _JEKYLL_PRETTY if mode == "pretty" else _JEKYLL_DEFAULT
+    pattern = _compiled(_JEKYLL_PRETTY if mode == "pretty" else _JEKYLL_DEFAULT)
     slug = pattern.sub("-", text).strip("-")
     return slug if cased else slug.lower()
 
@@ -61,7 +69,7 @@ def jekyll(text: str, mode: str = "default", cased: bool = False) -> str:
 def zola(text: str) -> str:
     """Zola's ``slugify.paths = "on"``: ASCII transliteration, lower case, '-' between words."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return _ASCII_RUNS.sub("-", ascii_text.lower()).strip("-")
+    return _compiled(_ASCII_RUNS).sub("-", ascii_text.lower()).strip("-")
 
 
 SLUGIFIERS: Mapping[str, Callable[[str], str]] = {

@@ -1,0 +1,263 @@
+"""The stat pass of the no-op check: every input's stat, in a fixed order, and its digest.
+
+A leaf module (the standard library only): the build (inputs.py) and the fast path that
+runs before the CLI is imported (fastpath.py) take the same snapshot with the same code.
+
+What is stat'ed is a *plan*, a list of steps made from the config by inputs.py and kept
+in the record, so that the fast path repeats it without loading the config::
+
+    ["head", label]            a fixed line (the code version and the loaded config's hash)
+    ["stat", label, path]      one file's stat (None when it cannot be stat'ed)
+    ["walk", prefix, path, f]  every file and folder under ``path``; ``f`` "code" keeps
+                               only ``.py`` files out of ``__pycache__``
+    ["lib", name]              a library's file, found as ``import name`` would find it
+
+A walk lists each folder once per build at most: a folder whose stat (inode, size, mtime,
+ctime) is the one the last record kept, and older than two seconds, is not listed again;
+its recorded entries are used. Adding, removing or renaming an entry changes the folder's
+mtime and ctime, and ctime cannot be set back by hand. Each file is stat'ed every time (an
+edit in place leaves its folder alone).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import stat
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (the fast path)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+#: An mtime this close to the stat pass may not tell two versions of a file apart.
+RECENT_NS = 2_000_000_000
+
+#: (label, path, stat or None when it cannot be stat'ed), in a fixed order.
+Entry = tuple[str, str, os.stat_result | None]
+#: A folder's recorded listing, one string: its stat ("inode:size:mtime:ctime"), then each
+#: entry as kind + name (f file, d folder, l linked folder), NUL-separated (no file name
+#: holds a NUL). One string, not lists: 10,000 of them load fast, and the garbage collector
+#: does not walk them while the build runs.
+Listing = str
+
+
+class Stale(Exception):
+    """A recorded listing disagrees with the disk: the walk is done again from scratch."""
+
+
+class Snapshot:
+    """Every input's stat, taken before a build reads anything.
+
+    A plain class, not a dataclass: the fast path imports this module, and dataclasses
+    (with inspect and ast) would cost it more than its whole stat pass at 1,000 posts.
+    """
+
+    __slots__ = ("entries", "recent", "relisted", "tree")
+
+    def __init__(
+        self,
+        *,
+        entries: tuple[Entry, ...],
+        recent: frozenset[str],
+        tree: Mapping[str, Listing] | None = None,
+        relisted: int = 0,
+    ) -> None:
+        self.entries = entries
+        #: The files changed too recently for their stat to be trusted.
+        self.recent = recent
+        #: Each folder walked, with its stat and entries, for the next stat pass.
+        self.tree: Mapping[str, Listing] = tree if tree is not None else {}
+        #: Folders listed although old enough to be known by their stat: a record of this
+        #: snapshot would spare the next pass listing them.
+        self.relisted = relisted
+
+    def digest(self, hashed: frozenset[str]) -> str:
+        """A digest of the stats, with the files in ``hashed`` judged by their bytes."""
+        lines = []
+        for label, path, st in self.entries:
+            if st is None:
+                lines.append(f"{label}\0-\n")
+            elif label in hashed and stat.S_ISREG(st.st_mode):
+                lines.append(f"{label}\0{file_hash(path)}\n")
+            elif label in hashed:  # a folder: its entries are in the digest already
+                lines.append(f"{label}\0folder\n")
+            else:
+                lines.append(f"{label}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n")
+        text = "".join(lines).encode("utf-8", "surrogateescape")
+        return hashlib.blake2b(text, digest_size=20).hexdigest()
+
+
+def file_hash(path: str) -> str:
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.file_digest(handle, "blake2b").hexdigest()
+    except OSError:
+        return "-"
+
+
+def _stat(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
+
+
+def _signature(st: os.stat_result) -> str:
+    return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+
+
+class _Walker:
+    """Walks folders, reusing the listings of folders unchanged since the last record."""
+
+    def __init__(self, known: Mapping[str, Any], since_ns: int) -> None:
+        self.known = known
+        #: A folder changed after this may not show it in its stat.
+        self.since_ns = since_ns
+        self.tree: dict[str, Listing] = {}
+        self.relisted = 0
+
+    def listing(self, path: str, label: str, keep: str) -> tuple[str, ...] | None:
+        """The folder's entries as kind + name, sorted by name; None if it cannot be listed."""
+        st = _stat(path)
+        if st is not None and self.known and not stat.S_ISDIR(st.st_mode):
+            raise Stale(path)  # a folder the last record listed is a file now
+        recent = st is None or max(st.st_mtime_ns, st.st_ctime_ns) > self.since_ns
+        if st is not None and not recent:
+            known = self.known.get(label)
+            if isinstance(known, str):  # anything else: a damaged record, listed afresh
+                signature, *reused = known.split("\0")
+                if signature == _signature(st):
+                    self.tree[label] = known
+                    return tuple(reused)
+        try:
+            # Stat'ed before it is listed: an entry added in between changes the stat
+            # recorded, and the next pass lists the folder again.
+            entries = sorted(os.scandir(path), key=lambda e: e.name)
+        except OSError:
+            return None
+        names = []
+        trusted = st is not None and not recent
+        for entry in entries:
+            try:
+                if entry.is_dir():
+                    if keep == "code" and entry.name == "__pycache__":
+                        continue
+                    names.append(("l" if entry.is_symlink() else "d") + entry.name)
+                elif keep != "code" or entry.name.endswith(".py"):
+                    names.append("f" + entry.name)
+            except OSError:
+                names.append("e" + entry.name)
+                trusted = False  # not kept: listed again next time
+        listed = tuple(names)
+        if trusted and st is not None:
+            self.tree[label] = "\0".join((_signature(st), *listed))
+            self.relisted += 1
+        return listed
+
+    def walk(self, folder: str, prefix: str, keep: str, out: list[Entry]) -> None:
+        """Every file and folder under ``folder`` with its stat, in a fixed order, onto
+        ``out``; symlinks are followed, as the posts glob follows them."""
+        top = _stat(folder)
+        if top is None:
+            out.append((prefix, folder, None))
+            return
+        add = out.append  # the loop below runs once per file: 30,000 times at 10,000 posts
+        check = bool(self.known)
+        stack = [(folder, prefix)]
+        seen = {(top.st_dev, top.st_ino)}
+        while stack:
+            path, label = stack.pop()
+            names = self.listing(path, label, keep)
+            if names is None:
+                continue
+            for kind_name in names:
+                kind, name = kind_name[0], kind_name[1:]
+                child, child_label = f"{path}/{name}", f"{label}/{name}"
+                if kind == "f":
+                    try:
+                        st: os.stat_result | None = os.stat(child)
+                    except OSError:
+                        st = None
+                    if check and st is not None and stat.S_ISDIR(st.st_mode):
+                        raise Stale(child)  # a linked file's target is a folder now
+                    add((child_label, child, st))
+                elif kind == "e":
+                    add((child_label, child, None))
+                else:
+                    # A folder's own stat says nothing its entries do not; only a linked
+                    # one is checked, so that a symlink loop is walked once.
+                    add((child_label + "/", child, None))
+                    if kind == "l":
+                        st = _stat(child)
+                        if st is None:
+                            add((child_label, child, None))
+                            continue
+                        if (st.st_dev, st.st_ino) in seen:
+                            continue
+                        seen.add((st.st_dev, st.st_ino))
+                    stack.append((child, child_label))
+
+
+def _library(name: str) -> str | None:
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    return spec.origin if spec is not None and spec.origin else None
+
+
+def _run(plan: list[list[str]], walker: _Walker) -> tuple[Entry, ...]:
+    out: list[Entry] = []
+    for step in plan:
+        kind = step[0]
+        if kind == "head":
+            out.append((step[1], "", None))
+        elif kind == "stat":
+            out.append((step[1], step[2], _stat(step[2])))
+        elif kind == "walk":
+            walker.walk(step[2], step[1], step[3], out)
+        elif kind == "lib":
+            origin = _library(step[1])
+            if origin is not None:
+                out.append((f"lib:{step[1]}", origin, _stat(origin)))
+        else:
+            raise ValueError(f"unknown step {kind!r}")
+    return tuple(out)
+
+
+def take(plan: list[list[str]], known: Mapping[str, Any], started_ns: int) -> Snapshot:
+    """Run ``plan``; ``known`` is the last record's tree (folders not listed again)."""
+    since = started_ns - RECENT_NS
+    walker = _Walker(known, since)
+    try:
+        entries = _run(plan, walker)
+    except Stale:
+        walker = _Walker({}, since)
+        entries = _run(plan, walker)
+    recent = frozenset(
+        label for label, _, st in entries if st is not None and st.st_mtime_ns > since
+    )
+    return Snapshot(entries=entries, recent=recent, tree=walker.tree, relisted=walker.relisted)
+
+
+def record_text(data: Mapping[str, Any], taken: Snapshot) -> str:
+    """inputs.json's text: ``data`` with the digest, the files hashed and the tree of
+    ``taken`` (inputs.py writes it after a build, fastpath.py brings it up to date)."""
+    import json
+
+    record = {
+        **data,
+        "digest": taken.digest(taken.recent),
+        "hashed": sorted(taken.recent),
+        "tree": taken.tree,
+    }
+    return json.dumps(record, sort_keys=True) + "\n"
+
+
+def outputs_digest(output: str, outputs: list[str]) -> str:
+    """The outputs are not inputs, but a deleted or hand-edited output must be rewritten."""
+    entries = tuple((o, "", _stat(os.path.join(output, o))) for o in outputs)
+    return Snapshot(entries=entries, recent=frozenset()).digest(frozenset())

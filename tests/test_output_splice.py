@@ -1,0 +1,156 @@
+"""Splicing an output file from the one the last build wrote (``OutputWriter.write_splice``,
+``publisher/splicing.py``): the same bytes as writing it whole, and never from a file that
+is not the one the stamp names."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+
+from publisher import atomic
+from publisher.manifest import render_manifest
+from publisher.output import OutputWriter
+from publisher.splicing import Layout, LayoutStore, template, write_spliced, write_whole
+
+OLD = b"<head>" + b"<item a/>" + b"<item b/>" + b"<item c/>" + b"</tail>"
+
+
+def _written(tmp_path: Path) -> tuple[OutputWriter, Layout]:
+    writer = OutputWriter(tmp_path / "out")
+    layout = write_whole(
+        writer,
+        "feed.xml",
+        OLD,
+        [b"<head>", b"", b"", b"</tail>"],
+        ["a", "b", "c"],
+        [9, 9, 9],
+    )
+    assert layout is not None
+    return writer, layout
+
+
+def test_a_splice_writes_what_writing_whole_would(tmp_path: Path) -> None:
+    writer, old = _written(tmp_path)
+    fresh_asked: list[list[int]] = []
+
+    def fresh(positions: list[int]) -> list[bytes]:
+        fresh_asked.append(positions)
+        return [b"<item B2/>" if i == 2 else b"<item d/>" for i in positions]
+
+    new = write_spliced(
+        writer,
+        "feed.xml",
+        old,
+        [b"<head>", b"", b"", b"", b"</tail>"],
+        ["d", "a", "B2", "c"],
+        fresh,
+    )
+    expected = b"<head><item d/><item a/><item B2/><item c/></tail>"
+    assert (tmp_path / "out" / "feed.xml").read_bytes() == expected
+    assert fresh_asked == [[0, 2]]  # only the pieces the old file lacks are made
+    assert new is not None and new.lengths == (9, 9, 10, 9)
+    assert writer.writes[-1].status == "changed" and writer.writes[-1].bytes == len(expected)
+    assert new.stamp == writer.stamps["feed.xml"]
+
+
+def test_nothing_new_is_unchanged_and_touches_nothing(tmp_path: Path) -> None:
+    writer, old = _written(tmp_path)
+    path = tmp_path / "out" / "feed.xml"
+    before = path.stat()
+    new = write_spliced(writer, "feed.xml", old, list(old.literals), list(old.keys), lambda p: [])
+    assert new == old
+    assert writer.writes[-1].status == "unchanged"
+    assert path.stat().st_mtime_ns == before.st_mtime_ns and path.stat().st_ino == before.st_ino
+
+
+def test_a_file_changed_since_is_not_spliced(tmp_path: Path) -> None:
+    writer, old = _written(tmp_path)
+    path = tmp_path / "out" / "feed.xml"
+    before = path.stat()
+    path.write_bytes(OLD.replace(b"a/", b"x/"))  # same size, mtime put back: the ctime moved
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    new = write_spliced(writer, "feed.xml", old, list(old.literals), ["a", "b", "c"], lambda p: [])
+    assert new is None
+    assert path.read_bytes() == OLD.replace(b"a/", b"x/")  # left for the caller to rewrite
+
+
+def test_a_file_replaced_by_a_link_is_not_spliced(tmp_path: Path) -> None:
+    writer, old = _written(tmp_path)
+    path = tmp_path / "out" / "feed.xml"
+    (tmp_path / "out" / "elsewhere").write_bytes(OLD)
+    path.unlink()
+    path.symlink_to(tmp_path / "out" / "elsewhere")
+    assert writer.write_splice("feed.xml", [(0, 10)], previous=old.stamp) is None
+
+
+def test_the_copy_goes_through_memory_where_the_kernel_refuses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: object) -> int:
+        raise OSError(errno.EXDEV, "cross-device")
+
+    monkeypatch.setattr(os, "copy_file_range", refuse)
+    writer, old = _written(tmp_path)
+    new = write_spliced(
+        writer, "feed.xml", old, [b"<head>", b"", b"</tail>"], ["c", "a"], lambda p: []
+    )
+    assert new is not None
+    assert (tmp_path / "out" / "feed.xml").read_bytes() == b"<head><item c/><item a/></tail>"
+
+
+def test_a_withdrawn_spliced_file_is_deleted_unless_edited(tmp_path: Path) -> None:
+    manifest = tmp_path / "state" / "outputs.json"
+    manifest.parent.mkdir()
+    for edited in (False, True):
+        writer, old = _written(tmp_path)
+        write_spliced(writer, "feed.xml", old, [b"<h>", b"", b""], ["b", "a"], lambda p: [])
+        assert writer.hashes["feed.xml"].startswith("stat:")
+        manifest.write_text(render_manifest(writer.root, writer.hashes))
+        path = tmp_path / "out" / "feed.xml"
+        if edited:
+            path.write_bytes(b"mine now")
+        swept = OutputWriter(tmp_path / "out").sweep(manifest)
+        assert path.exists() == edited
+        assert (swept.deleted == ("feed.xml",)) != edited
+        path.unlink(missing_ok=True)
+
+
+def test_a_layout_that_does_not_fit_its_file_is_not_used(tmp_path: Path) -> None:
+    store = LayoutStore(tmp_path / "layouts.sqlite")
+    _, good = _written(tmp_path)
+    store.set("feed.xml", good)
+    store.commit()
+    assert store.get("feed.xml") == good
+    assert store._db is not None
+    for damage in (
+        "UPDATE files SET lengths = substr(lengths, 1, 8)",
+        "UPDATE files SET stamp = 'x:y'",
+        "UPDATE files SET cuts = x'00'",
+        "UPDATE files SET keys = 'a'",
+    ):
+        store.set("feed.xml", good)
+        store.commit()
+        with store._db:
+            store._db.execute(damage)
+        assert store.get("feed.xml") is None, damage
+    store.close()
+
+
+def test_a_template_is_refused_when_the_marks_do_not_come_back(tmp_path: Path) -> None:
+    mark = b"\x00m\x00"
+    assert template(lambda marks: b"<a>" + b",".join(marks) + b"</a>", mark, 2) == [
+        b"<a>",
+        b",",
+        b"</a>",
+    ]
+    assert template(lambda marks: b"<a>" + b"".join(m.upper() for m in marks), mark, 2) is None
+
+
+def test_copy_range_reports_a_short_source(tmp_path: Path) -> None:
+    source = tmp_path / "s"
+    source.write_bytes(b"12345")
+    with open(source, "rb") as src, open(tmp_path / "t", "wb") as dst, pytest.raises(EOFError):
+        atomic.copy_range(src.fileno(), dst.fileno(), 2, 10)
