@@ -409,19 +409,20 @@ def test_a_card_makes_one_grey_thumbnail_for_all_its_analyses(
 ) -> None:
     from publisher.cards import thumbnail
     from publisher.cards.choose import carries_headline, text_coverage
-    from publisher.cards.crop import busiest_focus
+    from publisher.cards.crop import busiest_focus, looks_like_diagram
     from publisher.cards.subjects import subject_crop
 
     made: list[tuple[int, int]] = []
-    real = thumbnail._shrunk_grey
+    real = thumbnail._made
 
-    def counting(image: Image.Image) -> Image.Image:
+    def counting(image: Image.Image) -> thumbnail._Copies:
         made.append(image.size)
         return real(image)
 
-    monkeypatch.setattr(thumbnail, "_shrunk_grey", counting)
+    monkeypatch.setattr(thumbnail, "_made", counting)
     picture = photo(2400, 1500, seed=4)
     text_coverage(picture)
+    looks_like_diagram(picture)
     carries_headline(picture, picture.size)
     busiest_focus(picture, (1200, 630))
     faces.probe(picture)

@@ -102,7 +102,7 @@ def parse_focus(value: object) -> Focus | None:
 def looks_like_diagram(image: Image.Image) -> bool:
     """Mostly white or transparent: a diagram, screenshot or logo, which a cover crop
     would cut and a scrim would grey out, so layouts may send it to a split layout."""
-    probe = thumbnail.shrink(image, (64, 64), Image.Resampling.BILINEAR)
+    probe = thumbnail.shrink(thumbnail.colour(image), (64, 64), Image.Resampling.BILINEAR)
     total = probe.width * probe.height
     if probe.mode == "RGBA":
         transparent = sum(probe.getchannel("A").histogram()[:32])

@@ -294,18 +294,32 @@ def draw_line(
     draw = ImageDraw.Draw(canvas)
     left, top, right, bottom = int(x), int(baseline), int(x), int(baseline)
     paragraph: Direction = "rtl" if direction == "rtl" else "ltr"
+    placed: list[tuple[str, Face, Direction]] = []
     for run_text, run_direction in visual_runs(text, paragraph):
         pieces = runs(run_text, chain)
         if run_direction == "rtl":
             pieces.reverse()
-        for index, piece in pieces:
-            width, box = _draw_piece(
-                canvas, draw, (x, baseline), piece, face(chain[index], size), fill, run_direction
-            )
-            left, top = min(left, box[0]), min(top, box[1])
-            right, bottom = max(right, box[2]), max(bottom, box[3])
-            x += width
+        placed.extend((piece, face(chain[index], size), run_direction) for index, piece in pieces)
+    for number, (piece, f, run_direction) in enumerate(placed, start=1):
+        box = _draw_piece(canvas, draw, (x, baseline), piece, f, fill, run_direction)
+        left, top = min(left, box[0]), min(top, box[1])
+        right, bottom = max(right, box[2]), max(bottom, box[3])
+        if number < len(placed):  # the last piece's advance moves nothing: not measured
+            x += _advance(piece, f, run_direction)
     return left, top, right, bottom
+
+
+def _shaped(piece: str, direction: Direction) -> tuple[str, str | None]:
+    """The piece as Pillow is given it and the direction it is shaped in: raqm shapes it
+    in ``direction``; without raqm a right-to-left piece is reversed by clusters."""
+    if direction == "rtl" and not RAQM:
+        return "".join(reversed(graphemes(piece))), None
+    return piece, direction if RAQM else None
+
+
+def _advance(piece: str, f: Face, direction: Direction) -> float:
+    text, shaped = _shaped(piece, direction)
+    return f.font.getlength(text, direction=shaped) * f.scale
 
 
 def _draw_piece(
@@ -316,18 +330,15 @@ def _draw_piece(
     f: Face,
     fill: tuple[int, int, int],
     direction: Direction,
-) -> tuple[float, tuple[int, int, int, int]]:
-    """Draw a piece of one font and one direction; return its advance and bbox."""
-    shaped: str | None = direction if RAQM else None
-    if direction == "rtl" and not RAQM:
-        # Without raqm Pillow lays text out left to right only: reverse the clusters.
-        piece = "".join(reversed(graphemes(piece)))
-    width = f.font.getlength(piece, direction=shaped) * f.scale
+) -> tuple[int, int, int, int]:
+    """Draw a piece of one font and one direction; return its bbox."""
+    # Without raqm Pillow lays text out left to right only: the clusters are reversed.
+    piece, shaped = _shaped(piece, direction)
     if f.scale != 1.0:
-        return width, _draw_scaled(canvas, xy, piece, f, fill)
+        return _draw_scaled(canvas, xy, piece, f, fill)
     draw.text(xy, piece, font=f.font, fill=fill, anchor="ls", direction=shaped, embedded_color=True)
     box = draw.textbbox(xy, piece, font=f.font, anchor="ls", direction=shaped)
-    return width, (int(box[0]), int(box[1]), int(box[2]), int(box[3]))
+    return int(box[0]), int(box[1]), int(box[2]), int(box[3])
 
 
 def _draw_scaled(
