@@ -143,7 +143,7 @@ def test_items_are_the_bytes_feedgen_writes(kind: rss_atom.Kind, seed: int) -> N
     both = rss_atom.render_items(["rss", "atom"], items, head)  # as a build asks for them
     assert both[kind] == written
     for item in items[:40]:  # alone as well: nothing depends on the neighbours
-        assert [xml_items.WRITERS[kind](item, head.category_scheme, head.tag_scheme, "")] == (
+        assert [xml_items.WRITERS[kind](item, head.category_scheme, head.tag_scheme)] == (
             feedgen_fragments(kind, head, [item])
         )
 

@@ -11,9 +11,11 @@ awkward text and the sample corpus; ``rss_atom`` keeps the feedgen path as that 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from html import escape
+from typing import NamedTuple
 
 from publisher.feeds.items import FeedItem
 
@@ -53,78 +55,108 @@ def _element(indent: str, name: str, text: str, escaped: bool = False) -> str:
     return f"{indent}<{name}>{text if escaped else _text(text)}</{name}>\n"
 
 
-def _media(indent: str, item: FeedItem) -> list[str]:
-    """media:content and media:thumbnail of the cover image (attributes feedgen keeps
-    only when set)."""
+class _Parts(NamedTuple):
+    """What RSS and Atom both write of an item, escaped once for the two."""
+
+    title: str
+    link_text: str
+    link_attribute: str
+    id: str
+    content: str
+    #: (term as text, term as attribute, scheme as attribute) of each category, then tag.
+    categories: list[tuple[str, str, str]]
+    #: The media:content and media:thumbnail elements, without their indentation.
+    media: list[str]
+    #: The image's (URL, type) as attributes, when it has a type and a length.
+    enclosure: tuple[str, str] | None
+
+
+def _parts(item: FeedItem, category_scheme: str, tag_scheme: str) -> _Parts:
     image = item.image
-    if image is None:
-        return []
-    attributes = [("url", image.url)]
-    if image.length is not None:
-        attributes.append(("fileSize", str(image.length)))
-    if image.mime:
-        attributes.append(("type", image.mime))
-    attributes.append(("medium", "image"))
-    content = " ".join(f'{name}="{_attribute(value)}"' for name, value in attributes if value)
-    lines = [f"{indent}<media:content {content}/>\n"]
-    if image.url:
-        lines.append(f'{indent}<media:thumbnail url="{_attribute(image.url)}"/>\n')
-    else:
-        lines.append(f"{indent}<media:thumbnail/>\n")
-    return lines
+    media: list[str] = []
+    enclosure = None
+    if image is not None:
+        # Attributes feedgen keeps only when set, in its order.
+        attributes = [("url", image.url)]
+        if image.length is not None:
+            attributes.append(("fileSize", str(image.length)))
+        if image.mime:
+            attributes.append(("type", image.mime))
+        attributes.append(("medium", "image"))
+        content = " ".join(f'{name}="{_attribute(value)}"' for name, value in attributes if value)
+        url = _attribute(image.url)
+        media = [f"<media:content {content}/>\n"]
+        media.append(f'<media:thumbnail url="{url}"/>\n' if url else "<media:thumbnail/>\n")
+        if image.mime is not None and image.length is not None:
+            enclosure = (url, _attribute(image.mime))
+    return _Parts(
+        title=_text(item.title),
+        link_text=_text(item.link),
+        link_attribute=_attribute(item.link),
+        id=_text(item.id),
+        content=_text(item.content_html or ""),
+        categories=[_category(c, category_scheme) for c in item.categories]
+        + [_category(t, tag_scheme) for t in item.tags],
+        media=media,
+        enclosure=enclosure,
+    )
 
 
-def rss_item(item: FeedItem, category_scheme: str, tag_scheme: str, content: str = "") -> bytes:
-    """The ``<item>`` feedgen writes for ``item`` (see ``rss_atom.make_entry``); ``content``:
-    its HTML already escaped (:func:`fragments` escapes it once for RSS and Atom)."""
+@functools.lru_cache(maxsize=4096)
+def _category(term: str, scheme: str) -> tuple[str, str, str]:
+    # The same few categories and tags recur on every post.
+    return _text(term), _attribute(term), _attribute(scheme)
+
+
+def rss_item(item: FeedItem, category_scheme: str, tag_scheme: str) -> bytes:
+    """The ``<item>`` feedgen writes for ``item`` (see ``rss_atom.make_entry``)."""
+    return _rss(item, _parts(item, category_scheme, tag_scheme))
+
+
+def atom_entry(item: FeedItem, category_scheme: str, tag_scheme: str) -> bytes:
+    """The ``<entry>`` feedgen writes for ``item`` (see ``rss_atom.make_entry``)."""
+    return _atom(item, _parts(item, category_scheme, tag_scheme))
+
+
+def _rss(item: FeedItem, parts: _Parts) -> bytes:
     pad = "      "
-    content = content or _text(item.content_html or "")
-    out = ["    <item>\n", _element(pad, "title", item.title)]
+    out = ["    <item>\n", _element(pad, "title", parts.title, escaped=True)]
     if item.link:
-        out.append(_element(pad, "link", item.link))
-    if item.summary and item.content_html:
+        out.append(f"{pad}<link>{parts.link_text}</link>\n")
+    if item.summary:
         out.append(_element(pad, "description", escape(item.summary, quote=False)))
-        out.append(_element(pad, "content:encoded", content, escaped=True))
-    elif item.summary:
-        out.append(_element(pad, "description", escape(item.summary, quote=False)))
+        if item.content_html:
+            out.append(f"{pad}<content:encoded>{parts.content}</content:encoded>\n")
     elif item.content_html:
-        out.append(_element(pad, "description", content, escaped=True))
+        out.append(f"{pad}<description>{parts.content}</description>\n")
     for author in item.authors:
         if author.email:
             named = f"{author.email} ({author.name})" if author.name else author.email
             out.append(_element(pad, "author", named))
     if item.id:
-        out.append(f'{pad}<guid isPermaLink="false">{_text(item.id)}</guid>\n')
-    for term, scheme in _categories(item, category_scheme, tag_scheme):
-        domain = f' domain="{_attribute(scheme)}"' if scheme else ""
+        out.append(f'{pad}<guid isPermaLink="false">{parts.id}</guid>\n')
+    for term, _, scheme in parts.categories:
+        domain = f' domain="{scheme}"' if scheme else ""
         out.append(
-            f"{pad}<category{domain}>{_text(term)}</category>\n"
-            if term
-            else f"{pad}<category{domain}/>\n"
+            f"{pad}<category{domain}>{term}</category>\n" if term else f"{pad}<category{domain}/>\n"
         )
-    out.append(_element(pad, "pubDate", rfc2822(item.published)))
-    image = item.image
-    if image is not None and image.mime is not None and image.length is not None:
-        out.append(
-            f'{pad}<enclosure url="{_attribute(image.url)}" length="{image.length}" '
-            f'type="{_attribute(image.mime)}"/>\n'
-        )
-    out.extend(_media(pad, item))
+    out.append(f"{pad}<pubDate>{rfc2822(item.published)}</pubDate>\n")
+    if parts.enclosure is not None and item.image is not None:
+        url, mime = parts.enclosure
+        out.append(f'{pad}<enclosure url="{url}" length="{item.image.length}" type="{mime}"/>\n')
+    out.extend(pad + line for line in parts.media)
     out.extend(_element(pad, "dc:creator", a.name) for a in item.authors if not a.email)
     out.append("    </item>\n")
     return "".join(out).encode("utf-8")
 
 
-def atom_entry(item: FeedItem, category_scheme: str, tag_scheme: str, content: str = "") -> bytes:
-    """The ``<entry>`` feedgen writes for ``item`` (see ``rss_atom.make_entry``; ``content``
-    as for :func:`rss_item`)."""
+def _atom(item: FeedItem, parts: _Parts) -> bytes:
     pad = "    "
-    content = content or _text(item.content_html or "")
     out = [
         "  <entry>\n",
-        _element(pad, "id", item.id),
-        _element(pad, "title", item.title),
-        _element(pad, "updated", item.updated.isoformat()),
+        _element(pad, "id", parts.id, escaped=True),
+        _element(pad, "title", parts.title, escaped=True),
+        f"{pad}<updated>{item.updated.isoformat()}</updated>\n",
     ]
     for author in item.authors:
         if not author.name:
@@ -135,44 +167,38 @@ def atom_entry(item: FeedItem, category_scheme: str, tag_scheme: str, content: s
             out.append(_element(pad + "  ", "email", author.email))
         out.append(f"{pad}</author>\n")
     if item.content_html:
-        out.append(f'{pad}<content type="html">{content}</content>\n')
-    out.append(f'{pad}<link href="{_attribute(item.link)}" rel="alternate" type="text/html"/>\n')
+        out.append(f'{pad}<content type="html">{parts.content}</content>\n')
+    out.append(f'{pad}<link href="{parts.link_attribute}" rel="alternate" type="text/html"/>\n')
     if item.summary:
         out.append(_element(pad, "summary", item.summary))
-    for term, scheme in _categories(item, category_scheme, tag_scheme):
-        scheme_attribute = f' scheme="{_attribute(scheme)}"' if scheme else ""
-        out.append(f'{pad}<category term="{_attribute(term)}"{scheme_attribute}/>\n')
-    out.append(_element(pad, "published", item.published.isoformat()))
-    image = item.image
-    if image is not None and image.mime is not None and image.length is not None:
+    for _, term, scheme in parts.categories:
+        scheme_attribute = f' scheme="{scheme}"' if scheme else ""
+        out.append(f'{pad}<category term="{term}"{scheme_attribute}/>\n')
+    out.append(f"{pad}<published>{item.published.isoformat()}</published>\n")
+    if parts.enclosure is not None and item.image is not None:
+        url, mime = parts.enclosure
         out.append(
-            f'{pad}<link rel="enclosure" type="{_attribute(image.mime)}" '
-            f'length="{image.length}" href="{_attribute(image.url)}"/>\n'
+            f'{pad}<link rel="enclosure" type="{mime}" length="{item.image.length}" href="{url}"/>\n'
         )
-    out.extend(_media(pad, item))
+    out.extend(pad + line for line in parts.media)
     out.append("  </entry>\n")
     return "".join(out).encode("utf-8")
 
 
-def _categories(item: FeedItem, category_scheme: str, tag_scheme: str) -> list[tuple[str, str]]:
-    return [(c, category_scheme) for c in item.categories] + [(t, tag_scheme) for t in item.tags]
-
-
+#: kind -> the writer of one item of that kind, from its escaped parts.
+_WRITERS: dict[str, Callable[[FeedItem, _Parts], bytes]] = {"rss": _rss, "atom": _atom}
 #: kind -> the writer of one item of that kind.
-WRITERS: dict[str, Callable[[FeedItem, str, str, str], bytes]] = {
-    "rss": rss_item,
-    "atom": atom_entry,
-}
+WRITERS: dict[str, Callable[[FeedItem, str, str], bytes]] = {"rss": rss_item, "atom": atom_entry}
 
 
 def fragments(
     kinds: Sequence[str], items: Sequence[FeedItem], category_scheme: str, tag_scheme: str
 ) -> dict[str, list[bytes]]:
-    """Each item of ``items`` in each of ``kinds`` (rss, atom), the content escaped once."""
+    """Each item of ``items`` in each of ``kinds`` (rss, atom), escaped once for all."""
     out: dict[str, list[bytes]] = {kind: [] for kind in kinds}
-    writers = [(WRITERS[kind], out[kind]) for kind in kinds]
+    writers = [(_WRITERS[kind], out[kind]) for kind in kinds]
     for item in items:
-        content = _text(item.content_html or "")
+        parts = _parts(item, category_scheme, tag_scheme)
         for write, pieces in writers:
-            pieces.append(write(item, category_scheme, tag_scheme, content))
+            pieces.append(write(item, parts))
     return out
