@@ -17,6 +17,7 @@ from pathlib import Path
 
 import cli_run
 import pytest
+from PIL import Image
 
 from conftest import Site
 from publisher import snapshot
@@ -108,3 +109,35 @@ def test_a_variable_named_through_a_yaml_escape_is_seen_when_it_changes(
     assert ran.returncode == 0, ran.stderr
     assert "nothing changed" not in ran.stderr
     assert _outputs(site.root / "public") == _cold(site, tmp_path, env)
+
+
+def _image(kind: str, size: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (2, 1), (200, 20, 30)).save(out, kind)
+    data = out.getvalue()
+    assert len(data) <= size
+    return data + b"\0" * (size - len(data))  # both formats ignore bytes past their end
+
+
+def test_an_og_image_replaced_by_another_format_of_the_same_size_and_mtime(
+    site: Site, tmp_path: Path
+) -> None:
+    # A file put in place by a rename (an editor's save, `cp -p` then `mv`, a checkout)
+    # can keep the size and mtime of the one it replaces; only its inode and ctime differ.
+    # The feed items name the image's type, sniffed from its bytes.
+    site.config(CONFIG.format(title="Blog"))
+    _site(site)
+    site.post("p1", "title: Post 1\ndate: 2024-01-02\nogImage: cover.png", "Body 1.\n")
+    cover = site.file("p1/cover.png", _image("PNG", 200))
+    first = publish("build", cwd=site.root, env={})
+    assert first.returncode == 0, first.stderr
+    assert b'type="image/png"' in (site.root / "public" / "rss.xml").read_bytes()
+    before = cover.stat()
+    replacement = cover.with_name("cover.tmp")
+    replacement.write_bytes(_image("GIF", 200))
+    os.utime(replacement, ns=(before.st_atime_ns, before.st_mtime_ns))
+    os.replace(replacement, cover)
+    ran = publish("build", cwd=site.root, env={})
+    assert ran.returncode == 0, ran.stderr
+    assert b'type="image/gif"' in (site.root / "public" / "rss.xml").read_bytes()
+    assert _outputs(site.root / "public") == _cold(site, tmp_path, {})
