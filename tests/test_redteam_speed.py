@@ -141,3 +141,32 @@ def test_an_og_image_replaced_by_another_format_of_the_same_size_and_mtime(
     assert ran.returncode == 0, ran.stderr
     assert b'type="image/gif"' in (site.root / "public" / "rss.xml").read_bytes()
     assert _outputs(site.root / "public") == _cold(site, tmp_path, {})
+
+
+def test_a_cover_renamed_over_by_other_pixels_of_the_same_size_and_mtime_gets_a_new_card(
+    site: Site, tmp_path: Path
+) -> None:
+    # The card renderer knows a source image by its sha256, remembered per path and
+    # stat so a warm build does not read it again: the stat must tell a replaced file.
+    site.config(CONFIG.format(title="Blog").replace("cards:\n  enabled: false\n", ""))
+    _site(site)
+    site.post("p1", "title: Post 1\ndate: 2024-01-02\nogImage: cover.png", "Body 1.\n")
+    solid = [_solid((10, 20, 30)), _solid((250, 240, 230))]
+    size = max(map(len, solid))
+    cover = site.file("p1/cover.png", solid[0] + b"\0" * (size - len(solid[0])))
+    first = publish("build", cwd=site.root, env={})
+    assert first.returncode == 0, first.stderr
+    before = cover.stat()
+    replacement = cover.with_name("cover.tmp")
+    replacement.write_bytes(solid[1] + b"\0" * (size - len(solid[1])))
+    os.utime(replacement, ns=(before.st_atime_ns, before.st_mtime_ns))
+    os.replace(replacement, cover)
+    ran = publish("build", cwd=site.root, env={})
+    assert ran.returncode == 0, ran.stderr
+    assert _outputs(site.root / "public") == _cold(site, tmp_path, {})
+
+
+def _solid(color: tuple[int, int, int]) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (400, 210), color).save(out, "PNG")
+    return out.getvalue()
