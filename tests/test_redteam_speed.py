@@ -170,3 +170,24 @@ def _solid(color: tuple[int, int, int]) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (400, 210), color).save(out, "PNG")
     return out.getvalue()
+
+
+@pytest.mark.parametrize("output", ["rss.xml", "atom.xml", "feed.json", "posts.json"])
+def test_an_output_edited_by_hand_keeping_its_size_and_mtime_is_written_again(
+    site: Site, tmp_path: Path, output: str
+) -> None:
+    # `touch -r`, `rsync -t` or an editor that keeps times: the size and mtime are the
+    # ones the last build recorded, the inode too; only the ctime tells.
+    site.config(CONFIG.format(title="Blog"))
+    _site(site)
+    first = publish("build", cwd=site.root, env={})
+    assert first.returncode == 0, first.stderr
+    path = site.root / "public" / output
+    before = path.stat()
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b"Post 1", b"Post X"))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.read_bytes() != data
+    ran = publish("build", cwd=site.root, env={})
+    assert ran.returncode == 0, ran.stderr
+    assert _outputs(site.root / "public") == _cold(site, tmp_path, {})
