@@ -258,6 +258,16 @@ def record_text(data: Mapping[str, Any], taken: Snapshot) -> str:
 
 
 def outputs_digest(output: str, outputs: list[str]) -> str:
-    """The outputs are not inputs, but a deleted or hand-edited output must be rewritten."""
-    entries = tuple((o, "", _stat(os.path.join(output, o))) for o in outputs)
-    return Snapshot(entries=entries, recent=frozenset()).digest(frozenset())
+    """The outputs are not inputs, but a deleted or hand-edited output must be rewritten.
+
+    Their ctime counts too: an output edited by hand may keep its size and mtime
+    (``touch -r``, ``rsync -t``), and a build leaves an unchanged output alone."""
+    lines = []
+    for name in outputs:
+        st = _stat(os.path.join(output, name))
+        if st is None:
+            lines.append(f"{name}\0-\n")
+        else:
+            lines.append(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0{st.st_ctime_ns}\n")
+    text = "".join(lines).encode("utf-8", "surrogateescape")
+    return hashlib.blake2b(text, digest_size=20).hexdigest()

@@ -516,3 +516,22 @@ def test_dropping_missing_characters_matches_the_cluster_walk(text: str) -> None
         fonts.chain_for(str(LATIN_ONLY.bold_font), CardOptions().fallback_fonts, "bold"),
     ):
         assert fonts.drop_missing(text, chain) == missing_by_cluster_walk(text, chain)
+
+
+def test_clean_text_without_markup_only_collapses_spaces() -> None:
+    from publisher.cards import clean
+
+    rng = random.Random(3)
+    alphabet = (
+        "ab c\t\n\r\x0b\x0c\x1c\x85\xa0<>#[]()!`*_~&;amp\x00\x7f\x9f\u00ad\u200b\ufeff\u2028é日"
+    )
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 14)))
+        assert clean.clean_text(text) == clean._cleaned(text), repr(text)
+    assert clean.clean_text("  Plain\ttitle \u2028 here ") == "Plain title here"
+    # Each kind of markup, alone, still goes through the passes that remove it.
+    marked = ["a &amp; b", "<b>bold</b> x", "# Heading", "[link](url) x", "![alt](i.png)"]
+    marked += ["`code` x", "**strong** x", "~~gone~~ x", "_em_ x", "*em* x", "a\x0bb", "a\x85b"]
+    marked += ["soft\u00adhyphen", "zero\u200bwidth", "\ufeffbom", "bell\x07 x"]
+    for text in marked:
+        assert clean.clean_text(text) == clean._cleaned(text) != " ".join(text.split()), text

@@ -2,7 +2,7 @@
 
 A hit returns the bytes and what rendering reported, so a warm build decodes no image
 and draws no text. Source images are identified by their sha256, remembered per path,
-size and mtime so a warm build does not even re-read them. Each post's input hashes from
+size, mtime, inode and ctime so a warm build does not even re-read them. Each post's input hashes from
 the last full build are kept too, so a dry run can say why a card would change.
 
 ``cards.sqlite`` follows the state folder's one cache policy (:mod:`publisher.statecache`):
@@ -25,12 +25,15 @@ from publisher.cards.render import Note, Rendered
 
 CACHE_FILE = "cards.sqlite"
 #: The layout of the file (``PRAGMA user_version``).
-LAYOUT = 1
+LAYOUT = 2
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS cards (key TEXT PRIMARY KEY, meta TEXT NOT NULL,"
     " data BLOB NOT NULL)",
+    # Inode and ctime too (layout 2): a picture renamed over another may keep its size
+    # and mtime.
     "CREATE TABLE IF NOT EXISTS digests (path TEXT PRIMARY KEY, size INTEGER NOT NULL,"
-    " mtime INTEGER NOT NULL, digest TEXT NOT NULL)",
+    " mtime INTEGER NOT NULL, inode INTEGER NOT NULL, ctime INTEGER NOT NULL,"
+    " digest TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS inputs (post TEXT PRIMARY KEY, components TEXT NOT NULL)",
 )
 #: Where earlier versions kept the cache, a file per card: deleted on the first real build.
@@ -44,8 +47,8 @@ class RenderCache:
         self.path = cache_dir / CACHE_FILE
         self.readonly = readonly
         self._used: set[str] = set()
-        self._digests: dict[str, tuple[int, int, str]] = {}
-        self._new_digests: dict[str, tuple[int, int, str]] = {}
+        self._digests: dict[str, tuple[int, int, int, int, str]] = {}
+        self._new_digests: dict[str, tuple[int, int, int, int, str]] = {}
         self.previous_inputs: dict[str, Any] = {}
         self._db = statecache.open_cache(self.path, _SCHEMA, LAYOUT, readonly=readonly)
         if not readonly:
@@ -53,8 +56,10 @@ class RenderCache:
         if self._db is None:
             return
         try:
-            for path, size, mtime, digest in self._db.execute("SELECT * FROM digests"):
-                self._digests[path] = (size, mtime, digest)
+            for path, *known in self._db.execute(
+                "SELECT path, size, mtime, inode, ctime, digest FROM digests"
+            ):
+                self._digests[path] = tuple(known)
             for post, components in self._db.execute("SELECT post, components FROM inputs"):
                 self.previous_inputs[post] = json.loads(components)
         except (sqlite3.Error, ValueError):
@@ -123,17 +128,14 @@ class RenderCache:
             pass  # e.g. another build holds the file: the card is rendered again next time
 
     def digest(self, path: Path) -> str:
-        """sha256 of a file's bytes, recomputed only when its size or mtime changed."""
+        """sha256 of a file's bytes, recomputed only when its stat changed."""
         stat = path.stat()
         known = self._digests.get(str(path))
-        if known is not None and known[:2] == (stat.st_size, stat.st_mtime_ns):
-            return known[2]
+        stamp = (stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns)
+        if known is not None and known[:4] == stamp:
+            return known[4]
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        self._digests[str(path)] = self._new_digests[str(path)] = (
-            stat.st_size,
-            stat.st_mtime_ns,
-            digest,
-        )
+        self._digests[str(path)] = self._new_digests[str(path)] = (*stamp, digest)
         return digest
 
     def save(self, inputs: dict[str, dict[str, str]] | None) -> None:
@@ -144,7 +146,7 @@ class RenderCache:
         try:
             with self._db:
                 self._db.executemany(
-                    "INSERT OR REPLACE INTO digests VALUES (?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO digests VALUES (?, ?, ?, ?, ?, ?)",
                     [(path, *known) for path, known in self._new_digests.items()],
                 )
                 if inputs is not None:

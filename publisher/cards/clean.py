@@ -34,6 +34,18 @@ def clean_text(text: str | None) -> str:
     """
     if not text:
         return ""
+    if _MARKUP.search(text) is None:
+        return " ".join(text.split())  # nothing any pass below would remove or decode
+    return _cleaned(text)
+
+
+#: The characters some pass of :func:`_cleaned` acts on (a tag, a heading, a link or an
+#: image, code, emphasis, an entity, a control or invisible character): most titles and
+#: summaries have none, and only their spaces are collapsed.
+_MARKUP = re.compile(r"[<#\[`*_~&\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u200b\ufeff]")
+
+
+def _cleaned(text: str) -> str:
     text = _strip_tags(text)
     text = _MD_HEADING.sub("", text)
     text = _strip_brackets(text, image=True)

@@ -215,11 +215,11 @@ def parse_config(data: Any, source: Path) -> Config:
 def load_config(path: Path) -> Config:
     """Read and validate a config file."""
     started = time.time_ns()
-    with recording() as resolved:
+    trail_of = recording()
+    with trail_of as resolved:
         config, content = _load(path)
-    trail = Trail(
-        started_ns=started, digest=config_digest(content, os.environ), resolved=tuple(resolved)
-    )
+    digest = config_digest(content, os.environ, trail_of.variables)
+    trail = Trail(started_ns=started, digest=digest, resolved=tuple(resolved))
     return dataclasses.replace(config, trail=trail)
 
 

@@ -2,8 +2,8 @@
 
 Each post's ``<item>`` (RSS), ``<entry>`` (Atom) and JSON Feed item are stored under its id
 with a key: a hash of every field of the post (or of the reader's digest of what it was
-made from: ``Post.origin``), its og image file's size and mtime, the site, the feed options
-and the code that renders them (this package's source, the URL rules it borrows, and the
+made from: ``Post.origin``), its og image file's size, mtime, inode and ctime, the site,
+the feed options and the code that renders them (this package's source, the URL rules it borrows, and the
 publisher, feedgen, lxml, libxml2 and nh3 versions). A stored item whose key differs is
 rendered again. Each RSS and Atom feed's head (the document
 without its entries) is kept the same way, keyed by everything it says.
@@ -88,7 +88,7 @@ def post_key(post: Post, context: bytes) -> str:
     if post.og_image is not None:
         try:
             stat = post.og_image.stat()
-            image = (stat.st_size, stat.st_mtime_ns)
+            image = (stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns)
         except OSError:
             pass
     digest = hashlib.sha256(context)

@@ -55,12 +55,13 @@ def image_facts(path: Path) -> ImageFacts | None:
         stat = path.stat()
     except OSError:
         return None
-    return _facts(str(path), stat.st_mtime_ns, stat.st_size)
+    return _facts(str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino, stat.st_ctime_ns)
 
 
 @functools.lru_cache(maxsize=4096)
-def _facts(path: str, mtime_ns: int, size: int) -> ImageFacts | None:
-    # Keyed on mtime and size so a replaced image is sniffed again within one process.
+def _facts(path: str, mtime_ns: int, size: int, inode: int, ctime_ns: int) -> ImageFacts | None:
+    # Keyed on the stat so a replaced image is sniffed again within one process (one
+    # renamed over it may keep its size and mtime).
     try:
         head = _head(path)
     except OSError:

@@ -120,13 +120,17 @@ def _finalize_one(
 
 def _look_up(og: str, source: Path, site: _Site) -> tuple[Path, bool, bool, object]:
     """(the og image's resolved path, inside the site?, an existing file?, its (size,
-    mtime) or None when it is none, False when not known); OSError or ValueError when it
+    mtime, inode, ctime) or None when it is none, False when not known); OSError or ValueError when it
     cannot be looked up."""
     written = f"{os.fspath(source.parent)}/{og}"
     plain = site.plain.stat(written) if site.plain is not None else None
     if plain is not None:  # no link on the way: no need to resolve (issue 12)
         regular = stat.S_ISREG(plain.st_mode)
-        image = (plain.st_size, plain.st_mtime_ns) if regular else None
+        # Inode and ctime too: a file renamed over it may keep its size and mtime, and the
+        # feed items name the type sniffed from its bytes.
+        image = (
+            (plain.st_size, plain.st_mtime_ns, plain.st_ino, plain.st_ctime_ns) if regular else None
+        )
         # with_name builds the Path without parsing it again (issue 12).
         found = source.with_name(og) if "/" not in og else Path(written)
         return found, True, regular, image
