@@ -93,12 +93,13 @@ def read_posts(
     jobs_in = [found.job(i) for i in misses]
     found.jobs.clear()  # the raw bytes are not needed any more
     origins = [(found.sources[i][0], keys[i] if cache is not None else None) for i in misses]
-    stored: list[int] = []  # written to the cache; bodies read back from it when used
+    # Written to the cache (index, the HTML's digest): bodies read back from it when used.
+    stored: list[tuple[int, bytes | None]] = []
     parsed = _parse_all(jobs_in, jobs, progress, (origins, ahead))
     for index, (fresh, encoded) in zip(misses, parsed, strict=True):
         entries[index] = fresh
         if cache is not None and encoded is not None:
-            stored.append(index)
+            stored.append((index, encoded[3]))
             if cache.put_encoded(keys[index], encoded):
                 _detach_bodies(cache, entries, keys, stored)
     del jobs_in, origins
@@ -235,14 +236,15 @@ def _detach_bodies(
     cache: PostCache,
     entries: list[tuple[Record | None, list[Problem]] | None],
     keys: list[str],
-    stored: list[int],
+    stored: list[tuple[int, bytes | None]],
 ) -> None:
-    """Drop the bodies of the ``stored`` entries from memory (issue 12); empties ``stored``."""
+    """Drop the bodies of the ``stored`` entries from memory (issue 12); empties ``stored``.
+    Each comes with its HTML's digest, made by the worker that encoded it."""
     store = cache.store()
-    for index in stored:
+    for index, digest in stored:
         entry = entries[index]
         if store is not None and entry is not None and entry[0] is not None:
-            detach(entry[0], store, keys[index])
+            detach(entry[0], store, keys[index], digest)
     stored.clear()
 
 
