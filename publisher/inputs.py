@@ -1,7 +1,7 @@
 """The no-op check: one stat pass tells whether a build can change anything.
 
 A build records, in ``inputs.json`` in the state folder, a digest of what it read and
-wrote: the size, mtime and inode of every file under the posts folder (posts and their
+wrote: the size, mtime, inode and ctime of every file under the posts folder (posts and their
 images), of the config file, of the card fonts, logo, avatar and layouts, of the publisher code
 and of the compiled libraries it renders with; a hash of the loaded config; and the stat of
 every output file it produced (the files ``outputs.json`` lists, see output.py). It also

@@ -28,8 +28,6 @@ ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 #: The resolutions of the loads running now (innermost last).
 _recording: list[list[tuple[str, str]]] = []
-#: The variables the loads running now expanded (innermost last).
-_expanding: list[set[str]] = []
 
 
 class Trail:
@@ -51,7 +49,7 @@ def config_digest(text: str, environ: Mapping[str, str], names: Iterable[str] = 
     """The text of a config file and the value of each variable it names (set or not).
 
     Every ``${NAME}`` in the text counts, comments included, and each of ``names``
-    (those the loader expanded): a value may spell its name with YAML escapes
+    (those in the values the loader read): a value may spell its name with YAML escapes
     (``"\\u0024{NAME}"``) that the text search does not see. The fast path, which has only
     the text, then computes another digest and leaves such a config to the CLI. One digest
     for all of them, as the record keeps no value.
@@ -72,23 +70,12 @@ def resolve(path: Path) -> Path:
     return resolved
 
 
-def expanded(name: str) -> None:
-    """Note that the load running now read the variable ``name`` (schema.expand_env)."""
-    if _expanding:
-        _expanding[-1].add(name)
-
-
 class recording:  # a context manager named for its use: ``with recording() as found``
-    """Collect the paths :func:`resolve` resolves until the block ends, and in
-    ``variables`` the names :func:`expanded` was told of."""
-
-    def __init__(self) -> None:
-        self.variables: set[str] = set()
+    """Collect the paths :func:`resolve` resolves until the block ends."""
 
     def __enter__(self) -> list[tuple[str, str]]:
         found: list[tuple[str, str]] = []
         _recording.append(found)
-        _expanding.append(self.variables)
         return found
 
     def __exit__(
@@ -98,4 +85,3 @@ class recording:  # a context manager named for its use: ``with recording() as f
         traceback: TracebackType | None,
     ) -> None:
         _recording.pop()
-        _expanding.pop()

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from publisher import loadtrail
 from publisher.secret import ENV_REF, Secret
 
 
@@ -214,7 +213,6 @@ def expand_env(value: str, where: Where) -> str:
 
     def sub(match: Any) -> str:
         name = str(match.group(1))
-        loadtrail.expanded(name)
         if name not in os.environ:
             where.error(f"environment variable {name} is not set; export it")
             return ""
@@ -352,7 +350,6 @@ def secret() -> Convert:
                 "secrets are not written in config.yaml; write it as ${ENV_VAR} "
                 "and set that variable in the environment"
             )
-        loadtrail.expanded(match.group(1))
         return Secret(match.group(1), os.environ.get(match.group(1)))
 
     return convert

@@ -85,7 +85,11 @@ class Snapshot:
             elif label in hashed:  # a folder: its entries are in the digest already
                 lines.append(f"{label}\0folder\n")
             else:
-                lines.append(f"{label}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n")
+                # The ctime too: an edit that keeps the size and mtime (touch -r, rsync -t)
+                # cannot keep it.
+                lines.append(
+                    f"{label}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0{st.st_ctime_ns}\n"
+                )
         text = "".join(lines).encode("utf-8", "surrogateescape")
         return hashlib.blake2b(text, digest_size=20).hexdigest()
 

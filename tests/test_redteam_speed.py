@@ -191,3 +191,21 @@ def test_an_output_edited_by_hand_keeping_its_size_and_mtime_is_written_again(
     ran = publish("build", cwd=site.root, env={})
     assert ran.returncode == 0, ran.stderr
     assert _outputs(site.root / "public") == _cold(site, tmp_path, {})
+
+
+def test_a_post_edited_keeping_its_size_and_mtime_is_read_again(site: Site, tmp_path: Path) -> None:
+    # An editor or a sync tool that keeps times (`touch -r`, `rsync -t`, `cp -p` over the
+    # file): the size, mtime and inode are the ones the last build recorded; the ctime is
+    # not, and the post cache already keys a file's bytes by it.
+    site.config(CONFIG.format(title="Blog"))
+    _site(site)
+    first = publish("build", cwd=site.root, env={})
+    assert first.returncode == 0, first.stderr
+    path = site.posts / "p1" / "index.md"
+    before = path.stat()
+    path.write_text(path.read_text(encoding="utf-8").replace("Post 1", "Post X"), "utf-8")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    ran = publish("build", cwd=site.root, env={})
+    assert ran.returncode == 0, ran.stderr
+    assert b"Post X" in (site.root / "public" / "rss.xml").read_bytes()
+    assert _outputs(site.root / "public") == _cold(site, tmp_path, {})

@@ -29,7 +29,7 @@ from publisher.config.paths import folder
 from publisher.config.posts import read_posts
 from publisher.config.targets import Targets
 from publisher.errors import ConfigError
-from publisher.loadtrail import Trail, config_digest, recording
+from publisher.loadtrail import ENV_REF, Trail, config_digest, recording
 from publisher.schema import (
     Field,
     Invalid,
@@ -215,15 +215,16 @@ def parse_config(data: Any, source: Path) -> Config:
 def load_config(path: Path) -> Config:
     """Read and validate a config file."""
     started = time.time_ns()
-    trail_of = recording()
-    with trail_of as resolved:
-        config, content = _load(path)
-    digest = config_digest(content, os.environ, trail_of.variables)
+    with recording() as resolved:
+        config, content, names = _load(path)
+    digest = config_digest(content, os.environ, names)
     trail = Trail(started_ns=started, digest=digest, resolved=tuple(resolved))
     return dataclasses.replace(config, trail=trail)
 
 
-def _load(path: Path) -> tuple[Config, str]:
+def _load(path: Path) -> tuple[Config, str, list[str]]:
+    """The config, the file's text, and each ``${NAME}`` in its values as YAML read them:
+    a value may spell one with escapes (``"\\u0024{NAME}"``) the text does not show."""
     try:
         content = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -239,6 +240,7 @@ def _load(path: Path) -> tuple[Config, str]:
         line = f":{mark.line + 1}" if mark is not None else ""
         reason = getattr(exc, "problem", None) or str(exc)
         raise ConfigError([f"{path}{line}: not valid YAML ({reason}); fix the syntax"]) from None
+    names = ENV_REF.findall(repr(data))  # a repr escapes no character of ${NAME}
     config = parse_config(data, path.resolve())
     if not config.posts.folder.is_dir():
         raise ConfigError(
@@ -247,4 +249,4 @@ def _load(path: Path) -> tuple[Config, str]:
                 "point it at the folder that holds the posts"
             ]
         )
-    return config, content
+    return config, content, names
