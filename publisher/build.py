@@ -28,6 +28,7 @@ from publisher.progress import FEEDS, READING, RENDERING
 # stats its inputs and stops, and loads none of them.
 if TYPE_CHECKING:
     from publisher.cards import CardsResult
+    from publisher.feeds.early import EarlyItems
     from publisher.feeds.websub import FetchSession
     from publisher.posts import Post, Progress, ReadResult
     from publisher.splicing import LayoutStore
@@ -88,10 +89,28 @@ def load_posts(
     from publisher.posts.cache import PostCache
 
     cache = PostCache(config.cache_file, readonly=readonly)
+    ahead = None if readonly else _early_items(config)
     try:
-        return read_posts(config, cache=cache, jobs=jobs, progress=progress, files=files)
+        return read_posts(
+            config, cache=cache, jobs=jobs, progress=progress, files=files, ahead=ahead
+        )
     finally:
         cache.close()
+        if ahead is not None:
+            ahead.close()
+
+
+def _early_items(config: Config) -> EarlyItems | None:
+    """What renders the feed items of the posts a parallel read parses, in its workers
+    (``feeds/early.py``); None when the feeds are off or a format has no cache column."""
+    if not config.feeds.enabled:
+        return None
+    from publisher.feeds.cache import KINDS
+    from publisher.feeds.early import EarlyItems
+
+    if not set(config.feeds.options.formats) <= set(KINDS):
+        return None
+    return EarlyItems(config)
 
 
 def unchanged_build(config: Config, now: datetime) -> tuple[inputs.Snapshot, inputs.Summary | None]:

@@ -934,9 +934,9 @@ def test_parallel_read_equals_serial_read(site: Site, monkeypatch: pytest.Monkey
     pools: list[int] = []
 
     class CountingPool(ProcessPoolExecutor):
-        def __init__(self, max_workers: int | None = None) -> None:
+        def __init__(self, max_workers: int | None = None, **how: Any) -> None:
             pools.append(max_workers or 0)
-            super().__init__(max_workers=max_workers)
+            super().__init__(max_workers=max_workers, **how)
 
     monkeypatch.setattr(publisher.posts.collect, "ProcessPoolExecutor", CountingPool)
     many_posts(site, 205)
@@ -955,9 +955,9 @@ def test_parallel_threshold_applies(site: Site, monkeypatch: pytest.MonkeyPatch)
     pools: list[int] = []
 
     class CountingPool(ProcessPoolExecutor):
-        def __init__(self, max_workers: int | None = None) -> None:
+        def __init__(self, max_workers: int | None = None, **how: Any) -> None:
             pools.append(max_workers or 0)
-            super().__init__(max_workers=max_workers)
+            super().__init__(max_workers=max_workers, **how)
 
     monkeypatch.setattr(publisher.posts.collect, "ProcessPoolExecutor", CountingPool)
     many_posts(site, 12)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime
 from operator import attrgetter
@@ -203,6 +203,31 @@ class FeedCache:
                 pass  # kept in memory below; the commit tries again
         self._new_items.extend(rows)
         self._hold(keys, fresh)
+
+    def add_rows(self, rows: Sequence[tuple[str, str, Mapping[str, bytes]]]) -> bool:
+        """Store items rendered ahead of the feed stage (``feeds/early.py``): (post id,
+        key, format -> bytes), uncommitted until :meth:`store`. Each row's key is checked
+        like any other by the next :meth:`load`, so a row whose post turned out otherwise
+        is never used. False when nothing can be stored (no file, a dry run, locked)."""
+        if self._db is None or self.readonly:
+            return False
+        marks = ", ".join("?" * (2 + len(KINDS)))
+        values = [(i, key, *(items.get(kind) for kind in KINDS)) for i, key, items in rows]
+        try:
+            self._db.executemany(f"INSERT OR REPLACE INTO items VALUES ({marks})", values)
+        except sqlite3.Error:
+            self.close()
+            return False
+        return True
+
+    def store(self) -> None:
+        """Commit what :meth:`add_rows` stored, dropping nothing (another build may hold
+        the file: then nothing is kept, and the feed stage renders the items itself)."""
+        if self._db is not None and not self.readonly:
+            try:
+                self._db.commit()
+            except sqlite3.Error:
+                self.close()  # closing rolls the rows back
 
     def _hold(self, keys: Mapping[str, str], fresh: Fragments) -> None:
         for kind, rendered in fresh.items():

@@ -204,28 +204,9 @@ def feed_documents(
     """Every file of :func:`iter_feeds`, in path order, as a :class:`FeedDocument`; the
     cache is committed once the last one has been taken."""
     ordered = newest_first(posts, site)
-    site_url = site.url.rstrip("/")
-    site_path = urlsplit(site_url).path
-    # The stylesheet styles the XML formats (it is pointless with JSON alone).
     xml_formats = {"rss", "atom"} & set(options.formats)
     stylesheet = options.stylesheet and bool(xml_formats)
-
-    base_head = FeedHead(
-        title=site.title,
-        self_url=site_url,
-        description=site.description,
-        site_url=site_url + "/",
-        language=site.language,
-        author_name=site.author.name if site.author else site.title,
-        author_email=site.author.email if site.author else None,
-        stylesheet_href=f"{site_path}/{options.stylesheet_path}" if stylesheet else None,
-        hub=options.hub,
-        category_scheme=f"{site_url}/categories",
-        tag_scheme=f"{site_url}/tags",
-        icon=_site_image(site_url, options.icon),
-        logo=_site_image(site_url, options.logo),
-        rights=options.rights,
-    )
+    base_head = feed_head(site, options)
     plans = plan_feeds(ordered, site, options)
     outputs = [(f.name, registry.path_of(options, f.name)) for f in registry.FORMATS]
     # Every file's path first: a clash is an error before anything is rendered.
@@ -292,6 +273,30 @@ def feed_documents(
         cache.commit()
     finally:
         cache.close()
+
+
+def feed_head(site: SiteConfig, options: FeedOptions) -> FeedHead:
+    """The head every feed of the site starts from (each feed sets its title and URL)."""
+    site_url = site.url.rstrip("/")
+    site_path = urlsplit(site_url).path
+    # The stylesheet styles the XML formats (it is pointless with JSON alone).
+    stylesheet = options.stylesheet and bool({"rss", "atom"} & set(options.formats))
+    return FeedHead(
+        title=site.title,
+        self_url=site_url,
+        description=site.description,
+        site_url=site_url + "/",
+        language=site.language,
+        author_name=site.author.name if site.author else site.title,
+        author_email=site.author.email if site.author else None,
+        stylesheet_href=f"{site_path}/{options.stylesheet_path}" if stylesheet else None,
+        hub=options.hub,
+        category_scheme=f"{site_url}/categories",
+        tag_scheme=f"{site_url}/tags",
+        icon=_site_image(site_url, options.icon),
+        logo=_site_image(site_url, options.logo),
+        rights=options.rights,
+    )
 
 
 def _render_chunks(

@@ -234,11 +234,14 @@ class BodyStore:
         return self._db
 
 
-def detach(record: dict[str, Any], store: BodyStore, key: str) -> None:
-    """Swap ``record``'s body text for a :class:`Body` read back from ``store`` on use."""
+def detach(record: dict[str, Any], store: BodyStore, key: str, digest: bytes | None = None) -> None:
+    """Swap ``record``'s body text for a :class:`Body` read back from ``store`` on use;
+    ``digest``: its HTML's :func:`html_digest`, if known (:func:`encode_entry` made it)."""
     markdown, html = record.pop("body_markdown"), record.pop("body_html")
     del markdown
-    record["body"] = Body(load=lambda: store.load(key), digest=html_digest(html))
+    if digest is None:
+        digest = html_digest(html)
+    record["body"] = Body(load=lambda: store.load(key), digest=digest)
 
 
 def body_of(record: dict[str, Any]) -> Body:

@@ -4,14 +4,15 @@ apply the rules that need all posts at once (:mod:`publisher.posts.rules`)."""
 
 from __future__ import annotations
 
-import dataclasses
+import gc
 import os
 import stat
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import Any, Protocol
 
 from publisher.config import Config
 from publisher.errors import Problem
@@ -27,20 +28,20 @@ from publisher.posts.cache import (
 from publisher.posts.files import read_regular
 from publisher.posts.folder import (
     PlainPaths,
-    below,
     find_post_files,
     post_id_for,
-    printable_name,
     refuse,
 )
 from publisher.posts.model import ReadResult
 from publisher.posts.reader import ReadContext, Record, parse_post, unexpected
 from publisher.posts.rules import finalize
+from publisher.posts.shown import Shown, printable_problem
 from publisher.posts.sources.base import SourceRules
-from publisher.posts.text import printable
 
 #: Below this many files to parse, a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 200
+#: At most this many posts go to a read worker at once.
+CHUNK = 64
 
 Progress = Callable[[int], None]
 
@@ -57,17 +58,6 @@ def context_for(config: Config) -> ReadContext:
     )
 
 
-def _printable(problem: Problem) -> Problem:
-    """The problem with the post's own text in it made safe to print (see ``printable``)."""
-    parts = (problem.file, problem.field, problem.message, problem.fix)
-    safe = tuple(printable(part) if part is not None else None for part in parts)
-    if safe == parts:
-        return problem
-    file, field, message, fix = safe
-    assert file is not None and message is not None
-    return dataclasses.replace(problem, file=file, field=field, message=message, fix=fix)
-
-
 def read_posts(
     config: Config,
     *,
@@ -75,14 +65,17 @@ def read_posts(
     jobs: int | None = None,
     progress: Progress | None = None,
     files: list[Path] | None = None,
+    ahead: Ahead | None = None,
 ) -> ReadResult:
     """Read every post under ``config.posts.folder`` (``files``: what
-    :func:`~publisher.posts.folder.find_post_files` found, if the caller has it)."""
+    :func:`~publisher.posts.folder.find_post_files` found, if the caller has it).
+    ``ahead``: what the read workers also do with each post they parse (see
+    :class:`Ahead`); only a parallel read uses it."""
     ctx = context_for(config)
     files = find_post_files(config) if files is None else files
     problems: list[Problem] = []
     found = _Found(config, ctx, cache)
-    shown = _Shown(config.root)
+    shown = Shown(config.root)
     for path in files:
         file = shown(path)
         try:
@@ -99,14 +92,17 @@ def read_posts(
     misses = found.read_misses(misses, problems)
     jobs_in = [found.job(i) for i in misses]
     found.jobs.clear()  # the raw bytes are not needed any more
-    stored: list[int] = []  # written to the cache; bodies read back from it when used
-    for index, (fresh, encoded) in zip(misses, _parse_all(jobs_in, jobs, progress), strict=True):
+    origins = [(found.sources[i][0], keys[i] if cache is not None else None) for i in misses]
+    # Written to the cache (index, the HTML's digest): bodies read back from it when used.
+    stored: list[tuple[int, bytes | None]] = []
+    parsed = _parse_all(jobs_in, jobs, progress, (origins, ahead))
+    for index, (fresh, encoded) in zip(misses, parsed, strict=True):
         entries[index] = fresh
         if cache is not None and encoded is not None:
-            stored.append(index)
+            stored.append((index, encoded[3]))
             if cache.put_encoded(keys[index], encoded):
                 _detach_bodies(cache, entries, keys, stored)
-    del jobs_in
+    del jobs_in, origins
     if cache is not None:
         cache.remember(found.stamps)
         if cache.commit(keys):
@@ -121,7 +117,7 @@ def read_posts(
         if record is not None:
             records.append((record, source, file, key if cache is not None else None))
     posts = finalize(records, config, problems, found.plain)
-    problems = [_printable(p) for p in problems]
+    problems = [printable_problem(p) for p in problems]
     problems.sort(key=lambda p: (p.file, p.line or 0, p.field or "", p.message))
     return ReadResult(
         posts=tuple(posts),
@@ -129,22 +125,6 @@ def read_posts(
         files=len(files),
         cache_hits=hits,
     )
-
-
-class _Shown:
-    """``display_path(path, root)`` for many paths: the working folder is asked once, not
-    once per post (a Path built each time: a tenth of a second at 10,000 posts)."""
-
-    def __init__(self, root: Path) -> None:
-        self.bases = (os.fspath(root), os.fspath(Path.cwd()))
-
-    def __call__(self, path: Path) -> str:
-        text = os.fspath(path)
-        for base in self.bases:
-            relative = below(text, base)
-            if relative is not None:
-                return printable_name(relative)
-        return printable_name(path.as_posix())
 
 
 #: A stat this recent may be followed by an edit with the same mtime (a coarse clock):
@@ -256,14 +236,15 @@ def _detach_bodies(
     cache: PostCache,
     entries: list[tuple[Record | None, list[Problem]] | None],
     keys: list[str],
-    stored: list[int],
+    stored: list[tuple[int, bytes | None]],
 ) -> None:
-    """Drop the bodies of the ``stored`` entries from memory (issue 12); empties ``stored``."""
+    """Drop the bodies of the ``stored`` entries from memory (issue 12); empties ``stored``.
+    Each comes with its HTML's digest, made by the worker that encoded it."""
     store = cache.store()
-    for index in stored:
+    for index, digest in stored:
         entry = entries[index]
         if store is not None and entry is not None and entry[0] is not None:
-            detach(entry[0], store, keys[index])
+            detach(entry[0], store, keys[index], digest)
     stored.clear()
 
 
@@ -284,25 +265,58 @@ def _parse_one(job: Job) -> tuple[Entry, Encoded | None]:
         return entry, None  # a value JSON cannot hold: read this post afresh every time
 
 
+class Ahead(Protocol):
+    """Work a read worker does on the posts it has just parsed, whose results the main
+    process keeps (``feeds/early.py``: their feed items, rendered speculatively)."""
+
+    def render(self, records: list[tuple[Record, Path, str, str | None]]) -> list[Any]:
+        """In a worker: (record, file path, file for messages, content key) -> results."""
+        ...
+
+    def keep(self, rows: list[Any]) -> None:
+        """In the main process: what :meth:`render` returned."""
+        ...
+
+
+#: A read worker's read context and ``Ahead``, sent once (the pool's initializer), not
+#: with every post (issue 12: the context was most of a job's pickle).
+_WORKER: tuple[ReadContext, Ahead | None] | None = None
+
+#: (raw bytes, post id, file for messages, encode?, file path, content key or None)
+Task = tuple[bytes, str, str, bool, Path, str | None]
+
+
+def _start_worker(ctx: ReadContext, ahead: Ahead | None) -> None:
+    global _WORKER
+    _WORKER = (ctx, ahead)
+
+
+def _parse_many(tasks: list[Task]) -> tuple[list[tuple[Entry, Encoded | None]], list[Any]]:
+    """In a worker: parse each task's file, then hand the records to ``Ahead``."""
+    assert _WORKER is not None
+    ctx, ahead = _WORKER
+    results = [_parse_one((raw, i, file, ctx, encode)) for raw, i, file, encode, *_ in tasks]
+    if ahead is None:
+        return results, []
+    records = [
+        (record, source, file, key)
+        for ((record, _), _), (_, _, file, _, source, key) in zip(results, tasks, strict=True)
+        if record is not None
+    ]
+    return results, ahead.render(records)
+
+
 def _parse_all(
     jobs_in: list[Job],
     jobs: int | None,
     progress: Progress | None,
+    extra: tuple[list[tuple[Path, str | None]], Ahead | None],
 ) -> Iterable[tuple[Entry, Encoded | None]]:
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     if workers > 1 and len(jobs_in) >= PARALLEL_THRESHOLD:
-        chunk = max(8, len(jobs_in) // (workers * 8))
-        done = 0
-        try:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                for result in pool.map(_parse_one, jobs_in, chunksize=chunk):
-                    if progress is not None:
-                        progress(1)
-                    done += 1
-                    yield result
+        done = yield from _parse_pooled(jobs_in, workers, progress, extra)
+        if done == len(jobs_in):
             return
-        except BrokenProcessPool:
-            pass
         # A worker died (killed for memory, a crash in a C library): which post did it is
         # unknown, so each post not read yet gets a process of its own, and only the post
         # that kills its process is lost.
@@ -317,6 +331,50 @@ def _parse_all(
         if progress is not None:
             progress(1)
         yield result
+
+
+def _parse_pooled(
+    jobs_in: list[Job],
+    workers: int,
+    progress: Progress | None,
+    extra: tuple[list[tuple[Path, str | None]], Ahead | None],
+) -> Generator[tuple[Entry, Encoded | None], None, int]:
+    """``jobs_in`` parsed by ``workers`` processes, in order; returns how many were
+    yielded (fewer than all: a worker died)."""
+    origins, ahead = extra
+    # Small chunks: a finished chunk's results wait in this process until their turn
+    # (peak memory at 10,000 posts: 300 MB with chunks of 625, 225 MB with 64).
+    size = max(8, min(CHUNK, len(jobs_in) // (workers * 8)))
+    tasks = [
+        (raw, post_id, file, encode, *origin)
+        for (raw, post_id, file, _, encode), origin in zip(jobs_in, origins, strict=True)
+    ]
+    chunks = [tasks[i : i + size] for i in range(0, len(tasks), size)]
+    del tasks
+    done = 0
+    try:
+        with ProcessPoolExecutor(
+            max_workers=workers, initializer=_start_worker, initargs=(jobs_in[0][3], ahead)
+        ) as pool:
+            # The objects alive now are the workers' (forked) as they are: a collection
+            # there would touch, and so copy, every page of them (a few % of the CPU).
+            gc.freeze()
+            try:
+                results = pool.map(_parse_many, chunks)
+            finally:
+                gc.unfreeze()
+            del chunks
+            for parsed, rows in results:
+                if ahead is not None:
+                    ahead.keep(rows)
+                for result in parsed:
+                    if progress is not None:
+                        progress(1)
+                    done += 1
+                    yield result
+    except BrokenProcessPool:
+        pass
+    return done
 
 
 def _parse_isolated(job: Job) -> tuple[Entry, Encoded | None]:
