@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from automation_runner import NOW, ActionRun, SiteRepo, git, run_action
 
+from publisher.automation.statebranch import is_permanent
+
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
 NEW = "2026-05-20-new-one"
@@ -118,3 +120,27 @@ def test_restore_replaces_a_damaged_ledger_with_the_branch_copy(site: SiteRepo) 
     assert run.results["publish"] == 0 and announced(site) == [NEW]  # not a new baseline
     (aside,) = ledger.parent.glob("announce.sqlite.damaged-*")
     assert aside.read_bytes() == b""
+
+
+@pytest.mark.parametrize(
+    ("answer", "permanent"),
+    [
+        # CI once gave up at once on a 502: the rejected commit's id held "403".
+        (
+            "remote: error: RPC failed; HTTP 502 curl 22 The requested URL returned 502\n"
+            "To /home/runner/work/pytest-1079/origin.git\n"
+            " ! [remote rejected] f532132fd40322fa623af712219f0acb34e23d76 -> publisher-state "
+            "(pre-receive hook declined)",
+            False,
+        ),
+        ("To https://example.org/site-403.git\n ! [rejected] (fetch first)", False),
+        ("fatal: the remote end hung up unexpectedly", False),
+        ("remote: Permission to example/site.git denied to github-actions[bot].", True),
+        ("fatal: unable to access: The requested URL returned error: 403", True),
+        ("remote: error: GH006: Protected branch update failed", True),
+    ],
+)
+def test_only_whole_words_outside_ids_and_urls_make_a_refusal_permanent(
+    answer: str, permanent: bool
+) -> None:
+    assert is_permanent(answer) is permanent

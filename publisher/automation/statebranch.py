@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -190,6 +191,18 @@ _PERMANENT = (
 )
 
 
+#: Object ids and the "To <remote>" line git echoes: a hash such as f532132fd40322 or a
+#: temporary path must not read as "403" (a push refused by a 502 was once given up at once).
+_ECHOED = re.compile(r"^\s*to \S+\s*$|\b[0-9a-f]{7,64}\b", re.MULTILINE)
+
+
+def is_permanent(refusal: str) -> bool:
+    """Git's answer to a push says trying again cannot help (see ``_PERMANENT``): matched
+    as whole words, in the answer without the object ids and remote it echoes."""
+    text = _ECHOED.sub(" ", refusal.lower())
+    return any(re.search(rf"\b{re.escape(word)}\b", text) for word in _PERMANENT)
+
+
 class _Transient(Exception):
     """A push, fetch or ls-remote that failed for a reason a later try may not meet."""
 
@@ -264,7 +277,7 @@ def _save_once(
         _write_marker(state, where, commit)
         return Saved(commit=commit, changed=True, merged_remote=False)
     refusal = redact(pushed.stderr.strip() or pushed.stdout.strip())
-    if any(word in refusal.lower() for word in _PERMANENT):
+    if is_permanent(refusal):
         raise StateError(
             f"cannot push state branch {where.branch!r} to {where.remote}: {refusal}. In GitHub "
             "Actions the job needs `permissions: contents: write`, and the branch must not be "
