@@ -128,7 +128,7 @@ def test_restore_replaces_a_damaged_ledger_with_the_branch_copy(site: SiteRepo) 
         # CI once gave up at once on a 502: the rejected commit's id held "403".
         (
             "remote: error: RPC failed; HTTP 502 curl 22 The requested URL returned 502\n"
-            "To /home/runner/work/pytest-1079/origin.git\n"
+            "To ../origin-1079.git\n"
             " ! [remote rejected] f532132fd40322fa623af712219f0acb34e23d76 -> publisher-state "
             "(pre-receive hook declined)",
             False,
