@@ -82,14 +82,17 @@ def _process_kept(cwd: Path, env: Mapping[str, str]) -> Iterator[None]:
 
 
 def publish(
-    *args: str, cwd: Path, env: Mapping[str, str] | None = None
+    *args: str, cwd: Path, env: Mapping[str, str] | None = None, terminal: bool = False
 ) -> subprocess.CompletedProcess[str]:
     """``publish ARGS`` in ``cwd`` with only ``env`` (default: PATH alone) set.
 
     A bug (an exception the entry point lets through) ends the run as the interpreter
-    would end it: exit 1 and the traceback on stderr.
+    would end it: exit 1 and the traceback on stderr. With ``terminal``, stderr is a UTF-8
+    stream as a terminal's is: a StringIO has no encoding, and the no-op fast path leaves
+    such a stream to click, so without it the fast path never runs.
     """
-    out, err = io.StringIO(), io.StringIO()
+    out, plain, raw = io.StringIO(), io.StringIO(), io.BytesIO()
+    err = io.TextIOWrapper(raw, encoding="utf-8", write_through=True) if terminal else plain
     clean = {"PATH": os.environ.get("PATH", "")} if env is None else dict(env)
     with (
         _secrets_kept(),
@@ -107,6 +110,7 @@ def publish(
             code = 1
         else:
             code = 0
+    stderr = raw.getvalue().decode() if terminal else plain.getvalue()
     return subprocess.CompletedProcess(
-        ["publish", *args], code, stdout=out.getvalue(), stderr=err.getvalue()
+        ["publish", *args], code, stdout=out.getvalue(), stderr=stderr
     )

@@ -7,12 +7,10 @@ cold build of a copy of the site, byte for byte.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import cli_run
@@ -21,7 +19,6 @@ from PIL import Image
 
 from conftest import Site
 from publisher import snapshot
-from publisher.cli import main
 
 CONFIG = """\
 site:
@@ -49,24 +46,10 @@ def _no_recent_window(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def publish(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """``publish ARGS`` through the console entry point, its stderr a UTF-8 stream as a
-    terminal's is (cli_run's StringIO has no encoding, and the fast path leaves such a
-    stream to click: it would never run)."""
-    out, raw = io.StringIO(), io.BytesIO()
-    err = io.TextIOWrapper(raw, encoding="utf-8", write_through=True)
-    code = 0
-    with (
-        cli_run._secrets_kept(),
-        cli_run._process_kept(cwd, {"PATH": os.environ.get("PATH", ""), **env}),
-        contextlib.redirect_stdout(out),
-        contextlib.redirect_stderr(err),
-    ):
-        sys.argv[:] = ["publish", *args]
-        try:
-            main()
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 0
-    return subprocess.CompletedProcess(args, code, out.getvalue(), raw.getvalue().decode())
+    """``publish ARGS`` with PATH and ``env`` set, through the console entry point with a
+    terminal's UTF-8 stderr, so the fast path runs."""
+    full = {"PATH": os.environ.get("PATH", ""), **env}
+    return cli_run.publish(*args, cwd=cwd, env=full, terminal=True)
 
 
 def _outputs(root: Path) -> dict[str, bytes]:

@@ -52,23 +52,13 @@ __all__ = [
     "main",
 ]
 
-_EXITS = (
-    "EXIT_ANNOUNCE_FAILED",
-    "EXIT_BUSY",
-    "EXIT_CONFIG",
-    "EXIT_INTERNAL",
-    "EXIT_NOTHING_TO_DO",
-    "EXIT_OK",
-    "EXIT_POSTS_SKIPPED",
-)
-
 
 def __getattr__(name: str) -> object:
     """The group and the exit codes, imported on first use: a build with nothing changed
     never needs click (fastpath.py). (Not publisher.lazy: it imports typing.)"""
     if name in ("cli", "LAZY_COMMANDS"):
         home = "publisher.cli.entry"
-    elif name in _EXITS:
+    elif name.startswith("EXIT_") and name in __all__:
         home = "publisher.report"
     else:
         raise AttributeError(f"module 'publisher.cli' has no attribute {name!r}")
