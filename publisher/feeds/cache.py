@@ -220,6 +220,17 @@ class FeedCache:
             return False
         return True
 
+    def unsynced(self) -> FeedCache:
+        """This connection's commits are not synced to the disk: a read worker's, which
+        commits a chunk at a time (a sync each made the workers wait on the disk); the
+        feed stage's :meth:`commit` syncs the file, their rows with it."""
+        if self._db is not None and not self.readonly:
+            try:
+                self._db.execute("PRAGMA synchronous = OFF")
+            except sqlite3.Error:
+                self.close()
+        return self
+
     def store(self) -> bool:
         """Commit what :meth:`add_rows` stored, dropping nothing (another build may hold
         the file: then nothing is kept, and the feed stage renders the items itself).

@@ -20,6 +20,7 @@ by another build, damaged) hands its items to the main process, which stores the
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ class EarlyItems:
         self.context = context_key(config.site, config.feeds.options)
         self._cache: FeedCache | None = None
         self._failed = False
+        self._lock: AbstractContextManager[Any] = nullcontext()
         #: Items stored (by the workers or here): what tests and the bench count.
         self.stored = 0
 
@@ -58,11 +60,12 @@ class EarlyItems:
         self.close()
         FeedCache(self.config.state / CACHE_FILE).close()
 
-    def start(self) -> None:
+    def start(self, lock: AbstractContextManager[Any]) -> None:
         """In a worker, before its first :meth:`render`: a connection of its own (one
-        inherited through fork must not be used)."""
+        inherited through fork must not be used); ``lock`` is held around each write."""
         self._cache = None
         self._failed = False
+        self._lock = lock
 
     def render(self, records: list[tuple[Record, Path, str, str | None]]) -> list[Outcome]:
         """In a worker: the items of the posts of ``records`` (record, file path, file for
@@ -80,9 +83,10 @@ class EarlyItems:
         if self._failed:
             return False
         if self._cache is None:
-            self._cache = FeedCache(self.config.state / CACHE_FILE)
-        if self._cache.add_rows(rows) and self._cache.store():
-            return True
+            self._cache = FeedCache(self.config.state / CACHE_FILE).unsynced()
+        with self._lock:
+            if self._cache.add_rows(rows) and self._cache.store():
+                return True
         self._failed = True
         self._cache.close()
         return False

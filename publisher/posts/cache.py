@@ -167,10 +167,13 @@ class PostCache:
     def put_now(self, rows: Sequence[tuple[str, Encoded]]) -> bool:
         """Write and commit ``rows`` (key, :func:`encode_entry`'s) at once: a read worker
         stores the posts it parsed, so their bodies never travel to the main process
-        (``collect._parse_many``). False when they could not be written."""
+        (``posts/workers.py``). False when they could not be written. Not synced to the
+        disk (a sync per chunk made the workers wait): the main process's :meth:`commit`
+        at the end of the read syncs the file, their rows with it."""
         if self._db is None or self.readonly:
             return False
         try:
+            self._db.execute("PRAGMA synchronous = OFF")
             with self._db:
                 self._db.executemany(_INSERT, [(key, *encoded) for key, encoded in rows])
         except sqlite3.Error:

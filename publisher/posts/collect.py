@@ -5,12 +5,14 @@ apply the rules that need all posts at once (:mod:`publisher.posts.rules`)."""
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import os
 import stat
 import time
 from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import AbstractContextManager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -270,9 +272,11 @@ def _parse_one(job: Job) -> tuple[Entry, Encoded | None]:
 _WORKER: ReadWorker | None = None
 
 
-def _start_worker(ctx: ReadContext, ahead: Ahead | None, cache: Path | None) -> None:
+def _start_worker(
+    ctx: ReadContext, ahead: Ahead | None, cache: Path | None, lock: AbstractContextManager[Any]
+) -> None:
     global _WORKER
-    _WORKER = ReadWorker(ctx, ahead, cache)
+    _WORKER = ReadWorker(ctx, ahead, cache, lock)
 
 
 def _parse_many(tasks: list[Task]) -> tuple[list[Parsed], list[Any]]:
@@ -343,10 +347,11 @@ def _parse_pooled(
     done = 0
     if ahead is not None:
         ahead.prepare()
-    start = (jobs_in[0][3], ahead, store.path if store is not None else None)
+    context = multiprocessing.get_context()
+    start = (jobs_in[0][3], ahead, store.path if store is not None else None, context.Lock())
     try:
         with ProcessPoolExecutor(
-            max_workers=workers, initializer=_start_worker, initargs=start
+            max_workers=workers, mp_context=context, initializer=_start_worker, initargs=start
         ) as pool:
             # The objects alive now are the workers' (forked) as they are: a collection
             # there would touch, and so copy, every page of them (a few % of the CPU).

@@ -9,6 +9,7 @@ process gets each such entry as it would from the cache: its body read back on u
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -27,8 +28,9 @@ class Ahead(Protocol):
         """In the main process, before the workers start."""
         ...
 
-    def start(self) -> None:
-        """In a worker, before its first :meth:`render`."""
+    def start(self, lock: AbstractContextManager[Any]) -> None:
+        """In a worker, before its first :meth:`render`; ``lock``: what the workers hold
+        around each write to a cache."""
         ...
 
     def render(self, records: list[tuple[Record, Path, str, str | None]]) -> list[Any]:
@@ -51,13 +53,23 @@ class ReadWorker:
     the post cache, where it stores what it parses: the bodies (most of a result's bytes)
     then never travel back to the main process, which reads them from there when used."""
 
-    def __init__(self, ctx: ReadContext, ahead: Ahead | None, cache: Path | None) -> None:
+    def __init__(
+        self,
+        ctx: ReadContext,
+        ahead: Ahead | None,
+        cache: Path | None,
+        lock: AbstractContextManager[Any],
+    ) -> None:
         self.ctx = ctx
         self.ahead = ahead
         self.path = cache
         self.cache: PostCache | None = None
+        # Held around each write: SQLite lets one process write at a time, and a worker
+        # it turns away polls with growing sleeps (1.5 s of waiting at 10,000 posts); a
+        # lock of the pool's own wakes the next one as soon as the file is free.
+        self.lock = lock
         if ahead is not None:
-            ahead.start()
+            ahead.start(lock)
 
     def store(self, results: list[Parsed], keys: list[str | None]) -> list[Parsed]:
         """``results`` with the entries stored in the post cache from here: each such
@@ -72,7 +84,9 @@ class ReadWorker:
             return results
         if self.cache is None:
             self.cache = PostCache(self.path)
-        if not self.cache.put_now(rows):
+        with self.lock:
+            written = self.cache.put_now(rows)
+        if not written:
             self.path = None  # locked or damaged: the main process stores the rest
             self.cache.close()
             return results
