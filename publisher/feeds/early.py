@@ -29,6 +29,7 @@ from publisher.feeds.cache import CACHE_FILE, FeedCache, context_key, post_key
 from publisher.feeds.generate import feed_head, render_items
 from publisher.posts.reader import Record
 from publisher.posts.rules import finalize
+from publisher.posts.workers import sync_file
 
 #: A post's items: (post id, feed key, format -> the item's bytes).
 Row = tuple[str, str, dict[str, bytes]]
@@ -129,8 +130,11 @@ class EarlyItems:
             self._failed = True  # locked or unwritable: the feed stage renders them
 
     def close(self) -> None:
-        """Commit what was stored, before the feed stage opens the cache."""
+        """Commit what was stored, before the feed stage opens the cache, and sync what
+        the workers stored (their commits were not)."""
         if self._cache is not None:
             self._cache.store()
             self._cache.close()
             self._cache = None
+        if self.stored:
+            sync_file(self.config.state / CACHE_FILE)

@@ -40,7 +40,7 @@ from publisher.posts.reader import ReadContext, Record, parse_post, unexpected
 from publisher.posts.rules import finalize
 from publisher.posts.shown import Shown, printable_problem
 from publisher.posts.sources.base import SourceRules
-from publisher.posts.workers import Ahead, Extra, Parsed, ReadWorker, Task
+from publisher.posts.workers import Ahead, Extra, Parsed, ReadWorker, Task, sync_file
 
 #: Below this many files to parse, a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 200
@@ -376,6 +376,8 @@ def _parse_pooled(
                     yield (record, problems), encoded
     except BrokenProcessPool:
         pass
+    if store is not None:
+        sync_file(store.path)
     return done
 
 

@@ -9,6 +9,7 @@ process gets each such entry as it would from the cache: its body read back on u
 
 from __future__ import annotations
 
+import os
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
@@ -105,3 +106,18 @@ Task = tuple[bytes, str, str, bool, Path, str | None]
 #: A parsed task as a worker sends it back: its entry and either the entry encoded for
 #: the cache (None: not to be cached) or, when the worker stored it, its HTML's digest.
 Parsed = tuple[Entry, Encoded | bytes | None]
+
+
+def sync_file(path: Path) -> None:
+    """Sync ``path`` to the disk once the workers are done: their commits were not (see
+    ``PostCache.put_now``); one sync instead of one per chunk. Best effort: a cache."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
