@@ -223,7 +223,7 @@ class FeedCache:
     def unsynced(self) -> FeedCache:
         """This connection's commits are not synced to the disk: a read worker's, which
         commits a chunk at a time (a sync each made the workers wait on the disk); the
-        feed stage's :meth:`commit` syncs the file, their rows with it."""
+        main process syncs the file meanwhile (``posts/workers.py``, ``Writeback``)."""
         if self._db is not None and not self.readonly:
             try:
                 self._db.execute("PRAGMA synchronous = OFF")

@@ -29,7 +29,6 @@ from publisher.feeds.cache import CACHE_FILE, FeedCache, context_key, post_key
 from publisher.feeds.generate import feed_head, render_items
 from publisher.posts.reader import Record
 from publisher.posts.rules import finalize
-from publisher.posts.workers import sync_file
 
 #: A post's items: (post id, feed key, format -> the item's bytes).
 Row = tuple[str, str, dict[str, bytes]]
@@ -54,12 +53,13 @@ class EarlyItems:
         # A worker started by spawn gets the settings, never the main process's connection.
         return {**self.__dict__, "_cache": None}
 
-    def prepare(self) -> None:
+    def prepare(self) -> list[Path]:
         """In the main process, before the workers start: the cache file laid out once
         (two workers opening a new file at once would both lay it out), and closed, so
-        no worker inherits a connection."""
+        no worker inherits a connection. Returns it: the file the workers write."""
         self.close()
         FeedCache(self.config.state / CACHE_FILE).close()
+        return [self.config.state / CACHE_FILE]
 
     def start(self, lock: AbstractContextManager[Any]) -> None:
         """In a worker, before its first :meth:`render`: a connection of its own (one
@@ -130,11 +130,8 @@ class EarlyItems:
             self._failed = True  # locked or unwritable: the feed stage renders them
 
     def close(self) -> None:
-        """Commit what was stored, before the feed stage opens the cache, and sync what
-        the workers stored (their commits were not)."""
+        """Commit what was stored, before the feed stage opens the cache."""
         if self._cache is not None:
             self._cache.store()
             self._cache.close()
             self._cache = None
-        if self.stored:
-            sync_file(self.config.state / CACHE_FILE)

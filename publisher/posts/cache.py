@@ -168,8 +168,8 @@ class PostCache:
         """Write and commit ``rows`` (key, :func:`encode_entry`'s) at once: a read worker
         stores the posts it parsed, so their bodies never travel to the main process
         (``posts/workers.py``). False when they could not be written. Not synced to the
-        disk (a sync per chunk made the workers wait): the main process's :meth:`commit`
-        at the end of the read syncs the file, their rows with it."""
+        disk (a sync per chunk made the workers wait): the main process syncs the file
+        meanwhile (``Writeback`` there)."""
         if self._db is None or self.readonly:
             return False
         try:

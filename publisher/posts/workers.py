@@ -10,6 +10,7 @@ process gets each such entry as it would from the cache: its body read back on u
 from __future__ import annotations
 
 import os
+import threading
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,8 +26,9 @@ class Ahead(Protocol):
     """Work a read worker does on the posts it has just parsed, whose results the main
     process keeps (``feeds/early.py``: their feed items, rendered speculatively)."""
 
-    def prepare(self) -> None:
-        """In the main process, before the workers start."""
+    def prepare(self) -> list[Path]:
+        """In the main process, before the workers start; returns the files the workers
+        will write (their commits are not synced: see :class:`Writeback`)."""
         ...
 
     def start(self, lock: AbstractContextManager[Any]) -> None:
@@ -108,16 +110,42 @@ Task = tuple[bytes, str, str, bool, Path, str | None]
 Parsed = tuple[Entry, Encoded | bytes | None]
 
 
-def sync_file(path: Path) -> None:
-    """Sync ``path`` to the disk once the workers are done: their commits were not (see
-    ``PostCache.put_now``); one sync instead of one per chunk. Best effort: a cache."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+class Writeback:
+    """Syncs the cache files the workers write, every so often while they work and once
+    when they are done, from a thread of the main process (idle then, waiting for
+    results). Their commits are not synced (see ``PostCache.put_now``: a sync per chunk
+    made the workers wait on the disk), and syncing as they go leaves little for the
+    main process's commits to wait for. The process waits for the last sync before it
+    exits. Best effort: these are caches."""
+
+    #: Seconds between two syncs.
+    EVERY = 0.25
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths = paths
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cache writeback")
+        if paths:
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._done.wait(self.EVERY):
+            self._sync()
+        self._sync()
+
+    def _sync(self) -> None:
+        for path in self.paths:
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                os.fdatasync(fd)
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+
+    def stop(self) -> None:
+        """The last sync, in the thread: not waited for here."""
+        self._done.set()
