@@ -142,3 +142,25 @@ def test_one_post_edited_after_a_parallel_cold_build_is_a_cold_build(
     _build(root, 1)
     assert _outputs(root) == rebuilt
     assert b"Edited" in rebuilt["rss.xml"] and b"Edited" in rebuilt["feed.json"]
+
+
+def test_without_feeds_or_in_a_dry_run_the_pool_gives_the_serial_result(
+    tmp_path: Path, pooled: list[int]
+) -> None:
+    """No ``Ahead`` (feeds off): the workers store the posts alone. A dry run: they store
+    nothing (the cache is read-only) and the main process writes nothing either."""
+    roots = {}
+    for name, jobs in (("serial", 1), ("parallel", 2)):
+        root = _site(tmp_path / name)
+        config = root / "config.yaml"
+        config.write_text(config.read_text(encoding="utf-8") + "  enabled: false\n")
+        dry = build_site(load_config(config), now=NOW, jobs=jobs, dry_run=True)
+        assert len(dry.read.posts) == POSTS - 1 and not (root / "state").exists()
+        _build(root, jobs)
+        roots[name] = root
+    assert _outputs(roots["parallel"]) == _outputs(roots["serial"])
+    with sqlite3.connect(roots["parallel"] / "state" / "cache.sqlite") as db:
+        parallel = sorted(db.execute("SELECT entry, digest, markdown, html FROM posts"))
+    with sqlite3.connect(roots["serial"] / "state" / "cache.sqlite") as db:
+        assert parallel == sorted(db.execute("SELECT entry, digest, markdown, html FROM posts"))
+    assert not (roots["parallel"] / "state" / "feeds.sqlite").exists()
