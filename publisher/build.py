@@ -247,7 +247,6 @@ def _write_files(
                     writer,
                     layouts=layouts,
                     cache_dir=config.state,
-                    readonly=dry_run,
                     jobs=jobs,
                 )
             )
