@@ -58,10 +58,7 @@ def installed_version(name: str, path: Sequence[str] | None = None) -> str | Non
     two equal on every library a cache key names)."""
     wanted = _normalized(name)
     for entry in sys.path if path is None else path:
-        try:
-            children = os.listdir(entry or ".")
-        except OSError:
-            continue  # a zip, a folder gone: importlib.metadata finds nothing there either
+        children = _listing(entry or ".")
         for child in children:
             low = child.lower()
             if not low.endswith((".dist-info", ".egg-info")):
@@ -71,6 +68,25 @@ def installed_version(name: str, path: Sequence[str] | None = None) -> str | Non
                 if found is not None:
                     return found
     return None
+
+
+def _listing(folder: str) -> tuple[str, ...]:
+    """The entries of a folder of sys.path, listed again only when its mtime moved (a
+    cache key names several libraries: one listing of site-packages, not one each)."""
+    try:
+        mtime = os.stat(folder).st_mtime_ns
+        known = _LISTINGS.get(os.path.abspath(folder))
+        if known is not None and known[0] == mtime:
+            return known[1]
+        found = tuple(os.listdir(folder))
+    except OSError:
+        return ()  # a zip, a folder gone: importlib.metadata finds nothing there either
+    _LISTINGS[os.path.abspath(folder)] = (mtime, found)
+    return found
+
+
+#: Folder -> (its mtime, its entries).
+_LISTINGS: dict[str, tuple[int, tuple[str, ...]]] = {}
 
 
 def _normalized(name: str) -> str:
