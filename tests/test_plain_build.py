@@ -256,6 +256,8 @@ def test_a_one_post_build_imports_no_click(tmp_path: Path) -> None:
 NOT_FOR_ONE_POST = (
     "click",
     "importlib.metadata",
+    "concurrent.futures.process",
+    "multiprocessing",
     "publisher.cli.entry",
     "publisher.cli.announce",
     "publisher.announce",
