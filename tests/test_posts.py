@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import sqlite3
 from collections.abc import Callable
@@ -939,7 +940,9 @@ def test_parallel_read_equals_serial_read(site: Site, monkeypatch: pytest.Monkey
             pools.append(max_workers or 0)
             super().__init__(max_workers=max_workers, **how)
 
-    monkeypatch.setattr(publisher.posts.collect, "ProcessPoolExecutor", CountingPool)
+    monkeypatch.setattr(
+        concurrent.futures, "ProcessPoolExecutor", CountingPool
+    )  # imported when used
     many_posts(site, 205)
     serial = read(site, jobs=1)
     assert pools == []
@@ -960,7 +963,9 @@ def test_parallel_threshold_applies(site: Site, monkeypatch: pytest.MonkeyPatch)
             pools.append(max_workers or 0)
             super().__init__(max_workers=max_workers, **how)
 
-    monkeypatch.setattr(publisher.posts.collect, "ProcessPoolExecutor", CountingPool)
+    monkeypatch.setattr(
+        concurrent.futures, "ProcessPoolExecutor", CountingPool
+    )  # imported when used
     many_posts(site, 12)
     below = read(site, jobs=2)
     assert pools == []

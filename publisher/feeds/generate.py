@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -253,6 +251,10 @@ def _render_chunks(
     done = 0
     if workers > 1 and len(posts) >= PARALLEL_THRESHOLD:
         render = partial(render_items, site=site, options=options, head=head)
+        # Imported here: a build that renders a few items never starts a pool.
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
+
         try:
             with ProcessPoolExecutor(max_workers=workers) as pool:
                 for fresh in pool.map(render, chunks):

@@ -7,8 +7,6 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Callable, Generator, Iterable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -254,6 +252,10 @@ def _parse_pooled(
     chunks = [tasks[i : i + size] for i in range(0, len(tasks), size)]
     del tasks
     done = 0
+    # Imported here: multiprocessing and its kin cost a build that parses one post ~10 ms.
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     try:
         with ProcessPoolExecutor(
             max_workers=workers, initializer=_start_worker, initargs=(jobs_in[0][3], ahead)
@@ -280,6 +282,9 @@ def _parse_pooled(
 
 
 def _parse_isolated(job: Job) -> tuple[Entry, Encoded | None]:
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     try:
         with ProcessPoolExecutor(max_workers=1) as pool:
             return pool.submit(_parse_one, job).result()
