@@ -68,7 +68,7 @@ def run_build(
 
         with console.progress(0, "announcing"):
             announced = announce_stage(
-                options, console, config, result.published, now, flags or AnnounceFlags()
+                options, console, config, tuple(result.published), now, flags or AnnounceFlags()
             )
     code = build_exit_code(
         result, announced, detailed=options.detailed_exit_codes, dry_run=options.dry_run

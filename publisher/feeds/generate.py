@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from publisher import resources
@@ -34,7 +35,6 @@ from publisher.feeds.items import (
     feed_item,
     item_dates,
     labels,
-    newest_first,
     slugs,
 )
 from publisher.feeds.options import FeedOptions
@@ -48,23 +48,66 @@ RENDER_CHUNK = 256
 PARALLEL_THRESHOLD = 200
 
 
+class FeedEntry(NamedTuple):
+    """What the feed stage needs to know of a published post to plan the feeds, date
+    them and find its items in the cache: a few fields, not the post (a build that read
+    only the changed posts has these from the site table, ``publisher/incremental``)."""
+
+    id: str
+    #: ``item_dates(post)[0].timestamp()``: feeds are newest first by it, then by id.
+    moment: float
+    #: ``item_dates(post)[1]``: a feed is dated by its newest item's.
+    updated: datetime
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
+    authors: tuple[str, ...]  # their names
+    is_featured: bool
+    is_popular: bool
+    #: The key of its items in the feed cache (``cache.post_key``).
+    key: str
+
+
+def feed_entries(posts: Sequence[Post], site: SiteConfig, options: FeedOptions) -> list[FeedEntry]:
+    """The :class:`FeedEntry` of each post, in the same order."""
+    context = context_key(site, options)
+    entries = []
+    for post in posts:
+        published, updated = item_dates(post, site)
+        entries.append(
+            FeedEntry(
+                id=post.id,
+                moment=published.timestamp(),
+                updated=updated,
+                categories=post.categories,
+                tags=post.tags,
+                authors=tuple(a.name for a in post.authors),
+                is_featured=post.is_featured,
+                is_popular=post.is_popular,
+                key=post_key(post, context),
+            )
+        )
+    return entries
+
+
 @dataclass(frozen=True, kw_only=True)
 class FeedPlan:
     """One feed, in every enabled format: where it goes, what it is called, what it holds."""
 
     folder: str
     title: str
-    posts: tuple[Post, ...]
+    posts: tuple[FeedEntry, ...]
 
 
-def plan_feeds(posts: Sequence[Post], site: SiteConfig, options: FeedOptions) -> list[FeedPlan]:
+def plan_feeds(
+    posts: Sequence[FeedEntry], site: SiteConfig, options: FeedOptions
+) -> list[FeedPlan]:
     """The main feed plus every optional feed switched on; ``posts`` are newest first."""
     plans = [FeedPlan(folder="", title=site.title, posts=tuple(posts[: options.limit]))]
 
     def grouped(
-        values: Callable[[Post], tuple[str, ...]], path: str, limit: int | None, title: str
+        values: Callable[[FeedEntry], tuple[str, ...]], path: str, limit: int | None, title: str
     ) -> None:
-        groups: dict[str, list[Post]] = defaultdict(list)
+        groups: dict[str, list[FeedEntry]] = defaultdict(list)
         for post in posts:
             for value in values(post):
                 groups[value].append(post)
@@ -94,7 +137,7 @@ def plan_feeds(posts: Sequence[Post], site: SiteConfig, options: FeedOptions) ->
         )
     if options.authors:
         grouped(
-            lambda p: labels(a.name for a in p.authors),
+            lambda p: labels(p.authors),
             options.author_path,
             options.author_limit,
             "{site}: posts by {name}",
@@ -165,17 +208,18 @@ class FeedDocument:
     #: The format, or None for the stylesheet.
     kind: str | None
     shell: bytes
-    posts: tuple[Post, ...]
+    posts: tuple[FeedEntry, ...]
     keys: Mapping[str, str]
     cache: FeedCache
-    render: Callable[[Sequence[Post]], Fragments]
+    #: Renders the items of posts the cache lost (not expected: its file went away).
+    render: Callable[[Sequence[FeedEntry]], Fragments]
 
     def data(self) -> bytes:
         if self.kind is None:
             return self.shell
         return registry.get(self.kind).module().render_feed(self.kind, self.shell, self.items())
 
-    def items(self, posts: Sequence[Post] | None = None) -> Iterator[bytes]:
+    def items(self, posts: Sequence[FeedEntry] | None = None) -> Iterator[bytes]:
         """The ``kind`` items of ``posts`` (default: the document's) in order, read from
         the cache a chunk at a time."""
         assert self.kind is not None
@@ -198,10 +242,16 @@ def feed_documents(
     cache_dir: Path | None = None,
     readonly: bool = False,
     jobs: int | None = None,
+    entries: Sequence[FeedEntry] | None = None,
 ) -> Iterator[FeedDocument]:
     """Every file of :func:`iter_feeds`, in path order, as a :class:`FeedDocument`; the
-    cache is committed once the last one has been taken."""
-    ordered = newest_first(posts, site)
+    cache is committed once the last one has been taken. ``entries``: each post's
+    :class:`FeedEntry`, in the order of ``posts``, if the caller has them; a post is
+    then looked at only when its items must be rendered."""
+    if entries is None:
+        entries = feed_entries(posts, site, options)
+    position = {entry.id: i for i, entry in enumerate(entries)}
+    ordered = sorted(entries, key=lambda entry: (-entry.moment, entry.id))  # newest_first
     xml_formats = {"rss", "atom"} & set(options.formats)
     stylesheet = options.stylesheet and bool(xml_formats)
     base_head = feed_head(site, options)
@@ -226,15 +276,19 @@ def feed_documents(
         put(options.stylesheet_path, None)
 
     # Only posts that appear in some feed are rendered, each once, whatever the feed count.
-    shown = {post.id: post for plan in plans for post in plan.posts}
-    updated = {post_id: item_dates(post, site)[1] for post_id, post in shown.items()}
+    shown = {entry.id: entry for plan in plans for entry in plan.posts}
+    updated = {post_id: entry.updated for post_id, entry in shown.items()}
     context = context_key(site, options)
-    keys = {post_id: post_key(post, context) for post_id, post in shown.items()}
+    keys = {post_id: entry.key for post_id, entry in shown.items()}
     cache = FeedCache(cache_dir / CACHE_FILE if cache_dir else None, readonly=readonly)
-    render = partial(render_items, site=site, options=options, head=base_head)
+
+    def render(lost: Sequence[FeedEntry]) -> Fragments:
+        chosen = [posts[position[entry.id]] for entry in lost]
+        return render_items(chosen, site=site, options=options, head=base_head)
+
     try:
         cache.load(keys, options.formats, contents=False)  # which stored items still hold
-        missing = [post for post_id, post in shown.items() if post_id not in cache.hits]
+        missing = [posts[position[i]] for i in shown if i not in cache.hits]
         # In chunks: a post's feedgen entry and sanitized body are much larger than its
         # rendered bytes, so only one chunk's worth of them is alive at a time. The cache
         # keeps them (in its database when it has one), not this function: each file

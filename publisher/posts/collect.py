@@ -30,9 +30,9 @@ from publisher.posts.folder import (
     post_id_for,
     refuse,
 )
-from publisher.posts.model import ReadResult
+from publisher.posts.model import Found, ReadResult
 from publisher.posts.reader import ReadContext, Record, parse_post, unexpected
-from publisher.posts.rules import finalize
+from publisher.posts.rules import Around, finalize
 from publisher.posts.shown import Shown, printable_problem
 from publisher.posts.sources.base import SourceRules
 
@@ -64,11 +64,14 @@ def read_posts(
     progress: Progress | None = None,
     files: list[Path] | None = None,
     ahead: Ahead | None = None,
+    around: Around | None = None,
 ) -> ReadResult:
     """Read every post under ``config.posts.folder`` (``files``: what
     :func:`~publisher.posts.folder.find_post_files` found, if the caller has it).
     ``ahead``: what the read workers also do with each post they parse (see
-    :class:`Ahead`); only a parallel read uses it."""
+    :class:`Ahead`); only a parallel read uses it. ``around``: ``files`` are only some
+    of the site's post files, and this is what the others bring to the rules across
+    posts (``publisher/incremental``); the cache then keeps every other file's entry."""
     ctx = context_for(config)
     files = find_post_files(config) if files is None else files
     problems: list[Problem] = []
@@ -102,11 +105,15 @@ def read_posts(
                 _detach_bodies(cache, entries, keys, stored)
     del jobs_in, origins
     if cache is not None:
-        cache.remember(found.stamps)
-        if cache.commit(keys):
+        if around is None:
+            cache.remember(found.stamps)
+        else:
+            cache.keep(found.stamps)
+        if cache.commit(keys, stale=() if around is not None else None):
             _detach_bodies(cache, entries, keys, stored)
 
     records: list[tuple[Record, Path, str, str | None]] = []
+    tags: dict[str, tuple[str, ...]] = {}
     for entry, (source, file), key in zip(entries, found.sources, keys, strict=True):
         if entry is None:
             continue  # a file that went away between the stat and the read
@@ -114,7 +121,8 @@ def read_posts(
         problems.extend(entry_problems)
         if record is not None:
             records.append((record, source, file, key if cache is not None else None))
-    posts = finalize(records, config, problems, found.plain)
+            tags[file] = tuple(record["tags"])
+    posts = finalize(records, config, problems, found.plain, around)
     problems = [printable_problem(p) for p in problems]
     problems.sort(key=lambda p: (p.file, p.line or 0, p.field or "", p.message))
     return ReadResult(
@@ -122,6 +130,8 @@ def read_posts(
         problems=tuple(problems),
         files=len(files),
         cache_hits=hits,
+        found=found.listed(keys if cache is not None else None, tags),
+        settled=len(posts) == len(records),
     )
 
 
@@ -152,10 +162,27 @@ class _Found:
         #: Index -> the file's bytes, for files read (not known by their stamp).
         self.jobs: dict[int, bytes] = {}
         self.stamps: dict[str, tuple[str, str]] = {}
+        #: Every file found: (file, path, index in ``keys`` or -1, plain).
+        self.all: list[tuple[str, str, int, bool]] = []
+
+    def listed(self, keys: list[str] | None, tags: dict[str, tuple[str, ...]]) -> tuple[Found, ...]:
+        """Every file found, with its content key and its record's tags."""
+        return tuple(
+            Found(
+                file,
+                source,
+                keys[at] if keys is not None and at >= 0 else None,
+                plain,
+                tags.get(file),
+            )
+            for file, source, at, plain in self.all
+        )
 
     def add(self, path: Path, file: str, problems: list[Problem]) -> None:
-        st = self.plain.stat(os.fspath(path)) if self.plain is not None else None
+        text = os.fspath(path)
+        st = self.plain.stat(text) if self.plain is not None else None
         refused = refuse(path, file, self.folder, self.real_folder, plain=st is not None)
+        self.all.append((file, text, -1 if refused else len(self.keys), st is not None))
         if refused is not None:
             problems.append(refused)
             return
@@ -164,6 +191,7 @@ class _Found:
         if key is None:
             raw = self._read(path, file, problems)
             if raw is None:
+                self.all[-1] = (file, text, -1, st is not None)
                 return
             key = content_key(raw, f"{self.context_hash}/{file}")
             self.jobs[len(self.keys)] = raw
