@@ -26,18 +26,19 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Literal
 
 from publisher.atomic import copy_range, write_all, write_atomic, write_atomic_with
 from publisher.errors import OutputError, Problem
 from publisher.manifest import journal_of, read_manifest, render_manifest, with_journal
-
-Status = Literal["created", "changed", "unchanged"]
-#: A file this build wrote, as its stat tells it: (size, mtime, inode, ctime; in ns). No
-#: edit keeps all four: a tool that restores the mtime still moves the ctime.
-Stamp = tuple[int, int, int, int]
-#: A spliced file's parts: new bytes, or (offset, length) of the file it replaces.
-Part = bytes | tuple[int, int]
+from publisher.stamps import (
+    Part,
+    Stamp,
+    Status,
+    compare_file,
+    parts_match,
+    stamp_of,
+    stamp_token,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,8 +72,22 @@ class OutputWriter:
     #: as publisher's (and deleted once withdrawn) instead of looking hand-made.
     manifest: Path | None = None
     #: The stamp of every file written (or found unchanged) in this run, by relative path:
-    #: a later build may splice a file whose stamp is still this one (:meth:`write_splice`).
+    #: a later build may splice a file whose stamp is still this one (:meth:`write_splice`)
+    #: or keep it unread (:meth:`keep`).
     stamps: dict[str, Stamp] = field(default_factory=dict)
+    #: ``root`` resolved, and whether each folder written into resolves inside it: each
+    #: resolved once per writer (one build), not once per file. Resolving took a third
+    #: of a build of 1,000 unchanged cards (issue 12).
+    _resolved: tuple[Path, Path] | None = field(default=None, init=False, repr=False, compare=False)
+    _inside: dict[Path, bool] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    @property
+    def folder(self) -> Path:
+        """``root`` resolved (once: see ``_resolved``)."""
+        if self._resolved is None or self._resolved[0] != self.root:
+            self._resolved = (self.root, self.root.resolve())
+            self._inside.clear()
+        return self._resolved[1]
 
     def target(self, relative: str) -> Path:
         """The absolute path for ``relative``, or OutputError if it would leave the folder."""
@@ -81,24 +96,25 @@ class OutputWriter:
             raise OutputError(
                 f"refusing to write '{relative}': outside the output folder {self.root}"
             )
-        root = self.root.resolve()
+        root = self.folder
         path = root.joinpath(*pure.parts)
+        inside = self._inside.get(path.parent)
+        if inside is None:
+            inside = self._inside[path.parent] = path.parent.resolve().is_relative_to(root)
         # A symlink inside the output folder must not lead the write elsewhere.
-        if not path.parent.resolve().is_relative_to(root) or (
-            path.is_symlink() and not path.resolve().is_relative_to(root)
-        ):
+        if not inside or (path.is_symlink() and not path.resolve().is_relative_to(root)):
             raise OutputError(f"refusing to write '{relative}': it resolves outside {self.root}")
         return path
 
     def write_bytes(self, relative: str, data: bytes) -> Write:
         path = self.target(relative)
-        status: Status = _compare(path, data)
+        status, found = compare_file(path, data)
         record = Write(path=PurePosixPath(relative).as_posix(), status=status, bytes=len(data))
         self.writes.append(record)
         self.hashes[record.path] = hashlib.sha256(data).hexdigest()
         if status == "unchanged" or self.dry_run:
-            if status == "unchanged":
-                self._stamp(record.path, path)
+            if found is not None:
+                self._stamp(record.path, path, found)
             return record
         try:
             written = write_atomic(
@@ -130,11 +146,11 @@ class OutputWriter:
             if not stat.S_ISREG(st.st_mode) or stamp_of(st) != previous:
                 return None
             size = sum(len(p) if isinstance(p, bytes) else p[1] for p in parts)
-            same = size == st.st_size and _same(source, parts)
+            same = size == st.st_size and parts_match(source, parts)
             status: Status = "unchanged" if same else "changed"
             record = Write(path=PurePosixPath(relative).as_posix(), status=status, bytes=size)
             if same or self.dry_run:
-                self.hashes[record.path] = _token(previous)
+                self.hashes[record.path] = stamp_token(previous)
                 self.stamps[record.path] = previous
                 self.writes.append(record)
                 return record
@@ -145,7 +161,7 @@ class OutputWriter:
                         write_all(target, part)
                     else:
                         copy_range(source, target, *part)
-                self.hashes[record.path] = _token(stamp_of(os.fstat(target)))  # the journal's
+                self.hashes[record.path] = stamp_token(stamp_of(os.fstat(target)))  # the journal's
 
             try:
                 written = write_atomic_with(
@@ -160,13 +176,50 @@ class OutputWriter:
         finally:
             os.close(source)
         self.stamps[record.path] = stamp_of(written)
-        self.hashes[record.path] = _token(self.stamps[record.path])
+        self.hashes[record.path] = stamp_token(self.stamps[record.path])
         self.writes.append(record)
         return record
 
-    def _stamp(self, relative: str, path: Path) -> None:
+    def holds(
+        self, relative: str, sha256: str, *, size: int, previous: tuple[Stamp, str] | None
+    ) -> bool:
+        """Whether the file at ``relative`` is still the one a build wrote (or found) with
+        stamp ``previous[0]`` and bytes of hash ``previous[1]``, and ``sha256`` and
+        ``size`` are those of the bytes this build would write: the same bytes, known
+        without reading them. False when ``previous`` is None.
+
+        The stamp is the file's size, mtime, inode and ctime: an edit by hand, a
+        truncation, a rename over it or a ``touch -r`` moves at least one (a tool can set
+        the mtime back, never the ctime)."""
+        if previous is None or previous[1] != sha256 or previous[0][0] != size:
+            return False
+        try:
+            found = os.lstat(self.target(relative))
+        except OSError:
+            return False
+        return stat.S_ISREG(found.st_mode) and stamp_of(found) == previous[0]
+
+    def keep(
+        self, relative: str, sha256: str, *, size: int, previous: tuple[Stamp, str] | None
+    ) -> Write | None:
+        """Note ``relative`` as unchanged without reading it when it :meth:`holds` the
+        bytes; None, with nothing done, when it does not: the caller writes the bytes.
+        A build with nothing changed used to read back and hash every card it had
+        written (issue 12)."""
+        if previous is None or not self.holds(relative, sha256, size=size, previous=previous):
+            return None
+        record = Write(path=PurePosixPath(relative).as_posix(), status="unchanged", bytes=size)
+        self.writes.append(record)
+        self.hashes[record.path] = sha256
+        self.stamps[record.path] = previous[0]
+        return record
+
+    def _stamp(self, relative: str, path: Path, read: Stamp) -> None:
+        """Note the stamp of a file found to hold the bytes: only when it is still ``read``,
+        the stamp of what was read (not a symlink, not changed since)."""
         with contextlib.suppress(OSError):
-            self.stamps[relative] = stamp_of(path.lstat())
+            if stamp_of(path.lstat()) == read:
+                self.stamps[relative] = read
 
     def _journal(self, relative: str) -> None:
         if self.manifest is None:
@@ -272,7 +325,7 @@ class OutputWriter:
         if not stat.S_ISREG(info.st_mode):
             return "it is not a regular file (a symlink or folder is never followed or removed)"
         stamp = stamp_of(info)
-        if _token(stamp) in digests:
+        if stamp_token(stamp) in digests:
             return "delete"  # a spliced file, still as written (see write_splice)
         try:
             current = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -303,35 +356,6 @@ class OutputWriter:
             folder = folder.parent
 
 
-def _same(source: int, parts: list[Part]) -> bool:
-    """Whether ``parts`` make the bytes of ``source`` (of their size): new bytes equal to
-    what is there (an item rendered again as it was), runs copied from where they are."""
-    at = 0
-    for part in parts:
-        if isinstance(part, bytes):
-            if os.pread(source, len(part), at) != part:
-                return False
-            at += len(part)
-        elif part[0] != at:
-            return False
-        else:
-            at += part[1]
-    return True
-
-
-def stamp_of(st: os.stat_result) -> Stamp:
-    return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
-
-
-def _token(stamp: Stamp) -> str:
-    """A spliced file's manifest entry, in place of a hash of bytes never read: its size
-    and mtime, as inputs.py and the post cache trust a file's stat (an edit moves the
-    mtime). Not its inode and ctime, which a rename (a killed run's file), a copy that
-    keeps times or a cache restored in CI change: a withdrawn feed must still be deleted
-    then. (A splice itself asks for all four: ``write_splice``.)"""
-    return f"stat:{stamp[0]}:{stamp[1]}"
-
-
 def _left_alone(manifest: Path, relative: str, why: str) -> Problem:
     return Problem(
         file=relative,
@@ -356,19 +380,13 @@ def write_state_file(path: Path, text: str) -> None:
         raise OutputError(f"cannot write {path}: {exc.strerror}; check the state folder") from None
 
 
-def _compare(path: Path, data: bytes) -> Status:
-    """Whether ``path`` holds ``data``, read a block at a time: a feed file can be 70 MB,
-    and reading it whole beside the new bytes doubled a build's peak memory (issue 12)."""
-    try:
-        if not path.is_file():
-            return "created"
-        if path.stat().st_size != len(data):
-            return "changed"
-        view = memoryview(data)
-        with path.open("rb") as handle:
-            for start in range(0, len(data), 1 << 20):
-                if handle.read(1 << 20) != view[start : start + (1 << 20)]:
-                    return "changed"
-            return "changed" if handle.read(1) else "unchanged"
-    except OSError:
-        return "created"
+__all__ = [
+    "OutputWriter",
+    "Part",
+    "Stamp",
+    "Status",
+    "Sweep",
+    "Write",
+    "stamp_of",
+    "write_state_file",
+]

@@ -10,31 +10,22 @@ by the same pure function.
 
 from __future__ import annotations
 
-import hashlib
 import os
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Required, TypedDict, Unpack
 
 from publisher.cards import fonts
-from publisher.cards.cache import RenderCache
+from publisher.cards.cache import RenderCache, Stored, describe
 from publisher.cards.inputs import NO_POST_LAYOUT, Prepared, prepare, reason, shared_inputs
 from publisher.cards.layout import Layout, available, load_layout, load_layouts
-from publisher.cards.meta import (
-    MANIFEST,
-    Card,
-    FeedLink,
-    feed_links,
-    manifest,
-    meta_html,
-    public_url,
-)
+from publisher.cards.meta import MANIFEST, Card, feed_links, manifest
 from publisher.cards.options import CardOptions, layout_folders
-from publisher.cards.render import CardJob, Rendered, render_card
-from publisher.cards.text import clean_text
+from publisher.cards.publish import Publisher
+from publisher.cards.render import CardJob, Note, Rendered, render_card
 from publisher.config import SiteConfig
 from publisher.errors import CardError, Problem
 from publisher.output import OutputWriter
@@ -45,6 +36,9 @@ if TYPE_CHECKING:
     from publisher.feeds.options import FeedOptions
 
 Progress = Callable[[int], None]
+#: A card found in the render cache: its description and, unless its file is still in
+#: place in the output folder (``Publisher.in_place``), its bytes.
+Found = tuple[Stored, bytes | None]
 
 
 class OneCardArgs(TypedDict, total=False):
@@ -134,10 +128,17 @@ def build_cards(
     )
     prepared = [prepare(post, display_path(post.source, base), shared, problems) for post in posts]
 
-    found: list[Rendered | None] = []
+    publisher = Publisher(
+        site=site,
+        options=options,
+        output=run.output,
+        cache=cache,
+        links=feed_links(site, run.feeds),
+    )
+    found: list[Found | None] = []
     planned: list[Planned] = []
     for item in prepared:
-        hit = None if run.force else cache.get(item.key)
+        hit = None if run.force else _find(item, cache, publisher)
         found.append(hit)
         if hit is None:
             planned.append(Planned(post_id=item.post.id, reason=reason(item, cache, run.force)))
@@ -153,7 +154,7 @@ def build_cards(
             planned=tuple(planned),
         )
 
-    cards, later = _render_and_publish(site, options, run, prepared, found, cache)
+    cards, later = _render_and_publish(publisher, run, prepared, found)
     if run.write_manifest:
         run.output.write_text(f"{options.folder}/{MANIFEST}", manifest(cards))
         cache.save({item.post.id: item.components for item in prepared})
@@ -168,13 +169,18 @@ def build_cards(
     )
 
 
+def _find(item: Prepared, cache: RenderCache, publisher: Publisher) -> Found | None:
+    """The card cached under ``item``'s key: without its bytes when its file is in place,
+    else with them (checked against their hash); None when it must be rendered."""
+    stored = cache.stored(item.key)
+    if stored is None or publisher.in_place(item, stored):
+        return None if stored is None else (stored, None)
+    data = cache.data(item.key, stored)
+    return None if data is None else (stored, data)
+
+
 def _render_and_publish(
-    site: SiteConfig,
-    options: CardOptions,
-    run: CardRun,
-    prepared: list[Prepared],
-    found: list[Rendered | None],
-    cache: RenderCache,
+    publisher: Publisher, run: CardRun, prepared: list[Prepared], found: list[Found | None]
 ) -> tuple[list[Card], list[Problem]]:
     """Render the cards not ``found`` in the cache and write every card, in post order.
 
@@ -183,31 +189,51 @@ def _render_and_publish(
     last one is drawn. Returns the cards and the problems rendering reported.
     """
     misses = [item.job for item, hit in zip(prepared, found, strict=True) if hit is None]
-    links = feed_links(site, run.feeds)
     cards: list[Card] = []
     failures: list[Problem] = []
     notes: list[Problem] = []
     with closing(_render_all(misses, run.jobs, run.progress)) as rendered_cards:
         for item, hit in zip(prepared, found, strict=True):
-            rendered = hit if hit is not None else next(rendered_cards)
-            if isinstance(rendered, str):
-                failures.append(
-                    Problem(
-                        file=item.file,
-                        field=None,
-                        message=f"card could not be rendered: {rendered}",
-                        fix="see the message; the post has no card until it is fixed",
-                    )
-                )
+            published = _publish(publisher, item, hit, rendered_cards)
+            if isinstance(published, str):
+                failures.append(_failure(item, published))
                 continue
-            if hit is None:
-                cache.put(item.key, rendered)
-            notes.extend(_note_problems(item, rendered))
-            cards.append(_publish(item, rendered, site, options, run.output, links))
+            card, stored = published
+            notes.extend(_note_problems(item, stored.notes))
+            cards.append(card)
     return cards, failures + notes
 
 
-def _note_problems(item: Prepared, rendered: Rendered) -> list[Problem]:
+def _publish(
+    publisher: Publisher,
+    item: Prepared,
+    hit: Found | None,
+    rendered_cards: Iterator[Rendered | str],
+) -> tuple[Card, Stored] | str:
+    """Publish one card: the cached one, else the next rendered one (or why it failed)."""
+    if hit is not None:
+        card = publisher.publish(item, *hit)
+        if card is not None:
+            return card, hit[0]
+    # Not cached, or its file changed since it was found in place: rendered now.
+    rendered = next(rendered_cards) if hit is None else _render_safely(item.job)
+    if isinstance(rendered, str):
+        return rendered
+    stored = describe(rendered)
+    publisher.cache.put(item.key, rendered, stored)
+    return publisher.write(item, stored, rendered.data), stored
+
+
+def _failure(item: Prepared, why: str) -> Problem:
+    return Problem(
+        file=item.file,
+        field=None,
+        message=f"card could not be rendered: {why}",
+        fix="see the message; the post has no card until it is fixed",
+    )
+
+
+def _note_problems(item: Prepared, notes: tuple[Note, ...]) -> list[Problem]:
     return [
         Problem(
             file=item.file,
@@ -216,7 +242,7 @@ def _note_problems(item: Prepared, rendered: Rendered) -> list[Problem]:
             fix=note.fix,
             severity="error" if note.severity == "error" else "warning",
         )
-        for note in rendered.notes
+        for note in notes
     ]
 
 
@@ -300,45 +326,6 @@ def _render_all(
         if progress is not None:
             progress(1)
         yield result
-
-
-def _publish(
-    item: Prepared,
-    rendered: Rendered,
-    site: SiteConfig,
-    options: CardOptions,
-    output: OutputWriter,
-    links: tuple[FeedLink, ...],
-) -> Card:
-    post = item.post
-    extension = "jpg" if rendered.format == "jpeg" else "png"
-    content = hashlib.sha256(rendered.data).hexdigest()[:12]
-    path = f"{options.folder}/{post.id}.{content}.{extension}"
-    output.write_bytes(path, rendered.data)
-    card = Card(
-        post_id=post.id,
-        path=path,
-        url=public_url(site.url, path),
-        width=rendered.width,
-        height=rendered.height,
-        bytes=len(rendered.data),
-        mime=f"image/{rendered.format}",
-        alt=rendered.alt,
-        layout=rendered.layout,
-        meta_html="",
-        rule=rendered.rule,
-    )
-    description = clean_text(post.summary) or site.description
-    html = meta_html(
-        site,
-        post,
-        title=clean_text(post.title),
-        description=description,
-        card=card,
-        feeds=links,
-    )
-    output.write_text(f"{options.folder}/{post.id}.html", html)
-    return replace(card, meta_html=html)
 
 
 def _sorted(problems: list[Problem]) -> list[Problem]:

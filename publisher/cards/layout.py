@@ -49,6 +49,7 @@ from publisher.schema import (
     section,
     then,
 )
+from publisher.stamps import Stamp, stamp_of
 
 FONT_WEIGHTS = ("regular", "bold")
 #: The keys naming the layout a card is handed over to (see publisher.cards.choose).
@@ -300,6 +301,13 @@ def handovers(layout: Layout) -> tuple[str | None, ...]:
     return tuple(getattr(layout, key) for key in HANDOVERS)
 
 
+#: PyYAML's safe loader on libyaml, when PyYAML was built with it.
+_FAST_LOADER: type[yaml.CSafeLoader] | None = getattr(yaml, "CSafeLoader", None)
+#: Layouts read in this process, by file, name and the file's stamp: loading the config
+#: checks the layouts the stage then loads again (an edited file has another stamp).
+_READ: dict[tuple[str, str, Stamp], Layout] = {}
+
+
 def layout_file(name: str, folders: tuple[Path, ...]) -> Path | None:
     """The first ``<name>.yaml`` in ``folders`` (a site's own folder comes first)."""
     if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
@@ -324,12 +332,32 @@ def load_layout(name: str, folders: tuple[Path, ...]) -> Layout:
         fix = f"did you mean '{hint[0]}'?" if hint else f"available: {', '.join(known)}"
         raise CardError(f"card layout '{name}' not found; {fix}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        key = (str(path), name, stamp_of(path.stat()))
+        cached = _READ.get(key)
+        if cached is not None:
+            return cached
+        data = _load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise CardError(f"{path.name}: {_yaml_problem(exc)}; fix the file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CardError(f"{path.name}: cannot be read ({exc}); save it as UTF-8 text") from None
-    return parse_layout(data, name, path)
+    layout = parse_layout(data, name, path)
+    if len(_READ) >= 64:
+        _READ.clear()
+    _READ[key] = layout
+    return layout
+
+
+def _load_yaml(text: str) -> Any:
+    """The YAML data of a layout file: by libyaml's parser when PyYAML has it (several
+    times faster; the same data), else, and for a file it refuses, by PyYAML's own, whose
+    messages say where the problem is."""
+    if _FAST_LOADER is not None:
+        try:
+            return yaml.load(text, Loader=_FAST_LOADER)
+        except yaml.YAMLError:
+            pass
+    return yaml.safe_load(text)
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:
