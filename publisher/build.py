@@ -22,16 +22,15 @@ from publisher import inputs
 from publisher.config import Config
 from publisher.errors import Problem
 from publisher.output import OutputWriter, Write
-from publisher.progress import FEEDS, READING, RENDERING
+from publisher.progress import FEEDS, RENDERING
 
 # The stages are imported where they run: a build with nothing changed (see inputs.py)
 # stats its inputs and stops, and loads none of them.
 if TYPE_CHECKING:
     from publisher.cards import CardsResult
     from publisher.feeds.early import EarlyItems
-    from publisher.feeds.generate import FeedEntry
+    from publisher.feeds.plan import FeedEntry
     from publisher.feeds.websub import FetchSession
-    from publisher.incremental.quick import Quick
     from publisher.posts import Post, Progress, ReadResult
     from publisher.splicing import LayoutStore
 
@@ -141,32 +140,18 @@ def build_site(
     build reads only the posts that changed since the last when it can
     (``publisher/incremental``): its posts are then made only when looked at.
     """
+    from publisher.incremental.reading import read_site
+
     handed = snapshot is not None
     if snapshot is None and not dry_run:
         snapshot = inputs.take_snapshot(config)
-    quick = None
-    published: Sequence[Post]
-    drafts: Sequence[Post]
-    scheduled: Sequence[Post]
-    if handed and snapshot is not None and not dry_run:
-        from publisher.incremental.quick import read_changed
-
-        # Only the changed posts read, the others taken from the site table.
-        quick = read_changed(config, snapshot, now, progress)
-    if quick is not None:
-        read, (published, drafts, scheduled) = quick.read, quick.split
-        entries = None
-        plan: Planned = (quick.entries, quick.index_keys)
-        live_from, live_until = quick.live
-    else:
-        read, entries = _read_all(config, dry_run, jobs, progress)
-        published, drafts, scheduled = split_by_status(read, now)
-        plan = (_published_entries(read, entries, now), None)
-        live_from = max((p.date for p in published), default=None)
-        live_until = min((p.date for p in scheduled), default=None)
+    how = (dry_run, jobs, progress)
+    site = read_site(config, now=now, snapshot=snapshot, quick=handed, how=how, load=load_posts)
+    read, published, drafts, scheduled = site.read, site.published, site.drafts, site.scheduled
     writer = OutputWriter(config.output, dry_run=dry_run, manifest=config.state / MANIFEST_FILE)
     try:
-        problems, cards = _write_outputs(config, published, writer, (dry_run, jobs, progress), plan)
+        plan = (site.entries, site.index_keys)
+        problems, cards = _write_outputs(config, published, writer, how, plan)
     except BaseException:
         # What was written before the error is still ours to delete one day.
         writer.remember(config.state / MANIFEST_FILE)
@@ -180,8 +165,8 @@ def build_site(
             config,
             snapshot,
             outputs=[w.path for w in writer.writes],
-            live_from=live_from,
-            live_until=live_until,
+            live_from=site.live[0],
+            live_until=site.live[1],
             summary=inputs.Summary(
                 files=read.files,
                 published=len(published),
@@ -191,7 +176,7 @@ def build_site(
                 problems=(*read.problems, *problems),
             ),
         )
-        _keep_table(config, snapshot, quick, read, entries)
+        site.keep()
     return BuildResult(
         read=read,
         published=published,
@@ -202,47 +187,6 @@ def build_site(
         cards=cards,
         deleted=swept.deleted,
     )
-
-
-def _read_all(
-    config: Config, dry_run: bool, jobs: int | None, progress: ProgressFactory
-) -> tuple[ReadResult, list[FeedEntry] | None]:
-    """Every post read; and, for a real build with feeds, each post's feed entry (the
-    feed stage and the site table both use them)."""
-    from publisher.posts import find_post_files
-
-    files = find_post_files(config)  # found once: the progress bar's total, then read
-    with progress(len(files), READING) as bar:
-        read = load_posts(config, readonly=dry_run, jobs=jobs, progress=bar, files=files)
-    if dry_run or not config.feeds.enabled:
-        return read, None
-    from publisher.feeds.generate import feed_entries
-
-    return read, feed_entries(read.posts, config.site, config.feeds.options)
-
-
-def _published_entries(
-    read: ReadResult, entries: list[FeedEntry] | None, now: datetime
-) -> list[FeedEntry] | None:
-    if entries is None:
-        return None
-    return [e for post, e in zip(read.posts, entries, strict=True) if post.is_live(now)]
-
-
-def _keep_table(
-    config: Config,
-    snapshot: inputs.Snapshot,
-    quick: Quick | None,
-    read: ReadResult,
-    entries: list[FeedEntry] | None,
-) -> None:
-    """The site table for the next build (``publisher/incremental``)."""
-    if quick is not None:
-        quick.save()
-        return
-    from publisher.incremental.quick import keep_table
-
-    keep_table(config, snapshot, read, entries)
 
 
 #: Each published post's feed entry and ``posts.json`` key, when the read has them.

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 import publisher.posts.collect
+import publisher.posts.found
 from conftest import BASE_CONFIG, Site
 from publisher.config import load_config
 from publisher.posts import Author, Post, ReadResult, read_posts
@@ -790,13 +791,13 @@ def three_posts(site: Site) -> None:
 def spy_on_reading(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record the name of every post file opened."""
     opened: list[str] = []
-    real = publisher.posts.collect.read_regular
+    real = publisher.posts.found.read_regular
 
     def counting(path: Path, limit: int) -> bytes | None:
         opened.append(path.parent.name)
         return real(path, limit)
 
-    monkeypatch.setattr(publisher.posts.collect, "read_regular", counting)
+    monkeypatch.setattr(publisher.posts.found, "read_regular", counting)
     return opened
 
 

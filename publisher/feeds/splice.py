@@ -16,8 +16,9 @@ from pathlib import Path
 
 from publisher.config import SiteConfig
 from publisher.feeds import formats as registry
-from publisher.feeds.generate import FeedDocument, FeedEntry, feed_documents
+from publisher.feeds.generate import FeedDocument, feed_documents
 from publisher.feeds.options import FeedOptions
+from publisher.feeds.plan import FeedEntry
 from publisher.output import OutputWriter
 from publisher.posts.model import Post
 from publisher.splicing import Layout, LayoutStore, template, write_spliced, write_whole

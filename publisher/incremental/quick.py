@@ -14,9 +14,7 @@ None and the build reads every post, as before.
 
 from __future__ import annotations
 
-import fnmatch
 import os
-import stat
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
@@ -27,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from publisher.config import Config
 from publisher.errors import Problem, StateError
+from publisher.incremental.changes import changed_files
 from publisher.incremental.lazy import LazyPosts, Made
 from publisher.incremental.rows import (
     Spellings,
@@ -36,14 +35,13 @@ from publisher.incremental.rows import (
     raw_tags,
 )
 from publisher.incremental.table import (
-    POSTS,
+    CHUNK,
     TABLE_FILE,
     Row,
     SiteTable,
     Stored,
-    folder_of,
+    folders,
     os_path,
-    posts_lines,
     split,
     when,
 )
@@ -52,7 +50,7 @@ from publisher.posts.model import Post, ReadResult
 from publisher.progress import READING
 
 if TYPE_CHECKING:
-    from publisher.feeds.generate import FeedEntry
+    from publisher.feeds.plan import FeedEntry
     from publisher.posts.rules import Around
     from publisher.snapshot import Snapshot
 
@@ -115,82 +113,29 @@ def read_changed(
         table.close()
     if stored is None:
         return None
-    inputs, lines = posts_lines(snapshot)
+    inputs, digests = folders(snapshot)
     if inputs is None or inputs != stored.inputs:
         return None
-    change = _changes(config, stored, lines)
+    change = changed_files(config, stored, digests, MOST)
     if change is None:
         return None
     dirty, gone = change
     try:
-        return _assemble(config, stored, (inputs, lines), (dirty, gone), (now, progress))
+        return _assemble(config, stored, (inputs, digests), (dirty, gone), (now, progress))
     except (ValueError, TypeError, KeyError) as exc:
         if isinstance(exc, StateError):
             raise
         return None  # a row the table should not hold: read every post
 
 
-def _changes(
-    config: Config, stored: Stored, lines: list[str]
-) -> tuple[list[Row | str], list[Row]] | None:
-    """(the post files to read: rows, or labels of new files; the rows whose files are
-    gone), or None when the change is not one this path takes."""
-    old = set(stored.lines)
-    new = set(lines)
-    changed = [line for line in lines if line not in old or line.endswith("\0?")]
-    removed = [line for line in stored.lines if line not in new]
-    present = {line.partition("\0")[0] for line in changed}
-    labels = present | {line.partition("\0")[0] for line in removed}
-    by_label = {row.label: row for row in stored.rows}
-    by_folder = {folder_of(row.label): row for row in stored.rows}
-    if len(by_folder) != len(stored.rows):
-        return None
-    folder = os.fspath(config.posts.folder)
-    first, name = config.posts.glob.split("/")
-    dirty: dict[str, Row | str] = {}
-    for label in labels:
-        row = by_label.get(label)
-        if row is None:
-            parent = folder_of(label)
-            while parent != POSTS and parent not in by_folder:
-                parent = folder_of(parent)
-            row = by_folder.get(parent)
-        if row is not None:
-            dirty[row.label] = row
-            continue
-        relative = label[len(POSTS) + 1 :].rstrip("/").split("/")
-        if len(relative) == 2 and label in present and fnmatch.fnmatchcase(relative[0], first):
-            if relative[1] == name and _is_file(os_path(folder, label)):
-                dirty[label] = label  # a new post
-        elif len(relative) == 1 and label.endswith("/") and label in present:
-            # A new folder: its post file, unless the stat pass did not walk it (a link).
-            inside = f"{label}{name}"
-            walked = not fnmatch.fnmatchcase(relative[0], first) or inside in present
-            if not walked and _is_file(os_path(folder, inside)):
-                return None
-    gone_labels = {line.partition("\0")[0] for line in removed} - present
-    gone = [r for r in dirty.values() if isinstance(r, Row) and r.label in gone_labels]
-    reread = [r for r in dirty.values() if not (isinstance(r, Row) and r.label in gone_labels)]
-    if len(reread) > MOST:
-        return None
-    return reread, gone
-
-
-def _is_file(path: str) -> bool:
-    try:
-        return stat.S_ISREG(os.stat(path).st_mode)
-    except (OSError, ValueError):
-        return False
-
-
 def _assemble(
     config: Config,
     stored: Stored,
-    taken: tuple[str, list[str]],
+    taken: tuple[str, Mapping[str, str]],
     change: tuple[list[Row | str], list[Row]],
     at: tuple[datetime, ProgressFactory],
 ) -> Quick | None:
-    inputs, lines = taken
+    inputs, digests = taken
     reread, gone = change
     now, progress = at
     folder = os.fspath(config.posts.folder)
@@ -208,7 +153,7 @@ def _assemble(
         with progress(len(paths), READING) as bar:
             read = _read_some(config, paths, Around(spellings=spellings, urls=urls), before, bar)
         entries = _entries(config, read.posts)
-        rows = make_rows(config, read, entries)
+        rows = make_rows(config, read, entries, digests)
         if rows is None or _flips(stored.spellings, spellings, read):
             return None
         new_rows = rows
@@ -245,17 +190,13 @@ def _assemble(
         files=len(rows),
         cache_hits=sum(1 for r in kept if r.key is not None) + (read.cache_hits if read else 0),
     )
-    table = SiteTable(config.state / TABLE_FILE)
+    chunks = _chunks(stored, leaving, new_rows)
 
     def save() -> None:
+        table = SiteTable(config.state / TABLE_FILE)
         try:
-            table.save(
-                inputs=inputs,
-                lines=lines,
-                spellings={k: dict(c) for k, c in total.items()},
-                rows=new_rows,
-                gone=[r.file for r in gone],
-            )
+            spelled = {k: dict(c) for k, c in total.items()}
+            table.save(inputs=inputs, spellings=spelled, chunks=chunks, whole=False)
         finally:
             table.close()
 
@@ -264,38 +205,35 @@ def _assemble(
         published=LazyPosts(published, made),
         drafts=LazyPosts(drafts, made),
         scheduled=LazyPosts(scheduled, made),
-        entries=[_entry(r) for r in published] if config.feeds.enabled else None,
-        index_keys=[r.origin.hex() if r.origin is not None else "" for r in published],
+        entries=_feed_entries(published) if config.feeds.enabled else None,
+        index_keys=[r.origin or "" for r in published],
         live=(live_from, live_until),
         save=save,
     )
 
 
-def keep_table(
-    config: Config, snapshot: Snapshot, read: ReadResult, entries: list[FeedEntry] | None
-) -> None:
-    """After a build that read every post: keep its site table, or forget the last one
-    when this build cannot have one (the next build then reads every post too)."""
-    table = SiteTable(config.state / TABLE_FILE)
-    try:
-        inputs, lines = posts_lines(snapshot)
-        by_id = {e.id: e for e in entries} if entries is not None else None
-        if config.feeds.enabled and by_id is None:
-            rows = None
-        else:
-            rows = make_rows(config, read, by_id) if eligible(config) and inputs else None
-        if rows is None or inputs is None:
-            table.forget()
-            return
-        spellings = count_tags(f.tags for f in read.found if f.tags is not None)
-        table.save(
-            inputs=inputs,
-            lines=lines,
-            spellings={key: dict(counts) for key, counts in spellings.items()},
-            rows=rows,
-        )
-    finally:
-        table.close()
+def _chunks(stored: Stored, leaving: set[str], new_rows: list[Row]) -> dict[int, list[Row]]:
+    """The stored chunks this build changes, with their rows: a post read again stays in
+    its chunk, a new one goes to the last chunk with room."""
+    at = {row.file: n for row, n in zip(stored.rows, stored.chunks, strict=True)}
+    changed = {at[file] for file in leaving}
+    sizes = Counter(stored.chunks)
+    last = max(stored.chunks, default=0)
+    for row in new_rows:
+        if row.file not in at:
+            if sizes[last] >= CHUNK:
+                last += 1
+            at[row.file] = last
+            sizes[last] += 1
+            changed.add(last)
+    chunks: dict[int, list[Row]] = {n: [] for n in changed}
+    fresh = {row.file: row for row in new_rows}
+    for row, n in zip(stored.rows, stored.chunks, strict=True):
+        if n in chunks and row.file not in leaving:
+            chunks[n].append(row)
+    for file, row in fresh.items():
+        chunks[at[file]].append(row)
+    return chunks
 
 
 def _read_some(
@@ -332,26 +270,34 @@ def _json_list(text: str) -> list[dict[str, Any]]:
 def _entries(config: Config, posts: Iterable[Post]) -> dict[str, FeedEntry] | None:
     if not config.feeds.enabled:
         return None
-    from publisher.feeds.generate import feed_entries
+    from publisher.feeds.plan import feed_entries
 
     return {e.id: e for e in feed_entries(list(posts), config.site, config.feeds.options)}
 
 
-def _entry(row: Row) -> FeedEntry:
-    from publisher.feeds.generate import FeedEntry
+def _feed_entries(rows: list[Row]) -> list[FeedEntry]:
+    """The feed entries of rows of published posts (a loop of the few calls each needs:
+    it runs once per post of the site)."""
+    from publisher.feeds.plan import FeedEntry
 
-    assert row.id is not None and row.updated is not None and row.feed_key is not None
-    return FeedEntry(
-        row.id,
-        row.moment or 0.0,
-        load_moment(row.updated),
-        split(row.categories),
-        split(row.tags),
-        split(row.authors),
-        bool(row.featured),
-        bool(row.popular),
-        row.feed_key,
-    )
+    made = tuple.__new__
+    labels: dict[str | None, tuple[str, ...]] = {}  # the same few tags on every post
+
+    def listed(text: str | None) -> tuple[str, ...]:
+        found = labels.get(text)
+        if found is None:
+            found = labels[text] = split(text)
+        return found
+
+    entries = []
+    for r in rows:
+        if r.id is None or r.updated is None or r.feed_key is None or r.moment is None:
+            raise ValueError(f"{r.file}: not a published post's row")
+        updated = load_moment(r.updated)
+        categories, tags, authors = listed(r.categories), listed(r.tags), listed(r.authors)
+        entry = (r.id, r.moment, updated, categories, tags, authors, bool(r.featured))
+        entries.append(made(FeedEntry, (*entry, bool(r.popular), r.feed_key)))
+    return entries
 
 
 def _minus(spellings: Mapping[str, Mapping[str, int]], taken: Spellings) -> Spellings:

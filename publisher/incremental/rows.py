@@ -10,13 +10,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from publisher.incremental.table import SEP, Row, joined, label_of, problems_text
+from publisher.incremental.table import SEP, Row, group_of, joined, label_of, problems_text
 from publisher.posts.fields import tag_key
 from publisher.posts.model import ReadResult
 
 if TYPE_CHECKING:
     from publisher.config import Config
-    from publisher.feeds.generate import FeedEntry
+    from publisher.feeds.plan import FeedEntry
 
 #: Tag key -> spelling -> how many records wrote it so.
 Spellings = dict[str, Counter[str]]
@@ -59,13 +59,17 @@ def raw_tags(row: Row) -> list[str]:
 
 
 def make_rows(
-    config: Config, read: ReadResult, entries: Mapping[str, FeedEntry] | None
+    config: Config,
+    read: ReadResult,
+    entries: Mapping[str, FeedEntry] | None,
+    digests: Mapping[str, str],
 ) -> list[Row] | None:
     """A row per file ``read`` found; None when the table cannot stand for this read: a
     post made with a rule across posts that a row cannot replay (skipped for a URL,
     an og image outside its folder or reached through a link), a file below a link, a
     problem that is not one file's, a value the table cannot hold. ``entries``: each
-    post's feed entry by id (None: feeds off)."""
+    post's feed entry by id (None: feeds off). ``digests``: each post folder's, from
+    the stat pass (``table.folders``)."""
     if not read.settled:
         return None
     folder = os.fspath(config.posts.folder)
@@ -95,7 +99,8 @@ def make_rows(
                 return None
             columns = made
         head = (found.file, label, found.source, found.key)
-        rows.append(Row._make((*head, *columns, tags, problems_text(problems[found.file]))))
+        sig = digests.get(group_of(label), "?")
+        rows.append(Row._make((*head, *columns, tags, problems_text(problems[found.file]), sig)))
     return rows
 
 
@@ -129,7 +134,7 @@ def _post_row(
         int(post.draft),
         int(post.is_featured),
         int(post.is_popular),
-        post.origin,
+        post.origin.hex(),
         key,
         categories,
         tags,

@@ -1,6 +1,6 @@
 """``site.sqlite`` in the state folder: the site as the last real build left it, compactly.
 
-One row per post file found: where it is, its content key in the post cache, the few
+One row per post file found (all of them one JSON document: one decode, not one per row): where it is, its content key in the post cache, the few
 fields the stages after the read need of its post (status, order, URL, what plans the
 feeds, its items' key, its ``posts.json`` key) and its problems. Beside the rows: the
 stat of every file under the posts folder as the build's stat pass saw it, a digest of
@@ -26,21 +26,10 @@ if TYPE_CHECKING:
     from publisher.snapshot import Snapshot
 
 TABLE_FILE = "site.sqlite"
-_LAYOUT = 1
+_LAYOUT = 3
 #: The label prefix of the stat pass's walk of the posts folder (inputs.plan).
 POSTS = "post:"
-_COLUMNS = (
-    "file, label, source, key, id, url, date, date_ts, moment, updated, draft,"
-    " featured, popular, origin, feed_key, categories, tags, authors, raw_tags, problems"
-)
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS rows (file TEXT PRIMARY KEY, label TEXT NOT NULL,"
-    " source TEXT NOT NULL, key TEXT, id TEXT, url TEXT, date TEXT, date_ts REAL,"
-    " moment REAL, updated TEXT, draft INTEGER, featured INTEGER, popular INTEGER,"
-    " origin BLOB, feed_key TEXT, categories TEXT, tags TEXT, authors TEXT,"
-    " raw_tags TEXT, problems TEXT)",
-)
+_SCHEMA = ("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",)
 #: Joins a list of labels in one column: no tag, category or name holds it (checked).
 SEP = "\x1f"
 
@@ -62,13 +51,16 @@ class Row(NamedTuple):
     draft: int | None
     featured: int | None
     popular: int | None
-    origin: bytes | None
+    origin: str | None  # Post.origin in hex: the post's key in posts.json's layout
     feed_key: str | None
     categories: str | None  # SEP-joined
     tags: str | None  # after the rules across posts, SEP-joined
     authors: str | None  # names, SEP-joined
     raw_tags: str | None  # as written (its record's), JSON list
     problems: str | None  # JSON list of Problem.as_dict(), or None
+    #: The digest of the stats of its folder's files (:func:`folders`), ``?`` when one of
+    #: them was too recent to be judged by its stat.
+    sig: str
 
 
 def split(text: str | None) -> tuple[str, ...]:
@@ -83,39 +75,64 @@ def joined(values: Iterable[str]) -> str | None:
     return SEP.join(values)
 
 
-def posts_lines(snapshot: Snapshot) -> tuple[str | None, list[str]]:
+def folders(snapshot: Snapshot) -> tuple[str | None, dict[str, str]]:
     """(a digest of every input outside the posts folder, None when one of them changed
-    too recently to be judged by its stat; a line per file and folder under the posts
-    folder: its label and its stat, or ``?`` when it is judged by its bytes)."""
+    too recently to be judged by its stat; for each name in the posts folder, a digest
+    of the stats of everything under it, or ``?`` when one of them is judged by its
+    bytes (it changed in the last two seconds: never taken as unchanged))."""
     import hashlib
 
+    blake2b = hashlib.blake2b
     others: list[str] = []
-    lines: list[str] = []
+    under: dict[str, list[str]] = {}
     recent = snapshot.recent
     for label, path, st in snapshot.entries:
-        if st is None:
-            sig = "-"
-        elif label in recent:
-            if not label.startswith(POSTS):
-                return None, []
-            sig = "?"
-        else:
-            sig = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}:{st.st_ctime_ns}"
-        if label.startswith(POSTS):
-            lines.append(f"{label}\0{sig}")
-        else:
+        if not label.startswith(POSTS):
+            if label in recent:
+                return None, {}
+            sig = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}:{st.st_ctime_ns}" if st else "-"
             others.append(f"{label}\0{path}\0{sig}")
+            continue
+        name = label[_SKIP:].partition("/")[0]
+        lines = under.get(name)
+        if lines is None:
+            lines = under[name] = []
+        if st is None:
+            lines.append(f"{label}\0-")
+        elif label in recent:
+            lines.append("?")
+        else:
+            lines.append(f"{label}\0{st.st_size}:{st.st_mtime_ns}:{st.st_ino}:{st.st_ctime_ns}")
+    digests = {
+        name: "?"
+        if "?" in lines
+        else blake2b(
+            "\n".join(lines).encode("utf-8", "surrogateescape"), digest_size=16
+        ).hexdigest()
+        for name, lines in under.items()
+    }
     text = "\n".join(others).encode("utf-8", "surrogateescape")
-    return hashlib.blake2b(text, digest_size=20).hexdigest(), lines
+    return blake2b(text, digest_size=20).hexdigest(), digests
+
+
+#: A label's characters before the name in the posts folder ("post:/").
+_SKIP = len(POSTS) + 1
+#: Rows per stored chunk: a build rewrites the chunks of the rows it changed.
+CHUNK = 256
+
+
+def group_of(label: str) -> str:
+    """The name in the posts folder that ``label`` is under (a post's folder)."""
+    return label[_SKIP:].partition("/")[0]
 
 
 class Stored(NamedTuple):
-    """The table as the last build left it."""
+    """The table as the last build left it: its rows, and the chunk each is stored in."""
 
     inputs: str
-    lines: list[str]
     spellings: dict[str, dict[str, int]]
     rows: list[Row]
+    chunks: list[int]
 
 
 class SiteTable:
@@ -134,12 +151,22 @@ class SiteTable:
             meta = dict(self._db.execute("SELECT name, value FROM meta").fetchall())
             if meta.get("complete") != "1":
                 return None
-            rows = [Row._make(row) for row in self._db.execute(f"SELECT {_COLUMNS} FROM rows")]
             spellings = json.loads(meta["spellings"])
-            lines = meta["lines"].split("\n") if meta["lines"] else []
             if not isinstance(spellings, dict) or not isinstance(meta["inputs"], str):
                 return None
-            return Stored(inputs=meta["inputs"], lines=lines, spellings=spellings, rows=rows)
+            width = len(Row._fields)
+            make = tuple.__new__  # Row._make without its per-row Python call
+            rows: list[Row] = []
+            chunks: list[int] = []
+            for name, text in meta.items():
+                if not name.startswith("rows:"):
+                    continue
+                found = json.loads(text)
+                if not isinstance(found, list) or any(len(row) != width for row in found):
+                    return None
+                rows.extend(make(Row, row) for row in found)
+                chunks.extend([int(name[5:])] * len(found))
+            return Stored(inputs=meta["inputs"], spellings=spellings, rows=rows, chunks=chunks)
         except (sqlite3.Error, KeyError, ValueError, TypeError, AttributeError):
             return None
 
@@ -150,7 +177,6 @@ class SiteTable:
         try:
             with self._db:
                 self._db.execute("DELETE FROM meta")
-                self._db.execute("DELETE FROM rows")
         except sqlite3.Error:
             statecache.discard(self.path)
 
@@ -158,31 +184,31 @@ class SiteTable:
         self,
         *,
         inputs: str,
-        lines: list[str],
         spellings: Mapping[str, Mapping[str, int]],
-        rows: Iterable[Row],
-        gone: Iterable[str] | None = None,
+        chunks: Mapping[int, list[Row]],
+        whole: bool,
     ) -> None:
-        """Keep a build's table: ``rows`` replace the rows of their files; ``gone`` (the
-        files no longer found) are dropped, or with ``gone`` None every other row."""
+        """Keep a build's table: the rows of each of ``chunks`` (an empty one dropped);
+        ``whole``: these are all the rows, else the other chunks stay as they are."""
         if self._db is None or self.readonly:
             return
         meta = {
             "inputs": inputs,
-            "lines": "\n".join(lines),
             "spellings": json.dumps(spellings, sort_keys=True, ensure_ascii=False),
             "complete": "1",
         }
-        marks = ",".join("?" * len(Row._fields))
+        stored = {
+            f"rows:{n}": json.dumps(rows, ensure_ascii=False) for n, rows in chunks.items() if rows
+        }
+        empty = [(f"rows:{n}",) for n, rows in chunks.items() if not rows]
         try:
             with self._db:
-                self._db.execute("DELETE FROM meta")
-                if gone is None:
-                    self._db.execute("DELETE FROM rows")
-                else:
-                    self._db.executemany("DELETE FROM rows WHERE file = ?", [(f,) for f in gone])
-                self._db.executemany(f"INSERT OR REPLACE INTO rows VALUES ({marks})", rows)
-                self._db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
+                if whole:
+                    self._db.execute("DELETE FROM meta")
+                self._db.executemany("DELETE FROM meta WHERE name = ?", empty)
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO meta VALUES (?, ?)", [*meta.items(), *stored.items()]
+                )
         except sqlite3.Error:
             self.close()
             statecache.discard(self.path)
