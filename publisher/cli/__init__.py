@@ -91,5 +91,5 @@ def main() -> None:
 
             cli_main()
     finally:
-        fastpath.handed = fastpath.plain = None
+        fastpath.handed = fastpath.plain = fastpath.record = None
     sys.exit(code)
