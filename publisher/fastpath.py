@@ -20,9 +20,13 @@ changed" only when all of these hold:
   which the set of published posts stays the same.
 
 It then prints what the normal no-op prints (the last build's problems and its summary
-line) and exits with the same code. It imports the standard library only (no click, no
-YAML, no publisher.config): tests/test_fastpath.py checks both that and that its answers
-are the CLI's.
+line) and exits with the same code. When something changed but the config is vouched for
+(the first two points hold, and ``now`` is inside that span), ``publisher.cli.main`` is
+handed the options, this stat pass and the record read (:data:`handed`, :data:`plain`,
+:data:`record`) and runs the build without click (cli/plain.py), which takes them instead
+of doing that work again. It imports the standard library only (no click, no YAML, no
+publisher.config): tests/test_fastpath.py checks both that and that its answers are the
+CLI's.
 """
 
 from __future__ import annotations
