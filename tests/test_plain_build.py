@@ -297,6 +297,10 @@ NOT_FOR_ONE_POST = (
     "importlib.metadata",
     "concurrent.futures.process",
     "multiprocessing",
+    "tomllib",  # a generator's config files only
+    "PIL",  # cards are off
+    "jinja2",
+    "requests",
     "publisher.cli.entry",
     "publisher.cli.announce",
     "publisher.announce",
