@@ -18,6 +18,7 @@ from test_output_keep import TAMPERINGS
 
 from publisher import output
 from publisher.cards import build_cards
+from publisher.cards import fonts as card_fonts
 from publisher.cards import layout as card_layout
 from publisher.cards.cache import CACHE_FILE, RenderCache
 from publisher.cards.publish import Publisher
@@ -204,6 +205,50 @@ def test_a_dry_run_writer_notes_no_stamp_for_a_file_it_did_not_write(tmp_path: P
     assert not (tmp_path / "public" / cold.cards[0].path).exists()
     build(tmp_path, posts(tmp_path), TEXT_ONLY)
     assert files(tmp_path) == before
+
+
+# --- fonts: checked when a card is drawn ------------------------------------------------------
+
+
+def own_fonts(root: Path) -> Any:
+    """Options whose regular and bold fonts are copies the test may spoil."""
+    folder = root / "fonts"
+    folder.mkdir(parents=True, exist_ok=True)
+    regular, bold = folder / "regular.otf", folder / "bold.otf"
+    regular.write_bytes(TEXT_ONLY.regular_font.read_bytes())
+    bold.write_bytes(TEXT_ONLY.bold_font.read_bytes())
+    return replace(TEXT_ONLY, font_regular=regular, font_bold=bold)
+
+
+def test_nothing_to_draw_parses_no_font(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    options = own_fonts(tmp_path)
+    build(tmp_path, posts(tmp_path), options)
+
+    def parsing(path: str) -> frozenset[int]:
+        raise AssertionError(f"{path} was parsed")
+
+    monkeypatch.setattr(card_fonts, "coverage", parsing)
+    warm, _ = build(tmp_path, posts(tmp_path), options)
+    assert (warm.rendered, warm.reused) == (0, 3)
+
+
+@pytest.mark.parametrize("spoil", ["garbage", "missing", "fifo", "folder"])
+def test_a_spoiled_font_stops_the_stage_though_every_card_was_cached(
+    tmp_path: Path, spoil: str
+) -> None:
+    options = own_fonts(tmp_path)
+    build(tmp_path, posts(tmp_path), options)
+    bold = options.bold_font
+    bold.unlink()
+    if spoil == "garbage":
+        bold.write_bytes(b"not a font at all")
+    elif spoil == "fifo":
+        os.mkfifo(bold)
+    elif spoil == "folder":
+        bold.mkdir()
+    card_fonts.coverage.cache_clear()  # as in the next build's own process
+    with pytest.raises(CardError, match=r"font .*bold.otf cannot be read; point cards.fonts"):
+        build(tmp_path, posts(tmp_path), options)
 
 
 # --- layouts: read once, by libyaml ----------------------------------------------------------

@@ -121,7 +121,6 @@ def build_cards(
     problems: list[Problem] = []
     folders = layout_folders(options)
     layouts = _load_all(posts, options, folders)
-    _check_fonts(options)
     cache = RenderCache(run.cache_dir, readonly=run.dry_run)
     shared = shared_inputs(
         site, options, layouts, folders, cache, cache_dir=run.cache_dir, fetch_remote=run.may_fetch
@@ -142,6 +141,11 @@ def build_cards(
         found.append(hit)
         if hit is None:
             planned.append(Planned(post_id=item.post.id, reason=reason(item, cache, run.force)))
+    if planned or not prepared:
+        # Only before drawing: a cached card was drawn with fonts of the bytes its key
+        # hashes, so they were readable (parsing their character maps took a third of a
+        # build with nothing to draw).
+        _check_fonts(options)
     reused = len(prepared) - len(planned)
     if run.progress is not None and reused:
         run.progress(reused)

@@ -25,6 +25,7 @@ import shutil
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 from publisher import statecache
@@ -228,8 +229,11 @@ class RenderCache:
             self._outputs[path] = self._new_outputs[path] = (stamp, sha256)
 
     def digest(self, path: Path) -> str:
-        """sha256 of a file's bytes, recomputed only when its stat changed."""
+        """sha256 of a file's bytes, recomputed only when its stat changed. OSError for
+        anything but a regular file (a FIFO put in a font's place would hang the read)."""
         stat = path.stat()
+        if not S_ISREG(stat.st_mode):
+            raise OSError(f"{path} is not a regular file")
         known = self._digests.get(str(path))
         stamp = (stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns)
         if known is not None and known[:4] == stamp:

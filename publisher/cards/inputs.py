@@ -126,13 +126,13 @@ def shared_inputs(
         ),
         "layout": digest(sorted((n, layouts[n].digest) for n in layouts)),
         "options": digest(asdict(options)),
-        "fonts": digest([fonts.file_digest(p) for p in chain] + fallbacks),
+        "fonts": digest([_file_digest(Path(p), cache) for p in chain] + fallbacks),
     }
     for name, path in (("logo", options.logo), ("avatar", options.author_avatar)):
         # The options hold the file's path, not its bytes: a logo replaced in place would
         # leave every card drawn with the old one. Only when set, so no other key moves.
         if path is not None:
-            components[name] = _file_digest(path)
+            components[name] = _file_digest(path, cache)
     return Shared(
         site=site,
         options=options,
@@ -145,9 +145,10 @@ def shared_inputs(
     )
 
 
-def _file_digest(path: Path) -> str:
+def _file_digest(path: Path, cache: RenderCache) -> str:
+    """sha256 of the file's bytes, read again only when its stamp changed."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return cache.digest(path)
     except OSError:
         return "unreadable"  # the render reports it; a later fix changes the key
 
