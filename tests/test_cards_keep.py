@@ -5,8 +5,11 @@ output and manifest are the ones a full read would give."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import sqlite3
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -285,3 +288,81 @@ def test_a_layout_edited_keeping_size_and_mtime_is_read_again(tmp_path: Path) ->
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
     again = card_layout.load_layout("mine", (tmp_path,))
     assert again.digest != first.digest and again.text.valign == "bottom"
+
+
+# --- the face detector: told by its files, not imported --------------------------------------
+
+WARM_BUILD = """
+import sys
+from pathlib import Path
+from dataclasses import replace
+sys.path.insert(0, sys.argv[2])
+from test_cards import LATIN_ONLY, build, make_post
+root = Path(sys.argv[1])
+posts = [make_post(root, "2024-01-01-p1", title="Post 1")]
+result, _ = build(root, posts, replace(LATIN_ONLY, layout="text"))
+print(result.rendered, result.reused, "cv2" in sys.modules)
+"""
+
+
+def test_a_build_with_nothing_to_draw_does_not_import_opencv(tmp_path: Path) -> None:
+    pytest.importorskip("cv2")
+    tests = str(Path(__file__).parent)
+
+    def run() -> str:
+        ran = subprocess.run(
+            [sys.executable, "-c", WARM_BUILD, str(tmp_path), tests],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert ran.returncode == 0, ran.stderr
+        return ran.stdout.split()
+
+    assert run() == ["1", "0", "True"]  # drawn: the detector is imported and remembered
+    assert run() == ["0", "1", "False"]
+
+
+def test_the_detector_is_asked_again_when_what_it_depends_on_changes(tmp_path: Path) -> None:
+    asked: list[str] = []
+
+    def answer() -> str:
+        asked.append("asked")
+        return f"answer {len(asked)}"
+
+    cache = RenderCache(tmp_path)
+    assert cache.remembered("q", "one", answer) == "answer 1"
+    cache.close()
+    again = RenderCache(tmp_path)
+    assert again.remembered("q", "one", answer) == "answer 1"
+    assert again.remembered("q", "two", answer) == "answer 2"
+    again.close()
+    dry = RenderCache(tmp_path, readonly=True)
+    assert dry.remembered("q", "three", answer) == "answer 3"
+    dry.close()
+    assert RenderCache(tmp_path).remembered("q", "two", answer) == "answer 2"
+    assert len(asked) == 3
+
+
+def test_installing_or_upgrading_opencv_changes_what_the_detector_depends_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from publisher.cards import faces
+
+    # find_spec answers from sys.modules first: as a new process would, not this one.
+    monkeypatch.delitem(sys.modules, "cv2", raising=False)
+    before = faces.installed()
+    package = tmp_path / "cv2"
+    package.mkdir()
+    init = package / "__init__.py"
+    init.write_text("__version__ = '9.0.0'\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    installed = faces.installed()
+    assert installed != before and str(init) in installed
+    # An upgrade writes the files again (even the same bytes, with the same mtime).
+    info = init.stat()
+    init.unlink()
+    init.write_text("__version__ = '9.0.0'\n", encoding="utf-8")
+    os.utime(init, ns=(info.st_atime_ns, info.st_mtime_ns))
+    assert faces.installed() != installed

@@ -10,6 +10,7 @@ nothing changed is mostly this module's work.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import asdict, dataclass
@@ -18,7 +19,7 @@ from typing import Any
 
 import PIL
 
-from publisher import __version__
+from publisher import __version__, statecache
 from publisher.cards import faces, fonts
 from publisher.cards.addresses import AddressPolicy
 from publisher.cards.cache import RenderCache
@@ -120,9 +121,10 @@ def shared_inputs(
             1:
         ]
     ]
+    detector = cache.remembered("faces.detector", _detector_depends(), faces.detector)
     components = {
         "tool": digest(
-            [__version__, PIL.__version__, RENDER_VERSION, fonts.RAQM, faces.detector(), ENGINE]
+            [__version__, PIL.__version__, RENDER_VERSION, fonts.RAQM, detector, ENGINE]
         ),
         "layout": digest(sorted((n, layouts[n].digest) for n in layouts)),
         "options": digest(asdict(options)),
@@ -143,6 +145,14 @@ def shared_inputs(
         fetch_remote=fetch_remote,
         components=components,
     )
+
+
+@functools.cache
+def _detector_depends() -> str:
+    """What the face detector's description depends on: the OpenCV and numpy installed,
+    and the code that describes it (faces.py, and publisher's version)."""
+    code = statecache.code_version([Path(faces.__file__)]).hex()
+    return f"{faces.installed()}; {code}"
 
 
 def _file_digest(path: Path, cache: RenderCache) -> str:
