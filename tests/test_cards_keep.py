@@ -301,11 +301,13 @@ from test_cards import LATIN_ONLY, build, make_post
 root = Path(sys.argv[1])
 posts = [make_post(root, "2024-01-01-p1", title="Post 1")]
 result, _ = build(root, posts, replace(LATIN_ONLY, layout="text"))
-print(result.rendered, result.reused, "cv2" in sys.modules)
+print(result.rendered, result.reused, "cv2" in sys.modules, "publisher.cards.render" in sys.modules)
 """
 
 
-def test_a_build_with_nothing_to_draw_does_not_import_opencv(tmp_path: Path) -> None:
+def test_a_build_with_nothing_to_draw_imports_neither_opencv_nor_the_renderer(
+    tmp_path: Path,
+) -> None:
     pytest.importorskip("cv2")
     tests = str(Path(__file__).parent)
 
@@ -319,8 +321,9 @@ def test_a_build_with_nothing_to_draw_does_not_import_opencv(tmp_path: Path) -> 
         assert ran.returncode == 0, ran.stderr
         return ran.stdout.split()
 
-    assert run() == ["1", "0", "True"]  # drawn: the detector is imported and remembered
-    assert run() == ["0", "1", "False"]
+    # Drawn: the renderer and the detector are imported, and the detector remembered.
+    assert run() == ["1", "0", "True", "True"]
+    assert run() == ["0", "1", "False", "False"]
 
 
 def test_the_detector_is_asked_again_when_what_it_depends_on_changes(tmp_path: Path) -> None:

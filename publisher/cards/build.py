@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Required, TypedDict, Unpack
 from publisher.cards import fonts
 from publisher.cards.cache import RenderCache, Stored, describe
 from publisher.cards.inputs import NO_POST_LAYOUT, Prepared, prepare, reason, shared_inputs
+from publisher.cards.job import CardJob, Note, Rendered
 from publisher.cards.layout import Layout, available, load_layout, load_layouts
 from publisher.cards.meta import MANIFEST, Card, feed_links, manifest
 from publisher.cards.options import CardOptions, layout_folders
 from publisher.cards.publish import Publisher
-from publisher.cards.render import CardJob, Note, Rendered, render_card
 from publisher.config import SiteConfig
 from publisher.errors import CardError, Problem
 from publisher.output import OutputWriter
@@ -301,8 +301,12 @@ def _check_fonts(options: CardOptions) -> None:
 
 
 def _render_safely(job: CardJob) -> Rendered | str:
+    # Imported here, where a card is drawn: a build with nothing to draw never loads the
+    # renderer and the imaging modules it draws with (issue 12).
+    from publisher.cards import render
+
     try:
-        return render_card(job)
+        return render.render_card(job)
     except CardError as exc:
         return str(exc)
     except Exception as exc:  # a decoder or font bug must not stop the other cards

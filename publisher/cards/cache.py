@@ -30,7 +30,7 @@ from stat import S_ISREG
 from typing import Any
 
 from publisher import statecache
-from publisher.cards.render import Note, Rendered
+from publisher.cards.job import Note, Rendered
 from publisher.output import Stamp
 
 CACHE_FILE = "cards.sqlite"

@@ -27,9 +27,9 @@ from publisher.cards.check import focus_problem, layout_problem
 from publisher.cards.crop import parse_focus
 from publisher.cards.fetch import FetchLimits, cached_path, fetch_image
 from publisher.cards.images import SourceImageError, check_file
+from publisher.cards.job import RENDER_VERSION, CardJob
 from publisher.cards.layout import Layout, available
 from publisher.cards.options import CardOptions
-from publisher.cards.render import RENDER_VERSION, CardJob
 from publisher.config import SiteConfig
 from publisher.errors import Problem
 from publisher.posts.model import Post
