@@ -6,7 +6,7 @@ formats are shrunk with ``reduce`` before any resampling, so a 6000 px photo cos
 more than a 1200 px one. EXIF orientation is applied, the first frame of an animation or
 multi-picture JPEG is used.
 
-Images come from untrusted posts, so only the decoders in :data:`FORMATS` are ever used
+Images come from untrusted posts, so only the decoders :func:`formats` names are ever used
 (Pillow would otherwise try some forty formats, EPS among them, which runs Ghostscript),
 a local file is checked with ``stat`` before it is read (regular file, byte cap), and the
 pixel count from the header is checked against ``cards.max_pixels`` before any pixel is
@@ -38,6 +38,13 @@ def formats() -> tuple[str, ...]:
     format plugins, which a build with no card to draw does not need (issue 12)."""
     Image.init()
     return tuple(f for f in ("JPEG", "PNG", "WEBP", "GIF", "AVIF") if f in Image.OPEN)
+
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    """``FORMATS``: :func:`formats`, as the module's constant (PEP 562)."""
+    if name == "FORMATS":
+        return formats()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 _UNSUPPORTED_FIX = "save it as PNG or JPEG (WebP, GIF and AVIF work too)"
