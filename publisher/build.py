@@ -10,7 +10,7 @@ state folder lists what the last build wrote).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,13 +22,14 @@ from publisher import inputs
 from publisher.config import Config
 from publisher.errors import Problem
 from publisher.output import OutputWriter, Write
-from publisher.progress import FEEDS, READING, RENDERING
+from publisher.progress import FEEDS, RENDERING
 
 # The stages are imported where they run: a build with nothing changed (see inputs.py)
 # stats its inputs and stops, and loads none of them.
 if TYPE_CHECKING:
     from publisher.cards import CardsResult
     from publisher.feeds.early import EarlyItems
+    from publisher.feeds.plan import FeedEntry
     from publisher.feeds.websub import FetchSession
     from publisher.posts import Post, Progress, ReadResult
     from publisher.splicing import LayoutStore
@@ -41,9 +42,11 @@ MANIFEST_FILE = "outputs.json"
 @dataclass(frozen=True, kw_only=True)
 class BuildResult:
     read: ReadResult
-    published: tuple[Post, ...]
-    drafts: tuple[Post, ...]
-    scheduled: tuple[Post, ...]
+    #: Tuples, or for a build that read only the changed posts, sequences whose posts are
+    #: made when looked at (``publisher/incremental/lazy.py``).
+    published: Sequence[Post]
+    drafts: Sequence[Post]
+    scheduled: Sequence[Post]
     writes: tuple[Write, ...]
     problems: tuple[Problem, ...] = ()
     cards: CardsResult | None = None
@@ -133,19 +136,22 @@ def build_site(
     """Read the posts and write every output file; in a dry run, write nothing.
 
     A real build records its inputs (``snapshot``, from :func:`unchanged_build`, or taken
-    now) for the next build's fast path.
+    now) for the next build's fast path. Given a ``snapshot`` (``publish build``), a real
+    build reads only the posts that changed since the last when it can
+    (``publisher/incremental``): its posts are then made only when looked at.
     """
-    from publisher.posts import find_post_files
+    from publisher.incremental.reading import read_site
 
+    handed = snapshot is not None
     if snapshot is None and not dry_run:
         snapshot = inputs.take_snapshot(config)
-    files = find_post_files(config)  # found once: the progress bar's total, then read
-    with progress(len(files), READING) as bar:
-        read = load_posts(config, readonly=dry_run, jobs=jobs, progress=bar, files=files)
-    published, drafts, scheduled = split_by_status(read, now)
+    how = (dry_run, jobs, progress)
+    site = read_site(config, now=now, snapshot=snapshot, quick=handed, how=how, load=load_posts)
+    read, published, drafts, scheduled = site.read, site.published, site.drafts, site.scheduled
     writer = OutputWriter(config.output, dry_run=dry_run, manifest=config.state / MANIFEST_FILE)
     try:
-        problems, cards = _write_outputs(config, published, writer, dry_run, jobs, progress)
+        plan = (site.entries, site.index_keys)
+        problems, cards = _write_outputs(config, published, writer, how, plan)
     except BaseException:
         # What was written before the error is still ours to delete one day.
         writer.remember(config.state / MANIFEST_FILE)
@@ -159,8 +165,8 @@ def build_site(
             config,
             snapshot,
             outputs=[w.path for w in writer.writes],
-            live_from=max((p.date for p in published), default=None),
-            live_until=min((p.date for p in scheduled), default=None),
+            live_from=site.live[0],
+            live_until=site.live[1],
             summary=inputs.Summary(
                 files=read.files,
                 published=len(published),
@@ -170,6 +176,7 @@ def build_site(
                 problems=(*read.problems, *problems),
             ),
         )
+        site.keep()
     return BuildResult(
         read=read,
         published=published,
@@ -182,25 +189,29 @@ def build_site(
     )
 
 
+#: Each published post's feed entry and ``posts.json`` key, when the read has them.
+Planned = tuple["list[FeedEntry] | None", "list[str] | None"]
+
+
 def _write_outputs(
     config: Config,
-    published: tuple[Post, ...],
+    published: Sequence[Post],
     writer: OutputWriter,
-    dry_run: bool,
-    jobs: int | None,
-    progress: ProgressFactory,
+    how: tuple[bool, int | None, ProgressFactory],
+    plan: Planned,
 ) -> tuple[list[Problem], CardsResult | None]:
     problems: list[Problem] = []
     cards: CardsResult | None = None
     from publisher.index import write_index
     from publisher.splicing import LAYOUTS_FILE, LayoutStore
 
+    dry_run = how[0]
     layouts = LayoutStore(config.state / LAYOUTS_FILE, readonly=dry_run)
     try:
-        cards = _write_files(config, published, writer, layouts, (dry_run, jobs, progress))
+        cards = _write_files(config, published, writer, layouts, how, plan[0])
         if cards is not None:
             problems.extend(cards.problems)
-        write_index(config, published, writer, layouts)
+        write_index(config, published, writer, layouts, plan[1])
         layouts.commit()
     finally:
         layouts.close()
@@ -209,10 +220,11 @@ def _write_outputs(
 
 def _write_files(
     config: Config,
-    published: tuple[Post, ...],
+    published: Sequence[Post],
     writer: OutputWriter,
     layouts: LayoutStore,
     how: tuple[bool, int | None, ProgressFactory],
+    entries: list[FeedEntry] | None,
 ) -> CardsResult | None:
     """The cards and the feeds."""
     dry_run, jobs, progress = how
@@ -247,8 +259,8 @@ def _write_files(
                     writer,
                     layouts=layouts,
                     cache_dir=config.state,
-                    readonly=dry_run,
                     jobs=jobs,
+                    entries=entries,
                 )
             )
         if not dry_run and config.feeds.options.hub is not None:
@@ -261,7 +273,7 @@ def _write_files(
     return cards
 
 
-def _cards_of(config: Config, published: tuple[Post, ...]) -> Callable[[str], bool]:
+def _cards_of(config: Config, published: Sequence[Post]) -> Callable[[str], bool]:
     """In a dry run, cards are not rendered, so their file names (content hashes) are
     unknown: the card files of posts still published are neither listed nor judged."""
     folder = config.cards.options.folder.strip("/") + "/"

@@ -61,6 +61,9 @@ _JOBS = re.compile(r"[1-9][0-9]?")
 #: instead of stat'ing every input a second time. Set only while ``publisher.cli.main``
 #: hands the run over.
 handed: tuple[list[list[str]], snapshot.Snapshot] | None = None
+#: The options of that plain build, set with :data:`handed`: its config is the one the
+#: last build loaded, so ``publisher.cli.main`` runs it without click (cli/plain.py).
+plain: dict[str, Any] | None = None
 
 
 def run(argv: list[str], *, hand_over: bool = False) -> int | None:
@@ -73,8 +76,8 @@ def run(argv: list[str], *, hand_over: bool = False) -> int | None:
     if encoding != "utf8":
         return None  # click re-encodes such a stream: let it print
     options = parse(argv)
-    if options is None:
-        return None
+    if options is None or any(k[:1] == "_" and k.endswith("_COMPLETE") for k in os.environ):
+        return None  # not a plain build, or click's shell completion asking
     try:
         data = _unchanged(options, hand_over)
     except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
@@ -174,7 +177,7 @@ def _record(text: str, source: str) -> tuple[str, dict[str, Any]] | None:
 
 def _unchanged(options: dict[str, Any], hand_over: bool = False) -> dict[str, Any] | None:
     """The last record, when a build now would change nothing; else None."""
-    global handed
+    global handed, plain
     # Imported only for a plain build: `publish build --help` loads nothing more.
     from datetime import UTC, datetime
 
@@ -204,14 +207,14 @@ def _unchanged(options: dict[str, Any], hand_over: bool = False) -> dict[str, An
         return None
     taken = snapshot.take(fast["plan"], data.get("tree") or {}, time.time_ns())
     if hand_over:
-        handed = (fast["plan"], taken)
+        handed, plain = (fast["plan"], taken), options
     if taken.digest(frozenset(data["hashed"]) | taken.recent) != data["digest"]:
         return None
     if snapshot.outputs_digest(fast["output"], data["outputs"]) != data["outputs_digest"]:
         return None
     if taken.relisted or taken.recent != frozenset(data["hashed"]):
         _refresh(state, data, taken)
-    handed = None
+    handed = plain = None
     return data
 
 

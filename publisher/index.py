@@ -8,6 +8,7 @@ the file from the one the last build wrote and that post's entry
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from publisher import jsontext
@@ -49,7 +50,7 @@ def post_summary(post: Post) -> dict[str, Any]:
     }
 
 
-def render_index(config: Config, posts: tuple[Post, ...]) -> str:
+def render_index(config: Config, posts: Sequence[Post]) -> str:
     """The text of ``posts.json``."""
     return _render(config, [post_summary(p) for p in posts])
 
@@ -60,15 +61,22 @@ def _render(config: Config, entries: list[Any]) -> str:
 
 
 def write_index(
-    config: Config, posts: tuple[Post, ...], writer: OutputWriter, layouts: LayoutStore | None
+    config: Config,
+    posts: Sequence[Post],
+    writer: OutputWriter,
+    layouts: LayoutStore | None,
+    keys: Sequence[str] | None = None,
 ) -> None:
-    """Write ``posts.json``, from the last build's where it can."""
+    """Write ``posts.json``, from the last build's where it can. ``keys``: each post's
+    origin in hex ("" for none), if the caller has them: a post is then looked at only
+    when its entry must be written."""
     literals = template(
         lambda marks: _render(config, [_MARK] * len(marks)).encode("utf-8"),
         _MARK_TEXT,
         len(posts),
     )
-    keys = [post.origin.hex() if post.origin is not None else "" for post in posts]
+    if keys is None:
+        keys = [post.origin.hex() if post.origin is not None else "" for post in posts]
 
     def fresh(positions: list[int]) -> list[bytes]:
         made = [_entry(posts[i]) for i in positions]

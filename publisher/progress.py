@@ -27,8 +27,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Literal, TextIO
 
-import click
-
 from publisher.errors import printable
 
 #: The stage labels given to a progress factory (also the keys of the report's timings).
@@ -92,6 +90,8 @@ class StageProgress:
             if self.mode == "off" or total < self.min_total:
                 yield None
             elif self.mode == "bar":
+                import click  # only for a bar: a build answered without click never loads it
+
                 with click.progressbar(
                     length=total, label=label, file=self.stream, show_eta=True, show_pos=True
                 ) as bar:

@@ -1,11 +1,16 @@
 """One post edited costs the same work at 500 posts as at 2,000 (issue 12): counted, not
 timed. One file parsed, one item rendered per feed format, and the bytes the build writes
 from Python into the feed files and posts.json (the rest is copied by the kernel from the
-files the last build wrote) do not grow with the site."""
+files the last build wrote) do not grow with the site. Nor do the posts made, the post
+cache records decoded, or the files stat'ed beyond the stat pass (snapshot.py): the other
+posts are rows of the site table (publisher/incremental)."""
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_run import publish
@@ -13,7 +18,7 @@ from cli_run import publish
 from conftest import BASE_CONFIG
 from publisher import atomic, output
 from publisher.feeds import generate
-from publisher.posts import collect
+from publisher.posts import cache, collect, model
 
 CONFIG = (
     BASE_CONFIG + "cards:\n  enabled: false\nfeeds:\n  formats: [rss, atom, json]\n  limit: null\n"
@@ -32,6 +37,11 @@ def _site(root: Path, count: int) -> None:
             f"{i % 60:02d}Z\ntags: [t{i % 7}]\n---\nBody of post {i}, *with* some text.\n",
             encoding="utf-8",
         )
+    # An hour old: a file this recent is never judged by its stat (snapshot.py), so every
+    # post would be read again once after the first build.
+    old = (root / "config.yaml").stat().st_mtime_ns - 3600 * 10**9
+    for path in (root / "config.yaml", *root.glob("posts/*/index.md")):
+        os.utime(path, ns=(old, old))
 
 
 def _work(root: Path, count: int, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
@@ -41,7 +51,8 @@ def _work(root: Path, count: int, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
     path = root / "posts" / f"post-{count // 2:05d}" / "index.md"
     path.write_text(path.read_text(encoding="utf-8") + "\nEdited.\n", encoding="utf-8")
 
-    counts = {"parsed": 0, "rendered": 0, "python bytes": 0}
+    counts = {"parsed": 0, "rendered": 0, "python bytes": 0, "posts": 0, "decoded": 0}
+    counts["stats"] = 0
     parse_one, render_items = collect._parse_one, generate.render_items
     write_all, write_bytes = atomic.write_all, output.OutputWriter.write_bytes
 
@@ -61,6 +72,29 @@ def _work(root: Path, count: int, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
         counts[f"whole {relative}"] = 1
         return write_bytes(self, relative, data)
 
+    post_init, decode = model.Post.__init__, cache._decode
+    stat, lstat = os.stat, os.lstat
+
+    def made(self: model.Post, **kwargs: Any) -> None:
+        counts["posts"] += 1
+        post_init(self, **kwargs)
+
+    def decoded(text: str) -> object:
+        counts["decoded"] += 1
+        return decode(text)
+
+    def stat_outside_the_stat_pass(call: Any) -> Any:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            if sys._getframe(1).f_globals.get("__name__") != "publisher.snapshot":
+                counts["stats"] += 1
+            return call(*args, **kwargs)
+
+        return counted
+
+    monkeypatch.setattr(model.Post, "__init__", made)
+    monkeypatch.setattr(cache, "_decode", decoded)
+    monkeypatch.setattr(os, "stat", stat_outside_the_stat_pass(stat))
+    monkeypatch.setattr(os, "lstat", stat_outside_the_stat_pass(lstat))
     monkeypatch.setattr(collect, "_parse_one", parsed)
     monkeypatch.setattr(generate, "render_items", rendered)
     monkeypatch.setattr(output, "write_all", written)
@@ -88,3 +122,12 @@ def test_one_post_edited_costs_the_same_at_500_and_2000_posts(
     # entry in posts.json and the heads; a few kilobytes, whatever the site's size.
     assert 0 < large["python bytes"] < 20_000, large
     assert large["python bytes"] <= small["python bytes"] * 1.2 + 100, (small, large)
+    # The edited post, made once (its record decoded at most once); no other post made.
+    for counts in (small, large):
+        assert counts["posts"] == 1, counts
+        assert counts["decoded"] <= 1, counts
+    # Stats beyond the stat pass (the edited post's file, the outputs, the state files,
+    # the config's paths, imports): a few hundred, as many at 2,000 posts as at 500 (a
+    # stat per post would be 1,500 more).
+    assert large["stats"] < 600, (small["stats"], large["stats"])
+    assert large["stats"] <= small["stats"] + 10, (small, large)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import html
 import io
 import json
@@ -1238,7 +1239,9 @@ def test_many_new_items_are_rendered_by_a_pool_into_the_same_bytes(
             pools.append(max_workers or 0)
             super().__init__(max_workers, **kwargs)
 
-    monkeypatch.setattr(generate, "ProcessPoolExecutor", CountingPool)
+    monkeypatch.setattr(
+        concurrent.futures, "ProcessPoolExecutor", CountingPool
+    )  # imported when used
     monkeypatch.setattr(generate, "PARALLEL_THRESHOLD", 4)
     monkeypatch.setattr(generate, "RENDER_CHUNK", 3)  # 7 chunks for 2 workers
     assert build_feeds(SITE, posts, options, jobs=2) == serial

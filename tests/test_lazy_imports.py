@@ -61,7 +61,17 @@ def test_version_and_help_load_only_the_cli(args: list[str], tmp_path: Path) -> 
     # The CLI package's modules define the commands and import their work when run;
     # publisher.progress imports click alone (the CLI's own dependency), publisher.report
     # nothing at all.
-    commands = ("announce", "build", "cards", "check", "console", "entry", "init", "options")
+    commands = (
+        "announce",
+        "build",
+        "building",
+        "cards",
+        "check",
+        "console",
+        "entry",
+        "init",
+        "options",
+    )
     assert _ours(modules, "publisher") == [
         "publisher",
         "publisher.cli",

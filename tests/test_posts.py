@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import sqlite3
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 
 import publisher.posts.collect
+import publisher.posts.found
 from conftest import BASE_CONFIG, Site
 from publisher.config import load_config
 from publisher.posts import Author, Post, ReadResult, read_posts
@@ -789,13 +791,13 @@ def three_posts(site: Site) -> None:
 def spy_on_reading(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record the name of every post file opened."""
     opened: list[str] = []
-    real = publisher.posts.collect.read_regular
+    real = publisher.posts.found.read_regular
 
     def counting(path: Path, limit: int) -> bytes | None:
         opened.append(path.parent.name)
         return real(path, limit)
 
-    monkeypatch.setattr(publisher.posts.collect, "read_regular", counting)
+    monkeypatch.setattr(publisher.posts.found, "read_regular", counting)
     return opened
 
 
@@ -938,7 +940,9 @@ def test_parallel_read_equals_serial_read(site: Site, monkeypatch: pytest.Monkey
             pools.append(max_workers or 0)
             super().__init__(max_workers=max_workers, **how)
 
-    monkeypatch.setattr(publisher.posts.collect, "ProcessPoolExecutor", CountingPool)
+    monkeypatch.setattr(
+        concurrent.futures, "ProcessPoolExecutor", CountingPool
+    )  # imported when used
     many_posts(site, 205)
     serial = read(site, jobs=1)
     assert pools == []
@@ -959,7 +963,9 @@ def test_parallel_threshold_applies(site: Site, monkeypatch: pytest.MonkeyPatch)
             pools.append(max_workers or 0)
             super().__init__(max_workers=max_workers, **how)
 
-    monkeypatch.setattr(publisher.posts.collect, "ProcessPoolExecutor", CountingPool)
+    monkeypatch.setattr(
+        concurrent.futures, "ProcessPoolExecutor", CountingPool
+    )  # imported when used
     many_posts(site, 12)
     below = read(site, jobs=2)
     assert pools == []

@@ -69,7 +69,8 @@ def __getattr__(name: str) -> object:
 
 def main() -> None:
     """Console entry point: a build with nothing to do is answered by the fast path, with
-    only the standard library loaded; anything else goes to click (cli/entry.py)."""
+    only the standard library loaded; a plain build of the config the last build loaded
+    runs without click (cli/plain.py); anything else goes to click (cli/entry.py)."""
     if "build" not in sys.argv[1:]:  # --version and --help need not load the fast path
         from publisher.cli.entry import main as cli_main
 
@@ -80,9 +81,15 @@ def main() -> None:
     code = fastpath.run(sys.argv[1:], hand_over=True)
     if code is not None:
         sys.exit(code)
-    from publisher.cli.entry import main as cli_main
-
     try:
-        cli_main()
+        if fastpath.handed is not None and fastpath.plain is not None:
+            from publisher.cli.plain import main as plain_main
+
+            code = plain_main(fastpath.plain)
+        else:
+            from publisher.cli.entry import main as cli_main
+
+            cli_main()
     finally:
-        fastpath.handed = None
+        fastpath.handed = fastpath.plain = None
+    sys.exit(code)

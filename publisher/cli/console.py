@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
-
-import click
 
 from publisher.cli.options import Options
 from publisher.errors import printable
@@ -17,6 +16,16 @@ if TYPE_CHECKING:
     from publisher.errors import Problem
     from publisher.posts import Progress, ReadResult
 
+#: Prints one line (``err``: on stderr): click.echo, or cli/plain.py's writer.
+Echo = Callable[..., None]
+
+
+def click_echo(text: str, err: bool = False) -> None:
+    """click.echo, imported when first used: the plain build (cli/plain.py) never is."""
+    import click
+
+    click.echo(text, err=err)
+
 
 class Console:
     """Human output on stderr (stdout is kept for --json and for dry-run listings).
@@ -25,8 +34,9 @@ class Console:
     name must not add a line to the log or start a CI workflow command.
     """
 
-    def __init__(self, options: Options) -> None:
+    def __init__(self, options: Options, echo: Echo = click_echo) -> None:
         self.options = options
+        self.echo = echo
         #: Shows long stages (a bar, or plain lines in CI) and times every stage.
         self.stages = StageProgress(
             display_mode(quiet=options.quiet, stream=sys.stderr), sys.stderr
@@ -34,19 +44,19 @@ class Console:
 
     def say(self, text: str, *, level: int = 0) -> None:
         if not self.options.quiet and self.options.verbose >= level:
-            click.echo(printable(text), err=True)
+            self.echo(printable(text), err=True)
 
     def plan(self, text: str) -> None:
         """Dry-run listing: on stdout, unless --json owns stdout."""
         if self.options.json:
-            click.echo(printable(text), err=True)
+            self.echo(printable(text), err=True)
         else:
-            click.echo(printable(text))
+            self.echo(printable(text))
 
     def problems(self, problems: tuple[Problem, ...]) -> None:
         for problem in problems:
             if problem.severity == "error" or not self.options.quiet:
-                click.echo(f"{problem.severity}: {problem}", err=True)
+                self.echo(f"{problem.severity}: {problem}", err=True)
 
     def progress(self, total: int, label: str) -> AbstractContextManager[Progress | None]:
         """A bar per long stage on a terminal, plain lines in CI, nothing with -q."""

@@ -1,16 +1,18 @@
 """The options every command takes, before or after its name (``publish --dry-run build``).
 
 A command module decorates its command with :func:`common_options` and turns what click
-passed it into one :class:`Options` with :func:`merge_options`.
+passed it into one :class:`Options` with :func:`merge_options`. Click is imported by those
+two only: a plain ``publish build`` that found a change runs without it (cli/plain.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import click
+if TYPE_CHECKING:
+    import click
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,6 +35,8 @@ class Options:
 
 def common_options(command: F) -> F:
     """Options accepted both before and after the subcommand (``publish --dry-run build``)."""
+    import click
+
     decorators = [
         click.option(
             "--config",

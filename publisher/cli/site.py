@@ -8,8 +8,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import click
-
 from publisher.cli.console import Console
 from publisher.cli.options import Options
 from publisher.errors import ConfigError, PublisherError
@@ -93,4 +91,6 @@ def resolve_now(options: Options, config: Config) -> datetime:
     try:
         return parse_date(options.now, config.site.tz)
     except FieldProblem as exc:
+        import click  # --now is the click path's alone (cli/plain.py takes no --now)
+
         raise click.BadParameter(f"{exc.message}; {exc.fix}", param_hint="--now") from None

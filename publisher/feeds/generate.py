@@ -9,10 +9,7 @@ rebuild, and the cache (``cache.py``) lets that rebuild render only the posts th
 from __future__ import annotations
 
 import os
-from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -29,17 +26,13 @@ from publisher.feeds.cache import (
     Fragments,
     context_key,
     head_key,
-    post_key,
 )
 from publisher.feeds.items import (
     absolute_url,
     feed_item,
-    item_dates,
-    labels,
-    newest_first,
-    slugs,
 )
 from publisher.feeds.options import FeedOptions
+from publisher.feeds.plan import FeedEntry, FeedPlan, feed_entries, plan_feeds
 from publisher.feeds.rss_atom import FeedHead
 from publisher.posts.model import Post
 
@@ -48,69 +41,6 @@ STYLESHEET = "feeds/feed.xsl"
 RENDER_CHUNK = 256
 #: Below this many posts to render, a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 200
-
-
-@dataclass(frozen=True, kw_only=True)
-class FeedPlan:
-    """One feed, in every enabled format: where it goes, what it is called, what it holds."""
-
-    folder: str
-    title: str
-    posts: tuple[Post, ...]
-
-
-def plan_feeds(posts: Sequence[Post], site: SiteConfig, options: FeedOptions) -> list[FeedPlan]:
-    """The main feed plus every optional feed switched on; ``posts`` are newest first."""
-    plans = [FeedPlan(folder="", title=site.title, posts=tuple(posts[: options.limit]))]
-
-    def grouped(
-        values: Callable[[Post], tuple[str, ...]], path: str, limit: int | None, title: str
-    ) -> None:
-        groups: dict[str, list[Post]] = defaultdict(list)
-        for post in posts:
-            for value in values(post):
-                groups[value].append(post)
-        names = slugs(sorted(groups))
-        for name in sorted(groups, key=lambda n: names[n]):
-            plans.append(
-                FeedPlan(
-                    folder=path.replace("{slug}", names[name]),
-                    title=title.format(site=site.title, name=name),
-                    posts=tuple(groups[name][:limit]),
-                )
-            )
-
-    if options.categories:
-        grouped(
-            lambda p: labels(p.categories),
-            options.category_path,
-            options.category_limit,
-            "{site}: {name}",
-        )
-    if options.tags:
-        grouped(
-            lambda p: labels(p.tags),
-            options.tag_path,
-            options.tag_limit,
-            "{site}: posts tagged {name}",
-        )
-    if options.authors:
-        grouped(
-            lambda p: labels(a.name for a in p.authors),
-            options.author_path,
-            options.author_limit,
-            "{site}: posts by {name}",
-        )
-    for switch, flag, folder, name in (
-        (options.featured, "is_featured", options.featured_path, "featured"),
-        (options.popular, "is_popular", options.popular_path, "popular"),
-    ):
-        if switch:
-            chosen = [p for p in posts if getattr(p, flag)][: options.limit]
-            plans.append(
-                FeedPlan(folder=folder, title=f"{site.title}: {name}", posts=tuple(chosen))
-            )
-    return plans
 
 
 def feed_url(site: SiteConfig, path: str) -> str:
@@ -167,17 +97,18 @@ class FeedDocument:
     #: The format, or None for the stylesheet.
     kind: str | None
     shell: bytes
-    posts: tuple[Post, ...]
+    posts: tuple[FeedEntry, ...]
     keys: Mapping[str, str]
     cache: FeedCache
-    render: Callable[[Sequence[Post]], Fragments]
+    #: Renders the items of posts the cache lost (not expected: its file went away).
+    render: Callable[[Sequence[FeedEntry]], Fragments]
 
     def data(self) -> bytes:
         if self.kind is None:
             return self.shell
         return registry.get(self.kind).module().render_feed(self.kind, self.shell, self.items())
 
-    def items(self, posts: Sequence[Post] | None = None) -> Iterator[bytes]:
+    def items(self, posts: Sequence[FeedEntry] | None = None) -> Iterator[bytes]:
         """The ``kind`` items of ``posts`` (default: the document's) in order, read from
         the cache a chunk at a time."""
         assert self.kind is not None
@@ -200,10 +131,16 @@ def feed_documents(
     cache_dir: Path | None = None,
     readonly: bool = False,
     jobs: int | None = None,
+    entries: Sequence[FeedEntry] | None = None,
 ) -> Iterator[FeedDocument]:
     """Every file of :func:`iter_feeds`, in path order, as a :class:`FeedDocument`; the
-    cache is committed once the last one has been taken."""
-    ordered = newest_first(posts, site)
+    cache is committed once the last one has been taken. ``entries``: each post's
+    :class:`FeedEntry`, in the order of ``posts``, if the caller has them; a post is
+    then looked at only when its items must be rendered."""
+    if entries is None:
+        entries = feed_entries(posts, site, options)
+    position = {entry.id: i for i, entry in enumerate(entries)}
+    ordered = sorted(entries, key=lambda entry: (-entry.moment, entry.id))  # newest_first
     xml_formats = {"rss", "atom"} & set(options.formats)
     stylesheet = options.stylesheet and bool(xml_formats)
     base_head = feed_head(site, options)
@@ -228,15 +165,19 @@ def feed_documents(
         put(options.stylesheet_path, None)
 
     # Only posts that appear in some feed are rendered, each once, whatever the feed count.
-    shown = {post.id: post for plan in plans for post in plan.posts}
-    updated = {post_id: item_dates(post, site)[1] for post_id, post in shown.items()}
+    shown = {entry.id: entry for plan in plans for entry in plan.posts}
+    updated = {post_id: entry.updated for post_id, entry in shown.items()}
     context = context_key(site, options)
-    keys = {post_id: post_key(post, context) for post_id, post in shown.items()}
+    keys = {post_id: entry.key for post_id, entry in shown.items()}
     cache = FeedCache(cache_dir / CACHE_FILE if cache_dir else None, readonly=readonly)
-    render = partial(render_items, site=site, options=options, head=base_head)
+
+    def render(lost: Sequence[FeedEntry]) -> Fragments:
+        chosen = [posts[position[entry.id]] for entry in lost]
+        return render_items(chosen, site=site, options=options, head=base_head)
+
     try:
         cache.load(keys, options.formats, contents=False)  # which stored items still hold
-        missing = [post for post_id, post in shown.items() if post_id not in cache.hits]
+        missing = [posts[position[i]] for i in shown if i not in cache.hits]
         # In chunks: a post's feedgen entry and sanitized body are much larger than its
         # rendered bytes, so only one chunk's worth of them is alive at a time. The cache
         # keeps them (in its database when it has one), not this function: each file
@@ -310,6 +251,10 @@ def _render_chunks(
     done = 0
     if workers > 1 and len(posts) >= PARALLEL_THRESHOLD:
         render = partial(render_items, site=site, options=options, head=head)
+        # Imported here: a build that renders a few items never starts a pool.
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
+
         try:
             with ProcessPoolExecutor(max_workers=workers) as pool:
                 for fresh in pool.map(render, chunks):

@@ -18,6 +18,7 @@ from publisher.config import SiteConfig
 from publisher.feeds import formats as registry
 from publisher.feeds.generate import FeedDocument, feed_documents
 from publisher.feeds.options import FeedOptions
+from publisher.feeds.plan import FeedEntry
 from publisher.output import OutputWriter
 from publisher.posts.model import Post
 from publisher.splicing import Layout, LayoutStore, template, write_spliced, write_whole
@@ -35,14 +36,22 @@ def write_feeds(
     *,
     layouts: LayoutStore | None = None,
     cache_dir: Path | None = None,
-    readonly: bool = False,
     jobs: int | None = None,
+    entries: Sequence[FeedEntry] | None = None,
 ) -> list[str]:
     """Write every feed file through ``writer`` (the bytes :func:`~publisher.feeds.
-    generate.iter_feeds` gives, spliced where ``layouts`` allows); returns their paths."""
+    generate.iter_feeds` gives, spliced where ``layouts`` allows); returns their paths.
+    ``entries``: as :func:`~publisher.feeds.generate.feed_documents` takes them. The
+    feed cache is only read in a dry run (``writer.dry_run``)."""
     paths = []
     for document in feed_documents(
-        site, posts, options, cache_dir=cache_dir, readonly=readonly, jobs=jobs
+        site,
+        posts,
+        options,
+        cache_dir=cache_dir,
+        readonly=writer.dry_run,
+        jobs=jobs,
+        entries=entries,
     ):
         paths.append(document.path)
         if document.kind is None:

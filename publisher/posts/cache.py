@@ -71,7 +71,11 @@ _SCHEMA = (
 class PostCache:
     """Read-through cache; ``readonly`` (dry runs) reads but never writes."""
 
-    def __init__(self, path: Path | None, *, readonly: bool = False) -> None:
+    def __init__(
+        self, path: Path | None, *, readonly: bool = False, files: Sequence[str] | None = None
+    ) -> None:
+        """``files``: the only post files whose stamps will be asked for (a build that
+        reads only the changed posts); None: every file's."""
         self.path = path
         self.readonly = readonly
         self._db: sqlite3.Connection | None = None
@@ -88,7 +92,17 @@ class PostCache:
         self._db = statecache.open_cache(path, _SCHEMA, SCHEMA_VERSION, readonly=readonly)
         if self._db is not None:
             try:
-                rows = self._db.execute("SELECT file, stamp, key FROM files").fetchall()
+                if files is None:
+                    rows = self._db.execute("SELECT file, stamp, key FROM files").fetchall()
+                else:
+                    rows = []
+                    for start in range(0, len(files), 500):
+                        chunk = files[start : start + 500]
+                        rows += self._db.execute(
+                            "SELECT file, stamp, key FROM files WHERE file IN"
+                            f" ({','.join('?' * len(chunk))})",
+                            chunk,
+                        ).fetchall()
                 self._stamps = {file: (stamp, key) for file, stamp, key in rows}
             except sqlite3.Error:
                 self.close()
@@ -111,6 +125,14 @@ class PostCache:
             (file, *value) for file, value in stamps.items() if self._stamps.get(file) != value
         ]
         self._stamps = dict(stamps)
+        self._stamps_changed = True
+
+    def keep(self, stamps: dict[str, tuple[str, str]], gone: Iterable[str] = ()) -> None:
+        """:meth:`remember` for some files only: ``stamps`` are kept, the files ``gone``
+        forgotten, every other file's stamp stays as it is."""
+        self._stamps_gone = [*self._stamps_gone, *gone]
+        self._stamps_new = [*self._stamps_new, *((file, *value) for file, value in stamps.items())]
+        self._stamps.update(stamps)
         self._stamps_changed = True
 
     def get_many(self, keys: Sequence[str]) -> dict[str, Entry]:
@@ -165,16 +187,22 @@ class PostCache:
             self._failed = True
         self._pending.clear()
 
-    def commit(self, live_keys: Iterable[str]) -> bool:
+    def commit(self, live_keys: Iterable[str], *, stale: Iterable[str] | None = None) -> bool:
         """Store new entries and drop the ones no current file has; True when every
-        entry queued since the cache was opened is now in the database."""
+        entry queued since the cache was opened is now in the database. ``stale``: the
+        only keys that may have gone out of use (a build that read only the changed
+        posts), so the others are not looked at."""
         if self._db is None or self.readonly:
             return False
         keep = set(live_keys)
         try:
             with self._db:
                 self._flush()
-                statecache.drop_unused(self._db, "posts", "key", keep)
+                if stale is None:
+                    statecache.drop_unused(self._db, "posts", "key", keep)
+                else:
+                    gone = [(key,) for key in set(stale) - keep]
+                    self._db.executemany("DELETE FROM posts WHERE key = ?", gone)
                 if self._stamps_changed:
                     gone = [(file,) for file in self._stamps_gone]
                     self._db.executemany("DELETE FROM files WHERE file = ?", gone)

@@ -6,11 +6,7 @@ from __future__ import annotations
 
 import gc
 import os
-import stat
-import time
 from collections.abc import Callable, Generator, Iterable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -19,22 +15,16 @@ from publisher.errors import Problem
 from publisher.posts.cache import (
     Encoded,
     PostCache,
-    content_key,
     detach,
     encode_entry,
-    fingerprint,
-    stamp_of,
 )
-from publisher.posts.files import read_regular
 from publisher.posts.folder import (
-    PlainPaths,
     find_post_files,
-    post_id_for,
-    refuse,
 )
+from publisher.posts.found import FoundFiles
 from publisher.posts.model import ReadResult
 from publisher.posts.reader import ReadContext, Record, parse_post, unexpected
-from publisher.posts.rules import finalize
+from publisher.posts.rules import Around, finalize
 from publisher.posts.shown import Shown, printable_problem
 from publisher.posts.sources.base import SourceRules
 
@@ -66,15 +56,18 @@ def read_posts(
     progress: Progress | None = None,
     files: list[Path] | None = None,
     ahead: Ahead | None = None,
+    around: Around | None = None,
 ) -> ReadResult:
     """Read every post under ``config.posts.folder`` (``files``: what
     :func:`~publisher.posts.folder.find_post_files` found, if the caller has it).
     ``ahead``: what the read workers also do with each post they parse (see
-    :class:`Ahead`); only a parallel read uses it."""
+    :class:`Ahead`); only a parallel read uses it. ``around``: ``files`` are only some
+    of the site's post files, and this is what the others bring to the rules across
+    posts (``publisher/incremental``); the cache then keeps every other file's entry."""
     ctx = context_for(config)
     files = find_post_files(config) if files is None else files
     problems: list[Problem] = []
-    found = _Found(config, ctx, cache)
+    found = FoundFiles(config, ctx, cache, RECENT_NS)
     shown = Shown(config.root)
     for path in files:
         file = shown(path)
@@ -104,11 +97,15 @@ def read_posts(
                 _detach_bodies(cache, entries, keys, stored)
     del jobs_in, origins
     if cache is not None:
-        cache.remember(found.stamps)
-        if cache.commit(keys):
+        if around is None:
+            cache.remember(found.stamps)
+        else:
+            cache.keep(found.stamps)
+        if cache.commit(keys, stale=() if around is not None else None):
             _detach_bodies(cache, entries, keys, stored)
 
     records: list[tuple[Record, Path, str, str | None]] = []
+    tags: dict[str, tuple[str, ...]] = {}
     for entry, (source, file), key in zip(entries, found.sources, keys, strict=True):
         if entry is None:
             continue  # a file that went away between the stat and the read
@@ -116,7 +113,8 @@ def read_posts(
         problems.extend(entry_problems)
         if record is not None:
             records.append((record, source, file, key if cache is not None else None))
-    posts = finalize(records, config, problems, found.plain)
+            tags[file] = tuple(record["tags"])
+    posts = finalize(records, config, problems, found.plain, around)
     problems = [printable_problem(p) for p in problems]
     problems.sort(key=lambda p: (p.file, p.line or 0, p.field or "", p.message))
     return ReadResult(
@@ -124,112 +122,14 @@ def read_posts(
         problems=tuple(problems),
         files=len(files),
         cache_hits=hits,
+        found=found.listed(keys if cache is not None else None, tags),
+        settled=len(posts) == len(records),
     )
 
 
 #: A stat this recent may be followed by an edit with the same mtime (a coarse clock):
 #: such a file is read and hashed, not judged by its stat (as in ``publisher/inputs.py``).
 RECENT_NS = 2_000_000_000
-
-
-class _Found:
-    """The post files of one read, each with its content key: from the cache's file
-    stamps when its stat is unchanged (the file is not even opened), else from its bytes."""
-
-    def __init__(self, config: Config, ctx: ReadContext, cache: PostCache | None) -> None:
-        self.config = config
-        self.ctx = ctx
-        self.cache = cache
-        # The posts folder and generator too: they make a post's id, which its record
-        # holds (the same file read below another folder is another post).
-        folder = os.fspath(config.posts.folder)
-        self.context_hash = fingerprint(ctx, folder, config.posts.generator)
-        self.folder = config.posts.folder
-        self.real_folder = self.folder.resolve()
-        #: Paths below a folder that is its own resolved path: checked with lstat alone.
-        self.plain = PlainPaths(os.fspath(self.folder)) if self.real_folder == self.folder else None
-        self.recent_ns = time.time_ns() - RECENT_NS
-        self.keys: list[str] = []
-        self.sources: list[tuple[Path, str]] = []
-        #: Index -> the file's bytes, for files read (not known by their stamp).
-        self.jobs: dict[int, bytes] = {}
-        self.stamps: dict[str, tuple[str, str]] = {}
-
-    def add(self, path: Path, file: str, problems: list[Problem]) -> None:
-        st = self.plain.stat(os.fspath(path)) if self.plain is not None else None
-        refused = refuse(path, file, self.folder, self.real_folder, plain=st is not None)
-        if refused is not None:
-            problems.append(refused)
-            return
-        stamp = self._stamp(st)
-        key = self.cache.known_key(file, stamp) if self.cache and stamp else None
-        if key is None:
-            raw = self._read(path, file, problems)
-            if raw is None:
-                return
-            key = content_key(raw, f"{self.context_hash}/{file}")
-            self.jobs[len(self.keys)] = raw
-        if stamp is not None:
-            self.stamps[file] = (stamp, key)
-        self.keys.append(key)
-        self.sources.append((path, file))
-
-    def _stamp(self, st: os.stat_result | None) -> str | None:
-        """What identifies the file's bytes by its stat ``st`` (:func:`stamp_of`); None
-        when its stat cannot be trusted for that: a link on the way (``st`` None), not a
-        regular file, or changed in the last two seconds."""
-        if self.cache is None or st is None or not stat.S_ISREG(st.st_mode):
-            return None
-        if max(st.st_mtime_ns, st.st_ctime_ns) >= self.recent_ns:
-            return None
-        return stamp_of(st, self.context_hash)
-
-    def _read(self, path: Path, file: str, problems: list[Problem]) -> bytes | None:
-        try:
-            raw = read_regular(path, self.ctx.limits.post_bytes)
-        except OSError as exc:
-            problems.append(
-                Problem(
-                    file=file,
-                    field=None,
-                    message=f"cannot be read ({exc.strerror})",
-                    fix="check the file's permissions",
-                )
-            )
-            return None
-        if raw is None:
-            problems.append(
-                Problem(
-                    file=file,
-                    field=None,
-                    message="is not a regular file (a named pipe, device or socket); not read",
-                    fix="replace it with the post's markdown file",
-                )
-            )
-        return raw
-
-    def read_misses(self, misses: list[int], problems: list[Problem]) -> list[int]:
-        """``misses`` (indexes of keys the cache did not have) that can be parsed: a file
-        known by its stamp whose entry is gone is read now; one that cannot be is left out."""
-        ready = []
-        for index in misses:
-            if index not in self.jobs:
-                path, file = self.sources[index]
-                stamp = self.stamps.pop(file, None)
-                raw = self._read(path, file, problems)
-                if raw is None:
-                    continue
-                self.jobs[index] = raw
-                self.keys[index] = content_key(raw, f"{self.context_hash}/{file}")
-                if stamp is not None:
-                    self.stamps[file] = (stamp[0], self.keys[index])
-            ready.append(index)
-        return ready
-
-    def job(self, index: int) -> Job:
-        path, file = self.sources[index]
-        encode = self.cache is not None
-        return (self.jobs[index], post_id_for(path, self.config), file, self.ctx, encode)
 
 
 def _detach_bodies(
@@ -352,6 +252,10 @@ def _parse_pooled(
     chunks = [tasks[i : i + size] for i in range(0, len(tasks), size)]
     del tasks
     done = 0
+    # Imported here: multiprocessing and its kin cost a build that parses one post ~10 ms.
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     try:
         with ProcessPoolExecutor(
             max_workers=workers, initializer=_start_worker, initargs=(jobs_in[0][3], ahead)
@@ -378,6 +282,9 @@ def _parse_pooled(
 
 
 def _parse_isolated(job: Job) -> tuple[Entry, Encoded | None]:
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     try:
         with ProcessPoolExecutor(max_workers=1) as pool:
             return pool.submit(_parse_one, job).result()

@@ -9,11 +9,11 @@ done by the loader the post cache hands in (``posts/cache.py``), not here.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypedDict, Unpack
+from typing import Any, NamedTuple, TypedDict, Unpack
 
 from publisher.errors import Problem
 
@@ -215,14 +215,33 @@ if {f.name for f in fields(Post)} != _FIELD_KEYS | {"body", "frontmatter"}:
     raise ImportError("publisher.posts.model: PostFields and Post name different fields")
 
 
+class Found(NamedTuple):
+    """One post file a read found, as the site table (``publisher/incremental``) keeps it."""
+
+    file: str  # as messages name it
+    source: str  # its path
+    key: str | None  # its content key in the post cache (None: not read)
+    plain: bool  # below the posts folder with no symbolic link on the way
+    tags: tuple[str, ...] | None  # its record's tags as written (None: no record)
+
+
 @dataclass(frozen=True, kw_only=True)
 class ReadResult:
-    """Every post that could be read, and every diagnostic from reading them."""
+    """Every post that could be read, and every diagnostic from reading them.
 
-    posts: tuple[Post, ...]
+    ``posts`` is a tuple, or for a build that read only the changed posts a sequence that
+    makes each other post from the post cache when it is first looked at
+    (``publisher/incremental/lazy.py``)."""
+
+    posts: Sequence[Post]
     problems: tuple[Problem, ...]
     files: int
     cache_hits: int = 0
+    #: Every file found, in the order found (the site table is made of them).
+    found: tuple[Found, ...] = field(default=(), compare=False, repr=False)
+    #: Every record read became a post: none was skipped by a rule across posts (a URL
+    #: another post has, an og image outside the site). The site table needs it.
+    settled: bool = field(default=False, compare=False, repr=False)
 
     def published(self, now: datetime) -> tuple[Post, ...]:
         return tuple(p for p in self.posts if p.is_live(now))

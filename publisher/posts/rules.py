@@ -8,7 +8,7 @@ import hashlib
 import os
 import stat
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -33,23 +33,37 @@ class _Site:
     plain: PlainPaths | None
 
 
+@dataclass(frozen=True)
+class Around:
+    """For rules applied to some of a site's posts only (``publisher/incremental``): what
+    the site's other posts bring to them, their tags as written (tag key -> spelling ->
+    how many times) and their URLs (URL -> post id)."""
+
+    spellings: Mapping[str, Mapping[str, int]]
+    urls: Mapping[str, str]
+
+
 def finalize(
     records: list[tuple[Record, Path, str, str | None]],
     config: Config,
     problems: list[Problem],
     plain: PlainPaths | None = None,
+    around: Around | None = None,
 ) -> list[Post]:
     """Rules that look across posts or at other files; returns posts newest first.
     ``plain``: the reader's look-up of paths below the posts folder, if it has one.
     Each record comes with its file's content key (``posts/cache.py``), if it has one:
-    the posts made from it get their :attr:`~publisher.posts.model.Post.origin`."""
+    the posts made from it get their :attr:`~publisher.posts.model.Post.origin`.
+    ``around``: the rest of the site, when ``records`` are only some of its posts."""
     root = config.posts.folder
     real_root = root.resolve()
     if plain is None and real_root == root:
         plain = PlainPaths(os.fspath(root))
     allowed = _Site((real_root, config.root.resolve()), plain if real_root == root else None)
-    posts_by_url: dict[str, str] = {}
+    posts_by_url: dict[str, str] = dict(around.urls) if around is not None else {}
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
+    for tag_id, counts in around.spellings.items() if around is not None else ():
+        spellings[tag_id].update(counts)
     key_of: dict[str, str] = {}  # tag_key once per spelling, not per post (issue 12)
     for record, *_ in records:
         for tag in record["tags"]:
@@ -57,10 +71,7 @@ def finalize(
             if key is None:
                 key = key_of[tag] = tag_key(tag)
             spellings[key][tag] += 1
-    by_key = {
-        key: sorted(counter.items(), key=lambda item: (-item[1], item[0]))[0][0]
-        for key, counter in spellings.items()
-    }
+    by_key = {key: kept_spelling(counter) for key, counter in spellings.items() if counter}
     canonical = {tag: by_key[key] for tag, key in key_of.items()}  # spelling -> the one kept
     posts: list[Post] = []
     for record, source, file, key in sorted(records, key=lambda item: item[0]["id"]):
@@ -75,6 +86,11 @@ def finalize(
             posts.append(post)
     posts.sort(key=lambda p: (-p.date.timestamp(), p.id))
     return posts
+
+
+def kept_spelling(counts: Mapping[str, int]) -> str:
+    """The spelling a tag's posts all get: the most common, then the first in code order."""
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[0][0]
 
 
 def _finalize_one(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +78,8 @@ def read_text(path: Path, shown: str, site: Path) -> str:
 
 def load(path: Path, shown: str, site: Path) -> dict[str, Any]:
     """A YAML, TOML or JSON config file as a mapping (by its extension)."""
+    import tomllib  # here: a generic site (most builds) reads no generator's config
+
     text = read_text(path, shown, site)
     suffix = path.suffix.lower()
     try:

@@ -1,0 +1,142 @@
+"""The site table's rows made from a read (every post file, or only the changed ones)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from publisher.incremental.table import SEP, Row, group_of, joined, label_of, problems_text
+from publisher.posts.fields import tag_key
+from publisher.posts.model import ReadResult
+
+if TYPE_CHECKING:
+    from publisher.config import Config
+    from publisher.feeds.plan import FeedEntry
+
+#: Tag key -> spelling -> how many records wrote it so.
+Spellings = dict[str, Counter[str]]
+
+
+def dump_moment(value: datetime) -> str | None:
+    """``value`` as text that :func:`load_moment` makes the same datetime of (its repr
+    too: a feed head's cache key holds it); None when no text would."""
+    zone = value.tzinfo
+    if isinstance(zone, ZoneInfo) and zone.key is not None and ZoneInfo(zone.key) is zone:
+        return f"{value.replace(tzinfo=None).isoformat()}{SEP}{zone.key}{SEP}{value.fold}"
+    text = value.isoformat()
+    return text if repr(datetime.fromisoformat(text)) == repr(value) else None
+
+
+def load_moment(text: str) -> datetime:
+    if SEP not in text:
+        return datetime.fromisoformat(text)
+    naive, key, fold = text.split(SEP)
+    return datetime.fromisoformat(naive).replace(tzinfo=ZoneInfo(key), fold=int(fold))
+
+
+def count_tags(tag_lists: Iterable[Sequence[str]], sign: int = 1) -> Spellings:
+    spellings: Spellings = defaultdict(Counter)
+    keys: dict[str, str] = {}
+    for tags in tag_lists:
+        for tag in tags:
+            key = keys.get(tag)
+            if key is None:
+                key = keys[tag] = tag_key(tag)
+            spellings[key][tag] += sign
+    return spellings
+
+
+def raw_tags(row: Row) -> list[str]:
+    found = json.loads(row.raw_tags) if row.raw_tags is not None else []
+    if not isinstance(found, list):
+        raise ValueError(f"{row.file}: not a list of tags")
+    return [str(tag) for tag in found]
+
+
+def make_rows(
+    config: Config,
+    read: ReadResult,
+    entries: Mapping[str, FeedEntry] | None,
+    digests: Mapping[str, str],
+) -> list[Row] | None:
+    """A row per file ``read`` found; None when the table cannot stand for this read: a
+    post made with a rule across posts that a row cannot replay (skipped for a URL,
+    an og image outside its folder or reached through a link), a file below a link, a
+    problem that is not one file's, a value the table cannot hold. ``entries``: each
+    post's feed entry by id (None: feeds off). ``digests``: each post folder's, from
+    the stat pass (``table.folders``)."""
+    if not read.settled:
+        return None
+    folder = os.fspath(config.posts.folder)
+    posts = {os.fspath(post.source): post for post in read.posts}
+    files = {found.file for found in read.found}
+    if len(posts) != len(read.posts) or len(files) != len(read.found):
+        return None
+    problems: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for problem in read.problems:
+        if problem.file not in files:
+            return None
+        problems[problem.file].append(problem.as_dict())
+    rows = []
+    for found in read.found:
+        label = label_of(found.source, folder)
+        if label is None or not found.plain or "\n" in label or "\0" in label:
+            return None
+        tags = json.dumps(list(found.tags), ensure_ascii=False) if found.tags is not None else None
+        post = posts.get(found.source)
+        if post is None:
+            if found.tags is not None:
+                return None  # a record that made no post: not settled
+            columns: tuple[Any, ...] = (None,) * 14
+        else:
+            made = _post_row(post, found.source, entries)
+            if made is None or found.key is None:
+                return None
+            columns = made
+        head = (found.file, label, found.source, found.key)
+        sig = digests.get(group_of(label), "?")
+        rows.append(Row._make((*head, *columns, tags, problems_text(problems[found.file]), sig)))
+    return rows
+
+
+def _post_row(
+    post: Any, source: str, entries: Mapping[str, FeedEntry] | None
+) -> tuple[Any, ...] | None:
+    """The columns of a post, from ``id`` to ``authors``; None when a column cannot hold it."""
+    if post.origin is None:
+        return None  # an og image reached through a link: its stat is not known
+    inside = os.path.dirname(source) + "/"
+    if post.og_image is not None and not os.fspath(post.og_image).startswith(inside):
+        return None  # a change to it would not show in its post's folder
+    categories, tags = joined(post.categories), joined(post.tags)
+    authors = joined(a.name for a in post.authors)
+    date = post.date.isoformat()
+    if categories is None or tags is None or authors is None:
+        return None
+    moment = updated = key = None
+    if entries is not None:
+        entry = entries[post.id]
+        moment, updated, key = entry.moment, dump_moment(entry.updated), entry.key
+        if updated is None:
+            return None
+    return (
+        post.id,
+        post.url,
+        date,
+        post.date.timestamp(),
+        moment,
+        updated,
+        int(post.draft),
+        int(post.is_featured),
+        int(post.is_popular),
+        post.origin.hex(),
+        key,
+        categories,
+        tags,
+        authors,
+    )

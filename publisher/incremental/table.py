@@ -1,0 +1,245 @@
+"""``site.sqlite`` in the state folder: the site as the last real build left it, compactly.
+
+One row per post file found (all of them one JSON document: one decode, not one per row): where it is, its content key in the post cache, the few
+fields the stages after the read need of its post (status, order, URL, what plans the
+feeds, its items' key, its ``posts.json`` key) and its problems. Beside the rows: the
+stat of every file under the posts folder as the build's stat pass saw it, a digest of
+every other input, and how often each tag spelling was written. A build whose stat pass
+differs from that only under the posts folder reads just the changed post files and
+takes the rest from here (``quick.py``). Under the state folder's one cache policy
+(``publisher.statecache``): a damaged file is rebuilt, a dry run never writes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from publisher import statecache
+
+if TYPE_CHECKING:
+    from publisher.snapshot import Snapshot
+
+TABLE_FILE = "site.sqlite"
+_LAYOUT = 3
+#: The label prefix of the stat pass's walk of the posts folder (inputs.plan).
+POSTS = "post:"
+_SCHEMA = ("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",)
+#: Joins a list of labels in one column: no tag, category or name holds it (checked).
+SEP = "\x1f"
+
+
+class Row(NamedTuple):
+    """One post file. A file with no post (not read, not parsed, skipped) has only
+    ``file``, ``label``, ``source``, ``key`` (when read) and ``problems``."""
+
+    file: str
+    label: str
+    source: str
+    key: str | None
+    id: str | None
+    url: str | None
+    date: str | None  # isoformat
+    date_ts: float | None  # the post's date as a timestamp (posts newest first)
+    moment: float | None  # FeedEntry.moment (None: feeds off)
+    updated: str | None  # FeedEntry.updated, isoformat
+    draft: int | None
+    featured: int | None
+    popular: int | None
+    origin: str | None  # Post.origin in hex: the post's key in posts.json's layout
+    feed_key: str | None
+    categories: str | None  # SEP-joined
+    tags: str | None  # after the rules across posts, SEP-joined
+    authors: str | None  # names, SEP-joined
+    raw_tags: str | None  # as written (its record's), JSON list
+    problems: str | None  # JSON list of Problem.as_dict(), or None
+    #: The digest of the stats of its folder's files (:func:`folders`), ``?`` when one of
+    #: them was too recent to be judged by its stat.
+    sig: str
+
+
+def split(text: str | None) -> tuple[str, ...]:
+    return tuple(text.split(SEP)) if text else ()
+
+
+def joined(values: Iterable[str]) -> str | None:
+    """``values`` as one column; None when one of them holds the separator."""
+    values = tuple(values)
+    if any(SEP in value for value in values) or "" in values:
+        return None
+    return SEP.join(values)
+
+
+def folders(snapshot: Snapshot) -> tuple[str | None, dict[str, str]]:
+    """(a digest of every input outside the posts folder, None when one of them changed
+    too recently to be judged by its stat; for each name in the posts folder, a digest
+    of the stats of everything under it, or ``?`` when one of them is judged by its
+    bytes (it changed in the last two seconds: never taken as unchanged))."""
+    import hashlib
+
+    blake2b = hashlib.blake2b
+    others: list[str] = []
+    under: dict[str, list[str]] = {}
+    recent = snapshot.recent
+    for label, path, st in snapshot.entries:
+        if not label.startswith(POSTS):
+            if label in recent:
+                return None, {}
+            sig = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}:{st.st_ctime_ns}" if st else "-"
+            others.append(f"{label}\0{path}\0{sig}")
+            continue
+        name = label[_SKIP:].partition("/")[0]
+        lines = under.get(name)
+        if lines is None:
+            lines = under[name] = []
+        if st is None:
+            lines.append(f"{label}\0-")
+        elif label in recent:
+            lines.append("?")
+        else:
+            lines.append(f"{label}\0{st.st_size}:{st.st_mtime_ns}:{st.st_ino}:{st.st_ctime_ns}")
+    digests = {
+        name: "?"
+        if "?" in lines
+        else blake2b(
+            "\n".join(lines).encode("utf-8", "surrogateescape"), digest_size=16
+        ).hexdigest()
+        for name, lines in under.items()
+    }
+    text = "\n".join(others).encode("utf-8", "surrogateescape")
+    return blake2b(text, digest_size=20).hexdigest(), digests
+
+
+#: A label's characters before the name in the posts folder ("post:/").
+_SKIP = len(POSTS) + 1
+#: Rows per stored chunk: a build rewrites the chunks of the rows it changed.
+CHUNK = 256
+
+
+def group_of(label: str) -> str:
+    """The name in the posts folder that ``label`` is under (a post's folder)."""
+    return label[_SKIP:].partition("/")[0]
+
+
+class Stored(NamedTuple):
+    """The table as the last build left it: its rows, and the chunk each is stored in."""
+
+    inputs: str
+    spellings: dict[str, dict[str, int]]
+    rows: list[Row]
+    chunks: list[int]
+
+
+class SiteTable:
+    """``site.sqlite``; ``readonly`` opens it for reading only."""
+
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        self.path = path
+        self.readonly = readonly
+        self._db = statecache.open_cache(path, _SCHEMA, _LAYOUT, readonly=readonly)
+
+    def load(self) -> Stored | None:
+        """The stored table, or None (none, damaged, or the last build could not keep one)."""
+        if self._db is None:
+            return None
+        try:
+            meta = dict(self._db.execute("SELECT name, value FROM meta").fetchall())
+            if meta.get("complete") != "1":
+                return None
+            spellings = json.loads(meta["spellings"])
+            if not isinstance(spellings, dict) or not isinstance(meta["inputs"], str):
+                return None
+            width = len(Row._fields)
+            make = tuple.__new__  # Row._make without its per-row Python call
+            rows: list[Row] = []
+            chunks: list[int] = []
+            for name, text in meta.items():
+                if not name.startswith("rows:"):
+                    continue
+                found = json.loads(text)
+                if not isinstance(found, list) or any(len(row) != width for row in found):
+                    return None
+                rows.extend(make(Row, row) for row in found)
+                chunks.extend([int(name[5:])] * len(found))
+            return Stored(inputs=meta["inputs"], spellings=spellings, rows=rows, chunks=chunks)
+        except (sqlite3.Error, KeyError, ValueError, TypeError, AttributeError):
+            return None
+
+    def forget(self) -> None:
+        """The last build could not keep a table: the next one reads every post."""
+        if self._db is None or self.readonly:
+            return
+        try:
+            with self._db:
+                self._db.execute("DELETE FROM meta")
+        except sqlite3.Error:
+            statecache.discard(self.path)
+
+    def save(
+        self,
+        *,
+        inputs: str,
+        spellings: Mapping[str, Mapping[str, int]],
+        chunks: Mapping[int, list[Row]],
+        whole: bool,
+    ) -> None:
+        """Keep a build's table: the rows of each of ``chunks`` (an empty one dropped);
+        ``whole``: these are all the rows, else the other chunks stay as they are."""
+        if self._db is None or self.readonly:
+            return
+        meta = {
+            "inputs": inputs,
+            "spellings": json.dumps(spellings, sort_keys=True, ensure_ascii=False),
+            "complete": "1",
+        }
+        stored = {
+            f"rows:{n}": json.dumps(rows, ensure_ascii=False) for n, rows in chunks.items() if rows
+        }
+        empty = [(f"rows:{n}",) for n, rows in chunks.items() if not rows]
+        try:
+            with self._db:
+                if whole:
+                    self._db.execute("DELETE FROM meta")
+                self._db.executemany("DELETE FROM meta WHERE name = ?", empty)
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO meta VALUES (?, ?)", [*meta.items(), *stored.items()]
+                )
+        except sqlite3.Error:
+            self.close()
+            statecache.discard(self.path)
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+def when(text: str | None) -> datetime:
+    assert text is not None
+    return datetime.fromisoformat(text)
+
+
+def folder_of(label: str) -> str:
+    return label.rpartition("/")[0]
+
+
+def label_of(source: str, folder: str) -> str | None:
+    """The stat pass's label of ``source`` below the posts ``folder``."""
+    prefix = folder if folder.endswith("/") else folder + "/"
+    if not source.startswith(prefix):
+        return None
+    return f"{POSTS}/{source[len(prefix) :]}"
+
+
+def problems_text(problems: list[dict[str, Any]]) -> str | None:
+    return json.dumps(problems, ensure_ascii=False) if problems else None
+
+
+def os_path(folder: str, label: str) -> str:
+    """The path of the stat pass's ``label`` below the posts ``folder``."""
+    return os.path.join(folder, label[len(POSTS) + 1 :])

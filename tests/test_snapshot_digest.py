@@ -1,0 +1,72 @@
+"""The stat pass's digest: made once per set of hashed files, and a recent file hashed as
+the pass found it, before the build reads it (snapshot.py)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import cli_run
+import pytest
+
+from conftest import Site
+from publisher import inputs, snapshot
+
+
+def _take(folder: Path) -> snapshot.Snapshot:
+    return snapshot.take([["walk", "post:", str(folder), ""]], {}, time.time_ns())
+
+
+def test_a_recent_file_is_judged_by_the_bytes_the_pass_found(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text("one", encoding="utf-8")
+    taken = _take(tmp_path)
+    assert taken.recent == {"post:/a.md"}
+    before = taken.digest(taken.recent)
+    (tmp_path / "a.md").write_text("two", encoding="utf-8")  # edited while a build runs
+    assert taken.digest(taken.recent) == before
+    assert taken.digest(frozenset()) != before  # by its stat: another digest
+    assert _take(tmp_path).digest(frozenset({"post:/a.md"})) != before
+
+
+def test_the_digest_is_made_once_per_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("a", "b"):
+        (tmp_path / name).write_text(name, encoding="utf-8")
+    taken = _take(tmp_path)
+    hashed: list[str] = []
+    real = snapshot.file_hash
+    monkeypatch.setattr(snapshot, "file_hash", lambda path: hashed.append(path) or real(path))
+    first = taken.digest(frozenset({"post:/a"}))
+    assert taken.digest(frozenset({"post:/a"})) == first
+    assert hashed == []  # hashed when the pass found them recent, not again
+    old = frozenset({"post:/a", "post:/gone"})
+    assert taken.digest(old) != taken.digest(frozenset())
+
+
+@pytest.mark.parametrize("terminal", [True, False], ids=["fast-path", "cli"])
+def test_a_post_edited_while_the_build_runs_is_built_again(
+    site: Site, monkeypatch: pytest.MonkeyPatch, terminal: bool
+) -> None:
+    """The edit lands after the build read the post and before it records its inputs:
+    the next build must see it (it used to find nothing changed, the feed stale)."""
+    site.post("p", "title: P\ndate: 2024-01-02", "Old body.\n")
+    assert cli_run.publish("build", cwd=site.root).returncode == 0
+    path = site.posts / "p" / "index.md"
+    path.write_text("---\ntitle: P\ndate: 2024-01-02\n---\nMiddle body.\n", encoding="utf-8")
+    real = inputs.record
+
+    def edit_then_record(*args: Any, **kwargs: Any) -> None:
+        text = "---\ntitle: P\ndate: 2024-01-02\n---\nNew body.\n"
+        path.write_text(text, encoding="utf-8")
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(inputs, "record", edit_then_record)
+    assert cli_run.publish("build", cwd=site.root).returncode == 0
+    monkeypatch.setattr(inputs, "record", real)
+    rss = site.root / "public" / "rss.xml"
+    assert "Middle body." in rss.read_text(encoding="utf-8")
+    # The fast path (a UTF-8 stderr), or the CLI's own no-op check.
+    again = cli_run.publish("build", cwd=site.root, terminal=terminal)
+    assert again.returncode == 0
+    assert "nothing changed" not in again.stderr
+    assert "New body." in rss.read_text(encoding="utf-8")
