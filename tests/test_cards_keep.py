@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -14,11 +15,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import cli_run
 import pytest
 import yaml
 from test_cards import LATIN_ONLY, SITE, build, make_post
 from test_output_keep import TAMPERINGS
 
+from conftest import Site
 from publisher import output
 from publisher.cards import build_cards
 from publisher.cards import fonts as card_fonts
@@ -369,3 +372,56 @@ def test_installing_or_upgrading_opencv_changes_what_the_detector_depends_on(
     init.write_text("__version__ = '9.0.0'\n", encoding="utf-8")
     os.utime(init, ns=(info.st_atime_ns, info.st_mtime_ns))
     assert faces.installed() != installed
+
+
+# --- through publish build: a card changed by hand, then a post edited ---------------------
+
+CLI_CONFIG = """\
+site:
+  title: Blog
+  url: https://blog.example.org
+  timezone: UTC
+posts:
+  folder: posts
+output:
+  folder: public
+state:
+  folder: state
+cards:
+  layout: text
+  fonts:
+    fallbacks: []
+feeds:
+  formats: [rss]
+"""
+
+
+def _outputs(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("edit_a_post", [True, False], ids=["a post edited", "nothing else"])
+@pytest.mark.parametrize(
+    "tampering", ["edited keeping size and mtime", "renamed over keeping size and mtime", "deleted"]
+)
+def test_publish_build_writes_a_card_changed_by_hand_again(
+    site: Site, tmp_path: Path, tampering: str, edit_a_post: bool
+) -> None:
+    site.config(CLI_CONFIG)
+    for i in range(3):
+        site.post(f"p{i}", f"title: Post {i}\ndate: 2024-01-0{i + 1}", f"Body {i}.\n")
+    first = cli_run.publish("build", cwd=site.root, terminal=True)
+    assert first.returncode == 0, first.stderr
+    card = next((site.root / "public" / "og").glob("p1.*.jpg"))
+    TAMPERINGS[tampering](card)
+    if edit_a_post:  # the stages run, the card stage among them
+        site.post("p2", "title: Post 2\ndate: 2024-01-03", "Body 2, edited.\n")
+    ran = cli_run.publish("build", cwd=site.root, terminal=True)
+    assert ran.returncode == 0, ran.stderr
+    cold = tmp_path / "cold"
+    shutil.copytree(site.root, cold, ignore=shutil.ignore_patterns("public", "state"))
+    again = cli_run.publish("build", cwd=cold, terminal=True)
+    assert again.returncode == 0, again.stderr
+    built = _outputs(site.root / "public")
+    built.pop("og/other.tmp", None)
+    assert built == _outputs(cold / "public")
