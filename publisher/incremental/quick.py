@@ -196,7 +196,13 @@ def _assemble(
         table = SiteTable(config.state / TABLE_FILE)
         try:
             spelled = {k: dict(c) for k, c in total.items()}
-            table.save(inputs=inputs, spellings=spelled, chunks=chunks, whole=False)
+            table.save(
+                inputs=inputs,
+                spellings=spelled,
+                chunks=chunks,
+                whole=False,
+                since=stored.generation,
+            )
         finally:
             table.close()
 
