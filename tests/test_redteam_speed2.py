@@ -120,3 +120,21 @@ def test_a_build_that_finished_in_between_is_not_overwritten_with_stale_tag_coun
     expected = _cold(site, tmp_path / "cold2")
     assert b">Alpha</category>" in expected["rss.xml"]
     assert _files(site.root / "public") == expected
+
+
+def test_a_quick_read_given_up_does_not_count_its_posts_as_cache_hits(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The quick read parses the edited post, finds the tag's spelling flips for the
+    # others and gives up; the full read then finds that post in the cache. Its summary
+    # line must still say what a build without the quick read says: one post parsed.
+    site.config(CONFIG)
+    for n, tag in enumerate(["alpha", "Alpha", "alpha", "x"]):
+        _tagged(site, f"p{n}", tag)
+    _build(site.root)
+    _tagged(site, "p2", "Alpha")
+    taken = _during_read(monkeypatch, lambda: None)
+    ran = publish("build", NOW, cwd=site.root)
+    assert taken == [False]
+    assert ran.returncode == 0, ran.stderr
+    assert "4 published, 0 drafts, 0 scheduled, 0 skipped (3 from cache)" in ran.stderr
