@@ -427,3 +427,56 @@ def test_a_build_from_the_site_table_makes_the_posts_it_needs(
     assert made == [post_id] if lost == "cache.sqlite" else sorted(made) == edits.ids(), made
     _, expected = _cold(site, tmp_path_factory.mktemp("cold") / "site")
     assert _files(site.root / "public") == expected
+
+
+def _images_unseen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A broken shortcut: the post folders' digests see only the post files."""
+    from publisher import snapshot
+    from publisher.incremental import quick, reading, table
+
+    def folders(taken: snapshot.Snapshot) -> tuple[str | None, dict[str, str]]:
+        kept = [e for e in taken.entries if not e[0].startswith("post:/") or e[0].endswith(".md")]
+        return table.folders(snapshot.Snapshot(entries=tuple(kept), recent=taken.recent))
+
+    monkeypatch.setattr(quick, "folders", folders)
+    monkeypatch.setattr(reading, "folders", folders)
+
+
+def _flips_unseen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A broken shortcut: a tag's spelling flipping for the posts not read is not seen."""
+    from publisher.incremental import quick
+
+    monkeypatch.setattr(quick, "_flips", lambda *args: False)
+
+
+@pytest.mark.parametrize("broken", [_images_unseen, _flips_unseen])
+def test_the_comparison_with_a_cold_build_catches_a_broken_shortcut(
+    site: Site,
+    tmp_path_factory: pytest.TempPathFactory,
+    quick_builds: list[bool],
+    monkeypatch: pytest.MonkeyPatch,
+    broken: Any,
+) -> None:
+    """The tests above are only as good as their power to fail: with a shortcut broken on
+    purpose (an og image replaced but not seen; a tag's majority spelling flipped but not
+    seen), a build that reads only the changed post writes other bytes than a cold one."""
+    _old_config(site, CONFIG)
+    site.post("a", "title: A\ndate: 2024-01-01\ntags: [alpha]\nogImage: cover.png", "A.\n")
+    site.post("b", "title: B\ndate: 2024-01-02\ntags: [Alpha]", "B.\n")
+    site.post("c", "title: C\ndate: 2024-01-03\ntags: [alpha]", "C.\n")
+    (site.posts / "a" / "cover.png").write_bytes(_png((9, 9, 9)))
+    for path in site.posts.rglob("*"):
+        before = path.stat().st_mtime_ns - OLD
+        os.utime(path, ns=(before, before))
+    broken(monkeypatch)
+    assert _build(site.root) == 0
+    if broken is _images_unseen:
+        (site.posts / "a" / "cover.png").write_bytes(_png((9, 9, 9), (80, 42)))  # a new length
+        site.post("c", "title: C\ndate: 2024-01-03\ntags: [alpha]", "C, edited.\n")
+    else:
+        site.post("c", "title: C\ndate: 2024-01-03\ntags: [Alpha]", "C.\n")  # Alpha wins
+    assert _build(site.root) == 0
+    assert quick_builds[-1]
+    monkeypatch.undo()
+    _, expected = _cold(site, tmp_path_factory.mktemp("cold") / "site")
+    assert _files(site.root / "public") != expected  # the broken shortcut is caught
