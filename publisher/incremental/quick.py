@@ -58,7 +58,8 @@ if TYPE_CHECKING:
 ProgressFactory = Callable[[int, str], AbstractContextManager[Any]]
 Progress = Callable[[int], None] | None
 
-#: More changed post files than this: a full read (in parallel) is as cheap.
+#: More changed post files than this, and than a quarter of the site: a full read (in
+#: parallel) costs about as much as reading them here, and decodes no site table.
 MOST = 100
 
 
@@ -120,7 +121,7 @@ def read_changed(
     inputs, digests = folders(snapshot)
     if inputs is None or inputs != stored.inputs:
         return None
-    change = changed_files(config, stored, digests, MOST)
+    change = changed_files(config, stored, digests, max(MOST, len(stored.rows) // 4))
     if change is None:
         return None
     dirty, gone = change
