@@ -12,7 +12,7 @@ The stage, one small module per idea::
     fields.py       dates, authors, tags, URLs (text.py: clean-up of text)
     limits.py       the size limits of a post; files.py: reading a file safely
     rules.py        the rules that need all posts at once
-    cache.py        parsed posts kept by a hash of their bytes
+    cache.py        parsed posts kept by a hash of their bytes (found.py: which files)
     model.py        Post, Author, Body, ReadResult
     sources/        one reader per static-site generator
 
