@@ -7,7 +7,8 @@ media.py     og image MIME type sniffed from its bytes, and its length
 rss_atom.py  RSS and Atom through feedgen (the only module importing it)
 jsonfeed.py  JSON Feed
 cache.py     FeedCache: rendered items and feed heads kept between builds (SQLite)
-generate.py  build_feeds: which feeds exist and their bytes
+plan.py      which feeds exist and which posts each holds (FeedEntry: a few fields a post)
+generate.py  build_feeds: the bytes of each feed (splice.py: written from the last ones)
 lint.py      lint_feed: W3C-validator-like checks for ``publish check``
 websub.py    ping_hub: tell a WebSub hub that feeds changed
 
