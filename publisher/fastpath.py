@@ -20,11 +20,11 @@ changed" only when all of these hold:
   which the set of published posts stays the same.
 
 It then prints what the normal no-op prints (the last build's problems and its summary
-line) and exits with the same code. When something changed but the config is vouched for
-(the first two points hold, and ``now`` is inside that span), ``publisher.cli.main`` is
-handed the options, this stat pass and the record read (:data:`handed`, :data:`plain`,
-:data:`record`) and runs the build without click (cli/plain.py), which takes them instead
-of doing that work again. It imports the standard library only (no click, no YAML, no
+line) and exits with the same code. Any other plain build runs without click
+(cli/plain.py: ``publisher.cli.main`` is handed the options, :data:`plain`); when the
+config is the one the last build loaded (the first two points hold, and ``now`` is inside
+that span), it is also handed this stat pass and the record read (:data:`handed`,
+:data:`record`), and takes them instead of doing that work again. It imports the standard library only (no click, no YAML, no
 publisher.config): tests/test_fastpath.py checks both that and that its answers are the
 CLI's.
 """
@@ -65,8 +65,9 @@ _JOBS = re.compile(r"[1-9][0-9]?")
 #: instead of stat'ing every input a second time. Set only while ``publisher.cli.main``
 #: hands the run over.
 handed: tuple[list[list[str]], snapshot.Snapshot] | None = None
-#: The options of that plain build, set with :data:`handed`: its config is the one the
-#: last build loaded, so ``publisher.cli.main`` runs it without click (cli/plain.py).
+#: The options of a plain build this fast path did not answer (a UTF-8 stderr, options
+#: parsed as click parses them): ``publisher.cli.main`` runs it without click
+#: (cli/plain.py). Set only while it hands the run over.
 plain: dict[str, Any] | None = None
 #: The record the fast path read, with its state folder, set with :data:`handed`: the
 #: build's own no-op check (inputs.load) takes it instead of parsing the file again
@@ -86,6 +87,9 @@ def run(argv: list[str], *, hand_over: bool = False) -> int | None:
     options = parse(argv)
     if options is None or any(k[:1] == "_" and k.endswith("_COMPLETE") for k in os.environ):
         return None  # not a plain build, or click's shell completion asking
+    global plain
+    if hand_over:
+        plain = options
     try:
         data = _unchanged(options, hand_over)
     except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
@@ -149,7 +153,9 @@ def _valid(name: str, value: str) -> bool:
     if name == "--jobs":
         return bool(_JOBS.fullmatch(value)) and int(value) <= 64
     # --config: click refuses a folder and an unreadable file; the CLI says so.
-    return bool(value) and not value.startswith("-") and not os.path.isdir(value)
+    if not value or value.startswith("-") or os.path.isdir(value):
+        return False
+    return not os.path.exists(value) or os.access(value, os.R_OK)
 
 
 def _config_path(options: dict[str, Any]) -> str | None:
@@ -215,7 +221,7 @@ def _unchanged(options: dict[str, Any], hand_over: bool = False) -> dict[str, An
         return None
     taken = snapshot.take(fast["plan"], data.get("tree") or {}, time.time_ns())
     if hand_over:
-        handed, plain, record = (fast["plan"], taken), options, (state, data)
+        handed, record = (fast["plan"], taken), (state, data)
     if taken.digest(frozenset(data["hashed"]) | taken.recent) != data["digest"]:
         return None
     if snapshot.outputs_digest(fast["output"], data["outputs"]) != data["outputs_digest"]:

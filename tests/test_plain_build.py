@@ -198,16 +198,65 @@ CONFIG_CHANGES: dict[str, tuple[Callable[[Path], object], dict[str, str]]] = {
 
 
 @pytest.mark.parametrize("change", list(CONFIG_CHANGES))
-def test_a_config_not_vouched_for_is_left_to_click(pair: Pair, change: str) -> None:
+def test_a_config_not_vouched_for_is_loaded_as_click_loads_it(
+    pair: Pair, change: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handed: list[bool] = []
+    real = plain.run_build
+
+    def noting(*args: Any, **kwargs: Any) -> int:
+        handed.append(fastpath.handed is not None)  # the fast path's stat pass, to reuse
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(plain, "run_build", noting)
     how, env = CONFIG_CHANGES[change]
     pair.change(how)
     pair.change(_edit)
-    assert pair.build("build", plain_expected=change == "record-damaged", env=env)[0] == 0
+    assert pair.build("build", env=env)[0] == 0
     pair.change(_edit)
-    assert pair.build("build", env=env)[0] == 0  # the new config's record: plain again
+    assert pair.build("build", env=env)[0] == 0
     if env:  # the variable's value is part of the config
         pair.change(_edit)
-        assert pair.build("build", plain_expected=False, env={"T": "b"})[0] == 0
+        assert pair.build("build", env={"T": "b"})[0] == 0
+    # Only a config the fast path vouches for hands its stat pass over: not the changed
+    # one, then the new config's record (a damaged record is vouched for, then fails).
+    assert handed == [change == "record-damaged", True, *([False] if env else [])]
+
+
+def test_a_first_build_and_config_mistakes_are_as_clicks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No record yet, a config that is not YAML, one that names no folder, a --config
+    that is not there, no config at all: the plain build says what click says."""
+    runs: list[dict[str, Any]] = []
+    real = plain.main
+    monkeypatch.setattr(plain, "main", lambda parsed: runs.append(parsed) or real(parsed))
+    for name in ("lean", "click"):
+        _site(tmp_path / name)
+
+    def both(*args: str, cwd: str = "", expect: int | None = None) -> str:
+        def run(call: Callable[[], Any], name: str) -> tuple[Any, str, str]:
+            code, out, err = _run(call, args, tmp_path / name / cwd)
+            return code, out, err.replace(str(tmp_path / name), "SITE")  # its own folder
+
+        lean, slow = run(cli.main, "lean"), run(entry.main, "click")
+        assert lean == slow
+        assert expect is None or lean[0] == expect, lean
+        return str(lean[2])
+
+    assert "wrote public/rss.xml" in both("build", expect=0)  # cold: no record yet
+    for name in ("lean", "click"):
+        (tmp_path / name / "bad.yaml").write_text("site: [", encoding="utf-8")
+        (tmp_path / name / "odd.yaml").write_text(CONFIG.replace("posts}", "gone}"))
+        (tmp_path / name / "empty").mkdir()
+        (tmp_path / name / "other").mkdir()
+        (tmp_path / name / "other" / "notes.txt").write_text("mine", encoding="utf-8")
+    assert "not valid YAML" in both("build", "--config", "bad.yaml", expect=2)
+    assert "config error" in both("build", "--config=odd.yaml", expect=2)
+    assert "no such file" in both("build", "--config", "absent.yaml", expect=2)
+    assert "no config.yaml" in both("build", cwd="other", expect=2)
+    assert "built-in example site" in both("build", "-v", cwd="empty")
+    assert len(runs) == 6  # each through the plain build
 
 
 def _fails_with(error: BaseException) -> Callable[..., Any]:

@@ -10,7 +10,7 @@ One small module per command group::
     site.py     which config a command runs on (or the example site), and ``--now``
     build.py    ``build`` (the click command)
     building.py what ``build`` and the build stage of ``publish`` run, without click
-    plain.py    a plain ``publish build`` the fast path found a change for, run without click
+    plain.py    a plain ``publish build`` the fast path did not answer, run without click
     announce.py ``announce``, and the announce stage of ``publish``
     check.py    ``check``
     cards.py    ``cards --post`` / ``cards --sheet``
@@ -71,8 +71,8 @@ def __getattr__(name: str) -> object:
 
 def main() -> None:
     """Console entry point: a build with nothing to do is answered by the fast path, with
-    only the standard library loaded; a plain build of the config the last build loaded
-    runs without click (cli/plain.py); anything else goes to click (cli/entry.py)."""
+    only the standard library loaded; any other plain build runs without click
+    (cli/plain.py); anything else goes to click (cli/entry.py)."""
     if "build" not in sys.argv[1:]:  # --version and --help need not load the fast path
         from publisher.cli.entry import main as cli_main
 
@@ -84,7 +84,7 @@ def main() -> None:
     if code is not None:
         sys.exit(code)
     try:
-        if fastpath.handed is not None and fastpath.plain is not None:
+        if fastpath.plain is not None:
             from publisher.cli.plain import main as plain_main
 
             code = plain_main(fastpath.plain)
