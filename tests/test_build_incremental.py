@@ -15,6 +15,7 @@ import random
 import shutil
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_run import publish
@@ -379,4 +380,50 @@ def test_moving_the_posts_folder_gives_the_ids_a_cold_build_gives(
     assert _build(site.root) == 0
     _, expected = _cold(site, tmp_path_factory.mktemp("cold") / "site")
     assert b'"id": "posts/a"' in expected["posts.json"]
+    assert _files(site.root / "public") == expected
+
+
+@pytest.mark.parametrize("lost", ["feeds.sqlite", "layouts.sqlite", "cache.sqlite", "outputs"])
+def test_a_build_from_the_site_table_makes_the_posts_it_needs(
+    site: Site,
+    tmp_path_factory: pytest.TempPathFactory,
+    quick_builds: list[bool],
+    monkeypatch: pytest.MonkeyPatch,
+    lost: str,
+) -> None:
+    """A build that read only the changed post still writes every other post's items and
+    index entry when the state that held them is gone (the feed cache, the layouts, the
+    post cache) or the outputs were deleted: it makes those posts, as a full read would."""
+    _old_config(site, CONFIG)
+    edits = Edits(site, random.Random(3))
+    for _ in range(8):
+        edits.new_post()
+    for path in site.posts.rglob("*"):  # old files: known by their stat, not read again
+        before = path.stat().st_mtime_ns - OLD
+        os.utime(path, ns=(before, before))
+    assert _build(site.root) == 0
+    if lost == "outputs":
+        shutil.rmtree(site.root / "public")
+    else:
+        (site.root / "state" / lost).unlink()
+    post_id = edits.ids()[3]
+    fields, body = edits.read(post_id)
+    edits.write(post_id, fields, body + "\nOne more line.\n")
+    from publisher.posts import model
+
+    made: list[str] = []
+    init = model.Post.__init__
+
+    def counted(self: model.Post, **kwargs: Any) -> None:
+        made.append(kwargs["id"])
+        init(self, **kwargs)
+
+    monkeypatch.setattr(model.Post, "__init__", counted)
+    assert _build(site.root) == 0
+    monkeypatch.undo()
+    assert quick_builds[-1], "the build read every post"
+    # The post edited is made; the others only when what held them is gone (the post
+    # cache is not needed: the feed items and the layouts still hold).
+    assert made == [post_id] if lost == "cache.sqlite" else sorted(made) == edits.ids(), made
+    _, expected = _cold(site, tmp_path_factory.mktemp("cold") / "site")
     assert _files(site.root / "public") == expected
