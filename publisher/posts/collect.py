@@ -266,6 +266,7 @@ def _parse_pooled(
                 results = pool.map(_parse_many, chunks)
             finally:
                 gc.unfreeze()
+            writeback.start()  # after the fork: no thread of this process but the main one
             del chunks
             for parsed, rows in results:
                 if ahead is not None:

@@ -86,7 +86,7 @@ class ReadWorker:
         if not rows or self.path is None:
             return results
         if self.cache is None:
-            self.cache = PostCache(self.path)
+            self.cache = PostCache(self.path, files=())  # no file stamps: never asked here
         with self.lock:
             written = self.cache.put_now(rows)
         if not written:
@@ -125,7 +125,9 @@ class Writeback:
         self.paths = paths
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cache writeback")
-        if paths:
+
+    def start(self) -> None:
+        if self.paths and not self._done.is_set():
             self._thread.start()
 
     def _run(self) -> None:
