@@ -21,11 +21,9 @@ import PIL
 
 from publisher import __version__, statecache
 from publisher.cards import faces, fonts
-from publisher.cards.addresses import AddressPolicy
 from publisher.cards.cache import RenderCache
 from publisher.cards.check import focus_problem, layout_problem
 from publisher.cards.crop import parse_focus
-from publisher.cards.fetch import FetchLimits, cached_path, fetch_image
 from publisher.cards.images import SourceImageError, check_file
 from publisher.cards.job import RENDER_VERSION, CardJob
 from publisher.cards.layout import Layout, available
@@ -253,6 +251,10 @@ def _image_source(
     url = post.og_image_url
     if url is None or not options.remote_images:
         return None, "", "ogImage", "none"
+    # Imported for a remote image only: a site without one needs no HTTP client or TLS.
+    from publisher.cards.addresses import AddressPolicy
+    from publisher.cards.fetch import FetchLimits, cached_path, fetch_image
+
     if not shared.fetch_remote and not cached_path(url, shared.cache_dir).is_file():
         problems.append(
             Problem(
