@@ -119,7 +119,15 @@ def shared_inputs(
             1:
         ]
     ]
-    detector = cache.remembered("faces.detector", _detector_depends(), faces.detector)
+    depends = _detector_depends()
+    detector = cache.remembered(
+        "faces.detector",
+        depends,
+        faces.detector,
+        # An OpenCV that is there but does not load may be mended without one of its files
+        # changing (a system library installed): that "none" is asked again next build.
+        lasting=lambda answer: answer != "none" or "cv2: none" in depends,
+    )
     components = {
         "tool": digest(
             [__version__, PIL.__version__, RENDER_VERSION, fonts.RAQM, detector, ENGINE]
