@@ -100,10 +100,14 @@ def eligible(config: Config) -> bool:
 
 
 def read_changed(
-    config: Config, snapshot: Snapshot, now: datetime, progress: ProgressFactory
+    config: Config,
+    snapshot: Snapshot,
+    now: datetime,
+    progress: ProgressFactory,
+    parsed: list[int] | None = None,
 ) -> Quick | None:
     """The posts of a build that reads only the changed post files, or None: read every
-    post."""
+    post (``parsed`` then gets how many posts this parsed, now in the post cache)."""
     if not eligible(config):
         return None
     table = SiteTable(config.state / TABLE_FILE, readonly=True)
@@ -121,7 +125,7 @@ def read_changed(
         return None
     dirty, gone = change
     try:
-        return _assemble(config, stored, (inputs, digests), (dirty, gone), (now, progress))
+        return _assemble(config, stored, (inputs, digests), (dirty, gone), (now, progress), parsed)
     except (ValueError, TypeError, KeyError) as exc:
         if isinstance(exc, StateError):
             raise
@@ -134,6 +138,7 @@ def _assemble(
     taken: tuple[str, Mapping[str, str]],
     change: tuple[list[Row | str], list[Row]],
     at: tuple[datetime, ProgressFactory],
+    parsed: list[int] | None = None,
 ) -> Quick | None:
     inputs, digests = taken
     reread, gone = change
@@ -152,6 +157,8 @@ def _assemble(
         urls = {r.url: r.id for r in kept if r.id is not None and r.url is not None}
         with progress(len(paths), READING) as bar:
             read = _read_some(config, paths, Around(spellings=spellings, urls=urls), before, bar)
+        if parsed is not None:
+            parsed.append(len(read.found) - read.cache_hits)
         entries = _entries(config, read.posts)
         rows = make_rows(config, read, entries, digests)
         if rows is None or _flips(stored.spellings, spellings, read):
@@ -196,7 +203,13 @@ def _assemble(
         table = SiteTable(config.state / TABLE_FILE)
         try:
             spelled = {k: dict(c) for k, c in total.items()}
-            table.save(inputs=inputs, spellings=spelled, chunks=chunks, whole=False)
+            table.save(
+                inputs=inputs,
+                spellings=spelled,
+                chunks=chunks,
+                whole=False,
+                since=stored.generation,
+            )
         finally:
             table.close()
 

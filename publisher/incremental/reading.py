@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -57,10 +57,11 @@ def read_site(
     """Read the posts of a build (``how``: dry run, jobs, progress). ``quick``: it may
     read only the changed posts, from ``snapshot`` (a real build's stat pass)."""
     dry_run, jobs, progress = how
+    parsed: list[int] = []  # posts a quick read parsed before it gave up
     if quick and snapshot is not None and not dry_run:
         from publisher.incremental.quick import read_changed
 
-        changed = read_changed(config, snapshot, now, progress)
+        changed = read_changed(config, snapshot, now, progress, parsed)
         if changed is not None:
             return SiteRead(
                 read=changed.read,
@@ -77,6 +78,9 @@ def read_site(
     files = find_post_files(config)  # found once: the progress bar's total, then read
     with progress(len(files), READING) as bar:
         read = load(config, readonly=dry_run, jobs=jobs, progress=bar, files=files)
+    if parsed:
+        # They are in the post cache now; a build without the quick read parsed them here.
+        read = replace(read, cache_hits=max(0, read.cache_hits - sum(parsed)))
     entries = None
     if not dry_run and config.feeds.enabled:
         from publisher.feeds.plan import feed_entries

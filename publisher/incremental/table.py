@@ -133,6 +133,8 @@ class Stored(NamedTuple):
     spellings: dict[str, dict[str, int]]
     rows: list[Row]
     chunks: list[int]
+    #: Which save left it: a build adding its changes to it checks that none came between.
+    generation: str = ""
 
 
 class SiteTable:
@@ -166,7 +168,8 @@ class SiteTable:
                     return None
                 rows.extend(make(Row, row) for row in found)
                 chunks.extend([int(name[5:])] * len(found))
-            return Stored(inputs=meta["inputs"], spellings=spellings, rows=rows, chunks=chunks)
+            generation = str(meta.get("generation", ""))
+            return Stored(meta["inputs"], spellings, rows, chunks, generation)
         except (sqlite3.Error, KeyError, ValueError, TypeError, AttributeError):
             return None
 
@@ -178,7 +181,9 @@ class SiteTable:
             with self._db:
                 self._db.execute("DELETE FROM meta")
         except sqlite3.Error:
-            statecache.discard(self.path)
+            # Another build holds it. The table left is still safe: what changed since it
+            # was kept shows in its folder digests, and those posts are read again.
+            self.close()
 
     def save(
         self,
@@ -187,15 +192,18 @@ class SiteTable:
         spellings: Mapping[str, Mapping[str, int]],
         chunks: Mapping[int, list[Row]],
         whole: bool,
+        since: str = "",
     ) -> None:
         """Keep a build's table: the rows of each of ``chunks`` (an empty one dropped);
-        ``whole``: these are all the rows, else the other chunks stay as they are."""
+        ``whole``: these are all the rows, else the other chunks stay as they are, and
+        they must still be the ones of the table loaded with generation ``since``."""
         if self._db is None or self.readonly:
             return
         meta = {
             "inputs": inputs,
             "spellings": json.dumps(spellings, sort_keys=True, ensure_ascii=False),
             "complete": "1",
+            "generation": os.urandom(8).hex(),
         }
         stored = {
             f"rows:{n}": json.dumps(rows, ensure_ascii=False) for n, rows in chunks.items() if rows
@@ -203,6 +211,13 @@ class SiteTable:
         empty = [(f"rows:{n}",) for n, rows in chunks.items() if not rows]
         try:
             with self._db:
+                self._db.execute("BEGIN IMMEDIATE")  # the check and the write as one
+                if not whole and self._generation() != since:
+                    # Another build kept its table after this one loaded it (two builds at
+                    # once): this one's changes and tag counts are not to be added to
+                    # that one's rows. The next build reads every post.
+                    self._db.execute("DELETE FROM meta")
+                    return
                 if whole:
                     self._db.execute("DELETE FROM meta")
                 self._db.executemany("DELETE FROM meta WHERE name = ?", empty)
@@ -210,8 +225,12 @@ class SiteTable:
                     "INSERT OR REPLACE INTO meta VALUES (?, ?)", [*meta.items(), *stored.items()]
                 )
         except sqlite3.Error:
-            self.close()
-            statecache.discard(self.path)
+            self.close()  # another build holds it: the last table stays, as safe (forget)
+
+    def _generation(self) -> str | None:
+        assert self._db is not None
+        row = self._db.execute("SELECT value FROM meta WHERE name = 'generation'").fetchone()
+        return None if row is None else str(row[0])
 
     def close(self) -> None:
         if self._db is not None:

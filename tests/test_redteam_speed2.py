@@ -1,0 +1,140 @@
+"""Red team for issue 12's third round: builds that skip work (the site table of
+``publisher/incremental``, the plain build without click, cards kept unread) must write
+what a build from nothing writes, and say what a build without the shortcut says.
+
+Each test makes a change, runs ``publish build`` through the console entry point, and
+compares the output folder with a cold build of a copy of the site, byte for byte.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from cli_run import publish
+
+from conftest import Site
+from publisher import snapshot
+from publisher.incremental import quick, reading, table
+from publisher.posts import collect
+
+NOW = "--now=2025-06-01T00:00:00Z"
+CONFIG = """\
+site:
+  title: Blog
+  url: https://blog.example.org
+  timezone: UTC
+posts:
+  folder: posts
+output:
+  folder: public
+state:
+  folder: state
+cards:
+  enabled: false
+feeds:
+  formats: [rss, atom, json]
+  tags: true
+"""
+
+
+@pytest.fixture(autouse=True)
+def _judged_by_stat(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Files here were written a moment ago; a real site's are older. With the window at 0
+    # the stat alone decides, so the builds below may read only the changed posts.
+    monkeypatch.setattr(snapshot, "RECENT_NS", 0)
+    monkeypatch.setattr(collect, "RECENT_NS", 0)
+
+
+@pytest.fixture
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two rows per stored chunk of the site table, so a few posts span several."""
+    for module in (table, quick, reading):
+        monkeypatch.setattr(module, "CHUNK", 2)
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def _build(root: Path) -> None:
+    ran = publish("build", NOW, cwd=root)
+    assert ran.returncode == 0, ran.stderr
+
+
+def _cold(site: Site, where: Path) -> dict[str, bytes]:
+    shutil.copytree(site.root, where, ignore=shutil.ignore_patterns("public", "state"))
+    _build(where)
+    return _files(where / "public")
+
+
+def _tagged(site: Site, post_id: str, tag: str, title: str = "") -> None:
+    day = int(post_id[1:]) + 1
+    site.post(post_id, f"title: {title or post_id}\ndate: 2024-01-{day:02d}\ntags: [{tag}]", "B.\n")
+
+
+def _during_read(monkeypatch: pytest.MonkeyPatch, action: Callable[[], None]) -> list[bool]:
+    """Run ``action`` once, after the next build decided which posts to read again and
+    before it writes anything: another build started later and finishing first."""
+    inner = quick.read_changed
+    taken: list[bool] = []
+
+    def spy(*args: object, **kwargs: object) -> object:
+        found = inner(*args, **kwargs)  # type: ignore[arg-type]
+        if not taken:
+            taken.append(found is not None)
+            action()
+            monkeypatch.setattr(quick, "read_changed", inner)
+        return found
+
+    monkeypatch.setattr(quick, "read_changed", spy)
+    return taken
+
+
+def test_a_build_that_finished_in_between_is_not_overwritten_with_stale_tag_counts(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_chunks: None
+) -> None:
+    # Build A reads only p5. While it runs, p1's tag is respelled and build B reads every
+    # post (the most common spelling flips) and keeps its table. A then keeps its own
+    # changes, counting p1's tag as it was, beside B's row for p1: the table's tag counts
+    # no longer match its rows, and later builds spell the tag wrongly.
+    site.config(CONFIG)
+    for n, tag in enumerate(["alpha", "alpha", "Alpha", "x", "x", "x"]):
+        _tagged(site, f"p{n}", tag)
+    _build(site.root)
+
+    def build_b() -> None:
+        _tagged(site, "p1", "Alpha")
+        _build(site.root)
+
+    _tagged(site, "p5", "x", title="p5 edited")
+    taken = _during_read(monkeypatch, build_b)
+    _build(site.root)  # A
+    assert taken == [True]
+    _build(site.root)
+    assert _files(site.root / "public") == _cold(site, tmp_path / "cold1")
+    _tagged(site, "p6", "alpha")  # alpha twice, Alpha twice: "Alpha" comes first
+    _build(site.root)
+    expected = _cold(site, tmp_path / "cold2")
+    assert b">Alpha</category>" in expected["rss.xml"]
+    assert _files(site.root / "public") == expected
+
+
+def test_a_quick_read_given_up_does_not_count_its_posts_as_cache_hits(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The quick read parses the edited post, finds the tag's spelling flips for the
+    # others and gives up; the full read then finds that post in the cache. Its summary
+    # line must still say what a build without the quick read says: one post parsed.
+    site.config(CONFIG)
+    for n, tag in enumerate(["alpha", "Alpha", "alpha", "x"]):
+        _tagged(site, f"p{n}", tag)
+    _build(site.root)
+    _tagged(site, "p2", "Alpha")
+    taken = _during_read(monkeypatch, lambda: None)
+    ran = publish("build", NOW, cwd=site.root)
+    assert taken == [False]
+    assert ran.returncode == 0, ran.stderr
+    assert "4 published, 0 drafts, 0 scheduled, 0 skipped (3 from cache)" in ran.stderr
