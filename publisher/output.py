@@ -2,8 +2,10 @@
 
 Every write is atomic (a temporary file in the same folder, fsync, rename), confined to
 the output folder (a path from a post can never escape it), and skipped when the bytes on
-disk are already the same, so a rebuild with nothing changed touches no file. In a dry
-run nothing is written: the writer records what it would have done.
+disk are already the same, so a rebuild with nothing changed touches no file. A stage that
+remembers what it wrote (the stamp of each file and the hash of its bytes) can skip even
+the read: :meth:`OutputWriter.keep` trusts a file whose stamp is unchanged. In a dry run
+nothing is written: the writer records what it would have done.
 
 Withdrawn content must not stay published, so a stage that writes a whole set of files
 ends with :meth:`OutputWriter.sweep`: a manifest in the state folder lists every file the

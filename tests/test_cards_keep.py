@@ -425,3 +425,19 @@ def test_publish_build_writes_a_card_changed_by_hand_again(
     built = _outputs(site.root / "public")
     built.pop("og/other.tmp", None)
     assert built == _outputs(cold / "public")
+
+
+def test_an_opencv_that_does_not_load_is_asked_about_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from publisher.cards import faces
+
+    pytest.importorskip("cv2")
+    # Installed, but failing to load (a missing system library): not remembered as none.
+    monkeypatch.setattr(faces, "_modules", lambda: None)
+    build(tmp_path, posts(tmp_path), TEXT_ONLY)
+    asked: list[str] = []
+    monkeypatch.setattr(faces, "detector", lambda: asked.append("asked") or "opencv 9")
+    build(tmp_path, posts(tmp_path), TEXT_ONLY)
+    build(tmp_path, posts(tmp_path), TEXT_ONLY)
+    assert asked == ["asked"]  # then remembered

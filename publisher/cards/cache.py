@@ -222,9 +222,16 @@ class RenderCache:
         except sqlite3.Error:
             pass  # e.g. another build holds the file: the card is rendered again next time
 
-    def remembered(self, question: str, depends: str, answer: Callable[[], str]) -> str:
+    def remembered(
+        self,
+        question: str,
+        depends: str,
+        answer: Callable[[], str],
+        lasting: Callable[[str], bool] = lambda _: True,
+    ) -> str:
         """``answer()``, from the last build that asked ``question`` when what it
-        ``depends`` on is the same, else found now and kept (not in a dry run)."""
+        ``depends`` on is the same, else found now and kept (not in a dry run, nor an
+        answer that is not ``lasting``)."""
         if self._db is not None:
             try:
                 row = self._db.execute(
@@ -236,7 +243,7 @@ class RenderCache:
             except sqlite3.Error:
                 pass
         found = answer()
-        if not self.readonly and self._db is not None:
+        if not self.readonly and self._db is not None and lasting(found):
             try:
                 with self._db:
                     self._db.execute(

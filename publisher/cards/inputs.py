@@ -21,11 +21,9 @@ import PIL
 
 from publisher import __version__, statecache
 from publisher.cards import faces, fonts
-from publisher.cards.addresses import AddressPolicy
 from publisher.cards.cache import RenderCache
 from publisher.cards.check import focus_problem, layout_problem
 from publisher.cards.crop import parse_focus
-from publisher.cards.fetch import FetchLimits, cached_path, fetch_image
 from publisher.cards.images import SourceImageError, check_file
 from publisher.cards.job import RENDER_VERSION, CardJob
 from publisher.cards.layout import Layout, available
@@ -121,7 +119,15 @@ def shared_inputs(
             1:
         ]
     ]
-    detector = cache.remembered("faces.detector", _detector_depends(), faces.detector)
+    depends = _detector_depends()
+    detector = cache.remembered(
+        "faces.detector",
+        depends,
+        faces.detector,
+        # An OpenCV that is there but does not load may be mended without one of its files
+        # changing (a system library installed): that "none" is asked again next build.
+        lasting=lambda answer: answer != "none" or "cv2: none" in depends,
+    )
     components = {
         "tool": digest(
             [__version__, PIL.__version__, RENDER_VERSION, fonts.RAQM, detector, ENGINE]
@@ -253,6 +259,10 @@ def _image_source(
     url = post.og_image_url
     if url is None or not options.remote_images:
         return None, "", "ogImage", "none"
+    # Imported for a remote image only: a site without one needs no HTTP client or TLS.
+    from publisher.cards.addresses import AddressPolicy
+    from publisher.cards.fetch import FetchLimits, cached_path, fetch_image
+
     if not shared.fetch_remote and not cached_path(url, shared.cache_dir).is_file():
         problems.append(
             Problem(
