@@ -138,3 +138,19 @@ def test_a_quick_read_given_up_does_not_count_its_posts_as_cache_hits(
     assert taken == [False]
     assert ran.returncode == 0, ran.stderr
     assert "4 published, 0 drafts, 0 scheduled, 0 skipped (3 from cache)" in ran.stderr
+
+
+def test_a_post_removed_can_flip_a_tag_spelling_of_the_posts_kept(
+    site: Site, tmp_path: Path
+) -> None:
+    # Two "alpha", two "Alpha": "Alpha" comes first. With the last "Alpha" post removed
+    # and no post read again, the others' tag is "alpha" now.
+    site.config(CONFIG)
+    for n, tag in enumerate(["alpha", "alpha", "Alpha", "Alpha"]):
+        _tagged(site, f"p{n}", tag)
+    _build(site.root)
+    shutil.rmtree(site.posts / "p3")
+    _build(site.root)
+    expected = _cold(site, tmp_path / "cold")
+    assert b">alpha</category>" in expected["rss.xml"]
+    assert _files(site.root / "public") == expected
