@@ -20,9 +20,13 @@ changed" only when all of these hold:
   which the set of published posts stays the same.
 
 It then prints what the normal no-op prints (the last build's problems and its summary
-line) and exits with the same code. It imports the standard library only (no click, no
-YAML, no publisher.config): tests/test_fastpath.py checks both that and that its answers
-are the CLI's.
+line) and exits with the same code. When something changed but the config is vouched for
+(the first two points hold, and ``now`` is inside that span), ``publisher.cli.main`` is
+handed the options, this stat pass and the record read (:data:`handed`, :data:`plain`,
+:data:`record`) and runs the build without click (cli/plain.py), which takes them instead
+of doing that work again. It imports the standard library only (no click, no YAML, no
+publisher.config): tests/test_fastpath.py checks both that and that its answers are the
+CLI's.
 """
 
 from __future__ import annotations
@@ -64,6 +68,10 @@ handed: tuple[list[list[str]], snapshot.Snapshot] | None = None
 #: The options of that plain build, set with :data:`handed`: its config is the one the
 #: last build loaded, so ``publisher.cli.main`` runs it without click (cli/plain.py).
 plain: dict[str, Any] | None = None
+#: The record the fast path read, with its state folder, set with :data:`handed`: the
+#: build's own no-op check (inputs.load) takes it instead of parsing the file again
+#: (1.2 MB of JSON at 10,000 posts).
+record: tuple[str, dict[str, Any]] | None = None
 
 
 def run(argv: list[str], *, hand_over: bool = False) -> int | None:
@@ -177,7 +185,7 @@ def _record(text: str, source: str) -> tuple[str, dict[str, Any]] | None:
 
 def _unchanged(options: dict[str, Any], hand_over: bool = False) -> dict[str, Any] | None:
     """The last record, when a build now would change nothing; else None."""
-    global handed, plain
+    global handed, plain, record
     # Imported only for a plain build: `publish build --help` loads nothing more.
     from datetime import UTC, datetime
 
@@ -207,14 +215,14 @@ def _unchanged(options: dict[str, Any], hand_over: bool = False) -> dict[str, An
         return None
     taken = snapshot.take(fast["plan"], data.get("tree") or {}, time.time_ns())
     if hand_over:
-        handed, plain = (fast["plan"], taken), options
+        handed, plain, record = (fast["plan"], taken), options, (state, data)
     if taken.digest(frozenset(data["hashed"]) | taken.recent) != data["digest"]:
         return None
     if snapshot.outputs_digest(fast["output"], data["outputs"]) != data["outputs_digest"]:
         return None
     if taken.relisted or taken.recent != frozenset(data["hashed"]):
         _refresh(state, data, taken)
-    handed = plain = None
+    handed = plain = record = None
     return data
 
 

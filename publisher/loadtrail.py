@@ -13,8 +13,12 @@ does the fast path, which must not import the config loader.
 
 from __future__ import annotations
 
-import hashlib
 import re
+
+try:
+    from _blake2 import blake2b  # hashlib's, without OpenSSL (see snapshot.py)
+except ImportError:  # an interpreter without CPython's module
+    from hashlib import blake2b
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (the fast path)
 if TYPE_CHECKING:
@@ -54,7 +58,7 @@ def config_digest(text: str, environ: Mapping[str, str], names: Iterable[str] = 
     the text, then computes another digest and leaves such a config to the CLI. One digest
     for all of them, as the record keeps no value.
     """
-    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=20)
+    digest = blake2b(text.encode("utf-8", "surrogatepass"), digest_size=20)
     for name in sorted(set(ENV_REF.findall(text)).union(names)):
         value = environ.get(name)
         line = f"\0{name}\0-" if value is None else f"\0{name}\0={value}"

@@ -18,6 +18,7 @@ import sqlite3
 from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import accumulate, chain
 from pathlib import Path
 
 from publisher import statecache
@@ -182,17 +183,18 @@ def write_spliced(
     nothing written, when there is no old layout or the file is no longer that one."""
     if old is None:
         return None
-    pieces: dict[str, tuple[int, int]] = {}  # the old file's pieces by key
-    literal_at: dict[int, bytes] = {}  # and its literals by offset
-    at = 0
-    for index, literal in enumerate(old.literals):
-        literal_at[at] = literal
-        at += len(literal)
-        if index < len(old.keys):
-            if old.keys[index]:
-                pieces[old.keys[index]] = (at, old.lengths[index])
-            at += old.lengths[index]
-    missing = [i for i, key in enumerate(keys) if not key or key not in pieces]
+    keys, literals = tuple(keys), tuple(literals)
+    old_keys, old_lengths = old.keys, old.lengths
+    # Where each old literal and piece starts: built in C (zip, accumulate), not in a loop
+    # of the site's size (10,000 posts, three files: a tenth of a second).
+    ends = list(
+        accumulate(chain.from_iterable(zip(map(len, old.literals), (*old_lengths, 0), strict=True)))
+    )
+    literal_starts = [0, *ends[1::2]][: len(old.literals)]
+    literal_at = dict(zip(literal_starts, old.literals, strict=True))  # by offset
+    pieces = dict(zip(old_keys, zip(ends[0::2], old_lengths, strict=False), strict=True))
+    pieces.pop("", None)  # an empty key is never reused
+    missing = [i for i, key in enumerate(keys) if key not in pieces]
     made = dict(zip(missing, fresh(missing), strict=True))
     parts: list[Part] = []
     lengths: list[int] = []
@@ -210,7 +212,15 @@ def write_spliced(
             parts.append((run[0], run[1] - run[0]))
             run.clear()
 
-    for index, literal in enumerate(literals):
+    # The pieces and literals the old file has in the same places at its start and at its
+    # end are one run each; only the pieces between (where the change is) are looked at.
+    head, tail = _same_ends(old, literals, keys)
+    if head:
+        copy(0, ends[2 * head - 1])
+        lengths.extend(old_lengths[:head])
+    stop = len(keys) - tail if tail else len(keys) + 1
+    for index in range(head, stop):
+        literal = literals[index]
         if literal:
             at = run[1] if run else 0 if index == 0 else -1
             if literal_at.get(at) == literal:
@@ -228,8 +238,41 @@ def write_spliced(
             close()
             parts.append(made[index])
             lengths.append(len(made[index]))
+    if tail:
+        start = literal_starts[len(old_keys) - tail]
+        copy(start, ends[-1] - start)
+        lengths.extend(old_lengths[len(old_keys) - tail :])
     close()
     if writer.write_splice(relative, parts, previous=old.stamp) is None:
         return None
     stamp = writer.stamps[relative]
     return Layout(stamp=stamp, keys=tuple(keys), lengths=tuple(lengths), literals=tuple(literals))
+
+
+def _same_ends(old: Layout, literals: tuple[bytes, ...], keys: tuple[str, ...]) -> tuple[int, int]:
+    """(how many pieces at the start, how many at the end) ``keys`` and ``literals`` have
+    as ``old`` has them: the same keys (none empty), the same literals before each (and
+    after the last, at the end). The two never overlap."""
+    most = min(len(keys), len(old.keys))
+    head = min(_common(keys, old.keys, most), _common(literals, old.literals, most))
+    if "" in keys[:head]:
+        head = keys.index("")
+    room = most - head
+    tail = _common(keys[::-1], old.keys[::-1], room)
+    tail = min(tail, max(0, _common(literals[::-1], old.literals[::-1], room + 1) - 1))
+    if "" in keys[len(keys) - tail :]:
+        tail = 0  # a piece never reused is rare: the loop takes the end then
+    return head, tail
+
+
+def _common(a: Sequence[object], b: Sequence[object], most: int) -> int:
+    """The length of the longest common start of ``a`` and ``b``, at most ``most``:
+    by bisection on slices, each compared in C."""
+    low, high = 0, most
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[:middle] == b[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low

@@ -15,12 +15,14 @@ import random
 import shutil
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_run import publish
 from PIL import Image
 
 from conftest import BASE_CONFIG, Site
+from publisher.posts import collect
 
 NOW = "--now=2025-06-01T00:00:00Z"
 CONFIG = (
@@ -247,7 +249,7 @@ def _cold(site: Site, where: Path) -> tuple[int, dict[str, bytes]]:
     """A build of a copy of the site with no state and no output."""
     shutil.rmtree(where, ignore_errors=True)
     shutil.copytree(site.root, where, ignore=shutil.ignore_patterns("public", "state"))
-    return _build(where), _files(where / "public")
+    return _build(where, "--jobs", "1"), _files(where / "public")
 
 
 def _old_config(site: Site, text: str) -> None:
@@ -273,10 +275,21 @@ def quick_builds(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     return taken
 
 
-@pytest.mark.parametrize("seed", [1, 2, 7, 11])
+@pytest.mark.parametrize(
+    ("seed", "pooled"), [(1, False), (2, False), (7, False), (11, False), (3, True)]
+)
 def test_every_incremental_build_equals_a_cold_one(
-    site: Site, tmp_path_factory: pytest.TempPathFactory, seed: int, quick_builds: list[bool]
+    site: Site,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    seed: int,
+    pooled: bool,
+    quick_builds: list[bool],
 ) -> None:
+    # Pooled: every read of two posts or more by a pool of two, whose workers store what
+    # they parse (posts/workers.py); the cold builds it is held to read serially.
+    monkeypatch.setattr(collect, "PARALLEL_THRESHOLD", 2)
+    jobs = ["--jobs", "2" if pooled else "1"]
     _old_config(site, CONFIG)
     rng = random.Random(seed)
     edits = Edits(site, rng)
@@ -287,7 +300,7 @@ def test_every_incremental_build_equals_a_cold_one(
     history = []
     for step in range(18):
         history.append(edits.step(output, state) if step else "first build")
-        code = _build(site.root, *(["--json"] if "mtime kept" in history[-1] else []))
+        code = _build(site.root, *jobs, *(["--json"] if "mtime kept" in history[-1] else []))
         expected_code, expected = _cold(site, cold_root)
         got = _files(output)
         assert code == expected_code, history
@@ -367,4 +380,50 @@ def test_moving_the_posts_folder_gives_the_ids_a_cold_build_gives(
     assert _build(site.root) == 0
     _, expected = _cold(site, tmp_path_factory.mktemp("cold") / "site")
     assert b'"id": "posts/a"' in expected["posts.json"]
+    assert _files(site.root / "public") == expected
+
+
+@pytest.mark.parametrize("lost", ["feeds.sqlite", "layouts.sqlite", "cache.sqlite", "outputs"])
+def test_a_build_from_the_site_table_makes_the_posts_it_needs(
+    site: Site,
+    tmp_path_factory: pytest.TempPathFactory,
+    quick_builds: list[bool],
+    monkeypatch: pytest.MonkeyPatch,
+    lost: str,
+) -> None:
+    """A build that read only the changed post still writes every other post's items and
+    index entry when the state that held them is gone (the feed cache, the layouts, the
+    post cache) or the outputs were deleted: it makes those posts, as a full read would."""
+    _old_config(site, CONFIG)
+    edits = Edits(site, random.Random(3))
+    for _ in range(8):
+        edits.new_post()
+    for path in site.posts.rglob("*"):  # old files: known by their stat, not read again
+        before = path.stat().st_mtime_ns - OLD
+        os.utime(path, ns=(before, before))
+    assert _build(site.root) == 0
+    if lost == "outputs":
+        shutil.rmtree(site.root / "public")
+    else:
+        (site.root / "state" / lost).unlink()
+    post_id = edits.ids()[3]
+    fields, body = edits.read(post_id)
+    edits.write(post_id, fields, body + "\nOne more line.\n")
+    from publisher.posts import model
+
+    made: list[str] = []
+    init = model.Post.__init__
+
+    def counted(self: model.Post, **kwargs: Any) -> None:
+        made.append(kwargs["id"])
+        init(self, **kwargs)
+
+    monkeypatch.setattr(model.Post, "__init__", counted)
+    assert _build(site.root) == 0
+    monkeypatch.undo()
+    assert quick_builds[-1], "the build read every post"
+    # The post edited is made; the others only when what held them is gone (the post
+    # cache is not needed: the feed items and the layouts still hold).
+    assert made == [post_id] if lost == "cache.sqlite" else sorted(made) == edits.ids(), made
+    _, expected = _cold(site, tmp_path_factory.mktemp("cold") / "site")
     assert _files(site.root / "public") == expected

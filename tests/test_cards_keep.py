@@ -5,19 +5,26 @@ output and manifest are the ones a full read would give."""
 
 from __future__ import annotations
 
+import importlib
 import os
+import shutil
 import sqlite3
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import cli_run
 import pytest
 import yaml
 from test_cards import LATIN_ONLY, SITE, build, make_post
 from test_output_keep import TAMPERINGS
 
+from conftest import Site
 from publisher import output
 from publisher.cards import build_cards
+from publisher.cards import fonts as card_fonts
 from publisher.cards import layout as card_layout
 from publisher.cards.cache import CACHE_FILE, RenderCache
 from publisher.cards.publish import Publisher
@@ -206,6 +213,50 @@ def test_a_dry_run_writer_notes_no_stamp_for_a_file_it_did_not_write(tmp_path: P
     assert files(tmp_path) == before
 
 
+# --- fonts: checked when a card is drawn ------------------------------------------------------
+
+
+def own_fonts(root: Path) -> Any:
+    """Options whose regular and bold fonts are copies the test may spoil."""
+    folder = root / "fonts"
+    folder.mkdir(parents=True, exist_ok=True)
+    regular, bold = folder / "regular.otf", folder / "bold.otf"
+    regular.write_bytes(TEXT_ONLY.regular_font.read_bytes())
+    bold.write_bytes(TEXT_ONLY.bold_font.read_bytes())
+    return replace(TEXT_ONLY, font_regular=regular, font_bold=bold)
+
+
+def test_nothing_to_draw_parses_no_font(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    options = own_fonts(tmp_path)
+    build(tmp_path, posts(tmp_path), options)
+
+    def parsing(path: str) -> frozenset[int]:
+        raise AssertionError(f"{path} was parsed")
+
+    monkeypatch.setattr(card_fonts, "coverage", parsing)
+    warm, _ = build(tmp_path, posts(tmp_path), options)
+    assert (warm.rendered, warm.reused) == (0, 3)
+
+
+@pytest.mark.parametrize("spoil", ["garbage", "missing", "fifo", "folder"])
+def test_a_spoiled_font_stops_the_stage_though_every_card_was_cached(
+    tmp_path: Path, spoil: str
+) -> None:
+    options = own_fonts(tmp_path)
+    build(tmp_path, posts(tmp_path), options)
+    bold = options.bold_font
+    bold.unlink()
+    if spoil == "garbage":
+        bold.write_bytes(b"not a font at all")
+    elif spoil == "fifo":
+        os.mkfifo(bold)
+    elif spoil == "folder":
+        bold.mkdir()
+    card_fonts.coverage.cache_clear()  # as in the next build's own process
+    with pytest.raises(CardError, match=r"font .*bold.otf cannot be read; point cards.fonts"):
+        build(tmp_path, posts(tmp_path), options)
+
+
 # --- layouts: read once, by libyaml ----------------------------------------------------------
 
 
@@ -240,3 +291,137 @@ def test_a_layout_edited_keeping_size_and_mtime_is_read_again(tmp_path: Path) ->
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
     again = card_layout.load_layout("mine", (tmp_path,))
     assert again.digest != first.digest and again.text.valign == "bottom"
+
+
+# --- the face detector: told by its files, not imported --------------------------------------
+
+WARM_BUILD = """
+import sys
+from pathlib import Path
+from dataclasses import replace
+sys.path.insert(0, sys.argv[2])
+from test_cards import LATIN_ONLY, build, make_post
+root = Path(sys.argv[1])
+posts = [make_post(root, "2024-01-01-p1", title="Post 1")]
+result, _ = build(root, posts, replace(LATIN_ONLY, layout="text"))
+print(result.rendered, result.reused, "cv2" in sys.modules, "publisher.cards.render" in sys.modules)
+"""
+
+
+def test_a_build_with_nothing_to_draw_imports_neither_opencv_nor_the_renderer(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("cv2")
+    tests = str(Path(__file__).parent)
+
+    def run() -> str:
+        ran = subprocess.run(
+            [sys.executable, "-c", WARM_BUILD, str(tmp_path), tests],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert ran.returncode == 0, ran.stderr
+        return ran.stdout.split()
+
+    # Drawn: the renderer and the detector are imported, and the detector remembered.
+    assert run() == ["1", "0", "True", "True"]
+    assert run() == ["0", "1", "False", "False"]
+
+
+def test_the_detector_is_asked_again_when_what_it_depends_on_changes(tmp_path: Path) -> None:
+    asked: list[str] = []
+
+    def answer() -> str:
+        asked.append("asked")
+        return f"answer {len(asked)}"
+
+    cache = RenderCache(tmp_path)
+    assert cache.remembered("q", "one", answer) == "answer 1"
+    cache.close()
+    again = RenderCache(tmp_path)
+    assert again.remembered("q", "one", answer) == "answer 1"
+    assert again.remembered("q", "two", answer) == "answer 2"
+    again.close()
+    dry = RenderCache(tmp_path, readonly=True)
+    assert dry.remembered("q", "three", answer) == "answer 3"
+    dry.close()
+    assert RenderCache(tmp_path).remembered("q", "two", answer) == "answer 2"
+    assert len(asked) == 3
+
+
+def test_installing_or_upgrading_opencv_changes_what_the_detector_depends_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from publisher.cards import faces
+
+    # find_spec answers from sys.modules first: as a new process would, not this one.
+    monkeypatch.delitem(sys.modules, "cv2", raising=False)
+    before = faces.installed()
+    package = tmp_path / "cv2"
+    package.mkdir()
+    init = package / "__init__.py"
+    init.write_text("__version__ = '9.0.0'\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    installed = faces.installed()
+    assert installed != before and str(init) in installed
+    # An upgrade writes the files again (even the same bytes, with the same mtime).
+    info = init.stat()
+    init.unlink()
+    init.write_text("__version__ = '9.0.0'\n", encoding="utf-8")
+    os.utime(init, ns=(info.st_atime_ns, info.st_mtime_ns))
+    assert faces.installed() != installed
+
+
+# --- through publish build: a card changed by hand, then a post edited ---------------------
+
+CLI_CONFIG = """\
+site:
+  title: Blog
+  url: https://blog.example.org
+  timezone: UTC
+posts:
+  folder: posts
+output:
+  folder: public
+state:
+  folder: state
+cards:
+  layout: text
+  fonts:
+    fallbacks: []
+feeds:
+  formats: [rss]
+"""
+
+
+def _outputs(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("edit_a_post", [True, False], ids=["a post edited", "nothing else"])
+@pytest.mark.parametrize(
+    "tampering", ["edited keeping size and mtime", "renamed over keeping size and mtime", "deleted"]
+)
+def test_publish_build_writes_a_card_changed_by_hand_again(
+    site: Site, tmp_path: Path, tampering: str, edit_a_post: bool
+) -> None:
+    site.config(CLI_CONFIG)
+    for i in range(3):
+        site.post(f"p{i}", f"title: Post {i}\ndate: 2024-01-0{i + 1}", f"Body {i}.\n")
+    first = cli_run.publish("build", cwd=site.root, terminal=True)
+    assert first.returncode == 0, first.stderr
+    card = next((site.root / "public" / "og").glob("p1.*.jpg"))
+    TAMPERINGS[tampering](card)
+    if edit_a_post:  # the stages run, the card stage among them
+        site.post("p2", "title: Post 2\ndate: 2024-01-03", "Body 2, edited.\n")
+    ran = cli_run.publish("build", cwd=site.root, terminal=True)
+    assert ran.returncode == 0, ran.stderr
+    cold = tmp_path / "cold"
+    shutil.copytree(site.root, cold, ignore=shutil.ignore_patterns("public", "state"))
+    again = cli_run.publish("build", cwd=cold, terminal=True)
+    assert again.returncode == 0, again.stderr
+    built = _outputs(site.root / "public")
+    built.pop("og/other.tmp", None)
+    assert built == _outputs(cold / "public")

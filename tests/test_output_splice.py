@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import os
+import random
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,76 @@ def test_copy_range_reports_a_short_source(tmp_path: Path) -> None:
     source.write_bytes(b"12345")
     with open(source, "rb") as src, open(tmp_path / "t", "wb") as dst, pytest.raises(EOFError):
         atomic.copy_range(src.fileno(), dst.fileno(), 2, 10)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_spliced_file_is_the_whole_file_on_random_layouts(tmp_path: Path, seed: int) -> None:
+    """Seeded random old and new layouts (pieces kept, moved, added, removed, renamed to
+    an empty key; literals kept or changed, at the start, the middle and the end): the
+    spliced file is byte for byte the file written whole, and its layout fits it. The
+    runs of pieces both files share at their start and end are copied without looking
+    at each piece (splicing._same_ends), so they are where a slip would show."""
+    rng = random.Random(seed)
+    body = {f"k{i}": f"<item {i} {'x' * rng.randrange(4)}/>".encode() for i in range(30)}
+    joints = [b"", b"\n", b"<sep/>"]
+
+    def layout(keys: list[str]) -> tuple[list[bytes], bytes]:
+        literals = [b"<head>", *(rng.choice(joints[:1] * 3 + joints) for _ in keys[1:])]
+        literals.append(b"</tail>")
+        if not keys:
+            literals = [b"<head></tail>"]
+        # A piece never reused: the old file has other bytes than a fresh one would.
+        data = literals[0] + b"".join(
+            (body.get(k) or b"<old e/>") + lit for k, lit in zip(keys, literals[1:], strict=True)
+        )
+        return literals, data
+
+    old_keys = rng.sample(sorted(body), rng.randrange(0, 20))
+    if old_keys and rng.random() < 0.3:  # a piece never reused (a post with no origin)
+        old_keys[rng.choice([0, -1, len(old_keys) // 2])] = ""
+    old_literals, old_data = layout(old_keys)
+    writer = OutputWriter(tmp_path / "out")
+    old = write_whole(
+        writer,
+        "f.xml",
+        old_data,
+        old_literals,
+        old_keys,
+        [len(body.get(k) or b"<old e/>") for k in old_keys],
+    )
+    assert old is not None
+    keys = list(old_keys)
+    for _ in range(rng.randrange(0, 4)):
+        action = rng.choice(["add", "remove", "move", "empty", "rename"])
+        at = rng.randrange(len(keys) + 1)
+        if action == "add":
+            keys.insert(at, rng.choice(sorted(body)))
+        elif keys and action == "remove":
+            keys.pop(min(at, len(keys) - 1))
+        elif keys and action == "move":
+            keys.insert(at, keys.pop(rng.randrange(len(keys))))
+        elif keys and action == "empty":
+            keys[min(at, len(keys) - 1)] = ""
+        elif keys:
+            keys[min(at, len(keys) - 1)] = f"new{at}"
+    keys = list(dict.fromkeys(keys)) if rng.random() < 0.7 else keys
+    literals = list(old_literals[: len(keys) + 1])
+    while len(literals) < len(keys) + 1:
+        literals.insert(-1, rng.choice(joints))
+    if len(keys) + 1 != len(old_literals) or rng.random() < 0.3:
+        literals[-1] = b"</tail>"
+        literals[rng.randrange(len(literals))] = rng.choice([*joints, b"<changed/>"])
+    expected = literals[0] + b"".join(
+        (body.get(k) or b"<e/>") + lit for k, lit in zip(keys, literals[1:], strict=True)
+    )
+    new = write_spliced(
+        writer,
+        "f.xml",
+        old,
+        literals,
+        keys,
+        lambda positions: [body.get(keys[i]) or b"<e/>" for i in positions],
+    )
+    assert new is not None
+    assert (tmp_path / "out" / "f.xml").read_bytes() == expected, (old_keys, keys)
+    assert new.lengths == tuple(len(body.get(k) or b"<e/>") for k in keys)

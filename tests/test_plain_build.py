@@ -297,6 +297,10 @@ NOT_FOR_ONE_POST = (
     "importlib.metadata",
     "concurrent.futures.process",
     "multiprocessing",
+    "tomllib",  # a generator's config files only
+    "PIL",  # cards are off
+    "jinja2",
+    "requests",
     "publisher.cli.entry",
     "publisher.cli.announce",
     "publisher.announce",
@@ -313,3 +317,23 @@ def _age(root: Path) -> None:
             path = Path(folder, name)
             st = path.stat()
             os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns - 60 * 10**9))
+
+
+def test_the_plain_build_reads_the_record_once(pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
+    from publisher import inputs
+
+    parsed: list[int] = []
+
+    class Counting:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(json, name)
+
+        def loads(self, text: str) -> Any:
+            parsed.append(len(text))
+            return json.loads(text)
+
+    monkeypatch.setattr(inputs, "json", Counting())
+    pair.change(_edit)
+    pair.build("build")
+    assert len(parsed) == 1  # the click build's: the plain one takes the fast path's
+    assert fastpath.record is None

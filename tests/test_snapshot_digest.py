@@ -70,3 +70,23 @@ def test_a_post_edited_while_the_build_runs_is_built_again(
     assert again.returncode == 0
     assert "nothing changed" not in again.stderr
     assert "New body." in rss.read_text(encoding="utf-8")
+
+
+def test_libraries_are_found_where_importlib_finds_them() -> None:
+    import importlib.util
+
+    for name in ("cmarkgfm", "lxml", "nh3", "feedgen", "PIL", "yaml", "json", "sys", "nowhere"):
+        spec = importlib.util.find_spec(name)
+        expected = spec.origin if spec is not None and spec.origin else None
+        assert snapshot._library(name) == expected, name
+    assert snapshot._library("nowhere") is None
+
+
+def test_a_file_hash_is_hashlibs_blake2b(tmp_path: Path) -> None:
+    import hashlib
+
+    path = tmp_path / "big"
+    path.write_bytes(bytes(range(256)) * 5000)  # over one read block
+    with path.open("rb") as handle:
+        assert snapshot.file_hash(str(path)) == hashlib.file_digest(handle, "blake2b").hexdigest()
+    assert snapshot.file_hash(str(tmp_path / "missing")) == "-"

@@ -15,6 +15,7 @@ The stage, one small module per idea::
     clean.py     title/summary clean-up: markdown, HTML tags and entities out
     text.py      line breaking (UAX #14, via publisher.unicode), auto-fit, ellipsis
     fonts.py     per-character font fallback, shaping, drawing
+    job.py       CardJob and Rendered: what a render takes and gives (no imaging imports)
     render.py    CardJob -> encoded card (pure; runs in worker processes), layer by layer:
     canvas.py      background, shapes and the picture
     scrim.py       the shade the text needs
@@ -22,6 +23,7 @@ The stage, one small module per idea::
     typeset.py     meta line, title and summary fitted and drawn
     encode.py    JPEG/PNG under a byte budget
     cache.py     render cache keyed by a hash of every input
+    publish.py   a card's image and meta snippet written, or kept unread when in place
     meta.py      manifest.json and the per-post <meta> snippet
     check.py     check_cards: what the stage would refuse, without rendering (publish check)
     build.py     build_cards / render_one: the stage function

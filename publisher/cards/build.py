@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Required, TypedDict, Unpack
 from publisher.cards import fonts
 from publisher.cards.cache import RenderCache, Stored, describe
 from publisher.cards.inputs import NO_POST_LAYOUT, Prepared, prepare, reason, shared_inputs
+from publisher.cards.job import CardJob, Note, Rendered
 from publisher.cards.layout import Layout, available, load_layout, load_layouts
 from publisher.cards.meta import MANIFEST, Card, feed_links, manifest
 from publisher.cards.options import CardOptions, layout_folders
 from publisher.cards.publish import Publisher
-from publisher.cards.render import CardJob, Note, Rendered, render_card
 from publisher.config import SiteConfig
 from publisher.errors import CardError, Problem
 from publisher.output import OutputWriter
@@ -121,7 +121,6 @@ def build_cards(
     problems: list[Problem] = []
     folders = layout_folders(options)
     layouts = _load_all(posts, options, folders)
-    _check_fonts(options)
     cache = RenderCache(run.cache_dir, readonly=run.dry_run)
     shared = shared_inputs(
         site, options, layouts, folders, cache, cache_dir=run.cache_dir, fetch_remote=run.may_fetch
@@ -142,6 +141,11 @@ def build_cards(
         found.append(hit)
         if hit is None:
             planned.append(Planned(post_id=item.post.id, reason=reason(item, cache, run.force)))
+    if planned or not prepared:
+        # Only before drawing: a cached card was drawn with fonts of the bytes its key
+        # hashes, so they were readable (parsing their character maps took a third of a
+        # build with nothing to draw).
+        _check_fonts(options)
     reused = len(prepared) - len(planned)
     if run.progress is not None and reused:
         run.progress(reused)
@@ -297,8 +301,12 @@ def _check_fonts(options: CardOptions) -> None:
 
 
 def _render_safely(job: CardJob) -> Rendered | str:
+    # Imported here, where a card is drawn: a build with nothing to draw never loads the
+    # renderer and the imaging modules it draws with (issue 12).
+    from publisher.cards import render
+
     try:
-        return render_card(job)
+        return render.render_card(job)
     except CardError as exc:
         return str(exc)
     except Exception as exc:  # a decoder or font bug must not stop the other cards

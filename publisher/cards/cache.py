@@ -23,12 +23,14 @@ import hashlib
 import json
 import shutil
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 from publisher import statecache
-from publisher.cards.render import Note, Rendered
+from publisher.cards.job import Note, Rendered
 from publisher.output import Stamp
 
 CACHE_FILE = "cards.sqlite"
@@ -47,6 +49,10 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS outputs (path TEXT PRIMARY KEY, size INTEGER NOT NULL,"
     " mtime INTEGER NOT NULL, inode INTEGER NOT NULL, ctime INTEGER NOT NULL,"
     " sha256 TEXT NOT NULL)",
+    # An answer that is costly to find (the face detector's version: importing OpenCV),
+    # by what it depends on (its files' stamps).
+    "CREATE TABLE IF NOT EXISTS answers (question TEXT PRIMARY KEY, depends TEXT NOT NULL,"
+    " answer TEXT NOT NULL)",
 )
 #: Where earlier versions kept the cache, a file per card: deleted on the first real build.
 _LEGACY_FOLDER = "cards"
@@ -216,6 +222,31 @@ class RenderCache:
         except sqlite3.Error:
             pass  # e.g. another build holds the file: the card is rendered again next time
 
+    def remembered(self, question: str, depends: str, answer: Callable[[], str]) -> str:
+        """``answer()``, from the last build that asked ``question`` when what it
+        ``depends`` on is the same, else found now and kept (not in a dry run)."""
+        if self._db is not None:
+            try:
+                row = self._db.execute(
+                    "SELECT answer FROM answers WHERE question = ? AND depends = ?",
+                    (question, depends),
+                ).fetchone()
+                if row is not None:
+                    return str(row[0])
+            except sqlite3.Error:
+                pass
+        found = answer()
+        if not self.readonly and self._db is not None:
+            try:
+                with self._db:
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO answers VALUES (?, ?, ?)",
+                        (question, depends, found),
+                    )
+            except sqlite3.Error:
+                pass
+        return found
+
     def written(self, path: str) -> tuple[Stamp, str] | None:
         """The stamp and sha256 of the file at ``path`` (absolute) when the stage last
         wrote or found it, or None."""
@@ -228,8 +259,11 @@ class RenderCache:
             self._outputs[path] = self._new_outputs[path] = (stamp, sha256)
 
     def digest(self, path: Path) -> str:
-        """sha256 of a file's bytes, recomputed only when its stat changed."""
+        """sha256 of a file's bytes, recomputed only when its stat changed. OSError for
+        anything but a regular file (a FIFO put in a font's place would hang the read)."""
         stat = path.stat()
+        if not S_ISREG(stat.st_mode):
+            raise OSError(f"{path} is not a regular file")
         known = self._digests.get(str(path))
         stamp = (stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns)
         if known is not None and known[:4] == stamp:

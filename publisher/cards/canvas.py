@@ -10,8 +10,6 @@ when white artwork would vanish into a light panel).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from PIL import Image, ImageDraw, ImageFilter, ImageStat
 
 from publisher.cards.choose import too_small
@@ -25,16 +23,6 @@ from publisher.cards.options import CardOptions
 #: share of its box would sit on the panel like a postage stamp: the box is filled with a
 #: blurred copy of it first. (A picture merely of another shape keeps the plain panel.)
 STAMP = 0.45
-
-
-@dataclass(frozen=True, kw_only=True)
-class Note:
-    """A diagnostic raised while rendering; the caller turns it into a Problem."""
-
-    field: str | None
-    message: str
-    fix: str | None = None
-    severity: str = "warning"
 
 
 class Canvas:

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.util
+import os
 import weakref
 from typing import Any
 
@@ -66,6 +68,27 @@ def detector() -> str:
     if modules is None:
         return "none"
     return f"opencv {modules[0].__version__}, faces from {MIN_FACE:g} of the shorter side"
+
+
+def installed() -> str:
+    """Which OpenCV and numpy :func:`detector` would find, told by their files' stamps
+    without importing them (importing OpenCV took a third of a card stage with nothing to
+    draw): the render cache remembers the detector by this (``RenderCache.remembered``).
+    An upgrade or removal writes or deletes the files, and so changes it."""
+    found = [f"faces from {MIN_FACE:g}"]
+    for name in ("cv2", "numpy"):
+        try:
+            spec = importlib.util.find_spec(name)
+            origin = spec.origin if spec is not None else None
+            info = os.stat(origin) if origin else None
+        except (ImportError, ValueError, OSError):
+            info = origin = None
+        if info is None:
+            found.append(f"{name}: none")
+        else:
+            stamp = (info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)
+            found.append(f"{name}: {origin} {stamp}")
+    return "; ".join(found)
 
 
 def probe(image: Image.Image) -> Image.Image:

@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from fontTools.ttLib import TTFont, TTLibError
 from PIL import Image, ImageDraw, ImageFont, features
 
 from publisher.cards.fallbacks import DEFAULT_FALLBACKS as DEFAULT_FALLBACKS
@@ -34,6 +33,10 @@ _IGNORABLE = frozenset({0x200C, 0x200D, 0xFE0E, 0xFE0F, 0x20E3})
 @functools.lru_cache(maxsize=64)
 def coverage(path: str) -> frozenset[int]:
     """The code points a font file maps to glyphs; empty when it cannot be read."""
+    # fontTools is imported here, where a font is first read: a build with no card to
+    # draw reads none (issue 12).
+    from fontTools.ttLib import TTFont, TTLibError
+
     try:
         with TTFont(path, fontNumber=0, lazy=True) as font:
             cmap = font.getBestCmap() or {}

@@ -6,7 +6,7 @@ formats are shrunk with ``reduce`` before any resampling, so a 6000 px photo cos
 more than a 1200 px one. EXIF orientation is applied, the first frame of an animation or
 multi-picture JPEG is used.
 
-Images come from untrusted posts, so only the decoders in :data:`FORMATS` are ever used
+Images come from untrusted posts, so only the decoders :func:`formats` names are ever used
 (Pillow would otherwise try some forty formats, EPS among them, which runs Ghostscript),
 a local file is checked with ``stat`` before it is read (regular file, byte cap), and the
 pixel count from the header is checked against ``cards.max_pixels`` before any pixel is
@@ -15,6 +15,7 @@ decoded. :func:`probe` does those checks from the header alone, for ``publish ch
 
 from __future__ import annotations
 
+import functools
 import io
 import stat
 from collections.abc import Iterator
@@ -29,12 +30,23 @@ from publisher.errors import CardError
 
 _ROTATED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
 
-Image.init()
-#: The only decoders a source image is opened with (AVIF when this Pillow build has it).
-FORMATS: tuple[str, ...] = tuple(
-    f for f in ("JPEG", "PNG", "WEBP", "GIF", "AVIF") if f in Image.OPEN
-)
-_NAMES = ", ".join("WebP" if f == "WEBP" else f for f in FORMATS)
+
+@functools.cache
+def formats() -> tuple[str, ...]:
+    """The only decoders a source image is opened with (AVIF when this Pillow build has
+    it). Found on first use: registering Pillow's decoders imports all forty of its
+    format plugins, which a build with no card to draw does not need (issue 12)."""
+    Image.init()
+    return tuple(f for f in ("JPEG", "PNG", "WEBP", "GIF", "AVIF") if f in Image.OPEN)
+
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    """``FORMATS``: :func:`formats`, as the module's constant (PEP 562)."""
+    if name == "FORMATS":
+        return formats()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 _UNSUPPORTED_FIX = "save it as PNG or JPEG (WebP, GIF and AVIF work too)"
 
 
@@ -91,10 +103,11 @@ def _opened(fp: IO[bytes], max_pixels: int) -> Iterator[Image.Image]:
     saved = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = None
     try:
-        image = Image.open(fp, formats=FORMATS)
+        image = Image.open(fp, formats=formats())
     except UnidentifiedImageError:
+        names = ", ".join("WebP" if f == "WEBP" else f for f in formats())
         raise SourceImageError(
-            f"is not in a supported format (only {_NAMES} are read)", _UNSUPPORTED_FIX
+            f"is not in a supported format (only {names} are read)", _UNSUPPORTED_FIX
         ) from None
     finally:
         Image.MAX_IMAGE_PIXELS = saved

@@ -10,6 +10,7 @@ nothing changed is mostly this module's work.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import asdict, dataclass
@@ -18,7 +19,7 @@ from typing import Any
 
 import PIL
 
-from publisher import __version__
+from publisher import __version__, statecache
 from publisher.cards import faces, fonts
 from publisher.cards.addresses import AddressPolicy
 from publisher.cards.cache import RenderCache
@@ -26,9 +27,9 @@ from publisher.cards.check import focus_problem, layout_problem
 from publisher.cards.crop import parse_focus
 from publisher.cards.fetch import FetchLimits, cached_path, fetch_image
 from publisher.cards.images import SourceImageError, check_file
+from publisher.cards.job import RENDER_VERSION, CardJob
 from publisher.cards.layout import Layout, available
 from publisher.cards.options import CardOptions
-from publisher.cards.render import RENDER_VERSION, CardJob
 from publisher.config import SiteConfig
 from publisher.errors import Problem
 from publisher.posts.model import Post
@@ -120,19 +121,20 @@ def shared_inputs(
             1:
         ]
     ]
+    detector = cache.remembered("faces.detector", _detector_depends(), faces.detector)
     components = {
         "tool": digest(
-            [__version__, PIL.__version__, RENDER_VERSION, fonts.RAQM, faces.detector(), ENGINE]
+            [__version__, PIL.__version__, RENDER_VERSION, fonts.RAQM, detector, ENGINE]
         ),
         "layout": digest(sorted((n, layouts[n].digest) for n in layouts)),
         "options": digest(asdict(options)),
-        "fonts": digest([fonts.file_digest(p) for p in chain] + fallbacks),
+        "fonts": digest([_file_digest(Path(p), cache) for p in chain] + fallbacks),
     }
     for name, path in (("logo", options.logo), ("avatar", options.author_avatar)):
         # The options hold the file's path, not its bytes: a logo replaced in place would
         # leave every card drawn with the old one. Only when set, so no other key moves.
         if path is not None:
-            components[name] = _file_digest(path)
+            components[name] = _file_digest(path, cache)
     return Shared(
         site=site,
         options=options,
@@ -145,9 +147,18 @@ def shared_inputs(
     )
 
 
-def _file_digest(path: Path) -> str:
+@functools.cache
+def _detector_depends() -> str:
+    """What the face detector's description depends on: the OpenCV and numpy installed,
+    and the code that describes it (faces.py, and publisher's version)."""
+    code = statecache.code_version([Path(faces.__file__)]).hex()
+    return f"{faces.installed()}; {code}"
+
+
+def _file_digest(path: Path, cache: RenderCache) -> str:
+    """sha256 of the file's bytes, read again only when its stamp changed."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return cache.digest(path)
     except OSError:
         return "unreadable"  # the render reports it; a later fix changes the key
 

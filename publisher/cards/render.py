@@ -11,19 +11,18 @@ picture), :mod:`~publisher.cards.scrim` (the shade the text needs),
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageDraw
 
 from publisher.cards import brand
 from publisher.cards.brand import draw_pill, readable_on
-from publisher.cards.canvas import Canvas, Note, place_image
+from publisher.cards.canvas import Canvas, place_image
 from publisher.cards.choose import Choice, choose_layout, too_small
-from publisher.cards.crop import Focus, contain_scale, crop_box
+from publisher.cards.crop import contain_scale, crop_box
 from publisher.cards.encode import encode
 from publisher.cards.images import Source, SourceImageError, open_source, read_bytes
+from publisher.cards.job import RENDER_VERSION, CardJob, Note, Rendered
 from publisher.cards.layout import Badge, Layout, TextStyle
 from publisher.cards.options import CardOptions
 from publisher.cards.scrim import shade_text
@@ -34,47 +33,9 @@ from publisher.errors import CardError
 
 __all__ = ["RENDER_VERSION", "CardJob", "Note", "Rendered", "render_card"]
 
-#: Bump when a change to the drawing code changes the pixels of an unchanged card.
-RENDER_VERSION = "12"
-
 #: A finished image (see :mod:`publisher.cards.choose`) may be enlarged this much to
 #: cover the card: 1000 px to 1200 px. Softness beats a second headline or a stamp.
 FINISHED_UPSCALE = 1.2
-
-
-@dataclass(frozen=True, kw_only=True)
-class CardJob:
-    """Everything a card depends on, picklable for a worker process."""
-
-    post_id: str
-    layout: str
-    layouts: Mapping[str, Layout]
-    title: str
-    summary: str
-    fields: tuple[tuple[str, str], ...]
-    image_path: str | None
-    image_label: str
-    image_field: str
-    focus: Focus | None
-    options: CardOptions
-    #: The layout was picked for this post (``ogLayout``, ``--layout``), not the site default:
-    #: keep it whatever the image looks like.
-    forced: bool = False
-
-
-@dataclass(frozen=True, kw_only=True)
-class Rendered:
-    data: bytes
-    format: str
-    width: int
-    height: int
-    layout: str
-    alt: str
-    text_box: tuple[int, int, int, int] | None
-    notes: tuple[Note, ...]
-    #: Why this layout: "default", "chosen", "no image", "finished image", "text-heavy
-    #: image", "diagram", "headline image" or "small image" (see publisher.cards.choose).
-    rule: str = "default"
 
 
 def render_card(job: CardJob) -> Rendered:

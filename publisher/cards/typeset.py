@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from PIL import Image
 
 from publisher.cards import fonts
-from publisher.cards.canvas import Canvas, Note
+from publisher.cards.canvas import Canvas
 from publisher.cards.contrast import RGB, ratio
+from publisher.cards.job import Note
 from publisher.cards.layout import Layout, TextStyle
 from publisher.cards.options import CardOptions
 from publisher.cards.text import (

@@ -8,7 +8,9 @@ One small module per command group::
     options.py  the options every command takes (also used by ``publish preview``)
     console.py  human lines on stderr, listings on stdout; the reading summary
     site.py     which config a command runs on (or the example site), and ``--now``
-    build.py    ``build``, and the build stage of ``publish``
+    build.py    ``build`` (the click command)
+    building.py what ``build`` and the build stage of ``publish`` run, without click
+    plain.py    a plain ``publish build`` the fast path found a change for, run without click
     announce.py ``announce``, and the announce stage of ``publish``
     check.py    ``check``
     cards.py    ``cards --post`` / ``cards --sheet``
@@ -91,5 +93,5 @@ def main() -> None:
 
             cli_main()
     finally:
-        fastpath.handed = fastpath.plain = None
+        fastpath.handed = fastpath.plain = fastpath.record = None
     sys.exit(code)

@@ -220,14 +220,29 @@ class FeedCache:
             return False
         return True
 
-    def store(self) -> None:
-        """Commit what :meth:`add_rows` stored, dropping nothing (another build may hold
-        the file: then nothing is kept, and the feed stage renders the items itself)."""
+    def unsynced(self) -> FeedCache:
+        """This connection's commits are not synced to the disk: a read worker's, which
+        commits a chunk at a time (a sync each made the workers wait on the disk); the
+        main process syncs the file meanwhile (``posts/workers.py``, ``Writeback``)."""
         if self._db is not None and not self.readonly:
             try:
-                self._db.commit()
+                self._db.execute("PRAGMA synchronous = OFF")
             except sqlite3.Error:
-                self.close()  # closing rolls the rows back
+                self.close()
+        return self
+
+    def store(self) -> bool:
+        """Commit what :meth:`add_rows` stored, dropping nothing (another build may hold
+        the file: then nothing is kept, and the feed stage renders the items itself).
+        False when nothing could be committed."""
+        if self._db is None or self.readonly:
+            return False
+        try:
+            self._db.commit()
+        except sqlite3.Error:
+            self.close()  # closing rolls the rows back
+            return False
+        return True
 
     def _hold(self, keys: Mapping[str, str], fresh: Fragments) -> None:
         for kind, rendered in fresh.items():

@@ -11,10 +11,16 @@ stored under the feed key of the post the worker made (:func:`~publisher.feeds.c
 post_key`: the file's content key, its path, the og image and its stat, the tags), and the
 feed stage uses a cached item only when the finished post has that same key; any other
 item is rendered there as before. So the bytes are those of a build without it.
+
+Each worker stores the items it rendered in the feed cache itself, a chunk per
+transaction, so 140 MB of items at 10,000 posts are not pickled to the main process and
+written there while it waits for the workers; a worker that cannot write the file (locked
+by another build, damaged) hands its items to the main process, which stores them.
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +30,10 @@ from publisher.feeds.generate import feed_head, render_items
 from publisher.posts.reader import Record
 from publisher.posts.rules import finalize
 
-#: What a worker sends back: (post id, feed key, format -> the item's bytes).
+#: A post's items: (post id, feed key, format -> the item's bytes).
 Row = tuple[str, str, dict[str, bytes]]
+#: What a worker sends back: (how many items it stored itself, the rows left to store).
+Outcome = tuple[int, list[Row]]
 
 
 class EarlyItems:
@@ -37,17 +45,54 @@ class EarlyItems:
         self.context = context_key(config.site, config.feeds.options)
         self._cache: FeedCache | None = None
         self._failed = False
-        #: Items stored: what tests and the bench count.
+        self._lock: AbstractContextManager[Any] = nullcontext()
+        #: Items stored (by the workers or here): what tests and the bench count.
         self.stored = 0
 
     def __getstate__(self) -> dict[str, Any]:
         # A worker started by spawn gets the settings, never the main process's connection.
         return {**self.__dict__, "_cache": None}
 
-    def render(self, records: list[tuple[Record, Path, str, str | None]]) -> list[Row]:
-        """The items of the posts of ``records`` (record, file path, file for messages,
-        content key), drafts left out (never in a feed); a post that cannot be made or
-        rendered here is left to the feed stage."""
+    def prepare(self) -> list[Path]:
+        """In the main process, before the workers start: the cache file laid out once
+        (two workers opening a new file at once would both lay it out), and closed, so
+        no worker inherits a connection. Returns it: the file the workers write."""
+        self.close()
+        FeedCache(self.config.state / CACHE_FILE).close()
+        return [self.config.state / CACHE_FILE]
+
+    def start(self, lock: AbstractContextManager[Any]) -> None:
+        """In a worker, before its first :meth:`render`: a connection of its own (one
+        inherited through fork must not be used); ``lock`` is held around each write."""
+        self._cache = None
+        self._failed = False
+        self._lock = lock
+
+    def render(self, records: list[tuple[Record, Path, str, str | None]]) -> list[Outcome]:
+        """In a worker: the items of the posts of ``records`` (record, file path, file for
+        messages, content key), drafts left out (never in a feed), stored in the feed cache
+        from here when it can be written, else returned for :meth:`keep`. A post that
+        cannot be made or rendered here is left to the feed stage."""
+        rows = self._rows(records)
+        if rows and self._put(rows):
+            return [(len(rows), [])]
+        return [(0, rows)]
+
+    def _put(self, rows: list[Row]) -> bool:
+        """Store and commit ``rows`` from this process (a worker): False when they could
+        not be, and from then on, for this worker (it hands its rows to the main process)."""
+        if self._failed:
+            return False
+        if self._cache is None:
+            self._cache = FeedCache(self.config.state / CACHE_FILE).unsynced()
+        with self._lock:
+            if self._cache.add_rows(rows) and self._cache.store():
+                return True
+        self._failed = True
+        self._cache.close()
+        return False
+
+    def _rows(self, records: list[tuple[Record, Path, str, str | None]]) -> list[Row]:
         # The rules across posts, among this chunk's posts only: a post the whole site
         # makes otherwise gets another key (a tag's spelling) or is skipped (a URL).
         try:
@@ -67,8 +112,14 @@ class EarlyItems:
             for post in posts
         ]
 
-    def keep(self, rows: list[Row]) -> None:
-        """Store ``rows`` in the feed cache (uncommitted until :meth:`close`)."""
+    def keep(self, outcomes: list[Outcome]) -> None:
+        """In the main process: what :meth:`render` returned. The rows a worker did not
+        store go into the feed cache from here (uncommitted until :meth:`close`)."""
+        for stored, rows in outcomes:
+            self.stored += stored
+            self._keep(rows)
+
+    def _keep(self, rows: list[Row]) -> None:
         if not rows or self._failed:
             return
         if self._cache is None:

@@ -181,7 +181,9 @@ class SiteTable:
             with self._db:
                 self._db.execute("DELETE FROM meta")
         except sqlite3.Error:
-            statecache.discard(self.path)
+            # Another build holds it. The table left is still safe: what changed since it
+            # was kept shows in its folder digests, and those posts are read again.
+            self.close()
 
     def save(
         self,
@@ -223,8 +225,7 @@ class SiteTable:
                     "INSERT OR REPLACE INTO meta VALUES (?, ?)", [*meta.items(), *stored.items()]
                 )
         except sqlite3.Error:
-            self.close()
-            statecache.discard(self.path)
+            self.close()  # another build holds it: the last table stays, as safe (forget)
 
     def _generation(self) -> str | None:
         assert self._db is not None

@@ -68,6 +68,9 @@ _SCHEMA = (
 )
 
 
+_INSERT = "INSERT OR REPLACE INTO posts (key, entry, markdown, html, digest) VALUES (?, ?, ?, ?, ?)"
+
+
 class PostCache:
     """Read-through cache; ``readonly`` (dry runs) reads but never writes."""
 
@@ -178,14 +181,26 @@ class PostCache:
         assert self._db is not None
         try:
             with self._db:
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO posts (key, entry, markdown, html, digest)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    self._pending,
-                )
+                self._db.executemany(_INSERT, self._pending)
         except sqlite3.Error:
             self._failed = True
         self._pending.clear()
+
+    def put_now(self, rows: Sequence[tuple[str, Encoded]]) -> bool:
+        """Write and commit ``rows`` (key, :func:`encode_entry`'s) at once: a read worker
+        stores the posts it parsed, so their bodies never travel to the main process
+        (``posts/workers.py``). False when they could not be written. Not synced to the
+        disk (a sync per chunk made the workers wait): the main process syncs the file
+        meanwhile (``Writeback`` there)."""
+        if self._db is None or self.readonly:
+            return False
+        try:
+            self._db.execute("PRAGMA synchronous = OFF")
+            with self._db:
+                self._db.executemany(_INSERT, [(key, *encoded) for key, encoded in rows])
+        except sqlite3.Error:
+            return False
+        return True
 
     def commit(self, live_keys: Iterable[str], *, stale: Iterable[str] | None = None) -> bool:
         """Store new entries and drop the ones no current file has; True when every

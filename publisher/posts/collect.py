@@ -7,8 +7,10 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Callable, Generator, Iterable
+from contextlib import AbstractContextManager
+from functools import partial
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from publisher.config import Config
 from publisher.errors import Problem
@@ -22,16 +24,17 @@ from publisher.posts.folder import (
     find_post_files,
 )
 from publisher.posts.found import FoundFiles
-from publisher.posts.model import ReadResult
+from publisher.posts.model import Body, ReadResult
 from publisher.posts.reader import ReadContext, Record, parse_post, unexpected
 from publisher.posts.rules import Around, finalize
 from publisher.posts.shown import Shown, printable_problem
 from publisher.posts.sources.base import SourceRules
+from publisher.posts.workers import Ahead, Extra, Parsed, ReadWorker, Task, Writeback
 
 #: Below this many files to parse, a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 200
 #: At most this many posts go to a read worker at once.
-CHUNK = 64
+CHUNK = 128
 
 Progress = Callable[[int], None]
 
@@ -88,7 +91,7 @@ def read_posts(
     origins = [(found.sources[i][0], keys[i] if cache is not None else None) for i in misses]
     # Written to the cache (index, the HTML's digest): bodies read back from it when used.
     stored: list[tuple[int, bytes | None]] = []
-    parsed = _parse_all(jobs_in, jobs, progress, (origins, ahead))
+    parsed = _parse_all(jobs_in, jobs, progress, (origins, ahead, cache))
     for index, (fresh, encoded) in zip(misses, parsed, strict=True):
         entries[index] = fresh
         if cache is not None and encoded is not None:
@@ -165,52 +168,39 @@ def _parse_one(job: Job) -> tuple[Entry, Encoded | None]:
         return entry, None  # a value JSON cannot hold: read this post afresh every time
 
 
-class Ahead(Protocol):
-    """Work a read worker does on the posts it has just parsed, whose results the main
-    process keeps (``feeds/early.py``: their feed items, rendered speculatively)."""
-
-    def render(self, records: list[tuple[Record, Path, str, str | None]]) -> list[Any]:
-        """In a worker: (record, file path, file for messages, content key) -> results."""
-        ...
-
-    def keep(self, rows: list[Any]) -> None:
-        """In the main process: what :meth:`render` returned."""
-        ...
+_WORKER: ReadWorker | None = None
 
 
-#: A read worker's read context and ``Ahead``, sent once (the pool's initializer), not
-#: with every post (issue 12: the context was most of a job's pickle).
-_WORKER: tuple[ReadContext, Ahead | None] | None = None
-
-#: (raw bytes, post id, file for messages, encode?, file path, content key or None)
-Task = tuple[bytes, str, str, bool, Path, str | None]
-
-
-def _start_worker(ctx: ReadContext, ahead: Ahead | None) -> None:
+def _start_worker(
+    ctx: ReadContext, ahead: Ahead | None, cache: Path | None, lock: AbstractContextManager[Any]
+) -> None:
     global _WORKER
-    _WORKER = (ctx, ahead)
+    _WORKER = ReadWorker(ctx, ahead, cache, lock)
 
 
-def _parse_many(tasks: list[Task]) -> tuple[list[tuple[Entry, Encoded | None]], list[Any]]:
-    """In a worker: parse each task's file, then hand the records to ``Ahead``."""
+def _parse_many(tasks: list[Task]) -> tuple[list[Parsed], list[Any]]:
+    """In a worker: parse each task's file, hand the records to ``Ahead``, then store
+    the entries in the post cache (``Ahead`` needs the bodies first)."""
     assert _WORKER is not None
-    ctx, ahead = _WORKER
-    results = [_parse_one((raw, i, file, ctx, encode)) for raw, i, file, encode, *_ in tasks]
-    if ahead is None:
-        return results, []
-    records = [
-        (record, source, file, key)
-        for ((record, _), _), (_, _, file, _, source, key) in zip(results, tasks, strict=True)
-        if record is not None
-    ]
-    return results, ahead.render(records)
+    ctx, ahead = _WORKER.ctx, _WORKER.ahead
+    parsed = [_parse_one((raw, i, file, ctx, encode)) for raw, i, file, encode, *_ in tasks]
+    results: list[Parsed] = list(parsed)
+    rendered: list[Any] = []
+    if ahead is not None:
+        records = [
+            (record, source, file, key)
+            for ((record, _), _), (_, _, file, _, source, key) in zip(results, tasks, strict=True)
+            if record is not None
+        ]
+        rendered = ahead.render(records)
+    return _WORKER.store(results, [task[5] for task in tasks]), rendered
 
 
 def _parse_all(
     jobs_in: list[Job],
     jobs: int | None,
     progress: Progress | None,
-    extra: tuple[list[tuple[Path, str | None]], Ahead | None],
+    extra: Extra,
 ) -> Iterable[tuple[Entry, Encoded | None]]:
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     if workers > 1 and len(jobs_in) >= PARALLEL_THRESHOLD:
@@ -237,13 +227,17 @@ def _parse_pooled(
     jobs_in: list[Job],
     workers: int,
     progress: Progress | None,
-    extra: tuple[list[tuple[Path, str | None]], Ahead | None],
+    extra: Extra,
 ) -> Generator[tuple[Entry, Encoded | None], None, int]:
     """``jobs_in`` parsed by ``workers`` processes, in order; returns how many were
-    yielded (fewer than all: a worker died)."""
-    origins, ahead = extra
-    # Small chunks: a finished chunk's results wait in this process until their turn
-    # (peak memory at 10,000 posts: 300 MB with chunks of 625, 225 MB with 64).
+    yielded (fewer than all: a worker died). An entry a worker stored in the post cache
+    comes back as it would from the cache (its body read back on use)."""
+    origins, ahead, cache = extra
+    store = cache.store() if cache is not None and not cache.readonly else None
+    # Chunks of at most 128: a finished chunk's results wait in this process until their
+    # turn (peak memory at 10,000 posts was 300 MB with chunks of 625 when the results
+    # held the bodies; the workers store those now). Fewer chunks cost less CPU (3-5%
+    # from 64 to 128: a transaction and the rules for each), more balance the two cores.
     size = max(8, min(CHUNK, len(jobs_in) // (workers * 8)))
     tasks = [
         (raw, post_id, file, encode, *origin)
@@ -253,12 +247,17 @@ def _parse_pooled(
     del tasks
     done = 0
     # Imported here: multiprocessing and its kin cost a build that parses one post ~10 ms.
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
+    written = ahead.prepare() if ahead is not None else []
+    writeback = Writeback([store.path, *written] if store is not None else written)
+    context = multiprocessing.get_context()
+    start = (jobs_in[0][3], ahead, store.path if store is not None else None, context.Lock())
     try:
         with ProcessPoolExecutor(
-            max_workers=workers, initializer=_start_worker, initargs=(jobs_in[0][3], ahead)
+            max_workers=workers, mp_context=context, initializer=_start_worker, initargs=start
         ) as pool:
             # The objects alive now are the workers' (forked) as they are: a collection
             # there would touch, and so copy, every page of them (a few % of the CPU).
@@ -271,13 +270,20 @@ def _parse_pooled(
             for parsed, rows in results:
                 if ahead is not None:
                     ahead.keep(rows)
-                for result in parsed:
+                for (record, problems), encoded in parsed:
                     if progress is not None:
                         progress(1)
+                    if isinstance(encoded, bytes):  # stored by the worker, body and all
+                        key = origins[done][1]
+                        if record is not None and store is not None and key is not None:
+                            record["body"] = Body(load=partial(store.load, key), digest=encoded)
+                        encoded = None
                     done += 1
-                    yield result
+                    yield (record, problems), encoded
     except BrokenProcessPool:
         pass
+    finally:
+        writeback.stop()
     return done
 
 

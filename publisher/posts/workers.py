@@ -1,0 +1,151 @@
+"""What a read worker of a parallel read (``collect._parse_pooled``) is given and keeps.
+
+A worker parses a chunk of post files, hands the records to :class:`Ahead` (the feed
+items, ``feeds/early.py``), and stores the entries in the post cache itself, so a cold
+build's bodies (markdown and HTML, most of a result's bytes) are never pickled back to the
+main process nor written by it while it waits for the workers (issue 12). The main
+process gets each such entry as it would from the cache: its body read back on use.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any, Protocol
+
+from publisher.errors import Problem
+from publisher.posts.cache import Encoded, PostCache
+from publisher.posts.reader import ReadContext, Record
+
+Entry = tuple[Record | None, list[Problem]]
+
+
+class Ahead(Protocol):
+    """Work a read worker does on the posts it has just parsed, whose results the main
+    process keeps (``feeds/early.py``: their feed items, rendered speculatively)."""
+
+    def prepare(self) -> list[Path]:
+        """In the main process, before the workers start; returns the files the workers
+        will write (their commits are not synced: see :class:`Writeback`)."""
+        ...
+
+    def start(self, lock: AbstractContextManager[Any]) -> None:
+        """In a worker, before its first :meth:`render`; ``lock``: what the workers hold
+        around each write to a cache."""
+        ...
+
+    def render(self, records: list[tuple[Record, Path, str, str | None]]) -> list[Any]:
+        """In a worker: (record, file path, file for messages, content key) -> results."""
+        ...
+
+    def keep(self, rows: list[Any]) -> None:
+        """In the main process: what :meth:`render` returned."""
+        ...
+
+
+#: What the pool is given besides the jobs: each job's (file path, content key), the
+#: ``Ahead``, the post cache.
+Extra = tuple[list[tuple[Path, str | None]], Ahead | None, PostCache | None]
+
+
+class ReadWorker:
+    """A read worker's settings, sent once (the pool's initializer), not with every post
+    (issue 12: the read context was most of a job's pickle), and its own connection to
+    the post cache, where it stores what it parses: the bodies (most of a result's bytes)
+    then never travel back to the main process, which reads them from there when used."""
+
+    def __init__(
+        self,
+        ctx: ReadContext,
+        ahead: Ahead | None,
+        cache: Path | None,
+        lock: AbstractContextManager[Any],
+    ) -> None:
+        self.ctx = ctx
+        self.ahead = ahead
+        self.path = cache
+        self.cache: PostCache | None = None
+        # Held around each write: SQLite lets one process write at a time, and a worker
+        # it turns away polls with growing sleeps (1.5 s of waiting at 10,000 posts); a
+        # lock of the pool's own wakes the next one as soon as the file is free.
+        self.lock = lock
+        if ahead is not None:
+            ahead.start(lock)
+
+    def store(self, results: list[Parsed], keys: list[str | None]) -> list[Parsed]:
+        """``results`` with the entries stored in the post cache from here: each such
+        result carries its HTML's digest (``b""`` with no record) instead of its encoded
+        entry, and its record no body. Unchanged when the cache cannot be written."""
+        rows = [
+            (key, encoded)
+            for (_, encoded), key in zip(results, keys, strict=True)
+            if isinstance(encoded, tuple) and key is not None
+        ]
+        if not rows or self.path is None:
+            return results
+        if self.cache is None:
+            self.cache = PostCache(self.path)
+        with self.lock:
+            written = self.cache.put_now(rows)
+        if not written:
+            self.path = None  # locked or damaged: the main process stores the rest
+            self.cache.close()
+            return results
+        stored: list[Parsed] = []
+        for (entry, encoded), key in zip(results, keys, strict=True):
+            if isinstance(encoded, tuple) and key is not None:
+                if entry[0] is not None:
+                    del entry[0]["body_markdown"], entry[0]["body_html"]
+                encoded = encoded[3] or b""
+            stored.append((entry, encoded))
+        return stored
+
+
+#: (raw bytes, post id, file for messages, encode?, file path, content key or None)
+Task = tuple[bytes, str, str, bool, Path, str | None]
+#: A parsed task as a worker sends it back: its entry and either the entry encoded for
+#: the cache (None: not to be cached) or, when the worker stored it, its HTML's digest.
+Parsed = tuple[Entry, Encoded | bytes | None]
+
+
+class Writeback:
+    """Syncs the cache files the workers write, every so often while they work and once
+    when they are done, from a thread of the main process (idle then, waiting for
+    results). Their commits are not synced (see ``PostCache.put_now``: a sync per chunk
+    made the workers wait on the disk), and syncing as they go leaves little for the
+    main process's commits to wait for. The process waits for the last sync before it
+    exits. Best effort: these are caches."""
+
+    #: Seconds between two syncs.
+    EVERY = 0.25
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths = paths
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cache writeback")
+        if paths:
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._done.wait(self.EVERY):
+            self._sync()
+        self._sync()
+
+    def _sync(self) -> None:
+        for path in self.paths:
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                os.fdatasync(fd)
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+
+    def stop(self) -> None:
+        """The last sync, in the thread: not waited for here."""
+        self._done.set()
