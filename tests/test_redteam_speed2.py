@@ -8,6 +8,7 @@ compares the output folder with a cold build of a copy of the site, byte for byt
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -154,3 +155,25 @@ def test_a_post_removed_can_flip_a_tag_spelling_of_the_posts_kept(
     expected = _cold(site, tmp_path / "cold")
     assert b">alpha</category>" in expected["rss.xml"]
     assert _files(site.root / "public") == expected
+
+
+def test_a_post_folder_whose_name_is_not_utf8_is_no_traceback(site: Site, tmp_path: Path) -> None:
+    # Its name holds a byte UTF-8 cannot decode (a lone surrogate in Python): the site
+    # table cannot store it as text, so this site keeps none, and every build still runs.
+    site.config(CONFIG)
+    for n in range(3):
+        _tagged(site, f"p{n}", "x")
+    folder = os.path.join(os.fsencode(site.posts), b"caf\xe9")
+    os.mkdir(folder)
+    with open(os.path.join(folder, b"index.md"), "wb") as handle:
+        handle.write(b"---\ntitle: Cafe\ndate: 2024-02-01\n---\nBody.\n")
+    for _ in range(2):
+        ran = publish("build", NOW, cwd=site.root)
+        assert "Traceback" not in ran.stderr
+        assert ran.returncode == 3, ran.stderr  # that post's error: the others are built
+        assert "caf\\xe9/index.md: has a folder or file name that is not valid UTF-8" in ran.stderr
+        _tagged(site, "p1", "x", title="p1 edited")
+    cold = tmp_path / "cold"
+    shutil.copytree(site.root, cold, ignore=shutil.ignore_patterns("public", "state"))
+    assert publish("build", NOW, cwd=cold).returncode == 3
+    assert _files(site.root / "public") == _files(cold / "public")

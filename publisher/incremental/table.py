@@ -226,6 +226,10 @@ class SiteTable:
                 )
         except sqlite3.Error:
             self.close()  # another build holds it: the last table stays, as safe (forget)
+        except UnicodeEncodeError:
+            # A name or tag no UTF-8 text holds (a file name's undecodable bytes): this
+            # site keeps no table, and every build reads every post.
+            self.forget()
 
     def _generation(self) -> str | None:
         assert self._db is not None
