@@ -8,7 +8,10 @@ compares the output folder with a cold build of a copy of the site, byte for byt
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -138,3 +141,64 @@ def test_a_quick_read_given_up_does_not_count_its_posts_as_cache_hits(
     assert taken == [False]
     assert ran.returncode == 0, ran.stderr
     assert "4 published, 0 drafts, 0 scheduled, 0 skipped (3 from cache)" in ran.stderr
+
+
+def test_a_post_removed_can_flip_a_tag_spelling_of_the_posts_kept(
+    site: Site, tmp_path: Path
+) -> None:
+    # Two "alpha", two "Alpha": "Alpha" comes first. With the last "Alpha" post removed
+    # and no post read again, the others' tag is "alpha" now.
+    site.config(CONFIG)
+    for n, tag in enumerate(["alpha", "alpha", "Alpha", "Alpha"]):
+        _tagged(site, f"p{n}", tag)
+    _build(site.root)
+    shutil.rmtree(site.posts / "p3")
+    _build(site.root)
+    expected = _cold(site, tmp_path / "cold")
+    assert b">alpha</category>" in expected["rss.xml"]
+    assert _files(site.root / "public") == expected
+
+
+def test_a_post_folder_whose_name_is_not_utf8_is_no_traceback(site: Site, tmp_path: Path) -> None:
+    # Its name holds a byte UTF-8 cannot decode (a lone surrogate in Python): the site
+    # table cannot store it as text, so this site keeps none, and every build still runs.
+    site.config(CONFIG)
+    for n in range(3):
+        _tagged(site, f"p{n}", "x")
+    folder = os.path.join(os.fsencode(site.posts), b"caf\xe9")
+    os.mkdir(folder)
+    with open(os.path.join(folder, b"index.md"), "wb") as handle:
+        handle.write(b"---\ntitle: Cafe\ndate: 2024-02-01\n---\nBody.\n")
+    for _ in range(2):
+        ran = publish("build", NOW, cwd=site.root)
+        assert "Traceback" not in ran.stderr
+        assert ran.returncode == 3, ran.stderr  # that post's error: the others are built
+        assert "caf\\xe9/index.md: has a folder or file name that is not valid UTF-8" in ran.stderr
+        _tagged(site, "p1", "x", title="p1 edited")
+    cold = tmp_path / "cold"
+    shutil.copytree(site.root, cold, ignore=shutil.ignore_patterns("public", "state"))
+    assert publish("build", NOW, cwd=cold).returncode == 3
+    assert _files(site.root / "public") == _files(cold / "public")
+
+
+def test_a_site_table_damaged_inside_its_text_means_a_full_read(site: Site, tmp_path: Path) -> None:
+    # Bytes changed on disk inside a row (a digit of a post's date here) still make valid
+    # SQLite and valid JSON: only a checksum tells. Without one the posts come out in the
+    # wrong order, build after build, until the post itself changes.
+    site.config(CONFIG)
+    for n in range(4):
+        _tagged(site, f"p{n}", "x")
+    _build(site.root)
+    db = sqlite3.connect(site.root / "state" / "site.sqlite")
+    with db:
+        (text,) = db.execute("SELECT value FROM meta WHERE name = 'rows:0'").fetchone()
+        rows = json.loads(text)
+        at = table.Row._fields.index("date_ts")
+        (row,) = [r for r in rows if r[0] == "posts/p1/index.md"]
+        row[at] += 86400 * 365
+        damaged = json.dumps(rows, ensure_ascii=False)
+        db.execute("UPDATE meta SET value = ? WHERE name = 'rows:0'", (damaged,))
+    db.close()
+    _tagged(site, "p3", "x", title="p3 edited")
+    _build(site.root)
+    assert _files(site.root / "public") == _cold(site, tmp_path / "cold")

@@ -162,9 +162,11 @@ def _assemble(
             parsed.append(len(read.found) - read.cache_hits)
         entries = _entries(config, read.posts)
         rows = make_rows(config, read, entries, digests)
-        if rows is None or _flips(stored.spellings, spellings, read):
+        if rows is None:
             return None
         new_rows = rows
+    if _flips(stored.spellings, spellings, read):
+        return None  # a post read again, or only removed, changed the others' spelling
     total = _minus(spellings, count_tags((raw_tags(r) for r in new_rows), sign=-1))
     rows = kept + new_rows
     posts = sorted(
@@ -326,11 +328,15 @@ def _minus(spellings: Mapping[str, Mapping[str, int]], taken: Spellings) -> Spel
     return out
 
 
-def _flips(before: Mapping[str, Mapping[str, int]], others: Spellings, read: ReadResult) -> bool:
-    """Whether a tag's kept spelling changes for a post that was not read again."""
+def _flips(
+    before: Mapping[str, Mapping[str, int]], others: Spellings, read: ReadResult | None
+) -> bool:
+    """Whether a tag's kept spelling changes for a post that was not read again (``read``:
+    the posts read again, None when there are none)."""
     from publisher.posts.rules import kept_spelling
 
-    mine = count_tags(f.tags for f in read.found if f.tags is not None)
+    found = read.found if read is not None else ()
+    mine = count_tags(f.tags for f in found if f.tags is not None)
     for key in set(mine) | {k for k, counts in before.items() if counts != others.get(k)}:
         if not others.get(key):
             continue  # no other post has this tag

@@ -153,6 +153,8 @@ class SiteTable:
             meta = dict(self._db.execute("SELECT name, value FROM meta").fetchall())
             if meta.get("complete") != "1":
                 return None
+            if not all(_checked(meta, name) for name in meta if name.startswith(_SUMMED)):
+                return None  # bytes damaged on disk may still read as valid JSON
             spellings = json.loads(meta["spellings"])
             if not isinstance(spellings, dict) or not isinstance(meta["inputs"], str):
                 return None
@@ -208,7 +210,11 @@ class SiteTable:
         stored = {
             f"rows:{n}": json.dumps(rows, ensure_ascii=False) for n, rows in chunks.items() if rows
         }
-        empty = [(f"rows:{n}",) for n, rows in chunks.items() if not rows]
+        summed = [
+            (n, text) for n, text in [*meta.items(), *stored.items()] if n.startswith(_SUMMED)
+        ]
+        stored.update({f"sum:{name}": _checksum(text) for name, text in summed})
+        empty = [(f"{kind}rows:{n}",) for n, rows in chunks.items() if not rows for kind in _KINDS]
         try:
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")  # the check and the write as one
@@ -226,6 +232,10 @@ class SiteTable:
                 )
         except sqlite3.Error:
             self.close()  # another build holds it: the last table stays, as safe (forget)
+        except UnicodeEncodeError:
+            # A name or tag no UTF-8 text holds (a file name's undecodable bytes): this
+            # site keeps no table, and every build reads every post.
+            self.forget()
 
     def _generation(self) -> str | None:
         assert self._db is not None
@@ -236,6 +246,22 @@ class SiteTable:
         if self._db is not None:
             self._db.close()
             self._db = None
+
+
+#: The values kept with a checksum (``sum:`` + their name): the rows and the tag counts.
+_SUMMED = ("rows:", "spellings")
+_KINDS = ("", "sum:")
+
+
+def _checksum(text: str) -> str:
+    import zlib
+
+    return str(zlib.crc32(text.encode("utf-8", "surrogatepass")))
+
+
+def _checked(meta: Mapping[str, str], name: str) -> bool:
+    """Whether the value ``name`` is what was written (its checksum beside it)."""
+    return meta.get(f"sum:{name}") == _checksum(meta[name])
 
 
 def when(text: str | None) -> datetime:
