@@ -202,3 +202,28 @@ def test_a_site_table_damaged_inside_its_text_means_a_full_read(site: Site, tmp_
     _tagged(site, "p3", "x", title="p3 edited")
     _build(site.root)
     assert _files(site.root / "public") == _cold(site, tmp_path / "cold")
+
+
+def test_no_state_file_holds_a_secret_from_the_environment(site: Site) -> None:
+    # The caches, the site table, the no-op record, the card outputs: none may keep a
+    # target's token (a state folder is kept on a git branch or a CI cache).
+    secret = "tok-4f1c9e2b7d"
+    targets = (
+        "announce:\n  enabled: true\n  targets:\n"
+        "    - {kind: slack, name: chat, url: '${HOOK}'}\n"
+        "    - {kind: mastodon, name: m, instance: 'https://m.example.org', token: '${TOKEN}'}\n"
+    )
+    cards = CONFIG.replace("cards:\n  enabled: false\n", "cards:\n  enabled: true\n")
+    for n in range(3):
+        _tagged(site, f"p{n}", "x")
+    env = {"PATH": os.environ.get("PATH", ""), "TOKEN": secret}
+    env["HOOK"] = f"https://hooks.example.org/{secret}"
+    # Cards off (the site table is kept, then a build from it), then cards on.
+    for config, title in ((CONFIG, ""), (CONFIG, "p1 edited"), (cards, "")):
+        site.config(config + targets)
+        _tagged(site, "p1", "x", title=title)
+        ran = publish("build", NOW, cwd=site.root, env=env)
+        assert ran.returncode == 0, ran.stderr
+    state = [p for p in (site.root / "state").rglob("*") if p.is_file()]
+    assert {"site.sqlite", "cards.sqlite", "inputs.json"} <= {p.name for p in state}
+    assert not [p.name for p in state if secret.encode() in p.read_bytes()]
