@@ -220,9 +220,8 @@ class SiteTable:
                 self._db.execute("BEGIN IMMEDIATE")  # the check and the write as one
                 if not whole and self._generation() != since:
                     # Another build kept its table after this one loaded it (two builds at
-                    # once): this one's changes and tag counts are not to be added to
-                    # that one's rows. The next build reads every post.
-                    self._db.execute("DELETE FROM meta")
+                    # once): this one's rows and tag counts are not to be mixed with that
+                    # one's. Its table stays, as safe as any older one (forget).
                     return
                 if whole:
                     self._db.execute("DELETE FROM meta")
