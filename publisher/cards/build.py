@@ -31,6 +31,7 @@ from publisher.errors import CardError, Problem
 from publisher.output import OutputWriter
 from publisher.posts import display_path
 from publisher.posts.model import Post
+from publisher.posts.workers import die_with_parent
 
 if TYPE_CHECKING:
     from publisher.feeds.options import FeedOptions
@@ -319,7 +320,9 @@ def _render_all(
     """Each job's card (or why it failed), in order; a pool only for two jobs or more."""
     workers = min(jobs if jobs is not None else (os.cpu_count() or 1), len(jobs_in))
     if workers > 1:
-        pool = ProcessPoolExecutor(max_workers=workers)
+        pool = ProcessPoolExecutor(
+            max_workers=workers, initializer=die_with_parent, initargs=(os.getpid(),)
+        )
         try:
             for result in pool.map(_render_safely, jobs_in, chunksize=1):
                 if progress is not None:

@@ -255,8 +255,12 @@ def _render_chunks(
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
 
+        from publisher.posts.workers import die_with_parent
+
         try:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+            with ProcessPoolExecutor(
+                max_workers=workers, initializer=die_with_parent, initargs=(os.getpid(),)
+            ) as pool:
                 for fresh in pool.map(render, chunks):
                     yield chunks[done], fresh
                     done += 1

@@ -29,7 +29,15 @@ from publisher.posts.reader import ReadContext, Record, parse_post, unexpected
 from publisher.posts.rules import Around, finalize
 from publisher.posts.shown import Shown, printable_problem
 from publisher.posts.sources.base import SourceRules
-from publisher.posts.workers import Ahead, Extra, Parsed, ReadWorker, Task, Writeback
+from publisher.posts.workers import (
+    Ahead,
+    Extra,
+    Parsed,
+    ReadWorker,
+    Task,
+    Writeback,
+    die_with_parent,
+)
 
 #: Below this many files to parse, a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 200
@@ -172,9 +180,14 @@ _WORKER: ReadWorker | None = None
 
 
 def _start_worker(
-    ctx: ReadContext, ahead: Ahead | None, cache: Path | None, lock: AbstractContextManager[Any]
+    ctx: ReadContext,
+    ahead: Ahead | None,
+    cache: Path | None,
+    lock: AbstractContextManager[Any],
+    parent: int,
 ) -> None:
     global _WORKER
+    die_with_parent(parent)
     _WORKER = ReadWorker(ctx, ahead, cache, lock)
 
 
@@ -254,7 +267,8 @@ def _parse_pooled(
     written = ahead.prepare() if ahead is not None else []
     writeback = Writeback([store.path, *written] if store is not None else written)
     context = multiprocessing.get_context()
-    start = (jobs_in[0][3], ahead, store.path if store is not None else None, context.Lock())
+    cache_path = store.path if store is not None else None
+    start = (jobs_in[0][3], ahead, cache_path, context.Lock(), os.getpid())
     try:
         with ProcessPoolExecutor(
             max_workers=workers, mp_context=context, initializer=_start_worker, initargs=start
@@ -293,7 +307,9 @@ def _parse_isolated(job: Job) -> tuple[Entry, Encoded | None]:
     from concurrent.futures.process import BrokenProcessPool
 
     try:
-        with ProcessPoolExecutor(max_workers=1) as pool:
+        with ProcessPoolExecutor(
+            max_workers=1, initializer=die_with_parent, initargs=(os.getpid(),)
+        ) as pool:
             return pool.submit(_parse_one, job).result()
     except BrokenProcessPool:
         problem = Problem(
