@@ -24,7 +24,7 @@ import signal
 import subprocess
 import sys
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from publisher.cli import main
@@ -91,6 +91,20 @@ def publish(
     stream as a terminal's is: a StringIO has no encoding, and the no-op fast path leaves
     such a stream to click, so without it the fast path never runs.
     """
+    return run_entry(main, args, cwd=cwd, env=env, terminal=terminal)
+
+
+def run_entry(
+    call: Callable[[], object],
+    args: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    terminal: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    """``call()`` (an entry point: the CLI's, click's, the fast path's) run as ``publish
+    ARGS`` would be, as :func:`publish` runs the console script's; its return value or
+    SystemExit is the exit code."""
     out, plain, raw = io.StringIO(), io.StringIO(), io.BytesIO()
     err = io.TextIOWrapper(raw, encoding="utf-8", write_through=True) if terminal else plain
     clean = {"PATH": os.environ.get("PATH", "")} if env is None else dict(env)
@@ -102,14 +116,14 @@ def publish(
     ):
         sys.argv[:] = ["publish", *args]
         try:
-            main()
+            returned = call()
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         except Exception:
             traceback.print_exc()
             code = 1
         else:
-            code = 0
+            code = returned if isinstance(returned, int) else 0
     stderr = raw.getvalue().decode() if terminal else plain.getvalue()
     return subprocess.CompletedProcess(
         ["publish", *args], code, stdout=out.getvalue(), stderr=stderr

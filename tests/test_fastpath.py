@@ -11,7 +11,6 @@ except where imports are counted or publisher's own code is edited.
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import random
@@ -56,23 +55,12 @@ class Ran:
 def _run(
     call: Callable[[], int | None], args: tuple[str, ...], cwd: Path, env: dict[str, str]
 ) -> Ran:
-    out = io.StringIO()
-    raw = io.BytesIO()
     # A UTF-8 stream, as a terminal or a CI log is (a StringIO has no encoding: the fast
     # path leaves such a stream to click).
-    err = io.TextIOWrapper(raw, encoding="utf-8", write_through=True)
-    with (
-        cli_run._secrets_kept(),
-        cli_run._process_kept(cwd, env),
-        contextlib.redirect_stdout(out),
-        contextlib.redirect_stderr(err),
-    ):
-        sys.argv[:] = ["publish", *args]
-        try:
-            code = call()
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 0
-    return Ran(code, out.getvalue(), raw.getvalue().decode("utf-8"))
+    # What the call returns is kept as it is: None is the fast path declining.
+    returned: list[int | None] = []
+    ran = cli_run.run_entry(lambda: returned.append(call()), args, cwd=cwd, env=env)
+    return Ran(returned[0] if returned else ran.returncode, ran.stdout, ran.stderr)
 
 
 def _env(extra: dict[str, str] | None = None) -> dict[str, str]:

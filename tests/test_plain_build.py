@@ -10,7 +10,6 @@ Two copies of one site get the same changes; one is built through the console en
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import re
@@ -59,21 +58,9 @@ def _site(root: Path) -> Path:
 def _run(
     call: Callable[[], Any], args: tuple[str, ...], cwd: Path, extra: dict[str, str] | None = None
 ) -> tuple[Any, str, str]:
-    out, raw = io.StringIO(), io.BytesIO()
-    err = io.TextIOWrapper(raw, encoding="utf-8", write_through=True)  # as a terminal's
     env = {"PATH": os.environ.get("PATH", ""), **(extra or {})}
-    with (
-        cli_run._secrets_kept(),
-        cli_run._process_kept(cwd, env),
-        contextlib.redirect_stdout(out),
-        contextlib.redirect_stderr(err),
-    ):
-        sys.argv[:] = ["publish", *args]
-        try:
-            code = call()
-        except SystemExit as exc:
-            code = exc.code
-    return code, out.getvalue(), TIMES.sub("X s", raw.getvalue().decode("utf-8"))
+    ran = cli_run.run_entry(call, args, cwd=cwd, env=env)  # stderr a UTF-8 stream, as a terminal's
+    return ran.returncode, ran.stdout, TIMES.sub("X s", ran.stderr)
 
 
 def _outputs(folder: Path) -> dict[str, bytes]:
