@@ -229,11 +229,6 @@ def test_no_state_file_holds_a_secret_from_the_environment(site: Site) -> None:
     assert not [p.name for p in state if secret.encode() in p.read_bytes()]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="feeds.sqlite keeps its rendered items and feed heads with no checksum (since "
-    "before issue 12's third round): bytes changed on disk inside one are written out as they are",
-)
 def test_a_feed_cache_damaged_inside_a_stored_head_is_not_written_out(
     site: Site, tmp_path: Path
 ) -> None:

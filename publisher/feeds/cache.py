@@ -10,13 +10,16 @@ without its entries) is kept the same way, keyed by everything it says.
 
 The file follows the state folder's one cache policy (:mod:`publisher.statecache`): SQLite,
 keys that hash every input and the code version, rows a build did not ask for deleted at
-its commit, a damaged file rebuilt, a dry run reading only.
+its commit, a damaged file rebuilt, a dry run reading only. Each stored item and head
+carries its CRC-32, checked on every read: bytes a bad disk block changed are a miss
+(rendered again), never written into a feed; SQLite itself checks none of a row's bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import sqlite3
+import zlib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime
@@ -39,7 +42,7 @@ CACHE_FILE = "feeds.sqlite"
 #: Seconds to wait for another build that holds the file before going on without it.
 LOCK_TIMEOUT = statecache.LOCK_TIMEOUT
 #: The layout of the file (``PRAGMA user_version``; see :mod:`publisher.statecache`).
-LAYOUT = 1
+LAYOUT = 2  # 2: a CRC-32 with each item and head
 #: A column per format registered when the layout was made; a format registered later
 #: (a test's) is kept in memory for the build only.
 KINDS = registry.names()
@@ -49,10 +52,28 @@ Fragments = dict[str, dict[str, bytes]]
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS items (id TEXT PRIMARY KEY, key TEXT NOT NULL, {})".format(
-        ", ".join(f"{kind} BLOB" for kind in KINDS)
+        ", ".join(f"{kind} BLOB, {kind}_crc INTEGER" for kind in KINDS)
     ),
-    "CREATE TABLE IF NOT EXISTS heads (key TEXT PRIMARY KEY, shell BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS heads (key TEXT PRIMARY KEY, shell BLOB NOT NULL, crc INTEGER)",
 )
+#: The placeholders of an ``items`` row: id, key, then each format's item and its CRC.
+_ITEM_MARKS = ", ".join("?" * (2 + 2 * len(KINDS)))
+
+
+def _item_row(post_id: str, key: str, items: Mapping[str, bytes]) -> tuple[object, ...]:
+    """An ``items`` row: each format's bytes (None when not rendered) and their CRC-32."""
+    row: list[object] = [post_id, key]
+    for kind in KINDS:
+        blob = items.get(kind)
+        row += (blob, None if blob is None else zlib.crc32(blob))
+    return tuple(row)
+
+
+def _intact(blob: object, crc: object) -> bool:
+    """``blob`` is bytes and has the CRC-32 stored with it."""
+    return type(blob) is bytes and zlib.crc32(blob) == crc
+
+
 # Every compared field of a post, so a field added to Post later is part of the key unasked,
 # except the markdown: the feeds show the HTML rendered from it. The HTML is hashed as
 # bytes, which is far cheaper than hashing its repr.
@@ -117,9 +138,13 @@ class FeedCache:
         self._db: sqlite3.Connection | None = None
         self._heads: dict[str, bytes] = {}
         self._stored_items: set[str] = set()
+        self._stored_heads: set[str] = set()
+        #: Items whose bytes failed their CRC after :meth:`load` counted them as hits:
+        #: deleted at :meth:`commit`, so the next build renders and stores them again.
+        self._damaged: set[str] = set()
         self._live_items: set[str] = set()
         self._live_heads: set[str] = set()
-        self._new_items: list[tuple[str | bytes | None, ...]] = []
+        self._new_items: list[tuple[object, ...]] = []
         #: Post ids whose stored key still holds (:meth:`load`), and new items that could
         #: not go to the database yet (no file, a dry run, a write error): by kind, by id.
         self.hits: set[str] = set()
@@ -137,6 +162,8 @@ class FeedCache:
         self.close()
         self._heads.clear()
         self._stored_items.clear()
+        self._stored_heads.clear()
+        self._damaged.clear()
         busy = getattr(error, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
         if self.readonly or self.path is None or busy:
             return
@@ -158,27 +185,53 @@ class FeedCache:
             return found
         targets = [found[kind] for kind in columns]
         try:
-            selected = columns if contents else [f"typeof({c}) = 'blob'" for c in columns]
-            rows = self._db.execute(f"SELECT {', '.join(['id', 'key', *selected])} FROM items")
-            for post_id, key, *blobs in rows:
-                self._stored_items.add(post_id)
-                if keys.get(post_id) != key:
-                    continue
-                self.hits.add(post_id)
-                for target, blob in zip(targets, blobs, strict=True):
-                    if type(blob) is not bytes if contents else blob != 1:
-                        raise sqlite3.DatabaseError(f"item {post_id!r} is not a cache row")
-                    if contents:
-                        target[post_id] = blob
-            for key, shell in self._db.execute("SELECT key, shell FROM heads"):
+            if contents:
+                self._load_items(keys, columns, targets)
+            else:
+                self._check_items(keys, columns)
+            for key, shell, crc in self._db.execute("SELECT key, shell, crc FROM heads"):
                 if type(shell) is not bytes:
                     raise sqlite3.DatabaseError(f"head {key!r} is not a cache row")
-                self._heads[key] = shell
+                self._stored_heads.add(key)
+                if zlib.crc32(shell) == crc:  # else a miss: rendered again, stored anew
+                    self._heads[key] = shell
         except sqlite3.Error as error:
             self._rebuild(error)
             self.hits.clear()
             return {kind: {} for kind in columns}
         return found
+
+    def _load_items(
+        self, keys: Mapping[str, str], columns: list[str], targets: list[dict[str, bytes]]
+    ) -> None:
+        """The stored items of ``columns`` whose key holds and whose bytes are intact."""
+        assert self._db is not None
+        selected = ", ".join(f"{c}, {c}_crc" for c in columns)
+        for post_id, key, *blobs in self._db.execute(f"SELECT id, key, {selected} FROM items"):
+            self._stored_items.add(post_id)
+            if keys.get(post_id) != key:
+                continue
+            pairs = list(zip(blobs[::2], blobs[1::2], strict=True))
+            if any(type(blob) is not bytes for blob, _ in pairs):
+                raise sqlite3.DatabaseError(f"item {post_id!r} is not a cache row")
+            if not all(_intact(blob, crc) for blob, crc in pairs):
+                continue  # damaged on disk: a miss, rendered again and stored over it
+            self.hits.add(post_id)
+            for target, (blob, _) in zip(targets, pairs, strict=True):
+                target[post_id] = blob
+
+    def _check_items(self, keys: Mapping[str, str], columns: list[str]) -> None:
+        """The hits among the stored items, their bytes not read (:meth:`items` checks
+        their CRC when it reads them)."""
+        assert self._db is not None
+        selected = ", ".join(f"typeof({c}) = 'blob'" for c in columns)
+        for post_id, key, *blobs in self._db.execute(f"SELECT id, key, {selected} FROM items"):
+            self._stored_items.add(post_id)
+            if keys.get(post_id) != key:
+                continue
+            if any(blob != 1 for blob in blobs):
+                raise sqlite3.DatabaseError(f"item {post_id!r} is not a cache row")
+            self.hits.add(post_id)
 
     def add_items(self, keys: Mapping[str, str], fresh: Fragments) -> None:
         """Keep ``fresh`` items of the posts in ``keys`` (id -> key) from the next
@@ -187,14 +240,14 @@ class FeedCache:
         They go into the database now, uncommitted (the commit makes the whole build's
         change at once), so they need not stay in memory: :meth:`items` reads them back.
         """
-        rows = []
-        for post_id, key in keys.items():
-            row = [fresh[kind][post_id] if kind in fresh else None for kind in KINDS]
-            rows.append((post_id, key, *row))
+        rows = [
+            _item_row(post_id, key, {k: v[post_id] for k, v in fresh.items() if k in KINDS})
+            for post_id, key in keys.items()
+        ]
+        self._damaged.difference_update(keys)
         if self._db is not None and not self.readonly:
-            marks = ", ".join("?" * (2 + len(KINDS)))
             try:
-                self._db.executemany(f"INSERT OR REPLACE INTO items VALUES ({marks})", rows)
+                self._db.executemany(f"INSERT OR REPLACE INTO items VALUES ({_ITEM_MARKS})", rows)
                 self._written = True
                 self.hits.update(keys)
                 self._hold(keys, {k: v for k, v in fresh.items() if k not in KINDS})
@@ -211,10 +264,9 @@ class FeedCache:
         is never used. False when nothing can be stored (no file, a dry run, locked)."""
         if self._db is None or self.readonly:
             return False
-        marks = ", ".join("?" * (2 + len(KINDS)))
-        values = [(i, key, *(items.get(kind) for kind in KINDS)) for i, key, items in rows]
+        values = [_item_row(i, key, items) for i, key, items in rows]
         try:
-            self._db.executemany(f"INSERT OR REPLACE INTO items VALUES ({marks})", values)
+            self._db.executemany(f"INSERT OR REPLACE INTO items VALUES ({_ITEM_MARKS})", values)
         except sqlite3.Error:
             self.close()
             return False
@@ -261,13 +313,17 @@ class FeedCache:
         try:
             for start in range(0, len(wanted), 500):
                 chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
                 rows = self._db.execute(
-                    f"SELECT id, key, {kind} FROM items WHERE id IN ({','.join('?' * len(chunk))})",
-                    chunk,
+                    f"SELECT id, key, {kind}, {kind}_crc FROM items WHERE id IN ({marks})", chunk
                 )
-                for post_id, key, blob in rows:
-                    if keys.get(post_id) == key and type(blob) is bytes:
+                for post_id, key, blob, crc in rows:
+                    if keys.get(post_id) != key:
+                        continue
+                    if _intact(blob, crc):
                         found[post_id] = blob
+                    else:  # damaged on disk: the caller renders it again
+                        self._damaged.add(post_id)
         except sqlite3.Error:
             pass
         return found
@@ -287,17 +343,17 @@ class FeedCache:
         """Write what this build rendered and drop what it did not ask for, atomically."""
         if self._db is None or self.readonly:
             return
-        stale_items = self._stored_items - self._live_items
-        stale_heads = set(self._heads) - self._live_heads
+        stale_items = (self._stored_items - self._live_items) | self._damaged
+        stale_heads = (self._stored_heads | set(self._heads)) - self._live_heads
         if not (self._written or self._new_items or self._new_heads or stale_items or stale_heads):
             return
-        marks = ", ".join("?" * (2 + len(KINDS)))
+        heads = [(key, shell, zlib.crc32(shell)) for key, shell in self._new_heads]
         try:
             with self._db:
                 self._db.executemany(
-                    f"INSERT OR REPLACE INTO items VALUES ({marks})", self._new_items
+                    f"INSERT OR REPLACE INTO items VALUES ({_ITEM_MARKS})", self._new_items
                 )
-                self._db.executemany("INSERT OR REPLACE INTO heads VALUES (?, ?)", self._new_heads)
+                self._db.executemany("INSERT OR REPLACE INTO heads VALUES (?, ?, ?)", heads)
                 self._db.executemany("DELETE FROM items WHERE id = ?", [(i,) for i in stale_items])
                 self._db.executemany("DELETE FROM heads WHERE key = ?", [(k,) for k in stale_heads])
         except sqlite3.Error:
