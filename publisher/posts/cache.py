@@ -10,14 +10,21 @@ The cache is also where post bodies live during a build: a record read from it (
 written to it) gets a :class:`~publisher.posts.model.Body` that reads its text back from
 the database on use, so only the bodies being rendered are in memory (issue 12: at
 10,000 posts they were most of a build's peak memory).
+
+Each row carries a CRC-32 of its entry and one of its body, checked when each is read:
+SQLite checks none of a row's bytes, and a byte a bad disk block changed must not reach
+a feed. A damaged entry is a miss (the file is parsed again); a damaged body, found only
+when it is used, is dropped and stops the build with a message to run it again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import sqlite3
+import zlib
 from collections.abc import Iterable, Sequence
 from functools import partial
 from pathlib import Path
@@ -56,19 +63,41 @@ Entry = tuple[dict[str, Any] | None, list[Problem]]
 Encoded = tuple[str, str | None, str | None, bytes | None]
 
 #: ``PRAGMA user_version`` of the layout below; a file with another is emptied first.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4  # 4: the CRC-32 columns
 _SCHEMA = (
     # The digest before the body: reading a row without its body then stops before the
     # body's overflow pages (at 10,000 posts, 100 MB of pages not walked).
     "CREATE TABLE IF NOT EXISTS posts (key TEXT PRIMARY KEY, entry TEXT NOT NULL,"
-    " digest BLOB, markdown TEXT, html TEXT)",
+    " crc INTEGER, digest BLOB, markdown TEXT, html TEXT, body_crc INTEGER)",
     # What each post file's bytes hashed to, by its stat: an unchanged file is not read.
     "CREATE TABLE IF NOT EXISTS files (file TEXT PRIMARY KEY, stamp TEXT NOT NULL,"
     " key TEXT NOT NULL)",
 )
 
 
-_INSERT = "INSERT OR REPLACE INTO posts (key, entry, markdown, html, digest) VALUES (?, ?, ?, ?, ?)"
+_INSERT = (
+    "INSERT OR REPLACE INTO posts (key, entry, markdown, html, digest, crc, body_crc)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+Row = tuple[str, str, str | None, str | None, bytes | None, int, int | None]
+
+
+def _row(key: str, encoded: Encoded) -> Row:
+    """The row of ``_INSERT`` storing ``encoded`` under ``key``, its CRCs made."""
+    entry, markdown, html, digest = encoded
+    return (key, entry, markdown, html, digest, _entry_crc(entry), _body_crc(markdown, html))
+
+
+def _entry_crc(entry: str) -> int:
+    return zlib.crc32(entry.encode("utf-8", "surrogatepass"))
+
+
+def _body_crc(markdown: object, html: object) -> int | None:
+    """The CRC-32 of a body; None for a row with none or one not of text."""
+    if type(markdown) is not str or type(html) is not str:
+        return None
+    crc = zlib.crc32(markdown.encode("utf-8", "surrogatepass"))
+    return zlib.crc32(b"\0" + html.encode("utf-8", "surrogatepass"), crc)
 
 
 class PostCache:
@@ -82,7 +111,7 @@ class PostCache:
         self.path = path
         self.readonly = readonly
         self._db: sqlite3.Connection | None = None
-        self._pending: list[tuple[str, str, str | None, str | None, bytes | None]] = []
+        self._pending: list[Row] = []
         self._stamps: dict[str, tuple[str, str]] = {}
         self._failed = False  # an entry could not be written: its body must stay in memory
         self._stamps_changed = False
@@ -147,9 +176,11 @@ class PostCache:
                 chunk = keys[start : start + 500]
                 marks = ",".join("?" * len(chunk))
                 rows = self._db.execute(
-                    f"SELECT key, entry, digest FROM posts WHERE key IN ({marks})", chunk
+                    f"SELECT key, entry, crc, digest FROM posts WHERE key IN ({marks})", chunk
                 )
-                for key, entry, digest in rows:
+                for key, entry, crc, digest in rows:
+                    if type(entry) is not str or _entry_crc(entry) != crc:
+                        continue  # damaged on disk: a miss, parsed again and stored over it
                     record, problems = _decode(entry)
                     if record is not None:
                         if self._store is None or type(digest) is not bytes:
@@ -169,7 +200,7 @@ class PostCache:
         and the caller may :func:`detach` their bodies."""
         if self._db is None or self.readonly:
             return False
-        self._pending.append((key, *encoded))
+        self._pending.append(_row(key, encoded))
         if len(self._pending) >= 500:
             self._flush()
             return not self._failed
@@ -197,7 +228,7 @@ class PostCache:
         try:
             self._db.execute("PRAGMA synchronous = OFF")
             with self._db:
-                self._db.executemany(_INSERT, [(key, *encoded) for key, encoded in rows])
+                self._db.executemany(_INSERT, [_row(key, encoded) for key, encoded in rows])
         except sqlite3.Error:
             return False
         return True
@@ -258,17 +289,31 @@ class BodyStore:
         try:
             row = (
                 self._connection()
-                .execute("SELECT markdown, html FROM posts WHERE key = ?", (key,))
+                .execute("SELECT markdown, html, body_crc FROM posts WHERE key = ?", (key,))
                 .fetchone()
             )
             if row is not None and type(row[0]) is str and type(row[1]) is str:
-                return row[0], row[1]
+                if _body_crc(row[0], row[1]) == row[2]:
+                    return row[0], row[1]
+                self._drop(key)
+                raise StateError(
+                    f"{self.path}: a post body stored there was damaged on disk (its checksum"
+                    " does not match); it was dropped: run the build again to parse its post"
+                )
         except (sqlite3.Error, OSError):
             pass
         raise StateError(
             f"{self.path}: a post body read earlier in this build is gone from the post "
             "cache (was the state folder changed by another run?); run the build again"
         )
+
+    def _drop(self, key: str) -> None:
+        """Delete the row of ``key`` (best effort), so the next build parses its post."""
+        try:
+            with contextlib.closing(sqlite3.connect(self.path, timeout=1)) as db, db:
+                db.execute("DELETE FROM posts WHERE key = ?", (key,))
+        except sqlite3.Error:
+            pass
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
