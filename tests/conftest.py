@@ -27,6 +27,34 @@ state:
   folder: state
 """
 
+#: A site with cards off and RSS, Atom, JSON and tag feeds: what the tests that hold an
+#: incremental build to a cold one start from.
+FEEDS_CONFIG = """\
+site:
+  title: Blog
+  url: https://blog.example.org
+  timezone: UTC
+posts:
+  folder: posts
+output:
+  folder: public
+state:
+  folder: state
+cards:
+  enabled: false
+feeds:
+  formats: [rss, atom, json]
+  tags: true
+"""
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` (none if it is absent), by its path below it: what a
+    build left, to compare with another build's."""
+    if not root.is_dir():
+        return {}
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
 
 def pytest_configure(config: pytest.Config) -> None:
     # The old name is no longer read: a run that sets it would compare against stale files
@@ -107,6 +135,18 @@ class Site:
 def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Site:
     monkeypatch.chdir(tmp_path)
     return Site(tmp_path)
+
+
+@pytest.fixture
+def judged_by_stat(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files written a moment ago are hashed, not trusted by their stat; a real site's are
+    older. With the window at 0 the stat alone decides, so a build may read only the posts
+    that changed, as it would on a real site."""
+    from publisher import snapshot
+    from publisher.posts import collect
+
+    monkeypatch.setattr(snapshot, "RECENT_NS", 0)
+    monkeypatch.setattr(collect, "RECENT_NS", 0)
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ import pytest
 from cli_run import publish
 from PIL import Image
 
-from conftest import BASE_CONFIG, Site
+from conftest import BASE_CONFIG, Site, tree_bytes
 from publisher.posts import collect
 
 NOW = "--now=2025-06-01T00:00:00Z"
@@ -58,12 +58,6 @@ def _png(color: tuple[int, int, int], size: tuple[int, int] = (40, 21)) -> bytes
     out = io.BytesIO()
     Image.new("RGB", size, color).save(out, "PNG")
     return out.getvalue()
-
-
-def _files(root: Path) -> dict[str, bytes]:
-    if not root.is_dir():
-        return {}
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
 class Edits:
@@ -249,7 +243,7 @@ def _cold(site: Site, where: Path) -> tuple[int, dict[str, bytes]]:
     """A build of a copy of the site with no state and no output."""
     shutil.rmtree(where, ignore_errors=True)
     shutil.copytree(site.root, where, ignore=shutil.ignore_patterns("public", "state"))
-    return _build(where, "--jobs", "1"), _files(where / "public")
+    return _build(where, "--jobs", "1"), tree_bytes(where / "public")
 
 
 def _old_config(site: Site, text: str) -> None:
@@ -302,7 +296,7 @@ def test_every_incremental_build_equals_a_cold_one(
         history.append(edits.step(output, state) if step else "first build")
         code = _build(site.root, *jobs, *(["--json"] if "mtime kept" in history[-1] else []))
         expected_code, expected = _cold(site, cold_root)
-        got = _files(output)
+        got = tree_bytes(output)
         assert code == expected_code, history
         assert sorted(got) == sorted(expected), history
         for path, data in expected.items():
@@ -363,7 +357,7 @@ def test_a_post_whose_tag_spelling_changes_elsewhere_is_rendered_again(
     site.post("c", "title: C\ndate: 2024-01-03\ntags: [Alpha]", "C.\n")
     assert _build(site.root) == 0
     _, expected = _cold(site, tmp_path_factory.mktemp("cold") / "site")
-    assert _files(site.root / "public") == expected
+    assert tree_bytes(site.root / "public") == expected
     assert b">alpha</category>" not in expected["rss.xml"]
 
 
@@ -380,7 +374,7 @@ def test_moving_the_posts_folder_gives_the_ids_a_cold_build_gives(
     assert _build(site.root) == 0
     _, expected = _cold(site, tmp_path_factory.mktemp("cold") / "site")
     assert b'"id": "posts/a"' in expected["posts.json"]
-    assert _files(site.root / "public") == expected
+    assert tree_bytes(site.root / "public") == expected
 
 
 @pytest.mark.parametrize("lost", ["feeds.sqlite", "layouts.sqlite", "cache.sqlite", "outputs"])
@@ -426,7 +420,7 @@ def test_a_build_from_the_site_table_makes_the_posts_it_needs(
     # cache is not needed: the feed items and the layouts still hold).
     assert made == [post_id] if lost == "cache.sqlite" else sorted(made) == edits.ids(), made
     _, expected = _cold(site, tmp_path_factory.mktemp("cold") / "site")
-    assert _files(site.root / "public") == expected
+    assert tree_bytes(site.root / "public") == expected
 
 
 def _images_unseen(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -479,4 +473,4 @@ def test_the_comparison_with_a_cold_build_catches_a_broken_shortcut(
     assert quick_builds[-1]
     monkeypatch.undo()
     _, expected = _cold(site, tmp_path_factory.mktemp("cold") / "site")
-    assert _files(site.root / "public") != expected  # the broken shortcut is caught
+    assert tree_bytes(site.root / "public") != expected  # the broken shortcut is caught

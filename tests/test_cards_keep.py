@@ -21,7 +21,7 @@ import yaml
 from test_cards import LATIN_ONLY, SITE, build, make_post
 from test_output_keep import TAMPERINGS
 
-from conftest import Site
+from conftest import Site, tree_bytes
 from publisher import output
 from publisher.cards import build_cards
 from publisher.cards import fonts as card_fonts
@@ -396,10 +396,6 @@ feeds:
 """
 
 
-def _outputs(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
-
-
 @pytest.mark.parametrize("edit_a_post", [True, False], ids=["a post edited", "nothing else"])
 @pytest.mark.parametrize(
     "tampering", ["edited keeping size and mtime", "renamed over keeping size and mtime", "deleted"]
@@ -422,9 +418,9 @@ def test_publish_build_writes_a_card_changed_by_hand_again(
     shutil.copytree(site.root, cold, ignore=shutil.ignore_patterns("public", "state"))
     again = cli_run.publish("build", cwd=cold, terminal=True)
     assert again.returncode == 0, again.stderr
-    built = _outputs(site.root / "public")
+    built = tree_bytes(site.root / "public")
     built.pop("og/other.tmp", None)
-    assert built == _outputs(cold / "public")
+    assert built == tree_bytes(cold / "public")
 
 
 def test_an_opencv_that_does_not_load_is_asked_about_again(

@@ -11,41 +11,12 @@ from pathlib import Path
 import pytest
 from cli_run import publish
 
-from conftest import Site
-from publisher import snapshot
+from conftest import FEEDS_CONFIG, Site, tree_bytes
 from publisher.feeds.cache import KINDS, FeedCache
-from publisher.posts import collect
 
+pytestmark = pytest.mark.usefixtures("judged_by_stat")
 NOW = "--now=2025-06-01T00:00:00Z"
-CONFIG = """\
-site:
-  title: Blog
-  url: https://blog.example.org
-  timezone: UTC
-posts:
-  folder: posts
-output:
-  folder: public
-state:
-  folder: state
-cards:
-  enabled: false
-feeds:
-  formats: [rss, atom, json]
-  tags: true
-"""
-
-
-@pytest.fixture(autouse=True)
-def _judged_by_stat(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Files written a moment ago are hashed, not trusted by their stat: a real site's are
-    # older, and the builds below may then read only the changed posts.
-    monkeypatch.setattr(snapshot, "RECENT_NS", 0)
-    monkeypatch.setattr(collect, "RECENT_NS", 0)
-
-
-def _files(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+CONFIG = FEEDS_CONFIG
 
 
 def _build(root: Path) -> None:
@@ -86,7 +57,7 @@ def test_an_item_damaged_on_disk_is_rendered_again(site: Site, tmp_path: Path, k
     # No output to splice into: every feed is made from the cache's items.
     shutil.rmtree(site.root / "public")
     _build(site.root)
-    assert _files(site.root / "public") == _files(tmp_path / "cold" / "public")
+    assert tree_bytes(site.root / "public") == tree_bytes(tmp_path / "cold" / "public")
     # The damaged rows read were dropped or stored again: none is left.
     db = sqlite3.connect(cache)
     damaged = db.execute(f"SELECT id FROM items WHERE instr(CAST({kind} AS TEXT), 'itl6') > 0")
@@ -99,7 +70,7 @@ def test_an_item_damaged_on_disk_is_rendered_again(site: Site, tmp_path: Path, k
     cold = tmp_path / "cold-edited"
     shutil.copytree(site.root, cold, ignore=shutil.ignore_patterns("public", "state"))
     _build(cold)
-    assert _files(site.root / "public") == _files(cold / "public")
+    assert tree_bytes(site.root / "public") == tree_bytes(cold / "public")
 
 
 def _stored(path: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from cli_run import publish
 
-from conftest import Site
+from conftest import Site, tree_bytes
 from publisher.errors import StateError
 from publisher.posts.cache import PostCache
 
@@ -82,10 +82,6 @@ def test_a_damaged_body_stops_the_build_once_and_is_dropped(tmp_path: Path) -> N
     again.close()
 
 
-def _files(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
-
-
 def _build(root: Path) -> tuple[int, str]:
     ran = publish("build", NOW, cwd=root)
     assert "Traceback" not in ran.stderr, ran.stderr
@@ -112,7 +108,7 @@ def test_a_build_with_a_damaged_post_cache_writes_what_a_cold_one_does(
     shutil.rmtree(site.root / "public")
     code, err = _build(site.root)
     assert code == 0, err
-    assert _files(site.root / "public") == _files(tmp_path / "cold" / "public")
+    assert tree_bytes(site.root / "public") == tree_bytes(tmp_path / "cold" / "public")
 
 
 def test_a_build_meeting_a_damaged_body_says_so_and_the_next_one_is_right(
@@ -136,4 +132,4 @@ def test_a_build_meeting_a_damaged_body_says_so_and_the_next_one_is_right(
     assert "damaged on disk" in err and len(err.strip().splitlines()) == 1, err
     code, err = _build(site.root)
     assert code == 0, err
-    assert _files(site.root / "public") == _files(tmp_path / "cold" / "public")
+    assert tree_bytes(site.root / "public") == tree_bytes(tmp_path / "cold" / "public")

@@ -24,6 +24,7 @@ from typing import Any
 import cli_run
 import pytest
 
+from conftest import tree_bytes
 from publisher import build as build_module
 from publisher import cli, fastpath, snapshot
 from publisher.cli import entry, plain
@@ -63,12 +64,6 @@ def _run(
     return ran.returncode, ran.stdout, TIMES.sub("X s", ran.stderr)
 
 
-def _outputs(folder: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
-    }
-
-
 class Pair:
     """The same site twice: ``lean`` built through publisher.cli.main, ``click`` through
     cli/entry.py."""
@@ -98,7 +93,7 @@ class Pair:
         lean = _run(cli.main, args, self.lean, env)
         slow = _run(entry.main, args, self.click, env)
         assert lean == slow
-        assert _outputs(self.lean / "public") == _outputs(self.click / "public")
+        assert tree_bytes(self.lean / "public") == tree_bytes(self.click / "public")
         assert self.plain_runs == before + plain_expected
         assert fastpath.handed is None and fastpath.plain is None
         return lean

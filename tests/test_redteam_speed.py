@@ -17,7 +17,7 @@ import cli_run
 import pytest
 from PIL import Image
 
-from conftest import Site
+from conftest import Site, tree_bytes
 from publisher import snapshot
 
 CONFIG = """\
@@ -52,16 +52,12 @@ def publish(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedP
     return cli_run.publish(*args, cwd=cwd, env=full, terminal=True)
 
 
-def _outputs(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
-
-
 def _cold(site: Site, tmp_path: Path, env: dict[str, str]) -> dict[str, bytes]:
     copy = tmp_path / "cold"
     shutil.copytree(site.root, copy, ignore=shutil.ignore_patterns("public", "state"))
     ran = publish("build", cwd=copy, env=env)
     assert ran.returncode == 0, ran.stderr
-    return _outputs(copy / "public")
+    return tree_bytes(copy / "public")
 
 
 def _site(site: Site) -> None:
@@ -91,7 +87,7 @@ def test_a_variable_named_through_a_yaml_escape_is_seen_when_it_changes(
     ran = publish("build", cwd=site.root, env=env)
     assert ran.returncode == 0, ran.stderr
     assert "nothing changed" not in ran.stderr
-    assert _outputs(site.root / "public") == _cold(site, tmp_path, env)
+    assert tree_bytes(site.root / "public") == _cold(site, tmp_path, env)
 
 
 def _image(kind: str, size: int) -> bytes:
@@ -123,7 +119,7 @@ def test_an_og_image_replaced_by_another_format_of_the_same_size_and_mtime(
     ran = publish("build", cwd=site.root, env={})
     assert ran.returncode == 0, ran.stderr
     assert b'type="image/gif"' in (site.root / "public" / "rss.xml").read_bytes()
-    assert _outputs(site.root / "public") == _cold(site, tmp_path, {})
+    assert tree_bytes(site.root / "public") == _cold(site, tmp_path, {})
 
 
 def test_a_cover_renamed_over_by_other_pixels_of_the_same_size_and_mtime_gets_a_new_card(
@@ -146,7 +142,7 @@ def test_a_cover_renamed_over_by_other_pixels_of_the_same_size_and_mtime_gets_a_
     os.replace(replacement, cover)
     ran = publish("build", cwd=site.root, env={})
     assert ran.returncode == 0, ran.stderr
-    assert _outputs(site.root / "public") == _cold(site, tmp_path, {})
+    assert tree_bytes(site.root / "public") == _cold(site, tmp_path, {})
 
 
 def _solid(color: tuple[int, int, int]) -> bytes:
@@ -173,7 +169,7 @@ def test_an_output_edited_by_hand_keeping_its_size_and_mtime_is_written_again(
     assert path.read_bytes() != data
     ran = publish("build", cwd=site.root, env={})
     assert ran.returncode == 0, ran.stderr
-    assert _outputs(site.root / "public") == _cold(site, tmp_path, {})
+    assert tree_bytes(site.root / "public") == _cold(site, tmp_path, {})
 
 
 def test_a_post_edited_keeping_its_size_and_mtime_is_read_again(site: Site, tmp_path: Path) -> None:
@@ -191,4 +187,4 @@ def test_a_post_edited_keeping_its_size_and_mtime_is_read_again(site: Site, tmp_
     ran = publish("build", cwd=site.root, env={})
     assert ran.returncode == 0, ran.stderr
     assert b"Post X" in (site.root / "public" / "rss.xml").read_bytes()
-    assert _outputs(site.root / "public") == _cold(site, tmp_path, {})
+    assert tree_bytes(site.root / "public") == _cold(site, tmp_path, {})

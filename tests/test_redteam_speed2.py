@@ -18,37 +18,12 @@ from pathlib import Path
 import pytest
 from cli_run import publish
 
-from conftest import Site
-from publisher import snapshot
+from conftest import FEEDS_CONFIG, Site, tree_bytes
 from publisher.incremental import quick, reading, table
-from publisher.posts import collect
 
+pytestmark = pytest.mark.usefixtures("judged_by_stat")
 NOW = "--now=2025-06-01T00:00:00Z"
-CONFIG = """\
-site:
-  title: Blog
-  url: https://blog.example.org
-  timezone: UTC
-posts:
-  folder: posts
-output:
-  folder: public
-state:
-  folder: state
-cards:
-  enabled: false
-feeds:
-  formats: [rss, atom, json]
-  tags: true
-"""
-
-
-@pytest.fixture(autouse=True)
-def _judged_by_stat(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Files here were written a moment ago; a real site's are older. With the window at 0
-    # the stat alone decides, so the builds below may read only the changed posts.
-    monkeypatch.setattr(snapshot, "RECENT_NS", 0)
-    monkeypatch.setattr(collect, "RECENT_NS", 0)
+CONFIG = FEEDS_CONFIG
 
 
 @pytest.fixture
@@ -56,10 +31,6 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Two rows per stored chunk of the site table, so a few posts span several."""
     for module in (table, quick, reading):
         monkeypatch.setattr(module, "CHUNK", 2)
-
-
-def _files(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
 def _build(root: Path) -> None:
@@ -70,7 +41,7 @@ def _build(root: Path) -> None:
 def _cold(site: Site, where: Path) -> dict[str, bytes]:
     shutil.copytree(site.root, where, ignore=shutil.ignore_patterns("public", "state"))
     _build(where)
-    return _files(where / "public")
+    return tree_bytes(where / "public")
 
 
 def _tagged(site: Site, post_id: str, tag: str, title: str = "") -> None:
@@ -117,12 +88,12 @@ def test_a_build_that_finished_in_between_is_not_overwritten_with_stale_tag_coun
     _build(site.root)  # A
     assert taken == [True]
     _build(site.root)
-    assert _files(site.root / "public") == _cold(site, tmp_path / "cold1")
+    assert tree_bytes(site.root / "public") == _cold(site, tmp_path / "cold1")
     _tagged(site, "p6", "alpha")  # alpha twice, Alpha twice: "Alpha" comes first
     _build(site.root)
     expected = _cold(site, tmp_path / "cold2")
     assert b">Alpha</category>" in expected["rss.xml"]
-    assert _files(site.root / "public") == expected
+    assert tree_bytes(site.root / "public") == expected
 
 
 def test_a_quick_read_given_up_does_not_count_its_posts_as_cache_hits(
@@ -156,7 +127,7 @@ def test_a_post_removed_can_flip_a_tag_spelling_of_the_posts_kept(
     _build(site.root)
     expected = _cold(site, tmp_path / "cold")
     assert b">alpha</category>" in expected["rss.xml"]
-    assert _files(site.root / "public") == expected
+    assert tree_bytes(site.root / "public") == expected
 
 
 def test_a_post_folder_whose_name_is_not_utf8_is_no_traceback(site: Site, tmp_path: Path) -> None:
@@ -178,7 +149,7 @@ def test_a_post_folder_whose_name_is_not_utf8_is_no_traceback(site: Site, tmp_pa
     cold = tmp_path / "cold"
     shutil.copytree(site.root, cold, ignore=shutil.ignore_patterns("public", "state"))
     assert publish("build", NOW, cwd=cold).returncode == 3
-    assert _files(site.root / "public") == _files(cold / "public")
+    assert tree_bytes(site.root / "public") == tree_bytes(cold / "public")
 
 
 def test_a_site_table_damaged_inside_its_text_means_a_full_read(site: Site, tmp_path: Path) -> None:
@@ -201,7 +172,7 @@ def test_a_site_table_damaged_inside_its_text_means_a_full_read(site: Site, tmp_
     db.close()
     _tagged(site, "p3", "x", title="p3 edited")
     _build(site.root)
-    assert _files(site.root / "public") == _cold(site, tmp_path / "cold")
+    assert tree_bytes(site.root / "public") == _cold(site, tmp_path / "cold")
 
 
 def test_no_state_file_holds_a_secret_from_the_environment(site: Site) -> None:
@@ -244,4 +215,4 @@ def test_a_feed_cache_damaged_inside_a_stored_head_is_not_written_out(
     db.close()
     _tagged(site, "p2", "x", title="p2 edited")  # the feeds of tag x are written again
     _build(site.root)
-    assert _files(site.root / "public") == _cold(site, tmp_path / "cold")
+    assert tree_bytes(site.root / "public") == _cold(site, tmp_path / "cold")

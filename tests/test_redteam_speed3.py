@@ -19,29 +19,13 @@ from typing import Any
 import pytest
 from cli_run import publish
 
-from conftest import Site
+from conftest import FEEDS_CONFIG, Site, tree_bytes
 from publisher import snapshot, statecache
 from publisher.feeds import cache as feed_cache
 from publisher.posts import collect
 
 NOW = "--now=2025-06-01T00:00:00Z"
-CONFIG = """\
-site:
-  title: Blog
-  url: https://blog.example.org
-  timezone: UTC
-posts:
-  folder: posts
-output:
-  folder: public
-state:
-  folder: state
-cards:
-  enabled: false
-feeds:
-  formats: [rss, atom, json]
-  tags: true
-"""
+CONFIG = FEEDS_CONFIG
 #: Posts in a site: three chunks of eight for two workers.
 POSTS = 24
 
@@ -55,10 +39,6 @@ def _pooled(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(collect, "RECENT_NS", 0)
 
 
-def _files(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
-
-
 def _build(root: Path, *args: str) -> str:
     ran = publish("build", NOW, "--jobs", "2", *args, cwd=root)
     assert "Traceback" not in ran.stderr, ran.stderr
@@ -69,7 +49,7 @@ def _build(root: Path, *args: str) -> str:
 def _cold(site: Site, where: Path) -> dict[str, bytes]:
     shutil.copytree(site.root, where, ignore=shutil.ignore_patterns("public", "state"))
     _build(where, "--jobs", "1")
-    return _files(where / "public")
+    return tree_bytes(where / "public")
 
 
 def _write(site: Site, n: int, tag: str, words: str = "Body") -> None:
@@ -96,12 +76,12 @@ def test_items_a_worker_rendered_with_its_chunks_spelling_are_not_used(
     expected = _cold(site, tmp_path / "cold")
     assert b">alpha</category>" in expected["rss.xml"]
     assert b">Alpha</category>" not in expected["rss.xml"]
-    assert _files(site.root / "public") == expected
+    assert tree_bytes(site.root / "public") == expected
     # Every "alpha" post respelled but one: the majority flips, each worker's chunk too.
     for n in range(9, POSTS):
         _write(site, n, "Alpha", words="Edited")
     _build(site.root)
-    assert _files(site.root / "public") == _cold(site, tmp_path / "cold2")
+    assert tree_bytes(site.root / "public") == _cold(site, tmp_path / "cold2")
 
 
 #: The chunk whose worker dies, once it stored its rows (set by a test).
@@ -137,19 +117,19 @@ def test_a_worker_dying_after_storing_its_chunk_leaves_no_stale_cache(
     stderr = _build(site.root)
     assert "p09" in alone  # the worker did die: its posts read one by one
     assert f"{POSTS} published" in stderr
-    assert _files(site.root / "public") == _cold(site, tmp_path / "cold1")
+    assert tree_bytes(site.root / "public") == _cold(site, tmp_path / "cold1")
     for n in range(8, 16):
         _write(site, n, "Alpha", words="Edited")
     _DIES["post"] = "p12"
     alone.clear()
     _build(site.root)
     assert "p12" in alone
-    assert _files(site.root / "public") == _cold(site, tmp_path / "cold2")
+    assert tree_bytes(site.root / "public") == _cold(site, tmp_path / "cold2")
     monkeypatch.setattr(collect, "_parse_many", _DIES["inner"])
     for n in range(8, 16):
         _write(site, n, "alpha", words="Body")
     _build(site.root)
-    assert _files(site.root / "public") == _cold(site, tmp_path / "cold3")
+    assert tree_bytes(site.root / "public") == _cold(site, tmp_path / "cold3")
 
 
 @pytest.mark.parametrize(
@@ -180,9 +160,9 @@ def test_caches_another_build_holds_locked_are_left_alone(
             db.rollback()
             db.close()
     expected = _cold(site, tmp_path / "cold")
-    assert _files(site.root / "public") == expected
+    assert tree_bytes(site.root / "public") == expected
     _build(site.root)
-    assert _files(site.root / "public") == expected
+    assert tree_bytes(site.root / "public") == expected
     _write(site, 3, "Alpha", words="Again")
     _build(site.root)
-    assert _files(site.root / "public") == _cold(site, tmp_path / "cold2")
+    assert tree_bytes(site.root / "public") == _cold(site, tmp_path / "cold2")
