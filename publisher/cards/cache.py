@@ -32,6 +32,7 @@ from typing import Any
 from publisher import statecache
 from publisher.cards.job import Note, Rendered
 from publisher.output import Stamp
+from publisher.stamps import stamp_of
 
 CACHE_FILE = "cards.sqlite"
 #: The layout of the file (``PRAGMA user_version``). 3: the ``outputs`` table.
@@ -272,7 +273,7 @@ class RenderCache:
         if not S_ISREG(stat.st_mode):
             raise OSError(f"{path} is not a regular file")
         known = self._digests.get(str(path))
-        stamp = (stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns)
+        stamp = stamp_of(stat)
         if known is not None and known[:4] == stamp:
             return known[4]
         digest = hashlib.sha256(path.read_bytes()).hexdigest()

@@ -27,6 +27,7 @@ from PIL import Image
 
 from publisher.cards import thumbnail
 from publisher.cards.crop import Focus, cover_scale
+from publisher.stamps import stamp_of
 
 #: A face's (left, top, right, bottom) as fractions of the image.
 Box = tuple[float, float, float, float]
@@ -86,7 +87,7 @@ def installed() -> str:
         if info is None:
             found.append(f"{name}: none")
         else:
-            stamp = (info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)
+            stamp = stamp_of(info)
             found.append(f"{name}: {origin} {stamp}")
     return "; ".join(found)
 

@@ -36,6 +36,7 @@ from publisher.posts import components as post_components
 from publisher.posts import fields as post_fields
 from publisher.posts import mdx as post_mdx
 from publisher.posts.model import Post
+from publisher.stamps import stamp_of
 from publisher.statecache import code_version
 
 CACHE_FILE = "feeds.sqlite"
@@ -109,7 +110,7 @@ def post_key(post: Post, context: bytes) -> str:
     if post.og_image is not None:
         try:
             stat = post.og_image.stat()
-            image = (stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns)
+            image = stamp_of(stat)
         except OSError:
             pass
     digest = hashlib.sha256(context)

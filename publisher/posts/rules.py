@@ -22,6 +22,7 @@ from publisher.posts.folder import PlainPaths, printable_name
 from publisher.posts.model import Author, Post
 from publisher.posts.reader import Record, unexpected
 from publisher.posts.text import preview
+from publisher.stamps import stamp_of
 
 
 @dataclass(frozen=True)
@@ -144,9 +145,7 @@ def _look_up(og: str, source: Path, site: _Site) -> tuple[Path, bool, bool, obje
         regular = stat.S_ISREG(plain.st_mode)
         # Inode and ctime too: a file renamed over it may keep its size and mtime, and the
         # feed items name the type sniffed from its bytes.
-        image = (
-            (plain.st_size, plain.st_mtime_ns, plain.st_ino, plain.st_ctime_ns) if regular else None
-        )
+        image = stamp_of(plain) if regular else None
         # with_name builds the Path without parsing it again (issue 12).
         found = source.with_name(og) if "/" not in og else Path(written)
         return found, True, regular, image
