@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional
 
 from publisher import inputs
 from publisher.config import Config
@@ -30,8 +30,10 @@ if TYPE_CHECKING:
     from publisher.cards import CardsResult
     from publisher.feeds.early import EarlyItems
     from publisher.feeds.plan import FeedEntry
+    from publisher.feeds.splice import FeedWrites
     from publisher.feeds.websub import FetchSession
     from publisher.posts import Post, Progress, ReadResult
+    from publisher.posts.workers import Crew
     from publisher.splicing import LayoutStore
 
 INDEX_FILE = "posts.json"  # see index.py
@@ -87,7 +89,9 @@ def load_posts(
     jobs: int | None = None,
     progress: Progress | None = None,
     files: list[Path] | None = None,
+    crew: Crew | None = None,
 ) -> ReadResult:
+    """Every post read (``crew``: where a parallel read leaves its worker processes)."""
     from publisher.posts import read_posts
     from publisher.posts.cache import PostCache
 
@@ -95,7 +99,13 @@ def load_posts(
     ahead = None if readonly else _early_items(config)
     try:
         return read_posts(
-            config, cache=cache, jobs=jobs, progress=progress, files=files, ahead=ahead
+            config,
+            cache=cache,
+            jobs=jobs,
+            progress=progress,
+            files=files,
+            ahead=ahead,
+            crew=crew,
         )
     finally:
         cache.close()
@@ -140,18 +150,47 @@ def build_site(
     build reads only the posts that changed since the last when it can
     (``publisher/incremental``): its posts are then made only when looked at.
     """
+    from publisher.posts.workers import Crew
+
+    crew = Crew()
+    try:
+        return _build(config, now=now, dry_run=dry_run, crew=crew, how=(jobs, progress, snapshot))
+    finally:
+        crew.close()
+
+
+def _build(
+    config: Config,
+    *,
+    now: datetime,
+    dry_run: bool,
+    crew: Crew,
+    how: tuple[int | None, ProgressFactory, inputs.Snapshot | None],
+) -> BuildResult:
+    """:func:`build_site`; the worker processes a parallel read starts stay in ``crew``
+    and write the feed files that are written whole (a cold build's)."""
     from publisher.incremental.reading import read_site
 
+    jobs, progress, snapshot = how
     handed = snapshot is not None
     if snapshot is None and not dry_run:
         snapshot = inputs.take_snapshot(config)
-    how = (dry_run, jobs, progress)
-    site = read_site(config, now=now, snapshot=snapshot, quick=handed, how=how, load=load_posts)
+    load = partial(load_posts, crew=crew)
+    site = read_site(
+        config, now=now, snapshot=snapshot, quick=handed, how=(dry_run, jobs, progress), load=load
+    )
     read, published, drafts, scheduled = site.read, site.published, site.drafts, site.scheduled
     writer = OutputWriter(config.output, dry_run=dry_run, manifest=config.state / MANIFEST_FILE)
+    # The site table is kept while the read workers write a cold build's feed files;
+    # else after the outputs (it does not depend on them: a build killed in between
+    # leaves a table that the posts on disk still match, and outputs the next build
+    # writes from it).
+    keep = [site.keep] if snapshot is not None and not dry_run else []
     try:
         plan = (site.entries, site.index_keys)
-        problems, cards = _write_outputs(config, published, writer, how, plan)
+        problems, cards = _write_outputs(
+            config, published, writer, (dry_run, jobs, progress), (plan, crew, keep)
+        )
     except BaseException:
         # What was written before the error is still ours to delete one day.
         writer.remember(config.state / MANIFEST_FILE)
@@ -176,7 +215,8 @@ def build_site(
                 problems=(*read.problems, *problems),
             ),
         )
-        site.keep()
+        for kept in keep:
+            kept()
     return BuildResult(
         read=read,
         published=published,
@@ -191,6 +231,7 @@ def build_site(
 
 #: Each published post's feed entry and ``posts.json`` key, when the read has them.
 Planned = tuple["list[FeedEntry] | None", "list[str] | None"]
+Entries = Optional["list[FeedEntry]"]
 
 
 def _write_outputs(
@@ -198,79 +239,93 @@ def _write_outputs(
     published: Sequence[Post],
     writer: OutputWriter,
     how: tuple[bool, int | None, ProgressFactory],
-    plan: Planned,
+    plan: tuple[Planned, Crew | None, list[Callable[[], None]]],
 ) -> tuple[list[Problem], CardsResult | None]:
+    """The cards, the feeds and ``posts.json``. ``plan``: what the read has for the
+    feeds and the index, the read's workers, and work to run (then taken out of the
+    list) while those workers write feed files, if they do."""
     problems: list[Problem] = []
     cards: CardsResult | None = None
     from publisher.index import write_index
     from publisher.splicing import LAYOUTS_FILE, LayoutStore
 
+    (entries, index_keys), crew, meanwhile = plan
     dry_run = how[0]
     layouts = LayoutStore(config.state / LAYOUTS_FILE, readonly=dry_run)
     try:
-        cards = _write_files(config, published, writer, layouts, how, plan[0])
+        cards = _write_cards(config, published, writer, how)
         if cards is not None:
             problems.extend(cards.problems)
-        write_index(config, published, writer, layouts, plan[1])
+        feeds = _start_feeds(config, published, writer, (layouts, how, entries, crew))
+        # While the read workers write the feed files (a cold build's), posts.json here.
+        try:
+            write_index(config, published, writer, layouts, index_keys)
+            while feeds is not None and feeds.busy and meanwhile:
+                meanwhile.pop()()
+        finally:
+            if feeds is not None:  # the feed files in place, as a serial build has them
+                _finish_feeds(config, writer, feeds, dry_run)
         layouts.commit()
     finally:
         layouts.close()
     return problems, cards
 
 
-def _write_files(
+def _write_cards(
     config: Config,
     published: Sequence[Post],
     writer: OutputWriter,
-    layouts: LayoutStore,
     how: tuple[bool, int | None, ProgressFactory],
-    entries: list[FeedEntry] | None,
 ) -> CardsResult | None:
-    """The cards and the feeds."""
+    if not config.cards.enabled:
+        return None
+    from publisher.cards import build_cards
+
     dry_run, jobs, progress = how
-    cards: CardsResult | None = None
-    if config.cards.enabled:
-        from publisher.cards import build_cards
+    with progress(len(published), RENDERING) as bar:
+        return build_cards(
+            config.site,
+            published,
+            config.cards.options,
+            output=writer,
+            cache_dir=config.state,
+            jobs=jobs,
+            dry_run=dry_run,
+            progress=bar,
+            root=config.root,
+            feeds=config.feeds.options if config.feeds.enabled else None,
+        )
 
-        with progress(len(published), RENDERING) as bar:
-            cards = build_cards(
-                config.site,
-                published,
-                config.cards.options,
-                output=writer,
-                cache_dir=config.state,
-                jobs=jobs,
-                dry_run=dry_run,
-                progress=bar,
-                root=config.root,
-                feeds=config.feeds.options if config.feeds.enabled else None,
-            )
-    if config.feeds.enabled:
-        from publisher.feeds.splice import write_feeds
 
-        # One feed document at a time: each is written before the next is made, most of
-        # it copied from the file the last build wrote (feeds/splice.py).
-        with progress(0, FEEDS):  # timed, not shown: no per-post callback
-            feeds = set(
-                write_feeds(
-                    config.site,
-                    published,
-                    config.feeds.options,
-                    writer,
-                    layouts=layouts,
-                    cache_dir=config.state,
-                    jobs=jobs,
-                    entries=entries,
-                )
-            )
-        if not dry_run and config.feeds.options.hub is not None:
-            from publisher.feeds import feed_url
-            from publisher.feeds.websub import changed_feeds, record_pending
+def _start_feeds(
+    config: Config,
+    published: Sequence[Post],
+    writer: OutputWriter,
+    how: tuple[LayoutStore, tuple[bool, int | None, ProgressFactory], Entries, Crew | None],
+) -> FeedWrites | None:
+    """The feed files: each document written before the next is made, most of it copied
+    from the file the last build wrote (feeds/splice.py), or made by the read workers."""
+    if not config.feeds.enabled:
+        return None
+    from publisher.feeds.splice import Sources, start_feeds
 
-            # Not pinged now: the hub would fetch the feed before it is deployed.
-            changed = [w.path for w in writer.changed if w.path in feeds]
-            record_pending(config.state, changed_feeds(changed, partial(feed_url, config.site)))
-    return cards
+    layouts, (_, jobs, progress), entries, crew = how
+    sources = Sources(
+        layouts=layouts, cache_dir=config.state, jobs=jobs, entries=entries, crew=crew
+    )
+    with progress(0, FEEDS):  # timed, not shown: no per-post callback
+        return start_feeds(config.site, published, config.feeds.options, writer, sources)
+
+
+def _finish_feeds(config: Config, writer: OutputWriter, feeds: FeedWrites, dry_run: bool) -> None:
+    paths = set(feeds.finish())
+    if not dry_run and config.feeds.options.hub is not None:
+        from publisher.feeds import feed_url
+        from publisher.feeds.websub import changed_feeds, record_pending
+
+        # Not pinged now: the hub would fetch the feed before it is deployed.
+        changed = [w.path for w in writer.changed if w.path in paths]
+        record_pending(config.state, changed_feeds(changed, partial(feed_url, config.site)))
 
 
 def _cards_of(config: Config, published: Sequence[Post]) -> Callable[[str], bool]:

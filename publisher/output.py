@@ -51,6 +51,22 @@ class Write:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Made:
+    """A file another process made (``feeds/parallel.py``): its bytes' status against the
+    file there, their hash and size; ``temp``, the temporary file beside the target that
+    holds them (None: unchanged, not written); ``found``, the stamp of the unchanged file
+    it compared; ``lengths``, each piece's length when the file is laid out as its maker
+    was told (else None)."""
+
+    status: Status
+    sha256: str
+    size: int
+    temp: str | None
+    found: Stamp | None
+    lengths: tuple[int, ...] | None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Sweep:
     """What :meth:`OutputWriter.sweep` did: files deleted (or, in a dry run, that would be)."""
 
@@ -123,6 +139,32 @@ class OutputWriter:
                 path, data, mode=0o644, before_rename=lambda: self._journal(record.path)
             )
         except OSError as exc:
+            raise OutputError(
+                f"cannot write {path}: {exc.strerror}; check the output folder"
+            ) from None
+        self.stamps[record.path] = stamp_of(written)
+        return record
+
+    def adopt(self, relative: str, made: Made, *, at: int | None = None) -> Write:
+        """Note ``relative`` as :meth:`write_bytes` would have written it, from what another
+        process did (``feeds/parallel.py``): compared the bytes of hash ``made.sha256``
+        with the file there and, when they differ, wrote them to ``made.temp`` beside it
+        (synced), which is journaled and renamed into place here. ``at``: the position of
+        the write in :attr:`writes` (the order a serial build writes in)."""
+        path = self.target(relative)
+        record = Write(path=PurePosixPath(relative).as_posix(), status=made.status, bytes=made.size)
+        self.writes.insert(len(self.writes) if at is None else at, record)
+        self.hashes[record.path] = made.sha256
+        if made.temp is None:
+            if made.found is not None:
+                self._stamp(record.path, path, made.found)
+            return record
+        try:
+            self._journal(record.path)
+            os.replace(made.temp, path)
+            written = os.lstat(path)
+        except OSError as exc:
+            Path(made.temp).unlink(missing_ok=True)
             raise OutputError(
                 f"cannot write {path}: {exc.strerror}; check the output folder"
             ) from None
@@ -383,6 +425,7 @@ def write_state_file(path: Path, text: str) -> None:
 
 
 __all__ = [
+    "Made",
     "OutputWriter",
     "Part",
     "Stamp",

@@ -31,6 +31,7 @@ from publisher.posts.shown import Shown, printable_problem
 from publisher.posts.sources.base import SourceRules
 from publisher.posts.workers import (
     Ahead,
+    Crew,
     Extra,
     Parsed,
     ReadWorker,
@@ -68,13 +69,15 @@ def read_posts(
     files: list[Path] | None = None,
     ahead: Ahead | None = None,
     around: Around | None = None,
+    crew: Crew | None = None,
 ) -> ReadResult:
     """Read every post under ``config.posts.folder`` (``files``: what
     :func:`~publisher.posts.folder.find_post_files` found, if the caller has it).
     ``ahead``: what the read workers also do with each post they parse (see
     :class:`Ahead`); only a parallel read uses it. ``around``: ``files`` are only some
     of the site's post files, and this is what the others bring to the rules across
-    posts (``publisher/incremental``); the cache then keeps every other file's entry."""
+    posts (``publisher/incremental``); the cache then keeps every other file's entry.
+    ``crew``: a parallel read leaves its worker processes there, for the feed stage."""
     ctx = context_for(config)
     files = find_post_files(config) if files is None else files
     problems: list[Problem] = []
@@ -99,7 +102,7 @@ def read_posts(
     origins = [(found.sources[i][0], keys[i] if cache is not None else None) for i in misses]
     # Written to the cache (index, the HTML's digest): bodies read back from it when used.
     stored: list[tuple[int, bytes | None]] = []
-    parsed = _parse_all(jobs_in, jobs, progress, (origins, ahead, cache))
+    parsed = _parse_all(jobs_in, (jobs, crew), progress, (origins, ahead, cache))
     for index, (fresh, encoded) in zip(misses, parsed, strict=True):
         entries[index] = fresh
         if cache is not None and encoded is not None:
@@ -211,13 +214,14 @@ def _parse_many(tasks: list[Task]) -> tuple[list[Parsed], list[Any]]:
 
 def _parse_all(
     jobs_in: list[Job],
-    jobs: int | None,
+    how: tuple[int | None, Crew | None],
     progress: Progress | None,
     extra: Extra,
 ) -> Iterable[tuple[Entry, Encoded | None]]:
+    jobs, crew = how
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     if workers > 1 and len(jobs_in) >= PARALLEL_THRESHOLD:
-        done = yield from _parse_pooled(jobs_in, workers, progress, extra)
+        done = yield from _parse_pooled(jobs_in, (workers, crew), progress, extra)
         if done == len(jobs_in):
             return
         # A worker died (killed for memory, a crash in a C library): which post did it is
@@ -238,13 +242,15 @@ def _parse_all(
 
 def _parse_pooled(
     jobs_in: list[Job],
-    workers: int,
+    how: tuple[int, Crew | None],
     progress: Progress | None,
     extra: Extra,
 ) -> Generator[tuple[Entry, Encoded | None], None, int]:
     """``jobs_in`` parsed by ``workers`` processes, in order; returns how many were
     yielded (fewer than all: a worker died). An entry a worker stored in the post cache
-    comes back as it would from the cache (its body read back on use)."""
+    comes back as it would from the cache (its body read back on use). The pool is left
+    to ``crew`` (when given) once every job is done, else shut down."""
+    workers, crew = how
     origins, ahead, cache = extra
     store = cache.store() if cache is not None and not cache.readonly else None
     # Chunks of at most 128: a finished chunk's results wait in this process until their
@@ -269,36 +275,40 @@ def _parse_pooled(
     context = multiprocessing.get_context()
     cache_path = store.path if store is not None else None
     start = (jobs_in[0][3], ahead, cache_path, context.Lock(), os.getpid())
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_start_worker, initargs=start
+    )
     try:
-        with ProcessPoolExecutor(
-            max_workers=workers, mp_context=context, initializer=_start_worker, initargs=start
-        ) as pool:
-            # The objects alive now are the workers' (forked) as they are: a collection
-            # there would touch, and so copy, every page of them (a few % of the CPU).
-            gc.freeze()
-            try:
-                results = pool.map(_parse_many, chunks)
-            finally:
-                gc.unfreeze()
-            writeback.start()  # after the fork: no thread of this process but the main one
-            del chunks
-            for parsed, rows in results:
-                if ahead is not None:
-                    ahead.keep(rows)
-                for (record, problems), encoded in parsed:
-                    if progress is not None:
-                        progress(1)
-                    if isinstance(encoded, bytes):  # stored by the worker, body and all
-                        key = origins[done][1]
-                        if record is not None and store is not None and key is not None:
-                            record["body"] = Body(load=partial(store.load, key), digest=encoded)
-                        encoded = None
-                    done += 1
-                    yield (record, problems), encoded
+        # The objects alive now are the workers' (forked) as they are: a collection
+        # there would touch, and so copy, every page of them (a few % of the CPU).
+        gc.freeze()
+        try:
+            results = pool.map(_parse_many, chunks)
+        finally:
+            gc.unfreeze()
+        writeback.start()  # after the fork: no thread of this process but the main one
+        del chunks
+        for parsed, rows in results:
+            if ahead is not None:
+                ahead.keep(rows)
+            for (record, problems), encoded in parsed:
+                if progress is not None:
+                    progress(1)
+                if isinstance(encoded, bytes):  # stored by the worker, body and all
+                    key = origins[done][1]
+                    if record is not None and store is not None and key is not None:
+                        record["body"] = Body(load=partial(store.load, key), digest=encoded)
+                    encoded = None
+                done += 1
+                yield (record, problems), encoded
     except BrokenProcessPool:
         pass
     finally:
         writeback.stop()
+        if crew is not None and done == len(jobs_in):
+            crew.keep(pool)
+        else:
+            pool.shutdown(wait=True, cancel_futures=True)
     return done
 
 
