@@ -1,0 +1,209 @@
+"""Feed files made by the read workers (``publisher/feeds/parallel.py``, issue 12).
+
+A parallel cold build keeps its read pool for the feed stage: each feed file that cannot
+be spliced (a cold build's) is made by a worker, written to a temporary file beside it,
+and journaled and renamed into place by the main process, in a serial build's order.
+Checked on real files, real SQLite and a real process pool: the files, the build's list of
+writes and the layouts the next build splices from are those of a serial build; a worker
+that cannot make its file (an item it cannot read, a worker that dies, a disk error)
+leaves it to the main process; and a build killed while the workers write leaves nothing
+the next build does not put right.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import BASE_CONFIG, tree_bytes
+from publisher import snapshot
+from publisher.build import build_site
+from publisher.config.loader import load_config
+from publisher.feeds import parallel
+from publisher.output import OutputWriter
+from publisher.posts import collect
+
+CONFIG = BASE_CONFIG + (
+    "cards:\n  enabled: false\nfeeds:\n  formats: [rss, atom, json]\n  limit: null\n  tags: true\n"
+)
+NOW = datetime(2025, 6, 1, tzinfo=UTC)
+POSTS = 40
+
+
+@pytest.fixture(autouse=True)
+def _pooled(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The pool starts at 200 posts; at 4 these few are read (and their feeds written) by
+    # two workers. Files written a moment ago are judged by their stat, as a real site's
+    # older files are, so the build after an edit splices.
+    monkeypatch.setattr(collect, "PARALLEL_THRESHOLD", 4)
+    monkeypatch.setattr(snapshot, "RECENT_NS", 0)
+    monkeypatch.setattr(collect, "RECENT_NS", 0)
+
+
+def _post(root: Path, i: int, words: str = "Body") -> None:
+    folder = root / "posts" / f"post-{i:03d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "index.md").write_text(
+        f"---\ntitle: Post {i}\ndate: 2024-01-01T00:{i // 60:02d}:{i % 60:02d}Z\n"
+        f"tags: [t{i % 3}]\n---\n{words} of post {i}, *with* a [link](/x/{i}).\n",
+        encoding="utf-8",
+    )
+
+
+def _site(root: Path) -> Path:
+    root.mkdir(parents=True)
+    (root / "config.yaml").write_text(CONFIG, encoding="utf-8")
+    for i in range(POSTS):
+        _post(root, i)
+    return root
+
+
+def _build(root: Path, jobs: int) -> list[tuple[str, str, int]]:
+    """A real build of ``root`` (the snapshot a plain ``publish build`` takes, so it may
+    read only what changed); its writes (path, status, bytes) in order."""
+    from publisher import inputs
+
+    config = load_config(root / "config.yaml")
+    result = build_site(config, now=NOW, jobs=jobs, snapshot=inputs.take_snapshot(config))
+    return [(w.path, w.status, w.bytes) for w in result.writes]
+
+
+def _adopted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The files the main process put in place from what a worker made."""
+    paths: list[str] = []
+    adopt = OutputWriter.adopt
+
+    def counted(self: OutputWriter, relative: str, *args: Any, **kwargs: Any) -> Any:
+        paths.append(relative)
+        return adopt(self, relative, *args, **kwargs)
+
+    monkeypatch.setattr(OutputWriter, "adopt", counted)
+    return paths
+
+
+def _spliced(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The files written from the last build's by their layout."""
+    paths: list[str] = []
+    write_splice = OutputWriter.write_splice
+
+    def counted(self: OutputWriter, relative: str, *args: Any, **kwargs: Any) -> Any:
+        done = write_splice(self, relative, *args, **kwargs)
+        if done is not None:
+            paths.append(relative)
+        return done
+
+    monkeypatch.setattr(OutputWriter, "write_splice", counted)
+    return paths
+
+
+def _temporary(root: Path) -> list[str]:
+    return sorted(p.name for p in (root / "public").rglob(".*.tmp"))
+
+
+def _serial(root: Path, where: Path) -> tuple[dict[str, bytes], list[tuple[str, str, int]]]:
+    """A cold serial build of a copy of ``root``: its files and its writes."""
+    shutil.copytree(root, where, ignore=shutil.ignore_patterns("public", "state"))
+    writes = _build(where, jobs=1)
+    return tree_bytes(where / "public"), writes
+
+
+def test_the_workers_make_the_feed_files_of_a_serial_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _site(tmp_path / "site")
+    adopted = _adopted(monkeypatch)
+    writes = _build(root, jobs=2)
+    files, serial_writes = _serial(root, tmp_path / "serial")
+    feeds = {path for path, *_ in writes if path != "posts.json" and not path.endswith(".xsl")}
+    assert sorted(adopted) == sorted(feeds)
+    assert len(feeds) == 12  # rss, atom and json of the site and of three tags
+    assert tree_bytes(root / "public") == files
+    assert writes == serial_writes  # same files, statuses, sizes, in the same order
+    assert _temporary(root) == []
+    # The layouts kept are good to splice: one post edited, only it is rendered, and the
+    # bytes are a cold build's.
+    adopted.clear()
+    spliced = _spliced(monkeypatch)
+    _post(root, 5, words="Edited")
+    _build(root, jobs=2)
+    assert adopted == []
+    assert sorted(set(spliced) - {"posts.json"}) == sorted(feeds)
+    assert tree_bytes(root / "public") == _serial(root, tmp_path / "serial2")[0]
+
+
+def _lost(task: parallel.Task) -> Any:
+    """In a worker: an item the cache cannot give (not expected: the file went away)."""
+    return None
+
+
+def _died(task: parallel.Task) -> Any:
+    """In a worker: killed (for memory) while it makes its file, its temporary file
+    written and never handed back."""
+    parallel.make_file(task)
+    os._exit(9)
+
+
+def _disk_error(task: parallel.Task) -> Any:
+    raise OSError(28, "No space left on device")
+
+
+@pytest.mark.parametrize("worker", [_lost, _died, _disk_error])
+def test_a_file_a_worker_cannot_make_is_made_by_the_main_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, worker: Any
+) -> None:
+    root = _site(tmp_path / "site")
+    monkeypatch.setattr(parallel, "make_file", worker)
+    adopted = _adopted(monkeypatch)
+    writes = _build(root, jobs=2)
+    files, serial_writes = _serial(root, tmp_path / "serial")
+    assert adopted == []
+    assert tree_bytes(root / "public") == files
+    assert writes == serial_writes
+    assert _temporary(root) == []  # a dead worker's file is swept by the build itself
+
+
+# A cold build whose main process is killed once a worker has made its file (written and
+# synced beside the target, not yet renamed): the next build must not publish it, nor
+# leave it, and must write what a cold build writes.
+KILLED = """
+import os, signal, sys
+from publisher import snapshot
+from publisher.feeds import parallel
+from publisher.posts import collect
+collect.PARALLEL_THRESHOLD = 4
+snapshot.RECENT_NS = 0
+collect.RECENT_NS = 0
+made = parallel.make_file
+def make_then_kill(task):
+    answer = made(task)
+    os.kill(os.getppid(), signal.SIGKILL)
+    return answer
+parallel.make_file = make_then_kill
+from publisher.cli import main
+sys.argv = ["publish", "-q", "build", "--jobs", "2", "--now", "2025-06-01T00:00:00Z"]
+main()
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="kills by signal, as the kernel would")
+def test_a_build_killed_while_the_workers_write_is_put_right_by_the_next(
+    tmp_path: Path,
+) -> None:
+    root = _site(tmp_path / "site")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED], cwd=root, env=env, capture_output=True, timeout=60
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert _temporary(root)  # a worker's file, never renamed into place
+    _build(root, jobs=2)
+    assert _temporary(root) == []
+    assert tree_bytes(root / "public") == _serial(root, tmp_path / "serial")[0]
