@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from functools import partial
 from pathlib import Path
@@ -15,6 +15,7 @@ from typing import Any
 from publisher.config import Config
 from publisher.errors import Problem
 from publisher.posts.cache import (
+    BodyStore,
     Encoded,
     PostCache,
     detach,
@@ -32,7 +33,6 @@ from publisher.posts.sources.base import SourceRules
 from publisher.posts.workers import (
     Ahead,
     Crew,
-    Extra,
     Parsed,
     ReadWorker,
     Task,
@@ -83,33 +83,38 @@ def read_posts(
     problems: list[Problem] = []
     found = FoundFiles(config, ctx, cache, RECENT_NS)
     shown = Shown(config.root)
-    for path in files:
-        file = shown(path)
-        try:
-            found.add(path, file, problems)
-        except Exception as exc:  # one post must not stop the run
-            problems.append(unexpected(file, exc))
     keys = found.keys
-    cached = cache.get_many(keys) if cache is not None else {}
-    entries: list[Entry | None] = [cached.get(k) for k in keys]
-    misses = [i for i, e in enumerate(entries) if e is None]
-    hits = len(entries) - len(misses)
-    if progress is not None and hits:
-        progress(hits)
-    misses = found.read_misses(misses, problems)
-    jobs_in = [found.job(i) for i in misses]
-    found.jobs.clear()  # the raw bytes are not needed any more
-    origins = [(found.sources[i][0], keys[i] if cache is not None else None) for i in misses]
-    # Written to the cache (index, the HTML's digest): bodies read back from it when used.
-    stored: list[tuple[int, bytes | None]] = []
-    parsed = _parse_all(jobs_in, (jobs, crew), progress, (origins, ahead, cache))
-    for index, (fresh, encoded) in zip(misses, parsed, strict=True):
-        entries[index] = fresh
-        if cache is not None and encoded is not None:
-            stored.append((index, encoded[3]))
-            if cache.put_encoded(keys[index], encoded):
-                _detach_bodies(cache, entries, keys, stored)
-    del jobs_in, origins
+    entries: list[Entry | None] = []
+    # Files are found and hashed a block at a time, and each block's posts to parse go
+    # to the parser at once: a parallel read's pool starts with the first 200 and parses
+    # while the rest are found (0.4 s of one core at 10,000 posts, issue 12).
+    parser = _Parser((jobs, crew), progress, (ahead, cache), len(files))
+    misses: list[int] = []
+    try:
+        for start in range(0, len(files), parser.size):
+            first = len(keys)
+            _find(found, files[start : start + parser.size], shown, problems)
+            cached = cache.get_many(keys[first:]) if cache is not None else {}
+            entries.extend(cached.get(k) for k in keys[first:])
+            block = [i for i in range(first, len(keys)) if entries[i] is None]
+            for index in found.read_misses(block, problems):
+                origin = (found.sources[index][0], keys[index] if cache is not None else None)
+                parser.add(found.job(index), origin)
+                del found.jobs[index]  # the raw bytes are the parser's now
+                misses.append(index)
+        hits = len(entries) - len(misses)
+        if progress is not None and hits:
+            progress(hits)
+        # Written to the cache (index, the HTML's digest): bodies read back from it when used.
+        stored: list[tuple[int, bytes | None]] = []
+        for index, (fresh, encoded) in zip(misses, parser.results(), strict=True):
+            entries[index] = fresh
+            if cache is not None and encoded is not None:
+                stored.append((index, encoded[3]))
+                if cache.put_encoded(keys[index], encoded):
+                    _detach_bodies(cache, entries, keys, stored)
+    finally:
+        parser.close()
     if cache is not None:
         if around is None:
             cache.remember(found.stamps)
@@ -139,6 +144,15 @@ def read_posts(
         found=found.listed(keys if cache is not None else None, tags),
         settled=len(posts) == len(records),
     )
+
+
+def _find(found: FoundFiles, files: Sequence[Path], shown: Shown, problems: list[Problem]) -> None:
+    for path in files:
+        file = shown(path)
+        try:
+            found.add(path, file, problems)
+        except Exception as exc:  # one post must not stop the run
+            problems.append(unexpected(file, exc))
 
 
 #: A stat this recent may be followed by an edit with the same mtime (a coarse clock):
@@ -212,104 +226,147 @@ def _parse_many(tasks: list[Task]) -> tuple[list[Parsed], list[Any]]:
     return _WORKER.store(results, [task[5] for task in tasks]), rendered
 
 
-def _parse_all(
-    jobs_in: list[Job],
-    how: tuple[int | None, Crew | None],
-    progress: Progress | None,
-    extra: Extra,
-) -> Iterable[tuple[Entry, Encoded | None]]:
-    jobs, crew = how
-    workers = jobs if jobs is not None else (os.cpu_count() or 1)
-    if workers > 1 and len(jobs_in) >= PARALLEL_THRESHOLD:
-        done = yield from _parse_pooled(jobs_in, (workers, crew), progress, extra)
-        if done == len(jobs_in):
-            return
-        # A worker died (killed for memory, a crash in a C library): which post did it is
-        # unknown, so each post not read yet gets a process of its own, and only the post
-        # that kills its process is lost.
-        for job in jobs_in[done:]:
-            result = _parse_isolated(job)
-            if progress is not None:
-                progress(1)
+class _Parser:
+    """The posts of a read parsed in order, here or by a pool of ``workers`` processes
+    (started when the posts to parse reach :data:`PARALLEL_THRESHOLD`): :meth:`add`
+    each, then take :meth:`results`. Chunks go to the pool as they fill, so the workers
+    parse while the files after them are still being found. The pool is left to the
+    build's ``crew`` once every post is parsed, else ended by :meth:`close`."""
+
+    def __init__(
+        self,
+        how: tuple[int | None, Crew | None],
+        progress: Progress | None,
+        extra: tuple[Ahead | None, PostCache | None],
+        files: int,
+    ) -> None:
+        jobs, self.crew = how
+        self.workers = jobs if jobs is not None else (os.cpu_count() or 1)
+        self.progress = progress
+        self.ahead, self.cache = extra
+        # Chunks of at most 128: a finished chunk's results wait in this process until
+        # their turn. Fewer chunks cost less CPU (3-5% from 64 to 128: a transaction and
+        # the rules for each), more balance the cores. Sized by the files found, the
+        # most there can be to parse.
+        self.size = max(8, min(CHUNK, files // (self.workers * 8)))
+        self.jobs: list[Job] = []
+        self.origins: list[tuple[Path, str | None]] = []
+        self.pool: Any = None
+        #: One future per chunk sent to the pool, and how many jobs were sent.
+        self.sent: list[Any] = []
+        self._queued = 0
+        self._writeback: Writeback | None = None
+        self._store: BodyStore | None = None
+
+    def add(self, job: Job, origin: tuple[Path, str | None]) -> None:
+        self.jobs.append(job)
+        self.origins.append(origin)
+        if self.pool is None and self.workers > 1 and len(self.jobs) >= PARALLEL_THRESHOLD:
+            self._start()
+        if self.pool is not None:
+            self._send(last=False)
+
+    def _start(self) -> None:
+        # Imported here: multiprocessing and its kin cost a build that parses one post ~10 ms.
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        cache = self.cache
+        self._store = cache.store() if cache is not None and not cache.readonly else None
+        written = self.ahead.prepare() if self.ahead is not None else []
+        paths = [self._store.path, *written] if self._store is not None else written
+        self._writeback = Writeback(paths)
+        context = multiprocessing.get_context()
+        cache_path = self._store.path if self._store is not None else None
+        start = (self.jobs[0][3], self.ahead, cache_path, context.Lock(), os.getpid())
+        self.pool = ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=context,
+            initializer=_start_worker,
+            initargs=start,
+        )
+
+    def _send(self, *, last: bool) -> None:
+        """Each full chunk of jobs not sent yet to the pool (``last``: and the rest)."""
+        while len(self.jobs) - self._queued >= (1 if last else self.size):
+            at = self._queued
+            stop = min(at + self.size, len(self.jobs))
+            first = not self.sent
+            tasks = [
+                (raw, post_id, file, encode, *origin)
+                for (raw, post_id, file, _, encode), origin in zip(
+                    self.jobs[at:stop], self.origins[at:stop], strict=True
+                )
+            ]
+            # The objects alive at the first submit (the fork) are the workers' as they
+            # are: a collection there would touch, and so copy, every page of them.
+            if first:
+                gc.freeze()
+            try:
+                self.sent.append(self.pool.submit(_parse_many, tasks))
+            finally:
+                if first:
+                    gc.unfreeze()
+            self._queued = stop
+            if first and self._writeback is not None:
+                self._writeback.start()  # after the fork: no thread here but the main one
+
+    def results(self) -> Iterator[tuple[Entry, Encoded | None]]:
+        """Every job's (entry, encoded entry or None), in order."""
+        done = 0
+        if self.pool is not None:
+            from concurrent.futures.process import BrokenProcessPool
+
+            try:
+                self._send(last=True)
+                for future in self.sent:
+                    for result in self._unpack(future.result(), done):
+                        done += 1
+                        yield result
+            except BrokenProcessPool:
+                pass
+            self.close(done == len(self.jobs))
+            # A worker died (killed for memory, a crash in a C library): which post did it
+            # is unknown, so each post not read yet gets a process of its own, and only
+            # the post that kills its process is lost.
+        for job in self.jobs[done:]:
+            result = _parse_isolated(job) if self.sent else _parse_one(job)
+            if self.progress is not None:
+                self.progress(1)
             yield result
-        return
-    for job in jobs_in:
-        result = _parse_one(job)
-        if progress is not None:
-            progress(1)
-        yield result
 
+    def _unpack(
+        self, answer: tuple[list[Parsed], list[Any]], done: int
+    ) -> Iterator[tuple[Entry, Encoded | None]]:
+        """A chunk's results as the main process takes them: an entry a worker stored in
+        the post cache comes back as it would from the cache (its body read back on use)."""
+        parsed, rows = answer
+        if self.ahead is not None:
+            self.ahead.keep(rows)
+        store = self._store
+        for (record, problems), encoded in parsed:
+            if self.progress is not None:
+                self.progress(1)
+            if isinstance(encoded, bytes):  # stored by the worker, body and all
+                key = self.origins[done][1]
+                if record is not None and store is not None and key is not None:
+                    record["body"] = Body(load=partial(store.load, key), digest=encoded)
+                encoded = None
+            done += 1
+            yield (record, problems), encoded
 
-def _parse_pooled(
-    jobs_in: list[Job],
-    how: tuple[int, Crew | None],
-    progress: Progress | None,
-    extra: Extra,
-) -> Generator[tuple[Entry, Encoded | None], None, int]:
-    """``jobs_in`` parsed by ``workers`` processes, in order; returns how many were
-    yielded (fewer than all: a worker died). An entry a worker stored in the post cache
-    comes back as it would from the cache (its body read back on use). The pool is left
-    to ``crew`` (when given) once every job is done, else shut down."""
-    workers, crew = how
-    origins, ahead, cache = extra
-    store = cache.store() if cache is not None and not cache.readonly else None
-    # Chunks of at most 128: a finished chunk's results wait in this process until their
-    # turn (peak memory at 10,000 posts was 300 MB with chunks of 625 when the results
-    # held the bodies; the workers store those now). Fewer chunks cost less CPU (3-5%
-    # from 64 to 128: a transaction and the rules for each), more balance the two cores.
-    size = max(8, min(CHUNK, len(jobs_in) // (workers * 8)))
-    tasks = [
-        (raw, post_id, file, encode, *origin)
-        for (raw, post_id, file, _, encode), origin in zip(jobs_in, origins, strict=True)
-    ]
-    chunks = [tasks[i : i + size] for i in range(0, len(tasks), size)]
-    del tasks
-    done = 0
-    # Imported here: multiprocessing and its kin cost a build that parses one post ~10 ms.
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    written = ahead.prepare() if ahead is not None else []
-    writeback = Writeback([store.path, *written] if store is not None else written)
-    context = multiprocessing.get_context()
-    cache_path = store.path if store is not None else None
-    start = (jobs_in[0][3], ahead, cache_path, context.Lock(), os.getpid())
-    pool = ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_start_worker, initargs=start
-    )
-    try:
-        # The objects alive now are the workers' (forked) as they are: a collection
-        # there would touch, and so copy, every page of them (a few % of the CPU).
-        gc.freeze()
-        try:
-            results = pool.map(_parse_many, chunks)
-        finally:
-            gc.unfreeze()
-        writeback.start()  # after the fork: no thread of this process but the main one
-        del chunks
-        for parsed, rows in results:
-            if ahead is not None:
-                ahead.keep(rows)
-            for (record, problems), encoded in parsed:
-                if progress is not None:
-                    progress(1)
-                if isinstance(encoded, bytes):  # stored by the worker, body and all
-                    key = origins[done][1]
-                    if record is not None and store is not None and key is not None:
-                        record["body"] = Body(load=partial(store.load, key), digest=encoded)
-                    encoded = None
-                done += 1
-                yield (record, problems), encoded
-    except BrokenProcessPool:
-        pass
-    finally:
-        writeback.stop()
-        if crew is not None and done == len(jobs_in):
-            crew.keep(pool)
+    def close(self, keep: bool = False) -> None:
+        """End the pool (``keep``: leave it to the crew, every post parsed)."""
+        if self._writeback is not None:
+            self._writeback.stop()
+            self._writeback = None
+        pool, self.pool = self.pool, None
+        if pool is None:
+            return
+        if keep and self.crew is not None:
+            self.crew.keep(pool)
         else:
             pool.shutdown(wait=True, cancel_futures=True)
-    return done
 
 
 def _parse_isolated(job: Job) -> tuple[Entry, Encoded | None]:

@@ -46,9 +46,6 @@ class Ahead(Protocol):
         ...
 
 
-#: What the pool is given besides the jobs: each job's (file path, content key), the
-#: ``Ahead``, the post cache.
-Extra = tuple[list[tuple[Path, str | None]], Ahead | None, PostCache | None]
 
 
 class ReadWorker:
