@@ -46,8 +46,6 @@ class Ahead(Protocol):
         ...
 
 
-
-
 class ReadWorker:
     """A read worker's settings, sent once (the pool's initializer), not with every post
     (issue 12: the read context was most of a job's pickle), and its own connection to
