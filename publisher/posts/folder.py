@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import errno
+import fnmatch
 import os
+import re
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from publisher.config import Config
@@ -133,11 +137,94 @@ def find_post_files(config: Config) -> list[Path]:
     """The post files: by ``posts.glob`` for the generic layout, else as the generator finds them."""
     folder = config.posts.folder
     if config.posts.generator == "generic":
+        found = plain_glob(folder, config.posts.glob)
+        if found is None:
+            found = [p for p in folder.glob(config.posts.glob) if p.is_file()]
         # Sorted by parts, as Paths compare, but without Path.__lt__ (issue 12).
-        return sorted((p for p in folder.glob(config.posts.glob) if p.is_file()), key=_parts)
+        return sorted(found, key=_parts)
     if not folder.is_dir():
         return []
     return get_source(config.posts.generator).find(folder)
+
+
+def plain_glob(folder: Path, pattern: str) -> list[Path] | None:
+    """The regular files ``folder.glob(pattern)`` finds (symbolic links followed, as
+    ``Path.is_file`` does), for a pattern of plain parts (no ``**``, ``.`` or ``..``, no
+    empty part) on POSIX; None for any other pattern: the caller asks pathlib.
+
+    Path.glob makes a Path object per folder on the way and stats each match twice
+    (``exists``, then the caller's ``is_file``): 0.11 s at 10,000 posts for
+    ``*/index.md``, against 0.04 s here, before the read pool can start (issue 12). Each
+    error is met as pathlib meets it: a folder that refuses a listing or a lookup
+    (``PermissionError``) gives nothing more, a missing one nothing, any other error is
+    raised."""
+    parts = pattern.split("/")
+    base = os.fspath(folder)
+    if os.name != "posix" or base.endswith("/") or "\0" in pattern:
+        return None
+    if any(part in ("", ".", "..") or "**" in part for part in parts):
+        return None
+    if not folder.is_dir():
+        return []
+    paths = [base]
+    for part in parts[:-1]:
+        if "*" in part or "?" in part or "[" in part:
+            match = re.compile(fnmatch.translate(part)).fullmatch
+            paths = [p for path in paths for p in _matching(path, match, last=False)]
+        else:
+            paths = [f"{path}/{part}" for path in paths if _present(f"{path}/{part}")]
+    part = parts[-1]
+    if "*" in part or "?" in part or "[" in part:
+        match = re.compile(fnmatch.translate(part)).fullmatch
+        found = [p for path in paths for p in _matching(path, match, last=True)]
+        return [Path(path) for path in found if _stat_is(path, stat.S_ISREG)]
+    # pathlib's ``exists`` then the caller's ``is_file``: one stat, a refusal skipped.
+    return [Path(f"{path}/{part}") for path in paths if _present(f"{path}/{part}", stat.S_ISREG)]
+
+
+def _matching(folder: str, match: Callable[[str], object], last: bool) -> list[str]:
+    """The entries of ``folder`` whose name ``match``es (only folders unless ``last``)."""
+    found: list[str] = []
+    try:
+        with os.scandir(folder) as listing:
+            entries = list(listing)
+        for entry in entries:
+            if not last:
+                try:
+                    if not entry.is_dir():
+                        continue
+                except OSError as error:
+                    if not _ignorable(error):
+                        raise
+                    continue
+            if match(entry.name):
+                found.append(f"{folder}/{entry.name}")
+    except PermissionError:
+        pass  # what was found before it stays, as pathlib has it
+    return found
+
+
+def _present(path: str, kind: Callable[[int], bool] = stat.S_ISDIR) -> bool:
+    """``path`` is there and of ``kind`` (``Path.is_dir``); False on a refusal."""
+    try:
+        return _stat_is(path, kind)
+    except PermissionError:
+        return False
+
+
+def _stat_is(path: str, kind: Callable[[int], bool]) -> bool:
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        if not _ignorable(error):
+            raise
+        return False
+    return kind(mode)
+
+
+def _ignorable(error: OSError) -> bool:
+    """The errors pathlib takes for "not there" (its ``_ignore_error``)."""
+    return error.errno in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)
 
 
 def _parts(path: Path) -> tuple[str, ...]:
