@@ -207,3 +207,40 @@ def test_a_build_killed_while_the_workers_write_is_put_right_by_the_next(
     _build(root, jobs=2)
     assert _temporary(root) == []
     assert tree_bytes(root / "public") == _serial(root, tmp_path / "serial")[0]
+
+
+def test_no_file_goes_to_a_worker_while_another_build_holds_the_feed_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each worker would wait for the lock (10 s; 0.2 s here) before giving its file up:
+    # the main process makes the files from the items it holds instead.
+    import sqlite3
+
+    from publisher import statecache
+    from publisher.feeds import cache as feed_cache
+    from publisher.feeds import splice
+
+    monkeypatch.setattr(statecache.open_cache, "__kwdefaults__", {"timeout": 0.2})
+    monkeypatch.setattr(feed_cache, "LOCK_TIMEOUT", 0.2)
+    root = _site(tmp_path / "site")
+    _build(root, jobs=2)
+    for name in ("cache.sqlite", "layouts.sqlite", "site.sqlite", "inputs.json"):
+        (root / "state" / name).unlink()  # every post read again, every feed file whole
+    sent: list[parallel.Task] = []
+    submit = splice.submit
+
+    def counted(pool: Any, task: parallel.Task) -> Any:
+        sent.append(task)
+        return submit(pool, task)
+
+    monkeypatch.setattr(splice, "submit", counted)
+    holder = sqlite3.connect(root / "state" / "feeds.sqlite", isolation_level=None, timeout=0)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        _build(root, jobs=2)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert sent == []
+    assert tree_bytes(root / "public") == _serial(root, tmp_path / "serial")[0]
+    assert _temporary(root) == []

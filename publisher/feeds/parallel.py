@@ -15,8 +15,10 @@ cache, a worker gone) leaves it to the main process, which writes it as before.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import sqlite3
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -51,9 +53,24 @@ class _Lost(Exception):
     """An item the cache does not hold (or holds damaged): the main process makes the file."""
 
 
+def readable(path: Path) -> bool:
+    """Whether the feed cache at ``path`` can be read now, without waiting: held by
+    another build, each worker would wait for it (10 s) before giving its file up, so
+    the main process makes the files from what it holds instead."""
+    try:
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=0)) as db:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except (sqlite3.Error, OSError, ValueError):
+        return False
+    return True
+
+
 def make_file(task: Task) -> Made | None:
     """In a worker: the feed file of ``task``, written to a temporary file beside its
     target (synced, not renamed); None when an item cannot be read from the cache."""
+    if not readable(Path(task.cache)):
+        return None
     cache = FeedCache(Path(task.cache), readonly=True)
     lengths: list[int] = []
     try:

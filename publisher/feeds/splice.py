@@ -22,7 +22,7 @@ from publisher.feeds import formats as registry
 from publisher.feeds.cache import CACHE_FILE, KINDS
 from publisher.feeds.generate import FeedDocument, feed_documents
 from publisher.feeds.options import FeedOptions
-from publisher.feeds.parallel import Task, submit
+from publisher.feeds.parallel import Task, readable, submit
 from publisher.feeds.plan import FeedEntry
 from publisher.output import Made, OutputWriter
 from publisher.posts.model import Post
@@ -157,7 +157,10 @@ class FeedWrites:
         return any(future is not None for *_, future in self._deferred)
 
     def send(self, pool: Any, cache: Path) -> None:
-        """Each deferred file to a worker of ``pool``, reading its items from ``cache``."""
+        """Each deferred file to a worker of ``pool``, reading its items from ``cache``
+        (none when another build holds it: the files are made here)."""
+        if not readable(cache):
+            return
         sent = []
         for document, literals, keys, at, _ in self._deferred:
             assert document.kind is not None
