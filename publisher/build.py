@@ -123,6 +123,14 @@ def _early_items(config: Config) -> EarlyItems | None:
 
     if not set(config.feeds.options.formats) <= set(KINDS):
         return None
+    from publisher.feeds.cache import CACHE_FILE
+    from publisher.posts.workers import held
+
+    if held(config.state / CACHE_FILE):
+        # Another build holds the feed cache: each worker, then this process, would wait
+        # for it (10 s) before giving its items up; the feed stage renders them instead,
+        # and waits once.
+        return None
     return EarlyItems(config)
 
 

@@ -9,6 +9,7 @@ process gets each such entry as it would from the cache: its body read back on u
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -174,6 +175,25 @@ class Crew:
         pool, self.pool = self.pool, None
         if pool is not None:
             pool.shutdown(wait=wait, cancel_futures=True)
+
+
+def held(path: Path) -> bool:
+    """Whether another process holds the write lock of the cache at ``path`` now (or
+    for the next tenth of a second). A cache held for a whole cold read used to cost
+    each read worker, then the main process, the full wait for it (10 s each): asked
+    once, before the workers start, it is left alone by all of them."""
+    import sqlite3
+
+    if not path.exists():
+        return False
+    try:
+        with contextlib.closing(sqlite3.connect(path, timeout=0.1, isolation_level=None)) as db:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("ROLLBACK")
+    except sqlite3.Error as error:
+        name = getattr(error, "sqlite_errorname", "")
+        return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
+    return False
 
 
 def die_with_parent(parent: int) -> None:
