@@ -10,6 +10,7 @@ state folder lists what the last build wrote).
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -161,10 +162,22 @@ def build_site(
     from publisher.posts.workers import Crew
 
     crew = Crew()
+    # A build's objects (every post's record, then its Post) live until it ends, and each
+    # full collection walked them all to free nothing: 0.4 s of the main process's CPU
+    # in a cold build of 10,000 posts (issue 12). The young generations are still
+    # collected; what survives them is left to the collections after the build.
+    threshold = gc.get_threshold()
+    gc.set_threshold(*threshold[:2], max(threshold[2], FULL_COLLECTIONS_AFTER))
     try:
         return _build(config, now=now, dry_run=dry_run, crew=crew, how=(jobs, progress, snapshot))
     finally:
+        gc.set_threshold(*threshold)
         crew.close()
+
+
+#: Collections of the middle generation before a full one, during a build (Python's
+#: default is 10; a cold build of 10,000 posts makes about 60).
+FULL_COLLECTIONS_AFTER = 1000
 
 
 def _build(
