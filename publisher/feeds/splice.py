@@ -161,14 +161,16 @@ class FeedWrites:
         (none when another build holds it: the files are made here)."""
         if not readable(cache):
             return
+        # Every target first: one the writer refuses raises here, before any is sent.
+        targets = [os.fspath(self.writer.target(d.path)) for d, *_ in self._deferred]
         sent = []
-        for document, literals, keys, at, _ in self._deferred:
+        for (document, literals, keys, at, _), target in zip(self._deferred, targets, strict=True):
             assert document.kind is not None
             task = Task(
                 kind=document.kind,
                 shell=document.shell,
                 items=tuple(zip((post.id for post in document.posts), keys, strict=True)),
-                target=os.fspath(self.writer.target(document.path)),
+                target=target,
                 cache=os.fspath(cache),
                 literals=tuple(literals) if literals is not None else None,
             )
