@@ -249,6 +249,7 @@ class _Parser:
         # the rules for each), more balance the cores. Sized by the files found, the
         # most there can be to parse.
         self.size = max(8, min(CHUNK, files // (self.workers * 8)))
+        self.files = files
         self.jobs: list[Job] = []
         self.origins: list[tuple[Path, str | None]] = []
         self.pool: Any = None
@@ -288,9 +289,9 @@ class _Parser:
 
     def _send(self, *, last: bool) -> None:
         """Each full chunk of jobs not sent yet to the pool (``last``: and the rest)."""
-        while len(self.jobs) - self._queued >= (1 if last else self.size):
+        while len(self.jobs) - self._queued >= (1 if last else self._chunk(self._queued)):
             at = self._queued
-            stop = min(at + self.size, len(self.jobs))
+            stop = min(at + self._chunk(at), len(self.jobs))
             first = not self.sent
             tasks = [
                 (raw, post_id, file, encode, *origin)
@@ -310,6 +311,14 @@ class _Parser:
             self._queued = stop
             if first and self._writeback is not None:
                 self._writeback.start()  # after the fork: no thread here but the main one
+
+    def _chunk(self, at: int) -> int:
+        """The size of the chunk from job ``at``: the last few are a quarter of the others,
+        so the workers run out of work together (a chunk was 40-70 ms of one worker while
+        the other had none left)."""
+        if self.files - at > self.size * self.workers * 2:
+            return self.size
+        return max(8, self.size // 4)
 
     def results(self) -> Iterator[tuple[Entry, Encoded | None]]:
         """Every job's (entry, encoded entry or None), in order."""
