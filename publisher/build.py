@@ -17,25 +17,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from publisher import inputs
 from publisher.config import Config
 from publisher.errors import Problem
 from publisher.output import OutputWriter, Write
-from publisher.progress import FEEDS, RENDERING
+from publisher.writes import cards_of, write_outputs
 
 # The stages are imported where they run: a build with nothing changed (see inputs.py)
 # stats its inputs and stops, and loads none of them.
 if TYPE_CHECKING:
     from publisher.cards import CardsResult
     from publisher.feeds.early import EarlyItems
-    from publisher.feeds.plan import FeedEntry
-    from publisher.feeds.splice import FeedWrites
     from publisher.feeds.websub import FetchSession
     from publisher.posts import Post, Progress, ReadResult
     from publisher.posts.workers import Crew
-    from publisher.splicing import LayoutStore
 
 INDEX_FILE = "posts.json"  # see index.py
 #: In the state folder: every file the last build wrote, with its hash (see output.py).
@@ -209,14 +206,14 @@ def _build(
     keep = [site.keep] if snapshot is not None and not dry_run else []
     try:
         plan = (site.entries, site.index_keys)
-        problems, cards = _write_outputs(
+        problems, cards = write_outputs(
             config, published, writer, (dry_run, jobs, progress), (plan, crew, keep)
         )
     except BaseException:
         # What was written before the error is still ours to delete one day.
         writer.remember(config.state / MANIFEST_FILE)
         raise
-    undecided = _cards_of(config, published) if dry_run and config.cards.enabled else None
+    undecided = cards_of(config, published) if dry_run and config.cards.enabled else None
     swept = writer.sweep(config.state / MANIFEST_FILE, undecided=undecided)
     problems.extend(swept.problems)
     if snapshot is not None and not dry_run:
@@ -248,124 +245,6 @@ def _build(
         cards=cards,
         deleted=swept.deleted,
     )
-
-
-#: Each published post's feed entry and ``posts.json`` key, when the read has them.
-Planned = tuple["list[FeedEntry] | None", "list[str] | None"]
-Entries = Optional["list[FeedEntry]"]
-
-
-def _write_outputs(
-    config: Config,
-    published: Sequence[Post],
-    writer: OutputWriter,
-    how: tuple[bool, int | None, ProgressFactory],
-    plan: tuple[Planned, Crew | None, list[Callable[[], None]]],
-) -> tuple[list[Problem], CardsResult | None]:
-    """The cards, the feeds and ``posts.json``. ``plan``: what the read has for the
-    feeds and the index, the read's workers, and work to run (then taken out of the
-    list) while those workers write feed files, if they do."""
-    problems: list[Problem] = []
-    cards: CardsResult | None = None
-    from publisher.index import write_index
-    from publisher.splicing import LAYOUTS_FILE, LayoutStore
-
-    (entries, index_keys), crew, meanwhile = plan
-    dry_run = how[0]
-    layouts = LayoutStore(config.state / LAYOUTS_FILE, readonly=dry_run)
-    try:
-        cards = _write_cards(config, published, writer, how)
-        if cards is not None:
-            problems.extend(cards.problems)
-        feeds = _start_feeds(config, published, writer, (layouts, how, entries, crew))
-        # While the read workers write the feed files (a cold build's), posts.json here.
-        try:
-            write_index(config, published, writer, layouts, index_keys)
-            while feeds is not None and feeds.busy and meanwhile:
-                meanwhile.pop()()
-        finally:
-            if feeds is not None:  # the feed files in place, as a serial build has them
-                _finish_feeds(config, writer, feeds, dry_run)
-        layouts.commit()
-    finally:
-        layouts.close()
-    return problems, cards
-
-
-def _write_cards(
-    config: Config,
-    published: Sequence[Post],
-    writer: OutputWriter,
-    how: tuple[bool, int | None, ProgressFactory],
-) -> CardsResult | None:
-    if not config.cards.enabled:
-        return None
-    from publisher.cards import build_cards
-
-    dry_run, jobs, progress = how
-    with progress(len(published), RENDERING) as bar:
-        return build_cards(
-            config.site,
-            published,
-            config.cards.options,
-            output=writer,
-            cache_dir=config.state,
-            jobs=jobs,
-            dry_run=dry_run,
-            progress=bar,
-            root=config.root,
-            feeds=config.feeds.options if config.feeds.enabled else None,
-        )
-
-
-def _start_feeds(
-    config: Config,
-    published: Sequence[Post],
-    writer: OutputWriter,
-    how: tuple[LayoutStore, tuple[bool, int | None, ProgressFactory], Entries, Crew | None],
-) -> FeedWrites | None:
-    """The feed files: each document written before the next is made, most of it copied
-    from the file the last build wrote (feeds/splice.py), or made by the read workers."""
-    if not config.feeds.enabled:
-        return None
-    from publisher.feeds.splice import Sources, start_feeds
-
-    layouts, (_, jobs, progress), entries, crew = how
-    sources = Sources(
-        layouts=layouts, cache_dir=config.state, jobs=jobs, entries=entries, crew=crew
-    )
-    with progress(0, FEEDS):  # timed, not shown: no per-post callback
-        return start_feeds(config.site, published, config.feeds.options, writer, sources)
-
-
-def _finish_feeds(config: Config, writer: OutputWriter, feeds: FeedWrites, dry_run: bool) -> None:
-    paths = set(feeds.finish())
-    if not dry_run and config.feeds.options.hub is not None:
-        from publisher.feeds import feed_url
-        from publisher.feeds.websub import changed_feeds, record_pending
-
-        # Not pinged now: the hub would fetch the feed before it is deployed.
-        changed = [w.path for w in writer.changed if w.path in paths]
-        record_pending(config.state, changed_feeds(changed, partial(feed_url, config.site)))
-
-
-def _cards_of(config: Config, published: Sequence[Post]) -> Callable[[str], bool]:
-    """In a dry run, cards are not rendered, so their file names (content hashes) are
-    unknown: the card files of posts still published are neither listed nor judged."""
-    folder = config.cards.options.folder.strip("/") + "/"
-    ids = {p.id for p in published}
-
-    def undecided(relative: str) -> bool:
-        if not relative.startswith(folder):
-            return False
-        name = relative[len(folder) :]
-        if "/" in name:
-            return False
-        return name == "manifest.json" or any(
-            name[:i] in ids for i, c in enumerate(name) if c == "."
-        )
-
-    return undecided
 
 
 def output_feeds(

@@ -23,15 +23,14 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from publisher.atomic import copy_range, write_all, write_atomic, write_atomic_with
-from publisher.errors import OutputError, Problem
-from publisher.manifest import journal_of, read_manifest, render_manifest, with_journal
+from publisher.errors import OutputError
+from publisher.manifest import journal_of
 from publisher.stamps import (
     Part,
     Stamp,
@@ -41,6 +40,7 @@ from publisher.stamps import (
     stamp_of,
     stamp_token,
 )
+from publisher.sweep import Sweep, remember, sweep, write_state_file
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,18 +64,6 @@ class Made:
     temp: str | None
     found: Stamp | None
     lengths: tuple[int, ...] | None
-
-
-@dataclass(frozen=True, kw_only=True)
-class Sweep:
-    """What :meth:`OutputWriter.sweep` did: files deleted (or, in a dry run, that would be)."""
-
-    deleted: tuple[str, ...] = ()
-    problems: tuple[Problem, ...] = ()
-
-
-#: ``tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp")``: eight of ``[a-z0-9_]``.
-_TEMPORARY = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.tmp")
 
 
 @dataclass
@@ -287,141 +275,15 @@ class OutputWriter:
     def changed(self) -> list[Write]:
         return [w for w in self.writes if w.status != "unchanged"]
 
-    # -- withdrawn files ---------------------------------------------------------
-
     def sweep(self, manifest: Path, *, undecided: Callable[[str], bool] | None = None) -> Sweep:
-        """Delete what the last run produced and this one did not; record this run's files.
-
-        ``manifest`` is a file in the state folder (one per writer: the build and the
-        preview keep their own). In a dry run nothing is deleted or recorded: the result
-        lists what would be deleted, except paths ``undecided`` says a dry run cannot
-        judge (a card a real run would render again, whose name holds its content hash).
-        """
-        previous, problems = read_manifest(manifest, self.root)
-        # An unreadable manifest deletes nothing this time, as its warning says.
-        known = with_journal(previous, manifest, self.root) if not problems else {}
-        deleted: list[str] = self._leftovers({*known, *self.hashes})
-        for relative, digests in sorted(known.items()):
-            if relative in self.hashes or (undecided is not None and undecided(relative)):
-                continue
-            verdict = self._stale(relative, digests)
-            if verdict == "delete":
-                deleted.append(relative)
-            elif verdict != "gone":
-                # Told once, then forgotten: a file changed by hand is the user's now.
-                problems.append(_left_alone(manifest, relative, verdict))
-        if not self.dry_run:
-            for relative in deleted:
-                self._delete(relative)
-            write_state_file(manifest, render_manifest(self.root, self.hashes))
-            # Everything the journal knew is now in the manifest or deleted.
-            journal_of(manifest).unlink(missing_ok=True)
-        return Sweep(deleted=tuple(deleted), problems=tuple(problems))
+        """Delete what the last run produced and this one did not; record this run's
+        files in ``manifest`` (``publisher/sweep.py``)."""
+        return sweep(self, manifest, undecided=undecided)
 
     def remember(self, manifest: Path) -> None:
-        """Add this run's files to ``manifest`` without deleting anything.
-
-        For a run that writes only some files (one card) or stopped on an error: what it
-        wrote is still known, so a later full run can delete it once nothing produces it.
-        """
-        if self.dry_run or not self.hashes:
-            return
-        previous, _ = read_manifest(manifest, self.root)
-        write_state_file(manifest, render_manifest(self.root, {**previous, **self.hashes}))
-
-    def _leftovers(self, produced: set[str]) -> list[str]:
-        """Temporary files a killed run left beside the files it writes (``.atom.xml.
-        k3j5x9q2.tmp``): they hold the bytes of that run, withdrawn posts included, and a
-        deploy would publish them. Only the exact names :meth:`write_bytes` makes for a file
-        publisher produces are matched, so no file of the user's is touched."""
-        names: dict[Path, set[str]] = {}
-        for relative in produced:
-            try:
-                path = self.target(relative)
-            except OutputError:
-                continue
-            names.setdefault(path.parent, set()).add(path.name)
-        found: list[str] = []
-        root = self.root.resolve()
-        for folder, own in sorted(names.items()):
-            try:
-                entries = list(os.scandir(folder))
-            except OSError:
-                continue
-            for entry in entries:
-                match = _TEMPORARY.fullmatch(entry.name)
-                if match and match.group(1) in own and entry.is_file(follow_symlinks=False):
-                    found.append(Path(entry.path).relative_to(root).as_posix())
-        return sorted(found)
-
-    def _stale(self, relative: str, digests: set[str]) -> str:
-        """ "delete", "gone", or why the file is left alone."""
-        try:
-            path = self.target(relative)
-        except OutputError:
-            return "it is outside the output folder"
-        try:
-            info = path.lstat()
-        except FileNotFoundError:
-            return "gone"
-        except OSError as exc:
-            return f"it cannot be read ({exc.strerror})"
-        if not stat.S_ISREG(info.st_mode):
-            return "it is not a regular file (a symlink or folder is never followed or removed)"
-        stamp = stamp_of(info)
-        if stamp_token(stamp) in digests:
-            return "delete"  # a spliced file, still as written (see write_splice)
-        try:
-            current = hashlib.sha256(path.read_bytes()).hexdigest()
-        except OSError as exc:
-            return f"it cannot be read ({exc.strerror})"
-        if current not in digests:
-            return "it changed since publisher wrote it"
-        return "delete"
-
-    def _delete(self, relative: str) -> None:
-        path = self.target(relative)
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            return
-        except OSError as exc:
-            raise OutputError(
-                f"cannot delete {path}: {exc.strerror}; check the output folder's permissions"
-            ) from None
-        # Folders the withdrawn files leave empty (a vanished tag's feed folder) go too.
-        root = self.root.resolve()
-        folder = path.parent
-        while folder != root and folder.is_relative_to(root):
-            try:
-                folder.rmdir()
-            except OSError:
-                break
-            folder = folder.parent
-
-
-def _left_alone(manifest: Path, relative: str, why: str) -> Problem:
-    return Problem(
-        file=relative,
-        field=None,
-        message=f"no longer produced, but not deleted: {why}",
-        fix=f"delete it by hand if it should go (listed in {manifest.name})",
-        severity="warning",
-    )
-
-
-def write_state_file(path: Path, text: str) -> None:
-    """Write a state file whole or not at all, and not at all when it is already the same."""
-    data = text.encode("utf-8")
-    try:
-        if path.read_bytes() == data:
-            return
-    except OSError:
-        pass
-    try:
-        write_atomic(path, data)
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror}; check the state folder") from None
+        """Add this run's files to ``manifest`` without deleting anything: for a run that
+        writes only some files (one card) or stopped on an error (``publisher/sweep.py``)."""
+        remember(self, manifest)
 
 
 __all__ = [
