@@ -17,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -183,6 +184,8 @@ snapshot.RECENT_NS = 0
 collect.RECENT_NS = 0
 made = parallel.make_file
 def make_then_kill(task):
+    with open(os.environ["WORKERS_LOG"], "a") as log:
+        log.write(str(os.getpid()) + " ")
     answer = made(task)
     os.kill(os.getppid(), signal.SIGKILL)
     return answer
@@ -193,17 +196,34 @@ main()
 """
 
 
+def _alive(pid: int) -> bool:
+    """A process ``pid`` that is running (not gone, not a zombie waiting to be reaped)."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return text.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="kills by signal, as the kernel would")
 def test_a_build_killed_while_the_workers_write_is_put_right_by_the_next(
     tmp_path: Path,
 ) -> None:
     root = _site(tmp_path / "site")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    log = tmp_path / "workers.txt"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "WORKERS_LOG": str(log)}
     killed = subprocess.run(
         [sys.executable, "-c", KILLED], cwd=root, env=env, capture_output=True, timeout=60
     )
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert _temporary(root)  # a worker's file, never renamed into place
+    # The workers the build kept for its feed files died with it.
+    workers = {int(line) for line in log.read_text(encoding="utf-8").split()}
+    assert workers
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.05)
+    assert not [pid for pid in workers if _alive(pid)]
     _build(root, jobs=2)
     assert _temporary(root) == []
     assert tree_bytes(root / "public") == _serial(root, tmp_path / "serial")[0]
