@@ -24,12 +24,11 @@ from publisher.posts.cache import (
 from publisher.posts.folder import (
     find_post_files,
 )
-from publisher.posts.found import FoundFiles
+from publisher.posts.found import FoundFiles, context_for
 from publisher.posts.model import Body, ReadResult
 from publisher.posts.reader import ReadContext, Record, parse_post, unexpected
 from publisher.posts.rules import Around, finalize
 from publisher.posts.shown import Shown, printable_problem
-from publisher.posts.sources.base import SourceRules
 from publisher.posts.workers import (
     Ahead,
     Crew,
@@ -46,18 +45,6 @@ PARALLEL_THRESHOLD = 200
 CHUNK = 128
 
 Progress = Callable[[int], None]
-
-
-def context_for(config: Config) -> ReadContext:
-    return ReadContext(
-        site_url=config.site.url,
-        timezone=config.site.timezone,
-        summary_keys=config.posts.summary_keys,
-        default_path=config.posts.default_path,
-        default_author=config.site.author.name if config.site.author else None,
-        default_author_email=config.site.author.email if config.site.author else None,
-        rules=config.posts.rules or SourceRules(),
-    )
 
 
 def read_posts(
@@ -256,6 +243,7 @@ class _Parser:
         #: One future per chunk sent to the pool, and how many jobs were sent.
         self.sent: list[Any] = []
         self._queued = 0
+        self.broken = False
         self._writeback: Writeback | None = None
         self._store: BodyStore | None = None
 
@@ -289,7 +277,11 @@ class _Parser:
 
     def _send(self, *, last: bool) -> None:
         """Each full chunk of jobs not sent yet to the pool (``last``: and the rest)."""
-        while len(self.jobs) - self._queued >= (1 if last else self._chunk(self._queued)):
+        from concurrent.futures.process import BrokenProcessPool
+
+        while not self.broken and len(self.jobs) - self._queued >= (
+            1 if last else self._chunk(self._queued)
+        ):
             at = self._queued
             stop = min(at + self._chunk(at), len(self.jobs))
             first = not self.sent
@@ -305,6 +297,9 @@ class _Parser:
                 gc.freeze()
             try:
                 self.sent.append(self.pool.submit(_parse_many, tasks))
+            except BrokenProcessPool:
+                self.broken = True  # a worker died: the rest is read without the pool
+                return
             finally:
                 if first:
                     gc.unfreeze()

@@ -16,6 +16,19 @@ from publisher.posts.files import read_regular
 from publisher.posts.folder import PlainPaths, post_id_for, refuse
 from publisher.posts.model import Found
 from publisher.posts.reader import ReadContext
+from publisher.posts.sources.base import SourceRules
+
+
+def context_for(config: Config) -> ReadContext:
+    return ReadContext(
+        site_url=config.site.url,
+        timezone=config.site.timezone,
+        summary_keys=config.posts.summary_keys,
+        default_path=config.posts.default_path,
+        default_author=config.site.author.name if config.site.author else None,
+        default_author_email=config.site.author.email if config.site.author else None,
+        rules=config.posts.rules or SourceRules(),
+    )
 
 
 class FoundFiles:

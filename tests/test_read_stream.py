@@ -1,0 +1,111 @@
+"""The parallel read streams its posts to the pool (``posts/collect.py``, ``_Parser``).
+
+Files are found and hashed a block at a time, and the posts to parse go to the pool as
+chunks fill, so the workers parse while the rest are still being found (issue 12). Held
+here on real files and a real pool: the pool starts with the first posts, not after the
+last file is found; the bytes are a serial build's; and a worker that dies while files
+are still being sent leaves the read to go on without the pool, each post not read yet
+in a process of its own, as before.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import BASE_CONFIG, tree_bytes
+from publisher.build import build_site
+from publisher.config.loader import load_config
+from publisher.posts import collect, found
+
+CONFIG = BASE_CONFIG + "cards:\n  enabled: false\nfeeds:\n  formats: [rss, atom]\n  limit: null\n"
+NOW = datetime(2025, 6, 1, tzinfo=UTC)
+POSTS = 60
+
+
+def _site(root: Path) -> Path:
+    root.mkdir(parents=True)
+    (root / "config.yaml").write_text(CONFIG, encoding="utf-8")
+    for i in range(POSTS):
+        folder = root / "posts" / f"post-{i:03d}"
+        folder.mkdir(parents=True)
+        (folder / "index.md").write_text(
+            f"---\ntitle: Post {i}\ndate: 2024-01-01T00:00:{i:02d}Z\ntags: [t{i % 4}]\n---\n"
+            f"Body of post {i}, *with* a [link](/x/{i}).\n",
+            encoding="utf-8",
+        )
+    return root
+
+
+def _build(root: Path, jobs: int) -> dict[str, bytes]:
+    build_site(load_config(root / "config.yaml"), now=NOW, jobs=jobs)
+    return tree_bytes(root / "public")
+
+
+def _serial(root: Path, where: Path) -> dict[str, bytes]:
+    shutil.copytree(root, where, ignore=shutil.ignore_patterns("public", "state"))
+    return _build(where, jobs=1)
+
+
+def test_the_pool_starts_with_the_first_posts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(collect, "PARALLEL_THRESHOLD", 10)
+    root = _site(tmp_path / "site")
+    at_start: list[int] = []
+    start = collect._Parser._start
+
+    def started(self: Any) -> None:
+        at_start.append(len(self.jobs))
+        start(self)
+
+    monkeypatch.setattr(collect._Parser, "_start", started)
+    files = _build(root, jobs=2)
+    assert at_start == [10]  # 10 of 60 found: the rest are found while the workers parse
+    assert files == _serial(root, tmp_path / "serial")
+
+
+#: The pid of the test process: a worker of its pool is any other.
+_MAIN = os.getpid()
+
+
+def _die(tasks: list[Any]) -> Any:
+    """In a worker: killed (for memory) on its first chunk."""
+    if os.getpid() != _MAIN:
+        os._exit(9)
+    raise AssertionError("only a worker parses a chunk")
+
+
+def test_a_worker_dying_while_chunks_are_sent_leaves_the_rest_read_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each file is found slowly, so the worker dies while most posts are still to be
+    # sent: the next chunk cannot go to the broken pool, and the read goes on without it.
+    import time
+
+    monkeypatch.setattr(collect, "PARALLEL_THRESHOLD", 4)
+    root = _site(tmp_path / "site")
+    add = found.FoundFiles.add
+
+    def slow(self: Any, *args: Any) -> None:
+        time.sleep(0.01)
+        add(self, *args)
+
+    alone: list[str] = []
+    isolated = collect._parse_isolated
+
+    def parse_isolated(job: Any) -> Any:
+        alone.append(job[1])
+        return isolated(job)
+
+    monkeypatch.setattr(found.FoundFiles, "add", slow)
+    monkeypatch.setattr(collect, "_parse_many", _die)
+    monkeypatch.setattr(collect, "_parse_isolated", parse_isolated)
+    files = _build(root, jobs=2)
+    assert len(alone) == POSTS  # the pool parsed none: each post alone, none lost
+    assert files == _serial(root, tmp_path / "serial")
