@@ -198,6 +198,10 @@ def _build(
         config, now=now, snapshot=snapshot, quick=handed, how=(dry_run, jobs, progress), load=load
     )
     read, published, drafts, scheduled = site.read, site.published, site.drafts, site.scheduled
+    if dry_run or config.cards.enabled or not config.feeds.enabled:
+        # Nothing for the read workers to write, or cards to draw first (their own pool):
+        # the workers would only sit on their memory.
+        crew.close()
     writer = OutputWriter(config.output, dry_run=dry_run, manifest=config.state / MANIFEST_FILE)
     # The site table is kept while the read workers write a cold build's feed files;
     # else after the outputs (it does not depend on them: a build killed in between
