@@ -35,8 +35,12 @@ except ImportError:  # an interpreter without CPython's module
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (the fast path)
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
     from typing import Any
+
+#: Stats relative to an open folder (``os.stat(name, dir_fd=...)``), where the platform has them.
+_AT = os.stat in os.supports_dir_fd
+_DIRECTORY = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
 
 #: An mtime this close to the stat pass may not tell two versions of a file apart.
 RECENT_NS = 2_000_000_000
@@ -156,19 +160,22 @@ class _Walker:
         self.tree: dict[str, Listing] = {}
         self.relisted = 0
 
-    def listing(self, path: str, label: str, keep: str) -> tuple[str, ...] | None:
-        """The folder's entries as kind + name, sorted by name; None if it cannot be listed."""
-        st = _stat(path)
+    def listing(
+        self, path: str, label: str, keep: str, st: os.stat_result | None
+    ) -> Sequence[str] | None:
+        """The folder's entries as kind + name, sorted by name (``st`` its stat, None when
+        it cannot be stat'ed); None if it cannot be listed."""
         if st is not None and self.known and not stat.S_ISDIR(st.st_mode):
             raise Stale(path)  # a folder the last record listed is a file now
         recent = st is None or max(st.st_mtime_ns, st.st_ctime_ns) > self.since_ns
         if st is not None and not recent:
             known = self.known.get(label)
             if isinstance(known, str):  # anything else: a damaged record, listed afresh
-                signature, *reused = known.split("\0")
-                if signature == _signature(st):
+                reused = known.split("\0")
+                if reused[0] == f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}":
                     self.tree[label] = known
-                    return tuple(reused)
+                    del reused[0]
+                    return reused
         try:
             # Stat'ed before it is listed: an entry added in between changes the stat
             # recorded, and the next pass lists the folder again.
@@ -188,11 +195,10 @@ class _Walker:
             except OSError:
                 names.append("e" + entry.name)
                 trusted = False  # not kept: listed again next time
-        listed = tuple(names)
         if trusted and st is not None:
-            self.tree[label] = "\0".join((_signature(st), *listed))
+            self.tree[label] = "\0".join((_signature(st), *names))
             self.relisted += 1
-        return listed
+        return names
 
     def walk(self, folder: str, prefix: str, keep: str, out: list[Entry]) -> None:
         """Every file and folder under ``folder`` with its stat, in a fixed order, onto
@@ -201,40 +207,76 @@ class _Walker:
         if top is None:
             out.append((prefix, folder, None))
             return
-        add = out.append  # the loop below runs once per file: 30,000 times at 10,000 posts
+        try:
+            # Below ``folder``, each stat names its path from there: the kernel does not
+            # look up ``folder``'s own components 30,000 times (at 10,000 posts, ~15% of
+            # the pass).
+            fd = os.open(folder, _DIRECTORY) if _AT else -1
+        except OSError:
+            fd = -1
+        try:
+            self._walk(folder, prefix, keep, out, fd, top)
+        finally:
+            if fd >= 0:
+                os.close(fd)
+
+    def _walk(
+        self,
+        folder: str,
+        prefix: str,
+        keep: str,
+        out: list[Entry],
+        fd: int,
+        top: os.stat_result,
+    ) -> None:
+        # The loop below runs once per file: 30,000 times at 10,000 posts.
+        add = out.append
+        listing = self.listing
         check = bool(self.known)
+        is_dir = stat.S_ISDIR
+        at = fd >= 0
+        stat_of = os.stat
+        skip = len(folder) + 1  # a path's part below ``folder``
         stack = [(folder, prefix)]
         seen = {(top.st_dev, top.st_ino)}
+        st: os.stat_result | None = top
         while stack:
             path, label = stack.pop()
-            names = self.listing(path, label, keep)
+            if path is not folder:
+                try:
+                    st = stat_of(path[skip:], dir_fd=fd) if at else stat_of(path)
+                except OSError:
+                    st = None
+            names = listing(path, label, keep, st)
             if names is None:
                 continue
+            base, label_base = f"{path}/", f"{label}/"
+            relative = base[skip:]
             for kind_name in names:
                 kind, name = kind_name[0], kind_name[1:]
-                child, child_label = f"{path}/{name}", f"{label}/{name}"
                 if kind == "f":
                     try:
-                        st: os.stat_result | None = os.stat(child)
+                        st = stat_of(relative + name, dir_fd=fd) if at else stat_of(base + name)
                     except OSError:
                         st = None
-                    if check and st is not None and stat.S_ISDIR(st.st_mode):
-                        raise Stale(child)  # a linked file's target is a folder now
-                    add((child_label, child, st))
+                    if check and st is not None and is_dir(st.st_mode):
+                        raise Stale(base + name)  # a linked file's target is a folder now
+                    add((label_base + name, base + name, st))
                 elif kind == "e":
-                    add((child_label, child, None))
+                    add((label_base + name, base + name, None))
                 else:
                     # A folder's own stat says nothing its entries do not; only a linked
                     # one is checked, so that a symlink loop is walked once.
+                    child, child_label = base + name, label_base + name
                     add((child_label + "/", child, None))
                     if kind == "l":
-                        st = _stat(child)
-                        if st is None:
+                        linked = _stat(child)
+                        if linked is None:
                             add((child_label, child, None))
                             continue
-                        if (st.st_dev, st.st_ino) in seen:
+                        if (linked.st_dev, linked.st_ino) in seen:
                             continue
-                        seen.add((st.st_dev, st.st_ino))
+                        seen.add((linked.st_dev, linked.st_ino))
                     stack.append((child, child_label))
 
 
