@@ -57,6 +57,9 @@ INPUTS_FILE = "inputs.json"
 _FORMAT = 2
 #: Compiled libraries whose version changes what a build writes.
 _LIBRARIES = ("cmarkgfm", "lxml", "nh3", "feedgen", "PIL", "yaml")
+#: The label of the posts folder's walk: what a loaded config does not depend on
+#: (config/stored.py).
+_POSTS = "post:"
 #: Labels of what loading the config reads (the fast path trusts them only when older
 #: than the load).
 _LOADED = ("config", "card:", "layout:", "data:")
@@ -107,7 +110,7 @@ def plan(config: Config) -> list[list[str]]:
     # folder it lands in.
     steps.extend(["stat", f"site:{p}", p] for p in site_folders())
     steps.extend(_card_steps(config))
-    steps.append(["walk", "post:", str(config.posts.folder), ""])
+    steps.append(["walk", _POSTS, str(config.posts.folder), ""])
     return steps
 
 
@@ -269,7 +272,7 @@ def _fast(config: Config, before: Snapshot, problems: list[Problem]) -> dict[str
         or any(label.startswith(_LOADED) for label in before.recent)
     ):
         return None
-    return {
+    fast: dict[str, Any] = {
         "source": str(config.source),
         "state": str(config.state),
         "output": str(config.output),
@@ -283,6 +286,13 @@ def _fast(config: Config, before: Snapshot, problems: list[Problem]) -> dict[str
         # As the CLI prints them: errors always, the rest but with -q.
         "problems": [[p.severity == "error", f"{p.severity}: {p}"] for p in problems],
     }
+    from publisher.config import stored
+
+    kept = stored.encode(config)
+    outside = before.digest_outside(_POSTS)
+    if kept is not None and outside is not None:
+        fast["stored"] = {**kept, "outside": outside}
+    return fast
 
 
 #: A target's templates are read when the config loads.

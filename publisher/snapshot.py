@@ -105,6 +105,26 @@ class Snapshot:
             known = self._digests[hashed] = self._digest(hashed)
         return known
 
+    def digest_outside(self, prefix: str) -> str | None:
+        """A digest of the stats of every input whose label does not start with ``prefix``
+        (the posts folder's), or None when one of them is too recent to be judged by its
+        stat: what loading the config depends on (config/stored.py)."""
+        lines = []
+        recent = self.recent
+        for label, _, st in self.entries:
+            if label.startswith(prefix):
+                continue
+            if label in recent:
+                return None
+            if st is None:
+                lines.append(f"{label}\0-\n")
+            else:
+                lines.append(
+                    f"{label}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0{st.st_ctime_ns}\n"
+                )
+        text = "".join(lines).encode("utf-8", "surrogateescape")
+        return blake2b(text, digest_size=20).hexdigest()
+
     def _digest(self, hashed: frozenset[str]) -> str:
         lines = []
         hashes = self._hashes

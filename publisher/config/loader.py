@@ -29,7 +29,7 @@ from publisher.config.paths import folder
 from publisher.config.posts import read_posts
 from publisher.config.targets import Targets
 from publisher.errors import ConfigError
-from publisher.loadtrail import ENV_REF, Trail, config_digest, recording
+from publisher.loadtrail import ENV_REF, Trail, config_digest, recording, variables_named
 from publisher.schema import (
     Field,
     Invalid,
@@ -218,7 +218,12 @@ def load_config(path: Path) -> Config:
     with recording() as resolved:
         config, content, names = _load(path)
     digest = config_digest(content, os.environ, names)
-    trail = Trail(started_ns=started, digest=digest, resolved=tuple(resolved))
+    trail = Trail(
+        started_ns=started,
+        digest=digest,
+        resolved=tuple(resolved),
+        named=bool(variables_named(content, names)),
+    )
     return dataclasses.replace(config, trail=trail)
 
 
