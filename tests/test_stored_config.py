@@ -316,7 +316,12 @@ def test_a_build_handed_the_config_imports_no_loader_or_schema(site: Site) -> No
     assert "publisher.config.loader" in run()  # a build to record it past the recent window
     site.post("p1", POST.format(i=1, day=2), "Body 1, edited.\n")  # recent: hashed
     modules = run()
-    for name in ("publisher.config.loader", "publisher.config.paths"):
+    for name in (
+        "publisher.config.loader",
+        "publisher.config.paths",
+        "publisher.schema",
+        "difflib",
+    ):
         assert name not in modules, name
 
 

@@ -112,7 +112,7 @@ def _enabled(raw: dict[str, Any], where: Where) -> bool:
 def _feeds(value: Any, where: Where) -> FeedsConfig:
     # Imported here: the feeds package loads the whole feed stage (posts, feedgen, lxml),
     # and importing publisher.config (for its model) must stay light.
-    from publisher.feeds.options import parse_feed_options
+    from publisher.feeds.option_schema import parse_feed_options
 
     raw = _mapping(value, where)
     enabled = _enabled(raw, where)
@@ -124,7 +124,7 @@ def _feeds(value: Any, where: Where) -> FeedsConfig:
 def _cards(root: Path) -> Any:
     def convert(value: Any, where: Where) -> CardsConfig:
         # Imported here: cards imports publisher.posts, which imports this package.
-        from publisher.cards.options import parse_card_options
+        from publisher.cards.option_schema import parse_card_options
 
         raw = _mapping(value, where)
         enabled = _enabled(raw, where)
