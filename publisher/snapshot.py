@@ -94,8 +94,11 @@ class Snapshot:
         """Hash the recent files now, before the build reads them: hashed when its record
         is written, after the build, a post edited while it ran would be recorded as read
         (and the next build would find nothing changed)."""
+        recent = self.recent
+        if not recent:
+            return  # the usual case: not a walk over 30,000 entries at 10,000 posts
         for label, path, st in self.entries:
-            if label in self.recent and st is not None and stat.S_ISREG(st.st_mode):
+            if label in recent and st is not None and stat.S_ISREG(st.st_mode):
                 self._hashes[label] = file_hash(path)
 
     def digest(self, hashed: frozenset[str]) -> str:
