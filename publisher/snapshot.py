@@ -65,7 +65,7 @@ class Snapshot:
     (with inspect and ast) would cost it more than its whole stat pass at 1,000 posts.
     """
 
-    __slots__ = ("_digests", "_hashes", "entries", "recent", "relisted", "tree")
+    __slots__ = ("_digests", "_hashes", "entries", "recent", "relisted", "tree", "walks")
 
     def __init__(
         self,
@@ -74,8 +74,11 @@ class Snapshot:
         recent: frozenset[str],
         tree: Mapping[str, Listing] | None = None,
         relisted: int = 0,
+        walks: tuple[tuple[str, int, int], ...] = (),
     ) -> None:
         self.entries = entries
+        #: Each walk step's label prefix and the slice of ``entries`` it gave.
+        self.walks = walks
         #: The files changed too recently for their stat to be trusted.
         self.recent = recent
         #: Each folder walked, with its stat and entries, for the next stat pass.
@@ -114,7 +117,12 @@ class Snapshot:
         stat: what loading the config depends on (config/stored.py)."""
         lines = []
         recent = self.recent
-        for label, _, st in self.entries:
+        entries = self.entries
+        # The walk of the posts folder is most of the entries: its slice is skipped whole.
+        skipped = [(start, end) for walked, start, end in self.walks if walked == prefix]
+        for start, end in sorted(skipped, reverse=True):
+            entries = entries[:start] + entries[end:]
+        for label, _, st in entries:
             if label.startswith(prefix):
                 continue
             if label in recent:
@@ -324,8 +332,11 @@ def _library(name: str) -> str | None:
     return origin if isinstance(origin, str) and origin else None
 
 
-def _run(plan: list[list[str]], walker: _Walker) -> tuple[Entry, ...]:
+def _run(
+    plan: list[list[str]], walker: _Walker, walks: list[tuple[str, int, int]]
+) -> tuple[Entry, ...]:
     out: list[Entry] = []
+    del walks[:]
     for step in plan:
         kind = step[0]
         if kind == "head":
@@ -333,7 +344,9 @@ def _run(plan: list[list[str]], walker: _Walker) -> tuple[Entry, ...]:
         elif kind == "stat":
             out.append((step[1], step[2], _stat(step[2])))
         elif kind == "walk":
+            start = len(out)
             walker.walk(step[2], step[1], step[3], out)
+            walks.append((step[1], start, len(out)))
         elif kind == "lib":
             origin = _library(step[1])
             if origin is not None:
@@ -347,14 +360,19 @@ def take(plan: list[list[str]], known: Mapping[str, Any], started_ns: int) -> Sn
     """Run ``plan``; ``known`` is the last record's tree (folders not listed again)."""
     since = started_ns - RECENT_NS
     walker = _Walker(known, since)
+    walks: list[tuple[str, int, int]] = []
     try:
-        entries = _run(plan, walker)
+        entries = _run(plan, walker, walks)
     except Stale:
         walker = _Walker({}, since)
-        entries = _run(plan, walker)
+        entries = _run(plan, walker, walks)
     recent = [label for label, _, st in entries if st is not None and st.st_mtime_ns > since]
     taken = Snapshot(
-        entries=entries, recent=frozenset(recent), tree=walker.tree, relisted=walker.relisted
+        entries=entries,
+        recent=frozenset(recent),
+        tree=walker.tree,
+        relisted=walker.relisted,
+        walks=tuple(walks),
     )
     taken.hash_recent()
     return taken
