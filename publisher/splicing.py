@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import sqlite3
 from array import array
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from itertools import accumulate, chain
 from pathlib import Path
 
 from publisher import statecache
 from publisher.output import OutputWriter, Part
+from publisher.stamps import Stamp
 
 LAYOUTS_FILE = "layouts.sqlite"
 _LAYOUT_VERSION = 1
@@ -37,16 +38,17 @@ class Layout:
     """A file as written: ``literals[0]``, piece 0, ``literals[1]``, ..., piece n-1,
     ``literals[n]``, where piece i has the key ``keys[i]`` (the same key, the same bytes:
     a feed item's cache key, a post's origin) and is ``lengths[i]`` bytes long; and the
-    file's stamp (``publisher.output.Stamp``) just after it was written. An empty key is
-    a piece that is never reused."""
+    file's stamp (``publisher.output.Stamp``) just after it was written (None while a
+    thread still writes it: :meth:`LayoutStore.commit` takes it from the writer). An empty
+    key is a piece that is never reused."""
 
-    stamp: tuple[int, int, int, int]
+    stamp: Stamp | None
     keys: tuple[str, ...]
     lengths: tuple[int, ...]
     literals: tuple[bytes, ...]
 
     def encode(self) -> tuple[str, str, bytes, bytes, bytes] | None:
-        if any("\n" in key for key in self.keys):
+        if self.stamp is None or any("\n" in key for key in self.keys):
             return None
         cuts = array("q", [len(literal) for literal in self.literals]).tobytes()
         stamp = ":".join(map(str, self.stamp))
@@ -118,10 +120,15 @@ class LayoutStore:
         else:
             self._set[relative] = layout
 
-    def commit(self) -> None:
+    def commit(self, stamps: Mapping[str, Stamp] | None = None) -> None:
+        """Keep the layouts set; ``stamps``: each file's stamp as the writer last saw it
+        (``OutputWriter.stamps``, once settled), which a layout takes over its own."""
         if self._db is None or self.readonly:
             return
-        rows = [(path, *row) for path, layout in self._set.items() if (row := layout.encode())]
+        laid = self._set
+        if stamps is not None:
+            laid = {path: replace(layout, stamp=stamps.get(path)) for path, layout in laid.items()}
+        rows = [(path, *row) for path, layout in laid.items() if (row := layout.encode())]
         try:
             with self._db:
                 self._db.execute("DELETE FROM files")
@@ -243,9 +250,9 @@ def write_spliced(
         copy(start, ends[-1] - start)
         lengths.extend(old_lengths[len(old_keys) - tail :])
     close()
-    if writer.write_splice(relative, parts, previous=old.stamp) is None:
+    if old.stamp is None or writer.write_splice(relative, parts, previous=old.stamp) is None:
         return None
-    stamp = writer.stamps[relative]
+    stamp = writer.stamps.get(relative)  # None while a thread writes it (overlap)
     return Layout(stamp=stamp, keys=tuple(keys), lengths=tuple(lengths), literals=tuple(literals))
 
 
