@@ -391,11 +391,13 @@ class OutputWriter:
 
 class _Pending:
     """A spliced file written by a thread (``OutputWriter.overlap``): the copy, the sync,
-    the rename and freeing the old file all wait on the kernel, outside the GIL."""
+    the rename and freeing the old file all wait on the kernel, outside the GIL. The build
+    waits for the rename only: the old file (its last descriptor this thread's) is freed
+    while the build goes on, ~20 to 40 ms at 70 MB on a disk mounted with ``discard``."""
 
     def __init__(self) -> None:
         self.error: OutputError | None = None
-        self.thread: threading.Thread | None = None
+        self.done = threading.Event()
 
     @classmethod
     def start(
@@ -419,15 +421,15 @@ class _Pending:
             except OSError as exc:
                 job.error = OutputError(f"cannot write {path}: {exc}; check the output folder")
             finally:
-                os.close(source)  # freeing the file it replaced: ~10 ms at 70 MB
+                job.done.set()
+                os.close(source)
 
-        job.thread = threading.Thread(target=run, name=f"splice {record.path}")
-        job.thread.start()
+        # Not a daemon: the interpreter waits for it (the close) before it exits.
+        threading.Thread(target=run, name=f"splice {record.path}").start()
         return job
 
     def wait(self) -> OutputError | None:
-        assert self.thread is not None
-        self.thread.join()
+        self.done.wait()
         return self.error
 
 
