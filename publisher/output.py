@@ -25,14 +25,15 @@ import json
 import os
 import re
 import stat
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path, PurePosixPath
 
-from publisher.atomic import copy_range, write_all, write_atomic, write_atomic_with
+from publisher.atomic import write_atomic
 from publisher.errors import OutputError, Problem
 from publisher.manifest import journal_of, read_manifest, render_manifest, with_journal
+from publisher.spliced import Pending, settle, write_from
 from publisher.stamps import (
     Part,
     Stamp,
@@ -78,11 +79,10 @@ class OutputWriter:
     #: a later build may splice a file whose stamp is still this one (:meth:`write_splice`)
     #: or keep it unread (:meth:`keep`).
     stamps: dict[str, Stamp] = field(default_factory=dict)
-    #: Spliced files are written by a thread while the build goes on (copying and syncing
-    #: a 70 MB feed is ~50 ms of waiting on the kernel and the disk): their stamps and
-    #: hashes are known after :meth:`settle`.
+    #: Spliced files are written by a thread while the build goes on (publisher/spliced.py):
+    #: their stamps and hashes are known after :meth:`settle`.
     overlap: bool = False
-    _pending: list[_Pending] = field(default_factory=list, init=False, repr=False, compare=False)
+    _pending: list[Pending] = field(default_factory=list, init=False, repr=False, compare=False)
     #: ``root`` resolved, and whether each folder written into resolves inside it: each
     #: resolved once per writer (one build), not once per file. Resolving took a third
     #: of a build of 1,000 unchanged cards (issue 12).
@@ -163,12 +163,12 @@ class OutputWriter:
                 self.writes.append(record)
                 return record
 
+            into = (record.path, self.hashes, self.stamps, self._journal)
+            work = partial(write_from, path, source, parts, *into)
             if self.overlap:
-                self.writes.append(record)
-                self._pending.append(_Pending.start(self._splice, path, source, parts, record))
+                self._pending.append(Pending.start(work, source, str(path)))
                 source = -1  # the thread closes it
-                return record
-            if not self._splice(path, source, parts, record):
+            elif not work():
                 return None
         finally:
             if source >= 0:
@@ -176,39 +176,11 @@ class OutputWriter:
         self.writes.append(record)
         return record
 
-    def _splice(self, path: Path, source: int, parts: list[Part], record: Write) -> bool:
-        """Write ``path`` from ``parts`` (runs of ``source``); False when ``source`` is
-        shorter than its stamp said (not the file it names)."""
-
-        def fill(target: int) -> None:
-            for part in parts:
-                if isinstance(part, bytes):
-                    write_all(target, part)
-                else:
-                    copy_range(source, target, *part)
-            self.hashes[record.path] = stamp_token(stamp_of(os.fstat(target)))  # the journal's
-
-        try:
-            written = write_atomic_with(
-                path, fill, mode=0o644, before_rename=lambda: self._journal(record.path)
-            )
-        except EOFError:
-            return False
-        except OSError as exc:
-            raise OutputError(
-                f"cannot write {path}: {exc.strerror}; check the output folder"
-            ) from None
-        self.stamps[record.path] = stamp_of(written)
-        self.hashes[record.path] = stamp_token(self.stamps[record.path])
-        return True
-
     def settle(self) -> None:
         """Wait for the spliced files still being written (:attr:`overlap`); raises the
         first error one of them met."""
         pending, self._pending = self._pending, []
-        errors = [error for error in (job.wait() for job in pending) if error is not None]
-        if errors:
-            raise errors[0]
+        settle(pending)
 
     def holds(
         self, relative: str, sha256: str, *, size: int, previous: tuple[Stamp, str] | None
@@ -387,50 +359,6 @@ class OutputWriter:
             except OSError:
                 break
             folder = folder.parent
-
-
-class _Pending:
-    """A spliced file written by a thread (``OutputWriter.overlap``): the copy, the sync,
-    the rename and freeing the old file all wait on the kernel, outside the GIL. The build
-    waits for the rename only: the old file (its last descriptor this thread's) is freed
-    while the build goes on, ~20 to 40 ms at 70 MB on a disk mounted with ``discard``."""
-
-    def __init__(self) -> None:
-        self.error: OutputError | None = None
-        self.done = threading.Event()
-
-    @classmethod
-    def start(
-        cls,
-        splice: Callable[[Path, int, list[Part], Write], bool],
-        path: Path,
-        source: int,
-        parts: list[Part],
-        record: Write,
-    ) -> _Pending:
-        job = cls()
-
-        def run() -> None:
-            try:
-                if not splice(path, source, parts, record):
-                    job.error = OutputError(
-                        f"{path} changed while the build wrote it; run the build again"
-                    )
-            except OutputError as error:
-                job.error = error
-            except OSError as exc:
-                job.error = OutputError(f"cannot write {path}: {exc}; check the output folder")
-            finally:
-                job.done.set()
-                os.close(source)
-
-        # Not a daemon: the interpreter waits for it (the close) before it exits.
-        threading.Thread(target=run, name=f"splice {record.path}").start()
-        return job
-
-    def wait(self) -> OutputError | None:
-        self.done.wait()
-        return self.error
 
 
 def _left_alone(manifest: Path, relative: str, why: str) -> Problem:

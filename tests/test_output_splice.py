@@ -261,7 +261,7 @@ def test_an_overlapped_splice_that_fails_fails_the_settle(
     def short(*args: object) -> None:
         raise EOFError("short")
 
-    monkeypatch.setattr("publisher.output.copy_range", short)
+    monkeypatch.setattr("publisher.spliced.copy_range", short)
     writer = OutputWriter(tmp_path / "out", overlap=True)
     write_spliced(writer, "feed.xml", old, [b"<h>", b"", b""], ["c", "a"], lambda p: [])
     with pytest.raises(OutputError, match=r"feed\.xml changed while the build wrote it"):

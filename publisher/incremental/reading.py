@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from publisher.collector import paused
 from publisher.config import Config
 from publisher.incremental.quick import eligible
 from publisher.incremental.rows import count_tags, make_rows
@@ -111,6 +112,7 @@ def read_site(
     )
 
 
+@paused()
 def keep_table(
     config: Config, snapshot: Snapshot, read: ReadResult, entries: list[FeedEntry] | None
 ) -> None:
