@@ -185,7 +185,9 @@ class PostCache:
                     if record is not None:
                         if self._store is None or type(digest) is not bytes:
                             raise ValueError(f"entry {key} has no body")
-                        record["body"] = Body(load=partial(self._store.load, key), digest=digest)
+                        record["body"] = Body(
+                            load=partial(self._store.load, key), digest=digest, rendered=True
+                        )
                     found[key] = (record, problems)
         except (sqlite3.Error, ValueError, KeyError, TypeError):
             return {}
@@ -329,7 +331,7 @@ def detach(record: dict[str, Any], store: BodyStore, key: str, digest: bytes | N
     del markdown
     if digest is None:
         digest = html_digest(html)
-    record["body"] = Body(load=lambda: store.load(key), digest=digest)
+    record["body"] = Body(load=lambda: store.load(key), digest=digest, rendered=True)
 
 
 def body_of(record: dict[str, Any]) -> Body:
@@ -337,7 +339,8 @@ def body_of(record: dict[str, Any]) -> Body:
     body = record.get("body")
     if isinstance(body, Body):
         return body
-    return Body(record["body_markdown"], record["body_html"])
+    # The reader's record: its HTML is the rendering of its markdown.
+    return Body(record["body_markdown"], record["body_html"], rendered=True)
 
 
 def encode_entry(entry: Entry) -> Encoded:
