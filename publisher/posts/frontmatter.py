@@ -164,24 +164,21 @@ def split(text: str, file: str) -> tuple[str, str, int, int]:
     Blank lines before the opening '---' are tolerated, so the frontmatter does not
     always start on line 2; diagnostics use the line returned here.
     """
-    lines = text.split("\n")
-    first = 0
-    while first < len(lines) and not lines[first].strip():
-        first += 1
-    if first == len(lines) or lines[first].rstrip() != "---":
+    opening = _first_line(text)
+    if opening is None or text[opening[1] : opening[2]].rstrip() != "---":
         raise PostError(
             Problem(
                 file=file,
                 field="frontmatter",
                 message="is missing: the file must start with a '---' line",
                 fix="add YAML frontmatter between two '---' lines at the top",
-                line=first + 1 if first < len(lines) else 1,
+                line=opening[0] + 1 if opening is not None else 1,
             )
         )
-    for end in range(first + 1, len(lines)):
-        if lines[end].rstrip() in ("---", "..."):
-            meta, body = "\n".join(lines[first + 1 : end]), "\n".join(lines[end + 1 :])
-            return meta, body, first + 2, end + 2
+    found = _closed(text, opening, ("---", "..."))
+    if found is not None:
+        return found
+    first = opening[0]
     raise PostError(
         Problem(
             file=file,
@@ -191,6 +188,45 @@ def split(text: str, file: str) -> tuple[str, str, int, int]:
             line=first + 1,
         )
     )
+
+
+# The file is read a line at a time from its start, up to the closing line: splitting
+# the whole text into lines (and joining the body's back) read and copied every byte of
+# the body twice (issue 12). Both give the lines of ``text.split("\n")``.
+
+
+def _first_line(text: str) -> tuple[int, int, int] | None:
+    """(number from 0, start, end) of the first line that is not blank; None if none is."""
+    number, start, size = 0, 0, len(text)
+    while True:
+        end = text.find("\n", start)
+        if end == -1:
+            end = size
+        if text[start:end].strip():
+            return number, start, end
+        if end == size:
+            return None
+        number, start = number + 1, end + 1
+
+
+def _closed(
+    text: str, opening: tuple[int, int, int], closers: tuple[str, ...]
+) -> tuple[str, str, int, int] | None:
+    """(frontmatter, body, their first lines) when a line after ``opening`` (from
+    :func:`_first_line`) is one of ``closers`` (trailing space aside); else None."""
+    first, _, opened_end = opening
+    size = len(text)
+    number, start = first + 1, opened_end + 1
+    while start <= size and opened_end < size:
+        end = text.find("\n", start)
+        if end == -1:
+            end = size
+        if text[start:end].rstrip() in closers:
+            # The lines between the two; "" when the closing line follows at once.
+            meta = text[opened_end + 1 : start - 1] if start > opened_end + 1 else ""
+            return meta, text[end + 1 :], first + 2, number + 2
+        number, start = number + 1, end + 1
+    return None
 
 
 def _measure(root: yaml.Node, limits: Limits) -> str | None:
@@ -330,16 +366,13 @@ def split_any(text: str, file: str) -> tuple[str, str, str, int, int]:
     Hugo reads all three; Zola reads TOML; the others YAML. The JSON object ends where the
     decoder stops, so the body may follow on the same line as the closing brace.
     """
-    lines = text.split("\n")
-    first = 0
-    while first < len(lines) and not lines[first].strip():
-        first += 1
-    opener = lines[first].rstrip() if first < len(lines) else ""
-    if opener == "+++":
-        for end in range(first + 1, len(lines)):
-            if lines[end].rstrip() == "+++":
-                meta, body = "\n".join(lines[first + 1 : end]), "\n".join(lines[end + 1 :])
-                return "toml", meta, body, first + 2, end + 2
+    opening = _first_line(text)
+    opener = text[opening[1] : opening[2]].rstrip() if opening is not None else ""
+    if opening is not None and opener == "+++":
+        found = _closed(text, opening, ("+++",))
+        if found is not None:
+            return "toml", *found
+        first = opening[0]
         raise PostError(
             Problem(
                 file=file,
@@ -349,8 +382,8 @@ def split_any(text: str, file: str) -> tuple[str, str, str, int, int]:
                 line=first + 1,
             )
         )
-    if opener.startswith("{"):
-        start = sum(len(line) + 1 for line in lines[:first])
+    if opening is not None and opener.startswith("{"):
+        first, start, _ = opening
         return "json", text[start:], "", first + 1, first + 1
     meta, body, meta_line, body_line = split(text, file)
     return "yaml", meta, body, meta_line, body_line
