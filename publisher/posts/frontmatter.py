@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from publisher.errors import PostError, Problem
+from publisher.posts import plainyaml
 from publisher.posts.limits import DEFAULT_LIMITS, Limits, check_frontmatter_length
 from publisher.posts.text import preview
 from publisher.posts.tomljson import parse_json as parse_json
@@ -158,6 +159,10 @@ _Loader.yaml_constructors = {
 }
 
 
+#: The resolver and constructors of plain ``key: value`` frontmatter (``plainyaml``).
+_RESOLVER = _Loader("")
+
+
 def split(text: str, file: str) -> tuple[str, str, int, int]:
     """Return (frontmatter text, body, line numbers where each starts).
 
@@ -190,13 +195,10 @@ def split(text: str, file: str) -> tuple[str, str, int, int]:
     )
 
 
-# The file is read a line at a time from its start, up to the closing line: splitting
-# the whole text into lines (and joining the body's back) read and copied every byte of
-# the body twice (issue 12). Both give the lines of ``text.split("\n")``.
-
-
 def _first_line(text: str) -> tuple[int, int, int] | None:
-    """(number from 0, start, end) of the first line that is not blank; None if none is."""
+    """(number from 0, start, end) of the first line that is not blank; None if none is.
+    With :func:`_closed`, the lines of ``text.split("\n")`` up to the closing one: the
+    whole split (and the body joined back) copied the body twice (issue 12)."""
     number, start, size = 0, 0, len(text)
     while True:
         end = text.find("\n", start)
@@ -286,6 +288,11 @@ def parse(
 ) -> tuple[dict[str, Any], list[Problem]]:
     """Parse frontmatter YAML; return the mapping and warnings (duplicate keys)."""
     check_frontmatter_length(text, file, first_line, limits)
+    plain = plainyaml.read(
+        text, _RESOLVER, limits.frontmatter_values, limits.frontmatter_expanded_chars
+    )
+    if plain is not None:
+        return plain[0], _repeated(plain[1], file, first_line)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -342,7 +349,12 @@ def parse(
                 line=first_line,
             )
         )
-    warnings = [
+    return {str(k): v for k, v in data.items()}, _repeated(loader.duplicates, file, first_line)
+
+
+def _repeated(keys: list[tuple[str, int]], file: str, first_line: int) -> list[Problem]:
+    """The warnings for keys set twice: (key, its line in the YAML from 0)."""
+    return [
         Problem(
             file=file,
             field=key,
@@ -351,9 +363,8 @@ def parse(
             severity="warning",
             line=first_line + line,
         )
-        for key, line in loader.duplicates
+        for key, line in keys
     ]
-    return {str(k): v for k, v in data.items()}, warnings
 
 
 #: Frontmatter formats by the line (or character) that opens them, as Hugo and Zola read them.
