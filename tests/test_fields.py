@@ -383,3 +383,23 @@ def test_repair_mojibake_leaves_good_text_alone(text: str) -> None:
 def test_clean_line_collapses_whitespace_and_repairs() -> None:
     assert clean_line("  A \n  B\u200b ") == ("A B", None)
     assert clean_line("\u200bCiliumâ€™s  way ") == ("Cilium’s way", "'Ciliumâ€™s' -> 'Cilium’s'")
+
+
+def test_a_plain_day_reads_as_isoparse_reads_it() -> None:
+    """``YYYY-MM-DD`` skips dateutil's parser (issue 12): the same datetime, and every
+    day that does not exist still goes to it (and to its errors)."""
+    from dateutil.parser import isoparse
+
+    from publisher.posts.fields import _day
+
+    for year in (1, 999, 1000, 1970, 2024, 9999):
+        for month in range(14):
+            for day in range(33):
+                text = f"{year:04d}-{month:02d}-{day:02d}"
+                try:
+                    expected = isoparse(text)
+                except ValueError:
+                    assert _day(text) is None, text
+                    continue
+                assert _day(text) == expected and type(_day(text)) is type(expected), text
+    assert _day("٢٠٢٤-٠٥-٠١") is None and _day("2024-05-01 ") is None

@@ -241,8 +241,13 @@ def _srcset(value: str, base: str) -> str:
 
 def tag_uri(site_url: str, tag_date: str, post_id: str) -> str:
     """A permanent RFC 4151 id keyed on the post's folder, not its title, date or path."""
-    host = (urlsplit(site_url).hostname or "localhost").lower()
-    return f"tag:{host},{tag_date}:{quote(post_id, safe=_TAG_SAFE)}"
+    return f"tag:{_host(site_url)},{tag_date}:{quote(post_id, safe=_TAG_SAFE)}"
+
+
+@functools.lru_cache(maxsize=64)
+def _host(site_url: str) -> str:
+    # The same site URL for every post of a build: split once.
+    return (urlsplit(site_url).hostname or "localhost").lower()
 
 
 def feed_item(post: Post, site: SiteConfig, options: FeedOptions) -> FeedItem:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from html import escape
 from typing import NamedTuple
 
@@ -44,13 +44,29 @@ def _attribute(value: str) -> str:
     """``value`` escaped as libxml2 escapes an attribute value."""
     value = _text(value)
     for char, escaped in _IN_ATTRIBUTE:
-        value = value.replace(char, escaped)
+        if char in value:
+            value = value.replace(char, escaped)
     return value
 
 
 def rfc2822(moment: datetime) -> str:
     """feedgen's ``formatRFC2822`` (strftime in the C locale), without switching locales."""
-    return f"{_DAYS[moment.weekday()]}, {moment:%d} {_MONTHS[moment.month - 1]} {moment:%Y %H:%M:%S %z}"
+    day, month = _DAYS[moment.weekday()], _MONTHS[moment.month - 1]
+    offset = moment.utcoffset()
+    if offset is None or offset % _MINUTE or not 1000 <= moment.year <= 9999:
+        # Naive, an offset in seconds, a year strftime may not pad: strftime says.
+        return f"{day}, {moment:%d} {month} {moment:%Y %H:%M:%S %z}"
+    # The fields formatted here: strftime parses its format for every call (issue 12).
+    minutes = offset // _MINUTE
+    sign = "-" if minutes < 0 else "+"
+    zone = f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+    return (
+        f"{day}, {moment.day:02d} {month} {moment.year} "
+        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d} {zone}"
+    )
+
+
+_MINUTE = timedelta(minutes=1)
 
 
 def _element(indent: str, name: str, text: str, escaped: bool = False) -> str:

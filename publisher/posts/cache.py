@@ -350,12 +350,12 @@ def encode_entry(entry: Entry) -> Encoded:
         markdown, html = record["body_markdown"], record["body_html"]
         record = {k: v for k, v in record.items() if k not in ("body_markdown", "body_html")}
         digest = html_digest(html)
-    text = json.dumps(
-        {"record": record, "problems": [p.as_dict() for p in problems]},
-        ensure_ascii=False,
-        default=str,
-    )
+    text = _ENCODER.encode({"record": record, "problems": [p.as_dict() for p in problems]})
     return text, markdown, html, digest
+
+
+#: What ``json.dumps(..., ensure_ascii=False, default=str)`` builds on every call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
 def stamp_of(st: os.stat_result, context: str) -> str:

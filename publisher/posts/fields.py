@@ -39,7 +39,7 @@ def parse_date(value: Any, tz: tzinfo) -> datetime:
     elif isinstance(value, str) and value.strip():
         text = value.strip()
         try:
-            result = dateparser.isoparse(text)
+            result = _day(text) or dateparser.isoparse(text)
         except (ValueError, OverflowError):
             # RFC 822 and other spelled-out dates; a year must be written, otherwise
             # dateutil would fill it in from today's date and the result would drift.
@@ -61,6 +61,19 @@ def parse_date(value: Any, tz: tzinfo) -> datetime:
 
 
 _DATE_FIX = "use ISO 8601, e.g. '2024-05-01T17:00:00Z' or '2024-05-01'"
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fullmatch
+
+
+def _day(text: str) -> datetime | None:
+    """``YYYY-MM-DD`` as midnight, as ``isoparse`` reads it (without its Python parser:
+    most posts' date); None for any other text, or no such day."""
+    if not _ISO_DAY(text):
+        return None
+    try:
+        return datetime(int(text[:4]), int(text[5:7]), int(text[8:]))
+    except ValueError:
+        return None  # isoparse says what is wrong with it
+
 
 #: The zone names RFC 822 defines. Any other name is refused: dateutil would otherwise
 #: drop it silently (the time then lands in the site's zone) or, when the name matches
