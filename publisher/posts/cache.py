@@ -348,7 +348,8 @@ def encode_entry(entry: Entry) -> Encoded:
     markdown = html = digest = None
     if record is not None:
         markdown, html = record["body_markdown"], record["body_html"]
-        record = {k: v for k, v in record.items() if k not in ("body_markdown", "body_html")}
+        record = record.copy()  # the same order as a dict made without the two
+        del record["body_markdown"], record["body_html"]
         digest = html_digest(html)
     text = _ENCODER.encode({"record": record, "problems": [p.as_dict() for p in problems]})
     return text, markdown, html, digest
