@@ -168,9 +168,12 @@ def join_site_path(site_url: str, path: str) -> str:
     return normalize_url(site_url.rstrip("/") + "/" + path.strip().lstrip("/"))
 
 
+_TAG_SEPARATORS = re.compile(r"[\s\-_]+").split
+
+
 def tag_key(tag: str) -> str:
     """Tags that differ only in case, spaces, hyphens or underscores share a key."""
-    return "-".join(re.split(r"[\s\-_]+", tag.casefold())).strip("-")
+    return "-".join(_TAG_SEPARATORS(tag.casefold())).strip("-")
 
 
 def text_list(value: Any) -> list[str]:

@@ -84,7 +84,8 @@ def _strip_lines(markdown: str) -> str:
 def _may_hold_statement(markdown: str) -> bool:
     """Whether a line of ``markdown`` starts as ``_STATEMENT`` needs (it matches from the
     line's first character)."""
-    return (
+    # Both words end in "port": one search rules both out in most posts (issue 12).
+    return "port" in markdown and (
         markdown.startswith(("import", "export"))
         or "\nimport" in markdown
         or "\nexport" in markdown
