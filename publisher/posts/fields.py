@@ -237,10 +237,26 @@ _FOLDS_TO_ASCII = ("\u0130", "\u0131", "\u017f")
 def _may_name_author(body: str) -> bool:
     """False when no line of ``body`` can match _AUTHOR_LINE: none of its words is there
     in any case (a quick scan, instead of walking every line of most posts)."""
-    if not body.isascii() and any(c in body for c in _FOLDS_TO_ASCII):
-        return True
+    if not body.isascii():
+        if any(c in body for c in _FOLDS_TO_ASCII):
+            return True
+    elif not any(c in body for c in _OTHER_BREAKS):
+        # Each word only where a line can start with it (after '#', spaces and emphasis
+        # marks): one search, where the three words were three (issue 12).
+        lowered = body.lower()
+        return bool(_WORD_FIRST(lowered) or _WORD_FIRST_IN_LINE(lowered))
     lowered = body.lower()
     return "author" in lowered or "written" in lowered or "posted" in lowered
+
+
+#: The ASCII characters other than a newline at which ``str.splitlines`` starts a line.
+_OTHER_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e")
+#: One of _AUTHOR_LINE's words after what ``_author_line`` strips off a line's start
+#: ('#', spaces, emphasis marks). No line break in the run: each character is read by
+#: one attempt at most, so the search is linear in the text.
+_WORD_AFTER_MARKS = r"[#\t\x1f *_~`]*(?:author|written|posted)"
+_WORD_FIRST = re.compile(_WORD_AFTER_MARKS).match
+_WORD_FIRST_IN_LINE = re.compile("\n" + _WORD_AFTER_MARKS).search
 
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
