@@ -97,19 +97,19 @@ def _parts(item: FeedItem, category_scheme: str, tag_scheme: str) -> _Parts:
     media: list[str] = []
     enclosure = None
     if image is not None:
-        # Attributes feedgen keeps only when set, in its order.
-        attributes = [("url", image.url)]
-        if image.length is not None:
-            attributes.append(("fileSize", str(image.length)))
-        if image.mime:
-            attributes.append(("type", image.mime))
-        attributes.append(("medium", "image"))
-        content = " ".join(f'{name}="{_attribute(value)}"' for name, value in attributes if value)
+        # Attributes feedgen keeps only when set, in its order; each escaped once.
         url = _attribute(image.url)
-        media = [f"<media:content {content}/>\n"]
+        mime = _attribute(image.mime) if image.mime is not None else None
+        attributes = [f'url="{url}"'] if url else []
+        if image.length is not None:
+            attributes.append(f'fileSize="{_attribute(str(image.length))}"')
+        if mime:
+            attributes.append(f'type="{mime}"')
+        attributes.append('medium="image"')
+        media = [f"<media:content {' '.join(attributes)}/>\n"]
         media.append(f'<media:thumbnail url="{url}"/>\n' if url else "<media:thumbnail/>\n")
-        if image.mime is not None and image.length is not None:
-            enclosure = (url, _attribute(image.mime))
+        if mime is not None and image.length is not None:
+            enclosure = (url, mime)
     return _Parts(
         title=_text(item.title),
         link_text=_text(item.link),
