@@ -3,8 +3,8 @@
 Most posts' frontmatter is a handful of top-level keys, each with a plain word, a quoted
 string or a one-line list of words. libyaml's composer makes a node and two marks per
 value in Python objects, which cost more than the rest of reading the frontmatter (issue
-12: a tenth of a cold build's CPU per post). This reads exactly that shape with one
-regular expression per line, resolves each plain value with the loader's own resolver
+12: a tenth of a cold build's CPU per post). This reads exactly that shape with string
+methods, line by line, resolves each plain value with the loader's own resolver
 and constructors (so ``yes``, ``0x1F``, ``1:30``, ``~`` become what PyYAML makes of them),
 and answers None for anything else (a comment, an indented line, an anchor, a tag, a
 backslash escape, a character YAML treats specially): PyYAML reads those, as before.
@@ -33,25 +33,14 @@ class Resolving(Protocol):
 
 # Each line is first checked to be printable (str.isprintable: no tab, no line break
 # such as U+0085 or U+2028, no BOM, no control, no space but ' '), so every character
-# left is one YAML takes in a value; the patterns below only place the special ones.
-#: A character a plain value may hold: not a space, '#' (a comment after a space) or
-#: ':' (a mapping after it).
-_CHAR = "[^ #:"
-#: The first character of a plain value: none of YAML's indicators.
-_FIRST = _CHAR + "\\-?,\\[\\]{}&*!|>'\"%@`]"
-#: A plain value: words separated by spaces (trailing spaces are not part of it).
-_PLAIN = f"{_FIRST}(?: *{_CHAR}])*"
-#: In a one-line list, a word holds no flow indicator.
-_ITEM = f"{_FIRST}(?: *{_CHAR},\\[\\]{{}}])*"
-_LINE = re.compile(
-    r"(?P<key>[A-Za-z_][A-Za-z0-9_\-]*): +(?:"
-    f"(?P<plain>{_PLAIN})"
-    r"|'(?P<single>[^']*)'"
-    r'|"(?P<double>[^"\\]*)"'
-    f"|(?P<list>\\[ *(?P<items>{_ITEM}(?: *, *{_ITEM})*)? *\\])"
-    r") *"
-).fullmatch
-_ITEM_SPLIT = re.compile(" *, *").split
+# left is one YAML takes in a value; string methods then place the special ones (a
+# regular expression per line cost more than the rest of the reading).
+#: A key: a plain word YAML cannot read as anything else but text (see _string_key).
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*").fullmatch
+#: What may not start a plain value: YAML's indicators, a space.
+_NOT_FIRST = frozenset("-?:,[]{}&*!|>'\"%@` #")
+#: What a word of a one-line list may not hold besides what no plain value holds.
+_FLOW = ",[]{}"
 
 _STR = yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG
 
@@ -80,28 +69,16 @@ def _read(
     repeated: list[tuple[str, int]] = []
     values, chars = 1, 0
     for number, line in enumerate(text.split("\n")):
-        found = _LINE(line) if line.isprintable() else None
-        if found is None:
-            if line.strip(" "):
-                return None
+        if not line.strip(" "):
             continue
-        key, plain, listed, items = found.group("key", "plain", "list", "items")
-        if not _string_key(key, loader):
-            return None  # a key such as "yes", "null" or "12": not a string
-        value: Any
-        if plain is not None:
-            value = _plain(plain, loader)
-            chars += len(plain)
-        elif listed is not None:
-            words = _ITEM_SPLIT(items) if items is not None else []
-            value = [_plain(word, loader) for word in words]
-            values, chars = values + len(words), chars + sum(map(len, words))
-        else:
-            value = found.group("single")
-            if value is None:
-                value = found.group("double")
-            chars += len(value)
-        values, chars = values + 2, chars + len(key)
+        key, colon, rest = line.partition(": ")
+        if not colon or not line.isprintable() or not _string_key(key, loader):
+            return None  # also a key such as "yes", "null" or "12": not a string
+        found = _value(rest.strip(" "), loader)
+        if found is None:
+            return None
+        value, more_values, more_chars = found
+        values, chars = values + 2 + more_values, chars + len(key) + more_chars
         if key in result:
             repeated.append((preview(key), number))
         result[key] = value
@@ -110,12 +87,41 @@ def _read(
     return result, repeated
 
 
+def _value(text: str, loader: Resolving) -> tuple[Any, int, int] | None:
+    """(the value written as ``text``, the values and characters it adds to the
+    document's size); None when it is not a plain word, quoted text or a list of words:
+    ``'text'`` (no quote inside), ``"text"`` (no quote or backslash inside), ``[a, b]``."""
+    if not text:
+        return None
+    first, last, inner = text[0], text[-1], text[1:-1]
+    if first in "'\"":
+        if len(text) < 2 or last != first or first in inner or (first == '"' and "\\" in inner):
+            return None
+        return inner, 0, len(inner)
+    if first == "[":
+        if last != "]":
+            return None
+        words = [word.strip(" ") for word in inner.split(",")] if inner.strip(" ") else []
+        if not all(_plain_word(word) and not any(c in word for c in _FLOW) for word in words):
+            return None
+        return [_plain(word, loader) for word in words], len(words), sum(map(len, words))
+    if not _plain_word(text):
+        return None
+    return _plain(text, loader), 0, len(text)
+
+
+def _plain_word(text: str) -> bool:
+    """Whether ``text`` (no space at either end) is one plain YAML value on one line:
+    not started by an indicator, and no '#' (a comment after a space) or ':' in it."""
+    return bool(text) and text[0] not in _NOT_FIRST and "#" not in text and ":" not in text
+
+
 def _string_key(key: str, loader: Resolving) -> bool:
-    """Whether the loader reads ``key`` as a string; remembered (the same few keys
-    recur on every post)."""
+    """Whether ``key`` is a plain word the loader reads as a string; remembered (the
+    same few keys recur on every post)."""
     known = _STRING_KEYS.get((type(loader), key))
     if known is None:
-        known = _tag(key, loader) == _STR
+        known = bool(_KEY(key)) and _tag(key, loader) == _STR
         if len(_STRING_KEYS) < 4096:
             _STRING_KEYS[type(loader), key] = known
     return known
