@@ -52,7 +52,8 @@ def fingerprint(*parts: object) -> str:
 def content_key(raw: bytes, context: str) -> str:
     """Key of one file's parse: its bytes, its location and the read context."""
     digest = hashlib.blake2b(context.encode(), digest_size=20)
-    digest.update(b"\0" + raw)
+    digest.update(b"\0")
+    digest.update(raw)  # not b"\0" + raw: a copy of every post file, for the same digest
     return digest.hexdigest()
 
 
@@ -96,8 +97,8 @@ def _body_crc(markdown: object, html: object) -> int | None:
     """The CRC-32 of a body; None for a row with none or one not of text."""
     if type(markdown) is not str or type(html) is not str:
         return None
-    crc = zlib.crc32(markdown.encode("utf-8", "surrogatepass"))
-    return zlib.crc32(b"\0" + html.encode("utf-8", "surrogatepass"), crc)
+    crc = zlib.crc32(b"\0", zlib.crc32(markdown.encode("utf-8", "surrogatepass")))
+    return zlib.crc32(html.encode("utf-8", "surrogatepass"), crc)  # = crc32(b"\0" + html)
 
 
 class PostCache:
