@@ -23,6 +23,7 @@ from urllib.parse import quote, urljoin, urlsplit
 import nh3
 
 from publisher.feeds.media import image_facts
+from publisher.feeds.prose import prose, prose_html
 from publisher.posts import mdx
 from publisher.posts.fields import FieldProblem, normalize_url, tag_key
 from publisher.posts.model import Post
@@ -154,52 +155,6 @@ def clean_html(html: str, base: str) -> str:
     return cleaned.strip()
 
 
-#: Each "<" of an HTML text starts one of these (one not closed runs to the end).
-_TAG_TOKEN = re.compile(r"<[^>]*>?")
-#: The tags cmark-gfm writes for markdown (tables, strikethrough) that nh3 keeps as they are.
-_PROSE_TAGS = frozenset(
-    f"<{slash}{name}>"
-    for name in (
-        *("p", "em", "strong", "del", "code", "pre", "blockquote", "ul", "ol", "li"),
-        *("h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td"),
-    )
-    for slash in ("", "/")
-) | {"<br>", "<hr>", "</a>"}
-#: The few tags with an attribute that nh3 keeps as written: a link to a URL
-#: :func:`_attribute` keeps unchanged (no character any serializer escapes), a code
-#: block's language, a list's start.
-_PROSE_TAG = re.compile(
-    r'<a href="https?://[a-z0-9.\-]+(?::\d+)?(?:/[A-Za-z0-9\-._~:/?#\[\]@!$()*+,;=%]*)?">'
-    r'|<code class="language-[A-Za-z0-9_+\-.#]+">|<ol start="\d{1,9}">'
-).fullmatch
-#: The entities a rendering's text may hold; html5ever writes back all but &quot; ('"').
-_PROSE_ENTITIES = ("&amp;", "&lt;", "&gt;", "&quot;", "&nbsp;")
-
-
-def prose_html(html: str) -> str | None:
-    """What :func:`clean_html` makes of ``html``, the reader's rendering of markdown with
-    no raw HTML (so no markup nh3 would rearrange), when all of its tags are ones nh3
-    keeps as written; None otherwise. nh3 parses and writes the text back: it only
-    changes how the text's characters are escaped (``&quot;`` as ``"``, U+00A0 as
-    ``&nbsp;``). tests/test_feed_prose.py holds it to the sanitizer on random markdown."""
-    html = xml_text(html)
-    if "\r" in html:
-        return None  # a carriage return html5ever would turn into a newline
-    tags = _TAG_TOKEN.findall(html)
-    if html.count(">") != len(tags):
-        return None  # a bare '>' in text: html5ever writes it as &gt;
-    for tag in set(tags):
-        if tag not in _PROSE_TAGS and not _PROSE_TAG(tag):
-            return None
-    if "&" in html:
-        if html.count("&") != sum(html.count(entity) for entity in _PROSE_ENTITIES):
-            return None
-        html = html.replace("&quot;", '"')
-    if "\xa0" in html:
-        html = html.replace("\xa0", "&nbsp;")
-    return html.strip()
-
-
 #: The folder URL of the post being sanitized, for :func:`_attribute` (one per thread).
 _BASE: ContextVar[str] = ContextVar("base")
 
@@ -265,7 +220,10 @@ def feed_item(post: Post, site: SiteConfig, options: FeedOptions) -> FeedItem:
         if html.strip():
             # The reader's rendering of markdown with no raw HTML: nh3 would give it back
             # as it is (issue 12: the sanitizer was a tenth of a cold build's CPU).
-            kept = prose_html(html) if post.body.rendered and "<" not in markdown else None
+            # xml_text first, as clean_html does.
+            kept = None
+            if post.body.rendered and prose(markdown):
+                kept = prose_html(xml_text(html), markdown)
             content = (clean_html(html, base) if kept is None else kept) or None
     if content is None and external is not None:
         # A link post has no body: say what it is and where to read it, never leave it empty.
