@@ -123,12 +123,14 @@ def _parse(
     # Findings appends its warnings to this same list, so they stay in the order found.
     found = record.Findings(file, _key_lines(meta_text, meta_line), ctx.limits, problems)
     resolved = _resolve(meta, body_text, post_id, ctx)
-    problems.extend(
-        found.problem(key, message, fix, severity) for key, message, fix, severity in resolved.notes
-    )
+    if resolved.notes:  # most posts have none: no generator to run
+        problems.extend(
+            found.problem(key, message, fix, severity)
+            for key, message, fix, severity in resolved.notes
+        )
     if resolved.skip is not None:
         return None, [*problems, _not_published(file, ctx.rules.generator, resolved.skip)]
-    if any(severity == "error" for *_, severity in resolved.notes):
+    if resolved.notes and any(severity == "error" for *_, severity in resolved.notes):
         return None, problems
     meta = resolved.meta
     tz = ZoneInfo(ctx.timezone)
@@ -228,7 +230,7 @@ def _body_html(
         body_text,
         own_url,
         authors=ctx.rules.authors,
-        names=tuple(a.name for a in authors),
+        names=tuple([a.name for a in authors]),
         notes=dropped,
     )
     for message, fix in dropped[:5]:
