@@ -282,7 +282,7 @@ def _authors(post: Post, site: SiteConfig) -> tuple[ItemAuthor, ...]:
 def _image(post: Post, base: str) -> ItemImage | None:
     if post.og_image is not None:
         relative = _relative_path(post.og_image, post.source)
-        url = absolute_url(quote(relative, safe="/"), base)
+        url = absolute_url(_quoted(relative), base)
         facts = image_facts(post.og_image)
         if facts is None:
             return ItemImage(url=url)
@@ -290,6 +290,12 @@ def _image(post: Post, base: str) -> ItemImage | None:
     if post.og_image_url:
         return ItemImage(url=absolute_url(post.og_image_url))
     return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _quoted(path: str) -> str:
+    # Most posts name their image alike (cover.png): percent-encode each name once.
+    return quote(path, safe="/")
 
 
 def _relative_path(image: Path, source: Path) -> str:
