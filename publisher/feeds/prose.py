@@ -62,15 +62,14 @@ def prose_html(html: str, markdown: str) -> str | None:
     tags = _TAG_TOKEN.findall(html)
     if html.count(">") != len(tags):
         return None  # a bare '>' in text: html5ever writes it as &gt;
-    kinds = Counter(tags)
-    for tag in kinds:
+    for tag in set(tags):
         if tag not in _PLAIN_TAGS and not _KEPT_TAG(tag):
             return None
     # cmark-gfm's own markup is well nested; the reader made it absolute through lxml
     # when it had a link, an image or a comment, and libxml2 writes an empty <li>, <td>
     # or <th> without its end tag, which html5ever puts back. With no '"' (no attribute)
     # and no '<' in the markdown, the reader kept cmark's markup as it was.
-    if ("<" in markdown or '"' in html) and not _closed(kinds):
+    if ("<" in markdown or '"' in html) and not _closed(Counter(tags)):
         return None
     if "&" in html:
         if html.count("&") != sum(html.count(entity) for entity in _ENTITIES):
