@@ -66,9 +66,10 @@ def prose_html(html: str, markdown: str) -> str | None:
         if tag not in _PLAIN_TAGS and not _KEPT_TAG(tag):
             return None
     # cmark-gfm's own markup is well nested; the reader made it absolute through lxml
-    # when it had a link, an image or a comment, and libxml2 writes an empty <li>, <td>
-    # or <th> without its end tag, which html5ever puts back. With no '"' (no attribute)
-    # and no '<' in the markdown, the reader kept cmark's markup as it was.
+    # when it had a link, an image or a comment, and libxml2 writes some empty elements
+    # (an <li>) without their end tag, which html5ever puts back. With no '<' in the
+    # markdown and no '"' left (no attribute: lxml drops only a bad URL, and a bare <a>
+    # is refused above), the reader kept cmark's markup as it was.
     if ("<" in markdown or '"' in html) and not _closed(Counter(tags)):
         return None
     if "&" in html:
