@@ -10,7 +10,6 @@ state folder lists what the last build wrote).
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -159,22 +158,10 @@ def build_site(
     from publisher.posts.workers import Crew
 
     crew = Crew()
-    # A build's objects (every post's record, then its Post) live until it ends, and each
-    # full collection walked them all to free nothing: 0.4 s of the main process's CPU
-    # in a cold build of 10,000 posts (issue 12). The young generations are still
-    # collected; what survives them is left to the collections after the build.
-    threshold = gc.get_threshold()
-    gc.set_threshold(*threshold[:2], max(threshold[2], FULL_COLLECTIONS_AFTER))
     try:
         return _build(config, now=now, dry_run=dry_run, crew=crew, how=(jobs, progress, snapshot))
     finally:
-        gc.set_threshold(*threshold)
         crew.close()
-
-
-#: Collections of the middle generation before a full one, during a build (Python's
-#: default is 10; a cold build of 10,000 posts makes about 60).
-FULL_COLLECTIONS_AFTER = 1000
 
 
 def _build(
@@ -202,7 +189,9 @@ def _build(
         # Nothing for the read workers to write, or cards to draw first (their own pool):
         # the workers would only sit on their memory.
         crew.close()
-    writer = OutputWriter(config.output, dry_run=dry_run, manifest=config.state / MANIFEST_FILE)
+    writer = OutputWriter(
+        config.output, dry_run=dry_run, manifest=config.state / MANIFEST_FILE, overlap=True
+    )
     # The site table is kept while the read workers write a cold build's feed files;
     # else after the outputs (it does not depend on them: a build killed in between
     # leaves a table that the posts on disk still match, and outputs the next build

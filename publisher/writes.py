@@ -63,7 +63,8 @@ def write_outputs(
         finally:
             if feeds is not None:  # the feed files in place, as a serial build has them
                 _finish_feeds(config, writer, feeds, dry_run)
-        layouts.commit()
+        writer.settle()  # the spliced files written (OutputWriter.overlap), their stamps known
+        layouts.commit(writer.stamps)
     finally:
         layouts.close()
     return problems, cards

@@ -264,28 +264,3 @@ def test_no_file_goes_to_a_worker_while_another_build_holds_the_feed_cache(
     assert sent == []
     assert tree_bytes(root / "public") == _serial(root, tmp_path / "serial")[0]
     assert _temporary(root) == []
-
-
-def test_no_full_collection_runs_during_a_build_and_the_setting_is_put_back(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Each full collection of the main process walked every post of the build to free
-    # nothing (0.4 s at 10,000 posts): none is due during a build (a thousand collections
-    # of the middle generation first; a cold build of 10,000 posts makes about 60); after
-    # it, Python's own thresholds are back.
-    import gc
-
-    from publisher.index import post_summary
-
-    root = _site(tmp_path / "site")
-    before = gc.get_threshold()
-    during: list[tuple[int, int, int]] = []
-
-    def summary(post: Any) -> Any:
-        during.append(gc.get_threshold())
-        return post_summary(post)
-
-    monkeypatch.setattr("publisher.index.post_summary", summary)
-    _build(root, jobs=2)
-    assert gc.get_threshold() == before
-    assert during and all(t[:2] == before[:2] and t[2] >= 1000 for t in during)
