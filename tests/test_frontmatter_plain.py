@@ -50,10 +50,29 @@ USUAL = (
     *("title: Hello world", "date: 2024-05-01", "tags: [a, b]", "ogImage: cover.png"),
     *("draft: true", "description: 'A: b'", 'summary: "x # y"', "weight: 12", "tags: []"),
     *("title: 日本語のタイトル", "categories: [Mesh, eBPF]", "title: Hello  world  "),
+    *(
+        "url: /:section/:year/:month/:slug/",
+        "date: 2026-01-05T10:30:00",
+        "canonical: https://a.org/",
+    ),
+    *("tags:\n  - a\n  - b", "categories:\n- Mesh\n- 'eBPF: deep'", "summary:", "lang: C#"),
+)
+
+
+#: Lines of a list below a "key:" line, and what breaks one.
+ITEMS = (
+    *("  - Community", "  - 'quoted: text'", '  - "Say \\"hi\\""', "- flush left", "   - deeper"),
+    *("  - a: b", "  - a:", "  -", "  - ", "  - [x]", "  - # c", "  -  spaced", "\t- tab"),
+    *("  - - nested", "  - yes", "  - 12", "  - ~", "  - 2024-05-01T10:30:00", "  -x", "    x"),
+    *("  - https://a.org/x", "  - C#", "  - a #b", "  - 日本"),
 )
 
 
 def random_line(rng: random.Random) -> str:
+    if rng.random() < 0.12:
+        key = rng.choice(("tags", "categories", "authors", "yes", "x:y"))
+        header = key + rng.choice((":", ":", ": ", ":  ", ": # c"))
+        return "\n".join([header, *rng.choices(ITEMS, k=rng.randint(0, 4))])
     if rng.random() < 0.75:
         return rng.choice(USUAL)
     kind = rng.random()

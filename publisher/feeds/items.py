@@ -162,6 +162,8 @@ _BASE: ContextVar[str] = ContextVar("base")
 def _attribute(tag: str, name: str, value: str) -> str | None:
     """The sanitizer's rewrite of one attribute: URLs absolute against ``_BASE``."""
     if name in _URL_ATTRIBUTES:
+        if _CLEAN_ABSOLUTE.fullmatch(value):
+            return value  # http(s), as absolute_url gives it back: most links in a body
         resolved = absolute_url(value, _BASE.get())
         scheme = urlsplit(resolved).scheme
         return resolved if scheme in _SCHEMES else None

@@ -21,7 +21,9 @@ from collections import Counter
 def prose(markdown: str) -> bool:
     """Whether ``markdown`` holds no raw HTML but comments: its rendering is then only
     cmark's own markup (and those comments)."""
-    return "<" not in markdown or markdown.count("<") == markdown.count("<!--")
+    if "<" not in markdown:
+        return True
+    return "<!--" in markdown and markdown.count("<") == markdown.count("<!--")
 
 
 #: Each "<" of an HTML text starts one of these (one not closed runs to the end).

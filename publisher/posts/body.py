@@ -118,7 +118,12 @@ def _rewrite(root: etree._Element, base: str, page_url: str, bad: list[str]) -> 
     """Void elements emptied, then every URL attribute resolved, in document order."""
     _unnest_void(root)
     for element in cast(list[etree._Element], _WITH_URLS(root)):
+        # Its attribute names once, then only those it has (a call into lxml for each
+        # of seven names was most of this loop), still in _URL_ATTRIBUTES' order.
+        names = element.keys()
         for attribute in _URL_ATTRIBUTES:
+            if attribute not in names:
+                continue
             value = element.get(attribute)
             if value is not None:
                 resolved = _resolve(value, base, page_url, bad)
@@ -126,7 +131,7 @@ def _rewrite(root: etree._Element, base: str, page_url: str, bad: list[str]) -> 
                     del element.attrib[attribute]
                 else:
                     element.set(attribute, resolved)
-        srcset = element.get("srcset")
+        srcset = element.get("srcset") if "srcset" in names else None
         if srcset is not None:
             kept = _resolve_srcset(srcset, base, page_url, bad)
             if kept:

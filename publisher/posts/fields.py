@@ -242,9 +242,9 @@ def _may_name_author(body: str) -> bool:
             return True
     elif not any(c in body for c in _OTHER_BREAKS):
         # Each word only where a line can start with it (after '#', spaces and emphasis
-        # marks): one search, where the three words were three (issue 12).
-        lowered = body.lower()
-        return bool(_WORD_FIRST(lowered) or _WORD_FIRST_IN_LINE(lowered))
+        # marks), in any case: one search, where the three words were three after a
+        # copy of the body in lower case (issue 12).
+        return bool(_WORD_FIRST(body) or _WORD_FIRST_IN_LINE(body))
     lowered = body.lower()
     return "author" in lowered or "written" in lowered or "posted" in lowered
 
@@ -254,7 +254,10 @@ _OTHER_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e")
 #: One of _AUTHOR_LINE's words after what ``_author_line`` strips off a line's start
 #: ('#', spaces, emphasis marks). No line break in the run: each character is read by
 #: one attempt at most, so the search is linear in the text.
-_WORD_AFTER_MARKS = r"[#\t\x1f *_~`]*(?:author|written|posted)"
+_ANY_CASE = "|".join(
+    "".join(f"[{c.upper()}{c}]" for c in word) for word in ("author", "written", "posted")
+)
+_WORD_AFTER_MARKS = rf"[#\t\x1f *_~`]*(?:{_ANY_CASE})"
 _WORD_FIRST = re.compile(_WORD_AFTER_MARKS).match
 _WORD_FIRST_IN_LINE = re.compile("\n" + _WORD_AFTER_MARKS).search
 

@@ -177,6 +177,8 @@ def cap_labels(
 ) -> list[str]:
     """Cleaned tags or categories; one too long for its feed folder name is dropped, and
     so is every one past the cap on their number."""
+    if not values:
+        return []  # most posts have no categories
     kept: list[str] = []
     # Repeats stay: how often each spelling is used picks the spelling shown for a tag.
     first = set(list(dict.fromkeys(values))[: limits.labels_per_post])

@@ -39,8 +39,9 @@ class Resolving(Protocol):
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*").fullmatch
 #: What may not start a plain value: YAML's indicators, a space.
 _NOT_FIRST = frozenset("-?:,[]{}&*!|>'\"%@` #")
-#: What a word of a one-line list may not hold besides what no plain value holds.
-_FLOW = ",[]{}"
+#: What a word of a one-line list may not hold besides what no plain value holds (':'
+#: and '#' are PyYAML's to read there: the flow context reads them otherwise).
+_FLOW = ",[]{}:#"
 
 _STR = yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG
 
@@ -68,15 +69,27 @@ def _read(
     result: dict[str, Any] = {}
     repeated: list[tuple[str, int]] = []
     values, chars = 1, 0
-    for number, line in enumerate(text.split("\n")):
+    lines = text.split("\n")
+    at = 0
+    while at < len(lines):
+        number, line = at, lines[at]
+        at += 1
         if not line.strip(" "):
             continue
-        key, colon, rest = line.partition(": ")
-        if not colon or not line.isprintable() or not _string_key(key, loader):
-            return None  # also a key such as "yes", "null" or "12": not a string
-        found = _value(rest.strip(" "), loader)
-        if found is None:
+        if not line.isprintable():
             return None
+        key, _, rest = line.partition(": ")
+        rest = rest.strip(" ")
+        if not rest:  # "key:": a list of lines below, or nothing (null)
+            key = line.rstrip(" ")
+            if not key.endswith(":"):
+                return None
+            key = key[:-1]
+            found, at = _block(lines, at, loader)
+        else:
+            found = _value(rest, loader)
+        if found is None or not _string_key(key, loader):
+            return None  # also a key such as "yes", "null" or "12": not a string
         value, more_values, more_chars = found
         values, chars = values + 2 + more_values, chars + len(key) + more_chars
         if key in result:
@@ -85,6 +98,32 @@ def _read(
     if not result or values > max_values or chars > max_chars:
         return None
     return result, repeated
+
+
+def _block(lines: list[str], at: int, loader: Resolving) -> tuple[tuple[Any, int, int] | None, int]:
+    """The value below a ``key:`` line, whose next line is ``at``: ``- item`` lines, all
+    at one indentation, each a plain word or quoted text; None (YAML's null) when the
+    next line is no such item. With the index of the first line after it."""
+    items: list[Any] = []
+    chars, margin = 0, -1
+    while at < len(lines):
+        line = lines[at]
+        if line.strip(" "):
+            item = line.lstrip(" ")
+            if not item.startswith("- "):
+                break
+            if margin not in (-1, len(line) - len(item)) or not line.isprintable():
+                return None, at
+            margin = len(line) - len(item)
+            found = _value(item[2:].strip(" "), loader)
+            if found is None or isinstance(found[0], list):
+                return None, at
+            items.append(found[0])
+            chars += found[2]
+        at += 1
+    if margin == -1:
+        return (None, 0, 0), at
+    return (items, len(items), chars), at
 
 
 def _value(text: str, loader: Resolving) -> tuple[Any, int, int] | None:
@@ -112,8 +151,15 @@ def _value(text: str, loader: Resolving) -> tuple[Any, int, int] | None:
 
 def _plain_word(text: str) -> bool:
     """Whether ``text`` (no space at either end) is one plain YAML value on one line:
-    not started by an indicator, and no '#' (a comment after a space) or ':' in it."""
-    return bool(text) and text[0] not in _NOT_FIRST and "#" not in text and ":" not in text
+    not started by an indicator, no comment (' #') and no mapping (': ', or ':' at the
+    end) in it; a URL's or a time's ':' is text."""
+    return (
+        bool(text)
+        and text[0] not in _NOT_FIRST
+        and " #" not in text
+        and ": " not in text
+        and text[-1] != ":"
+    )
 
 
 def _string_key(key: str, loader: Resolving) -> bool:
