@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from datetime import datetime
     from typing import Any
 
-    from publisher import snapshot
+    from publisher import loadtrail, snapshot
 
 INPUTS_FILE = "inputs.json"
 #: inputs.json's format (inputs.py writes it).
@@ -73,6 +73,10 @@ plain: dict[str, Any] | None = None
 #: build's own no-op check (inputs.load) takes it instead of parsing the file again
 #: (1.2 MB of JSON at 10,000 posts).
 record: tuple[str, dict[str, Any]] | None = None
+#: The config the last build loaded, as its record keeps it, and what loading it read,
+#: set with :data:`handed` when nothing that config depends on changed since: the build
+#: takes it instead of loading config.yaml again (config/stored.py).
+stored: tuple[dict[str, Any], loadtrail.Trail] | None = None
 
 
 def run(argv: list[str], *, hand_over: bool = False) -> int | None:
@@ -191,7 +195,7 @@ def _record(text: str, source: str) -> tuple[str, dict[str, Any]] | None:
 
 def _unchanged(options: dict[str, Any], hand_over: bool = False) -> dict[str, Any] | None:
     """The last record, when a build now would change nothing; else None."""
-    global handed, plain, record
+    global handed, plain, record, stored
     # Imported only for a plain build: `publish build --help` loads nothing more.
     from datetime import UTC, datetime
 
@@ -219,17 +223,35 @@ def _unchanged(options: dict[str, Any], hand_over: bool = False) -> dict[str, An
     )
     if not same:
         return None
-    taken = snapshot.take(fast["plan"], data.get("tree") or {}, time.time_ns())
+    started_ns = time.time_ns()
+    taken = snapshot.take(fast["plan"], data.get("tree") or {}, started_ns)
     if hand_over:
         handed, record = (fast["plan"], taken), (state, data)
-    if taken.digest(frozenset(data["hashed"]) | taken.recent) != data["digest"]:
-        return None
-    if snapshot.outputs_digest(fast["output"], data["outputs"]) != data["outputs_digest"]:
+    if (
+        taken.digest(frozenset(data["hashed"]) | taken.recent) != data["digest"]
+        or snapshot.outputs_digest(fast["output"], data["outputs"]) != data["outputs_digest"]
+    ):
+        if hand_over:
+            stored = _stored(fast, taken, started_ns)
         return None
     if taken.relisted or taken.recent != frozenset(data["hashed"]):
         _refresh(state, data, taken)
     handed = plain = record = None
     return data
+
+
+def _stored(
+    fast: dict[str, Any], taken: snapshot.Snapshot, started_ns: int
+) -> tuple[dict[str, Any], loadtrail.Trail] | None:
+    """The config the last build loaded, when nothing outside the posts folder changed
+    since (config/stored.py), with the trail loading it would leave; else None."""
+    from publisher import loadtrail
+
+    kept = fast.get("stored")
+    if not kept or taken.digest_outside("post:") != kept["outside"]:
+        return None
+    resolved = tuple((str(joined), str(real)) for joined, real in fast["resolved"])
+    return kept, loadtrail.Trail(started_ns=started_ns, digest=fast["config"], resolved=resolved)
 
 
 def _refresh(state: str, data: dict[str, Any], taken: snapshot.Snapshot) -> None:

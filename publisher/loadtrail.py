@@ -37,9 +37,16 @@ _recording: list[list[tuple[str, str]]] = []
 class Trail:
     """What one load of a config file read (a plain class: see snapshot.Snapshot)."""
 
-    __slots__ = ("digest", "resolved", "started_ns")
+    __slots__ = ("digest", "named", "resolved", "started_ns")
 
-    def __init__(self, *, started_ns: int, digest: str, resolved: tuple[tuple[str, str], ...]):
+    def __init__(
+        self,
+        *,
+        started_ns: int,
+        digest: str,
+        resolved: tuple[tuple[str, str], ...],
+        named: bool = False,
+    ):
         #: time.time_ns() before the file was read: a file changed after it may hold
         #: something the loaded config does not.
         self.started_ns = started_ns
@@ -47,6 +54,14 @@ class Trail:
         self.digest = digest
         #: (path as written, joined to its folder; what it resolved to), in load order.
         self.resolved = resolved
+        #: The config names an environment variable (``${NAME}``): what it holds may be
+        #: a secret, so the loaded config is not kept on disk (config/stored.py).
+        self.named = named
+
+
+def variables_named(text: str, names: Iterable[str] = ()) -> list[str]:
+    """Every environment variable a config file's ``text`` names, and each of ``names``."""
+    return sorted(set(ENV_REF.findall(text)).union(names))
 
 
 def config_digest(text: str, environ: Mapping[str, str], names: Iterable[str] = ()) -> str:
@@ -59,7 +74,7 @@ def config_digest(text: str, environ: Mapping[str, str], names: Iterable[str] = 
     for all of them, as the record keeps no value.
     """
     digest = blake2b(text.encode("utf-8", "surrogatepass"), digest_size=20)
-    for name in sorted(set(ENV_REF.findall(text)).union(names)):
+    for name in variables_named(text, names):
         value = environ.get(name)
         line = f"\0{name}\0-" if value is None else f"\0{name}\0={value}"
         digest.update(line.encode("utf-8", "surrogateescape"))

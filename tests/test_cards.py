@@ -908,7 +908,7 @@ def test_corpus_every_post_gets_a_card_or_a_warning(tmp_path: Path, corpus: Path
 
 
 def test_every_card_option_and_layout_is_documented() -> None:
-    from publisher.cards.options import _NESTED
+    from publisher.cards.option_schema import _NESTED
 
     docs = (REPO / "docs" / "cards.md").read_text(encoding="utf-8")
     for key in KNOWN_KEYS:

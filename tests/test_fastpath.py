@@ -220,6 +220,16 @@ def _damage_record(site: Site) -> None:
     (site.root / "state" / "inputs.json").write_text("{not json", encoding="utf-8")
 
 
+def _empty_record(site: Site) -> None:
+    # What a crash may leave of a record written without fsync (inputs.py): no record.
+    (site.root / "state" / "inputs.json").write_bytes(b"")
+
+
+def _truncate_record(site: Site) -> None:
+    path = site.root / "state" / "inputs.json"
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
 def _drop_record(site: Site) -> None:
     (site.root / "state" / "inputs.json").unlink()
 
@@ -271,6 +281,8 @@ CHANGES: dict[str, Callable[[Site], None]] = {
     "relink-post": _relink_post,
     "live-until-past": _live_until_past,
     "damaged-record": _damage_record,
+    "empty-record": _empty_record,
+    "truncated-record": _truncate_record,
     "missing-record": _drop_record,
 }
 

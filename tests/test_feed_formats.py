@@ -23,7 +23,8 @@ from publisher.config import load_config
 from publisher.errors import ConfigError
 from publisher.feeds import formats as registry
 from publisher.feeds.lint import lint_feed
-from publisher.feeds.options import FeedOptions, parse_feed_options
+from publisher.feeds.option_schema import parse_feed_options
+from publisher.feeds.options import FeedOptions
 
 if TYPE_CHECKING:
     from publisher.feeds.items import FeedItem

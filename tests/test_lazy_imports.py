@@ -153,6 +153,7 @@ def test_loading_a_config_with_a_shipped_layout_loads_no_card_module(site: Site)
     assert cards == [
         "publisher.cards.fallbacks",
         "publisher.cards.option_files",
+        "publisher.cards.option_schema",
         "publisher.cards.options",
     ]
     assert _ours(modules, "PIL", "fontTools", "socket") == []

@@ -90,3 +90,57 @@ def test_a_file_hash_is_hashlibs_blake2b(tmp_path: Path) -> None:
     with path.open("rb") as handle:
         assert snapshot.file_hash(str(path)) == hashlib.file_digest(handle, "blake2b").hexdigest()
     assert snapshot.file_hash(str(tmp_path / "missing")) == "-"
+
+
+def _reference(folder: Path, prefix: str) -> list[tuple[str, str, int | None]]:
+    """What the walk must give, by the plain means: os.stat of each full path, folders in
+    the walk's order (a stack: the last folder listed is walked first), a linked folder
+    walked once."""
+    import os
+
+    out: list[tuple[str, str, int | None]] = []
+    stack = [(str(folder), prefix)]
+    seen = {(os.stat(folder).st_dev, os.stat(folder).st_ino)}
+    while stack:
+        path, label = stack.pop()
+        for name in sorted(os.listdir(path)):
+            child, child_label = f"{path}/{name}", f"{label}/{name}"
+            if os.path.isdir(child):
+                out.append((child_label + "/", child, None))
+                if os.path.islink(child):
+                    st = os.stat(child)
+                    if (st.st_dev, st.st_ino) in seen:
+                        continue
+                    seen.add((st.st_dev, st.st_ino))
+                stack.append((child, child_label))
+            else:
+                try:
+                    out.append((child_label, child, os.stat(child).st_ino))
+                except OSError:
+                    out.append((child_label, child, None))
+    return out
+
+
+@pytest.mark.parametrize("relative", [True, False])
+def test_the_walk_stats_every_file_as_its_full_path_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, relative: bool
+) -> None:
+    # Stats relative to the walked folder's descriptor (snapshot._AT) give what stats of
+    # the full paths give: nested folders, a linked folder, a loop, a dangling link.
+    monkeypatch.setattr(snapshot, "_AT", relative and snapshot._AT)
+    posts = tmp_path / "posts"
+    for name in ("a/index.md", "a/cover.png", "b/c/deep.md", "b/x.md", "z.md"):
+        (posts / name).parent.mkdir(parents=True, exist_ok=True)
+        (posts / name).write_text(name, encoding="utf-8")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "linked.md").write_text("l", encoding="utf-8")
+    (posts / "l").symlink_to(tmp_path / "elsewhere")
+    (posts / "b" / "loop").symlink_to(posts / "b")
+    (posts / "dangling.md").symlink_to(tmp_path / "nowhere")
+    known: dict[str, Any] = {}
+    for _ in range(2):  # listed, then (the record's tree) taken from the last pass
+        taken = snapshot.take([["walk", "post:", str(posts), ""]], known, time.time_ns() + 10**10)
+        got = [(label, path, st and st.st_ino) for label, path, st in taken.entries]
+        assert got == _reference(posts, "post:")
+        known = dict(taken.tree)
+    assert known  # the second pass reused listings

@@ -2,7 +2,8 @@
 
 The stage, one small module per idea::
 
-    options.py   the cards: section of config.yaml -> CardOptions
+    options.py   CardOptions: the cards: section of config.yaml as the stages read it
+    option_schema.py  the cards: section checked into CardOptions (parse_card_options)
     layout.py    templates/cards/*.yaml -> Layout (validated data; values in layout_values.py)
     images.py    source image bytes -> pixels (allowed decoders only, file and pixel caps)
     addresses.py which hosts a remote image may come from (no loopback, private, metadata)
@@ -43,7 +44,8 @@ if TYPE_CHECKING:
     from publisher.cards.build import CardsResult, Planned, build_cards, render_one
     from publisher.cards.check import check_cards
     from publisher.cards.meta import Card
-    from publisher.cards.options import KNOWN_KEYS, CardOptions, parse_card_options
+    from publisher.cards.option_schema import KNOWN_KEYS, parse_card_options
+    from publisher.cards.options import CardOptions
 
 #: Each public name and the module that defines it.
 _HOMES = {
@@ -53,9 +55,9 @@ _HOMES = {
     "render_one": "build",
     "check_cards": "check",
     "Card": "meta",
-    "KNOWN_KEYS": "options",
+    "KNOWN_KEYS": "option_schema",
     "CardOptions": "options",
-    "parse_card_options": "options",
+    "parse_card_options": "option_schema",
 }
 
 __all__ = [

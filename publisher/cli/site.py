@@ -32,13 +32,11 @@ def _example_may_run_in(folder: Path) -> bool:
 def find_config(options: Options, console: Console) -> Config:
     """--config, else $PUBLISHER_CONFIG, else ./config.yaml, else (in an empty folder) the
     built-in example site, writing into the current folder."""
-    from publisher.config import load_config
-
     path = options.config or os.environ.get("PUBLISHER_CONFIG")
     if path:
-        return load_config(Path(path))
+        return _load(Path(path))
     if Path("config.yaml").is_file():
-        return load_config(Path("config.yaml"))
+        return _load(Path("config.yaml"))
     from publisher.init import site_hint
 
     hint = site_hint(Path.cwd())  # a site's own public/ must not get the example blog
@@ -59,6 +57,19 @@ def find_config(options: Options, console: Console) -> Config:
         "Pass --config FILE to use your own."
     )
     return _example_in(cwd)
+
+
+def _load(path: Path) -> Config:
+    """The config the fast path proved unchanged since the last build loaded it (kept in
+    that build's record), else the file loaded."""
+    from publisher.config.stored import handed
+
+    config = handed(path)
+    if config is not None:
+        return config
+    from publisher.config import load_config
+
+    return load_config(path)
 
 
 def _example_in(cwd: Path) -> Config:

@@ -5,9 +5,12 @@ model.py     Config and its sections: frozen dataclasses, no I/O
 posts.py     the posts: section, and a site generator's own config files
 targets.py   announce.targets: kind, unique name, template checked at load
 paths.py     folders resolved against config.yaml, planted links refused
+stored.py    the loaded config kept in the last build's record, for the next build
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from publisher.config.model import (
     AnnounceConfig,
@@ -20,11 +23,10 @@ from publisher.config.model import (
     TargetConfig,
 )
 from publisher.errors import ConfigError
+from publisher.lazy import lazy_exports
 
-# isort: split
-# The model first: a stage that imports this package while the loader is being imported
-# (feeds -> config -> loader -> feeds.options) finds SiteConfig and Config already here.
-from publisher.config.loader import load_config, parse_config
+if TYPE_CHECKING:
+    from publisher.config.loader import load_config, parse_config
 
 __all__ = [
     "AnnounceConfig",
@@ -39,3 +41,8 @@ __all__ = [
     "load_config",
     "parse_config",
 ]
+
+# The loader is imported on first use (PEP 562): the model is all most stages need, and a
+# build handed the config the last one loaded (stored.py) never loads the YAML parser,
+# the schema or the stage option validators.
+__getattr__ = lazy_exports(__name__, {"load_config": "loader", "parse_config": "loader"}, globals())

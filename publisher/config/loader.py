@@ -29,7 +29,7 @@ from publisher.config.paths import folder
 from publisher.config.posts import read_posts
 from publisher.config.targets import Targets
 from publisher.errors import ConfigError
-from publisher.loadtrail import ENV_REF, Trail, config_digest, recording
+from publisher.loadtrail import ENV_REF, Trail, config_digest, recording, variables_named
 from publisher.schema import (
     Field,
     Invalid,
@@ -112,7 +112,7 @@ def _enabled(raw: dict[str, Any], where: Where) -> bool:
 def _feeds(value: Any, where: Where) -> FeedsConfig:
     # Imported here: the feeds package loads the whole feed stage (posts, feedgen, lxml),
     # and importing publisher.config (for its model) must stay light.
-    from publisher.feeds.options import parse_feed_options
+    from publisher.feeds.option_schema import parse_feed_options
 
     raw = _mapping(value, where)
     enabled = _enabled(raw, where)
@@ -124,7 +124,7 @@ def _feeds(value: Any, where: Where) -> FeedsConfig:
 def _cards(root: Path) -> Any:
     def convert(value: Any, where: Where) -> CardsConfig:
         # Imported here: cards imports publisher.posts, which imports this package.
-        from publisher.cards.options import parse_card_options
+        from publisher.cards.option_schema import parse_card_options
 
         raw = _mapping(value, where)
         enabled = _enabled(raw, where)
@@ -218,7 +218,12 @@ def load_config(path: Path) -> Config:
     with recording() as resolved:
         config, content, names = _load(path)
     digest = config_digest(content, os.environ, names)
-    trail = Trail(started_ns=started, digest=digest, resolved=tuple(resolved))
+    trail = Trail(
+        started_ns=started,
+        digest=digest,
+        resolved=tuple(resolved),
+        named=bool(variables_named(content, names)),
+    )
     return dataclasses.replace(config, trail=trail)
 
 

@@ -1,7 +1,8 @@
 """The feed stage: RSS 2.0, Atom 1.0 and JSON Feed 1.1 from the published posts.
 
 formats.py   FORMATS: every feed format, its file, media type, renderer and lint
-options.py   FeedOptions and parse_feed_options (the ``feeds:`` section of config.yaml)
+options.py   FeedOptions (the ``feeds:`` section of config.yaml)
+option_schema.py  parse_feed_options: the ``feeds:`` section checked into FeedOptions
 items.py     a Post as a FeedItem: cleaned text, absolute URLs, sanitized HTML
 media.py     og image MIME type sniffed from its bytes, and its length
 rss_atom.py  RSS and Atom through feedgen (the only module importing it)
@@ -25,7 +26,8 @@ from publisher.lazy import lazy_exports
 if TYPE_CHECKING:
     from publisher.feeds.generate import build_feeds, feed_url
     from publisher.feeds.lint import lint_feed
-    from publisher.feeds.options import FeedOptions, parse_feed_options
+    from publisher.feeds.option_schema import parse_feed_options
+    from publisher.feeds.options import FeedOptions
     from publisher.feeds.websub import ping_hub
 
 #: Each public name and the module that defines it.
@@ -34,7 +36,7 @@ _HOMES = {
     "feed_url": "generate",
     "lint_feed": "lint",
     "FeedOptions": "options",
-    "parse_feed_options": "options",
+    "parse_feed_options": "option_schema",
     "ping_hub": "websub",
 }
 
