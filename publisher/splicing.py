@@ -23,7 +23,6 @@ from operator import ne
 from pathlib import Path
 
 from publisher import statecache
-from publisher.collector import paused
 from publisher.output import OutputWriter, Part
 from publisher.stamps import Stamp
 
@@ -101,7 +100,6 @@ class LayoutStore:
         if path is not None:
             self._db = statecache.open_cache(path, _SCHEMA, _LAYOUT_VERSION, readonly=readonly)
 
-    @paused()
     def get(self, relative: str) -> Layout | None:
         if self._db is None:
             return None
@@ -177,7 +175,6 @@ def write_whole(
     return Layout(stamp=stamp, keys=tuple(keys), lengths=tuple(lengths), literals=tuple(literals))
 
 
-@paused()
 def write_spliced(
     writer: OutputWriter,
     relative: str,

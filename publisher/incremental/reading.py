@@ -11,7 +11,6 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from publisher import collector
 from publisher.config import Config
 from publisher.incremental.quick import eligible
 from publisher.incremental.rows import count_tags, make_rows
@@ -66,7 +65,6 @@ def read_site(
 
         changed = read_changed(config, snapshot, now, progress, parsed)
         if changed is not None:
-            collector.hold()  # released when the table is kept, the build's last step
             return SiteRead(
                 read=changed.read,
                 published=changed.published,
@@ -75,7 +73,7 @@ def read_site(
                 entries=changed.entries,
                 index_keys=changed.index_keys,
                 live=changed.live,
-                keep=_releasing(changed.save),
+                keep=changed.save,
             )
     from publisher.posts import find_post_files
 
@@ -90,8 +88,6 @@ def read_site(
         from publisher.feeds.plan import feed_entries
 
         entries = feed_entries(read.posts, config.site, config.feeds.options)
-    if not dry_run:
-        collector.hold()  # released when the table is kept (a dry run keeps none)
     published = read.published(now)
     drafts = tuple(p for p in read.posts if p.draft)
     scheduled = tuple(p for p in read.posts if not p.draft and p.date > now)
@@ -103,7 +99,6 @@ def read_site(
         # the save is left for the end of the build.
         made = Later(partial(table_of, config, snapshot, read, entries))
 
-    @_releasing
     def keep() -> None:
         if snapshot is not None and not dry_run:
             save_table(config, made.result() if made is not None else None)
@@ -139,9 +134,7 @@ def table_of(
     config: Config, snapshot: Snapshot, read: ReadResult, entries: list[FeedEntry] | None
 ) -> Kept | None:
     """The site table of a build that read every post, or None when it cannot have one
-    (the next build then reads every post too). Run by a thread (:class:`Later`): the
-    collector is not paused here (a worker pool forked meanwhile would start with it
-    paused); what the read made is set aside already (``collector.hold``)."""
+    (the next build then reads every post too). Run by a thread (:class:`Later`)."""
     if not eligible(config):
         return None
     inputs, digests = folders(snapshot)
@@ -191,15 +184,3 @@ class Later:
         if self._error is not None:
             raise self._error
         return self._answer
-
-
-def _releasing(keep: Callable[[], None]) -> Callable[[], None]:
-    """``keep``, then give the collector back what the read set aside (``collector.hold``)."""
-
-    def kept() -> None:
-        try:
-            keep()
-        finally:
-            collector.release()
-
-    return kept
