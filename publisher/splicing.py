@@ -78,8 +78,10 @@ class Layout:
             return None
         if sum(sizes) + len(literals) != size:  # not the layout of a file of that size
             return None
-        starts = list(accumulate(parts, initial=0))
-        pieces = map(literals.__getitem__, map(slice, starts, starts[1:]))  # in C: 10,000
+        pieces, at = [], 0
+        for cut in parts:  # a plain loop: faster here than slices made in C (measured)
+            pieces.append(literals[at : at + cut])
+            at += cut
         return cls(
             stamp=(size, mtime, inode, changed),
             keys=tuple(names),
