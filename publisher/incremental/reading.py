@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from publisher.config import Config
 from publisher.incremental.quick import eligible
 from publisher.incremental.rows import count_tags, make_rows
-from publisher.incremental.table import CHUNK, TABLE_FILE, Row, SiteTable, folders
+from publisher.incremental.table import CHUNK, TABLE_FILE, Encoded, SiteTable, encode, folders
 from publisher.posts.model import Post, ReadResult
 from publisher.progress import READING
 
@@ -120,19 +120,9 @@ def read_site(
     )
 
 
-@dataclass(frozen=True)
-class Kept:
-    """A site table to keep: the digest of the inputs outside the posts folder, the tag
-    spelling counts, the rows in their chunks; None in place of it: keep none."""
-
-    inputs: str
-    spellings: dict[str, dict[str, int]]
-    chunks: dict[int, list[Row]]
-
-
 def table_of(
     config: Config, snapshot: Snapshot, read: ReadResult, entries: list[FeedEntry] | None
-) -> Kept | None:
+) -> Encoded | None:
     """The site table of a build that read every post, or None when it cannot have one
     (the next build then reads every post too). Run by a thread (:class:`Later`)."""
     if not eligible(config):
@@ -145,21 +135,21 @@ def table_of(
     if rows is None or inputs is None:
         return None
     spellings = count_tags(f.tags for f in read.found if f.tags is not None)
-    return Kept(
+    return encode(
         inputs=inputs,
         spellings={key: dict(counts) for key, counts in spellings.items()},
         chunks={n: rows[i : i + CHUNK] for n, i in enumerate(range(0, len(rows), CHUNK))},
     )
 
 
-def save_table(config: Config, kept: Kept | None) -> None:
+def save_table(config: Config, kept: Encoded | None) -> None:
     """Keep ``kept`` (:func:`table_of`), or forget the last table when it is None."""
     table = SiteTable(config.state / TABLE_FILE)
     try:
         if kept is None:
             table.forget()
         else:
-            table.save(inputs=kept.inputs, spellings=kept.spellings, chunks=kept.chunks, whole=True)
+            table.write(kept, whole=True)
     finally:
         table.close()
 
@@ -167,19 +157,19 @@ def save_table(config: Config, kept: Kept | None) -> None:
 class Later:
     """A call made by a thread, its answer (or exception) given by :meth:`result`."""
 
-    def __init__(self, call: Callable[[], Kept | None]) -> None:
-        self._answer: Kept | None = None
+    def __init__(self, call: Callable[[], Encoded | None]) -> None:
+        self._answer: Encoded | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, args=(call,), daemon=True)
         self._thread.start()
 
-    def _run(self, call: Callable[[], Kept | None]) -> None:
+    def _run(self, call: Callable[[], Encoded | None]) -> None:
         try:
             self._answer = call()
         except BaseException as error:  # handed to the caller of result()
             self._error = error
 
-    def result(self) -> Kept | None:
+    def result(self) -> Encoded | None:
         self._thread.join()
         if self._error is not None:
             raise self._error
