@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from publisher import jsontext
-from publisher.collector import paused
 from publisher.splicing import LayoutStore, template, write_spliced, write_whole
 
 if TYPE_CHECKING:
@@ -61,7 +60,6 @@ def _render(config: Config, entries: list[Any]) -> str:
     return jsontext.dumps(index, indent=2) + "\n"  # json.dumps's bytes, faster at 10,000 posts
 
 
-@paused()
 def write_index(
     config: Config,
     posts: Sequence[Post],

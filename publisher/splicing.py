@@ -23,7 +23,6 @@ from operator import ne
 from pathlib import Path
 
 from publisher import statecache
-from publisher.collector import paused
 from publisher.output import OutputWriter, Part
 from publisher.stamps import Stamp
 
@@ -79,8 +78,10 @@ class Layout:
             return None
         if sum(sizes) + len(literals) != size:  # not the layout of a file of that size
             return None
-        starts = list(accumulate(parts, initial=0))
-        pieces = map(literals.__getitem__, map(slice, starts, starts[1:]))  # in C: 10,000
+        pieces, at = [], 0
+        for cut in parts:  # a plain loop: faster here than slices made in C (measured)
+            pieces.append(literals[at : at + cut])
+            at += cut
         return cls(
             stamp=(size, mtime, inode, changed),
             keys=tuple(names),
@@ -101,7 +102,6 @@ class LayoutStore:
         if path is not None:
             self._db = statecache.open_cache(path, _SCHEMA, _LAYOUT_VERSION, readonly=readonly)
 
-    @paused()
     def get(self, relative: str) -> Layout | None:
         if self._db is None:
             return None
@@ -177,7 +177,6 @@ def write_whole(
     return Layout(stamp=stamp, keys=tuple(keys), lengths=tuple(lengths), literals=tuple(literals))
 
 
-@paused()
 def write_spliced(
     writer: OutputWriter,
     relative: str,
@@ -203,7 +202,7 @@ def write_spliced(
     literal_at = dict(zip(literal_starts, old.literals, strict=True))  # by offset
     pieces = dict(zip(old_keys, zip(ends[0::2], old_lengths, strict=False), strict=True))
     pieces.pop("", None)  # an empty key is never reused
-    missing = _missing(keys, pieces)
+    missing = [i for i, key in enumerate(keys) if key not in pieces]  # 10,000: 0.8 ms
     made = dict(zip(missing, fresh(missing), strict=True))
     parts: list[Part] = []
     lengths: list[int] = []
@@ -280,25 +279,3 @@ def _common(a: Iterable[object], b: Iterable[object], most: int) -> int:
     slice of either (10,000 keys a file)."""
     differ = compress(count(), map(ne, a, b))
     return min(next(differ, most), most)
-
-
-#: More new pieces than this: their positions are found by one pass over the keys.
-_FEW = 32
-
-
-def _missing(keys: Sequence[str], pieces: Mapping[str, object]) -> list[int]:
-    """The positions of ``keys`` not in ``pieces``, in order: a few new pieces are
-    looked for in C (a set difference, then ``index``), not a loop over every key."""
-    absent = set(keys).difference(pieces)
-    if len(absent) > _FEW:
-        return [i for i, key in enumerate(keys) if key not in pieces]
-    found: list[int] = []
-    for key in absent:
-        at = -1
-        while True:
-            try:
-                at = keys.index(key, at + 1)
-            except ValueError:
-                break
-            found.append(at)
-    return sorted(found)

@@ -63,3 +63,17 @@ def test_a_moment_comes_back_with_its_repr_or_is_not_kept(value: datetime) -> No
         assert (text is not None) == exact
     if text is not None:
         assert repr(load_moment(text)) == repr(value)
+
+
+def test_a_table_made_by_a_thread_hands_back_its_answer_or_error() -> None:
+    """``reading.Later``: the site table of a cold build is made by a thread while the
+    feeds are written; its answer, or the exception it met, comes back to the build."""
+    from publisher.incremental.reading import Later
+
+    assert Later(lambda: None).result() is None
+
+    def broken() -> None:
+        raise KeyError("row")
+
+    with pytest.raises(KeyError, match="row"):
+        Later(broken).result()

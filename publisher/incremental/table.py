@@ -201,22 +201,13 @@ class SiteTable:
         """Keep a build's table: the rows of each of ``chunks`` (an empty one dropped);
         ``whole``: these are all the rows, else the other chunks stay as they are, and
         they must still be the ones of the table loaded with generation ``since``."""
+        encoded = encode(inputs=inputs, spellings=spellings, chunks=chunks)
+        self.write(encoded, whole=whole, since=since)
+
+    def write(self, encoded: Encoded, *, whole: bool, since: str = "") -> None:
+        """:meth:`save` of a table already encoded (:func:`encode`)."""
         if self._db is None or self.readonly:
             return
-        meta = {
-            "inputs": inputs,
-            "spellings": json.dumps(spellings, sort_keys=True, ensure_ascii=False),
-            "complete": "1",
-            "generation": os.urandom(8).hex(),
-        }
-        stored = {
-            f"rows:{n}": json.dumps(rows, ensure_ascii=False) for n, rows in chunks.items() if rows
-        }
-        summed = [
-            (n, text) for n, text in [*meta.items(), *stored.items()] if n.startswith(_SUMMED)
-        ]
-        stored.update({f"sum:{name}": _checksum(text) for name, text in summed})
-        empty = [(f"{kind}rows:{n}",) for n, rows in chunks.items() if not rows for kind in _KINDS]
         try:
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")  # the check and the write as one
@@ -227,10 +218,8 @@ class SiteTable:
                     return
                 if whole:
                     self._db.execute("DELETE FROM meta")
-                self._db.executemany("DELETE FROM meta WHERE name = ?", empty)
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO meta VALUES (?, ?)", [*meta.items(), *stored.items()]
-                )
+                self._db.executemany("DELETE FROM meta WHERE name = ?", encoded.empty)
+                self._db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", encoded.values)
         except sqlite3.Error:
             self.close()  # another build holds it: the last table stays, as safe (forget)
         except UnicodeEncodeError:
@@ -247,6 +236,37 @@ class SiteTable:
         if self._db is not None:
             self._db.close()
             self._db = None
+
+
+class Encoded(NamedTuple):
+    """A table as :meth:`SiteTable.write` stores it: (name, text) of each value, and the
+    names of the values to drop (the chunks left empty)."""
+
+    values: list[tuple[str, str]]
+    empty: list[tuple[str]]
+
+
+def encode(
+    *,
+    inputs: str,
+    spellings: Mapping[str, Mapping[str, int]],
+    chunks: Mapping[int, list[Row]],
+) -> Encoded:
+    """The values of a table (:meth:`SiteTable.save`), each summed value with its CRC-32:
+    no I/O, so a cold build's thread makes them while the feeds are written."""
+    meta = {
+        "inputs": inputs,
+        "spellings": json.dumps(spellings, sort_keys=True, ensure_ascii=False),
+        "complete": "1",
+        "generation": os.urandom(8).hex(),
+    }
+    stored = {
+        f"rows:{n}": json.dumps(rows, ensure_ascii=False) for n, rows in chunks.items() if rows
+    }
+    summed = [(n, text) for n, text in [*meta.items(), *stored.items()] if n.startswith(_SUMMED)]
+    stored.update({f"sum:{name}": _checksum(text) for name, text in summed})
+    empty = [(f"{kind}rows:{n}",) for n, rows in chunks.items() if not rows for kind in _KINDS]
+    return Encoded([*meta.items(), *stored.items()], empty)
 
 
 #: The values kept with a checksum (``sum:`` + their name): the rows and the tag counts.
