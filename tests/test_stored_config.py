@@ -336,3 +336,19 @@ def _age(root: Path) -> None:
             path = Path(folder, name)
             st = path.stat()
             os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns - 60 * 10**9))
+
+
+def test_a_config_named_from_another_folder_is_kept_too(built: Site, loads: list[Path]) -> None:
+    def build() -> int:
+        ran = cli_run.run_entry(
+            cli_run.main,
+            ("build", "--config", f"{built.root.name}/config.yaml"),
+            cwd=built.root.parent,
+            env={"PATH": os.environ["PATH"]},
+        )
+        return ran.returncode
+
+    built.post("p1", POST.format(i=1, day=2), "Body 1, edited.\n")
+    assert build() == 0
+    assert loads == []  # the record of the build run from the site's own folder
+    _same_as_cold(built)
