@@ -148,7 +148,9 @@ def build_site(
     how = (dry_run, jobs, progress)
     site = read_site(config, now=now, snapshot=snapshot, quick=handed, how=how, load=load_posts)
     read, published, drafts, scheduled = site.read, site.published, site.drafts, site.scheduled
-    writer = OutputWriter(config.output, dry_run=dry_run, manifest=config.state / MANIFEST_FILE)
+    writer = OutputWriter(
+        config.output, dry_run=dry_run, manifest=config.state / MANIFEST_FILE, overlap=True
+    )
     try:
         plan = (site.entries, site.index_keys)
         problems, cards = _write_outputs(config, published, writer, how, plan)
@@ -212,7 +214,8 @@ def _write_outputs(
         if cards is not None:
             problems.extend(cards.problems)
         write_index(config, published, writer, layouts, plan[1])
-        layouts.commit()
+        writer.settle()  # the spliced files written (OutputWriter.overlap), their stamps known
+        layouts.commit(writer.stamps)
     finally:
         layouts.close()
     return problems, cards

@@ -27,11 +27,13 @@ import re
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path, PurePosixPath
 
-from publisher.atomic import copy_range, write_all, write_atomic, write_atomic_with
+from publisher.atomic import write_atomic
 from publisher.errors import OutputError, Problem
 from publisher.manifest import journal_of, read_manifest, render_manifest, with_journal
+from publisher.spliced import Pending, settle, write_from
 from publisher.stamps import (
     Part,
     Stamp,
@@ -77,6 +79,10 @@ class OutputWriter:
     #: a later build may splice a file whose stamp is still this one (:meth:`write_splice`)
     #: or keep it unread (:meth:`keep`).
     stamps: dict[str, Stamp] = field(default_factory=dict)
+    #: Spliced files are written by a thread while the build goes on (publisher/spliced.py):
+    #: their stamps and hashes are known after :meth:`settle`.
+    overlap: bool = False
+    _pending: list[Pending] = field(default_factory=list, init=False, repr=False, compare=False)
     #: ``root`` resolved, and whether each folder written into resolves inside it: each
     #: resolved once per writer (one build), not once per file. Resolving took a third
     #: of a build of 1,000 unchanged cards (issue 12).
@@ -157,30 +163,24 @@ class OutputWriter:
                 self.writes.append(record)
                 return record
 
-            def fill(target: int) -> None:
-                for part in parts:
-                    if isinstance(part, bytes):
-                        write_all(target, part)
-                    else:
-                        copy_range(source, target, *part)
-                self.hashes[record.path] = stamp_token(stamp_of(os.fstat(target)))  # the journal's
-
-            try:
-                written = write_atomic_with(
-                    path, fill, mode=0o644, before_rename=lambda: self._journal(record.path)
-                )
-            except EOFError:
-                return None  # shorter than its stamp said: not the file it names
-            except OSError as exc:
-                raise OutputError(
-                    f"cannot write {path}: {exc.strerror}; check the output folder"
-                ) from None
+            into = (record.path, self.hashes, self.stamps, self._journal)
+            work = partial(write_from, path, source, parts, *into)
+            if self.overlap:
+                self._pending.append(Pending.start(work, source, str(path)))
+                source = -1  # the thread closes it
+            elif not work():
+                return None
         finally:
-            os.close(source)
-        self.stamps[record.path] = stamp_of(written)
-        self.hashes[record.path] = stamp_token(self.stamps[record.path])
+            if source >= 0:
+                os.close(source)
         self.writes.append(record)
         return record
+
+    def settle(self) -> None:
+        """Wait for the spliced files still being written (:attr:`overlap`); raises the
+        first error one of them met."""
+        pending, self._pending = self._pending, []
+        settle(pending)
 
     def holds(
         self, relative: str, sha256: str, *, size: int, previous: tuple[Stamp, str] | None
@@ -255,6 +255,7 @@ class OutputWriter:
         lists what would be deleted, except paths ``undecided`` says a dry run cannot
         judge (a card a real run would render again, whose name holds its content hash).
         """
+        self.settle()
         previous, problems = read_manifest(manifest, self.root)
         # An unreadable manifest deletes nothing this time, as its warning says.
         known = with_journal(previous, manifest, self.root) if not problems else {}
@@ -282,6 +283,8 @@ class OutputWriter:
         For a run that writes only some files (one card) or stopped on an error: what it
         wrote is still known, so a later full run can delete it once nothing produces it.
         """
+        with contextlib.suppress(OutputError):
+            self.settle()  # an error of its own is not the one the run stopped on
         if self.dry_run or not self.hashes:
             return
         previous, _ = read_manifest(manifest, self.root)

@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import sqlite3
 from array import array
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from itertools import accumulate, chain
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from itertools import accumulate, chain, compress, count
+from operator import ne
 from pathlib import Path
 
 from publisher import statecache
+from publisher.collector import paused
 from publisher.output import OutputWriter, Part
+from publisher.stamps import Stamp
 
 LAYOUTS_FILE = "layouts.sqlite"
 _LAYOUT_VERSION = 1
@@ -37,16 +40,17 @@ class Layout:
     """A file as written: ``literals[0]``, piece 0, ``literals[1]``, ..., piece n-1,
     ``literals[n]``, where piece i has the key ``keys[i]`` (the same key, the same bytes:
     a feed item's cache key, a post's origin) and is ``lengths[i]`` bytes long; and the
-    file's stamp (``publisher.output.Stamp``) just after it was written. An empty key is
-    a piece that is never reused."""
+    file's stamp (``publisher.output.Stamp``) just after it was written (None while a
+    thread still writes it: :meth:`LayoutStore.commit` takes it from the writer). An empty
+    key is a piece that is never reused."""
 
-    stamp: tuple[int, int, int, int]
+    stamp: Stamp | None
     keys: tuple[str, ...]
     lengths: tuple[int, ...]
     literals: tuple[bytes, ...]
 
     def encode(self) -> tuple[str, str, bytes, bytes, bytes] | None:
-        if any("\n" in key for key in self.keys):
+        if self.stamp is None or any("\n" in key for key in self.keys):
             return None
         cuts = array("q", [len(literal) for literal in self.literals]).tobytes()
         stamp = ":".join(map(str, self.stamp))
@@ -71,14 +75,12 @@ class Layout:
         names = keys.split("\n") if sizes else []
         if len(names) != len(sizes) or len(parts) != len(sizes) + 1:
             return None
-        if sum(parts) != len(literals) or min((*sizes, *parts)) < 0:
+        if sum(parts) != len(literals) or min(sizes, default=0) < 0 or min(parts) < 0:
             return None
         if sum(sizes) + len(literals) != size:  # not the layout of a file of that size
             return None
-        pieces, at = [], 0
-        for cut in parts:
-            pieces.append(literals[at : at + cut])
-            at += cut
+        starts = list(accumulate(parts, initial=0))
+        pieces = map(literals.__getitem__, map(slice, starts, starts[1:]))  # in C: 10,000
         return cls(
             stamp=(size, mtime, inode, changed),
             keys=tuple(names),
@@ -99,6 +101,7 @@ class LayoutStore:
         if path is not None:
             self._db = statecache.open_cache(path, _SCHEMA, _LAYOUT_VERSION, readonly=readonly)
 
+    @paused()
     def get(self, relative: str) -> Layout | None:
         if self._db is None:
             return None
@@ -118,10 +121,15 @@ class LayoutStore:
         else:
             self._set[relative] = layout
 
-    def commit(self) -> None:
+    def commit(self, stamps: Mapping[str, Stamp] | None = None) -> None:
+        """Keep the layouts set; ``stamps``: each file's stamp as the writer last saw it
+        (``OutputWriter.stamps``, once settled), which a layout takes over its own."""
         if self._db is None or self.readonly:
             return
-        rows = [(path, *row) for path, layout in self._set.items() if (row := layout.encode())]
+        laid = self._set
+        if stamps is not None:
+            laid = {path: replace(layout, stamp=stamps.get(path)) for path, layout in laid.items()}
+        rows = [(path, *row) for path, layout in laid.items() if (row := layout.encode())]
         try:
             with self._db:
                 self._db.execute("DELETE FROM files")
@@ -169,6 +177,7 @@ def write_whole(
     return Layout(stamp=stamp, keys=tuple(keys), lengths=tuple(lengths), literals=tuple(literals))
 
 
+@paused()
 def write_spliced(
     writer: OutputWriter,
     relative: str,
@@ -194,7 +203,7 @@ def write_spliced(
     literal_at = dict(zip(literal_starts, old.literals, strict=True))  # by offset
     pieces = dict(zip(old_keys, zip(ends[0::2], old_lengths, strict=False), strict=True))
     pieces.pop("", None)  # an empty key is never reused
-    missing = [i for i, key in enumerate(keys) if key not in pieces]
+    missing = _missing(keys, pieces)
     made = dict(zip(missing, fresh(missing), strict=True))
     parts: list[Part] = []
     lengths: list[int] = []
@@ -243,9 +252,9 @@ def write_spliced(
         copy(start, ends[-1] - start)
         lengths.extend(old_lengths[len(old_keys) - tail :])
     close()
-    if writer.write_splice(relative, parts, previous=old.stamp) is None:
+    if old.stamp is None or writer.write_splice(relative, parts, previous=old.stamp) is None:
         return None
-    stamp = writer.stamps[relative]
+    stamp = writer.stamps.get(relative)  # None while a thread writes it (overlap)
     return Layout(stamp=stamp, keys=tuple(keys), lengths=tuple(lengths), literals=tuple(literals))
 
 
@@ -258,21 +267,38 @@ def _same_ends(old: Layout, literals: tuple[bytes, ...], keys: tuple[str, ...]) 
     if "" in keys[:head]:
         head = keys.index("")
     room = most - head
-    tail = _common(keys[::-1], old.keys[::-1], room)
-    tail = min(tail, max(0, _common(literals[::-1], old.literals[::-1], room + 1) - 1))
+    tail = _common(reversed(keys), reversed(old.keys), room)
+    tail = min(tail, max(0, _common(reversed(literals), reversed(old.literals), room + 1) - 1))
     if "" in keys[len(keys) - tail :]:
         tail = 0  # a piece never reused is rare: the loop takes the end then
     return head, tail
 
 
-def _common(a: Sequence[object], b: Sequence[object], most: int) -> int:
-    """The length of the longest common start of ``a`` and ``b``, at most ``most``:
-    by bisection on slices, each compared in C."""
-    low, high = 0, most
-    while low < high:
-        middle = (low + high + 1) // 2
-        if a[:middle] == b[:middle]:
-            low = middle
-        else:
-            high = middle - 1
-    return low
+def _common(a: Iterable[object], b: Iterable[object], most: int) -> int:
+    """The length of the longest common start of ``a`` and ``b``, at most ``most`` (which
+    is at most the length of each): the first pair that differs, found in C, without a
+    slice of either (10,000 keys a file)."""
+    differ = compress(count(), map(ne, a, b))
+    return min(next(differ, most), most)
+
+
+#: More new pieces than this: their positions are found by one pass over the keys.
+_FEW = 32
+
+
+def _missing(keys: Sequence[str], pieces: Mapping[str, object]) -> list[int]:
+    """The positions of ``keys`` not in ``pieces``, in order: a few new pieces are
+    looked for in C (a set difference, then ``index``), not a loop over every key."""
+    absent = set(keys).difference(pieces)
+    if len(absent) > _FEW:
+        return [i for i, key in enumerate(keys) if key not in pieces]
+    found: list[int] = []
+    for key in absent:
+        at = -1
+        while True:
+            try:
+                at = keys.index(key, at + 1)
+            except ValueError:
+                break
+            found.append(at)
+    return sorted(found)

@@ -16,7 +16,7 @@ import pytest
 from cli_run import publish
 
 from conftest import BASE_CONFIG
-from publisher import atomic, output
+from publisher import atomic, output, spliced
 from publisher.feeds import generate
 from publisher.posts import cache, collect, model
 
@@ -97,7 +97,7 @@ def _work(root: Path, count: int, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
     monkeypatch.setattr(os, "lstat", stat_outside_the_stat_pass(lstat))
     monkeypatch.setattr(collect, "_parse_one", parsed)
     monkeypatch.setattr(generate, "render_items", rendered)
-    monkeypatch.setattr(output, "write_all", written)
+    monkeypatch.setattr(spliced, "write_all", written)
     monkeypatch.setattr(output.OutputWriter, "write_bytes", whole)
     try:
         done = publish("build", NOW, "--jobs", "1", cwd=root)

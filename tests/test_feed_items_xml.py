@@ -201,6 +201,16 @@ def test_rfc2822_dates_are_feedgens_in_any_zone() -> None:
             rng.choice(ZONES)
         )
         assert xml_items.rfc2822(moment) == formatRFC2822(moment)
+    # strftime's own cases: naive, an offset with seconds, negative offsets, odd years.
+    for moment in (
+        datetime(2024, 5, 1, 7, 8, 9),
+        datetime(2024, 5, 1, tzinfo=timezone(timedelta(hours=5, minutes=30, seconds=7))),
+        datetime(2024, 5, 1, tzinfo=timezone(-timedelta(hours=3, minutes=30))),
+        datetime(2024, 5, 1, tzinfo=timezone(-timedelta(minutes=1))),
+        datetime(999, 5, 1, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=14))),
+    ):
+        assert xml_items.rfc2822(moment) == formatRFC2822(moment)
 
 
 def test_json_items_are_the_bytes_json_dumps_writes() -> None:

@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 
 from publisher import atomic
+from publisher.errors import OutputError
 from publisher.manifest import render_manifest
 from publisher.output import OutputWriter
 from publisher.splicing import Layout, LayoutStore, template, write_spliced, write_whole
+from publisher.stamps import stamp_of
 
 OLD = b"<head>" + b"<item a/>" + b"<item b/>" + b"<item c/>" + b"</tail>"
 
@@ -228,3 +230,42 @@ def test_a_spliced_file_is_the_whole_file_on_random_layouts(tmp_path: Path, seed
     assert new is not None
     assert (tmp_path / "out" / "f.xml").read_bytes() == expected, (old_keys, keys)
     assert new.lengths == tuple(len(body.get(k) or b"<e/>") for k in keys)
+
+
+def test_an_overlapped_splice_is_written_by_settle_with_its_stamp(tmp_path: Path) -> None:
+    """``OutputWriter.overlap``: the new file is written by a thread; once settled its
+    bytes are the spliced ones, and the layout kept takes the stamp the writer saw."""
+    _, old = _written(tmp_path)
+    writer = OutputWriter(tmp_path / "out", overlap=True)
+    new = write_spliced(writer, "feed.xml", old, [b"<h>", b"", b""], ["c", "a"], lambda p: [])
+    assert new is not None
+    assert [w.path for w in writer.writes] == ["feed.xml"]
+    writer.settle()
+    assert (tmp_path / "out" / "feed.xml").read_bytes() == b"<h><item c/><item a/>"
+    store = LayoutStore(tmp_path / "layouts.sqlite")
+    store.set("feed.xml", new)
+    store.commit(writer.stamps)
+    kept = store.get("feed.xml")
+    store.close()
+    assert kept is not None and kept.stamp == writer.stamps["feed.xml"]
+    assert kept.stamp == stamp_of((tmp_path / "out" / "feed.xml").stat())
+
+
+def test_an_overlapped_splice_that_fails_fails_the_settle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A source shorter than its stamp said, met by the thread: the settle raises one
+    line naming the file, the old file stays, and no temporary file is left."""
+    _, old = _written(tmp_path)
+
+    def short(*args: object) -> None:
+        raise EOFError("short")
+
+    monkeypatch.setattr("publisher.spliced.copy_range", short)
+    writer = OutputWriter(tmp_path / "out", overlap=True)
+    write_spliced(writer, "feed.xml", old, [b"<h>", b"", b""], ["c", "a"], lambda p: [])
+    with pytest.raises(OutputError, match=r"feed\.xml changed while the build wrote it"):
+        writer.settle()
+    assert (tmp_path / "out" / "feed.xml").read_bytes() == OLD
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["feed.xml"]
+    writer.settle()  # told once

@@ -43,7 +43,7 @@ CACHE_FILE = "feeds.sqlite"
 #: Seconds to wait for another build that holds the file before going on without it.
 LOCK_TIMEOUT = statecache.LOCK_TIMEOUT
 #: The layout of the file (``PRAGMA user_version``; see :mod:`publisher.statecache`).
-LAYOUT = 2  # 2: a CRC-32 with each item and head
+LAYOUT = 3  # 2: a CRC-32 with each item and head; 3: an index of (id, key)
 #: A column per format registered when the layout was made; a format registered later
 #: (a test's) is kept in memory for the build only.
 KINDS = registry.names()
@@ -56,6 +56,8 @@ _SCHEMA = (
         ", ".join(f"{kind} BLOB, {kind}_crc INTEGER" for kind in KINDS)
     ),
     "CREATE TABLE IF NOT EXISTS heads (key TEXT PRIMARY KEY, shell BLOB NOT NULL, crc INTEGER)",
+    # Which items a build can take, read without visiting the rows (140 MB at 10,000 posts).
+    "CREATE INDEX IF NOT EXISTS items_key ON items (id, key)",
 )
 #: The placeholders of an ``items`` row: id, key, then each format's item and its CRC.
 _ITEM_MARKS = ", ".join("?" * (2 + 2 * len(KINDS)))
@@ -189,7 +191,7 @@ class FeedCache:
             if contents:
                 self._load_items(keys, columns, targets)
             else:
-                self._check_items(keys, columns)
+                self._check_items(keys)
             for key, shell, crc in self._db.execute("SELECT key, shell, crc FROM heads"):
                 if type(shell) is not bytes:
                     raise sqlite3.DatabaseError(f"head {key!r} is not a cache row")
@@ -221,18 +223,15 @@ class FeedCache:
             for target, (blob, _) in zip(targets, pairs, strict=True):
                 target[post_id] = blob
 
-    def _check_items(self, keys: Mapping[str, str], columns: list[str]) -> None:
-        """The hits among the stored items, their bytes not read (:meth:`items` checks
-        their CRC when it reads them)."""
+    def _check_items(self, keys: Mapping[str, str]) -> None:
+        """The hits among the stored items, from the index of (id, key) alone: neither
+        their bytes nor their rows are read (the rows of 10,000 posts are 140 MB, and a
+        scan of them cost a one-post build 40 ms). :meth:`items` checks each item it
+        reads (its type and CRC); one that fails is rendered again by the caller."""
         assert self._db is not None
-        selected = ", ".join(f"typeof({c}) = 'blob'" for c in columns)
-        for post_id, key, *blobs in self._db.execute(f"SELECT id, key, {selected} FROM items"):
-            self._stored_items.add(post_id)
-            if keys.get(post_id) != key:
-                continue
-            if any(blob != 1 for blob in blobs):
-                raise sqlite3.DatabaseError(f"item {post_id!r} is not a cache row")
-            self.hits.add(post_id)
+        stored = self._db.execute("SELECT id, key FROM items").fetchall()
+        self._stored_items.update(post_id for post_id, _ in stored)
+        self.hits.update(post_id for post_id, _ in keys.items() & stored)
 
     def add_items(self, keys: Mapping[str, str], fresh: Fragments) -> None:
         """Keep ``fresh`` items of the posts in ``keys`` (id -> key) from the next

@@ -173,7 +173,9 @@ def feed_documents(
 
     def render(lost: Sequence[FeedEntry]) -> Fragments:
         chosen = [posts[position[entry.id]] for entry in lost]
-        return render_items(chosen, site=site, options=options, head=base_head)
+        fresh = render_items(chosen, site=site, options=options, head=base_head)
+        cache.add_items({entry.id: keys[entry.id] for entry in lost}, fresh)  # once, kept
+        return fresh
 
     try:
         cache.load(keys, options.formats, contents=False)  # which stored items still hold

@@ -52,9 +52,13 @@ def _item(item: FeedItem) -> dict[str, Any]:
 
 def render_fragment(item: FeedItem) -> bytes:
     """``item`` as it appears in the ``items`` list of any JSON Feed document."""
-    # jsontext: json.dumps's bytes, without its per-value Python generators (issue 12).
-    text = jsontext.dumps(_item(item), indent=2)
-    return (_ITEM_INDENT + text.replace("\n", "\n" + _ITEM_INDENT)).encode("utf-8")
+    # jsontext: json.dumps's bytes, without its per-value Python generators (issue 12),
+    # written at the item's depth (no second pass over the item to indent it).
+    value = _item(item)
+    text = jsontext.dumps_nested(value, depth=2, indent=2)
+    if text is None:
+        text = jsontext.dumps(value, indent=2).replace("\n", "\n" + _ITEM_INDENT)
+    return (_ITEM_INDENT + text).encode("utf-8")
 
 
 def render_head(head: FeedHead) -> bytes:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from html import escape
 from typing import NamedTuple
 
@@ -25,10 +25,15 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 def _text(value: str) -> str:
     """``value`` escaped as libxml2 escapes text content."""
-    # str.replace, not str.translate (slow on long text); it returns ``value`` itself when
-    # there is nothing to replace.
-    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return value.replace("\r", "&#13;")
+    # str.replace, not str.translate (slow on long text), each after a test for its
+    # character (a C scan, where a replace with nothing to replace still counts them).
+    if "&" in value:
+        value = value.replace("&", "&amp;")
+    if "<" in value:
+        value = value.replace("<", "&lt;")
+    if ">" in value:
+        value = value.replace(">", "&gt;")
+    return value.replace("\r", "&#13;") if "\r" in value else value
 
 
 #: What libxml2 escapes in an attribute value (double-quoted), besides text's escapes.
@@ -39,13 +44,29 @@ def _attribute(value: str) -> str:
     """``value`` escaped as libxml2 escapes an attribute value."""
     value = _text(value)
     for char, escaped in _IN_ATTRIBUTE:
-        value = value.replace(char, escaped)
+        if char in value:
+            value = value.replace(char, escaped)
     return value
 
 
 def rfc2822(moment: datetime) -> str:
     """feedgen's ``formatRFC2822`` (strftime in the C locale), without switching locales."""
-    return f"{_DAYS[moment.weekday()]}, {moment:%d} {_MONTHS[moment.month - 1]} {moment:%Y %H:%M:%S %z}"
+    day, month = _DAYS[moment.weekday()], _MONTHS[moment.month - 1]
+    offset = moment.utcoffset()
+    if offset is None or offset % _MINUTE or not 1000 <= moment.year <= 9999:
+        # Naive, an offset in seconds, a year strftime may not pad: strftime says.
+        return f"{day}, {moment:%d} {month} {moment:%Y %H:%M:%S %z}"
+    # The fields formatted here: strftime parses its format for every call (issue 12).
+    minutes = offset // _MINUTE
+    sign = "-" if minutes < 0 else "+"
+    zone = f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+    return (
+        f"{day}, {moment.day:02d} {month} {moment.year} "
+        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d} {zone}"
+    )
+
+
+_MINUTE = timedelta(minutes=1)
 
 
 def _element(indent: str, name: str, text: str, escaped: bool = False) -> str:
@@ -76,19 +97,19 @@ def _parts(item: FeedItem, category_scheme: str, tag_scheme: str) -> _Parts:
     media: list[str] = []
     enclosure = None
     if image is not None:
-        # Attributes feedgen keeps only when set, in its order.
-        attributes = [("url", image.url)]
-        if image.length is not None:
-            attributes.append(("fileSize", str(image.length)))
-        if image.mime:
-            attributes.append(("type", image.mime))
-        attributes.append(("medium", "image"))
-        content = " ".join(f'{name}="{_attribute(value)}"' for name, value in attributes if value)
+        # Attributes feedgen keeps only when set, in its order; each escaped once.
         url = _attribute(image.url)
-        media = [f"<media:content {content}/>\n"]
+        mime = _attribute(image.mime) if image.mime is not None else None
+        attributes = [f'url="{url}"'] if url else []
+        if image.length is not None:
+            attributes.append(f'fileSize="{_attribute(str(image.length))}"')
+        if mime:
+            attributes.append(f'type="{mime}"')
+        attributes.append('medium="image"')
+        media = [f"<media:content {' '.join(attributes)}/>\n"]
         media.append(f'<media:thumbnail url="{url}"/>\n' if url else "<media:thumbnail/>\n")
-        if image.mime is not None and image.length is not None:
-            enclosure = (url, _attribute(image.mime))
+        if mime is not None and image.length is not None:
+            enclosure = (url, mime)
     return _Parts(
         title=_text(item.title),
         link_text=_text(item.link),

@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from publisher.collector import paused
 from publisher.config import Config
 from publisher.errors import Problem, StateError
 from publisher.incremental.changes import changed_files
@@ -100,6 +101,7 @@ def eligible(config: Config) -> bool:
     )
 
 
+@paused()
 def read_changed(
     config: Config,
     snapshot: Snapshot,

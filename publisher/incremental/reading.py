@@ -9,6 +9,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from publisher import collector
+from publisher.collector import paused
 from publisher.config import Config
 from publisher.incremental.quick import eligible
 from publisher.incremental.rows import count_tags, make_rows
@@ -63,6 +65,7 @@ def read_site(
 
         changed = read_changed(config, snapshot, now, progress, parsed)
         if changed is not None:
+            collector.hold()  # released when the table is kept, the build's last step
             return SiteRead(
                 read=changed.read,
                 published=changed.published,
@@ -71,7 +74,7 @@ def read_site(
                 entries=changed.entries,
                 index_keys=changed.index_keys,
                 live=changed.live,
-                keep=changed.save,
+                keep=_releasing(changed.save),
             )
     from publisher.posts import find_post_files
 
@@ -86,10 +89,13 @@ def read_site(
         from publisher.feeds.plan import feed_entries
 
         entries = feed_entries(read.posts, config.site, config.feeds.options)
+    if not dry_run:
+        collector.hold()  # released when the table is kept (a dry run keeps none)
     published = read.published(now)
     drafts = tuple(p for p in read.posts if p.draft)
     scheduled = tuple(p for p in read.posts if not p.draft and p.date > now)
 
+    @_releasing
     def keep() -> None:
         if snapshot is not None and not dry_run:
             keep_table(config, snapshot, read, entries)
@@ -111,6 +117,7 @@ def read_site(
     )
 
 
+@paused()
 def keep_table(
     config: Config, snapshot: Snapshot, read: ReadResult, entries: list[FeedEntry] | None
 ) -> None:
@@ -136,3 +143,15 @@ def keep_table(
         )
     finally:
         table.close()
+
+
+def _releasing(keep: Callable[[], None]) -> Callable[[], None]:
+    """``keep``, then give the collector back what the read set aside (``collector.hold``)."""
+
+    def kept() -> None:
+        try:
+            keep()
+        finally:
+            collector.release()
+
+    return kept

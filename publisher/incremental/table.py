@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from publisher.snapshot import Snapshot
 
 TABLE_FILE = "site.sqlite"
-_LAYOUT = 3
+_LAYOUT = 4  # 4: a row's raw tags as a list in its chunk, not JSON text in it
 #: The label prefix of the stat pass's walk of the posts folder (inputs.plan).
 POSTS = "post:"
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",)
@@ -56,7 +56,7 @@ class Row(NamedTuple):
     categories: str | None  # SEP-joined
     tags: str | None  # after the rules across posts, SEP-joined
     authors: str | None  # names, SEP-joined
-    raw_tags: str | None  # as written (its record's), JSON list
+    raw_tags: list[str] | None  # as written (its record's)
     problems: str | None  # JSON list of Problem.as_dict(), or None
     #: The digest of the stats of its folder's files (:func:`folders`), ``?`` when one of
     #: them was too recent to be judged by its stat.
@@ -68,11 +68,13 @@ def split(text: str | None) -> tuple[str, ...]:
 
 
 def joined(values: Iterable[str]) -> str | None:
-    """``values`` as one column; None when one of them holds the separator."""
+    """``values`` as one column; None when one of them holds the separator (or is empty:
+    the column would not split back into them)."""
     values = tuple(values)
-    if any(SEP in value for value in values) or "" in values:
+    text = SEP.join(values)
+    if "" in values or text.count(SEP) != max(len(values) - 1, 0):
         return None
-    return SEP.join(values)
+    return text
 
 
 def folders(snapshot: Snapshot) -> tuple[str | None, dict[str, str]]:

@@ -39,7 +39,7 @@ def parse_date(value: Any, tz: tzinfo) -> datetime:
     elif isinstance(value, str) and value.strip():
         text = value.strip()
         try:
-            result = dateparser.isoparse(text)
+            result = _day(text) or dateparser.isoparse(text)
         except (ValueError, OverflowError):
             # RFC 822 and other spelled-out dates; a year must be written, otherwise
             # dateutil would fill it in from today's date and the result would drift.
@@ -61,6 +61,19 @@ def parse_date(value: Any, tz: tzinfo) -> datetime:
 
 
 _DATE_FIX = "use ISO 8601, e.g. '2024-05-01T17:00:00Z' or '2024-05-01'"
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fullmatch
+
+
+def _day(text: str) -> datetime | None:
+    """``YYYY-MM-DD`` as midnight, as ``isoparse`` reads it (without its Python parser:
+    most posts' date); None for any other text, or no such day."""
+    if not _ISO_DAY(text):
+        return None
+    try:
+        return datetime(int(text[:4]), int(text[5:7]), int(text[8:]))
+    except ValueError:
+        return None  # isoparse says what is wrong with it
+
 
 #: The zone names RFC 822 defines. Any other name is refused: dateutil would otherwise
 #: drop it silently (the time then lands in the site's zone) or, when the name matches
@@ -155,9 +168,12 @@ def join_site_path(site_url: str, path: str) -> str:
     return normalize_url(site_url.rstrip("/") + "/" + path.strip().lstrip("/"))
 
 
+_TAG_SEPARATORS = re.compile(r"[\s\-_]+").split
+
+
 def tag_key(tag: str) -> str:
     """Tags that differ only in case, spaces, hyphens or underscores share a key."""
-    return "-".join(re.split(r"[\s\-_]+", tag.casefold())).strip("-")
+    return "-".join(_TAG_SEPARATORS(tag.casefold())).strip("-")
 
 
 def text_list(value: Any) -> list[str]:
@@ -221,10 +237,26 @@ _FOLDS_TO_ASCII = ("\u0130", "\u0131", "\u017f")
 def _may_name_author(body: str) -> bool:
     """False when no line of ``body`` can match _AUTHOR_LINE: none of its words is there
     in any case (a quick scan, instead of walking every line of most posts)."""
-    if not body.isascii() and any(c in body for c in _FOLDS_TO_ASCII):
-        return True
+    if not body.isascii():
+        if any(c in body for c in _FOLDS_TO_ASCII):
+            return True
+    elif not any(c in body for c in _OTHER_BREAKS):
+        # Each word only where a line can start with it (after '#', spaces and emphasis
+        # marks): one search, where the three words were three (issue 12).
+        lowered = body.lower()
+        return bool(_WORD_FIRST(lowered) or _WORD_FIRST_IN_LINE(lowered))
     lowered = body.lower()
     return "author" in lowered or "written" in lowered or "posted" in lowered
+
+
+#: The ASCII characters other than a newline at which ``str.splitlines`` starts a line.
+_OTHER_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e")
+#: One of _AUTHOR_LINE's words after what ``_author_line`` strips off a line's start
+#: ('#', spaces, emphasis marks). No line break in the run: each character is read by
+#: one attempt at most, so the search is linear in the text.
+_WORD_AFTER_MARKS = r"[#\t\x1f *_~`]*(?:author|written|posted)"
+_WORD_FIRST = re.compile(_WORD_AFTER_MARKS).match
+_WORD_FIRST_IN_LINE = re.compile("\n" + _WORD_AFTER_MARKS).search
 
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")

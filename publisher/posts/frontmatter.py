@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from publisher.errors import PostError, Problem
+from publisher.posts import plainyaml
 from publisher.posts.limits import DEFAULT_LIMITS, Limits, check_frontmatter_length
 from publisher.posts.text import preview
 from publisher.posts.tomljson import parse_json as parse_json
@@ -158,30 +159,31 @@ _Loader.yaml_constructors = {
 }
 
 
+#: The resolver and constructors of plain ``key: value`` frontmatter (``plainyaml``).
+_RESOLVER = _Loader("")
+
+
 def split(text: str, file: str) -> tuple[str, str, int, int]:
     """Return (frontmatter text, body, line numbers where each starts).
 
     Blank lines before the opening '---' are tolerated, so the frontmatter does not
     always start on line 2; diagnostics use the line returned here.
     """
-    lines = text.split("\n")
-    first = 0
-    while first < len(lines) and not lines[first].strip():
-        first += 1
-    if first == len(lines) or lines[first].rstrip() != "---":
+    opening = _first_line(text)
+    if opening is None or text[opening[1] : opening[2]].rstrip() != "---":
         raise PostError(
             Problem(
                 file=file,
                 field="frontmatter",
                 message="is missing: the file must start with a '---' line",
                 fix="add YAML frontmatter between two '---' lines at the top",
-                line=first + 1 if first < len(lines) else 1,
+                line=opening[0] + 1 if opening is not None else 1,
             )
         )
-    for end in range(first + 1, len(lines)):
-        if lines[end].rstrip() in ("---", "..."):
-            meta, body = "\n".join(lines[first + 1 : end]), "\n".join(lines[end + 1 :])
-            return meta, body, first + 2, end + 2
+    found = _closed(text, opening, ("---", "..."))
+    if found is not None:
+        return found
+    first = opening[0]
     raise PostError(
         Problem(
             file=file,
@@ -191,6 +193,42 @@ def split(text: str, file: str) -> tuple[str, str, int, int]:
             line=first + 1,
         )
     )
+
+
+def _first_line(text: str) -> tuple[int, int, int] | None:
+    """(number from 0, start, end) of the first line that is not blank; None if none is.
+    With :func:`_closed`, the lines of ``text.split("\n")`` up to the closing one: the
+    whole split (and the body joined back) copied the body twice (issue 12)."""
+    number, start, size = 0, 0, len(text)
+    while True:
+        end = text.find("\n", start)
+        if end == -1:
+            end = size
+        if text[start:end].strip():
+            return number, start, end
+        if end == size:
+            return None
+        number, start = number + 1, end + 1
+
+
+def _closed(
+    text: str, opening: tuple[int, int, int], closers: tuple[str, ...]
+) -> tuple[str, str, int, int] | None:
+    """(frontmatter, body, their first lines) when a line after ``opening`` (from
+    :func:`_first_line`) is one of ``closers`` (trailing space aside); else None."""
+    first, _, opened_end = opening
+    size = len(text)
+    number, start = first + 1, opened_end + 1
+    while start <= size and opened_end < size:
+        end = text.find("\n", start)
+        if end == -1:
+            end = size
+        if text[start:end].rstrip() in closers:
+            # The lines between the two; "" when the closing line follows at once.
+            meta = text[opened_end + 1 : start - 1] if start > opened_end + 1 else ""
+            return meta, text[end + 1 :], first + 2, number + 2
+        number, start = number + 1, end + 1
+    return None
 
 
 def _measure(root: yaml.Node, limits: Limits) -> str | None:
@@ -250,6 +288,11 @@ def parse(
 ) -> tuple[dict[str, Any], list[Problem]]:
     """Parse frontmatter YAML; return the mapping and warnings (duplicate keys)."""
     check_frontmatter_length(text, file, first_line, limits)
+    plain = plainyaml.read(
+        text, _RESOLVER, limits.frontmatter_values, limits.frontmatter_expanded_chars
+    )
+    if plain is not None:
+        return plain[0], _repeated(plain[1], file, first_line)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -306,7 +349,12 @@ def parse(
                 line=first_line,
             )
         )
-    warnings = [
+    return {str(k): v for k, v in data.items()}, _repeated(loader.duplicates, file, first_line)
+
+
+def _repeated(keys: list[tuple[str, int]], file: str, first_line: int) -> list[Problem]:
+    """The warnings for keys set twice: (key, its line in the YAML from 0)."""
+    return [
         Problem(
             file=file,
             field=key,
@@ -315,9 +363,8 @@ def parse(
             severity="warning",
             line=first_line + line,
         )
-        for key, line in loader.duplicates
+        for key, line in keys
     ]
-    return {str(k): v for k, v in data.items()}, warnings
 
 
 #: Frontmatter formats by the line (or character) that opens them, as Hugo and Zola read them.
@@ -330,16 +377,13 @@ def split_any(text: str, file: str) -> tuple[str, str, str, int, int]:
     Hugo reads all three; Zola reads TOML; the others YAML. The JSON object ends where the
     decoder stops, so the body may follow on the same line as the closing brace.
     """
-    lines = text.split("\n")
-    first = 0
-    while first < len(lines) and not lines[first].strip():
-        first += 1
-    opener = lines[first].rstrip() if first < len(lines) else ""
-    if opener == "+++":
-        for end in range(first + 1, len(lines)):
-            if lines[end].rstrip() == "+++":
-                meta, body = "\n".join(lines[first + 1 : end]), "\n".join(lines[end + 1 :])
-                return "toml", meta, body, first + 2, end + 2
+    opening = _first_line(text)
+    opener = text[opening[1] : opening[2]].rstrip() if opening is not None else ""
+    if opening is not None and opener == "+++":
+        found = _closed(text, opening, ("+++",))
+        if found is not None:
+            return "toml", *found
+        first = opening[0]
         raise PostError(
             Problem(
                 file=file,
@@ -349,8 +393,8 @@ def split_any(text: str, file: str) -> tuple[str, str, str, int, int]:
                 line=first + 1,
             )
         )
-    if opener.startswith("{"):
-        start = sum(len(line) + 1 for line in lines[:first])
+    if opening is not None and opener.startswith("{"):
+        first, start, _ = opening
         return "json", text[start:], "", first + 1, first + 1
     meta, body, meta_line, body_line = split(text, file)
     return "yaml", meta, body, meta_line, body_line

@@ -23,7 +23,9 @@ _TAG_NAME = re.compile(r"[A-Za-z][\w.:-]*")
 
 def strip_mdx(markdown: str) -> str:
     """Remove MDX syntax from markdown, leaving plain CommonMark with HTML."""
-    if "```" not in markdown and "~~~" not in markdown and not _may_hold_statement(markdown):
+    # A one-character scan first: searching for a run of three is far slower (issue 12).
+    fenced = ("`" in markdown and "```" in markdown) or ("~" in markdown and "~~~" in markdown)
+    if not fenced and not _may_hold_statement(markdown):
         # No fence and no line that may open an import or export: every line is prose,
         # so the line walk below would hand all of it to _strip_jsx as it is.
         return _strip_jsx(markdown)
@@ -82,7 +84,8 @@ def _strip_lines(markdown: str) -> str:
 def _may_hold_statement(markdown: str) -> bool:
     """Whether a line of ``markdown`` starts as ``_STATEMENT`` needs (it matches from the
     line's first character)."""
-    return (
+    # Both words end in "port": one search rules both out in most posts (issue 12).
+    return "port" in markdown and (
         markdown.startswith(("import", "export"))
         or "\nimport" in markdown
         or "\nexport" in markdown

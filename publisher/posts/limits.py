@@ -9,6 +9,7 @@ limit and the fix; the other posts are read as usual.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -133,9 +134,13 @@ def read_date(value: object, tz: tzinfo, limits: Limits) -> datetime:
     return result
 
 
+#: A control character no file name should hold: NUL to U+001F, DEL.
+_CONTROL = re.compile("[\x00-\x1f\x7f]").search
+
+
 def file_name_problem(value: str, limits: Limits) -> tuple[str, str] | None:
     """(message, fix) when ``value`` cannot be a file name on disk, else None."""
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+    if _CONTROL(value):
         return (
             f"'{preview(value)}' contains a control character (NUL, newline, ...)",
             "write the plain file name of an image in the post's folder",

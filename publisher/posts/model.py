@@ -30,10 +30,14 @@ class Body:
 
     ``load`` (when given) returns ``(markdown, html)`` and is called on every use instead
     of holding the text: callers read a body, use it and drop it. ``digest`` identifies
-    the HTML (sha256 of its UTF-8 bytes) without loading it, for cache keys.
+    the HTML (sha256 of its UTF-8 bytes) without loading it, for cache keys; for a held
+    body it is made when first asked for (a cold read's feed items never ask: issue 12).
+    ``rendered``: the HTML is the reader's own rendering of the markdown (a body the
+    reader made or the post cache holds), which lets the feeds skip work that text
+    written by raw HTML would need (``feeds/items.py``); False for any other pair.
     """
 
-    __slots__ = ("_digest", "_held", "_load")
+    __slots__ = ("_digest", "_held", "_load", "rendered")
 
     def __init__(
         self,
@@ -42,18 +46,24 @@ class Body:
         *,
         load: Callable[[], tuple[str, str]] | None = None,
         digest: bytes | None = None,
+        rendered: bool = False,
     ) -> None:
         self._load = load
         self._held = None if load is not None else (markdown, html)
-        if digest is None:
+        if digest is None and load is not None:
             digest = html_digest(self.html)
         self._digest = digest
+        self.rendered = rendered
 
     def _text(self) -> tuple[str, str]:
         if self._held is not None:
             return self._held
         assert self._load is not None
         return self._load()
+
+    def text(self) -> tuple[str, str]:
+        """``(markdown, html)``, read once (a body read back from the cache: one query)."""
+        return self._text()
 
     @property
     def markdown(self) -> str:
@@ -65,6 +75,8 @@ class Body:
 
     @property
     def digest(self) -> bytes:
+        if self._digest is None:
+            self._digest = html_digest(self.html)
         return self._digest
 
     @property
@@ -75,18 +87,23 @@ class Body:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Body):
             return NotImplemented
-        return self._digest == other._digest and self.markdown == other.markdown
+        return self.digest == other.digest and self.markdown == other.markdown
 
     def __hash__(self) -> int:
-        return hash(self._digest)
+        return hash(self.digest)
 
     def __repr__(self) -> str:
-        return f"Body(digest={self._digest.hex()[:12]}, resident={self.resident})"
+        return f"Body(digest={self.digest.hex()[:12]}, resident={self.resident})"
 
-    def __reduce__(self) -> tuple[type[Body], tuple[str, str]]:
+    def __reduce__(self) -> tuple[Callable[..., Body], tuple[str, str, bool]]:
         # A worker process gets the text itself: the loader may hold a connection.
         markdown, html = self._text()
-        return Body, (markdown, html)
+        return _held_body, (markdown, html, self.rendered)
+
+
+def _held_body(markdown: str, html: str, rendered: bool) -> Body:
+    """A :class:`Body` holding its text (how one is unpickled)."""
+    return Body(markdown, html, rendered=rendered)
 
 
 def html_digest(html: str) -> bytes:

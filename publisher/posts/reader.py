@@ -47,7 +47,10 @@ def decode(raw: bytes, file: str) -> str:
             Problem(file=file, field=None, message="is UTF-16 text", fix="save the file as UTF-8")
         )
     try:
-        text = raw.decode("utf-8-sig")
+        # The BOM taken off here: the utf-8-sig codec is Python code, five times slower
+        # than UTF-8's own decoder on a post (its error offsets are after the BOM, too).
+        bom = raw.startswith(b"\xef\xbb\xbf")
+        text = (raw[3:] if bom else raw).decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise PostError(
@@ -59,6 +62,8 @@ def decode(raw: bytes, file: str) -> str:
                 line=line,
             )
         ) from None
+    if "\r" not in text:  # a C scan; two replaces over the whole text cost ten times it
+        return text
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -118,12 +123,14 @@ def _parse(
     # Findings appends its warnings to this same list, so they stay in the order found.
     found = record.Findings(file, _key_lines(meta_text, meta_line), ctx.limits, problems)
     resolved = _resolve(meta, body_text, post_id, ctx)
-    problems.extend(
-        found.problem(key, message, fix, severity) for key, message, fix, severity in resolved.notes
-    )
+    if resolved.notes:  # most posts have none: no generator to run
+        problems.extend(
+            found.problem(key, message, fix, severity)
+            for key, message, fix, severity in resolved.notes
+        )
     if resolved.skip is not None:
         return None, [*problems, _not_published(file, ctx.rules.generator, resolved.skip)]
-    if any(severity == "error" for *_, severity in resolved.notes):
+    if resolved.notes and any(severity == "error" for *_, severity in resolved.notes):
         return None, problems
     meta = resolved.meta
     tz = ZoneInfo(ctx.timezone)
@@ -223,7 +230,7 @@ def _body_html(
         body_text,
         own_url,
         authors=ctx.rules.authors,
-        names=tuple(a.name for a in authors),
+        names=tuple([a.name for a in authors]),
         notes=dropped,
     )
     for message, fix in dropped[:5]:

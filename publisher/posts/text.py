@@ -16,6 +16,8 @@ _MOJIBAKE_MARKERS = ("Ã", "â€", "Â", "Å", "Ä", "ï»¿", "Ð", "Ñ")
 
 def strip_invisible(text: str) -> str:
     """Remove invisible characters that only get in the way, then trim."""
+    if text.isascii():
+        return text.strip()  # every character removed below is outside ASCII
     # str.replace, not str.translate: translate is slow on long non-ASCII text.
     for invisible in _ALWAYS_INVISIBLE:
         if invisible in text:
@@ -52,6 +54,8 @@ def _first_difference(before: str, after: str) -> str:
 
 def clean_line(text: str) -> tuple[str, str | None]:
     """Clean a one-line value (title, summary, tag): invisible characters, mojibake, spaces."""
+    if text.isascii():
+        return " ".join(text.split()), None  # nothing invisible, no mojibake
     text, repair = repair_mojibake(strip_invisible(text))
     return " ".join(text.split()), repair
 

@@ -1,0 +1,99 @@
+"""An output file written from runs of the one it replaces (``OutputWriter.write_splice``),
+at once or by a thread while the build goes on.
+
+Copying a 70 MB feed by the kernel, syncing it, renaming it into place and freeing the
+file it replaced are ~50 to 150 ms of waiting on the kernel and the disk at 10,000 posts,
+all outside the GIL: a thread does them while the build lays out the next file and keeps
+its caches (issue 12, one post edited). The bytes and the durability are those of a write
+made at once: the new file is synced before it is renamed into place.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from publisher.atomic import copy_range, write_all, write_atomic_with
+from publisher.errors import OutputError
+from publisher.stamps import Part, Stamp, stamp_of, stamp_token
+
+
+def write_from(
+    path: Path,
+    source: int,
+    parts: list[Part],
+    relative: str,
+    hashes: dict[str, str],
+    stamps: dict[str, Stamp],
+    journal: Callable[[str], None],
+) -> bool:
+    """Replace ``path`` atomically by ``parts``: new bytes, or (offset, length) runs of the
+    open file ``source``; the new file's stamp goes into ``stamps`` and ``hashes`` (its
+    manifest entry: ``stamp_token``) under ``relative``, noted in the ``journal`` before
+    the rename. False, with nothing replaced, when ``source`` is shorter than its runs
+    (not the file they were laid out for). Raises ``OutputError``."""
+
+    def fill(target: int) -> None:
+        for part in parts:
+            if isinstance(part, bytes):
+                write_all(target, part)
+            else:
+                copy_range(source, target, *part)
+        hashes[relative] = stamp_token(stamp_of(os.fstat(target)))  # the journal's
+
+    try:
+        written = write_atomic_with(path, fill, mode=0o644, before_rename=lambda: journal(relative))
+    except EOFError:
+        return False
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror}; check the output folder") from None
+    stamps[relative] = stamp_of(written)
+    hashes[relative] = stamp_token(stamps[relative])
+    return True
+
+
+def settle(pending: list[Pending]) -> None:
+    """Wait for every file of ``pending``; raises the first error one of them met."""
+    errors = [error for error in (job.wait() for job in pending) if error is not None]
+    if errors:
+        raise errors[0]
+
+
+class Pending:
+    """A file written by a thread (:meth:`start`). :meth:`wait` returns once it is in place
+    (or failed): the thread then closes ``source``, which frees the file it replaced
+    (~20 to 40 ms at 70 MB on a disk mounted with ``discard``) while the build goes on."""
+
+    def __init__(self) -> None:
+        self.error: OutputError | None = None
+        self.done = threading.Event()
+
+    @classmethod
+    def start(cls, work: Callable[[], bool], source: int, name: str) -> Pending:
+        """Run ``work`` (False: the source was not the file it was said to be) in a
+        thread, which closes ``source`` last."""
+        job = cls()
+
+        def run() -> None:
+            try:
+                if not work():
+                    job.error = OutputError(
+                        f"{name} changed while the build wrote it; run the build again"
+                    )
+            except OutputError as error:
+                job.error = error
+            except OSError as exc:
+                job.error = OutputError(f"cannot write {name}: {exc}; check the output folder")
+            finally:
+                job.done.set()
+                os.close(source)
+
+        # Not a daemon: the interpreter waits for it (the close) before it exits.
+        threading.Thread(target=run, name=f"splice {name}").start()
+        return job
+
+    def wait(self) -> OutputError | None:
+        self.done.wait()
+        return self.error
