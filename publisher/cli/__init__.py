@@ -149,7 +149,8 @@ def _own_process() -> bool:
 
     main = sys.modules.get("__main__")
     spec = getattr(main, "__spec__", None)
-    if spec is not None and getattr(spec, "name", None) == "publisher.__main__":
+    package = __name__.partition(".")[0]  # publisher
+    if spec is not None and getattr(spec, "name", None) == f"{package}.__main__":
         return True
     script = getattr(main, "__file__", None)
     return isinstance(script, str) and os.path.basename(script) in ("publish", "publish.exe")
