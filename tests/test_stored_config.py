@@ -147,6 +147,14 @@ def _damage_kept(site: Site) -> None:
     path.write_text(json.dumps(record), encoding="utf-8")
 
 
+def _kept_value_edited(site: Site) -> None:
+    # Still a config, of the right classes: only the digest kept beside it tells.
+    path = site.root / "state" / "inputs.json"
+    record = json.loads(path.read_text(encoding="utf-8"))
+    record["fast"]["stored"]["config"]["fields"]["site"]["fields"]["title"] = "Edited"
+    path.write_text(json.dumps(record), encoding="utf-8")
+
+
 def _kept_for_another_file(site: Site) -> None:
     path = site.root / "state" / "inputs.json"
     record = json.loads(path.read_text(encoding="utf-8"))
@@ -162,6 +170,7 @@ CHANGES: dict[str, Callable[[Site], None]] = {
     "layout-broken": _break_layout,
     "layout-added": _add_layout,
     "kept-damaged": _damage_kept,
+    "kept-value-edited": _kept_value_edited,
     "kept-for-another-file": _kept_for_another_file,
 }
 
