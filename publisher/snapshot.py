@@ -12,11 +12,9 @@ in the record, so that the fast path repeats it without loading the config::
                                only ``.py`` files out of ``__pycache__``
     ["lib", name]              a library's file, found as ``import name`` would find it
 
-A walk lists each folder once per build at most: a folder whose stat (inode, size, mtime,
-ctime) is the one the last record kept, and older than two seconds, is not listed again;
-its recorded entries are used. Adding, removing or renaming an entry changes the folder's
-mtime and ctime, and ctime cannot be set back by hand. Each file is stat'ed every time (an
-edit in place leaves its folder alone).
+A walk (statwalk.py) lists each folder once per build at most: a folder whose stat (inode,
+size, mtime, ctime) is the one the last record kept, and older than two seconds, is not
+listed again; its recorded entries are used.
 """
 
 from __future__ import annotations
@@ -32,30 +30,18 @@ try:
 except ImportError:  # an interpreter without CPython's module
     from hashlib import blake2b
 
+from publisher.statwalk import Entry, Listing, Stale, Walker, stat_or_none
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (the fast path)
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from typing import Any
 
-#: Stats relative to an open folder (``os.stat(name, dir_fd=...)``), where the platform has them.
-_AT = os.stat in os.supports_dir_fd
-_DIRECTORY = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
+__all__ = ["Entry", "Listing", "Snapshot", "Stale", "file_hash", "outputs_digest", "take"]
 
 #: An mtime this close to the stat pass may not tell two versions of a file apart.
 RECENT_NS = 2_000_000_000
-
-#: (label, path, stat or None when it cannot be stat'ed), in a fixed order.
-Entry = tuple[str, str, os.stat_result | None]
-#: A folder's recorded listing, one string: its stat ("inode:size:mtime:ctime"), then each
-#: entry as kind + name (f file, d folder, l linked folder), NUL-separated (no file name
-#: holds a NUL). One string, not lists: 10,000 of them load fast, and the garbage collector
-#: does not walk them while the build runs.
-Listing = str
-
-
-class Stale(Exception):
-    """A recorded listing disagrees with the disk: the walk is done again from scratch."""
 
 
 class Snapshot:
@@ -170,147 +156,6 @@ def file_hash(path: str) -> str:
         return "-"
 
 
-def _stat(path: str) -> os.stat_result | None:
-    try:
-        return os.stat(path)
-    except OSError:
-        return None
-
-
-def _signature(st: os.stat_result) -> str:
-    return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
-
-
-class _Walker:
-    """Walks folders, reusing the listings of folders unchanged since the last record."""
-
-    def __init__(self, known: Mapping[str, Any], since_ns: int) -> None:
-        self.known = known
-        #: A folder changed after this may not show it in its stat.
-        self.since_ns = since_ns
-        self.tree: dict[str, Listing] = {}
-        self.relisted = 0
-
-    def listing(
-        self, path: str, label: str, keep: str, st: os.stat_result | None
-    ) -> Sequence[str] | None:
-        """The folder's entries as kind + name, sorted by name (``st`` its stat, None when
-        it cannot be stat'ed); None if it cannot be listed."""
-        if st is not None and self.known and not stat.S_ISDIR(st.st_mode):
-            raise Stale(path)  # a folder the last record listed is a file now
-        recent = st is None or max(st.st_mtime_ns, st.st_ctime_ns) > self.since_ns
-        if st is not None and not recent:
-            known = self.known.get(label)
-            if isinstance(known, str):  # anything else: a damaged record, listed afresh
-                reused = known.split("\0")
-                if reused[0] == f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}":
-                    self.tree[label] = known
-                    del reused[0]
-                    return reused
-        try:
-            # Stat'ed before it is listed: an entry added in between changes the stat
-            # recorded, and the next pass lists the folder again.
-            entries = sorted(os.scandir(path), key=lambda e: e.name)
-        except OSError:
-            return None
-        names = []
-        trusted = st is not None and not recent
-        for entry in entries:
-            try:
-                if entry.is_dir():
-                    if keep == "code" and entry.name == "__pycache__":
-                        continue
-                    names.append(("l" if entry.is_symlink() else "d") + entry.name)
-                elif keep != "code" or entry.name.endswith(".py"):
-                    names.append("f" + entry.name)
-            except OSError:
-                names.append("e" + entry.name)
-                trusted = False  # not kept: listed again next time
-        if trusted and st is not None:
-            self.tree[label] = "\0".join((_signature(st), *names))
-            self.relisted += 1
-        return names
-
-    def walk(self, folder: str, prefix: str, keep: str, out: list[Entry]) -> None:
-        """Every file and folder under ``folder`` with its stat, in a fixed order, onto
-        ``out``; symlinks are followed, as the posts glob follows them."""
-        top = _stat(folder)
-        if top is None:
-            out.append((prefix, folder, None))
-            return
-        try:
-            # Below ``folder``, each stat names its path from there: the kernel does not
-            # look up ``folder``'s own components 30,000 times (at 10,000 posts, ~15% of
-            # the pass).
-            fd = os.open(folder, _DIRECTORY) if _AT else -1
-        except OSError:
-            fd = -1
-        try:
-            self._walk(folder, prefix, keep, out, fd, top)
-        finally:
-            if fd >= 0:
-                os.close(fd)
-
-    def _walk(
-        self,
-        folder: str,
-        prefix: str,
-        keep: str,
-        out: list[Entry],
-        fd: int,
-        top: os.stat_result,
-    ) -> None:
-        # The loop below runs once per file: 30,000 times at 10,000 posts.
-        add = out.append
-        listing = self.listing
-        check = bool(self.known)
-        is_dir = stat.S_ISDIR
-        at = fd >= 0
-        stat_of = os.stat
-        skip = len(folder) + 1  # a path's part below ``folder``
-        stack = [(folder, prefix)]
-        seen = {(top.st_dev, top.st_ino)}
-        st: os.stat_result | None = top
-        while stack:
-            path, label = stack.pop()
-            if path is not folder:
-                try:
-                    st = stat_of(path[skip:], dir_fd=fd) if at else stat_of(path)
-                except OSError:
-                    st = None
-            names = listing(path, label, keep, st)
-            if names is None:
-                continue
-            base, label_base = f"{path}/", f"{label}/"
-            relative = base[skip:]
-            for kind_name in names:
-                kind, name = kind_name[0], kind_name[1:]
-                if kind == "f":
-                    try:
-                        st = stat_of(relative + name, dir_fd=fd) if at else stat_of(base + name)
-                    except OSError:
-                        st = None
-                    if check and st is not None and is_dir(st.st_mode):
-                        raise Stale(base + name)  # a linked file's target is a folder now
-                    add((label_base + name, base + name, st))
-                elif kind == "e":
-                    add((label_base + name, base + name, None))
-                else:
-                    # A folder's own stat says nothing its entries do not; only a linked
-                    # one is checked, so that a symlink loop is walked once.
-                    child, child_label = base + name, label_base + name
-                    add((child_label + "/", child, None))
-                    if kind == "l":
-                        linked = _stat(child)
-                        if linked is None:
-                            add((child_label, child, None))
-                            continue
-                        if (linked.st_dev, linked.st_ino) in seen:
-                            continue
-                        seen.add((linked.st_dev, linked.st_ino))
-                    stack.append((child, child_label))
-
-
 def _library(name: str) -> str | None:
     """Where ``import name`` finds a top-level module: ``importlib.util.find_spec(name)``'s
     origin, asking the import system's finders in turn as it does (importlib.util itself
@@ -333,7 +178,7 @@ def _library(name: str) -> str | None:
 
 
 def _run(
-    plan: list[list[str]], walker: _Walker, walks: list[tuple[str, int, int]]
+    plan: list[list[str]], walker: Walker, walks: list[tuple[str, int, int]]
 ) -> tuple[Entry, ...]:
     out: list[Entry] = []
     del walks[:]
@@ -342,7 +187,7 @@ def _run(
         if kind == "head":
             out.append((step[1], "", None))
         elif kind == "stat":
-            out.append((step[1], step[2], _stat(step[2])))
+            out.append((step[1], step[2], stat_or_none(step[2])))
         elif kind == "walk":
             start = len(out)
             walker.walk(step[2], step[1], step[3], out)
@@ -350,7 +195,7 @@ def _run(
         elif kind == "lib":
             origin = _library(step[1])
             if origin is not None:
-                out.append((f"lib:{step[1]}", origin, _stat(origin)))
+                out.append((f"lib:{step[1]}", origin, stat_or_none(origin)))
         else:
             raise ValueError(f"unknown step {kind!r}")
     return tuple(out)
@@ -359,12 +204,12 @@ def _run(
 def take(plan: list[list[str]], known: Mapping[str, Any], started_ns: int) -> Snapshot:
     """Run ``plan``; ``known`` is the last record's tree (folders not listed again)."""
     since = started_ns - RECENT_NS
-    walker = _Walker(known, since)
+    walker = Walker(known, since)
     walks: list[tuple[str, int, int]] = []
     try:
         entries = _run(plan, walker, walks)
     except Stale:
-        walker = _Walker({}, since)
+        walker = Walker({}, since)
         entries = _run(plan, walker, walks)
     recent = [label for label, _, st in entries if st is not None and st.st_mtime_ns > since]
     taken = Snapshot(
@@ -399,7 +244,7 @@ def outputs_digest(output: str, outputs: list[str]) -> str:
     (``touch -r``, ``rsync -t``), and a build leaves an unchanged output alone."""
     lines = []
     for name in outputs:
-        st = _stat(os.path.join(output, name))
+        st = stat_or_none(os.path.join(output, name))
         if st is None:
             lines.append(f"{name}\0-\n")
         else:

@@ -11,7 +11,7 @@ import cli_run
 import pytest
 
 from conftest import Site
-from publisher import inputs, snapshot
+from publisher import inputs, snapshot, statwalk
 
 
 def _take(folder: Path) -> snapshot.Snapshot:
@@ -125,9 +125,9 @@ def _reference(folder: Path, prefix: str) -> list[tuple[str, str, int | None]]:
 def test_the_walk_stats_every_file_as_its_full_path_does(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, relative: bool
 ) -> None:
-    # Stats relative to the walked folder's descriptor (snapshot._AT) give what stats of
+    # Stats relative to the walked folder's descriptor (statwalk.AT) give what stats of
     # the full paths give: nested folders, a linked folder, a loop, a dangling link.
-    monkeypatch.setattr(snapshot, "_AT", relative and snapshot._AT)
+    monkeypatch.setattr(statwalk, "AT", relative and statwalk.AT)
     posts = tmp_path / "posts"
     for name in ("a/index.md", "a/cover.png", "b/c/deep.md", "b/x.md", "z.md"):
         (posts / name).parent.mkdir(parents=True, exist_ok=True)

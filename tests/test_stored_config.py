@@ -147,6 +147,14 @@ def _damage_kept(site: Site) -> None:
     path.write_text(json.dumps(record), encoding="utf-8")
 
 
+def _kept_value_edited(site: Site) -> None:
+    # Still a config, of the right classes: only the digest kept beside it tells.
+    path = site.root / "state" / "inputs.json"
+    record = json.loads(path.read_text(encoding="utf-8"))
+    record["fast"]["stored"]["config"]["fields"]["site"]["fields"]["title"] = "Edited"
+    path.write_text(json.dumps(record), encoding="utf-8")
+
+
 def _kept_for_another_file(site: Site) -> None:
     path = site.root / "state" / "inputs.json"
     record = json.loads(path.read_text(encoding="utf-8"))
@@ -162,6 +170,7 @@ CHANGES: dict[str, Callable[[Site], None]] = {
     "layout-broken": _break_layout,
     "layout-added": _add_layout,
     "kept-damaged": _damage_kept,
+    "kept-value-edited": _kept_value_edited,
     "kept-for-another-file": _kept_for_another_file,
 }
 
@@ -336,3 +345,19 @@ def _age(root: Path) -> None:
             path = Path(folder, name)
             st = path.stat()
             os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns - 60 * 10**9))
+
+
+def test_a_config_named_from_another_folder_is_kept_too(built: Site, loads: list[Path]) -> None:
+    def build() -> int:
+        ran = cli_run.run_entry(
+            cli_run.main,
+            ("build", "--config", f"{built.root.name}/config.yaml"),
+            cwd=built.root.parent,
+            env={"PATH": os.environ["PATH"]},
+        )
+        return ran.returncode
+
+    built.post("p1", POST.format(i=1, day=2), "Body 1, edited.\n")
+    assert build() == 0
+    assert loads == []  # the record of the build run from the site's own folder
+    _same_as_cold(built)

@@ -12,7 +12,9 @@ when everything the loader depends on is as it was then (:data:`publisher.fastpa
   the checks of the no-op fast path itself (loadtrail.py);
 - every input of the stat pass outside the posts folder has the stat it had when that
   build started (snapshot.Snapshot.digest_outside): the config file, the card fonts,
-  logo and layouts it names, publisher's own code and data, the libraries.
+  logo and layouts it names, publisher's own code and data, the libraries;
+- the kept JSON is what was written (a digest of it is kept beside it): a record damaged
+  in place, still JSON, is not taken for a config.
 
 Anything else loads the config as before. A config is kept only when it comes back from
 JSON equal to itself, repr included (the stat pass's plan is made from that repr), and
@@ -86,7 +88,17 @@ def encode(config: Config) -> dict[str, Any] | None:
         return None
     if back != config or repr(back) != repr(config):
         return None
-    return {"config": data}
+    return {"config": data, "check": _check(data)}
+
+
+def _check(data: Any) -> str:
+    """A digest of the kept config's JSON: a record damaged in place (a flipped byte, a
+    hand edit of the file) no longer matches it, and the config is loaded instead."""
+    import hashlib  # the build loads it anyway (output.py, the caches)
+    import json
+
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False)
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
 
 
 def _encode(value: Any, classes: Mapping[str, Any]) -> Any:
@@ -158,11 +170,13 @@ def handed(path: str | os.PathLike[str]) -> Config | None:
         return None
     data, trail = given
     try:
+        if data["check"] != _check(data["config"]):
+            return None  # damaged since it was kept
         config = decode(data["config"], trail)
+        if str(config.source) != os.path.realpath(path):
+            return None
+        if not config.posts.folder.is_dir():
+            return None  # the loader says what is wrong with it
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
-    if str(config.source) != os.path.realpath(path):
-        return None
-    if not config.posts.folder.is_dir():
-        return None  # the loader says what is wrong with it
     return config
