@@ -23,6 +23,7 @@ file (:data:`_CLASSES`), never a class a damaged or planted file names.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 from dataclasses import fields, replace
@@ -86,7 +87,15 @@ def encode(config: Config) -> dict[str, Any] | None:
         return None
     if back != config or repr(back) != repr(config):
         return None
-    return {"config": data}
+    return {"config": data, "check": _check(config)}
+
+
+def _check(config: Config) -> str:
+    """A digest of ``config``'s repr (every field, paths resolved; what the stat pass's
+    plan is made from): a kept config that is still JSON but no longer this one (a
+    damaged byte, a hand edit) decodes to another repr and is not taken."""
+    text = repr(config).encode("utf-8", "surrogateescape")
+    return hashlib.blake2b(text, digest_size=20).hexdigest()
 
 
 def _encode(value: Any, classes: Mapping[str, Any]) -> Any:
@@ -159,7 +168,9 @@ def handed(path: str | os.PathLike[str]) -> Config | None:
     data, trail = given
     try:
         config = decode(data["config"], trail)
-    except (ValueError, KeyError, TypeError, AttributeError):
+        if data.get("check") != _check(config):
+            return None  # damaged: its values are not the ones that were kept
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return None
     if str(config.source) != os.path.realpath(path):
         return None
