@@ -185,7 +185,7 @@ def _record(text: str, source: str) -> tuple[str, dict[str, Any]] | None:
         try:
             with open(os.path.join(state, INPUTS_FILE), encoding="utf-8") as handle:
                 data: dict[str, Any] = json.load(handle)
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):  # damaged: "[[[[..." is too deep
             continue
         fast = data.get("fast") if data.get("format") == FORMAT else None
         if fast and fast["source"] == source and fast["state"] == state:

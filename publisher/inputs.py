@@ -205,7 +205,7 @@ def load(state: Path) -> Recorded | None:
             fast=data.get("fast"),
             data=data,
         )
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return None
 
 

@@ -29,7 +29,7 @@ def read_manifest(manifest: Path, root: Path) -> tuple[dict[str, str], list[Prob
         data = json.loads(manifest.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}, []
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: "[[[[..."
         return {}, [
             Problem(
                 file=str(manifest),
@@ -72,7 +72,7 @@ def with_journal(previous: dict[str, str], manifest: Path, root: Path) -> dict[s
     for line in lines:
         try:
             entry = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         if isinstance(entry, dict) and entry.get("output") == str(root.resolve()):
             path, digest = entry.get("path"), entry.get("sha256")

@@ -95,3 +95,20 @@ def test_a_damaged_kept_config_is_no_config(
     built = tree_bytes(site.root / "public")
     assert b"Blxg" not in built["rss.xml"]
     assert built == _cold(site.root, tmp_path / "cold")
+
+
+@pytest.mark.parametrize("name", ["inputs.json", "outputs.json"])
+def test_a_state_file_damaged_into_deep_nesting_is_no_record(
+    site: Site, tmp_path: Path, name: str
+) -> None:
+    # Still "JSON" to the first byte the parser reads, too deep for its recursion: as
+    # unreadable as any other damage (a full build, a warning), not a traceback.
+    site.config(FEEDS_CONFIG)
+    site.post("p", "title: Post\ndate: 2024-01-02", "Body.\n")
+    assert publish("build", cwd=site.root, terminal=True).returncode == 0
+    (site.root / "state" / name).write_text("[" * 100_000, encoding="utf-8")
+    site.post("q", "title: Another\ndate: 2024-01-03", "Body.\n")
+    ran = publish("build", cwd=site.root, terminal=True)
+    assert "Traceback" not in ran.stderr, ran.stderr
+    assert ran.returncode == 0, ran.stderr
+    assert tree_bytes(site.root / "public") == _cold(site.root, tmp_path / "cold")

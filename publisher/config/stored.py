@@ -177,6 +177,6 @@ def handed(path: str | os.PathLike[str]) -> Config | None:
             return None
         if not config.posts.folder.is_dir():
             return None  # the loader says what is wrong with it
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return None
     return config
