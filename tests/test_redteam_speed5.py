@@ -20,16 +20,23 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+from cli_run import publish
 
-from conftest import tree_bytes
+from conftest import FEEDS_CONFIG, Site, tree_bytes
+from publisher import build, snapshot
+from publisher.feeds import parallel
+from publisher.output import OutputWriter
+from publisher.posts import collect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 import bench_naive
 
 #: Posts in a site: enough for the parallel read (200) and its kept workers.
 POSTS = 400
+NOW = "--now=2025-06-01T00:00:00Z"
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "PYTHONIOENCODING": "utf-8"}
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="signals and /proc")
@@ -158,3 +165,78 @@ def test_ctrl_c_while_the_kept_workers_wait_is_no_traceback(
     assert code in (0, 130, -signal.SIGTERM), stderr
     assert left == []
     _put_right(root, cold[1])
+
+
+def test_a_temporary_file_of_a_build_running_beside_is_not_swept(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two builds at once: the read workers' temporary feed files wait beside their targets
+    # until the main process renames them in (and a spliced file's, until its thread
+    # does). A build ending meanwhile swept them as a killed run's leftovers, and the other
+    # build failed ("cannot write public/atom.xml: No such file or directory"). A killed
+    # run's leftovers (made before this build began) still go.
+    site.config(FEEDS_CONFIG)
+    for n in range(3):
+        site.post(f"p{n}", f"title: P{n}\ndate: 2024-01-0{n + 1}", "Body.\n")
+    assert publish("build", NOW, cwd=site.root).returncode == 0
+    public = site.root / "public"
+    killed = public / ".rss.xml.k3j5x9q2.tmp"
+    killed.write_bytes(b"<rss>a killed build's</rss>")
+    old = time.time() - 60
+    os.utime(killed, (old, old))
+    time.sleep(0.05)  # the killed build's file is older than the next build, to the clock tick
+    site.post("p3", "title: P3\ndate: 2024-01-04", "Body.\n")
+    beside = public / ".atom.xml.abcd1234.tmp"
+    write_outputs = build.write_outputs
+
+    def meanwhile(*args: Any) -> Any:
+        done = write_outputs(*args)
+        beside.write_bytes(b"<feed>the other build's, about to be renamed in</feed>")
+        return done
+
+    monkeypatch.setattr(build, "write_outputs", meanwhile)
+    ran = publish("build", NOW, cwd=site.root)
+    assert ran.returncode == 0, ran.stderr
+    assert not killed.exists(), ran.stderr
+    assert beside.exists(), ran.stderr
+
+
+_MAKE = parallel.make_file
+
+
+def _made_then_killed(task: parallel.Task) -> Any:
+    """In a worker: killed (by the kernel, for memory) once its file is made beside the
+    target, before it hands it back."""
+    _MAKE(task)
+    os._exit(9)
+
+
+def test_a_temporary_file_of_a_worker_killed_in_this_build_is_swept(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Not another build's: the build whose worker died deletes what that worker left
+    # (feeds/splice.py), and a no-op build after it would never sweep.
+    monkeypatch.setattr(collect, "PARALLEL_THRESHOLD", 4)
+    monkeypatch.setattr(snapshot, "RECENT_NS", 0)
+    monkeypatch.setattr(collect, "RECENT_NS", 0)
+    site.config(FEEDS_CONFIG)
+    for n in range(8):
+        site.post(f"p{n}", f"title: P{n}\ndate: 2024-01-0{n + 1}", "Body.\n")
+    monkeypatch.setattr(parallel, "make_file", _made_then_killed)
+    made: list[str] = []
+    adopt = OutputWriter.adopt
+
+    def adopted(self: OutputWriter, relative: str, *args: Any, **kwargs: Any) -> Any:
+        made.append(relative)
+        return adopt(self, relative, *args, **kwargs)
+
+    monkeypatch.setattr(OutputWriter, "adopt", adopted)
+    ran = publish("build", NOW, "--jobs", "2", cwd=site.root)
+    assert ran.returncode == 0, ran.stderr
+    assert made == []  # each file was written by the main process
+    assert _temporary(site.root) == []
+    monkeypatch.undo()
+    cold = site.root.parent / "cold"
+    shutil.copytree(site.root, cold, ignore=shutil.ignore_patterns("public", "state"))
+    assert publish("build", NOW, cwd=cold).returncode == 0
+    assert tree_bytes(site.root / "public") == tree_bytes(cold / "public")
