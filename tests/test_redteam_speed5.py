@@ -240,3 +240,57 @@ def test_a_temporary_file_of_a_worker_killed_in_this_build_is_swept(
     shutil.copytree(site.root, cold, ignore=shutil.ignore_patterns("public", "state"))
     assert publish("build", NOW, cwd=cold).returncode == 0
     assert tree_bytes(site.root / "public") == tree_bytes(cold / "public")
+
+
+# A publish process whose splice thread meets an error that is not the disk's (a bug, or
+# memory): the script is named ``publish``, so the build ends by the fast exit.
+BROKEN = """
+import sys
+from publisher import output
+
+def broken(*args):
+    raise RuntimeError("boom in the splice thread")
+
+output.write_from = broken
+from publisher.cli import main
+if __name__ == "__main__":
+    sys.exit(main())
+"""
+
+
+def _aged(root: Path) -> None:
+    """Every post file judged by its stat, as a real site's older files are."""
+    old = time.time() - 60
+    for path in (root / "posts").rglob("*"):
+        os.utime(path, (old, old))
+
+
+def test_an_error_in_the_splice_thread_fails_the_build_and_keeps_the_feeds(
+    cold: tuple[Path, dict[str, bytes]], tmp_path: Path
+) -> None:
+    # It used to be printed by the thread and dropped: the build went on, exit 0, its
+    # sweep deleted both feed files as no longer produced, and the next build, finding
+    # nothing changed, left the site without feeds.
+    root = _copy(cold, tmp_path / "site")
+    assert _publish(root).returncode == 0
+    bench_naive.edit_one(root, POSTS, 1)
+    _aged(root)
+    script = tmp_path / "bin" / "publish"
+    script.parent.mkdir()
+    script.write_text(BROKEN, encoding="utf-8")
+    ran = subprocess.run(
+        [sys.executable, str(script), "build"],
+        cwd=root,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert ran.returncode != 0 and "boom in the splice thread" in ran.stderr, ran.stderr
+    assert "deleted" not in ran.stderr
+    assert {"atom.xml", "rss.xml"} <= {p.name for p in (root / "public").iterdir()}
+    fresh = tmp_path / "cold"
+    shutil.copytree(root, fresh, ignore=shutil.ignore_patterns("public", ".publisher"))
+    assert _publish(fresh).returncode == 0
+    _put_right(root, tree_bytes(fresh / "public"))
