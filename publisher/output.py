@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import stat
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -86,6 +87,9 @@ class OutputWriter:
     #: Spliced files are written by a thread while the build goes on (publisher/spliced.py):
     #: their stamps and hashes are known after :meth:`settle`.
     overlap: bool = False
+    #: When this writer began (ns since the epoch): a temporary file made since then is
+    #: another build's, at work beside this one (publisher/sweep.py), not a leftover.
+    started: int = field(default_factory=time.time_ns)
     _pending: list[Pending] = field(default_factory=list, init=False, repr=False, compare=False)
     #: ``root`` resolved, and whether each folder written into resolves inside it: each
     #: resolved once per writer (one build), not once per file. Resolving took a third

@@ -27,6 +27,7 @@ from publisher.feeds.plan import FeedEntry
 from publisher.output import Made, OutputWriter
 from publisher.posts.model import Post
 from publisher.splicing import Layout, LayoutStore, template, write_spliced, write_whole
+from publisher.sweep import drop_leftovers
 
 if TYPE_CHECKING:
     from publisher.posts.workers import Crew
@@ -190,14 +191,18 @@ class FeedWrites:
                 document, literals, keys, at, future = deferred[0]
                 made = _answer(future)
                 del deferred[0]
+                if made is None and _failed(future):
+                    drop_leftovers(self.writer, document.path)
                 layout = self._place(document, literals, keys, at, made)
                 if self.layouts is not None:
                     self.layouts.set(document.path, layout)
         finally:
-            for *_, future in deferred:  # an error above: no temporary file left behind
+            for document, *_, future in deferred:  # an error above: no temporary file left
                 made = _answer(future)
                 if made is not None and made.temp is not None:
                     Path(made.temp).unlink(missing_ok=True)
+                elif made is None and _failed(future):
+                    drop_leftovers(self.writer, document.path)
         return self.paths
 
     def _place(
@@ -232,6 +237,18 @@ def _answer(future: Any) -> Made | None:
     except Exception:
         return None
     return made if isinstance(made, Made) else None
+
+
+def _failed(future: Any) -> bool:
+    """Whether the worker making a file failed or died: one killed (by the kernel, for
+    memory) after it made its temporary file leaves it beside the target, younger than
+    this build, which the sweep leaves alone as another build's (publisher/sweep.py)."""
+    if future is None:
+        return False
+    try:
+        return future.exception() is not None
+    except BaseException:  # cancelled
+        return True
 
 
 def _measured(document: FeedDocument, lengths: list[int]) -> Iterator[bytes]:

@@ -201,7 +201,15 @@ def die_with_parent(parent: int) -> None:
     started it, ends. A build killed by SIGKILL cannot stop its pool, and an idle worker
     waits on its call queue forever (the red team found some still running after 34
     minutes). On Linux the kernel kills it (``PR_SET_PDEATHSIG``); elsewhere a thread
-    watches for the parent to go."""
+    watches for the parent to go.
+
+    Ctrl-C is not for the worker: a terminal sends SIGINT to the whole process group, and
+    the build stops its pool itself; a worker waiting for its next task (the read's
+    workers are kept for the feed files) printed a KeyboardInterrupt traceback
+    (tests/test_redteam_speed5.py)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if not (sys.platform == "linux" and _death_signal()):
         threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     # The parent may have died before the signal was asked for (no signal then): the
