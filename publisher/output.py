@@ -213,8 +213,7 @@ class OutputWriter:
     def settle(self) -> None:
         """Wait for the spliced files still being written (:attr:`overlap`); raises the
         first error one of them met."""
-        pending, self._pending = self._pending, []
-        settle(pending)
+        settle(self._pending)
 
     def holds(
         self, relative: str, sha256: str, *, size: int, previous: tuple[Stamp, str] | None

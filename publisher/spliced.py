@@ -55,10 +55,17 @@ def write_from(
 
 
 def settle(pending: list[Pending]) -> None:
-    """Wait for every file of ``pending``; raises the first error one of them met (any
-    exception: one the thread met that is not the disk's, a bug or memory, is raised here,
-    in the build's thread)."""
-    errors = [error for error in (job.wait() for job in pending) if error is not None]
+    """Wait for every file of ``pending``, taking each off the list once it is in place (a
+    wait cut short, by Ctrl-C, leaves the others for the next call: the writer's
+    ``remember`` waits for them before it notes what was written); raises the first
+    error one of them met (any exception: one the thread met that is not the disk's, a
+    bug or memory, is raised here, in the build's thread)."""
+    errors = []
+    while pending:
+        error = pending[0].wait()
+        del pending[0]
+        if error is not None:
+            errors.append(error)
     if errors:
         raise errors[0]
 

@@ -269,3 +269,30 @@ def test_an_overlapped_splice_that_fails_fails_the_settle(
     assert (tmp_path / "out" / "feed.xml").read_bytes() == OLD
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["feed.xml"]
     writer.settle()  # told once
+
+
+def test_a_settle_cut_short_leaves_the_rest_for_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while a build waits for its spliced files: those not waited for yet stay
+    pending, and the next settle (``remember``, on the way out) waits for them."""
+    _, old = _written(tmp_path)
+    writer = OutputWriter(tmp_path / "out", overlap=True)
+    write_spliced(writer, "feed.xml", old, [b"<h>", b"", b""], ["c", "a"], lambda p: [])
+    job = writer._pending[0]
+    wait = job.wait
+    calls: list[int] = []
+
+    def interrupted() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        wait()
+
+    monkeypatch.setattr(job, "wait", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        writer.settle()
+    assert writer._pending == [job]
+    writer.settle()
+    assert writer._pending == [] and "feed.xml" in writer.stamps
+    assert (tmp_path / "out" / "feed.xml").read_bytes() == b"<h><item c/><item a/>"

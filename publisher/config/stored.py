@@ -20,7 +20,7 @@ Anything else loads the config as before. A config is kept only when it comes ba
 JSON equal to itself, repr included (the stat pass's plan is made from that repr), and
 never when its text names an environment variable: what ``${VAR}`` gives (a token, a
 password) stays out of the state folder. Only the config's own classes are made from the
-file (:data:`_CLASSES`), never a class a damaged or planted file names.
+file (:func:`_classes`), never a class a damaged or planted file names.
 """
 
 from __future__ import annotations
