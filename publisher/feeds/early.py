@@ -96,7 +96,8 @@ class EarlyItems:
         # The rules across posts, among this chunk's posts only: a post the whole site
         # makes otherwise gets another key (a tag's spelling) or is skipped (a URL).
         try:
-            posts = finalize([r for r in records if not r[0].get("draft")], self.config, [])
+            chunk = [r for r in records if not r[0].get("draft")]
+            posts = finalize(chunk, self.config, [], hand_back=True)
         except Exception:  # the main process reports it, with the post's file
             return []
         posts = [post for post in posts if post.origin is not None]

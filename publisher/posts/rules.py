@@ -32,6 +32,16 @@ class _Site:
 
     allowed: tuple[Path, Path]
     plain: PlainPaths | None
+    #: A read worker's rules (``feeds/early.py``): leave each og image look-up in the
+    #: post's record, for the main process's rules (issue 12).
+    hand_back: bool = False
+
+
+#: The record key of a read worker's og image look-up: (the name as written, the post
+#: file's path, an existing regular file?, its stamp). Taken out (``pop``) by the main
+#: process's rules, so it is used once, in the build whose worker made it; never in the
+#: post cache (the entry is encoded before the rules run).
+LOOKED = "_og_looked"
 
 
 @dataclass(frozen=True)
@@ -50,17 +60,22 @@ def finalize(
     problems: list[Problem],
     plain: PlainPaths | None = None,
     around: Around | None = None,
+    hand_back: bool = False,
 ) -> list[Post]:
     """Rules that look across posts or at other files; returns posts newest first.
     ``plain``: the reader's look-up of paths below the posts folder, if it has one.
     Each record comes with its file's content key (``posts/cache.py``), if it has one:
     the posts made from it get their :attr:`~publisher.posts.model.Post.origin`.
-    ``around``: the rest of the site, when ``records`` are only some of its posts."""
+    ``around``: the rest of the site, when ``records`` are only some of its posts.
+    ``hand_back``: in a read worker, each og image look-up is left in its record
+    (:data:`LOOKED`) for the main process, which then does not stat the image again."""
     root = config.posts.folder
     real_root = root.resolve()
     if plain is None and real_root == root:
         plain = PlainPaths(os.fspath(root))
-    allowed = _Site((real_root, config.root.resolve()), plain if real_root == root else None)
+    allowed = _Site(
+        (real_root, config.root.resolve()), plain if real_root == root else None, hand_back
+    )
     posts_by_url: dict[str, str] = dict(around.urls) if around is not None else {}
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
     for tag_id, counts in around.spellings.items() if around is not None else ():
@@ -135,11 +150,19 @@ def _finalize_one(
     return post
 
 
-def _look_up(og: str, source: Path, site: _Site) -> tuple[Path, bool, bool, object]:
+def _look_up(record: Record, source: Path, site: _Site) -> tuple[Path, bool, bool, object]:
     """(the og image's resolved path, inside the site?, an existing file?, its (size,
     mtime, inode, ctime) or None when it is none, False when not known); OSError or ValueError when it
     cannot be looked up."""
+    og = record["og_image"]
     written = f"{os.fspath(source.parent)}/{og}"
+    looked = record.pop(LOOKED, None)
+    if looked is not None and site.plain is not None and looked[:2] == (og, os.fspath(source)):
+        # The read worker that parsed the post looked the image up in this build, after
+        # the stat pass that the next build compares with (inputs.py): an image changed
+        # since is seen then. The feed items it rendered name that same stat.
+        found = source.with_name(og) if "/" not in og else Path(written)
+        return found, True, looked[2], looked[3]
     plain = site.plain.stat(written) if site.plain is not None else None
     if plain is not None:  # no link on the way: no need to resolve (issue 12)
         regular = stat.S_ISREG(plain.st_mode)
@@ -148,6 +171,8 @@ def _look_up(og: str, source: Path, site: _Site) -> tuple[Path, bool, bool, obje
         image = stamp_of(plain) if regular else None
         # with_name builds the Path without parsing it again (issue 12).
         found = source.with_name(og) if "/" not in og else Path(written)
+        if site.hand_back:
+            record[LOOKED] = (og, os.fspath(source), regular, image)
         return found, True, regular, image
     candidate = (source.parent / og).resolve()
     inside = any(candidate.is_relative_to(a) for a in site.allowed)
@@ -161,7 +186,7 @@ def _og_image(
     gives it); None when the post is skipped for its og image."""
     lines: dict[str, int] = record.get("lines") or {}
     try:
-        candidate, inside, exists, image = _look_up(record["og_image"], source, allowed)
+        candidate, inside, exists, image = _look_up(record, source, allowed)
     except (OSError, ValueError) as exc:
         # The reader refuses names no file system takes; this is the rest (ELOOP, ...).
         problems.append(
