@@ -56,6 +56,25 @@ def tree_bytes(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
+def numbered_site(
+    root: Path, config: str, count: int, *, tags: int = 3, extra: str = "", body: str = ""
+) -> Path:
+    """A site of ``count`` small posts (``posts/post-NNN/index.md``) dated a second apart,
+    each tagged ``t{i % tags}``, with ``extra`` frontmatter lines and ``body`` after
+    "Body of post {i}" (both formatted with ``i``); for tests that need many posts fast."""
+    root.mkdir(parents=True)
+    (root / "config.yaml").write_text(config, encoding="utf-8")
+    for i in range(count):
+        folder = root / "posts" / f"post-{i:03d}"
+        folder.mkdir(parents=True)
+        (folder / "index.md").write_text(
+            f"---\ntitle: Post {i}\ndate: 2024-01-01T00:00:{i:02d}Z\n{extra.format(i=i)}"
+            f"tags: [t{i % tags}]\n---\nBody of post {i}{body.format(i=i)}.\n",
+            encoding="utf-8",
+        )
+    return root
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # The old name is no longer read: a run that sets it would compare against stale files
     # and fail without saying why, so it stops before any test with the name to use.

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from conftest import BASE_CONFIG, tree_bytes
+from conftest import BASE_CONFIG, numbered_site, tree_bytes
 from publisher import snapshot, statecache
 from publisher.build import build_site
 from publisher.config.loader import load_config
@@ -41,17 +41,7 @@ def _pooled(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _site(root: Path) -> Path:
-    root.mkdir(parents=True)
-    (root / "config.yaml").write_text(CONFIG, encoding="utf-8")
-    for i in range(POSTS):
-        folder = root / "posts" / f"post-{i:03d}"
-        folder.mkdir(parents=True)
-        (folder / "index.md").write_text(
-            f"---\ntitle: Post {i}\ndate: 2024-01-01T00:00:{i:02d}Z\ntags: [t{i % 3}]\n---\n"
-            f"Body of post {i}.\n",
-            encoding="utf-8",
-        )
-    return root
+    return numbered_site(root, CONFIG, POSTS)
 
 
 def _build(root: Path) -> None:

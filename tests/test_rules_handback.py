@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BASE_CONFIG
+from conftest import BASE_CONFIG, numbered_site
 from publisher.build import build_site
 from publisher.config.loader import load_config
 from publisher.posts import collect, rules
@@ -32,18 +32,11 @@ JPEG = b"\xff\xd8\xff\xe0" + b"\0" * (len(PNG) - 4)
 
 
 def _site(root: Path) -> Path:
-    root.mkdir(parents=True)
-    (root / "config.yaml").write_text(CONFIG, encoding="utf-8")
+    numbered_site(root, CONFIG, POSTS, extra="ogImage: cover.png\n")
     for i in range(POSTS):
-        folder = root / "posts" / f"post-{i:03d}"
-        folder.mkdir(parents=True)
-        (folder / "index.md").write_text(
-            f"---\ntitle: Post {i}\ndate: 2024-01-01T00:00:{i:02d}Z\nogImage: cover.png\n"
-            f"tags: [t{i % 3}]\n---\nBody of post {i}.\n",
-            encoding="utf-8",
-        )
-        (folder / "cover.png").write_bytes(PNG)
-        os.utime(folder / "cover.png", ns=(1_600_000_000 * 10**9, 1_600_000_000 * 10**9))
+        cover = root / "posts" / f"post-{i:03d}" / "cover.png"
+        cover.write_bytes(PNG)
+        os.utime(cover, ns=(1_600_000_000 * 10**9, 1_600_000_000 * 10**9))
     return root
 
 
