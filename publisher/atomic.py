@@ -25,6 +25,7 @@ def write_atomic(
     *,
     mode: int | None = None,
     before_rename: Callable[[], None] | None = None,
+    sync: bool = True,
 ) -> os.stat_result:
     """Replace ``path`` with ``data`` atomically (creating its folder).
 
@@ -34,7 +35,7 @@ def write_atomic(
     ``OSError``; callers turn it into their stage's error with the fix.
     """
     return write_atomic_with(
-        path, lambda fd: write_all(fd, data), mode=mode, before_rename=before_rename
+        path, lambda fd: write_all(fd, data), mode=mode, before_rename=before_rename, sync=sync
     )
 
 
@@ -44,16 +45,19 @@ def write_atomic_with(
     *,
     mode: int | None = None,
     before_rename: Callable[[], None] | None = None,
+    sync: bool = True,
 ) -> os.stat_result:
     """:func:`write_atomic` with the bytes written by ``fill`` (given the temporary file's
     descriptor, positioned at 0), e.g. partly copied from another file by
-    :func:`copy_range`."""
+    :func:`copy_range`. ``sync=False`` skips the fsync, for a file a crash may leave old
+    or damaged because a damaged one only costs a full build (``inputs.json``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         try:
             fill(fd)
-            os.fsync(fd)
+            if sync:
+                os.fsync(fd)
         finally:
             os.close(fd)
         if mode is not None:

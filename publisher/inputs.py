@@ -36,7 +36,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -46,11 +45,11 @@ from typing import Any
 
 import publisher
 from publisher import fastpath, snapshot
-from publisher.atomic import write_all
 from publisher.config import Config
-from publisher.errors import OutputError, Problem, PublisherError
+from publisher.errors import Problem, PublisherError
 from publisher.resources import assets, templates
 from publisher.snapshot import Snapshot
+from publisher.sweep import write_state_file
 
 __all__ = ["INPUTS_FILE", "Recorded", "Snapshot", "Summary", "load", "record", "unchanged"]
 
@@ -266,25 +265,7 @@ def _write_record(path: Path, text: str) -> None:
     build. A crash may leave the old record or a damaged one, never a wrong "nothing
     changed": the old record's digest is not the new inputs', and a damaged record is no
     record (a full build)."""
-    data = text.encode("utf-8")
-    try:
-        if path.read_bytes() == data:
-            return
-    except OSError:
-        pass
-    temp = None
-    try:
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            write_all(fd, data)
-        finally:
-            os.close(fd)
-        os.replace(temp, path)
-    except OSError as exc:
-        if temp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-        raise OutputError(f"cannot write {path}: {exc.strerror}; check the state folder") from None
+    write_state_file(path, text, sync=False)
 
 
 def _fast(config: Config, before: Snapshot, problems: list[Problem]) -> dict[str, Any] | None:

@@ -197,8 +197,9 @@ def _left_alone(manifest: Path, relative: str, why: str) -> Problem:
     )
 
 
-def write_state_file(path: Path, text: str) -> None:
-    """Write a state file whole or not at all, and not at all when it is already the same."""
+def write_state_file(path: Path, text: str, *, sync: bool = True) -> None:
+    """Write a state file whole or not at all, and not at all when it is already the same
+    (``sync``: see :func:`publisher.atomic.write_atomic_with`)."""
     data = text.encode("utf-8")
     try:
         if path.read_bytes() == data:
@@ -206,6 +207,6 @@ def write_state_file(path: Path, text: str) -> None:
     except OSError:
         pass
     try:
-        write_atomic(path, data)
+        write_atomic(path, data, sync=sync)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror}; check the state folder") from None
