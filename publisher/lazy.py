@@ -1,8 +1,10 @@
 """Lazy package exports (PEP 562): a package names what it offers without importing it.
 
 ``import publisher.posts`` must not load the reader, cmark-gfm or lxml for a build with
-nothing to do (issue 12), yet ``from publisher.posts import Post`` must keep working. A
-leaf module: it imports nothing of publisher's.
+nothing to do (issue 12), yet ``from publisher.posts import Post`` must keep working. And
+:class:`LazyModule`: a library a module needs only on a rare path (dateutil, for a date
+that is not ``YYYY-MM-DD``), imported on first use. A leaf module: it imports nothing of
+publisher's.
 """
 
 from __future__ import annotations
@@ -28,3 +30,31 @@ def lazy_exports(
         return value
 
     return __getattr__
+
+
+class LazyModule:
+    """Stands for the module ``name`` until an attribute is read: that reads it from the
+    module, imported then (once: later reads find it in ``sys.modules``).
+
+    For a module-level name a file uses on a rare path only, so that importing the file
+    does not import the library (``tests/test_lazy_imports.py`` pins which builds load
+    which). The importer declares the real module for mypy::
+
+        if TYPE_CHECKING:
+            from dateutil import parser as dateparser
+        else:
+            dateparser = LazyModule("dateutil.parser")
+
+    ``sys.modules`` is left alone, so anyone else importing the module gets it whole.
+    """
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(import_module(self._name), attribute)
+
+    def __repr__(self) -> str:
+        return f"<lazy module {self._name!r}>"
