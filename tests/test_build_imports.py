@@ -39,11 +39,14 @@ _PROBE = textwrap.dedent(
 #: Loaded by no one-post build whose post has a YYYY-MM-DD date: dateutil (and
 #: feedgen's document classes, which import it) only for other dates and for feed heads
 #: not rendered before; the worker pool, the config loader and its suggestions, the link
-#: checker's lxml.html, and the stages that are off.
+#: checker's lxml.html, tempfile (atomic.py names its own temporary files) and the stages
+#: that are off.
 NOT_FOR_ONE_POST = (
     "dateutil",
     "feedgen.feed",
     "feedgen.entry",
+    "tempfile",
+    "shutil",
     "multiprocessing",
     "concurrent.futures",
     "publisher.config.loader",
