@@ -183,3 +183,45 @@ def test_fields_loads_dateutil_only_for_a_date_that_needs_it() -> None:
     assert day == "2024-05-01T00:00:00+00:00"
     assert timed == "2024-05-01T17:00:00+02:00"
     assert spelled == "2024-05-01T17:00:00+00:00"
+
+
+def test_a_plain_build_runs_with_what_it_had_loaded_frozen(tmp_path: Path) -> None:
+    # cli/plain.py freezes what is alive when the build starts (modules, the fast path's
+    # stat pass): the collector walks none of it again. With the default thresholds, so
+    # that this small build collects at all, every collection during the build sees the
+    # frozen objects; once the build returns they are thawed.
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "config.yaml").write_text(FEEDS_CONFIG, encoding="utf-8")
+    for i in range(6):
+        _post(root, i, f"2024-01-{i + 1:02d}", f"Body of post {i}.")
+    probe = textwrap.dedent(
+        """
+        import gc, json, sys
+        import publisher.cli
+        publisher.cli.GC_THRESHOLDS = gc.get_threshold()
+        frozen = []
+        gc.callbacks.append(lambda phase, info: phase == "start" and frozen.append(gc.get_freeze_count()))
+        sys.argv = ["publish", "-q", "build"]
+        try:
+            publisher.cli.main()
+        except SystemExit as exc:
+            code = exc.code
+        print(json.dumps({"code": code, "frozen": frozen, "after": gc.get_freeze_count()}))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=root,
+        env={**os.environ, "COVERAGE_PROCESS_CONFIG": ""},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    data = json.loads(done.stdout.strip().splitlines()[-1])
+    assert data["code"] == 0, done.stderr
+    during = [count for count in data["frozen"] if count]
+    assert len(during) >= 3  # the build collected, with its start frozen
+    assert min(during) > 5_000  # the interpreter's and the fast path's objects at least
+    assert data["after"] == 0
