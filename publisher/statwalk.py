@@ -10,7 +10,11 @@ module (the standard library only), as snapshot.py is.
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import marshal
 import os
+import signal
 import stat
 import sys
 
@@ -227,8 +231,6 @@ class Walker:
         in a forked process while this one walks the others: the same entries, listings
         and counts. A part the process could not walk, or in which it met a link to a
         folder (the serial walk would skip one already seen here), is walked here."""
-        import signal  # here: a walk with a record to reuse (a no-op's, an edit's) is not split
-
         cut = len(stack) * 9 // 20  # the unpacking here costs about a tenth of the walk
         theirs = stack[:cut]
         del stack[:cut]
@@ -236,7 +238,7 @@ class Walker:
         # Ctrl-C or a SIGTERM between the fork and the forked process's ignoring them would
         # stop it inside the build's own code: held back until then (and here until the
         # fork is done, so that a build stopped here ends the process it forked).
-        held = signal.pthread_sigmask(signal.SIG_BLOCK, (signal.SIGINT, signal.SIGTERM))
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
         try:
             pid = os.fork()
         except OSError:
@@ -265,11 +267,13 @@ class Walker:
         self.odd.update(odd)
 
 
+#: The signals held back while the stat pass forks.
+_HELD = (signal.SIGINT, signal.SIGTERM)
+
+
 def _can_fork() -> bool:
     """A fork is safe here: a POSIX system, no thread but this one (a forked thread's lock
     could be held forever in the copy)."""
-    import signal
-
     threading = sys.modules.get("threading")
     if not hasattr(os, "fork") or not hasattr(signal, "pthread_sigmask"):
         return False
@@ -289,9 +293,6 @@ def _walk_part(
     handle (a terminal sends it to the whole process group); the part ends on its own, in
     a tenth of a second, or when the build ends it."""
     try:
-        import gc
-        import signal
-
         os.close(pipe[0])
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -321,9 +322,6 @@ def _read_all(reading: int) -> bytes:
 
 def _reap(pid: int, done: bool) -> None:
     """Wait for the forked process (ended at once when this walk failed)."""
-    import contextlib
-    import signal
-
     if not done:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
@@ -334,8 +332,6 @@ def _reap(pid: int, done: bool) -> None:
 def _ship(out: list[Entry], tree: dict[str, Listing], relisted: int, odd: set[str]) -> bytes:
     """What a forked part found, as bytes: each stat as the 16 values os.stat_result is
     made of (marshal: the standard library's fastest for strings, numbers and tuples)."""
-    import marshal
-
     entries = [
         (
             label,
@@ -363,8 +359,6 @@ def _unship(
     """What :func:`_ship` wrote, or None when it wrote nothing or not all of it."""
     if len(data) < 8 or int.from_bytes(data[:8], "little") != len(data) - 8:
         return None
-    import marshal
-
     entries, tree, relisted, odd = marshal.loads(data[8:])
     made = os.stat_result
     return (
