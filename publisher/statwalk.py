@@ -10,28 +10,18 @@ module (the standard library only), as snapshot.py is.
 
 from __future__ import annotations
 
-import contextlib
-import gc
-import marshal
 import os
-import signal
 import stat
-import sys
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (the fast path)
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
-    from typing import Any, NoReturn
+    from collections.abc import Mapping, Sequence
+    from typing import Any
 
 #: Stats relative to an open folder (``os.stat(name, dir_fd=...)``), where the platform has them.
 AT = os.stat in os.supports_dir_fd
 _DIRECTORY = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
-
-#: A walk of a folder with at least this many folders in it is split in two: a forked
-#: process walks some of them while this one walks the others (the stat pass of 10,000
-#: posts on two cores: see _split).
-SPLIT_FROM = 1000
 
 #: (label, path, stat or None when it cannot be stat'ed), in a fixed order.
 Entry = tuple[str, str, os.stat_result | None]
@@ -72,8 +62,6 @@ class Walker:
         #: walked once is globbed once per link), so the posts finder globs those
         #: itself (posts/listed.py).
         self.odd: set[str] = set()
-        #: Links to folders met (a split walk's part that met one is walked again here).
-        self.linked = 0
 
     def listing(
         self, path: str, label: str, keep: str, st: os.stat_result | None
@@ -145,28 +133,6 @@ class Walker:
         fd: int,
         top: os.stat_result,
     ) -> None:
-        stack = [(folder, prefix)]
-        seen = {(top.st_dev, top.st_ino)}
-        where = (folder, prefix, keep, fd, top)
-        self._descend(where, stack, seen, out, 1)  # the folder's own entries
-        # Only a walk that lists its folders: a known folder costs a stat, and taking a
-        # part's stats back from the other process would cost as much as their walk.
-        if len(stack) >= SPLIT_FROM and not self.known and prefix not in self.odd and _can_fork():
-            self._split(where, stack, seen, out)
-        else:
-            self._descend(where, stack, seen, out)
-
-    def _descend(
-        self,
-        where: tuple[str, str, str, int, os.stat_result],
-        stack: list[tuple[str, str]],
-        seen: set[tuple[int, int]],
-        out: list[Entry],
-        folders: int = -1,
-    ) -> None:
-        """Walk the folders on ``stack`` (at most ``folders`` of them: -1, all) and the
-        folders found in them, onto ``out`` in the walk's order."""
-        folder, prefix, keep, fd, top = where
         # The loop below runs once per file: 30,000 times at 10,000 posts.
         add = out.append
         listing = self.listing
@@ -175,9 +141,10 @@ class Walker:
         at = fd >= 0
         stat_of = os.stat
         skip = len(folder) + 1  # a path's part below ``folder``
+        stack = [(folder, prefix)]
+        seen = {(top.st_dev, top.st_ino)}
         st: os.stat_result | None = top
-        while stack and folders != 0:
-            folders -= 1
+        while stack:
             path, label = stack.pop()
             if path is not folder:
                 try:
@@ -210,7 +177,6 @@ class Walker:
                     add((child_label + "/", child, None))
                     if kind == "l":
                         self.odd.add(prefix)
-                        self.linked += 1
                         linked = stat_or_none(child)
                         if linked is None:
                             add((child_label, child, None))
@@ -219,151 +185,3 @@ class Walker:
                             continue
                         seen.add((linked.st_dev, linked.st_ino))
                     stack.append((child, child_label))
-
-    def _split(
-        self,
-        where: tuple[str, str, str, int, os.stat_result],
-        stack: list[tuple[str, str]],
-        seen: set[tuple[int, int]],
-        out: list[Entry],
-    ) -> None:
-        """Walk ``stack`` as :meth:`_descend` does, its first folders (the last walked)
-        in a forked process while this one walks the others: the same entries, listings
-        and counts. A part the process could not walk, or in which it met a link to a
-        folder (the serial walk would skip one already seen here), is walked here."""
-        cut = len(stack) * 9 // 20  # the unpacking here costs about a tenth of the walk
-        theirs = stack[:cut]
-        del stack[:cut]
-        pipe = os.pipe()
-        # Ctrl-C or a SIGTERM between the fork and the forked process's ignoring them would
-        # stop it inside the build's own code: held back until then (and here until the
-        # fork is done, so that a build stopped here ends the process it forked).
-        held = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
-        try:
-            pid = os.fork()
-        except OSError:
-            pid = -1  # no process to spare: the whole walk is done here
-        if pid == 0:
-            _walk_part(self, (where, theirs, seen), pipe, held)
-        done = False
-        try:
-            os.close(pipe[1])
-            signal.pthread_sigmask(signal.SIG_SETMASK, held)
-            self._descend(where, stack, seen, out)
-            data = _read_all(pipe[0]) if pid > 0 else b""
-            done = True
-        finally:
-            os.close(pipe[0])
-            if pid > 0:
-                _reap(pid, done)
-        shipped = _unship(data)
-        if shipped is None:
-            self._descend(where, theirs, seen, out)
-            return
-        entries, tree, relisted, odd = shipped
-        out.extend(entries)
-        self.tree.update(tree)
-        self.relisted += relisted
-        self.odd.update(odd)
-
-
-#: The signals held back while the stat pass forks.
-_HELD = (signal.SIGINT, signal.SIGTERM)
-
-
-def _can_fork() -> bool:
-    """A fork is safe here: a POSIX system, no thread but this one (a forked thread's lock
-    could be held forever in the copy)."""
-    threading = sys.modules.get("threading")
-    if not hasattr(os, "fork") or not hasattr(signal, "pthread_sigmask"):
-        return False
-    return threading is None or threading.active_count() == 1
-
-
-def _walk_part(
-    walker: Walker,
-    part: tuple[
-        tuple[str, str, str, int, os.stat_result], list[tuple[str, str]], set[tuple[int, int]]
-    ],
-    pipe: tuple[int, int],
-    held: Iterable[int],
-) -> NoReturn:
-    """In the forked process: walk the part, write what it found to the pipe, exit (and
-    on any error write nothing: the build walks the part itself). Ctrl-C is the build's to
-    handle (a terminal sends it to the whole process group); the part ends on its own, in
-    a tenth of a second, or when the build ends it."""
-    try:
-        os.close(pipe[0])
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
-        gc.disable()  # no finalizer of the build's objects runs in this copy
-        where, stack, seen = part
-        walker.tree, walker.relisted, walker.odd, walker.linked = {}, 0, set(), 0
-        out: list[Entry] = []
-        walker._descend(where, stack, seen, out)
-        if not walker.linked:
-            data = _ship(out, walker.tree, walker.relisted, walker.odd)
-            view = memoryview(len(data).to_bytes(8, "little") + data)
-            while view:
-                view = view[os.write(pipe[1], view) :]
-    except BaseException:  # anything at all: nothing written, the build walks the part
-        pass
-    finally:
-        os._exit(0)
-
-
-def _read_all(reading: int) -> bytes:
-    parts = []
-    while part := os.read(reading, 1 << 20):
-        parts.append(part)
-    return b"".join(parts)
-
-
-def _reap(pid: int, done: bool) -> None:
-    """Wait for the forked process (ended at once when this walk failed)."""
-    if not done:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-    with contextlib.suppress(OSError):
-        os.waitpid(pid, 0)
-
-
-def _ship(out: list[Entry], tree: dict[str, Listing], relisted: int, odd: set[str]) -> bytes:
-    """What a forked part found, as bytes: each stat as the 16 values os.stat_result is
-    made of (marshal: the standard library's fastest for strings, numbers and tuples)."""
-    entries = [
-        (
-            label,
-            path,
-            None
-            if st is None
-            else (
-                *st,  # mode, inode, device, links, user, group, size, whole seconds
-                st.st_atime,
-                st.st_mtime,
-                st.st_ctime,
-                st.st_atime_ns,
-                st.st_mtime_ns,
-                st.st_ctime_ns,
-            ),
-        )
-        for label, path, st in out
-    ]
-    return marshal.dumps((entries, tree, relisted, sorted(odd)))
-
-
-def _unship(
-    data: bytes,
-) -> tuple[list[Entry], dict[str, Listing], int, list[str]] | None:
-    """What :func:`_ship` wrote, or None when it wrote nothing or not all of it."""
-    if len(data) < 8 or int.from_bytes(data[:8], "little") != len(data) - 8:
-        return None
-    entries, tree, relisted, odd = marshal.loads(data[8:])
-    made = os.stat_result
-    return (
-        [(label, path, None if st is None else made(st)) for label, path, st in entries],
-        tree,
-        relisted,
-        odd,
-    )
