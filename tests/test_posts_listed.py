@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from cli_run import publish
 
-from conftest import BASE_CONFIG
+from conftest import BASE_CONFIG, tree_bytes
 from publisher import snapshot
 from publisher.posts import folder as posts_folder
 from publisher.posts.listed import listed_files
@@ -142,3 +142,46 @@ def test_a_cold_build_finds_its_posts_without_a_stat_of_its_own(
     assert "40 posts" in done.stderr + done.stdout
     assert counted == {"stat": 0, "scandir": 0}  # the glob's own: none
     assert len(list((root / "public").glob("*.xml"))) >= 1
+
+
+def _post(root: Path, name: str, day: int) -> None:
+    folder = root / "posts" / name
+    folder.mkdir(parents=True)
+    (folder / "index.md").write_text(
+        f"---\ntitle: {name}\ndate: 2024-01-{day:02d}\n---\nBody of {name}.\n", encoding="utf-8"
+    )
+
+
+def test_a_post_added_after_the_stat_pass_is_built_by_the_next_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The files read are the ones the stat pass saw, and the record says so: a post added
+    # while a build runs is not in it, and the next build finds its folder new.
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "config.yaml").write_text(BASE_CONFIG + "cards: {enabled: false}\n", "utf-8")
+    for day in range(1, 4):
+        _post(root, f"p{day}", day)
+    take = snapshot.take
+
+    def then_a_post(*args: Any) -> snapshot.Snapshot:
+        taken = take(*args)
+        if not (root / "posts" / "late").exists():
+            _post(root, "late", 9)
+        return taken
+
+    monkeypatch.setattr(snapshot, "take", then_a_post)
+    first = publish("build", cwd=root)
+    monkeypatch.undo()
+    assert first.returncode == 0, first.stderr
+    assert "late" not in (root / "public" / "posts.json").read_text(encoding="utf-8")
+    again = publish("build", cwd=root)
+    assert again.returncode == 0, again.stderr
+    assert "late" in (root / "public" / "posts.json").read_text(encoding="utf-8")
+    cold = tmp_path / "cold"
+    cold.mkdir()
+    (cold / "config.yaml").write_bytes((root / "config.yaml").read_bytes())
+    for day, name in [(1, "p1"), (2, "p2"), (3, "p3"), (9, "late")]:
+        _post(cold, name, day)
+    assert publish("build", cwd=cold).returncode == 0
+    assert tree_bytes(root / "public") == tree_bytes(cold / "public")
