@@ -55,7 +55,7 @@ def listed_files(taken: Snapshot, folder: str, pattern: str, prefix: str) -> lis
         # C leaves the few others to the loop below (30,000 entries at 10,000 posts).
         ending = f"/{last}"
         entries = [entry for entry in entries if entry[0].endswith(ending)]
-    slashes = len(parts)  # in a label ("post:/a/index.md") of a match's depth
+    slashes = prefix.count("/") + len(parts)  # in a label ("post:/a/index.md") of a match
     is_file = stat.S_ISREG
     found = [
         (label, path)
