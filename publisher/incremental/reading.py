@@ -77,7 +77,8 @@ def read_site(
             )
     from publisher.posts import find_post_files
 
-    files = find_post_files(config)  # found once: the progress bar's total, then read
+    # Found once (the progress bar's total, then read), from the stat pass's listing.
+    files = find_post_files(config, snapshot)
     with progress(len(files), READING) as bar:
         read = load(config, readonly=dry_run, jobs=jobs, progress=bar, files=files)
     if parsed:
