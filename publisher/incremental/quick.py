@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,9 +43,12 @@ from publisher.incremental.table import (
     Stored,
     folders,
     os_path,
+    outside,
     split,
     when,
 )
+from publisher.incremental.walk import Taken, Walk, changed_groups, digests_of, group_of
+from publisher.incremental.walk import take as take_walk
 from publisher.posts.folder import below
 from publisher.posts.model import Post, ReadResult
 from publisher.progress import READING
@@ -118,30 +122,60 @@ def read_changed(
         table.close()
     if stored is None:
         return None
-    inputs, digests = folders(snapshot)
-    if inputs is None or inputs != stored.inputs:
+    compared = _compare(snapshot, stored)
+    if compared is None:
         return None
-    change = changed_files(config, stored, digests, max(MOST, len(stored.rows) // 4))
+    inputs, digests, changed, taken = compared
+    change = changed_files(config, stored, digests, max(MOST, len(stored.rows) // 4), changed)
     if change is None:
         return None
     dirty, gone = change
+    if changed is not None and taken is not None:
+        groups = {group_of(r.label if isinstance(r, Row) else r) for r in dirty}
+        digests = digests_of(taken.entries, groups, snapshot.recent)
     try:
-        return _assemble(config, stored, (inputs, digests), (dirty, gone), (now, progress), parsed)
+        walk = taken.walk if taken is not None else None
+        return _assemble(
+            config, stored, (inputs, digests, walk), (dirty, gone), (now, progress), parsed
+        )
     except (ValueError, TypeError, KeyError) as exc:
         if isinstance(exc, StateError):
             raise
         return None  # a row the table should not hold: read every post
 
 
+def _compare(
+    snapshot: Snapshot, stored: Stored
+) -> tuple[str, Mapping[str, str], set[str] | None, Taken | None] | None:
+    """(the digest of the inputs outside the posts folder, the folders' digests, the
+    folders that changed, this build's walk of the posts folder), or None when an input
+    outside the posts folder changed. With the walk's labels as the table kept them, only
+    the folders that changed are known (``walk.py``; their digests are made once their
+    files are known); else every folder's digest is, and ``changed`` is None."""
+    taken = take_walk(snapshot)
+    changed = None
+    if taken is not None:
+        changed = changed_groups(taken, stored.walk, snapshot.recent)
+    if changed is None or taken is None:
+        inputs, digests = folders(snapshot)
+    else:
+        start, end = taken.span
+        entries = snapshot.entries
+        inputs, digests = outside(chain(entries[:start], entries[end:]), snapshot.recent), {}
+    if inputs is None or inputs != stored.inputs:
+        return None
+    return inputs, digests, changed, taken
+
+
 def _assemble(
     config: Config,
     stored: Stored,
-    taken: tuple[str, Mapping[str, str]],
+    taken: tuple[str, Mapping[str, str], Walk | None],
     change: tuple[list[Row | str], list[Row]],
     at: tuple[datetime, ProgressFactory],
     parsed: list[int] | None = None,
 ) -> Quick | None:
-    inputs, digests = taken
+    inputs, digests, walk = taken
     reread, gone = change
     now, progress = at
     folder = os.fspath(config.posts.folder)
@@ -212,6 +246,7 @@ def _assemble(
                 chunks=chunks,
                 whole=False,
                 since=stored.generation,
+                walk=walk,
             )
         finally:
             table.close()

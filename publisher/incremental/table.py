@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from publisher import statecache
+from publisher.incremental.walk import POSTS, Walk, digest_of, line_of
 
 if TYPE_CHECKING:
     from publisher.snapshot import Snapshot
+    from publisher.statwalk import Entry
 
 TABLE_FILE = "site.sqlite"
-_LAYOUT = 4  # 4: a row's raw tags as a list in its chunk, not JSON text in it
-#: The label prefix of the stat pass's walk of the posts folder (inputs.plan).
-POSTS = "post:"
+_LAYOUT = 5  # 5: the walk of the posts folder (incremental/walk.py) kept beside the rows
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",)
 #: Joins a list of labels in one column: no tag, category or name holds it (checked).
 SEP = "\x1f"
@@ -82,39 +82,37 @@ def folders(snapshot: Snapshot) -> tuple[str | None, dict[str, str]]:
     too recently to be judged by its stat; for each name in the posts folder, a digest
     of the stats of everything under it, or ``?`` when one of them is judged by its
     bytes (it changed in the last two seconds: never taken as unchanged))."""
-    import hashlib
-
-    blake2b = hashlib.blake2b
-    others: list[str] = []
+    inputs = outside(snapshot.entries, snapshot.recent)
+    if inputs is None:
+        return None, {}
     under: dict[str, list[str]] = {}
     recent = snapshot.recent
-    for label, path, st in snapshot.entries:
+    for label, _, st in snapshot.entries:
         if not label.startswith(POSTS):
-            if label in recent:
-                return None, {}
-            sig = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}:{st.st_ctime_ns}" if st else "-"
-            others.append(f"{label}\0{path}\0{sig}")
             continue
         name = label[_SKIP:].partition("/")[0]
         lines = under.get(name)
         if lines is None:
             lines = under[name] = []
-        if st is None:
-            lines.append(f"{label}\0-")
-        elif label in recent:
-            lines.append("?")
-        else:
-            lines.append(f"{label}\0{st.st_size}:{st.st_mtime_ns}:{st.st_ino}:{st.st_ctime_ns}")
-    digests = {
-        name: "?"
-        if "?" in lines
-        else blake2b(
-            "\n".join(lines).encode("utf-8", "surrogateescape"), digest_size=16
-        ).hexdigest()
-        for name, lines in under.items()
-    }
+        lines.append(line_of(label, st, recent))
+    return inputs, {name: digest_of(lines) for name, lines in under.items()}
+
+
+def outside(entries: Iterable[Entry], recent: frozenset[str]) -> str | None:
+    """A digest of ``entries`` outside the posts folder; None when one of them changed
+    too recently to be judged by its stat."""
+    import hashlib
+
+    others: list[str] = []
+    for label, path, st in entries:
+        if label.startswith(POSTS):
+            continue
+        if label in recent:
+            return None
+        sig = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}:{st.st_ctime_ns}" if st else "-"
+        others.append(f"{label}\0{path}\0{sig}")
     text = "\n".join(others).encode("utf-8", "surrogateescape")
-    return blake2b(text, digest_size=20).hexdigest(), digests
+    return hashlib.blake2b(text, digest_size=20).hexdigest()
 
 
 #: A label's characters before the name in the posts folder ("post:/").
@@ -137,6 +135,9 @@ class Stored(NamedTuple):
     chunks: list[int]
     #: Which save left it: a build adding its changes to it checks that none came between.
     generation: str = ""
+    #: The walk of the posts folder the rows were made from (None: compare every folder's
+    #: digest with the rows' ``sig``).
+    walk: Walk | None = None
 
 
 class SiteTable:
@@ -173,7 +174,8 @@ class SiteTable:
                 rows.extend(make(Row, row) for row in found)
                 chunks.extend([int(name[5:])] * len(found))
             generation = str(meta.get("generation", ""))
-            return Stored(meta["inputs"], spellings, rows, chunks, generation)
+            walk = Walk.parse(meta.get("walk") or "")
+            return Stored(meta["inputs"], spellings, rows, chunks, generation, walk)
         except (sqlite3.Error, KeyError, ValueError, TypeError, AttributeError):
             return None
 
@@ -197,11 +199,13 @@ class SiteTable:
         chunks: Mapping[int, list[Row]],
         whole: bool,
         since: str = "",
+        walk: Walk | None = None,
     ) -> None:
         """Keep a build's table: the rows of each of ``chunks`` (an empty one dropped);
         ``whole``: these are all the rows, else the other chunks stay as they are, and
-        they must still be the ones of the table loaded with generation ``since``."""
-        encoded = encode(inputs=inputs, spellings=spellings, chunks=chunks)
+        they must still be the ones of the table loaded with generation ``since``; ``walk``:
+        the posts folder's walk the rows were made from."""
+        encoded = encode(inputs=inputs, spellings=spellings, chunks=chunks, walk=walk)
         self.write(encoded, whole=whole, since=since)
 
     def write(self, encoded: Encoded, *, whole: bool, since: str = "") -> None:
@@ -251,6 +255,7 @@ def encode(
     inputs: str,
     spellings: Mapping[str, Mapping[str, int]],
     chunks: Mapping[int, list[Row]],
+    walk: Walk | None = None,
 ) -> Encoded:
     """The values of a table (:meth:`SiteTable.save`), each summed value with its CRC-32:
     no I/O, so a cold build's thread makes them while the feeds are written."""
@@ -259,6 +264,8 @@ def encode(
         "spellings": json.dumps(spellings, sort_keys=True, ensure_ascii=False),
         "complete": "1",
         "generation": os.urandom(8).hex(),
+        # Always written: a table saved in part must not keep the walk of an older save.
+        "walk": walk.text() if walk is not None else "",
     }
     stored = {
         f"rows:{n}": json.dumps(rows, ensure_ascii=False) for n, rows in chunks.items() if rows
@@ -269,8 +276,9 @@ def encode(
     return Encoded([*meta.items(), *stored.items()], empty)
 
 
-#: The values kept with a checksum (``sum:`` + their name): the rows and the tag counts.
-_SUMMED = ("rows:", "spellings")
+#: The values kept with a checksum (``sum:`` + their name): the rows, the tag counts and
+#: the walk.
+_SUMMED = ("rows:", "spellings", "walk")
 _KINDS = ("", "sum:")
 
 
