@@ -21,6 +21,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,7 @@ from publisher.incremental.rows import (
 )
 from publisher.incremental.table import (
     CHUNK,
+    SEP,
     TABLE_FILE,
     Row,
     SiteTable,
@@ -203,9 +205,7 @@ def _assemble(
         return None  # a post read again, or only removed, changed the others' spelling
     total = _minus(spellings, count_tags((raw_tags(r) for r in new_rows), sign=-1))
     rows = kept + new_rows
-    posts = sorted(
-        (r for r in rows if r.id is not None), key=lambda r: (-(r.date_ts or 0.0), r.id or "")
-    )
+    posts = _newest_first([r for r in rows if r.id is not None])
     held = {os.fspath(p.source): p for p in (read.posts if read is not None else ())}
     made = Made(
         _maker(config, total), {r.file: held[r.source] for r in new_rows if r.source in held}
@@ -261,6 +261,16 @@ def _assemble(
         live=(live_from, live_until),
         save=save,
     )
+
+
+def _newest_first(posts: list[Row]) -> list[Row]:
+    """``posts`` newest first, then by id (two sorts by a key made in C: 10,000 rows; a
+    stable sort keeps the order by id among equal dates, also in reverse)."""
+    if None in map(attrgetter("date_ts"), posts):
+        return sorted(posts, key=lambda r: (-(r.date_ts or 0.0), r.id or ""))
+    posts.sort(key=attrgetter("id"))
+    posts.sort(key=attrgetter("date_ts"), reverse=True)
+    return posts
 
 
 def _chunks(stored: Stored, leaving: set[str], new_rows: list[Row]) -> dict[int, list[Row]]:
@@ -332,22 +342,21 @@ def _feed_entries(rows: list[Row]) -> list[FeedEntry]:
     from publisher.feeds.plan import FeedEntry
 
     made = tuple.__new__
-    labels: dict[str | None, tuple[str, ...]] = {}  # the same few tags on every post
-
-    def listed(text: str | None) -> tuple[str, ...]:
-        found = labels.get(text)
-        if found is None:
-            found = labels[text] = split(text)
-        return found
-
+    # The same few (categories, tags, authors) on many posts: each split once.
+    labels: dict[tuple[str | None, str | None, str | None], tuple[tuple[str, ...], ...]] = {}
+    parse = datetime.fromisoformat
     entries = []
     for r in rows:
         if r.id is None or r.updated is None or r.feed_key is None or r.moment is None:
             raise ValueError(f"{r.file}: not a published post's row")
-        updated = load_moment(r.updated)
-        categories, tags, authors = listed(r.categories), listed(r.tags), listed(r.authors)
-        entry = (r.id, r.moment, updated, categories, tags, authors, bool(r.featured))
-        entries.append(made(FeedEntry, (*entry, bool(r.popular), r.feed_key)))
+        text = r.updated
+        updated = load_moment(text) if SEP in text else parse(text)  # load_moment, inline
+        named = (r.categories, r.tags, r.authors)
+        listed = labels.get(named)
+        if listed is None:
+            listed = labels[named] = (split(r.categories), split(r.tags), split(r.authors))
+        entry = (r.id, r.moment, updated, *listed, bool(r.featured), bool(r.popular))
+        entries.append(made(FeedEntry, (*entry, r.feed_key)))
     return entries
 
 
