@@ -429,7 +429,7 @@ def _images_unseen(monkeypatch: pytest.MonkeyPatch) -> None:
     from array import array
 
     from publisher import snapshot
-    from publisher.incremental import quick, reading, table, walk
+    from publisher.incremental import changes, reading, table, walk
 
     def folders(taken: snapshot.Snapshot) -> tuple[str | None, dict[str, str]]:
         kept = [e for e in taken.entries if not e[0].startswith("post:/") or e[0].endswith(".md")]
@@ -446,10 +446,10 @@ def _images_unseen(monkeypatch: pytest.MonkeyPatch) -> None:
     def changed(taken: walk.Taken, kept: walk.Walk | None, recent: Any) -> set[str] | None:
         return walk.changed_groups(taken, kept, [r for r in recent if r.endswith(".md")])
 
-    monkeypatch.setattr(quick, "folders", folders)
+    monkeypatch.setattr(changes, "folders", folders)
     monkeypatch.setattr(reading, "folders", folders)
-    monkeypatch.setattr(quick, "changed_groups", changed)
-    monkeypatch.setattr(quick, "take_walk", take)
+    monkeypatch.setattr(changes, "changed_groups", changed)
+    monkeypatch.setattr(changes, "take_walk", take)
     monkeypatch.setattr(reading, "take_walk", take)
 
 

@@ -7,11 +7,17 @@ import fnmatch
 import os
 import stat
 from collections.abc import Mapping
+from itertools import chain
 from operator import attrgetter
+from typing import TYPE_CHECKING
 
 from publisher.config import Config
-from publisher.incremental.table import Row, Stored, group_of, os_path
-from publisher.incremental.walk import POSTS
+from publisher.incremental.table import Row, Stored, folders, group_of, os_path, outside
+from publisher.incremental.walk import POSTS, Taken, changed_groups
+from publisher.incremental.walk import take as take_walk
+
+if TYPE_CHECKING:
+    from publisher.snapshot import Snapshot
 
 
 def changed_files(
@@ -89,3 +95,26 @@ def _changed_in(
     if len(reread) > most:
         return None
     return reread, gone
+
+
+def compare(
+    snapshot: Snapshot, stored: Stored
+) -> tuple[str, Mapping[str, str], set[str] | None, Taken | None] | None:
+    """(the digest of the inputs outside the posts folder, the folders' digests, the
+    folders that changed, this build's walk of the posts folder), or None when an input
+    outside the posts folder changed. With the walk's labels as the table kept them, only
+    the folders that changed are known (``walk.py``; their digests are made once their
+    files are known); else every folder's digest is, and ``changed`` is None."""
+    taken = take_walk(snapshot)
+    changed = None
+    if taken is not None:
+        changed = changed_groups(taken, stored.walk, snapshot.recent)
+    if changed is None or taken is None:
+        inputs, digests = folders(snapshot)
+    else:
+        start, end = taken.span
+        entries = snapshot.entries
+        inputs, digests = outside(chain(entries[:start], entries[end:]), snapshot.recent), {}
+    if inputs is None or inputs != stored.inputs:
+        return None
+    return inputs, digests, changed, taken

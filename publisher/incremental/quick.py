@@ -20,37 +20,31 @@ from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import chain
-from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from publisher.config import Config
 from publisher.errors import Problem, StateError
-from publisher.incremental.changes import changed_files
+from publisher.incremental.changes import changed_files, compare
 from publisher.incremental.lazy import LazyPosts, Made
 from publisher.incremental.rows import (
     Spellings,
     count_tags,
-    load_moment,
+    feed_entries_of,
     make_rows,
+    newest_first,
     raw_tags,
 )
 from publisher.incremental.table import (
     CHUNK,
-    SEP,
     TABLE_FILE,
     Row,
     SiteTable,
     Stored,
-    folders,
     os_path,
-    outside,
-    split,
     when,
 )
-from publisher.incremental.walk import Taken, Walk, changed_groups, digests_of, group_of
-from publisher.incremental.walk import take as take_walk
+from publisher.incremental.walk import Walk, digests_of, group_of
 from publisher.posts.folder import below
 from publisher.posts.model import Post, ReadResult
 from publisher.progress import READING
@@ -124,7 +118,7 @@ def read_changed(
         table.close()
     if stored is None:
         return None
-    compared = _compare(snapshot, stored)
+    compared = compare(snapshot, stored)
     if compared is None:
         return None
     inputs, digests, changed, taken = compared
@@ -144,29 +138,6 @@ def read_changed(
         if isinstance(exc, StateError):
             raise
         return None  # a row the table should not hold: read every post
-
-
-def _compare(
-    snapshot: Snapshot, stored: Stored
-) -> tuple[str, Mapping[str, str], set[str] | None, Taken | None] | None:
-    """(the digest of the inputs outside the posts folder, the folders' digests, the
-    folders that changed, this build's walk of the posts folder), or None when an input
-    outside the posts folder changed. With the walk's labels as the table kept them, only
-    the folders that changed are known (``walk.py``; their digests are made once their
-    files are known); else every folder's digest is, and ``changed`` is None."""
-    taken = take_walk(snapshot)
-    changed = None
-    if taken is not None:
-        changed = changed_groups(taken, stored.walk, snapshot.recent)
-    if changed is None or taken is None:
-        inputs, digests = folders(snapshot)
-    else:
-        start, end = taken.span
-        entries = snapshot.entries
-        inputs, digests = outside(chain(entries[:start], entries[end:]), snapshot.recent), {}
-    if inputs is None or inputs != stored.inputs:
-        return None
-    return inputs, digests, changed, taken
 
 
 def _assemble(
@@ -205,7 +176,7 @@ def _assemble(
         return None  # a post read again, or only removed, changed the others' spelling
     total = _minus(spellings, count_tags((raw_tags(r) for r in new_rows), sign=-1))
     rows = kept + new_rows
-    posts = _newest_first([r for r in rows if r.id is not None])
+    posts = newest_first([r for r in rows if r.id is not None])
     held = {os.fspath(p.source): p for p in (read.posts if read is not None else ())}
     made = Made(
         _maker(config, total), {r.file: held[r.source] for r in new_rows if r.source in held}
@@ -256,21 +227,11 @@ def _assemble(
         published=LazyPosts(published, made),
         drafts=LazyPosts(drafts, made),
         scheduled=LazyPosts(scheduled, made),
-        entries=_feed_entries(published) if config.feeds.enabled else None,
+        entries=feed_entries_of(published) if config.feeds.enabled else None,
         index_keys=[r.origin or "" for r in published],
         live=(live_from, live_until),
         save=save,
     )
-
-
-def _newest_first(posts: list[Row]) -> list[Row]:
-    """``posts`` newest first, then by id (two sorts by a key made in C: 10,000 rows; a
-    stable sort keeps the order by id among equal dates, also in reverse)."""
-    if None in map(attrgetter("date_ts"), posts):
-        return sorted(posts, key=lambda r: (-(r.date_ts or 0.0), r.id or ""))
-    posts.sort(key=attrgetter("id"))
-    posts.sort(key=attrgetter("date_ts"), reverse=True)
-    return posts
 
 
 def _chunks(stored: Stored, leaving: set[str], new_rows: list[Row]) -> dict[int, list[Row]]:
@@ -334,30 +295,6 @@ def _entries(config: Config, posts: Iterable[Post]) -> dict[str, FeedEntry] | No
     from publisher.feeds.plan import feed_entries
 
     return {e.id: e for e in feed_entries(list(posts), config.site, config.feeds.options)}
-
-
-def _feed_entries(rows: list[Row]) -> list[FeedEntry]:
-    """The feed entries of rows of published posts (a loop of the few calls each needs:
-    it runs once per post of the site)."""
-    from publisher.feeds.plan import FeedEntry
-
-    made = tuple.__new__
-    # The same few (categories, tags, authors) on many posts: each split once.
-    labels: dict[tuple[str | None, str | None, str | None], tuple[tuple[str, ...], ...]] = {}
-    parse = datetime.fromisoformat
-    entries = []
-    for r in rows:
-        if r.id is None or r.updated is None or r.feed_key is None or r.moment is None:
-            raise ValueError(f"{r.file}: not a published post's row")
-        text = r.updated
-        updated = load_moment(text) if SEP in text else parse(text)  # load_moment, inline
-        named = (r.categories, r.tags, r.authors)
-        listed = labels.get(named)
-        if listed is None:
-            listed = labels[named] = (split(r.categories), split(r.tags), split(r.authors))
-        entry = (r.id, r.moment, updated, *listed, bool(r.featured), bool(r.popular))
-        entries.append(made(FeedEntry, (*entry, r.feed_key)))
-    return entries
 
 
 def _minus(spellings: Mapping[str, Mapping[str, int]], taken: Spellings) -> Spellings:
