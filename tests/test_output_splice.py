@@ -296,3 +296,55 @@ def test_a_settle_cut_short_leaves_the_rest_for_the_next(
     writer.settle()
     assert writer._pending == [] and "feed.xml" in writer.stamps
     assert (tmp_path / "out" / "feed.xml").read_bytes() == b"<h><item c/><item a/>"
+
+
+def test_layouts_staged_before_their_files_are_stamped_by_the_commit_alone(
+    tmp_path: Path,
+) -> None:
+    """``LayoutStore.stage`` writes the layouts while their files are still being written:
+    unusable (no file has their mark) until the commit gives each its file's stamp; a
+    layout set again after the stage, or dropped, is written as the commit has it."""
+    _, good = _written(tmp_path)
+    other = Layout(stamp=None, keys=("x",), lengths=(3,), literals=(b"<", b">"))
+    store = LayoutStore(tmp_path / "layouts.sqlite")
+    store.set("feed.xml", good)
+    store.set("gone.xml", other)  # its thread never gave it a stamp
+    store.stage()
+    reader = LayoutStore(tmp_path / "layouts.sqlite", readonly=True)
+    assert reader.get("feed.xml") is None and reader.get("gone.xml") is None
+    assert store._db is not None
+    assert store._db.execute("SELECT count(*) FROM files").fetchone() == (2,)
+    store.commit({"feed.xml": good.stamp} if good.stamp else {})
+    assert reader.get("feed.xml") == good and reader.get("gone.xml") is None
+    assert store._db.execute("SELECT count(*) FROM files").fetchone() == (1,)
+    # Set again after the stage: the commit writes the layout it has now.
+    moved = Layout(
+        stamp=(1, 2, 3, 4), keys=("a", "b", "z"), lengths=(9, 9, 9), literals=good.literals
+    )
+    store.stage()
+    store.set("feed.xml", moved)
+    store.commit()
+    assert reader.get("feed.xml") is None  # (1, 2, 3, 4) is no file's size: not used
+    assert store._db.execute("SELECT stamp, keys FROM files").fetchall() == [("1:2:3:4", "a\nb\nz")]
+    reader.close()
+    store.close()
+
+
+def test_a_commit_never_stamps_the_layouts_another_build_staged(tmp_path: Path) -> None:
+    """Two builds at once: one stages, the other stages over it, the first commits. The
+    rows are the second's, still unstamped: the first's stamps must not make them usable
+    (its file, their keys and lengths: a splice from the wrong runs)."""
+    _, good = _written(tmp_path)
+    first = LayoutStore(tmp_path / "layouts.sqlite")
+    second = LayoutStore(tmp_path / "layouts.sqlite")
+    first.set("feed.xml", good)
+    first.stage()
+    bent = Layout(stamp=None, keys=("a", "b", "c"), lengths=(9, 8, 10), literals=good.literals)
+    second.set("feed.xml", bent)
+    second.stage()
+    first.commit({"feed.xml": good.stamp} if good.stamp else {})
+    reader = LayoutStore(tmp_path / "layouts.sqlite", readonly=True)
+    assert reader.get("feed.xml") is None
+    reader.close()
+    first.close()
+    second.close()

@@ -122,6 +122,10 @@ def start_feeds(
     # The feed cache is committed now (the documents are all taken): the workers read it.
     if pool is not None and how.cache_dir is not None:
         writes.send(pool, how.cache_dir / CACHE_FILE)
+    if layouts is not None:
+        # The layouts (every file's, posts.json's too: it is written before the wait) go
+        # to disk while the spliced files are copied and synced; commit() stamps them.
+        writer.meanwhile(layouts.stage)
     return writes
 
 
