@@ -14,6 +14,7 @@ longer reads back and writes 140 MB of feed items and 6 MB of ``posts.json`` fro
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from array import array
@@ -28,11 +29,16 @@ from publisher.output import OutputWriter, Part
 from publisher.stamps import Stamp
 
 LAYOUTS_FILE = "layouts.sqlite"
-_LAYOUT_VERSION = 1
+_LAYOUT_VERSION = 2  # 2: the stamps in a table of their own (LayoutStore.stage)
 _SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, stamp TEXT NOT NULL,"
+    "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY,"
     " keys TEXT NOT NULL, lengths BLOB NOT NULL, literals BLOB NOT NULL, cuts BLOB NOT NULL)",
+    # Apart from the rows of 700 KB they stamp: SQLite rewrites a whole row to change
+    # one of its columns.
+    "CREATE TABLE IF NOT EXISTS stamps (path TEXT PRIMARY KEY, stamp TEXT NOT NULL)",
 )
+_SELECT = "SELECT stamp, keys, lengths, literals, cuts FROM files JOIN stamps USING (path) "
+_SELECT += "WHERE path = ?"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,10 +121,7 @@ class LayoutStore:
         if self._db is None:
             return None
         try:
-            row = self._db.execute(
-                "SELECT stamp, keys, lengths, literals, cuts FROM files WHERE path = ?",
-                (relative,),
-            ).fetchone()
+            row = self._db.execute(_SELECT, (relative,)).fetchone()
         except sqlite3.Error:
             return None
         return Layout.decode(row) if row is not None else None
@@ -143,9 +146,7 @@ class LayoutStore:
         laid = dict(self._set)
         rows = [(path, *row) for path, layout in laid.items() if (row := layout.encode(mark))]
         try:
-            with self._db:
-                self._db.execute("DELETE FROM files")
-                self._db.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?)", rows)
+            self._replace(rows)
         except sqlite3.Error:
             return  # commit() writes them whole
         self._staged = (laid, mark)
@@ -164,12 +165,19 @@ class LayoutStore:
             self._stamp(laid, staged[1])  # the rows staged are these layouts'
             return
         rows = [(path, *row) for path, layout in laid.items() if (row := layout.encode())]
-        try:
-            with self._db:
-                self._db.execute("DELETE FROM files")
-                self._db.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?)", rows)
-        except sqlite3.Error:
-            pass  # another build holds it: the stamps keep a stale layout from being used
+        # Another build holding it: the stamps keep a stale layout from being used.
+        with contextlib.suppress(sqlite3.Error):
+            self._replace(rows)
+
+    def _replace(self, rows: list[tuple[str, str, str, bytes, bytes, bytes]]) -> None:
+        """Every layout kept replaced by ``rows`` (path, stamp, then the ``files`` row)."""
+        assert self._db is not None
+        with self._db:
+            self._db.execute("DELETE FROM files")
+            self._db.execute("DELETE FROM stamps")
+            self._db.executemany("INSERT INTO stamps VALUES (?, ?)", [r[:2] for r in rows])
+            files = [(r[0], *r[2:]) for r in rows]
+            self._db.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?)", files)
 
     def _stamp(self, laid: Mapping[str, Layout], mark: str) -> None:
         """Give each staged row its file's stamp (a layout with none is dropped); a row
@@ -180,9 +188,11 @@ class LayoutStore:
         try:
             with self._db:
                 self._db.executemany(
-                    "UPDATE files SET stamp = ? WHERE path = ? AND stamp = ?", stamped
+                    "UPDATE stamps SET stamp = ? WHERE path = ? AND stamp = ?", stamped
                 )
-                self._db.executemany("DELETE FROM files WHERE path = ? AND stamp = ?", gone)
+                # A layout whose file has no stamp: its stamp row goes, and with it the
+                # layout (get() joins them); the 700 KB row stays until the next commit.
+                self._db.executemany("DELETE FROM stamps WHERE path = ? AND stamp = ?", gone)
         except sqlite3.Error:
             pass  # the staged rows stay unused: the next build writes those files whole
 

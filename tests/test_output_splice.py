@@ -130,7 +130,7 @@ def test_a_layout_that_does_not_fit_its_file_is_not_used(tmp_path: Path) -> None
     assert store._db is not None
     for damage in (
         "UPDATE files SET lengths = substr(lengths, 1, 8)",
-        "UPDATE files SET stamp = 'x:y'",
+        "UPDATE stamps SET stamp = 'x:y'",
         "UPDATE files SET cuts = x'00'",
         "UPDATE files SET keys = 'a'",
     ):
@@ -313,10 +313,10 @@ def test_layouts_staged_before_their_files_are_stamped_by_the_commit_alone(
     reader = LayoutStore(tmp_path / "layouts.sqlite", readonly=True)
     assert reader.get("feed.xml") is None and reader.get("gone.xml") is None
     assert store._db is not None
-    assert store._db.execute("SELECT count(*) FROM files").fetchone() == (2,)
+    assert store._db.execute("SELECT count(*) FROM stamps").fetchone() == (2,)
     store.commit({"feed.xml": good.stamp} if good.stamp else {})
     assert reader.get("feed.xml") == good and reader.get("gone.xml") is None
-    assert store._db.execute("SELECT count(*) FROM files").fetchone() == (1,)
+    assert store._db.execute("SELECT count(*) FROM stamps").fetchone() == (1,)
     # Set again after the stage: the commit writes the layout it has now.
     moved = Layout(
         stamp=(1, 2, 3, 4), keys=("a", "b", "z"), lengths=(9, 9, 9), literals=good.literals
@@ -325,7 +325,8 @@ def test_layouts_staged_before_their_files_are_stamped_by_the_commit_alone(
     store.set("feed.xml", moved)
     store.commit()
     assert reader.get("feed.xml") is None  # (1, 2, 3, 4) is no file's size: not used
-    assert store._db.execute("SELECT stamp, keys FROM files").fetchall() == [("1:2:3:4", "a\nb\nz")]
+    kept = "SELECT stamp, keys FROM files JOIN stamps USING (path)"
+    assert store._db.execute(kept).fetchall() == [("1:2:3:4", "a\nb\nz")]
     reader.close()
     store.close()
 
