@@ -1,7 +1,8 @@
 """``site.sqlite`` in the state folder: the site as the last real build left it, compactly.
 
-One row per post file found (all of them one JSON document: one decode, not one per row): where it is, its content key in the post cache, the few
-fields the stages after the read need of its post (status, order, URL, what plans the
+One row per post file found (a chunk of them one marshalled list: one load, not one per
+row): where it is, its content key in the post cache, the few fields the stages after the
+read need of its post (status, order, URL, what plans the
 feeds, its items' key, its ``posts.json`` key) and its problems. Beside the rows: the
 stat of every file under the posts folder as the build's stat pass saw it, a digest of
 every other input, and how often each tag spelling was written. A build whose stat pass
@@ -13,6 +14,7 @@ takes the rest from here (``quick.py``). Under the state folder's one cache poli
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import sqlite3
 from collections.abc import Iterable, Mapping
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
     from publisher.statwalk import Entry
 
 TABLE_FILE = "site.sqlite"
-_LAYOUT = 5  # 5: the walk of the posts folder (incremental/walk.py) kept beside the rows
+_LAYOUT = 6  # 6: the rows marshalled (5: the walk of the posts folder kept beside them)
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",)
 #: Joins a list of labels in one column: no tag, category or name holds it (checked).
 SEP = "\x1f"
@@ -170,17 +172,19 @@ class SiteTable:
             for name, text in meta.items():
                 if not name.startswith("rows:"):
                     continue
-                found = json.loads(text)
+                if type(text) is not bytes:
+                    return None
+                found = marshal.loads(text)
                 if not isinstance(found, list):
                     return None
-                if found and (set(map(type, found)) != {list} or set(map(len, found)) != {width}):
+                if found and (set(map(type, found)) != {tuple} or set(map(len, found)) != {width}):
                     return None
                 rows.extend(map(make, found))
                 chunks.extend([int(name[5:])] * len(found))
             generation = str(meta.get("generation", ""))
             walk = Walk.parse(meta.get("walk") or "")
             return Stored(meta["inputs"], spellings, rows, chunks, generation, walk)
-        except (sqlite3.Error, KeyError, ValueError, TypeError, AttributeError):
+        except (sqlite3.Error, KeyError, ValueError, TypeError, AttributeError, EOFError):
             return None
 
     def forget(self) -> None:
@@ -250,7 +254,7 @@ class Encoded(NamedTuple):
     """A table as :meth:`SiteTable.write` stores it: (name, text) of each value, and the
     names of the values to drop (the chunks left empty)."""
 
-    values: list[tuple[str, str]]
+    values: list[tuple[str, str | bytes]]
     empty: list[tuple[str]]
 
 
@@ -271,8 +275,12 @@ def encode(
         # Always written: a table saved in part must not keep the walk of an older save.
         "walk": walk.text() if walk is not None else "",
     }
-    stored = {
-        f"rows:{n}": json.dumps(rows, ensure_ascii=False) for n, rows in chunks.items() if rows
+    # marshal, not JSON: the rows of 10,000 posts load in half the time (16 against 36 ms),
+    # and the checksum beside each is checked before it is read (marshal is not made to
+    # read damaged bytes). Its format is the interpreter's: another Python is another
+    # input (inputs.py), and the build reads every post then.
+    stored: dict[str, str | bytes] = {
+        f"rows:{n}": marshal.dumps(list(map(tuple, rows))) for n, rows in chunks.items() if rows
     }
     summed = [(n, text) for n, text in [*meta.items(), *stored.items()] if n.startswith(_SUMMED)]
     stored.update({f"sum:{name}": _checksum(text) for name, text in summed})
@@ -286,13 +294,14 @@ _SUMMED = ("rows:", "spellings", "walk")
 _KINDS = ("", "sum:")
 
 
-def _checksum(text: str) -> str:
+def _checksum(text: str | bytes) -> str:
     import zlib
 
-    return str(zlib.crc32(text.encode("utf-8", "surrogatepass")))
+    data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+    return str(zlib.crc32(data))
 
 
-def _checked(meta: Mapping[str, str], name: str) -> bool:
+def _checked(meta: Mapping[str, str | bytes], name: str) -> bool:
     """Whether the value ``name`` is what was written (its checksum beside it)."""
     return meta.get(f"sum:{name}") == _checksum(meta[name])
 
