@@ -252,16 +252,19 @@ def write_spliced(
         return None
     keys, literals = tuple(keys), tuple(literals)
     old_keys, old_lengths = old.keys, old.lengths
-    # Where each old literal and piece starts: built in C (zip, accumulate), not in a loop
-    # of the site's size (10,000 posts, three files: a tenth of a second).
-    ends = list(
-        accumulate(chain.from_iterable(zip(map(len, old.literals), (*old_lengths, 0), strict=True)))
-    )
-    literal_starts = [0, *ends[1::2]][: len(old.literals)]
-    literal_at = dict(zip(literal_starts, old.literals, strict=True))  # by offset
-    pieces = dict(zip(old_keys, zip(ends[0::2], old_lengths, strict=False), strict=True))
-    pieces.pop("", None)  # an empty key is never reused
-    missing = [i for i, key in enumerate(keys) if key not in pieces]  # 10,000: 0.8 ms
+    # The pieces and literals the old file has in the same places at its start and at its
+    # end are one run each; only the pieces between (where the change is) are looked at.
+    head, tail = _same_ends(old, literals, keys)
+    places = _places(old, head, len(old_keys) - tail, keys[head : len(keys) - tail])
+    if places is None:  # a piece between comes from the old file's ends: every place
+        places = _places(old, 0, len(old_keys), keys)
+        assert places is not None
+        starts = (_literal_start(old, head), _literal_start(old, len(old_keys) - tail))
+        places = (places[0], places[1], starts)
+    literal_at, pieces, (head_end, tail_start) = places
+    end = _literal_start(old, len(old_keys)) + len(old.literals[-1])
+    stop = len(keys) - tail if tail else len(keys) + 1
+    missing = [i for i in range(head, min(stop, len(keys))) if keys[i] not in pieces]
     made = dict(zip(missing, fresh(missing), strict=True))
     parts: list[Part] = []
     lengths: list[int] = []
@@ -279,13 +282,9 @@ def write_spliced(
             parts.append((run[0], run[1] - run[0]))
             run.clear()
 
-    # The pieces and literals the old file has in the same places at its start and at its
-    # end are one run each; only the pieces between (where the change is) are looked at.
-    head, tail = _same_ends(old, literals, keys)
     if head:
-        copy(0, ends[2 * head - 1])
+        copy(0, head_end)
         lengths.extend(old_lengths[:head])
-    stop = len(keys) - tail if tail else len(keys) + 1
     for index in range(head, stop):
         literal = literals[index]
         if literal:
@@ -306,14 +305,44 @@ def write_spliced(
             parts.append(made[index])
             lengths.append(len(made[index]))
     if tail:
-        start = literal_starts[len(old_keys) - tail]
-        copy(start, ends[-1] - start)
+        copy(tail_start, end - tail_start)
         lengths.extend(old_lengths[len(old_keys) - tail :])
     close()
     if old.stamp is None or writer.write_splice(relative, parts, previous=old.stamp) is None:
         return None
     stamp = writer.stamps.get(relative)  # None while a thread writes it (overlap)
     return Layout(stamp=stamp, keys=tuple(keys), lengths=tuple(lengths), literals=tuple(literals))
+
+
+#: Old literals by their offset, old pieces by key (offset, length), and where the old
+#: literals at the first and the last place looked at start.
+Places = tuple[dict[int, bytes], dict[str, tuple[int, int]], tuple[int, int]]
+
+
+def _places(old: Layout, first: int, last: int, wanted: Sequence[str]) -> Places | None:
+    """Where the old file's literals ``first`` to ``last`` and pieces ``first`` to
+    ``last - 1`` are, built in C (zip, accumulate), not in a loop of the site's size:
+    at 10,000 posts, one post edited, two pieces and three literals instead of 20,000.
+    None when a ``wanted`` key is an old piece outside them (the caller asks for all)."""
+    sizes = old.lengths
+    start = _literal_start(old, first)
+    # ends[2i]: where literal first + i starts, ends[2i + 1]: piece first + i; then the end.
+    cuts = zip(map(len, old.literals[first : last + 1]), (*sizes[first:last], 0), strict=True)
+    ends = list(accumulate(chain.from_iterable(cuts), initial=start))
+    literal_at = dict(zip(ends[0:-1:2], old.literals[first : last + 1], strict=True))
+    places = zip(ends[1:-2:2], sizes[first:last], strict=True)
+    pieces = dict(zip(old.keys[first:last], places, strict=True))
+    pieces.pop("", None)  # an empty key is never reused
+    if first or last < len(old.keys):
+        outside = (k for k in wanted if k and k not in pieces)
+        if any(k in old.keys for k in outside):
+            return None
+    return literal_at, pieces, (start, ends[-3])
+
+
+def _literal_start(old: Layout, index: int) -> int:
+    """Where the old file's literal ``index`` starts."""
+    return sum(map(len, old.literals[:index])) + sum(old.lengths[:index])
 
 
 def _same_ends(old: Layout, literals: tuple[bytes, ...], keys: tuple[str, ...]) -> tuple[int, int]:
