@@ -66,6 +66,8 @@ def read_posts(
     posts (``publisher/incremental``); the cache then keeps every other file's entry.
     ``crew``: a parallel read leaves its worker processes there, for the feed stage."""
     ctx = context_for(config)
+    if cache is not None:
+        cache.reads_with(ctx)  # a body stored without its HTML is rendered with it
     files = find_post_files(config) if files is None else files
     problems: list[Problem] = []
     found = FoundFiles(config, ctx, cache, RECENT_NS)
