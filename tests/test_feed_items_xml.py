@@ -224,12 +224,3 @@ def test_json_items_are_the_bytes_json_dumps_writes() -> None:
         text = json.dumps(jsonfeed._item(item), ensure_ascii=False, indent=2, sort_keys=True)
         expected = jsonfeed._ITEM_INDENT + text.replace("\n", "\n" + jsonfeed._ITEM_INDENT)
         assert jsonfeed.render_fragment(item) == expected.encode("utf-8")
-
-
-def test_content_escaped_as_bytes_is_the_text_escaped() -> None:
-    """An item's content is escaped in UTF-8 (``_text_bytes``, issue 12): the same bytes
-    as the text escaped, then encoded, for any text an item can hold."""
-    rng = random.Random(5)
-    for _ in range(3000):
-        value = xml_text("".join(rng.choices(ALPHABET, k=rng.randint(0, 60))))
-        assert xml_items._text_bytes(value) == xml_items._text(value).encode("utf-8")
