@@ -6,26 +6,27 @@ A record the post cache holds (or a read worker stored there) gets a
 Each body carries a CRC-32, checked when it is read: a damaged one is dropped and stops
 the build with a message to run it again (the next build parses its post afresh).
 
-A row stored without its HTML (a read worker's whose feed items were made as it parsed:
-``PostCache.put_now``) has its HTML rendered again here from its markdown, with the read
-context of the build (``reader.render_body``), and used only when it is the HTML whose
-digest the row keeps.
+A row stored without its body (a read worker's whose feed items were made as it parsed:
+``PostCache.put_now``) has its body made again when asked for: the post file read and
+parsed again by what the build's read hands in (``posts/reread.py``), used only when the
+file still has the bytes of the row's key and the HTML the digest the row keeps.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import sqlite3
 import zlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 from publisher.errors import StateError
 from publisher.posts.model import Body, html_digest
 
-if TYPE_CHECKING:
-    from publisher.posts.reader import ReadContext
+#: (key, the HTML's digest) -> the body ``(markdown, html)`` of a row stored without it,
+#: made again from its post file; raises StateError when it cannot be (``reread.py``).
+Reread = Callable[[str, bytes], tuple[str, str]]
 
 
 def entry_crc(entry: str) -> int:
@@ -44,17 +45,17 @@ class BodyStore:
     """Reads post bodies back from the cache file, through one connection per
     :class:`PostCache` (so per build), opened on first use: a cache file deleted and
     rebuilt by a later build in the same process is read through a connection of its own.
-    Pickled (to a worker process) it is its path and read context.
+    Pickled (to a worker process) it is just the path.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db: sqlite3.Connection | None = None
-        #: The build's read context (:meth:`PostCache.reads_with`), for a row without HTML.
-        self.context: ReadContext | None = None
+        #: What makes a body stored without its text again (:meth:`PostCache.reads_with`).
+        self.reread: Reread | None = None
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"path": self.path, "_db": None, "context": self.context}
+        return {"path": self.path, "_db": None, "reread": None}
 
     def load(self, key: str) -> tuple[str, str]:
         """``(markdown, html)`` of the record stored under ``key``."""
@@ -64,8 +65,8 @@ class BodyStore:
                 .execute("SELECT markdown, html, body_crc, digest FROM posts WHERE key = ?", (key,))
                 .fetchone()
             )
-            if row is not None and type(row[0]) is str and row[1] is None:
-                return self._render_again(key, row[0], row[2], row[3])
+            if row is not None and row[0] is None and row[1] is None and type(row[3]) is bytes:
+                return self._again(key, row[3])
             if row is not None and type(row[0]) is str and type(row[1]) is str:
                 if body_crc(row[0], row[1]) == row[2]:
                     return row[0], row[1]
@@ -77,44 +78,23 @@ class BodyStore:
             "cache (was the state folder changed by another run?); run the build again"
         )
 
-    def _render_again(
-        self, key: str, markdown: str, crc: object, digest: object
-    ) -> tuple[str, str]:
-        """The body of a row stored without its HTML: rendered again from its markdown
-        as the reader did (``reader.render_body``), and used only when it is the HTML
-        whose digest the row keeps; anything else is dropped, like a damaged body."""
-        from publisher.posts.reader import render_body
-
-        assert self._db is not None  # load opened it
-        if self.context is None:  # a caller that is not a read: never the case in a build
+    def _again(self, key: str, digest: bytes) -> tuple[str, str]:
+        """The body of a row stored without it, made again from its post file."""
+        if self.reread is None:  # not asked for by a read: never so in a build
             self._drop(key)
             raise StateError(
-                f"{self.path}: a post body stored there without its HTML was asked for"
+                f"{self.path}: a post body stored there without its text was asked for"
                 " outside a read of the posts; it was dropped: run the build again"
             )
-        found = self._db.execute("SELECT entry, crc FROM posts WHERE key = ?", (key,)).fetchone()
-        if (
-            found is None
-            or type(found[0]) is not str
-            or entry_crc(found[0]) != found[1]
-            or zlib.crc32(markdown.encode("utf-8", "surrogatepass")) != crc
-        ):
-            self._damaged(key)
-        try:
-            record = json.loads(found[0])["record"]
-            names = tuple(author["name"] for author in record["authors"])
-            html = render_body(markdown, record["page_url"], names, self.context)
-        except (ValueError, KeyError, TypeError):
-            self._damaged(key)
-        if html_digest(html) != digest:
-            # Not the HTML the reader made (a rendering that depends on more than the
-            # read context and the code, both in the row's key): never used.
+        body = self.reread(key, digest)
+        if html_digest(body[1]) != digest:
+            # Not the HTML the reader made when the row was stored: never used.
             self._drop(key)
             raise StateError(
-                f"{self.path}: a post body stored there without its HTML rendered"
-                " otherwise than when it was read; it was dropped: run the build again"
+                f"{self.path}: a post read again for its body gave other HTML than when"
+                " it was stored; its entry was dropped: run the build again"
             )
-        return markdown, html
+        return body
 
     def _damaged(self, key: str) -> NoReturn:
         """Drop the row of ``key`` and stop the build: its body cannot be used."""

@@ -17,12 +17,12 @@ a feed. A damaged entry is a miss (the file is parsed again); a damaged body, fo
 when it is used, is dropped and stops the build with a message to run it again.
 
 A read worker whose posts' feed items were rendered as it parsed them (``feeds/early.py``)
-stores their markdown without the HTML (:meth:`PostCache.put_now`): the HTML then goes
+stores their entries without their bodies (:meth:`PostCache.put_now`): the body then goes
 to a feed only through those items, and is needed again only when an item must be
-rendered anew (rare: a tag spelled otherwise across the site, a lost feed item). It is
-then rendered again from the markdown with the build's read context, and used only if
-it has the digest stored with the row (issue 12: 57 MB less to write at 10,000 posts,
-about 12 us of a worker's CPU per post).
+rendered anew (rare: a tag spelled otherwise across the site, a lost feed item). Its post
+file is then read and parsed again (``posts/reread.py``), and the body used only when the
+file still has the bytes of the row's key and the HTML the row's digest (issue 12: 110 MB
+less to write at 10,000 posts, about 20 us of a worker's CPU per post).
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ import hashlib
 import json
 import os
 import sqlite3
-import zlib
 from collections.abc import Iterable, Sequence
 from functools import partial
 from pathlib import Path
@@ -48,7 +47,7 @@ from publisher.posts.model import Body, html_digest
 from publisher.statecache import code_version
 
 if TYPE_CHECKING:
-    from publisher.posts.reader import ReadContext
+    from publisher.posts.bodies import Reread
 
 #: The reader's own source and the libraries that shape a parse: a cache written by
 #: other code is never reused, even between two commits that share a version number.
@@ -82,7 +81,7 @@ Entry = tuple[dict[str, Any] | None, list[Problem]]
 Encoded = tuple[str, str | None, str | None, bytes | None]
 
 #: ``PRAGMA user_version`` of the layout below; a file with another is emptied first.
-SCHEMA_VERSION = 5  # 4: the CRC-32 columns; 5: a row's HTML may be left out (NULL)
+SCHEMA_VERSION = 5  # 4: the CRC-32 columns; 5: a row's body may be left out (NULL)
 _SCHEMA = (
     # The digest before the body: reading a row without its body then stops before the
     # body's overflow pages (at 10,000 posts, 100 MB of pages not walked).
@@ -107,14 +106,13 @@ def _row(key: str, encoded: Encoded) -> Row:
     return (key, entry, markdown, html, digest, _entry_crc(entry), _body_crc(markdown, html))
 
 
-def _row_without_html(key: str, encoded: Encoded) -> Row:
-    """:func:`_row` with the HTML left out, when there is a body: its CRC-32 is the
-    markdown's alone, and :meth:`BodyStore.load` renders the HTML again."""
+def _row_without_body(key: str, encoded: Encoded) -> Row:
+    """:func:`_row` with the body left out (markdown, HTML and their CRC-32 NULL): the
+    post is read again when its body is asked for (``posts/reread.py``)."""
     entry, markdown, html, digest = encoded
     if type(markdown) is not str or type(html) is not str or digest is None:
         return _row(key, encoded)
-    crc = zlib.crc32(markdown.encode("utf-8", "surrogatepass"))
-    return (key, entry, markdown, None, digest, _entry_crc(entry), crc)
+    return (key, entry, None, None, digest, _entry_crc(entry), None)
 
 
 class PostCache:
@@ -236,16 +234,16 @@ class PostCache:
             self._failed = True
         self._pending.clear()
 
-    def put_now(self, rows: Sequence[tuple[str, Encoded]], *, html: bool = True) -> bool:
+    def put_now(self, rows: Sequence[tuple[str, Encoded]], *, bodies: bool = True) -> bool:
         """Write and commit ``rows`` (key, :func:`encode_entry`'s) at once: a read worker
         stores the posts it parsed, so their bodies never travel to the main process
         (``posts/workers.py``). False when they could not be written. Not synced to the
         disk (a sync per chunk made the workers wait): the main process syncs the file
-        meanwhile (``Writeback`` there). ``html`` False: their HTML is left out (their
-        feed items are made; see the module's docstring)."""
+        meanwhile (``Writeback`` there). ``bodies`` False: their bodies are left out
+        (their feed items are made; see the module's docstring)."""
         if self._db is None or self.readonly:
             return False
-        make = _row if html else _row_without_html
+        make = _row if bodies else _row_without_body
         try:
             self._db.execute("PRAGMA synchronous = OFF")
             with self._db:
@@ -285,11 +283,11 @@ class PostCache:
         """Where records this cache holds can read their bodies back, if anywhere."""
         return self._store if self._db is not None else None
 
-    def reads_with(self, context: ReadContext) -> None:
-        """The read context of this build (``read_posts``): what renders a body's HTML
-        again when its row was stored without it (:meth:`put_now`)."""
+    def reads_with(self, reread: Reread) -> None:
+        """What reads a post again when a body stored without its text is asked for
+        (``read_posts`` hands it the files it found: ``posts/reread.py``)."""
         if self._store is not None:
-            self._store.context = context
+            self._store.reread = reread
 
     def close(self) -> None:
         if self._db is not None:

@@ -226,8 +226,12 @@ def _body_html(
 ) -> str:
     """The body as HTML; what the renderer dropped or could not use is a warning."""
     dropped: list[tuple[str, str]] = []
-    body_html, bad_urls = _render(
-        body_text, own_url, tuple([a.name for a in authors]), ctx, dropped
+    body_html, bad_urls = body.to_html_checked(
+        body_text,
+        own_url,
+        authors=ctx.rules.authors,
+        names=tuple([a.name for a in authors]),
+        notes=dropped,
     )
     for message, fix in dropped[:5]:
         where.warn(message, fix)
@@ -242,21 +246,6 @@ def _body_html(
             "correct the URLs",
         )
     return body_html
-
-
-def _render(
-    body_text: str, own_url: str, names: tuple[str, ...], ctx: ReadContext, notes: list[Any]
-) -> tuple[str, list[str]]:
-    return body.to_html_checked(
-        body_text, own_url, authors=ctx.rules.authors, names=names, notes=notes
-    )
-
-
-def render_body(markdown: str, page_url: str, names: tuple[str, ...], ctx: ReadContext) -> str:
-    """The HTML :func:`parse_post` makes of a record's ``body_markdown``, given its
-    ``page_url`` and its authors' ``names``: for a body stored without it
-    (``posts/cache.py``)."""
-    return _render(markdown, page_url, names, ctx, [])[0]
 
 
 def _frontmatter(
