@@ -21,7 +21,7 @@ stores their entries without their bodies (:meth:`PostCache.put_now`): the body 
 to a feed only through those items, and is needed again only when an item must be
 rendered anew (rare: a tag spelled otherwise across the site, a lost feed item). Its post
 file is then read and parsed again (``posts/reread.py``), and the body used only when the
-file still has the bytes of the row's key and the HTML the row's digest (issue 12: 110 MB
+file still has the bytes of the row's key and the HTML the row's digest (issue 12: 120 MB
 less to write at 10,000 posts, about 20 us of a worker's CPU per post).
 """
 

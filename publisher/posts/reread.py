@@ -1,7 +1,7 @@
 """A post's body made again from its file, for a post cache row stored without it.
 
 A read worker whose posts' feed items are made as it parses them stores their entries
-without their bodies (``posts/cache.py``: 110 MB less to write at 10,000 posts, issue 12).
+without their bodies (``posts/cache.py``: 120 MB less to write at 10,000 posts, issue 12).
 When a build asks for such a body (an item to render anew), the post file is read again
 and parsed as it was: the read that made the row's :class:`~publisher.posts.model.Body`
 hands its files found here (:meth:`~publisher.posts.cache.PostCache.reads_with`). The
