@@ -19,13 +19,12 @@ import contextlib
 import hashlib
 import os
 import sqlite3
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from publisher.atomic import write_all
+from publisher.atomic import temp_beside, write_all
 from publisher.feeds import formats as registry
 from publisher.feeds.cache import FeedCache
 from publisher.output import Made
@@ -89,7 +88,7 @@ def make_file(task: Task) -> Made | None:
             status=status, sha256=digest, size=len(data), temp=None, found=found, lengths=laid_out
         )
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    fd, temp = temp_beside(target)
     try:
         try:
             write_all(fd, data)

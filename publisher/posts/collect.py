@@ -263,6 +263,10 @@ class _Parser:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
+        # Before the fork, so the workers share it: a date not written YYYY-MM-DD needs
+        # dateutil, which fields.py imports on first use (~12 ms in each worker otherwise).
+        import dateutil.parser  # noqa: F401
+
         cache = self.cache
         self._store = cache.store() if cache is not None and not cache.readonly else None
         written = self.ahead.prepare() if self.ahead is not None else []
