@@ -267,3 +267,134 @@ def test_no_file_goes_to_a_worker_while_another_build_holds_the_feed_cache(
     assert sent == []
     assert tree_bytes(root / "public") == _serial(root, tmp_path / "serial")[0]
     assert _temporary(root) == []
+
+
+def _tasks(root: Path, monkeypatch: pytest.MonkeyPatch) -> list[parallel.Task]:
+    """The feed files a cold build of ``root`` gives its workers, as they were sent."""
+    from publisher.feeds import splice
+
+    sent: list[parallel.Task] = []
+    submit = splice.submit
+
+    def kept(pool: Any, task: parallel.Task) -> Any:
+        sent.append(task)
+        return submit(pool, task)
+
+    monkeypatch.setattr(splice, "submit", kept)
+    _build(root, jobs=2)
+    monkeypatch.setattr(splice, "submit", submit)
+    return sent
+
+
+def _document(task: parallel.Task) -> bytes:
+    """The file ``task`` names, as the format's renderer makes it from the cache."""
+    from publisher.feeds import formats
+    from publisher.feeds.cache import FeedCache
+
+    cache = FeedCache(Path(task.cache), readonly=True)
+    try:
+        items = cache.items(task.kind, dict(task.items))
+        fragments = [items[post_id] for post_id, _ in task.items]
+    finally:
+        cache.close()
+    return formats.get(task.kind).module().render_feed(task.kind, task.shell, fragments)
+
+
+def test_a_file_written_a_batch_at_a_time_is_the_renderers_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A file with no target yet (a cold build's) is written as it is read from the cache;
+    # one whose target is there is made whole and compared. Both are the renderer's bytes.
+    import hashlib
+    from dataclasses import replace
+
+    monkeypatch.setattr(parallel, "BATCH", 7)  # several batches of 40 posts
+    root = _site(tmp_path / "site")
+    tasks = _tasks(root, monkeypatch)
+    assert {task.kind for task in tasks} == {"rss", "atom", "json"}
+    streamed: list[str] = []
+    stream = parallel._stream
+
+    def counted(cache: Any, task: parallel.Task) -> Any:
+        streamed.append(task.kind)
+        return stream(cache, task)
+
+    monkeypatch.setattr(parallel, "_stream", counted)
+    for n, task in enumerate(tasks):
+        expected = _document(task)
+        target = tmp_path / "out" / str(n) / "feed"
+        made = parallel.make_file(replace(task, target=os.fspath(target)))
+        assert made is not None and made.temp is not None and made.status == "created"
+        assert Path(made.temp).read_bytes() == expected
+        assert (made.size, made.sha256) == (len(expected), hashlib.sha256(expected).hexdigest())
+        assert made.lengths is not None and len(made.lengths) == len(task.items)
+        assert oct(Path(made.temp).stat().st_mode & 0o777) == oct(0o644)
+        # The same file with something at the target: made whole, compared, same answer.
+        target.write_bytes(b"older")
+        whole = parallel.make_file(replace(task, target=os.fspath(target)))
+        assert whole is not None and whole.temp is not None and whole.status == "changed"
+        assert Path(whole.temp).read_bytes() == expected
+        assert (whole.sha256, whole.size, whole.lengths) == (made.sha256, made.size, made.lengths)
+    assert sorted(streamed) == sorted(task.kind for task in tasks)
+
+
+def test_a_target_made_while_its_file_is_written_is_compared_with_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another build put the file in place while this one wrote it a batch at a time: the
+    # answer is what comparing the whole bytes with it says.
+    from dataclasses import replace
+
+    from publisher.feeds.cache import FeedCache
+
+    root = _site(tmp_path / "site")
+    task = _tasks(root, monkeypatch)[0]
+    expected = _document(task)
+    target = tmp_path / "out" / "feed"
+    target.parent.mkdir()
+    for there, status in ((expected, "unchanged"), (expected[:-1] + b"!", "changed")):
+        target.write_bytes(there)
+        cache = FeedCache(Path(task.cache), readonly=True)
+        try:
+            made = parallel._stream(cache, replace(task, target=os.fspath(target)))
+        finally:
+            cache.close()
+        assert made is not None and made.status == status
+        if status == "unchanged":
+            assert made.temp is None and made.found is not None
+        else:
+            assert made.temp is not None and Path(made.temp).read_bytes() == expected
+            Path(made.temp).unlink()
+    assert [p.name for p in target.parent.iterdir()] == ["feed"]
+
+
+@pytest.mark.parametrize("kind", ["rss", "atom", "json"])
+def test_a_concatenating_renderer_is_its_literals_around_its_fragments(
+    tmp_path: Path, kind: str
+) -> None:
+    # What CONCATENATES promises, on fragments that look like the marks, the shell's
+    # own bytes, or nothing at all.
+    import random
+
+    from publisher.feeds import formats
+    from publisher.feeds.generate import feed_head
+    from publisher.feeds.splice import MARK
+    from publisher.splicing import template
+
+    (tmp_path / "config.yaml").write_text(CONFIG, encoding="utf-8")
+    (tmp_path / "posts").mkdir()
+    config = load_config(tmp_path / "config.yaml")
+    module = formats.get(kind).module()
+    assert getattr(module, "CONCATENATES", False) is True
+    head = feed_head(config.site, config.feeds.options)
+    shell = module.render_shell(kind, head, NOW)
+    rng = random.Random(7)
+    choices = [b"", b"<item>x</item>", MARK, shell[:40], b",\n", b"\x00", "\u2603".encode()]
+    for count in (0, 1, 2, 5, 30):
+        literals = template(lambda marks: module.render_feed(kind, shell, marks), MARK, count)
+        assert literals is not None
+        fragments = [b"".join(rng.choices(choices, k=3)) for _ in range(count)]
+        joined = [literals[0]]
+        for fragment, literal in zip(fragments, literals[1:], strict=True):
+            joined += (fragment, literal)
+        assert b"".join(joined) == module.render_feed(kind, shell, fragments)
