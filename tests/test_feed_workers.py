@@ -398,3 +398,50 @@ def test_a_concatenating_renderer_is_its_literals_around_its_fragments(
         for fragment, literal in zip(fragments, literals[1:], strict=True):
             joined += (fragment, literal)
         assert b"".join(joined) == module.render_feed(kind, shell, fragments)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_site_table_of_a_cold_build_lets_the_next_read_one_post(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    # The site table is made while the workers write the feed files (a parallel build's),
+    # or by a thread (a serial one's); either way it is kept, and the build after one post
+    # is edited parses that post alone and writes a cold build's files.
+    from publisher.incremental import reading
+
+    root = _site(tmp_path / "site")
+    threads: list[bool] = []
+    start = reading.Later.start
+
+    def started(self: reading.Later) -> None:
+        threads.append(True)
+        start(self)
+
+    monkeypatch.setattr(reading.Later, "start", started)
+    _build(root, jobs=jobs)
+    assert bool(threads) == (jobs == 1)
+    parsed: list[str] = []
+    parse_one = collect._parse_one
+
+    def counted(job: Any) -> Any:
+        parsed.append(job[2])
+        return parse_one(job)
+
+    from publisher.incremental import quick
+
+    answers: list[bool] = []
+    read_changed = quick.read_changed
+
+    def quick_read(*args: Any) -> Any:
+        answer = read_changed(*args)
+        answers.append(answer is not None)
+        return answer
+
+    monkeypatch.setattr(collect, "_parse_one", counted)
+    monkeypatch.setattr(quick, "read_changed", quick_read)
+    _post(root, 7, words="Edited")
+    _build(root, jobs=jobs)
+    assert answers == [True]  # from the site table, not a read of every post
+    assert parsed == ["posts/post-007/index.md"]
+    monkeypatch.setattr(collect, "_parse_one", parse_one)
+    assert tree_bytes(root / "public") == _serial(root, tmp_path / "serial")[0]
