@@ -445,3 +445,25 @@ def test_the_site_table_of_a_cold_build_lets_the_next_read_one_post(
     assert parsed == ["posts/post-007/index.md"]
     monkeypatch.setattr(collect, "_parse_one", parse_one)
     assert tree_bytes(root / "public") == _serial(root, tmp_path / "serial")[0]
+
+
+def test_a_file_is_queued_for_a_worker_before_its_hand_over_returns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The main process goes on with CPU-bound work (posts.json, the site table) once the
+    # files are sent: the pool's threads that pass a file on to a worker would wait for
+    # it, so the hand-over waits until the pool has taken the file.
+    from concurrent.futures import ProcessPoolExecutor
+    from dataclasses import replace
+
+    root = _site(tmp_path / "site")
+    task = replace(_tasks(root, monkeypatch)[0], target=os.fspath(tmp_path / "feed.xml"))
+    monkeypatch.setattr(parallel, "HANDOVER", 5.0)
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        pool.submit(int).result()  # the worker is up
+        future = parallel.submit(pool, task)
+        assert future.running() or future.done()
+        made = future.result()
+    assert made is not None and made.temp is not None
+    assert Path(made.temp).read_bytes() == _document(task)
+    Path(made.temp).unlink()
