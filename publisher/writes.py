@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from publisher.cards import CardsResult
     from publisher.feeds.plan import FeedEntry
     from publisher.feeds.splice import FeedWrites
+    from publisher.index import IndexWrite
     from publisher.posts import Post
     from publisher.posts.workers import Crew
     from publisher.splicing import LayoutStore
@@ -45,7 +46,7 @@ def write_outputs(
     thread of this process instead (when they do not)."""
     problems: list[Problem] = []
     cards: CardsResult | None = None
-    from publisher.index import write_index
+    from publisher.index import start_index
     from publisher.splicing import LAYOUTS_FILE, LayoutStore
 
     (entries, index_keys), crew, meanwhile, begin = plan
@@ -64,13 +65,21 @@ def write_outputs(
         # the work in ``meanwhile`` here, not by a thread: one competing for this
         # process's interpreter lock slowed everything before the files were handed to
         # the workers (0.1 to 0.2 s at 10,000 posts), and then their hand-over (issue 12).
+        # Only posts.json's write and sync go to a thread (they wait on the disk, which
+        # the workers keep busy), put in place after the feed files, as a serial build.
+        index: IndexWrite | None = None
         try:
-            write_index(config, published, writer, layouts, index_keys)
+            busy = feeds is not None and feeds.busy
+            index = start_index(config, published, writer, layouts, index_keys, overlap=busy)
             while feeds is not None and feeds.busy and meanwhile:
                 meanwhile.pop()()
         finally:
-            if feeds is not None:  # the feed files in place, as a serial build has them
-                _finish_feeds(config, writer, feeds, dry_run)
+            try:
+                if feeds is not None:  # the feed files in place, as a serial build has them
+                    _finish_feeds(config, writer, feeds, dry_run)
+            finally:
+                if index is not None:
+                    index.finish()
         writer.settle()  # the spliced files written (OutputWriter.overlap), their stamps known
         layouts.commit(writer.stamps)
     finally:

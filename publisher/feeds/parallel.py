@@ -20,9 +20,8 @@ import hashlib
 import os
 import pickle
 import sqlite3
-import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from publisher.atomic import write_all
 from publisher.feeds import formats as registry
 from publisher.feeds.cache import FeedCache
 from publisher.output import Made
+from publisher.staged import laid_out, stage, temporary
 from publisher.stamps import compare_file
 
 #: Items asked of the cache at once (as ``FeedDocument.items`` does).
@@ -84,37 +84,8 @@ def make_file(task: Task) -> Made | None:
         return None
     finally:
         cache.close()
-    laid_out = tuple(lengths) if _laid_out(data, task.literals, lengths) else None
-    target = Path(task.target)
-    digest = hashlib.sha256(data).hexdigest()
-    status, found = compare_file(target, data)
-    if status == "unchanged":
-        return Made(
-            status=status, sha256=digest, size=len(data), temp=None, found=found, lengths=laid_out
-        )
-    temp = _temporary(target)
-    try:
-        fd = os.open(temp, os.O_WRONLY)
-        try:
-            write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return Made(
-        status=status, sha256=digest, size=len(data), temp=temp, found=None, lengths=laid_out
-    )
-
-
-def _temporary(target: Path) -> str:
-    """An empty temporary file beside ``target`` (its folder made if need be)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    os.chmod(temp, 0o644)
-    return temp
+    pieces = lengths if laid_out(data, task.literals, lengths) else None
+    return stage(Path(task.target), data, pieces)
 
 
 def _streamed(renderer: object, task: Task) -> bool:
@@ -141,7 +112,7 @@ def _stream(cache: FeedCache, task: Task) -> Made | None:
     literals = task.literals
     digest = hashlib.sha256()
     lengths: list[int] = []
-    temp = _temporary(target)
+    temp = temporary(target)
     try:
         fd = os.open(temp, os.O_WRONLY)
         try:
@@ -210,19 +181,6 @@ def _items(cache: FeedCache, task: Task, lengths: list[int]) -> Iterator[bytes]:
                 raise _Lost(post_id)
             lengths.append(len(item))
             yield item
-
-
-def _laid_out(data: bytes, literals: Sequence[bytes] | None, lengths: Sequence[int]) -> bool:
-    """Whether ``data`` is ``literals`` around pieces of ``lengths`` (as
-    ``splicing.write_whole`` checks it)."""
-    if literals is None or len(literals) != len(lengths) + 1:
-        return False
-    at = 0
-    for index, literal in enumerate(literals):
-        if data[at : at + len(literal)] != literal:
-            return False
-        at += len(literal) + (lengths[index] if index < len(lengths) else 0)
-    return at == len(data)
 
 
 #: Seconds a hand-over to the pool is waited for, at most (see :func:`submit`).
