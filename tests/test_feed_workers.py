@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -321,12 +322,25 @@ def test_a_file_written_a_batch_at_a_time_is_the_renderers_document(
         return stream(cache, task)
 
     monkeypatch.setattr(parallel, "_stream", counted)
+    ranges: list[tuple[int, int]] = []
+    start_writeback = parallel.start_writeback
+
+    def started(fd: int, offset: int, length: int) -> None:
+        ranges.append((offset, length))
+        start_writeback(fd, offset, length)
+
+    monkeypatch.setattr(parallel, "start_writeback", started)
     for n, task in enumerate(tasks):
         expected = _document(task)
         target = tmp_path / "out" / str(n) / "feed"
+        ranges.clear()
         made = parallel.make_file(replace(task, target=os.fspath(target)))
         assert made is not None and made.temp is not None and made.status == "created"
         assert Path(made.temp).read_bytes() == expected
+        # Each batch's writeback started as it was written: the ranges cover the file.
+        assert [offset for offset, _ in ranges] == [0, *accumulate(n for _, n in ranges)][:-1]
+        assert sum(n for _, n in ranges) == len(expected)
+        assert len(ranges) > 1 or len(task.items) <= parallel.BATCH
         assert (made.size, made.sha256) == (len(expected), hashlib.sha256(expected).hexdigest())
         assert made.lengths is not None and len(made.lengths) == len(task.items)
         assert oct(Path(made.temp).stat().st_mode & 0o777) == oct(0o644)

@@ -30,7 +30,7 @@ from publisher.atomic import write_all
 from publisher.feeds import formats as registry
 from publisher.feeds.cache import FeedCache
 from publisher.output import Made
-from publisher.staged import laid_out, stage, temporary
+from publisher.staged import laid_out, stage, start_writeback, temporary
 from publisher.stamps import compare_file
 
 #: Items asked of the cache at once (as ``FeedDocument.items`` does).
@@ -117,11 +117,12 @@ def _stream(cache: FeedCache, task: Task) -> Made | None:
         fd = os.open(temp, os.O_WRONLY)
         try:
             pieces = [literals[0]]
+            written = 0
             for item in _items(cache, task, lengths):
                 pieces += (item, literals[len(lengths)])
                 if len(pieces) > 2 * BATCH:
-                    _put(fd, digest, pieces)
-            _put(fd, digest, pieces)
+                    written += _put(fd, digest, pieces, written)
+            _put(fd, digest, pieces, written)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -144,12 +145,15 @@ def _stream(cache: FeedCache, task: Task) -> Made | None:
     )
 
 
-def _put(fd: int, digest: Any, pieces: list[bytes]) -> None:
-    """Write and hash ``pieces``, then empty the list."""
+def _put(fd: int, digest: Any, pieces: list[bytes], at: int) -> int:
+    """Write and hash ``pieces`` (at offset ``at``) and start their writeback, then empty
+    the list; returns how many bytes they were."""
     data = b"".join(pieces)
     digest.update(data)
     write_all(fd, data)
+    start_writeback(fd, at, len(data))
     pieces.clear()
+    return len(data)
 
 
 def _compared(temp: Path, target: Path, digest: str, lengths: tuple[int, ...]) -> Made:
