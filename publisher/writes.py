@@ -80,6 +80,10 @@ def write_outputs(
             finally:
                 if index is not None:
                     index.finish()
+        if crew is not None:
+            # Nothing more for the workers: they end while this process keeps the layouts,
+            # sweeps and records its inputs, not after (the build waits for them at exit).
+            crew.close(wait=False)
         writer.settle()  # the spliced files written (OutputWriter.overlap), their stamps known
         layouts.commit(writer.stamps)
     finally:
