@@ -532,3 +532,47 @@ def test_a_disk_error_while_posts_json_is_staged_stops_the_build(
         _build(root, jobs=2)
     assert _temporary(root) == []
     assert not (root / "public" / "posts.json").exists()
+
+
+def _gated(task: parallel.Task) -> Any:
+    """In a worker: busy until the test opens the gate beside the task's target."""
+    gate = Path(task.target).with_name("gate")
+    while not gate.exists():
+        time.sleep(0.01)
+    return None
+
+
+def test_a_file_that_must_wait_for_a_worker_is_not_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Waiting for the pool to queue a file the busy workers cannot take yet would only
+    # hold the main process back (a site with many tag feeds has dozens of files).
+    from concurrent.futures import ProcessPoolExecutor
+
+    task = parallel.Task(
+        kind="rss", shell=b"", items=(), target=str(tmp_path / "feed.xml"), cache="", literals=None
+    )
+    naps: list[float] = []
+
+    class Clock:
+        monotonic = staticmethod(time.monotonic)
+
+        @staticmethod
+        def sleep(seconds: float) -> None:
+            naps.append(seconds)
+            time.sleep(seconds)
+
+    monkeypatch.setattr(parallel, "make_file", _gated)
+    monkeypatch.setattr(parallel, "HANDOVER", 5.0)
+    monkeypatch.setattr(parallel, "time", Clock)
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        try:
+            pool.submit(int).result()  # the worker is up, and free
+            first = parallel.submit(pool, task)
+            assert first.running()  # waited for until the pool queued it
+            naps.clear()
+            later = [parallel.submit(pool, task) for _ in range(4)]
+            assert naps == []  # the worker is busy: none of these was waited for
+        finally:
+            (tmp_path / "gate").touch()
+        assert [f.result() for f in (first, *later)] == [None] * 5

@@ -194,15 +194,27 @@ HANDOVER = 0.05
 def submit(pool: Any, task: Task) -> Any:
     """``task`` sent to ``pool``: a future of :func:`make_file`'s answer.
 
-    Pickled here, and waited for (asleep, at most :data:`HANDOVER`) until the pool has
-    queued it for a worker: the pool's threads that pass it on need this process's
-    interpreter lock, which the work after this call holds (posts.json, the site table),
-    and a worker started its file 10 to 40 ms after it was sent (issue 12)."""
+    Pickled here and, when a worker is free to take it, waited for (asleep, at most
+    :data:`HANDOVER`) until the pool has queued it: the pool's threads that pass it on
+    need this process's interpreter lock, which the work after this call holds
+    (posts.json, the site table), and a worker started its file 10 to 80 ms after it was
+    sent (issue 12). A file that must wait for a worker anyway is not waited for."""
+    free = _free_worker(pool)
     future = pool.submit(_make_pickled, pickle.dumps(task, protocol=pickle.HIGHEST_PROTOCOL))
-    deadline = time.monotonic() + HANDOVER
+    deadline = time.monotonic() + (HANDOVER if free else 0.0)
     while not (future.running() or future.done()) and time.monotonic() < deadline:
         time.sleep(0.0002)
     return future
+
+
+def _free_worker(pool: Any) -> bool:
+    """Whether a worker of ``pool`` has nothing to do (the pool's own bookkeeping:
+    ``concurrent.futures.ProcessPoolExecutor``; False when it has none)."""
+    pending = getattr(pool, "_pending_work_items", None)
+    workers = getattr(pool, "_max_workers", None)
+    if not isinstance(pending, dict) or not isinstance(workers, int):
+        return False
+    return len(pending) < workers
 
 
 def _make_pickled(task: bytes) -> Made | None:
