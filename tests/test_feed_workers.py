@@ -576,3 +576,40 @@ def test_a_file_that_must_wait_for_a_worker_is_not_waited_for(
         finally:
             (tmp_path / "gate").touch()
         assert [f.result() for f in (first, *later)] == [None] * 5
+
+
+# A cold build killed once its thread has staged posts.json beside it (written and synced,
+# not yet renamed): the next build deletes the temporary file and writes a cold build's.
+KILLED_STAGED = """
+import os, signal, sys
+from publisher import index, snapshot
+from publisher.posts import collect
+collect.PARALLEL_THRESHOLD = 4
+snapshot.RECENT_NS = 0
+collect.RECENT_NS = 0
+def place_then_kill(self):
+    self._thread.join()
+    os.kill(os.getpid(), signal.SIGKILL)
+index._Staging.place = place_then_kill
+from publisher.cli import main
+sys.argv = ["publish", "-q", "build", "--jobs", "2", "--now", "2025-06-01T00:00:00Z"]
+main()
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="kills by signal, as the kernel would")
+def test_a_build_killed_once_posts_json_is_staged_is_put_right_by_the_next(
+    tmp_path: Path,
+) -> None:
+    root = _site(tmp_path / "site")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_STAGED], cwd=root, env=env, capture_output=True, timeout=60
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert [name for name in _temporary(root) if name.startswith(".posts.json.")]
+    assert not (root / "public" / "posts.json").exists()
+    time.sleep(0.05)  # the next build starts after the killed one's file, to the clock tick
+    _build(root, jobs=2)
+    assert _temporary(root) == []
+    assert tree_bytes(root / "public") == _serial(root, tmp_path / "serial")[0]
