@@ -59,7 +59,7 @@ _FORMAT = 2
 _LIBRARIES = ("cmarkgfm", "lxml", "nh3", "feedgen", "PIL", "yaml")
 #: The label of the posts folder's walk: what a loaded config does not depend on
 #: (config/stored.py).
-_POSTS = "post:"
+_POSTS = snapshot.POSTS
 #: Labels of what loading the config reads (the fast path trusts them only when older
 #: than the load).
 _LOADED = ("config", "card:", "layout:", "data:")

@@ -18,7 +18,6 @@ but stops at the first problem. Both would still need this wording layer on top.
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -187,6 +186,8 @@ def _read_field(
 def did_you_mean(key: str, known: tuple[str, ...] | list[str], otherwise: str = "") -> str:
     """The fix for an unknown ``key``: the closest known key, else ``otherwise`` (by
     default the list of known keys)."""
+    import difflib  # here: only a config with an unknown key needs it (~1 ms to import)
+
     ordered = sorted(known)
     hint = difflib.get_close_matches(key, ordered, n=1)
     return (

@@ -38,8 +38,11 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
-__all__ = ["Entry", "Listing", "Snapshot", "Stale", "file_hash", "outputs_digest", "take"]
+__all__ = ["POSTS", "Entry", "Listing", "Snapshot", "Stale", "file_hash", "outputs_digest", "take"]
 
+#: The label prefix of the walk of the posts folder (inputs.plan): the posts finder
+#: globs that walk instead of the folder (posts/listed.py).
+POSTS = "post:"
 #: An mtime this close to the stat pass may not tell two versions of a file apart.
 RECENT_NS = 2_000_000_000
 
@@ -51,7 +54,7 @@ class Snapshot:
     (with inspect and ast) would cost it more than its whole stat pass at 1,000 posts.
     """
 
-    __slots__ = ("_digests", "_hashes", "entries", "recent", "relisted", "tree", "walks")
+    __slots__ = ("_digests", "_hashes", "entries", "odd", "recent", "relisted", "tree", "walks")
 
     def __init__(
         self,
@@ -61,10 +64,14 @@ class Snapshot:
         tree: Mapping[str, Listing] | None = None,
         relisted: int = 0,
         walks: tuple[tuple[str, int, int], ...] = (),
+        odd: frozenset[str] = frozenset(),
     ) -> None:
         self.entries = entries
         #: Each walk step's label prefix and the slice of ``entries`` it gave.
         self.walks = walks
+        #: The prefixes of walks whose entries are not what a glob would find
+        #: (statwalk.Walker.odd).
+        self.odd = odd
         #: The files changed too recently for their stat to be trusted.
         self.recent = recent
         #: Each folder walked, with its stat and entries, for the next stat pass.
@@ -218,6 +225,7 @@ def take(plan: list[list[str]], known: Mapping[str, Any], started_ns: int) -> Sn
         tree=walker.tree,
         relisted=walker.relisted,
         walks=tuple(walks),
+        odd=frozenset(walker.odd),
     )
     taken.hash_recent()
     return taken

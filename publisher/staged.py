@@ -7,7 +7,7 @@ build's ``posts.json``, ``index.py``) while the build goes on; the writer journa
 file and renames it into place (:meth:`~publisher.output.OutputWriter.adopt`), so the
 output folder, its manifest and the report are those of a build that wrote it itself. A
 build killed in between leaves the temporary file, which the next build's sweep deletes
-(``sweep.py``: named as ``tempfile.mkstemp`` names it, older than that build).
+(``sweep.py``: named as ``atomic.temp_beside`` names it, older than that build).
 """
 
 from __future__ import annotations
@@ -15,21 +15,20 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from publisher.atomic import write_all
+from publisher.atomic import temp_beside, write_all
 from publisher.output import Made
 from publisher.stamps import compare_file
 
 
 def temporary(target: Path) -> str:
     """An empty temporary file beside ``target`` (its folder made if need be), readable
-    by all as a published file is (``mkstemp`` makes it 0600)."""
+    by all as a published file is (``temp_beside`` makes it 0600)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    fd, temp = temp_beside(target)
     os.close(fd)
     try:
         os.chmod(temp, 0o644)

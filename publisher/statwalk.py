@@ -56,6 +56,12 @@ class Walker:
         self.since_ns = since_ns
         self.tree: dict[str, Listing] = {}
         self.relisted = 0
+        #: The label prefixes of walks that met a linked folder, an entry that could not
+        #: be told a file or a folder, or a folder that could not be listed: their
+        #: entries are not what a glob of the folder would find (a link to a folder
+        #: walked once is globbed once per link), so the posts finder globs those
+        #: itself (posts/listed.py).
+        self.odd: set[str] = set()
 
     def listing(
         self, path: str, label: str, keep: str, st: os.stat_result | None
@@ -103,6 +109,7 @@ class Walker:
         top = stat_or_none(folder)
         if top is None:
             out.append((prefix, folder, None))
+            self.odd.add(prefix)
             return
         try:
             # Below ``folder``, each stat names its path from there: the kernel does not
@@ -146,6 +153,7 @@ class Walker:
                     st = None
             names = listing(path, label, keep, st)
             if names is None:
+                self.odd.add(prefix)
                 continue
             base, label_base = f"{path}/", f"{label}/"
             relative = base[skip:]
@@ -161,12 +169,14 @@ class Walker:
                     add((label_base + name, base + name, st))
                 elif kind == "e":
                     add((label_base + name, base + name, None))
+                    self.odd.add(prefix)
                 else:
                     # A folder's own stat says nothing its entries do not; only a linked
                     # one is checked, so that a symlink loop is walked once.
                     child, child_label = base + name, label_base + name
                     add((child_label + "/", child, None))
                     if kind == "l":
+                        self.odd.add(prefix)
                         linked = stat_or_none(child)
                         if linked is None:
                             add((child_label, child, None))

@@ -424,16 +424,33 @@ def test_a_build_from_the_site_table_makes_the_posts_it_needs(
 
 
 def _images_unseen(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A broken shortcut: the post folders' digests see only the post files."""
+    """A broken shortcut: the post folders' digests, and the fingerprints of the walk of
+    the posts folder (incremental/walk.py), see only the post files."""
+    from array import array
+
     from publisher import snapshot
-    from publisher.incremental import quick, reading, table
+    from publisher.incremental import changes, reading, table, walk
 
     def folders(taken: snapshot.Snapshot) -> tuple[str | None, dict[str, str]]:
         kept = [e for e in taken.entries if not e[0].startswith("post:/") or e[0].endswith(".md")]
         return table.folders(snapshot.Snapshot(entries=tuple(kept), recent=taken.recent))
 
-    monkeypatch.setattr(quick, "folders", folders)
+    def take(taken: snapshot.Snapshot) -> walk.Taken | None:
+        found = walk.take(taken)
+        if found is None:
+            return None
+        seen = [e[0].endswith(".md") for e in found.entries]
+        prints = array("q", [p if md else 0 for p, md in zip(found.prints, seen, strict=True)])
+        return found._replace(walk=found.walk._replace(prints=prints.tobytes()), prints=prints)
+
+    def changed(taken: walk.Taken, kept: walk.Walk | None, recent: Any) -> set[str] | None:
+        return walk.changed_groups(taken, kept, [r for r in recent if r.endswith(".md")])
+
+    monkeypatch.setattr(changes, "folders", folders)
     monkeypatch.setattr(reading, "folders", folders)
+    monkeypatch.setattr(changes, "changed_groups", changed)
+    monkeypatch.setattr(changes, "take_walk", take)
+    monkeypatch.setattr(reading, "take_walk", take)
 
 
 def _flips_unseen(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,8 +16,9 @@ import pytest
 from cli_run import publish
 
 from conftest import BASE_CONFIG
-from publisher import atomic, output, spliced
+from publisher import atomic, output, spliced, splicing
 from publisher.feeds import generate
+from publisher.incremental import table, walk
 from publisher.posts import cache, collect, model
 
 CONFIG = (
@@ -99,6 +100,20 @@ def _work(root: Path, count: int, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
 
         return counted
 
+    digest_of, places = walk.digest_of, splicing._places
+
+    def digested(lines: list[str]) -> str:
+        counts["folder digests"] = counts.get("folder digests", 0) + 1
+        return digest_of(lines)
+
+    def placed(old: splicing.Layout, *args: Any) -> splicing.Places | None:
+        found = places(old, *args)
+        counts["places"] = counts.get("places", 0) + (len(found[1]) if found else 0)
+        return found
+
+    monkeypatch.setattr(walk, "digest_of", digested)
+    monkeypatch.setattr(table, "digest_of", digested)
+    monkeypatch.setattr(splicing, "_places", placed)
     monkeypatch.setattr(model.Post, "__init__", made)
     monkeypatch.setattr(cache, "_decode", decoded)
     monkeypatch.setattr(os, "stat", stat_outside_the_stat_pass(stat))
@@ -134,6 +149,12 @@ def test_one_post_edited_costs_the_same_at_500_and_2000_posts(
     for counts in (small, large):
         assert counts["posts"] == 1, counts
         assert counts["decoded"] <= 1, counts
+    # The post folders digested: the edited post's (the others' stats are compared in C,
+    # incremental/walk.py); the old pieces looked up in the three spliced files: those
+    # between the runs the old and the new file share at their ends (splicing._places).
+    for counts in (small, large):
+        assert counts.get("folder digests") == 1, counts
+        assert counts.get("places", 0) <= 6, counts
     # Stats beyond the stat pass (the edited post's file, the outputs, the state files,
     # the config's paths, imports): a few hundred, as many at 2,000 posts as at 500 (a
     # stat per post would be 1,500 more).

@@ -44,3 +44,32 @@ def test_rendering_many_posts_does_not_grow_memory() -> None:
     for _ in range(2000):
         body.render(markdown)
     assert _resident_mb() - before < 10
+
+
+#: Documents whose state a reused parser must not carry into the next one: link
+#: reference definitions, an open table, an open fenced block, a footnote-like line.
+SEQUENCE = [
+    "[a]: https://one.example\n\nSee [a] and [b].\n",
+    "See [a] and [b] again: no definitions here.\n",
+    "| x | y |\n|---|---|\n| 1 | 2 |",
+    "| not | a table |\n",
+    "```\nan unclosed fence",
+    "after the fence\n\n[b]: https://two.example\n",
+    "[b] and [a]\n",
+    "",
+    "* a list\n* with ~~strike~~",
+    "1. ordered\n",
+]
+
+
+def test_one_parser_renders_a_sequence_as_a_new_parser_per_document() -> None:
+    import random
+
+    rng = random.Random(7)
+    documents = SEQUENCE * 3
+    rng.shuffle(documents)
+    for markdown in documents + SAMPLES:
+        expected = cmarkgfm.markdown_to_html_with_extensions(
+            markdown, options=body._OPTIONS, extensions=list(body._EXTENSIONS)
+        )
+        assert cmark.to_html(markdown, body._OPTIONS, body._EXTENSIONS) == expected, markdown

@@ -130,7 +130,7 @@ def test_a_layout_that_does_not_fit_its_file_is_not_used(tmp_path: Path) -> None
     assert store._db is not None
     for damage in (
         "UPDATE files SET lengths = substr(lengths, 1, 8)",
-        "UPDATE files SET stamp = 'x:y'",
+        "UPDATE stamps SET stamp = 'x:y'",
         "UPDATE files SET cuts = x'00'",
         "UPDATE files SET keys = 'a'",
     ):
@@ -159,10 +159,11 @@ def test_copy_range_reports_a_short_source(tmp_path: Path) -> None:
         atomic.copy_range(src.fileno(), dst.fileno(), 2, 10)
 
 
-@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("seed", range(200))
 def test_a_spliced_file_is_the_whole_file_on_random_layouts(tmp_path: Path, seed: int) -> None:
     """Seeded random old and new layouts (pieces kept, moved, added, removed, renamed to
-    an empty key; literals kept or changed, at the start, the middle and the end): the
+    an empty key, put twice; literals kept or changed, at the start, the middle and the
+    end): the
     spliced file is byte for byte the file written whole, and its layout fits it. The
     runs of pieces both files share at their start and end are copied without looking
     at each piece (splicing._same_ends), so they are where a slip would show."""
@@ -197,10 +198,12 @@ def test_a_spliced_file_is_the_whole_file_on_random_layouts(tmp_path: Path, seed
     assert old is not None
     keys = list(old_keys)
     for _ in range(rng.randrange(0, 4)):
-        action = rng.choice(["add", "remove", "move", "empty", "rename"])
+        action = rng.choice(["add", "remove", "move", "empty", "rename", "twice"])
         at = rng.randrange(len(keys) + 1)
         if action == "add":
             keys.insert(at, rng.choice(sorted(body)))
+        elif keys and action == "twice":  # a piece the old file has at its ends, again
+            keys.insert(at, rng.choice([keys[0], keys[-1]]))
         elif keys and action == "remove":
             keys.pop(min(at, len(keys) - 1))
         elif keys and action == "move":
@@ -296,3 +299,77 @@ def test_a_settle_cut_short_leaves_the_rest_for_the_next(
     writer.settle()
     assert writer._pending == [] and "feed.xml" in writer.stamps
     assert (tmp_path / "out" / "feed.xml").read_bytes() == b"<h><item c/><item a/>"
+
+
+def test_layouts_staged_before_their_files_are_stamped_by_the_commit_alone(
+    tmp_path: Path,
+) -> None:
+    """``LayoutStore.stage`` writes the layouts while their files are still being written:
+    unusable (no file has their mark) until the commit gives each its file's stamp; a
+    layout set again after the stage, or dropped, is written as the commit has it."""
+    _, good = _written(tmp_path)
+    other = Layout(stamp=None, keys=("x",), lengths=(3,), literals=(b"<", b">"))
+    store = LayoutStore(tmp_path / "layouts.sqlite")
+    store.set("feed.xml", good)
+    store.set("gone.xml", other)  # its thread never gave it a stamp
+    store.stage()
+    reader = LayoutStore(tmp_path / "layouts.sqlite", readonly=True)
+    assert reader.get("feed.xml") is None and reader.get("gone.xml") is None
+    assert store._db is not None
+    assert store._db.execute("SELECT count(*) FROM stamps").fetchone() == (2,)
+    store.commit({"feed.xml": good.stamp} if good.stamp else {})
+    assert reader.get("feed.xml") == good and reader.get("gone.xml") is None
+    assert store._db.execute("SELECT count(*) FROM stamps").fetchone() == (1,)
+    # Set again after the stage: the commit writes the layout it has now.
+    moved = Layout(
+        stamp=(1, 2, 3, 4), keys=("a", "b", "z"), lengths=(9, 9, 9), literals=good.literals
+    )
+    store.stage()
+    store.set("feed.xml", moved)
+    store.commit()
+    assert reader.get("feed.xml") is None  # (1, 2, 3, 4) is no file's size: not used
+    kept = "SELECT stamp, keys FROM files JOIN stamps USING (path)"
+    assert store._db.execute(kept).fetchall() == [("1:2:3:4", "a\nb\nz")]
+    reader.close()
+    store.close()
+
+
+def test_a_commit_never_stamps_the_layouts_another_build_staged(tmp_path: Path) -> None:
+    """Two builds at once: one stages, the other stages over it, the first commits. The
+    rows are the second's, still unstamped: the first's stamps must not make them usable
+    (its file, their keys and lengths: a splice from the wrong runs)."""
+    _, good = _written(tmp_path)
+    first = LayoutStore(tmp_path / "layouts.sqlite")
+    second = LayoutStore(tmp_path / "layouts.sqlite")
+    first.set("feed.xml", good)
+    first.stage()
+    bent = Layout(stamp=None, keys=("a", "b", "c"), lengths=(9, 8, 10), literals=good.literals)
+    second.set("feed.xml", bent)
+    second.stage()
+    first.commit({"feed.xml": good.stamp} if good.stamp else {})
+    reader = LayoutStore(tmp_path / "layouts.sqlite", readonly=True)
+    assert reader.get("feed.xml") is None
+    reader.close()
+    first.close()
+    second.close()
+
+
+@pytest.mark.parametrize(
+    "keys", [["a", "x", "a", "c"], ["a", "c", "b", "c"], ["a", "c", "x", "a", "c"], ["c", "b", "a"]]
+)
+def test_a_piece_from_the_old_files_ends_is_copied_between_them_too(
+    tmp_path: Path, keys: list[str]
+) -> None:
+    """Only the pieces between the runs both files share at their ends are looked up
+    (splicing._places); a piece wanted there that the old file has only within those runs
+    (a key twice) makes the splice look at every piece, as it did."""
+    writer, old = _written(tmp_path)  # pieces a, b, c
+    body = {"a": b"<item a/>", "b": b"<item b/>", "c": b"<item c/>", "x": b"<item xx/>"}
+    literals = [b"<head>", *[b""] * (len(keys) - 1), b"</tail>"]
+    new = write_spliced(
+        writer, "feed.xml", old, literals, keys, lambda at: [body[keys[i]] for i in at]
+    )
+    assert new is not None
+    expected = b"<head>" + b"".join(body[k] for k in keys) + b"</tail>"
+    assert (tmp_path / "out" / "feed.xml").read_bytes() == expected
+    assert new.lengths == tuple(len(body[k]) for k in keys)

@@ -14,6 +14,7 @@ entries to the same lines, exit codes and files.
 from __future__ import annotations
 
 import errno
+import gc
 import sys
 from typing import Any
 
@@ -48,6 +49,12 @@ def main(parsed: dict[str, Any]) -> int:
     """The exit code of ``publish build`` with the options ``parsed``; user mistakes become
     messages and exit codes, as in cli/entry.py."""
     options = options_of(parsed)
+    # What is alive now (the modules imported so far, the fast path's stat pass: 40,000
+    # objects at 10,000 posts) lives until the build ends: frozen, the collector neither
+    # walks it again nor counts it towards its next pass. A one-post build at 10,000
+    # posts then makes no collection, not one of 15 ms (issue 12). Thawed when the build
+    # returns, for a caller in the same process.
+    gc.freeze()
     try:
         return run_build(options, "build", console=Console(options, echo=echo))
     except (EOFError, KeyboardInterrupt):
@@ -70,6 +77,8 @@ def main(parsed: dict[str, Any]) -> int:
         sys.stdout = _Pacified(sys.stdout)
         sys.stderr = _Pacified(sys.stderr)
         return 1
+    finally:
+        gc.unfreeze()
 
 
 class _Pacified:

@@ -23,7 +23,8 @@ import zlib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime
-from operator import attrgetter
+from itertools import compress
+from operator import attrgetter, eq, itemgetter
 from pathlib import Path
 
 from lxml import etree
@@ -230,8 +231,10 @@ class FeedCache:
         reads (its type and CRC); one that fails is rendered again by the caller."""
         assert self._db is not None
         stored = self._db.execute("SELECT id, key FROM items").fetchall()
-        self._stored_items.update(post_id for post_id, _ in stored)
-        self.hits.update(post_id for post_id, _ in keys.items() & stored)
+        ids = list(map(itemgetter(0), stored))
+        self._stored_items.update(ids)
+        # The ids whose stored key is the one wanted, picked in C (10,000 a build).
+        self.hits.update(compress(ids, map(eq, map(keys.get, ids), map(itemgetter(1), stored))))
 
     def add_items(self, keys: Mapping[str, str], fresh: Fragments) -> None:
         """Keep ``fresh`` items of the posts in ``keys`` (id -> key) from the next

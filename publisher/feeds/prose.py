@@ -59,7 +59,9 @@ def prose_html(html: str, markdown: str) -> str | None:
     is one nh3 writes back as it is; None otherwise."""
     if "\r" in html:
         return None  # a carriage return html5ever would turn into a newline
-    if "<!--" in html:
+    # '!' first: a one-character scan (memchr), where a search for "<!--" reads a
+    # post's HTML a character at a time (3 us of a post's 6 KB, issue 12).
+    if "!" in html and "<!--" in html:
         html = _COMMENT.sub("", html)
     tags = _TAG_TOKEN.findall(html)
     if html.count(">") != len(tags):

@@ -25,13 +25,14 @@ from typing import TYPE_CHECKING, Any
 
 from publisher.config import Config
 from publisher.errors import Problem, StateError
-from publisher.incremental.changes import changed_files
+from publisher.incremental.changes import changed_files, compare
 from publisher.incremental.lazy import LazyPosts, Made
 from publisher.incremental.rows import (
     Spellings,
     count_tags,
-    load_moment,
+    feed_entries_of,
     make_rows,
+    newest_first,
     raw_tags,
 )
 from publisher.incremental.table import (
@@ -40,11 +41,10 @@ from publisher.incremental.table import (
     Row,
     SiteTable,
     Stored,
-    folders,
     os_path,
-    split,
     when,
 )
+from publisher.incremental.walk import Walk, digests_of, group_of
 from publisher.posts.folder import below
 from publisher.posts.model import Post, ReadResult
 from publisher.progress import READING
@@ -118,15 +118,22 @@ def read_changed(
         table.close()
     if stored is None:
         return None
-    inputs, digests = folders(snapshot)
-    if inputs is None or inputs != stored.inputs:
+    compared = compare(snapshot, stored)
+    if compared is None:
         return None
-    change = changed_files(config, stored, digests, max(MOST, len(stored.rows) // 4))
+    inputs, digests, changed, taken = compared
+    change = changed_files(config, stored, digests, max(MOST, len(stored.rows) // 4), changed)
     if change is None:
         return None
     dirty, gone = change
+    if changed is not None and taken is not None:
+        groups = {group_of(r.label if isinstance(r, Row) else r) for r in dirty}
+        digests = digests_of(taken.entries, groups, snapshot.recent)
     try:
-        return _assemble(config, stored, (inputs, digests), (dirty, gone), (now, progress), parsed)
+        walk = taken.walk if taken is not None else None
+        return _assemble(
+            config, stored, (inputs, digests, walk), (dirty, gone), (now, progress), parsed
+        )
     except (ValueError, TypeError, KeyError) as exc:
         if isinstance(exc, StateError):
             raise
@@ -136,12 +143,12 @@ def read_changed(
 def _assemble(
     config: Config,
     stored: Stored,
-    taken: tuple[str, Mapping[str, str]],
+    taken: tuple[str, Mapping[str, str], Walk | None],
     change: tuple[list[Row | str], list[Row]],
     at: tuple[datetime, ProgressFactory],
     parsed: list[int] | None = None,
 ) -> Quick | None:
-    inputs, digests = taken
+    inputs, digests, walk = taken
     reread, gone = change
     now, progress = at
     folder = os.fspath(config.posts.folder)
@@ -169,9 +176,7 @@ def _assemble(
         return None  # a post read again, or only removed, changed the others' spelling
     total = _minus(spellings, count_tags((raw_tags(r) for r in new_rows), sign=-1))
     rows = kept + new_rows
-    posts = sorted(
-        (r for r in rows if r.id is not None), key=lambda r: (-(r.date_ts or 0.0), r.id or "")
-    )
+    posts = newest_first([r for r in rows if r.id is not None])
     held = {os.fspath(p.source): p for p in (read.posts if read is not None else ())}
     made = Made(
         _maker(config, total), {r.file: held[r.source] for r in new_rows if r.source in held}
@@ -212,6 +217,7 @@ def _assemble(
                 chunks=chunks,
                 whole=False,
                 since=stored.generation,
+                walk=walk,
             )
         finally:
             table.close()
@@ -221,7 +227,7 @@ def _assemble(
         published=LazyPosts(published, made),
         drafts=LazyPosts(drafts, made),
         scheduled=LazyPosts(scheduled, made),
-        entries=_feed_entries(published) if config.feeds.enabled else None,
+        entries=feed_entries_of(published) if config.feeds.enabled else None,
         index_keys=[r.origin or "" for r in published],
         live=(live_from, live_until),
         save=save,
@@ -289,31 +295,6 @@ def _entries(config: Config, posts: Iterable[Post]) -> dict[str, FeedEntry] | No
     from publisher.feeds.plan import feed_entries
 
     return {e.id: e for e in feed_entries(list(posts), config.site, config.feeds.options)}
-
-
-def _feed_entries(rows: list[Row]) -> list[FeedEntry]:
-    """The feed entries of rows of published posts (a loop of the few calls each needs:
-    it runs once per post of the site)."""
-    from publisher.feeds.plan import FeedEntry
-
-    made = tuple.__new__
-    labels: dict[str | None, tuple[str, ...]] = {}  # the same few tags on every post
-
-    def listed(text: str | None) -> tuple[str, ...]:
-        found = labels.get(text)
-        if found is None:
-            found = labels[text] = split(text)
-        return found
-
-    entries = []
-    for r in rows:
-        if r.id is None or r.updated is None or r.feed_key is None or r.moment is None:
-            raise ValueError(f"{r.file}: not a published post's row")
-        updated = load_moment(r.updated)
-        categories, tags, authors = listed(r.categories), listed(r.tags), listed(r.authors)
-        entry = (r.id, r.moment, updated, categories, tags, authors, bool(r.featured))
-        entries.append(made(FeedEntry, (*entry, bool(r.popular), r.feed_key)))
-    return entries
 
 
 def _minus(spellings: Mapping[str, Mapping[str, int]], taken: Spellings) -> Spellings:

@@ -15,6 +15,7 @@ from publisher.config import Config
 from publisher.incremental.quick import eligible
 from publisher.incremental.rows import count_tags, make_rows
 from publisher.incremental.table import CHUNK, TABLE_FILE, Encoded, SiteTable, encode, folders
+from publisher.incremental.walk import take as take_walk
 from publisher.posts.model import Post, ReadResult
 from publisher.progress import READING
 
@@ -81,7 +82,8 @@ def read_site(
             )
     from publisher.posts import find_post_files
 
-    files = find_post_files(config)  # found once: the progress bar's total, then read
+    # Found once (the progress bar's total, then read), from the stat pass's listing.
+    files = find_post_files(config, snapshot)
     with progress(len(files), READING) as bar:
         read = load(config, readonly=dry_run, jobs=jobs, progress=bar, files=files)
     if parsed:
@@ -140,10 +142,12 @@ def table_of(
     if rows is None or inputs is None:
         return None
     spellings = count_tags(f.tags for f in read.found if f.tags is not None)
+    taken = take_walk(snapshot)
     return encode(
         inputs=inputs,
         spellings={key: dict(counts) for key, counts in spellings.items()},
         chunks={n: rows[i : i + CHUNK] for n, i in enumerate(range(0, len(rows), CHUNK))},
+        walk=taken.walk if taken is not None else None,
     )
 
 

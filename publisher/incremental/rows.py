@@ -6,10 +6,11 @@ import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from publisher.incremental.table import SEP, Row, group_of, joined, label_of, problems_text
+from publisher.incremental.table import SEP, Row, group_of, joined, label_of, problems_text, split
 from publisher.posts.fields import tag_key
 from publisher.posts.model import ReadResult
 
@@ -150,3 +151,37 @@ def _folder_of(source: str) -> str:
     """``os.path.dirname(source) + "/"`` with str methods (in C: once per post)."""
     head = source[: source.rfind("/") + 1]
     return (head.rstrip("/") or head) + "/"
+
+
+def newest_first(posts: list[Row]) -> list[Row]:
+    """``posts`` newest first, then by id (two sorts by a key made in C: 10,000 rows; a
+    stable sort keeps the order by id among equal dates, also in reverse)."""
+    if None in map(attrgetter("date_ts"), posts):
+        return sorted(posts, key=lambda r: (-(r.date_ts or 0.0), r.id or ""))
+    posts.sort(key=attrgetter("id"))
+    posts.sort(key=attrgetter("date_ts"), reverse=True)
+    return posts
+
+
+def feed_entries_of(rows: list[Row]) -> list[FeedEntry]:
+    """The feed entries of rows of published posts (a loop of the few calls each needs:
+    it runs once per post of the site)."""
+    from publisher.feeds.plan import FeedEntry
+
+    made = tuple.__new__
+    # The same few (categories, tags, authors) on many posts: each split once.
+    labels: dict[tuple[str | None, str | None, str | None], tuple[tuple[str, ...], ...]] = {}
+    parse = datetime.fromisoformat
+    entries = []
+    for r in rows:
+        if r.id is None or r.updated is None or r.feed_key is None or r.moment is None:
+            raise ValueError(f"{r.file}: not a published post's row")
+        text = r.updated
+        updated = load_moment(text) if SEP in text else parse(text)  # load_moment, inline
+        named = (r.categories, r.tags, r.authors)
+        listed = labels.get(named)
+        if listed is None:
+            listed = labels[named] = (split(r.categories), split(r.tags), split(r.authors))
+        entry = (r.id, r.moment, updated, *listed, bool(r.featured), bool(r.popular))
+        entries.append(made(FeedEntry, (*entry, r.feed_key)))
+    return entries

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -52,6 +53,35 @@ def _extensions(names: tuple[str, ...]) -> list[Any]:
     return [cmark.find_syntax_extension(name) for name in names]
 
 
+class _Parsers(threading.local):
+    """Each thread's parsers, by (options, extensions): cffi lets go of the GIL in the C
+    calls, so two threads rendering at once must not share one."""
+
+    def __init__(self) -> None:
+        self.made: dict[tuple[int, tuple[str, ...]], tuple[Any, Any]] = {}
+
+
+_PARSERS = _Parsers()
+
+
+def _parser(options: int, extensions: tuple[str, ...]) -> tuple[Any, Any]:
+    """A parser with ``extensions`` attached, and its list of them, made once per thread
+    (issue 12: six calls through cffi per post). ``cmark_parser_finish`` resets the parser
+    for the next document, keeping its options and extensions, so one parser renders
+    every post (``tests/test_cmark_memory.py`` holds it to a new parser per document)."""
+    made = _PARSERS.made.get((options, extensions))
+    if made is not None:
+        return made
+    found = _extensions(extensions)
+    if None in found:
+        raise ValueError("unknown cmark-gfm extension")
+    parser = cmark.parser_new(options=options)
+    for extension in found:
+        cmark.parser_attach_syntax_extension(parser, extension)
+    made = _PARSERS.made[options, extensions] = (parser, cmark.parser_get_syntax_extensions(parser))
+    return made
+
+
 def to_html(markdown: str, options: int, extensions: Sequence[str]) -> str:
     """``cmarkgfm.markdown_to_html_with_extensions``, same output, nothing leaked."""
     if _RELEASE is None:
@@ -60,22 +90,15 @@ def to_html(markdown: str, options: int, extensions: Sequence[str]) -> str:
         )
         return html
     node_free, libc_free = _RELEASE
-    found = _extensions(tuple(extensions))
-    parser = cmark.parser_new(options=options)
+    parser, attached = _parser(options, tuple(extensions))
+    text = markdown.encode("utf-8")  # a lone surrogate raises here, before any C call
+    _lib.cmark_parser_feed(parser, text, len(text))
+    root = _lib.cmark_parser_finish(parser)
     try:
-        for extension in found:
-            if extension is None:
-                raise ValueError("unknown cmark-gfm extension")
-            cmark.parser_attach_syntax_extension(parser, extension)
-        cmark.parser_feed(parser, markdown)
-        root = cmark.parser_finish(parser)
+        raw = _lib.cmark_render_html(root, options, attached)
         try:
-            raw = _lib.cmark_render_html(root, options, cmark.parser_get_syntax_extensions(parser))
-            try:
-                return str(_ffi.string(raw).decode("utf-8"))
-            finally:
-                libc_free(_address(raw))
+            return str(_ffi.string(raw).decode("utf-8"))
         finally:
-            node_free(_address(root))
+            libc_free(_address(raw))
     finally:
-        cmark.parser_free(parser)
+        node_free(_address(root))

@@ -27,6 +27,7 @@ from publisher.posts.folder import (
 from publisher.posts.found import FoundFiles, context_for
 from publisher.posts.model import Body, ReadResult
 from publisher.posts.reader import ReadContext, Record, parse_post, unexpected
+from publisher.posts.reread import Reread
 from publisher.posts.rules import Around, finalize
 from publisher.posts.shown import Shown, printable_problem
 from publisher.posts.workers import (
@@ -69,6 +70,8 @@ def read_posts(
     files = find_post_files(config) if files is None else files
     problems: list[Problem] = []
     found = FoundFiles(config, ctx, cache, RECENT_NS)
+    if cache is not None:
+        cache.reads_with(Reread(found))  # a body stored without its text is read again
     shown = Shown(config.root)
     keys = found.keys
     entries: list[Entry | None] = []
@@ -259,6 +262,10 @@ class _Parser:
         # Imported here: multiprocessing and its kin cost a build that parses one post ~10 ms.
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
+
+        # Before the fork, so the workers share it: a date not written YYYY-MM-DD needs
+        # dateutil, which fields.py imports on first use (~12 ms in each worker otherwise).
+        import dateutil.parser  # noqa: F401
 
         cache = self.cache
         self._store = cache.store() if cache is not None and not cache.readonly else None

@@ -13,6 +13,7 @@ from pathlib import Path
 from publisher.config import Config
 from publisher.errors import Problem
 from publisher.posts.sources import get as get_source
+from publisher.snapshot import POSTS, Snapshot
 
 
 def display_path(path: Path, root: Path) -> str:
@@ -133,11 +134,20 @@ def refuse(
     return None
 
 
-def find_post_files(config: Config) -> list[Path]:
-    """The post files: by ``posts.glob`` for the generic layout, else as the generator finds them."""
+def find_post_files(config: Config, taken: Snapshot | None = None) -> list[Path]:
+    """The post files: by ``posts.glob`` for the generic layout, else as the generator finds
+    them. ``taken``: this build's stat pass, whose walk of the posts folder is globbed
+    instead of the folder when it can be (posts/listed.py)."""
     folder = config.posts.folder
     if config.posts.generator == "generic":
-        found = plain_glob(folder, config.posts.glob)
+        found = None
+        if taken is not None:
+            from publisher.posts.listed import listed_files
+
+            paths = listed_files(taken, os.fspath(folder), config.posts.glob, POSTS)
+            found = None if paths is None else [Path(path) for path in paths]
+        if found is None:
+            found = plain_glob(folder, config.posts.glob)
         if found is None:
             found = [p for p in folder.glob(config.posts.glob) if p.is_file()]
         # Sorted by parts, as Paths compare, but without Path.__lt__ (issue 12).

@@ -20,6 +20,8 @@ from publisher.errors import Problem
 
 @dataclass(frozen=True, kw_only=True)
 class Author:
+    """A post's author, as the frontmatter or the body's byline names them."""
+
     name: str
     org: str | None = None
     email: str | None = None

@@ -85,7 +85,8 @@ class ReadWorker:
         if self.cache is None:
             self.cache = PostCache(self.path, files=())  # no file stamps: never asked here
         with self.lock:
-            written = self.cache.put_now(rows)
+            # With their feed items made, the bodies are left out (posts/cache.py).
+            written = self.cache.put_now(rows, bodies=self.ahead is None)
         if not written:
             self.path = None  # locked or damaged: the main process stores the rest
             self.cache.close()

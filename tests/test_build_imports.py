@@ -1,0 +1,227 @@
+"""What each kind of build imports: a one-post build of a site whose heads are cached
+loads no library only a cold build or an unusual post needs, so that a later change
+cannot silently bring a heavy module back into every build (issue 12: imports are most of
+a one-post build at 1,000 posts).
+
+Each build runs in a fresh interpreter and reports ``sys.modules`` (import work counted,
+not timed); an audit hook reports what was loaded when the read's worker pool forked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from conftest import FEEDS_CONFIG
+
+_PROBE = textwrap.dedent(
+    """
+    import json, sys
+    at_fork = []
+    def hook(event, args):
+        if event == "os.fork" and not at_fork:
+            at_fork.extend(sorted(sys.modules))
+    sys.addaudithook(hook)
+    sys.argv = ["publish", *json.loads(sys.argv[1])]
+    from publisher.cli import main
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+    print(json.dumps({"code": code, "modules": sorted(sys.modules), "at_fork": at_fork}))
+    """
+)
+
+#: Loaded by no one-post build whose post has a YYYY-MM-DD date: dateutil (and
+#: feedgen's document classes, which import it) only for other dates and for feed heads
+#: not rendered before; the worker pool, the config loader and its suggestions, the link
+#: checker's lxml.html, tempfile (atomic.py names its own temporary files) and the stages
+#: that are off.
+NOT_FOR_ONE_POST = (
+    "dateutil",
+    "feedgen.feed",
+    "feedgen.entry",
+    "tempfile",
+    "shutil",
+    "multiprocessing",
+    "concurrent.futures",
+    "publisher.config.loader",
+    "publisher.schema",
+    "difflib",
+    "lxml.html",
+    "publisher.announce",
+    "publisher.preview",
+    "publisher.automation",
+    "publisher.cards.render",
+    "PIL",
+)
+
+
+#: Loaded by no cold build of a site under the pool's threshold (200 posts) whose config
+#: is valid: difflib only suggests a key for a mistyped one. (tempfile is: dateutil's
+#: zone data, through feedgen, imports it.)
+NOT_FOR_A_SMALL_COLD_BUILD = (
+    "difflib",
+    "multiprocessing",
+    "concurrent.futures",
+    "lxml.html",
+    "publisher.announce",
+    "publisher.preview",
+    "publisher.automation",
+    "publisher.cards.render",
+    "PIL",
+)
+
+
+def _build(root: Path, *args: str) -> dict[str, list[str]]:
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, json.dumps(["build", *args])],
+        cwd=root,
+        # Unmeasured: coverage, when it runs, loads its own modules first.
+        env={**os.environ, "COVERAGE_PROCESS_CONFIG": "", "PYTHONIOENCODING": "utf-8"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    data: dict[str, list[str]] = json.loads(done.stdout.strip().splitlines()[-1])
+    assert data["code"] == 0, done.stderr
+    return data
+
+
+def _loaded(modules: list[str], names: tuple[str, ...]) -> list[str]:
+    return [m for m in modules if m in names or m.startswith(tuple(f"{n}." for n in names))]
+
+
+def _post(root: Path, i: int, date: str, body: str) -> None:
+    folder = root / "posts" / f"post-{i:03d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "index.md").write_text(
+        f"---\ntitle: Post {i}\ndate: {date}\ntags: [t{i % 3}]\n---\n{body}\n", encoding="utf-8"
+    )
+
+
+def _age(root: Path) -> None:
+    """Every file a minute older: past the window in which a file is hashed, not judged by
+    its stat, as a real site's files are."""
+    for folder, _, files in os.walk(root):
+        for name in files:
+            path = Path(folder, name)
+            st = path.stat()
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns - 60 * 10**9))
+
+
+def test_a_one_post_build_loads_no_library_it_does_not_use(tmp_path: Path) -> None:
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "config.yaml").write_text(FEEDS_CONFIG, encoding="utf-8")
+    for i in range(6):
+        _post(root, i, f"2024-01-{i + 1:02d}", f"Body of *post* {i}.")
+    cold = _build(root)["modules"]
+    assert _loaded(cold, ("feedgen.feed",)) == ["feedgen.feed"]  # the heads are rendered
+    # A small site's cold build: no pool; a config without a mistake needs no suggestion.
+    assert _loaded(cold, NOT_FOR_A_SMALL_COLD_BUILD) == []
+    _age(root)
+    _build(root)  # the record of a build past the window, as on a real site
+    _post(root, 2, "2024-01-03", "Body of post 2, edited.")
+    edited = _build(root)["modules"]
+    assert "publisher.incremental.quick" in edited  # the build read the one post
+    assert _loaded(edited, NOT_FOR_ONE_POST) == []
+    # The probe sees an import: the same build of a post dated with a time loads dateutil
+    # (the oldest post: no feed's newest date, so no head, changes).
+    _post(root, 0, "2024-01-01T10:30:00+02:00", "Body of post 0, edited.")
+    timed = _build(root)["modules"]
+    assert "dateutil.parser" in timed
+    assert _loaded(timed, ("feedgen.feed", "publisher.config.loader")) == []
+    rss = (root / "public" / "rss.xml").read_text(encoding="utf-8")
+    assert "Body of post 2, edited." in rss
+    assert "Mon, 01 Jan 2024 10:30:00 +0200" in rss  # dateutil read the date it loaded for
+
+
+def test_the_read_pool_forks_with_dateutil_loaded(tmp_path: Path) -> None:
+    # fields.py imports dateutil on first use; a cold build's read workers share one copy,
+    # imported before the fork, rather than each importing it for a date with a time.
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "config.yaml").write_text(FEEDS_CONFIG, encoding="utf-8")
+    for i in range(240):
+        _post(root, i, f"2024-02-01T{i // 60:02d}:{i % 60:02d}:00Z", f"Body {i}.")
+    data = _build(root, "--jobs", "2")
+    assert data["at_fork"], "no read worker was forked"
+    assert "dateutil.parser" in data["at_fork"]
+
+
+def test_fields_loads_dateutil_only_for_a_date_that_needs_it() -> None:
+    probe = textwrap.dedent(
+        """
+        import json, sys
+        from datetime import timezone
+        from publisher.posts import fields
+        seen = ["dateutil" in sys.modules]
+        day = fields.parse_date("2024-05-01", timezone.utc)
+        seen.append("dateutil" in sys.modules)
+        timed = fields.parse_date("2024-05-01T17:00:00+02:00", timezone.utc)
+        spelled = fields.parse_date("Wed, 01 May 2024 17:00:00 GMT", timezone.utc)
+        seen.append("dateutil.parser" in sys.modules)
+        print(json.dumps([seen, day.isoformat(), timed.isoformat(), spelled.isoformat()]))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**os.environ, "COVERAGE_PROCESS_CONFIG": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    seen, day, timed, spelled = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen == [False, False, True]
+    assert day == "2024-05-01T00:00:00+00:00"
+    assert timed == "2024-05-01T17:00:00+02:00"
+    assert spelled == "2024-05-01T17:00:00+00:00"
+
+
+def test_a_plain_build_runs_with_what_it_had_loaded_frozen(tmp_path: Path) -> None:
+    # cli/plain.py freezes what is alive when the build starts (modules, the fast path's
+    # stat pass): the collector walks none of it again. With the default thresholds, so
+    # that this small build collects at all, every collection during the build sees the
+    # frozen objects; once the build returns they are thawed.
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "config.yaml").write_text(FEEDS_CONFIG, encoding="utf-8")
+    for i in range(6):
+        _post(root, i, f"2024-01-{i + 1:02d}", f"Body of post {i}.")
+    probe = textwrap.dedent(
+        """
+        import gc, json, sys
+        import publisher.cli
+        publisher.cli.GC_THRESHOLDS = gc.get_threshold()
+        frozen = []
+        gc.callbacks.append(lambda phase, info: phase == "start" and frozen.append(gc.get_freeze_count()))
+        sys.argv = ["publish", "-q", "build"]
+        try:
+            publisher.cli.main()
+        except SystemExit as exc:
+            code = exc.code
+        print(json.dumps({"code": code, "frozen": frozen, "after": gc.get_freeze_count()}))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=root,
+        env={**os.environ, "COVERAGE_PROCESS_CONFIG": ""},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    data = json.loads(done.stdout.strip().splitlines()[-1])
+    assert data["code"] == 0, done.stderr
+    during = [count for count in data["frozen"] if count]
+    assert len(during) >= 3  # the build collected, with its start frozen
+    assert min(during) > 5_000  # the interpreter's and the fast path's objects at least
+    assert data["after"] == 0
