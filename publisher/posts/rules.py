@@ -100,7 +100,9 @@ def finalize(
             continue
         if post is not None:
             posts.append(post)
-    posts.sort(key=lambda p: (-p.date.timestamp(), p.id))
+    # Newest first, then by id: the posts are in id order, which a stable sort keeps
+    # among posts of one date (no tuple per post to make and compare).
+    posts.sort(key=lambda p: -p.date.timestamp())
     return posts
 
 
