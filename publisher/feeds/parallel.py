@@ -188,7 +188,7 @@ def _items(cache: FeedCache, task: Task, lengths: list[int]) -> Iterator[bytes]:
 
 
 #: Seconds a hand-over to the pool is waited for, at most (see :func:`submit`).
-HANDOVER = 0.05
+HANDOVER = 0.02
 
 
 def submit(pool: Any, task: Task) -> Any:
