@@ -184,7 +184,7 @@ def _read_field(
 
 
 def did_you_mean(key: str, known: tuple[str, ...] | list[str], otherwise: str = "") -> str:
-    """The fix for an unknown ``key``: the closest known key, else ``otherwise``, else all."""
+    """The fix for an unknown ``key``: the closest known key, else ``otherwise`` (or all)."""
     import difflib  # here: only a config with an unknown key needs it (~1 ms to import)
 
     ordered = sorted(known)
