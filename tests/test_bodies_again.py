@@ -192,3 +192,43 @@ def test_every_item_rendered_from_worker_rows_gives_a_cold_builds_bytes(
     assert not build_site(config, now=NOW, jobs=1).failed
     assert _outputs(root) == rebuilt
     assert b"there.html" in rebuilt["rss.xml"]
+
+
+def test_a_post_edited_while_a_build_needs_its_body_again_stops_it_once(
+    tmp_path: Path, pooled: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The trade-off (posts/reread.py): a tag spelled "go" in a few posts and "Go" in
+    most, so the items a worker guessed for the "go" posts are rendered again from their
+    bodies; one of those files edited after the read stops the build with one line, and
+    the next build is a cold build's bytes."""
+    root = tmp_path / "site"
+    (root / "posts").mkdir(parents=True)
+    (root / "config.yaml").write_text(CONFIG, encoding="utf-8")
+    for i in range(24):
+        folder = root / "posts" / f"post-{i:03d}"
+        folder.mkdir()
+        tag = "go" if i < 6 else "Go"
+        (folder / "index.md").write_text(
+            f"---\ntitle: Post {i}\ndate: 2024-01-{i + 1:02d}\ntags: [{tag}]\n---\nBody {i}.\n",
+            encoding="utf-8",
+        )
+    edited = root / "posts" / "post-001" / "index.md"
+    close = EarlyItems.close
+
+    def edit_after_the_read(self: EarlyItems) -> None:
+        close(self)
+        if b"Edited" not in edited.read_bytes():
+            edited.write_bytes(edited.read_bytes() + b"\nEdited.\n")
+
+    config = load_config(root / "config.yaml")
+    with monkeypatch.context() as patch:
+        patch.setattr(EarlyItems, "close", edit_after_the_read)
+        with pytest.raises(StateError, match=r"post-001/index\.md: changed or gone while"):
+            build_site(config, now=NOW, jobs=2)
+    assert not build_site(config, now=NOW, jobs=2).failed
+    rebuilt = _outputs(root)
+    assert b"Edited." in rebuilt["rss.xml"]
+    shutil.rmtree(root / "public")
+    shutil.rmtree(root / "state")
+    assert not build_site(config, now=NOW, jobs=1).failed
+    assert _outputs(root) == rebuilt
