@@ -1,0 +1,242 @@
+"""Red team for issue 12's new state under damage and change: post cache rows stored
+without their bodies (layout 5) and read again from their files (``posts/reread.py``),
+the site table (layout 6, marshalled chunks with a CRC), layouts.sqlite (layout 2, staged
+rows), each state file damaged on disk, a folder made unwritable while a build runs.
+
+Each test runs ``python -m publisher build`` in a process of its own on a bench site
+(``bench/bench_naive.py``) and asks: the build either makes a cold build's output folder,
+or stops with one line and no traceback and the next build does.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import tree_bytes
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+import bench_naive
+
+#: Posts in a site: enough for the parallel read (200), whose workers store body-less rows.
+POSTS = 400
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "PYTHONIOENCODING": "utf-8"}
+EDITED = "posts/post-00200/index.md"
+JSON = "formats: [rss, atom, json]"
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="signals and chattr")
+
+
+def _publish(root: Path, *, script: str | None = None) -> subprocess.CompletedProcess[str]:
+    command = ["-m", "publisher", "build"] if script is None else ["-c", script]
+    return subprocess.run(
+        [sys.executable, *command],
+        cwd=root,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _cold_output(root: Path, where: Path) -> dict[str, bytes]:
+    """The output folder of a cold build of ``root``'s posts and config, in ``where``."""
+    shutil.rmtree(where, ignore_errors=True)
+    where.mkdir()
+    shutil.copy2(root / "config.yaml", where / "config.yaml")
+    shutil.copytree(root / "posts", where / "posts")
+    ran = _publish(where)
+    assert ran.returncode == 0, ran.stderr
+    return tree_bytes(where / "public")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A bench site (posts older than two seconds: judged by their stat) after its cold
+    build, whose read workers stored their rows without bodies."""
+    root = tmp_path_factory.mktemp("bench") / "site"
+    root.mkdir()
+    bench_naive.write_site(root, POSTS)
+    old = time.time() - 60
+    for path in root.rglob("*"):
+        os.utime(path, (old, old))
+    ran = _publish(root)
+    assert ran.returncode == 0, ran.stderr
+    with sqlite3.connect(root / ".publisher" / "cache.sqlite") as db:
+        stored = db.execute("SELECT count(*), sum(markdown IS NULL) FROM posts").fetchone()
+    assert stored == (POSTS, POSTS)  # what the tests below attack
+    return root
+
+
+def _copy(built: Path, root: Path) -> Path:
+    """``built`` copied to ``root`` and built there once: a copy's files are new to the
+    stat pass (their inodes), and the attacks below need a build that trusts its state."""
+    shutil.copytree(built, root)
+    ran = _publish(root)
+    assert ran.returncode == 0, ran.stderr
+    with sqlite3.connect(root / ".publisher" / "cache.sqlite") as db:
+        stored = db.execute("SELECT count(*), sum(markdown IS NULL) FROM posts").fetchone()
+    assert stored == (POSTS, POSTS)
+    return root
+
+
+def _errors(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("error")]
+
+
+def _settles(root: Path, ran: subprocess.CompletedProcess[str], what: str) -> None:
+    """``ran`` made a cold build's output, or stopped with one line and the next build
+    does; nothing is left behind in the output or state folder."""
+    assert "Traceback" not in ran.stderr, (what, ran.stderr)
+    if ran.returncode != 0:
+        assert len(_errors(ran.stderr)) == 1, (what, ran.stderr)
+        ran = _publish(root)
+        assert ran.returncode == 0 and "Traceback" not in ran.stderr, (what, ran.stderr)
+    got = tree_bytes(root / "public")
+    expected = _cold_output(root, root.parent / "cold")
+    assert [p for p in sorted(set(got) | set(expected)) if got.get(p) != expected.get(p)] == []
+    left = [
+        p.name
+        for folder in (root / "public", root / ".publisher")
+        for p in folder.iterdir()
+        if p.name.startswith(".") or p.name.endswith(("-wal", ".tmp"))  # a hot journal: speed8
+    ]
+    assert left == [], what
+
+
+#: Run as ``python -c``: a build whose first body made again from its post file finds
+#: that file changed (MODE "append") or gone ("remove") since the read found it.
+_RACED = """
+import os, sys
+sys.argv = ["publish", "build"]
+from publisher.posts import reread
+made_again = reread.Reread.__call__
+def call(self, key, digest):
+    if not getattr(reread, "raced", False):
+        reread.raced = True
+        path = self.sources[self.keys.index(key)][0]
+        if os.environ["MODE"] == "append":
+            with open(path, "a") as handle:
+                handle.write("changed while the build ran")
+        else:
+            os.remove(path)
+    return made_again(self, key, digest)
+reread.Reread.__call__ = call
+from publisher.cli import main
+main()
+"""
+
+
+@pytest.mark.parametrize("mode", ["append", "remove"])
+def test_a_body_made_again_from_a_file_changed_meanwhile_is_never_used(
+    built: Path, tmp_path: Path, mode: str
+) -> None:
+    # A JSON feed added: every item is rendered anew, each body made again from its file.
+    root = _copy(built, tmp_path / "site")
+    config = root / "config.yaml"
+    config.write_text(config.read_text().replace("formats: [rss, atom]", JSON))
+    ENV["MODE"] = mode
+    try:
+        ran = _publish(root, script=_RACED)
+    finally:
+        del ENV["MODE"]
+    assert ran.returncode != 0, ran.stderr
+    assert "changed or gone while the build ran" in ran.stderr, ran.stderr
+    _settles(root, ran, mode)
+
+
+def _damage(path: Path, how: str, rng: random.Random) -> None:
+    data = bytearray(path.read_bytes())
+    if how == "truncate":
+        data = data[: rng.randrange(len(data))]
+    elif how == "flip":
+        for _ in range(8):
+            at = rng.randrange(len(data))
+            data[at] ^= 1 << rng.randrange(8)
+    else:  # a page of noise past SQLite's header page
+        at = rng.randrange(1, max(2, len(data) // 4096)) * 4096
+        data[at : at + 4096] = rng.randbytes(4096)
+    path.write_bytes(bytes(data))
+
+
+STATE = ["cache.sqlite", "feeds.sqlite", "layouts.sqlite", "site.sqlite", "inputs.json"]
+
+
+@pytest.mark.parametrize("name", STATE)
+def test_a_damaged_state_file_is_rebuilt_or_refused(built: Path, tmp_path: Path, name: str) -> None:
+    # Damaged, then one post edited and the JSON feed added (bodies made again): a
+    # damaged row must be a miss or one line, never a feed's bytes.
+    for how in ("truncate", "flip", "page"):
+        root = _copy(built, tmp_path / how / "site")
+        _damage(root / ".publisher" / name, how, random.Random(f"{name}/{how}"))
+        with (root / EDITED).open("a", encoding="utf-8") as handle:
+            handle.write("\nEdited after the damage.\n")
+        config = root / "config.yaml"
+        config.write_text(config.read_text().replace("formats: [rss, atom]", JSON))
+        _settles(root, _publish(root), f"{name} {how}")
+
+
+def test_staged_layouts_left_by_a_killed_build_are_never_used(built: Path, tmp_path: Path) -> None:
+    # A build killed between LayoutStore.stage and commit leaves rows marked "staged:":
+    # here each row's file is then changed by hand. A staged row used as a layout would
+    # splice the old bytes around the new ones.
+    root = _copy(built, tmp_path / "site")
+    with sqlite3.connect(root / ".publisher" / "layouts.sqlite") as db:
+        paths = [row[0] for row in db.execute("SELECT path FROM stamps")]
+        db.execute("UPDATE stamps SET stamp = 'staged:0123456789abcdef'")
+    assert paths
+    for relative in paths:
+        target = root / "public" / relative
+        target.write_bytes(target.read_bytes().replace(b"Bench", b"Bunch", 1))
+    with (root / EDITED).open("a", encoding="utf-8") as handle:
+        handle.write("\nEdited after a killed build.\n")
+    _settles(root, _publish(root), "staged")
+
+
+def _chattr(flag: str, folder: Path) -> bool:
+    return subprocess.run(["chattr", flag, str(folder)], capture_output=True).returncode == 0
+
+
+@pytest.mark.parametrize("folder", ["public", ".publisher"])
+def test_a_folder_made_unwritable_mid_build_is_one_line(
+    built: Path, tmp_path: Path, folder: str
+) -> None:
+    # chattr +i: no file made, renamed or removed in the folder, even by root (the tests
+    # may run as root, whom a mode of 0o555 does not stop).
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    if not _chattr("+i", probe) or not _chattr("-i", probe):
+        pytest.skip("chattr +i is not allowed here")
+    rng = random.Random(folder)
+    root = _copy(built, tmp_path / "site")
+    for round_ in range(4):
+        with (root / EDITED).open("a", encoding="utf-8") as handle:
+            handle.write(f"\nEdited in round {round_}.\n")
+        build = subprocess.Popen(
+            [sys.executable, "-m", "publisher", "build"],
+            cwd=root,
+            env=ENV,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            time.sleep(rng.uniform(0.05, 0.4))
+            _chattr("+i", root / folder)
+            _, stderr = build.communicate(timeout=60)
+        finally:
+            _chattr("-i", root / folder)
+            if build.poll() is None:
+                build.kill()
+                build.wait()
+        ran = subprocess.CompletedProcess(build.args, build.returncode, "", stderr)
+        _settles(root, ran, f"{folder} round {round_}")
