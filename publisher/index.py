@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from publisher import jsontext
+from publisher.picking import pick
 from publisher.splicing import LayoutStore, template, write_spliced, write_whole
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ def write_index(
         keys = [post.origin.hex() if post.origin is not None else "" for post in posts]
 
     def fresh(positions: list[int]) -> list[bytes]:
-        made = [_entry(posts[i]) for i in positions]
+        made = [_entry(post) for post in pick(posts, positions)]  # made together
         return [entry for entry in made if entry is not None]  # a short list: no splice
 
     layout = None
