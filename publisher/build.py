@@ -200,7 +200,7 @@ def _build(
     try:
         plan = (site.entries, site.index_keys)
         problems, cards = write_outputs(
-            config, published, writer, (dry_run, jobs, progress), (plan, crew, keep)
+            config, published, writer, (dry_run, jobs, progress), (plan, crew, keep, site.begin)
         )
     except BaseException:
         # What was written before the error is still ours to delete one day.

@@ -110,6 +110,11 @@ def _metadata_version(folder: str) -> str | None:
     return None
 
 
+#: What opening a cache file raises when it is damaged: SQLite's message about a damaged
+#: schema quotes its bytes, and one that is not UTF-8 reaches Python as UnicodeDecodeError.
+_DAMAGED = (sqlite3.Error, OSError, UnicodeDecodeError)
+
+
 def open_cache(
     path: Path,
     schema: Sequence[str],
@@ -125,14 +130,14 @@ def open_cache(
         return None
     try:
         return _connect(path, schema, layout, readonly, timeout)
-    except (sqlite3.Error, OSError) as error:
+    except _DAMAGED as error:
         busy = getattr(error, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
         if readonly or busy:
             return None
     discard(path)
     try:
         return _connect(path, schema, layout, readonly, timeout)
-    except (sqlite3.Error, OSError):
+    except _DAMAGED:
         return None
 
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from publisher.cards import CardsResult
     from publisher.feeds.plan import FeedEntry
     from publisher.feeds.splice import FeedWrites
+    from publisher.index import IndexWrite
     from publisher.posts import Post
     from publisher.posts.workers import Crew
     from publisher.splicing import LayoutStore
@@ -37,32 +38,52 @@ def write_outputs(
     published: Sequence[Post],
     writer: OutputWriter,
     how: tuple[bool, int | None, ProgressFactory],
-    plan: tuple[Planned, Crew | None, list[Callable[[], None]]],
+    plan: tuple[Planned, Crew | None, list[Callable[[], None]], Callable[[], None]],
 ) -> tuple[list[Problem], CardsResult | None]:
     """The cards, the feeds and ``posts.json``. ``plan``: what the read has for the
-    feeds and the index, the read's workers, and work to run (then taken out of the
-    list) while those workers write feed files, if they do."""
+    feeds and the index, the read's workers, work to run (then taken out of the list)
+    while those workers write feed files, if they do, and what starts that work in a
+    thread of this process instead (when they do not)."""
     problems: list[Problem] = []
     cards: CardsResult | None = None
-    from publisher.index import write_index
+    from publisher.index import start_index
     from publisher.splicing import LAYOUTS_FILE, LayoutStore
 
-    (entries, index_keys), crew, meanwhile = plan
+    (entries, index_keys), crew, meanwhile, begin = plan
     dry_run = how[0]
+    if crew is None or crew.pool is None:
+        begin()  # a thread does it while this process writes everything
     layouts = LayoutStore(config.state / LAYOUTS_FILE, readonly=dry_run)
     try:
         cards = _write_cards(config, published, writer, how)
         if cards is not None:
             problems.extend(cards.problems)
         feeds = _start_feeds(config, published, writer, (layouts, how, entries, crew))
-        # While the read workers write the feed files (a cold build's), posts.json here.
+        if feeds is None or not feeds.busy:
+            begin()
+        # While the read workers write the feed files (a cold build's), posts.json and
+        # the work in ``meanwhile`` here, not by a thread: one competing for this
+        # process's interpreter lock slowed everything before the files were handed to
+        # the workers (0.1 to 0.2 s at 10,000 posts), and then their hand-over (issue 12).
+        # Only posts.json's write and sync go to a thread (they wait on the disk, which
+        # the workers keep busy), put in place after the feed files, as a serial build.
+        index: IndexWrite | None = None
         try:
-            write_index(config, published, writer, layouts, index_keys)
+            busy = feeds is not None and feeds.busy
+            index = start_index(config, published, writer, layouts, index_keys, overlap=busy)
             while feeds is not None and feeds.busy and meanwhile:
                 meanwhile.pop()()
         finally:
-            if feeds is not None:  # the feed files in place, as a serial build has them
-                _finish_feeds(config, writer, feeds, dry_run)
+            try:
+                if feeds is not None:  # the feed files in place, as a serial build has them
+                    _finish_feeds(config, writer, feeds, dry_run)
+            finally:
+                if index is not None:
+                    index.finish()
+        if crew is not None:
+            # Nothing more for the workers: they end while this process keeps the layouts,
+            # sweeps and records its inputs, not after (the build waits for them at exit).
+            crew.close(wait=False)
         writer.settle()  # the spliced files written (OutputWriter.overlap), their stamps known
         layouts.commit(writer.stamps)
     finally:

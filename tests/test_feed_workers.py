@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +84,8 @@ def _adopted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     adopt = OutputWriter.adopt
 
     def counted(self: OutputWriter, relative: str, *args: Any, **kwargs: Any) -> Any:
-        paths.append(relative)
+        if relative != "posts.json":  # staged by a thread of the main process (index.py)
+            paths.append(relative)
         return adopt(self, relative, *args, **kwargs)
 
     monkeypatch.setattr(OutputWriter, "adopt", counted)
@@ -267,3 +269,347 @@ def test_no_file_goes_to_a_worker_while_another_build_holds_the_feed_cache(
     assert sent == []
     assert tree_bytes(root / "public") == _serial(root, tmp_path / "serial")[0]
     assert _temporary(root) == []
+
+
+def _tasks(root: Path, monkeypatch: pytest.MonkeyPatch) -> list[parallel.Task]:
+    """The feed files a cold build of ``root`` gives its workers, as they were sent."""
+    from publisher.feeds import splice
+
+    sent: list[parallel.Task] = []
+    submit = splice.submit
+
+    def kept(pool: Any, task: parallel.Task) -> Any:
+        sent.append(task)
+        return submit(pool, task)
+
+    monkeypatch.setattr(splice, "submit", kept)
+    _build(root, jobs=2)
+    monkeypatch.setattr(splice, "submit", submit)
+    return sent
+
+
+def _document(task: parallel.Task) -> bytes:
+    """The file ``task`` names, as the format's renderer makes it from the cache."""
+    from publisher.feeds import formats
+    from publisher.feeds.cache import FeedCache
+
+    cache = FeedCache(Path(task.cache), readonly=True)
+    try:
+        items = cache.items(task.kind, dict(task.items))
+        fragments = [items[post_id] for post_id, _ in task.items]
+    finally:
+        cache.close()
+    return formats.get(task.kind).module().render_feed(task.kind, task.shell, fragments)
+
+
+def test_a_file_written_a_batch_at_a_time_is_the_renderers_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A file with no target yet (a cold build's) is written as it is read from the cache;
+    # one whose target is there is made whole and compared. Both are the renderer's bytes.
+    import hashlib
+    from dataclasses import replace
+
+    monkeypatch.setattr(parallel, "BATCH", 7)  # several batches of 40 posts
+    root = _site(tmp_path / "site")
+    tasks = _tasks(root, monkeypatch)
+    assert {task.kind for task in tasks} == {"rss", "atom", "json"}
+    streamed: list[str] = []
+    stream = parallel._stream
+
+    def counted(cache: Any, task: parallel.Task) -> Any:
+        streamed.append(task.kind)
+        return stream(cache, task)
+
+    monkeypatch.setattr(parallel, "_stream", counted)
+    ranges: list[tuple[int, int]] = []
+    start_writeback = parallel.start_writeback
+
+    def started(fd: int, offset: int, length: int) -> None:
+        ranges.append((offset, length))
+        start_writeback(fd, offset, length)
+
+    monkeypatch.setattr(parallel, "start_writeback", started)
+    for n, task in enumerate(tasks):
+        expected = _document(task)
+        target = tmp_path / "out" / str(n) / "feed"
+        ranges.clear()
+        made = parallel.make_file(replace(task, target=os.fspath(target)))
+        assert made is not None and made.temp is not None and made.status == "created"
+        assert Path(made.temp).read_bytes() == expected
+        # Each batch's writeback started as it was written: the ranges cover the file.
+        assert [offset for offset, _ in ranges] == [0, *accumulate(n for _, n in ranges)][:-1]
+        assert sum(n for _, n in ranges) == len(expected)
+        assert len(ranges) > 1 or len(task.items) <= parallel.BATCH
+        assert (made.size, made.sha256) == (len(expected), hashlib.sha256(expected).hexdigest())
+        assert made.lengths is not None and len(made.lengths) == len(task.items)
+        assert oct(Path(made.temp).stat().st_mode & 0o777) == oct(0o644)
+        # The same file with something at the target: made whole, compared, same answer.
+        target.write_bytes(b"older")
+        whole = parallel.make_file(replace(task, target=os.fspath(target)))
+        assert whole is not None and whole.temp is not None and whole.status == "changed"
+        assert Path(whole.temp).read_bytes() == expected
+        assert (whole.sha256, whole.size, whole.lengths) == (made.sha256, made.size, made.lengths)
+    assert sorted(streamed) == sorted(task.kind for task in tasks)
+
+
+def test_a_target_made_while_its_file_is_written_is_compared_with_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another build put the file in place while this one wrote it a batch at a time: the
+    # answer is what comparing the whole bytes with it says.
+    from dataclasses import replace
+
+    from publisher.feeds.cache import FeedCache
+
+    root = _site(tmp_path / "site")
+    task = _tasks(root, monkeypatch)[0]
+    expected = _document(task)
+    target = tmp_path / "out" / "feed"
+    target.parent.mkdir()
+    for there, status in ((expected, "unchanged"), (expected[:-1] + b"!", "changed")):
+        target.write_bytes(there)
+        cache = FeedCache(Path(task.cache), readonly=True)
+        try:
+            made = parallel._stream(cache, replace(task, target=os.fspath(target)))
+        finally:
+            cache.close()
+        assert made is not None and made.status == status
+        if status == "unchanged":
+            assert made.temp is None and made.found is not None
+        else:
+            assert made.temp is not None and Path(made.temp).read_bytes() == expected
+            Path(made.temp).unlink()
+    assert [p.name for p in target.parent.iterdir()] == ["feed"]
+
+
+@pytest.mark.parametrize("kind", ["rss", "atom", "json"])
+def test_a_concatenating_renderer_is_its_literals_around_its_fragments(
+    tmp_path: Path, kind: str
+) -> None:
+    # What CONCATENATES promises, on fragments that look like the marks, the shell's
+    # own bytes, or nothing at all.
+    import random
+
+    from publisher.feeds import formats
+    from publisher.feeds.generate import feed_head
+    from publisher.feeds.splice import MARK
+    from publisher.splicing import template
+
+    (tmp_path / "config.yaml").write_text(CONFIG, encoding="utf-8")
+    (tmp_path / "posts").mkdir()
+    config = load_config(tmp_path / "config.yaml")
+    module = formats.get(kind).module()
+    assert getattr(module, "CONCATENATES", False) is True
+    head = feed_head(config.site, config.feeds.options)
+    shell = module.render_shell(kind, head, NOW)
+    rng = random.Random(7)
+    choices = [b"", b"<item>x</item>", MARK, shell[:40], b",\n", b"\x00", "\u2603".encode()]
+    for count in (0, 1, 2, 5, 30):
+        literals = template(lambda marks: module.render_feed(kind, shell, marks), MARK, count)
+        assert literals is not None
+        fragments = [b"".join(rng.choices(choices, k=3)) for _ in range(count)]
+        joined = [literals[0]]
+        for fragment, literal in zip(fragments, literals[1:], strict=True):
+            joined += (fragment, literal)
+        assert b"".join(joined) == module.render_feed(kind, shell, fragments)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_site_table_of_a_cold_build_lets_the_next_read_one_post(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    # The site table is made while the workers write the feed files (a parallel build's),
+    # or by a thread (a serial one's); either way it is kept, and the build after one post
+    # is edited parses that post alone and writes a cold build's files.
+    from publisher.incremental import reading
+
+    root = _site(tmp_path / "site")
+    threads: list[bool] = []
+    start = reading.Later.start
+
+    def started(self: reading.Later) -> None:
+        threads.append(True)
+        start(self)
+
+    monkeypatch.setattr(reading.Later, "start", started)
+    _build(root, jobs=jobs)
+    assert bool(threads) == (jobs == 1)
+    parsed: list[str] = []
+    parse_one = collect._parse_one
+
+    def counted(job: Any) -> Any:
+        parsed.append(job[2])
+        return parse_one(job)
+
+    from publisher.incremental import quick
+
+    answers: list[bool] = []
+    read_changed = quick.read_changed
+
+    def quick_read(*args: Any) -> Any:
+        answer = read_changed(*args)
+        answers.append(answer is not None)
+        return answer
+
+    monkeypatch.setattr(collect, "_parse_one", counted)
+    monkeypatch.setattr(quick, "read_changed", quick_read)
+    _post(root, 7, words="Edited")
+    _build(root, jobs=jobs)
+    assert answers == [True]  # from the site table, not a read of every post
+    assert parsed == ["posts/post-007/index.md"]
+    monkeypatch.setattr(collect, "_parse_one", parse_one)
+    assert tree_bytes(root / "public") == _serial(root, tmp_path / "serial")[0]
+
+
+def test_a_file_is_queued_for_a_worker_before_its_hand_over_returns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The main process goes on with CPU-bound work (posts.json, the site table) once the
+    # files are sent: the pool's threads that pass a file on to a worker would wait for
+    # it, so the hand-over waits until the pool has taken the file.
+    from concurrent.futures import ProcessPoolExecutor
+    from dataclasses import replace
+
+    root = _site(tmp_path / "site")
+    task = replace(_tasks(root, monkeypatch)[0], target=os.fspath(tmp_path / "feed.xml"))
+    monkeypatch.setattr(parallel, "HANDOVER", 5.0)
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        pool.submit(int).result()  # the worker is up
+        future = parallel.submit(pool, task)
+        assert future.running() or future.done()
+        made = future.result()
+    assert made is not None and made.temp is not None
+    assert Path(made.temp).read_bytes() == _document(task)
+    Path(made.temp).unlink()
+
+
+def test_posts_json_is_staged_by_a_thread_while_the_workers_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its bytes written and synced beside it by a thread, renamed into place after the
+    # feed files: the files, the writes and the layout the next build splices from are a
+    # serial build's.
+    root = _site(tmp_path / "site")
+    staged: list[str] = []
+    adopt = OutputWriter.adopt
+
+    def counted(self: OutputWriter, relative: str, *args: Any, **kwargs: Any) -> Any:
+        staged.append(relative)
+        return adopt(self, relative, *args, **kwargs)
+
+    monkeypatch.setattr(OutputWriter, "adopt", counted)
+    writes = _build(root, jobs=2)
+    assert staged[-1] == "posts.json"
+    files, serial_writes = _serial(root, tmp_path / "serial")
+    assert tree_bytes(root / "public") == files
+    assert writes == serial_writes
+    assert _temporary(root) == []
+    spliced = _spliced(monkeypatch)
+    _post(root, 5, words="Edited")
+    _build(root, jobs=2)
+    assert "posts.json" in spliced  # its layout was kept
+    assert tree_bytes(root / "public") == _serial(root, tmp_path / "serial2")[0]
+
+
+def test_a_disk_error_while_posts_json_is_staged_stops_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from publisher import index
+    from publisher.errors import OutputError
+
+    root = _site(tmp_path / "site")
+    stage = index.stage
+
+    def full(target: Path, data: bytes, *args: Any) -> Any:
+        made = stage(target, data, *args)  # its temporary file is there, then the disk fills
+        if made.temp is not None:
+            Path(made.temp).unlink()
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(index, "stage", full)
+    with pytest.raises(OutputError, match=r"posts\.json: No space left on device; check the"):
+        _build(root, jobs=2)
+    assert _temporary(root) == []
+    assert not (root / "public" / "posts.json").exists()
+
+
+def _gated(task: parallel.Task) -> Any:
+    """In a worker: busy until the test opens the gate beside the task's target."""
+    gate = Path(task.target).with_name("gate")
+    while not gate.exists():
+        time.sleep(0.01)
+    return None
+
+
+def test_a_file_that_must_wait_for_a_worker_is_not_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Waiting for the pool to queue a file the busy workers cannot take yet would only
+    # hold the main process back (a site with many tag feeds has dozens of files).
+    from concurrent.futures import ProcessPoolExecutor
+
+    task = parallel.Task(
+        kind="rss", shell=b"", items=(), target=str(tmp_path / "feed.xml"), cache="", literals=None
+    )
+    naps: list[float] = []
+
+    class Clock:
+        monotonic = staticmethod(time.monotonic)
+
+        @staticmethod
+        def sleep(seconds: float) -> None:
+            naps.append(seconds)
+            time.sleep(seconds)
+
+    monkeypatch.setattr(parallel, "make_file", _gated)
+    monkeypatch.setattr(parallel, "HANDOVER", 5.0)
+    monkeypatch.setattr(parallel, "time", Clock)
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        try:
+            pool.submit(int).result()  # the worker is up, and free
+            first = parallel.submit(pool, task)
+            assert first.running()  # waited for until the pool queued it
+            naps.clear()
+            later = [parallel.submit(pool, task) for _ in range(4)]
+            assert naps == []  # the worker is busy: none of these was waited for
+        finally:
+            (tmp_path / "gate").touch()
+        assert [f.result() for f in (first, *later)] == [None] * 5
+
+
+# A cold build killed once its thread has staged posts.json beside it (written and synced,
+# not yet renamed): the next build deletes the temporary file and writes a cold build's.
+KILLED_STAGED = """
+import os, signal, sys
+from publisher import index, snapshot
+from publisher.posts import collect
+collect.PARALLEL_THRESHOLD = 4
+snapshot.RECENT_NS = 0
+collect.RECENT_NS = 0
+def place_then_kill(self):
+    self._thread.join()
+    os.kill(os.getpid(), signal.SIGKILL)
+index._Staging.place = place_then_kill
+from publisher.cli import main
+sys.argv = ["publish", "-q", "build", "--jobs", "2", "--now", "2025-06-01T00:00:00Z"]
+main()
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="kills by signal, as the kernel would")
+def test_a_build_killed_once_posts_json_is_staged_is_put_right_by_the_next(
+    tmp_path: Path,
+) -> None:
+    root = _site(tmp_path / "site")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_STAGED], cwd=root, env=env, capture_output=True, timeout=60
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert [name for name in _temporary(root) if name.startswith(".posts.json.")]
+    assert not (root / "public" / "posts.json").exists()
+    time.sleep(0.05)  # the next build starts after the killed one's file, to the clock tick
+    _build(root, jobs=2)
+    assert _temporary(root) == []
+    assert tree_bytes(root / "public") == _serial(root, tmp_path / "serial")[0]

@@ -227,7 +227,8 @@ def test_a_temporary_file_of_a_worker_killed_in_this_build_is_swept(
     adopt = OutputWriter.adopt
 
     def adopted(self: OutputWriter, relative: str, *args: Any, **kwargs: Any) -> Any:
-        made.append(relative)
+        if relative != "posts.json":  # staged by a thread of the main process (index.py)
+            made.append(relative)
         return adopt(self, relative, *args, **kwargs)
 
     monkeypatch.setattr(OutputWriter, "adopt", adopted)

@@ -134,3 +134,34 @@ def test_an_image_replaced_between_builds_is_seen(
     shutil.rmtree(root / "public")
     again = _build(root, 2, monkeypatch)
     assert again["rss.xml"].count(b'type="image/jpeg"') == 2
+
+
+def test_posts_of_one_date_are_in_id_order_whatever_order_they_are_read_in(
+    tmp_path: Path,
+) -> None:
+    # Newest first, then by id: the rules sort by date alone and rely on the id order
+    # they make the posts in (a stable sort keeps it among posts of one date).
+    import random
+
+    from publisher.posts.rules import finalize
+
+    root = _site(tmp_path / "site")
+    config = load_config(root / "config.yaml")
+    ids = [f"post-{i:03d}" for i in range(POSTS)]
+    records = []
+    for i, post_id in enumerate(ids):
+        source = root / "posts" / post_id / "index.md"
+        page = f"https://example.org/{post_id}/"
+        record: dict[str, object] = {
+            "id": post_id, "url": page, "page_url": page, "path": f"/{post_id}/",
+            "external_url": None, "title": post_id, "summary": None,
+            "date": f"2024-01-0{1 + i % 3}T00:00:00+00:00", "updated": None,
+            "og_image": None, "og_image_url": None, "categories": [], "tags": [],
+            "authors": [], "is_featured": False, "is_popular": False, "draft": False,
+            "frontmatter": {}, "body_markdown": "", "body_html": "",
+        }  # fmt: skip
+        records.append((record, source, f"posts/{post_id}/index.md", None))
+    random.Random(4).shuffle(records)
+    posts = finalize(records, config, [])  # type: ignore[arg-type]
+    expected = sorted(ids, key=lambda i: (-(int(i[-3:]) % 3), i))
+    assert [p.id for p in posts] == expected

@@ -88,6 +88,11 @@ def main() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
     try:
         _run()
+    except KeyboardInterrupt:
+        # Ctrl-C before a command's own handler runs (importing, the fast path's stat
+        # pass): as after it, one line and 130, not a traceback.
+        sys.stderr.write("\naborted\n")
+        sys.exit(130)
     finally:
         gc.set_threshold(*before)  # a caller in the same process (a test) gets its own back
 

@@ -83,6 +83,12 @@ def render_head(head: FeedHead) -> bytes:
     return (json.dumps(feed, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
+#: :func:`render_feed` puts each fragment between bytes that depend on the shell alone,
+#: whatever the fragments hold: a document is the literals ``splicing.template`` finds
+#: around its items, so a read worker writes it a batch at a time (``parallel.py``).
+CONCATENATES = True
+
+
 def render_document(shell: bytes, fragments: Iterable[bytes]) -> bytes:
     """``shell`` (from :func:`render_head`) with ``fragments`` (from :func:`render_fragment`,
     in feed order) as its items: the bytes ``json.dumps`` gives for the whole feed.

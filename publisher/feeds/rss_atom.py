@@ -272,6 +272,12 @@ def render_head(kind: Kind, head: FeedHead, updated: datetime | None) -> bytes:
     return _serialize(kind, head, updated)
 
 
+#: :func:`render_feed` puts each fragment between bytes that depend on the shell alone,
+#: whatever the fragments hold: a document is the literals ``splicing.template`` finds
+#: around its items, so a read worker writes it a batch at a time (``parallel.py``).
+CONCATENATES = True
+
+
 def render_document(kind: Kind, shell: bytes, fragments: Iterable[bytes]) -> bytes:
     """``shell`` (from :func:`render_head`) with ``fragments`` (from :func:`render_fragments`,
     in feed order) where feedgen would have put their entries. ``fragments`` may be a

@@ -46,6 +46,10 @@ class SiteRead:
     live: tuple[datetime | None, datetime | None]
     #: Keeps the site table for the next build (after the outputs are written).
     keep: Callable[[], None]
+    #: Starts making the site table by a thread (else :attr:`keep` makes it): a cold
+    #: build whose read workers write the feed files makes it while they do, and does not
+    #: slow the main process's work before it hands them their files (issue 12).
+    begin: Callable[[], None] = lambda: None
 
 
 def read_site(
@@ -98,7 +102,7 @@ def read_site(
     if snapshot is not None and not dry_run and eligible(config):
         # Made by a thread while the feeds are written (their reads, hashing and writes
         # leave the GIL free most of the time): 0.2 s of CPU at 10,000 posts, and only
-        # the save is left for the end of the build.
+        # the save is left for the end of the build. From begin(), or by keep().
         made = Later(partial(table_of, config, snapshot, read, entries))
 
     def keep() -> None:
@@ -119,6 +123,7 @@ def read_site(
             min((p.date for p in scheduled), default=None),
         ),
         keep=keep,
+        begin=made.start if made is not None else lambda: None,
     )
 
 
@@ -159,13 +164,19 @@ def save_table(config: Config, kept: Encoded | None) -> None:
 
 
 class Later:
-    """A call made by a thread, its answer (or exception) given by :meth:`result`."""
+    """A call made by a thread from :meth:`start`, its answer (or exception) given by
+    :meth:`result`; made there, by the caller, if it was never started."""
 
     def __init__(self, call: Callable[[], Encoded | None]) -> None:
         self._answer: Encoded | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, args=(call,), daemon=True)
-        self._thread.start()
+        self._call: Callable[[], Encoded | None] | None = call
+
+    def start(self) -> None:
+        if self._call is not None:
+            self._call = None
+            self._thread.start()
 
     def _run(self, call: Callable[[], Encoded | None]) -> None:
         try:
@@ -174,7 +185,11 @@ class Later:
             self._error = error
 
     def result(self) -> Encoded | None:
-        self._thread.join()
+        if self._call is not None:
+            call, self._call = self._call, None
+            self._run(call)
+        else:
+            self._thread.join()
         if self._error is not None:
             raise self._error
         return self._answer

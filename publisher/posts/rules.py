@@ -100,7 +100,9 @@ def finalize(
             continue
         if post is not None:
             posts.append(post)
-    posts.sort(key=lambda p: (-p.date.timestamp(), p.id))
+    # Newest first, then by id: the posts are in id order, which a stable sort keeps
+    # among posts of one date (no tuple per post to make and compare).
+    posts.sort(key=lambda p: -p.date.timestamp())
     return posts
 
 
@@ -155,14 +157,15 @@ def _look_up(record: Record, source: Path, site: _Site) -> tuple[Path, bool, boo
     mtime, inode, ctime) or None when it is none, False when not known); OSError or ValueError when it
     cannot be looked up."""
     og = record["og_image"]
-    written = f"{os.fspath(source.parent)}/{og}"
     looked = record.pop(LOOKED, None)
     if looked is not None and site.plain is not None and looked[:2] == (og, os.fspath(source)):
         # The read worker that parsed the post looked the image up in this build, after
         # the stat pass that the next build compares with (inputs.py): an image changed
         # since is seen then. The feed items it rendered name that same stat.
-        found = source.with_name(og) if "/" not in og else Path(written)
-        return found, True, looked[2], looked[3]
+        if "/" not in og:
+            return source.with_name(og), True, looked[2], looked[3]
+        return Path(f"{os.fspath(source.parent)}/{og}"), True, looked[2], looked[3]
+    written = f"{os.fspath(source.parent)}/{og}"
     plain = site.plain.stat(written) if site.plain is not None else None
     if plain is not None:  # no link on the way: no need to resolve (issue 12)
         regular = stat.S_ISREG(plain.st_mode)
@@ -246,11 +249,9 @@ def _unique(values: Iterable[str]) -> tuple[str, ...]:
 
 
 def _post(record: Record, source: Path, og_image: Path | None, canonical: dict[str, str]) -> Post:
-    def when(value: Any) -> datetime | None:
-        return datetime.fromisoformat(value) if value else None
-
-    date = when(record["date"])
+    date = _when(record["date"])
     assert date is not None
+    tags = record["tags"]
     return Post(
         id=record["id"],
         source=source,
@@ -261,11 +262,11 @@ def _post(record: Record, source: Path, og_image: Path | None, canonical: dict[s
         title=record["title"],
         summary=record["summary"],
         date=date,
-        updated=when(record["updated"]),
+        updated=_when(record["updated"]),
         og_image=og_image,
         og_image_url=record["og_image_url"],
         categories=_unique(record["categories"]),
-        tags=_unique(canonical[t] for t in record["tags"]),
+        tags=_unique([canonical[t] for t in tags]) if tags else (),
         authors=tuple(Author(**a) for a in record["authors"]),
         is_featured=record["is_featured"],
         is_popular=record["is_popular"],
@@ -273,3 +274,7 @@ def _post(record: Record, source: Path, og_image: Path | None, canonical: dict[s
         body=body_of(record),
         frontmatter=record["frontmatter"],
     )
+
+
+def _when(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None

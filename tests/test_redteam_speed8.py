@@ -1,0 +1,259 @@
+"""Red team for issue 12's new machinery under kills, signals and damaged state: body-less
+post cache rows read again from their files (``posts/reread.py``), the site table's walk
+(``incremental/walk.py``), staged layouts (``LayoutStore.stage``), the walk's post files
+(``posts/listed.py``), posts.json staged by a thread (``staged.py``), lazy imports.
+
+Each kill test runs ``python -m publisher build`` as a user runs it, on a bench site of
+1,000 posts, kills it (the whole process group, the main process alone, or one worker) at
+a random moment drawn from a fixed seed, and asks of the next build: exit 0, no traceback,
+no temporary file in the output or state folder, and exactly a cold build's output folder.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import tree_bytes
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+import bench_naive
+
+POSTS = 1000
+#: Kill points a test: each costs a killed build and the build that puts it right.
+KILLS = 6
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "PYTHONIOENCODING": "utf-8"}
+EDITED = "posts/post-00500/index.md"
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="signals and /proc")
+
+
+def _publish(root: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "publisher", "build"],
+        cwd=root,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _cold_output(root: Path, where: Path) -> dict[str, bytes]:
+    """The output folder of a cold build of ``root``'s posts and config, in ``where``."""
+    where.mkdir()
+    shutil.copy2(root / "config.yaml", where / "config.yaml")
+    shutil.copytree(root / "posts", where / "posts")
+    ran = _publish(where)
+    assert ran.returncode == 0, ran.stderr
+    return tree_bytes(where / "public")
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, dict[str, bytes]]]:
+    """A bench site (posts older than two seconds: judged by their stat) and the cold
+    output folders of it as written and with :data:`EDITED` edited."""
+    base = tmp_path_factory.mktemp("bench")
+    root = base / "site"
+    root.mkdir()
+    bench_naive.write_site(root, POSTS)
+    old = time.time() - 60
+    for path in root.rglob("*"):
+        os.utime(path, (old, old))
+    original = (root / EDITED).read_bytes()
+    expected = {"original": _cold_output(root, base / "cold-original")}
+    (base / "cold-edited").mkdir()
+    edited = base / "edited"
+    shutil.copytree(root, edited)
+    (edited / EDITED).write_bytes(original + b"\nEdited, with [a link](/x/) and *more*.\n")
+    expected["edited"] = _cold_output(edited, base / "cold-edited" / "site")
+    shutil.rmtree(edited)
+    return root, expected
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _in_group(group: int) -> list[int]:
+    """Processes still alive (not zombies) in process group ``group``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == group and fields[0] != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+def _leftovers(root: Path) -> list[str]:
+    """Temporary files (ours, SQLite's) left in the output and state folders."""
+    return sorted(
+        p.name
+        for folder in (root / "public", root / ".publisher")
+        if folder.is_dir()
+        for p in folder.iterdir()
+        if p.name.endswith((".tmp", "-journal", "-wal", "-shm")) or p.name.startswith(".")
+    )
+
+
+def _a_worker(build: subprocess.Popen[str]) -> int | None:
+    """A read worker of ``build``, as soon as one is forked; None if the build ends first."""
+    deadline = time.monotonic() + 30
+    while build.poll() is None and time.monotonic() < deadline:
+        found = _children(build.pid)
+        if found:
+            return found[0]
+        time.sleep(0.005)
+    return None
+
+
+def _killed(root: Path, delay: float, how: str) -> tuple[int, str]:
+    """A build killed ``delay`` seconds in, ``how``: "group" (SIGKILL to its process
+    group), "main" (SIGKILL to the main process alone), "worker" (SIGKILL to one child),
+    "int"/"term" (SIGINT/SIGTERM to its group, as a terminal or a CI runner sends them).
+    Its exit code and stderr; the group is reaped before returning."""
+    build = subprocess.Popen(
+        [sys.executable, "-m", "publisher", "build"],
+        cwd=root,
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    worker = None
+    try:
+        if how == "worker":  # ``delay`` after the pool is forked, not after the start
+            worker = _a_worker(build)
+        time.sleep(delay)
+        if build.poll() is None:
+            if how == "group":
+                os.killpg(build.pid, signal.SIGKILL)
+            elif how == "main":
+                os.kill(build.pid, signal.SIGKILL)
+            elif how == "worker":
+                if worker is not None:
+                    os.kill(worker, signal.SIGKILL)
+            else:
+                os.killpg(build.pid, signal.SIGINT if how == "int" else signal.SIGTERM)
+        _, stderr = build.communicate(timeout=60)
+    finally:
+        if build.poll() is None:
+            os.killpg(build.pid, signal.SIGKILL)
+            build.wait()
+    # A worker orphaned by its main process's kill ends by itself (its pipe is gone).
+    deadline = time.monotonic() + 10
+    while _in_group(build.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _in_group(build.pid) == [], f"{how} at {delay:.2f} s left processes: {stderr}"
+    return build.returncode, stderr
+
+
+def _put_right(root: Path, expected: dict[str, bytes], what: str) -> None:
+    ran = _publish(root)
+    assert ran.returncode == 0 and "Traceback" not in ran.stderr, (what, ran.stderr)
+    assert _leftovers(root) == [], what
+    got = tree_bytes(root / "public")
+    assert sorted(got) == sorted(expected), what
+    assert [name for name in got if got[name] != expected[name]] == [], what
+
+
+def _kill_rounds(
+    bench: tuple[Path, dict[str, dict[str, bytes]]], tmp: Path, kind: str, how: str
+) -> None:
+    """:data:`KILLS` builds of ``kind`` ("cold": no state or output; "edit": one post
+    changed since the last build; "noop": nothing changed) killed ``how``, each followed
+    by a build that must put it right."""
+    source, expected = bench
+    root = tmp / "site"
+    shutil.copytree(source, root)
+    original = (root / EDITED).read_bytes()
+    rng = random.Random(f"{kind}/{how}")
+    state = "original"
+    if kind != "cold":
+        _put_right(root, expected[state], "first build")
+    for round_ in range(2 if how == "worker" else KILLS):
+        if kind == "cold":
+            shutil.rmtree(root / "public", ignore_errors=True)
+            shutil.rmtree(root / ".publisher", ignore_errors=True)
+        elif kind == "edit":
+            state = "edited" if state == "original" else "original"
+            text = original + b"\nEdited, with [a link](/x/) and *more*.\n"
+            (root / EDITED).write_bytes(text if state == "edited" else original)
+        delay = rng.uniform(0.05, 0.5 if how == "worker" else 1.3 if kind == "cold" else 0.6)
+        what = f"{kind} build, {how} kill {round_} at {delay:.2f} s"
+        code, stderr = _killed(root, delay, how)
+        assert "Traceback" not in stderr, (what, stderr)
+        if how in ("int", "term"):
+            assert code in (0, 1, 130, 143, -signal.SIGINT, -signal.SIGTERM), (what, stderr)
+            assert len(stderr.strip().splitlines()) <= 8, (what, stderr)
+        _put_right(root, expected[state], what)
+
+
+@pytest.mark.parametrize("how", ["group", "main", "worker"])
+def test_a_killed_cold_build_is_put_right(
+    bench: tuple[Path, dict[str, dict[str, bytes]]], tmp_path: Path, how: str
+) -> None:
+    _kill_rounds(bench, tmp_path, "cold", how)
+
+
+@pytest.mark.parametrize("how", ["group", "main", "int", "term"])
+def test_a_killed_one_edit_build_is_put_right(
+    bench: tuple[Path, dict[str, dict[str, bytes]]], tmp_path: Path, how: str
+) -> None:
+    _kill_rounds(bench, tmp_path, "edit", how)
+
+
+def test_a_killed_noop_build_is_put_right(
+    bench: tuple[Path, dict[str, dict[str, bytes]]], tmp_path: Path
+) -> None:
+    _kill_rounds(bench, tmp_path, "noop", "group")
+
+
+def test_ctrl_c_before_the_build_starts_is_one_line(tmp_path: Path) -> None:
+    # Ctrl-C while the publish process imports or runs the fast path's stat pass (the
+    # first 0.1-0.3 s of every build, before the build's own handler): a traceback of
+    # the import machinery, not "aborted" and 130.
+    (tmp_path / "config.yaml").write_text(bench_naive.CONFIG, encoding="utf-8")
+    script = (
+        "import sys; sys.argv = ['publish', 'build']\n"
+        "from publisher import fastpath\n"
+        "def run(*args, **kwargs):\n"
+        "    raise KeyboardInterrupt\n"
+        "fastpath.run = run\n"
+        "from publisher.cli import main\n"
+        "main()\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert ran.returncode == 130, ran.stderr
+    assert ran.stderr.split() == ["aborted"], ran.stderr
