@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from publisher import jsontext
 from publisher.errors import OutputError
+from publisher.picking import pick
 from publisher.splicing import Layout, LayoutStore, template, write_spliced, write_whole
 from publisher.staged import laid_out, stage
 
@@ -96,7 +97,7 @@ def start_index(
         keys = [post.origin.hex() if post.origin is not None else "" for post in posts]
 
     def fresh(positions: list[int]) -> list[bytes]:
-        made = [_entry(posts[i]) for i in positions]
+        made = [_entry(post) for post in pick(posts, positions)]  # made together
         return [entry for entry in made if entry is not None]  # a short list: no splice
 
     layout = None

@@ -34,6 +34,7 @@ from publisher.feeds.items import (
 from publisher.feeds.options import FeedOptions
 from publisher.feeds.plan import FeedEntry, FeedPlan, feed_entries, plan_feeds
 from publisher.feeds.rss_atom import FeedHead
+from publisher.picking import pick
 from publisher.posts.model import Post
 
 STYLESHEET = "feeds/feed.xsl"
@@ -172,14 +173,15 @@ def feed_documents(
     cache = FeedCache(cache_dir / CACHE_FILE if cache_dir else None, readonly=readonly)
 
     def render(lost: Sequence[FeedEntry]) -> Fragments:
-        chosen = [posts[position[entry.id]] for entry in lost]
+        chosen = pick(posts, [position[entry.id] for entry in lost])
         fresh = render_items(chosen, site=site, options=options, head=base_head)
         cache.add_items({entry.id: keys[entry.id] for entry in lost}, fresh)  # once, kept
         return fresh
 
     try:
         cache.load(keys, options.formats, contents=False)  # which stored items still hold
-        missing = [posts[position[i]] for i in shown if i not in cache.hits]
+        # Together: posts made lazily (incremental/lazy.py) are made in one read.
+        missing = pick(posts, [position[i] for i in shown if i not in cache.hits])
         # In chunks: a post's feedgen entry and sanitized body are much larger than its
         # rendered bytes, so only one chunk's worth of them is alive at a time. The cache
         # keeps them (in its database when it has one), not this function: each file

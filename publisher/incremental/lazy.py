@@ -55,6 +55,11 @@ class LazyPosts(Sequence[Post]):
             return tuple(self.made.get(self.rows[index]))
         return self.made.get([self.rows[index]])[0]
 
+    def pick(self, positions: Sequence[int]) -> list[Post]:
+        """The posts at ``positions``, those not made yet made in one read (asked for
+        one at a time, each would be a read of the post cache and a commit of its own)."""
+        return self.made.get([self.rows[i] for i in positions])
+
     def __iter__(self) -> Iterator[Post]:
         # All at once: one read of the post cache, not one per post.
         return iter(self.made.get(self.rows))
