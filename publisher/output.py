@@ -204,8 +204,10 @@ class OutputWriter:
             into = (record.path, self.hashes, self.stamps, self._journal)
             work = partial(write_from, path, source, parts, *into)
             if self.overlap:
-                self._pending.append(Pending.start(work, source, str(path)))
-                source = -1  # the thread closes it
+                # The thread closes it: noted before it starts, so a Ctrl-C between its
+                # start and here never closes it a second time (then maybe another file).
+                handed, source = source, -1
+                self._pending.append(Pending.start(work, handed, str(path)))
             elif not work():
                 return None
         finally:

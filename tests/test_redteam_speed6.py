@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import pytest
 from cli_run import publish
 
 from conftest import FEEDS_CONFIG, numbered_site, tree_bytes
-from publisher import snapshot
+from publisher import snapshot, spliced
 from publisher.incremental import reading
 from publisher.posts import bodies, collect
 
@@ -133,3 +134,42 @@ def test_a_post_changed_before_its_body_is_read_again_is_never_half_used(
     ran = publish("build", NOW, cwd=root)
     assert ran.returncode == 0, ran.stderr
     assert tree_bytes(root / "public") == after
+
+
+def test_ctrl_c_as_a_splice_thread_starts_closes_its_source_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ctrl-C landing in the build's thread just after a splice thread started, before
+    # write_splice noted that the thread owns the old file's descriptor: both closed it,
+    # and the thread printed "OSError: [Errno 9] Bad file descriptor" with a traceback
+    # (found by tests/test_redteam_speed8.py at random; here at that very moment). A
+    # descriptor closed twice may by then be another file's.
+    monkeypatch.setattr(snapshot, "RECENT_NS", 0)
+    monkeypatch.setattr(collect, "RECENT_NS", 0)
+    root = numbered_site(tmp_path / "site", FEEDS_CONFIG, 30)
+    assert publish("build", NOW, cwd=root).returncode == 0
+    with (root / "posts" / "post-007" / "index.md").open("a", encoding="utf-8") as post:
+        post.write("Edited.\n")
+    start = spliced.Pending.start
+    started: list[threading.Thread] = []
+    failed: list[BaseException | None] = []
+
+    def started_then_interrupted(cls: type[spliced.Pending], *args: Any) -> spliced.Pending:
+        before = set(threading.enumerate())
+        start(*args)
+        started.extend(set(threading.enumerate()) - before)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(spliced.Pending, "start", classmethod(started_then_interrupted))
+    monkeypatch.setattr(threading, "excepthook", lambda hook: failed.append(hook.exc_value))
+    ran = publish("build", NOW, cwd=root)
+    for thread in started:
+        thread.join(10)
+    assert started, ran.stderr  # a spliced file's thread was started, then Ctrl-C
+    assert ran.returncode != 0 and "Traceback" not in ran.stderr, ran.stderr
+    assert failed == []
+    monkeypatch.setattr(spliced.Pending, "start", start)
+    expected = _cold(root, tmp_path / "cold")
+    ran = publish("build", NOW, cwd=root)
+    assert ran.returncode == 0, ran.stderr
+    assert tree_bytes(root / "public") == expected
