@@ -163,6 +163,8 @@ class Crew:
 
     def __init__(self) -> None:
         self.pool: Any = None  # a ProcessPoolExecutor (imported only when a pool starts)
+        #: The manager threads of pools told to end without a wait (``writes.py``).
+        self._ending: list[Any] = []
 
     def keep(self, pool: Any) -> None:
         self.close()
@@ -173,9 +175,19 @@ class Crew:
         self.close(wait=False)
 
     def close(self, *, wait: bool = True) -> None:
+        """End the pool; ``wait`` (the build's last close) also joins the manager threads
+        of pools ended without one. One still closing its pipes at interpreter exit races
+        concurrent.futures' exit hook, which writes to them (Python 3.11: "OSError: [Errno
+        9] Bad file descriptor" printed after a build that exited 0)."""
         pool, self.pool = self.pool, None
         if pool is not None:
+            # shutdown(wait=False) forgets the thread: kept to be joined here.
+            manager = getattr(pool, "_executor_manager_thread", None)
             pool.shutdown(wait=wait, cancel_futures=True)
+            if not wait and manager is not None:
+                self._ending.append(manager)
+        while wait and self._ending:
+            self._ending.pop().join()
 
 
 def held(path: Path) -> bool:
