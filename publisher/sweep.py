@@ -71,7 +71,22 @@ def sweep(
         write_state_file(manifest, render_manifest(writer.root, writer.hashes))
         # Everything the journal knew is now in the manifest or deleted.
         journal_of(manifest).unlink(missing_ok=True)
+        _drop_state_leftovers(manifest.parent, writer.started)
     return Sweep(deleted=tuple(deleted), problems=tuple(problems))
+
+
+def _drop_state_leftovers(folder: Path, started: int) -> None:
+    """Delete the temporary files a killed run left in the state folder
+    (``.outputs.json.k3j5x9q2.tmp``): every such name there is publisher's, and one
+    changed since this build began is another build's at work. Best effort."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        if _TEMPORARY.fullmatch(entry.name) and _left_over(entry, started):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
 
 
 def remember(writer: OutputWriter, manifest: Path) -> None:

@@ -173,3 +173,23 @@ def test_ctrl_c_as_a_splice_thread_starts_closes_its_source_once(
     ran = publish("build", NOW, cwd=root)
     assert ran.returncode == 0, ran.stderr
     assert tree_bytes(root / "public") == expected
+
+
+def test_a_state_temporary_file_a_killed_build_left_is_swept(tmp_path: Path) -> None:
+    # A build killed (SIGKILL) while it wrote outputs.json or inputs.json leaves its
+    # temporary file in the state folder, and nothing deleted it: one more for each kill
+    # (found by tests/test_redteam_speed8.py). The next build removes those made before it
+    # began, and no other file there.
+    root = numbered_site(tmp_path / "site", FEEDS_CONFIG, 3)
+    assert publish("build", NOW, cwd=root).returncode == 0
+    state = root / "state"
+    left = [state / ".outputs.json.k3j5x9q2.tmp", state / ".inputs.json.a_b0c1d2.tmp"]
+    kept = [state / ".outputs.json.tmp", state / "notes.tmp", state / ".x.k3j5x9q.tmp"]
+    for path in (*left, *kept):
+        path.write_text("partial", encoding="utf-8")
+    with (root / "posts" / "post-001" / "index.md").open("a", encoding="utf-8") as post:
+        post.write("Edited.\n")
+    ran = publish("build", NOW, cwd=root)
+    assert ran.returncode == 0, ran.stderr
+    assert [p.name for p in left if p.exists()] == []
+    assert [p.name for p in kept if not p.exists()] == []
