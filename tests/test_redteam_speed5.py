@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from build_process import aged_bench_site, alive, children
 from cli_run import publish
 
 from conftest import FEEDS_CONFIG, Site, tree_bytes
@@ -58,12 +59,7 @@ def _publish(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def cold(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, bytes]]:
     """A bench site (posts older than two seconds: judged by their stat) and its cold
     build's output folder."""
-    root = tmp_path_factory.mktemp("bench") / "site"
-    root.mkdir()
-    bench_naive.write_site(root, POSTS)
-    old = time.time() - 60
-    for path in root.rglob("*"):
-        os.utime(path, (old, old))
+    root = aged_bench_site(tmp_path_factory.mktemp("bench") / "site", POSTS)
     built = root.parent / "built"
     shutil.copytree(root, built)
     ran = _publish(built)
@@ -74,27 +70,6 @@ def cold(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, byte
 def _copy(cold: tuple[Path, dict[str, bytes]], where: Path) -> Path:
     shutil.copytree(cold[0], where)
     return where
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def _temporary(root: Path) -> list[str]:
@@ -132,7 +107,7 @@ def _interrupted(root: Path, when: str, signum: int) -> tuple[int, str, list[int
         for line in build.stderr:
             lines.append(line)
             if when in line:
-                workers.update(_children(build.pid))
+                workers.update(children(build.pid))
                 seen.set()
 
     reader = threading.Thread(target=read)
@@ -147,10 +122,10 @@ def _interrupted(root: Path, when: str, signum: int) -> tuple[int, str, list[int
         build.wait()
         reader.join()
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+    while time.monotonic() < deadline and any(alive(pid) for pid in workers):
         time.sleep(0.05)
     assert workers, "".join(lines)  # the read's workers were seen
-    return build.returncode, "".join(lines), [pid for pid in workers if _alive(pid)]
+    return build.returncode, "".join(lines), [pid for pid in workers if alive(pid)]
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])

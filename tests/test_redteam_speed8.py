@@ -21,41 +21,24 @@ import time
 from pathlib import Path
 
 import pytest
+from build_process import (
+    ENV,
+    aged_bench_site,
+    bench_naive,
+    children,
+    cold_output,
+    in_group,
+    publish_build,
+)
 
 from conftest import tree_bytes
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-import bench_naive
 
 POSTS = 1000
 #: Kill points a test: each costs a killed build and the build that puts it right.
 KILLS = 6
-ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "PYTHONIOENCODING": "utf-8"}
 EDITED = "posts/post-00500/index.md"
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="signals and /proc")
-
-
-def _publish(root: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "publisher", "build"],
-        cwd=root,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def _cold_output(root: Path, where: Path) -> dict[str, bytes]:
-    """The output folder of a cold build of ``root``'s posts and config, in ``where``."""
-    where.mkdir()
-    shutil.copy2(root / "config.yaml", where / "config.yaml")
-    shutil.copytree(root / "posts", where / "posts")
-    ran = _publish(where)
-    assert ran.returncode == 0, ran.stderr
-    return tree_bytes(where / "public")
 
 
 @pytest.fixture(scope="module")
@@ -63,48 +46,16 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, dic
     """A bench site (posts older than two seconds: judged by their stat) and the cold
     output folders of it as written and with :data:`EDITED` edited."""
     base = tmp_path_factory.mktemp("bench")
-    root = base / "site"
-    root.mkdir()
-    bench_naive.write_site(root, POSTS)
-    old = time.time() - 60
-    for path in root.rglob("*"):
-        os.utime(path, (old, old))
+    root = aged_bench_site(base / "site", POSTS)
     original = (root / EDITED).read_bytes()
-    expected = {"original": _cold_output(root, base / "cold-original")}
+    expected = {"original": cold_output(root, base / "cold-original")}
     (base / "cold-edited").mkdir()
     edited = base / "edited"
     shutil.copytree(root, edited)
     (edited / EDITED).write_bytes(original + b"\nEdited, with [a link](/x/) and *more*.\n")
-    expected["edited"] = _cold_output(edited, base / "cold-edited" / "site")
+    expected["edited"] = cold_output(edited, base / "cold-edited" / "site")
     shutil.rmtree(edited)
     return root, expected
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def _in_group(group: int) -> list[int]:
-    """Processes still alive (not zombies) in process group ``group``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[3]) == group and fields[0] != "Z":
-                found.append(int(entry.name))
-    return found
 
 
 def _leftovers(root: Path) -> list[str]:
@@ -125,7 +76,7 @@ def _a_worker(build: subprocess.Popen[str]) -> int | None:
     """A read worker of ``build``, as soon as one is forked; None if the build ends first."""
     deadline = time.monotonic() + 30
     while build.poll() is None and time.monotonic() < deadline:
-        found = _children(build.pid)
+        found = children(build.pid)
         if found:
             return found[0]
         time.sleep(0.005)
@@ -168,14 +119,14 @@ def _killed(root: Path, delay: float, how: str) -> tuple[int, str]:
             build.wait()
     # A worker orphaned by its main process's kill ends by itself (its pipe is gone).
     deadline = time.monotonic() + 10
-    while _in_group(build.pid) and time.monotonic() < deadline:
+    while in_group(build.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _in_group(build.pid) == [], f"{how} at {delay:.2f} s left processes: {stderr}"
+    assert in_group(build.pid) == [], f"{how} at {delay:.2f} s left processes: {stderr}"
     return build.returncode, stderr
 
 
 def _put_right(root: Path, expected: dict[str, bytes], what: str) -> None:
-    ran = _publish(root)
+    ran = publish_build(root)
     assert ran.returncode == 0 and "Traceback" not in ran.stderr, (what, ran.stderr)
     assert _leftovers(root) == [], what
     got = tree_bytes(root / "public")

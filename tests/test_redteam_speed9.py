@@ -10,7 +10,6 @@ or stops with one line and no traceback and the next build does.
 
 from __future__ import annotations
 
-import os
 import random
 import shutil
 import sqlite3
@@ -22,15 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from build_process import ENV, aged_bench_site, bench_naive, cold_output, publish_build
 
 from conftest import tree_bytes
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-import bench_naive
-
 #: Posts in a site: enough for the parallel read (200), whose workers store body-less rows.
 POSTS = 400
-ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "PYTHONIOENCODING": "utf-8"}
 EDITED = "posts/post-00200/index.md"
 JSON = "formats: [rss, atom, json]"
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
@@ -38,41 +34,12 @@ NOW = datetime(2025, 6, 1, tzinfo=UTC)
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="signals and chattr")
 
 
-def _publish(root: Path, *, script: str | None = None) -> subprocess.CompletedProcess[str]:
-    command = ["-m", "publisher", "build"] if script is None else ["-c", script]
-    return subprocess.run(
-        [sys.executable, *command],
-        cwd=root,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def _cold_output(root: Path, where: Path) -> dict[str, bytes]:
-    """The output folder of a cold build of ``root``'s posts and config, in ``where``."""
-    shutil.rmtree(where, ignore_errors=True)
-    where.mkdir()
-    shutil.copy2(root / "config.yaml", where / "config.yaml")
-    shutil.copytree(root / "posts", where / "posts")
-    ran = _publish(where)
-    assert ran.returncode == 0, ran.stderr
-    return tree_bytes(where / "public")
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A bench site (posts older than two seconds: judged by their stat) after its cold
     build, whose read workers stored their rows without bodies."""
-    root = tmp_path_factory.mktemp("bench") / "site"
-    root.mkdir()
-    bench_naive.write_site(root, POSTS)
-    old = time.time() - 60
-    for path in root.rglob("*"):
-        os.utime(path, (old, old))
-    ran = _publish(root)
+    root = aged_bench_site(tmp_path_factory.mktemp("bench") / "site", POSTS)
+    ran = publish_build(root)
     assert ran.returncode == 0, ran.stderr
     with sqlite3.connect(root / ".publisher" / "cache.sqlite") as db:
         stored = db.execute("SELECT count(*), sum(markdown IS NULL) FROM posts").fetchone()
@@ -84,7 +51,7 @@ def _copy(built: Path, root: Path) -> Path:
     """``built`` copied to ``root`` and built there once: a copy's files are new to the
     stat pass (their inodes), and the attacks below need a build that trusts its state."""
     shutil.copytree(built, root)
-    ran = _publish(root)
+    ran = publish_build(root)
     assert ran.returncode == 0, ran.stderr
     with sqlite3.connect(root / ".publisher" / "cache.sqlite") as db:
         stored = db.execute("SELECT count(*), sum(markdown IS NULL) FROM posts").fetchone()
@@ -102,10 +69,10 @@ def _settles(root: Path, ran: subprocess.CompletedProcess[str], what: str) -> No
     assert "Traceback" not in ran.stderr, (what, ran.stderr)
     if ran.returncode != 0:
         assert len(_errors(ran.stderr)) == 1, (what, ran.stderr)
-        ran = _publish(root)
+        ran = publish_build(root)
         assert ran.returncode == 0 and "Traceback" not in ran.stderr, (what, ran.stderr)
     got = tree_bytes(root / "public")
-    expected = _cold_output(root, root.parent / "cold")
+    expected = cold_output(root, root.parent / "cold")
     assert [p for p in sorted(set(got) | set(expected)) if got.get(p) != expected.get(p)] == []
     left = [
         p.name
@@ -149,7 +116,7 @@ def test_a_body_made_again_from_a_file_changed_meanwhile_is_never_used(
     config.write_text(config.read_text().replace("formats: [rss, atom]", JSON))
     ENV["MODE"] = mode
     try:
-        ran = _publish(root, script=_RACED)
+        ran = publish_build(root, script=_RACED)
     finally:
         del ENV["MODE"]
     assert ran.returncode != 0, ran.stderr
@@ -185,7 +152,7 @@ def test_a_damaged_state_file_is_rebuilt_or_refused(built: Path, tmp_path: Path,
             handle.write("\nEdited after the damage.\n")
         config = root / "config.yaml"
         config.write_text(config.read_text().replace("formats: [rss, atom]", JSON))
-        _settles(root, _publish(root), f"{name} {how}")
+        _settles(root, publish_build(root), f"{name} {how}")
 
 
 def test_staged_layouts_left_by_a_killed_build_are_never_used(built: Path, tmp_path: Path) -> None:
@@ -202,7 +169,7 @@ def test_staged_layouts_left_by_a_killed_build_are_never_used(built: Path, tmp_p
         target.write_bytes(target.read_bytes().replace(b"Bench", b"Bunch", 1))
     with (root / EDITED).open("a", encoding="utf-8") as handle:
         handle.write("\nEdited after a killed build.\n")
-    _settles(root, _publish(root), "staged")
+    _settles(root, publish_build(root), "staged")
 
 
 def _chattr(flag: str, folder: Path) -> bool:

@@ -1,0 +1,90 @@
+"""``publish build`` in a process of its own, for the tests that kill, interrupt or
+race it (``tests/test_redteam_speed5.py``, ``8``, ``9``): the run, an aged bench site,
+a cold build's output, and the processes a build leaves (read from ``/proc``)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import tree_bytes
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+import bench_naive
+
+#: This interpreter's import path, so the process runs the checkout's publisher.
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "PYTHONIOENCODING": "utf-8"}
+
+
+def publish_build(
+    root: Path, *args: str, script: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m publisher build ARGS`` in ``root`` (or ``python -c script``)."""
+    command = ["-m", "publisher", "build", *args] if script is None else ["-c", script]
+    return subprocess.run(
+        [sys.executable, *command],
+        cwd=root,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def aged_bench_site(root: Path, posts: int) -> Path:
+    """``bench_naive``'s site of ``posts`` posts in ``root``, its files a minute old: a
+    build judges them by their stat, not as changed in the last two seconds."""
+    root.mkdir(parents=True, exist_ok=True)
+    bench_naive.write_site(root, posts)
+    old = time.time() - 60
+    for path in root.rglob("*"):
+        os.utime(path, (old, old))
+    return root
+
+
+def cold_output(root: Path, where: Path) -> dict[str, bytes]:
+    """The output folder of a cold build of ``root``'s posts and config, in ``where``."""
+    shutil.rmtree(where, ignore_errors=True)
+    where.mkdir(parents=True)
+    shutil.copy2(root / "config.yaml", where / "config.yaml")
+    shutil.copytree(root / "posts", where / "posts")
+    ran = publish_build(where)
+    assert ran.returncode == 0, ran.stderr
+    return tree_bytes(where / "public")
+
+
+def _stats() -> list[tuple[int, list[str]]]:
+    """(pid, the fields of /proc/PID/stat after the command name) of each process."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            found.append((int(entry.name), stat.rsplit(")", 1)[1].split()))
+    return found
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``."""
+    return [child for child, fields in _stats() if int(fields[1]) == pid]
+
+
+def in_group(group: int) -> list[int]:
+    """Processes still alive (not zombies) in process group ``group``."""
+    return [member for member, fields in _stats() if int(fields[3]) == group and fields[0] != "Z"]
+
+
+def alive(pid: int) -> bool:
+    """``pid`` runs and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
