@@ -193,3 +193,27 @@ def test_a_state_temporary_file_a_killed_build_left_is_swept(tmp_path: Path) -> 
     assert ran.returncode == 0, ran.stderr
     assert [p.name for p in left if p.exists()] == []
     assert [p.name for p in kept if not p.exists()] == []
+
+
+def test_a_post_removed_after_the_stat_pass_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A cold build reads the post files its stat pass listed (posts/listed.py); one removed
+    # in between was reported as "cannot be read (No such file or directory); check the
+    # file's permissions", which sends the user to the wrong place.
+    root = numbered_site(tmp_path / "site", FEEDS_CONFIG, 3)
+    take = snapshot.take
+
+    def then_removed(*args: Any, **kwargs: Any) -> snapshot.Snapshot:
+        taken = take(*args, **kwargs)
+        (root / "posts" / "post-001" / "index.md").unlink(missing_ok=True)
+        return taken
+
+    monkeypatch.setattr(snapshot, "take", then_removed)
+    ran = publish("build", NOW, cwd=root)
+    monkeypatch.setattr(snapshot, "take", take)
+    assert "Traceback" not in ran.stderr
+    assert "post-001/index.md" in ran.stderr
+    assert "was removed while the build ran" in ran.stderr, ran.stderr
+    assert "permissions" not in ran.stderr
+    assert publish("build", NOW, cwd=root).returncode == 0  # the next build is right

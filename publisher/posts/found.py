@@ -107,12 +107,17 @@ class FoundFiles:
         try:
             raw = read_regular(path, self.ctx.limits.post_bytes)
         except OSError as exc:
+            # Found by the stat pass, gone when read: removed or renamed while the build
+            # ran, not a permissions problem.
+            gone = isinstance(exc, FileNotFoundError)
             problems.append(
                 Problem(
                     file=file,
                     field=None,
-                    message=f"cannot be read ({exc.strerror})",
-                    fix="check the file's permissions",
+                    message="was removed while the build ran; not read"
+                    if gone
+                    else f"cannot be read ({exc.strerror})",
+                    fix="run the build again" if gone else "check the file's permissions",
                 )
             )
             return None
