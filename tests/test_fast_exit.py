@@ -102,3 +102,46 @@ def test_called_as_a_function_main_exits_as_python_does(site: Site) -> None:
     done = cli_run.publish("build", cwd=site.root, terminal=True)
     assert done.returncode == 0, done.stderr  # SystemExit, caught: this process lives on
     assert gc.get_threshold() == before
+
+
+def test_ctrl_c_once_the_build_is_done_does_not_interrupt_its_exit_handlers(site: Site) -> None:
+    # A Ctrl-C that lands after the build has written everything and printed its summary,
+    # while the atexit handlers run (coverage saving its data, in CI), printed an
+    # "Exception ignored in atexit callback" traceback (tests/test_redteam_speed8.py, now
+    # and then). The handler below sends it at exactly that moment.
+    site.config(CONFIG)
+    site.post("p0", "title: P\ndate: 2024-01-01", "Body.\n")
+    path = site.root.parent / "bin-late" / "publish"
+    path.parent.mkdir()
+    path.write_text(
+        textwrap.dedent(
+            """\
+            import atexit, os, signal, sys, time
+            from pathlib import Path
+
+            def late():
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.2)
+                Path("atexit-ran").write_text("yes")
+
+            atexit.register(late)
+            from publisher.cli import main
+            if __name__ == "__main__":
+                sys.exit(main())
+            """
+        ),
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, str(path), "build"],
+        cwd=site.root,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "KeyboardInterrupt" not in done.stderr
+    assert "wrote public/rss.xml" in done.stderr
+    assert (site.root / "atexit-ran").exists()

@@ -132,8 +132,15 @@ def _exit(code: int | None) -> None:
     normal exit (tests/test_fast_exit.py)."""
     import os
 
+    if not _own_process():
+        sys.exit(code)
+    import signal
+
+    # The build is done (its files written, its summary printed): a Ctrl-C now would only
+    # interrupt the exit handlers with a traceback (one saving coverage data, say).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading = sys.modules.get("threading")
-    if _own_process() and (threading is None or threading.active_count() == 1):
+    if threading is None or threading.active_count() == 1:
         import atexit
 
         try:
