@@ -36,6 +36,20 @@ def publish_build(
     )
 
 
+def started_build(root: Path, *, own_group: bool = True) -> subprocess.Popen[str]:
+    """``python -m publisher build`` started in ``root``, its stderr piped (``own_group``:
+    in a process group of its own, which a test signals as a terminal does)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "publisher", "build"],
+        cwd=root,
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=own_group,
+    )
+
+
 def aged_bench_site(root: Path, posts: int) -> Path:
     """``bench_naive``'s site of ``posts`` posts in ``root``, its files a minute old: a
     build judges them by their stat, not as changed in the last two seconds."""

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from build_process import aged_bench_site, alive, children
+from build_process import ENV, aged_bench_site, alive, children, publish_build, started_build
 from cli_run import publish
 
 from conftest import FEEDS_CONFIG, Site, tree_bytes
@@ -38,21 +38,8 @@ import bench_naive
 #: Posts in a site: enough for the parallel read (200) and its kept workers.
 POSTS = 400
 NOW = "--now=2025-06-01T00:00:00Z"
-ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "PYTHONIOENCODING": "utf-8"}
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="signals and /proc")
-
-
-def _publish(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "publisher", "build", *args],
-        cwd=root,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +49,7 @@ def cold(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, byte
     root = aged_bench_site(tmp_path_factory.mktemp("bench") / "site", POSTS)
     built = root.parent / "built"
     shutil.copytree(root, built)
-    ran = _publish(built)
+    ran = publish_build(built)
     assert ran.returncode == 0, ran.stderr
     return root, tree_bytes(built / "public")
 
@@ -78,7 +65,7 @@ def _temporary(root: Path) -> list[str]:
 
 def _put_right(root: Path, expected: dict[str, bytes]) -> None:
     """The next build: exit 0, no traceback, a cold build's output, no temporary file."""
-    ran = _publish(root)
+    ran = publish_build(root)
     assert ran.returncode == 0 and "Traceback" not in ran.stderr, ran.stderr
     assert _temporary(root) == []
     assert tree_bytes(root / "public") == expected
@@ -88,15 +75,7 @@ def _interrupted(root: Path, when: str, signum: int) -> tuple[int, str, list[int
     """A build sent ``signum`` (to its whole process group, as a terminal's Ctrl-C is)
     as soon as its stderr shows ``when``: its exit code, its stderr, and its workers
     still running a moment after it ended."""
-    build = subprocess.Popen(
-        [sys.executable, "-m", "publisher", "build"],
-        cwd=root,
-        env=ENV,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    build = started_build(root)
     assert build.stderr is not None
     lines: list[str] = []
     workers: set[int] = set()
@@ -248,7 +227,7 @@ def test_an_error_in_the_splice_thread_fails_the_build_and_keeps_the_feeds(
     # sweep deleted both feed files as no longer produced, and the next build, finding
     # nothing changed, left the site without feeds.
     root = _copy(cold, tmp_path / "site")
-    assert _publish(root).returncode == 0
+    assert publish_build(root).returncode == 0
     bench_naive.edit_one(root, POSTS, 1)
     _aged(root)
     script = tmp_path / "bin" / "publish"
@@ -268,5 +247,5 @@ def test_an_error_in_the_splice_thread_fails_the_build_and_keeps_the_feeds(
     assert {"atom.xml", "rss.xml"} <= {p.name for p in (root / "public").iterdir()}
     fresh = tmp_path / "cold"
     shutil.copytree(root, fresh, ignore=shutil.ignore_patterns("public", ".publisher"))
-    assert _publish(fresh).returncode == 0
+    assert publish_build(fresh).returncode == 0
     _put_right(root, tree_bytes(fresh / "public"))

@@ -22,13 +22,13 @@ from pathlib import Path
 
 import pytest
 from build_process import (
-    ENV,
     aged_bench_site,
     bench_naive,
     children,
     cold_output,
     in_group,
     publish_build,
+    started_build,
 )
 
 from conftest import tree_bytes
@@ -88,15 +88,7 @@ def _killed(root: Path, delay: float, how: str) -> tuple[int, str]:
     group), "main" (SIGKILL to the main process alone), "worker" (SIGKILL to one child),
     "int"/"term" (SIGINT/SIGTERM to its group, as a terminal or a CI runner sends them).
     Its exit code and stderr; the group is reaped before returning."""
-    build = subprocess.Popen(
-        [sys.executable, "-m", "publisher", "build"],
-        cwd=root,
-        env=ENV,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    build = started_build(root)
     worker = None
     try:
         if how == "worker":  # ``delay`` after the pool is forked, not after the start
@@ -200,14 +192,6 @@ def test_ctrl_c_before_the_build_starts_is_one_line(tmp_path: Path) -> None:
         "from publisher.cli import main\n"
         "main()\n"
     )
-    ran = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=tmp_path,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    ran = publish_build(tmp_path, script=script)
     assert ran.returncode == 130, ran.stderr
     assert ran.stderr.split() == ["aborted"], ran.stderr

@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from build_process import ENV, aged_bench_site, bench_naive, cold_output, publish_build
+from build_process import (
+    ENV,
+    aged_bench_site,
+    bench_naive,
+    cold_output,
+    publish_build,
+    started_build,
+)
 
 from conftest import tree_bytes
 
@@ -191,14 +198,7 @@ def test_a_folder_made_unwritable_mid_build_is_one_line(
     for round_ in range(4):
         with (root / EDITED).open("a", encoding="utf-8") as handle:
             handle.write(f"\nEdited in round {round_}.\n")
-        build = subprocess.Popen(
-            [sys.executable, "-m", "publisher", "build"],
-            cwd=root,
-            env=ENV,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        build = started_build(root, own_group=False)
         try:
             time.sleep(rng.uniform(0.05, 0.4))
             _chattr("+i", root / folder)
