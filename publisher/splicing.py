@@ -26,6 +26,7 @@ from pathlib import Path
 
 from publisher import statecache
 from publisher.output import OutputWriter, Part
+from publisher.staged import laid_out
 from publisher.stamps import Stamp
 
 LAYOUTS_FILE = "layouts.sqlite"
@@ -228,14 +229,7 @@ def write_whole(
     stamp = writer.stamps.get(relative)
     if literals is None or stamp is None or len(lengths) != len(keys):
         return None
-    if len(literals) != len(keys) + 1:
-        return None
-    at = 0
-    for index, literal in enumerate(literals):  # each literal where the layout puts it
-        if data[at : at + len(literal)] != literal:
-            return None
-        at += len(literal) + (lengths[index] if index < len(lengths) else 0)
-    if at != len(data):
+    if not laid_out(data, literals, lengths):
         return None
     return Layout(stamp=stamp, keys=tuple(keys), lengths=tuple(lengths), literals=tuple(literals))
 

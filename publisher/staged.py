@@ -65,8 +65,8 @@ def stage(target: Path, data: bytes, lengths: Sequence[int] | None = None) -> Ma
 
 
 def laid_out(data: bytes, literals: Sequence[bytes] | None, lengths: Sequence[int]) -> bool:
-    """Whether ``data`` is ``literals`` around pieces of ``lengths`` (as
-    ``splicing.write_whole`` checks a file it writes), so a later build may splice it."""
+    """Whether ``data`` is ``literals`` around pieces of ``lengths`` (each literal where
+    the layout puts it), so a later build may splice it (``splicing.write_whole``)."""
     if literals is None or len(literals) != len(lengths) + 1:
         return False
     at = 0
