@@ -30,6 +30,7 @@ try:
 except ImportError:  # an interpreter without CPython's module
     from hashlib import blake2b
 
+from publisher import boot
 from publisher.statwalk import Entry, Listing, Stale, Walker, stat_or_none
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (the fast path)
@@ -249,8 +250,10 @@ def outputs_digest(output: str, outputs: list[str]) -> str:
     """The outputs are not inputs, but a deleted or hand-edited output must be rewritten.
 
     Their ctime counts too: an output edited by hand may keep its size and mtime
-    (``touch -r``, ``rsync -t``), and a build leaves an unchanged output alone."""
-    lines = []
+    (``touch -r``, ``rsync -t``), and a build leaves an unchanged output alone. The boot
+    counts too: a spliced output is not synced, and after a reboot its stat may be the
+    same over lost bytes (boot.py), so the first build of a boot is never a no-op."""
+    lines = [f"boot\0{boot.current() or ''}\n"]
     for name in outputs:
         st = stat_or_none(os.path.join(output, name))
         if st is None:

@@ -24,7 +24,7 @@ from itertools import accumulate, chain, compress, count
 from operator import ne
 from pathlib import Path
 
-from publisher import statecache
+from publisher import boot, statecache
 from publisher.output import OutputWriter, Part
 from publisher.staged import laid_out
 from publisher.stamps import Stamp
@@ -49,12 +49,23 @@ class Layout:
     a feed item's cache key, a post's origin) and is ``lengths[i]`` bytes long; and the
     file's stamp (``publisher.output.Stamp``) just after it was written (None while a
     thread still writes it: :meth:`LayoutStore.commit` takes it from the writer). An empty
-    key is a piece that is never reused."""
+    key is a piece that is never reused. ``boot``: the boot that left the file unsynced
+    (``OutputWriter.unsynced``; None: synced), kept in the stamp column after the stamp:
+    :meth:`LayoutStore.get` gives no layout of a file another boot left unsynced."""
 
     stamp: Stamp | None
     keys: tuple[str, ...]
     lengths: tuple[int, ...]
     literals: tuple[bytes, ...]
+    boot: str | None = None
+
+    @property
+    def stamp_text(self) -> str | None:
+        """The stamp column: ``size:mtime:inode:ctime``, then ``:boot`` when unsynced."""
+        if self.stamp is None:
+            return None
+        text = ":".join(map(str, self.stamp))
+        return text if self.boot is None else f"{text}:{self.boot}"
 
     def encode(self, stamp: str | None = None) -> tuple[str, str, bytes, bytes, bytes] | None:
         """The ``files`` row (without its path); ``stamp``: a stamp column that is none
@@ -65,7 +76,7 @@ class Layout:
             return None
         cuts = array("q", [len(literal) for literal in self.literals]).tobytes()
         if stamp is None:
-            stamp = ":".join(map(str, self.stamp or ()))
+            stamp = self.stamp_text or ""
         lengths = array("q", self.lengths).tobytes()
         return stamp, "\n".join(self.keys), lengths, b"".join(self.literals), cuts
 
@@ -77,8 +88,10 @@ class Layout:
             return None
         if not (isinstance(lengths, bytes) and isinstance(cuts, bytes)):
             return None
+        fields = stamp.split(":")
+        mark = fields.pop() if len(fields) == 5 else None  # the boot that left it unsynced
         try:
-            size, mtime, inode, changed = map(int, stamp.split(":"))
+            size, mtime, inode, changed = map(int, fields)
             sizes, parts = array("q"), array("q")
             sizes.frombytes(lengths)
             parts.frombytes(cuts)
@@ -104,6 +117,7 @@ class Layout:
             keys=tuple(names),
             lengths=tuple(sizes),
             literals=tuple(pieces),
+            boot=mark,
         )
 
 
@@ -123,13 +137,19 @@ class LayoutStore:
             self._db = statecache.open_cache(path, _SCHEMA, _LAYOUT_VERSION, readonly=readonly)
 
     def get(self, relative: str) -> Layout | None:
+        """How the last build wrote ``relative``; None when unknown, or when that build
+        left the file unsynced in another boot than this one: a power loss since may have
+        left zeros under the stamp it kept (publisher/boot.py), so it is written whole."""
         if self._db is None:
             return None
         try:
             row = self._db.execute(_SELECT, (relative,)).fetchone()
         except sqlite3.Error:
             return None
-        return Layout.decode(row) if row is not None else None
+        layout = Layout.decode(row) if row is not None else None
+        if layout is None or not boot.trusted(layout.boot):
+            return None
+        return layout
 
     def set(self, relative: str, layout: Layout | None) -> None:
         """How this build wrote ``relative`` (None: unknown, so never spliced)."""
@@ -156,14 +176,21 @@ class LayoutStore:
             return  # commit() writes them whole
         self._staged = (laid, mark)
 
-    def commit(self, stamps: Mapping[str, Stamp] | None = None) -> None:
+    def commit(
+        self, stamps: Mapping[str, Stamp] | None = None, unsynced: Mapping[str, str] | None = None
+    ) -> None:
         """Keep the layouts set; ``stamps``: each file's stamp as the writer last saw it
-        (``OutputWriter.stamps``, once settled), which a layout takes over its own."""
+        (``OutputWriter.stamps``, once settled), which a layout takes over its own, and
+        ``unsynced`` the boot that left each file unsynced (``OutputWriter.unsynced``)."""
         if self._db is None or self.readonly:
             return
         laid = self._set
         if stamps is not None:
-            laid = {path: replace(layout, stamp=stamps.get(path)) for path, layout in laid.items()}
+            marks = unsynced if unsynced is not None else {}
+            laid = {
+                path: replace(layout, stamp=stamps.get(path), boot=marks.get(path))
+                for path, layout in laid.items()
+            }
         staged, self._staged = self._staged, None
         same = staged is not None and staged[0].keys() == laid.keys()
         if same and staged is not None and all(staged[0][p] is self._set[p] for p in laid):
@@ -188,7 +215,7 @@ class LayoutStore:
         """Give each staged row its file's stamp (a layout with none is dropped); a row
         another build wrote since (its mark is not ours) is left as it is."""
         assert self._db is not None
-        stamped = [(":".join(map(str, o.stamp)), p, mark) for p, o in laid.items() if o.stamp]
+        stamped = [(o.stamp_text, p, mark) for p, o in laid.items() if o.stamp]
         gone = [(p, mark) for p, o in laid.items() if not o.stamp]
         try:
             with self._db:
@@ -246,7 +273,7 @@ def write_spliced(
     file ``old`` describes: pieces and literals it has are copied from it, the pieces at
     the positions it lacks come from ``fresh`` (given those positions). None, with
     nothing written, when there is no old layout or the file is no longer that one."""
-    if old is None:
+    if old is None or old.stamp is None:
         return None
     keys, literals = tuple(keys), tuple(literals)
     old_keys, old_lengths = old.keys, old.lengths
@@ -306,10 +333,16 @@ def write_spliced(
         copy(tail_start, end - tail_start)
         lengths.extend(old_lengths[len(old_keys) - tail :])
     close()
-    if old.stamp is None or writer.write_splice(relative, parts, previous=old.stamp) is None:
+    if writer.write_splice(relative, parts, previous=old.stamp, mark=old.boot) is None:
         return None
     stamp = writer.stamps.get(relative)  # None while a thread writes it (overlap)
-    return Layout(stamp=stamp, keys=tuple(keys), lengths=tuple(lengths), literals=tuple(literals))
+    return Layout(
+        stamp=stamp,
+        keys=tuple(keys),
+        lengths=tuple(lengths),
+        literals=tuple(literals),
+        boot=writer.unsynced.get(relative),
+    )
 
 
 #: Old literals by their offset, old pieces by key (offset, length), and where the old
