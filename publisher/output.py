@@ -1,7 +1,8 @@
 """The only module that writes into (and deletes from) the output folder.
 
-Every write is atomic (a temporary file in the same folder, fsync, rename), confined to
-the output folder (a path from a post can never escape it), and skipped when the bytes on
+Every write is atomic (a temporary file in the same folder, fsync, rename; a spliced file
+is not synced where the boot is known, and trusted only in that boot: publisher/boot.py),
+confined to the output folder (a path from a post can never escape it), and skipped when the bytes on
 disk are already the same, so a rebuild with nothing changed touches no file. A stage that
 remembers what it wrote (the stamp of each file and the hash of its bytes) can skip even
 the read: :meth:`OutputWriter.keep` trusts a file whose stamp is unchanged. In a dry run
