@@ -22,6 +22,8 @@ from __future__ import annotations
 import os
 import stat
 import sys
+from operator import itemgetter
+from struct import Struct
 
 try:
     # hashlib's own blake2b (it never takes OpenSSL's), without hashlib loading OpenSSL: a
@@ -130,25 +132,53 @@ class Snapshot:
         return blake2b(text, digest_size=20).hexdigest()
 
     def _digest(self, hashed: frozenset[str]) -> str:
-        lines = []
+        # Each entry's stat as 33 packed bytes, not a line of text: formatting four numbers
+        # per entry was most of the digest's 18 to 30 ms at 10,000 posts (30,000 entries).
+        # The labels go first, with their length: what follows is one fixed-size record
+        # per label, then the hashes of the files judged by their bytes, in order.
+        entries = self.entries
+        labels = "\0".join(map(itemgetter(0), entries)).encode("utf-8", "surrogateescape")
+        digest = blake2b(len(labels).to_bytes(8, "little"), digest_size=20)
+        digest.update(labels)
+        pack = _STAT
+        if not hashed:  # the usual case: nothing too recent, in the last record or now
+            digest.update(
+                b"".join(
+                    [
+                        _NONE
+                        if st is None
+                        else pack(b"s", st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+                        for _, _, st in entries
+                    ]
+                )
+            )
+            return digest.hexdigest()
         hashes = self._hashes
-        for label, path, st in self.entries:
+        records: list[bytes] = []
+        judged: list[str] = []
+        for label, path, st in entries:
             if st is None:
-                lines.append(f"{label}\0-\n")
+                records.append(_NONE)
             elif label in hashed and stat.S_ISREG(st.st_mode):
                 if label not in hashes:
                     hashes[label] = file_hash(path)
-                lines.append(f"{label}\0{hashes[label]}\n")
+                records.append(_HASHED)
+                judged.append(hashes[label])
             elif label in hashed:  # a folder: its entries are in the digest already
-                lines.append(f"{label}\0folder\n")
+                records.append(_FOLDER)
             else:
-                # The ctime too: an edit that keeps the size and mtime (touch -r, rsync -t)
-                # cannot keep it.
-                lines.append(
-                    f"{label}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0{st.st_ctime_ns}\n"
-                )
-        text = "".join(lines).encode("utf-8", "surrogateescape")
-        return blake2b(text, digest_size=20).hexdigest()
+                records.append(pack(b"s", st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns))
+        digest.update(b"".join(records))
+        digest.update("\0".join(judged).encode("ascii"))
+        return digest.hexdigest()
+
+
+#: An entry's record in the digest: a kind, then the size, mtime, inode and ctime (the
+#: ctime too: an edit that keeps the size and mtime, touch -r or rsync -t, cannot keep it).
+_STAT = Struct("<cQqQq").pack
+_NONE = b"-" + bytes(32)  # no stat: a folder's own line, a missing file
+_HASHED = b"h" + bytes(32)  # judged by its bytes: its hash follows the records
+_FOLDER = b"d" + bytes(32)  # a recent folder: its entries are in the digest already
 
 
 def file_hash(path: str) -> str:

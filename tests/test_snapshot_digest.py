@@ -144,3 +144,61 @@ def test_the_walk_stats_every_file_as_its_full_path_does(
         assert got == _reference(posts, "post:")
         known = dict(taken.tree)
     assert known  # the second pass reused listings
+
+
+def _stat(size: int, mtime: int, ino: int, ctime: int, mode: int = 0o100644) -> Any:
+    import os
+
+    # os.stat_result's 10 fields, then the float times and the nanosecond ones.
+    whole = (mode, ino, 1, 1, 0, 0, size, 0, mtime // 10**9, ctime // 10**9)
+    return os.stat_result((*whole, 0.0, mtime / 1e9, ctime / 1e9, 0, mtime, ctime))
+
+
+def test_the_digest_tells_every_stat_field_label_and_kind_apart(tmp_path: Path) -> None:
+    """Each of size, mtime, inode and ctime, a label, the order, a missing stat and a file
+    judged by its bytes gives another digest (the records are packed, not lines: a field
+    left out of them, or two kinds packed alike, would make a change a no-op)."""
+    (tmp_path / "a").write_text("one", encoding="utf-8")
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    base = [("post:/a", a, _stat(3, 5 * 10**18 // 3, 7, 5 * 10**18 // 3)), ("post:/b", b, None)]
+
+    def digest(entries: list[Any], hashed: frozenset[str] = frozenset()) -> str:
+        return snapshot.Snapshot(entries=tuple(entries), recent=frozenset()).digest(hashed)
+
+    st = base[0][2]
+    size, mtime, ino, ctime = st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns
+    variants = [
+        base,
+        [("post:/a", a, _stat(size + 1, mtime, ino, ctime)), base[1]],
+        [("post:/a", a, _stat(size, mtime + 1, ino, ctime)), base[1]],
+        [("post:/a", a, _stat(size, mtime, ino + 1, ctime)), base[1]],
+        [("post:/a", a, _stat(size, mtime, ino, ctime + 1)), base[1]],
+        [("post:/a", a, None), base[1]],
+        [("post:/c", a, st), base[1]],
+        [base[1], base[0]],
+        [base[0], ("post:/b", b, _stat(0, 0, 0, 0))],
+        [base[0]],
+        [("post:/a\0post:/b", a, st)],
+    ]
+    digests = [digest(v) for v in variants]
+    digests.append(digest(base, frozenset({"post:/a"})))  # by its bytes
+    digests.append(
+        digest([("post:/a", a, _stat(3, 0, 0, 0, mode=0o40755)), base[1]], frozenset({"post:/a"}))
+    )
+    assert len(set(digests)) == len(digests)
+    # The same stats give the same digest, whatever else the stat holds (its atime).
+    again = [("post:/a", a, os_stat_with_atime(st)), base[1]]
+    assert digest(again) == digests[0]
+    # A file judged by its bytes: its bytes count, not its stat.
+    moved = [("post:/a", a, _stat(size + 9, mtime + 9, ino, ctime)), base[1]]
+    assert digest(moved, frozenset({"post:/a"})) == digests[-2]
+    (tmp_path / "a").write_text("two", encoding="utf-8")
+    assert digest(base, frozenset({"post:/a"})) != digests[-2]
+
+
+def os_stat_with_atime(st: Any) -> Any:
+    import os
+
+    fields = [*st, st.st_atime + 1, st.st_mtime, st.st_ctime, 10**9]
+    fields[7] = 1  # the atime in whole seconds
+    return os.stat_result((*fields, st.st_mtime_ns, st.st_ctime_ns))
