@@ -70,8 +70,8 @@ handed: tuple[list[list[str]], snapshot.Snapshot] | None = None
 #: (cli/plain.py). Set only while it hands the run over.
 plain: dict[str, Any] | None = None
 #: The record the fast path read, with its state folder, set with :data:`handed`: the
-#: build's own no-op check (inputs.load) takes it instead of parsing the file again
-#: (1.2 MB of JSON at 10,000 posts).
+#: build's own no-op check (inputs.load) takes it, and the tree read with it (its
+#: ``"tree"``, never written back), instead of reading the two files again.
 record: tuple[str, dict[str, Any]] | None = None
 #: The config the last build loaded, as its record keeps it, and what loading it read,
 #: set with :data:`handed` when nothing that config depends on changed since: the build

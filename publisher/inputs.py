@@ -20,13 +20,14 @@ is not judged by its stat (a coarse clock, FAT's or a network share's, could giv
 edit the same mtime): the digest holds a hash of its bytes instead, and the record names
 it, so the next stat pass hashes it again.
 
-The record also keeps, for the next stat pass, each folder's stat and entries (a folder
-whose stat is unchanged is not listed again, snapshot.py), and, for the fast path that runs
-before the config is loaded (fastpath.py), a ``fast`` section: what the loaded config was
-made of (loadtrail.py), the plan of the stat pass, and the problem lines as the CLI prints
-them. A config the fast path cannot vouch for (another generator's files, announcement
-templates, a file the loader read changed just before) gets no ``fast`` section: the CLI
-decides, as before. A no-op brings the record up to date.
+Beside it, ``inputs.tree`` keeps for the next stat pass each folder's stat and entries (a
+folder whose stat is unchanged is not listed again, snapshot.py), written only when a folder
+was listed; every build's stat pass starts from it. The record keeps, for the fast path that
+runs before the config is loaded (fastpath.py), a ``fast`` section: what the loaded config
+was made of (loadtrail.py), the plan of the stat pass, and the problem lines as the CLI
+prints them. A config the fast path cannot vouch for (another generator's files,
+announcement templates, a file the loader read changed just before) gets no ``fast``
+section: the CLI decides, as before. A no-op brings the record up to date.
 """
 
 from __future__ import annotations
