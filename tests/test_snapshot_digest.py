@@ -3,6 +3,7 @@ the pass found it, before the build reads it (snapshot.py)."""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -202,3 +203,36 @@ def os_stat_with_atime(st: Any) -> Any:
     fields = [*st, st.st_atime + 1, st.st_mtime, st.st_ctime, 10**9]
     fields[7] = 1  # the atime in whole seconds
     return os.stat_result((*fields, st.st_mtime_ns, st.st_ctime_ns))
+
+
+@pytest.mark.parametrize("when", [2**63 + 5, -(2**63) - 5, 2**64 + 7])
+def test_a_time_wider_than_64_bits_is_digested_too(tmp_path: Path, when: int) -> None:
+    """``touch -d 2300-01-01``: more nanoseconds than 64 bits hold. The digest is made (as
+    lines of text), tells such times apart, and is not a packed digest's."""
+    a = str(tmp_path / "a")
+
+    def digest(mtime: int) -> str:
+        entries = (("post:/a", a, _stat(3, mtime, 7, 11)),)
+        return snapshot.Snapshot(entries=entries, recent=frozenset()).digest(frozenset())
+
+    assert digest(when) != digest(when + 1)
+    assert digest(when) == digest(when)
+    assert digest(when) != digest(5)
+
+
+def test_a_post_dated_past_2262_is_built_and_then_nothing_changed(site: Site) -> None:
+    """A file's mtime in the far future is always "too recent" to trust: its bytes are
+    judged, every time, and a build after the first finds nothing changed."""
+    site.post("p", "title: P\ndate: 2024-01-02", "Body.\n")
+    far = 2**63 + 10**9  # 2262-04-11
+    try:
+        os.utime(site.posts / "p" / "index.md", ns=(far, far))
+    except (OSError, OverflowError):
+        pytest.skip("this filesystem keeps no time past 2262")
+    if os.stat(site.posts / "p" / "index.md").st_mtime_ns < 2**63:
+        pytest.skip("this filesystem keeps no time past 2262")
+    assert cli_run.publish("build", cwd=site.root).returncode == 0
+    again = cli_run.publish("build", cwd=site.root, terminal=True)
+    assert again.returncode == 0 and "nothing changed" in again.stderr, again.stderr
+    slow = cli_run.publish("build", cwd=site.root)
+    assert slow.returncode == 0 and "nothing changed" in slow.stderr, slow.stderr
