@@ -38,6 +38,7 @@ from publisher.posts.workers import (
     Task,
     Writeback,
     die_with_parent,
+    start_pool,
 )
 
 #: Below this many files to parse, a process pool costs more than it saves.
@@ -247,6 +248,8 @@ class _Parser:
         self.sent: list[Any] = []
         self._queued = 0
         self.broken = False
+        #: What the pool raises once a worker died (BrokenProcessPool, or posts/forked.py's).
+        self.broken_errors: tuple[type[Exception], ...] = ()
         self._writeback: Writeback | None = None
         self._store: BodyStore | None = None
 
@@ -259,10 +262,6 @@ class _Parser:
             self._send(last=False)
 
     def _start(self) -> None:
-        # Imported here: multiprocessing and its kin cost a build that parses one post ~10 ms.
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
         # Before the fork, so the workers share it: a date not written YYYY-MM-DD needs
         # dateutil, which fields.py imports on first use (~12 ms in each worker otherwise).
         import dateutil.parser  # noqa: F401
@@ -272,20 +271,14 @@ class _Parser:
         written = self.ahead.prepare() if self.ahead is not None else []
         paths = [self._store.path, *written] if self._store is not None else written
         self._writeback = Writeback(paths)
-        context = multiprocessing.get_context()
         cache_path = self._store.path if self._store is not None else None
-        start = (self.jobs[0][3], self.ahead, cache_path, context.Lock(), os.getpid())
-        self.pool = ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=context,
-            initializer=_start_worker,
-            initargs=start,
+        ctx, ahead, parent = self.jobs[0][3], self.ahead, os.getpid()
+        self.pool, self.broken_errors = start_pool(
+            self.workers, _start_worker, lambda lock: (ctx, ahead, cache_path, lock, parent)
         )
 
     def _send(self, *, last: bool) -> None:
         """Each full chunk of jobs not sent yet to the pool (``last``: and the rest)."""
-        from concurrent.futures.process import BrokenProcessPool
-
         while not self.broken and len(self.jobs) - self._queued >= (
             1 if last else self._chunk(self._queued)
         ):
@@ -304,7 +297,7 @@ class _Parser:
                 gc.freeze()
             try:
                 self.sent.append(self.pool.submit(_parse_many, tasks))
-            except BrokenProcessPool:
+            except self.broken_errors:
                 self.broken = True  # a worker died: the rest is read without the pool
                 return
             finally:
@@ -326,15 +319,13 @@ class _Parser:
         """Every job's (entry, encoded entry or None), in order."""
         done = 0
         if self.pool is not None:
-            from concurrent.futures.process import BrokenProcessPool
-
             try:
                 self._send(last=True)
                 for future in self.sent:
                     for result in self._unpack(future.result(), done):
                         done += 1
                         yield result
-            except BrokenProcessPool:
+            except self.broken_errors:
                 pass
             self.close(done == len(self.jobs))
             # A worker died (killed for memory, a crash in a C library): which post did it
