@@ -38,6 +38,8 @@ from publisher.posts.workers import (
     Task,
     Writeback,
     die_with_parent,
+    parse_alone,
+    spelled_dates,
     start_pool,
 )
 
@@ -77,8 +79,9 @@ def read_posts(
     keys = found.keys
     entries: list[Entry | None] = []
     # Files are found and hashed a block at a time, and each block's posts to parse go
-    # to the parser at once: a parallel read's pool starts with the first 200 and parses
-    # while the rest are found (0.4 s of one core at 10,000 posts, issue 12).
+    # to the parser at once: a parallel read's pool starts with the first block when
+    # none of it was cached, else with the first 200, and parses while the rest are
+    # found (0.4 s of one core at 10,000 posts, issue 12).
     parser = _Parser((jobs, crew), progress, (ahead, cache), len(files))
     misses: list[int] = []
     try:
@@ -93,6 +96,7 @@ def read_posts(
                 parser.add(found.job(index), origin)
                 del found.jobs[index]  # the raw bytes are the parser's now
                 misses.append(index)
+            parser.block(len(keys) - first)
         hits = len(entries) - len(misses)
         if progress is not None and hits:
             progress(hits)
@@ -247,6 +251,7 @@ class _Parser:
         #: One future per chunk sent to the pool, and how many jobs were sent.
         self.sent: list[Any] = []
         self._queued = 0
+        self._blocks = 0
         self.broken = False
         #: What the pool raises once a worker died (BrokenProcessPool, or posts/forked.py's).
         self.broken_errors: tuple[type[Exception], ...] = ()
@@ -261,10 +266,25 @@ class _Parser:
         if self.pool is not None:
             self._send(last=False)
 
+    def block(self, found: int) -> None:
+        """A block of files is in, ``found`` of them. When none of the first was in the
+        cache (a cold build, another config) and there are enough files, the rest will
+        not be either, and the pool starts now, with these, not at
+        :data:`PARALLEL_THRESHOLD` posts (the fork and the first chunk about 10 ms sooner
+        at 1,000 posts, issue 12)."""
+        self._blocks += 1
+        if self._blocks > 1 or self.pool is not None or self.workers < 2:
+            return
+        if self.files >= PARALLEL_THRESHOLD and found and len(self.jobs) == found:
+            self._start()
+            self._send(last=False)
+
     def _start(self) -> None:
-        # Before the fork, so the workers share it: a date not written YYYY-MM-DD needs
-        # dateutil, which fields.py imports on first use (~12 ms in each worker otherwise).
-        import dateutil.parser  # noqa: F401
+        if spelled_dates(job[0] for job in self.jobs):
+            # Before the fork, so the workers share it: a date not written YYYY-MM-DD
+            # needs dateutil, which fields.py imports on first use (~12 ms in each worker
+            # otherwise). Not for a site whose dates are all days (12 ms of one core).
+            import dateutil.parser  # noqa: F401
 
         cache = self.cache
         self._store = cache.store() if cache is not None and not cache.readonly else None
@@ -372,19 +392,6 @@ class _Parser:
 
 
 def _parse_isolated(job: Job) -> tuple[Entry, Encoded | None]:
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    try:
-        with ProcessPoolExecutor(
-            max_workers=1, initializer=die_with_parent, initargs=(os.getpid(),)
-        ) as pool:
-            return pool.submit(_parse_one, job).result()
-    except BrokenProcessPool:
-        problem = Problem(
-            file=job[2],
-            field=None,
-            message="could not be read: the process reading it stopped (out of memory?)",
-            fix="this is a bug in publisher, please report it with this post attached",
-        )
-        return ((None, [problem]), None)
+    """One post parsed in a process of its own, after a worker died (posts/workers.py)."""
+    answer: tuple[Entry, Encoded | None] = parse_alone(_parse_one, job, file=job[2])
+    return answer
