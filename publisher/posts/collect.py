@@ -341,6 +341,8 @@ class _Parser:
         if self.pool is not None:
             try:
                 self._send(last=True)
+                if self.ahead is not None:
+                    self.ahead.meanwhile()  # this process would only wait for them
                 for future in self.sent:
                     for result in self._unpack(future.result(), done):
                         done += 1

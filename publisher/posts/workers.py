@@ -48,6 +48,11 @@ class Ahead(Protocol):
         """In the main process: what :meth:`render` returned."""
         ...
 
+    def meanwhile(self) -> None:
+        """In the main process, once every post is sent to the workers: what it can do
+        while it waits for them (import what the stages after the read need)."""
+        ...
+
 
 class ReadWorker:
     """A read worker's settings, sent once (the pool's initializer), not with every post
