@@ -279,6 +279,22 @@ class PostCache:
         self._pending.clear()
         return not self._failed
 
+    def detach(
+        self,
+        entries: Sequence[Entry | None],
+        keys: Sequence[str],
+        stored: list[tuple[int, bytes | None]],
+    ) -> None:
+        """Drop the bodies of the ``stored`` entries (index, the HTML's digest, made by
+        the worker that encoded it) from memory, now that they are in the cache (issue
+        12): read back from it when used. Empties ``stored``."""
+        store = self.store()
+        for index, digest in stored:
+            entry = entries[index]
+            if store is not None and entry is not None and entry[0] is not None:
+                detach(entry[0], store, keys[index], digest)
+        stored.clear()
+
     def store(self) -> BodyStore | None:
         """Where records this cache holds can read their bodies back, if anywhere."""
         return self._store if self._db is not None else None

@@ -7,7 +7,7 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,6 @@ from publisher.posts.cache import (
     BodyStore,
     Encoded,
     PostCache,
-    detach,
     encode_entry,
 )
 from publisher.posts.folder import (
@@ -107,7 +106,7 @@ def read_posts(
             if cache is not None and encoded is not None:
                 stored.append((index, encoded[3]))
                 if cache.put_encoded(keys[index], encoded):
-                    _detach_bodies(cache, entries, keys, stored)
+                    cache.detach(entries, keys, stored)
     finally:
         parser.close()
     if cache is not None:
@@ -116,7 +115,7 @@ def read_posts(
         else:
             cache.keep(found.stamps)
         if cache.commit(keys, stale=() if around is not None else None):
-            _detach_bodies(cache, entries, keys, stored)
+            cache.detach(entries, keys, stored)
 
     records: list[tuple[Record, Path, str, str | None]] = []
     tags: dict[str, tuple[str, ...]] = {}
@@ -153,22 +152,6 @@ def _find(found: FoundFiles, files: Sequence[Path], shown: Shown, problems: list
 #: A stat this recent may be followed by an edit with the same mtime (a coarse clock):
 #: such a file is read and hashed, not judged by its stat (as in ``publisher/inputs.py``).
 RECENT_NS = 2_000_000_000
-
-
-def _detach_bodies(
-    cache: PostCache,
-    entries: list[tuple[Record | None, list[Problem]] | None],
-    keys: list[str],
-    stored: list[tuple[int, bytes | None]],
-) -> None:
-    """Drop the bodies of the ``stored`` entries from memory (issue 12); empties ``stored``.
-    Each comes with its HTML's digest, made by the worker that encoded it."""
-    store = cache.store()
-    for index, digest in stored:
-        entry = entries[index]
-        if store is not None and entry is not None and entry[0] is not None:
-            detach(entry[0], store, keys[index], digest)
-    stored.clear()
 
 
 #: (raw bytes, post id, file for messages, read context, encode for the cache?)
@@ -256,6 +239,7 @@ class _Parser:
         #: What the pool raises once a worker died (BrokenProcessPool, or posts/forked.py's).
         self.broken_errors: tuple[type[Exception], ...] = ()
         self._writeback: Writeback | None = None
+        self._lock: AbstractContextManager[Any] = nullcontext()
         self._store: BodyStore | None = None
 
     def add(self, job: Job, origin: tuple[Path, str | None]) -> None:
@@ -288,14 +272,24 @@ class _Parser:
 
         cache = self.cache
         self._store = cache.store() if cache is not None and not cache.readonly else None
-        written = self.ahead.prepare() if self.ahead is not None else []
-        paths = [self._store.path, *written] if self._store is not None else written
-        self._writeback = Writeback(paths)
         cache_path = self._store.path if self._store is not None else None
         ctx, ahead, parent = self.jobs[0][3], self.ahead, os.getpid()
-        self.pool, self.broken_errors = start_pool(
+        self.pool, self.broken_errors, self._lock = start_pool(
             self.workers, _start_worker, lambda lock: (ctx, ahead, cache_path, lock, parent)
         )
+
+    def _forked(self) -> None:
+        """Once the workers have their first posts: the file ``Ahead`` has them write
+        laid out, under the lock they write with (none opens it half made); it held the
+        fork back before (a synced commit, 5 to 15 ms, issue 12). Then the thread that
+        syncs what they write, after the fork: no thread here but the main one."""
+        written: list[Path] = []
+        if self.ahead is not None:
+            with self._lock:
+                written = self.ahead.prepare()
+        paths = [self._store.path, *written] if self._store is not None else written
+        self._writeback = Writeback(paths)
+        self._writeback.start()
 
     def _send(self, *, last: bool) -> None:
         """Each full chunk of jobs not sent yet to the pool (``last``: and the rest)."""
@@ -324,8 +318,8 @@ class _Parser:
                 if first:
                     gc.unfreeze()
             self._queued = stop
-            if first and self._writeback is not None:
-                self._writeback.start()  # after the fork: no thread here but the main one
+            if first:
+                self._forked()
 
     def _chunk(self, at: int) -> int:
         """The size of the chunk from job ``at``: the last few are a quarter of the others,

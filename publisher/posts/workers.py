@@ -31,13 +31,14 @@ class Ahead(Protocol):
     process keeps (``feeds/early.py``: their feed items, rendered speculatively)."""
 
     def prepare(self) -> list[Path]:
-        """In the main process, before the workers start; returns the files the workers
-        will write (their commits are not synced: see :class:`Writeback`)."""
+        """In the main process, once the workers have their first posts, holding the
+        lock they write with; returns the files the workers will write (their commits
+        are not synced: see :class:`Writeback`)."""
         ...
 
     def start(self, lock: AbstractContextManager[Any]) -> None:
         """In a worker, before its first :meth:`render`; ``lock``: what the workers hold
-        around each write to a cache."""
+        around each write to a cache (and around opening one :meth:`prepare` lays out)."""
         ...
 
     def render(self, records: list[tuple[Record, Path, str, str | None]]) -> list[Any]:
@@ -204,9 +205,9 @@ def start_pool(
     workers: int,
     initializer: Callable[..., None],
     initargs: Callable[[AbstractContextManager[Any]], tuple[Any, ...]],
-) -> tuple[Any, tuple[type[Exception], ...]]:
-    """A read's ``workers`` processes, each started by ``initializer(*initargs(lock))``
-    (``lock``: one the workers share), and what the pool raises once one of them died.
+) -> tuple[Any, tuple[type[Exception], ...], AbstractContextManager[Any]]:
+    """A read's ``workers`` processes, each started by ``initializer(*initargs(lock))``;
+    what the pool raises once one of them died; ``lock``, one the workers share.
     On Linux forked without concurrent.futures and multiprocessing (``posts/forked.py``:
     their imports were ~30 ms before the first post reached a worker); elsewhere a
     ``ProcessPoolExecutor``, imported only now (~10 ms for a build that parses one post)."""
@@ -216,19 +217,17 @@ def start_pool(
         lock = PipeLock()
         forked = ForkedPool(workers, initializer, initargs(lock))
         forked.locks.append(lock)
-        return forked, (BrokenPool,)
+        return forked, (BrokenPool,), lock
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
     context = multiprocessing.get_context()
+    shared = context.Lock()
     pool = ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=context,
-        initializer=initializer,
-        initargs=initargs(context.Lock()),
+        max_workers=workers, mp_context=context, initializer=initializer, initargs=initargs(shared)
     )
-    return pool, (BrokenProcessPool,)
+    return pool, (BrokenProcessPool,), shared
 
 
 def parse_alone(parse: Callable[[Any], Any], job: Any, *, file: str) -> Any:
