@@ -122,7 +122,7 @@ class ForkedPool:
         self, workers: int, initializer: Callable[..., object], initargs: tuple[Any, ...] = ()
     ) -> None:
         self._max_workers = workers
-        self._pending: deque[tuple[Future, bytes]] = deque()
+        self._pending: deque[tuple[Future, tuple[Callable[..., Any], tuple[Any, ...]]]] = deque()
         self._workers: list[_Worker] = []
         self._broken: BrokenPool | None = None
         self._closed = False
@@ -166,9 +166,11 @@ class ForkedPool:
             raise BrokenPool(str(self._broken))
         if self._closed:
             raise RuntimeError("cannot submit to a pool that was shut down")
-        data = pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
         future = Future(self)
-        self._pending.append((future, _HEADER.pack(len(data)) + data))
+        # Pickled when a worker takes it, not now: a read finds its files faster than
+        # the workers parse them, and most chunks wait here (at 10,000 posts, 40 MB of
+        # post files pickled twice over).
+        self._pending.append((future, (fn, args)))
         self._turn(block=False)
         return future
 
@@ -211,9 +213,15 @@ class ForkedPool:
             worker = min(self._workers, key=lambda w: len(w.waiting))
             if len(worker.waiting) >= DEPTH or worker.tasks < 0:
                 return
-            future, data = self._pending.popleft()
+            future, task = self._pending.popleft()
+            try:
+                data = pickle.dumps(task, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception as error:  # as ProcessPoolExecutor: the future fails
+                future._settle(None, error)
+                continue
             future._state = 1
             worker.waiting.append(future)
+            worker.out += _HEADER.pack(len(data))
             worker.out += data
             self._flush(worker)
 
