@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -145,3 +146,77 @@ def test_dateutil_is_imported_before_the_fork_for_spelled_dates(head: bytes, spe
     # workers that import dateutil themselves; a site of plain days spares 12 ms of the
     # main process before its workers start.
     assert workers.spelled_dates([b"---\ndate: 2024-01-01\n---\n", head]) is spelled
+
+
+def _main_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The post files this process (not a worker) reads, from now on."""
+    from publisher.posts import files as post_files
+
+    read: list[str] = []
+    real = post_files.read_regular
+
+    def counted(path: Path, limit: int) -> bytes | None:
+        if os.getpid() == _MAIN:
+            read.append(os.fspath(path))
+        return real(path, limit)
+
+    monkeypatch.setattr(found, "read_regular", counted)
+    return read
+
+
+def test_a_cold_read_leaves_each_file_to_the_worker_that_parses_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(collect, "PARALLEL_THRESHOLD", 10)
+    root = _site(tmp_path / "site")
+    time.sleep(2.1)  # older than the stat window: each file is stamped by this read
+    read = _main_reads(monkeypatch)
+    files = _build(root, jobs=2)
+    assert read == []  # an empty post cache: every file read and hashed by a worker
+    assert files == _serial(root, tmp_path / "serial")  # jobs=1: no pool, files read here
+    read.clear()
+    # Each file's key and stamp were kept: the next read knows every file by its stamp,
+    # opens none of them and parses nothing.
+    config = load_config(root / "config.yaml")
+    from publisher.posts.cache import PostCache
+
+    cache = PostCache(config.cache_file)
+    try:
+        again = collect.read_posts(config, cache=cache, jobs=2)
+    finally:
+        cache.close()
+    assert read == []
+    assert again.cache_hits == POSTS
+
+
+def test_a_file_gone_before_its_worker_reads_it_is_reported_as_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(collect, "PARALLEL_THRESHOLD", 10)
+    root = _site(tmp_path / "site")
+    gone = root / "posts" / "post-013" / "index.md"
+    add = found.FoundFiles.add
+
+    def add_then_remove(self: Any, path: Path, file: str, problems: list[Any]) -> None:
+        add(self, path, file, problems)
+        if path == gone:  # stat'ed and found, removed before anyone reads it
+            gone.unlink()
+
+    monkeypatch.setattr(found.FoundFiles, "add", add_then_remove)
+    config = load_config(root / "config.yaml")
+    from publisher.posts.cache import PostCache
+
+    cache = PostCache(config.cache_file)
+    try:
+        result = collect.read_posts(config, cache=cache, jobs=2)
+    finally:
+        cache.close()
+    assert "post-013" not in {post.id for post in result.posts}
+    assert len(result.posts) == POSTS - 1
+    (problem,) = result.problems
+    assert problem.file == "posts/post-013/index.md"
+    assert problem.message == "was removed while the build ran; not read"
+    assert problem.fix == "run the build again"
+    listed = {f.file: f for f in result.found}
+    assert listed["posts/post-013/index.md"].key is None  # as a file never read
+    assert listed["posts/post-012/index.md"].key is not None

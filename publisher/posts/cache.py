@@ -154,6 +154,16 @@ class PostCache:
             except sqlite3.Error:
                 self.close()
 
+    def empty(self) -> bool:
+        """Whether the cache holds no post and no file's stamp (a cold build's): every
+        file will be parsed."""
+        if self._db is None or self.readonly or self._stamps:
+            return False
+        try:
+            return self._db.execute("SELECT 1 FROM posts LIMIT 1").fetchone() is None
+        except sqlite3.Error:
+            return False
+
     def known_key(self, file: str, stamp: str) -> str | None:
         """The content key ``file`` had when its stat was ``stamp`` (see :func:`stamp_of`),
         if the cache remembers it."""

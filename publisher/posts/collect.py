@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from functools import partial
 from pathlib import Path
@@ -14,18 +14,11 @@ from typing import Any
 
 from publisher.config import Config
 from publisher.errors import Problem
-from publisher.posts.cache import (
-    BodyStore,
-    Encoded,
-    PostCache,
-    encode_entry,
-)
-from publisher.posts.folder import (
-    find_post_files,
-)
-from publisher.posts.found import FoundFiles, context_for
+from publisher.posts.cache import BodyStore, Encoded, PostCache, encode_entry
+from publisher.posts.folder import find_post_files
+from publisher.posts.found import FoundFiles, Unread, context_for, read_unread
 from publisher.posts.model import Body, ReadResult
-from publisher.posts.reader import ReadContext, Record, parse_post, unexpected
+from publisher.posts.reader import ReadContext, Record, parse_post
 from publisher.posts.reread import Reread
 from publisher.posts.rules import Around, finalize
 from publisher.posts.shown import Shown, printable_problem
@@ -82,18 +75,18 @@ def read_posts(
     # none of it was cached, else with the first 200, and parses while the rest are
     # found (0.4 s of one core at 10,000 posts, issue 12).
     parser = _Parser((jobs, crew), progress, (ahead, cache), len(files))
+    found.defer = around is None and parser.pooled() and cache is not None and cache.empty()
     misses: list[int] = []
     try:
         for start in range(0, len(files), parser.size):
             first = len(keys)
-            _find(found, files[start : start + parser.size], shown, problems)
+            found.find(files[start : start + parser.size], shown, problems)
             cached = cache.get_many(keys[first:]) if cache is not None else {}
             entries.extend(cached.get(k) for k in keys[first:])
             block = [i for i in range(first, len(keys)) if entries[i] is None]
             for index in found.read_misses(block, problems):
                 origin = (found.sources[index][0], keys[index] if cache is not None else None)
                 parser.add(found.job(index), origin)
-                del found.jobs[index]  # the raw bytes are the parser's now
                 misses.append(index)
             parser.block(len(keys) - first)
         hits = len(entries) - len(misses)
@@ -101,7 +94,9 @@ def read_posts(
             progress(hits)
         # Written to the cache (index, the HTML's digest): bodies read back from it when used.
         stored: list[tuple[int, bytes | None]] = []
-        for index, (fresh, encoded) in zip(misses, parser.results(), strict=True):
+        for at, (index, (fresh, encoded)) in enumerate(zip(misses, parser.results(), strict=True)):
+            if index in found.unread:  # read by its parser, which made its key
+                found.made(index, parser.made.pop(at))
             entries[index] = fresh
             if cache is not None and encoded is not None:
                 stored.append((index, encoded[3]))
@@ -117,16 +112,7 @@ def read_posts(
         if cache.commit(keys, stale=() if around is not None else None):
             cache.detach(entries, keys, stored)
 
-    records: list[tuple[Record, Path, str, str | None]] = []
-    tags: dict[str, tuple[str, ...]] = {}
-    for entry, (source, file), key in zip(entries, found.sources, keys, strict=True):
-        if entry is None:
-            continue  # a file that went away between the stat and the read
-        record, entry_problems = entry
-        problems.extend(entry_problems)
-        if record is not None:
-            records.append((record, source, file, key if cache is not None else None))
-            tags[file] = tuple(record["tags"])
+    records, tags = found.records(entries, problems, keyed=cache is not None)
     posts = finalize(records, config, problems, found.plain, around)
     problems = [printable_problem(p) for p in problems]
     problems.sort(key=lambda p: (p.file, p.line or 0, p.field or "", p.message))
@@ -140,28 +126,20 @@ def read_posts(
     )
 
 
-def _find(found: FoundFiles, files: Sequence[Path], shown: Shown, problems: list[Problem]) -> None:
-    for path in files:
-        file = shown(path)
-        try:
-            found.add(path, file, problems)
-        except Exception as exc:  # one post must not stop the run
-            problems.append(unexpected(file, exc))
-
-
 #: A stat this recent may be followed by an edit with the same mtime (a coarse clock):
 #: such a file is read and hashed, not judged by its stat (as in ``publisher/inputs.py``).
 RECENT_NS = 2_000_000_000
 
 
-#: (raw bytes, post id, file for messages, read context, encode for the cache?)
-Job = tuple[bytes, str, str, ReadContext, bool]
+#: (raw bytes or a file left unread, post id, file for messages, read context, encode?)
+Job = tuple[bytes | Unread, str, str, ReadContext, bool]
 Entry = tuple[Record | None, list[Problem]]
 
 
 def _parse_one(job: Job) -> tuple[Entry, Encoded | None]:
     """Parse one file; the cache's JSON is made here too, so a worker process does it."""
     raw, post_id, file, ctx, encode = job
+    assert isinstance(raw, bytes)  # an Unread file is read first (read_unread)
     entry = parse_post(raw, post_id, file, ctx)
     if not encode:
         return entry, None
@@ -186,13 +164,24 @@ def _start_worker(
     _WORKER = ReadWorker(ctx, ahead, cache, lock)
 
 
-def _parse_many(tasks: list[Task]) -> tuple[list[Parsed], list[Any]]:
-    """In a worker: parse each task's file, hand the records to ``Ahead``, then store
-    the entries in the post cache (``Ahead`` needs the bodies first)."""
+def _parse_many(tasks: list[Task]) -> tuple[list[Parsed], list[Any], list[str | None]]:
+    """In a worker: read each :data:`Unread` file, parse each task's, hand the records
+    to ``Ahead``, then store the entries in the post cache (``Ahead`` needs the bodies
+    first); with the content key of each file read here (None: it could not be)."""
     assert _WORKER is not None
     ctx, ahead = _WORKER.ctx, _WORKER.ahead
-    parsed = [_parse_one((raw, i, file, ctx, encode)) for raw, i, file, encode, *_ in tasks]
-    results: list[Parsed] = list(parsed)
+    made: list[str | None] = []
+    results: list[Parsed] = []
+    for at, (raw, post_id, file, encode, source, key) in enumerate(tasks):
+        if isinstance(raw, tuple):
+            data, key, problems = read_unread(raw, file)
+            made.append(key)
+            if data is None:
+                results.append(((None, problems), None))
+                continue
+            tasks[at] = (data, post_id, file, encode, source, key)
+            raw = data
+        results.append(_parse_one((raw, post_id, file, ctx, encode)))
     rendered: list[Any] = []
     if ahead is not None:
         records = [
@@ -201,7 +190,7 @@ def _parse_many(tasks: list[Task]) -> tuple[list[Parsed], list[Any]]:
             if record is not None
         ]
         rendered = ahead.render(records)
-    return _WORKER.store(results, [task[5] for task in tasks]), rendered
+    return _WORKER.store(results, [task[5] for task in tasks]), rendered, made
 
 
 class _Parser:
@@ -235,6 +224,8 @@ class _Parser:
         self.sent: list[Any] = []
         self._queued = 0
         self._blocks = 0
+        #: Job -> the content key of a file its parser read (None: it could not).
+        self.made: dict[int, str | None] = {}
         self.broken = False
         #: What the pool raises once a worker died (BrokenProcessPool, or posts/forked.py's).
         self.broken_errors: tuple[type[Exception], ...] = ()
@@ -250,6 +241,10 @@ class _Parser:
         if self.pool is not None:
             self._send(last=False)
 
+    def pooled(self) -> bool:
+        """Whether a pool parses the posts, if there are enough of them."""
+        return self.workers > 1 and self.files >= PARALLEL_THRESHOLD
+
     def block(self, found: int) -> None:
         """A block of files is in, ``found`` of them. When none of the first was in the
         cache (a cold build, another config) and there are enough files, the rest will
@@ -264,7 +259,7 @@ class _Parser:
             self._send(last=False)
 
     def _start(self) -> None:
-        if spelled_dates(job[0] for job in self.jobs):
+        if spelled_dates([job[0] for job in self.jobs[:16]]):
             # Before the fork, so the workers share it: a date not written YYYY-MM-DD
             # needs dateutil, which fields.py imports on first use (~12 ms in each worker
             # otherwise). Not for a site whose dates are all days (12 ms of one core).
@@ -347,26 +342,36 @@ class _Parser:
             # A worker died (killed for memory, a crash in a C library): which post did it
             # is unknown, so each post not read yet gets a process of its own, and only
             # the post that kills its process is lost.
-        for job in self.jobs[done:]:
+        for at, job in enumerate(self.jobs[done:], done):
+            if isinstance(job[0], tuple):  # left unread: read here
+                raw, self.made[at], problems = read_unread(job[0], job[2])
+                if raw is None:
+                    yield (None, problems), None
+                    continue
+                job = (raw, *job[1:])
             result = _parse_isolated(job) if self.sent else _parse_one(job)
             if self.progress is not None:
                 self.progress(1)
             yield result
 
     def _unpack(
-        self, answer: tuple[list[Parsed], list[Any]], done: int
+        self, answer: tuple[list[Parsed], list[Any], list[str | None]], done: int
     ) -> Iterator[tuple[Entry, Encoded | None]]:
         """A chunk's results as the main process takes them: an entry a worker stored in
         the post cache comes back as it would from the cache (its body read back on use)."""
-        parsed, rows = answer
+        parsed, rows, made = answer
         if self.ahead is not None:
             self.ahead.keep(rows)
         store = self._store
+        keys = iter(made)
         for (record, problems), encoded in parsed:
-            if self.progress is not None:
+            key, read = self.origins[done][1], True
+            if isinstance(self.jobs[done][0], tuple):  # read by the worker: its key
+                key = self.made[done] = next(keys)
+                read = key is not None  # else gone: not counted, as if never found
+            if self.progress is not None and read:
                 self.progress(1)
             if isinstance(encoded, bytes):  # stored by the worker, body and all
-                key = self.origins[done][1]
                 if record is not None and store is not None and key is not None:
                     record["body"] = Body(load=partial(store.load, key), digest=encoded)
                 encoded = None

@@ -109,8 +109,9 @@ class ReadWorker:
         return stored
 
 
-#: (raw bytes, post id, file for messages, encode?, file path, content key or None)
-Task = tuple[bytes, str, str, bool, Path, str | None]
+#: (raw bytes or a file left unread (found.Unread), post id, file for messages, encode?,
+#: file path, content key or None)
+Task = tuple[bytes | tuple[str, str, int], str, str, bool, Path, str | None]
 #: A parsed task as a worker sends it back: its entry and either the entry encoded for
 #: the cache (None: not to be cached) or, when the worker stored it, its HTML's digest.
 Parsed = tuple[Entry, Encoded | bytes | None]
@@ -252,13 +253,27 @@ def parse_alone(parse: Callable[[Any], Any], job: Any, *, file: str) -> Any:
         return ((None, [problem]), None)
 
 
-def spelled_dates(raws: Iterable[bytes]) -> bool:
-    """Whether the head of one of these post files holds a date with a time or a month's
+def spelled_dates(raws: Iterable[bytes | tuple[str, str, int]]) -> bool:
+    """Whether the head of one of these post files (its bytes, or a file left unread:
+    ``found.Unread``, whose head is read here) holds a date with a time or a month's
     name: read through dateutil (``posts/fields.py``), which a read then imports before
     its workers fork, so they share it. A guess, for speed only: dates missed here are
     read the same, by workers that import dateutil themselves (~12 ms each)."""
     search = re.compile(_SPELLED_DATE).search  # compiled once, on first use (re's cache)
-    return any(search(raw, 0, _HEAD) for raw in raws)
+    return any(search(raw if isinstance(raw, bytes) else _head(raw[0]), 0, _HEAD) for raw in raws)
+
+
+def _head(path: str) -> bytes:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return b""
+    try:
+        return os.read(fd, _HEAD)
+    except OSError:
+        return b""
+    finally:
+        os.close(fd)
 
 
 #: A date and a time, a date with slashes, or a month's name before or after a number.
