@@ -70,6 +70,25 @@ def test_the_pool_starts_with_the_first_posts(
     assert files == _serial(root, tmp_path / "serial")
 
 
+def test_each_worker_gets_a_chunk_of_the_first_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(collect, "PARALLEL_THRESHOLD", 10)
+    root = _site(tmp_path / "site")
+    sent: list[int] = []
+    block = collect._Parser.block
+
+    def counted(self: Any, found: int) -> None:
+        block(self, found)
+        sent.append(len(self.sent))
+
+    monkeypatch.setattr(collect._Parser, "block", counted)
+    build_site(load_config(root / "config.yaml"), now=NOW, jobs=2)
+    # The first block's 8 posts went at once as two chunks, one for each worker; neither
+    # waits for the next block (found after the feed cache is laid out) to start.
+    assert sent[0] == 2
+
+
 def test_a_read_whose_first_posts_are_cached_starts_its_pool_at_the_threshold(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
