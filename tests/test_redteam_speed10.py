@@ -19,8 +19,12 @@ from __future__ import annotations
 
 import json
 import marshal
+import os
+import random
 import shutil
 import sqlite3
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -205,3 +209,95 @@ def test_a_record_whose_next_date_is_damaged_in_place_publishes_a_post_when_due(
     assert publish("build", "--now=2025-08-01T00:00:00Z", cwd=cold).returncode == 0
     assert b"Scheduled." in (cold / "public" / "rss.xml").read_bytes()
     assert tree_bytes(site.root / "public") == tree_bytes(cold / "public")
+
+
+# The stat pass (snapshot.py, statwalk.py), however it is split: each change below, at a
+# place drawn from a seed (the first folders, the last, the middle, anywhere), must be
+# seen by the next build, which must then write what a cold build of the same posts
+# writes. A change missed is a build that says "nothing changed", or a quick read that
+# skips the folder: the output folder differs from the cold one.
+
+#: Posts of the bench site: enough for the parallel read and the split of the pass.
+TREE_POSTS = 1000
+#: Changes a test, each followed by a build; every fourth by a cold build to compare with.
+STEPS = 8
+
+
+@pytest.fixture(scope="module")
+def bench_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from build_process import aged_bench_site, publish_build
+
+    root = aged_bench_site(tmp_path_factory.mktemp("tree") / "site", TREE_POSTS)
+    ran = publish_build(root)
+    assert ran.returncode == 0, ran.stderr
+    return root
+
+
+def _place(rng: random.Random) -> int:
+    """A post folder's index: at either end, in the middle, near a quarter, or anywhere
+    (where a pass split in two or four would cut the folders)."""
+    n = TREE_POSTS
+    spots = (0, 1, n - 1, n - 2, n // 2 - 1, n // 2, n // 2 + 1, n // 4, 3 * n // 4)
+    return rng.choice(spots) if rng.random() < 0.7 else rng.randrange(n)
+
+
+def _folder(root: Path, index: int) -> Path:
+    return root / "posts" / f"post-{index:05d}"
+
+
+def _change(root: Path, rng: random.Random, step: int) -> str:
+    """One change to the site's posts folder; what it was."""
+    posts = sorted(p for p in (root / "posts").iterdir() if (p / "index.md").is_file())
+    folder = posts[min(_place(rng), len(posts) - 1)]
+    index = folder / "index.md"
+    kind = rng.choice(
+        ("edit", "edit", "same-mtime", "image", "add", "remove", "rename", "stray", "none")
+    )
+    if kind in ("edit", "same-mtime"):
+        before = index.stat()
+        text = index.read_text(encoding="utf-8").replace("title: ", f"title: Step {step} ", 1)
+        index.write_text(text, encoding="utf-8")
+        if kind == "same-mtime":  # touch -r: the size changes, the mtime does not
+            os.utime(index, ns=(before.st_atime_ns, before.st_mtime_ns))
+    elif kind == "image":  # the og image: part of the feed item's key
+        (folder / "cover.png").write_bytes((folder / "cover.png").read_bytes() + b"\0")
+    elif kind == "add":  # a folder sorted just after this one
+        new = folder.with_name(folder.name + f"-{step}")
+        shutil.copytree(folder, new)
+        text = (new / "index.md").read_text(encoding="utf-8")
+        (new / "index.md").write_text(text.replace("title: ", "title: Added ", 1), "utf-8")
+    elif kind == "remove":
+        shutil.rmtree(folder)
+    elif kind == "rename":  # the same inodes under another name
+        folder.rename(folder.with_name(folder.name + "-moved"))
+    elif kind == "stray":  # a file that is no post, in a post's folder
+        (folder / "notes.txt").write_text(f"step {step}\n", encoding="utf-8")
+    return f"{kind} {folder.name}"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a bench site's process builds")
+@pytest.mark.parametrize("seed", range(2))
+def test_every_change_anywhere_in_the_posts_folder_is_built(
+    bench_site: Path, tmp_path: Path, seed: int
+) -> None:
+    from build_process import cold_output, publish_build
+
+    root = tmp_path / "site"
+    shutil.copytree(bench_site, root, symlinks=True)
+    ran = publish_build(root)  # the copy's new inodes: one build to trust its state
+    assert ran.returncode == 0, ran.stderr
+    rng = random.Random(seed)
+    done = []
+    for step in range(STEPS):
+        done.append(_change(root, rng, step))
+        if rng.random() < 0.3:
+            time.sleep(2.1)  # judged by its stat, not by its bytes
+        ran = publish_build(root)
+        assert ran.returncode == 0 and "Traceback" not in ran.stderr, (done, ran.stderr)
+        if not done[-1].startswith("none"):
+            assert "nothing changed" not in ran.stderr, done
+        if step % 4 == 3:  # a change missed stays missed: a cold build every few steps
+            got = tree_bytes(root / "public")
+            expected = cold_output(root, tmp_path / "cold")
+            differ = [p for p in sorted({*got, *expected}) if got.get(p) != expected.get(p)]
+            assert differ == [], done
