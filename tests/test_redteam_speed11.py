@@ -19,13 +19,21 @@ it.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import random
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from conftest import tree_bytes
 from publisher.errors import PostError
 from publisher.posts import frontmatter, plainyaml
 from publisher.posts.limits import Limits
@@ -257,3 +265,143 @@ def test_plain_scalars_read_as_pyyaml_reads_them(
             else:
                 assert _reference(text) == "error" or "Duplicate" in str(fast), repr(text)
     assert answered >= 2000  # the shortcut answered most of them, or this tests nothing
+
+
+# Cold builds cut short (the sixth session moves work into the read, commits to threads
+# and forks the pool earlier): killed or interrupted at a moment drawn from a seed, with
+# one or two jobs, as a dry run, with posts that fail, with cards on. The next build must
+# exit as a cold build of the same site does, with its output folder, no traceback, no
+# temporary file in the output or state folder, and no process of the killed build left.
+
+#: Posts of the kill sites: the parallel read starts at 200 files to parse.
+KILL_POSTS = 300
+#: Kills a variant (each: a killed build, then the build that must put it right).
+KILL_ROUNDS = 3
+#: Frontmatter no reader accepts: each such post is an error, the rest are built.
+BROKEN = b"---\ntitle: [unclosed\ndate: 2024-01-01\n---\nBody.\n"
+
+
+@pytest.fixture(scope="module")
+def kill_sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Bench sites (files a minute old): plain, with three broken posts, and a small one
+    with cards on."""
+    from build_process import aged_bench_site, bench_naive
+
+    base = tmp_path_factory.mktemp("kills")
+    plain = aged_bench_site(base / "plain", KILL_POSTS)
+    broken = base / "broken"
+    shutil.copytree(plain, broken)
+    for n in (3, 150, 299):
+        (broken / "posts" / f"post-{n:05d}" / "index.md").write_bytes(BROKEN)
+    cards = base / "cards"
+    cards.mkdir()
+    bench_naive.write_site(cards, 12)
+    config = (cards / "config.yaml").read_text(encoding="utf-8")
+    (cards / "config.yaml").write_text(
+        config.replace("cards: {enabled: false}", "cards: {enabled: true}"), encoding="utf-8"
+    )
+    return {"plain": plain, "broken": broken, "cards": cards}
+
+
+def _cold_run(site: Path, where: Path) -> tuple[int, dict[str, bytes]]:
+    from build_process import publish_build
+
+    shutil.copytree(site, where)
+    ran = publish_build(where)
+    assert "Traceback" not in ran.stderr, ran.stderr
+    return ran.returncode, tree_bytes(where / "public")
+
+
+def _leftovers(root: Path) -> list[str]:
+    """Temporary files in the output and state folders (a hot SQLite journal is the next
+    build's to roll back: tests/test_redteam_speed8.py)."""
+    return sorted(
+        p.name
+        for folder in (root / "public", root / ".publisher")
+        if folder.is_dir()
+        for p in folder.rglob("*")
+        if p.name.endswith((".tmp", "-wal", "-shm")) or p.name.startswith(".")
+    )
+
+
+def _cut_short(root: Path, args: tuple[str, ...], how: str, delay: float) -> str:
+    """A build of ``root`` with ``args``, ``delay`` seconds in: SIGKILL to its group
+    ("group"), to the main process ("main"), to one worker once forked ("worker"), or
+    SIGINT to its group ("int", a terminal's Ctrl-C). Its stderr, once every process of
+    the group has ended."""
+    from build_process import children, in_group, started_build
+
+    build = started_build(root, args=args)
+    try:
+        target = None
+        if how == "worker":
+            deadline = time.monotonic() + 20
+            while build.poll() is None and time.monotonic() < deadline and target is None:
+                target = next(iter(children(build.pid)), None)
+                time.sleep(0.002)
+        time.sleep(delay)
+        if build.poll() is None:
+            if how == "group":
+                os.killpg(build.pid, signal.SIGKILL)
+            elif how == "main":
+                os.kill(build.pid, signal.SIGKILL)
+            elif how == "int":
+                os.killpg(build.pid, signal.SIGINT)
+            elif target is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(target, signal.SIGKILL)
+        _, stderr = build.communicate(timeout=90)
+    finally:
+        if build.poll() is None:
+            os.killpg(build.pid, signal.SIGKILL)
+            build.wait()
+    deadline = time.monotonic() + 10
+    while in_group(build.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert in_group(build.pid) == [], (how, delay, stderr)
+    return stderr
+
+
+KILLS = [
+    ("plain", ("--jobs", "1"), "group"),
+    ("plain", ("--jobs", "2"), "int"),
+    ("plain", (), "main"),
+    ("plain", ("--dry-run",), "group"),
+    ("broken", (), "worker"),
+    ("broken", (), "int"),
+    ("cards", (), "int"),
+]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="signals and /proc")
+@pytest.mark.parametrize(
+    ("site", "args", "how"), KILLS, ids=["-".join([s, *a, h]) for s, a, h in KILLS]
+)
+def test_a_cold_build_cut_short_is_put_right(
+    kill_sites: dict[str, Path], tmp_path: Path, site: str, args: tuple[str, ...], how: str
+) -> None:
+    from build_process import publish_build
+
+    code, expected = _cold_run(kill_sites[site], tmp_path / "cold")
+    root = tmp_path / "site"
+    shutil.copytree(kill_sites[site], root)
+    rng = random.Random(f"{site}/{args}/{how}")
+    # A worker killed leaves each post not read yet to a process of its own (by design:
+    # only the post that kills its process is lost), 25 ms a post: one round there.
+    for round_ in range(1 if how == "worker" else 2 if site == "cards" else KILL_ROUNDS):
+        shutil.rmtree(root / "public", ignore_errors=True)
+        shutil.rmtree(root / ".publisher", ignore_errors=True)
+        delay = rng.uniform(0.02, 0.4 if how == "worker" else 1.2)
+        what = f"{site} {args} {how} round {round_} at {delay:.2f} s"
+        stderr = _cut_short(root, args, how, delay)
+        assert "Traceback" not in stderr, (what, stderr)
+        if how == "int":
+            assert len(stderr.strip().splitlines()) <= 12, (what, stderr)
+        if "--dry-run" in args:  # a dry run writes nothing, killed or not
+            assert not (root / "public").exists() and not (root / ".publisher").exists(), what
+        ran = publish_build(root)
+        assert "Traceback" not in ran.stderr, (what, ran.stderr)
+        assert ran.returncode == code, (what, ran.stderr)
+        assert _leftovers(root) == [], what
+        got = tree_bytes(root / "public")
+        assert [p for p in sorted({*got, *expected}) if got.get(p) != expected.get(p)] == [], what
