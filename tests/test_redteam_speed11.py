@@ -23,6 +23,7 @@ import contextlib
 import math
 import os
 import random
+import re
 import shutil
 import signal
 import sys
@@ -405,3 +406,43 @@ def test_a_cold_build_cut_short_is_put_right(
         assert _leftovers(root) == [], what
         got = tree_bytes(root / "public")
         assert [p for p in sorted({*got, *expected}) if got.get(p) != expected.get(p)] == [], what
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_posts_of_odd_plain_scalars_build_the_same_bytes_both_ways(
+    seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Whole posts: every field a post reads (title, date, tags, draft, description, the
+    # og image, an author) written as a random plain scalar, built once with the shortcut
+    # and once with every frontmatter through PyYAML: the same files, the same lines.
+    from cli_run import publish
+
+    from conftest import FEEDS_CONFIG
+
+    rng = random.Random(seed)
+    fields = ("title", "description", "draft", "featured", "author", "summary", "weight")
+    roots = [tmp_path / "fast", tmp_path / "general"]
+    for root in roots:
+        (root / "posts").mkdir(parents=True)
+        (root / "config.yaml").write_text(FEEDS_CONFIG, encoding="utf-8")
+    for n in range(40):
+        lines = [f"title: {_scalar(rng)}", f"date: 2024-0{1 + n % 9}-1{n % 10}"]
+        lines += [f"{key}: {_scalar(rng)}" for key in rng.sample(fields, 3)]
+        lines.append(f"tags: [{_scalar(rng)}, {_scalar(rng)}]")
+        if rng.random() < 0.3:
+            lines.append(f"date: {_scalar(rng)}")  # a repeated key, and an odd date
+        text = "---\n" + "\n".join(lines) + "\n---\nBody.\n"
+        for root in roots:
+            (root / "posts" / f"p{n:02d}").mkdir()
+            (root / "posts" / f"p{n:02d}" / "index.md").write_text(text, encoding="utf-8")
+    now = "--now=2025-06-01T00:00:00Z"
+    fast = publish("build", now, "--jobs", "1", cwd=roots[0])
+    with monkeypatch.context() as patched:
+        patched.setattr(plainyaml, "read", lambda *args, **kwargs: None)
+        general = publish("build", now, "--jobs", "1", cwd=roots[1])
+    assert "Traceback" not in fast.stderr + general.stderr
+    timed = re.compile(r" in \d+\.\d+ s")  # "read 40 posts in 0.05 s"
+    assert fast.returncode == general.returncode
+    assert timed.sub("", fast.stderr) == timed.sub("", general.stderr)
+    assert tree_bytes(roots[0] / "public") == tree_bytes(roots[1] / "public")
+    assert fast.stderr.count("error:") < 40  # some posts were built
