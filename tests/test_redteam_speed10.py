@@ -135,14 +135,22 @@ def test_a_site_table_chunk_damaged_on_disk_is_caught_by_its_crc(
 
 
 def _listing_damaged(root: Path, label: str, old: str, new: str) -> None:
-    """In ``inputs.json``'s recorded tree, the listing of folder ``label``: its entry
-    ``old`` (kind + name) reads ``new``, changed in the file in place."""
+    """In the stat pass's recorded tree (the listing of each folder: ``inputs.tree``, a
+    marshalled dict after a header, or ``inputs.json``'s ``tree``), the listing of folder
+    ``label``: its entry ``old`` (kind + name) reads ``new``, changed in the file in place."""
+    tree_file = root / "state" / "inputs.tree"
+    if tree_file.exists():
+        data = tree_file.read_bytes()
+        tree = marshal.loads(data[data.index(b"\n") + 5 :])  # after its magic line and CRC
+        listing = tree[label]
+        assert f"\x00{old}" in listing, listing  # the folder's listing was recorded
+        encoded = listing.encode()
+        _damage_in_place(tree_file, encoded, encoded.replace(old.encode(), new.encode()))
+        return
     path = root / "state" / "inputs.json"
-    tree = json.loads(path.read_text(encoding="utf-8"))["tree"]
-    listing = tree[label]
-    assert f"\x00{old}" in listing, listing  # the folder's listing was recorded
+    listing = json.loads(path.read_text(encoding="utf-8"))["tree"][label]
+    assert f"\x00{old}" in listing, listing
     encoded = json.dumps(listing)
-    assert json.dumps(listing.replace(f"\x00{old}", f"\x00{new}")) in encoded.replace(old, new)
     _damage_in_place(path, encoded.encode(), encoded.replace(old, new).encode())
 
 
