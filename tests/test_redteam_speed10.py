@@ -309,3 +309,49 @@ def test_every_change_anywhere_in_the_posts_folder_is_built(
             expected = cold_output(root, tmp_path / "cold")
             differ = [p for p in sorted({*got, *expected}) if got.get(p) != expected.get(p)]
             assert differ == [], done
+
+
+#: Rounds of two builds at once.
+RACES = 4
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a bench site's process builds")
+def test_two_one_edit_builds_at_once_leave_a_site_the_next_build_puts_right(
+    tmp_path: Path,
+) -> None:
+    # Both splice the same feed files from the same old ones (each its own copy, put in
+    # place and its old file freed by a thread), keep their layouts, outputs.json,
+    # inputs.json and site table: whichever finishes last, the build after them must make
+    # a cold build's output (never a no-op over the other's files), and leave no file of
+    # either behind.
+    from build_process import aged_bench_site, cold_output, publish_build, started_build
+
+    root = aged_bench_site(tmp_path / "site", 400)
+    assert publish_build(root).returncode == 0
+    rng = random.Random(17)
+    for round_ in range(RACES):
+        first, second = rng.sample(range(400), 2)
+        _retitle(root, first, f"A{round_}")
+        one = started_build(root)
+        time.sleep(rng.uniform(0, 0.25))
+        if rng.random() < 0.7:
+            _retitle(root, second, f"B{round_}")
+        two = started_build(root)
+        for build in (one, two):
+            _, stderr = build.communicate(timeout=120)
+            assert "Traceback" not in stderr, (round_, stderr)
+            assert build.returncode == 0, (round_, stderr)
+        ran = publish_build(root)
+        assert ran.returncode == 0 and "Traceback" not in ran.stderr, (round_, ran.stderr)
+        got = tree_bytes(root / "public")
+        expected = cold_output(root, tmp_path / "cold")
+        assert [p for p in sorted({*got, *expected}) if got.get(p) != expected.get(p)] == []
+        left = [p.name for p in (root / "public").rglob(".*.tmp")]
+        left += [p.name for p in (root / ".publisher").glob(".*.tmp")]
+        assert left == [], round_
+
+
+def _retitle(root: Path, index: int, title: str) -> None:
+    path = root / "posts" / f"post-{index:05d}" / "index.md"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("title: ", f"title: {title} ", 1), encoding="utf-8")
