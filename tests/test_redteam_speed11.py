@@ -446,3 +446,59 @@ def test_posts_of_odd_plain_scalars_build_the_same_bytes_both_ways(
     assert timed.sub("", fast.stderr) == timed.sub("", general.stderr)
     assert tree_bytes(roots[0] / "public") == tree_bytes(roots[1] / "public")
     assert fast.stderr.count("error:") < 40  # some posts were built
+
+
+#: Rounds of posts edited while a build runs.
+EDIT_ROUNDS = 4
+
+
+def _edited(root: Path, rng: random.Random, tag: str) -> None:
+    """A post's title changed in place: as long as before or not, its mtime put back or
+    not (its ctime moves either way)."""
+    path = root / "posts" / f"post-{rng.randrange(KILL_POSTS):05d}" / "index.md"
+    before = path.stat()
+    text = path.read_text(encoding="utf-8")
+    if rng.random() < 0.5:
+        text = text.replace("title: ", "title: " + "XYZ"[rng.randrange(3)], 1)[:-1]  # as long
+    else:
+        text = text.replace("title: ", f"title: {tag} ", 1)
+    path.write_text(text, encoding="utf-8")
+    if rng.random() < 0.3:
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # touch -r
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a bench site's process builds")
+@pytest.mark.parametrize("kind", ["cold", "edit"])
+def test_posts_edited_while_a_build_runs_are_built_by_the_next(
+    kill_sites: dict[str, Path], tmp_path: Path, kind: str
+) -> None:
+    # The stat pass, the read (a cold read's workers now read and hash their own files)
+    # and the record each see a post at another moment: an edit between them must never
+    # leave the next build thinking it has that post's new bytes when it has the old.
+    from build_process import cold_output, publish_build, started_build
+
+    root = tmp_path / "site"
+    shutil.copytree(kill_sites["plain"], root)
+    rng = random.Random(kind)
+    if kind == "edit":
+        assert publish_build(root).returncode == 0
+    for round_ in range(EDIT_ROUNDS):
+        if kind == "cold":
+            shutil.rmtree(root / "public", ignore_errors=True)
+            shutil.rmtree(root / ".publisher", ignore_errors=True)
+        else:
+            _edited(root, rng, f"R{round_}")
+        build = started_build(root)
+        time.sleep(rng.uniform(0.0, 0.9 if kind == "cold" else 0.25))
+        for n in range(rng.randint(1, 3)):
+            _edited(root, rng, f"D{round_}.{n}")
+        _, stderr = build.communicate(timeout=120)
+        what = f"{kind} round {round_}"
+        assert build.returncode == 0 and "Traceback" not in stderr, (what, stderr)
+        if round_ % 2:
+            time.sleep(2.1)  # the edited files judged by their stat, not their bytes
+        ran = publish_build(root)
+        assert ran.returncode == 0 and "Traceback" not in ran.stderr, (what, ran.stderr)
+        got = tree_bytes(root / "public")
+        expected = cold_output(root, tmp_path / "cold")
+        assert [p for p in sorted({*got, *expected}) if got.get(p) != expected.get(p)] == [], what
