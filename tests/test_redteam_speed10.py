@@ -7,9 +7,10 @@ tell.
   itself: SQLite checks none of a row's bytes, and the chunk still loads as a list of
   rows of the right width and types. Only its CRC-32 stands between the damage and the
   output (each case below fails with ``table._checked`` always true).
-- ``inputs.json``: the stat pass's recorded listing of a folder (``tree``), a name in it
-  changed in place: the folder's own stat still matches, so the listing is reused as it
-  is, and the post whose name changed is missing from every build after.
+- ``inputs.tree``: the stat pass's recorded listing of a folder, a name in it changed in
+  place: the folder's own stat still matches, so the listing would be reused as it is, and
+  the post whose name changed would be missing from every build after (so it was while the
+  tree was inside ``inputs.json``); the tree file's CRC-32 now drops the whole tree.
 
 Each test builds, damages, builds, and compares the output folder with a cold build of a
 copy of the site, byte for byte.
@@ -167,14 +168,9 @@ def test_a_post_folders_listing_damaged_in_place_loses_no_post(site: Site, tmp_p
     assert tree_bytes(site.root / "public") == _cold(site, tmp_path / "cold2")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="inputs.json's tree has no checksum: statwalk.Walker.listing reuses a recorded "
-    "listing whose folder stat matches, whatever names it holds; with a post folder's name "
-    "damaged in place in the posts folder's listing, the quick read takes that post as "
-    "removed, and every build after (the no-op included) keeps it out",
-)
 def test_a_posts_folder_listing_damaged_in_place_loses_no_post(site: Site, tmp_path: Path) -> None:
+    # Holds since the tree has a file of its own with a CRC (inputs.tree): a listing
+    # damaged in place fails it, and the whole tree is taken as none (every folder listed).
     _small_site(site)
     _build(site.root)
     _listing_damaged(site.root, "post:", "dp1", "dq1")
@@ -183,7 +179,6 @@ def test_a_posts_folder_listing_damaged_in_place_loses_no_post(site: Site, tmp_p
     assert tree_bytes(site.root / "public") == _cold(site, tmp_path / "cold")
 
 
-@pytest.mark.xfail(strict=True, reason="as above: the no-op build trusts the damaged listing")
 def test_a_recorded_listing_damaged_in_place_is_no_lasting_no_op(
     site: Site, tmp_path: Path
 ) -> None:
