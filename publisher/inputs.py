@@ -190,6 +190,8 @@ def load(state: Path) -> Recorded | None:
             tree = data.get("tree")  # and the tree file beside it
         else:
             data = json.loads((state / INPUTS_FILE).read_text(encoding="utf-8"))
+            if not snapshot.sealed(data):
+                return None  # damaged: a full build, never a wrong "nothing changed"
         if data.get("format") != _FORMAT:
             return None
         summary = data["summary"]
