@@ -38,7 +38,6 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -46,6 +45,7 @@ from typing import Any
 import publisher
 from publisher import fastpath, snapshot
 from publisher.config import Config
+from publisher.dataclass import dataclass, field
 from publisher.errors import Problem, PublisherError
 from publisher.resources import assets, templates
 from publisher.snapshot import Snapshot

@@ -19,12 +19,12 @@ import os
 import sqlite3
 from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from itertools import accumulate, chain, compress, count
 from operator import ne
 from pathlib import Path
 
 from publisher import statecache
+from publisher.dataclass import dataclass, replace
 from publisher.output import OutputWriter, Part
 from publisher.staged import laid_out
 from publisher.stamps import Stamp

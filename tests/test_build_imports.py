@@ -40,8 +40,10 @@ _PROBE = textwrap.dedent(
 #: feedgen's document classes, which import it) only for other dates and for feed heads
 #: not rendered before; the worker pool, the config loader and its suggestions, the link
 #: checker's lxml.html, tempfile (atomic.py names its own temporary files) and the stages
-#: that are off.
+#: that are off; dataclasses (publisher/dataclass.py makes the classes: dataclasses would
+#: load inspect, which only lxml.etree still does).
 NOT_FOR_ONE_POST = (
+    "dataclasses",
     "dateutil",
     "feedgen.feed",
     "feedgen.entry",

@@ -145,3 +145,24 @@ def test_every_value_and_key_alone_reads_as_pyyaml_reads_it(
         monkeypatch.setattr(plainyaml, "read", lambda *args: None)
         assert fast == outcome(line, limits), repr(line)
         monkeypatch.undo()
+
+
+def test_generator_constructors_are_kept_as_inspect_tells_them() -> None:
+    # frontmatter wraps PyYAML's constructors in its error check, all but the generators
+    # (which build a mapping or list in two steps); it tells them apart without inspect.
+    import inspect
+
+    import yaml
+
+    mapping = frontmatter.DEFAULT_MAPPING_TAG  # frontmatter's own, never wrapped
+    kept = {
+        tag
+        for tag, construct in frontmatter._Loader.yaml_constructors.items()
+        if construct is yaml.SafeLoader.yaml_constructors[tag] and tag != mapping
+    }
+    generators = {
+        tag
+        for tag, construct in yaml.SafeLoader.yaml_constructors.items()
+        if inspect.isgeneratorfunction(construct)
+    }
+    assert generators and kept == (generators | {None}) - {mapping}

@@ -8,7 +8,6 @@ used when PyYAML has it.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -149,10 +148,11 @@ def _checked(tag: str, construct: _Constructor) -> _Constructor:
     return checked
 
 
+# 0x20: CO_GENERATOR (inspect.isgeneratorfunction, without importing inspect and ast).
 _Loader.yaml_constructors = {
     tag: (
         construct
-        if tag is None or inspect.isgeneratorfunction(construct) or tag == DEFAULT_MAPPING_TAG
+        if tag is None or construct.__code__.co_flags & 0x20 or tag == DEFAULT_MAPPING_TAG
         else _checked(tag, construct)
     )
     for tag, construct in _Loader.yaml_constructors.items()
