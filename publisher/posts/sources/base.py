@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 from publisher.dataclass import dataclass, field, replace
 from publisher.errors import Severity
 from publisher.posts.fields import FieldProblem, parse_date
-from publisher.posts.sources.siteconfig import inside
+from publisher.posts.files import inside
 
 
 @dataclass(frozen=True, kw_only=True)
