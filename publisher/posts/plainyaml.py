@@ -155,8 +155,17 @@ def _plain_word(text: str) -> bool:
 
 
 def _string_key(key: str) -> bool:
-    """Whether ``key`` is a plain word PyYAML reads as a string."""
-    return bool(_KEY(key)) and _resolver(key) is None
+    """Whether ``key`` is a plain word PyYAML reads as a string; remembered (the same few
+    keys recur on every post)."""
+    known = _STRING_KEYS.get(key)
+    if known is None:
+        known = bool(_KEY(key)) and _resolver(key) is None
+        if len(_STRING_KEYS) < 4096:
+            _STRING_KEYS[key] = known
+    return known
+
+
+_STRING_KEYS: dict[str, bool] = {}
 
 
 def _resolver(word: str) -> Any:
