@@ -21,11 +21,11 @@ from typing import Any
 from publisher.dataclass_methods import (
     MISSING,
     Field,
+    LazyInit,
     eq_fn,
     frozen_fns,
     getter,
     hash_fn,
-    init_fn,
     repr_fn,
 )
 
@@ -111,7 +111,7 @@ def _process(cls: Any, params: dict[str, bool]) -> Any:
     every = list(spec.values())
     std = [f for f in every if f.init and not f.kw_only]
     if params["init"] and "__init__" not in cls.__dict__:
-        _set(cls, "__init__", init_fn(cls, every, std, params["frozen"]))
+        _set(cls, "__init__", LazyInit(cls, every, std, params["frozen"]))
     if params["repr"]:
         _set(cls, "__repr__", repr_fn(tuple(f.name for f in every if f.repr)))
     if params["eq"]:

@@ -313,3 +313,30 @@ def test_mistakes_dataclasses_refuses_are_refused() -> None:
 def test_stdlib_dataclasses_pass_through() -> None:
     assert [f.name for f in fields(_Std)] == ["a", "b", "c", "d"]
     assert replace(_Std(1), a=2) == _Std(2)
+
+
+def test_init_is_compiled_when_first_read() -> None:
+    @dataclass(frozen=True)
+    class Late:
+        """Late."""
+
+        x: int
+        y: int = 2
+
+    assert not isinstance(vars(Late)["__init__"], types.FunctionType)  # not compiled yet
+    assert Late(1) == Late(1, 2) and Late(y=3, x=1).y == 3
+    assert isinstance(vars(Late)["__init__"], types.FunctionType)  # kept: compiled once
+    assert Late.__init__ is vars(Late)["__init__"]
+
+    @dataclass
+    class Read:
+        """Read first by inspect."""
+
+        x: int
+
+    class Sub(Read):
+        """Made first: its base's __init__ is compiled, into the base."""
+
+    assert str(inspect.signature(Read)) == "(x: 'int') -> None"
+    assert Sub(4).x == 4 and isinstance(vars(Read)["__init__"], types.FunctionType)
+    assert "__init__" not in vars(Sub)
