@@ -70,6 +70,7 @@ NOT_FOR_ONE_POST = (
 #: is valid: difflib only suggests a key for a mistyped one. (tempfile is: dateutil's
 #: zone data, through feedgen, imports it.)
 NOT_FOR_A_SMALL_COLD_BUILD = (
+    "dataclasses",  # publisher/dataclass.py makes the classes
     "difflib",
     "multiprocessing",
     "concurrent.futures",

@@ -89,6 +89,8 @@ def _unset(value: Any) -> Any:
         return "MISSING"
     if isinstance(value, types.FunctionType):
         return value.__qualname__, value.__code__.co_code
+    if type(value).__eq__ is object.__eq__ and value is not None:
+        return type(value).__qualname__, repr(value)  # a module's sentinel, made per run
     return value
 
 
