@@ -6,6 +6,7 @@ and :class:`Field`, its record of one field.
 import _thread
 import sys
 from operator import attrgetter
+from types import FunctionType
 from typing import Any
 
 
@@ -76,7 +77,31 @@ class LazyInit:
 
 def init_fn(cls: Any, every: list[Field], std: list[Field], frozen: bool) -> Any:
     """The ``__init__`` ``dataclasses`` makes, from its source: compiled, as a closure
-    taking ``**kwargs`` would be slower for the classes made once per post."""
+    taking ``**kwargs`` would be slower for the classes made once per post. The source of
+    the classes publisher defines is compiled already, in dataclass_inits.py's .pyc (each
+    ``compile`` was 0.25 ms: 9 ms of a one-post build); any other is compiled here."""
+    text, names = init_source(every, std, frozen)
+    module = sys.modules.get(cls.__module__)
+    namespace = vars(module) if module else {}
+    made = _compiled().get(text)
+    if made is not None:  # this very text, run in the class's module as exec would
+        return FunctionType(made.__code__, namespace, "__create_fn__")(**names)
+    # dont_inherit: annotations evaluated (to the field types), whatever this module's flags
+    code = compile(text, "<string>", "exec", dont_inherit=True)
+    scope: dict[str, Any] = {}
+    exec(code, namespace, scope)
+    return scope["__create_fn__"](**names)
+
+
+def _compiled() -> dict[str, Any]:
+    from publisher.dataclass_inits import MADE  # generated: tests/test_dataclass.py
+
+    return MADE
+
+
+def init_source(every: list[Field], std: list[Field], frozen: bool) -> tuple[str, dict[str, Any]]:
+    """The source of ``__create_fn__``, which makes the ``__init__`` (as in dataclasses),
+    and the values of its parameters: the field types and defaults the source names."""
     self_name = "__dataclass_self__" if "self" in {f.name for f in every} else "self"
     names: dict[str, Any] = {f"_type_{f.name}": f.type for f in every}
     names |= {"MISSING": MISSING, "_HAS_DEFAULT_FACTORY": HAS_DEFAULT_FACTORY}
@@ -88,12 +113,7 @@ def init_fn(cls: Any, every: list[Field], std: list[Field], frozen: bool) -> Any
         params += ["*", *kw]
     lines = "\n".join(f"  {line}" for line in body or ["pass"])
     text = f" def __init__({','.join([self_name, *params])})->_return_type:\n{lines}"
-    text = f"def __create_fn__({', '.join(names)}):\n{text}\n return __init__"
-    module, scope = sys.modules.get(cls.__module__), {}  # type: ignore[var-annotated]
-    # dont_inherit: annotations evaluated (to the field types), whatever this module's flags
-    code = compile(text, "<string>", "exec", dont_inherit=True)
-    exec(code, vars(module) if module else {}, scope)
-    return scope["__create_fn__"](**names)
+    return f"def __create_fn__({', '.join(names)}):\n{text}\n return __init__", names
 
 
 def _field_init(f: Field, frozen: bool, names: dict[str, Any], self_name: str) -> str | None:
