@@ -4,9 +4,10 @@ to define: the classes every build loads are made here (issue 12).
 On Python 3.11 ``dataclasses`` compiles each method of each class from source, one
 ``exec`` per method (six for a frozen class), and importing it loads ``inspect`` (``ast``,
 ``dis``, ``tokenize``): about 45 classes of a one-post build cost 25 to 30 ms. Here only
-``__init__`` is compiled, from the source ``dataclasses`` writes (same signature, same
-speed); ``__repr__``, ``__eq__``, ``__hash__``, ``__setattr__`` and ``__delattr__`` are
-closures over the field names that return and raise what the generated ones do. What
+``__init__`` is made from the source ``dataclasses`` writes (same signature, same speed),
+when first used, and compiled already for publisher's classes (dataclass_methods.py);
+``__repr__``, ``__eq__``, ``__hash__``, ``__setattr__`` and ``__delattr__`` are closures
+over the field names that return and raise what the generated ones do. What
 ``dataclasses``' own functions read (``__dataclass_fields__``, ``__dataclass_params__``)
 is made on first read, by ``dataclasses`` (a test, a ``--json`` report). Options and
 annotations publisher does not use (``order``, ``slots``, ``ClassVar``, ``InitVar``,
@@ -212,6 +213,7 @@ def _signature_text(cls: Any, params: dict[str, bool]) -> str:
         elif f.default_factory is not MISSING:
             text += " = <factory>"
         shown.append(text)
+    # dataclasses drops " -> None" wherever the signature shows it (a default's repr too)
     return f"({', '.join(shown)})".replace(" -> None", "")
 
 
