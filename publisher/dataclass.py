@@ -5,7 +5,7 @@ On Python 3.11 ``dataclasses`` compiles each method of each class from source, o
 ``exec`` per method (six for a frozen class), and importing it loads ``inspect`` (``ast``,
 ``dis``, ``tokenize``): about 45 classes of a one-post build cost 25 to 30 ms. Here only
 ``__init__`` is made from the source ``dataclasses`` writes (same signature, same speed),
-when first used, and compiled already for publisher's classes (dataclass_methods.py);
+compiled already for publisher's classes (dataclass_inits.py, generated);
 ``__repr__``, ``__eq__``, ``__hash__``, ``__setattr__`` and ``__delattr__`` are closures
 over the field names that return and raise what the generated ones do. What
 ``dataclasses``' own functions read (``__dataclass_fields__``, ``__dataclass_params__``)
@@ -22,11 +22,11 @@ from typing import Any
 from publisher.dataclass_methods import (
     MISSING,
     Field,
-    LazyInit,
     eq_fn,
     frozen_fns,
     getter,
     hash_fn,
+    init_fn,
     repr_fn,
 )
 
@@ -112,7 +112,7 @@ def _process(cls: Any, params: dict[str, bool]) -> Any:
     every = list(spec.values())
     std = [f for f in every if f.init and not f.kw_only]
     if params["init"] and "__init__" not in cls.__dict__:
-        _set(cls, "__init__", LazyInit(cls, every, std, params["frozen"]))
+        _set(cls, "__init__", init_fn(cls, every, std, params["frozen"]))
     if params["repr"]:
         _set(cls, "__repr__", repr_fn(tuple(f.name for f in every if f.repr)))
     if params["eq"]:

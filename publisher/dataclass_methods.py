@@ -50,36 +50,17 @@ class Field:
         return f"Field(name={self.name!r},type={self.type!r},default={self.default!r})"
 
 
-class LazyInit:
-    """A class's ``__init__`` until it is first read (to make an instance, or by
-    ``inspect``): :func:`init_fn`'s, compiled then and put in the class in its place. A
-    build makes instances of about half the classes it defines (issue 12: compiling the
-    others' was 4 to 5 ms of a one-post build)."""
-
-    def __init__(self, cls: Any, every: list[Field], std: list[Field], frozen: bool) -> None:
-        seen_default = False  # dataclasses' check, at once: the class is wrong, not a call
-        for f in std:
-            if f.default is not MISSING or f.default_factory is not MISSING:
-                seen_default = True
-            elif seen_default:
-                raise TypeError(f"non-default argument {f.name!r} follows default argument")
-        self.made = (cls, every, std, frozen)
-        self.__name__ = self.__qualname__ = "__init__"
-
-    def __get__(self, obj: Any, owner: Any = None) -> Any:
-        cls = self.made[0]
-        init = init_fn(*self.made)
-        init.__qualname__ = self.__qualname__
-        if cls.__dict__.get("__init__") is self:
-            setattr(cls, "__init__", init)  # noqa: B010
-        return init if obj is None else init.__get__(obj, owner)
-
-
 def init_fn(cls: Any, every: list[Field], std: list[Field], frozen: bool) -> Any:
     """The ``__init__`` ``dataclasses`` makes, from its source: compiled, as a closure
     taking ``**kwargs`` would be slower for the classes made once per post. The source of
     the classes publisher defines is compiled already, in dataclass_inits.py's .pyc (each
     ``compile`` was 0.25 ms: 9 ms of a one-post build); any other is compiled here."""
+    seen_default = False
+    for f in std:
+        if f.default is not MISSING or f.default_factory is not MISSING:
+            seen_default = True
+        elif seen_default:
+            raise TypeError(f"non-default argument {f.name!r} follows default argument")
     text, names = init_source(every, std, frozen)
     module = sys.modules.get(cls.__module__)
     namespace = vars(module) if module else {}
