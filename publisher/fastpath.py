@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
 INPUTS_FILE = "inputs.json"
 #: inputs.json's format (inputs.py writes it).
-FORMAT = 2
+FORMAT = 3
 #: The default ``state: folder``, and how a config file's text may name another one.
 DEFAULT_STATE = ".publisher"
 _STATE_FOLDER = re.compile(
@@ -70,8 +70,8 @@ handed: tuple[list[list[str]], snapshot.Snapshot] | None = None
 #: (cli/plain.py). Set only while it hands the run over.
 plain: dict[str, Any] | None = None
 #: The record the fast path read, with its state folder, set with :data:`handed`: the
-#: build's own no-op check (inputs.load) takes it instead of parsing the file again
-#: (1.2 MB of JSON at 10,000 posts).
+#: build's own no-op check (inputs.load) takes it, and the tree read with it (its
+#: ``"tree"``, never written back), instead of reading the two files again.
 record: tuple[str, dict[str, Any]] | None = None
 #: The config the last build loaded, as its record keeps it, and what loading it read,
 #: set with :data:`handed` when nothing that config depends on changed since: the build
@@ -224,7 +224,9 @@ def _unchanged(options: dict[str, Any], hand_over: bool = False) -> dict[str, An
     if not same:
         return None
     started_ns = time.time_ns()
-    taken = snapshot.take(fast["plan"], data.get("tree") or {}, started_ns)
+    # Handed to the build with the record (inputs.load), not written back with it.
+    data["tree"] = tree = snapshot.read_tree(state)
+    taken = snapshot.take(fast["plan"], tree, started_ns)
     if hand_over:
         handed, record = (fast["plan"], taken), (state, data)
     if (
@@ -234,7 +236,7 @@ def _unchanged(options: dict[str, Any], hand_over: bool = False) -> dict[str, An
         if hand_over:
             stored = _stored(fast, taken, started_ns)
         return None
-    if taken.relisted or taken.recent != frozenset(data["hashed"]):
+    if taken.tree != taken.known or taken.recent != frozenset(data["hashed"]):
         _refresh(state, data, taken)
     handed = plain = record = None
     return data
@@ -265,7 +267,13 @@ def _refresh(state: str, data: dict[str, Any], taken: snapshot.Snapshot) -> None
 
     # A read-only state folder: the record stays as it was, and still holds.
     with contextlib.suppress(OSError):
-        write_atomic(Path(state, INPUTS_FILE), snapshot.record_text(data, taken).encode())
+        if taken.recent != frozenset(data["hashed"]):
+            text = snapshot.record_text(data, taken)
+            write_atomic(Path(state, INPUTS_FILE), text.encode())
+        if taken.tree != taken.known:
+            # Not synced: a damaged tree file fails its CRC, and is no tree (inputs.py).
+            tree = snapshot.tree_bytes(taken.tree)
+            write_atomic(Path(state, snapshot.TREE_FILE), tree, sync=False)
 
 
 def _site_folders() -> list[str]:

@@ -20,13 +20,14 @@ is not judged by its stat (a coarse clock, FAT's or a network share's, could giv
 edit the same mtime): the digest holds a hash of its bytes instead, and the record names
 it, so the next stat pass hashes it again.
 
-The record also keeps, for the next stat pass, each folder's stat and entries (a folder
-whose stat is unchanged is not listed again, snapshot.py), and, for the fast path that runs
-before the config is loaded (fastpath.py), a ``fast`` section: what the loaded config was
-made of (loadtrail.py), the plan of the stat pass, and the problem lines as the CLI prints
-them. A config the fast path cannot vouch for (another generator's files, announcement
-templates, a file the loader read changed just before) gets no ``fast`` section: the CLI
-decides, as before. A no-op brings the record up to date.
+Beside it, ``inputs.tree`` keeps for the next stat pass each folder's stat and entries (a
+folder whose stat is unchanged is not listed again, snapshot.py), written only when a folder
+was listed; every build's stat pass starts from it. The record keeps, for the fast path that
+runs before the config is loaded (fastpath.py), a ``fast`` section: what the loaded config
+was made of (loadtrail.py), the plan of the stat pass, and the problem lines as the CLI
+prints them. A config the fast path cannot vouch for (another generator's files,
+announcement templates, a file the loader read changed just before) gets no ``fast``
+section: the CLI decides, as before. A no-op brings the record up to date.
 """
 
 from __future__ import annotations
@@ -44,9 +45,10 @@ from typing import Any
 
 import publisher
 from publisher import fastpath, snapshot
+from publisher.atomic import write_atomic
 from publisher.config import Config
 from publisher.dataclass import dataclass, field
-from publisher.errors import Problem, PublisherError
+from publisher.errors import OutputError, Problem, PublisherError
 from publisher.resources import assets, templates
 from publisher.snapshot import Snapshot
 from publisher.sweep import write_state_file
@@ -54,7 +56,7 @@ from publisher.sweep import write_state_file
 __all__ = ["INPUTS_FILE", "Recorded", "Snapshot", "Summary", "load", "record", "unchanged"]
 
 INPUTS_FILE = "inputs.json"
-_FORMAT = 2
+_FORMAT = 3
 #: Compiled libraries whose version changes what a build writes.
 _LIBRARIES = ("cmarkgfm", "lxml", "nh3", "feedgen", "PIL", "yaml")
 #: The label of the posts folder's walk: what a loaded config does not depend on
@@ -127,7 +129,9 @@ def site_folders() -> list[str]:
 
 
 def take_snapshot(config: Config, known: Mapping[str, Any] | None = None) -> Snapshot:
-    """Stat every input of a build of ``config``; ``known`` is the last record's tree."""
+    """Stat every input of a build of ``config``; ``known`` is the last record's tree (by
+    default the one kept in the state folder: a ``publish`` or ``build --json`` lists only
+    the folders that changed too, not 10,000 of them, 95 ms of CPU at 10,000 posts)."""
     steps = plan(config)
     handed = fastpath.handed
     if handed is not None and handed[0] == steps:
@@ -139,7 +143,9 @@ def take_snapshot(config: Config, known: Mapping[str, Any] | None = None) -> Sna
     if config.trail is not None:
         # What the loader read counts as recent from the moment it started reading.
         started = min(started, config.trail.started_ns)
-    return snapshot.take(steps, known or {}, started)
+    if known is None:
+        known = snapshot.read_tree(str(config.state))
+    return snapshot.take(steps, known, started)
 
 
 def outputs_digest(config: Config, outputs: Iterable[str]) -> str:
@@ -164,7 +170,7 @@ class Recorded:
     tree: Mapping[str, Any] = field(default_factory=dict, repr=False)
     #: What the fast path checks (fastpath.py); None when the build did not qualify.
     fast: Mapping[str, Any] | None = field(default=None, repr=False)
-    #: The file as read, to rewrite it with a fresh tree and fast section.
+    #: The file as read, to rewrite it with a fresh digest and fast section.
     data: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     def covers(self, now: datetime) -> bool:
@@ -177,9 +183,11 @@ def load(state: Path) -> Recorded | None:
     """The last build's record, or None when there is none (or it is unreadable)."""
     handed = fastpath.record
     fastpath.record = None
+    tree = None
     try:
         if handed is not None and handed[0] == str(state):
             data = handed[1]  # as the fast path of this run read it a moment ago
+            tree = data.get("tree")  # and the tree file beside it
         else:
             data = json.loads((state / INPUTS_FILE).read_text(encoding="utf-8"))
         if data.get("format") != _FORMAT:
@@ -200,7 +208,7 @@ def load(state: Path) -> Recorded | None:
                 skipped=summary["skipped"],
                 problems=tuple(Problem(**p) for p in summary["problems"]),
             ),
-            tree=dict(data.get("tree") or {}),
+            tree=tree if isinstance(tree, dict) else snapshot.read_tree(str(state)),
             fast=data.get("fast"),
             data=data,
         )
@@ -215,6 +223,7 @@ def _when(value: str | None) -> datetime | None:
 def forget(state: Path) -> None:
     """Drop the record: the next build is a full one."""
     (state / INPUTS_FILE).unlink(missing_ok=True)
+    (state / snapshot.TREE_FILE).unlink(missing_ok=True)
 
 
 def record(
@@ -253,10 +262,18 @@ def record(
 
 
 def _write(state: Path, config: Config, before: Snapshot, data: Mapping[str, Any]) -> None:
-    """inputs.json: ``data`` with the digest, tree and fast section of ``before``."""
+    """inputs.json: ``data`` with the digest and fast section of ``before``; and the tree
+    file, when ``before`` listed a folder (a build that edited a post in place did not)."""
     problems = [Problem(**p) for p in data["summary"]["problems"]]
     fast = _fast(config, before, problems)
     _write_record(state / INPUTS_FILE, snapshot.record_text({**data, "fast": fast}, before))
+    if before.tree != before.known:
+        try:
+            write_atomic(state / snapshot.TREE_FILE, snapshot.tree_bytes(before.tree), sync=False)
+        except OSError as exc:
+            raise OutputError(
+                f"cannot write {state / snapshot.TREE_FILE}: {exc.strerror}; check the state folder"
+            ) from None
 
 
 def _write_record(path: Path, text: str) -> None:

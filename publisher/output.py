@@ -1,7 +1,8 @@
 """The only module that writes into (and deletes from) the output folder.
 
-Every write is atomic (a temporary file in the same folder, fsync, rename), confined to
-the output folder (a path from a post can never escape it), and skipped when the bytes on
+Every write is atomic (a temporary file in the same folder, fsync, rename; a spliced file
+is not synced where the boot is known, and trusted only in that boot: publisher/boot.py),
+confined to the output folder (a path from a post can never escape it), and skipped when the bytes on
 disk are already the same, so a rebuild with nothing changed touches no file. A stage that
 remembers what it wrote (the stamp of each file and the hash of its bytes) can skip even
 the read: :meth:`OutputWriter.keep` trusts a file whose stamp is unchanged. In a dry run
@@ -30,10 +31,11 @@ from functools import partial
 from pathlib import Path, PurePosixPath
 
 from publisher.atomic import write_atomic
+from publisher.boot import current as boot_id
 from publisher.dataclass import dataclass, field
 from publisher.errors import OutputError
 from publisher.manifest import journal_of
-from publisher.spliced import Pending, settle, write_from
+from publisher.spliced import Pending, drop, settle, write_from
 from publisher.stamps import (
     Part,
     Stamp,
@@ -87,6 +89,16 @@ class OutputWriter:
     #: Spliced files are written by a thread while the build goes on (publisher/spliced.py):
     #: their stamps and hashes are known after :meth:`settle`.
     overlap: bool = False
+    #: This boot's id (publisher/boot.py): a spliced file is then renamed into place
+    #: without waiting for the disk, and noted in :attr:`unsynced`. None (the system does
+    #: not say which boot this is): every file is synced before its rename.
+    boot: str | None = field(default_factory=boot_id)
+    #: The files whose bytes may not be on the disk yet, by relative path, with the boot
+    #: that left them so (this one: spliced now, or by the last build and found
+    #: unchanged). Their layouts keep the mark (publisher/splicing.py), so no build of
+    #: another boot splices from them. A file written whole, or found holding its bytes by
+    #: a comparison, is synced (:meth:`_stamp`) and not listed.
+    unsynced: dict[str, str] = field(default_factory=dict)
     #: When this writer began (ns since the epoch): a temporary file made since then is
     #: another build's, at work beside this one (publisher/sweep.py), not a leftover.
     started: int = field(default_factory=time.time_ns)
@@ -132,6 +144,7 @@ class OutputWriter:
         record = Write(path=PurePosixPath(relative).as_posix(), status=status, bytes=len(data))
         self.writes.append(record)
         self.hashes[record.path] = hashlib.sha256(data).hexdigest()
+        self.unsynced.pop(record.path, None)
         if status == "unchanged" or self.dry_run:
             if found is not None:
                 self._stamp(record.path, path, found)
@@ -157,6 +170,7 @@ class OutputWriter:
         record = Write(path=PurePosixPath(relative).as_posix(), status=made.status, bytes=made.size)
         self.writes.insert(len(self.writes) if at is None else at, record)
         self.hashes[record.path] = made.sha256
+        self.unsynced.pop(record.path, None)
         if made.temp is None:
             if made.found is not None:
                 self._stamp(record.path, path, made.found)
@@ -173,11 +187,14 @@ class OutputWriter:
         self.stamps[record.path] = stamp_of(written)
         return record
 
-    def write_splice(self, relative: str, parts: list[Part], *, previous: Stamp) -> Write | None:
+    def write_splice(
+        self, relative: str, parts: list[Part], *, previous: Stamp, mark: str | None = None
+    ) -> Write | None:
         """Write ``relative`` made of ``parts``: new bytes, or (offset, length) runs copied
         by the kernel from the file there now, which must be the one this writer's stamp
-        ``previous`` names (a file publisher wrote and nobody touched since). None, with
-        nothing done, when it is not: the caller writes the whole bytes instead.
+        ``previous`` names (a file publisher wrote and nobody touched since; ``mark``: the
+        boot that left it unsynced, if one did, see :attr:`unsynced`). None, with nothing
+        done, when it is not: the caller writes the whole bytes instead.
 
         A feed of 10,000 posts is 70 MB: one post edited rewrites it from its old self
         with a few system calls, and neither the old nor the new bytes pass through Python
@@ -187,6 +204,7 @@ class OutputWriter:
             source = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
         except OSError:
             return None
+        replaced: list[str] = []  # where the file replaced is left, to be freed (spliced.py)
         try:
             st = os.fstat(source)
             if not stat.S_ISREG(st.st_mode) or stamp_of(st) != previous:
@@ -199,20 +217,27 @@ class OutputWriter:
                 self.hashes[record.path] = stamp_token(previous)
                 self.stamps[record.path] = previous
                 self.writes.append(record)
+                self._left(record.path, mark)  # still the bytes that boot left unsynced
                 return record
 
             into = (record.path, self.hashes, self.stamps, self._journal)
-            work = partial(write_from, path, source, parts, *into)
+            # Synced only where no boot id can vouch for the bytes after a crash: a 70 MB
+            # file's fsync was 40 to 50 ms of a one-post build's wait (issue 12).
+            sync = self.boot is None
+            work = partial(
+                write_from, path, source, parts, *into, replaced=None if sync else replaced
+            )
+            self._left(record.path, self.boot)
             if self.overlap:
                 # The thread closes it: noted before it starts, so a Ctrl-C between its
                 # start and here never closes it a second time (then maybe another file).
                 handed, source = source, -1
-                self._pending.append(Pending.start(work, handed, str(path)))
+                self._pending.append(Pending.start(work, handed, str(path), replaced))
             elif not work():
                 return None
         finally:
             if source >= 0:
-                os.close(source)
+                drop(replaced, source)
         self.writes.append(record)
         return record
 
@@ -267,12 +292,35 @@ class OutputWriter:
         self.stamps[record.path] = previous[0]
         return record
 
+    def _left(self, relative: str, mark: str | None) -> None:
+        """Note ``relative`` as left unsynced by the boot ``mark`` (None: synced)."""
+        if mark is None:
+            self.unsynced.pop(relative, None)
+        else:
+            self.unsynced[relative] = mark
+
     def _stamp(self, relative: str, path: Path, read: Stamp) -> None:
         """Note the stamp of a file found to hold the bytes: only when it is still ``read``,
-        the stamp of what was read (not a symlink, not changed since)."""
-        with contextlib.suppress(OSError):
-            if stamp_of(path.lstat()) == read:
+        the stamp of what was read (not a symlink, not changed since). Synced first (a
+        no-op for a file already on the disk): the bytes compared may be a spliced file's
+        that the last build left unsynced, and a stamp noted here is trusted in any boot."""
+        if self.dry_run:
+            with contextlib.suppress(OSError):
+                if stamp_of(path.lstat()) == read:
+                    self.stamps[relative] = read
+            return
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            return
+        try:
+            if stamp_of(os.fstat(fd)) == read:
+                os.fsync(fd)
                 self.stamps[relative] = read
+        except OSError:
+            return  # no stamp: no later build trusts the file unread
+        finally:
+            os.close(fd)
 
     def _journal(self, relative: str) -> None:
         if self.manifest is None:

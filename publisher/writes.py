@@ -85,7 +85,7 @@ def write_outputs(
             # sweeps and records its inputs, not after (the build waits for them at exit).
             crew.close(wait=False)
         writer.settle()  # the spliced files written (OutputWriter.overlap), their stamps known
-        layouts.commit(writer.stamps)
+        layouts.commit(writer.stamps, writer.unsynced)
     finally:
         layouts.close()
     return problems, cards

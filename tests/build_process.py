@@ -36,11 +36,14 @@ def publish_build(
     )
 
 
-def started_build(root: Path, *, own_group: bool = True) -> subprocess.Popen[str]:
-    """``python -m publisher build`` started in ``root``, its stderr piped (``own_group``:
-    in a process group of its own, which a test signals as a terminal does)."""
+def started_build(
+    root: Path, *, own_group: bool = True, args: tuple[str, ...] = ()
+) -> subprocess.Popen[str]:
+    """``python -m publisher build ARGS`` started in ``root``, its stderr piped
+    (``own_group``: in a process group of its own, which a test signals as a terminal
+    does)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "publisher", "build"],
+        [sys.executable, "-m", "publisher", "build", *args],
         cwd=root,
         env=ENV,
         stdout=subprocess.DEVNULL,

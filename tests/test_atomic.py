@@ -85,3 +85,41 @@ def test_atomic_imports_no_tempfile() -> None:
     )
     modules = json.loads(done.stdout.strip().splitlines()[-1])
     assert [m for m in ("tempfile", "shutil", "random") if m in modules] == []
+
+
+def test_an_unsynced_write_swaps_the_old_file_out_for_the_caller_to_free(tmp_path: Path) -> None:
+    """``replaced``: the new file is exchanged with the old one (never a moment without
+    either at the target) and the old one left at the temporary name, to be deleted off
+    the build's critical path (publisher/spliced.py)."""
+    target = tmp_path / "rss.xml"
+    target.write_bytes(b"old")
+    old_inode = target.stat().st_ino
+    replaced: list[str] = []
+    atomic.write_atomic_with(
+        target, lambda fd: atomic.write_all(fd, b"new"), sync=False, replaced=replaced
+    )
+    assert target.read_bytes() == b"new"
+    if atomic._renameat2() is None:
+        pytest.skip("no renameat2 here: the file is renamed over the old one")
+    (left,) = replaced
+    assert Path(left).parent == tmp_path and os.stat(left).st_ino == old_inode
+    assert Path(left).read_bytes() == b"old"
+    assert sweep._TEMPORARY.fullmatch(Path(left).name) is not None  # a killed build's: swept
+
+
+@pytest.mark.parametrize("there", [True, False])
+def test_where_no_exchange_can_be_made_the_file_is_renamed_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, there: bool
+) -> None:
+    """No file at the target (the exchange needs two), or a system or file system without
+    it: a plain rename, nothing left over."""
+    target = tmp_path / "rss.xml"
+    if there:
+        target.write_bytes(b"old")
+        monkeypatch.setattr(atomic, "_renameat2", lambda: lambda *args: -1)
+    replaced: list[str] = []
+    atomic.write_atomic_with(
+        target, lambda fd: atomic.write_all(fd, b"new"), sync=False, replaced=replaced
+    )
+    assert target.read_bytes() == b"new" and replaced == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rss.xml"]

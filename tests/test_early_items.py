@@ -105,3 +105,36 @@ def test_a_second_cold_build_over_worker_items_is_the_same(
     again, rendered = _build(root, 2, monkeypatch)
     assert again == first
     assert rendered == 0
+
+
+def test_a_worker_opens_the_feed_cache_only_under_the_workers_lock(tmp_path: Path) -> None:
+    # The main process lays the feed cache out once the workers have their first posts
+    # (posts/collect.py), holding the lock they write with: a worker that opened the
+    # file before taking the lock could lay it out too, or read it half made.
+    import threading
+    import time
+
+    from publisher.feeds.cache import CACHE_FILE
+    from publisher.feeds.early import EarlyItems
+
+    config = load_config(_site(tmp_path / "site") / "config.yaml")
+    config.state.mkdir(parents=True)
+    items = EarlyItems(config)
+    lock = threading.Lock()
+    items.start(lock)
+    lock.acquire()  # the main process, laying the file out
+    rows = [("post-000", "k" * 40, {"rss": b"<item/>", "atom": b"<entry/>", "json": b"{}"})]
+    stored: list[bool] = []
+
+    def work() -> None:  # a worker's store, then its connection closed (in its thread)
+        stored.append(items._put(rows))
+        items.close()
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    time.sleep(0.2)
+    assert not (config.state / CACHE_FILE).exists()  # waits for the lock, file untouched
+    lock.release()
+    worker.join()
+    assert stored == [True]
+    assert (config.state / CACHE_FILE).exists()

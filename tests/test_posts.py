@@ -17,7 +17,7 @@ import publisher.posts.collect
 import publisher.posts.found
 from conftest import BASE_CONFIG, Site
 from publisher.config import load_config
-from publisher.posts import Author, Post, ReadResult, read_posts
+from publisher.posts import Author, Post, ReadResult, forked, read_posts
 from publisher.posts.cache import PostCache
 from publisher.posts.folder import PlainPaths
 from publisher.posts.reader import ReadContext, parse_post
@@ -932,7 +932,9 @@ def many_posts(site: Site, count: int) -> None:
         )
 
 
-def test_parallel_read_equals_serial_read(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+def counted_pools(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The worker count of each read pool started from now on: forked (posts/forked.py,
+    Linux) or a ProcessPoolExecutor (elsewhere)."""
     pools: list[int] = []
 
     class CountingPool(ProcessPoolExecutor):
@@ -940,9 +942,20 @@ def test_parallel_read_equals_serial_read(site: Site, monkeypatch: pytest.Monkey
             pools.append(max_workers or 0)
             super().__init__(max_workers=max_workers, **how)
 
+    class CountingForked(forked.ForkedPool):
+        def __init__(self, workers: int, *how: Any) -> None:
+            pools.append(workers)
+            super().__init__(workers, *how)
+
     monkeypatch.setattr(
         concurrent.futures, "ProcessPoolExecutor", CountingPool
     )  # imported when used
+    monkeypatch.setattr(forked, "ForkedPool", CountingForked)
+    return pools
+
+
+def test_parallel_read_equals_serial_read(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    pools = counted_pools(monkeypatch)
     many_posts(site, 205)
     serial = read(site, jobs=1)
     assert pools == []
@@ -956,16 +969,7 @@ def test_parallel_read_equals_serial_read(site: Site, monkeypatch: pytest.Monkey
 
 
 def test_parallel_threshold_applies(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
-    pools: list[int] = []
-
-    class CountingPool(ProcessPoolExecutor):
-        def __init__(self, max_workers: int | None = None, **how: Any) -> None:
-            pools.append(max_workers or 0)
-            super().__init__(max_workers=max_workers, **how)
-
-    monkeypatch.setattr(
-        concurrent.futures, "ProcessPoolExecutor", CountingPool
-    )  # imported when used
+    pools = counted_pools(monkeypatch)
     many_posts(site, 12)
     below = read(site, jobs=2)
     assert pools == []

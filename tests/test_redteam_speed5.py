@@ -203,7 +203,7 @@ BROKEN = """
 import sys
 from publisher import output
 
-def broken(*args):
+def broken(*args, **kwargs):
     raise RuntimeError("boom in the splice thread")
 
 output.write_from = broken

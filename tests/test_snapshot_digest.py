@@ -3,6 +3,7 @@ the pass found it, before the build reads it (snapshot.py)."""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -144,3 +145,94 @@ def test_the_walk_stats_every_file_as_its_full_path_does(
         assert got == _reference(posts, "post:")
         known = dict(taken.tree)
     assert known  # the second pass reused listings
+
+
+def _stat(size: int, mtime: int, ino: int, ctime: int, mode: int = 0o100644) -> Any:
+    import os
+
+    # os.stat_result's 10 fields, then the float times and the nanosecond ones.
+    whole = (mode, ino, 1, 1, 0, 0, size, 0, mtime // 10**9, ctime // 10**9)
+    return os.stat_result((*whole, 0.0, mtime / 1e9, ctime / 1e9, 0, mtime, ctime))
+
+
+def test_the_digest_tells_every_stat_field_label_and_kind_apart(tmp_path: Path) -> None:
+    """Each of size, mtime, inode and ctime, a label, the order, a missing stat and a file
+    judged by its bytes gives another digest (the records are packed, not lines: a field
+    left out of them, or two kinds packed alike, would make a change a no-op)."""
+    (tmp_path / "a").write_text("one", encoding="utf-8")
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    base = [("post:/a", a, _stat(3, 5 * 10**18 // 3, 7, 5 * 10**18 // 3)), ("post:/b", b, None)]
+
+    def digest(entries: list[Any], hashed: frozenset[str] = frozenset()) -> str:
+        return snapshot.Snapshot(entries=tuple(entries), recent=frozenset()).digest(hashed)
+
+    st = base[0][2]
+    size, mtime, ino, ctime = st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns
+    variants = [
+        base,
+        [("post:/a", a, _stat(size + 1, mtime, ino, ctime)), base[1]],
+        [("post:/a", a, _stat(size, mtime + 1, ino, ctime)), base[1]],
+        [("post:/a", a, _stat(size, mtime, ino + 1, ctime)), base[1]],
+        [("post:/a", a, _stat(size, mtime, ino, ctime + 1)), base[1]],
+        [("post:/a", a, None), base[1]],
+        [("post:/c", a, st), base[1]],
+        [base[1], base[0]],
+        [base[0], ("post:/b", b, _stat(0, 0, 0, 0))],
+        [base[0]],
+        [("post:/a\0post:/b", a, st)],
+    ]
+    digests = [digest(v) for v in variants]
+    digests.append(digest(base, frozenset({"post:/a"})))  # by its bytes
+    digests.append(
+        digest([("post:/a", a, _stat(3, 0, 0, 0, mode=0o40755)), base[1]], frozenset({"post:/a"}))
+    )
+    assert len(set(digests)) == len(digests)
+    # The same stats give the same digest, whatever else the stat holds (its atime).
+    again = [("post:/a", a, os_stat_with_atime(st)), base[1]]
+    assert digest(again) == digests[0]
+    # A file judged by its bytes: its bytes count, not its stat.
+    moved = [("post:/a", a, _stat(size + 9, mtime + 9, ino, ctime)), base[1]]
+    assert digest(moved, frozenset({"post:/a"})) == digests[-2]
+    (tmp_path / "a").write_text("two", encoding="utf-8")
+    assert digest(base, frozenset({"post:/a"})) != digests[-2]
+
+
+def os_stat_with_atime(st: Any) -> Any:
+    import os
+
+    fields = [*st, st.st_atime + 1, st.st_mtime, st.st_ctime, 10**9]
+    fields[7] = 1  # the atime in whole seconds
+    return os.stat_result((*fields, st.st_mtime_ns, st.st_ctime_ns))
+
+
+@pytest.mark.parametrize("when", [2**63 + 5, -(2**63) - 5, 2**64 + 7])
+def test_a_time_wider_than_64_bits_is_digested_too(tmp_path: Path, when: int) -> None:
+    """``touch -d 2300-01-01``: more nanoseconds than 64 bits hold. The digest is made (as
+    lines of text), tells such times apart, and is not a packed digest's."""
+    a = str(tmp_path / "a")
+
+    def digest(mtime: int) -> str:
+        entries = (("post:/a", a, _stat(3, mtime, 7, 11)),)
+        return snapshot.Snapshot(entries=entries, recent=frozenset()).digest(frozenset())
+
+    assert digest(when) != digest(when + 1)
+    assert digest(when) == digest(when)
+    assert digest(when) != digest(5)
+
+
+def test_a_post_dated_past_2262_is_built_and_then_nothing_changed(site: Site) -> None:
+    """A file's mtime in the far future is always "too recent" to trust: its bytes are
+    judged, every time, and a build after the first finds nothing changed."""
+    site.post("p", "title: P\ndate: 2024-01-02", "Body.\n")
+    far = 2**63 + 10**9  # 2262-04-11
+    try:
+        os.utime(site.posts / "p" / "index.md", ns=(far, far))
+    except (OSError, OverflowError):
+        pytest.skip("this filesystem keeps no time past 2262")
+    if os.stat(site.posts / "p" / "index.md").st_mtime_ns < 2**63:
+        pytest.skip("this filesystem keeps no time past 2262")
+    assert cli_run.publish("build", cwd=site.root).returncode == 0
+    again = cli_run.publish("build", cwd=site.root, terminal=True)
+    assert again.returncode == 0 and "nothing changed" in again.stderr, again.stderr
+    slow = cli_run.publish("build", cwd=site.root)
+    assert slow.returncode == 0 and "nothing changed" in slow.stderr, slow.stderr

@@ -194,8 +194,9 @@ HANDOVER = 0.02
 def submit(pool: Any, task: Task) -> Any:
     """``task`` sent to ``pool``: a future of :func:`make_file`'s answer.
 
-    Pickled here and, when a worker is free to take it, waited for (asleep, at most
-    :data:`HANDOVER`) until the pool has queued it: the pool's threads that pass it on
+    A forked pool (``posts/forked.py``, Linux) writes it into a free worker's pipe here.
+    A ``ProcessPoolExecutor`` is waited for (asleep, at most :data:`HANDOVER`) until it has
+    queued the file, when a worker is free to take it: the pool's threads that pass it on
     need this process's interpreter lock, which the work after this call holds
     (posts.json, the site table), and a worker started its file 10 to 80 ms after it was
     sent (issue 12). A file that must wait for a worker anyway is not waited for."""

@@ -154,6 +154,16 @@ class PostCache:
             except sqlite3.Error:
                 self.close()
 
+    def empty(self) -> bool:
+        """Whether the cache holds no post and no file's stamp (a cold build's): every
+        file will be parsed."""
+        if self._db is None or self.readonly or self._stamps:
+            return False
+        try:
+            return self._db.execute("SELECT 1 FROM posts LIMIT 1").fetchone() is None
+        except sqlite3.Error:
+            return False
+
     def known_key(self, file: str, stamp: str) -> str | None:
         """The content key ``file`` had when its stat was ``stamp`` (see :func:`stamp_of`),
         if the cache remembers it."""
@@ -278,6 +288,22 @@ class PostCache:
             self._failed = True
         self._pending.clear()
         return not self._failed
+
+    def detach(
+        self,
+        entries: Sequence[Entry | None],
+        keys: Sequence[str],
+        stored: list[tuple[int, bytes | None]],
+    ) -> None:
+        """Drop the bodies of the ``stored`` entries (index, the HTML's digest, made by
+        the worker that encoded it) from memory, now that they are in the cache (issue
+        12): read back from it when used. Empties ``stored``."""
+        store = self.store()
+        for index, digest in stored:
+            entry = entries[index]
+            if store is not None and entry is not None and entry[0] is not None:
+                detach(entry[0], store, keys[index], digest)
+        stored.clear()
 
     def store(self) -> BodyStore | None:
         """Where records this cache holds can read their bodies back, if anywhere."""

@@ -6,27 +6,19 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from publisher.config import Config
 from publisher.errors import Problem
-from publisher.posts.cache import (
-    BodyStore,
-    Encoded,
-    PostCache,
-    detach,
-    encode_entry,
-)
-from publisher.posts.folder import (
-    find_post_files,
-)
-from publisher.posts.found import FoundFiles, context_for
+from publisher.posts.cache import BodyStore, Encoded, PostCache, encode_entry
+from publisher.posts.folder import find_post_files
+from publisher.posts.found import FoundFiles, Unread, context_for, read_unread
 from publisher.posts.model import Body, ReadResult
-from publisher.posts.reader import ReadContext, Record, parse_post, unexpected
+from publisher.posts.reader import ReadContext, Record, parse_post
 from publisher.posts.reread import Reread
 from publisher.posts.rules import Around, finalize
 from publisher.posts.shown import Shown, printable_problem
@@ -38,6 +30,9 @@ from publisher.posts.workers import (
     Task,
     Writeback,
     die_with_parent,
+    parse_alone,
+    spelled_dates,
+    start_pool,
 )
 
 #: Below this many files to parse, a process pool costs more than it saves.
@@ -76,33 +71,37 @@ def read_posts(
     keys = found.keys
     entries: list[Entry | None] = []
     # Files are found and hashed a block at a time, and each block's posts to parse go
-    # to the parser at once: a parallel read's pool starts with the first 200 and parses
-    # while the rest are found (0.4 s of one core at 10,000 posts, issue 12).
+    # to the parser at once: a parallel read's pool starts with the first block when
+    # none of it was cached, else with the first 200, and parses while the rest are
+    # found (0.4 s of one core at 10,000 posts, issue 12).
     parser = _Parser((jobs, crew), progress, (ahead, cache), len(files))
+    found.defer = around is None and parser.pooled() and cache is not None and cache.empty()
     misses: list[int] = []
     try:
         for start in range(0, len(files), parser.size):
             first = len(keys)
-            _find(found, files[start : start + parser.size], shown, problems)
+            found.find(files[start : start + parser.size], shown, problems)
             cached = cache.get_many(keys[first:]) if cache is not None else {}
             entries.extend(cached.get(k) for k in keys[first:])
             block = [i for i in range(first, len(keys)) if entries[i] is None]
             for index in found.read_misses(block, problems):
                 origin = (found.sources[index][0], keys[index] if cache is not None else None)
                 parser.add(found.job(index), origin)
-                del found.jobs[index]  # the raw bytes are the parser's now
                 misses.append(index)
+            parser.block(len(keys) - first)
         hits = len(entries) - len(misses)
         if progress is not None and hits:
             progress(hits)
         # Written to the cache (index, the HTML's digest): bodies read back from it when used.
         stored: list[tuple[int, bytes | None]] = []
-        for index, (fresh, encoded) in zip(misses, parser.results(), strict=True):
+        for at, (index, (fresh, encoded)) in enumerate(zip(misses, parser.results(), strict=True)):
+            if index in found.unread:  # read by its parser, which made its key
+                found.made(index, parser.made.pop(at))
             entries[index] = fresh
             if cache is not None and encoded is not None:
                 stored.append((index, encoded[3]))
                 if cache.put_encoded(keys[index], encoded):
-                    _detach_bodies(cache, entries, keys, stored)
+                    cache.detach(entries, keys, stored)
     finally:
         parser.close()
     if cache is not None:
@@ -111,18 +110,9 @@ def read_posts(
         else:
             cache.keep(found.stamps)
         if cache.commit(keys, stale=() if around is not None else None):
-            _detach_bodies(cache, entries, keys, stored)
+            cache.detach(entries, keys, stored)
 
-    records: list[tuple[Record, Path, str, str | None]] = []
-    tags: dict[str, tuple[str, ...]] = {}
-    for entry, (source, file), key in zip(entries, found.sources, keys, strict=True):
-        if entry is None:
-            continue  # a file that went away between the stat and the read
-        record, entry_problems = entry
-        problems.extend(entry_problems)
-        if record is not None:
-            records.append((record, source, file, key if cache is not None else None))
-            tags[file] = tuple(record["tags"])
+    records, tags = found.records(entries, problems, keyed=cache is not None)
     posts = finalize(records, config, problems, found.plain, around)
     problems = [printable_problem(p) for p in problems]
     problems.sort(key=lambda p: (p.file, p.line or 0, p.field or "", p.message))
@@ -136,44 +126,20 @@ def read_posts(
     )
 
 
-def _find(found: FoundFiles, files: Sequence[Path], shown: Shown, problems: list[Problem]) -> None:
-    for path in files:
-        file = shown(path)
-        try:
-            found.add(path, file, problems)
-        except Exception as exc:  # one post must not stop the run
-            problems.append(unexpected(file, exc))
-
-
 #: A stat this recent may be followed by an edit with the same mtime (a coarse clock):
 #: such a file is read and hashed, not judged by its stat (as in ``publisher/inputs.py``).
 RECENT_NS = 2_000_000_000
 
 
-def _detach_bodies(
-    cache: PostCache,
-    entries: list[tuple[Record | None, list[Problem]] | None],
-    keys: list[str],
-    stored: list[tuple[int, bytes | None]],
-) -> None:
-    """Drop the bodies of the ``stored`` entries from memory (issue 12); empties ``stored``.
-    Each comes with its HTML's digest, made by the worker that encoded it."""
-    store = cache.store()
-    for index, digest in stored:
-        entry = entries[index]
-        if store is not None and entry is not None and entry[0] is not None:
-            detach(entry[0], store, keys[index], digest)
-    stored.clear()
-
-
-#: (raw bytes, post id, file for messages, read context, encode for the cache?)
-Job = tuple[bytes, str, str, ReadContext, bool]
+#: (raw bytes or a file left unread, post id, file for messages, read context, encode?)
+Job = tuple[bytes | Unread, str, str, ReadContext, bool]
 Entry = tuple[Record | None, list[Problem]]
 
 
 def _parse_one(job: Job) -> tuple[Entry, Encoded | None]:
     """Parse one file; the cache's JSON is made here too, so a worker process does it."""
     raw, post_id, file, ctx, encode = job
+    assert isinstance(raw, bytes)  # an Unread file is read first (read_unread)
     entry = parse_post(raw, post_id, file, ctx)
     if not encode:
         return entry, None
@@ -198,13 +164,24 @@ def _start_worker(
     _WORKER = ReadWorker(ctx, ahead, cache, lock)
 
 
-def _parse_many(tasks: list[Task]) -> tuple[list[Parsed], list[Any]]:
-    """In a worker: parse each task's file, hand the records to ``Ahead``, then store
-    the entries in the post cache (``Ahead`` needs the bodies first)."""
+def _parse_many(tasks: list[Task]) -> tuple[list[Parsed], list[Any], list[str | None]]:
+    """In a worker: read each :data:`Unread` file, parse each task's, hand the records
+    to ``Ahead``, then store the entries in the post cache (``Ahead`` needs the bodies
+    first); with the content key of each file read here (None: it could not be)."""
     assert _WORKER is not None
     ctx, ahead = _WORKER.ctx, _WORKER.ahead
-    parsed = [_parse_one((raw, i, file, ctx, encode)) for raw, i, file, encode, *_ in tasks]
-    results: list[Parsed] = list(parsed)
+    made: list[str | None] = []
+    results: list[Parsed] = []
+    for at, (raw, post_id, file, encode, source, key) in enumerate(tasks):
+        if isinstance(raw, tuple):
+            data, key, problems = read_unread(raw, file)
+            made.append(key)
+            if data is None:
+                results.append(((None, problems), None))
+                continue
+            tasks[at] = (data, post_id, file, encode, source, key)
+            raw = data
+        results.append(_parse_one((raw, post_id, file, ctx, encode)))
     rendered: list[Any] = []
     if ahead is not None:
         records = [
@@ -213,7 +190,7 @@ def _parse_many(tasks: list[Task]) -> tuple[list[Parsed], list[Any]]:
             if record is not None
         ]
         rendered = ahead.render(records)
-    return _WORKER.store(results, [task[5] for task in tasks]), rendered
+    return _WORKER.store(results, [task[5] for task in tasks]), rendered, made
 
 
 class _Parser:
@@ -246,8 +223,14 @@ class _Parser:
         #: One future per chunk sent to the pool, and how many jobs were sent.
         self.sent: list[Any] = []
         self._queued = 0
+        self._blocks = 0
+        #: Job -> the content key of a file its parser read (None: it could not).
+        self.made: dict[int, str | None] = {}
         self.broken = False
+        #: What the pool raises once a worker died (BrokenProcessPool, or posts/forked.py's).
+        self.broken_errors: tuple[type[Exception], ...] = ()
         self._writeback: Writeback | None = None
+        self._lock: AbstractContextManager[Any] = nullcontext()
         self._store: BodyStore | None = None
 
     def add(self, job: Job, origin: tuple[Path, str | None]) -> None:
@@ -258,39 +241,60 @@ class _Parser:
         if self.pool is not None:
             self._send(last=False)
 
-    def _start(self) -> None:
-        # Imported here: multiprocessing and its kin cost a build that parses one post ~10 ms.
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+    def pooled(self) -> bool:
+        """Whether a pool parses the posts, if there are enough of them."""
+        return self.workers > 1 and self.files >= PARALLEL_THRESHOLD
 
-        # Before the fork, so the workers share it: a date not written YYYY-MM-DD needs
-        # dateutil, which fields.py imports on first use (~12 ms in each worker otherwise).
-        import dateutil.parser  # noqa: F401
+    def block(self, found: int) -> None:
+        """A block of files is in, ``found`` of them. When none of the first was in the
+        cache (a cold build, another config) and there are enough files, the rest will
+        not be either, and the pool starts now, with these, not at
+        :data:`PARALLEL_THRESHOLD` posts (the fork and the first chunk about 10 ms sooner
+        at 1,000 posts, issue 12)."""
+        self._blocks += 1
+        if self._blocks > 1 or self.pool is not None or self.workers < 2:
+            return
+        if self.files >= PARALLEL_THRESHOLD and found and len(self.jobs) == found:
+            self._start()
+            # A chunk each: the second waited for the next block, behind _forked (~20 ms).
+            self._send(last=False, size=-(-found // self.workers))
+
+    def _start(self) -> None:
+        if spelled_dates([job[0] for job in self.jobs[:16]]):
+            # Before the fork, so the workers share it: a date not written YYYY-MM-DD
+            # needs dateutil, which fields.py imports on first use (~12 ms in each worker
+            # otherwise). Not for a site whose dates are all days (12 ms of one core).
+            import dateutil.parser  # noqa: F401
 
         cache = self.cache
         self._store = cache.store() if cache is not None and not cache.readonly else None
-        written = self.ahead.prepare() if self.ahead is not None else []
-        paths = [self._store.path, *written] if self._store is not None else written
-        self._writeback = Writeback(paths)
-        context = multiprocessing.get_context()
         cache_path = self._store.path if self._store is not None else None
-        start = (self.jobs[0][3], self.ahead, cache_path, context.Lock(), os.getpid())
-        self.pool = ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=context,
-            initializer=_start_worker,
-            initargs=start,
+        ctx, ahead, parent = self.jobs[0][3], self.ahead, os.getpid()
+        self.pool, self.broken_errors, self._lock = start_pool(
+            self.workers, _start_worker, lambda lock: (ctx, ahead, cache_path, lock, parent)
         )
 
-    def _send(self, *, last: bool) -> None:
-        """Each full chunk of jobs not sent yet to the pool (``last``: and the rest)."""
-        from concurrent.futures.process import BrokenProcessPool
+    def _forked(self) -> None:
+        """Once the workers have their first posts: the file ``Ahead`` has them write
+        laid out, under the lock they write with (none opens it half made); it held the
+        fork back before (a synced commit, 5 to 15 ms, issue 12). Then the thread that
+        syncs what they write, after the fork: no thread here but the main one."""
+        written: list[Path] = []
+        if self.ahead is not None:
+            with self._lock:
+                written = self.ahead.prepare()
+        paths = [self._store.path, *written] if self._store is not None else written
+        self._writeback = Writeback(paths)
+        self._writeback.start()
 
+    def _send(self, *, last: bool, size: int = 0) -> None:
+        """Each full chunk (of ``size`` jobs if given) not sent yet to the pool
+        (``last``: and the rest)."""
         while not self.broken and len(self.jobs) - self._queued >= (
-            1 if last else self._chunk(self._queued)
+            1 if last else size or self._chunk(self._queued)
         ):
             at = self._queued
-            stop = min(at + self._chunk(at), len(self.jobs))
+            stop = min(at + (size or self._chunk(at)), len(self.jobs))
             first = not self.sent
             tasks = [
                 (raw, post_id, file, encode, *origin)
@@ -304,15 +308,15 @@ class _Parser:
                 gc.freeze()
             try:
                 self.sent.append(self.pool.submit(_parse_many, tasks))
-            except BrokenProcessPool:
+            except self.broken_errors:
                 self.broken = True  # a worker died: the rest is read without the pool
                 return
             finally:
                 if first:
                     gc.unfreeze()
             self._queued = stop
-            if first and self._writeback is not None:
-                self._writeback.start()  # after the fork: no thread here but the main one
+            if first:
+                self._forked()
 
     def _chunk(self, at: int) -> int:
         """The size of the chunk from job ``at``: the last few are a quarter of the others,
@@ -326,40 +330,50 @@ class _Parser:
         """Every job's (entry, encoded entry or None), in order."""
         done = 0
         if self.pool is not None:
-            from concurrent.futures.process import BrokenProcessPool
-
             try:
                 self._send(last=True)
+                if self.ahead is not None:
+                    self.ahead.meanwhile()  # this process would only wait for them
                 for future in self.sent:
                     for result in self._unpack(future.result(), done):
                         done += 1
                         yield result
-            except BrokenProcessPool:
+            except self.broken_errors:
                 pass
             self.close(done == len(self.jobs))
             # A worker died (killed for memory, a crash in a C library): which post did it
             # is unknown, so each post not read yet gets a process of its own, and only
             # the post that kills its process is lost.
-        for job in self.jobs[done:]:
+        for at, job in enumerate(self.jobs[done:], done):
+            if isinstance(job[0], tuple):  # left unread: read here
+                raw, self.made[at], problems = read_unread(job[0], job[2])
+                if raw is None:
+                    yield (None, problems), None
+                    continue
+                job = (raw, *job[1:])
             result = _parse_isolated(job) if self.sent else _parse_one(job)
             if self.progress is not None:
                 self.progress(1)
             yield result
 
     def _unpack(
-        self, answer: tuple[list[Parsed], list[Any]], done: int
+        self, answer: tuple[list[Parsed], list[Any], list[str | None]], done: int
     ) -> Iterator[tuple[Entry, Encoded | None]]:
         """A chunk's results as the main process takes them: an entry a worker stored in
         the post cache comes back as it would from the cache (its body read back on use)."""
-        parsed, rows = answer
+        parsed, rows, made = answer
         if self.ahead is not None:
             self.ahead.keep(rows)
         store = self._store
+        keys = iter(made)
         for (record, problems), encoded in parsed:
-            if self.progress is not None:
+            key, read = self.origins[done][1], True
+            if isinstance(self.jobs[done][0], tuple):  # read by the worker: its key
+                key = self.made[done] = next(keys)
+                read = key is not None  # else gone: not counted, as if never found
+            if self.progress is not None and read:
                 self.progress(1)
             if isinstance(encoded, bytes):  # stored by the worker, body and all
-                key = self.origins[done][1]
                 if record is not None and store is not None and key is not None:
                     record["body"] = Body(load=partial(store.load, key), digest=encoded)
                 encoded = None
@@ -381,19 +395,6 @@ class _Parser:
 
 
 def _parse_isolated(job: Job) -> tuple[Entry, Encoded | None]:
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    try:
-        with ProcessPoolExecutor(
-            max_workers=1, initializer=die_with_parent, initargs=(os.getpid(),)
-        ) as pool:
-            return pool.submit(_parse_one, job).result()
-    except BrokenProcessPool:
-        problem = Problem(
-            file=job[2],
-            field=None,
-            message="could not be read: the process reading it stopped (out of memory?)",
-            fix="this is a bug in publisher, please report it with this post attached",
-        )
-        return ((None, [problem]), None)
+    """One post parsed in a process of its own, after a worker died (posts/workers.py)."""
+    answer: tuple[Entry, Encoded | None] = parse_alone(_parse_one, job, file=job[2])
+    return answer

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import threading
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,13 +31,14 @@ class Ahead(Protocol):
     process keeps (``feeds/early.py``: their feed items, rendered speculatively)."""
 
     def prepare(self) -> list[Path]:
-        """In the main process, before the workers start; returns the files the workers
-        will write (their commits are not synced: see :class:`Writeback`)."""
+        """In the main process, once the workers have their first posts, holding the
+        lock they write with; returns the files the workers will write (their commits
+        are not synced: see :class:`Writeback`)."""
         ...
 
     def start(self, lock: AbstractContextManager[Any]) -> None:
         """In a worker, before its first :meth:`render`; ``lock``: what the workers hold
-        around each write to a cache."""
+        around each write to a cache (and around opening one :meth:`prepare` lays out)."""
         ...
 
     def render(self, records: list[tuple[Record, Path, str, str | None]]) -> list[Any]:
@@ -44,6 +47,11 @@ class Ahead(Protocol):
 
     def keep(self, rows: list[Any]) -> None:
         """In the main process: what :meth:`render` returned."""
+        ...
+
+    def meanwhile(self) -> None:
+        """In the main process, once every post is sent to the workers: what it can do
+        while it waits for them (import what the stages after the read need)."""
         ...
 
 
@@ -101,8 +109,9 @@ class ReadWorker:
         return stored
 
 
-#: (raw bytes, post id, file for messages, encode?, file path, content key or None)
-Task = tuple[bytes, str, str, bool, Path, str | None]
+#: (raw bytes or a file left unread (found.Unread), post id, file for messages, encode?,
+#: file path, content key or None)
+Task = tuple[bytes | tuple[str, str, int], str, str, bool, Path, str | None]
 #: A parsed task as a worker sends it back: its entry and either the entry encoded for
 #: the cache (None: not to be cached) or, when the worker stored it, its HTML's digest.
 Parsed = tuple[Entry, Encoded | bytes | None]
@@ -181,13 +190,100 @@ class Crew:
         9] Bad file descriptor" printed after a build that exited 0)."""
         pool, self.pool = self.pool, None
         if pool is not None:
-            # shutdown(wait=False) forgets the thread: kept to be joined here.
-            manager = getattr(pool, "_executor_manager_thread", None)
+            # shutdown(wait=False) forgets the thread: kept to be joined here. A forked
+            # pool (posts/forked.py) is joined itself: its workers waited for.
+            ending = (
+                pool if hasattr(pool, "join") else getattr(pool, "_executor_manager_thread", None)
+            )
             pool.shutdown(wait=wait, cancel_futures=True)
-            if not wait and manager is not None:
-                self._ending.append(manager)
+            if not wait and ending is not None:
+                self._ending.append(ending)
         while wait and self._ending:
             self._ending.pop().join()
+
+
+def start_pool(
+    workers: int,
+    initializer: Callable[..., None],
+    initargs: Callable[[AbstractContextManager[Any]], tuple[Any, ...]],
+) -> tuple[Any, tuple[type[Exception], ...], AbstractContextManager[Any]]:
+    """A read's ``workers`` processes, each started by ``initializer(*initargs(lock))``;
+    what the pool raises once one of them died; ``lock``, one the workers share.
+    On Linux forked without concurrent.futures and multiprocessing (``posts/forked.py``:
+    their imports were ~30 ms before the first post reached a worker); elsewhere a
+    ``ProcessPoolExecutor``, imported only now (~10 ms for a build that parses one post)."""
+    if sys.platform == "linux":
+        from publisher.posts.forked import BrokenPool, ForkedPool, PipeLock
+
+        lock = PipeLock()
+        forked = ForkedPool(workers, initializer, initargs(lock))
+        forked.locks.append(lock)
+        return forked, (BrokenPool,), lock
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    context = multiprocessing.get_context()
+    shared = context.Lock()
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=initializer, initargs=initargs(shared)
+    )
+    return pool, (BrokenProcessPool,), shared
+
+
+def parse_alone(parse: Callable[[Any], Any], job: Any, *, file: str) -> Any:
+    """``parse(job)`` in a process of its own: a post read after a pool's worker died
+    (which post killed it is unknown), so only a post that kills its own process is
+    lost, with a problem for ``file`` (``parse``'s (entry, encoded) shape)."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        with ProcessPoolExecutor(
+            max_workers=1, initializer=die_with_parent, initargs=(os.getpid(),)
+        ) as pool:
+            return pool.submit(parse, job).result()
+    except BrokenProcessPool:
+        problem = Problem(
+            file=file,
+            field=None,
+            message="could not be read: the process reading it stopped (out of memory?)",
+            fix="this is a bug in publisher, please report it with this post attached",
+        )
+        return ((None, [problem]), None)
+
+
+def spelled_dates(raws: Iterable[bytes | tuple[str, str, int]]) -> bool:
+    """Whether the head of one of these post files (its bytes, or a file left unread:
+    ``found.Unread``, whose head is read here) holds a date with a time or a month's
+    name: read through dateutil (``posts/fields.py``), which a read then imports before
+    its workers fork, so they share it. A guess, for speed only: dates missed here are
+    read the same, by workers that import dateutil themselves (~12 ms each)."""
+    search = re.compile(_SPELLED_DATE).search  # compiled once, on first use (re's cache)
+    return any(search(raw if isinstance(raw, bytes) else _head(raw[0]), 0, _HEAD) for raw in raws)
+
+
+def _head(path: str) -> bytes:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return b""
+    try:
+        return os.read(fd, _HEAD)
+    except OSError:
+        return b""
+    finally:
+        os.close(fd)
+
+
+#: A date and a time, a date with slashes, or a month's name before or after a number.
+_SPELLED_DATE = (
+    rb"\d{4}-\d\d-\d\d[Tt ]\d|\d{4}/\d\d?/\d|"
+    rb"(?i:\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,? +\d)|"
+    rb"(?i:\d +(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))"
+)
+#: Bytes of a post file looked at: its frontmatter, usually.
+_HEAD = 2048
 
 
 def held(path: Path) -> bool:
