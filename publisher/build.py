@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from publisher import inputs
 from publisher.config import Config
+from publisher.dataclass import dataclass
 from publisher.errors import Problem
 from publisher.output import OutputWriter, Write
 from publisher.writes import cards_of, write_outputs

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from typing import Any, Literal
 
+from publisher.dataclass import dataclass
 from publisher.lazy import lazy_pattern
 
 Severity = Literal["error", "warning", "info"]

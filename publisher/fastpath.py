@@ -180,6 +180,8 @@ def _record(text: str, source: str) -> tuple[str, dict[str, Any]] | None:
     folders.extend(a or b for a, b in _STATE_FOLDER.findall(text))
     import json
 
+    from publisher.snapshot import sealed
+
     for folder in folders:
         state = os.path.realpath(os.path.join(root, folder.strip()))
         try:
@@ -188,7 +190,7 @@ def _record(text: str, source: str) -> tuple[str, dict[str, Any]] | None:
         except (OSError, ValueError, RecursionError):  # damaged: "[[[[..." is too deep
             continue
         fast = data.get("fast") if data.get("format") == FORMAT else None
-        if fast and fast["source"] == source and fast["state"] == state:
+        if fast and fast["source"] == source and fast["state"] == state and sealed(data):
             return state, data
     return None
 

@@ -39,7 +39,6 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -48,6 +47,7 @@ import publisher
 from publisher import fastpath, snapshot
 from publisher.atomic import write_atomic
 from publisher.config import Config
+from publisher.dataclass import dataclass, field
 from publisher.errors import OutputError, Problem, PublisherError
 from publisher.resources import assets, templates
 from publisher.snapshot import Snapshot
@@ -190,6 +190,8 @@ def load(state: Path) -> Recorded | None:
             tree = data.get("tree")  # and the tree file beside it
         else:
             data = json.loads((state / INPUTS_FILE).read_text(encoding="utf-8"))
+            if not snapshot.sealed(data):
+                return None  # damaged: a full build, never a wrong "nothing changed"
         if data.get("format") != _FORMAT:
             return None
         summary = data["summary"]

@@ -14,10 +14,10 @@ import os
 import sqlite3
 from array import array
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 from publisher import boot, statecache
+from publisher.dataclass import dataclass, replace
 from publisher.stamps import Stamp
 
 LAYOUTS_FILE = "layouts.sqlite"

@@ -27,12 +27,12 @@ import os
 import stat
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path, PurePosixPath
 
 from publisher.atomic import write_atomic
 from publisher.boot import current as boot_id
+from publisher.dataclass import dataclass, field
 from publisher.errors import OutputError
 from publisher.manifest import journal_of
 from publisher.spliced import Pending, drop, settle, write_from

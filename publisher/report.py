@@ -19,7 +19,6 @@ With ``detailed`` (``--detailed-exit-codes``: cron, scripts):
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -108,6 +107,8 @@ def run_report(
 ) -> dict[str, Any]:
     """The ``--json`` report of ``build``, ``check`` and ``publish`` (the caller adds
     ``announce`` and ``timings``)."""
+    import dataclasses  # only a --json report needs it (and what it imports: inspect)
+
     from publisher.build import post_summary, split_by_status
 
     published, drafts, scheduled = split_by_status(read, now)

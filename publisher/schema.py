@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from publisher.dataclass import dataclass, field
 from publisher.secret import ENV_REF, Secret
 
 

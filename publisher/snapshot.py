@@ -42,7 +42,18 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
-__all__ = ["POSTS", "Entry", "Listing", "Snapshot", "Stale", "file_hash", "outputs_digest", "take"]
+__all__ = [
+    "POSTS",
+    "Entry",
+    "Listing",
+    "Snapshot",
+    "Stale",
+    "file_hash",
+    "outputs_digest",
+    "seal",
+    "sealed",
+    "take",
+]
 
 #: The label prefix of the walk of the posts folder (inputs.plan): the posts finder
 #: globs that walk instead of the folder (posts/listed.py).
@@ -307,14 +318,36 @@ def take(plan: list[list[str]], known: Mapping[str, Any], started_ns: int) -> Sn
 
 def record_text(data: Mapping[str, Any], taken: Snapshot) -> str:
     """inputs.json's text: ``data`` with the digest and the files hashed of ``taken`` (inputs.py
-    writes it after a build, fastpath.py brings it up to date). The tree is not in it: it is
-    the tree file's (:func:`tree_bytes`)."""
+    writes it after a build, fastpath.py brings it up to date), sealed with a check of its
+    own (:func:`sealed`). The tree is not in it: it is the tree file's (:func:`tree_bytes`)."""
     import json
 
-    record = {key: value for key, value in data.items() if key != "tree"}
-    record["digest"] = taken.digest(taken.recent)
-    record["hashed"] = sorted(taken.recent)
-    return json.dumps(record, sort_keys=True) + "\n"
+    record = {**data, "digest": taken.digest(taken.recent), "hashed": sorted(taken.recent)}
+    return json.dumps(seal(record), sort_keys=True) + "\n"
+
+
+def seal(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` as inputs.json keeps it: without the tree, with its check."""
+    record = {key: value for key, value in data.items() if key not in ("tree", "check")}
+    record["check"] = _check(record)
+    return record
+
+
+def sealed(data: Mapping[str, Any]) -> bool:
+    """Whether a record read from inputs.json is the one written: a byte changed in place
+    (a bad block, a hand edit) may leave JSON of the right shape whose dates or digests
+    say nothing changed (a scheduled post's ``live_until`` moved later keeps it out);
+    such a record is no record, and the build is a full one."""
+    return data.get("check") == _check(
+        {key: value for key, value in data.items() if key not in ("tree", "check")}
+    )
+
+
+def _check(record: Mapping[str, Any]) -> str:
+    import json
+
+    text = json.dumps(record, sort_keys=True).encode("utf-8", "surrogateescape")
+    return blake2b(text, digest_size=16, person=b"record").hexdigest()
 
 
 #: The folders walked, with their stats and entries, for the next stat pass: beside

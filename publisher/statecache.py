@@ -119,24 +119,26 @@ def open_cache(
     path: Path,
     schema: Sequence[str],
     layout: int,
+    threads: bool = False,
     *,
     readonly: bool,
     timeout: float = LOCK_TIMEOUT,
 ) -> sqlite3.Connection | None:
     """The cache at ``path`` laid out by ``schema`` (``CREATE TABLE`` statements, version
     ``layout``), or None: no file in a dry run, a file another build holds, or one that
-    cannot be made. A damaged file is deleted and made again (not in a dry run)."""
+    cannot be made. A damaged file is deleted and made again (not in a dry run).
+    ``threads``: the connection may be used by another thread (one at a time)."""
     if readonly and not path.exists():
         return None
     try:
-        return _connect(path, schema, layout, readonly, timeout)
+        return _connect(path, schema, layout, readonly, (timeout, threads))
     except _DAMAGED as error:
         busy = getattr(error, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
         if readonly or busy:
             return None
     discard(path)
     try:
-        return _connect(path, schema, layout, readonly, timeout)
+        return _connect(path, schema, layout, readonly, (timeout, threads))
     except _DAMAGED:
         return None
 
@@ -149,13 +151,15 @@ def discard(path: Path) -> None:
 
 
 def _connect(
-    path: Path, schema: Sequence[str], layout: int, readonly: bool, timeout: float
+    path: Path, schema: Sequence[str], layout: int, readonly: bool, how: tuple[float, bool]
 ) -> sqlite3.Connection | None:
+    timeout, threads = how
     if readonly:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=timeout)
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+        db = sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=not threads)
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(path, timeout=timeout)
+        db = sqlite3.connect(path, timeout=timeout, check_same_thread=not threads)
     try:
         (found,) = db.execute("PRAGMA user_version").fetchone()
         if found != layout:

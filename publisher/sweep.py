@@ -17,11 +17,11 @@ import os
 import re
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from publisher.atomic import write_atomic
+from publisher.dataclass import dataclass
 from publisher.errors import OutputError, Problem
 from publisher.manifest import journal_of, read_manifest, render_manifest, with_journal
 from publisher.stamps import stamp_of, stamp_token

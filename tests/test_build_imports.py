@@ -40,8 +40,13 @@ _PROBE = textwrap.dedent(
 #: feedgen's document classes, which import it) only for other dates and for feed heads
 #: not rendered before; the worker pool, the config loader and its suggestions, the link
 #: checker's lxml.html, tempfile (atomic.py names its own temporary files) and the stages
-#: that are off.
+#: that are off; dataclasses (publisher/dataclass.py makes the classes: dataclasses would
+#: load inspect, which only lxml.etree still does); PyYAML, for posts whose frontmatter is
+#: plain ``key: value`` lines (posts/plainyaml.py resolves their values itself).
 NOT_FOR_ONE_POST = (
+    "dataclasses",
+    "yaml",
+    "publisher.posts.fullyaml",
     "dateutil",
     "feedgen.feed",
     "feedgen.entry",
@@ -65,6 +70,7 @@ NOT_FOR_ONE_POST = (
 #: is valid: difflib only suggests a key for a mistyped one. (tempfile is: dateutil's
 #: zone data, through feedgen, imports it.)
 NOT_FOR_A_SMALL_COLD_BUILD = (
+    "dataclasses",  # publisher/dataclass.py makes the classes
     "difflib",
     "multiprocessing",
     "concurrent.futures",
@@ -140,6 +146,14 @@ def test_a_one_post_build_loads_no_library_it_does_not_use(tmp_path: Path) -> No
     rss = (root / "public" / "rss.xml").read_text(encoding="utf-8")
     assert "Body of post 2, edited." in rss
     assert "Mon, 01 Jan 2024 10:30:00 +0200" in rss  # dateutil read the date it loaded for
+    # And PyYAML, for frontmatter that is not plain lines (a comment here).
+    folder = root / "posts" / "post-004"
+    (folder / "index.md").write_text(
+        "---\ntitle: Post 4 # renamed\ndate: 2024-01-05\ntags: [t1]\n---\nBody 4.\n",
+        encoding="utf-8",
+    )
+    assert "yaml" in _build(root)["modules"]
+    assert "<title>Post 4</title>" in (root / "public" / "rss.xml").read_text(encoding="utf-8")
 
 
 def test_the_read_pool_forks_with_dateutil_loaded(tmp_path: Path) -> None:

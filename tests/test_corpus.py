@@ -14,7 +14,7 @@ import yaml
 
 from publisher.config import Config, load_config
 from publisher.errors import PostError
-from publisher.posts import Author, Post, ReadResult, frontmatter, read_posts
+from publisher.posts import Author, Post, ReadResult, frontmatter, fullyaml, read_posts
 
 CONFIG = """\
 site:
@@ -212,7 +212,7 @@ def _parse_all(texts: list[tuple[str, str]]) -> list[object]:
 def test_the_c_yaml_loader_reads_every_corpus_post_as_the_python_one(
     corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if not issubclass(frontmatter._Loader, yaml.CSafeLoader):
+    if not issubclass(fullyaml._Loader, yaml.CSafeLoader):
         pytest.skip("PyYAML was built without libyaml: only the Python loader is used")
     texts = _frontmatters(corpus.parent.parent)  # all five sample blogs
     assert len(texts) > 100
@@ -225,7 +225,7 @@ def test_the_c_yaml_loader_reads_every_corpus_post_as_the_python_one(
             super().__init__(stream)
             self.duplicates = []
 
-    PythonLoader.yaml_implicit_resolvers = frontmatter._Loader.yaml_implicit_resolvers
-    PythonLoader.yaml_constructors = frontmatter._Loader.yaml_constructors
-    monkeypatch.setattr(frontmatter, "_Loader", PythonLoader)
+    PythonLoader.yaml_implicit_resolvers = fullyaml._Loader.yaml_implicit_resolvers
+    PythonLoader.yaml_constructors = fullyaml._Loader.yaml_constructors
+    monkeypatch.setattr(fullyaml, "_Loader", PythonLoader)
     assert _parse_all(texts) == with_c

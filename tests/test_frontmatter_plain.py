@@ -17,7 +17,7 @@ import random
 import pytest
 
 from publisher.errors import PostError
-from publisher.posts import frontmatter, plainyaml
+from publisher.posts import frontmatter, fullyaml, plainyaml
 from publisher.posts.limits import Limits
 
 KEYS = (
@@ -126,7 +126,7 @@ def test_plain_frontmatter_reads_as_pyyaml_reads_it(
 def test_the_caps_are_left_to_pyyaml(monkeypatch: pytest.MonkeyPatch) -> None:
     text = "tags: [" + ", ".join(f"t{i}" for i in range(50)) + "]\ntitle: " + "x" * 300
     for limits in (Limits(frontmatter_values=40), Limits(frontmatter_expanded_chars=200)):
-        assert plainyaml.read(text, frontmatter._RESOLVER, 40, 200) is None
+        assert plainyaml.read(text, 40, 200) is None
         fast = outcome(text, limits)
         monkeypatch.setattr(plainyaml, "read", lambda *args: None)
         assert isinstance(fast, type(outcome(text, limits)))
@@ -145,3 +145,90 @@ def test_every_value_and_key_alone_reads_as_pyyaml_reads_it(
         monkeypatch.setattr(plainyaml, "read", lambda *args: None)
         assert fast == outcome(line, limits), repr(line)
         monkeypatch.undo()
+
+
+def test_generator_constructors_are_kept_as_inspect_tells_them() -> None:
+    # fullyaml wraps PyYAML's constructors in its error check, all but the generators
+    # (which build a mapping or list in two steps); it tells them apart without inspect.
+    import inspect
+
+    import yaml
+
+    mapping = fullyaml.DEFAULT_MAPPING_TAG  # frontmatter's own, never wrapped
+    kept = {
+        tag
+        for tag, construct in fullyaml._Loader.yaml_constructors.items()
+        if construct is yaml.SafeLoader.yaml_constructors[tag] and tag != mapping
+    }
+    generators = {
+        tag
+        for tag, construct in yaml.SafeLoader.yaml_constructors.items()
+        if inspect.isgeneratorfunction(construct)
+    }
+    assert generators and kept == (generators | {None}) - {mapping}
+
+
+#: Pieces of plain words: every character PyYAML's implicit resolvers look at.
+PIECES = (
+    *"0123456789_:.-+eExXbBoO~<=!&*aAnNyYtTfF",
+    *("0x", "0b", "0o", "1_0", "60", "59", "inf", "Inf", "INF", "nan", "NaN", "NAN"),
+    *("yes", "Yes", "YES", "no", "No", "on", "ON", "off", "Off", "true", "True", "FALSE"),
+    *("null", "Null", "NULL", "1e3", "e+", "e-", "<<", "1:", ":5", "9" * 30),
+)
+
+
+def pyyaml_value(word: str) -> object:
+    """What frontmatter's PyYAML loader makes of the plain scalar ``word``; "refused" for
+    what it refuses (it then says why) or makes no value of."""
+    import yaml
+
+    loader = fullyaml._RESOLVER
+    tag = loader.resolve(yaml.ScalarNode, word, (True, False))
+    if tag == "tag:yaml.org,2002:str":
+        return word
+    construct = loader.yaml_constructors.get(tag)
+    if construct is None:
+        return "refused"
+    try:
+        return construct(loader, yaml.ScalarNode(tag, word))
+    except yaml.YAMLError:
+        return "refused"
+
+
+def own_value(word: str) -> object:
+    try:
+        return plainyaml.plain_value(word)
+    except plainyaml._NotPlain:
+        return "refused"
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_plain_scalars_resolve_as_pyyaml_resolves_them(seed: int) -> None:
+    # plainyaml's own resolver (so a plain build imports no PyYAML) against PyYAML's, on
+    # seeded random words built of what its YAML 1.1 resolvers look at.
+    rng = random.Random(seed)
+    kinds: dict[str, int] = {}
+    for _ in range(30_000):
+        word = "".join(rng.choice(PIECES) for _ in range(rng.randint(1, 6)))
+        expected = pyyaml_value(word)
+        assert repr(own_value(word)) == repr(expected), word
+        kind = "refused" if expected == "refused" else type(expected).__name__
+        kinds[kind] = kinds.get(kind, 0) + 1
+        assert plainyaml._string_key(word) == (
+            bool(plainyaml._KEY(word)) and expected == word and type(expected) is str
+        )
+    # Every kind is reached, or the words test too little.
+    assert set(kinds) == {"str", "int", "float", "bool", "NoneType", "refused"}, kinds
+    assert min(kinds.values()) >= 30, kinds
+
+
+def test_the_usual_plain_scalars() -> None:
+    words = ("yes", "No", "0x1F", "-0b101", "017", "1:30", "190:20:30", "~", ".inf", "-.INF")
+    words += (".NaN", "1_000", "1.5e+3", "1.", "+.5", "null", "<<", "=", "0b", "2024-05-01")
+    for word in words:
+        assert repr(own_value(word)) == repr(pyyaml_value(word)), word
+    assert (
+        own_value("1:30") == 90
+        and own_value("0x1F") == 31
+        and own_value("2024-05-01") == ("2024-05-01")
+    )

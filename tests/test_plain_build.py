@@ -166,7 +166,8 @@ def _outputs_record_damaged(root: Path) -> None:
     # The fast path fails after vouching for the config: the CLI's check decides.
     path = root / "state" / "inputs.json"
     data = json.loads(path.read_text(encoding="utf-8"))
-    path.write_text(json.dumps({**data, "outputs": 7}), encoding="utf-8")
+    # Sealed again (as a writer with a bug would seal it): the damage is in its meaning.
+    path.write_text(json.dumps(snapshot.seal({**data, "outputs": 7})), encoding="utf-8")
 
 
 #: Config changes, each with the environment the builds after it run in.

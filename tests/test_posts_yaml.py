@@ -1,4 +1,4 @@
-"""Frontmatter built by ``frontmatter._construct`` (a direct walk of the YAML nodes, issue
+"""Frontmatter built by ``fullyaml._construct`` (a direct walk of the YAML nodes, issue
 12) is what PyYAML's ``construct_document`` builds: the same values, the same duplicate-key
 warnings, the same problems for bad values, tags and depth, and one shared object where
 an alias shares a list or mapping. Seeded random documents mix every scalar kind, flow and
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from publisher.errors import PostError
-from publisher.posts import frontmatter
+from publisher.posts import frontmatter, fullyaml
 
 
 def outcome(text: str, monkeypatch: pytest.MonkeyPatch | None = None) -> tuple[str, Any]:
@@ -26,7 +26,7 @@ def outcome(text: str, monkeypatch: pytest.MonkeyPatch | None = None) -> tuple[s
 
 def reference(text: str, monkeypatch: pytest.MonkeyPatch) -> tuple[str, Any]:
     with monkeypatch.context() as patch:
-        patch.setattr(frontmatter, "_construct", lambda loader, node: frontmatter.PYYAML)
+        patch.setattr(fullyaml, "_construct", lambda loader, node: fullyaml.PYYAML)
         return outcome(text)
 
 
@@ -132,6 +132,6 @@ def test_a_usual_post_takes_the_direct_walk(monkeypatch: pytest.MonkeyPatch) -> 
     def refuse(*args: object) -> None:
         raise AssertionError("construct_document was used")
 
-    monkeypatch.setattr(frontmatter._Loader, "construct_document", refuse)
+    monkeypatch.setattr(fullyaml._Loader, "construct_document", refuse)
     data, _ = frontmatter.parse("title: T\ndate: 2024-05-01\ntags: [a, b]\ndraft: false\n", "p")
     assert data == {"title": "T", "date": "2024-05-01", "tags": ["a", "b"], "draft": False}

@@ -239,3 +239,57 @@ def test_a_file_gone_before_its_worker_reads_it_is_reported_as_before(
     listed = {f.file: f for f in result.found}
     assert listed["posts/post-013/index.md"].key is None  # as a file never read
     assert listed["posts/post-012/index.md"].key is not None
+
+
+def test_the_post_cache_commits_while_the_rules_across_posts_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from publisher.posts.cache import PostCache
+
+    monkeypatch.setattr(collect, "PARALLEL_THRESHOLD", 10)
+    root = _site(tmp_path / "site")
+    time.sleep(2.1)  # stamped by this read
+    commit = PostCache.commit
+
+    def slow(self: Any, *args: Any, **kwargs: Any) -> bool:
+        time.sleep(0.3)  # a disk slow to sync
+        return commit(self, *args, **kwargs)
+
+    seen: list[bool] = []
+    rules = collect.finalize
+
+    def finalize(*args: Any, **kwargs: Any) -> Any:
+        seen.append(any(t.name == "post cache commit" for t in threading.enumerate()))
+        return rules(*args, **kwargs)
+
+    monkeypatch.setattr(PostCache, "commit", slow)
+    monkeypatch.setattr(collect, "finalize", finalize)
+    config = load_config(root / "config.yaml")
+    cache = PostCache(config.cache_file)
+    try:
+        collect.read_posts(config, cache=cache, jobs=2)
+        assert not any(t.name == "post cache commit" for t in threading.enumerate())
+    finally:
+        cache.close()
+    assert seen == [True]  # the commit's sync overlapped the rules, and was waited for
+    monkeypatch.setattr(PostCache, "commit", commit)
+    read = _main_reads(monkeypatch)
+    cache = PostCache(config.cache_file)
+    try:
+        again = collect.read_posts(config, cache=cache, jobs=2)
+    finally:
+        cache.close()
+    assert read == [] and again.cache_hits == POSTS  # every stamp and entry committed
+
+    def broken(self: Any, *args: Any, **kwargs: Any) -> bool:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(PostCache, "commit", broken)
+    cache = PostCache(config.cache_file)
+    try:
+        with pytest.raises(RuntimeError, match="disk on fire"):  # not lost in its thread
+            collect.read_posts(config, cache=cache, jobs=2)
+    finally:
+        cache.close()

@@ -8,10 +8,12 @@ tell.
   rows of the right width and types. Only its CRC-32 stands between the damage and the
   output (each case below fails with ``table._checked`` always true).
 - ``inputs.tree`` (``inputs.json``'s ``tree`` until this session): the stat pass's recorded
-  listing of a folder, a name in it changed in place: the folder's own stat still
-  matches, so a listing without a checksum would be reused as it is, and the post whose
-  name changed would be missing from every build after.
-- ``inputs.json``: its ``live_until``, changed in place.
+  listing of a folder, a name in it changed in place: the folder's own stat still matches,
+  so a listing without a checksum was reused as it was, and the post whose name changed
+  was missing from every build after (found at 0539a4b); the tree file's CRC-32 now drops
+  the whole tree.
+- ``inputs.json``: its ``live_until`` changed in place into a later date made every build
+  after a scheduled post's date a no-op (found at 0539a4b); the record is sealed now.
 
 Each test builds, damages, builds, and compares the output folder with a cold build of a
 copy of the site, byte for byte.
@@ -173,8 +175,9 @@ def test_a_posts_folder_listing_damaged_in_place_loses_no_post(site: Site, tmp_p
     # Found at 0539a4b: the listing, then in inputs.json, had no checksum, and a listing
     # whose folder stat matched was reused whatever names it held: with a post folder's
     # name damaged in the posts folder's listing, the quick read took that post as
-    # removed, and every build after (the no-op included) kept it out. The tree now has
-    # a file of its own with a CRC-32 (inputs.tree).
+    # removed, and every build after (the no-op included) kept it out. Holds since the
+    # tree has a file of its own with a CRC (inputs.tree): a listing damaged in place
+    # fails it, and the whole tree is taken as none (every folder listed).
     _small_site(site)
     _build(site.root)
     _listing_damaged(site.root, "post:", "dp1", "dq1")
@@ -194,15 +197,11 @@ def test_a_recorded_listing_damaged_in_place_is_no_lasting_no_op(
     assert tree_bytes(site.root / "public") == _cold(site, tmp_path / "cold")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="inputs.json has no checksum: its live_until, damaged in place into a later "
-    "date, makes a build after a scheduled post's date a no-op (inputs.unchanged, "
-    "fastpath._covers), and the post stays out of the feeds",
-)
 def test_a_record_whose_next_date_is_damaged_in_place_publishes_a_post_when_due(
     site: Site, tmp_path: Path
 ) -> None:
+    # Holds since inputs.json is sealed with a check of its own (snapshot.sealed): the
+    # record damaged in place is no record, and the build is a full one.
     _small_site(site)
     site.post("later", "title: later\ndate: 2025-07-01\ntags: [x]", "Scheduled.\n")
     _build(site.root)  # now is 2025-06-01: "later" is scheduled

@@ -143,3 +143,27 @@ def test_forget_drops_the_tree_too(built: Site) -> None:
     inputs.forget(built.root / "state")
     assert not _tree(built).exists()
     assert not (built.root / "state" / "inputs.json").exists()
+
+
+def test_a_record_changed_in_place_is_no_record(built: Site) -> None:
+    """inputs.json is sealed (snapshot.sealed): any value changed, added or removed makes
+    it no record, and the next build a full one, never a wrong "nothing changed"."""
+    path = built.root / "state" / "inputs.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert snapshot.sealed(data)
+    assert snapshot.sealed({**data, "tree": {"post:": "x"}})  # handed in memory, not kept
+    changes = [
+        {**data, "live_until": "2095-07-01T00:00:00+00:00"},
+        {**data, "digest": "0" * 40},
+        {**data, "outputs_digest": "0" * 40},
+        {**data, "hashed": ["post:/p0/index.md"]},
+        {**data, "extra": 1},
+        {key: value for key, value in data.items() if key != "summary"},
+        {key: value for key, value in data.items() if key != "check"},
+    ]
+    for changed in changes:
+        assert not snapshot.sealed(changed)
+    path.write_text(json.dumps(changes[1]), encoding="utf-8")
+    ran = cli_run.publish("build", cwd=built.root, terminal=True)
+    assert ran.returncode == 0 and "nothing changed" not in ran.stderr, ran.stderr
+    assert snapshot.sealed(json.loads(path.read_text(encoding="utf-8")))  # written anew

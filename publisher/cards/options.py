@@ -7,11 +7,11 @@ the last one loaded (config/stored.py) makes CardOptions without the schema.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from publisher.cards.fallbacks import DEFAULT_FALLBACKS
+from publisher.dataclass import dataclass
 from publisher.resources import assets, templates
 
 

@@ -7,9 +7,10 @@ two only: a plain ``publish build`` that found a change runs without it (cli/pla
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from publisher.dataclass import dataclass
 
 if TYPE_CHECKING:
     import click
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@dataclasses.dataclass
+@dataclass
 class Options:
     """Filled in twice (before and after the command's name): not frozen."""
 

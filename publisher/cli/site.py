@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from datetime import datetime
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from publisher.cli.console import Console
 from publisher.cli.options import Options
+from publisher.dataclass import replace
 from publisher.errors import ConfigError, PublisherError
 
 if TYPE_CHECKING:
@@ -78,16 +78,16 @@ def _example_in(cwd: Path) -> Config:
 
     example = load_config(resources.example_config())
     targets = tuple(
-        dataclasses.replace(t, options={**t.options, "path": str(cwd / "outbox.jsonl")})
+        replace(t, options={**t.options, "path": str(cwd / "outbox.jsonl")})
         if t.kind == "outbox"
         else t
         for t in example.announce.targets
     )
-    return dataclasses.replace(
+    return replace(
         example,
         output=cwd / "public",
         state=cwd / ".publisher",
-        announce=dataclasses.replace(example.announce, targets=targets),
+        announce=replace(example.announce, targets=targets),
         trail=None,  # its folders are not the ones the file says: no fast path
     )
 

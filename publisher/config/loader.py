@@ -8,7 +8,6 @@ each as ``dotted.path[index].key: what is wrong; how to fix it`` (the wording an
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
 import zoneinfo
@@ -28,6 +27,7 @@ from publisher.config.model import (
 from publisher.config.paths import folder
 from publisher.config.posts import read_posts
 from publisher.config.targets import Targets
+from publisher.dataclass import replace
 from publisher.errors import ConfigError
 from publisher.loadtrail import ENV_REF, Trail, config_digest, recording, variables_named
 from publisher.schema import (
@@ -224,7 +224,7 @@ def load_config(path: Path) -> Config:
         resolved=tuple(resolved),
         named=bool(variables_named(content, names)),
     )
-    return dataclasses.replace(config, trail=trail)
+    return replace(config, trail=trail)
 
 
 def _load(path: Path) -> tuple[Config, str, list[str]]:

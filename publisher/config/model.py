@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from publisher.dataclass import dataclass, field
 
 if TYPE_CHECKING:
     from publisher.cards.options import CardOptions

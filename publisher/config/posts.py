@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from publisher.config.model import PostsConfig
 from publisher.config.paths import folder
+from publisher.dataclass import replace
 from publisher.schema import Field, Invalid, Schema, Where, strings, text, then
 
 

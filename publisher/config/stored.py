@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import fields, replace
 from pathlib import Path, PosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +40,7 @@ from publisher.config.model import (
     SiteConfig,
     TargetConfig,
 )
+from publisher.dataclass import fields, replace
 from publisher.loadtrail import Trail
 
 if TYPE_CHECKING:

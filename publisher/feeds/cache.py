@@ -21,7 +21,6 @@ import hashlib
 import sqlite3
 import zlib
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import fields
 from datetime import datetime
 from itertools import compress
 from operator import attrgetter, eq, itemgetter
@@ -31,6 +30,7 @@ from lxml import etree
 
 from publisher import statecache
 from publisher.config import SiteConfig
+from publisher.dataclass import fields
 from publisher.feeds import formats as registry
 from publisher.feeds.options import FeedOptions
 from publisher.posts import components as post_components

@@ -13,10 +13,11 @@ lxml, nh3 or feedgen (issue 12). A renderer is imported on first use.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from importlib import import_module
 from typing import TYPE_CHECKING, Protocol, cast
+
+from publisher.dataclass import dataclass
 
 if TYPE_CHECKING:
     from publisher.feeds.items import FeedItem

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -18,6 +17,7 @@ from urllib.parse import urlsplit
 
 from publisher import resources
 from publisher.config import SiteConfig
+from publisher.dataclass import dataclass, replace
 from publisher.errors import FeedError
 from publisher.feeds import formats as registry
 from publisher.feeds.cache import (

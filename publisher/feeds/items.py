@@ -12,7 +12,6 @@ import os
 import re
 from collections.abc import Iterable, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
 from datetime import datetime
 from hashlib import sha1
 from html import escape
@@ -22,6 +21,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import nh3
 
+from publisher.dataclass import dataclass
 from publisher.feeds.media import image_facts
 from publisher.feeds.prose import prose, prose_html
 from publisher.posts import mdx

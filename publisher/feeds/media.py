@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass
 from pathlib import Path
+
+from publisher.dataclass import dataclass
 
 #: Enough bytes to recognise every format below, including an ISO-BMFF ``ftyp`` box.
 HEAD_BYTES = 64

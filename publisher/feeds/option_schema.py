@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import fields
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
+from publisher.dataclass import fields
 from publisher.feeds import formats as registry
 from publisher.feeds.options import FORMATS, FeedOptions, Format
 from publisher.schema import Field, Invalid, Schema, Where, choice, flag, integer

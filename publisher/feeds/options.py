@@ -6,9 +6,9 @@ the last one loaded (config/stored.py) makes FeedOptions without the schema.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
+from publisher.dataclass import dataclass
 from publisher.feeds import formats as registry
 
 Content = Literal["full", "summary"]

@@ -22,11 +22,11 @@ import pickle
 import sqlite3
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from publisher.atomic import write_all
+from publisher.dataclass import dataclass
 from publisher.feeds import formats as registry
 from publisher.feeds.cache import FeedCache
 from publisher.output import Made

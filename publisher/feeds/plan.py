@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
 from publisher.config import SiteConfig
+from publisher.dataclass import dataclass
 from publisher.feeds.cache import context_key, post_key
 from publisher.feeds.items import item_dates, labels, slugs
 from publisher.feeds.options import FeedOptions

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
 from typing import Any, Literal, cast
@@ -42,6 +41,7 @@ from typing import Any, Literal, cast
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from lxml import etree
 
+from publisher.dataclass import dataclass
 from publisher.errors import FeedError
 from publisher.feeds.items import FeedItem
 

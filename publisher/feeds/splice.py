@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from functools import partial
 from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from publisher.config import SiteConfig
+from publisher.dataclass import dataclass
 from publisher.feeds import formats as registry
 from publisher.feeds.cache import CACHE_FILE, KINDS
 from publisher.feeds.generate import FeedDocument, feed_documents

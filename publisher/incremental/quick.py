@@ -18,12 +18,12 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from publisher.config import Config
+from publisher.dataclass import dataclass
 from publisher.errors import Problem, StateError
 from publisher.incremental.changes import changed_files, compare
 from publisher.incremental.lazy import LazyPosts, Made

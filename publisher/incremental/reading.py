@@ -6,12 +6,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from publisher.config import Config
+from publisher.dataclass import dataclass, replace
 from publisher.incremental.quick import eligible
 from publisher.incremental.rows import count_tags, make_rows
 from publisher.incremental.table import CHUNK, TABLE_FILE, Encoded, SiteTable, encode, folders

@@ -104,16 +104,16 @@ def read_posts(
                     cache.detach(entries, keys, stored)
     finally:
         parser.close()
-    if cache is not None:
-        if around is None:
-            cache.remember(found.stamps)
-        else:
-            cache.keep(found.stamps)
-        if cache.commit(keys, stale=() if around is not None else None):
-            cache.detach(entries, keys, stored)
-
-    records, tags = found.records(entries, problems, keyed=cache is not None)
-    posts = finalize(records, config, problems, found.plain, around)
+    committed = (
+        cache.finish(found.stamps, keys, some=around is not None, done=(entries, stored))
+        if cache is not None
+        else lambda: None
+    )
+    try:
+        records, tags = found.records(entries, problems, keyed=cache is not None)
+        posts = finalize(records, config, problems, found.plain, around)
+    finally:
+        committed()
     problems = [printable_problem(p) for p in problems]
     problems.sort(key=lambda p: (p.file, p.line or 0, p.field or "", p.message))
     return ReadResult(

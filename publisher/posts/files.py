@@ -35,3 +35,11 @@ def read_regular(path: Path, limit: int) -> bytes | None:
         return parts[0] if len(parts) == 1 else b"".join(parts)
     finally:
         os.close(fd)
+
+
+def inside(site: Path, path: Path) -> bool:
+    """``path`` resolves (links and '..' followed) to ``site`` or below it."""
+    try:
+        return path.resolve().is_relative_to(site.resolve())
+    except (OSError, RuntimeError, ValueError):  # a link loop, a NUL in the name
+        return False

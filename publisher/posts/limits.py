@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
+from publisher.dataclass import dataclass
 from publisher.errors import PostError, Problem, Severity
 from publisher.posts.fields import FieldProblem, parse_date, tag_key
 from publisher.posts.text import clean_line, preview

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from html import unescape
 
+from publisher.dataclass import dataclass
 from publisher.posts.components import Authors as Authors
 from publisher.posts.components import rewrite
 

@@ -4,32 +4,25 @@ Most posts' frontmatter is a handful of top-level keys, each with a plain word, 
 string or a one-line list of words. libyaml's composer makes a node and two marks per
 value in Python objects, which cost more than the rest of reading the frontmatter (issue
 12: a tenth of a cold build's CPU per post). This reads exactly that shape with string
-methods, line by line, resolves each plain value with the loader's own resolver
-and constructors (so ``yes``, ``0x1F``, ``1:30``, ``~`` become what PyYAML makes of them),
-and answers None for anything else (a comment, an indented line, an anchor, a tag, a
+methods, line by line, resolves each plain value as PyYAML's resolver and constructors do
+(so ``yes``, ``0x1F``, ``1:30``, ``~`` become what PyYAML makes of them), and answers None for anything else (a comment, an indented line, an anchor, a tag, a
 backslash escape, a character YAML treats specially): PyYAML reads those, as before.
 ``tests/test_frontmatter_plain.py`` holds the two to the same result on random documents.
+
+Each plain value is resolved here, as PyYAML's YAML 1.1 resolver and constructors make it
+for frontmatter (timestamps left as text): ``yes``, ``0x1F``, ``1:30``, ``~``, ``.inf``,
+``1_000`` become the bool, int, float or None PyYAML makes; a value its constructors would
+refuse (``0b``, ``<<``, ``=``) is left to PyYAML to refuse. So a build whose posts are all
+plain never imports PyYAML (about 11 ms, issue 12); the tests hold this resolver to
+PyYAML's on seeded random words.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Protocol
-
-import yaml
+from typing import Any
 
 from publisher.posts.text import preview
-
-
-class Resolving(Protocol):
-    """What of a PyYAML loader this needs: its resolver and its constructors."""
-
-    yaml_constructors: dict[Any, Any]
-    yaml_implicit_resolvers: dict[Any, Any]
-    yaml_path_resolvers: dict[Any, Any]
-
-    def resolve(self, kind: type[yaml.Node], value: str, implicit: tuple[bool, bool]) -> str: ...
-
 
 # Each line is first checked to be printable (str.isprintable: no tab, no line break
 # such as U+0085 or U+2028, no BOM, no control, no space but ' '), so every character
@@ -43,28 +36,27 @@ _NOT_FIRST = frozenset("-?:,[]{}&*!|>'\"%@` #")
 #: and '#' are PyYAML's to read there: the flow context reads them otherwise).
 _FLOW = ",[]{}:#"
 
-_STR = yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG
-
 
 def read(
-    text: str, loader: Resolving, max_values: int, max_chars: int
+    text: str, max_values: int, max_chars: int
 ) -> tuple[dict[str, Any], list[tuple[str, int]]] | None:
     """(the mapping, each repeated key with its line from 0) of ``text``, YAML of
     ``key: value`` lines and blank lines only; None for any other text, or one over
     ``max_values`` values or ``max_chars`` characters, or a value PyYAML would refuse
     (PyYAML then says why)."""
     try:
-        return _read(text, loader, max_values, max_chars)
-    except (_NotPlain, yaml.YAMLError):
+        return _read(text, max_values, max_chars)
+    except _NotPlain:
         return None
 
 
 class _NotPlain(Exception):
-    """A value of a type no constructor makes (``=``, ``<<``): PyYAML's to refuse."""
+    """A value PyYAML's constructors refuse, or of a type none makes (``=``, ``<<``):
+    PyYAML's to refuse, with its message."""
 
 
 def _read(
-    text: str, loader: Resolving, max_values: int, max_chars: int
+    text: str, max_values: int, max_chars: int
 ) -> tuple[dict[str, Any], list[tuple[str, int]]] | None:
     result: dict[str, Any] = {}
     repeated: list[tuple[str, int]] = []
@@ -85,10 +77,10 @@ def _read(
             if not key.endswith(":"):
                 return None
             key = key[:-1]
-            found, at = _block(lines, at, loader)
+            found, at = _block(lines, at)
         else:
-            found = _value(rest, loader)
-        if found is None or not _string_key(key, loader):
+            found = _value(rest)
+        if found is None or not _string_key(key):
             return None  # also a key such as "yes", "null" or "12": not a string
         value, more_values, more_chars = found
         values, chars = values + 2 + more_values, chars + len(key) + more_chars
@@ -100,7 +92,7 @@ def _read(
     return result, repeated
 
 
-def _block(lines: list[str], at: int, loader: Resolving) -> tuple[tuple[Any, int, int] | None, int]:
+def _block(lines: list[str], at: int) -> tuple[tuple[Any, int, int] | None, int]:
     """The value below a ``key:`` line, whose next line is ``at``: ``- item`` lines, all
     at one indentation, each a plain word or quoted text; None (YAML's null) when the
     next line is no such item. With the index of the first line after it."""
@@ -115,7 +107,7 @@ def _block(lines: list[str], at: int, loader: Resolving) -> tuple[tuple[Any, int
             if margin not in (-1, len(line) - len(item)) or not line.isprintable():
                 return None, at
             margin = len(line) - len(item)
-            found = _value(item[2:].strip(" "), loader)
+            found = _value(item[2:].strip(" "))
             if found is None or isinstance(found[0], list):
                 return None, at
             items.append(found[0])
@@ -126,7 +118,7 @@ def _block(lines: list[str], at: int, loader: Resolving) -> tuple[tuple[Any, int
     return (items, len(items), chars), at
 
 
-def _value(text: str, loader: Resolving) -> tuple[Any, int, int] | None:
+def _value(text: str) -> tuple[Any, int, int] | None:
     """(the value written as ``text``, the values and characters it adds to the
     document's size); None when it is not a plain word, quoted text or a list of words:
     ``'text'`` (no quote inside), ``"text"`` (no quote or backslash inside), ``[a, b]``."""
@@ -143,10 +135,10 @@ def _value(text: str, loader: Resolving) -> tuple[Any, int, int] | None:
         words = [word.strip(" ") for word in inner.split(",")] if inner.strip(" ") else []
         if not all(_plain_word(word) and not any(c in word for c in _FLOW) for word in words):
             return None
-        return [_plain(word, loader) for word in words], len(words), sum(map(len, words))
+        return [plain_value(word) for word in words], len(words), sum(map(len, words))
     if not _plain_word(text):
         return None
-    return _plain(text, loader), 0, len(text)
+    return plain_value(text), 0, len(text)
 
 
 def _plain_word(text: str) -> bool:
@@ -162,35 +154,125 @@ def _plain_word(text: str) -> bool:
     )
 
 
-def _string_key(key: str, loader: Resolving) -> bool:
-    """Whether ``key`` is a plain word the loader reads as a string; remembered (the
-    same few keys recur on every post)."""
-    known = _STRING_KEYS.get((type(loader), key))
+def _string_key(key: str) -> bool:
+    """Whether ``key`` is a plain word PyYAML reads as a string; remembered (the same few
+    keys recur on every post)."""
+    known = _STRING_KEYS.get(key)
     if known is None:
-        known = bool(_KEY(key)) and _tag(key, loader) == _STR
+        known = bool(_KEY(key)) and _resolver(key) is None
         if len(_STRING_KEYS) < 4096:
-            _STRING_KEYS[type(loader), key] = known
+            _STRING_KEYS[key] = known
     return known
 
 
-_STRING_KEYS: dict[tuple[type, str], bool] = {}
+_STRING_KEYS: dict[str, bool] = {}
 
 
-def _tag(word: str, loader: Resolving) -> str:
-    """The loader's implicit tag of a plain ``word``; at once, without its resolver, for a
-    word whose first character starts no implicit type (the resolver looks no further)."""
-    table = loader.yaml_implicit_resolvers
-    if word[0] not in table and None not in table and not loader.yaml_path_resolvers:
-        return _STR
-    return loader.resolve(yaml.ScalarNode, word, (True, False))
+def _resolver(word: str) -> Any:
+    """The constructor of the implicit type PyYAML gives a plain ``word`` (None: a string):
+    its resolvers for the first character, in PyYAML's order, the first that matches."""
+    for pattern, construct in _RESOLVERS.get(word[0], ()):
+        if pattern(word):
+            return construct
+    return None
 
 
-def _plain(word: str, loader: Resolving) -> Any:
-    """A plain value as PyYAML constructs it (its implicit type: int, float, bool, null)."""
-    tag = _tag(word, loader)
-    if tag == _STR:
-        return word
-    construct = loader.yaml_constructors.get(tag)
+def plain_value(word: str) -> Any:
+    """A plain value as PyYAML constructs it in frontmatter (int, float, bool, None, or
+    the text); _NotPlain for one PyYAML refuses or makes no value of."""
+    construct = _resolver(word)
     if construct is None:
-        raise _NotPlain(tag)
-    return construct(loader, yaml.ScalarNode(tag, word))
+        return word
+    try:
+        return construct(word)
+    except (ValueError, TypeError, AttributeError, OverflowError, LookupError):
+        raise _NotPlain(word) from None
+
+
+def _refused(word: str) -> Any:
+    raise _NotPlain(word)  # '<<' and '=': tags with no constructor in a safe loader
+
+
+def _sign(word: str) -> tuple[int, str]:
+    value = word.replace("_", "")
+    sign = -1 if value[0] == "-" else +1
+    return sign, value[1:] if value[0] in "+-" else value
+
+
+def _int(word: str) -> int:
+    """PyYAML's construct_yaml_int."""
+    sign, value = _sign(word)
+    if value == "0":
+        return 0
+    if value.startswith("0b"):
+        return sign * int(value[2:], 2)
+    if value.startswith("0x"):
+        return sign * int(value[2:], 16)
+    if value[0] == "0":
+        return sign * int(value, 8)
+    if ":" in value:
+        total, base = 0, 1
+        for digit in reversed([int(part) for part in value.split(":")]):
+            total, base = total + digit * base, base * 60
+        return sign * total
+    return sign * int(value)
+
+
+_INF = 1e300 * 1e300 * 1e300 * 1e300  # PyYAML's inf_value and nan_value
+_NAN = -_INF / _INF
+
+
+def _float(word: str) -> float:
+    """PyYAML's construct_yaml_float."""
+    sign, value = _sign(word.lower())
+    if value == ".inf":
+        return sign * _INF
+    if value == ".nan":
+        return _NAN
+    if ":" in value:
+        total, base = 0.0, 1
+        for digit in reversed([float(part) for part in value.split(":")]):
+            total, base = total + digit * base, base * 60
+        return sign * total
+    return sign * float(value)
+
+
+_BOOLS = {"yes": True, "no": False, "true": True, "false": False, "on": True, "off": False}
+
+# PyYAML's implicit resolvers (resolver.py, YAML 1.1), as written there, with their first
+# characters; the timestamp one is left out, as frontmatter's loader leaves it out.
+_BOOL = re.compile(
+    r"""^(?:yes|Yes|YES|no|No|NO
+    |true|True|TRUE|false|False|FALSE
+    |on|On|ON|off|Off|OFF)$""",
+    re.X,
+).match
+_FLOAT = re.compile(
+    r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+    |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+    |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""",
+    re.X,
+).match
+_INT = re.compile(
+    r"""^(?:[-+]?0b[0-1_]+
+    |[-+]?0[0-7_]+
+    |[-+]?(?:0|[1-9][0-9_]*)
+    |[-+]?0x[0-9a-fA-F_]+
+    |[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$""",
+    re.X,
+).match
+_NULL = re.compile(r"^(?: ~ |null|Null|NULL | )$", re.X).match
+_RESOLVERS: dict[str, list[tuple[Any, Any]]] = {}
+for _first, _pattern, _construct in (
+    ("yYnNtTfFoO", _BOOL, lambda word: _BOOLS[word.lower()]),
+    ("-+0123456789.", _FLOAT, _float),
+    ("-+0123456789", _INT, _int),
+    ("<", re.compile(r"^(?:<<)$").match, _refused),
+    ("~nN", _NULL, lambda word: None),
+    ("=", re.compile(r"^(?:=)$").match, _refused),
+    ("!&*", re.compile(r"^(?:!|&|\*)$").match, _refused),
+):
+    for _char in _first:
+        _RESOLVERS.setdefault(_char, []).append((_pattern, _construct))

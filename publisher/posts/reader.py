@@ -7,10 +7,10 @@ is the same, which is what makes the content-hash cache sound.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from publisher.dataclass import dataclass
 from publisher.errors import PostError, Problem
 from publisher.posts import body, fields, frontmatter, limits, record
 from publisher.posts.limits import DEFAULT_LIMITS, Limits

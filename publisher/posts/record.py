@@ -8,11 +8,11 @@ other posts go on), a warning costs only the value.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from publisher.dataclass import dataclass, field
 from publisher.errors import Problem, Severity
 from publisher.posts import fields, limits
 from publisher.posts.fields import FieldProblem

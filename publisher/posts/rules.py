@@ -9,12 +9,12 @@ import os
 import stat
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from publisher.config import Config
+from publisher.dataclass import dataclass
 from publisher.errors import Problem
 from publisher.posts.cache import body_of
 from publisher.posts.fields import tag_key

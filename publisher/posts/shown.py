@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
 
+from publisher.dataclass import replace
 from publisher.errors import Problem
 from publisher.posts.folder import below, printable_name
 from publisher.posts.text import printable
@@ -19,7 +19,7 @@ def printable_problem(problem: Problem) -> Problem:
         return problem
     file, field, message, fix = safe
     assert file is not None and message is not None
-    return dataclasses.replace(problem, file=file, field=field, message=message, fix=fix)
+    return replace(problem, file=file, field=field, message=message, fix=fix)
 
 
 class Shown:

@@ -14,14 +14,14 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, ClassVar
 
+from publisher.dataclass import dataclass, field, replace
 from publisher.errors import Severity
 from publisher.posts.fields import FieldProblem, parse_date
-from publisher.posts.sources.siteconfig import inside
+from publisher.posts.files import inside
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from publisher.posts.files import inside as inside  # it lived here; base.py needs no yaml
 from publisher.posts.files import read_regular
 
 #: A generator config file larger than this is not a config file.
@@ -123,14 +124,6 @@ def load(path: Path, shown: str, site: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise SiteConfigError(f"{shown}: must be a mapping of settings, not {type(data).__name__}")
     return data
-
-
-def inside(site: Path, path: Path) -> bool:
-    """``path`` resolves (links and '..' followed) to ``site`` or below it."""
-    try:
-        return path.resolve().is_relative_to(site.resolve())
-    except (OSError, RuntimeError, ValueError):  # a link loop, a NUL in the name
-        return False
 
 
 def _node_count(root: yaml.Node) -> int:
