@@ -436,3 +436,33 @@ def test_after_a_reboot_a_file_left_unsynced_is_never_trusted(
     shutil.copytree(site.root, cold, ignore=shutil.ignore_patterns("public", "state", "boots"))
     _fast_build(cold)
     assert tree_bytes(site.root / "public") == tree_bytes(cold / "public")
+
+
+def test_the_fast_path_takes_no_record_whose_next_date_is_damaged_in_place(
+    site: Site, tmp_path: Path
+) -> None:
+    # As above, through the fast path (no --now: the clock itself passes the post's date),
+    # which reads the record before the CLI's own check.
+    from datetime import UTC, datetime, timedelta
+
+    _small_site(site)
+    due = (datetime.now(UTC) + timedelta(seconds=3)).replace(microsecond=0)
+    site.post("later", f"title: later\ndate: '{due.isoformat()}'\ntags: [x]", "Scheduled.\n")
+    ran = publish("build", cwd=site.root, terminal=True)
+    assert ran.returncode == 0, ran.stderr
+    path = site.root / "state" / "inputs.json"
+    until = json.loads(path.read_text(encoding="utf-8"))["live_until"]
+    assert until.startswith(due.isoformat()[:19]), until
+    year = until[:4].encode()
+    _damage_in_place(
+        path, b'"live_until": "' + year, b'"live_until": "' + b"2" + year[1:].replace(b"0", b"1", 1)
+    )
+    time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()) + 0.5)
+    ran = publish("build", cwd=site.root, terminal=True)
+    assert ran.returncode == 0, ran.stderr
+    assert "nothing changed" not in ran.stderr
+    cold = tmp_path / "cold"
+    shutil.copytree(site.root, cold, ignore=shutil.ignore_patterns("public", "state"))
+    assert publish("build", cwd=cold, terminal=True).returncode == 0
+    assert b"Scheduled." in (cold / "public" / "rss.xml").read_bytes()
+    assert tree_bytes(site.root / "public") == tree_bytes(cold / "public")
