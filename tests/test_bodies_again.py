@@ -16,10 +16,12 @@ import shutil
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from conftest import BASE_CONFIG
+from publisher import build
 from publisher.build import build_site
 from publisher.config import Config
 from publisher.config.loader import load_config
@@ -213,16 +215,19 @@ def test_a_post_edited_while_a_build_needs_its_body_again_stops_it_once(
             encoding="utf-8",
         )
     edited = root / "posts" / "post-001" / "index.md"
-    close = EarlyItems.close
+    load = build.load_posts
 
-    def edit_after_the_read(self: EarlyItems) -> None:
-        close(self)
+    def edit_after_the_read(*args: Any, **kwargs: Any) -> Any:
+        # After the whole read (EarlyItems.close also runs when the workers start, before
+        # they read their files: too early).
+        read = load(*args, **kwargs)
         if b"Edited" not in edited.read_bytes():
             edited.write_bytes(edited.read_bytes() + b"\nEdited.\n")
+        return read
 
     config = load_config(root / "config.yaml")
     with monkeypatch.context() as patch:
-        patch.setattr(EarlyItems, "close", edit_after_the_read)
+        patch.setattr(build, "load_posts", edit_after_the_read)
         with pytest.raises(StateError, match=r"post-001/index\.md: changed or gone while"):
             build_site(config, now=NOW, jobs=2)
     assert not build_site(config, now=NOW, jobs=2).failed
