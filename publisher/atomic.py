@@ -93,7 +93,6 @@ def write_atomic_with(
 #: ``renameat2``'s flag that swaps the two names (linux/fs.h), and ``AT_FDCWD``.
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
-_RENAMEAT2: list[Any] = []
 
 
 def exchange(temp: str, path: Path) -> bool:
@@ -110,20 +109,29 @@ def exchange(temp: str, path: Path) -> bool:
 
 def _renameat2() -> Any:
     """libc's ``renameat2``, or None where there is none (looked up once)."""
-    if not _RENAMEAT2:
+    return libc_function("renameat2", ("c_int", "c_char_p", "c_int", "c_char_p", "c_uint"))
+
+
+_LIBC: dict[str, Any] = {}
+
+
+def libc_function(name: str, argtypes: tuple[str, ...]) -> Any:
+    """The C library's function ``name`` (Linux only) taking ``argtypes`` (ctypes type
+    names) and returning an int, or None where there is none; looked up once a process,
+    and ctypes imported only then."""
+    if name not in _LIBC:
         found = None
         if sys.platform == "linux":
             try:
                 import ctypes
 
-                found = ctypes.CDLL(None, use_errno=True).renameat2
-                found.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p]
-                found.argtypes += [ctypes.c_uint]
+                found = getattr(ctypes.CDLL(None, use_errno=True), name)
+                found.argtypes = [getattr(ctypes, kind) for kind in argtypes]
                 found.restype = ctypes.c_int
             except (OSError, AttributeError):
                 found = None
-        _RENAMEAT2.append(found)
-    return _RENAMEAT2[0]
+        _LIBC[name] = found
+    return _LIBC[name]
 
 
 def temp_beside(path: Path) -> tuple[int, str]:

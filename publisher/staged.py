@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from publisher.atomic import temp_beside, write_all
+from publisher.atomic import libc_function, temp_beside, write_all
 from publisher.output import Made
 from publisher.stamps import compare_file
 
@@ -89,21 +88,8 @@ def start_writeback(fd: int, offset: int, length: int) -> None:
 
 #: ``sync_file_range``'s flag: start writing out the dirty pages of the range (linux/fs.h).
 _SYNC_FILE_RANGE_WRITE = 2
-_SYNC: list[Any] = []
 
 
 def _sync_file_range() -> Any:
     """libc's ``sync_file_range``, or None where there is none (looked up once)."""
-    if not _SYNC:
-        found = None
-        if sys.platform == "linux":
-            try:
-                import ctypes
-
-                found = ctypes.CDLL(None, use_errno=True).sync_file_range
-                found.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
-                found.restype = ctypes.c_int
-            except (OSError, AttributeError):
-                found = None
-        _SYNC.append(found)
-    return _SYNC[0]
+    return libc_function("sync_file_range", ("c_int", "c_int64", "c_int64", "c_uint"))
