@@ -1,11 +1,14 @@
 """``publish build`` in a process of its own, for the tests that kill, interrupt or
-race it (``tests/test_redteam_speed5.py``, ``8``, ``9``): the run, an aged bench site,
-a cold build's output, and the processes a build leaves (read from ``/proc``)."""
+race it (``tests/test_redteam_speed5.py``, ``8``, ``9``, ``11``): the run, a build killed
+or interrupted, an aged bench site, a cold build's output, and the processes a build
+leaves (read from ``/proc``)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -51,6 +54,53 @@ def started_build(
         text=True,
         start_new_session=own_group,
     )
+
+
+def a_worker(build: subprocess.Popen[str]) -> int | None:
+    """A read worker of ``build``, as soon as one is forked; None if the build ends first."""
+    deadline = time.monotonic() + 30
+    while build.poll() is None and time.monotonic() < deadline:
+        found = children(build.pid)
+        if found:
+            return found[0]
+        time.sleep(0.002)
+    return None
+
+
+def killed_build(
+    root: Path, delay: float, how: str, *, args: tuple[str, ...] = (), timeout: float = 60
+) -> tuple[int, str]:
+    """A build of ``root`` with ``args`` killed ``delay`` seconds in, ``how``: "group"
+    (SIGKILL to its process group), "main" (SIGKILL to the main process alone), "worker"
+    (SIGKILL to one read worker, ``delay`` after it is forked), "int"/"term" (SIGINT or
+    SIGTERM to its group, as a terminal or a CI runner sends them). Its exit code and
+    stderr, once every process of its group has ended."""
+    build = started_build(root, args=args)
+    try:
+        worker = a_worker(build) if how == "worker" else None
+        time.sleep(delay)
+        if build.poll() is None:
+            if how == "group":
+                os.killpg(build.pid, signal.SIGKILL)
+            elif how == "main":
+                os.kill(build.pid, signal.SIGKILL)
+            elif how == "worker":
+                if worker is not None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(worker, signal.SIGKILL)
+            else:
+                os.killpg(build.pid, signal.SIGINT if how == "int" else signal.SIGTERM)
+        _, stderr = build.communicate(timeout=timeout)
+    finally:
+        if build.poll() is None:
+            os.killpg(build.pid, signal.SIGKILL)
+            build.wait()
+    # A worker orphaned by its main process's kill ends by itself (its pipe is gone).
+    deadline = time.monotonic() + 10
+    while in_group(build.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert in_group(build.pid) == [], f"{how} at {delay:.2f} s left processes: {stderr}"
+    return build.returncode, stderr
 
 
 def aged_bench_site(root: Path, posts: int) -> Path:

@@ -19,13 +19,11 @@ it.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import random
 import re
 import shutil
-import signal
 import sys
 import time
 from pathlib import Path
@@ -325,44 +323,6 @@ def _leftovers(root: Path) -> list[str]:
     )
 
 
-def _cut_short(root: Path, args: tuple[str, ...], how: str, delay: float) -> tuple[int, str]:
-    """A build of ``root`` with ``args``, ``delay`` seconds in: SIGKILL to its group
-    ("group"), to the main process ("main"), to one worker once forked ("worker"), or
-    SIGINT to its group ("int", a terminal's Ctrl-C). Its exit code and stderr, once every
-    process of the group has ended."""
-    from build_process import children, in_group, started_build
-
-    build = started_build(root, args=args)
-    try:
-        target = None
-        if how == "worker":
-            deadline = time.monotonic() + 20
-            while build.poll() is None and time.monotonic() < deadline and target is None:
-                target = next(iter(children(build.pid)), None)
-                time.sleep(0.002)
-        time.sleep(delay)
-        if build.poll() is None:
-            if how == "group":
-                os.killpg(build.pid, signal.SIGKILL)
-            elif how == "main":
-                os.kill(build.pid, signal.SIGKILL)
-            elif how == "int":
-                os.killpg(build.pid, signal.SIGINT)
-            elif target is not None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(target, signal.SIGKILL)
-        _, stderr = build.communicate(timeout=90)
-    finally:
-        if build.poll() is None:
-            os.killpg(build.pid, signal.SIGKILL)
-            build.wait()
-    deadline = time.monotonic() + 10
-    while in_group(build.pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert in_group(build.pid) == [], (how, delay, stderr)
-    return build.returncode, stderr
-
-
 KILLS = [
     ("plain", ("--jobs", "1"), "group"),
     ("plain", ("--jobs", "2"), "int"),
@@ -381,7 +341,7 @@ KILLS = [
 def test_a_cold_build_cut_short_is_put_right(
     kill_sites: dict[str, Path], tmp_path: Path, site: str, args: tuple[str, ...], how: str
 ) -> None:
-    from build_process import publish_build
+    from build_process import killed_build, publish_build
 
     expected_code, expected = _cold_run(kill_sites[site], tmp_path / "cold")
     root = tmp_path / "site"
@@ -394,7 +354,7 @@ def test_a_cold_build_cut_short_is_put_right(
         shutil.rmtree(root / ".publisher", ignore_errors=True)
         delay = rng.uniform(0.02, 0.4 if how == "worker" else 1.2)
         what = f"{site} {args} {how} round {round_} at {delay:.2f} s"
-        code, stderr = _cut_short(root, args, how, delay)
+        code, stderr = killed_build(root, delay, how, args=args, timeout=90)
         assert "Traceback" not in stderr, (what, stderr)
         if how == "int" and code != expected_code:  # interrupted, not done before the signal
             assert code == 130 and stderr.strip().splitlines()[-1] == "aborted", (what, stderr)

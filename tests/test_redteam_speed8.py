@@ -11,24 +11,19 @@ no temporary file in the output or state folder, and exactly a cold build's outp
 
 from __future__ import annotations
 
-import os
 import random
 import shutil
 import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from build_process import (
     aged_bench_site,
     bench_naive,
-    children,
     cold_output,
-    in_group,
+    killed_build,
     publish_build,
-    started_build,
 )
 
 from conftest import tree_bytes
@@ -72,51 +67,6 @@ def _leftovers(root: Path) -> list[str]:
     )
 
 
-def _a_worker(build: subprocess.Popen[str]) -> int | None:
-    """A read worker of ``build``, as soon as one is forked; None if the build ends first."""
-    deadline = time.monotonic() + 30
-    while build.poll() is None and time.monotonic() < deadline:
-        found = children(build.pid)
-        if found:
-            return found[0]
-        time.sleep(0.005)
-    return None
-
-
-def _killed(root: Path, delay: float, how: str) -> tuple[int, str]:
-    """A build killed ``delay`` seconds in, ``how``: "group" (SIGKILL to its process
-    group), "main" (SIGKILL to the main process alone), "worker" (SIGKILL to one child),
-    "int"/"term" (SIGINT/SIGTERM to its group, as a terminal or a CI runner sends them).
-    Its exit code and stderr; the group is reaped before returning."""
-    build = started_build(root)
-    worker = None
-    try:
-        if how == "worker":  # ``delay`` after the pool is forked, not after the start
-            worker = _a_worker(build)
-        time.sleep(delay)
-        if build.poll() is None:
-            if how == "group":
-                os.killpg(build.pid, signal.SIGKILL)
-            elif how == "main":
-                os.kill(build.pid, signal.SIGKILL)
-            elif how == "worker":
-                if worker is not None:
-                    os.kill(worker, signal.SIGKILL)
-            else:
-                os.killpg(build.pid, signal.SIGINT if how == "int" else signal.SIGTERM)
-        _, stderr = build.communicate(timeout=60)
-    finally:
-        if build.poll() is None:
-            os.killpg(build.pid, signal.SIGKILL)
-            build.wait()
-    # A worker orphaned by its main process's kill ends by itself (its pipe is gone).
-    deadline = time.monotonic() + 10
-    while in_group(build.pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert in_group(build.pid) == [], f"{how} at {delay:.2f} s left processes: {stderr}"
-    return build.returncode, stderr
-
-
 def _put_right(root: Path, expected: dict[str, bytes], what: str) -> None:
     ran = publish_build(root)
     assert ran.returncode == 0 and "Traceback" not in ran.stderr, (what, ran.stderr)
@@ -150,7 +100,7 @@ def _kill_rounds(
             (root / EDITED).write_bytes(text if state == "edited" else original)
         delay = rng.uniform(0.05, 0.5 if how == "worker" else 1.3 if kind == "cold" else 0.6)
         what = f"{kind} build, {how} kill {round_} at {delay:.2f} s"
-        code, stderr = _killed(root, delay, how)
+        code, stderr = killed_build(root, delay, how)
         assert "Traceback" not in stderr, (what, stderr)
         if how in ("int", "term"):
             assert code in (0, 1, 130, 143, -signal.SIGINT, -signal.SIGTERM), (what, stderr)
