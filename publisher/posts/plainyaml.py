@@ -20,7 +20,7 @@ PyYAML's on seeded random words.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeVar
 
 from publisher.posts.text import preview
 
@@ -211,12 +211,11 @@ def _int(word: str) -> int:
     if value[0] == "0":
         return sign * int(value, 8)
     if ":" in value:
-        total, base = 0, 1
-        for digit in reversed([int(part) for part in value.split(":")]):
-            total, base = total + digit * base, base * 60
-        return sign * total
+        return sign * _base60([int(part) for part in value.split(":")], 0)
     return sign * int(value)
 
+
+_N = TypeVar("_N", int, float)
 
 _INF = 1e300 * 1e300 * 1e300 * 1e300  # PyYAML's inf_value and nan_value
 _NAN = -_INF / _INF
@@ -230,11 +229,16 @@ def _float(word: str) -> float:
     if value == ".nan":
         return _NAN
     if ":" in value:
-        total, base = 0.0, 1
-        for digit in reversed([float(part) for part in value.split(":")]):
-            total, base = total + digit * base, base * 60
-        return sign * total
+        return sign * _base60([float(part) for part in value.split(":")], 0.0)
     return sign * float(value)
+
+
+def _base60(digits: list[_N], total: _N) -> _N:
+    """``1:30:00`` as PyYAML adds it up: from the last part, in the type of ``total``."""
+    base = 1
+    for digit in reversed(digits):
+        total, base = total + digit * base, base * 60
+    return total
 
 
 _BOOLS = {"yes": True, "no": False, "true": True, "false": False, "on": True, "off": False}
