@@ -32,6 +32,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from publisher.atomic import write_all
+
 #: A message's length, before its pickle.
 _HEADER = struct.Struct("!Q")
 #: Tasks a worker holds at once: the one it works on and the next, waiting in its pipe.
@@ -366,7 +368,7 @@ def _serve(tasks: int, answers: int, initializer: Callable[..., object], initarg
         except Exception as error:
             data = pickle.dumps((False, RuntimeError(f"the answer could not be sent: {error}")))
         try:
-            _write_all(answers, _HEADER.pack(len(data)) + data)
+            write_all(answers, _HEADER.pack(len(data)) + data)
         except OSError:
             return 0  # nobody listens any more
 
@@ -381,9 +383,3 @@ def _read_exact(fd: int, size: int) -> bytes | None:
         parts.append(piece)
         left -= len(piece)
     return b"".join(parts)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
