@@ -42,9 +42,13 @@ _PROBE = textwrap.dedent(
 #: checker's lxml.html, tempfile (atomic.py names its own temporary files) and the stages
 #: that are off; dataclasses (publisher/dataclass.py makes the classes: dataclasses would
 #: load inspect, which only lxml.etree still does); PyYAML, for posts whose frontmatter is
-#: plain ``key: value`` lines (posts/plainyaml.py resolves their values itself).
+#: plain ``key: value`` lines (posts/plainyaml.py resolves their values itself); lxml.etree
+#: (and the inspect it loads), for a post with no link, image or raw HTML: the body is not
+#: parsed, and the feed cache names libxml2 without it (feeds/libxml.py).
 NOT_FOR_ONE_POST = (
     "dataclasses",
+    "lxml.etree",
+    "inspect",
     "yaml",
     "publisher.posts.fullyaml",
     "dateutil",
@@ -154,6 +158,11 @@ def test_a_one_post_build_loads_no_library_it_does_not_use(tmp_path: Path) -> No
     )
     assert "yaml" in _build(root)["modules"]
     assert "<title>Post 4</title>" in (root / "public" / "rss.xml").read_text(encoding="utf-8")
+    # And lxml.etree for a body with a link, made absolute against the post's page.
+    _post(root, 3, "2024-01-04", "See [the notes](notes/) of post 3.")
+    assert "lxml.etree" in _build(root)["modules"]
+    rss = (root / "public" / "rss.xml").read_text(encoding="utf-8")
+    assert "https://blog.example.org/post-003/notes/" in rss
 
 
 def test_the_read_pool_forks_with_dateutil_loaded(tmp_path: Path) -> None:
@@ -167,6 +176,9 @@ def test_the_read_pool_forks_with_dateutil_loaded(tmp_path: Path) -> None:
     data = _build(root, "--jobs", "2")
     assert data["at_fork"], "no read worker was forked"
     assert "dateutil.parser" in data["at_fork"]
+    # And lxml.etree, which posts/body.py imports on first use: each worker would import
+    # it again for the first post with a link.
+    assert "lxml.etree" in data["at_fork"]
 
 
 def test_fields_loads_dateutil_only_for_a_date_that_needs_it() -> None:

@@ -26,12 +26,11 @@ from itertools import compress
 from operator import attrgetter, eq, itemgetter
 from pathlib import Path
 
-from lxml import etree
-
 from publisher import statecache
 from publisher.config import SiteConfig
 from publisher.dataclass import fields
 from publisher.feeds import formats as registry
+from publisher.feeds.libxml import libxml2_key
 from publisher.feeds.options import FeedOptions
 from publisher.posts import components as post_components
 from publisher.posts import fields as post_fields
@@ -84,16 +83,19 @@ def _intact(blob: object, crc: object) -> bool:
 _POST_VALUES = attrgetter(*(f.name for f in fields(Post) if f.compare and f.name != "body"))
 
 
-def _code_hash() -> bytes:
+def _code_hash(libxml2: str) -> bytes:
+    """The code part of every key: this package's source, the posts/ modules it borrows,
+    the libraries' versions and ``libxml2`` (:func:`libxml2_key`: lxml.etree is not
+    imported for it)."""
     # The URL rules, and the iframes the sanitizer turns into links, come from posts/.
     borrowed = [Path(str(m.__file__)) for m in (post_fields, post_mdx, post_components)]
     sources = [*sorted(Path(__file__).parent.glob("*.py")), *borrowed]
     digest = hashlib.sha256(code_version(sources, ("feedgen", "lxml", "nh3")))
-    digest.update(f"\0libxml2 {etree.LIBXML_VERSION}".encode())
+    digest.update(f"\0libxml2 {libxml2}".encode())
     return digest.digest()
 
 
-_CODE = _code_hash()
+_CODE = _code_hash(libxml2_key())
 
 
 def context_key(site: SiteConfig, options: FeedOptions) -> bytes:

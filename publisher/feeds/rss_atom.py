@@ -33,17 +33,23 @@ import io
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from html import escape
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 # feedgen's extension bases are plain classes; feedgen.feed and feedgen.entry (and the
 # dateutil they load, ~13 ms) only where a head or the reference entries are rendered:
 # a build whose heads are cached splices without them.
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
-from lxml import etree
 
 from publisher.dataclass import dataclass
 from publisher.errors import FeedError
 from publisher.feeds.items import FeedItem
+from publisher.lazy import LazyModule
+
+if TYPE_CHECKING:
+    from lxml import etree
+else:
+    # Only a head or a reference entry being rendered uses it (feedgen imports it then).
+    etree = LazyModule("lxml.etree")
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -142,8 +148,15 @@ class _FeedExtras(BaseExtension):  # type: ignore[misc]
         return feed
 
 
+def _before_feedgen() -> None:
+    """feedgen.util uses ``lxml.etree`` having imported only ``lxml``: it works when some
+    module imported lxml.etree first, and none of ours does at load any more."""
+    import lxml.etree  # noqa: F401
+
+
 def make_entry(item: FeedItem, head: FeedHead) -> Any:
     """One feedgen entry for ``item``, for :func:`render_fragments`."""
+    _before_feedgen()
     from feedgen.entry import FeedEntry
     from feedgen.ext.dc import DcEntryExtension
     from feedgen.ext.media import MediaEntryExtension
@@ -189,6 +202,7 @@ def make_entry(item: FeedItem, head: FeedHead) -> Any:
 
 
 def _generator(head: FeedHead, updated: datetime | None, entries: Sequence[Any], kind: Kind) -> Any:
+    _before_feedgen()
     from feedgen.ext.dc import DcEntryExtension, DcExtension
     from feedgen.ext.media import MediaEntryExtension, MediaExtension
     from feedgen.feed import FeedGenerator

@@ -4,12 +4,12 @@ absolute."""
 from __future__ import annotations
 
 import re
-from typing import cast
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urljoin, urlsplit
 
 from cmarkgfm.cmark import Options  # type: ignore[import-untyped]
-from lxml import etree
 
+from publisher.lazy import LazyModule
 from publisher.posts import cmark as gfm
 from publisher.posts import mdx
 from publisher.posts.fields import CLEAN_ABSOLUTE, FieldProblem, normalize_url
@@ -46,8 +46,13 @@ _OPTIONS: int = (
 )
 _EXTENSIONS = ("table", "strikethrough")
 
-#: libxml2's HTML parser as lxml.html configures it, minus lxml.html's element classes.
-_PARSER = etree.HTMLParser()
+if TYPE_CHECKING:
+    from lxml import etree
+else:
+    # Imported on first use: most prose posts are never parsed (_as_absolutized), and
+    # lxml.etree with the inspect it loads is 12 to 16 ms of a one-post build (issue 12).
+    etree = LazyModule("lxml.etree")
+
 #: What lxml.html.fragments_fromstring parses as a whole document, not a fragment.
 _FULL_DOCUMENT = re.compile(r"^\s*<(?:html|!doctype)", re.IGNORECASE).match
 #: An ``&`` inside a tag of cmark's output: an attribute value lxml would write otherwise.
@@ -55,10 +60,26 @@ _AMP_IN_TAG = re.compile(r"<[^>&]*&")
 #: Either void element :func:`_as_absolutized` rewrites: a search from each '<', where
 #: ``" />" in html`` reads every character (half the time, issue 12).
 _SLASHED_VOID = re.compile(r"<(?:br|hr) />").search
-#: The elements that have an attribute :func:`absolutize` rewrites, in document order.
-_WITH_URLS = etree.XPath(
-    "descendant::*[@href or @src or @poster or @cite or @action or @data or @srcset]"
-)
+#: libxml2's HTML parser as lxml.html configures it (minus lxml.html's element classes)
+#: and the XPath of the elements that have an attribute :func:`absolutize` rewrites, in
+#: document order: made with the first parse.
+_PARSING: list[tuple[etree.HTMLParser, etree.XPath]] = []
+
+
+def lxml_parsing() -> tuple[etree.HTMLParser, etree.XPath]:
+    """lxml's parser and XPath for :func:`absolutize`, made on the first call (a read
+    pool calls this before it forks, so that its workers share lxml.etree)."""
+    if not _PARSING:
+        _PARSING.append(
+            (
+                etree.HTMLParser(),
+                etree.XPath(
+                    "descendant::*[@href or @src or @poster or @cite or @action or @data"
+                    " or @srcset]"
+                ),
+            )
+        )
+    return _PARSING[0]
 
 
 def render(markdown: str) -> str:
@@ -90,7 +111,7 @@ def absolutize(html: str, page_url: str, bad: list[str] | None = None) -> str:
     # The parse lxml.html's fragment_fromstring does, without its element classes (a
     # Python lookup per element) or its move of every node into a new document: the body
     # is the fragment's parent, and it is serialized once, not child by child.
-    document = etree.fromstring(f"<html><body>{html}</body></html>", _PARSER)
+    document = etree.fromstring(f"<html><body>{html}</body></html>", lxml_parsing()[0])
     bodies = [] if document is None else [e for e in document if e.tag == "body"]
     if len(bodies) != 1 or (bodies[0].text or "").strip():
         # Text before the first element (which lxml.html keeps unescaped, or refuses), or
@@ -120,7 +141,7 @@ def _absolutize_fragment(html: str, base: str, page_url: str, bad: list[str]) ->
 def _rewrite(root: etree._Element, base: str, page_url: str, bad: list[str]) -> None:
     """Void elements emptied, then every URL attribute resolved, in document order."""
     _unnest_void(root)
-    for element in cast(list[etree._Element], _WITH_URLS(root)):
+    for element in cast(list[etree._Element], lxml_parsing()[1](root)):
         # Its attribute names once, then only those it has (a call into lxml for each
         # of seven names was most of this loop), still in _URL_ATTRIBUTES' order.
         names = element.keys()
