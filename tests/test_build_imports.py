@@ -44,11 +44,16 @@ _PROBE = textwrap.dedent(
 #: load inspect, which only lxml.etree still does); PyYAML, for posts whose frontmatter is
 #: plain ``key: value`` lines (posts/plainyaml.py resolves their values itself); lxml.etree
 #: (and the inspect it loads), for a post with no link, image or raw HTML: the body is not
-#: parsed, and the feed cache names libxml2 without it (feeds/libxml.py).
+#: parsed, and the feed cache names libxml2 without it (feeds/libxml.py); the MDX
+#: components, for a body with no tag; the html package (its 2,200 named references:
+#: posts/text.escape is html.escape).
 NOT_FOR_ONE_POST = (
     "dataclasses",
     "lxml.etree",
     "inspect",
+    "publisher.posts.mdx",
+    "publisher.posts.components",
+    "html",
     "yaml",
     "publisher.posts.fullyaml",
     "dateutil",
@@ -163,6 +168,11 @@ def test_a_one_post_build_loads_no_library_it_does_not_use(tmp_path: Path) -> No
     assert "lxml.etree" in _build(root)["modules"]
     rss = (root / "public" / "rss.xml").read_text(encoding="utf-8")
     assert "https://blog.example.org/post-003/notes/" in rss
+    # And the MDX components for a body with a tag: an embed becomes a link.
+    _post(root, 1, "2024-01-02", '<YouTube id="dQw4w9WgXcQ" />')
+    assert "publisher.posts.mdx" in _build(root)["modules"]
+    rss = (root / "public" / "rss.xml").read_text(encoding="utf-8")
+    assert "https://www.youtube.com/watch?v=dQw4w9WgXcQ" in rss
 
 
 def test_the_read_pool_forks_with_dateutil_loaded(tmp_path: Path) -> None:
@@ -179,6 +189,7 @@ def test_the_read_pool_forks_with_dateutil_loaded(tmp_path: Path) -> None:
     # And lxml.etree, which posts/body.py imports on first use: each worker would import
     # it again for the first post with a link.
     assert "lxml.etree" in data["at_fork"]
+    assert "publisher.posts.mdx" in data["at_fork"]
 
 
 def test_fields_loads_dateutil_only_for_a_date_that_needs_it() -> None:

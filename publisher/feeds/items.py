@@ -14,7 +14,6 @@ from collections.abc import Iterable, Sequence
 from contextvars import ContextVar
 from datetime import datetime
 from hashlib import sha1
-from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urljoin, urlsplit
@@ -24,21 +23,26 @@ import nh3
 from publisher.dataclass import dataclass
 from publisher.feeds.media import image_facts
 from publisher.feeds.prose import prose, prose_html
-from publisher.posts import mdx
+from publisher.lazy import LazyModule, lazy_pattern
 from publisher.posts.fields import FieldProblem, normalize_url, tag_key
 from publisher.posts.model import Post
+from publisher.posts.text import escape
 
 if TYPE_CHECKING:
     # Annotations only: the format registry (which options.py reads) names the renderers,
     # which import this module, so importing options or config here would close a cycle.
     from publisher.config import SiteConfig
     from publisher.feeds.options import FeedOptions
+    from publisher.posts import mdx
+else:
+    # Only for an iframe: a build of prose posts does not load the MDX components.
+    mdx = LazyModule("publisher.posts.mdx")
 
 # XML 1.0 forbids C0 controls other than tab/newline/CR, surrogates and U+FFFE/FFFF; C1
 # controls are legal but never meant in prose and make the W3C validator complain.
 # Written as the removed ranges, not as the complement of the kept ones: the same set of
 # characters, compiled in a tenth of the time (5 ms of every build's startup).
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_NOT_XML = lazy_pattern("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 #: UTF-8 bytes that cannot begin or be a character _NOT_XML removes: all but the C0
 #: controls other than tab/newline/CR, DEL, and the lead bytes of U+0080-U+00BF (C1
 #: controls), U+D000-U+DFFF (surrogates) and U+F000-U+FFFF (U+FFFE, U+FFFF). A text
@@ -49,11 +53,11 @@ _PLAIN_BYTES = bytes(
     for b in range(256)
     if (b >= 0x20 or b in (0x09, 0x0A, 0x0D)) and b not in (0x7F, 0xC2, 0xED, 0xEF)
 )
-_SLUG_JUNK = re.compile(r"[^\w]+")
+_SLUG_JUNK = lazy_pattern(r"[^\w]+")
 #: An iframe in rendered HTML (attributes quoted, so no '>' inside a value) with its
 #: fallback text; bounded, so a run of unclosed '<iframe' costs linear time.
-_IFRAME = re.compile(r"<iframe\b[^<>]{0,4096}>(?:[^<]{0,4096}</iframe\s*>)?", re.IGNORECASE)
-_CLEAN_ABSOLUTE = re.compile(
+_IFRAME = lazy_pattern(r"<iframe\b[^<>]{0,4096}>(?:[^<]{0,4096}</iframe\s*>)?", re.IGNORECASE)
+_CLEAN_ABSOLUTE = lazy_pattern(
     r"https?://[a-z0-9.\-]+(:\d+)?(/[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*)?"
 )
 #: A folder URL and a relative path in it for which ``urljoin`` is concatenation and

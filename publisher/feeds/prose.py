@@ -14,8 +14,9 @@ markdown.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
+
+from publisher.lazy import lazy_pattern
 
 
 def prose(markdown: str) -> bool:
@@ -27,7 +28,7 @@ def prose(markdown: str) -> bool:
 
 
 #: Each "<" of an HTML text starts one of these (one not closed runs to the end).
-_TAG_TOKEN = re.compile(r"<[^>]*>?")
+_TAG_TOKEN = lazy_pattern(r"<[^>]*>?")
 #: The tags cmark-gfm writes for markdown (tables, strikethrough) that nh3 keeps as they are.
 _PLAIN_TAGS = frozenset(
     f"<{slash}{name}>"
@@ -43,12 +44,12 @@ _URL = r"https?://[a-z0-9.\-]+(?::\d+)?(?:/(?:[A-Za-z0-9\-._~:/?#\[\]@!$()*+,;=%
 #: The few tags with attributes that nh3 keeps as written: a link or an image (with its
 #: text, no character html5ever escapes otherwise) to such a URL, a code block's
 #: language, a list's start.
-_KEPT_TAG = re.compile(
+_KEPT_TAG = lazy_pattern(
     f'<a href="{_URL}">|<img src="{_URL}" alt="[^"&<>]*">'
     r'|<code class="language-[A-Za-z0-9_+\-.#]+">|<ol start="\d{1,9}">'
-).fullmatch
+)
 #: A comment html5ever reads as cmark-gfm does (no '--' inside, not '<!-->'): dropped.
-_COMMENT = re.compile(r"<!--(?:[^<>!-]|-(?!-))*-->")
+_COMMENT = lazy_pattern(r"<!--(?:[^<>!-]|-(?!-))*-->")
 #: The entities a rendering's text may hold; html5ever writes back all but &quot; ('"').
 _ENTITIES = ("&amp;", "&lt;", "&gt;", "&quot;", "&nbsp;")
 
@@ -67,7 +68,7 @@ def prose_html(html: str, markdown: str) -> str | None:
     if html.count(">") != len(tags):
         return None  # a bare '>' in text: html5ever writes it as &gt;
     for tag in set(tags):
-        if tag not in _PLAIN_TAGS and not _KEPT_TAG(tag):
+        if tag not in _PLAIN_TAGS and not _KEPT_TAG.fullmatch(tag):
             return None
     # cmark-gfm's own markup is well nested; the reader made it absolute through lxml
     # when it had a link, an image or a comment, and libxml2 writes some empty elements

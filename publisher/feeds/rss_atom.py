@@ -32,7 +32,6 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from html import escape
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 # feedgen's extension bases are plain classes; feedgen.feed and feedgen.entry (and the
@@ -44,6 +43,7 @@ from publisher.dataclass import dataclass
 from publisher.errors import FeedError
 from publisher.feeds.items import FeedItem
 from publisher.lazy import LazyModule
+from publisher.posts.text import escape
 
 if TYPE_CHECKING:
     from lxml import etree

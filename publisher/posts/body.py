@@ -9,9 +9,8 @@ from urllib.parse import urljoin, urlsplit
 
 from cmarkgfm.cmark import Options  # type: ignore[import-untyped]
 
-from publisher.lazy import LazyModule
+from publisher.lazy import LazyModule, lazy_pattern
 from publisher.posts import cmark as gfm
-from publisher.posts import mdx
 from publisher.posts.fields import CLEAN_ABSOLUTE, FieldProblem, normalize_url
 from publisher.posts.jsx import strip_mdx
 
@@ -48,18 +47,20 @@ _EXTENSIONS = ("table", "strikethrough")
 
 if TYPE_CHECKING:
     from lxml import etree
+
+    from publisher.posts import mdx
 else:
     # Imported on first use: most prose posts are never parsed (_as_absolutized), and
     # lxml.etree with the inspect it loads is 12 to 16 ms of a one-post build (issue 12).
     etree = LazyModule("lxml.etree")
 
 #: What lxml.html.fragments_fromstring parses as a whole document, not a fragment.
-_FULL_DOCUMENT = re.compile(r"^\s*<(?:html|!doctype)", re.IGNORECASE).match
+_FULL_DOCUMENT = lazy_pattern(r"^\s*<(?:html|!doctype)", re.IGNORECASE)
 #: An ``&`` inside a tag of cmark's output: an attribute value lxml would write otherwise.
-_AMP_IN_TAG = re.compile(r"<[^>&]*&")
+_AMP_IN_TAG = lazy_pattern(r"<[^>&]*&")
 #: Either void element :func:`_as_absolutized` rewrites: a search from each '<', where
 #: ``" />" in html`` reads every character (half the time, issue 12).
-_SLASHED_VOID = re.compile(r"<(?:br|hr) />").search
+_SLASHED_VOID = lazy_pattern(r"<(?:br|hr) />")
 #: libxml2's HTML parser as lxml.html configures it (minus lxml.html's element classes)
 #: and the XPath of the elements that have an attribute :func:`absolutize` rewrites, in
 #: document order: made with the first parse.
@@ -106,7 +107,7 @@ def absolutize(html: str, page_url: str, bad: list[str] | None = None) -> str:
     if bad is None:
         bad = []
     base = page_url if page_url.endswith("/") else page_url + "/"
-    if _FULL_DOCUMENT(html):
+    if _FULL_DOCUMENT.match(html):
         return _absolutize_fragment(html, base, page_url, bad)
     # The parse lxml.html's fragment_fromstring does, without its element classes (a
     # Python lookup per element) or its move of every node into a new document: the body
@@ -237,10 +238,16 @@ def to_html_checked(
     (:mod:`publisher.posts.mdx`); what had to be dropped is added to ``notes``.
     """
     bad: list[str] = []
-    expanded = mdx.expand(markdown, authors, names)
-    if notes is not None:
-        notes.extend(expanded.notes)
-    markdown = strip_mdx(expanded.markdown)
+    if "<" in markdown:
+        # Without a tag mdx.expand gives the text back as it is: its module (and the
+        # components it writes) is imported only for a text with one (issue 12).
+        from publisher.posts import mdx
+
+        expanded = mdx.expand(markdown, authors, names)
+        if notes is not None:
+            notes.extend(expanded.notes)
+        markdown = expanded.markdown
+    markdown = strip_mdx(markdown)
     rendered = render(markdown)
     html = _as_absolutized(rendered) if "<" not in markdown else None
     if html is None:
@@ -264,6 +271,6 @@ def _as_absolutized(html: str) -> str | None:
         return None
     if not html.strip():
         return ""
-    if _SLASHED_VOID(html):  # cmark's void elements: <br />, <hr /> (an <img /> has a src)
+    if _SLASHED_VOID.search(html):  # cmark's void elements: <br />, <hr /> (an <img /> has a src)
         html = html.replace("<br />", "<br>").replace("<hr />", "<hr>")
     return html.replace("&quot;", '"') if "&" in html else html

@@ -4,19 +4,21 @@ untrusted: URLs are checked (no ``javascript:``, no ``data:``) and text is escap
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from html import escape
 from urllib.parse import SplitResult, parse_qs, urlsplit
 
+from publisher.lazy import lazy_pattern
 from publisher.posts.fields import FieldProblem, normalize_url
+from publisher.posts.text import escape
 
-_YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{6,20}")
-_VIMEO_ID = re.compile(r"\d{3,12}")
-_SECONDS = re.compile(r"\d{1,6}")
+_YOUTUBE_ID = lazy_pattern(r"[A-Za-z0-9_-]{6,20}")
+_VIMEO_ID = lazy_pattern(r"\d{3,12}")
+_SECONDS = lazy_pattern(r"\d{1,6}")
 #: Attributes that hold a video id or URL, in the order components in the wild use them.
 _VIDEO_KEYS = ("embedId", "videoId", "youtubeId", "id", "url", "src", "href", "link")
-_AUTHOR_KEY = re.compile(r"\.\.\.\s*[\w$]+\s*(?:\.\s*([\w$]+)|\[\s*['\"]([^'\"]{1,200})['\"]\s*\])")
+_AUTHOR_KEY = lazy_pattern(
+    r"\.\.\.\s*[\w$]+\s*(?:\.\s*([\w$]+)|\[\s*['\"]([^'\"]{1,200})['\"]\s*\])"
+)
 
 Authors = Sequence[tuple[str, str, str]]
 

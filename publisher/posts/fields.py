@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from publisher.lazy import LazyModule
+from publisher.lazy import LazyModule, lazy_pattern
 from publisher.posts.model import Author
 from publisher.posts.text import preview
 
@@ -20,11 +20,11 @@ else:
     # dateutil costs a build about 12 ms of CPU to import.
     dateparser = LazyModule("dateutil.parser")
 
-_YEAR = re.compile(r"\b\d{4}\b")
+_YEAR = lazy_pattern(r"\b\d{4}\b")
 #: Characters left as they are when a URL is percent-encoded (RFC 3986 reserved + '%').
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
 #: Characters that cannot appear in the host part of a URL (RFC 3986 reg-name, IP literal).
-_NOT_IN_HOST = re.compile(r"[\s\x00-\x1f\x7f<>\"{}|\\^`]")
+_NOT_IN_HOST = lazy_pattern(r"[\s\x00-\x1f\x7f<>\"{}|\\^`]")
 
 
 class FieldProblem(ValueError):
@@ -67,13 +67,13 @@ def parse_date(value: Any, tz: tzinfo) -> datetime:
 
 
 _DATE_FIX = "use ISO 8601, e.g. '2024-05-01T17:00:00Z' or '2024-05-01'"
-_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fullmatch
+_ISO_DAY = lazy_pattern(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _day(text: str) -> datetime | None:
     """``YYYY-MM-DD`` as midnight, as ``isoparse`` reads it (without its Python parser:
     most posts' date); None for any other text, or no such day."""
-    if not _ISO_DAY(text):
+    if not _ISO_DAY.fullmatch(text):
         return None
     try:
         return datetime(int(text[:4]), int(text[5:7]), int(text[8:]))
@@ -174,12 +174,12 @@ def join_site_path(site_url: str, path: str) -> str:
     return normalize_url(site_url.rstrip("/") + "/" + path.strip().lstrip("/"))
 
 
-_TAG_SEPARATORS = re.compile(r"[\s\-_]+").split
+_TAG_SEPARATORS = lazy_pattern(r"[\s\-_]+")
 
 
 def tag_key(tag: str) -> str:
     """Tags that differ only in case, spaces, hyphens or underscores share a key."""
-    return "-".join(_TAG_SEPARATORS(tag.casefold())).strip("-")
+    return "-".join(_TAG_SEPARATORS.split(tag.casefold())).strip("-")
 
 
 def text_list(value: Any) -> list[str]:
@@ -202,7 +202,7 @@ def truthy(value: Any) -> bool:
 # Author lines, after markdown emphasis and heading marks are peeled off:
 #   _Author: Bill Mulligan, Isovalent_       **_Author: X, Org_**     ##### Author: X, Org
 #   *Authors: A & B, Org*                    Written by Sam Lee       _Written by: X_
-_AUTHOR_LINE = re.compile(
+_AUTHOR_LINE = lazy_pattern(
     r"^(?:authors?\s*:|written\s+by\s*:?|posted\s+by\s*:?)\s*(?P<who>.+)$", re.IGNORECASE
 )
 _EMPHASIS = "*_~` "
@@ -250,7 +250,7 @@ def _may_name_author(body: str) -> bool:
         # Each word only where a line can start with it (after '#', spaces and emphasis
         # marks), in any case: one search, where the three words were three after a
         # copy of the body in lower case (issue 12).
-        return bool(_WORD_FIRST(body) or _WORD_FIRST_IN_LINE(body))
+        return bool(_WORD_FIRST.match(body) or _WORD_FIRST_IN_LINE.search(body))
     lowered = body.lower()
     return "author" in lowered or "written" in lowered or "posted" in lowered
 
@@ -264,11 +264,11 @@ _ANY_CASE = "|".join(
     "".join(f"[{c.upper()}{c}]" for c in word) for word in ("author", "written", "posted")
 )
 _WORD_AFTER_MARKS = rf"[#\t\x1f *_~`]*(?:{_ANY_CASE})"
-_WORD_FIRST = re.compile(_WORD_AFTER_MARKS).match
-_WORD_FIRST_IN_LINE = re.compile("\n" + _WORD_AFTER_MARKS).search
+_WORD_FIRST = lazy_pattern(_WORD_AFTER_MARKS)
+_WORD_FIRST_IN_LINE = lazy_pattern("\n" + _WORD_AFTER_MARKS)
 
 
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_FENCE = lazy_pattern(r"^ {0,3}(`{3,}|~{3,})")
 
 
 def _prose_lines(body: str) -> list[tuple[str, bool]]:

@@ -8,17 +8,18 @@ and ``className`` becomes ``class``; ``{/* comments */}`` go.
 
 from __future__ import annotations
 
-import re
 from typing import NamedTuple
 
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+from publisher.lazy import lazy_pattern
+
+_FENCE = lazy_pattern(r"^ {0,3}(`{3,}|~{3,})")
 # ESM as MDX reads it: `import x from`, `import {`, `import * as`, `import './x'`,
 # `export const|default|function ...`; not prose such as "import the dashboard".
-_STATEMENT = re.compile(
+_STATEMENT = lazy_pattern(
     r"^(?:import\s+(?:[{*'\"]|[\w$]+\s*(?:,|from\b))"
     r"|export\s+(?:[{*]|(?:const|let|var|function|class|default|async)\b))"
 )
-_TAG_NAME = re.compile(r"[A-Za-z][\w.:-]*")
+_TAG_NAME = lazy_pattern(r"[A-Za-z][\w.:-]*")
 
 
 def strip_mdx(markdown: str) -> str:
@@ -96,8 +97,8 @@ def _brace_delta(line: str) -> int:
     return sum(line.count(c) for c in "{([") - sum(line.count(c) for c in "})]")
 
 
-_SPECIAL = re.compile(r"[`{<]")
-_TICKS = re.compile(r"`+")
+_SPECIAL = lazy_pattern(r"[`{<]")
+_TICKS = lazy_pattern(r"`+")
 
 
 #: How far, in total, failed tag scans may read per character of text. A ``<`` that is
@@ -106,8 +107,8 @@ _TICKS = re.compile(r"`+")
 #: Real posts fail a few short scans; once a text has spent this budget, a ``<`` whose tag
 #: does not close within the budget left is plain text.
 _FAILED_SCAN_BUDGET = 8
-_ATTRIBUTE = re.compile(r"[^\s=/>{]+")
-_UNQUOTED = re.compile(r"[^\s>]+")
+_ATTRIBUTE = lazy_pattern(r"[^\s=/>{]+")
+_UNQUOTED = lazy_pattern(r"[^\s>]+")
 
 
 def _strip_jsx(text: str) -> str:

@@ -9,12 +9,12 @@ limit and the fix; the other posts are read as usual.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import datetime, tzinfo
 
 from publisher.dataclass import dataclass
 from publisher.errors import PostError, Problem, Severity
+from publisher.lazy import lazy_pattern
 from publisher.posts.fields import FieldProblem, parse_date, tag_key
 from publisher.posts.text import clean_line, preview
 
@@ -135,12 +135,12 @@ def read_date(value: object, tz: tzinfo, limits: Limits) -> datetime:
 
 
 #: A control character no file name should hold: NUL to U+001F, DEL.
-_CONTROL = re.compile("[\x00-\x1f\x7f]").search
+_CONTROL = lazy_pattern("[\x00-\x1f\x7f]")
 
 
 def file_name_problem(value: str, limits: Limits) -> tuple[str, str] | None:
     """(message, fix) when ``value`` cannot be a file name on disk, else None."""
-    if _CONTROL(value):
+    if _CONTROL.search(value):
         return (
             f"'{preview(value)}' contains a control character (NUL, newline, ...)",
             "write the plain file name of an image in the post's folder",

@@ -24,19 +24,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from html import unescape
 
 from publisher.dataclass import dataclass
+from publisher.lazy import lazy_pattern
 from publisher.posts.components import Authors as Authors
 from publisher.posts.components import rewrite
 
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_FENCE = lazy_pattern(r"^ {0,3}(`{3,}|~{3,})")
 #: A tag at the start of a line whose name may be an embed, a gallery or an author.
-_EMBED_START = re.compile(r" {0,3}<([A-Za-z][\w.-]*)(?=[\s/>])")
+_EMBED_START = lazy_pattern(r" {0,3}<([A-Za-z][\w.-]*)(?=[\s/>])")
 #: A line that is nothing but one JSX block tag: ``<Tabs>``, ``</Note>``, ``<div markdown>``.
-_BLOCK_TAG_LINE = re.compile(r" {0,3}<(/?)([A-Za-z][\w.:-]*)((?:[\s/][^<>]*)?)>[ \t]*")
-_ATTRIBUTE_NAME = re.compile(r"[^\s=/>{]+")
-_BRACE_SPECIAL = re.compile(r"[{}'\"`]")
+_BLOCK_TAG_LINE = lazy_pattern(r" {0,3}<(/?)([A-Za-z][\w.:-]*)((?:[\s/][^<>]*)?)>[ \t]*")
+_ATTRIBUTE_NAME = lazy_pattern(r"[^\s=/>{]+")
+_BRACE_SPECIAL = lazy_pattern(r"[{}'\"`]")
 #: Total characters failed tag scans may read per character of text (see jsx.py).
 _FAILED_SCAN_BUDGET = 8
 #: Longest tag this pass rewrites; a longer one is left to the MDX stripper.
@@ -202,6 +202,8 @@ def iframe_html(tag: str) -> str:
 
 def _unescaped(attributes: dict[str, str]) -> dict[str, str]:
     # Serialized HTML escapes '&' in attribute values; the rewrite escapes once more.
+    from html import unescape  # only for a component with attributes: html.entities is 2 ms
+
     return {key: unescape(value) for key, value in attributes.items()}
 
 

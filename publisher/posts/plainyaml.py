@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from typing import Any, TypeVar
 
+from publisher.lazy import lazy_pattern
 from publisher.posts.text import preview
 
 # Each line is first checked to be printable (str.isprintable: no tab, no line break
@@ -172,7 +173,7 @@ def _resolver(word: str) -> Any:
     """The constructor of the implicit type PyYAML gives a plain ``word`` (None: a string):
     its resolvers for the first character, in PyYAML's order, the first that matches."""
     for pattern, construct in _RESOLVERS.get(word[0], ()):
-        if pattern(word):
+        if pattern.match(word):
             return construct
     return None
 
@@ -245,38 +246,38 @@ _BOOLS = {"yes": True, "no": False, "true": True, "false": False, "on": True, "o
 
 # PyYAML's implicit resolvers (resolver.py, YAML 1.1), as written there, with their first
 # characters; the timestamp one is left out, as frontmatter's loader leaves it out.
-_BOOL = re.compile(
+_BOOL = lazy_pattern(
     r"""^(?:yes|Yes|YES|no|No|NO
     |true|True|TRUE|false|False|FALSE
     |on|On|ON|off|Off|OFF)$""",
     re.X,
-).match
-_FLOAT = re.compile(
+)
+_FLOAT = lazy_pattern(
     r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
     |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
     |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
     |[-+]?\.(?:inf|Inf|INF)
     |\.(?:nan|NaN|NAN))$""",
     re.X,
-).match
-_INT = re.compile(
+)
+_INT = lazy_pattern(
     r"""^(?:[-+]?0b[0-1_]+
     |[-+]?0[0-7_]+
     |[-+]?(?:0|[1-9][0-9_]*)
     |[-+]?0x[0-9a-fA-F_]+
     |[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$""",
     re.X,
-).match
-_NULL = re.compile(r"^(?: ~ |null|Null|NULL | )$", re.X).match
+)
+_NULL = lazy_pattern(r"^(?: ~ |null|Null|NULL | )$", re.X)
 _RESOLVERS: dict[str, list[tuple[Any, Any]]] = {}
 for _first, _pattern, _construct in (
     ("yYnNtTfFoO", _BOOL, lambda word: _BOOLS[word.lower()]),
     ("-+0123456789.", _FLOAT, _float),
     ("-+0123456789", _INT, _int),
-    ("<", re.compile(r"^(?:<<)$").match, _refused),
+    ("<", lazy_pattern(r"^(?:<<)$"), _refused),
     ("~nN", _NULL, lambda word: None),
-    ("=", re.compile(r"^(?:=)$").match, _refused),
-    ("!&*", re.compile(r"^(?:!|&|\*)$").match, _refused),
+    ("=", lazy_pattern(r"^(?:=)$"), _refused),
+    ("!&*", lazy_pattern(r"^(?:!|&|\*)$"), _refused),
 ):
     for _char in _first:
         _RESOLVERS.setdefault(_char, []).append((_pattern, _construct))

@@ -212,8 +212,10 @@ def start_pool(
     On Linux forked without concurrent.futures and multiprocessing (``posts/forked.py``:
     their imports were ~30 ms before the first post reached a worker); elsewhere a
     ``ProcessPoolExecutor``, imported only now (~10 ms for a build that parses one post)."""
-    # lxml.etree, which posts/body.py imports on first use: most posts of a cold read
-    # parse HTML, and a forked worker shares what was imported before the fork.
+    # lxml.etree and the MDX components, which posts/body.py imports on first use: most
+    # posts of a cold read parse HTML, and a forked worker shares what was imported
+    # before the fork.
+    from publisher.posts import mdx  # noqa: F401
     from publisher.posts.body import lxml_parsing
 
     lxml_parsing()

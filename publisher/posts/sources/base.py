@@ -12,7 +12,6 @@ content-hash cache sound.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any, ClassVar
 
 from publisher.dataclass import dataclass, field, replace
 from publisher.errors import Severity
+from publisher.lazy import lazy_pattern
 from publisher.posts.fields import FieldProblem, parse_date
 from publisher.posts.files import inside
 
@@ -197,11 +197,11 @@ def lower_keys(meta: Mapping[str, Any]) -> dict[str, Any]:
 
 #: How much of the body the excerpt looks at: a summary is a paragraph, not a post.
 _EXCERPT_SCAN = 20_000
-_FENCE = re.compile(r"(?m)^ {0,3}(```|~~~)")
-_HTML = re.compile(r"<[^<>\n]*>")
-_IMAGE = re.compile(r"!\[[^\[\]\n]*\]\([^()\n]*\)")
-_LINK = re.compile(r"\[([^\[\]\n]*)\]\([^()\n]*\)")
-_SHORTCODE = re.compile(r"\{\{[<%][^{}\n]*[>%]\}\}")
+_FENCE = lazy_pattern(r"(?m)^ {0,3}(```|~~~)")
+_HTML = lazy_pattern(r"<[^<>\n]*>")
+_IMAGE = lazy_pattern(r"!\[[^\[\]\n]*\]\([^()\n]*\)")
+_LINK = lazy_pattern(r"\[([^\[\]\n]*)\]\([^()\n]*\)")
+_SHORTCODE = lazy_pattern(r"\{\{[<%][^{}\n]*[>%]\}\}")
 
 
 def _without_mdx_comments(text: str) -> str:

@@ -16,6 +16,7 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
+from publisher.lazy import lazy_pattern
 from publisher.posts.sources import siteconfig, slugs
 from publisher.posts.sources.base import (
     Resolved,
@@ -28,7 +29,7 @@ from publisher.posts.sources.base import (
 )
 
 CONFIG_NAMES = tuple(f"docusaurus.config.{ext}" for ext in ("ts", "js", "mjs", "cjs", "mts"))
-_DATE_PATH = re.compile(
+_DATE_PATH = lazy_pattern(
     r"^(?P<folder>.*?)(?P<date>\d{4}[-/]\d{1,2}[-/]\d{1,2})[-/]?(?P<text>.*?)(?:/index)?$"
 )
 

@@ -20,6 +20,7 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
+from publisher.lazy import lazy_pattern
 from publisher.posts.sources import siteconfig, slugs
 from publisher.posts.sources.base import Resolved, Setup, Source, SourceRules, try_date
 
@@ -30,10 +31,10 @@ CONFIG_NAMES = (
     ".eleventy.js",
     "eleventy.config.ts",
 )
-_DATED = re.compile(r"^(\d{4}-\d{2}-\d{2})-(.+)$")
+_DATED = lazy_pattern(r"^(\d{4}-\d{2}-\d{2})-(.+)$")
 # One greedy class between the braces (trimmed in ``_render``): optional '-' and spaces
 # around a lazy middle backtracked cubically on '{{' and a long run of spaces.
-_EXPR = re.compile(r"\{\{([^{}]*)\}\}")
+_EXPR = lazy_pattern(r"\{\{([^{}]*)\}\}")
 
 
 class EleventySource(Source):

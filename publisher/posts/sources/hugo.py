@@ -15,11 +15,11 @@ not built.
 from __future__ import annotations
 
 import os
-import re
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
+from publisher.lazy import lazy_pattern
 from publisher.posts.files import read_regular
 from publisher.posts.sources import siteconfig, slugs
 from publisher.posts.sources.base import (
@@ -52,7 +52,7 @@ _TOKENS = (
     "contentbasename",
     "slugorcontentbasename",
 )
-_FILENAME_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})[-_]?(.*)$")
+_FILENAME_DATE = lazy_pattern(r"^(\d{4}-\d{2}-\d{2})[-_]?(.*)$")
 _DEFAULT_DATE_KEYS = ("date", "publishdate", "pubdate", "published", "lastmod", "modified")
 
 

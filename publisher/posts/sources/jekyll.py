@@ -12,11 +12,11 @@ space-separated string and are lower-cased in URLs.
 
 from __future__ import annotations
 
-import re
 from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
+from publisher.lazy import lazy_pattern
 from publisher.posts.sources import siteconfig, slugs
 from publisher.posts.sources.base import Resolved, Setup, Source, SourceRules, excerpt, try_date
 
@@ -47,7 +47,7 @@ _TOKENS = (
     "week",
     "short_day",
 )
-_NAME = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2})-(.+)$")
+_NAME = lazy_pattern(r"^(\d{4}-\d{1,2}-\d{1,2})-(.+)$")
 
 
 class JekyllSource(Source):

@@ -13,6 +13,8 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
+from publisher.lazy import lazy_pattern
+
 # Compiled on first use (_compiled): the Unicode classes take 15 ms to compile, and loading
 # config.yaml imports this module for its URL tokens alone.
 _TAGS = r"<[^<>]*>"
@@ -103,8 +105,8 @@ def date_tokens(date: datetime) -> dict[str, str]:
 #: Tokens ``posts.url`` may use (the reader fills the ones each generator knows).
 URL_TOKENS = ("year", "month", "day", "slug", "id", "section", "title", "filename", "categories")
 
-_COLON_TOKEN = re.compile(r":([a-z_]+)")
-_BRACE_TOKEN = re.compile(r"\{([a-z_]*)\}")
+_COLON_TOKEN = lazy_pattern(r":([a-z_]+)")
+_BRACE_TOKEN = lazy_pattern(r"\{([a-z_]*)\}")
 
 
 def unknown_tokens(pattern: str, known: tuple[str, ...], style: str = "colon") -> list[str]:

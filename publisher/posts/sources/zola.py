@@ -12,15 +12,15 @@ categories) live under ``[taxonomies]``; theme keys such as an image under ``[ex
 from __future__ import annotations
 
 import os
-import re
 from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
+from publisher.lazy import lazy_pattern
 from publisher.posts.sources import siteconfig, slugs
 from publisher.posts.sources.base import Resolved, Setup, Source, SourceRules, excerpt, try_date
 
-_DATED = re.compile(r"^(\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2})?)?)[_-](.+)$")
+_DATED = lazy_pattern(r"^(\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2})?)?)[_-](.+)$")
 
 
 class ZolaSource(Source):
