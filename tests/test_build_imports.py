@@ -46,7 +46,9 @@ _PROBE = textwrap.dedent(
 #: (and the inspect it loads), for a post with no link, image or raw HTML: the body is not
 #: parsed, and the feed cache names libxml2 without it (feeds/libxml.py); the MDX
 #: components, for a body with no tag; the html package (its 2,200 named references:
-#: posts/text.escape is html.escape).
+#: posts/text.escape is html.escape); nh3, for a body feeds/prose.py answers for; feedgen
+#: itself (rss_atom's extensions do not subclass its bases); the URL patterns of
+#: generators, for a site whose posts name their path.
 NOT_FOR_ONE_POST = (
     "dataclasses",
     "lxml.etree",
@@ -54,6 +56,10 @@ NOT_FOR_ONE_POST = (
     "publisher.posts.mdx",
     "publisher.posts.components",
     "html",
+    "nh3",
+    "feedgen",
+    "publisher.posts.sources.slugs",
+    "unicodedata",
     "yaml",
     "publisher.posts.fullyaml",
     "dateutil",

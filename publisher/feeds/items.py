@@ -18,8 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urljoin, urlsplit
 
-import nh3
-
 from publisher.dataclass import dataclass
 from publisher.feeds.media import image_facts
 from publisher.feeds.prose import prose, prose_html
@@ -31,12 +29,16 @@ from publisher.posts.text import escape
 if TYPE_CHECKING:
     # Annotations only: the format registry (which options.py reads) names the renderers,
     # which import this module, so importing options or config here would close a cycle.
+    import nh3
+
     from publisher.config import SiteConfig
     from publisher.feeds.options import FeedOptions
     from publisher.posts import mdx
 else:
     # Only for an iframe: a build of prose posts does not load the MDX components.
     mdx = LazyModule("publisher.posts.mdx")
+    # Only for a body feeds/prose.py does not answer for.
+    nh3 = LazyModule("nh3")
 
 # XML 1.0 forbids C0 controls other than tab/newline/CR, surrogates and U+FFFE/FFFF; C1
 # controls are legal but never meant in prose and make the W3C validator complain.
@@ -68,19 +70,6 @@ _PLAIN_BASE = re.compile(
 ).fullmatch
 _PLAIN_RELATIVE = re.compile(r"[\w\-~%][\w\-.~%]*(?:/[\w\-~%][\w\-.~%]*)*", re.ASCII).fullmatch
 
-_TAGS = (nh3.ALLOWED_TAGS | {"picture", "source", "video", "audio", "track"}) - {"map", "area"}
-_ATTRIBUTES: dict[str, set[str]] = {
-    **{tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
-    "a": {"href", "hreflang", "title"},
-    "img": {"src", "srcset", "sizes", "alt", "title", "width", "height"},
-    "source": {"src", "srcset", "sizes", "type", "media"},
-    "video": {"src", "poster", "controls", "width", "height"},
-    "audio": {"src", "controls"},
-    "track": {"src", "kind", "srclang", "label"},
-    "code": {"class"},
-    "pre": {"class"},
-    "*": {"lang", "dir"},
-}
 _URL_ATTRIBUTES = frozenset({"href", "src", "poster", "cite"})
 _SCHEMES = {"http", "https", "mailto"}
 _TAG_SAFE = "/-._~!$&'()*+,;=:@"
@@ -176,14 +165,42 @@ def _attribute(tag: str, name: str, value: str) -> str | None:
     return value
 
 
+def _allowed() -> tuple[set[str], dict[str, set[str]]]:
+    """The tags and attributes the sanitizer keeps: nh3's, with media elements and their
+    attributes, without image maps."""
+    tags = (nh3.ALLOWED_TAGS | {"picture", "source", "video", "audio", "track"}) - {"map", "area"}
+    attributes: dict[str, set[str]] = {
+        **{tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
+        "a": {"href", "hreflang", "title"},
+        "img": {"src", "srcset", "sizes", "alt", "title", "width", "height"},
+        "source": {"src", "srcset", "sizes", "type", "media"},
+        "video": {"src", "poster", "controls", "width", "height"},
+        "audio": {"src", "controls"},
+        "track": {"src", "kind", "srclang", "label"},
+        "code": {"class"},
+        "pre": {"class"},
+        "*": {"lang", "dir"},
+    }
+    return tags, attributes
+
+
+def __getattr__(name: str) -> object:
+    # _TAGS and _ATTRIBUTES, read by the tests that hold the sanitizer to nh3.clean: made
+    # on first use, as nh3 is imported (a build of prose posts needs neither).
+    if name in ("_TAGS", "_ATTRIBUTES"):
+        return _allowed()[name == "_ATTRIBUTES"]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 @functools.cache
 def _sanitizer() -> nh3.Cleaner:
     """nh3's sanitizer, configured once per process: built for each call (as ``nh3.clean``
     does), its allow-lists took more time than the sanitizing (issue 12)."""
+    tags, attributes = _allowed()
     return nh3.Cleaner(
-        tags=_TAGS,
+        tags=tags,
         clean_content_tags={"script", "style", "iframe", "object", "template"},
-        attributes=_ATTRIBUTES,
+        attributes=attributes,
         attribute_filter=_attribute,
         url_schemes=_SCHEMES,
         link_rel=None,

@@ -6,10 +6,17 @@ from __future__ import annotations
 
 from datetime import tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from publisher.posts.sources import slugs
+from publisher.lazy import LazyModule
 from publisher.posts.sources.base import Resolved, Setup, Source, SourceRules, try_date
+
+if TYPE_CHECKING:
+    from publisher.posts.sources import slugs
+else:
+    # Only for a site whose URLs come from a pattern (unicodedata with it): most builds
+    # take each post's path or posts.default_path.
+    slugs = LazyModule("publisher.posts.sources.slugs")
 
 
 class GenericSource(Source):
