@@ -24,10 +24,19 @@ from publisher.staged import laid_out
 __all__ = ["LAYOUTS_FILE", "Layout", "LayoutStore", "template", "write_spliced", "write_whole"]
 
 
-def template(render: Callable[[list[bytes]], bytes], mark: bytes, count: int) -> list[bytes] | None:
+def template(
+    render: Callable[[list[bytes]], bytes], mark: bytes, count: int, *, repeats: bool = False
+) -> list[bytes] | None:
     """The literal bytes of a document of ``count`` pieces, from ``render`` given ``count``
     marks; None when the marks do not come out as they went in (a renderer that does more
-    than put each piece's bytes in place)."""
+    than put each piece's bytes in place). ``repeats``: the renderer puts the same bytes
+    between any two pieces (a feed renderer's ``CONCATENATES``): the literals are those of
+    three pieces, the middle ones repeated, when those two are the same (rendering 10,000
+    marks cost a one-post build about 5 ms a feed file at 10,000 posts)."""
+    if repeats and count > 3:
+        three = template(render, mark, 3)
+        if three is not None and three[1] == three[2]:
+            return [three[0], *[three[1]] * (count - 1), three[3]]
     pieces = render([mark] * count).split(mark)
     return pieces if len(pieces) == count + 1 else None
 

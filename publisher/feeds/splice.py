@@ -99,7 +99,10 @@ def start_feeds(
             continue
         renderer = registry.get(document.kind).module()
         literals = template(
-            partial(renderer.render_feed, document.kind, document.shell), MARK, len(document.posts)
+            partial(renderer.render_feed, document.kind, document.shell),
+            MARK,
+            len(document.posts),
+            repeats=getattr(renderer, "CONCATENATES", False) is True,
         )
         # Each item's key, looked up in C (10,000 a file).
         keys = list(map(document.keys.__getitem__, map(attrgetter("id"), document.posts)))

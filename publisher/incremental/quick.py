@@ -268,13 +268,21 @@ def _read_some(
     from publisher.posts.shown import Shown
 
     shown = Shown(config.root)
-    cache = PostCache(config.cache_file, files=[shown(path) for path in paths])
+    reading = [shown(path) for path in paths]
+    cache = PostCache(config.cache_file, files=reading)
     try:
+        # Dropped in the read's own commit (one transaction, not two): the files not read
+        # again, and the keys of the posts read before.
+        asked = set(reading)
+        stale = [r.key for r in before if r.key is not None]
+        cache.keep({}, gone=[r.file for r in before if r.file not in asked])
+        cache.drop_stale(stale)
         read = read_posts(config, cache=cache, files=paths, progress=progress, around=around)
-        live = [found.key for found in read.found if found.key is not None]
         files = {found.file for found in read.found}
-        cache.keep({}, gone=[r.file for r in before if r.file not in files])
-        cache.commit(live, stale=[r.key for r in before if r.key is not None])
+        if any(r.file in asked and r.file not in files for r in before):  # a file not found
+            live = [found.key for found in read.found if found.key is not None]
+            cache.keep({}, gone=[r.file for r in before if r.file not in files])
+            cache.commit(live, stale=stale)
     finally:
         cache.close()
     return read

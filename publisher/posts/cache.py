@@ -133,6 +133,7 @@ class PostCache:
         self._stamps_changed = False
         self._stamps_gone: list[str] = []
         self._stamps_new: list[tuple[str, str, str]] = []
+        self._stale: list[str] = []  # drop_stale's
         self._store = BodyStore(path) if path is not None else None
         if path is None:
             return
@@ -194,6 +195,10 @@ class PostCache:
         self._stamps_new = [*self._stamps_new, *((file, *value) for file, value in stamps.items())]
         self._stamps.update(stamps)
         self._stamps_changed = True
+
+    def drop_stale(self, keys: Iterable[str]) -> None:
+        """The next :meth:`commit` drops the entries of ``keys`` that are not live."""
+        self._stale = [*self._stale, *keys]
 
     def get_many(self, keys: Sequence[str]) -> dict[str, Entry]:
         found: dict[str, Entry] = {}
@@ -274,12 +279,12 @@ class PostCache:
             return False
         keep = set(live_keys)
         try:
-            with self._db:
-                self._flush()
+            with self._db:  # one transaction, the entries with the rest: each is four syncs
+                self._db.executemany(_INSERT, self._pending)
                 if stale is None:
                     statecache.drop_unused(self._db, "posts", "key", keep)
                 else:
-                    gone = [(key,) for key in set(stale) - keep]
+                    gone = [(key,) for key in {*stale, *self._stale} - keep]
                     self._db.executemany("DELETE FROM posts WHERE key = ?", gone)
                 if self._stamps_changed:
                     gone = [(file,) for file in self._stamps_gone]
