@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from publisher.config import Config
 from publisher.errors import Problem
 from publisher.posts.cache import BodyStore, Encoded, PostCache, encode_entry
+from publisher.posts.chunks import Answers, Chunk
 from publisher.posts.folder import find_post_files
 from publisher.posts.found import FoundFiles, Unread, context_for, read_unread
-from publisher.posts.model import Body, ReadResult
+from publisher.posts.model import ReadResult
 from publisher.posts.reader import ReadContext, Record, parse_post
 from publisher.posts.reread import Reread
 from publisher.posts.rules import Around, finalize
@@ -193,12 +193,13 @@ def _parse_many(tasks: list[Task]) -> tuple[list[Parsed], list[Any], list[str | 
     return _WORKER.store(results, [task[5] for task in tasks]), rendered, made
 
 
-class _Parser:
+class _Parser(Answers):
     """The posts of a read parsed in order, here or by a pool of ``workers`` processes
     (started when the posts to parse reach :data:`PARALLEL_THRESHOLD`): :meth:`add`
-    each, then take :meth:`results`. Chunks go to the pool as they fill, so the workers
-    parse while the files after them are still being found. The pool is left to the
-    build's ``crew`` once every post is parsed, else ended by :meth:`close`."""
+    each, then take their ``results`` (``posts/chunks.py``). Chunks go to the pool as
+    they fill, so the workers parse while the files after them are still being found.
+    The pool is left to the build's ``crew`` once every post is parsed, else ended by
+    :meth:`close`."""
 
     def __init__(
         self,
@@ -220,8 +221,9 @@ class _Parser:
         self.jobs: list[Job] = []
         self.origins: list[tuple[Path, str | None]] = []
         self.pool: Any = None
-        #: One future per chunk sent to the pool, and how many jobs were sent.
-        self.sent: list[Any] = []
+        #: The chunks sent to the pool, and how many jobs were sent.
+        self.sent: list[Chunk] = []
+        self.restarts = 0
         self._queued = 0
         self._blocks = 0
         #: Job -> the content key of a file its parser read (None: it could not).
@@ -283,7 +285,9 @@ class _Parser:
         if self.ahead is not None:
             with self._lock:
                 written = self.ahead.prepare()
-        paths = [self._store.path, *written] if self._store is not None else written
+        self._watch([self._store.path, *written] if self._store is not None else written)
+
+    def _watch(self, paths: list[Path]) -> None:
         self._writeback = Writeback(paths)
         self._writeback.start()
 
@@ -296,18 +300,13 @@ class _Parser:
             at = self._queued
             stop = min(at + (size or self._chunk(at)), len(self.jobs))
             first = not self.sent
-            tasks = [
-                (raw, post_id, file, encode, *origin)
-                for (raw, post_id, file, _, encode), origin in zip(
-                    self.jobs[at:stop], self.origins[at:stop], strict=True
-                )
-            ]
+            tasks = self._tasks(at, stop)
             # The objects alive at the first submit (the fork) are the workers' as they
             # are: a collection there would touch, and so copy, every page of them.
             if first:
                 gc.freeze()
             try:
-                self.sent.append(self.pool.submit(_parse_many, tasks))
+                self.sent.append(Chunk(at, stop, self._submit(tasks)))
             except self.broken_errors:
                 self.broken = True  # a worker died: the rest is read without the pool
                 return
@@ -318,6 +317,14 @@ class _Parser:
             if first:
                 self._forked()
 
+    def _tasks(self, start: int, stop: int) -> list[Task]:
+        return [
+            (raw, post_id, file, encode, *origin)
+            for (raw, post_id, file, _, encode), origin in zip(
+                self.jobs[start:stop], self.origins[start:stop], strict=True
+            )
+        ]
+
     def _chunk(self, at: int) -> int:
         """The size of the chunk from job ``at``: the last few are a quarter of the others,
         so the workers run out of work together (a chunk was 40-70 ms of one worker while
@@ -326,59 +333,11 @@ class _Parser:
             return self.size
         return max(8, self.size // 4)
 
-    def results(self) -> Iterator[tuple[Entry, Encoded | None]]:
-        """Every job's (entry, encoded entry or None), in order."""
-        done = 0
-        if self.pool is not None:
-            try:
-                self._send(last=True)
-                if self.ahead is not None:
-                    self.ahead.meanwhile()  # this process would only wait for them
-                for future in self.sent:
-                    for result in self._unpack(future.result(), done):
-                        done += 1
-                        yield result
-            except self.broken_errors:
-                pass
-            self.close(done == len(self.jobs))
-            # A worker died (killed for memory, a crash in a C library): which post did it
-            # is unknown, so each post not read yet gets a process of its own, and only
-            # the post that kills its process is lost.
-        for at, job in enumerate(self.jobs[done:], done):
-            if isinstance(job[0], tuple):  # left unread: read here
-                raw, self.made[at], problems = read_unread(job[0], job[2])
-                if raw is None:
-                    yield (None, problems), None
-                    continue
-                job = (raw, *job[1:])
-            result = _parse_isolated(job) if self.sent else _parse_one(job)
-            if self.progress is not None:
-                self.progress(1)
-            yield result
+    def _parse(self, job: Job, *, isolated: bool) -> tuple[Entry, Encoded | None]:
+        return _parse_isolated(job) if isolated else _parse_one(job)
 
-    def _unpack(
-        self, answer: tuple[list[Parsed], list[Any], list[str | None]], done: int
-    ) -> Iterator[tuple[Entry, Encoded | None]]:
-        """A chunk's results as the main process takes them: an entry a worker stored in
-        the post cache comes back as it would from the cache (its body read back on use)."""
-        parsed, rows, made = answer
-        if self.ahead is not None:
-            self.ahead.keep(rows)
-        store = self._store
-        keys = iter(made)
-        for (record, problems), encoded in parsed:
-            key, read = self.origins[done][1], True
-            if isinstance(self.jobs[done][0], tuple):  # read by the worker: its key
-                key = self.made[done] = next(keys)
-                read = key is not None  # else gone: not counted, as if never found
-            if self.progress is not None and read:
-                self.progress(1)
-            if isinstance(encoded, bytes):  # stored by the worker, body and all
-                if record is not None and store is not None and key is not None:
-                    record["body"] = Body(load=partial(store.load, key), digest=encoded)
-                encoded = None
-            done += 1
-            yield (record, problems), encoded
+    def _submit(self, tasks: list[Task]) -> Any:
+        return self.pool.submit(_parse_many, tasks)
 
     def close(self, keep: bool = False) -> None:
         """End the pool (``keep``: leave it to the crew, every post parsed)."""
