@@ -73,6 +73,7 @@ class Answers:
     #: Posts in a chunk (the last few are smaller).
     size: int
     _store: BodyStore | None
+    watched: list[Path]
     #: Pools started again after a worker died (:meth:`_recover`).
     restarts = 0
 
@@ -158,7 +159,7 @@ class Answers:
             except OSError:  # no process to be had (memory): each post alone, here
                 self._isolate(again)
                 return
-            self._watch([self._store.path] if self._store is not None else [])
+            self._watch(self.watched)
         for chunk in again:
             try:
                 chunk.future = self._submit(self._tasks(chunk.start, chunk.stop))

@@ -232,6 +232,8 @@ class _Parser(Answers):
         #: What the pool raises once a worker died (BrokenProcessPool, or posts/forked.py's).
         self.broken_errors: tuple[type[Exception], ...] = ()
         self._writeback: Writeback | None = None
+        #: The files the workers write, which a thread here syncs.
+        self.watched: list[Path] = []
         self._lock: AbstractContextManager[Any] = nullcontext()
         self._store: BodyStore | None = None
 
@@ -288,12 +290,23 @@ class _Parser(Answers):
         self._watch([self._store.path, *written] if self._store is not None else written)
 
     def _watch(self, paths: list[Path]) -> None:
+        self.watched = paths
         self._writeback = Writeback(paths)
         self._writeback.start()
 
     def _send(self, *, last: bool, size: int = 0) -> None:
         """Each full chunk (of ``size`` jobs if given) not sent yet to the pool
         (``last``: and the rest)."""
+        first = not self.sent
+        try:
+            self._send_chunks(last=last, size=size)
+        finally:
+            # After the first chunk of each worker, not between them: the second worker
+            # started 7 to 10 ms after the first (issue 12).
+            if first and self.sent:
+                self._forked()
+
+    def _send_chunks(self, *, last: bool, size: int) -> None:
         while not self.broken and len(self.jobs) - self._queued >= (
             1 if last else size or self._chunk(self._queued)
         ):
@@ -314,8 +327,6 @@ class _Parser(Answers):
                 if first:
                     gc.unfreeze()
             self._queued = stop
-            if first:
-                self._forked()
 
     def _tasks(self, start: int, stop: int) -> list[Task]:
         return [
