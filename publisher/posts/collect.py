@@ -20,7 +20,7 @@ from publisher.posts.found import FoundFiles, Unread, context_for, read_unread
 from publisher.posts.model import ReadResult
 from publisher.posts.reader import ReadContext, Record, parse_post
 from publisher.posts.reread import Reread
-from publisher.posts.rules import Around, finalize
+from publisher.posts.rules import Around, Early, finalize
 from publisher.posts.shown import Shown, printable_problem
 from publisher.posts.workers import (
     Ahead,
@@ -70,6 +70,7 @@ def read_posts(
     shown = Shown(config.root)
     keys = found.keys
     entries: list[Entry | None] = []
+    early: Early | None = None
     # Files are found and hashed a block at a time, and each block's posts to parse go
     # to the parser at once: a parallel read's pool starts with the first block when
     # none of it was cached, else with the first 200, and parses while the rest are
@@ -94,10 +95,16 @@ def read_posts(
             progress(hits)
         # Written to the cache (index, the HTML's digest): bodies read back from it when used.
         stored: list[tuple[int, bytes | None]] = []
+        # A pool's posts get their own part of the rules as they come back (rules.Early).
+        early = Early(config, found.plain) if parser.pool is not None and around is None else None
         for at, (index, (fresh, encoded)) in enumerate(zip(misses, parser.results(), strict=True)):
             if index in found.unread:  # read by its parser, which made its key
                 found.made(index, parser.made.pop(at))
             entries[index] = fresh
+            if early is not None and encoded is None and fresh[0] is not None:
+                # (A record stored here has its body swapped later: left to finalize.)
+                key = keys[index] if cache is not None else None
+                early.add((fresh[0], *found.sources[index], key))
             if cache is not None and encoded is not None:
                 stored.append((index, encoded[3]))
                 if cache.put_encoded(keys[index], encoded):
@@ -111,7 +118,7 @@ def read_posts(
     )
     try:
         records, tags = found.records(entries, problems, keyed=cache is not None)
-        posts = finalize(records, config, problems, found.plain, around)
+        posts = finalize(records, config, problems, found.plain, around, early=early)
     finally:
         committed()
     problems = [printable_problem(p) for p in problems]
