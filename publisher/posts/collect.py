@@ -52,7 +52,7 @@ def read_posts(
     files: list[Path] | None = None,
     ahead: Ahead | None = None,
     around: Around | None = None,
-    crew: Crew | None = None,
+    leave: tuple[Crew | None, list[Callable[[], None]] | None] = (None, None),
 ) -> ReadResult:
     """Read every post under ``config.posts.folder`` (``files``: what
     :func:`~publisher.posts.folder.find_post_files` found, if the caller has it).
@@ -60,7 +60,11 @@ def read_posts(
     :class:`Ahead`); only a parallel read uses it. ``around``: ``files`` are only some
     of the site's post files, and this is what the others bring to the rules across
     posts (``publisher/incremental``); the cache then keeps every other file's entry.
-    ``crew``: a parallel read leaves its worker processes there, for the feed stage."""
+    ``leave``: (``crew``, ``later``): a parallel read leaves its worker processes in
+    ``crew``, for the feed stage; the wait for the cache's last commit is left in
+    ``later``, for the caller to run before it uses or closes ``cache`` (else it is
+    waited for here)."""
+    crew, later = leave
     ctx = context_for(config)
     files = find_post_files(config) if files is None else files
     problems: list[Problem] = []
@@ -119,8 +123,13 @@ def read_posts(
     try:
         records, tags = found.records(entries, problems, keyed=cache is not None)
         posts = finalize(records, config, problems, found.plain, around, early=early)
-    finally:
+    except BaseException:
         committed()
+        raise
+    if later is None:
+        committed()
+    else:
+        later.append(committed)
     problems = [printable_problem(p) for p in problems]
     problems.sort(key=lambda p: (p.file, p.line or 0, p.field or "", p.message))
     return ReadResult(
