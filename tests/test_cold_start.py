@@ -50,7 +50,7 @@ def test_the_post_caches_last_commit_is_waited_for_after_the_feed_files_are_hand
 
     from publisher import inputs
     from publisher.build import build_site
-    from publisher.feeds import parallel
+    from publisher.feeds import splice
     from publisher.posts.cache import PostCache
 
     root = tmp_path / "site"
@@ -58,7 +58,7 @@ def test_the_post_caches_last_commit_is_waited_for_after_the_feed_files_are_hand
     bench_naive.write_site(root, 40)
     monkeypatch.setattr(collect, "PARALLEL_THRESHOLD", 4)
     events: list[str] = []
-    finish, submit, record = PostCache.finish, parallel.submit, inputs.record
+    finish, submit, record = PostCache.finish, splice.submit, inputs.record
 
     def finished(self: PostCache, *args: Any, **kwargs: Any) -> Any:
         wait = finish(self, *args, **kwargs)
@@ -78,7 +78,7 @@ def test_the_post_caches_last_commit_is_waited_for_after_the_feed_files_are_hand
         record(*args, **kwargs)
 
     monkeypatch.setattr(PostCache, "finish", finished)
-    monkeypatch.setattr(parallel, "submit", submitted)
+    monkeypatch.setattr(splice, "submit", submitted)  # as splice.py calls it
     monkeypatch.setattr(inputs, "record", recorded)
     monkeypatch.chdir(root)
     config = load_config(root / "config.yaml")
