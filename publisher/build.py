@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from publisher.cards import CardsResult
     from publisher.feeds.early import EarlyItems
     from publisher.feeds.websub import FetchSession
+    from publisher.incremental.reading import SiteRead
     from publisher.posts import Post, Progress, ReadResult
     from publisher.posts.workers import Crew
 
@@ -87,27 +88,50 @@ def load_posts(
     progress: Progress | None = None,
     files: list[Path] | None = None,
     crew: Crew | None = None,
+    later: list[Callable[[], None]] | None = None,
 ) -> ReadResult:
-    """Every post read (``crew``: where a parallel read leaves its worker processes)."""
+    """Every post read (``crew``: where a parallel read leaves its worker processes).
+    ``later``: where the post cache's last commit is left to be waited for, then the
+    cache closed, by the caller (:func:`_settle`), once the read went well."""
     from publisher.posts import read_posts
     from publisher.posts.cache import PostCache
 
     cache = PostCache(config.cache_file, readonly=readonly)
     ahead = None if readonly else _early_items(config)
+    pending: list[Callable[[], None]] = []
     try:
-        return read_posts(
+        read = read_posts(
             config,
             cache=cache,
             jobs=jobs,
             progress=progress,
             files=files,
             ahead=ahead,
-            crew=crew,
+            leave=(crew, pending),
         )
-    finally:
+    except BaseException:
+        _settle(pending)
         cache.close()
+        raise
+    finally:
         if ahead is not None:
             ahead.close()
+    pending.append(cache.close)
+    if later is None:
+        _settle(pending)
+    else:
+        later.extend(pending)
+    return read
+
+
+def _settle(later: list[Callable[[], None]]) -> None:
+    """Run (and take out) what was left for later, in order, each even if one before failed."""
+    try:
+        while later:
+            later.pop(0)()
+    finally:
+        if later:
+            _settle(later)
 
 
 def _early_items(config: Config) -> EarlyItems | None:
@@ -180,15 +204,42 @@ def _build(
     handed = snapshot is not None
     if snapshot is None and not dry_run:
         snapshot = inputs.take_snapshot(config)
-    load = partial(load_posts, crew=crew)
-    site = read_site(
-        config, now=now, snapshot=snapshot, quick=handed, how=(dry_run, jobs, progress), load=load
-    )
+    # The post cache's last commit (a synced one) is waited for once the feed files are
+    # handed over, not before the rules across posts end: those take less than it now
+    # (issue 12), and the read's workers wait for that hand-over.
+    later: list[Callable[[], None]] = []
+    try:
+        site = read_site(
+            config,
+            now=now,
+            snapshot=snapshot,
+            quick=handed,
+            how=(dry_run, jobs, progress),
+            load=partial(load_posts, crew=crew, later=later),
+        )
+        if dry_run or config.cards.enabled or not config.feeds.enabled:
+            # Nothing for the read workers to write, or cards to draw first (their own
+            # pool, forked with no thread here): the workers would only sit on their memory.
+            crew.close()
+            _settle(later)
+        return _write(config, site, crew, (dry_run, jobs, progress), (snapshot, later))
+    finally:
+        _settle(later)
+
+
+def _write(
+    config: Config,
+    site: SiteRead,
+    crew: Crew,
+    how: tuple[bool, int | None, ProgressFactory],
+    more: tuple[inputs.Snapshot | None, list[Callable[[], None]]],
+) -> BuildResult:
+    """:func:`_build` once the posts are read: the outputs written and the inputs
+    recorded (``more``: the snapshot, and what the read left for later, run before the
+    record)."""
+    dry_run, jobs, progress = how
+    snapshot, later = more
     read, published, drafts, scheduled = site.read, site.published, site.drafts, site.scheduled
-    if dry_run or config.cards.enabled or not config.feeds.enabled:
-        # Nothing for the read workers to write, or cards to draw first (their own pool):
-        # the workers would only sit on their memory.
-        crew.close()
     writer = OutputWriter(
         config.output, dry_run=dry_run, manifest=config.state / MANIFEST_FILE, overlap=True
     )
@@ -202,6 +253,7 @@ def _build(
         problems, cards = write_outputs(
             config, published, writer, (dry_run, jobs, progress), (plan, crew, keep, site.begin)
         )
+        _settle(later)
     except BaseException:
         # What was written before the error is still ours to delete one day.
         writer.remember(config.state / MANIFEST_FILE)

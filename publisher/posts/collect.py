@@ -6,21 +6,21 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from publisher.config import Config
 from publisher.errors import Problem
 from publisher.posts.cache import BodyStore, Encoded, PostCache, encode_entry
+from publisher.posts.chunks import Answers, Chunk
 from publisher.posts.folder import find_post_files
 from publisher.posts.found import FoundFiles, Unread, context_for, read_unread
-from publisher.posts.model import Body, ReadResult
+from publisher.posts.model import ReadResult
 from publisher.posts.reader import ReadContext, Record, parse_post
 from publisher.posts.reread import Reread
-from publisher.posts.rules import Around, finalize
+from publisher.posts.rules import Around, Early, finalize
 from publisher.posts.shown import Shown, printable_problem
 from publisher.posts.workers import (
     Ahead,
@@ -52,7 +52,7 @@ def read_posts(
     files: list[Path] | None = None,
     ahead: Ahead | None = None,
     around: Around | None = None,
-    crew: Crew | None = None,
+    leave: tuple[Crew | None, list[Callable[[], None]] | None] = (None, None),
 ) -> ReadResult:
     """Read every post under ``config.posts.folder`` (``files``: what
     :func:`~publisher.posts.folder.find_post_files` found, if the caller has it).
@@ -60,7 +60,11 @@ def read_posts(
     :class:`Ahead`); only a parallel read uses it. ``around``: ``files`` are only some
     of the site's post files, and this is what the others bring to the rules across
     posts (``publisher/incremental``); the cache then keeps every other file's entry.
-    ``crew``: a parallel read leaves its worker processes there, for the feed stage."""
+    ``leave``: (``crew``, ``later``): a parallel read leaves its worker processes in
+    ``crew``, for the feed stage; the wait for the cache's last commit is left in
+    ``later``, for the caller to run before it uses or closes ``cache`` (else it is
+    waited for here)."""
+    crew, later = leave
     ctx = context_for(config)
     files = find_post_files(config) if files is None else files
     problems: list[Problem] = []
@@ -70,6 +74,7 @@ def read_posts(
     shown = Shown(config.root)
     keys = found.keys
     entries: list[Entry | None] = []
+    early: Early | None = None
     # Files are found and hashed a block at a time, and each block's posts to parse go
     # to the parser at once: a parallel read's pool starts with the first block when
     # none of it was cached, else with the first 200, and parses while the rest are
@@ -94,10 +99,16 @@ def read_posts(
             progress(hits)
         # Written to the cache (index, the HTML's digest): bodies read back from it when used.
         stored: list[tuple[int, bytes | None]] = []
+        # A pool's posts get their own part of the rules as they come back (rules.Early).
+        early = Early(config, found.plain) if parser.pool is not None and around is None else None
         for at, (index, (fresh, encoded)) in enumerate(zip(misses, parser.results(), strict=True)):
             if index in found.unread:  # read by its parser, which made its key
                 found.made(index, parser.made.pop(at))
             entries[index] = fresh
+            if early is not None and encoded is None and fresh[0] is not None:
+                # (A record stored here has its body swapped later: left to finalize.)
+                key = keys[index] if cache is not None else None
+                early.add((fresh[0], *found.sources[index], key))
             if cache is not None and encoded is not None:
                 stored.append((index, encoded[3]))
                 if cache.put_encoded(keys[index], encoded):
@@ -111,9 +122,14 @@ def read_posts(
     )
     try:
         records, tags = found.records(entries, problems, keyed=cache is not None)
-        posts = finalize(records, config, problems, found.plain, around)
-    finally:
+        posts = finalize(records, config, problems, found.plain, around, early=early)
+    except BaseException:
         committed()
+        raise
+    if later is None:
+        committed()
+    else:
+        later.append(committed)
     problems = [printable_problem(p) for p in problems]
     problems.sort(key=lambda p: (p.file, p.line or 0, p.field or "", p.message))
     return ReadResult(
@@ -193,12 +209,13 @@ def _parse_many(tasks: list[Task]) -> tuple[list[Parsed], list[Any], list[str | 
     return _WORKER.store(results, [task[5] for task in tasks]), rendered, made
 
 
-class _Parser:
+class _Parser(Answers):
     """The posts of a read parsed in order, here or by a pool of ``workers`` processes
     (started when the posts to parse reach :data:`PARALLEL_THRESHOLD`): :meth:`add`
-    each, then take :meth:`results`. Chunks go to the pool as they fill, so the workers
-    parse while the files after them are still being found. The pool is left to the
-    build's ``crew`` once every post is parsed, else ended by :meth:`close`."""
+    each, then take their ``results`` (``posts/chunks.py``). Chunks go to the pool as
+    they fill, so the workers parse while the files after them are still being found.
+    The pool is left to the build's ``crew`` once every post is parsed, else ended by
+    :meth:`close`."""
 
     def __init__(
         self,
@@ -220,8 +237,9 @@ class _Parser:
         self.jobs: list[Job] = []
         self.origins: list[tuple[Path, str | None]] = []
         self.pool: Any = None
-        #: One future per chunk sent to the pool, and how many jobs were sent.
-        self.sent: list[Any] = []
+        #: The chunks sent to the pool, and how many jobs were sent.
+        self.sent: list[Chunk] = []
+        self.restarts = 0
         self._queued = 0
         self._blocks = 0
         #: Job -> the content key of a file its parser read (None: it could not).
@@ -230,6 +248,8 @@ class _Parser:
         #: What the pool raises once a worker died (BrokenProcessPool, or posts/forked.py's).
         self.broken_errors: tuple[type[Exception], ...] = ()
         self._writeback: Writeback | None = None
+        #: The files the workers write, which a thread here syncs.
+        self.watched: list[Path] = []
         self._lock: AbstractContextManager[Any] = nullcontext()
         self._store: BodyStore | None = None
 
@@ -283,31 +303,39 @@ class _Parser:
         if self.ahead is not None:
             with self._lock:
                 written = self.ahead.prepare()
-        paths = [self._store.path, *written] if self._store is not None else written
+        self._watch([self._store.path, *written] if self._store is not None else written)
+
+    def _watch(self, paths: list[Path]) -> None:
+        self.watched = paths
         self._writeback = Writeback(paths)
         self._writeback.start()
 
     def _send(self, *, last: bool, size: int = 0) -> None:
         """Each full chunk (of ``size`` jobs if given) not sent yet to the pool
         (``last``: and the rest)."""
+        first = not self.sent
+        try:
+            self._send_chunks(last=last, size=size)
+        finally:
+            # After the first chunk of each worker, not between them: the second worker
+            # started 7 to 10 ms after the first (issue 12).
+            if first and self.sent:
+                self._forked()
+
+    def _send_chunks(self, *, last: bool, size: int) -> None:
         while not self.broken and len(self.jobs) - self._queued >= (
             1 if last else size or self._chunk(self._queued)
         ):
             at = self._queued
             stop = min(at + (size or self._chunk(at)), len(self.jobs))
             first = not self.sent
-            tasks = [
-                (raw, post_id, file, encode, *origin)
-                for (raw, post_id, file, _, encode), origin in zip(
-                    self.jobs[at:stop], self.origins[at:stop], strict=True
-                )
-            ]
+            tasks = self._tasks(at, stop)
             # The objects alive at the first submit (the fork) are the workers' as they
             # are: a collection there would touch, and so copy, every page of them.
             if first:
                 gc.freeze()
             try:
-                self.sent.append(self.pool.submit(_parse_many, tasks))
+                self.sent.append(Chunk(at, stop, self._submit(tasks)))
             except self.broken_errors:
                 self.broken = True  # a worker died: the rest is read without the pool
                 return
@@ -315,8 +343,14 @@ class _Parser:
                 if first:
                     gc.unfreeze()
             self._queued = stop
-            if first:
-                self._forked()
+
+    def _tasks(self, start: int, stop: int) -> list[Task]:
+        return [
+            (raw, post_id, file, encode, *origin)
+            for (raw, post_id, file, _, encode), origin in zip(
+                self.jobs[start:stop], self.origins[start:stop], strict=True
+            )
+        ]
 
     def _chunk(self, at: int) -> int:
         """The size of the chunk from job ``at``: the last few are a quarter of the others,
@@ -326,59 +360,11 @@ class _Parser:
             return self.size
         return max(8, self.size // 4)
 
-    def results(self) -> Iterator[tuple[Entry, Encoded | None]]:
-        """Every job's (entry, encoded entry or None), in order."""
-        done = 0
-        if self.pool is not None:
-            try:
-                self._send(last=True)
-                if self.ahead is not None:
-                    self.ahead.meanwhile()  # this process would only wait for them
-                for future in self.sent:
-                    for result in self._unpack(future.result(), done):
-                        done += 1
-                        yield result
-            except self.broken_errors:
-                pass
-            self.close(done == len(self.jobs))
-            # A worker died (killed for memory, a crash in a C library): which post did it
-            # is unknown, so each post not read yet gets a process of its own, and only
-            # the post that kills its process is lost.
-        for at, job in enumerate(self.jobs[done:], done):
-            if isinstance(job[0], tuple):  # left unread: read here
-                raw, self.made[at], problems = read_unread(job[0], job[2])
-                if raw is None:
-                    yield (None, problems), None
-                    continue
-                job = (raw, *job[1:])
-            result = _parse_isolated(job) if self.sent else _parse_one(job)
-            if self.progress is not None:
-                self.progress(1)
-            yield result
+    def _parse(self, job: Job, *, isolated: bool) -> tuple[Entry, Encoded | None]:
+        return _parse_isolated(job) if isolated else _parse_one(job)
 
-    def _unpack(
-        self, answer: tuple[list[Parsed], list[Any], list[str | None]], done: int
-    ) -> Iterator[tuple[Entry, Encoded | None]]:
-        """A chunk's results as the main process takes them: an entry a worker stored in
-        the post cache comes back as it would from the cache (its body read back on use)."""
-        parsed, rows, made = answer
-        if self.ahead is not None:
-            self.ahead.keep(rows)
-        store = self._store
-        keys = iter(made)
-        for (record, problems), encoded in parsed:
-            key, read = self.origins[done][1], True
-            if isinstance(self.jobs[done][0], tuple):  # read by the worker: its key
-                key = self.made[done] = next(keys)
-                read = key is not None  # else gone: not counted, as if never found
-            if self.progress is not None and read:
-                self.progress(1)
-            if isinstance(encoded, bytes):  # stored by the worker, body and all
-                if record is not None and store is not None and key is not None:
-                    record["body"] = Body(load=partial(store.load, key), digest=encoded)
-                encoded = None
-            done += 1
-            yield (record, problems), encoded
+    def _submit(self, tasks: list[Task]) -> Any:
+        return self.pool.submit(_parse_many, tasks)
 
     def close(self, keep: bool = False) -> None:
         """End the pool (``keep``: leave it to the crew, every post parsed)."""

@@ -50,6 +50,10 @@ _READ = 1 << 20
 class BrokenPool(Exception):
     """A worker of the pool died before it answered, or the pool was shut down first."""
 
+    #: Whether this was the task a worker was running when it died, so may be what killed
+    #: it; False for the tasks that failed with it (another worker's, or not started).
+    suspect = True
+
 
 class PipeLock:
     """A lock the pool's processes share: one byte in a pipe, which the holder has taken
@@ -234,7 +238,7 @@ class ForkedPool:
             except BlockingIOError:
                 return
             except OSError:
-                self._break("a worker of the pool stopped before it took its task")
+                self._break("a worker of the pool stopped before it took its task", worker)
                 return
             del worker.out[:written]
 
@@ -245,7 +249,7 @@ class ForkedPool:
             except BlockingIOError:
                 return
             if not data:
-                self._break("a worker of the pool stopped before it answered")
+                self._break("a worker of the pool stopped before it answered", worker)
                 return
             worker.inbox += data
             self._unpack(worker)
@@ -271,17 +275,19 @@ class ForkedPool:
             else:
                 future._settle(None, value)
 
-    def _break(self, why: str) -> None:
-        """A worker is gone: every task not answered fails, the other workers end."""
+    def _break(self, why: str, dead: _Worker) -> None:
+        """Worker ``dead`` is gone: every task not answered fails, the other workers end.
+        Only the task ``dead`` was running (the first it had not answered: it answers in
+        order) fails as :attr:`~BrokenPool.suspect`."""
         self._broken = BrokenPool(why)
         for worker in self._workers:
-            for future in worker.waiting:
-                future._settle(None, BrokenPool(why))
+            for at, future in enumerate(worker.waiting):
+                future._settle(None, _broken(why, suspect=worker is dead and at == 0))
             worker.waiting.clear()
             worker.out.clear()
             _kill(worker.pid)
         for future, _ in self._pending:
-            future._settle(None, BrokenPool(why))
+            future._settle(None, _broken(why, suspect=False))
         self._pending.clear()
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = True) -> None:
@@ -319,6 +325,12 @@ class ForkedPool:
         for lock in self.locks:
             lock.close()
         self.locks.clear()
+
+
+def _broken(why: str, *, suspect: bool) -> BrokenPool:
+    error = BrokenPool(why)
+    error.suspect = suspect
+    return error
 
 
 def _widen(fd: int) -> None:

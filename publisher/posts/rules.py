@@ -61,6 +61,7 @@ def finalize(
     plain: PlainPaths | None = None,
     around: Around | None = None,
     hand_back: bool = False,
+    early: Early | None = None,
 ) -> list[Post]:
     """Rules that look across posts or at other files; returns posts newest first.
     ``plain``: the reader's look-up of paths below the posts folder, if it has one.
@@ -68,14 +69,9 @@ def finalize(
     the posts made from it get their :attr:`~publisher.posts.model.Post.origin`.
     ``around``: the rest of the site, when ``records`` are only some of its posts.
     ``hand_back``: in a read worker, each og image look-up is left in its record
-    (:data:`LOOKED`) for the main process, which then does not stat the image again."""
-    root = config.posts.folder
-    real_root = root.resolve()
-    if plain is None and real_root == root:
-        plain = PlainPaths(os.fspath(root))
-    allowed = _Site(
-        (real_root, config.root.resolve()), plain if real_root == root else None, hand_back
-    )
+    (:data:`LOOKED`) for the main process, which then does not stat the image again.
+    ``early``: each post's own part, made for some of the records already."""
+    allowed = early.site if early is not None else _site_of(config, plain, hand_back)
     posts_by_url: dict[str, str] = dict(around.urls) if around is not None else {}
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
     for tag_id, counts in around.spellings.items() if around is not None else ():
@@ -89,14 +85,14 @@ def finalize(
             spellings[key][tag] += 1
     by_key = {key: kept_spelling(counter) for key, counter in spellings.items() if counter}
     canonical = {tag: by_key[key] for tag, key in key_of.items()}  # spelling -> the one kept
+    made = early.own if early is not None else {}
     posts: list[Post] = []
-    for record, source, file, key in sorted(records, key=lambda item: item[0]["id"]):
+    for read in sorted(records, key=lambda item: item[0]["id"]):
         try:
-            post = _finalize_one(
-                (record, source, file, key), allowed, canonical, posts_by_url, problems
-            )
+            own = made.pop(read[2], None) or _own(read, allowed)
+            post = _across(own, read, canonical, posts_by_url, problems)
         except Exception as exc:  # one post must not stop the run
-            problems.append(unexpected(file, exc))
+            problems.append(unexpected(read[2], exc))
             continue
         if post is not None:
             posts.append(post)
@@ -106,30 +102,100 @@ def finalize(
     return posts
 
 
+def _site_of(config: Config, plain: PlainPaths | None, hand_back: bool) -> _Site:
+    root = config.posts.folder
+    real_root = root.resolve()
+    if plain is None and real_root == root:
+        plain = PlainPaths(os.fspath(root))
+    return _Site(
+        (real_root, config.root.resolve()), plain if real_root == root else None, hand_back
+    )
+
+
+class Early:
+    """Each post's own part of the rules (its og image, its fields, the digest of what it
+    is made from but its tags), made as its record comes back from a read worker while
+    the others are still parsed (``posts/collect.py``): :func:`finalize` is then left
+    the rules across posts only, in the tail of a cold read where both workers are idle
+    (20 to 27 ms of one core at 1,000 posts; issue 12). The same steps in the same order
+    as for a record :func:`finalize` meets without it (``tests/test_cold_rules.py``)."""
+
+    def __init__(self, config: Config, plain: PlainPaths | None) -> None:
+        self.site = _site_of(config, plain, False)
+        #: Post file -> its own part.
+        self.own: dict[str, _Own] = {}
+
+    def add(self, read: tuple[Record, Path, str, str | None]) -> None:
+        """``read`` as :func:`finalize` will have it (record, file path, file, key)."""
+        self.own[read[2]] = _own(read, self.site)
+
+
 def kept_spelling(counts: Mapping[str, int]) -> str:
     """The spelling a tag's posts all get: the most common, then the first in code order."""
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[0][0]
 
 
-def _finalize_one(
+class _Own:
+    """A post's own part of the rules: its og image's problems, then the post made (its
+    tags left for :func:`_across`) with the digest of what it was made from but its tags,
+    or why it is skipped: its og image (``skipped``), an error met before its URL is
+    taken (``before``: as in a serial build, the URL stays free) or after (``after``)."""
+
+    __slots__ = ("after", "before", "made", "post", "problems", "skipped")
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.skipped = False
+        self.before: Exception | None = None
+        self.after: Exception | None = None
+        self.post: Post | None = None
+        self.made: Any = None
+
+
+def _own(read: tuple[Record, Path, str, str | None], allowed: _Site) -> _Own:
+    """The rules for one post that look at it alone (never raises: see :class:`_Own`)."""
+    record, source, file, key = read
+    own = _Own()
+    og_image: Path | None = None
+    image_stat: object = None
+    try:
+        if record["og_image"]:
+            found = _og_image(record, source, file, allowed, own.problems)
+            if found is None:
+                own.skipped = True
+                return own
+            og_image, image_stat = found
+    except Exception as exc:
+        own.before = exc
+        return own
+    try:
+        own.post = _post(record, source, og_image)
+        if key is not None and image_stat is not False:
+            # What the post was made from; image_stat False: a linked image, not stat'ed here.
+            made_of = repr((key, os.fspath(source), og_image and os.fspath(og_image), image_stat))
+            own.made = hashlib.blake2b(made_of.encode("utf-8", "surrogateescape"), digest_size=20)
+    except Exception as exc:
+        own.after = exc
+    return own
+
+
+def _across(
+    own: _Own,
     read: tuple[Record, Path, str, str | None],
-    allowed: _Site,
     canonical: dict[str, str],
     posts_by_url: dict[str, str],
     problems: list[Problem],
 ) -> Post | None:
     """The cross-post rules for one post; None when it is skipped (a problem says why)."""
-    record, source, file, key = read
-    lines: dict[str, int] = record.get("lines") or {}
-    og_image: Path | None = None
-    image_stat: object = None
-    if record["og_image"]:
-        found = _og_image(record, source, file, allowed, problems)
-        if found is None:
-            return None
-        og_image, image_stat = found
+    record, _, file, _ = read
+    problems.extend(own.problems)
+    if own.before is not None:
+        raise own.before
+    if own.skipped:
+        return None
     other = posts_by_url.get(record["url"])
     if other is not None:
+        lines: dict[str, int] = record.get("lines") or {}
         key = "externalUrl" if record["external_url"] else "path"
         problems.append(
             Problem(
@@ -142,11 +208,15 @@ def _finalize_one(
         )
         return None
     posts_by_url[record["url"]] = record["id"]
-    post = _post(record, source, og_image, canonical)
-    if key is not None and image_stat is not False:
-        # What the post was made from; image_stat False: a linked image, not stat'ed here.
-        made_of = repr((key, os.fspath(source), og_image and os.fspath(og_image), image_stat))
-        digest = hashlib.blake2b(made_of.encode("utf-8", "surrogateescape"), digest_size=20)
+    if own.after is not None:
+        raise own.after
+    post = own.post
+    assert post is not None
+    tags = record["tags"]
+    # Made before the tags' spellings were known: set now, before anyone sees the post.
+    post.__dict__["tags"] = _unique([canonical[t] for t in tags]) if tags else ()
+    if own.made is not None:
+        digest = own.made.copy()
         digest.update("\0".join(("", *post.tags)).encode("utf-8", "surrogateescape"))
         post.__dict__["_origin"] = digest.digest()
     return post
@@ -165,7 +235,7 @@ def _look_up(record: Record, source: Path, site: _Site) -> tuple[Path, bool, boo
         if "/" not in og:
             return source.with_name(og), True, looked[2], looked[3]
         return Path(f"{os.fspath(source.parent)}/{og}"), True, looked[2], looked[3]
-    written = f"{os.fspath(source.parent)}/{og}"
+    written = f"{os.path.dirname(os.fspath(source)) or '.'}/{og}"
     plain = site.plain.stat(written) if site.plain is not None else None
     if plain is not None:  # no link on the way: no need to resolve (issue 12)
         regular = stat.S_ISREG(plain.st_mode)
@@ -248,10 +318,10 @@ def _unique(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(values))
 
 
-def _post(record: Record, source: Path, og_image: Path | None, canonical: dict[str, str]) -> Post:
+def _post(record: Record, source: Path, og_image: Path | None) -> Post:
+    """The post of ``record``, its tags left out (see :func:`_across`)."""
     date = _when(record["date"])
     assert date is not None
-    tags = record["tags"]
     return Post(
         id=record["id"],
         source=source,
@@ -266,7 +336,7 @@ def _post(record: Record, source: Path, og_image: Path | None, canonical: dict[s
         og_image=og_image,
         og_image_url=record["og_image_url"],
         categories=_unique(record["categories"]),
-        tags=_unique([canonical[t] for t in tags]) if tags else (),
+        tags=(),
         authors=tuple(Author(**a) for a in record["authors"]),
         is_featured=record["is_featured"],
         is_popular=record["is_popular"],
