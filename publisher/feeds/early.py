@@ -20,6 +20,7 @@ by another build, damaged) hands its items to the main process, which stores the
 
 from __future__ import annotations
 
+import importlib
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -141,6 +142,8 @@ class EarlyItems:
         import publisher.index  # noqa: F401
 
         if {"rss", "atom"} & set(self.config.feeds.options.formats):
+            # feedgen.util uses lxml.etree having imported only lxml: load it first.
+            importlib.import_module("lxml.etree")
             import feedgen.ext.dc
             import feedgen.ext.media
             import feedgen.feed  # noqa: F401
