@@ -355,8 +355,11 @@ def test_a_cold_build_cut_short_is_put_right(
         delay = rng.uniform(0.02, 0.4 if how == "worker" else 1.2)
         what = f"{site} {args} {how} round {round_} at {delay:.2f} s"
         code, stderr = killed_build(root, delay, how, args=args, timeout=90)
-        assert "Traceback" not in stderr, (what, stderr)
-        if how == "int" and code != expected_code:  # interrupted, not done before the signal
+        # A Ctrl-C that lands while the interpreter itself is starting (a loaded machine:
+        # before any of publisher's code, so before its handler) is CPython's to report.
+        early = how == "int" and (code == -2 or "Fatal Python error: init_" in stderr)
+        assert early or "Traceback" not in stderr, (what, stderr)
+        if how == "int" and code != expected_code and not early:  # interrupted, not done
             assert code == 130 and stderr.strip().splitlines()[-1] == "aborted", (what, stderr)
         if "--dry-run" in args:  # a dry run writes nothing, killed or not
             assert not (root / "public").exists() and not (root / ".publisher").exists(), what
