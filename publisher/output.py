@@ -35,7 +35,7 @@ from publisher.boot import current as boot_id
 from publisher.dataclass import dataclass, field
 from publisher.errors import OutputError
 from publisher.manifest import journal_of
-from publisher.spliced import Pending, drop, settle, write_from
+from publisher.spliced import Pending, drop, free, settle, write_from
 from publisher.stamps import (
     Part,
     Stamp,
@@ -237,7 +237,10 @@ class OutputWriter:
                 return None
         finally:
             if source >= 0:
-                drop(replaced, source)
+                try:
+                    drop(replaced)
+                finally:
+                    free(source)
         self.writes.append(record)
         return record
 

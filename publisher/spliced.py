@@ -83,23 +83,29 @@ def settle(pending: list[Pending]) -> None:
         raise errors[0]
 
 
-def drop(replaced: list[str], source: int) -> None:
-    """Free the file a spliced file replaced: delete the names in ``replaced`` (where
-    ``write_from`` left it) and close ``source`` (~20 to 40 ms at 70 MB on a disk mounted
-    with ``discard``). A build killed first leaves the temporary name, which the next
-    build's sweep deletes."""
-    try:
-        for name in replaced:
-            with contextlib.suppress(OSError):
-                os.unlink(name)
-    finally:
-        os.close(source)
+def drop(replaced: list[str]) -> None:
+    """Take the file a spliced file replaced out of the output folder: delete the names in
+    ``replaced`` (where ``write_from`` left it). Done before the build hears its file is in
+    place, so before the build's record: a build killed after its record (the next one a
+    no-op the fast path answers, with no sweep) must not leave the old feed published
+    under a temporary name (tests/test_redteam_speed12.py). Cheap: the file stays open
+    (``source``), so its blocks are not freed yet (:func:`free`)."""
+    for name in replaced:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+
+
+def free(source: int) -> None:
+    """Close ``source``, the file a spliced file replaced, already unlinked (:func:`drop`):
+    its blocks are freed now (~20 to 50 ms at 70 MB on a disk mounted with ``discard``),
+    while the build goes on."""
+    os.close(source)
 
 
 class Pending:
     """A file written by a thread (:meth:`start`). :meth:`wait` returns once it is in place
-    (or failed): the thread then frees the file it replaced (:func:`drop`) while the
-    build goes on."""
+    (or failed) and the file it replaced is gone from the output folder (:func:`drop`);
+    the thread then frees that file's blocks (:func:`free`) while the build goes on."""
 
     def __init__(self) -> None:
         self.error: BaseException | None = None
@@ -110,7 +116,8 @@ class Pending:
         cls, work: Callable[[], bool], source: int, name: str, replaced: list[str]
     ) -> Pending:
         """Run ``work`` (False: the source was not the file it was said to be) in a
-        thread, which then drops ``replaced`` and closes ``source``."""
+        thread, which then drops ``replaced`` and, once the build has been told, closes
+        ``source``."""
         job = cls()
 
         def run() -> None:
@@ -128,8 +135,11 @@ class Pending:
                 # and swept the file it never wrote as withdrawn (tests/test_redteam_speed5.py).
                 job.error = exc
             finally:
-                job.done.set()
-                drop(replaced, source)
+                try:
+                    drop(replaced)
+                finally:
+                    job.done.set()
+                    free(source)
 
         # Not a daemon: the interpreter waits for it (the close) before it exits.
         threading.Thread(target=run, name=f"splice {name}").start()

@@ -103,6 +103,21 @@ def killed_build(
     return build.returncode, stderr
 
 
+def interrupted_starting(code: int, stderr: str) -> bool:
+    """A Ctrl-C that landed while the interpreter was still starting, before any function
+    of publisher's ran (so before its handler, which makes it "aborted" and 130): on a
+    loaded machine ``site`` and its ``.pth`` hooks (coverage's) can take a second. CPython
+    says "Fatal Python error: init_import_site"; later, importing the entry module, the
+    interrupted import's traceback (module-level frames only) and exit -2. The tests that
+    interrupt builds at random hold the next build to a cold build's output all the same."""
+    if "Fatal Python error: init_" in stderr:
+        return True
+    frames = [line.strip() for line in stderr.splitlines() if line.strip().startswith("File ")]
+    return code == -signal.SIGINT and all(
+        frame.endswith("in <module>") or "<frozen " in frame for frame in frames
+    )
+
+
 def aged_bench_site(root: Path, posts: int) -> Path:
     """``bench_naive``'s site of ``posts`` posts in ``root``, its files a minute old: a
     build judges them by their stat, not as changed in the last two seconds."""

@@ -341,7 +341,7 @@ KILLS = [
 def test_a_cold_build_cut_short_is_put_right(
     kill_sites: dict[str, Path], tmp_path: Path, site: str, args: tuple[str, ...], how: str
 ) -> None:
-    from build_process import killed_build, publish_build
+    from build_process import interrupted_starting, killed_build, publish_build
 
     expected_code, expected = _cold_run(kill_sites[site], tmp_path / "cold")
     root = tmp_path / "site"
@@ -357,7 +357,7 @@ def test_a_cold_build_cut_short_is_put_right(
         code, stderr = killed_build(root, delay, how, args=args, timeout=90)
         # A Ctrl-C that lands while the interpreter itself is starting (a loaded machine:
         # before any of publisher's code, so before its handler) is CPython's to report.
-        early = how == "int" and (code == -2 or "Fatal Python error: init_" in stderr)
+        early = how == "int" and interrupted_starting(code, stderr)
         assert early or "Traceback" not in stderr, (what, stderr)
         if how == "int" and code != expected_code and not early:  # interrupted, not done
             assert code == 130 and stderr.strip().splitlines()[-1] == "aborted", (what, stderr)

@@ -28,6 +28,7 @@ from publisher.cards.options import CardOptions, layout_folders
 from publisher.cards.publish import Publisher
 from publisher.config import SiteConfig
 from publisher.errors import CardError, Problem
+from publisher.interrupts import ctrl_c_deferred
 from publisher.output import OutputWriter
 from publisher.posts import display_path
 from publisher.posts.model import Post
@@ -324,7 +325,9 @@ def _render_all(
             max_workers=workers, initializer=die_with_parent, initargs=(os.getpid(),)
         )
         try:
-            for result in pool.map(_render_safely, jobs_in, chunksize=1):
+            with ctrl_c_deferred():  # the workers are forked as the jobs are handed out
+                results = pool.map(_render_safely, jobs_in, chunksize=1)
+            for result in results:
                 if progress is not None:
                     progress(1)
                 yield result

@@ -275,13 +275,16 @@ def _render_chunks(
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
 
+        from publisher.interrupts import ctrl_c_deferred
         from publisher.posts.workers import die_with_parent
 
         try:
             with ProcessPoolExecutor(
                 max_workers=workers, initializer=die_with_parent, initargs=(os.getpid(),)
             ) as pool:
-                for fresh in pool.map(render, chunks):
+                with ctrl_c_deferred():  # the workers are forked as the chunks are handed out
+                    fresh_chunks = pool.map(render, chunks)
+                for fresh in fresh_chunks:
                     yield chunks[done], fresh
                     done += 1
         except BrokenProcessPool:

@@ -33,6 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 from publisher.atomic import write_all
+from publisher.interrupts import ctrl_c_deferred
 
 #: A message's length, before its pickle.
 _HEADER = struct.Struct("!Q")
@@ -145,18 +146,19 @@ class ForkedPool:
         # would touch, and so copy, every page of them.
         gc.freeze()
         try:
-            for task_read, task_write, answer_read, answer_write in pipes:
-                pid = os.fork()
-                if pid == 0:  # the worker: never returns
-                    code = 1
-                    try:
-                        for fd in every:
-                            if fd not in (task_read, answer_write):
-                                os.close(fd)
-                        code = _serve(task_read, answer_write, initializer, initargs)
-                    finally:
-                        os._exit(code)
-                self._workers.append(_Worker(pid, task_write, answer_read))
+            with ctrl_c_deferred():  # a Ctrl-C now: raised once all are forked
+                for task_read, task_write, answer_read, answer_write in pipes:
+                    pid = os.fork()
+                    if pid == 0:  # the worker: never returns
+                        code = 1
+                        try:
+                            for fd in every:
+                                if fd not in (task_read, answer_write):
+                                    os.close(fd)
+                            code = _serve(task_read, answer_write, initializer, initargs)
+                        finally:
+                            os._exit(code)
+                    self._workers.append(_Worker(pid, task_write, answer_read))
         finally:
             gc.unfreeze()
             for task_read, _, _, answer_write in pipes:

@@ -245,11 +245,15 @@ def parse_alone(parse: Callable[[Any], Any], job: Any, *, file: str) -> Any:
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
+    from publisher.interrupts import ctrl_c_deferred
+
     try:
         with ProcessPoolExecutor(
             max_workers=1, initializer=die_with_parent, initargs=(os.getpid(),)
         ) as pool:
-            return pool.submit(parse, job).result()
+            with ctrl_c_deferred():  # its worker is forked as the job is handed over
+                future = pool.submit(parse, job)
+            return future.result()
     except BrokenProcessPool:
         problem = Problem(
             file=file,
