@@ -4,24 +4,23 @@ deleted so the next build makes it anew (``posts/bodies.py``, ``posts/cache.py``
 
 The damage is made as a bad block or a power loss leaves it: one page of a real file
 zeroed, chosen by what SQLite can no longer read through it ("database disk image is
-malformed"). Builds run as a user runs them are in ``tests/test_damaged_builds.py``.
+malformed": ``tests/damaged_pages.py``). Builds run as a user runs them:
+``tests/test_damaged_builds.py``.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from damaged_pages import a_body, damage, entries, posts_keys, stamps
 
 from conftest import Site
 from publisher.config import load_config
 from publisher.errors import StateError
 from publisher.posts import ReadResult, read_posts
 from publisher.posts.cache import PostCache
-
-Broken = Callable[[sqlite3.Connection], bool]
 
 
 def _posts(site: Site, count: int = 12) -> None:
@@ -43,61 +42,6 @@ def _texts(result: ReadResult) -> dict[str, tuple[str, str]]:
     return {post.id: post.body.text() for post in result.posts}
 
 
-def _fails(db: sqlite3.Connection, query: str, *args: object) -> bool:
-    try:
-        db.execute(query, args).fetchall()
-    except sqlite3.DatabaseError:
-        return True
-    return False
-
-
-def _keys(db: sqlite3.Connection) -> list[str]:
-    return [key for (key,) in db.execute("SELECT key FROM posts")]
-
-
-def _a_body(db: sqlite3.Connection) -> bool:
-    """Every entry and stamp can be read, and one to four bodies cannot."""
-    if _fails(db, "SELECT key, entry, crc, digest FROM posts") or _fails(db, "SELECT * FROM files"):
-        return False
-    lost = sum(_fails(db, "SELECT markdown, html FROM posts WHERE key = ?", k) for k in _keys(db))
-    return 1 <= lost <= 4
-
-
-def _entries(db: sqlite3.Connection) -> bool:
-    """The stamps can be read, and the query that reads the entries cannot."""
-    if _fails(db, "SELECT file, stamp, key FROM files"):
-        return False
-    keys = _keys(db)
-    marks = ",".join("?" * len(keys))
-    return _fails(db, f"SELECT key, entry, crc, digest FROM posts WHERE key IN ({marks})", *keys)
-
-
-def _stamps(db: sqlite3.Connection) -> bool:
-    return _fails(db, "SELECT file, stamp, key FROM files")
-
-
-def _damage(path: Path, broken: Broken) -> bytes:
-    """``path`` with the first page zeroed that leaves it ``broken``; the file is written
-    so, and its old bytes returned."""
-    data = path.read_bytes()
-    size = int.from_bytes(data[16:18], "big")
-    probe = path.with_name("probe.sqlite")
-    for start in range(size, len(data), size):
-        probe.write_bytes(data[:start] + bytes(size) + data[start + size :])
-        db = sqlite3.connect(probe)
-        try:
-            found = broken(db)
-        except sqlite3.DatabaseError:
-            found = False
-        finally:
-            db.close()
-        if found:
-            probe.replace(path)
-            return data
-    probe.unlink()
-    raise AssertionError(f"no page of {path.name} breaks it so")
-
-
 @pytest.fixture
 def cached(site: Site) -> tuple[Site, Path, dict[str, tuple[str, str]]]:
     """A site read once through its post cache; the bodies a read without a cache gives."""
@@ -111,7 +55,7 @@ def test_a_body_on_a_damaged_page_is_made_again_and_the_file_deleted(
     cached: tuple[Site, Path, dict[str, tuple[str, str]]],
 ) -> None:
     site, path, uncached = cached
-    _damage(path, _a_body)
+    damage(path, a_body)
     result = _read(site, PostCache(path))
     assert result.cache_hits == len(uncached)  # every entry could be read
     assert _texts(result) == uncached  # the damaged ones made again from their files
@@ -128,7 +72,7 @@ def test_a_dry_run_meeting_a_damaged_body_changes_no_file(
     cached: tuple[Site, Path, dict[str, tuple[str, str]]],
 ) -> None:
     site, path, uncached = cached
-    _damage(path, _a_body)
+    damage(path, a_body)
     damaged = path.read_bytes()
     assert _texts(_read(site, PostCache(path, readonly=True))) == uncached
     assert path.read_bytes() == damaged
@@ -138,7 +82,7 @@ def test_a_body_made_again_must_give_the_html_the_row_names(
     cached: tuple[Site, Path, dict[str, tuple[str, str]]],
 ) -> None:
     site, path, _ = cached
-    _damage(path, _a_body)
+    damage(path, a_body)
     cache = PostCache(path)
     result = read_posts(load_config(site.config_path), cache=cache, jobs=1)
     store = cache.store()
@@ -157,10 +101,10 @@ def test_a_damaged_body_outside_a_read_stops_with_one_line(
     cached: tuple[Site, Path, dict[str, tuple[str, str]]],
 ) -> None:
     _, path, _ = cached
-    _damage(path, _a_body)
+    damage(path, a_body)
     cache = PostCache(path)  # no read hands it a way to make a body again
     with sqlite3.connect(path) as db:
-        keys = _keys(db)
+        keys = posts_keys(db)
     db.close()
     found = cache.get_many(keys)
     with pytest.raises(StateError, match=r"cache\.sqlite: a post body stored there could not"):
@@ -176,7 +120,7 @@ def test_a_body_no_longer_utf8_is_made_again_and_its_row_dropped(
 ) -> None:
     site, path, uncached = cached
     with sqlite3.connect(path) as db:
-        key = _keys(db)[3]
+        key = posts_keys(db)[3]
         # Bytes a bad block changed: the text is no longer UTF-8 (SQLite cannot hand it
         # to Python), the file itself is sound.
         db.execute(
@@ -185,8 +129,8 @@ def test_a_body_no_longer_utf8_is_made_again_and_its_row_dropped(
     db.close()
     assert _texts(_read(site, PostCache(path))) == uncached
     with sqlite3.connect(path) as db:
-        assert key not in _keys(db)  # dropped: the next read parses the post
-        assert len(_keys(db)) == len(uncached) - 1
+        assert key not in posts_keys(db)  # dropped: the next read parses the post
+        assert len(posts_keys(db)) == len(uncached) - 1
     db.close()
 
 
@@ -198,7 +142,7 @@ def test_a_row_gone_with_a_file_deleted_as_damaged_is_made_again(
     first, whose connection was not open yet, then finds no row in the new file."""
     site, path, uncached = cached
     first = _read(site, PostCache(path))  # no body read yet: no connection to the file
-    _damage(path, _a_body)
+    damage(path, a_body)
     assert _texts(_read(site, PostCache(path))) == uncached  # meets the damage
     assert not path.exists()
     PostCache(path).close()  # made anew, empty
@@ -210,10 +154,10 @@ def test_an_entry_on_a_damaged_page_is_a_miss_and_the_file_deleted(
     cached: tuple[Site, Path, dict[str, tuple[str, str]]],
 ) -> None:
     site, path, uncached = cached
-    _damage(path, _entries)
+    damage(path, entries)
     damaged = path.read_bytes()
     with sqlite3.connect(path) as db:
-        keys = _keys(db)
+        keys = posts_keys(db)
     db.close()
     probe = PostCache(path)
     assert probe.get_many(keys) == {}  # parsed again, and the file deleted at once
@@ -231,7 +175,7 @@ def test_stamps_on_a_damaged_page_delete_the_file(
     cached: tuple[Site, Path, dict[str, tuple[str, str]]],
 ) -> None:
     site, path, uncached = cached
-    _damage(path, _stamps)
+    damage(path, stamps)
     cache = PostCache(path)
     assert cache.store() is None and not path.exists()  # this read goes on without it
     assert _texts(_read(site, cache)) == uncached
@@ -243,9 +187,9 @@ def test_a_commit_that_meets_a_damaged_page_deletes_the_file(
     cached: tuple[Site, Path, dict[str, tuple[str, str]]],
 ) -> None:
     _, path, _ = cached
-    _damage(path, _a_body)
+    damage(path, a_body)
     with sqlite3.connect(path) as db:
-        keys = _keys(db)
+        keys = posts_keys(db)
     db.close()
     cache = PostCache(path)
     # Every row dropped (no post is live): deleting a damaged body walks its pages.
