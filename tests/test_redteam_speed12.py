@@ -134,16 +134,6 @@ def _body_page(cache: Path) -> bytes | None:
     return None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="a cache.sqlite page holding a post's body damaged (SQLite: 'database disk image "
-    "is malformed') stops every build that needs that body (here: feeds.sqlite deleted, "
-    "which the docs call always safe) with 'a post body read earlier in this build is "
-    "gone from the post cache ...; run the build again', and running it again fails the "
-    "same way forever: the row is never dropped, the post never parsed again, the feeds "
-    "never updated",
-)
 def test_a_post_body_on_a_damaged_cache_page_is_parsed_again(bench: Path, tmp_path: Path) -> None:
     root = _copied(bench, tmp_path)
     state = root / ".publisher"

@@ -13,6 +13,9 @@ keys that hash every input and the code version, rows a build did not ask for de
 its commit, a damaged file rebuilt, a dry run reading only. Each stored item and head
 carries its CRC-32, checked on every read: bytes a bad disk block changed are a miss
 (rendered again), never written into a feed; SQLite itself checks none of a row's bytes.
+A page SQLite finds damaged ("malformed") once the items are being read or written deletes
+the file: the build goes on through the connection it has (an item it cannot read is
+rendered again), and the next build makes the file anew.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from publisher.feeds import formats as registry
 from publisher.feeds.libxml import libxml2_key
 from publisher.feeds.options import FeedOptions
 from publisher.posts import fields as post_fields
+from publisher.posts.bodies import damaged
 from publisher.posts.model import Post
 from publisher.stamps import stamp_of
 from publisher.statecache import code_version
@@ -257,8 +261,8 @@ class FeedCache:
                 self.hits.update(keys)
                 self._hold(keys, {k: v for k, v in fresh.items() if k not in KINDS})
                 return
-            except sqlite3.Error:
-                pass  # kept in memory below; the commit tries again
+            except sqlite3.Error as error:
+                self._met(error)  # kept in memory below; the commit tries again
         self._new_items.extend(rows)
         self._hold(keys, fresh)
 
@@ -272,7 +276,8 @@ class FeedCache:
         values = [_item_row(i, key, items) for i, key, items in rows]
         try:
             self._db.executemany(f"INSERT OR REPLACE INTO items VALUES ({_ITEM_MARKS})", values)
-        except sqlite3.Error:
+        except sqlite3.Error as error:
+            self._met(error)
             self.close()
             return False
         return True
@@ -329,8 +334,8 @@ class FeedCache:
                         found[post_id] = blob
                     else:  # damaged on disk: the caller renders it again
                         self._damaged.add(post_id)
-        except sqlite3.Error:
-            pass
+        except sqlite3.Error as error:
+            self._met(error)  # the ones not found: the caller renders them again
         return found
 
     def head(self, key: str) -> bytes | None:
@@ -361,8 +366,13 @@ class FeedCache:
                 self._db.executemany("INSERT OR REPLACE INTO heads VALUES (?, ?, ?)", heads)
                 self._db.executemany("DELETE FROM items WHERE id = ?", [(i,) for i in stale_items])
                 self._db.executemany("DELETE FROM heads WHERE key = ?", [(k,) for k in stale_heads])
-        except sqlite3.Error:
-            pass  # e.g. another build holds the lock: this build's output is still right
+        except sqlite3.Error as error:
+            self._met(error)  # or another build holds the lock: this build's output is right
+
+    def _met(self, error: sqlite3.Error) -> None:
+        """A file ``error`` says is damaged is deleted (see the module's docstring)."""
+        if damaged(error) and self.path is not None and not self.readonly:
+            statecache.discard(self.path)
 
     def close(self) -> None:
         if self._db is not None:

@@ -11,10 +11,10 @@ written to it) gets a :class:`~publisher.posts.model.Body` that reads its text b
 the database on use, so only the bodies being rendered are in memory (issue 12: at
 10,000 posts they were most of a build's peak memory).
 
-Each row carries a CRC-32 of its entry and one of its body, checked when each is read:
-SQLite checks none of a row's bytes, and a byte a bad disk block changed must not reach
-a feed. A damaged entry is a miss (the file is parsed again); a damaged body, found only
-when it is used, is dropped and stops the build with a message to run it again.
+Each row carries a CRC-32 of its entry and one of its body, checked when each is read
+(SQLite checks none of a row's bytes): a damaged entry is a miss (parsed again), a damaged
+body dropped (``bodies.py``). A damaged page (SQLite: "malformed") met anywhere deletes the
+file; the build goes on without it, a body made again from its post file.
 
 A read worker whose posts' feed items were rendered as it parsed them (``feeds/early.py``)
 stores their entries without their bodies (:meth:`PostCache.put_now`): the body then goes
@@ -99,6 +99,8 @@ _INSERT = (
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 Row = tuple[str, str, str | None, str | None, bytes | None, int, int | None]
+#: (index, the HTML's digest) of the entries of a read stored here (:meth:`PostCache.finish`).
+Stored = list[tuple[int, bytes | None]]
 
 
 def _row(key: str, encoded: Encoded) -> Row:
@@ -108,8 +110,7 @@ def _row(key: str, encoded: Encoded) -> Row:
 
 
 def _row_without_body(key: str, encoded: Encoded) -> Row:
-    """:func:`_row` with the body left out (markdown, HTML and their CRC-32 NULL): the
-    post is read again when its body is asked for (``posts/reread.py``)."""
+    """:func:`_row` without the body (NULL, and its CRC): read again if asked for."""
     entry, markdown, html, digest = encoded
     if type(markdown) is not str or type(html) is not str or digest is None:
         return _row(key, encoded)
@@ -134,7 +135,7 @@ class PostCache:
         self._stamps_gone: list[str] = []
         self._stamps_new: list[tuple[str, str, str]] = []
         self._stale: list[str] = []  # drop_stale's
-        self._store = BodyStore(path) if path is not None else None
+        self._store = BodyStore(path, readonly=readonly) if path is not None else None
         if path is None:
             return
         # The state folder's one cache policy (publisher/statecache.py).
@@ -155,12 +156,12 @@ class PostCache:
                             chunk,
                         ).fetchall()
                 self._stamps = {file: (stamp, key) for file, stamp, key in rows}
-            except sqlite3.Error:
+            except sqlite3.Error as error:
+                self._lost(error)
                 self.close()
 
     def empty(self) -> bool:
-        """Whether the cache holds no post and no file's stamp (a cold build's): every
-        file will be parsed."""
+        """Whether the cache holds no post and no stamp (a cold build's: all parsed)."""
         if self._db is None or self.readonly or self._stamps:
             return False
         try:
@@ -169,8 +170,7 @@ class PostCache:
             return False
 
     def known_key(self, file: str, stamp: str) -> str | None:
-        """The content key ``file`` had when its stat was ``stamp`` (see :func:`stamp_of`),
-        if the cache remembers it."""
+        """The content key ``file`` had at the stat ``stamp`` (:func:`stamp_of`), if kept."""
         found = self._stamps.get(file)
         return found[1] if found is not None and found[0] == stamp else None
 
@@ -218,11 +218,11 @@ class PostCache:
                     if record is not None:
                         if self._store is None or type(digest) is not bytes:
                             raise ValueError(f"entry {key} has no body")
-                        record["body"] = Body(
-                            load=partial(self._store.load, key), digest=digest, rendered=True
-                        )
+                        load = partial(self._store.load, key, digest)
+                        record["body"] = Body(load=load, digest=digest, rendered=True)
                     found[key] = (record, problems)
-        except (sqlite3.Error, ValueError, KeyError, TypeError):
+        except (sqlite3.Error, ValueError, KeyError, TypeError) as error:
+            self._lost(error)  # the records found so far: their bodies are made again
             return {}
         return found
 
@@ -248,17 +248,17 @@ class PostCache:
         try:
             with self._db:
                 self._db.executemany(_INSERT, self._pending)
-        except sqlite3.Error:
+        except sqlite3.Error as error:
             self._failed = True
+            self._lost(error)
         self._pending.clear()
 
     def put_now(self, rows: Sequence[tuple[str, Encoded]], *, bodies: bool = True) -> bool:
         """Write and commit ``rows`` (key, :func:`encode_entry`'s) at once: a read worker
         stores the posts it parsed, so their bodies never travel to the main process
-        (``posts/workers.py``). False when they could not be written. Not synced to the
-        disk (a sync per chunk made the workers wait): the main process syncs the file
-        meanwhile (``Writeback`` there). ``bodies`` False: their bodies are left out
-        (their feed items are made; see the module's docstring)."""
+        (``posts/workers.py``). False when they could not be written. Not synced (a sync
+        per chunk made the workers wait): the main process syncs the file (``Writeback``).
+        ``bodies`` False: left out (their feed items are made; see the module's docstring)."""
         if self._db is None or self.readonly:
             return False
         make = _row if bodies else _row_without_body
@@ -292,8 +292,9 @@ class PostCache:
                     self._db.executemany(
                         "INSERT OR REPLACE INTO files VALUES (?, ?, ?)", self._stamps_new
                     )
-        except sqlite3.Error:
+        except sqlite3.Error as error:
             self._failed = True
+            self._lost(error)
         self._pending.clear()
         return not self._failed
 
@@ -303,7 +304,7 @@ class PostCache:
         keys: Sequence[str],
         *,
         some: bool,
-        done: tuple[Sequence[Entry | None], list[tuple[int, bytes | None]]],
+        done: tuple[Sequence[Entry | None], Stored],
     ) -> Callable[[], None]:
         """The end of a read: each file's stamp kept (``some``: the read had only these
         files, the others stay as they are), the entries of ``keys`` committed, and the
@@ -340,15 +341,9 @@ class PostCache:
 
         return wait
 
-    def detach(
-        self,
-        entries: Sequence[Entry | None],
-        keys: Sequence[str],
-        stored: list[tuple[int, bytes | None]],
-    ) -> None:
-        """Drop the bodies of the ``stored`` entries (index, the HTML's digest, made by
-        the worker that encoded it) from memory, now that they are in the cache (issue
-        12): read back from it when used. Empties ``stored``."""
+    def detach(self, entries: Sequence[Entry | None], keys: Sequence[str], stored: Stored) -> None:
+        """Drop the bodies of the ``stored`` entries from memory, now that they are in the
+        cache (issue 12): read back from it when used. Empties ``stored``."""
         store = self.store()
         for index, digest in stored:
             entry = entries[index]
@@ -365,6 +360,11 @@ class PostCache:
         (``read_posts`` hands it the files it found: ``posts/reread.py``)."""
         if self._store is not None:
             self._store.reread = reread
+
+    def _lost(self, error: BaseException) -> None:
+        """A file ``error`` says is damaged is deleted: this build goes on without it."""
+        if self._store is not None and self._store.mend(error):
+            self.close()
 
     def close(self) -> None:
         if self._db is not None:
