@@ -24,7 +24,7 @@ from fakes.server import Fault
 
 from publisher.announce import deliver as deliver_module
 from publisher.announce.adapters.bluesky import BlueskyAnnouncer
-from publisher.announce.contract import Announcement, Receipt
+from publisher.announce.contract import Announcement, DeliveryError, Receipt
 from publisher.announce.send import Sending
 
 FIRST = datetime(2026, 6, 1, 12, 0, 0, tzinfo=UTC)  # whole seconds, as the ledger keeps them
@@ -146,3 +146,49 @@ def test_the_wrong_shape_2xx_with_colliding_keys_is_still_sent_once(
     assert rkeys == [announcer.rkey(first), announcer.rkey(second, 1)]
     assert len(fake.delivered) == 2
     assert again.sent == 0 and len(fake.writes()) == 2
+
+
+# -- "already exists" that cannot be read back ---------------------------------------------
+
+
+def test_a_refused_key_that_cannot_be_read_back_is_a_doubt_not_a_refusal(
+    tmp_path: Path, http: requests.Session
+) -> None:
+    with BlueskyFake() as fake:
+        assert isinstance(fake, BlueskyFake)
+        announcer = fresh(fake, tmp_path)
+        one, two = colliding_keys(announcer)
+        first, second = ann(1, one), ann(2, two)
+        fresh(fake, tmp_path / "other").announce(first, http)  # another process took the key
+        fake.failing_reads = 1
+        with pytest.raises(DeliveryError) as caught:
+            announcer.announce(second, http)
+        assert caught.value.outcome == "unknown"
+        assert "may hold this post" in caught.value.reason
+        # The retry reads back first, then writes at the next key: one record for the post.
+        b = announcer.announce(replace(second, attempt=2), http)
+    assert not b.duplicate and rkey_of(b) == announcer.rkey(second, 1)
+    assert len(fake.records) == 2
+
+
+def test_a_run_retries_a_refused_key_it_could_not_read_and_sends_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = tmp_path / "state"
+    with running(BLUESKY, monkeypatch) as (fake, config):
+        assert isinstance(fake, BlueskyFake)
+        announcer = fresh(fake, tmp_path)  # only to name the keys: it makes no request
+        one, two = colliding_keys(announcer)
+        baseline([config], state)
+        monkeypatch.setattr(deliver_module, "new_key", lambda target, post_id, now: two)
+        monkeypatch.setattr(Sending, "wall_clock", lambda self: NOW)
+        other = replace(ann(1, one), created_at=NOW)  # another process's post, same second
+        fake.records[announcer.rkey(other)] = announcer.record(other)
+        fake.failing_reads = 1
+        report = announce([config], [make_post(2)], state)
+    (decision,) = report.decisions
+    assert decision.result == "sent" and decision.attempts == 2, decision.error
+    mine = replace(ann(2, two), created_at=NOW)
+    taken, free = announcer.rkey(mine), announcer.rkey(mine, 1)
+    assert [w.json()["rkey"] for w in fake.writes()] == [taken, taken, free]
+    assert len(fake.delivered) == 1 and fake.records[free]["embed"]["external"]["uri"] == mine.url

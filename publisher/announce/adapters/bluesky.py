@@ -19,9 +19,8 @@
   "Already exists" is never taken on trust: the record is read back (``getRecord``) and
   counts as this post's only when it links this post's URL. Another post's record is a
   collision: the next key of the same fixed sequence is tried (so a later run, probing
-  the same sequence, finds what this one wrote). A key this announcer itself wrote in
-  this run is known without asking, so a collision between two posts of one run costs
-  no refused write (and one run writes each post's record once).
+  the same sequence, finds what this one wrote). A key this announcer wrote in this run
+  is known without asking: one run writes each post's record once.
 * Read-back: probe that sequence with ``getRecord``; when it is inconclusive, page
   ``listRecords`` (newest first) back to the first attempt and match the URL.
 """
@@ -230,8 +229,14 @@ class BlueskyAnnouncer(XrpcSession):
                 if exc.outcome != "refused" or exc.status != 400:
                     raise
                 seen = self._get(session, rkey)
+                if seen is None:  # the key may hold this very post: a doubt, not a refusal
+                    why = (
+                        f"post {post_id}: record key {rkey} was refused and could not be read "
+                        "back; it may hold this post"
+                    )
+                    raise DeliveryError(self.name, 400, why, outcome="unknown") from None
                 if not isinstance(seen, dict):
-                    raise  # refused for another reason (or cannot tell): not a collision
+                    raise  # refused for another reason: the key is free
                 if self._is_own(seen, announcement):
                     return self._receipt(post_id, rkey, duplicate=True)
                 continue
