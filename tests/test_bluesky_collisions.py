@@ -72,18 +72,27 @@ def fresh(fake: BlueskyFake, state: Path) -> BlueskyAnnouncer:
     return BlueskyAnnouncer("bluesky", config, state_dir=state)
 
 
-def test_a_collision_within_one_run_writes_each_record_once(
-    tmp_path: Path, http: requests.Session
-) -> None:
+Pair = tuple[BlueskyFake, BlueskyAnnouncer, Announcement, Announcement]
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[Pair]:
+    """A running fake, an announcer, and posts 1 and 2 whose first record keys collide."""
     with BlueskyFake() as fake:
         assert isinstance(fake, BlueskyFake)
         announcer = fresh(fake, tmp_path)
         one, two = colliding_keys(announcer)
-        first, second = ann(1, one), ann(2, two)
-        taken = announcer.rkey(first)
-        assert announcer.rkey(second) == taken  # the collision is real
-        a = announcer.announce(first, http)
-        b = announcer.announce(second, http)
+        yield fake, announcer, ann(1, one), ann(2, two)
+
+
+def test_a_collision_within_one_run_writes_each_record_once(
+    pair: Pair, http: requests.Session
+) -> None:
+    fake, announcer, first, second = pair
+    taken = announcer.rkey(first)
+    assert announcer.rkey(second) == taken  # the collision is real
+    a = announcer.announce(first, http)
+    b = announcer.announce(second, http)
     assert not a.duplicate and not b.duplicate
     assert rkey_of(a) == taken and rkey_of(b) == announcer.rkey(second, 1)
     # No refused write: each post's record is requested once, the second at its next key.
@@ -152,21 +161,17 @@ def test_the_wrong_shape_2xx_with_colliding_keys_is_still_sent_once(
 
 
 def test_a_refused_key_that_cannot_be_read_back_is_a_doubt_not_a_refusal(
-    tmp_path: Path, http: requests.Session
+    pair: Pair, tmp_path: Path, http: requests.Session
 ) -> None:
-    with BlueskyFake() as fake:
-        assert isinstance(fake, BlueskyFake)
-        announcer = fresh(fake, tmp_path)
-        one, two = colliding_keys(announcer)
-        first, second = ann(1, one), ann(2, two)
-        fresh(fake, tmp_path / "other").announce(first, http)  # another process took the key
-        fake.failing_reads = 1
-        with pytest.raises(DeliveryError) as caught:
-            announcer.announce(second, http)
-        assert caught.value.outcome == "unknown"
-        assert "may hold this post" in caught.value.reason
-        # The retry reads back first, then writes at the next key: one record for the post.
-        b = announcer.announce(replace(second, attempt=2), http)
+    fake, announcer, first, second = pair
+    fresh(fake, tmp_path / "other").announce(first, http)  # another process took the key
+    fake.failing_reads = 1
+    with pytest.raises(DeliveryError) as caught:
+        announcer.announce(second, http)
+    assert caught.value.outcome == "unknown"
+    assert "may hold this post" in caught.value.reason
+    # The retry reads back first, then writes at the next key: one record for the post.
+    b = announcer.announce(replace(second, attempt=2), http)
     assert not b.duplicate and rkey_of(b) == announcer.rkey(second, 1)
     assert len(fake.records) == 2
 
