@@ -13,12 +13,14 @@
   bytes) and description 1000 graphemes (3000 bytes), our own budget (the lexicon sets
   none, the app shows about that much).
 * Idempotency: the record key (``rkey``) is a TID made of the ledger's first attempt time
-  (microseconds) and a 10-bit clock id hashed from target, post id and idempotency key,
-  so a retry writes the same record key. Two posts first tried in the same microsecond
-  collide 1 time in 1,024, so "already exists" is never taken on trust: the record is
-  read back (``getRecord``) and counts as this post's only when it links this post's
-  URL. Another post's record is a collision: the next key of the same fixed sequence is
-  tried (so a later run, probing the same sequence, finds what this one wrote).
+  and a 10-bit clock id hashed from target, post id and idempotency key, so a retry
+  writes the same record key. The ledger keeps whole seconds, so two posts first tried
+  in the same second (in practice: two posts of one run) collide 1 time in 1,024.
+  "Already exists" is never taken on trust: the record is read back (``getRecord``) and
+  counts as this post's only when it links this post's URL. Another post's record is a
+  collision: the next key of the same fixed sequence is tried (so a later run, probing
+  the same sequence, finds what this one wrote). A key this announcer wrote in this run
+  is known without asking: one run writes each post's record once.
 * Read-back: probe that sequence with ``getRecord``; when it is inconclusive, page
   ``listRecords`` (newest first) back to the first attempt and match the URL.
 """
@@ -133,6 +135,11 @@ class BlueskyAnnouncer(XrpcSession):
         "image": True,
     }
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: The records this announcer wrote (record key -> record), each answered 200.
+        self._written: dict[str, dict[str, Any]] = {}
+
     # -- the post ------------------------------------------------------------
 
     def rkey(self, announcement: Announcement, probe: int = 0) -> str:
@@ -196,12 +203,14 @@ class BlueskyAnnouncer(XrpcSession):
         record = self.record(announcement, thumb)
         for probe in range(PROBES):
             rkey = self.rkey(announcement, probe)
-            if probe > 0:
+            # What this announcer wrote there itself, else (past the first key) the platform.
+            seen: dict[str, Any] | _Absent | None = self._written.get(rkey)
+            if seen is None and probe > 0:
                 seen = self._get(session, rkey)
-                if isinstance(seen, dict):
-                    if self._is_own(seen, announcement):
-                        return self._receipt(post_id, rkey, duplicate=True)
-                    continue  # another post's record: a collision, try the next key
+            if isinstance(seen, dict):
+                if self._is_own(seen, announcement):
+                    return self._receipt(post_id, rkey, duplicate=True)
+                continue  # another post's record: a collision, try the next key
             try:
                 response = self._authed(
                     session,
@@ -220,13 +229,20 @@ class BlueskyAnnouncer(XrpcSession):
                 if exc.outcome != "refused" or exc.status != 400:
                     raise
                 seen = self._get(session, rkey)
+                if seen is None:  # the key may hold this very post: a doubt, not a refusal
+                    why = (
+                        f"post {post_id}: record key {rkey} was refused and could not be read "
+                        "back; it may hold this post"
+                    )
+                    raise DeliveryError(self.name, 400, why, outcome="unknown") from None
                 if not isinstance(seen, dict):
-                    raise  # refused for another reason (or cannot tell): not a collision
+                    raise  # refused for another reason: the key is free
                 if self._is_own(seen, announcement):
                     return self._receipt(post_id, rkey, duplicate=True)
                 continue
             # 200 means the record is written under the key we chose; an odd body only
             # costs us the uri, which the key rebuilds.
+            self._written[rkey] = record
             return self._receipt(
                 post_id, rkey, uri=text_field(json_object(response), "uri"), status=200
             )

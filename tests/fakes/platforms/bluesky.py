@@ -28,6 +28,8 @@ class BlueskyFake(FakePlatform):
         self.access: set[str] = set()
         self.refresh: set[str] = set()
         self.records: dict[str, dict[str, Any]] = {}
+        #: Answer this many of the next ``getRecord`` calls 502 (a read that cannot tell).
+        self.failing_reads = 0
 
     def is_write(self, request: Request) -> bool:
         return request.path == "/xrpc/com.atproto.repo.createRecord"
@@ -82,6 +84,10 @@ class BlueskyFake(FakePlatform):
         if method in ("com.atproto.server.createSession", "com.atproto.server.refreshSession"):
             return self._session_route(method, request)
         if method == "com.atproto.repo.getRecord":
+            with self.lock:
+                failing, self.failing_reads = self.failing_reads > 0, max(0, self.failing_reads - 1)
+            if failing:
+                return Response(502, {"error": "InternalServerError", "message": "read fault"})
             rkey = request.query.get("rkey", [""])[0]
             if rkey in self.records:
                 return Response(
