@@ -23,7 +23,7 @@ from publisher import sources, statecache
 from publisher.statecache import code_version
 
 sys.path.insert(0, str(Path(__file__).parent))
-from build_process import ENV
+from build_process import publish_build
 
 
 @pytest.fixture
@@ -266,22 +266,10 @@ def _site(root: Path) -> Path:
     return root
 
 
-def _build(
-    root: Path, package: Path, script: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {
-        **ENV,
-        "PYTHONPATH": os.pathsep.join([str(package), *ENV["PYTHONPATH"].split(os.pathsep)]),
-    }
-    command = ["-m", "publisher", "build"] if script is None else ["-c", script]
-    return subprocess.run(
-        [sys.executable, *command],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+def _build(root: Path, package: Path, script: str = "") -> subprocess.CompletedProcess[str]:
+    """``script`` (by default :data:`BUILD`) with the copy ``package`` first on the path."""
+    return publish_build(
+        root, script=f"import sys\nsys.path.insert(0, {str(package)!r})\n" + (script or BUILD)
     )
 
 
