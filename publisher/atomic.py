@@ -117,19 +117,14 @@ _LIBC: dict[str, Any] = {}
 
 def libc_function(name: str, argtypes: tuple[str, ...]) -> Any:
     """The C library's function ``name`` (Linux only) taking ``argtypes`` (ctypes type
-    names) and returning an int, or None where there is none; looked up once a process,
-    and ctypes imported only then."""
+    names) and returning an int, or None where there is none; looked up once a process
+    (through cffi's backend, not ctypes: ``publisher/cfunctions.py``)."""
     if name not in _LIBC:
         found = None
         if sys.platform == "linux":
-            try:
-                import ctypes
+            from publisher.cfunctions import c_function
 
-                found = getattr(ctypes.CDLL(None, use_errno=True), name)
-                found.argtypes = [getattr(ctypes, kind) for kind in argtypes]
-                found.restype = ctypes.c_int
-            except (OSError, AttributeError):
-                found = None
+            found = c_function(None, name, argtypes)
         _LIBC[name] = found
     return _LIBC[name]
 

@@ -37,11 +37,12 @@ def reference(html: str, base: str) -> str:
 
     if "<iframe" in html.lower():
         html = items._IFRAME.sub(lambda tag: items.mdx.iframe_html(tag.group(0)), html)
+    tags, attributes = items._allowed()
     return nh3.clean(
         items.xml_text(html),
-        tags=items._TAGS,
+        tags=tags,
         clean_content_tags={"script", "style", "iframe", "object", "template"},
-        attributes=items._ATTRIBUTES,
+        attributes=attributes,
         attribute_filter=attribute,
         url_schemes=items._SCHEMES,
         link_rel=None,

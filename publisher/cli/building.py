@@ -53,6 +53,10 @@ def run_build(
         snapshot, code = _unchanged(options, console, config, now, started)
         if code is not None:
             return code
+    if not options.dry_run:
+        from publisher.sources import keep_in
+
+        keep_in(config.state)  # the caches' code digests, remembered (sources.py)
     result = build_site(
         config,
         now=now,

@@ -38,8 +38,8 @@ from publisher.feeds.options import FeedOptions
 from publisher.posts import fields as post_fields
 from publisher.posts.bodies import damaged
 from publisher.posts.model import Post
+from publisher.sources import code_digest
 from publisher.stamps import stamp_of
-from publisher.statecache import code_version
 
 CACHE_FILE = "feeds.sqlite"
 #: Seconds to wait for another build that holds the file before going on without it.
@@ -93,8 +93,8 @@ def _code_hash(libxml2: str) -> bytes:
     # Named beside fields.py, not imported: a build of prose posts loads neither.
     fields_py = Path(str(post_fields.__file__))
     borrowed = [fields_py, fields_py.with_name("mdx.py"), fields_py.with_name("components.py")]
-    sources = [*sorted(Path(__file__).parent.glob("*.py")), *borrowed]
-    digest = hashlib.sha256(code_version(sources, ("feedgen", "lxml", "nh3")))
+    code = code_digest("feeds", Path(__file__).parent, ("feedgen", "lxml", "nh3"), files=borrowed)
+    digest = hashlib.sha256(code)
     digest.update(f"\0libxml2 {libxml2}".encode())
     return digest.digest()
 

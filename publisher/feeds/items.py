@@ -184,14 +184,6 @@ def _allowed() -> tuple[set[str], dict[str, set[str]]]:
     return tags, attributes
 
 
-def __getattr__(name: str) -> object:
-    # _TAGS and _ATTRIBUTES, read by the tests that hold the sanitizer to nh3.clean: made
-    # on first use, as nh3 is imported (a build of prose posts needs neither).
-    if name in ("_TAGS", "_ATTRIBUTES"):
-        return _allowed()[name == "_ATTRIBUTES"]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 @functools.cache
 def _sanitizer() -> nh3.Cleaner:
     """nh3's sanitizer, configured once per process: built for each call (as ``nh3.clean``

@@ -45,15 +45,15 @@ from publisher.posts.bodies import body_of as body_of
 from publisher.posts.bodies import detach as detach
 from publisher.posts.bodies import entry_crc as _entry_crc
 from publisher.posts.model import Body, html_digest
-from publisher.statecache import code_version
+from publisher.sources import code_digest
 
 if TYPE_CHECKING:
     from publisher.posts.bodies import Reread
 
 #: The reader's own source and the libraries that shape a parse: a cache written by
 #: other code is never reused, even between two commits that share a version number.
-_CODE = code_version(
-    sorted(Path(__file__).parent.rglob("*.py")), ("cmarkgfm", "lxml", "PyYAML", "ftfy")
+_CODE = code_digest(
+    "posts", Path(__file__).parent, ("cmarkgfm", "lxml", "PyYAML", "ftfy"), recursive=True
 )
 
 
