@@ -33,7 +33,6 @@ section: the CLI decides, as before. A no-op brings the record up to date.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import sys
@@ -48,6 +47,7 @@ from publisher import fastpath, snapshot
 from publisher.atomic import write_atomic
 from publisher.config import Config
 from publisher.dataclass import dataclass, field
+from publisher.digests import blake2b
 from publisher.errors import OutputError, Problem, PublisherError
 from publisher.resources import assets, templates
 from publisher.snapshot import Snapshot
@@ -96,7 +96,7 @@ def _card_steps(config: Config) -> Iterator[list[str]]:
 def _head(config: Config) -> str:
     # The config's repr stands for what the config file says once loaded (paths resolved).
     head = f"{_FORMAT}\0{publisher.__version__}\0{sys.version}\0{config!r}"
-    return f"head:{hashlib.blake2b(head.encode('utf-8', 'surrogateescape')).hexdigest()}"
+    return f"head:{blake2b(head.encode('utf-8', 'surrogateescape')).hexdigest()}"
 
 
 def plan(config: Config) -> list[list[str]]:

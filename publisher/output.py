@@ -21,7 +21,6 @@ first run after an upgrade) nothing is deleted.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import stat
@@ -33,6 +32,7 @@ from pathlib import Path, PurePosixPath
 from publisher.atomic import write_atomic
 from publisher.boot import current as boot_id
 from publisher.dataclass import dataclass, field
+from publisher.digests import sha256
 from publisher.errors import OutputError
 from publisher.manifest import journal_of
 from publisher.spliced import Pending, drop, free, settle, write_from
@@ -143,7 +143,7 @@ class OutputWriter:
         status, found = compare_file(path, data)
         record = Write(path=PurePosixPath(relative).as_posix(), status=status, bytes=len(data))
         self.writes.append(record)
-        self.hashes[record.path] = hashlib.sha256(data).hexdigest()
+        self.hashes[record.path] = sha256(data).hexdigest()
         self.unsynced.pop(record.path, None)
         if status == "unchanged" or self.dry_run:
             if found is not None:

@@ -12,13 +12,13 @@ build killed in between leaves the temporary file, which the next build's sweep 
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from publisher.atomic import libc_function, temp_beside, write_all
+from publisher.digests import sha256
 from publisher.output import Made
 from publisher.stamps import compare_file
 
@@ -41,7 +41,7 @@ def stage(target: Path, data: bytes, lengths: Sequence[int] | None = None) -> Ma
     """``data`` for ``target``: unchanged (nothing written), or in a synced temporary file
     beside it. ``lengths``: the pieces it is laid out in, if its maker knows them."""
     laid_out = tuple(lengths) if lengths is not None else None
-    digest = hashlib.sha256(data).hexdigest()
+    digest = sha256(data).hexdigest()
     status, found = compare_file(target, data)
     if status == "unchanged":
         return Made(

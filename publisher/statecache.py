@@ -21,7 +21,6 @@ open their file through :func:`open_cache`:
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 import sqlite3
@@ -30,6 +29,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from publisher import __version__
+from publisher.digests import sha256
 
 #: Seconds to wait for another build that holds a cache file before going on without it.
 LOCK_TIMEOUT = 10.0
@@ -38,14 +38,14 @@ LOCK_TIMEOUT = 10.0
 def code_version(files: Iterable[Path], packages: Iterable[str] = ()) -> bytes:
     """A digest of the code that makes a cache's rows: ``files`` (its source), the
     ``packages``' installed versions and publisher's own. Part of every key."""
-    digest = hashlib.sha256(f"publisher {__version__}".encode())
+    parts = [f"publisher {__version__}".encode()]
     for path in files:
-        digest.update(b"\0" + path.read_bytes())
+        parts += (b"\0", path.read_bytes())
     for package in packages:
         found = installed_version(package)
         if found is not None:
-            digest.update(f"\0{package} {found}".encode())
-    return digest.digest()
+            parts.append(f"\0{package} {found}".encode())
+    return sha256(*parts).digest()
 
 
 def installed_version(name: str, path: Sequence[str] | None = None) -> str | None:

@@ -12,7 +12,6 @@ manifest yet (the first run after an upgrade) nothing is deleted.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 import stat
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from publisher.atomic import write_atomic
 from publisher.dataclass import dataclass
+from publisher.digests import sha256
 from publisher.errors import OutputError, Problem
 from publisher.manifest import journal_of, read_manifest, render_manifest, with_journal
 from publisher.stamps import stamp_of, stamp_token
@@ -173,7 +173,7 @@ def _stale(writer: OutputWriter, relative: str, digests: set[str]) -> str:
     if stamp_token(stamp) in digests:
         return "delete"  # a spliced file, still as written (see write_splice)
     try:
-        current = hashlib.sha256(path.read_bytes()).hexdigest()
+        current = sha256(path.read_bytes()).hexdigest()
     except OSError as exc:
         return f"it cannot be read ({exc.strerror})"
     if current not in digests:

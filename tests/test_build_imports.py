@@ -48,8 +48,15 @@ _PROBE = textwrap.dedent(
 #: components, for a body with no tag; the html package (its 2,200 named references:
 #: posts/text.escape is html.escape); nh3, for a body feeds/prose.py answers for; feedgen
 #: itself (rss_atom's extensions do not subclass its bases); the URL patterns of
-#: generators, for a site whose posts name their path.
+#: generators, for a site whose posts name their path; hashlib (OpenSSL's libcrypto: the
+#: build's few KB are hashed by CPython's own modules, publisher/digests.py), ctypes
+#: (cmark's free functions come through cffi, publisher/cfunctions.py) and pickle (only
+#: the worker pool's results are pickled).
 NOT_FOR_ONE_POST = (
+    "hashlib",
+    "_hashlib",
+    "ctypes",
+    "pickle",
     "dataclasses",
     "lxml.etree",
     "inspect",

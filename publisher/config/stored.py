@@ -94,11 +94,12 @@ def encode(config: Config) -> dict[str, Any] | None:
 def _check(data: Any) -> str:
     """A digest of the kept config's JSON: a record damaged in place (a flipped byte, a
     hand edit of the file) no longer matches it, and the config is loaded instead."""
-    import hashlib  # the build loads it anyway (output.py, the caches)
     import json
 
+    from publisher.digests import blake2b
+
     text = json.dumps(data, sort_keys=True, ensure_ascii=False)
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
+    return blake2b(text.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
 
 
 def _encode(value: Any, classes: Mapping[str, Any]) -> Any:

@@ -20,7 +20,6 @@ rendered again), and the next build makes the file anew.
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import zlib
 from collections.abc import Collection, Mapping, Sequence
@@ -32,6 +31,7 @@ from pathlib import Path
 from publisher import statecache
 from publisher.config import SiteConfig
 from publisher.dataclass import fields
+from publisher.digests import sha256
 from publisher.feeds import formats as registry
 from publisher.feeds.libxml import libxml2_key
 from publisher.feeds.options import FeedOptions
@@ -94,9 +94,7 @@ def _code_hash(libxml2: str) -> bytes:
     fields_py = Path(str(post_fields.__file__))
     borrowed = [fields_py, fields_py.with_name("mdx.py"), fields_py.with_name("components.py")]
     code = code_digest("feeds", Path(__file__).parent, ("feedgen", "lxml", "nh3"), files=borrowed)
-    digest = hashlib.sha256(code)
-    digest.update(f"\0libxml2 {libxml2}".encode())
-    return digest.digest()
+    return sha256(code, f"\0libxml2 {libxml2}".encode()).digest()
 
 
 _CODE = _code_hash(libxml2_key())
@@ -104,9 +102,7 @@ _CODE = _code_hash(libxml2_key())
 
 def context_key(site: SiteConfig, options: FeedOptions) -> bytes:
     """What shapes every item of a build besides the post: the code, the site, the options."""
-    digest = hashlib.sha256(_CODE)
-    digest.update(repr((site, options)).encode())
-    return digest.digest()
+    return sha256(_CODE, repr((site, options)).encode()).digest()
 
 
 def post_key(post: Post, context: bytes) -> str:
@@ -114,7 +110,7 @@ def post_key(post: Post, context: bytes) -> str:
     if post.origin is not None:
         # The reader's digest of what made the post (its file's content key, path, og
         # image and its stat, tags): as good as every field's repr and far cheaper.
-        return hashlib.sha256(context + b"\0origin\0" + post.origin).hexdigest()
+        return sha256(context, b"\0origin\0", post.origin).hexdigest()
     image = None
     if post.og_image is not None:
         try:
@@ -122,17 +118,14 @@ def post_key(post: Post, context: bytes) -> str:
             image = stamp_of(stat)
         except OSError:
             pass
-    digest = hashlib.sha256(context)
-    digest.update(repr((_POST_VALUES(post), image)).encode())  # a repr ends unambiguously
-    digest.update(post.body.digest)  # the HTML's own digest: no body is read here
-    return digest.hexdigest()
+    # A repr ends unambiguously; the HTML's own digest: no body is read here.
+    values = repr((_POST_VALUES(post), image)).encode()
+    return sha256(context, values, post.body.digest).hexdigest()
 
 
 def head_key(context: bytes, kind: str, head: object, updated: datetime | None) -> str:
     """The key of a feed's head document (``rss_atom.render_head``)."""
-    digest = hashlib.sha256(context)
-    digest.update(repr((kind, head, updated)).encode())
-    return digest.hexdigest()
+    return sha256(context, repr((kind, head, updated)).encode()).hexdigest()
 
 
 class FeedCache:

@@ -13,12 +13,12 @@ import re
 from collections.abc import Iterable, Sequence
 from contextvars import ContextVar
 from datetime import datetime
-from hashlib import sha1
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urljoin, urlsplit
 
 from publisher.dataclass import dataclass
+from publisher.digests import sha1
 from publisher.feeds.media import image_facts
 from publisher.feeds.prose import prose, prose_html
 from publisher.lazy import LazyModule, lazy_pattern

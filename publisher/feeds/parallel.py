@@ -16,9 +16,7 @@ cache, a worker gone) leaves it to the main process, which writes it as before.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
-import pickle
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -107,6 +105,8 @@ def _stream(cache: FeedCache, task: Task) -> Made | None:
     whole document in memory (70 MB at 10,000 posts, and a tenth of a worker's time to
     gather; issue 12). The same bytes as the renderer's document (``CONCATENATES``:
     ``tests/test_feed_workers.py`` holds them equal)."""
+    import hashlib  # OpenSSL's SHA-256, for 70 MB (not loaded by a build that splices)
+
     assert task.literals is not None
     target = Path(task.target)
     literals = task.literals
@@ -200,6 +200,8 @@ def submit(pool: Any, task: Task) -> Any:
     need this process's interpreter lock, which the work after this call holds
     (posts.json, the site table), and a worker started its file 10 to 80 ms after it was
     sent (issue 12). A file that must wait for a worker anyway is not waited for."""
+    import pickle  # here, not at the top: a build that splices its feeds never sends one
+
     free = _free_worker(pool)
     future = pool.submit(_make_pickled, pickle.dumps(task, protocol=pickle.HIGHEST_PROTOCOL))
     deadline = time.monotonic() + (HANDOVER if free else 0.0)
@@ -219,4 +221,6 @@ def _free_worker(pool: Any) -> bool:
 
 
 def _make_pickled(task: bytes) -> Made | None:
+    import pickle
+
     return make_file(pickle.loads(task))

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from publisher import statecache
+from publisher.digests import blake2b
 from publisher.incremental.walk import POSTS, Walk, digest_of, line_of
 
 if TYPE_CHECKING:
@@ -104,8 +105,6 @@ def folders(snapshot: Snapshot) -> tuple[str | None, dict[str, str]]:
 def outside(entries: Iterable[Entry], recent: frozenset[str]) -> str | None:
     """A digest of ``entries`` outside the posts folder; None when one of them changed
     too recently to be judged by its stat."""
-    import hashlib
-
     others: list[str] = []
     for label, path, st in entries:
         if label.startswith(POSTS):
@@ -115,7 +114,7 @@ def outside(entries: Iterable[Entry], recent: frozenset[str]) -> str | None:
         sig = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}:{st.st_ctime_ns}" if st else "-"
         others.append(f"{label}\0{path}\0{sig}")
     text = "\n".join(others).encode("utf-8", "surrogateescape")
-    return hashlib.blake2b(text, digest_size=20).hexdigest()
+    return blake2b(text, digest_size=20).hexdigest()
 
 
 #: A label's characters before the name in the posts folder ("post:/").

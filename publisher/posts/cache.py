@@ -27,7 +27,6 @@ less to write at 10,000 posts, about 20 us of a worker's CPU per post).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
@@ -38,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from publisher import statecache
+from publisher.digests import blake2b, sha256
 from publisher.errors import Problem
 from publisher.posts.bodies import BodyStore as BodyStore
 from publisher.posts.bodies import body_crc as _body_crc
@@ -58,7 +58,7 @@ _CODE = code_digest(
 
 
 def fingerprint(*parts: object) -> str:
-    digest = hashlib.blake2b(_CODE, digest_size=16)
+    digest = blake2b(_CODE, digest_size=16)
     for part in parts:
         digest.update(b"\0" + repr(part).encode())
     return digest.hexdigest()
@@ -69,9 +69,7 @@ def content_key(raw: bytes, context: str) -> str:
     # SHA-256 (OpenSSL's, with the CPU's SHA instructions) hashes a post in half the time
     # of blake2b (issue 12: a cold build's main process hashes every post file). The key
     # keeps its 40 hex digits.
-    digest = hashlib.sha256(context.encode())
-    digest.update(b"\0")
-    digest.update(raw)  # not b"\0" + raw: a copy of every post file
+    digest = sha256(context.encode(), b"\0", raw)  # not b"\0" + raw: a copy of every post
     return digest.hexdigest()[:40]
 
 

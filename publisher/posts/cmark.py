@@ -6,12 +6,13 @@ returns: about 26 KB of C memory lost per post of ~800 words, 380 MB for a seria
 10,000 posts (issue 12), the same in total across the worker processes of a parallel one.
 This module does the same calls and frees both, with ``cmark_node_free`` (exported by the
 extension module but not wrapped by cmarkgfm) and the C library's ``free`` (cmark's default
-allocator). Where either cannot be found, it falls back to the leaking wrapper.
+allocator), both taken through cffi's backend (``publisher/cfunctions.py``: ``ctypes`` and
+libffi are not loaded for them). Where either cannot be found, it falls back to the leaking
+wrapper.
 """
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import threading
 from collections.abc import Callable, Sequence
@@ -20,29 +21,22 @@ from typing import Any
 import cmarkgfm  # type: ignore[import-untyped]
 from cmarkgfm import cmark
 
+from publisher.cfunctions import c_function
+
 _lib: Any = cmark._cmark.lib
 _ffi: Any = cmark._cmark.ffi
 
 
-def _releasers() -> tuple[Callable[[int], None], Callable[[int], None]] | None:
-    try:
-        module = ctypes.CDLL(cmark._cmark.__file__)
-        node_free = module.cmark_node_free
-        libc_free = ctypes.CDLL(None).free
-    except (OSError, AttributeError, TypeError):
+def _releasers() -> tuple[Callable[[Any], None], Callable[[Any], None]] | None:
+    """``cmark_node_free`` and ``free``, each taking a pointer cmarkgfm's calls return."""
+    node_free = c_function(cmark._cmark.__file__, "cmark_node_free", ("c_void_p",), None)
+    libc_free = c_function(None, "free", ("c_void_p",), None)
+    if node_free is None or libc_free is None:
         return None
-    node_free.argtypes = [ctypes.c_void_p]
-    node_free.restype = None
-    libc_free.argtypes = [ctypes.c_void_p]
-    libc_free.restype = None
     return node_free, libc_free
 
 
 _RELEASE = _releasers()
-
-
-def _address(pointer: Any) -> int:
-    return int(_ffi.cast("uintptr_t", pointer))
 
 
 @functools.cache
@@ -99,6 +93,6 @@ def to_html(markdown: str, options: int, extensions: Sequence[str]) -> str:
         try:
             return str(_ffi.string(raw).decode("utf-8"))
         finally:
-            libc_free(_address(raw))
+            libc_free(raw)
     finally:
-        node_free(_address(root))
+        node_free(root)

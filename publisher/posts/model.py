@@ -8,13 +8,13 @@ done by the loader the post cache hands in (``posts/cache.py``), not here.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple, TypedDict, Unpack
 
 from publisher.dataclass import dataclass, field, fields
+from publisher.digests import sha256
 from publisher.errors import Problem
 
 
@@ -109,7 +109,7 @@ def _held_body(markdown: str, html: str, rendered: bool) -> Body:
 
 
 def html_digest(html: str) -> bytes:
-    return hashlib.sha256(html.encode("utf-8", "surrogatepass")).digest()
+    return sha256(html.encode("utf-8", "surrogatepass")).digest()
 
 
 class PostFields(TypedDict):

@@ -4,7 +4,6 @@ spelling."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from collections import Counter, defaultdict
@@ -15,6 +14,7 @@ from typing import Any
 
 from publisher.config import Config
 from publisher.dataclass import dataclass
+from publisher.digests import blake2b
 from publisher.errors import Problem
 from publisher.posts.cache import body_of
 from publisher.posts.fields import tag_key
@@ -173,7 +173,7 @@ def _own(read: tuple[Record, Path, str, str | None], allowed: _Site) -> _Own:
         if key is not None and image_stat is not False:
             # What the post was made from; image_stat False: a linked image, not stat'ed here.
             made_of = repr((key, os.fspath(source), og_image and os.fspath(og_image), image_stat))
-            own.made = hashlib.blake2b(made_of.encode("utf-8", "surrogateescape"), digest_size=20)
+            own.made = blake2b(made_of.encode("utf-8", "surrogateescape"), digest_size=20)
     except Exception as exc:
         own.after = exc
     return own
