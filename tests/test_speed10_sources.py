@@ -6,6 +6,7 @@ module of ``publisher/posts``)."""
 
 from __future__ import annotations
 
+import compileall
 import json
 import os
 import shutil
@@ -23,7 +24,7 @@ from publisher import sources, statecache
 from publisher.statecache import code_version
 
 sys.path.insert(0, str(Path(__file__).parent))
-from build_process import publish_build
+from build_process import ENV
 
 
 @pytest.fixture
@@ -267,9 +268,24 @@ def _site(root: Path) -> Path:
 
 
 def _build(root: Path, package: Path, script: str = "") -> subprocess.CompletedProcess[str]:
-    """``script`` (by default :data:`BUILD`) with the copy ``package`` first on the path."""
-    return publish_build(
-        root, script=f"import sys\nsys.path.insert(0, {str(package)!r})\n" + (script or BUILD)
+    """``script`` (by default :data:`BUILD`) with the copy ``package`` first on the path
+    and no other folder that holds publisher (an editable install's checkout), and no
+    ``PYTHONPATH``: the test run's path holds folders that change while it runs (the
+    checkout, where coverage and pytest write), and a folder on the path changed under two
+    seconds ago keeps the memo from being written."""
+    path = (
+        "import os, sys\n"
+        f"sys.path[:] = [{str(package)!r}, *(p for p in sys.path"
+        " if not os.path.isfile(os.path.join(p or '.', 'publisher', 'sources.py')))]\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", path + (script or BUILD)],
+        cwd=root,
+        env={k: v for k, v in ENV.items() if k != "PYTHONPATH"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -286,6 +302,10 @@ def test_a_build_uses_the_memo_and_an_edit_of_the_code_is_seen(tmp_path: Path) -
         package / "publisher",
         ignore=shutil.ignore_patterns("__pycache__"),
     )
+    # Compiled, as an installed package is: a build that imports a module the last one
+    # did not would otherwise write its .pyc, and a folder of the code changed under two
+    # seconds ago is not remembered (where PYTHONDONTWRITEBYTECODE is unset, as in CI).
+    assert compileall.compile_dir(package / "publisher", quiet=1)
     repo = Path(publisher.__file__).parents[1]
     for shared in ("assets", "templates", "config.yaml"):
         (package / shared).symlink_to(repo / shared)
