@@ -22,6 +22,7 @@ _TYPES = {
     "c_int": "int",
     "c_uint": "unsigned int",
     "c_int64": "int64_t",
+    "c_ulong": "unsigned long",
     "c_void_p": "void *",
     "c_char_p": "char *",
     None: "void",

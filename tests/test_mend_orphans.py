@@ -7,6 +7,7 @@ here: a build of a site big enough for the read pool, killed once its workers ex
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -107,3 +108,43 @@ def test_read_workers_die_when_the_build_is_killed(tmp_path: Path) -> None:
     for pid in left:  # not to leave them running after a failure either
         os.kill(pid, signal.SIGKILL)
     assert not left, f"workers {left} outlived the killed build"
+
+
+_DEATH_SIGNAL = """
+import os, sys, time
+from publisher.posts.workers import _death_signal
+read, write = os.pipe()
+pid = os.fork()
+if pid == 0:
+    asked = _death_signal()
+    os.write(write, f"{asked:d} {'ctypes' in sys.modules}".encode())
+    time.sleep(60)
+    os._exit(0)
+print(os.read(read, 100).decode(), pid, flush=True)
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="prctl's death signal is Linux's")
+def test_a_worker_asks_the_kernel_for_its_death_signal_without_ctypes() -> None:
+    # A process that asked for the signal is killed as its parent exits: here with no
+    # watching thread, which would take up to a second.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run(
+        [sys.executable, "-c", _DEATH_SIGNAL], env=env, capture_output=True, text=True, timeout=30
+    )
+    asked, ctypes_loaded, pid = done.stdout.split()
+
+    def gone() -> bool:
+        stat = _stat(int(pid))
+        return stat is None or stat[1] == "Z"
+
+    try:
+        assert asked == "1", done.stderr
+        assert ctypes_loaded == "False"  # cffi's backend, not ctypes (publisher/cfunctions.py)
+        deadline = time.monotonic() + 0.5
+        while not gone() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert gone(), "the child outlived its parent"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(pid), signal.SIGKILL)

@@ -214,7 +214,10 @@ def start_pool(
     ``ProcessPoolExecutor``, imported only now (~10 ms for a build that parses one post)."""
     # lxml.etree and the MDX components, which posts/body.py imports on first use: most
     # posts of a cold read parse HTML, and a forked worker shares what was imported
-    # before the fork.
+    # before the fork. And hashlib (OpenSSL), which publisher/digests.py takes once a
+    # process has hashed 1 MB: each worker of a read this large would load it itself.
+    import hashlib  # noqa: F401
+
     from publisher.posts import mdx  # noqa: F401
     from publisher.posts.body import lxml_parsing
 
@@ -339,15 +342,15 @@ def die_with_parent(parent: int) -> None:
 
 
 def _death_signal() -> bool:
-    """Ask the kernel to SIGKILL this process when its parent ends; False if it cannot."""
-    import ctypes
+    """Ask the kernel to SIGKILL this process when its parent ends; False if it cannot.
+    Through cffi's backend (``publisher/cfunctions.py``), not ctypes: each worker
+    imported ctypes after its fork, 3 to 7 ms before its first post."""
     import signal
 
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return bool(libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0)
-    except (OSError, AttributeError):
-        return False
+    from publisher.atomic import libc_function
+
+    prctl = libc_function("prctl", ("c_int", "c_ulong", "c_ulong", "c_ulong", "c_ulong"))
+    return prctl is not None and prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
 
 
 #: ``prctl``'s option for the signal sent to a process when its parent ends (linux/prctl.h).
