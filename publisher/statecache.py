@@ -159,6 +159,7 @@ def _connect(
         db = sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=not threads)
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = not path.exists()
         db = sqlite3.connect(path, timeout=timeout, check_same_thread=not threads)
     try:
         (found,) = db.execute("PRAGMA user_version").fetchone()
@@ -166,7 +167,7 @@ def _connect(
             if readonly:
                 db.close()
                 return None  # another layout: a dry run reads nothing from it
-            _lay_out(db, schema, layout)
+            _lay_out(db, schema, layout, synced=not fresh)
         elif not readonly:
             for statement in schema:  # IF NOT EXISTS: nothing written when laid out
                 db.execute(statement)
@@ -176,11 +177,24 @@ def _connect(
     return db
 
 
-def _lay_out(db: sqlite3.Connection, schema: Sequence[str], layout: int) -> None:
+def _lay_out(
+    db: sqlite3.Connection, schema: Sequence[str], layout: int, *, synced: bool = True
+) -> None:
     """Empty the file and lay it out anew, in one transaction: the module's sqlite3 runs
     each ``DROP``, ``CREATE`` and ``PRAGMA`` in a transaction of its own, each synced (a
     new file's layout was four synced commits, 4 to 13 ms, one of them before a cold
-    build's read workers start: issue 12)."""
+    build's read workers start: issue 12).
+
+    Not ``synced`` (a file this open created): that transaction without a sync, 2 to 12
+    ms of a cold build's main process waiting on the disk (layouts.sqlite and site.sqlite
+    are laid out between its read and its writes). A power loss can then leave the new
+    file empty, torn or with a hot journal that empties it: a damaged file is deleted and
+    made again, an empty one laid out again, and nothing was in it yet. The connection's
+    next synced commit syncs the file whole."""
+    previous = None
+    if not synced:
+        (previous,) = db.execute("PRAGMA synchronous").fetchone()
+        db.execute("PRAGMA synchronous = OFF")
     db.execute("BEGIN IMMEDIATE")
     try:
         rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -193,7 +207,12 @@ def _lay_out(db: sqlite3.Connection, schema: Sequence[str], layout: int) -> None
     except BaseException:
         db.rollback()
         raise
-    db.commit()
+    else:
+        db.commit()
+    finally:
+        if previous is not None:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute(f"PRAGMA synchronous = {int(previous)}")
 
 
 def drop_unused(db: sqlite3.Connection, table: str, column: str, used: Iterable[str]) -> None:
