@@ -211,21 +211,26 @@ def test_the_old_card_folder_is_removed_by_a_real_build_only(tmp_path: Path) -> 
     assert not (tmp_path / "cards").exists()
 
 
-def test_a_file_is_laid_out_in_one_transaction(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Python's sqlite3 runs DDL and PRAGMA statements outside any transaction, each then
-    # committed and synced on its own: a new cache file cost four synced commits (76 to
-    # 44 syncs in a cold build, one before the read workers start: issue 12).
-    statements: list[str] = []
+@pytest.fixture
+def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every SQL statement the connections statecache opens from now on run, in order
+    (SQLite's own trace of each connection)."""
+    run: list[str] = []
     connect = sqlite3.connect
 
     def traced(*args: object, **kwargs: object) -> sqlite3.Connection:
         db = connect(*args, **kwargs)  # type: ignore[arg-type]
-        db.set_trace_callback(statements.append)
+        db.set_trace_callback(run.append)
         return db
 
     monkeypatch.setattr(statecache.sqlite3, "connect", traced)
+    return run
+
+
+def test_a_file_is_laid_out_in_one_transaction(tmp_path: Path, statements: list[str]) -> None:
+    # Python's sqlite3 runs DDL and PRAGMA statements outside any transaction, each then
+    # committed and synced on its own: a new cache file cost four synced commits (76 to
+    # 44 syncs in a cold build, one before the read workers start: issue 12).
     schema = (*SCHEMA, "CREATE INDEX IF NOT EXISTS rows_value ON rows (value)")
     old = tmp_path / "old.sqlite"
     with sqlite3.connect(old) as db:  # another layout: emptied, laid out again
@@ -258,20 +263,11 @@ def test_a_file_is_laid_out_in_one_transaction(
 
 
 def test_a_new_file_is_laid_out_unsynced_and_an_existing_one_synced(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, statements: list[str]
 ) -> None:
     # A file this open creates holds nothing a power loss could take: its layout is not
     # synced (layouts.sqlite and site.sqlite were 2 to 12 ms of a cold build's main
     # process waiting on the disk), and the connection syncs again after it.
-    statements: list[str] = []
-    connect = sqlite3.connect
-
-    def traced(*args: object, **kwargs: object) -> sqlite3.Connection:
-        db = connect(*args, **kwargs)  # type: ignore[arg-type]
-        db.set_trace_callback(statements.append)
-        return db
-
-    monkeypatch.setattr(statecache.sqlite3, "connect", traced)
     old = tmp_path / "old.sqlite"
     with sqlite3.connect(old) as made:  # another layout: emptied and laid out, synced
         made.execute("CREATE TABLE stale (x)")
