@@ -268,15 +268,16 @@ def _site(root: Path) -> Path:
 
 
 def _build(root: Path, package: Path, script: str = "") -> subprocess.CompletedProcess[str]:
-    """``script`` (by default :data:`BUILD`) with the copy ``package`` first on the path
-    and no other folder that holds publisher (an editable install's checkout), and no
-    ``PYTHONPATH``: the test run's path holds folders that change while it runs (the
-    checkout, where coverage and pytest write), and a folder on the path changed under two
-    seconds ago keeps the memo from being written."""
+    """``script`` (by default :data:`BUILD`) with the copy ``package`` first on the path,
+    no checkout of publisher on it (an editable install's), and no ``PYTHONPATH``: the test
+    run's path holds folders that change while it runs (the checkout, where coverage and
+    pytest write), and a folder on the path changed under two seconds ago keeps the memo
+    from being written."""
     path = (
         "import os, sys\n"
         f"sys.path[:] = [{str(package)!r}, *(p for p in sys.path"
-        " if not os.path.isfile(os.path.join(p or '.', 'publisher', 'sources.py')))]\n"
+        " if not os.path.isfile(os.path.join(p or '.', 'pyproject.toml'))"
+        " or not os.path.isdir(os.path.join(p or '.', 'publisher')))]\n"
     )
     return subprocess.run(
         [sys.executable, "-c", path + (script or BUILD)],
