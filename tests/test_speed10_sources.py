@@ -10,6 +10,7 @@ import compileall
 import json
 import os
 import shutil
+import site
 import subprocess
 import sys
 import time
@@ -28,8 +29,14 @@ from build_process import ENV
 
 
 @pytest.fixture
-def kept(tmp_path: Path) -> Iterator[Path]:
-    """A state folder named for the memo."""
+def kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A state folder named for the memo, and an import path of folders a test run does not
+    write to (the standard library's and site-packages): the memo's key holds the stat of
+    every ``sys.path`` entry, and the checkout a run starts in changes under it (coverage
+    writes its data files there as other workers' subprocesses end; CI failed
+    test_a_flat_listing_does_not_watch_subfolders). publisher's modules are found through
+    its package's own path."""
+    monkeypatch.setattr(sys, "path", [os.path.dirname(os.__file__), *site.getsitepackages()])
     folder = tmp_path / "state"
     folder.mkdir()
     sources.keep_in(folder)
