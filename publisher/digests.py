@@ -53,12 +53,12 @@ __all__ = ["SMALL", "blake2b", "sha1", "sha256"]
 
 def sha256(*parts: bytes) -> _Hash:
     """``hashlib.sha256`` fed ``parts`` in order (the digest of their concatenation)."""
-    return _fed(_own(parts, _own_sha256) or _hashlib_sha256(), parts)
+    return _fed(_maker("sha256", _own_sha256, parts), parts)
 
 
 def sha1(*parts: bytes) -> _Hash:
     """``hashlib.sha1`` fed ``parts`` in order."""
-    return _fed(_own(parts, _own_sha1) or _hashlib_sha1(), parts)
+    return _fed(_maker("sha1", _own_sha1, parts), parts)
 
 
 def _fed(make: Callable[[], _Hash], parts: tuple[bytes, ...]) -> _Hash:
@@ -68,22 +68,16 @@ def _fed(make: Callable[[], _Hash], parts: tuple[bytes, ...]) -> _Hash:
     return digest
 
 
-def _own(parts: tuple[bytes, ...], own: Callable[[], _Hash] | None) -> Callable[[], _Hash] | None:
-    """CPython's own maker, while this process has hashed little and ``hashlib`` is not
-    loaded; else None (take ``hashlib``'s)."""
-    if own is None or "hashlib" in sys.modules:
-        return None
-    _hashed[0] += sum(map(len, parts))
-    return own if _hashed[0] <= SMALL else None
-
-
-def _hashlib_sha256() -> Callable[[], _Hash]:
+def _maker(
+    name: str, own: Callable[[], _Hash] | None, parts: tuple[bytes, ...]
+) -> Callable[[], _Hash]:
+    """CPython's own maker ``own`` while this process has hashed little and ``hashlib`` is
+    not loaded (``parts`` counted then); else ``hashlib``'s ``name``."""
+    if own is not None and "hashlib" not in sys.modules:
+        _hashed[0] += sum(map(len, parts))
+        if _hashed[0] <= SMALL:
+            return own
     import hashlib
 
-    return hashlib.sha256
-
-
-def _hashlib_sha1() -> Callable[[], _Hash]:
-    import hashlib
-
-    return hashlib.sha1
+    found: Callable[[], _Hash] = getattr(hashlib, name)
+    return found
