@@ -36,9 +36,8 @@ _PROBE = textwrap.dedent(
     """
 )
 
-#: Loaded by no one-post build whose post has a YYYY-MM-DD date: dateutil (and
-#: feedgen's document classes, which import it) only for other dates and for feed heads
-#: not rendered before; the worker pool, the config loader and its suggestions, the link
+#: Loaded by no one-post build whose post has a YYYY-MM-DD date: dateutil, only for
+#: other dates; the worker pool, the config loader and its suggestions, the link
 #: checker's lxml.html, tempfile (atomic.py names its own temporary files) and the stages
 #: that are off; dataclasses (publisher/dataclass.py makes the classes: dataclasses would
 #: load inspect, which only lxml.etree still does); PyYAML, for posts whose frontmatter is
@@ -47,11 +46,11 @@ _PROBE = textwrap.dedent(
 #: parsed, and the feed cache names libxml2 without it (feeds/libxml.py); the MDX
 #: components, for a body with no tag; the html package (its 2,200 named references:
 #: posts/text.escape is html.escape); nh3, for a body feeds/prose.py answers for; feedgen
-#: itself (rss_atom's extensions do not subclass its bases); the URL patterns of
-#: generators, for a site whose posts name their path; hashlib (OpenSSL's libcrypto: the
-#: build's few KB are hashed by CPython's own modules, publisher/digests.py), ctypes
-#: (cmark's free functions come through cffi, publisher/cfunctions.py) and pickle (only
-#: the worker pool's results are pickled).
+#: (feeds/xml_heads.py writes the heads); the URL patterns of generators, for a site
+#: whose posts name their path; hashlib (OpenSSL's libcrypto: the build's few KB are
+#: hashed by CPython's own modules, publisher/digests.py), ctypes (cmark's free functions
+#: come through cffi, publisher/cfunctions.py) and pickle (only the worker pool's results
+#: are pickled).
 NOT_FOR_ONE_POST = (
     "hashlib",
     "_hashlib",
@@ -89,10 +88,17 @@ NOT_FOR_ONE_POST = (
 
 
 #: Loaded by no cold build of a site under the pool's threshold (200 posts) whose config
-#: is valid: difflib only suggests a key for a mistyped one. (tempfile is: dateutil's
-#: zone data, through feedgen, imports it.)
+#: is valid and whose posts have YYYY-MM-DD dates: difflib only suggests a key for a
+#: mistyped one; the feed heads are written without feedgen (feeds/xml_heads.py), so
+#: neither it nor what it loaded is imported (dateutil, the tempfile of dateutil's zone
+#: data, lxml.etree and the inspect lxml.etree loads).
 NOT_FOR_A_SMALL_COLD_BUILD = (
     "dataclasses",  # publisher/dataclass.py makes the classes
+    "feedgen",
+    "dateutil",
+    "tempfile",
+    "lxml.etree",
+    "inspect",
     "difflib",
     "multiprocessing",
     "concurrent.futures",
@@ -150,7 +156,7 @@ def test_a_one_post_build_loads_no_library_it_does_not_use(tmp_path: Path) -> No
     for i in range(6):
         _post(root, i, f"2024-01-{i + 1:02d}", f"Body of *post* {i}.")
     cold = _build(root)["modules"]
-    assert _loaded(cold, ("feedgen.feed",)) == ["feedgen.feed"]  # the heads are rendered
+    assert "publisher.feeds.xml_heads" in cold  # the heads are rendered
     # A small site's cold build: no pool; a config without a mistake needs no suggestion.
     assert _loaded(cold, NOT_FOR_A_SMALL_COLD_BUILD) == []
     _age(root)
@@ -203,6 +209,8 @@ def test_the_read_pool_forks_with_dateutil_loaded(tmp_path: Path) -> None:
     # it again for the first post with a link.
     assert "lxml.etree" in data["at_fork"]
     assert "publisher.posts.mdx" in data["at_fork"]
+    # Not feedgen: the main process no longer loads it for the heads while it waits.
+    assert _loaded(data["modules"], ("feedgen",)) == []
 
 
 def test_fields_loads_dateutil_only_for_a_date_that_needs_it() -> None:

@@ -6,6 +6,7 @@ option_schema.py  parse_feed_options: the ``feeds:`` section checked into FeedOp
 items.py     a Post as a FeedItem: cleaned text, absolute URLs, sanitized HTML
 media.py     og image MIME type sniffed from its bytes, and its length
 rss_atom.py  RSS and Atom through feedgen (the only module importing it)
+xml_items.py, xml_heads.py  the same RSS and Atom bytes, written directly
 jsonfeed.py  JSON Feed
 cache.py     FeedCache: rendered items and feed heads kept between builds (SQLite)
 plan.py      which feeds exist and which posts each holds (FeedEntry: a few fields a post)

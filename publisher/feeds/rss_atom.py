@@ -24,7 +24,10 @@ the fragments spliced in where feedgen puts entries: the bytes of a single feedg
 without rendering a post again for each feed or each build. The fragments are written
 directly (``xml_items.py``, issue 12: feedgen's tree was most of a cold build's feed
 stage); :func:`render_fragments` cuts them from a feedgen document, the reference
-``tests/test_feed_items_xml.py`` holds them to.
+``tests/test_feed_items_xml.py`` holds them to. The heads are written directly too
+(``xml_heads.py``: importing feedgen and dateutil for them was 23 to 38 ms of a build);
+:func:`_serialize` is their reference (``tests/test_feed_heads_xml.py``) and renders a
+head only feedgen can answer for (one it or lxml refuses: it raises, as it did).
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from publisher.posts.text import escape
 if TYPE_CHECKING:
     from lxml import etree
 else:
-    # Only a head or a reference entry being rendered uses it (feedgen imports it then).
+    # Only feedgen's path uses it (feedgen imports it then): the reference, a rare head.
     etree = LazyModule("lxml.etree")
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -52,7 +55,8 @@ RSS_DOCS = "https://www.rssboard.org/rss-specification"
 GENERATOR = "publisher"
 
 Kind = Literal["rss", "atom"]
-_SELF_TYPE = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
+#: The media type of a feed's self link, by kind.
+SELF_TYPE = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
 _CLOSING = {"rss": b"</item>\n", "atom": b"</entry>\n"}
 
 
@@ -80,8 +84,8 @@ class FeedHead:
 class _Extension:
     """What feedgen asks of an extension besides ``extend_rss`` and ``extend_atom`` (the
     rest of ``feedgen.ext.base.BaseExtension``, not subclassed: feedgen is imported only
-    where a head or the reference entries are rendered, and feedgen.feed and feedgen.entry
-    load dateutil, ~13 ms; a build whose heads are cached splices without it)."""
+    where the reference or a head ``xml_heads`` leaves to it is rendered, and feedgen.feed
+    and feedgen.entry load dateutil, ~13 ms; a build does without them)."""
 
     def extend_ns(self) -> dict[str, str]:
         return {}
@@ -236,7 +240,7 @@ def _generator(head: FeedHead, updated: datetime | None, entries: Sequence[Any],
         fg.logo(head.logo)  # Atom <logo> and the RSS <image> (titled and linked as the channel)
     if head.rights:
         fg.rights(head.rights)
-    fg.link(href=head.self_url, rel="self", type=_SELF_TYPE[kind])
+    fg.link(href=head.self_url, rel="self", type=SELF_TYPE[kind])
     if head.hub:
         fg.link(href=head.hub, rel="hub")
     # Last on purpose: feedgen makes the RSS channel <link> the last link added.
@@ -287,8 +291,12 @@ def render_fragments(kind: Kind, head: FeedHead, entries: Sequence[Any]) -> list
 
 def render_head(kind: Kind, head: FeedHead, updated: datetime | None) -> bytes:
     """The RSS 2.0 or Atom 1.0 document feedgen writes for ``head`` with no entries, dated
-    ``updated`` (the newest item's date; None for an empty feed)."""
-    return _serialize(kind, head, updated)
+    ``updated`` (the newest item's date; None for an empty feed): written directly
+    (``xml_heads.py``), through feedgen for a head only it can answer for."""
+    from publisher.feeds import xml_heads
+
+    written = xml_heads.render(kind, head, updated)
+    return _serialize(kind, head, updated) if written is None else written
 
 
 #: :func:`render_feed` puts each fragment between bytes that depend on the shell alone,

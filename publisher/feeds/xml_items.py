@@ -23,7 +23,7 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def _text(value: str) -> str:
+def escape_text(value: str) -> str:
     """``value`` escaped as libxml2 escapes text content."""
     # str.replace, not str.translate (slow on long text), each after a test for its
     # character (a C scan, where a replace with nothing to replace still counts them).
@@ -40,9 +40,9 @@ def _text(value: str) -> str:
 _IN_ATTRIBUTE = (('"', "&quot;"), ("\n", "&#10;"), ("\t", "&#9;"))
 
 
-def _attribute(value: str) -> str:
+def escape_attribute(value: str) -> str:
     """``value`` escaped as libxml2 escapes an attribute value."""
-    value = _text(value)
+    value = escape_text(value)
     for char, escaped in _IN_ATTRIBUTE:
         if char in value:
             value = value.replace(char, escaped)
@@ -69,11 +69,13 @@ def rfc2822(moment: datetime) -> str:
 _MINUTE = timedelta(minutes=1)
 
 
-def _element(indent: str, name: str, text: str, escaped: bool = False) -> str:
+def element(indent: str, name: str, text: str, escaped: bool = False) -> str:
+    """``<name>text</name>`` on a line of its own at ``indent``, as lxml pretty-prints an
+    element holding only text (``escaped``: ``text`` is already :func:`escape_text`'s)."""
     # An empty text is an element with no content: lxml writes it self-closed.
     if not text:
         return f"{indent}<{name}/>\n"
-    return f"{indent}<{name}>{text if escaped else _text(text)}</{name}>\n"
+    return f"{indent}<{name}>{text if escaped else escape_text(text)}</{name}>\n"
 
 
 class _Parts(NamedTuple):
@@ -98,11 +100,11 @@ def _parts(item: FeedItem, category_scheme: str, tag_scheme: str) -> _Parts:
     enclosure = None
     if image is not None:
         # Attributes feedgen keeps only when set, in its order; each escaped once.
-        url = _attribute(image.url)
-        mime = _attribute(image.mime) if image.mime is not None else None
+        url = escape_attribute(image.url)
+        mime = escape_attribute(image.mime) if image.mime is not None else None
         attributes = [f'url="{url}"'] if url else []
         if image.length is not None:
-            attributes.append(f'fileSize="{_attribute(str(image.length))}"')
+            attributes.append(f'fileSize="{escape_attribute(str(image.length))}"')
         if mime:
             attributes.append(f'type="{mime}"')
         attributes.append('medium="image"')
@@ -111,11 +113,11 @@ def _parts(item: FeedItem, category_scheme: str, tag_scheme: str) -> _Parts:
         if mime is not None and image.length is not None:
             enclosure = (url, mime)
     return _Parts(
-        title=_text(item.title),
-        link_text=_text(item.link),
-        link_attribute=_attribute(item.link),
-        id=_text(item.id),
-        content=_text(item.content_html or ""),
+        title=escape_text(item.title),
+        link_text=escape_text(item.link),
+        link_attribute=escape_attribute(item.link),
+        id=escape_text(item.id),
+        content=escape_text(item.content_html or ""),
         categories=[_category(c, category_scheme) for c in item.categories]
         + [_category(t, tag_scheme) for t in item.tags],
         media=media,
@@ -126,7 +128,7 @@ def _parts(item: FeedItem, category_scheme: str, tag_scheme: str) -> _Parts:
 @functools.lru_cache(maxsize=4096)
 def _category(term: str, scheme: str) -> tuple[str, str, str]:
     # The same few categories and tags recur on every post.
-    return _text(term), _attribute(term), _attribute(scheme)
+    return escape_text(term), escape_attribute(term), escape_attribute(scheme)
 
 
 def rss_item(item: FeedItem, category_scheme: str, tag_scheme: str) -> bytes:
@@ -141,11 +143,11 @@ def atom_entry(item: FeedItem, category_scheme: str, tag_scheme: str) -> bytes:
 
 def _rss(item: FeedItem, parts: _Parts) -> bytes:
     pad = "      "
-    out = ["    <item>\n", _element(pad, "title", parts.title, escaped=True)]
+    out = ["    <item>\n", element(pad, "title", parts.title, escaped=True)]
     if item.link:
         out.append(f"{pad}<link>{parts.link_text}</link>\n")
     if item.summary:
-        out.append(_element(pad, "description", escape(item.summary, quote=False)))
+        out.append(element(pad, "description", escape(item.summary, quote=False)))
         if item.content_html:
             out.append(f"{pad}<content:encoded>{parts.content}</content:encoded>\n")
     elif item.content_html:
@@ -153,7 +155,7 @@ def _rss(item: FeedItem, parts: _Parts) -> bytes:
     for author in item.authors:
         if author.email:
             named = f"{author.email} ({author.name})" if author.name else author.email
-            out.append(_element(pad, "author", named))
+            out.append(element(pad, "author", named))
     if item.id:
         out.append(f'{pad}<guid isPermaLink="false">{parts.id}</guid>\n')
     for term, _, scheme in parts.categories:
@@ -166,7 +168,7 @@ def _rss(item: FeedItem, parts: _Parts) -> bytes:
         url, mime = parts.enclosure
         out.append(f'{pad}<enclosure url="{url}" length="{item.image.length}" type="{mime}"/>\n')
     out.extend(pad + line for line in parts.media)
-    out.extend(_element(pad, "dc:creator", a.name) for a in item.authors if not a.email)
+    out.extend(element(pad, "dc:creator", a.name) for a in item.authors if not a.email)
     out.append("    </item>\n")
     return "".join(out).encode("utf-8")
 
@@ -175,23 +177,23 @@ def _atom(item: FeedItem, parts: _Parts) -> bytes:
     pad = "    "
     out = [
         "  <entry>\n",
-        _element(pad, "id", parts.id, escaped=True),
-        _element(pad, "title", parts.title, escaped=True),
+        element(pad, "id", parts.id, escaped=True),
+        element(pad, "title", parts.title, escaped=True),
         f"{pad}<updated>{item.updated.isoformat()}</updated>\n",
     ]
     for author in item.authors:
         if not author.name:
             continue
         out.append(f"{pad}<author>\n")
-        out.append(_element(pad + "  ", "name", author.name))
+        out.append(element(pad + "  ", "name", author.name))
         if author.email:
-            out.append(_element(pad + "  ", "email", author.email))
+            out.append(element(pad + "  ", "email", author.email))
         out.append(f"{pad}</author>\n")
     if item.content_html:
         out.append(f'{pad}<content type="html">{parts.content}</content>\n')
     out.append(f'{pad}<link href="{parts.link_attribute}" rel="alternate" type="text/html"/>\n')
     if item.summary:
-        out.append(_element(pad, "summary", item.summary))
+        out.append(element(pad, "summary", item.summary))
     for _, term, scheme in parts.categories:
         scheme_attribute = f' scheme="{scheme}"' if scheme else ""
         out.append(f'{pad}<category term="{term}"{scheme_attribute}/>\n')
