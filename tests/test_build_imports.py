@@ -205,12 +205,29 @@ def test_the_read_pool_forks_with_dateutil_loaded(tmp_path: Path) -> None:
     data = _build(root, "--jobs", "2")
     assert data["at_fork"], "no read worker was forked"
     assert "dateutil.parser" in data["at_fork"]
-    # And lxml.etree, which posts/body.py imports on first use: each worker would import
-    # it again for the first post with a link.
-    assert "lxml.etree" in data["at_fork"]
-    assert "publisher.posts.mdx" in data["at_fork"]
+    # Not lxml.etree and the MDX components: bodies of plain prose (their frontmatter's
+    # tag lists are no links) are not parsed as HTML, and the fork does not wait for them.
+    assert _loaded(data["at_fork"], ("lxml.etree", "publisher.posts.mdx")) == []
     # Not feedgen: the main process no longer loads it for the heads while it waits.
     assert _loaded(data["modules"], ("feedgen",)) == []
+
+
+def test_the_read_pool_forks_with_lxml_loaded_for_posts_with_links(tmp_path: Path) -> None:
+    # posts/body.py imports lxml.etree on first use: for posts that link, each worker
+    # would import it again, so it is imported before the fork.
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "config.yaml").write_text(FEEDS_CONFIG, encoding="utf-8")
+    for i in range(240):
+        body = f"Body {i}." if i % 20 else f"Body {i}, see [the notes](notes-{i}/)."
+        _post(root, i, "2024-02-01", body)
+    data = _build(root, "--jobs", "2")
+    assert data["at_fork"], "no read worker was forked"
+    assert "lxml.etree" in data["at_fork"]
+    assert "publisher.posts.mdx" in data["at_fork"]
+    assert "dateutil.parser" not in data["at_fork"]  # every date a day
+    rss = (root / "public" / "rss.xml").read_text(encoding="utf-8")
+    assert "https://blog.example.org/post-000/notes-0/" in rss
 
 
 def test_fields_loads_dateutil_only_for_a_date_that_needs_it() -> None:
@@ -283,3 +300,19 @@ def test_a_plain_build_runs_with_what_it_had_loaded_frozen(tmp_path: Path) -> No
     assert len(during) >= 3  # the build collected, with its start frozen
     assert min(during) > 5_000  # the interpreter's and the fast path's objects at least
     assert data["after"] == 0
+
+
+def test_marked_up_guesses_from_the_body_alone(tmp_path: Path) -> None:
+    from publisher.posts.workers import marked_up
+
+    prose = b"---\ntitle: A [draft]\ntags: [a, b]\n---\nJust *prose*, | a | table |.\n"
+    assert not marked_up([prose, prose])
+    assert marked_up([prose, b"---\ntitle: T\n---\nSee [this](x/).\n"])
+    assert marked_up([b"---\ntitle: T\n---\nA <br> tag.\n"])
+    assert marked_up([b"No frontmatter, [a link][1].\n"])
+    assert not marked_up([])
+    # A file the main process did not read: its first bytes are read here.
+    linked = tmp_path / "index.md"
+    linked.write_bytes(b"---\ntitle: T\n---\n" + b"word " * 5000 + b"![cover](c.png)\n")
+    assert marked_up([(str(linked), "posts/a/index.md", 0)])
+    assert not marked_up([(str(tmp_path / "gone.md"), "posts/b/index.md", 0)])

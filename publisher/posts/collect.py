@@ -30,6 +30,7 @@ from publisher.posts.workers import (
     Task,
     Writeback,
     die_with_parent,
+    marked_up,
     parse_alone,
     spelled_dates,
     start_pool,
@@ -291,7 +292,10 @@ class _Parser(Answers):
         cache_path = self._store.path if self._store is not None else None
         ctx, ahead, parent = self.jobs[0][3], self.ahead, os.getpid()
         self.pool, self.broken_errors, self._lock = start_pool(
-            self.workers, _start_worker, lambda lock: (ctx, ahead, cache_path, lock, parent)
+            self.workers,
+            _start_worker,
+            lambda lock: (ctx, ahead, cache_path, lock, parent),
+            markup=marked_up([job[0] for job in self.jobs[:16]]),
         )
 
     def _forked(self) -> None:

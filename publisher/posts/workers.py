@@ -206,22 +206,29 @@ def start_pool(
     workers: int,
     initializer: Callable[..., None],
     initargs: Callable[[AbstractContextManager[Any]], tuple[Any, ...]],
+    *,
+    markup: bool = True,
 ) -> tuple[Any, tuple[type[Exception], ...], AbstractContextManager[Any]]:
     """A read's ``workers`` processes, each started by ``initializer(*initargs(lock))``;
     what the pool raises once one of them died; ``lock``, one the workers share.
     On Linux forked without concurrent.futures and multiprocessing (``posts/forked.py``:
     their imports were ~30 ms before the first post reached a worker); elsewhere a
-    ``ProcessPoolExecutor``, imported only now (~10 ms for a build that parses one post)."""
-    # lxml.etree and the MDX components, which posts/body.py imports on first use: most
-    # posts of a cold read parse HTML, and a forked worker shares what was imported
-    # before the fork. And hashlib (OpenSSL), which publisher/digests.py takes once a
-    # process has hashed 1 MB: each worker of a read this large would load it itself.
+    ``ProcessPoolExecutor``, imported only now (~10 ms for a build that parses one post).
+    ``markup``: whether the posts are likely to hold links, images or HTML
+    (:func:`marked_up`)."""
+    # hashlib (OpenSSL), which publisher/digests.py takes once a process has hashed 1 MB:
+    # each worker of a read this large would load it itself.
     import hashlib  # noqa: F401
 
-    from publisher.posts import mdx  # noqa: F401
-    from publisher.posts.body import lxml_parsing
+    if markup:
+        # lxml.etree and the MDX components, which posts/body.py imports on first use:
+        # most posts of a blog link somewhere, so they parse HTML, and a forked worker
+        # shares what was imported before the fork. Not for posts of plain prose: the
+        # imports (~18 ms) would hold up the fork while the other core waits.
+        from publisher.posts import mdx  # noqa: F401
+        from publisher.posts.body import lxml_parsing
 
-    lxml_parsing()
+        lxml_parsing()
     if sys.platform == "linux":
         from publisher.posts.forked import BrokenPool, ForkedPool, PipeLock
 
@@ -277,13 +284,30 @@ def spelled_dates(raws: Iterable[bytes | tuple[str, str, int]]) -> bool:
     return any(search(raw if isinstance(raw, bytes) else _head(raw[0]), 0, _HEAD) for raw in raws)
 
 
-def _head(path: str) -> bytes:
+def marked_up(raws: Iterable[bytes | tuple[str, str, int]]) -> bool:
+    """Whether the body of one of these post files (its bytes, or a file left unread,
+    whose first 64 KB are read here) has a ``[`` or a ``<``, without which markdown holds
+    no link, image or HTML: none, and its rendering is not parsed by lxml
+    (``posts/body.py``). A guess, for speed only, as :func:`spelled_dates`: a post it
+    misses is read the same, by a worker that imports lxml itself."""
+    for raw in raws:
+        text = raw if isinstance(raw, bytes) else _head(raw[0], _BODY)
+        # The frontmatter's own brackets (``tags: [a, b]``) are no link: the body is
+        # what follows its closing line, when it has one.
+        start = text.find(b"\n---", 3) if text.startswith(b"---") else -1
+        body = text[start + 4 :] if start >= 0 else text
+        if b"[" in body or b"<" in body:
+            return True
+    return False
+
+
+def _head(path: str, size: int = 0) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError:
         return b""
     try:
-        return os.read(fd, _HEAD)
+        return os.read(fd, size or _HEAD)
     except OSError:
         return b""
     finally:
@@ -298,6 +322,8 @@ _SPELLED_DATE = (
 )
 #: Bytes of a post file looked at: its frontmatter, usually.
 _HEAD = 2048
+#: Bytes of a post file looked at for markup: most posts whole.
+_BODY = 65536
 
 
 def held(path: Path) -> bool:
