@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 from publisher.config import Config
 from publisher.errors import Problem
@@ -27,10 +27,9 @@ if TYPE_CHECKING:
     from publisher.posts.workers import Crew
     from publisher.splicing import LayoutStore
 
-
-#: Each published post's feed entry and ``posts.json`` key, when the read has them.
-Planned = tuple["list[FeedEntry] | None", "list[str] | None"]
-Entries = Optional["list[FeedEntry]"]
+    #: Each published post's feed entry and ``posts.json`` key, when the read has them.
+    Planned = tuple[list[FeedEntry] | None, list[str] | None]
+    Entries = list[FeedEntry] | None
 
 
 def write_outputs(

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import NamedTuple
 
 from publisher.config import SiteConfig
 from publisher.dataclass import dataclass
@@ -15,6 +14,7 @@ from publisher.feeds.cache import context_key, post_key
 from publisher.feeds.items import item_dates, labels, slugs
 from publisher.feeds.options import FeedOptions
 from publisher.posts.model import Post
+from publisher.tuples import NamedTuple
 
 
 class FeedEntry(NamedTuple):

@@ -21,11 +21,12 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from publisher import statecache
 from publisher.digests import blake2b
 from publisher.incremental.walk import POSTS, Walk, digest_of, line_of
+from publisher.tuples import NamedTuple
 
 if TYPE_CHECKING:
     from publisher.snapshot import Snapshot

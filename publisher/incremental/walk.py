@@ -20,12 +20,14 @@ from array import array
 from collections.abc import Iterable, Sequence
 from itertools import compress, count
 from operator import itemgetter, ne
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 try:
     from _blake2 import blake2b  # hashlib's own, as snapshot.py takes it
 except ImportError:  # an interpreter without CPython's module
     from hashlib import blake2b
+
+from publisher.tuples import NamedTuple
 
 if TYPE_CHECKING:
     from publisher.snapshot import Snapshot

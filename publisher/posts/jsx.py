@@ -8,9 +8,8 @@ and ``className`` becomes ``class``; ``{/* comments */}`` go.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from publisher.lazy import lazy_pattern
+from publisher.tuples import NamedTuple
 
 _FENCE = lazy_pattern(r"^ {0,3}(`{3,}|~{3,})")
 # ESM as MDX reads it: `import x from`, `import {`, `import * as`, `import './x'`,
