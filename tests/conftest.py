@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -102,6 +104,20 @@ def _popen_measured(self: subprocess.Popen[Any], *args: Any, **kwargs: Any) -> N
 
 
 subprocess.Popen.__init__ = _popen_measured  # type: ignore[method-assign]
+
+
+def fresh_probe(code: str) -> Any:
+    """What ``code`` prints last, as JSON, run in a fresh interpreter: unmeasured, since
+    coverage, when it runs, loads modules of its own first (an import count would see them)."""
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env={**os.environ, COVERAGE_ENV: ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -3,16 +3,14 @@ their target, and made without importing tempfile (issue 12: ~3.5 ms of every bu
 
 from __future__ import annotations
 
-import json
 import os
 import stat
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from conftest import fresh_probe
 from publisher import atomic, sweep
 
 
@@ -75,15 +73,7 @@ def test_write_atomic_replaces_whole_and_leaves_no_temporary(tmp_path: Path) -> 
 
 def test_atomic_imports_no_tempfile() -> None:
     probe = "import json, sys; import publisher.atomic; print(json.dumps(sorted(sys.modules)))"
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        env={**os.environ, "COVERAGE_PROCESS_CONFIG": ""},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    modules = json.loads(done.stdout.strip().splitlines()[-1])
+    modules = fresh_probe(probe)
     assert [m for m in ("tempfile", "shutil", "random") if m in modules] == []
 
 

@@ -16,7 +16,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from conftest import FEEDS_CONFIG
+from conftest import FEEDS_CONFIG, fresh_probe
 
 _PROBE = textwrap.dedent(
     """
@@ -245,15 +245,7 @@ def test_fields_loads_dateutil_only_for_a_date_that_needs_it() -> None:
         print(json.dumps([seen, day.isoformat(), timed.isoformat(), spelled.isoformat()]))
         """
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        env={**os.environ, "COVERAGE_PROCESS_CONFIG": ""},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    seen, day, timed, spelled = json.loads(done.stdout.strip().splitlines()[-1])
+    seen, day, timed, spelled = fresh_probe(probe)
     assert seen == [False, False, True]
     assert day == "2024-05-01T00:00:00+00:00"
     assert timed == "2024-05-01T17:00:00+02:00"

@@ -13,11 +13,7 @@ refuses is left to feedgen, which raises as before.
 
 from __future__ import annotations
 
-import json
-import os
 import random
-import subprocess
-import sys
 import textwrap
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
@@ -25,6 +21,7 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 import pytest
 from test_feed_items_xml import ALPHABET as ITEM_ALPHABET
 
+from conftest import fresh_probe
 from publisher.dataclass import replace
 from publisher.feeds import rss_atom, xml_heads
 from publisher.feeds.rss_atom import FeedHead
@@ -213,14 +210,6 @@ def test_a_head_is_written_without_feedgen_or_dateutil() -> None:
         print(json.dumps([direct, refused, "feedgen.feed" in sys.modules]))
         """
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        env={**os.environ, "COVERAGE_PROCESS_CONFIG": ""},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    direct, refused, fell_back = json.loads(done.stdout.strip().splitlines()[-1])
+    direct, refused, fell_back = fresh_probe(probe)
     assert direct == []
     assert refused == "Datetime object has no timezone info" and fell_back

@@ -5,32 +5,17 @@ fresh interpreter."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
-import textwrap
 
 import pytest
 
+from conftest import fresh_probe
 from publisher.errors import dump_json, printable
 from publisher.lazy import LazyModule, lazy_pattern
 
 
-def _fresh(code: str) -> object:
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        env={**os.environ, "COVERAGE_PROCESS_CONFIG": ""},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 def test_a_lazy_module_is_imported_at_its_first_attribute() -> None:
-    seen = _fresh(
+    seen = fresh_probe(
         """
         import json, sys
         from publisher.lazy import LazyModule
@@ -65,7 +50,7 @@ def test_a_lazy_pattern_matches_as_the_compiled_one() -> None:
 
 
 def test_errors_compiles_its_patterns_only_when_a_line_is_made_printable() -> None:
-    counts = _fresh(
+    counts = fresh_probe(
         """
         import json, re
         made = []
