@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
 import sys
 import textwrap
+import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -118,6 +120,24 @@ def fresh_probe(code: str) -> Any:
         check=True,
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def module_twin(name: str, ours: str, theirs: str) -> tuple[types.ModuleType, types.ModuleType]:
+    """(the module ``name``, a twin of it: its source run again with the line ``ours``
+    replaced by ``theirs``), to hold what publisher makes its own way to the standard
+    library's (tests/test_dataclass.py, tests/test_tuples.py)."""
+    module = importlib.import_module(name)
+    source = Path(module.__file__ or "").read_text(encoding="utf-8")
+    assert ours in source
+    twin = types.ModuleType(name)
+    twin.__file__ = module.__file__
+    saved = sys.modules[name]
+    sys.modules[name] = twin  # dataclasses reads the module's globals from here
+    try:
+        exec(compile(source.replace(ours, theirs), name, "exec"), twin.__dict__)
+    finally:
+        sys.modules[name] = saved
+    return module, twin
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 import publisher
+from conftest import module_twin
 from publisher import dataclass as ours
 from publisher import dataclass_inits as inits
 from publisher import dataclass_methods as methods
@@ -49,18 +50,7 @@ MODULES = _modules()
 
 def _twins(name: str) -> list[tuple[type, type]]:
     """(ours, its twin) for each class the module ``name`` made here."""
-    module = importlib.import_module(name)
-    source = Path(module.__file__ or "").read_text(encoding="utf-8")
-    assert _IMPORT in source
-    twin = types.ModuleType(name)
-    twin.__file__ = module.__file__
-    saved = sys.modules[name]
-    sys.modules[name] = twin  # dataclasses reads the module's globals from here
-    try:
-        code = compile(source.replace(_IMPORT, "from dataclasses import"), name, "exec")
-        exec(code, twin.__dict__)
-    finally:
-        sys.modules[name] = saved
+    module, twin = module_twin(name, _IMPORT, "from dataclasses import")
     pairs = []
     for value in vars(module).values():
         if (

@@ -9,9 +9,7 @@ pickling. And the class definitions typing refuses are refused here too.
 
 from __future__ import annotations
 
-import importlib
 import pickle
-import sys
 import types
 import typing
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import Any
 import pytest
 
 import publisher
+from conftest import module_twin
 from publisher.tuples import NamedTuple
 
 _ROOT = Path(publisher.__file__).parent
@@ -39,17 +38,7 @@ MODULES = _modules()
 
 def _twins(name: str) -> list[tuple[type, type]]:
     """(ours, its twin made by typing.NamedTuple) for each class the module ``name`` made."""
-    module = importlib.import_module(name)
-    source = Path(module.__file__ or "").read_text(encoding="utf-8")
-    twin = types.ModuleType(name)
-    twin.__file__ = module.__file__
-    saved = sys.modules[name]
-    sys.modules[name] = twin
-    try:
-        code = compile(source.replace(_IMPORT, "from typing import NamedTuple"), name, "exec")
-        exec(code, twin.__dict__)
-    finally:
-        sys.modules[name] = saved
+    module, twin = module_twin(name, _IMPORT, "from typing import NamedTuple")
     pairs = []
     for key, value in vars(module).items():
         made = isinstance(value, type) and issubclass(value, tuple) and hasattr(value, "_fields")
