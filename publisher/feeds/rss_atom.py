@@ -34,11 +34,31 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal, cast
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
 
-from publisher.dataclass import dataclass
 from publisher.errors import FeedError
+from publisher.feeds.head import (  # re-exported: the renderers' contract names them here
+    ATOM_NS as ATOM_NS,
+)
+from publisher.feeds.head import (
+    EPOCH as EPOCH,
+)
+from publisher.feeds.head import (
+    GENERATOR as GENERATOR,
+)
+from publisher.feeds.head import (
+    RSS_DOCS as RSS_DOCS,
+)
+from publisher.feeds.head import (
+    SELF_TYPE as SELF_TYPE,
+)
+from publisher.feeds.head import (
+    FeedHead as FeedHead,
+)
+from publisher.feeds.head import (
+    Kind as Kind,
+)
 from publisher.feeds.items import FeedItem
 from publisher.lazy import LazyModule
 from publisher.posts.text import escape
@@ -49,36 +69,7 @@ else:
     # Only feedgen's path uses it (feedgen imports it then): the reference, a rare head.
     etree = LazyModule("lxml.etree")
 
-ATOM_NS = "http://www.w3.org/2005/Atom"
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-RSS_DOCS = "https://www.rssboard.org/rss-specification"
-GENERATOR = "publisher"
-
-Kind = Literal["rss", "atom"]
-#: The media type of a feed's self link, by kind.
-SELF_TYPE = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
 _CLOSING = {"rss": b"</item>\n", "atom": b"</entry>\n"}
-
-
-@dataclass(frozen=True, kw_only=True)
-class FeedHead:
-    """What a feed says about itself: titles, its own URL, the site's, stylesheet, hub."""
-
-    title: str
-    description: str
-    site_url: str
-    language: str
-    author_name: str
-    author_email: str | None
-    self_url: str
-    stylesheet_href: str | None
-    hub: str | None
-    category_scheme: str
-    tag_scheme: str
-    #: Absolute URLs of the feed's square icon and wide logo, and its copyright line.
-    icon: str | None = None
-    logo: str | None = None
-    rights: str | None = None
 
 
 class _Extension:

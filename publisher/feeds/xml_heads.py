@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from publisher.feeds.rss_atom import (
+from publisher.feeds.head import (
     ATOM_NS,
     EPOCH,
     GENERATOR,
