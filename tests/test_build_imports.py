@@ -91,9 +91,11 @@ NOT_FOR_ONE_POST = (
 #: is valid and whose posts have YYYY-MM-DD dates: difflib only suggests a key for a
 #: mistyped one; the feed heads are written without feedgen (feeds/xml_heads.py), so
 #: neither it nor what it loaded is imported (dateutil, the tempfile of dateutil's zone
-#: data, lxml.etree and the inspect lxml.etree loads).
+#: data, lxml.etree and the inspect lxml.etree loads); PyYAML, for a config of plain
+#: mappings, lists and values (config/plainconfig.py) and plain frontmatter.
 NOT_FOR_A_SMALL_COLD_BUILD = (
     "dataclasses",  # publisher/dataclass.py makes the classes
+    "yaml",
     "feedgen",
     "dateutil",
     "tempfile",

@@ -14,8 +14,7 @@ import zoneinfo
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from publisher.config import plainconfig
 from publisher.config.model import (
     AnnounceConfig,
     CardsConfig,
@@ -238,13 +237,9 @@ def _load(path: Path) -> tuple[Config, str, list[str]]:
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{path}: cannot be read ({exc}); save it as UTF-8 text"]) from None
-    try:
-        data = yaml.safe_load(content)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError([f"{path}{line}: not valid YAML ({reason}); fix the syntax"]) from None
+    data = plainconfig.read(content)  # None: not plain enough, PyYAML's to read
+    if data is None:
+        data = _safe_load(path, content)
     names = ENV_REF.findall(repr(data))  # a repr escapes no character of ${NAME}
     config = parse_config(data, path.resolve())
     if not config.posts.folder.is_dir():
@@ -255,3 +250,17 @@ def _load(path: Path) -> tuple[Config, str, list[str]]:
             ]
         )
     return config, content, names
+
+
+def _safe_load(path: Path, content: str) -> Any:
+    """``content`` read by PyYAML, imported here: a plain config does without it (its
+    import is about 12 ms of a cold build, issue 12)."""
+    import yaml
+
+    try:
+        return yaml.safe_load(content)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([f"{path}{line}: not valid YAML ({reason}); fix the syntax"]) from None
