@@ -198,7 +198,7 @@ def pyyaml_value(word: str) -> object:
 def own_value(word: str) -> object:
     try:
         return plainyaml.plain_value(word)
-    except plainyaml._NotPlain:
+    except plainyaml.NotPlain:
         return "refused"
 
 
@@ -214,7 +214,7 @@ def test_plain_scalars_resolve_as_pyyaml_resolves_them(seed: int) -> None:
         assert repr(own_value(word)) == repr(expected), word
         kind = "refused" if expected == "refused" else type(expected).__name__
         kinds[kind] = kinds.get(kind, 0) + 1
-        assert plainyaml._string_key(word) == (
+        assert plainyaml.string_key(word) == (
             bool(plainyaml._KEY(word)) and expected == word and type(expected) is str
         )
     # Every kind is reached, or the words test too little.

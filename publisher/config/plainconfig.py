@@ -26,7 +26,7 @@ from typing import Any
 
 # Frontmatter's reader's own resolver, key check and indicators, shared: a config's plain
 # values resolve as frontmatter's do, but for dates (see _scalar).
-from publisher.posts.plainyaml import _NOT_FIRST, _NotPlain, _string_key, plain_value
+from publisher.posts.plainyaml import NOT_FIRST, NotPlain, plain_value, string_key
 
 #: What ends a plain value in a one-line ``[...]`` or ``{...}``; PyYAML also ends one at
 #: ``?``, ``[`` and ``{`` (then read as something else: left to it).
@@ -53,7 +53,7 @@ def read(text: str) -> dict[str, Any] | None:
     block = _Block(lines)
     try:
         found = block.node(lines[0][0])
-    except _NotPlain:
+    except NotPlain:
         return None
     if block.at < len(lines) or not isinstance(found, dict):
         return None
@@ -74,7 +74,7 @@ class _Block:
             return self.sequence(indent)
         if _key_of(content) is not None:
             return self.mapping(indent)
-        raise _NotPlain(content)  # a value on a line of its own, a complex key, ...
+        raise NotPlain(content)  # a value on a line of its own, a complex key, ...
 
     def mapping(self, indent: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -84,7 +84,7 @@ class _Block:
                 break
             key = _key_of(content) if margin == indent else None
             if key is None or key in result:
-                raise _NotPlain(content)  # deeper (a value going on), not a key, repeated
+                raise NotPlain(content)  # deeper (a value going on), not a key, repeated
             self.at += 1
             rest = content[len(key) + 1 :].lstrip(" ")
             if rest and not rest.startswith("#"):
@@ -100,7 +100,7 @@ class _Block:
             if margin < indent or (margin == indent and not _is_item(content)):
                 break  # the caller's: a key after a list written at its mapping's indent
             if margin > indent:
-                raise _NotPlain(content)
+                raise NotPlain(content)
             rest = content[1:].lstrip(" ")
             if not rest or rest.startswith("#"):
                 self.at += 1
@@ -132,7 +132,7 @@ class _Block:
         """The value written on the rest of a line after ``key:`` or ``-``; the next line
         must not be deeper (a plain or quoted value going on over lines)."""
         if self.at < len(self.lines) and self.lines[self.at][0] > indent:
-            raise _NotPlain(text)
+            raise NotPlain(text)
         value: Any
         if text[0] in "[{":
             value, end = _flow(text, 0)
@@ -142,11 +142,11 @@ class _Block:
             end = text.find(" #")
             word = (text if end == -1 else text[:end]).rstrip(" ")
             if not _plain(word) or ": " in word or word.endswith(":"):
-                raise _NotPlain(text)
+                raise NotPlain(text)
             return _scalar(word)
         rest = text[end:]
         if rest.strip(" ") and not (rest.startswith(" ") and rest.lstrip(" ").startswith("#")):
-            raise _NotPlain(text)  # something after the value, or a comment not after a space
+            raise NotPlain(text)  # something after the value, or a comment not after a space
         return value
 
 
@@ -157,7 +157,7 @@ def _is_item(content: str) -> bool:
 def _key_of(content: str) -> str | None:
     """The key of a ``key: value`` or ``key:`` line: a plain name PyYAML reads as text."""
     key, colon, rest = content.partition(":")
-    if colon and rest[:1] in ("", " ") and len(key) <= _KEY_LIMIT and _string_key(key):
+    if colon and rest[:1] in ("", " ") and len(key) <= _KEY_LIMIT and string_key(key):
         return key
     return None
 
@@ -166,7 +166,7 @@ def _plain(word: str) -> bool:
     """Whether ``word`` may be a plain value (a ``-`` may start one when no space follows)."""
     if not word:
         return False
-    return word[0] not in _NOT_FIRST or (word[0] == "-" and word[1:2] not in ("", " "))
+    return word[0] not in NOT_FIRST or (word[0] == "-" and word[1:2] not in ("", " "))
 
 
 def _scalar(word: str) -> Any:
@@ -174,7 +174,7 @@ def _scalar(word: str) -> Any:
     left to PyYAML: safe_load's timestamp resolver makes a date or datetime of it, which
     frontmatter's loader does not, so plainyaml's resolver leaves it text."""
     if word[4:5] == "-" and all(digit in "0123456789" for digit in word[:4]):
-        raise _NotPlain(word)
+        raise NotPlain(word)
     return plain_value(word)
 
 
@@ -190,9 +190,9 @@ def _flow(text: str, at: int) -> tuple[list[Any] | dict[str, Any], int]:
             colon = text.find(":", at)
             key = text[at:colon]
             if colon == -1 or text[colon + 1 : colon + 2] != " " or key in found:
-                raise _NotPlain(text)
-            if len(key) > _KEY_LIMIT or not _string_key(key):
-                raise _NotPlain(text)
+                raise NotPlain(text)
+            if len(key) > _KEY_LIMIT or not string_key(key):
+                raise NotPlain(text)
             found[key], at = _flow_value(text, _skip(text, colon + 1))
         else:
             value, at = _flow_value(text, at)
@@ -201,7 +201,7 @@ def _flow(text: str, at: int) -> tuple[list[Any] | dict[str, Any], int]:
         if text[at : at + 1] == ",":
             at = _skip(text, at + 1)
         elif text[at : at + 1] != close:
-            raise _NotPlain(text)
+            raise NotPlain(text)
     return found, at + 1
 
 
@@ -219,7 +219,7 @@ def _flow_value(text: str, at: int) -> tuple[Any, int]:
         end += 1
     word = text[at:end].rstrip(" ")
     if text[end : end + 1] not in (",", "]", "}") or not _plain(word):
-        raise _NotPlain(text)  # a pair, a comment, a nested "[" after a word, unclosed
+        raise NotPlain(text)  # a pair, a comment, a nested "[" after a word, unclosed
     return _scalar(word), end
 
 
@@ -232,7 +232,7 @@ def _quoted(text: str, at: int) -> tuple[str, int]:
     while True:
         end = text.find(quote, start)
         if end == -1:
-            raise _NotPlain(text)  # goes on over lines
+            raise NotPlain(text)  # goes on over lines
         parts.append(text[start:end])
         if quote == "'" and text[end + 1 : end + 2] == "'":
             parts.append("'")
@@ -241,7 +241,7 @@ def _quoted(text: str, at: int) -> tuple[str, int]:
         break
     value = "".join(parts)
     if quote == '"' and "\\" in value:
-        raise _NotPlain(text)
+        raise NotPlain(text)
     return value, end + 1
 
 

@@ -29,10 +29,10 @@ from publisher.posts.text import preview
 # such as U+0085 or U+2028, no BOM, no control, no space but ' '), so every character
 # left is one YAML takes in a value; string methods then place the special ones (a
 # regular expression per line cost more than the rest of the reading).
-#: A key: a plain word YAML cannot read as anything else but text (see _string_key).
+#: A key: a plain word YAML cannot read as anything else but text (see string_key).
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*").fullmatch
 #: What may not start a plain value: YAML's indicators, a space.
-_NOT_FIRST = frozenset("-?:,[]{}&*!|>'\"%@` #")
+NOT_FIRST = frozenset("-?:,[]{}&*!|>'\"%@` #")
 #: What a word of a one-line list may not hold besides what no plain value holds (':'
 #: and '#' are PyYAML's to read there: the flow context reads them otherwise).
 _FLOW = ",[]{}:#"
@@ -47,13 +47,14 @@ def read(
     (PyYAML then says why)."""
     try:
         return _read(text, max_values, max_chars)
-    except _NotPlain:
+    except NotPlain:
         return None
 
 
-class _NotPlain(Exception):
-    """A value PyYAML's constructors refuse, or of a type none makes (``=``, ``<<``):
-    PyYAML's to refuse, with its message."""
+class NotPlain(Exception):
+    """Text left to PyYAML: a value its constructors refuse, or of a type none makes
+    (``=``, ``<<``), PyYAML's to refuse with its message; in ``config/plainconfig.py``
+    also a shape that reader does not take."""
 
 
 def _read(
@@ -81,7 +82,7 @@ def _read(
             found, at = _block(lines, at)
         else:
             found = _value(rest)
-        if found is None or not _string_key(key):
+        if found is None or not string_key(key):
             return None  # also a key such as "yes", "null" or "12": not a string
         value, more_values, more_chars = found
         values, chars = values + 2 + more_values, chars + len(key) + more_chars
@@ -148,14 +149,14 @@ def _plain_word(text: str) -> bool:
     end) in it; a URL's or a time's ':' is text."""
     return (
         bool(text)
-        and text[0] not in _NOT_FIRST
+        and text[0] not in NOT_FIRST
         and " #" not in text
         and ": " not in text
         and text[-1] != ":"
     )
 
 
-def _string_key(key: str) -> bool:
+def string_key(key: str) -> bool:
     """Whether ``key`` is a plain word PyYAML reads as a string; remembered (the same few
     keys recur on every post)."""
     known = _STRING_KEYS.get(key)
@@ -180,18 +181,18 @@ def _resolver(word: str) -> Any:
 
 def plain_value(word: str) -> Any:
     """A plain value as PyYAML constructs it in frontmatter (int, float, bool, None, or
-    the text); _NotPlain for one PyYAML refuses or makes no value of."""
+    the text); NotPlain for one PyYAML refuses or makes no value of."""
     construct = _resolver(word)
     if construct is None:
         return word
     try:
         return construct(word)
     except (ValueError, TypeError, AttributeError, OverflowError, LookupError):
-        raise _NotPlain(word) from None
+        raise NotPlain(word) from None
 
 
 def _refused(word: str) -> Any:
-    raise _NotPlain(word)  # '<<' and '=': tags with no constructor in a safe loader
+    raise NotPlain(word)  # '<<' and '=': tags with no constructor in a safe loader
 
 
 def _sign(word: str) -> tuple[int, str]:
