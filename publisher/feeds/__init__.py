@@ -7,7 +7,7 @@ items.py     a Post as a FeedItem: cleaned text, absolute URLs, sanitized HTML
 media.py     og image MIME type sniffed from its bytes, and its length
 rss_atom.py  RSS and Atom through feedgen (the only module importing it)
 xml_items.py, xml_heads.py  the same RSS and Atom bytes, written directly
-head.py      FeedHead and the constants a head is written with (both paths share them)
+head.py      FeedHead and the constants a head is written with (every format takes them)
 jsonfeed.py  JSON Feed
 cache.py     FeedCache: rendered items and feed heads kept between builds (SQLite)
 plan.py      which feeds exist and which posts each holds (FeedEntry: a few fields a post)

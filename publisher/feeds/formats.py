@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Protocol, cast
 from publisher.dataclass import dataclass
 
 if TYPE_CHECKING:
+    from publisher.feeds.head import FeedHead
     from publisher.feeds.items import FeedItem
-    from publisher.feeds.rss_atom import FeedHead
 
 
 #: A format's check: (its bytes, its public URL, the problems found so far).

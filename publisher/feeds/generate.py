@@ -28,13 +28,13 @@ from publisher.feeds.cache import (
     context_key,
     head_key,
 )
+from publisher.feeds.head import FeedHead
 from publisher.feeds.items import (
     absolute_url,
     feed_item,
 )
 from publisher.feeds.options import FeedOptions
 from publisher.feeds.plan import FeedEntry, FeedPlan, feed_entries, plan_feeds
-from publisher.feeds.rss_atom import FeedHead
 from publisher.picking import pick
 from publisher.posts.model import Post
 

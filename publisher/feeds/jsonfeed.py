@@ -9,8 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from publisher import jsontext
+from publisher.feeds.head import FeedHead
 from publisher.feeds.items import FeedItem
-from publisher.feeds.rss_atom import FeedHead
 
 VERSION = "https://jsonfeed.org/version/1.1"
 # Items sit two levels deep (feed > items > item) in a document indented by two spaces.

@@ -38,26 +38,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from publisher.errors import FeedError
-from publisher.feeds.head import (  # re-exported: the renderers' contract names them here
-    ATOM_NS as ATOM_NS,
-)
 from publisher.feeds.head import (
-    EPOCH as EPOCH,
-)
-from publisher.feeds.head import (
-    GENERATOR as GENERATOR,
-)
-from publisher.feeds.head import (
-    RSS_DOCS as RSS_DOCS,
-)
-from publisher.feeds.head import (
-    SELF_TYPE as SELF_TYPE,
-)
-from publisher.feeds.head import (
-    FeedHead as FeedHead,
-)
-from publisher.feeds.head import (
-    Kind as Kind,
+    ATOM_NS,
+    EPOCH,
+    GENERATOR,
+    RSS_DOCS,
+    SELF_TYPE,
+    FeedHead,
+    Kind,
 )
 from publisher.feeds.items import FeedItem
 from publisher.lazy import LazyModule
