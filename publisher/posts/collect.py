@@ -30,6 +30,7 @@ from publisher.posts.workers import (
     Task,
     Writeback,
     die_with_parent,
+    heads_of,
     marked_up,
     parse_alone,
     spelled_dates,
@@ -281,7 +282,8 @@ class _Parser(Answers):
             self._send(last=False, size=-(-found // self.workers))
 
     def _start(self) -> None:
-        if spelled_dates([job[0] for job in self.jobs[:16]]):
+        heads = heads_of([job[0] for job in self.jobs[:16]])  # for the guesses below
+        if spelled_dates(heads):
             # Before the fork, so the workers share it: a date not written YYYY-MM-DD
             # needs dateutil, which fields.py imports on first use (~12 ms in each worker
             # otherwise). Not for a site whose dates are all days (12 ms of one core).
@@ -295,7 +297,7 @@ class _Parser(Answers):
             self.workers,
             _start_worker,
             lambda lock: (ctx, ahead, cache_path, lock, parent),
-            markup=marked_up([job[0] for job in self.jobs[:16]]),
+            markup=marked_up(heads),
         )
 
     def _forked(self) -> None:

@@ -301,6 +301,12 @@ def marked_up(raws: Iterable[bytes | tuple[str, str, int]]) -> bool:
     return False
 
 
+def heads_of(raws: Iterable[bytes | tuple[str, str, int]]) -> list[bytes]:
+    """Each post file's bytes, or the first 64 KB of a file left unread (``found.Unread``):
+    what :func:`spelled_dates` and :func:`marked_up` look at, each file opened once."""
+    return [raw if isinstance(raw, bytes) else _head(raw[0], _BODY) for raw in raws]
+
+
 def _head(path: str, size: int = 0) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
