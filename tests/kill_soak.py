@@ -164,8 +164,10 @@ def main() -> None:
     failures = soak(folder, posts=args.posts, rounds=args.rounds, seed=args.seed, feeds=feeds)
     for failure in failures:
         print(failure)
-    print(f"{args.rounds} rounds, {len(failures)} failed; sites kept in {folder}")
-    if not failures:
+    if failures:
+        print(f"{args.rounds} rounds, {len(failures)} failed; their sites are in {folder}")
+    else:
+        print(f"{args.rounds} rounds, none failed")
         shutil.rmtree(folder)
     sys.exit(1 if failures else 0)
 
