@@ -6,7 +6,9 @@ The post cache and the feed cache key every row by a digest of the source that m
 from their metadata, in every build that imports them (about 6 ms of CPU of a one-edit
 build at 1,000 posts, issue 12). The digest changes only when those files do, so a build
 keeps it in the state folder (``code-digests.json``) beside the stat of everything it was
-made from, and the next build, finding every stat the same, takes it from there.
+made from, and the next build, finding every stat the same, takes it from there. Each name
+keeps its latest few (:data:`KEPT`): a site built both by the ``publish`` script and by
+``python -m publisher`` has one for each.
 
 What the stat covers, and so what makes the digest be made again:
 
@@ -46,7 +48,12 @@ MEMO_FILE = "code-digests.json"
 #: a coarse clock (a few ms), so a file written again at once keeps its times and size
 #: ("racy git"). A digest made from so new a stat is used, not remembered.
 SETTLED_NS = 2_000_000_000
-_FORMAT = 1
+#: 2: each name keeps up to :data:`KEPT` digests, the latest first (1: one).
+_FORMAT = 2
+#: Digests kept for each name: one for each way the site is built, the ``publish`` script
+#: and ``python -m publisher`` (their ``sys.path`` differs, and it is part of the key),
+#: say. With one, builds run both ways made the digests again each time, in turn.
+KEPT = 4
 
 #: The state folder whose memo this process reads and writes (None: neither).
 _FOLDER: list[Path | None] = [None]
@@ -91,12 +98,13 @@ def code_digest(
     hashed = [*listed, *map(os.fspath, files)]
     key, newest = _stat_key(name, [*folders, *hashed], packages)
     memo = _read()
-    known = memo.get(name)
-    if known is not None and known[0] == key:
-        return bytes.fromhex(known[1])
+    known = memo.get(name, [])
+    for kept_key, kept_value in known:
+        if kept_key == key:
+            return bytes.fromhex(kept_value)
     value = statecache.code_version([Path(path) for path in hashed], packages)
     if newest < time.time_ns() - SETTLED_NS:
-        memo[name] = [key, value.hex()]
+        memo[name] = [[key, value.hex()], *known][:KEPT]
         _write(memo)
     return value
 
@@ -122,7 +130,11 @@ def _check(entries: object) -> str:
     return blake2b(f"{_FORMAT}\0{text}".encode(), digest_size=16).hexdigest()
 
 
-def _read() -> dict[str, list[str]]:
+#: Name -> its kept (key, digest in hex) pairs, the latest first.
+_Memo = dict[str, list[list[str]]]
+
+
+def _read() -> _Memo:
     folder = _FOLDER[0]
     if folder is None:
         return {}
@@ -130,18 +142,24 @@ def _read() -> dict[str, list[str]]:
         data = json.loads((folder / MEMO_FILE).read_bytes())
         entries = data["entries"]
         if data["check"] == _check(entries) and all(
-            isinstance(v, list) and len(v) == 2 and all(isinstance(x, str) for x in v)
-            for v in entries.values()
+            isinstance(kept, list) and all(_pair(pair) for pair in kept)
+            for kept in entries.values()
         ):
-            for _, value in entries.values():
-                bytes.fromhex(value)
             return dict(entries)
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         pass
     return {}
 
 
-def _write(entries: dict[str, list[str]]) -> None:
+def _pair(pair: object) -> bool:
+    """Whether ``pair`` is a memo's [key, digest in hex] (raises ValueError on bad hex)."""
+    if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
+        return False
+    bytes.fromhex(pair[1])
+    return True
+
+
+def _write(entries: _Memo) -> None:
     """Best effort, not synced: a memo lost or torn costs one digest made again."""
     folder = _FOLDER[0]
     if folder is None or not folder.is_dir():

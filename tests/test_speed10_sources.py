@@ -173,8 +173,8 @@ def test_a_damaged_memo_is_no_memo(made: Made, code: Path, state: Path, damage: 
     if damage == "value":
         # A digest changed in place, its check not: not taken.
         data = json.loads(text)
-        key, value = data["entries"]["t"]
-        data["entries"]["t"] = [key, ("0" if value[0] != "0" else "1") + value[1:]]
+        [[key, value]] = data["entries"]["t"]
+        data["entries"]["t"] = [[key, ("0" if value[0] != "0" else "1") + value[1:]]]
         memo.write_text(json.dumps(data))
     else:
         memo.write_text(damage(text))  # type: ignore[operator]
@@ -190,7 +190,7 @@ def test_a_memo_of_bad_hex_with_a_good_check_is_no_memo(
     first = digest(code)
     memo = state / sources.MEMO_FILE
     entries = json.loads(memo.read_text())["entries"]
-    entries["t"][1] = "zz"
+    entries["t"][0][1] = "zz"
     memo.write_text(json.dumps({"check": sources._check(entries), "entries": entries}))
     assert digest(code) == first
     assert made.calls == 2
@@ -225,6 +225,40 @@ def test_two_digests_share_the_memo(made: Made, code: Path, state: Path) -> None
         "one",
         "two",
     ]
+
+
+def test_builds_with_two_import_paths_in_turn_both_take_the_memo(
+    made: Made, code: Path, state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `publish` and `python -m publisher` start with other sys.path[0]s (the script's
+    # folder, the current one): part of the key. Run in turn, each finds its own digest.
+    ways = [tmp_path / "bin", tmp_path / "site"]
+    for folder in ways:
+        folder.mkdir()
+    path = list(sys.path)
+    first = []
+    for folder in ways:
+        monkeypatch.setattr(sys, "path", [str(folder), *path])
+        first.append(digest(code))
+    assert made.calls == 2
+    for _ in range(3):
+        for folder, expected in zip(ways, first, strict=True):
+            monkeypatch.setattr(sys, "path", [str(folder), *path])
+            assert digest(code) == expected
+    assert made.calls == 2
+    kept = json.loads((state / sources.MEMO_FILE).read_text())["entries"]["t"]
+    assert len(kept) == 2
+
+
+def test_a_name_keeps_its_latest_digests_only(made: Made, code: Path, state: Path) -> None:
+    for n in range(sources.KEPT + 2):
+        time.sleep(0.02)  # past the kernel's clock tick: each change has stamps of its own
+        (code / "a.py").write_text(f"a = {n}\n")
+        digest(code)
+    kept = json.loads((state / sources.MEMO_FILE).read_text())["entries"]["t"]
+    assert len(kept) == sources.KEPT
+    assert kept[0][1] == digest(code).hex()  # the latest first, taken from the memo
+    assert made.calls == sources.KEPT + 2
 
 
 def test_a_stat_too_new_is_not_remembered(
