@@ -21,6 +21,7 @@ from publisher import inputs
 from publisher.config import Config
 from publisher.dataclass import dataclass
 from publisher.errors import Problem
+from publisher.exiting import keep_frame
 from publisher.output import OutputWriter, Write
 from publisher.writes import cards_of, write_outputs
 
@@ -200,6 +201,7 @@ def _build(
     and write the feed files that are written whole (a cold build's)."""
     from publisher.incremental.reading import read_site
 
+    keep_frame()  # the site read, not freed on return (exiting.py)
     jobs, progress, snapshot = how
     handed = snapshot is not None
     if snapshot is None and not dry_run:

@@ -103,8 +103,10 @@ def _run() -> None:
 
         cli_main()
         return
-    from publisher import fastpath
+    from publisher import exiting, fastpath
 
+    if _own_process():
+        exiting.expect_fast_exit()
     code = fastpath.run(sys.argv[1:], hand_over=True)
     if code is not None:
         _exit(code)
@@ -118,6 +120,7 @@ def _run() -> None:
 
             cli_main()
     finally:
+        exiting.keep(fastpath.handed, fastpath.record, fastpath.stored)
         fastpath.handed = fastpath.plain = fastpath.record = fastpath.stored = None
     _exit(code)
 
