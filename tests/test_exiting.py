@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import gc
 import os
-import subprocess
-import sys
 import textwrap
 import time
 import weakref
@@ -16,6 +14,7 @@ from pathlib import Path
 
 import cli_run
 import pytest
+from test_fast_exit import CONFIG, _run
 
 from conftest import Site
 from publisher import exiting
@@ -81,29 +80,11 @@ SCRIPT = textwrap.dedent(
         sys.exit(main())
     """
 )
-CONFIG = """\
-site: {title: T, url: 'https://blog.example.org', timezone: UTC}
-posts: {folder: posts}
-output: {folder: public}
-state: {folder: state}
-cards: {enabled: false}
-"""
 
 
 def _kept(site: Path, script: str) -> str:
-    path = site.parent / f"bin-{script}" / script
-    path.parent.mkdir(exist_ok=True)
-    path.write_text(SCRIPT, encoding="utf-8")
-    done = subprocess.run(
-        [sys.executable, str(path), "build"],
-        cwd=site,
-        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    code, stderr, _ = _run(site, script, "build", text=SCRIPT)
+    assert code == 0, stderr
     return (site / "kept").read_text()
 
 

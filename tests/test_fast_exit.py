@@ -49,10 +49,12 @@ cards: {enabled: false}
 """
 
 
-def _run(site: Path, script: str, *args: str) -> tuple[int, str, set[str]]:
+def _run(site: Path, script: str, *args: str, text: str = SCRIPT) -> tuple[int, str, set[str]]:
+    """``script ARGS`` in ``site``, a console script named ``script`` whose source is
+    ``text``: its exit code, its stderr (times masked) and the witnesses it left."""
     path = site.parent / f"bin-{script}" / script
     path.parent.mkdir(exist_ok=True)
-    path.write_text(SCRIPT, encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     for witness in ("torn-down", "atexit-ran"):
         (site / witness).unlink(missing_ok=True)
     done = subprocess.run(
