@@ -82,8 +82,8 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def _kept(site: Path, script: str) -> str:
-    code, stderr, _ = _run(site, script, "build", text=SCRIPT)
+def _kept(site: Path, script: str, *args: str) -> str:
+    code, stderr, _ = _run(site, script, *(args or ("build",)), text=SCRIPT)
     assert code == 0, stderr
     return (site / "kept").read_text()
 
@@ -113,6 +113,9 @@ def test_another_process_keeps_nothing(site: Site) -> None:
     site.config(CONFIG)
     site.post("p0", "title: P\ndate: 2024-01-01", "Body.\n")
     assert _kept(site.root, "other") == "nothing"
+    # A build the CLI runs through click (not one build of the plain kind, which the fast
+    # path hands over): a command such as preview builds again and again in one process.
+    assert _kept(site.root, "publish", "build", "--dry-run") == "nothing"
     done = cli_run.publish("build", cwd=site.root, terminal=True)  # called as a function
     assert done.returncode == 0, done.stderr
     assert exiting._kept is None

@@ -105,14 +105,16 @@ def _run() -> None:
         return
     from publisher import exiting, fastpath
 
-    if _own_process():
-        exiting.expect_fast_exit()
     code = fastpath.run(sys.argv[1:], hand_over=True)
     if code is not None:
         _exit(code)
     try:
         if fastpath.plain is not None:
             from publisher.cli.plain import main as plain_main
+
+            # One build, then os._exit (not a command that runs on, as preview does).
+            if _own_process():
+                exiting.expect_fast_exit()
 
             code = plain_main(fastpath.plain)
         else:
