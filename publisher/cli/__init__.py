@@ -103,26 +103,28 @@ def _run() -> None:
 
         cli_main()
         return
-    from publisher import exiting, fastpath
+    from publisher import fastpath
 
     code = fastpath.run(sys.argv[1:], hand_over=True)
     if code is not None:
         _exit(code)
     try:
         if fastpath.plain is not None:
+            from publisher import exiting
             from publisher.cli.plain import main as plain_main
 
             # One build, then os._exit (not a command that runs on, as preview does).
             if _own_process():
                 exiting.expect_fast_exit()
-
-            code = plain_main(fastpath.plain)
+            try:
+                code = plain_main(fastpath.plain)
+            finally:
+                exiting.keep(fastpath.handed, fastpath.record, fastpath.stored)
         else:
             from publisher.cli.entry import main as cli_main
 
             cli_main()
     finally:
-        exiting.keep(fastpath.handed, fastpath.record, fastpath.stored)
         fastpath.handed = fastpath.plain = fastpath.record = fastpath.stored = None
     _exit(code)
 

@@ -17,7 +17,6 @@ from publisher.cli.console import Console, read_summary
 from publisher.cli.options import Options
 from publisher.cli.site import find_config, resolve_now
 from publisher.errors import dump_json
-from publisher.exiting import keep_frame
 from publisher.progress import READING
 from publisher.report import build_exit_code, run_report, unchanged_exit_code
 
@@ -41,6 +40,7 @@ def run_build(
     and ``config`` when the caller has them (cli/plain.py), else made as every command
     makes them."""
     from publisher.build import build_site
+    from publisher.exiting import keep_frame
 
     keep_frame()  # the stat pass and the build's result, not freed on return (exiting.py)
     if console is None:
