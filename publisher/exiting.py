@@ -9,8 +9,10 @@ posts 2 to 3 ms, after its last file was written (issue 12).
 
 So such a process keeps them: :func:`keep_frame` holds the calling function's frame, whose
 locals then outlive its return (a frame object that outlives its call keeps them), and the
-process ends with them. In any other process (a test, a script that calls publisher's
-functions) nothing is kept: :func:`expect_fast_exit` was not called there.
+process ends with them. Only a plain build does (``publisher.cli``: the one the fast path
+hands over, one build and the end); a build through click, another command (preview
+builds again and again in one process), a test or a script keeps nothing:
+:func:`expect_fast_exit` was not called there.
 
 A leaf module (the standard library's ``sys`` only).
 """
