@@ -297,7 +297,7 @@ def test_a_plain_build_runs_with_what_it_had_loaded_frozen(tmp_path: Path) -> No
 
 
 def test_marked_up_guesses_from_the_body_alone(tmp_path: Path) -> None:
-    from publisher.posts.workers import marked_up
+    from publisher.posts.workers import heads_of, marked_up
 
     prose = b"---\ntitle: A [draft]\ntags: [a, b]\n---\nJust *prose*, | a | table |.\n"
     assert not marked_up([prose, prose])
@@ -308,5 +308,5 @@ def test_marked_up_guesses_from_the_body_alone(tmp_path: Path) -> None:
     # A file the main process did not read: its first bytes are read here.
     linked = tmp_path / "index.md"
     linked.write_bytes(b"---\ntitle: T\n---\n" + b"word " * 5000 + b"![cover](c.png)\n")
-    assert marked_up([(str(linked), "posts/a/index.md", 0)])
-    assert not marked_up([(str(tmp_path / "gone.md"), "posts/b/index.md", 0)])
+    assert marked_up(heads_of([(str(linked), "posts/a/index.md", 0)]))
+    assert not marked_up(heads_of([(str(tmp_path / "gone.md"), "posts/b/index.md", 0)]))

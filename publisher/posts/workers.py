@@ -274,24 +274,23 @@ def parse_alone(parse: Callable[[Any], Any], job: Any, *, file: str) -> Any:
         return ((None, [problem]), None)
 
 
-def spelled_dates(raws: Iterable[bytes | tuple[str, str, int]]) -> bool:
-    """Whether the head of one of these post files (its bytes, or a file left unread:
-    ``found.Unread``, whose head is read here) holds a date with a time or a month's
-    name: read through dateutil (``posts/fields.py``), which a read then imports before
-    its workers fork, so they share it. A guess, for speed only: dates missed here are
-    read the same, by workers that import dateutil themselves (~12 ms each)."""
+def spelled_dates(heads: Iterable[bytes]) -> bool:
+    """Whether the head of one of these post files (:func:`heads_of`) holds a date with a
+    time or a month's name: read through dateutil (``posts/fields.py``), which a read
+    then imports before its workers fork, so they share it. A guess, for speed only:
+    dates missed here are read the same, by workers that import dateutil themselves
+    (~12 ms each)."""
     search = re.compile(_SPELLED_DATE).search  # compiled once, on first use (re's cache)
-    return any(search(raw if isinstance(raw, bytes) else _head(raw[0]), 0, _HEAD) for raw in raws)
+    return any(search(head, 0, _HEAD) for head in heads)
 
 
-def marked_up(raws: Iterable[bytes | tuple[str, str, int]]) -> bool:
-    """Whether the body of one of these post files (its bytes, or a file left unread,
-    whose first 64 KB are read here) has a ``[`` or a ``<``, without which markdown holds
-    no link, image or HTML: none, and its rendering is not parsed by lxml
-    (``posts/body.py``). A guess, for speed only, as :func:`spelled_dates`: a post it
-    misses is read the same, by a worker that imports lxml itself."""
-    for raw in raws:
-        text = raw if isinstance(raw, bytes) else _head(raw[0], _BODY)
+def marked_up(heads: Iterable[bytes]) -> bool:
+    """Whether the body of one of these post files (:func:`heads_of`) has a ``[`` or a
+    ``<``, without which markdown holds no link, image or HTML: none, and its rendering
+    is not parsed by lxml (``posts/body.py``). A guess, for speed only, as
+    :func:`spelled_dates`: a post it misses is read the same, by a worker that imports
+    lxml itself."""
+    for text in heads:
         # The frontmatter's own brackets (``tags: [a, b]``) are no link: the body is
         # what follows its closing line, when it has one.
         start = text.find(b"\n---", 3) if text.startswith(b"---") else -1
@@ -304,16 +303,16 @@ def marked_up(raws: Iterable[bytes | tuple[str, str, int]]) -> bool:
 def heads_of(raws: Iterable[bytes | tuple[str, str, int]]) -> list[bytes]:
     """Each post file's bytes, or the first 64 KB of a file left unread (``found.Unread``):
     what :func:`spelled_dates` and :func:`marked_up` look at, each file opened once."""
-    return [raw if isinstance(raw, bytes) else _head(raw[0], _BODY) for raw in raws]
+    return [raw if isinstance(raw, bytes) else _head(raw[0]) for raw in raws]
 
 
-def _head(path: str, size: int = 0) -> bytes:
+def _head(path: str) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError:
         return b""
     try:
-        return os.read(fd, size or _HEAD)
+        return os.read(fd, _BODY)
     except OSError:
         return b""
     finally:
@@ -326,9 +325,9 @@ _SPELLED_DATE = (
     rb"(?i:\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,? +\d)|"
     rb"(?i:\d +(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))"
 )
-#: Bytes of a post file looked at: its frontmatter, usually.
+#: Bytes of a post file looked at for a spelled date: its frontmatter, usually.
 _HEAD = 2048
-#: Bytes of a post file looked at for markup: most posts whole.
+#: Bytes of a post file left unread that are read for the guesses: most posts whole.
 _BODY = 65536
 
 
