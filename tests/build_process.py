@@ -1,7 +1,7 @@
 """``publish build`` in a process of its own, for the tests that kill, interrupt or
-race it (``tests/test_redteam_speed5.py``, ``8``, ``9``, ``11``): the run, a build killed
-or interrupted, an aged bench site, a cold build's output, and the processes a build
-leaves (read from ``/proc``)."""
+race it (``tests/test_redteam_speed5.py``, ``8``, ``9``, ``11``, ``tests/kill_soak.py``):
+the run, a build killed or interrupted, the temporary files it leaves, an aged bench site,
+a cold build's output, and the processes a build leaves (read from ``/proc``)."""
 
 from __future__ import annotations
 
@@ -115,6 +115,20 @@ def interrupted_starting(code: int, stderr: str) -> bool:
     frames = [line.strip() for line in stderr.splitlines() if line.strip().startswith("File ")]
     return code == -signal.SIGINT and all(
         frame.endswith("in <module>") or "<frozen " in frame for frame in frames
+    )
+
+
+def leftovers(root: Path) -> list[str]:
+    """Temporary files left in the output and state folders. Not a SQLite journal: a
+    build killed while it wrote ``site.sqlite`` leaves a hot journal, which the next
+    build that opens the file rolls back; a no-op answered by the fast path opens none,
+    and deleting a hot journal would leave the file half written."""
+    return sorted(
+        p.name
+        for folder in (root / "public", root / ".publisher")
+        if folder.is_dir()
+        for p in folder.iterdir()
+        if p.name.endswith((".tmp", "-wal", "-shm")) or p.name.startswith(".")
     )
 
 

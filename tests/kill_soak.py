@@ -33,6 +33,7 @@ from build_process import (
     cold_output,
     interrupted_starting,
     killed_build,
+    leftovers,
     publish_build,
 )
 
@@ -130,13 +131,7 @@ def _put_right(root: Path, cold: Path) -> list[str]:
     if ran.returncode != 0 or "Traceback" in ran.stderr:
         return [f"the next build exited {ran.returncode}: {ran.stderr[-600:]}"]
     problems = []
-    left = sorted(
-        p.name
-        for state in (root / "public", root / ".publisher")
-        if state.is_dir()
-        for p in state.iterdir()
-        if p.name.endswith((".tmp", "-wal", "-shm")) or p.name.startswith(".")
-    )
+    left = leftovers(root)
     if left:
         problems.append(f"temporary files left: {left}")
     got, expected = tree_bytes(root / "public"), cold_output(root, cold)

@@ -24,6 +24,7 @@ from build_process import (
     cold_output,
     interrupted_starting,
     killed_build,
+    leftovers,
     publish_build,
 )
 
@@ -54,24 +55,10 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, dic
     return root, expected
 
 
-def _leftovers(root: Path) -> list[str]:
-    """Temporary files left in the output and state folders. Not a SQLite journal: a
-    build killed while it wrote ``site.sqlite`` leaves a hot journal, which the next
-    build that opens the file rolls back; a no-op answered by the fast path opens none,
-    and deleting a hot journal would leave the file half written."""
-    return sorted(
-        p.name
-        for folder in (root / "public", root / ".publisher")
-        if folder.is_dir()
-        for p in folder.iterdir()
-        if p.name.endswith((".tmp", "-wal", "-shm")) or p.name.startswith(".")
-    )
-
-
 def _put_right(root: Path, expected: dict[str, bytes], what: str) -> None:
     ran = publish_build(root)
     assert ran.returncode == 0 and "Traceback" not in ran.stderr, (what, ran.stderr)
-    assert _leftovers(root) == [], what
+    assert leftovers(root) == [], what
     got = tree_bytes(root / "public")
     assert sorted(got) == sorted(expected), what
     assert [name for name in got if got[name] != expected[name]] == [], what
