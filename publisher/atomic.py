@@ -12,7 +12,11 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
+if TYPE_CHECKING:
+    from typing import Any
 
 #: ``copy_file_range`` refusals that mean "not between these files", not a disk error:
 #: the bytes are then copied through memory.

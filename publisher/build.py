@@ -15,7 +15,6 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from publisher import inputs
 from publisher.config import Config
@@ -25,9 +24,13 @@ from publisher.exiting import keep_frame
 from publisher.output import OutputWriter, Write
 from publisher.writes import cards_of, write_outputs
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
 # The stages are imported where they run: a build with nothing changed (see inputs.py)
 # stats its inputs and stops, and loads none of them.
 if TYPE_CHECKING:
+    from typing import Any
+
     from publisher.cards import CardsResult
     from publisher.feeds.early import EarlyItems
     from publisher.feeds.websub import FetchSession

@@ -15,7 +15,11 @@ practice) there is no function: each caller has a path without it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
+if TYPE_CHECKING:
+    from typing import Any
 
 #: The C types the functions here take and return, by the names ctypes gives them.
 _TYPES = {

@@ -15,9 +15,10 @@ annotations publisher does not use (``order``, ``slots``, ``ClassVar``, ``InitVa
 every class made here to its ``dataclasses`` twin. The type checker sees the stdlib's names.
 """
 
+from __future__ import annotations
+
 import abc
 import re
-from typing import Any
 
 from publisher.dataclass_methods import (
     MISSING,
@@ -30,7 +31,10 @@ from publisher.dataclass_methods import (
     repr_fn,
 )
 
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
+if TYPE_CHECKING:
+    from typing import Any
 
 _SPEC = "__publisher_fields__"  # our Field records, by name (dataclasses keeps its own)
 _PARAMS = "__publisher_params__"  # the decorator's arguments, for the dataclasses twin

@@ -3,11 +3,17 @@ source ``dataclasses`` writes, the others closures over the field names (no comp
 and :class:`Field`, its record of one field.
 """
 
+from __future__ import annotations
+
 import _thread
 import sys
 from operator import attrgetter
 from types import FunctionType
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class _Marker:

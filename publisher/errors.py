@@ -21,12 +21,18 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Literal
 
 from publisher.dataclass import dataclass
 from publisher.lazy import lazy_pattern
 
-Severity = Literal["error", "warning", "info"]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
+if TYPE_CHECKING:
+    from typing import Any, Literal
+
+    Severity = Literal["error", "warning", "info"]
+else:
+    Severity = str  # the checker's Literal above, for annotations and aliases only
 
 # C0 and C1 controls and DEL end lines or move the cursor; U+2028/2029 are line breaks to
 # str.splitlines() and to JavaScript log viewers; the bidi embeddings, overrides, isolates

@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from json.encoder import encode_basestring
-from typing import TYPE_CHECKING, Any
 
 from publisher import jsontext
 from publisher.errors import OutputError
@@ -19,7 +18,11 @@ from publisher.picking import pick
 from publisher.splicing import Layout, LayoutStore, template, write_spliced, write_whole
 from publisher.staged import laid_out, stage
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from publisher.config import Config
     from publisher.output import Made, OutputWriter
     from publisher.posts import Post

@@ -40,7 +40,6 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import publisher
 from publisher import fastpath, snapshot
@@ -52,6 +51,11 @@ from publisher.errors import OutputError, Problem, PublisherError
 from publisher.resources import assets, templates
 from publisher.snapshot import Snapshot
 from publisher.sweep import write_state_file
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["INPUTS_FILE", "Recorded", "Snapshot", "Summary", "load", "record", "unchanged"]
 

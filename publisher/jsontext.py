@@ -14,7 +14,11 @@ from __future__ import annotations
 import json
 import math
 from json.encoder import encode_basestring
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
+if TYPE_CHECKING:
+    from typing import Any
 
 _CONSTANTS = {None: "null", True: "true", False: "false"}
 

@@ -14,7 +14,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from importlib import import_module
-from typing import Any, cast
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def lazy_exports(
@@ -86,4 +90,4 @@ def lazy_pattern(pattern: str, flags: int = 0) -> re.Pattern[str]:
     for a module-level pattern only some runs use (compiling one with wide character
     classes costs 0.1 to 0.5 ms). Its methods and attributes are the compiled pattern's;
     it is not an instance of ``re.Pattern``."""
-    return cast("re.Pattern[str]", _LazyPattern(pattern, flags))
+    return _LazyPattern(pattern, flags)  # type: ignore[return-value]  # a stand-in

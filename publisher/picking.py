@@ -9,9 +9,13 @@ was lost: 10,000 reads at 10,000 posts) asks for them together here.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypeVar
 
-T = TypeVar("T")
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    T = TypeVar("T")
 
 
 def pick(items: Sequence[T], positions: Sequence[int]) -> list[T]:

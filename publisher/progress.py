@@ -25,7 +25,6 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Literal, TextIO
 
 from publisher.errors import printable
 
@@ -34,7 +33,15 @@ READING = "reading posts"
 RENDERING = "rendering cards"
 FEEDS = "building feeds"
 
-Mode = Literal["bar", "lines", "off"]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
+if TYPE_CHECKING:
+    from typing import Literal, TextIO
+
+    Mode = Literal["bar", "lines", "off"]
+else:
+    Mode = str  # the checker's Literal above, for annotations and aliases only
+
 #: One step of work done: ``step(n)`` after ``n`` more items.
 Step = Callable[[int], None]
 #: In ``lines`` mode, a line at least this often (seconds) while a stage runs.

@@ -20,12 +20,15 @@ With ``detailed`` (``--detailed-exit-codes``: cron, scripts):
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
 from publisher import __version__
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
 # Type names only: --version and --help import this module and must load nothing more.
 if TYPE_CHECKING:
+    from typing import Any
+
     from publisher.announce import AnnounceReport
     from publisher.build import BuildResult
     from publisher.check import CheckResult

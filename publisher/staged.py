@@ -15,12 +15,16 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from publisher.atomic import libc_function, temp_beside, write_all
 from publisher.digests import sha256
 from publisher.output import Made
 from publisher.stamps import compare_file
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def temporary(target: Path) -> str:

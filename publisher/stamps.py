@@ -6,9 +6,16 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
-from typing import Literal
 
-Status = Literal["created", "changed", "unchanged"]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
+if TYPE_CHECKING:
+    from typing import Literal
+
+    Status = Literal["created", "changed", "unchanged"]
+else:
+    Status = str  # the checker's Literal above, for annotations and aliases only
+
 #: A file this build wrote, as its stat tells it: (size, mtime, inode, ctime; in ns). No
 #: edit keeps all four: a tool that restores the mtime still moves the ctime.
 Stamp = tuple[int, int, int, int]

@@ -17,7 +17,6 @@ import re
 import stat
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from publisher.atomic import write_atomic
 from publisher.dataclass import dataclass
@@ -25,6 +24,8 @@ from publisher.digests import sha256
 from publisher.errors import OutputError, Problem
 from publisher.manifest import journal_of, read_manifest, render_manifest, with_journal
 from publisher.stamps import stamp_of, stamp_token
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
 
 if TYPE_CHECKING:
     from publisher.output import OutputWriter

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import TYPE_CHECKING
 
 from publisher.config import Config
 from publisher.errors import Problem
 from publisher.output import OutputWriter
 from publisher.progress import FEEDS, RENDERING
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
 
 if TYPE_CHECKING:
     from publisher.build import ProgressFactory

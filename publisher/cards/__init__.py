@@ -36,9 +36,9 @@ nothing changed, must not pay for the renderer's imports (issue 12).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from publisher.lazy import lazy_exports
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
 
 if TYPE_CHECKING:
     from publisher.cards.build import CardsResult, Planned, build_cards, render_one

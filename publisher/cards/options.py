@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
 
 from publisher.cards.fallbacks import DEFAULT_FALLBACKS
 from publisher.dataclass import dataclass
 from publisher.resources import assets, templates
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
+if TYPE_CHECKING:
+    from typing import Literal
 
 
 def bundled_font(weight: str) -> Path:

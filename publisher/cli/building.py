@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import time
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from publisher.cli.console import Console, read_summary
 from publisher.cli.options import Options
@@ -19,6 +18,8 @@ from publisher.cli.site import find_config, resolve_now
 from publisher.errors import dump_json
 from publisher.progress import READING
 from publisher.report import build_exit_code, run_report, unchanged_exit_code
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
 
 if TYPE_CHECKING:
     from publisher.announce import AnnounceReport

@@ -6,11 +6,12 @@ import sys
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING
 
 from publisher.cli.options import Options
 from publisher.errors import printable
 from publisher.progress import StageProgress, display_mode
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
 
 if TYPE_CHECKING:
     from publisher.errors import Problem

@@ -16,13 +16,17 @@ from __future__ import annotations
 import errno
 import gc
 import sys
-from typing import Any
 
 from publisher.cli.building import run_build
 from publisher.cli.console import Console
 from publisher.cli.options import Options
 from publisher.errors import ConfigError, PublisherError, printable
 from publisher.report import EXIT_CONFIG
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def options_of(parsed: dict[str, Any]) -> Options:

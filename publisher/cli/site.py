@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from publisher.cli.console import Console
 from publisher.cli.options import Options
 from publisher.dataclass import replace
 from publisher.errors import ConfigError, PublisherError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
 
 if TYPE_CHECKING:
     from publisher.config import Config

@@ -10,8 +10,6 @@ stored.py    the loaded config kept in the last build's record, for the next bui
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from publisher.config.model import (
     AnnounceConfig,
     CardsConfig,
@@ -24,6 +22,8 @@ from publisher.config.model import (
 )
 from publisher.errors import ConfigError
 from publisher.lazy import lazy_exports
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
 
 if TYPE_CHECKING:
     from publisher.config.loader import load_config, parse_config

@@ -10,11 +10,14 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from publisher.dataclass import dataclass, field
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from publisher.cards.options import CardOptions
     from publisher.feeds.options import FeedOptions
     from publisher.loadtrail import Trail

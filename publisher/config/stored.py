@@ -28,7 +28,6 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path, PosixPath
-from typing import TYPE_CHECKING, Any
 
 from publisher.config.model import (
     AnnounceConfig,
@@ -43,8 +42,11 @@ from publisher.config.model import (
 from publisher.dataclass import fields, replace
 from publisher.loadtrail import Trail
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+    from typing import Any
 
 
 class Unsupported(Exception):

@@ -21,9 +21,9 @@ The names below are imported on first use (PEP 562): loading config.yaml imports
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from publisher.lazy import lazy_exports
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
 
 if TYPE_CHECKING:
     from publisher.feeds.generate import build_feeds, feed_url

@@ -15,13 +15,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from importlib import import_module
-from typing import TYPE_CHECKING, Protocol, cast
 
 from publisher.dataclass import dataclass
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
 if TYPE_CHECKING:
+    from typing import Protocol
+
     from publisher.feeds.head import FeedHead
     from publisher.feeds.items import FeedItem
+else:
+    Protocol = object  # a protocol to the checker; to the interpreter a plain class
 
 
 #: A format's check: (its bytes, its public URL, the problems found so far).
@@ -67,13 +72,15 @@ class FeedFormat:
     lint: str | None = None
 
     def module(self) -> Renderer:
-        return cast("Renderer", import_module(self.renderer))
+        module: Renderer = import_module(self.renderer)
+        return module
 
     def checker(self) -> Lint | None:
         if self.lint is None:
             return None
         module, _, function = self.lint.partition(":")
-        return cast("Lint", getattr(import_module(module), function))
+        lint: Lint = getattr(import_module(module), function)
+        return lint
 
 
 #: Every format, in the order ``feeds.formats`` lists them by default.

@@ -5,7 +5,6 @@ directly (``xml_heads.py``), which ``rss_atom`` falls back from."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
 
 from publisher.dataclass import dataclass
 
@@ -14,7 +13,15 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 RSS_DOCS = "https://www.rssboard.org/rss-specification"
 GENERATOR = "publisher"
 
-Kind = Literal["rss", "atom"]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
+if TYPE_CHECKING:
+    from typing import Literal
+
+    Kind = Literal["rss", "atom"]
+else:
+    Kind = str  # the checker's Literal above, for annotations and aliases only
+
 #: The media type of a feed's self link, by kind.
 SELF_TYPE = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
 

@@ -14,7 +14,6 @@ from collections.abc import Iterable, Sequence
 from contextvars import ContextVar
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import quote, urljoin, urlsplit
 
 from publisher.dataclass import dataclass
@@ -25,6 +24,8 @@ from publisher.lazy import LazyModule, lazy_pattern
 from publisher.posts.fields import FieldProblem, normalize_url, tag_key
 from publisher.posts.model import Post
 from publisher.posts.text import escape
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
 
 if TYPE_CHECKING:
     # Annotations only: the format registry (which options.py reads) names the renderers,

@@ -6,11 +6,15 @@ import io
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
 
 from publisher import jsontext
 from publisher.feeds.head import FeedHead
 from publisher.feeds.items import FeedItem
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
+if TYPE_CHECKING:
+    from typing import Any
 
 VERSION = "https://jsonfeed.org/version/1.1"
 # Items sit two levels deep (feed > items > item) in a document indented by two spaces.

@@ -21,7 +21,8 @@ from __future__ import annotations
 import os
 import sys
 from struct import Struct
-from typing import TYPE_CHECKING
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
 
 if TYPE_CHECKING:
     from typing import BinaryIO

@@ -6,12 +6,18 @@ the last one loaded (config/stored.py) makes FeedOptions without the schema.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from publisher.dataclass import dataclass
 from publisher.feeds import formats as registry
 
-Content = Literal["full", "summary"]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
+if TYPE_CHECKING:
+    from typing import Literal
+
+    Content = Literal["full", "summary"]
+else:
+    Content = str  # the checker's Literal above, for annotations and aliases only
+
 #: A name in :data:`publisher.feeds.formats.FORMATS`.
 Format = str
 FORMATS: tuple[Format, ...] = registry.names()

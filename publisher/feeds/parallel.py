@@ -21,7 +21,6 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from publisher.atomic import write_all
 from publisher.dataclass import dataclass
@@ -30,6 +29,11 @@ from publisher.feeds.cache import FeedCache
 from publisher.output import Made
 from publisher.staged import laid_out, stage, start_writeback, temporary
 from publisher.stamps import compare_file
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
+if TYPE_CHECKING:
+    from typing import Any
 
 #: Items asked of the cache at once (as ``FeedDocument.items`` does).
 BATCH = 500

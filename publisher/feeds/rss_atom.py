@@ -35,7 +35,6 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
 
 from publisher.errors import FeedError
 from publisher.feeds.head import (
@@ -51,7 +50,11 @@ from publisher.feeds.items import FeedItem
 from publisher.lazy import LazyModule
 from publisher.posts.text import escape
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from lxml import etree
 else:
     # Only feedgen's path uses it (feedgen imports it then): the reference, a rare head.
@@ -328,4 +331,4 @@ def render_feed(name: str, shell: bytes, fragments: Iterable[bytes]) -> bytes:
 def _kind(name: str) -> Kind:
     if name not in _CLOSING:
         raise FeedError(f"feeds: {name!r} is not rss or atom; report this bug")
-    return cast(Kind, name)
+    return name  # type: ignore[return-value]  # one of _CLOSING's: "rss" or "atom"

@@ -15,7 +15,6 @@ from collections.abc import Iterator, Sequence
 from functools import partial
 from operator import attrgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from publisher.config import SiteConfig
 from publisher.dataclass import dataclass
@@ -30,7 +29,11 @@ from publisher.posts.model import Post
 from publisher.splicing import Layout, LayoutStore, template, write_spliced, write_whole
 from publisher.sweep import drop_leftovers
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from publisher.posts.workers import Crew
 
 #: Stands for an item while a document's literal bytes are found: a NUL is in no XML

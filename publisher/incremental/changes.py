@@ -9,12 +9,13 @@ import stat
 from collections.abc import Mapping
 from itertools import chain
 from operator import attrgetter
-from typing import TYPE_CHECKING
 
 from publisher.config import Config
 from publisher.incremental.table import Row, Stored, folders, group_of, os_path, outside
 from publisher.incremental.walk import POSTS, Taken, changed_groups
 from publisher.incremental.walk import take as take_walk
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
 
 if TYPE_CHECKING:
     from publisher.snapshot import Snapshot

@@ -10,10 +10,14 @@ read would have made it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import overload
 
 from publisher.incremental.table import Row
 from publisher.posts.model import Post
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
+if TYPE_CHECKING:
+    from typing import overload
 
 #: Makes the posts of some rows (in their order).
 Maker = Callable[[list[Row]], list[Post]]
@@ -44,11 +48,13 @@ class LazyPosts(Sequence[Post]):
     def __len__(self) -> int:
         return len(self.rows)
 
-    @overload
-    def __getitem__(self, index: int) -> Post: ...
+    if TYPE_CHECKING:  # the overloads, for the checker only
 
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Post]: ...
+        @overload
+        def __getitem__(self, index: int) -> Post: ...
+
+        @overload
+        def __getitem__(self, index: slice) -> Sequence[Post]: ...
 
     def __getitem__(self, index: int | slice) -> Post | Sequence[Post]:
         if isinstance(index, slice):

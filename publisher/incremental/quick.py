@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from publisher.config import Config
 from publisher.dataclass import dataclass
@@ -49,13 +48,19 @@ from publisher.posts.folder import below
 from publisher.posts.model import Post, ReadResult
 from publisher.progress import READING
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from publisher.feeds.plan import FeedEntry
     from publisher.posts.rules import Around
     from publisher.snapshot import Snapshot
 
 #: Makes a progress callback for ``total`` steps of work called ``label`` (build.py's).
-ProgressFactory = Callable[[int, str], AbstractContextManager[Any]]
+ProgressFactory = Callable[
+    [int, str], AbstractContextManager["Any"]
+]  # quoted: typing is not imported at run time
 Progress = Callable[[int], None] | None
 
 #: More changed post files than this, and than a quarter of the site: a full read (in

@@ -8,7 +8,6 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any
 
 from publisher.config import Config
 from publisher.dataclass import dataclass, replace
@@ -19,12 +18,18 @@ from publisher.incremental.walk import take as take_walk
 from publisher.posts.model import Post, ReadResult
 from publisher.progress import READING
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from publisher.feeds.plan import FeedEntry
     from publisher.snapshot import Snapshot
 
 #: Makes a progress callback for ``total`` steps of work called ``label`` (build.py's).
-ProgressFactory = Callable[[int, str], AbstractContextManager[Any]]
+ProgressFactory = Callable[
+    [int, str], AbstractContextManager["Any"]
+]  # quoted: typing is not imported at run time
 #: build.load_posts: reads every post.
 Loader = Callable[..., ReadResult]
 

@@ -7,14 +7,17 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from publisher.incremental.table import SEP, Row, group_of, joined, label_of, problems_text, split
 from publisher.posts.fields import tag_key
 from publisher.posts.model import ReadResult
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from publisher.config import Config
     from publisher.feeds.plan import FeedEntry
 

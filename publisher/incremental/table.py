@@ -21,14 +21,17 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from publisher import statecache
 from publisher.digests import blake2b
 from publisher.incremental.walk import POSTS, Walk, digest_of, line_of
 from publisher.tuples import NamedTuple
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from publisher.snapshot import Snapshot
     from publisher.statwalk import Entry
 

@@ -20,7 +20,6 @@ from array import array
 from collections.abc import Iterable, Sequence
 from itertools import compress, count
 from operator import itemgetter, ne
-from typing import TYPE_CHECKING
 
 try:
     from _blake2 import blake2b  # hashlib's own, as snapshot.py takes it
@@ -28,6 +27,8 @@ except ImportError:  # an interpreter without CPython's module
     from hashlib import blake2b
 
 from publisher.tuples import NamedTuple
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
 
 if TYPE_CHECKING:
     from publisher.snapshot import Snapshot

@@ -23,9 +23,9 @@ reader's imports (issue 12).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from publisher.lazy import lazy_exports
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
 
 if TYPE_CHECKING:
     from publisher.posts.collect import Progress, read_posts

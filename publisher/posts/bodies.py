@@ -25,11 +25,15 @@ import sqlite3
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
 
 from publisher import statecache
 from publisher.errors import StateError
 from publisher.posts.model import Body, html_digest
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 #: (key, the HTML's digest) -> the body ``(markdown, html)`` of a row stored without it,
 #: made again from its post file; raises StateError when it cannot be (``reread.py``).

@@ -4,7 +4,6 @@ absolute."""
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, cast
 from urllib.parse import urljoin, urlsplit
 
 from cmarkgfm.cmark import Options  # type: ignore[import-untyped]
@@ -44,6 +43,8 @@ _OPTIONS: int = (
     | Options.CMARK_OPT_STRIKETHROUGH_DOUBLE_TILDE
 )
 _EXTENSIONS = ("table", "strikethrough")
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -142,7 +143,9 @@ def _absolutize_fragment(html: str, base: str, page_url: str, bad: list[str]) ->
 def _rewrite(root: etree._Element, base: str, page_url: str, bad: list[str]) -> None:
     """Void elements emptied, then every URL attribute resolved, in document order."""
     _unnest_void(root)
-    for element in cast(list[etree._Element], lxml_parsing()[1](root)):
+    # The XPath selects elements only: its result is a list of them.
+    elements: list[etree._Element] = lxml_parsing()[1](root)  # type: ignore[assignment]
+    for element in elements:
         # Its attribute names once, then only those it has (a call into lxml for each
         # of seven names was most of this loop), still in _URL_ATTRIBUTES' order.
         names = element.keys()

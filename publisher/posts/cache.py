@@ -34,7 +34,6 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from publisher import statecache
 from publisher.digests import blake2b, sha256
@@ -47,7 +46,10 @@ from publisher.posts.bodies import entry_crc as _entry_crc
 from publisher.posts.model import Body, html_digest
 from publisher.sources import code_digest
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
 if TYPE_CHECKING:
+    from typing import Any
+
     from publisher.posts.bodies import Reread
 
 #: The reader's own source and the libraries that shape a parse: a cache written by
@@ -73,7 +75,7 @@ def content_key(raw: bytes, context: str) -> str:
     return digest.hexdigest()[:40]
 
 
-Entry = tuple[dict[str, Any] | None, list[Problem]]
+Entry = tuple[dict[str, "Any"] | None, list[Problem]]  # quoted: typing is not imported at run time
 #: An entry as stored: (record and problems as JSON without the body, markdown, HTML,
 #: the HTML's digest). The body has columns of its own, so an unchanged post's row is
 #: read without decoding (or even fetching) its text.

@@ -11,18 +11,22 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from publisher.posts.cache import BodyStore, Encoded
 from publisher.posts.found import read_unread
 from publisher.posts.model import Body
 from publisher.posts.workers import Ahead
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
+if TYPE_CHECKING:
+    from typing import Any
+
 #: Pools a read starts again after a worker died; then every post left is read alone.
 RESTARTS = 2
 
 #: A post's (entry, encoded entry or None), as ``posts/collect.py`` takes them.
-Result = tuple[Any, Encoded | None]
+Result = tuple["Any", Encoded | None]  # quoted: typing is not imported at run time
 
 
 class Chunk:

@@ -16,12 +16,16 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import cmarkgfm  # type: ignore[import-untyped]
 from cmarkgfm import cmark
 
 from publisher.cfunctions import c_function
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
+if TYPE_CHECKING:
+    from typing import Any
 
 _lib: Any = cmark._cmark.lib
 _ffi: Any = cmark._cmark.ffi

@@ -9,7 +9,6 @@ import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any
 
 from publisher.config import Config
 from publisher.errors import Problem
@@ -36,6 +35,11 @@ from publisher.posts.workers import (
     spelled_dates,
     start_pool,
 )
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
+if TYPE_CHECKING:
+    from typing import Any
 
 #: Below this many files to parse, a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 200

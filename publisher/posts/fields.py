@@ -6,14 +6,17 @@ import contextlib
 import re
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
-from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from publisher.lazy import LazyModule, lazy_pattern
 from publisher.posts.model import Author
 from publisher.posts.text import preview
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from dateutil import parser as dateparser
 else:
     # Imported on first use: a date written YYYY-MM-DD (``_day``) needs none of it, and

@@ -7,13 +7,16 @@ Plain ``key: value`` frontmatter is read by ``plainyaml``; anything else by PyYA
 
 from __future__ import annotations
 
-from typing import Any
-
 from publisher.errors import PostError, Problem
 from publisher.posts import plainyaml
 from publisher.posts.limits import DEFAULT_LIMITS, Limits, check_frontmatter_length
 from publisher.posts.tomljson import parse_json as parse_json
 from publisher.posts.tomljson import parse_toml as parse_toml
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def split(text: str, file: str) -> tuple[str, str, int, int]:

@@ -11,15 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from publisher.dataclass import dataclass, field, fields
 from publisher.digests import sha256
 from publisher.errors import Problem
 from publisher.tuples import NamedTuple
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
 if TYPE_CHECKING:
-    from typing import TypedDict, Unpack
+    from typing import Any, TypedDict, Unpack
 else:
     # A plain class at run time: its keys are read from its annotations, which typing's
     # TypedDict would wrap in a ForwardRef each, compiled (18, 0.6 ms of every build).

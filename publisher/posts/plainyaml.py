@@ -20,10 +20,14 @@ PyYAML's on seeded random words.
 from __future__ import annotations
 
 import re
-from typing import Any, TypeVar
 
 from publisher.lazy import lazy_pattern
 from publisher.posts.text import preview
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
 
 # Each line is first checked to be printable (str.isprintable: no tab, no line break
 # such as U+0085 or U+2028, no BOM, no control, no space but ' '), so every character
@@ -217,7 +221,8 @@ def _int(word: str) -> int:
     return sign * int(value)
 
 
-_N = TypeVar("_N", int, float)
+if TYPE_CHECKING:
+    _N = TypeVar("_N", int, float)
 
 _INF = 1e300 * 1e300 * 1e300 * 1e300  # PyYAML's inf_value and nan_value
 _NAN = -_INF / _INF

@@ -7,7 +7,6 @@ is the same, which is what makes the content-hash cache sound.
 
 from __future__ import annotations
 
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from publisher.dataclass import dataclass
@@ -17,6 +16,11 @@ from publisher.posts.limits import DEFAULT_LIMITS, Limits
 from publisher.posts.model import Author
 from publisher.posts.sources.base import SourceRules
 from publisher.posts.text import preview, repair_mojibake, strip_invisible
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
+if TYPE_CHECKING:
+    from typing import Any
 
 #: The generic layout's rules: frontmatter keys are the reader's own.
 DEFAULT_RULES = SourceRules()
@@ -37,7 +41,7 @@ class ReadContext:
     rules: SourceRules = DEFAULT_RULES
 
 
-Record = dict[str, Any]
+Record = dict[str, "Any"]  # quoted: typing is not imported at run time
 
 
 def decode(raw: bytes, file: str) -> str:

@@ -9,7 +9,6 @@ other posts go on), a warning costs only the value.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from publisher.dataclass import dataclass, field
@@ -19,6 +18,11 @@ from publisher.posts.fields import FieldProblem
 from publisher.posts.limits import Limits
 from publisher.posts.model import Author
 from publisher.posts.text import clean_line, preview
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
+if TYPE_CHECKING:
+    from typing import Any
 
 _UPDATED_KEYS = ("updated", "lastmod", "lastUpdated", "modified")
 _LABEL_KEYS = ("categories", "category", "tags")

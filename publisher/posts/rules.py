@@ -10,7 +10,6 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from publisher.config import Config
 from publisher.dataclass import dataclass
@@ -23,6 +22,11 @@ from publisher.posts.model import Author, Post
 from publisher.posts.reader import Record, unexpected
 from publisher.posts.text import preview
 from publisher.stamps import stamp_of
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @dataclass(frozen=True)

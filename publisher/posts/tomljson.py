@@ -5,11 +5,15 @@ YAML loader leaves them."""
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from publisher.errors import PostError, Problem
 from publisher.posts.limits import DEFAULT_LIMITS, Limits, check_frontmatter_length
 from publisher.posts.text import preview
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _count_values(value: Any, budget: int) -> int:

@@ -17,11 +17,17 @@ import threading
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, Protocol
 
 from publisher.errors import Problem
 from publisher.posts.cache import Encoded, PostCache
 from publisher.posts.reader import ReadContext, Record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
+if TYPE_CHECKING:
+    from typing import Any, Protocol
+else:
+    Protocol = object  # a protocol to the checker; to the interpreter a plain class
 
 Entry = tuple[Record | None, list[Problem]]
 

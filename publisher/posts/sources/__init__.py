@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from publisher.lazy import lazy_exports
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
 
 if TYPE_CHECKING:
     from publisher.posts.sources.base import Resolved, Setup, Source, SourceRules

@@ -15,13 +15,17 @@ import os
 from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any, ClassVar
 
 from publisher.dataclass import dataclass, field, replace
 from publisher.errors import Severity
 from publisher.lazy import lazy_pattern
 from publisher.posts.fields import FieldProblem, parse_date
 from publisher.posts.files import inside
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from datetime import tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from publisher.lazy import LazyModule
 from publisher.posts.sources.base import Resolved, Setup, Source, SourceRules, try_date
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from publisher.posts.sources import slugs
 else:
     # Only for a site whose URLs come from a pattern (unicodedata with it): most builds
