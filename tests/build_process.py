@@ -143,6 +143,21 @@ def aged_bench_site(root: Path, posts: int) -> Path:
     return root
 
 
+def settles(root: Path, ran: subprocess.CompletedProcess[str], what: str) -> None:
+    """``ran`` made a cold build's output, or stopped with one line and the next build
+    does; nothing is left behind in the output or state folder."""
+    assert "Traceback" not in ran.stderr, (what, ran.stderr)
+    if ran.returncode != 0:
+        errors = [line for line in ran.stderr.splitlines() if line.startswith("error")]
+        assert len(errors) == 1, (what, ran.stderr)
+        ran = publish_build(root)
+        assert ran.returncode == 0 and "Traceback" not in ran.stderr, (what, ran.stderr)
+    got = tree_bytes(root / "public")
+    expected = cold_output(root, root.parent / "cold")
+    assert [p for p in sorted(set(got) | set(expected)) if got.get(p) != expected.get(p)] == []
+    assert leftovers(root) == [], what
+
+
 def cold_output(root: Path, where: Path) -> dict[str, bytes]:
     """The output folder of a cold build of ``root``'s posts and config, in ``where``."""
     shutil.rmtree(where, ignore_errors=True)

@@ -25,12 +25,10 @@ from build_process import (
     ENV,
     aged_bench_site,
     bench_naive,
-    cold_output,
     publish_build,
+    settles,
     started_build,
 )
-
-from conftest import tree_bytes
 
 #: Posts in a site: enough for the parallel read (200), whose workers store body-less rows.
 POSTS = 400
@@ -64,30 +62,6 @@ def _copy(built: Path, root: Path) -> Path:
         stored = db.execute("SELECT count(*), sum(markdown IS NULL) FROM posts").fetchone()
     assert stored == (POSTS, POSTS)
     return root
-
-
-def _errors(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if line.startswith("error")]
-
-
-def _settles(root: Path, ran: subprocess.CompletedProcess[str], what: str) -> None:
-    """``ran`` made a cold build's output, or stopped with one line and the next build
-    does; nothing is left behind in the output or state folder."""
-    assert "Traceback" not in ran.stderr, (what, ran.stderr)
-    if ran.returncode != 0:
-        assert len(_errors(ran.stderr)) == 1, (what, ran.stderr)
-        ran = publish_build(root)
-        assert ran.returncode == 0 and "Traceback" not in ran.stderr, (what, ran.stderr)
-    got = tree_bytes(root / "public")
-    expected = cold_output(root, root.parent / "cold")
-    assert [p for p in sorted(set(got) | set(expected)) if got.get(p) != expected.get(p)] == []
-    left = [
-        p.name
-        for folder in (root / "public", root / ".publisher")
-        for p in folder.iterdir()
-        if p.name.startswith(".") or p.name.endswith(("-wal", ".tmp"))  # a hot journal: speed8
-    ]
-    assert left == [], what
 
 
 #: Run as ``python -c``: a build whose first body made again from its post file finds
@@ -128,7 +102,7 @@ def test_a_body_made_again_from_a_file_changed_meanwhile_is_never_used(
         del ENV["MODE"]
     assert ran.returncode != 0, ran.stderr
     assert "changed or gone while the build ran" in ran.stderr, ran.stderr
-    _settles(root, ran, mode)
+    settles(root, ran, mode)
 
 
 def _damage(path: Path, how: str, rng: random.Random) -> None:
@@ -159,7 +133,7 @@ def test_a_damaged_state_file_is_rebuilt_or_refused(built: Path, tmp_path: Path,
             handle.write("\nEdited after the damage.\n")
         config = root / "config.yaml"
         config.write_text(config.read_text().replace("formats: [rss, atom]", JSON))
-        _settles(root, publish_build(root), f"{name} {how}")
+        settles(root, publish_build(root), f"{name} {how}")
 
 
 def test_staged_layouts_left_by_a_killed_build_are_never_used(built: Path, tmp_path: Path) -> None:
@@ -176,7 +150,7 @@ def test_staged_layouts_left_by_a_killed_build_are_never_used(built: Path, tmp_p
         target.write_bytes(target.read_bytes().replace(b"Bench", b"Bunch", 1))
     with (root / EDITED).open("a", encoding="utf-8") as handle:
         handle.write("\nEdited after a killed build.\n")
-    _settles(root, publish_build(root), "staged")
+    settles(root, publish_build(root), "staged")
 
 
 def _chattr(flag: str, folder: Path) -> bool:
@@ -209,7 +183,7 @@ def test_a_folder_made_unwritable_mid_build_is_one_line(
                 build.kill()
                 build.wait()
         ran = subprocess.CompletedProcess(build.args, build.returncode, "", stderr)
-        _settles(root, ran, f"{folder} round {round_}")
+        settles(root, ran, f"{folder} round {round_}")
 
 
 def test_no_pool_thread_is_left_running_when_the_build_returns(

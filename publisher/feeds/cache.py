@@ -12,7 +12,9 @@ The file follows the state folder's one cache policy (:mod:`publisher.statecache
 keys that hash every input and the code version, rows a build did not ask for deleted at
 its commit, a damaged file rebuilt, a dry run reading only. Each stored item and head
 carries its CRC-32, checked on every read: bytes a bad disk block changed are a miss
-(rendered again), never written into a feed; SQLite itself checks none of a row's bytes.
+(rendered again), never written into a feed; SQLite itself checks none of a row's bytes. An
+item's CRC begins with its id and key: a damaged index or rowid can serve one id another
+post's intact row, and that row is then a miss too.
 A page SQLite finds damaged ("malformed") once the items are being read or written deletes
 the file: the build goes on through the connection it has (an item it cannot read is
 rendered again), and the next build makes the file anew.
@@ -45,7 +47,9 @@ CACHE_FILE = "feeds.sqlite"
 #: Seconds to wait for another build that holds the file before going on without it.
 LOCK_TIMEOUT = statecache.LOCK_TIMEOUT
 #: The layout of the file (``PRAGMA user_version``; see :mod:`publisher.statecache`).
-LAYOUT = 3  # 2: a CRC-32 with each item and head; 3: an index of (id, key)
+#: 2: a CRC-32 with each item and head; 3: an index of (id, key); 4: an item's CRC begins
+#: with its id and key (:func:`_start`).
+LAYOUT = 4
 #: A column per format registered when the layout was made; a format registered later
 #: (a test's) is kept in memory for the build only.
 KINDS = registry.names()
@@ -68,15 +72,23 @@ _ITEM_MARKS = ", ".join("?" * (2 + 2 * len(KINDS)))
 def _item_row(post_id: str, key: str, items: Mapping[str, bytes]) -> tuple[object, ...]:
     """An ``items`` row: each format's bytes (None when not rendered) and their CRC-32."""
     row: list[object] = [post_id, key]
+    start = _start(post_id, key)
     for kind in KINDS:
         blob = items.get(kind)
-        row += (blob, None if blob is None else zlib.crc32(blob))
+        row += (blob, None if blob is None else zlib.crc32(blob, start))
     return tuple(row)
 
 
-def _intact(blob: object, crc: object) -> bool:
-    """``blob`` is bytes and has the CRC-32 stored with it."""
-    return type(blob) is bytes and zlib.crc32(blob) == crc
+def _start(post_id: str, key: str) -> int:
+    """Where an item's CRC-32 starts: its id and key. Bytes read under another id (a
+    damaged index or rowid makes SQLite serve another post's row, its bytes and CRC
+    intact, while the index gives the id and key asked for) then fail it: a miss."""
+    return zlib.crc32(f"{post_id}\0{key}\0".encode("utf-8", "surrogatepass"))
+
+
+def _intact(start: int, blob: object, crc: object) -> bool:
+    """``blob`` is bytes and has the CRC-32 stored with it (begun at ``start``)."""
+    return type(blob) is bytes and zlib.crc32(blob, start) == crc
 
 
 # Every compared field of a post, so a field added to Post later is part of the key unasked,
@@ -217,7 +229,8 @@ class FeedCache:
             pairs = list(zip(blobs[::2], blobs[1::2], strict=True))
             if any(type(blob) is not bytes for blob, _ in pairs):
                 raise sqlite3.DatabaseError(f"item {post_id!r} is not a cache row")
-            if not all(_intact(blob, crc) for blob, crc in pairs):
+            start = _start(post_id, key)
+            if not all(_intact(start, blob, crc) for blob, crc in pairs):
                 continue  # damaged on disk: a miss, rendered again and stored over it
             self.hits.add(post_id)
             for target, (blob, _) in zip(targets, pairs, strict=True):
@@ -323,7 +336,7 @@ class FeedCache:
                 for post_id, key, blob, crc in rows:
                     if keys.get(post_id) != key:
                         continue
-                    if _intact(blob, crc):
+                    if _intact(_start(post_id, key), blob, crc):
                         found[post_id] = blob
                     else:  # damaged on disk: the caller renders it again
                         self._damaged.add(post_id)

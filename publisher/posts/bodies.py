@@ -61,16 +61,24 @@ def discard(path: Path) -> None:
     statecache.discard(path)
 
 
-def entry_crc(entry: str) -> int:
-    return zlib.crc32(entry.encode("utf-8", "surrogatepass"))
+def key_crc(key: str) -> int:
+    """Where the CRC-32s of a row start: its key and a NUL. A row read under another key
+    (a damaged index or rowid makes SQLite serve another post's row, its own bytes and
+    CRCs intact) then fails them, a miss, instead of giving that post's record."""
+    return zlib.crc32(key.encode("utf-8", "surrogatepass") + b"\0")
 
 
-def body_crc(markdown: object, html: object) -> int | None:
-    """The CRC-32 of a body; None for a row with none or one not of text."""
+def entry_crc(key: str, entry: str) -> int:
+    return zlib.crc32(entry.encode("utf-8", "surrogatepass"), key_crc(key))
+
+
+def body_crc(key: str, markdown: object, html: object) -> int | None:
+    """The CRC-32 of a body stored under ``key``; None for a row with none or one not of text."""
     if type(markdown) is not str or type(html) is not str:
         return None
-    crc = zlib.crc32(b"\0", zlib.crc32(markdown.encode("utf-8", "surrogatepass")))
-    return zlib.crc32(html.encode("utf-8", "surrogatepass"), crc)  # = crc32(b"\0" + html)
+    crc = zlib.crc32(markdown.encode("utf-8", "surrogatepass"), key_crc(key))
+    # = crc32(key + NUL + markdown + NUL + html), without joining the texts
+    return zlib.crc32(html.encode("utf-8", "surrogatepass"), zlib.crc32(b"\0", crc))
 
 
 class BodyStore:
@@ -104,7 +112,7 @@ class BodyStore:
         if row is not None and row[0] is None and row[1] is None and type(row[3]) is bytes:
             return self._again(key, row[3])
         if row is not None and type(row[0]) is str and type(row[1]) is str:
-            if body_crc(row[0], row[1]) == row[2]:
+            if body_crc(key, row[0], row[1]) == row[2]:
                 return row[0], row[1]
             self._damaged(key)
         if row is None and self.path in _DISCARDED and self.reread is not None:

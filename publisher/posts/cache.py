@@ -1,20 +1,20 @@
 """A content-hash cache of parsed posts, so a rebuild only re-reads what changed.
 
-Keyed by a hash of the file's bytes and of everything that shapes the result (the read
-context and the code version), under the state folder's one cache policy
-(:mod:`publisher.statecache`: SQLite, unused rows dropped at commit, a damaged file
-rebuilt, dry runs read-only). Each file's stat is kept with its key, so a file whose
-size, mtime, inode and ctime have not changed is not even read (:func:`stamp_of`).
+Keyed by a hash of the file's bytes and of everything that shapes the result (the read context and
+the code version), under the state folder's one cache policy (:mod:`publisher.statecache`: SQLite,
+unused rows dropped at commit, a damaged file rebuilt, dry runs read-only). Each file's stat is
+kept with its key, so a file whose size, mtime, inode and ctime have not changed is not even read
+(:func:`stamp_of`).
 
-The cache is also where post bodies live during a build: a record read from it (or
-written to it) gets a :class:`~publisher.posts.model.Body` that reads its text back from
-the database on use, so only the bodies being rendered are in memory (issue 12: at
-10,000 posts they were most of a build's peak memory).
+The cache is also where post bodies live during a build: a record read from it (or written to it)
+gets a :class:`~publisher.posts.model.Body` that reads its text back on use, so only the bodies
+being rendered are in memory (issue 12: at 10,000 posts they were most of a build's peak memory).
 
-Each row carries a CRC-32 of its entry and one of its body, checked when each is read
-(SQLite checks none of a row's bytes): a damaged entry is a miss (parsed again), a damaged
-body dropped (``bodies.py``). A damaged page (SQLite: "malformed") met anywhere deletes the
-file; the build goes on without it, a body made again from its post file.
+Each row's entry and body carry a CRC-32 begun with the row's key (a damaged index or rowid can
+serve a key another's intact row), checked when read (SQLite checks none of a row's bytes): a
+damaged entry is a miss (parsed again), a damaged body dropped (``bodies.py``). A damaged page
+("malformed") met anywhere deletes the file; the build goes on without it, a body made again from
+its post file.
 
 A read worker whose posts' feed items were rendered as it parsed them (``feeds/early.py``)
 stores their entries without their bodies (:meth:`PostCache.put_now`): the body then goes
@@ -82,7 +82,7 @@ Entry = tuple[dict[str, "Any"] | None, list[Problem]]  # quoted: typing is not i
 Encoded = tuple[str, str | None, str | None, bytes | None]
 
 #: ``PRAGMA user_version`` of the layout below; a file with another is emptied first.
-SCHEMA_VERSION = 5  # 4: the CRC-32 columns; 5: a row's body may be left out (NULL)
+SCHEMA_VERSION = 6  # 4: CRC-32s; 5: a row's body may be NULL; 6: CRCs begin with the key
 _SCHEMA = (
     # The digest before the body: reading a row without its body then stops before the
     # body's overflow pages (at 10,000 posts, 100 MB of pages not walked).
@@ -92,7 +92,6 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS files (file TEXT PRIMARY KEY, stamp TEXT NOT NULL,"
     " key TEXT NOT NULL)",
 )
-
 
 _INSERT = (
     "INSERT OR REPLACE INTO posts (key, entry, markdown, html, digest, crc, body_crc)"
@@ -106,7 +105,8 @@ Stored = list[tuple[int, bytes | None]]
 def _row(key: str, encoded: Encoded) -> Row:
     """The row of ``_INSERT`` storing ``encoded`` under ``key``, its CRCs made."""
     entry, markdown, html, digest = encoded
-    return (key, entry, markdown, html, digest, _entry_crc(entry), _body_crc(markdown, html))
+    crc, body_crc = _entry_crc(key, entry), _body_crc(key, markdown, html)
+    return (key, entry, markdown, html, digest, crc, body_crc)
 
 
 def _row_without_body(key: str, encoded: Encoded) -> Row:
@@ -114,7 +114,7 @@ def _row_without_body(key: str, encoded: Encoded) -> Row:
     entry, markdown, html, digest = encoded
     if type(markdown) is not str or type(html) is not str or digest is None:
         return _row(key, encoded)
-    return (key, entry, None, None, digest, _entry_crc(entry), None)
+    return (key, entry, None, None, digest, _entry_crc(key, entry), None)
 
 
 class PostCache:
@@ -212,7 +212,7 @@ class PostCache:
                     f"SELECT key, entry, crc, digest FROM posts WHERE key IN ({marks})", chunk
                 )
                 for key, entry, crc, digest in rows:
-                    if type(entry) is not str or _entry_crc(entry) != crc:
+                    if type(entry) is not str or _entry_crc(key, entry) != crc:
                         continue  # damaged on disk: a miss, parsed again and stored over it
                     record, problems = _decode(entry)
                     if record is not None:
