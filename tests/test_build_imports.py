@@ -51,9 +51,12 @@ _PROBE = textwrap.dedent(
 #: hashed by CPython's own modules, publisher/digests.py), ctypes (cmark's free functions
 #: come through cffi, publisher/cfunctions.py) and pickle (only the worker pool's results
 #: are pickled); typing (3.5 to 4 ms: the modules a one-post build loads import it for the
-#: type checker only, under ``TYPE_CHECKING = False``).
+#: type checker only, under ``TYPE_CHECKING = False``); zoneinfo with sysconfig (about 3 ms),
+#: for a site in UTC (publisher/zones.py).
 NOT_FOR_ONE_POST = (
     "typing",
+    "zoneinfo",
+    "sysconfig",
     "hashlib",
     "_hashlib",
     "ctypes",

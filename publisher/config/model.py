@@ -7,11 +7,12 @@ costs every build importing this module about 0.1 ms a class (issue 12).
 
 from __future__ import annotations
 
-import zoneinfo
 from collections.abc import Mapping
+from datetime import tzinfo
 from pathlib import Path
 
 from publisher.dataclass import dataclass, field
+from publisher.zones import zone
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
 
@@ -44,8 +45,8 @@ class SiteConfig:
     author: SiteAuthor | None
 
     @property
-    def tz(self) -> zoneinfo.ZoneInfo:
-        return zoneinfo.ZoneInfo(self.timezone)
+    def tz(self) -> tzinfo:
+        return zone(self.timezone)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -7,11 +7,11 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from operator import attrgetter
-from zoneinfo import ZoneInfo
 
 from publisher.incremental.table import SEP, Row, group_of, joined, label_of, problems_text, split
 from publisher.posts.fields import tag_key
 from publisher.posts.model import ReadResult
+from publisher.zones import zone as zone_of
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
 
@@ -29,8 +29,10 @@ def dump_moment(value: datetime) -> str | None:
     """``value`` as text that :func:`load_moment` makes the same datetime of (its repr
     too: a feed head's cache key holds it); None when no text would."""
     zone = value.tzinfo
-    if isinstance(zone, ZoneInfo) and zone.key is not None and ZoneInfo(zone.key) is zone:
-        return f"{value.replace(tzinfo=None).isoformat()}{SEP}{zone.key}{SEP}{value.fold}"
+    # A ZoneInfo, which only a site outside UTC imports (publisher/zones.py).
+    key = getattr(zone, "key", None) if type(zone).__module__ == "zoneinfo" else None
+    if isinstance(key, str) and zone_of(key) is zone:
+        return f"{value.replace(tzinfo=None).isoformat()}{SEP}{key}{SEP}{value.fold}"
     text = value.isoformat()
     if zone is UTC and not value.fold:
         return text  # "+00:00", which fromisoformat reads as UTC: most posts, checked once
@@ -41,7 +43,7 @@ def load_moment(text: str) -> datetime:
     if SEP not in text:
         return datetime.fromisoformat(text)
     naive, key, fold = text.split(SEP)
-    return datetime.fromisoformat(naive).replace(tzinfo=ZoneInfo(key), fold=int(fold))
+    return datetime.fromisoformat(naive).replace(tzinfo=zone_of(key), fold=int(fold))
 
 
 def count_tags(tag_lists: Iterable[Sequence[str]], sign: int = 1) -> Spellings:

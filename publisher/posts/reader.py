@@ -7,8 +7,6 @@ is the same, which is what makes the content-hash cache sound.
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from publisher.dataclass import dataclass
 from publisher.errors import PostError, Problem
 from publisher.posts import body, fields, frontmatter, limits, record
@@ -16,6 +14,7 @@ from publisher.posts.limits import DEFAULT_LIMITS, Limits
 from publisher.posts.model import Author
 from publisher.posts.sources.base import SourceRules
 from publisher.posts.text import preview, repair_mojibake, strip_invisible
+from publisher.zones import zone
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (issue 12)
 
@@ -137,7 +136,7 @@ def _parse(
     if resolved.notes and any(severity == "error" for *_, severity in resolved.notes):
         return None, problems
     meta = resolved.meta
-    tz = ZoneInfo(ctx.timezone)
+    tz = zone(ctx.timezone)
     title = record.title(meta, found)
     date = record.date(meta, tz, found)
     updated = record.updated(meta, tz, found)
@@ -287,7 +286,7 @@ def _resolve(meta: dict[str, Any], body: str, post_id: str, ctx: ReadContext) ->
 
     rules = ctx.rules
     return sources.get(rules.generator).resolve(
-        meta, body, post_id, rules, ZoneInfo(rules.timezone or ctx.timezone)
+        meta, body, post_id, rules, zone(rules.timezone or ctx.timezone)
     )
 
 

@@ -8,8 +8,7 @@ other posts go on), a warning costs only the value.
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime, tzinfo
 
 from publisher.dataclass import dataclass, field
 from publisher.errors import Problem, Severity
@@ -83,7 +82,7 @@ def title(meta: dict[str, Any], found: Findings) -> str:
     return text
 
 
-def date(meta: dict[str, Any], tz: ZoneInfo, found: Findings) -> datetime | None:
+def date(meta: dict[str, Any], tz: tzinfo, found: Findings) -> datetime | None:
     if not _given(meta.get("date")):
         found.error("date", "is missing", "add a line like date: '2024-05-01T17:00:00Z'")
         return None
@@ -94,7 +93,7 @@ def date(meta: dict[str, Any], tz: ZoneInfo, found: Findings) -> datetime | None
         return None
 
 
-def updated(meta: dict[str, Any], tz: ZoneInfo, found: Findings) -> datetime | None:
+def updated(meta: dict[str, Any], tz: tzinfo, found: Findings) -> datetime | None:
     """The first of the generators' "last changed" keys given; a bad one is ignored."""
     key = next((k for k in _UPDATED_KEYS if _given(meta.get(k))), None)
     if key is None:
