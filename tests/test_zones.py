@@ -4,13 +4,11 @@ gives it. (That a one-post build of it loads no zoneinfo: tests/test_build_impor
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import UTC
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from build_process import ENV
+from build_process import publish_build
 
 from conftest import FEEDS_CONFIG, tree_bytes
 from publisher.zones import zone
@@ -42,15 +40,7 @@ def _site(root: Path, timezone: str) -> Path:
 
 
 def _published(root: Path) -> dict[str, bytes]:
-    done = subprocess.run(
-        [sys.executable, "-m", "publisher", "build", "--now", "2025-01-01T00:00:00Z"],
-        cwd=root,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = publish_build(root, "--now", "2025-01-01T00:00:00Z")
     assert done.returncode == 0, done.stderr
     return tree_bytes(root / "public")
 
