@@ -100,6 +100,8 @@ NOT_FOR_ONE_POST = (
 #: mappings, lists and values (config/plainconfig.py) and plain frontmatter.
 NOT_FOR_A_SMALL_COLD_BUILD = (
     "dataclasses",  # publisher/dataclass.py makes the classes
+    "zoneinfo",  # a site in UTC (publisher/zones.py; the loader checks no other name)
+    "sysconfig",
     "yaml",
     "feedgen",
     "dateutil",

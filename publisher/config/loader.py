@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import time
-import zoneinfo
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +42,14 @@ from publisher.schema import (
     then,
     url,
 )
+from publisher.zones import UTC_NAME
 
 
 def _timezone(name: str) -> str:
+    if name == UTC_NAME:
+        return name  # the default: no zoneinfo to import (publisher/zones.py)
+    import zoneinfo
+
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
