@@ -25,6 +25,7 @@ import os
 import re
 import sqlite3
 import sys
+import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -221,3 +222,10 @@ def drop_unused(db: sqlite3.Connection, table: str, column: str, used: Iterable[
     keep = set(used)
     stale = [(k,) for (k,) in db.execute(f"SELECT {column} FROM {table}") if k not in keep]
     db.executemany(f"DELETE FROM {table} WHERE {column} = ?", stale)
+
+
+def key_crc(*key: str) -> int:
+    """Where the CRC-32s of a row looked up by ``key`` start: its parts, each followed by a
+    NUL. A row served under another key (a damaged index or rowid makes SQLite answer one
+    key with another's row, its bytes and CRCs intact) then fails them: a miss."""
+    return zlib.crc32("".join(f"{part}\0" for part in key).encode("utf-8", "surrogatepass"))

@@ -48,7 +48,7 @@ CACHE_FILE = "feeds.sqlite"
 LOCK_TIMEOUT = statecache.LOCK_TIMEOUT
 #: The layout of the file (``PRAGMA user_version``; see :mod:`publisher.statecache`).
 #: 2: a CRC-32 with each item and head; 3: an index of (id, key); 4: an item's CRC begins
-#: with its id and key (:func:`_start`).
+#: with its id and key (:func:`publisher.statecache.key_crc`).
 LAYOUT = 4
 #: A column per format registered when the layout was made; a format registered later
 #: (a test's) is kept in memory for the build only.
@@ -72,18 +72,11 @@ _ITEM_MARKS = ", ".join("?" * (2 + 2 * len(KINDS)))
 def _item_row(post_id: str, key: str, items: Mapping[str, bytes]) -> tuple[object, ...]:
     """An ``items`` row: each format's bytes (None when not rendered) and their CRC-32."""
     row: list[object] = [post_id, key]
-    start = _start(post_id, key)
+    start = statecache.key_crc(post_id, key)
     for kind in KINDS:
         blob = items.get(kind)
         row += (blob, None if blob is None else zlib.crc32(blob, start))
     return tuple(row)
-
-
-def _start(post_id: str, key: str) -> int:
-    """Where an item's CRC-32 starts: its id and key. Bytes read under another id (a
-    damaged index or rowid makes SQLite serve another post's row, its bytes and CRC
-    intact, while the index gives the id and key asked for) then fail it: a miss."""
-    return zlib.crc32(f"{post_id}\0{key}\0".encode("utf-8", "surrogatepass"))
 
 
 def _intact(start: int, blob: object, crc: object) -> bool:
@@ -229,7 +222,7 @@ class FeedCache:
             pairs = list(zip(blobs[::2], blobs[1::2], strict=True))
             if any(type(blob) is not bytes for blob, _ in pairs):
                 raise sqlite3.DatabaseError(f"item {post_id!r} is not a cache row")
-            start = _start(post_id, key)
+            start = statecache.key_crc(post_id, key)
             if not all(_intact(start, blob, crc) for blob, crc in pairs):
                 continue  # damaged on disk: a miss, rendered again and stored over it
             self.hits.add(post_id)
@@ -336,7 +329,7 @@ class FeedCache:
                 for post_id, key, blob, crc in rows:
                     if keys.get(post_id) != key:
                         continue
-                    if _intact(_start(post_id, key), blob, crc):
+                    if _intact(statecache.key_crc(post_id, key), blob, crc):
                         found[post_id] = blob
                     else:  # damaged on disk: the caller renders it again
                         self._damaged.add(post_id)

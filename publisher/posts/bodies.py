@@ -61,22 +61,15 @@ def discard(path: Path) -> None:
     statecache.discard(path)
 
 
-def key_crc(key: str) -> int:
-    """Where the CRC-32s of a row start: its key and a NUL. A row read under another key
-    (a damaged index or rowid makes SQLite serve another post's row, its own bytes and
-    CRCs intact) then fails them, a miss, instead of giving that post's record."""
-    return zlib.crc32(key.encode("utf-8", "surrogatepass") + b"\0")
-
-
 def entry_crc(key: str, entry: str) -> int:
-    return zlib.crc32(entry.encode("utf-8", "surrogatepass"), key_crc(key))
+    return zlib.crc32(entry.encode("utf-8", "surrogatepass"), statecache.key_crc(key))
 
 
 def body_crc(key: str, markdown: object, html: object) -> int | None:
     """The CRC-32 of a body stored under ``key``; None for a row with none or one not of text."""
     if type(markdown) is not str or type(html) is not str:
         return None
-    crc = zlib.crc32(markdown.encode("utf-8", "surrogatepass"), key_crc(key))
+    crc = zlib.crc32(markdown.encode("utf-8", "surrogatepass"), statecache.key_crc(key))
     # = crc32(key + NUL + markdown + NUL + html), without joining the texts
     return zlib.crc32(html.encode("utf-8", "surrogatepass"), zlib.crc32(b"\0", crc))
 
