@@ -282,6 +282,7 @@ def _write(
                 skipped=read.files - len(read.posts),
                 problems=(*read.problems, *problems),
             ),
+            elsewhere=read.elsewhere,
         )
         for kept in keep:
             kept()

@@ -103,8 +103,9 @@ def _head(config: Config) -> str:
     return f"head:{blake2b(head.encode('utf-8', 'surrogateescape')).hexdigest()}"
 
 
-def plan(config: Config) -> list[list[str]]:
-    """What the stat pass of a build of ``config`` stats (see snapshot.py)."""
+def plan(config: Config, elsewhere: Iterable[str] = ()) -> list[list[str]]:
+    """What the stat pass of a build of ``config`` stats (see snapshot.py); ``elsewhere``:
+    the og image files the last build's posts looked up outside the posts folder."""
     steps = [["head", _head(config)], ["stat", "config", str(config.source)]]
     steps.append(["walk", "code:", os.path.dirname(publisher.__file__), "code"])
     # Shipped layouts, fonts and templates: read by the loader and the stages.
@@ -116,6 +117,9 @@ def plan(config: Config) -> list[list[str]]:
     # folder it lands in.
     steps.extend(["stat", f"site:{p}", p] for p in site_folders())
     steps.extend(_card_steps(config))
+    # An og image outside the posts folder (a generator's assets or static folder): its
+    # post's folder does not change with it, its card and feed items do.
+    steps.extend(["stat", f"image:{path}", path] for path in sorted(elsewhere))
     steps.append(["walk", _POSTS, str(config.posts.folder), ""])
     return steps
 
@@ -132,11 +136,17 @@ def site_folders() -> list[str]:
     return [p for p in sys.path if os.path.basename(p) in ("site-packages", "dist-packages")]
 
 
-def take_snapshot(config: Config, known: Mapping[str, Any] | None = None) -> Snapshot:
+def take_snapshot(
+    config: Config, known: Mapping[str, Any] | None = None, last: Recorded | None = None
+) -> Snapshot:
     """Stat every input of a build of ``config``; ``known`` is the last record's tree (by
     default the one kept in the state folder: a ``publish`` or ``build --json`` lists only
-    the folders that changed too, not 10,000 of them, 95 ms of CPU at 10,000 posts)."""
-    steps = plan(config)
+    the folders that changed too, not 10,000 of them, 95 ms of CPU at 10,000 posts);
+    ``last`` the last record (by default the one kept there), whose og images outside the
+    posts folder are stat'ed too."""
+    if last is None:
+        last = load(config.state)
+    steps = plan(config, last.elsewhere if last is not None else ())
     handed = fastpath.handed
     if handed is not None and handed[0] == steps:
         # The fast path of this run stat'ed the same inputs a moment ago, before the config
@@ -176,6 +186,8 @@ class Recorded:
     fast: Mapping[str, Any] | None = field(default=None, repr=False)
     #: The file as read, to rewrite it with a fresh digest and fast section.
     data: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    #: The og image files the posts looked up outside the posts folder (:func:`plan`).
+    elsewhere: tuple[str, ...] = ()
 
     def covers(self, now: datetime) -> bool:
         after = self.live_from is None or now >= self.live_from
@@ -217,6 +229,7 @@ def load(state: Path) -> Recorded | None:
             tree=tree if isinstance(tree, dict) else snapshot.read_tree(str(state)),
             fast=data.get("fast"),
             data=data,
+            elsewhere=tuple(str(path) for path in data.get("elsewhere", ())),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return None
@@ -241,6 +254,7 @@ def record(
     live_from: datetime | None,
     live_until: datetime | None,
     summary: Summary,
+    elsewhere: Iterable[str] = (),
 ) -> None:
     """Record a finished build whose inputs were ``before`` (stat'ed as it started).
 
@@ -263,6 +277,9 @@ def record(
         "live_from": live_from.isoformat() if live_from else None,
         "live_until": live_until.isoformat() if live_until else None,
         "summary": summary_data,
+        # Stat'ed by the next stat pass: one whose set differs from ``before``'s is no
+        # no-op (its plan differs), so a new one is seen after the build that used it.
+        "elsewhere": sorted(set(elsewhere)),
     }
     _write(state, config, before, data)
 
@@ -271,7 +288,7 @@ def _write(state: Path, config: Config, before: Snapshot, data: Mapping[str, Any
     """inputs.json: ``data`` with the digest and fast section of ``before``; and the tree
     file, when ``before`` listed a folder (a build that edited a post in place did not)."""
     problems = [Problem(**p) for p in data["summary"]["problems"]]
-    fast = _fast(config, before, problems)
+    fast = _fast(config, before, problems, data.get("elsewhere", ()))
     _write_record(state / INPUTS_FILE, snapshot.record_text({**data, "fast": fast}, before))
     if before.tree != before.known:
         try:
@@ -291,7 +308,9 @@ def _write_record(path: Path, text: str) -> None:
     write_state_file(path, text, sync=False)
 
 
-def _fast(config: Config, before: Snapshot, problems: list[Problem]) -> dict[str, Any] | None:
+def _fast(
+    config: Config, before: Snapshot, problems: list[Problem], elsewhere: Iterable[str] = ()
+) -> dict[str, Any] | None:
     """What the fast path needs to decide without loading the config, or None when this
     config is not one it can decide for."""
     trail = config.trail
@@ -314,7 +333,7 @@ def _fast(config: Config, before: Snapshot, problems: list[Problem]) -> dict[str
         "site": site_folders(),
         "config": trail.digest,
         "resolved": [list(pair) for pair in trail.resolved],
-        "plan": plan(config),
+        "plan": plan(config, elsewhere),
         # As the CLI prints them: errors always, the rest but with -q.
         "problems": [[p.severity == "error", f"{p.severity}: {p}"] for p in problems],
     }
@@ -334,7 +353,7 @@ _TEMPLATES = ("template", "html_template")
 def unchanged(config: Config, now: datetime) -> tuple[Snapshot, Recorded | None]:
     """The stat pass: (the snapshot, the last record when nothing changed since it)."""
     last = load(config.state)
-    snapshot = take_snapshot(config, last.tree if last is not None else None)
+    snapshot = take_snapshot(config, last.tree if last is not None else None, last)
     if (
         last is None
         or not last.covers(now)

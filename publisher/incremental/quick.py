@@ -209,6 +209,7 @@ def _assemble(
         problems=tuple(problems),
         files=len(rows),
         cache_hits=sum(1 for r in kept if r.key is not None) + (read.cache_hits if read else 0),
+        elsewhere=read.elsewhere if read is not None else frozenset(),
     )
     chunks = _chunks(stored, leaving, new_rows)
 

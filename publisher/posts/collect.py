@@ -128,7 +128,10 @@ def read_posts(
     )
     try:
         records, tags = found.records(entries, problems, keyed=cache is not None)
-        posts = finalize(records, config, problems, found.plain, around, early=early)
+        elsewhere: set[str] = set()  # og images outside the posts folder (inputs.py)
+        posts = finalize(
+            records, config, problems, found.plain, around, early=early, elsewhere=elsewhere
+        )
     except BaseException:
         committed()
         raise
@@ -145,6 +148,7 @@ def read_posts(
         cache_hits=hits,
         found=found.listed(keys if cache is not None else None, tags),
         settled=len(posts) == len(records),
+        elsewhere=frozenset(elsewhere),
     )
 
 

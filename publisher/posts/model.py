@@ -270,6 +270,9 @@ class ReadResult:
     #: Every record read became a post: none was skipped by a rule across posts (a URL
     #: another post has, an og image outside the site). The site table needs it.
     settled: bool = field(default=False, compare=False, repr=False)
+    #: The og image files the posts looked up outside the posts folder, found or not
+    #: (``posts/rules.py``): the next build's no-op check stats them (``inputs.py``).
+    elsewhere: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
     def published(self, now: datetime) -> tuple[Post, ...]:
         return tuple(p for p in self.posts if p.is_live(now))

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from publisher.config import Config
-from publisher.dataclass import dataclass
+from publisher.dataclass import dataclass, field
 from publisher.digests import blake2b
 from publisher.errors import Problem
 from publisher.posts.cache import body_of
@@ -39,6 +39,9 @@ class _Site:
     #: A read worker's rules (``feeds/early.py``): leave each og image look-up in the
     #: post's record, for the main process's rules (issue 12).
     hand_back: bool = False
+    #: The og image files looked up outside the posts folder, found or not: the stat pass
+    #: of the posts folder does not see them, so the no-op check stats them (inputs.py).
+    elsewhere: set[str] = field(default_factory=set, compare=False)
 
 
 #: The record key of a read worker's og image look-up: (the name as written, the post
@@ -66,6 +69,7 @@ def finalize(
     around: Around | None = None,
     hand_back: bool = False,
     early: Early | None = None,
+    elsewhere: set[str] | None = None,
 ) -> list[Post]:
     """Rules that look across posts or at other files; returns posts newest first.
     ``plain``: the reader's look-up of paths below the posts folder, if it has one.
@@ -74,7 +78,8 @@ def finalize(
     ``around``: the rest of the site, when ``records`` are only some of its posts.
     ``hand_back``: in a read worker, each og image look-up is left in its record
     (:data:`LOOKED`) for the main process, which then does not stat the image again.
-    ``early``: each post's own part, made for some of the records already."""
+    ``early``: each post's own part, made for some of the records already.
+    ``elsewhere``: gets the og image files looked up outside the posts folder."""
     allowed = early.site if early is not None else _site_of(config, plain, hand_back)
     posts_by_url: dict[str, str] = dict(around.urls) if around is not None else {}
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
@@ -103,6 +108,8 @@ def finalize(
     # Newest first, then by id: the posts are in id order, which a stable sort keeps
     # among posts of one date (no tuple per post to make and compare).
     posts.sort(key=lambda p: -p.date.timestamp())
+    if elsewhere is not None:
+        elsewhere.update(allowed.elsewhere)
     return posts
 
 
@@ -276,6 +283,8 @@ def _og_image(
             )
         )
         return None
+    if image is False and inside and not candidate.is_relative_to(allowed.allowed[0]):
+        allowed.elsewhere.add(os.fspath(candidate))  # resolved, so not below the posts folder
     if not inside:
         problems.append(
             Problem(
