@@ -16,6 +16,11 @@ for the claim "an incremental build of real posts is a cold build's bytes"
 
     python tests/corpus_soak.py --rounds 40 --seed 1
     python tests/corpus_soak.py --sample hugo --rounds 60 --seed 2
+    python tests/corpus_soak.py --kill --rounds 30 --seed 3
+
+``--kill`` kills a build at a random moment after each change (SIGKILL to the group or
+the main process, SIGINT, SIGTERM, as ``tests/kill_soak.py`` does): the checked build
+must then put the site right.
 
 Each failed round is printed, and the two sites it failed on are kept beside the soak's
 folder.
@@ -35,7 +40,8 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-from build_process import ENV, leftovers, publish_build
+from build_process import ENV, interrupted_starting, killed_build, leftovers, publish_build
+from kill_soak import KILLS
 
 from conftest import tree_bytes
 
@@ -99,7 +105,14 @@ ADDED = (
     "~~struck~~ and `code` and a [ref][r].\n\n[r]: https://ref.example.org/",
 )
 TITLES = ("A new title", "Título: con dos puntos", "新しいタイトル", "'Quoted # hash'", "x" * 300)
-DATES = ("2019-03-04", "2024-02-29T10:30:00Z", "2021-07-01 08:00:00 +02:00", "'2023-12-31'", "1999")
+DATES = (
+    "2019-03-04",
+    "2031-05-05",
+    "2024-02-29T10:30:00Z",
+    "2021-07-01 08:00:00 +02:00",
+    "'2023-12-31'",
+    "1999",
+)
 TAGS = ("[Networking, eBPF]", "[networking, EBPF]", "[]", "[Security]", "kernel")
 CHANGES = (
     "body", "body", "body", "title", "date", "summary", "tags", "draft", "broken",
@@ -113,6 +126,11 @@ GENERATOR_EDITS = (
     ("mkdocs.yml", "  - blog\n", '  - blog:\n      post_url_format: "{slug}"\n'),
     ("astro.config.mjs", "site: 'https://example.com'", "site: 'https://example.net'"),
 )
+
+
+#: The latest moment of a kill (``--kill``), in seconds after the build starts: most
+#: builds of a sample are over by then (a cold one with cards takes about 2.5 s).
+LATEST = 1.5
 
 
 class Failure(NamedTuple):
@@ -380,11 +398,21 @@ def check_round(root: Path, site: Path, sample: Sample, twin: Path) -> list[str]
     return problems
 
 
+def killed(rng: random.Random, site: Path) -> list[str]:
+    """A build of ``site`` killed at a random moment (as ``tests/kill_soak.py`` kills)."""
+    how, delay = rng.choice(KILLS), rng.uniform(0.0, LATEST)
+    code, stderr = killed_build(site, delay, how)
+    if "Traceback" in stderr and not (how == "int" and interrupted_starting(code, stderr)):
+        return [f"the build killed ({how}) at {delay:.2f} s printed a traceback: {stderr[-600:]}"]
+    return []
+
+
 def soak(
-    name: str, rounds: int, seed: int, folder: Path, keep: Path | None = None
+    name: str, rounds: int, seed: int, folder: Path, keep: Path | None = None, kill: bool = False
 ) -> list[Failure]:
     """``rounds`` random changes to sample ``name`` copied into ``folder``, each checked;
-    the tree of a failed round is copied below ``keep`` when one is given."""
+    the tree of a failed round is copied below ``keep`` when one is given. With ``kill``,
+    a build killed at a random moment comes between each change and the checked build."""
     sample = SAMPLES[name]
     rng = random.Random(seed)
     root = folder / name
@@ -401,7 +429,8 @@ def soak(
         done = "none" if kind == "none" else change(rng, kind, site / sample.posts, pristine)
         if rng.random() < 0.5:
             age(root, skip)
-        problems = check_round(root, site, sample, folder / f"{name}-cold")
+        problems = killed(rng, site) if kill else []
+        problems += check_round(root, site, sample, folder / f"{name}-cold")
         if problems:
             failures.append(Failure(round_, done, problems))
             print(f"{name} round {round_} ({done})", file=sys.stderr)
@@ -423,6 +452,7 @@ def main() -> int:
     parser.add_argument("--sample", choices=sorted(SAMPLES), action="append")
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--kill", action="store_true", help="kill a build after each change")
     args = parser.parse_args()
     if not CORPUS.is_dir():
         print("../shared/corpus is absent: nothing to soak", file=sys.stderr)
@@ -431,7 +461,7 @@ def main() -> int:
     for offset, name in enumerate(args.sample or sorted(SAMPLES)):
         with tempfile.TemporaryDirectory(prefix="corpus-soak-") as tmp:
             keep = Path(tempfile.mkdtemp(prefix="corpus-soak-kept-"))
-            failures = soak(name, args.rounds, args.seed + offset, Path(tmp), keep)
+            failures = soak(name, args.rounds, args.seed + offset, Path(tmp), keep, args.kill)
             if not failures:
                 keep.rmdir()
         print(f"{name}: {args.rounds} rounds, {len(failures)} failed")
