@@ -269,11 +269,7 @@ def _outside(rng: random.Random, kind: str, posts: Path) -> str:
         config.write_text(new, encoding="utf-8")
         return "config title"
     if kind == "authors":
-        found = sorted(
-            p
-            for p in site.rglob("*authors.yml")
-            if not {".publisher", "publisher-out"} & set(p.relative_to(site).parts)
-        )
+        found = _inputs(site, "*authors.yml")
         if not found:
             return "authors: none"
         path = rng.choice(found)
@@ -292,13 +288,7 @@ def _outside(rng: random.Random, kind: str, posts: Path) -> str:
                 )
                 return f"generator {name}"
         return "generator: none"
-    images = sorted(
-        p
-        for p in site.rglob("*")
-        if p.suffix.lower() in IMAGES
-        and p.is_file()
-        and not {".publisher", "public", "publisher-out"} & set(p.relative_to(site).parts)
-    )
+    images = [p for p in _inputs(site, "*") if p.suffix.lower() in IMAGES]
     if not images:
         return "image: none"
     path = rng.choice(images)
@@ -317,6 +307,16 @@ def _outside(rng: random.Random, kind: str, posts: Path) -> str:
             path, format="PNG"
         )
     return f"image {how} {path.relative_to(site).as_posix()}"
+
+
+def _inputs(site: Path, pattern: str) -> list[Path]:
+    """The files below ``site`` named like ``pattern``, but a state or output folder's."""
+    outside = {".publisher", "public", "publisher-out"}
+    return sorted(
+        p
+        for p in site.rglob(pattern)
+        if p.is_file() and not outside & set(p.relative_to(site).parts)
+    )
 
 
 def _site_of(posts: Path) -> Path:
